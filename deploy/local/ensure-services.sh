@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Make sure the local services Restance's tests need are installed and running:
+#   RabbitMQ    127.0.0.1:5672  guest/guest           (Debian package rabbitmq-server)
+#   PostgreSQL  127.0.0.1:5432  user postgres, trust  (Debian package postgresql)
+#   SMTP sink   127.0.0.1:2525  accepts all mail, writes each message as an .eml file
+#                               (aiosmtpd in a venv under $RESTANCE_TOOLS_DIR; see smtp-sink.py)
+#
+# Idempotent and non-interactive: what already runs is left alone (nothing is restarted or
+# reconfigured when it works). Meant for root on Debian 12/13 (uses sudo -n otherwise).
+# Exits non-zero with a clear message when a service cannot be brought up.
+#
+# usage: deploy/local/ensure-services.sh [rabbitmq] [postgres] [smtp]     (default: all three)
+#
+# environment:
+#   RESTANCE_TOOLS_DIR   tools/venvs/spool root      (default $HOME/.cache/restance-tools)
+#   RESTANCE_SMTP_DIR    where received mail is written (default $RESTANCE_TOOLS_DIR/smtp/inbox)
+#   RESTANCE_SMTP_PORT   SMTP port                    (default 2525)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+SMTP_PORT="${RESTANCE_SMTP_PORT:-2525}"
+SMTP_STATE="$RESTANCE_TOOLS_DIR/smtp"
+SMTP_DIR="${RESTANCE_SMTP_DIR:-$SMTP_STATE/inbox}"
+AIOSMTPD_VERSION="1.4.6"
+
+sbin() { # path of an sbin tool even when /usr/sbin is not on PATH
+    local t
+    for t in "$(command -v "$1" 2>/dev/null)" "/usr/sbin/$1" "/usr/lib/rabbitmq/bin/$1"; do
+        if [ -n "$t" ] && [ -x "$t" ]; then
+            printf '%s\n' "$t"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+ensure_rabbitmq() {
+    if port_open 127.0.0.1 5672; then
+        log rabbitmq "running (127.0.0.1:5672)"
+        return 0
+    fi
+    if ! sbin rabbitmq-server >/dev/null; then
+        apt_install rabbitmq-server
+    fi
+    local server ctl
+    server="$(sbin rabbitmq-server)" || die "rabbitmq-server not found after install"
+    ctl="$(sbin rabbitmqctl)" || die "rabbitmqctl not found after install"
+    # the package may have started it (systemd host): give that a moment before starting our own
+    if ! wait_for 5 "rabbitmq port" port_open 127.0.0.1 5672; then
+        if as_root "$ctl" -q status >/dev/null 2>&1; then
+            log rabbitmq "node is booting"
+        else
+            log rabbitmq "starting (rabbitmq-server -detached)"
+            as_root "$server" -detached >/dev/null 2>&1 || true
+        fi
+    fi
+    # await_startup returns once the node is reachable and booted; the port tells AMQP is open
+    if ! wait_for 120 "rabbitmq" port_open 127.0.0.1 5672; then
+        echo "--- last lines of the RabbitMQ logs:" >&2
+        tail -n 30 /var/log/rabbitmq/*.log 2>/dev/null >&2 || true
+        die "rabbitmq: not listening on 127.0.0.1:5672 after 120 s"
+    fi
+    as_root "$ctl" -q await_startup --timeout 60 >/dev/null 2>&1 || true
+    log rabbitmq "running (127.0.0.1:5672, started)"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_ok() { # connects over TCP as postgres without a password?
+    PGPASSWORD='' PGCONNECT_TIMEOUT=5 psql -X -w -h 127.0.0.1 -p 5432 -U postgres -d postgres \
+        -Atc 'select 1' >/dev/null 2>&1
+}
+
+pg_version() { # newest cluster configured, else newest server installed
+    local v
+    v="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"
+    [ -n "$v" ] || v="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)"
+    printf '%s\n' "$v"
+}
+
+ensure_postgres() {
+    if have psql && port_open 127.0.0.1 5432 && pg_ok; then
+        log postgres "running (127.0.0.1:5432, trust for postgres)"
+        return 0
+    fi
+    local ver
+    ver="$(pg_version)"
+    if [ -z "$ver" ] || [ ! -x "/usr/lib/postgresql/$ver/bin/postgres" ]; then
+        apt_install postgresql postgresql-client
+        ver="$(pg_version)"
+    fi
+    [ -n "$ver" ] || die "postgres: no PostgreSQL server found after installing the package"
+    have psql || apt_install postgresql-client
+    if [ ! -f "/etc/postgresql/$ver/main/postgresql.conf" ]; then
+        log postgres "creating cluster $ver/main"
+        as_root pg_createcluster --port 5432 "$ver" main >/dev/null \
+            || die "postgres: pg_createcluster $ver main failed"
+    fi
+    if ! pg_lsclusters -h 2>/dev/null | awk -v v="$ver" '$1==v && $2=="main" && $4 ~ /online/ {f=1} END {exit !f}'; then
+        log postgres "starting cluster $ver/main"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start \
+            || die "postgres: pg_ctlcluster $ver main start failed (see /var/log/postgresql/postgresql-$ver-main.log)"
+    fi
+    if ! wait_for 60 "postgres port" port_open 127.0.0.1 5432; then
+        local port
+        port="$(pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $3}')"
+        die "postgres: cluster $ver/main is not listening on 127.0.0.1:5432 (its port: ${port:-?})"
+    fi
+    if ! wait_for 10 "postgres login" pg_ok; then
+        # first rule that matches wins: put trust for postgres on loopback in front
+        local hba="/etc/postgresql/$ver/main/pg_hba.conf"
+        [ -f "$hba" ] || die "postgres: $hba not found; cannot enable trust auth for postgres@127.0.0.1"
+        if ! grep -q 'restance: local test access' "$hba"; then
+            log postgres "enabling trust auth for postgres on 127.0.0.1 and ::1 in $hba"
+            local tmp
+            tmp="$(mktemp)"
+            {
+                echo '# restance: local test access (deploy/local/ensure-services.sh)'
+                echo 'host    all    postgres    127.0.0.1/32    trust'
+                echo 'host    all    postgres    ::1/128         trust'
+                cat "$hba"
+            } >"$tmp"
+            as_root cp "$tmp" "$hba"
+            rm -f "$tmp"
+        fi
+        as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main reload >/dev/null 2>&1 || true
+        wait_for 10 "postgres login" pg_ok \
+            || die "postgres: cannot log in as postgres on 127.0.0.1:5432 without a password (check $hba)"
+    fi
+    log postgres "running (127.0.0.1:5432, cluster $ver/main, trust for postgres)"
+}
+
+# ---------------------------------------------------------------- SMTP sink
+smtp_banner() { # the 220 greeting of whatever listens on the SMTP port
+    local line=""
+    exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || return 1
+    IFS= read -r -t 5 line <&3 || true
+    printf 'QUIT\r\n' >&3 2>/dev/null || true
+    exec 3<&- 3>&-
+    printf '%s\n' "${line%$'\r'}"
+}
+
+smtp_start() {
+    local venv
+    venv="$(restance_venv smtp "aiosmtpd==$AIOSMTPD_VERSION")"
+    mkdir -p "$SMTP_STATE" "$SMTP_DIR"
+    # run a copy, so the server does not depend on this checkout staying where it is
+    install -m 0755 "$HERE/smtp-sink.py" "$SMTP_STATE/smtp-sink.py"
+    rm -f "$SMTP_STATE/smtp.pid"
+    nohup setsid "$venv/bin/python" "$SMTP_STATE/smtp-sink.py" --host 127.0.0.1 --port "$SMTP_PORT" \
+        --spool "$SMTP_DIR" --pidfile "$SMTP_STATE/smtp.pid" \
+        >>"$SMTP_STATE/smtp.log" 2>&1 </dev/null &
+    disown || true
+    if ! wait_for 20 "smtp" port_open 127.0.0.1 "$SMTP_PORT"; then
+        echo "--- last lines of $SMTP_STATE/smtp.log:" >&2
+        tail -n 20 "$SMTP_STATE/smtp.log" >&2 || true
+        die "smtp: test server did not come up on 127.0.0.1:$SMTP_PORT"
+    fi
+}
+
+ensure_smtp() {
+    local banner want
+    mkdir -p "$SMTP_DIR"
+    want="spool=$(cd "$SMTP_DIR" && pwd -P)"
+    if port_open 127.0.0.1 "$SMTP_PORT"; then
+        banner="$(smtp_banner || true)"
+        case "$banner" in
+            *"restance-smtp-sink $want") ;;
+            *restance-smtp-sink*)
+                # ours, but writing elsewhere (RESTANCE_SMTP_DIR changed): restart it when we own it
+                if [ -f "$SMTP_STATE/smtp.pid" ]; then
+                    log smtp "restarting: running server has ${banner##* }, want $want"
+                    "$HERE/stop-smtp.sh" >/dev/null
+                    smtp_start
+                else
+                    die "smtp: a restance-smtp-sink started elsewhere listens on $SMTP_PORT with ${banner##* }; stop it first"
+                fi
+                ;;
+            *) die "smtp: port $SMTP_PORT is taken by another server (greeting: '${banner:-none}'); stop it or set RESTANCE_SMTP_PORT" ;;
+        esac
+    else
+        log smtp "starting test server (aiosmtpd $AIOSMTPD_VERSION)"
+        smtp_start
+    fi
+    log smtp "running (127.0.0.1:$SMTP_PORT, mail written to $SMTP_DIR/*.eml)"
+}
+
+# ---------------------------------------------------------------- main
+services=("$@")
+[ "${#services[@]}" -gt 0 ] || services=(rabbitmq postgres smtp)
+for s in "${services[@]}"; do
+    case "$s" in
+        rabbitmq | rabbit) ensure_rabbitmq ;;
+        postgres | postgresql | pg) ensure_postgres ;;
+        smtp | mail) ensure_smtp ;;
+        *) die "unknown service '$s' (known: rabbitmq postgres smtp)" ;;
+    esac
+done
