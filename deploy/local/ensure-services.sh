@@ -99,15 +99,30 @@ ensure_postgres() {
         as_root pg_createcluster --port 5432 "$ver" main >/dev/null \
             || die "postgres: pg_createcluster $ver main failed"
     fi
-    if ! pg_lsclusters -h 2>/dev/null | awk -v v="$ver" '$1==v && $2=="main" && $4 ~ /online/ {f=1} END {exit !f}'; then
+    local port online=0
+    port="$(pg_lsclusters -h 2>/dev/null | awk -v v="$ver" '$1==v && $2=="main" {print $3}')"
+    if pg_lsclusters -h 2>/dev/null | awk -v v="$ver" '$1==v && $2=="main" && $4 ~ /online/ {f=1} END {exit !f}'; then
+        online=1
+    fi
+    if [ -n "$port" ] && [ "$port" != 5432 ]; then
+        # pg_createcluster picks another port when 5432 was busy at install time
+        if port_open 127.0.0.1 5432; then
+            die "postgres: something else listens on 127.0.0.1:5432 and refuses postgres without a password (cluster $ver/main uses port $port)"
+        fi
+        log postgres "moving cluster $ver/main from port $port to 5432"
+        as_root pg_conftool "$ver" main set port 5432 || die "postgres: cannot set port 5432 for $ver/main"
+        if [ "$online" -eq 1 ]; then
+            as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main restart \
+                || die "postgres: pg_ctlcluster $ver main restart failed (see /var/log/postgresql/postgresql-$ver-main.log)"
+        fi
+    fi
+    if [ "$online" -eq 0 ]; then
         log postgres "starting cluster $ver/main"
         as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start \
             || die "postgres: pg_ctlcluster $ver main start failed (see /var/log/postgresql/postgresql-$ver-main.log)"
     fi
     if ! wait_for 60 "postgres port" port_open 127.0.0.1 5432; then
-        local port
-        port="$(pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $3}')"
-        die "postgres: cluster $ver/main is not listening on 127.0.0.1:5432 (its port: ${port:-?})"
+        die "postgres: cluster $ver/main is not listening on 127.0.0.1:5432 after 60 s (see /var/log/postgresql/postgresql-$ver-main.log)"
     fi
     if ! wait_for 10 "postgres login" pg_ok; then
         # first rule that matches wins: put trust for postgres on loopback in front

@@ -14,7 +14,10 @@ RESTANCE_TOOLS_DIR="${RESTANCE_TOOLS_DIR:-$HOME/.cache/restance-tools}"
 export RESTANCE_TOOLS_DIR
 RESTANCE_TOOLS_BIN="$RESTANCE_TOOLS_DIR/bin"
 
-_restance_apt_updated=0
+# `apt-get update` runs once per top-level script run, also across subshells and child scripts:
+# the first script to source this file names a stamp file that its children inherit
+RESTANCE_APT_STAMP="${RESTANCE_APT_STAMP:-${TMPDIR:-/tmp}/restance-apt-updated.$$}"
+export RESTANCE_APT_STAMP
 
 # log TAG MESSAGE… — one concise progress line ("rabbitmq: running") on stdout
 log() {
@@ -52,11 +55,11 @@ apt_install() {
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
     have apt-get || die "apt-get not found; install manually: ${missing[*]}"
-    if [ "$_restance_apt_updated" -eq 0 ]; then
+    if [ ! -e "$RESTANCE_APT_STAMP" ]; then
         log apt "updating package lists"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null \
             || die "apt-get update failed"
-        _restance_apt_updated=1
+        : >"$RESTANCE_APT_STAMP"
     fi
     log apt "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
