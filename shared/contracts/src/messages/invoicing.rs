@@ -1,0 +1,438 @@
+//! From our invoicing service (the claims ledger) to our other services and outside consumers.
+//!
+//! Every claim event carries the flattened [`ClaimRef`] fields, so a consumer can file it without
+//! having seen the claim before: `claim_id`, `invoice_id`, `source`, `municipality`, `category`,
+//! `debtor_id`.
+
+use restance_kernel::BusinessDate;
+use restance_kernel::{Currency, Money, PaymentReference, Redacted};
+use serde::{Deserialize, Serialize};
+
+use crate::check::{Problems, ReferenceScheme};
+use crate::messages::party::Debtor;
+use crate::{Message, Problem, Validate};
+
+/// Which claim an event is about; flattened into every claim event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClaimRef {
+    /// Invoicing's id for the claim.
+    pub claim_id: String,
+    /// The upstream invoice number.
+    pub invoice_id: String,
+    /// The envelope `source` of the invoice (with `invoice_id` the claim's natural key).
+    pub source: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// Arrears category (the reporting dimension).
+    pub category: String,
+    /// The upstream debtor id (`debtor.id` of the invoice).
+    pub debtor_id: String,
+}
+
+impl ClaimRef {
+    fn check(&self, p: &mut Problems) {
+        p.id("data.claim_id", &self.claim_id);
+        p.id("data.invoice_id", &self.invoice_id);
+        p.id("data.source", &self.source);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.category", &self.category);
+        p.id("data.debtor_id", &self.debtor_id);
+    }
+}
+
+/// `invoicing.claim.opened.v1`: a claim was opened from an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimOpened {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The collection office handling it.
+    pub office: String,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// The principal, greater than zero.
+    pub amount: Money,
+    /// Invoice date.
+    pub issue_date: BusinessDate,
+    /// Payment deadline (not before `issue_date`).
+    pub due_date: BusinessDate,
+    /// The key digits debtors pay with: the 15-digit FI-kort payment id (DKK) or the KID (NOK).
+    pub payment_reference: String,
+    /// The full FI-kort OCR line `+71<…+8…<` for letters (DKK); absent for KID claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_line: Option<String>,
+    /// Must be paid before something is handed out.
+    pub prepayment: bool,
+    /// Collected by direct debit.
+    pub direct_debit: bool,
+}
+
+impl Message for ClaimOpened {
+    const TYPE: &'static str = "invoicing.claim.opened.v1";
+}
+
+impl Validate for ClaimOpened {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        p.id("data.office", &self.office);
+        p.positive("data.amount", self.amount);
+        p.not_before(
+            "data.due_date",
+            self.due_date,
+            self.issue_date,
+            "issue_date",
+        );
+        let scheme = ReferenceScheme::for_currency(self.currency);
+        if !self.payment_reference.bytes().all(|b| b.is_ascii_digit()) {
+            p.add(
+                "data.payment_reference",
+                "must be the reference digits only",
+            );
+        } else {
+            p.payment_reference("data.payment_reference", scheme, &self.payment_reference);
+        }
+        match (&self.ocr_line, scheme) {
+            (Some(line), ReferenceScheme::Fik) => match PaymentReference::parse_fik(line) {
+                Ok(parsed) if parsed.key() == self.payment_reference => {}
+                Ok(_) => p.add(
+                    "data.ocr_line",
+                    "must carry the same payment id as payment_reference",
+                ),
+                Err(_) => p.add(
+                    "data.ocr_line",
+                    "must be a FI-kort +71 line like +71<026840149965328+85212345<",
+                ),
+            },
+            (Some(_), ReferenceScheme::Kid) => {
+                p.add("data.ocr_line", "must be absent for a KID (NOK) claim")
+            }
+            (None, _) => {}
+        }
+        p.into_vec()
+    }
+}
+
+/// `invoicing.claim.balance_changed.v1`: the claim's open balance changed; the new balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimBalanceChanged {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// Open principal (not negative; an overpayment goes to the debtor's credit balance).
+    pub principal: Money,
+    /// Open fees.
+    pub fees: Money,
+    /// Open interest.
+    pub interest: Money,
+    /// `principal + fees + interest`.
+    pub total: Money,
+    /// What changed it.
+    pub cause: BalanceChangeCause,
+    /// The business date of the change.
+    pub business_date: BusinessDate,
+}
+
+/// Why a claim's balance changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceChangeCause {
+    /// A payment was applied.
+    Payment,
+    /// A credit note reduced it.
+    CreditNote,
+    /// A reminder fee was added.
+    Fee,
+    /// Interest was added.
+    Interest,
+    /// The debtor's credit balance was applied.
+    CreditBalance,
+    /// (Part of) it was written off.
+    WriteOff,
+    /// It was transferred to state collection.
+    Transfer,
+}
+
+impl Message for ClaimBalanceChanged {
+    const TYPE: &'static str = "invoicing.claim.balance_changed.v1";
+}
+
+impl Validate for ClaimBalanceChanged {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        p.not_negative("data.principal", self.principal);
+        p.not_negative("data.fees", self.fees);
+        p.not_negative("data.interest", self.interest);
+        p.sum_equals(
+            "data.total",
+            self.total,
+            [self.principal, self.fees, self.interest],
+            "principal, fees and interest",
+        );
+        p.into_vec()
+    }
+}
+
+/// `invoicing.claim.settled.v1`: the claim's balance reached zero by payments or credits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimSettled {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// The business date it was settled.
+    pub settled_date: BusinessDate,
+}
+
+impl Message for ClaimSettled {
+    const TYPE: &'static str = "invoicing.claim.settled.v1";
+}
+
+impl Validate for ClaimSettled {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        p.into_vec()
+    }
+}
+
+/// `invoicing.claim.written_off.v1`: the remaining balance was written off (not arrears any more;
+/// reported as the period's write-offs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimWrittenOff {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// Principal written off.
+    pub principal: Money,
+    /// Fees written off.
+    pub fees: Money,
+    /// Interest written off.
+    pub interest: Money,
+    /// Why, e.g. `statute-barred (forældelsesloven § 3)`.
+    pub reason: String,
+    /// The business date of the write-off.
+    pub date: BusinessDate,
+}
+
+impl Message for ClaimWrittenOff {
+    const TYPE: &'static str = "invoicing.claim.written_off.v1";
+}
+
+impl Validate for ClaimWrittenOff {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        p.not_negative("data.principal", self.principal);
+        p.not_negative("data.fees", self.fees);
+        p.not_negative("data.interest", self.interest);
+        match Money::checked_sum([self.principal, self.fees, self.interest]) {
+            Some(total) if total.is_positive() => {}
+            _ => p.add(
+                "data",
+                "principal + fees + interest written off must be greater than zero",
+            ),
+        }
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `invoicing.payment.applied.v1`: a payment (or credit balance) was allocated to claims — fees
+/// first, then interest, then principal; oldest claim first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentApplied {
+    /// The payment (`bank.payment.received.v1` `payment_id`, or invoicing's id for a credit-balance use).
+    pub payment_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor whose claims were paid.
+    pub debtor_id: String,
+    /// The payment's currency.
+    pub currency: Currency,
+    /// The whole amount applied: the allocations plus `to_credit_balance`.
+    pub amount: Money,
+    /// The booking date of the payment.
+    pub booking_date: BusinessDate,
+    /// How the payment was matched to the debtor.
+    pub matched_by: MatchedBy,
+    /// What each claim received (may be empty when everything went to the credit balance).
+    pub allocations: Vec<Allocation>,
+    /// What was left over and kept as the debtor's credit balance (not negative).
+    pub to_credit_balance: Money,
+}
+
+/// How a payment found its debtor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// By its payment reference (FIK / KID).
+    Reference,
+    /// By the payer's national id and the exact open amount.
+    PayerAndAmount,
+    /// Not a bank payment: the debtor's existing credit balance was applied.
+    CreditBalance,
+}
+
+/// The part of a payment applied to one claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// The claim.
+    pub claim_id: String,
+    /// Its upstream invoice.
+    pub invoice_id: String,
+    /// Its category.
+    pub category: String,
+    /// Applied to fees (first).
+    pub fees: Money,
+    /// Applied to interest (second).
+    pub interest: Money,
+    /// Applied to principal (last).
+    pub principal: Money,
+}
+
+impl Message for PaymentApplied {
+    const TYPE: &'static str = "invoicing.payment.applied.v1";
+}
+
+impl Validate for PaymentApplied {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.payment_id", &self.payment_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        p.positive("data.amount", self.amount);
+        for (i, a) in self.allocations.iter().enumerate() {
+            let at = format!("data.allocations[{i}]");
+            p.id(&format!("{at}.claim_id"), &a.claim_id);
+            p.id(&format!("{at}.invoice_id"), &a.invoice_id);
+            p.id(&format!("{at}.category"), &a.category);
+            p.not_negative(&format!("{at}.fees"), a.fees);
+            p.not_negative(&format!("{at}.interest"), a.interest);
+            p.not_negative(&format!("{at}.principal"), a.principal);
+            if !Money::checked_sum([a.fees, a.interest, a.principal])
+                .is_some_and(|t| t.is_positive())
+            {
+                p.add(at, "must apply more than zero");
+            }
+        }
+        p.not_negative("data.to_credit_balance", self.to_credit_balance);
+        let parts = self
+            .allocations
+            .iter()
+            .flat_map(|a| [a.fees, a.interest, a.principal])
+            .chain([self.to_credit_balance]);
+        p.sum_equals(
+            "data.amount",
+            self.amount,
+            parts,
+            "the allocations and to_credit_balance",
+        );
+        p.into_vec()
+    }
+}
+
+/// `invoicing.payment.unmatched.v1`: a payment matched no debtor; a caseworker must place it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentUnmatched {
+    /// The payment.
+    pub payment_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The amount received.
+    pub amount: Money,
+    /// Its currency.
+    pub currency: Currency,
+    /// Its booking date.
+    pub booking_date: BusinessDate,
+    /// The reference as received, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    /// The payer's name as received (personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_name: Option<Redacted<String>>,
+    /// The payer's national id as received (personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_national_id: Option<Redacted<String>>,
+    /// Remittance text as received (may contain personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Redacted<String>>,
+    /// Why it was not matched, e.g. `no open claim has this reference`. Never personal data.
+    pub reason: String,
+}
+
+impl Message for PaymentUnmatched {
+    const TYPE: &'static str = "invoicing.payment.unmatched.v1";
+}
+
+impl Validate for PaymentUnmatched {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.payment_id", &self.payment_id);
+        p.id("data.municipality", &self.municipality);
+        p.positive("data.amount", self.amount);
+        p.optional_max_chars("data.payment_reference", self.payment_reference.as_deref());
+        p.optional_max_chars(
+            "data.payer_name",
+            self.payer_name.as_ref().map(|v| v.expose().as_str()),
+        );
+        p.optional_max_chars(
+            "data.payer_national_id",
+            self.payer_national_id.as_ref().map(|v| v.expose().as_str()),
+        );
+        p.optional_max_chars("data.text", self.text.as_ref().map(|v| v.expose().as_str()));
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `invoicing.prepayment.settled.v1`: a prepayment claim is paid; the permit may be issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepaymentSettled {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The business date it was paid in full.
+    pub settled_date: BusinessDate,
+}
+
+impl Message for PrepaymentSettled {
+    const TYPE: &'static str = "invoicing.prepayment.settled.v1";
+}
+
+impl Validate for PrepaymentSettled {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        p.into_vec()
+    }
+}
+
+/// `invoicing.debtor.updated.v1`: invoicing's current view of a debtor (new, or changed by a
+/// later invoice). Consumers keep the latest per `(municipality, debtor.id)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebtorUpdated {
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor block, as on the latest invoice.
+    pub debtor: Debtor,
+}
+
+impl Message for DebtorUpdated {
+    const TYPE: &'static str = "invoicing.debtor.updated.v1";
+}
+
+impl Validate for DebtorUpdated {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.municipality", &self.municipality);
+        self.debtor.check(&mut p, "data.debtor");
+        p.into_vec()
+    }
+}

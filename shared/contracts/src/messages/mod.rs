@@ -1,0 +1,32 @@
+//! One Rust type per message on the bus, grouped by producer.
+//!
+//! Unknown fields are ignored when reading (a producer may add optional fields within a major
+//! version); a missing required field or a wrong JSON type is an error with its path. Optional
+//! fields are omitted when absent, and `null` reads as absent. Personal data sits in
+//! [`restance_kernel::Redacted`] (or a redacting `Debug`), so `{:?}` of any message is safe to log.
+
+mod bank;
+mod benefits;
+mod billing;
+mod calendar;
+mod dunning;
+mod immigration;
+mod invoicing;
+mod party;
+mod rejected;
+
+pub use bank::{PaymentChannel, PaymentReceived};
+pub use benefits::{BenefitLaw, BenefitPaid};
+pub use billing::{InvoiceCredited, InvoiceIssued, InvoiceLine};
+pub use calendar::DayOpened;
+pub use dunning::{FeeAssessed, InterestAssessed};
+pub use immigration::{
+    GuaranteeBank, GuaranteeChangeReason, GuaranteeChanged, GuaranteeRegistered,
+};
+pub use invoicing::{
+    Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled,
+    ClaimWrittenOff, DebtorUpdated, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
+};
+pub use party::{Address, AddressProtection, Debtor};
+pub(crate) use rejected::REJECTED_TYPES;
+pub use rejected::{MessageRejected, SERVICES, is_rejected_type, rejected_type};
