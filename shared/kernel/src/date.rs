@@ -6,7 +6,7 @@
 //! moved to a day when payments are actually booked.
 //!
 //! Holiday sources (as found in November 2026): Denmark — helligdagsloven and Danmarks
-//! Nationalbank's closing days (store bededag abolished from 2024 by lov nr. 125 of 28/02/2023);
+//! Nationalbank's closing days (store bededag abolished from 2024 by the act of 28 February 2023);
 //! Greenland — the Nordic Council's "Info Norden" list of Greenlandic holidays (Greenland kept store
 //! bededag; 21 June, 24 and 31 December are customary days off, grundlovsdag is not one);
 //! Norway — lov om helligdager og helligdagsfred and lov om 1. og 17. mai som høgtidsdager.
@@ -267,7 +267,7 @@ const DK_HOLIDAYS: &[HolidayRule] = &[
     rule(When::Easter(-2), "Langfredag"),
     rule(When::Easter(0), "Påskedag"),
     rule(When::Easter(1), "2. påskedag"),
-    // Abolished from 2024 (lov nr. 125 af 28. februar 2023).
+    // Abolished as a public holiday from 2024 (act of 28 February 2023).
     HolidayRule {
         when: When::Easter(26),
         name: "Store bededag",

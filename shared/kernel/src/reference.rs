@@ -791,6 +791,32 @@ mod tests {
         }
 
         #[test]
+        fn creditor_numbers_round_trip(rest in 0u32..10_000_000) {
+            let text = format!("8{rest:07}");
+            let creditor = CreditorNumber::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(creditor.as_str(), text.as_str());
+            let json = serde_json::to_string(&creditor).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(serde_json::from_str::<CreditorNumber>(&json).ok(), Some(creditor));
+        }
+
+        #[test]
+        fn every_bank_form_of_a_fik_gives_the_same_key(seq in 0u64..FIK_PAYLOAD_LIMIT, rest in 0u32..10_000_000, sep in prop_oneof![Just('+'), Just('/'), Just(' ')]) {
+            let id = FikId::from_sequence(seq).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let creditor = format!("8{rest:07}");
+            for form in [
+                format!("+71<{id}+{creditor}<"),
+                format!("+71<{id}<"),
+                format!("+71<{id}"),
+                format!("71/{id}"),
+                format!("71/{id}{sep}{creditor}"),
+                format!(" {id} "),
+            ] {
+                let parsed = PaymentReference::parse(Country::Dk, &form).map_err(|e| TestCaseError::fail(format!("{form}: {e}")))?;
+                prop_assert_eq!(parsed.key(), id.as_str());
+            }
+        }
+
+        #[test]
         fn parsers_never_panic(s in "\\PC{0,40}") {
             let _ = PaymentReference::parse_fik(&s);
             let _ = Kid::parse(&s);
