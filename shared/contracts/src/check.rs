@@ -128,6 +128,20 @@ impl Problems {
         }
     }
 
+    /// The bare key of a reference (15 FIK digits, or the KID), as invoicing stores and prints it.
+    pub(crate) fn reference_key(&mut self, path: &str, scheme: ReferenceScheme, value: &str) {
+        if scheme.parse(value).is_some_and(|r| r.key() == value) {
+            return;
+        }
+        let message = match scheme {
+            ReferenceScheme::Fik => {
+                "must be the 15-digit FI-kort payment id with a valid check digit"
+            }
+            ReferenceScheme::Kid => "must be a KID with a valid MOD10 or MOD11 check digit",
+        };
+        self.add(path, message);
+    }
+
     /// An e-mail address as far as a contract can tell: `local@domain`, no spaces, at most 254 chars.
     pub(crate) fn email(&mut self, path: &str, value: &str) {
         let well_formed = value.chars().count() <= 254
@@ -176,10 +190,14 @@ impl ReferenceScheme {
         }
     }
 
-    fn accepts(self, value: &str) -> bool {
+    fn parse(self, value: &str) -> Option<PaymentReference> {
         match self {
-            ReferenceScheme::Fik => PaymentReference::parse_fik(value).is_ok(),
-            ReferenceScheme::Kid => PaymentReference::parse_kid(value).is_ok(),
+            ReferenceScheme::Fik => PaymentReference::parse_fik(value).ok(),
+            ReferenceScheme::Kid => PaymentReference::parse_kid(value).ok(),
         }
+    }
+
+    fn accepts(self, value: &str) -> bool {
+        self.parse(value).is_some()
     }
 }

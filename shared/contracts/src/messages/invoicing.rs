@@ -84,14 +84,7 @@ impl Validate for ClaimOpened {
             "issue_date",
         );
         let scheme = ReferenceScheme::for_currency(self.currency);
-        if !self.payment_reference.bytes().all(|b| b.is_ascii_digit()) {
-            p.add(
-                "data.payment_reference",
-                "must be the reference digits only",
-            );
-        } else {
-            p.payment_reference("data.payment_reference", scheme, &self.payment_reference);
-        }
+        p.reference_key("data.payment_reference", scheme, &self.payment_reference);
         match (&self.ocr_line, scheme) {
             (Some(line), ReferenceScheme::Fik) => match PaymentReference::parse_fik(line) {
                 Ok(parsed) if parsed.key() == self.payment_reference => {}

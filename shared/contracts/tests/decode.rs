@@ -1,0 +1,1045 @@
+//! Reading messages from the bus: what is accepted, what is refused, and how a refusal reads —
+//! always with a path, never with the personal data that was in the message.
+
+use restance_contracts::*;
+use restance_kernel::{Money, NationalId, Redacted};
+use serde_json::{Value, json};
+
+/// The `billing.invoice.issued.v1` example from DESIGN.md.
+fn design_invoice() -> Value {
+    json!({"invoice_id":"DAY-2026-12-000123","municipality":"0746","office":"main","category":"daycare",
+     "debtor":{"id":"P-77","kind":"person","national_id":"0101901234","name":"Ane Hansen",
+       "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+       "email":"ane@example.org","phone":"+4512345678","language":"da","digital_post":true,
+       "address_protection":"none"},
+     "currency":"DKK","lines":[{"text":"Daycare December","amount":"2150.00"}],"amount":"2150.00",
+     "issue_date":"2026-12-01","due_date":"2026-12-15","payment_reference":null,
+     "prepayment":false,"direct_debit":false})
+}
+
+/// The personal data in [`design_invoice`]; none of it may appear in a refusal.
+const PERSONAL: &[&str] = &[
+    "0101901234",
+    "010190",
+    "Ane Hansen",
+    "Parkvej",
+    "Skanderborg",
+    "ane@example.org",
+    "12345678",
+];
+
+fn payment() -> Value {
+    json!({"payment_id":"BNK-1","municipality":"0746","amount":"2150.00","currency":"DKK",
+        "booking_date":"2026-12-14","payment_reference":"+71<026840149965328+85412345<","channel":"fik"})
+}
+
+fn envelope(type_: &str, data: Value) -> Value {
+    json!({"specversion":"1.0","id":"0194f3a0-0000-7000-8000-000000000001","source":"/billing/daycare",
+        "type":type_,"time":"2026-12-01T06:00:00Z","datacontenttype":"application/json","data":data})
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("serialises")
+}
+
+/// Decodes `data` as `T` through a whole envelope.
+fn decode<T: Message>(data: Value) -> Result<T, DecodeError> {
+    let env = decode_envelope(&bytes(&envelope(T::TYPE, data))).expect("the envelope is fine");
+    decode_data::<T>(&env)
+}
+
+/// The problems of an invoice that must be refused as invalid data.
+fn invoice_problems(data: Value) -> Vec<Problem> {
+    match decode::<InvoiceIssued>(data) {
+        Ok(_) => Vec::new(),
+        Err(DecodeError::InvalidData(problems)) => problems,
+        Err(other) => panic!("expected InvalidData, got {}", other.reason()),
+    }
+}
+
+fn problems_of<T: Message>(data: Value) -> Vec<Problem> {
+    match decode::<T>(data) {
+        Ok(_) => Vec::new(),
+        Err(DecodeError::InvalidData(problems)) => problems,
+        Err(other) => panic!("expected InvalidData, got {}", other.reason()),
+    }
+}
+
+fn paths(problems: &[Problem]) -> Vec<&str> {
+    problems.iter().map(|p| p.path.as_str()).collect()
+}
+
+fn envelope_problems(v: &Value) -> Vec<Problem> {
+    match decode_envelope(&bytes(v)) {
+        Err(DecodeError::NotCloudEvent(problems)) => problems,
+        other => panic!("expected NotCloudEvent, got {other:?}"),
+    }
+}
+
+fn assert_no_personal_data(text: &str) {
+    for value in PERSONAL {
+        assert!(
+            !text.contains(value),
+            "{text:?} contains personal data {value:?}"
+        );
+    }
+}
+
+// --- accepted -------------------------------------------------------------------------------------
+
+#[test]
+fn the_design_example_invoice_is_accepted() {
+    let invoice = decode::<InvoiceIssued>(design_invoice()).expect("valid invoice");
+    assert_eq!(invoice.amount, Money::parse("2150.00").expect("amount"));
+    assert_eq!(invoice.debtor.address_protection, AddressProtection::None);
+    assert_eq!(invoice.payment_reference, None, "null reads as absent");
+    assert_eq!(invoice.debtor.national_id.expose().as_str(), "0101901234");
+}
+
+#[test]
+fn unknown_fields_and_extension_attributes_are_tolerated_for_forward_compatibility() {
+    let mut data = design_invoice();
+    data["cost_centre"] = json!({"code": "4711", "nested": [1, 2, 3]});
+    data["debtor"]["preferred_channel"] = json!("sms");
+    let mut env = envelope(InvoiceIssued::TYPE, data);
+    env["traceparent"] = json!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    let decoded = decode_envelope(&bytes(&env)).expect("extension attribute ignored");
+    decode_data::<InvoiceIssued>(&decoded).expect("unknown data fields ignored");
+}
+
+#[test]
+fn text_fields_accept_any_unicode_of_the_three_countries() {
+    let text = "Ærø Å ø ᐃᓄᒃᑎᑐᑦ Kalaallisut ĸ";
+    let mut data = design_invoice();
+    data["lines"][0]["text"] = json!(text);
+    data["debtor"]["name"] = json!("Nivi ĸristiansen-Ødegård");
+    data["debtor"]["address"]["lines"] = json!(["Aqqusinersuaq 14", "Ærøgade 3, 2. sal"]);
+    let invoice = decode::<InvoiceIssued>(data).expect("unicode text is fine");
+    assert_eq!(invoice.lines[0].text, text);
+
+    // The same text written with JSON escapes decodes to the same characters.
+    let escaped = br#"{"specversion":"1.0","id":"x","source":"/s","type":"calendar.day.opened.v1",
+        "time":"2026-12-16T05:00:00+01:00","data":{"date":"2026-12-16","note":"\u00c6r\u00f8 \u1403\u14c4\u1483"}}"#;
+    let env = decode_envelope(escaped).expect("escaped unicode");
+    assert_eq!(env.data["note"], json!("Ærø ᐃᓄᒃ"));
+    assert_eq!(
+        env.time.to_rfc3339(),
+        "2026-12-16T04:00:00+00:00",
+        "time is kept in UTC"
+    );
+}
+
+#[test]
+fn a_discount_line_may_be_negative_when_the_total_is_positive() {
+    let mut data = design_invoice();
+    data["lines"] = json!([{"text":"Daycare December","amount":"2150.00"},{"text":"Søskenderabat","amount":"-430.00"}]);
+    data["amount"] = json!("1720.00");
+    decode::<InvoiceIssued>(data).expect("a discount line is fine");
+}
+
+#[test]
+fn a_printed_payment_reference_is_accepted_when_its_check_digit_holds() {
+    let mut data = design_invoice();
+    data["payment_reference"] = json!("026840149965328");
+    decode::<InvoiceIssued>(data).expect("valid FIK");
+
+    let mut norwegian = design_invoice();
+    norwegian["currency"] = json!("NOK");
+    norwegian["payment_reference"] = json!("12345678903");
+    norwegian["debtor"]["national_id"] = json!("15038512363");
+    norwegian["debtor"]["address"] =
+        json!({"lines":["Markens gate 1"],"postcode":"4611","city":"Kristiansand","country":"NO"});
+    decode::<InvoiceIssued>(norwegian).expect("valid MOD11 KID");
+}
+
+#[test]
+fn a_valid_reference_that_matches_nothing_is_not_a_contract_problem() {
+    let received = decode::<PaymentReceived>(payment()).expect("valid reference");
+    assert_eq!(received.channel, PaymentChannel::Fik);
+    let mut kid = payment();
+    kid["currency"] = json!("NOK");
+    kid["channel"] = json!("kid");
+    kid["payment_reference"] = json!("2345676");
+    decode::<PaymentReceived>(kid).expect("valid MOD10 KID");
+}
+
+#[test]
+fn payer_fields_never_refuse_money_received() {
+    let mut data = payment();
+    data["payer_national_id"] = json!("not-a-cpr");
+    data["payer_name"] = json!("");
+    data["text"] = json!("Line one\nLine two");
+    decode::<PaymentReceived>(data).expect("payer fields are informational");
+}
+
+// --- not JSON, not a CloudEvent -----------------------------------------------------------------
+
+#[test]
+fn bytes_that_are_not_json_are_refused_as_such() {
+    for body in [
+        &b""[..],
+        b"not json",
+        b"{\"a\":",
+        b"\xff\xfe{}",
+        b"{\"a\":1}}",
+        b"\xef\xbb\xbf{}",
+    ] {
+        match decode_envelope(body) {
+            Err(DecodeError::NotJson(message)) => assert!(!message.is_empty()),
+            other => panic!("{body:?}: expected NotJson, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn json_that_is_not_an_object_is_not_a_cloud_event() {
+    for body in ["[]", "\"event\"", "1", "null", "true"] {
+        let problems = envelope_problems(&serde_json::from_str(body).expect("json"));
+        assert_eq!(
+            problems,
+            vec![Problem::new("", "must be a JSON object")],
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn each_missing_attribute_is_named() {
+    for attribute in ["specversion", "id", "source", "type", "time", "data"] {
+        let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+        env.as_object_mut().expect("object").remove(attribute);
+        let problems = envelope_problems(&env);
+        assert_eq!(paths(&problems), vec![attribute]);
+        assert_eq!(problems[0].message, "is required");
+    }
+}
+
+#[test]
+fn every_envelope_problem_is_reported_at_once() {
+    let env = json!({"specversion":"0.3","id":"","source":7,"type":"Billing.Invoice","time":"yesterday",
+        "datacontenttype":"text/xml","subject":[],"data":"<xml/>"});
+    let problems = envelope_problems(&env);
+    assert_eq!(
+        paths(&problems),
+        vec![
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "time",
+            "datacontenttype",
+            "subject",
+            "data"
+        ]
+    );
+}
+
+#[test]
+fn the_spec_version_must_be_1_0() {
+    let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+    env["specversion"] = json!("0.3");
+    assert_eq!(
+        envelope_problems(&env),
+        vec![Problem::new("specversion", "must be \"1.0\"")]
+    );
+    env["specversion"] = json!(1.0);
+    assert_eq!(paths(&envelope_problems(&env)), vec!["specversion"]);
+}
+
+#[test]
+fn a_type_must_follow_the_routing_key_pattern() {
+    for bad in [
+        "billing.invoice.issued",
+        "Billing.invoice.issued.v1",
+        "billing.invoice.issued.v1.x",
+        "billing/invoice",
+        "a.b.c.vX",
+    ] {
+        let env = envelope(bad, json!({"date":"2026-12-16"}));
+        assert_eq!(paths(&envelope_problems(&env)), vec!["type"], "{bad}");
+    }
+}
+
+#[test]
+fn time_must_be_rfc_3339() {
+    for bad in [
+        json!("2026-12-01"),
+        json!("2026-12-01 06:00:00"),
+        json!("01/12/2026"),
+        json!(1_764_568_800),
+    ] {
+        let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+        env["time"] = bad.clone();
+        assert_eq!(paths(&envelope_problems(&env)), vec!["time"], "{bad}");
+    }
+}
+
+#[test]
+fn data_must_be_a_json_object() {
+    for bad in [json!(null), json!([]), json!("x"), json!(3)] {
+        let env = envelope(DayOpened::TYPE, bad.clone());
+        assert_eq!(paths(&envelope_problems(&env)), vec!["data"], "{bad}");
+    }
+}
+
+#[test]
+fn only_json_data_is_accepted() {
+    let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+    env["datacontenttype"] = json!("application/xml");
+    match decode_envelope(&bytes(&env)) {
+        Err(e @ DecodeError::UnsupportedContentType(_)) => {
+            assert_eq!(
+                e,
+                DecodeError::UnsupportedContentType("application/xml".to_owned())
+            );
+            assert!(e.reason().contains("application/xml"), "{}", e.reason());
+        }
+        other => panic!("expected UnsupportedContentType, got {other:?}"),
+    }
+    for fine in [
+        json!("application/json"),
+        json!("application/json; charset=utf-8"),
+        json!("Application/JSON"),
+        json!(null),
+    ] {
+        env["datacontenttype"] = fine.clone();
+        decode_envelope(&bytes(&env)).unwrap_or_else(|e| panic!("{fine}: {}", e.reason()));
+    }
+    env.as_object_mut()
+        .expect("object")
+        .remove("datacontenttype");
+    assert_eq!(
+        decode_envelope(&bytes(&env))
+            .expect("absent is fine")
+            .datacontenttype,
+        None
+    );
+}
+
+#[test]
+fn a_wrong_content_type_alongside_other_problems_is_one_of_the_problems() {
+    let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+    env["datacontenttype"] = json!("text/csv");
+    env["id"] = json!("");
+    assert_eq!(
+        paths(&envelope_problems(&env)),
+        vec!["id", "datacontenttype"]
+    );
+}
+
+// --- limits ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_body_over_the_size_limit_is_refused_before_parsing() {
+    let body = vec![b' '; MAX_MESSAGE_BYTES + 1];
+    assert_eq!(
+        decode_envelope(&body),
+        Err(DecodeError::TooLarge {
+            size: MAX_MESSAGE_BYTES + 1,
+            limit: MAX_MESSAGE_BYTES
+        })
+    );
+    let mut data = design_invoice();
+    data["lines"][0]["text"] = json!("x".repeat(MAX_MESSAGE_BYTES));
+    assert!(matches!(
+        decode_envelope(&bytes(&envelope(InvoiceIssued::TYPE, data))),
+        Err(DecodeError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn json_nested_deeper_than_the_limit_is_refused_before_parsing() {
+    let deep = |levels: usize| {
+        let inner = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        format!(
+            r#"{{"specversion":"1.0","id":"1","source":"/s","type":"calendar.day.opened.v1","time":"2026-12-16T05:00:00Z","data":{{"date":"2026-12-16","x":{inner}}}}}"#
+        )
+    };
+    // The envelope is level 1 and data level 2, so data may hold MAX_JSON_DEPTH - 2 more levels.
+    decode_envelope(deep(MAX_JSON_DEPTH - 2).as_bytes()).expect("at the limit");
+    assert_eq!(
+        decode_envelope(deep(MAX_JSON_DEPTH - 1).as_bytes()),
+        Err(DecodeError::TooDeep {
+            limit: MAX_JSON_DEPTH
+        })
+    );
+    // Far beyond serde_json's own recursion limit: refused by our scan, no stack overflow.
+    assert_eq!(
+        decode_envelope(deep(100_000).as_bytes()),
+        Err(DecodeError::TooDeep {
+            limit: MAX_JSON_DEPTH
+        })
+    );
+    // Brackets inside strings do not count.
+    let in_string = deep(1).replace(
+        r#""x":"#,
+        &format!(r#""x":"{}\"[","y":"#, "[{".repeat(1000)),
+    );
+    decode_envelope(in_string.as_bytes()).expect("brackets in strings are text");
+}
+
+// --- data: types, paths, validation ----------------------------------------------------------------
+
+#[test]
+fn the_type_must_be_the_one_asked_for() {
+    let env = decode_envelope(&bytes(&envelope(
+        DayOpened::TYPE,
+        json!({"date":"2026-12-16"}),
+    )))
+    .expect("envelope");
+    assert_eq!(
+        decode_data::<InvoiceIssued>(&env),
+        Err(DecodeError::WrongType {
+            expected: InvoiceIssued::TYPE,
+            found: DayOpened::TYPE.to_owned()
+        })
+    );
+}
+
+#[test]
+fn an_unknown_type_is_refused_by_name() {
+    let err = validate_dynamic("billing.invoice.paid.v1", &design_invoice()).expect_err("unknown");
+    assert_eq!(
+        err,
+        DecodeError::UnknownType("billing.invoice.paid.v1".to_owned())
+    );
+    assert_eq!(err.reason(), "unknown message type billing.invoice.paid.v1");
+    let err = validate_dynamic("0101901234 Ane Hansen", &design_invoice()).expect_err("malformed");
+    assert_no_personal_data(&err.reason());
+    validate_dynamic(InvoiceIssued::TYPE, &design_invoice()).expect("known and valid");
+}
+
+#[test]
+fn a_missing_field_is_reported_with_its_path() {
+    let mut data = design_invoice();
+    data.as_object_mut().expect("object").remove("due_date");
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new("data", "missing field `due_date`")]
+    );
+
+    let mut data = design_invoice();
+    data["debtor"]["address"]
+        .as_object_mut()
+        .expect("object")
+        .remove("city");
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new("data.debtor.address", "missing field `city`")]
+    );
+
+    let mut data = design_invoice();
+    data["debtor"]
+        .as_object_mut()
+        .expect("object")
+        .remove("address_protection");
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new(
+            "data.debtor",
+            "missing field `address_protection`"
+        )],
+        "a missing protection must never default to none"
+    );
+}
+
+#[test]
+fn money_as_a_json_number_is_refused_with_its_path() {
+    let mut data = design_invoice();
+    data["amount"] = json!(2150.0);
+    let problems = invoice_problems(data);
+    assert_eq!(paths(&problems), vec!["data.amount"]);
+    assert!(
+        problems[0]
+            .message
+            .starts_with("invalid type: floating point, expected an amount as a string"),
+        "{}",
+        problems[0]
+    );
+
+    let mut data = design_invoice();
+    data["lines"][0]["amount"] = json!(2150);
+    let problems = invoice_problems(data);
+    assert_eq!(paths(&problems), vec!["data.lines[0].amount"]);
+    assert!(
+        problems[0]
+            .message
+            .starts_with("invalid type: integer, expected"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn a_wrongly_typed_field_reports_kind_and_expectation_but_not_the_value() {
+    let mut data = design_invoice();
+    data["debtor"]["national_id"] = json!(101_901_234);
+    let err = decode::<InvoiceIssued>(data).expect_err("a number is not an id");
+    assert_eq!(paths(err.problems()), vec!["data.debtor.national_id"]);
+    assert_no_personal_data(&err.reason());
+
+    let mut data = design_invoice();
+    data["debtor"]["address_protection"] = json!("Ane Hansen");
+    let err = decode::<InvoiceIssued>(data).expect_err("not a protection level");
+    assert_eq!(
+        err.problems(),
+        &[Problem::new(
+            "data.debtor.address_protection",
+            "unknown variant, expected one of `none`, `confidential`, `strictly_confidential`"
+        )]
+    );
+    assert_no_personal_data(&err.reason());
+
+    let mut data = design_invoice();
+    data["issue_date"] = json!("1/12/2026");
+    assert_eq!(paths(&invoice_problems(data)), vec!["data.issue_date"]);
+}
+
+#[test]
+fn the_amount_must_equal_the_sum_of_the_lines() {
+    let mut data = design_invoice();
+    data["amount"] = json!("2150.01");
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new(
+            "data.amount",
+            "must equal the sum of the lines"
+        )]
+    );
+}
+
+#[test]
+fn a_zero_or_negative_amount_is_refused() {
+    for amount in ["0.00", "-2150.00"] {
+        let mut data = design_invoice();
+        data["amount"] = json!(amount);
+        data["lines"][0]["amount"] = json!(amount);
+        assert_eq!(
+            invoice_problems(data),
+            vec![Problem::new("data.amount", "must be greater than zero")],
+            "{amount}"
+        );
+    }
+    let mut credit =
+        json!({"invoice_id":"DAY-1","credit_id":"CR-1","amount":"0.00","reason":"Fejl"});
+    assert_eq!(
+        paths(&problems_of::<InvoiceCredited>(credit.clone())),
+        vec!["data.amount"]
+    );
+    credit["amount"] = json!("-5.00");
+    assert_eq!(
+        paths(&problems_of::<InvoiceCredited>(credit)),
+        vec!["data.amount"]
+    );
+    let mut data = payment();
+    data["amount"] = json!("0.00");
+    assert_eq!(
+        paths(&problems_of::<PaymentReceived>(data)),
+        vec!["data.amount"]
+    );
+}
+
+#[test]
+fn an_invoice_needs_at_least_one_line() {
+    let mut data = design_invoice();
+    data["lines"] = json!([]);
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new("data.lines", "must have at least one line")]
+    );
+}
+
+#[test]
+fn the_due_date_must_not_be_before_the_issue_date() {
+    let mut data = design_invoice();
+    data["due_date"] = json!("2026-11-30");
+    assert_eq!(
+        invoice_problems(data),
+        vec![Problem::new(
+            "data.due_date",
+            "must not be before issue_date"
+        )]
+    );
+    let mut same_day = design_invoice();
+    same_day["due_date"] = json!("2026-12-01");
+    assert_eq!(invoice_problems(same_day), vec![]);
+}
+
+#[test]
+fn an_invalid_national_id_is_refused_without_repeating_it() {
+    for bad in ["3213901234", "01019012", "0101901234567", "01019O1234"] {
+        let mut data = design_invoice();
+        data["debtor"]["national_id"] = json!(bad);
+        let err = decode::<InvoiceIssued>(data).expect_err("invalid id");
+        assert_eq!(
+            paths(err.problems()),
+            vec!["data.debtor.national_id"],
+            "{bad}"
+        );
+        assert!(!err.reason().contains(bad), "{}", err.reason());
+        assert_no_personal_data(&err.reason());
+    }
+}
+
+#[test]
+fn the_national_id_must_fit_the_debtor_kind() {
+    let mut company_with_cpr = design_invoice();
+    company_with_cpr["debtor"]["kind"] = json!("company");
+    assert_eq!(
+        invoice_problems(company_with_cpr),
+        vec![Problem::new(
+            "data.debtor.national_id",
+            "is not a valid national id for a company (CVR or organisasjonsnummer)"
+        )]
+    );
+    let mut person_with_cvr = design_invoice();
+    person_with_cvr["debtor"]["national_id"] = json!("29403473");
+    assert_eq!(
+        paths(&invoice_problems(person_with_cvr)),
+        vec!["data.debtor.national_id"]
+    );
+    let mut company = design_invoice();
+    company["debtor"]["kind"] = json!("company");
+    company["debtor"]["national_id"] = json!("29403473");
+    assert_eq!(invoice_problems(company), vec![]);
+}
+
+#[test]
+fn a_reference_with_a_wrong_check_digit_is_refused() {
+    let mut data = design_invoice();
+    data["payment_reference"] = json!("026840149965327");
+    assert_eq!(
+        paths(&invoice_problems(data)),
+        vec!["data.payment_reference"]
+    );
+
+    for reference in [
+        "+71<026840149965327+85412345<",
+        "71/026840149965327",
+        "12345",
+    ] {
+        let mut data = payment();
+        data["payment_reference"] = json!(reference);
+        data["channel"] = json!("transfer");
+        assert_eq!(
+            paths(&problems_of::<PaymentReceived>(data)),
+            vec!["data.payment_reference"],
+            "{reference}"
+        );
+    }
+    let mut kid = payment();
+    kid["currency"] = json!("NOK");
+    kid["channel"] = json!("kid");
+    kid["payment_reference"] = json!("12345");
+    assert_eq!(
+        paths(&problems_of::<PaymentReceived>(kid)),
+        vec!["data.payment_reference"]
+    );
+}
+
+#[test]
+fn a_norwegian_15_digit_kid_is_read_as_a_kid_not_as_a_fik() {
+    // MOD10 over 14 digits: 15 long like a FIK id, but a NOK payment's reference is a KID.
+    let mut kid = payment();
+    kid["currency"] = json!("NOK");
+    kid["channel"] = json!("kid");
+    kid["payment_reference"] = json!("420400000123459");
+    let problems = problems_of::<PaymentReceived>(kid);
+    assert_eq!(problems, vec![], "{problems:?}");
+}
+
+#[test]
+fn the_channel_must_match_the_currency() {
+    let mut data = payment();
+    data["currency"] = json!("NOK");
+    assert_eq!(
+        invoice_like_paths(problems_of::<PaymentReceived>(data)),
+        vec!["data.channel"]
+    );
+}
+
+fn invoice_like_paths(problems: Vec<Problem>) -> Vec<String> {
+    problems.into_iter().map(|p| p.path).collect()
+}
+
+#[test]
+fn contact_details_must_be_well_formed_when_given() {
+    let mut data = design_invoice();
+    data["debtor"]["email"] = json!("ane at example.org");
+    data["debtor"]["phone"] = json!("12 34 56 78");
+    assert_eq!(
+        paths(&invoice_problems(data)),
+        vec!["data.debtor.email", "data.debtor.phone"]
+    );
+    let mut absent = design_invoice();
+    absent["debtor"]
+        .as_object_mut()
+        .expect("object")
+        .remove("email");
+    absent["debtor"]["phone"] = json!(null);
+    assert_eq!(invoice_problems(absent), vec![]);
+}
+
+#[test]
+fn control_characters_are_refused_in_one_line_text() {
+    let mut data = design_invoice();
+    data["lines"][0]["text"] = json!("Daycare\nDecember");
+    data["debtor"]["name"] = json!("   ");
+    assert_eq!(
+        paths(&invoice_problems(data)),
+        vec!["data.debtor.name", "data.lines[0].text"]
+    );
+}
+
+#[test]
+fn every_validation_problem_is_reported_at_once_and_none_shows_personal_data() {
+    let mut data = design_invoice();
+    data["invoice_id"] = json!("");
+    data["debtor"]["kind"] = json!("company");
+    data["debtor"]["email"] = json!("Ane Hansen");
+    data["debtor"]["address"]["postcode"] = json!("DK-8660");
+    data["lines"] =
+        json!([{"text":"Daycare December","amount":"2150.00"},{"text":"","amount":"-3000.00"}]);
+    data["amount"] = json!("-850.00");
+    data["due_date"] = json!("2026-11-01");
+    data["payment_reference"] = json!("026840149965327");
+    let err = decode::<InvoiceIssued>(data).expect_err("invalid");
+    assert_eq!(
+        paths(err.problems()),
+        vec![
+            "data.invoice_id",
+            "data.debtor.national_id",
+            "data.debtor.address.postcode",
+            "data.debtor.email",
+            "data.lines[1].text",
+            "data.amount",
+            "data.due_date",
+            "data.payment_reference",
+        ]
+    );
+    let reason = err.reason();
+    assert!(
+        reason.starts_with("invalid data: data.invoice_id: must not be empty; "),
+        "{reason}"
+    );
+    assert!(reason.len() <= MAX_REASON_BYTES && !reason.contains('\n'));
+    assert_no_personal_data(&reason);
+}
+
+#[test]
+fn debug_output_never_shows_personal_data() {
+    let invoice = decode::<InvoiceIssued>(design_invoice()).expect("valid");
+    let debug = format!("{invoice:?} {:#?}", invoice.debtor);
+    assert_no_personal_data(&debug);
+    assert!(
+        debug.contains("DAY-2026-12-000123") && debug.contains("[redacted]"),
+        "{debug}"
+    );
+
+    let mut data = payment();
+    data["payer_national_id"] = json!("0101901234");
+    data["payer_name"] = json!("Ane Hansen");
+    data["text"] = json!("Parkvej 1, Skanderborg");
+    let received = decode::<PaymentReceived>(data).expect("valid");
+    assert_no_personal_data(&format!("{received:?}"));
+}
+
+// --- other messages' own rules ----------------------------------------------------------------------
+
+#[test]
+fn a_reduced_guarantee_needs_its_new_amount() {
+    let data =
+        json!({"guarantee_id":"G-1","reason":"amount_reduced","effective_date":"2027-01-01"});
+    assert_eq!(
+        problems_of::<GuaranteeChanged>(data),
+        vec![Problem::new(
+            "data.new_amount",
+            "is required when reason is amount_reduced"
+        )]
+    );
+    let ended = json!({"guarantee_id":"G-1","reason":"divorce","effective_date":"2027-01-01"});
+    assert_eq!(problems_of::<GuaranteeChanged>(ended), vec![]);
+}
+
+#[test]
+fn a_benefit_recipient_must_be_a_person() {
+    let data = json!({"benefit_id":"B-1","municipality":"0101","recipient_national_id":"29403473",
+        "law":"aktivloven","amount":"100.00","paid_date":"2026-11-28"});
+    assert_eq!(
+        paths(&problems_of::<BenefitPaid>(data)),
+        vec!["data.recipient_national_id"]
+    );
+}
+
+#[test]
+fn a_fee_belongs_to_a_dunning_step_of_one_or_more() {
+    let data = json!({"fee_id":"F-1","claim_id":"C-1","debtor_id":"P-77","municipality":"0746","step":0,
+        "amount":"250.00","currency":"DKK","assessed_date":"2027-01-05","legal_basis":"Gebyrloven § 6"});
+    assert_eq!(
+        paths(&problems_of::<FeeAssessed>(data.clone())),
+        vec!["data.step"]
+    );
+    let mut negative = data;
+    negative["step"] = json!(-1);
+    assert_eq!(
+        paths(&problems_of::<FeeAssessed>(negative)),
+        vec!["data.step"]
+    );
+}
+
+#[test]
+fn interest_needs_an_ordered_period_and_a_percentage() {
+    let data = json!({"interest_id":"I-1","claim_id":"C-1","debtor_id":"P-77","municipality":"0746",
+        "period_from":"2027-01-15","period_to":"2026-12-16","rate":"1%","amount":"21.50","currency":"DKK",
+        "assessed_date":"2027-01-16"});
+    assert_eq!(
+        paths(&problems_of::<InterestAssessed>(data)),
+        vec!["data.period_to", "data.rate"]
+    );
+}
+
+fn claim_ref() -> Value {
+    json!({"claim_id":"CLM-1","invoice_id":"DAY-1","source":"/billing/daycare","municipality":"0746",
+        "category":"daycare","debtor_id":"P-77"})
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().expect("object") {
+        base[k] = v.clone();
+    }
+    base
+}
+
+#[test]
+fn claim_events_carry_the_claim_ref_flattened() {
+    let data = with(
+        claim_ref(),
+        json!({"currency":"DKK","settled_date":"2027-01-12"}),
+    );
+    let settled = decode::<ClaimSettled>(data.clone()).expect("valid");
+    assert_eq!(settled.claim.claim_id, "CLM-1");
+    assert_eq!(serde_json::to_value(&settled).expect("serialises"), data);
+
+    let mut missing = data;
+    missing.as_object_mut().expect("object").remove("debtor_id");
+    let problems = problems_of::<ClaimSettled>(missing);
+    assert_eq!(
+        problems,
+        vec![Problem::new("data", "missing field `debtor_id`")]
+    );
+}
+
+#[test]
+fn a_claim_balance_must_add_up() {
+    let data = with(
+        claim_ref(),
+        json!({"currency":"DKK","principal":"1720.00","fees":"250.00","interest":"0.00","total":"1720.00",
+            "cause":"fee","business_date":"2027-01-05"}),
+    );
+    assert_eq!(
+        problems_of::<ClaimBalanceChanged>(data),
+        vec![Problem::new(
+            "data.total",
+            "must equal the sum of principal, fees and interest"
+        )]
+    );
+}
+
+#[test]
+fn an_opened_claim_carries_a_reference_key_of_its_currency() {
+    let base = with(
+        claim_ref(),
+        json!({"office":"main","currency":"DKK","amount":"2150.00","issue_date":"2026-12-01","due_date":"2026-12-15",
+            "payment_reference":"000000067097535","ocr_line":"+71<000000067097535+85412345<",
+            "prepayment":false,"direct_debit":false}),
+    );
+    assert_eq!(problems_of::<ClaimOpened>(base.clone()), vec![]);
+    let other_line = with(
+        base.clone(),
+        json!({"ocr_line":"+71<026840149965328+85412345<"}),
+    );
+    assert_eq!(
+        paths(&problems_of::<ClaimOpened>(other_line)),
+        vec!["data.ocr_line"]
+    );
+    let printed_form = with(
+        base.clone(),
+        json!({"payment_reference":"+71<000000067097535<"}),
+    );
+    assert_eq!(
+        paths(&problems_of::<ClaimOpened>(printed_form)),
+        vec!["data.payment_reference", "data.ocr_line"]
+    );
+    let kid = with(
+        base,
+        json!({"currency":"NOK","payment_reference":"40-","ocr_line":null}),
+    );
+    assert_eq!(
+        problems_of::<ClaimOpened>(kid),
+        vec![],
+        "a MOD11 KID may end in '-'"
+    );
+}
+
+#[test]
+fn an_applied_payment_must_be_fully_accounted_for() {
+    let data = json!({"payment_id":"BNK-1","municipality":"0957","debtor_id":"GL-P-1","currency":"DKK",
+        "amount":"1000.00","booking_date":"2026-12-18","matched_by":"reference",
+        "allocations":[{"claim_id":"C-1","invoice_id":"I-1","category":"daycare","fees":"100.00","interest":"0.00","principal":"800.00"},
+                       {"claim_id":"C-2","invoice_id":"I-2","category":"daycare","fees":"0.00","interest":"0.00","principal":"0.00"}],
+        "to_credit_balance":"50.00"});
+    assert_eq!(
+        paths(&problems_of::<PaymentApplied>(data)),
+        vec!["data.allocations[1]", "data.amount"]
+    );
+    let credit_only = json!({"payment_id":"BNK-2","municipality":"0957","debtor_id":"GL-P-1","currency":"DKK",
+        "amount":"50.00","booking_date":"2026-12-18","matched_by":"reference","allocations":[],"to_credit_balance":"50.00"});
+    assert_eq!(problems_of::<PaymentApplied>(credit_only), vec![]);
+}
+
+// --- building and sending ------------------------------------------------------------------------------
+
+#[test]
+fn a_new_envelope_has_a_v7_id_its_type_and_now() {
+    let before = chrono::Utc::now();
+    let env = Envelope::new(
+        "/restance/cli",
+        DayOpened {
+            date: "2026-12-16".parse().expect("date"),
+        },
+    );
+    assert_eq!(env.specversion, "1.0");
+    assert_eq!(env.r#type, "calendar.day.opened.v1");
+    assert_eq!(env.datacontenttype.as_deref(), Some("application/json"));
+    assert_eq!(
+        uuid::Uuid::parse_str(&env.id)
+            .expect("a uuid")
+            .get_version_num(),
+        7
+    );
+    assert!(env.time >= before && env.time <= chrono::Utc::now());
+    assert_eq!(env.idempotency_key(), ("/restance/cli", env.id.as_str()));
+
+    let sent = env.to_json_bytes().expect("serialises");
+    let received = decode_envelope(&sent)
+        .expect("decodes")
+        .into_typed::<DayOpened>()
+        .expect("typed");
+    assert_eq!(received, env);
+}
+
+#[test]
+fn with_id_is_deterministic() {
+    let time = chrono::DateTime::parse_from_rfc3339("2026-12-16T05:00:00Z")
+        .expect("time")
+        .to_utc();
+    let day = DayOpened {
+        date: "2026-12-16".parse().expect("date"),
+    };
+    let a = Envelope::with_id("day-2026-12-16", "/restance/cli", time, day);
+    let b =
+        Envelope::with_id("day-2026-12-16", "/restance/cli", time, day).with_subject("2026-12-16");
+    assert_eq!(
+        a.to_json_bytes().ok(),
+        Envelope {
+            subject: None,
+            ..b.clone()
+        }
+        .to_json_bytes()
+        .ok()
+    );
+    assert_eq!(
+        serde_json::to_value(&b).expect("json"),
+        json!({"specversion":"1.0","id":"day-2026-12-16","source":"/restance/cli","type":"calendar.day.opened.v1",
+            "time":"2026-12-16T05:00:00Z","datacontenttype":"application/json","subject":"2026-12-16",
+            "data":{"date":"2026-12-16"}})
+    );
+}
+
+#[test]
+fn each_service_publishes_its_own_rejections() {
+    assert_eq!(rejected_type("dunning"), "dunning.message.rejected.v1");
+    for service in SERVICES {
+        assert!(
+            known_types().contains(&rejected_type(service).as_str()),
+            "{service}"
+        );
+        assert!(is_valid_type(&rejected_type(service)));
+    }
+    let mut data = design_invoice();
+    data["amount"] = json!("1.00");
+    let err = decode::<InvoiceIssued>(data).expect_err("invalid");
+    let rejected = MessageRejected::from_decode_error(
+        Some("0194f3a0-0000-7000-8000-000000000001".to_owned()),
+        Some("/billing/daycare".to_owned()),
+        Some(InvoiceIssued::TYPE.to_owned()),
+        &err,
+    );
+    assert_eq!(
+        rejected.problems,
+        vec![Problem::new(
+            "data.amount",
+            "must equal the sum of the lines"
+        )]
+    );
+    let env = Envelope::new_with_type("/restance/dunning", rejected_type("dunning"), rejected);
+    let received = decode_envelope(&env.to_json_bytes().expect("json")).expect("decodes");
+    assert_eq!(received.r#type, "dunning.message.rejected.v1");
+    validate_dynamic(&received.r#type, &received.data).expect("a valid rejection");
+
+    // The design's four fields alone are a valid rejection too; a not-JSON body has no ids.
+    let minimal = json!({"reason":"not JSON: expected value at line 1 column 1"});
+    validate_dynamic("invoicing.message.rejected.v1", &minimal).expect("valid");
+}
+
+#[test]
+fn known_types_are_unique_and_well_formed() {
+    let types = known_types();
+    let unique: std::collections::BTreeSet<_> = types.iter().collect();
+    assert_eq!(unique.len(), types.len());
+    assert_eq!(types.len(), 17 + SERVICES.len());
+    for t in types {
+        assert!(is_valid_type(t), "{t}");
+    }
+}
+
+#[test]
+fn messages_can_be_built_in_code_and_validated() {
+    let national_id = NationalId::parse_any("0101901234").expect("CPR");
+    let debtor = Debtor {
+        id: "P-77".to_owned(),
+        kind: restance_kernel::PartyKind::Person,
+        national_id: Redacted::new(national_id),
+        name: Redacted::new("Ane Hansen".to_owned()),
+        address: Address {
+            lines: vec!["Parkvej 1".to_owned()],
+            postcode: "8660".to_owned(),
+            city: "Skanderborg".to_owned(),
+            country: restance_kernel::Country::Dk,
+        },
+        email: None,
+        phone: None,
+        language: Some(restance_kernel::Language::Da),
+        digital_post: true,
+        address_protection: AddressProtection::StrictlyConfidential,
+    };
+    let updated = DebtorUpdated {
+        municipality: "0746".to_owned(),
+        debtor,
+    };
+    assert_eq!(updated.validate(), vec![]);
+    let json = serde_json::to_value(&updated).expect("json");
+    assert_eq!(
+        json["debtor"]["national_id"],
+        json!("0101901234"),
+        "the wire carries the full id"
+    );
+    assert_eq!(
+        json["debtor"]["address_protection"],
+        json!("strictly_confidential")
+    );
+    assert!(
+        json["debtor"].get("email").is_none(),
+        "absent optionals are omitted"
+    );
+}
