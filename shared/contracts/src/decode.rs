@@ -64,25 +64,42 @@ impl DecodeError {
     /// One line for the dead-letter header and the rejected event: at most [`MAX_REASON_BYTES`]
     /// bytes, no control characters, no personal data.
     pub fn reason(&self) -> String {
+        let summary = self.summary();
         let text = match self {
             DecodeError::TooLarge { size, limit } => {
-                format!("too large: {size} bytes, the limit is {limit}")
+                format!("{summary}: {size} bytes, the limit is {limit}")
             }
             DecodeError::TooDeep { limit } => {
-                format!("too deep: JSON nests deeper than {limit} levels")
+                format!("{summary}: JSON nests deeper than {limit} levels")
             }
-            DecodeError::NotJson(message) => format!("not JSON: {message}"),
-            DecodeError::NotCloudEvent(problems) => format!("not a CloudEvent: {}", join(problems)),
+            DecodeError::NotJson(message) => format!("{summary}: {message}"),
+            DecodeError::NotCloudEvent(problems) | DecodeError::InvalidData(problems) => {
+                format!("{summary}: {}", join(problems))
+            }
             DecodeError::UnsupportedContentType(found) => {
-                format!("unsupported datacontenttype {found:?}, expected {DATA_CONTENT_TYPE}")
+                format!("{summary} {found:?}, expected {DATA_CONTENT_TYPE}")
             }
-            DecodeError::UnknownType(found) => format!("unknown message type {found}"),
+            DecodeError::UnknownType(found) => format!("{summary} {found}"),
             DecodeError::WrongType { expected, found } => {
-                format!("wrong message type {found}, expected {expected}")
+                format!("{summary} {found}, expected {expected}")
             }
-            DecodeError::InvalidData(problems) => format!("invalid data: {}", join(problems)),
         };
         one_line(&text, MAX_REASON_BYTES)
+    }
+
+    /// What kind of failure, in a few words (`invalid data`, `not a CloudEvent`, …): the start of
+    /// [`DecodeError::reason`], for a caller that lists the problems itself.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too large",
+            DecodeError::TooDeep { .. } => "too deep",
+            DecodeError::NotJson(_) => "not JSON",
+            DecodeError::NotCloudEvent(_) => "not a CloudEvent",
+            DecodeError::UnsupportedContentType(_) => "unsupported datacontenttype",
+            DecodeError::UnknownType(_) => "unknown message type",
+            DecodeError::WrongType { .. } => "wrong message type",
+            DecodeError::InvalidData(_) => "invalid data",
+        }
     }
 
     /// The individual problems, for `MessageRejected::problems` (empty for the other kinds).

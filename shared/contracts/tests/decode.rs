@@ -871,13 +871,27 @@ fn an_opened_claim_carries_a_reference_key_of_its_currency() {
         vec!["data.payment_reference", "data.ocr_line"]
     );
     let kid = with(
-        base,
+        base.clone(),
         json!({"currency":"NOK","payment_reference":"40-","ocr_line":null}),
     );
     assert_eq!(
         problems_of::<ClaimOpened>(kid),
         vec![],
         "a MOD11 KID may end in '-'"
+    );
+    // A KID's slip prints the KID itself, which is what PaymentReference::ocr_line gives.
+    let kid_slip = with(
+        base.clone(),
+        json!({"currency":"NOK","payment_reference":"12345678903","ocr_line":"12345678903"}),
+    );
+    assert_eq!(problems_of::<ClaimOpened>(kid_slip), vec![]);
+    let kid_other_slip = with(
+        base,
+        json!({"currency":"NOK","payment_reference":"12345678903","ocr_line":"2345676"}),
+    );
+    assert_eq!(
+        paths(&problems_of::<ClaimOpened>(kid_other_slip)),
+        vec!["data.ocr_line"]
     );
 }
 
@@ -990,6 +1004,24 @@ fn each_service_publishes_its_own_rejections() {
     // The design's four fields alone are a valid rejection too; a not-JSON body has no ids.
     let minimal = json!({"reason":"not JSON: expected value at line 1 column 1"});
     validate_dynamic("invoicing.message.rejected.v1", &minimal).expect("valid");
+}
+
+#[test]
+fn the_summary_starts_the_reason() {
+    let mut data = design_invoice();
+    data["amount"] = json!("0.00");
+    data["lines"][0]["amount"] = json!("0.00");
+    let err = decode::<InvoiceIssued>(data).expect_err("invalid");
+    assert_eq!(err.summary(), "invalid data");
+    assert_eq!(
+        err.reason(),
+        "invalid data: data.amount: must be greater than zero"
+    );
+    let too_deep = DecodeError::TooDeep {
+        limit: MAX_JSON_DEPTH,
+    };
+    assert!(too_deep.reason().starts_with(too_deep.summary()));
+    assert_eq!(too_deep.to_string(), too_deep.reason());
 }
 
 #[test]

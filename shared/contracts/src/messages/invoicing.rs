@@ -58,7 +58,8 @@ pub struct ClaimOpened {
     pub due_date: BusinessDate,
     /// The key digits debtors pay with: the 15-digit FI-kort payment id (DKK) or the KID (NOK).
     pub payment_reference: String,
-    /// The full FI-kort OCR line `+71<…+8…<` for letters (DKK); absent for KID claims.
+    /// What the payment slip prints: the FI-kort line `+71<id+creditor<` (DKK) or the KID itself
+    /// (NOK). Optional on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_line: Option<String>,
     /// Must be paid before something is handed out.
@@ -97,9 +98,10 @@ impl Validate for ClaimOpened {
                     "must be a FI-kort +71 line like +71<026840149965328+85212345<",
                 ),
             },
-            (Some(_), ReferenceScheme::Kid) => {
-                p.add("data.ocr_line", "must be absent for a KID (NOK) claim")
+            (Some(line), ReferenceScheme::Kid) if *line != self.payment_reference => {
+                p.add("data.ocr_line", "must be the KID itself for a NOK claim");
             }
+            (Some(_), ReferenceScheme::Kid) => {}
             (None, _) => {}
         }
         p.into_vec()
