@@ -3,8 +3,7 @@
 //! Every check records a [`Problem`] with a fixed message; none echoes the checked value, because
 //! values may be personal data and problems travel to dead-letter headers and rejected events.
 
-use restance_kernel::BusinessDate;
-use restance_kernel::{Currency, Money, NationalId, PartyKind, PaymentReference};
+use restance_kernel::{BusinessDate, Currency, Money, NationalId, PartyKind, PaymentReference};
 
 use crate::Problem;
 
