@@ -15,7 +15,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=local/lib.sh
 . "$ROOT/deploy/local/lib.sh"
 
 # oldest and newest Kubernetes we support (CronJob timeZone is GA from 1.27)

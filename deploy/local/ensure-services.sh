@@ -18,7 +18,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
 SMTP_PORT="${RESTANCE_SMTP_PORT:-2525}"
@@ -76,8 +76,8 @@ pg_ok() { # connects over TCP as postgres without a password?
 
 pg_version() { # newest cluster configured, else newest server installed
     local v
-    v="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"
-    [ -n "$v" ] || v="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)"
+    v="$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf "%f\n" 2>/dev/null | sort -V | tail -n 1 || true)"
+    [ -n "$v" ] || v="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -type d -printf "%f\n" 2>/dev/null | sort -V | tail -n 1 || true)"
     printf '%s\n' "$v"
 }
 

@@ -23,7 +23,7 @@ _restance_tools_path() {
 _restance_tools_main() {
     local here
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-    # shellcheck source=lib.sh
+    # shellcheck source-path=SCRIPTDIR source=lib.sh
     . "$here/lib.sh"
     _restance_tools_path
 

@@ -74,8 +74,9 @@ port_open() {
 }
 
 # wait_for SECONDS DESCRIPTION CMD… — poll CMD once a second until it succeeds
+# (DESCRIPTION documents the call site only)
 wait_for() {
-    local secs="$1" what="$2" i
+    local secs="$1" i
     shift 2
     for ((i = 0; i < secs; i++)); do
         if "$@" >/dev/null 2>&1; then
