@@ -1,1 +1,41 @@
-//! placeholder
+//! RabbitMQ plumbing shared by every Restance service.
+//!
+//! The rules this crate enforces (DESIGN.md "Reliability rules"):
+//! - a delivery is acknowledged only after the transaction that holds its effects commits
+//!   ([`consumer`]);
+//! - every message id is recorded in an inbox in that same transaction, so a redelivery has no
+//!   second effect ([`inbox`]);
+//! - events are written to an outbox in that same transaction and published by a relay with
+//!   publisher confirms ([`outbox`], [`publisher`]);
+//! - a message that cannot be processed is dead-lettered with its reason in a header and the
+//!   producer is told through `<service>.message.rejected.v1` — through the outbox as well, so a
+//!   rejection is exactly as durable as an effect ([`rejection`]);
+//! - broker loss makes the service unready and it reconnects with backoff ([`connection`],
+//!   [`health`]).
+//!
+//! SQL is written once with `$n` placeholders, which both PostgreSQL and SQLite (through sqlx)
+//! accept; the few statements that differ branch on the backend.
+
+pub mod config;
+pub mod connection;
+pub mod consumer;
+pub mod health;
+pub mod inbox;
+pub mod migration;
+pub mod outbox;
+pub mod publisher;
+pub mod rejection;
+pub mod sql;
+pub mod topology;
+
+pub use config::BusSettings;
+pub use connection::Backoff;
+pub use consumer::{
+    BatchHandler, ConsumerRunner, Effects, HandlerError, Inbound, Outcome, Subscription,
+    with_outbox,
+};
+pub use health::Readiness;
+pub use outbox::{Outbox, OutboxRelay};
+pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishError};
+pub use rejection::Rejection;
+pub use topology::Topology;

@@ -1,1 +1,17 @@
-//! placeholder
+//! Service bootstrap shared by every Restance service.
+//!
+//! A service's `main` is three lines: load [`Settings`], [`telemetry::init`], then build and run
+//! its application on a [`Runtime`]. The runtime owns what every service has: the database
+//! (connected with retry, migrated), the outbox relay, the consumers, readiness, metrics,
+//! `/healthz` `/readyz` `/metrics`, and the SIGTERM drain.
+
+pub mod api_auth;
+pub mod database;
+pub mod http;
+pub mod runtime;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use runtime::Runtime;
+pub use settings::Settings;

@@ -1,0 +1,336 @@
+//! `billing.invoice.issued.v1` → a claim (one per `(source, invoice_id)`), the debtor's
+//! latest details, a payment reference, `invoicing.claim.opened.v1`.
+
+use super::ledger::{apply_credit_balance, claim_ref};
+use crate::domain::balance::Balance;
+use crate::domain::references;
+use crate::store::queries::{self, ClaimRow, DebtorUpsert, LedgerLine};
+use restance_bus::{Effects, HandlerError, Inbound, Outcome, Rejection};
+use restance_contracts::Problem;
+use restance_contracts::messages::{ClaimOpened, DebtorUpdated, InvoiceIssued};
+use restance_kernel::{Catalog, Country, NationalIdKind, PaymentReference};
+use sea_orm::DatabaseTransaction;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// The claim id derived from the natural key, so the same invoice always gets the same id.
+pub fn claim_id_for(source: &str, invoice_id: &str) -> String {
+    let digest = Sha256::digest(format!("{source}\n{invoice_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Checks against configuration: everything the contract alone cannot know.
+pub fn config_problems(catalog: &Catalog, inv: &InvoiceIssued) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(m) = catalog.municipality(&inv.municipality) else {
+        out.push(Problem::new(
+            "data.municipality",
+            "is not a configured municipality",
+        ));
+        return out;
+    };
+    if !m.has_office(&inv.office) {
+        out.push(Problem::new(
+            "data.office",
+            format!("is not an office of municipality {}", inv.municipality),
+        ));
+    }
+    if !m.has_category(&inv.category) || catalog.category(&inv.category).is_none() {
+        out.push(Problem::new(
+            "data.category",
+            format!(
+                "is not a configured category of municipality {}",
+                inv.municipality
+            ),
+        ));
+    }
+    if inv.currency != m.currency {
+        out.push(Problem::new(
+            "data.currency",
+            format!(
+                "must be {} for municipality {}",
+                m.currency, inv.municipality
+            ),
+        ));
+    }
+    let id_kind = inv.debtor.national_id.0.kind();
+    let fits = match m.country {
+        Country::Dk | Country::Gl => matches!(id_kind, NationalIdKind::Cpr | NationalIdKind::Cvr),
+        Country::No => matches!(
+            id_kind,
+            NationalIdKind::Fodselsnummer | NationalIdKind::Organisasjonsnummer
+        ),
+    };
+    if !fits {
+        out.push(Problem::new(
+            "data.debtor.national_id",
+            format!(
+                "is not a national id of the municipality's country ({})",
+                m.country
+            ),
+        ));
+    }
+    if let Some(text) = &inv.payment_reference
+        && references::parse_for(m, text).is_none()
+    {
+        out.push(Problem::new(
+            "data.payment_reference",
+            format!("is not a valid reference in the scheme of {}", m.country),
+        ));
+    }
+    out
+}
+
+fn content_hash(inv: &InvoiceIssued) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(inv).unwrap_or_default()))
+}
+
+struct Accepted {
+    idx: usize,
+    source: String,
+    inv: InvoiceIssued,
+    hash: String,
+    reference: Option<PaymentReference>,
+}
+
+/// Opens claims for a run of consecutive invoices.
+pub async fn open_claims(
+    tx: &DatabaseTransaction,
+    catalog: &Catalog,
+    run: &[Inbound],
+    effects: &mut Effects,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let mut outcomes: Vec<Outcome> = vec![Outcome::Done; run.len()];
+    let mut candidates = Vec::with_capacity(run.len());
+    for (idx, msg) in run.iter().enumerate() {
+        match msg.decode::<InvoiceIssued>() {
+            Err(r) => outcomes[idx] = Outcome::Rejected(r),
+            Ok(inv) => {
+                let problems = config_problems(catalog, &inv);
+                if problems.is_empty() {
+                    let hash = content_hash(&inv);
+                    candidates.push((idx, msg.envelope.source.clone(), inv, hash));
+                } else {
+                    outcomes[idx] =
+                        Outcome::Rejected(Rejection::from_problems("invalid invoice", problems));
+                }
+            }
+        }
+    }
+
+    // Replays and conflicting re-sends, against the database and within the run.
+    let ids: Vec<String> = candidates
+        .iter()
+        .map(|(_, _, inv, _)| inv.invoice_id.clone())
+        .collect();
+    let mut known: HashMap<(String, String), String> = queries::claims_by_invoice_ids(tx, &ids)
+        .await?
+        .into_iter()
+        .map(|c| ((c.source, c.invoice_id), c.content_hash))
+        .collect();
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(candidates.len());
+    for (idx, source, inv, hash) in candidates {
+        let key = (source.clone(), inv.invoice_id.clone());
+        match known.get(&key) {
+            Some(h) if *h == hash => {} // the same invoice again: no effect
+            Some(_) => {
+                outcomes[idx] = Outcome::Rejected(Rejection::new(format!(
+                    "invoice {} from {} was already received with different content; send a credit note and a new invoice id instead",
+                    inv.invoice_id, source
+                )));
+            }
+            None => {
+                known.insert(key, hash.clone());
+                let reference = inv.payment_reference.as_deref().and_then(|t| {
+                    catalog
+                        .municipality(&inv.municipality)
+                        .and_then(|m| references::parse_for(m, t))
+                });
+                accepted.push(Accepted {
+                    idx,
+                    source,
+                    inv,
+                    hash,
+                    reference,
+                });
+            }
+        }
+    }
+
+    // A reference the invoice brought must not already name another claim.
+    let mut by_muni: HashMap<String, Vec<String>> = HashMap::new();
+    for a in &accepted {
+        if let Some(r) = &a.reference {
+            by_muni
+                .entry(a.inv.municipality.clone())
+                .or_default()
+                .push(r.key().to_owned());
+        }
+    }
+    let mut taken: HashSet<(String, String)> = HashSet::new();
+    for (muni, keys) in &by_muni {
+        for k in queries::used_references(tx, muni, keys).await? {
+            taken.insert((muni.clone(), k));
+        }
+    }
+    let mut keep = Vec::with_capacity(accepted.len());
+    for a in accepted {
+        if let Some(r) = &a.reference {
+            let key = (a.inv.municipality.clone(), r.key().to_owned());
+            if !taken.insert(key) {
+                outcomes[a.idx] = Outcome::Rejected(Rejection::new(format!(
+                    "payment_reference of invoice {} is already used by another claim in municipality {}",
+                    a.inv.invoice_id, a.inv.municipality
+                )));
+                continue;
+            }
+        }
+        keep.push(a);
+    }
+    let mut accepted = keep;
+
+    // Generated references, reserved per municipality in one statement each.
+    let mut need: HashMap<String, u64> = HashMap::new();
+    for a in accepted.iter().filter(|a| a.reference.is_none()) {
+        *need.entry(a.inv.municipality.clone()).or_default() += 1;
+    }
+    let mut next: HashMap<String, u64> = HashMap::new();
+    for (muni, count) in &need {
+        next.insert(
+            muni.clone(),
+            queries::reserve_references(tx, muni, *count).await?,
+        );
+    }
+    for a in accepted.iter_mut().filter(|a| a.reference.is_none()) {
+        let muni = a.inv.municipality.clone();
+        let Some(m) = catalog.municipality(&muni) else {
+            continue;
+        };
+        let seq = next
+            .get_mut(&muni)
+            .ok_or_else(|| HandlerError::Other("reference not reserved".into()))?;
+        let r = references::generate(m, *seq).map_err(|e| {
+            HandlerError::Other(format!("reference sequence of {muni} exhausted: {e}"))
+        })?;
+        *seq += 1;
+        a.reference = Some(r);
+    }
+
+    // Debtors: the latest details per debtor id; an event only when they changed.
+    let keys: Vec<(String, String)> = accepted
+        .iter()
+        .map(|a| (a.inv.municipality.clone(), a.inv.debtor.id.clone()))
+        .collect();
+    let stored = queries::debtors(tx, &keys).await?;
+    let mut latest: HashMap<(String, String), (String, DebtorUpsert, usize)> = HashMap::new();
+    for (n, a) in accepted.iter().enumerate() {
+        let details = serde_json::to_string(&a.inv.debtor)
+            .map_err(|e| HandlerError::Other(format!("cannot serialise a debtor: {e}")))?;
+        let details_hash = hex::encode(Sha256::digest(details.as_bytes()));
+        let key = (a.inv.municipality.clone(), a.inv.debtor.id.clone());
+        let upsert = DebtorUpsert {
+            municipality: key.0.clone(),
+            debtor_id: key.1.clone(),
+            kind: if a.inv.debtor.kind == restance_kernel::PartyKind::Person {
+                "person"
+            } else {
+                "company"
+            }
+            .into(),
+            national_id: a.inv.debtor.national_id.0.as_str().to_owned(),
+            details,
+            details_hash: details_hash.clone(),
+        };
+        latest.insert(key, (details_hash, upsert, n));
+    }
+    let mut changed: Vec<(usize, DebtorUpsert)> = latest
+        .into_iter()
+        .filter(|(key, (hash, _, _))| stored.get(key).is_none_or(|s| s.details_hash != *hash))
+        .map(|(_, (_, up, n))| (n, up))
+        .collect();
+    changed.sort_by_key(|(n, _)| *n);
+    let upserts: Vec<DebtorUpsert> = changed.iter().map(|(_, u)| u.clone()).collect();
+    queries::upsert_debtors(tx, &upserts).await?;
+    for (n, up) in &changed {
+        effects.emit(DebtorUpdated {
+            municipality: up.municipality.clone(),
+            debtor: accepted[*n].inv.debtor.clone(),
+        })?;
+    }
+
+    // The claims.
+    let mut rows = Vec::with_capacity(accepted.len());
+    let mut lines = Vec::with_capacity(accepted.len());
+    for a in &accepted {
+        let reference = a
+            .reference
+            .as_ref()
+            .ok_or_else(|| HandlerError::Other("claim without reference".into()))?;
+        let row = ClaimRow {
+            seq: 0,
+            claim_id: claim_id_for(&a.source, &a.inv.invoice_id),
+            source: a.source.clone(),
+            invoice_id: a.inv.invoice_id.clone(),
+            municipality: a.inv.municipality.clone(),
+            office: a.inv.office.clone(),
+            category: a.inv.category.clone(),
+            debtor_id: a.inv.debtor.id.clone(),
+            currency: a.inv.currency.to_string(),
+            amount: a.inv.amount,
+            balance: Balance::opened(a.inv.amount),
+            issue_date: a.inv.issue_date.into(),
+            due_date: a.inv.due_date.into(),
+            reference_key: reference.key().to_owned(),
+            ocr_line: reference.ocr_line(),
+            prepayment: a.inv.prepayment,
+            direct_debit: a.inv.direct_debit,
+            state: "open".into(),
+            content_hash: a.hash.clone(),
+            settled_date: None,
+        };
+        lines.push(LedgerLine {
+            claim_id: row.claim_id.clone(),
+            kind: "opened",
+            ref_id: row.invoice_id.clone(),
+            principal: row.amount,
+            fees: restance_kernel::Money::ZERO,
+            interest: restance_kernel::Money::ZERO,
+            business_date: row.issue_date,
+        });
+        rows.push(row);
+    }
+    queries::insert_claims(tx, &rows).await?;
+    queries::insert_lines(tx, &lines).await?;
+    for row in &rows {
+        effects.emit(ClaimOpened {
+            claim: claim_ref(row),
+            office: row.office.clone(),
+            currency: row
+                .currency
+                .parse()
+                .map_err(|_| HandlerError::Other("stored currency unreadable".into()))?,
+            amount: row.amount,
+            issue_date: row.issue_date.into(),
+            due_date: row.due_date.into(),
+            payment_reference: row.reference_key.clone(),
+            ocr_line: Some(row.ocr_line.clone()),
+            prepayment: row.prepayment,
+            direct_debit: row.direct_debit,
+        })?;
+    }
+
+    // A debtor's credit balance pays the new claim at once.
+    for row in rows {
+        if stored
+            .get(&(row.municipality.clone(), row.debtor_id.clone()))
+            .is_some_and(|s| s.credit.is_positive())
+        {
+            apply_credit_balance(tx, row, effects).await?;
+        }
+    }
+    Ok(outcomes)
+}

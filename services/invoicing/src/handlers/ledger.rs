@@ -1,0 +1,510 @@
+//! Payments, credit notes, fees, interest and the business day.
+
+use crate::domain::allocation::{Allocation, allocate};
+use crate::domain::matching::{Candidates, Match, match_payment};
+use crate::domain::references;
+use crate::store::queries::{self, ClaimRow, LedgerLine};
+use chrono::NaiveDate;
+use restance_bus::{Effects, HandlerError, Outcome, Rejection};
+use restance_contracts::messages::{
+    self as m, BalanceChangeCause, ClaimBalanceChanged, ClaimRef, ClaimSettled, FeeAssessed,
+    InterestAssessed, InvoiceCredited, MatchedBy, PaymentApplied, PaymentReceived,
+    PaymentUnmatched, PrepaymentSettled,
+};
+use restance_kernel::{Catalog, Currency, Money, NationalId, PartyKind};
+use sea_orm::DatabaseTransaction;
+use std::collections::HashMap;
+
+/// The claim identity every claim event carries.
+pub fn claim_ref(c: &ClaimRow) -> ClaimRef {
+    ClaimRef {
+        claim_id: c.claim_id.clone(),
+        invoice_id: c.invoice_id.clone(),
+        source: c.source.clone(),
+        municipality: c.municipality.clone(),
+        category: c.category.clone(),
+        debtor_id: c.debtor_id.clone(),
+    }
+}
+
+fn currency(c: &ClaimRow) -> Result<Currency, HandlerError> {
+    c.currency.parse().map_err(|_| {
+        HandlerError::Other(format!("claim {} has an unreadable currency", c.claim_id))
+    })
+}
+
+/// Stores a claim's changed balance and emits balance_changed (and settled / prepayment
+/// settled when it reached zero).
+async fn store_change(
+    tx: &DatabaseTransaction,
+    claim: &mut ClaimRow,
+    cause: BalanceChangeCause,
+    date: NaiveDate,
+    effects: &mut Effects,
+) -> Result<(), HandlerError> {
+    let settles = claim.state == "open" && claim.balance.is_settled();
+    if settles {
+        claim.state = "settled".into();
+        claim.settled_date = Some(date);
+    }
+    queries::update_claim(tx, claim).await?;
+    let cur = currency(claim)?;
+    effects.emit(ClaimBalanceChanged {
+        claim: claim_ref(claim),
+        currency: cur,
+        principal: claim.balance.principal,
+        fees: claim.balance.fees,
+        interest: claim.balance.interest,
+        total: claim.balance.total(),
+        cause,
+        business_date: date.into(),
+    })?;
+    if settles {
+        effects.emit(ClaimSettled {
+            claim: claim_ref(claim),
+            currency: cur,
+            settled_date: date.into(),
+        })?;
+        if claim.prepayment {
+            effects.emit(PrepaymentSettled {
+                claim: claim_ref(claim),
+                settled_date: date.into(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies an allocation to the loaded claims; returns the event lines.
+async fn apply_allocations(
+    tx: &DatabaseTransaction,
+    claims: &mut HashMap<String, ClaimRow>,
+    allocations: &[Allocation],
+    kind: &'static str,
+    ref_id: &str,
+    date: NaiveDate,
+    cause: BalanceChangeCause,
+    effects: &mut Effects,
+) -> Result<Vec<m::Allocation>, HandlerError> {
+    let mut lines = Vec::with_capacity(allocations.len());
+    let mut out = Vec::with_capacity(allocations.len());
+    for a in allocations {
+        let claim = claims.get_mut(&a.claim_id).ok_or_else(|| {
+            HandlerError::Other(format!("allocated claim {} not loaded", a.claim_id))
+        })?;
+        claim.balance.fees -= a.fees;
+        claim.balance.interest -= a.interest;
+        claim.balance.principal -= a.principal;
+        lines.push(LedgerLine {
+            claim_id: a.claim_id.clone(),
+            kind,
+            ref_id: ref_id.to_owned(),
+            principal: -a.principal,
+            fees: -a.fees,
+            interest: -a.interest,
+            business_date: date,
+        });
+        out.push(m::Allocation {
+            claim_id: a.claim_id.clone(),
+            invoice_id: claim.invoice_id.clone(),
+            category: claim.category.clone(),
+            fees: a.fees,
+            interest: a.interest,
+            principal: a.principal,
+        });
+        store_change(tx, claim, cause, date, effects).await?;
+    }
+    queries::insert_lines(tx, &lines).await?;
+    Ok(out)
+}
+
+/// `bank.payment.received.v1`: match, allocate, keep the rest as credit.
+pub async fn receive_payment(
+    tx: &DatabaseTransaction,
+    catalog: &Catalog,
+    source: &str,
+    p: &PaymentReceived,
+    effects: &mut Effects,
+) -> Result<Outcome, HandlerError> {
+    let Some(muni) = catalog.municipality(&p.municipality) else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.municipality: {} is not a configured municipality",
+            p.municipality
+        ))));
+    };
+    if p.currency != muni.currency {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.currency: must be {} for municipality {}",
+            muni.currency, p.municipality
+        ))));
+    }
+    // One payment, one effect: a bank file re-sent with new message ids changes nothing.
+    let first_time = queries::insert_once(
+        tx,
+        "INSERT INTO payments (source, payment_id, municipality, amount_minor, booking_date, matched_by) \
+         VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT DO NOTHING",
+        vec![source.into(), p.payment_id.clone().into(), p.municipality.clone().into(), p.amount.to_minor().into(), NaiveDate::from(p.booking_date).into()],
+    )
+    .await?;
+    if !first_time {
+        return Ok(Outcome::Done);
+    }
+
+    let mut c = Candidates::default();
+    if let Some(text) = &p.payment_reference {
+        c.reference_given = true;
+        if let Some(r) = references::parse_for(muni, text)
+            && let Some(claim) = queries::claim_by_reference(tx, &p.municipality, r.key()).await?
+        {
+            c.by_reference = Some((claim.claim_id, claim.debtor_id));
+        }
+    }
+    if c.by_reference.is_none()
+        && let Some(nid) = &p.payer_national_id
+        && let Ok(id) = NationalId::parse_for_kind(PartyKind::Person, &nid.0)
+            .or_else(|_| NationalId::parse_for_kind(PartyKind::Company, &nid.0))
+    {
+        c.payer_given = true;
+        for debtor in queries::debtors_by_national_id(tx, &p.municipality, id.as_str()).await? {
+            for claim in queries::claims_of_debtor(tx, Some(&p.municipality), &debtor, true).await?
+            {
+                c.payer_claims.push((debtor.clone(), claim.open_claim()));
+            }
+        }
+    }
+
+    let (claim_id, debtor_id, matched_by) = match match_payment(p.amount, &c) {
+        Match::Reference {
+            claim_id,
+            debtor_id,
+        } => (claim_id, debtor_id, MatchedBy::Reference),
+        Match::PayerAndAmount {
+            claim_id,
+            debtor_id,
+        } => (claim_id, debtor_id, MatchedBy::PayerAndAmount),
+        Match::Unmatched(reason) => {
+            set_payment_match(tx, source, &p.payment_id, None, "unmatched").await?;
+            effects.emit(PaymentUnmatched {
+                payment_id: p.payment_id.clone(),
+                municipality: p.municipality.clone(),
+                amount: p.amount,
+                currency: p.currency,
+                booking_date: p.booking_date,
+                payment_reference: p.payment_reference.clone(),
+                payer_name: p.payer_name.clone(),
+                payer_national_id: p.payer_national_id.clone(),
+                text: p.text.clone(),
+                reason,
+            })?;
+            return Ok(Outcome::Done);
+        }
+    };
+    let matched_label = match matched_by {
+        MatchedBy::Reference => "reference",
+        MatchedBy::PayerAndAmount => "payer_and_amount",
+        MatchedBy::CreditBalance => "credit_balance",
+    };
+    set_payment_match(tx, source, &p.payment_id, Some(&debtor_id), matched_label).await?;
+
+    let open = queries::claims_of_debtor(tx, Some(&p.municipality), &debtor_id, true).await?;
+    let open_claims: Vec<_> = open.iter().map(ClaimRow::open_claim).collect();
+    let result = allocate(p.amount, &open_claims, Some(&claim_id));
+    let mut loaded: HashMap<String, ClaimRow> =
+        open.into_iter().map(|c| (c.claim_id.clone(), c)).collect();
+    let allocations = apply_allocations(
+        tx,
+        &mut loaded,
+        &result.allocations,
+        "payment",
+        &p.payment_id,
+        p.booking_date.into(),
+        BalanceChangeCause::Payment,
+        effects,
+    )
+    .await?;
+    if !result.remainder.is_zero() {
+        queries::add_credit(tx, &p.municipality, &debtor_id, result.remainder).await?;
+    }
+    effects.emit(PaymentApplied {
+        payment_id: p.payment_id.clone(),
+        municipality: p.municipality.clone(),
+        debtor_id,
+        currency: p.currency,
+        amount: p.amount,
+        booking_date: p.booking_date,
+        matched_by,
+        allocations,
+        to_credit_balance: result.remainder,
+    })?;
+    Ok(Outcome::Done)
+}
+
+async fn set_payment_match(
+    tx: &DatabaseTransaction,
+    source: &str,
+    payment_id: &str,
+    debtor_id: Option<&str>,
+    matched_by: &str,
+) -> Result<(), HandlerError> {
+    tx_exec(
+        tx,
+        "UPDATE payments SET debtor_id = $1, matched_by = $2 WHERE source = $3 AND payment_id = $4",
+        vec![
+            debtor_id.map(str::to_owned).into(),
+            matched_by.into(),
+            source.into(),
+            payment_id.into(),
+        ],
+    )
+    .await
+}
+
+async fn tx_exec(
+    tx: &DatabaseTransaction,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<(), HandlerError> {
+    use sea_orm::ConnectionTrait;
+    tx.execute_raw(restance_bus::sql::stmt(tx, sql, values))
+        .await?;
+    Ok(())
+}
+
+/// A new claim of a debtor with a credit balance: the credit pays it at once.
+pub async fn apply_credit_balance(
+    tx: &DatabaseTransaction,
+    claim: ClaimRow,
+    effects: &mut Effects,
+) -> Result<(), HandlerError> {
+    let key = (claim.municipality.clone(), claim.debtor_id.clone());
+    let credit = queries::debtors(tx, std::slice::from_ref(&key))
+        .await?
+        .get(&key)
+        .map_or(Money::ZERO, |d| d.credit);
+    if !credit.is_positive() {
+        return Ok(());
+    }
+    let result = allocate(credit, &[claim.open_claim()], None);
+    let used = credit - result.remainder;
+    if used.is_zero() {
+        return Ok(());
+    }
+    let ref_id = format!("credit-balance:{}", claim.claim_id);
+    let date = claim.issue_date;
+    let (muni, debtor, cur) = (
+        claim.municipality.clone(),
+        claim.debtor_id.clone(),
+        currency(&claim)?,
+    );
+    let mut loaded = HashMap::from([(claim.claim_id.clone(), claim)]);
+    let allocations = apply_allocations(
+        tx,
+        &mut loaded,
+        &result.allocations,
+        "credit_balance",
+        &ref_id,
+        date,
+        BalanceChangeCause::CreditBalance,
+        effects,
+    )
+    .await?;
+    queries::add_credit(tx, &muni, &debtor, -used).await?;
+    effects.emit(PaymentApplied {
+        payment_id: ref_id,
+        municipality: muni,
+        debtor_id: debtor,
+        currency: cur,
+        amount: used,
+        booking_date: date.into(),
+        matched_by: MatchedBy::CreditBalance,
+        allocations,
+        to_credit_balance: Money::ZERO,
+    })?;
+    Ok(())
+}
+
+/// `billing.invoice.credited.v1`: reduces the claim's principal; the excess becomes credit.
+pub async fn credit_note(
+    tx: &DatabaseTransaction,
+    source: &str,
+    c: &InvoiceCredited,
+    effects: &mut Effects,
+) -> Result<Outcome, HandlerError> {
+    let claims = queries::claims_by_invoice_ids(tx, std::slice::from_ref(&c.invoice_id)).await?;
+    let Some(mut claim) = claims.into_iter().find(|k| k.source == source) else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.invoice_id: no claim for invoice {} from {source}; a credit note must follow its invoice",
+            c.invoice_id
+        ))));
+    };
+    let first_time = queries::insert_once(
+        tx,
+        "INSERT INTO credit_notes (source, credit_id, claim_id, amount_minor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        vec![source.into(), c.credit_id.clone().into(), claim.claim_id.clone().into(), c.amount.to_minor().into()],
+    )
+    .await?;
+    if !first_time {
+        return Ok(Outcome::Done);
+    }
+    let date = queries::last_business_date(tx)
+        .await?
+        .unwrap_or(claim.issue_date);
+    let before = claim.balance.principal;
+    let excess = claim.balance.credit(c.amount);
+    queries::insert_lines(
+        tx,
+        &[LedgerLine {
+            claim_id: claim.claim_id.clone(),
+            kind: "credit_note",
+            ref_id: c.credit_id.clone(),
+            principal: claim.balance.principal - before,
+            fees: Money::ZERO,
+            interest: Money::ZERO,
+            business_date: date,
+        }],
+    )
+    .await?;
+    if claim.state == "open" {
+        store_change(
+            tx,
+            &mut claim,
+            BalanceChangeCause::CreditNote,
+            date,
+            effects,
+        )
+        .await?;
+    } else {
+        queries::update_claim(tx, &claim).await?;
+    }
+    if !excess.is_zero() {
+        queries::add_credit(tx, &claim.municipality, &claim.debtor_id, excess).await?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// `dunning.fee.assessed.v1`: one fee per (claim, step).
+pub async fn add_fee(
+    tx: &DatabaseTransaction,
+    f: &FeeAssessed,
+    effects: &mut Effects,
+) -> Result<Outcome, HandlerError> {
+    let Some(mut claim) = queries::claim_by_id(tx, &f.claim_id).await? else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.claim_id: no claim {}",
+            f.claim_id
+        ))));
+    };
+    if claim.state != "open" {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "claim {} is {}; a fee can only be added to an open claim",
+            f.claim_id, claim.state
+        ))));
+    }
+    if claim.currency != f.currency.to_string() {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.currency: claim {} is in {}",
+            f.claim_id, claim.currency
+        ))));
+    }
+    let first_time = queries::insert_once(
+        tx,
+        "INSERT INTO fees (claim_id, step, fee_id, amount_minor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        vec![f.claim_id.clone().into(), i64::from(f.step).into(), f.fee_id.clone().into(), f.amount.to_minor().into()],
+    )
+    .await?;
+    if !first_time {
+        return Ok(Outcome::Done); // never two fees for one step
+    }
+    claim.balance.add_fee(f.amount);
+    queries::insert_lines(
+        tx,
+        &[LedgerLine {
+            claim_id: claim.claim_id.clone(),
+            kind: "fee",
+            ref_id: f.fee_id.clone(),
+            principal: Money::ZERO,
+            fees: f.amount,
+            interest: Money::ZERO,
+            business_date: f.assessed_date.into(),
+        }],
+    )
+    .await?;
+    store_change(
+        tx,
+        &mut claim,
+        BalanceChangeCause::Fee,
+        f.assessed_date.into(),
+        effects,
+    )
+    .await?;
+    Ok(Outcome::Done)
+}
+
+/// `dunning.interest.assessed.v1`: one charge per interest id.
+pub async fn add_interest(
+    tx: &DatabaseTransaction,
+    i: &InterestAssessed,
+    effects: &mut Effects,
+) -> Result<Outcome, HandlerError> {
+    let Some(mut claim) = queries::claim_by_id(tx, &i.claim_id).await? else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.claim_id: no claim {}",
+            i.claim_id
+        ))));
+    };
+    if claim.state != "open" {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "claim {} is {}; interest can only be added to an open claim",
+            i.claim_id, claim.state
+        ))));
+    }
+    if claim.currency != i.currency.to_string() {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.currency: claim {} is in {}",
+            i.claim_id, claim.currency
+        ))));
+    }
+    let first_time = queries::insert_once(
+        tx,
+        "INSERT INTO interest_charges (interest_id, claim_id, amount_minor) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        vec![i.interest_id.clone().into(), i.claim_id.clone().into(), i.amount.to_minor().into()],
+    )
+    .await?;
+    if !first_time {
+        return Ok(Outcome::Done);
+    }
+    claim.balance.add_interest(i.amount);
+    queries::insert_lines(
+        tx,
+        &[LedgerLine {
+            claim_id: claim.claim_id.clone(),
+            kind: "interest",
+            ref_id: i.interest_id.clone(),
+            principal: Money::ZERO,
+            fees: Money::ZERO,
+            interest: i.amount,
+            business_date: i.assessed_date.into(),
+        }],
+    )
+    .await?;
+    store_change(
+        tx,
+        &mut claim,
+        BalanceChangeCause::Interest,
+        i.assessed_date.into(),
+        effects,
+    )
+    .await?;
+    Ok(Outcome::Done)
+}
+
+/// `calendar.day.opened.v1`: invoicing records the business date (it stamps credit notes);
+/// a date at or before the last one is a duplicate.
+pub async fn open_day(tx: &DatabaseTransaction, date: NaiveDate) -> Result<Outcome, HandlerError> {
+    let last = queries::last_business_date(tx).await?;
+    if last.is_none_or(|l| date > l) {
+        queries::set_business_date(tx, date).await?;
+        tracing::info!(business_date = %date, "business day opened");
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,100 @@
+//! Message → domain → store. One handler for the invoicing queue; it keeps the batch's
+//! delivery order, and runs of consecutive invoices are stored with multi-row statements.
+
+mod invoices;
+mod ledger;
+
+use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
+use restance_contracts::Message;
+use restance_contracts::messages::{
+    DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued, PaymentReceived,
+};
+use restance_kernel::Catalog;
+use sea_orm::DatabaseTransaction;
+use std::sync::Arc;
+
+/// Every message type the invoicing queue is bound to.
+pub const CONSUMED: &[&str] = &[
+    InvoiceIssued::TYPE,
+    InvoiceCredited::TYPE,
+    PaymentReceived::TYPE,
+    DayOpened::TYPE,
+    FeeAssessed::TYPE,
+    InterestAssessed::TYPE,
+];
+
+/// The invoicing service's batch handler.
+#[derive(Debug)]
+pub struct InvoicingHandler {
+    catalog: Arc<Catalog>,
+}
+
+impl InvoicingHandler {
+    /// A handler validating against `catalog`.
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self { catalog }
+    }
+}
+
+impl BatchHandler for InvoicingHandler {
+    async fn handle(
+        &self,
+        tx: &DatabaseTransaction,
+        batch: &[Inbound],
+        effects: &mut Effects,
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut i = 0;
+        while i < batch.len() {
+            if batch[i].message_type() == InvoiceIssued::TYPE {
+                let run_end = batch[i..]
+                    .iter()
+                    .position(|m| m.message_type() != InvoiceIssued::TYPE)
+                    .map_or(batch.len(), |p| i + p);
+                outcomes.extend(
+                    invoices::open_claims(tx, &self.catalog, &batch[i..run_end], effects).await?,
+                );
+                i = run_end;
+                continue;
+            }
+            let msg = &batch[i];
+            let outcome = match msg.message_type() {
+                t if t == PaymentReceived::TYPE => match msg.decode::<PaymentReceived>() {
+                    Ok(p) => {
+                        ledger::receive_payment(
+                            tx,
+                            &self.catalog,
+                            &msg.envelope.source,
+                            &p,
+                            effects,
+                        )
+                        .await?
+                    }
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == InvoiceCredited::TYPE => match msg.decode::<InvoiceCredited>() {
+                    Ok(c) => ledger::credit_note(tx, &msg.envelope.source, &c, effects).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == FeeAssessed::TYPE => match msg.decode::<FeeAssessed>() {
+                    Ok(f) => ledger::add_fee(tx, &f, effects).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == InterestAssessed::TYPE => match msg.decode::<InterestAssessed>() {
+                    Ok(f) => ledger::add_interest(tx, &f, effects).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == DayOpened::TYPE => match msg.decode::<DayOpened>() {
+                    Ok(d) => ledger::open_day(tx, d.date.into()).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                other => {
+                    Outcome::Rejected(Rejection::new(format!("invoicing does not handle {other}")))
+                }
+            };
+            outcomes.push(outcome);
+            i += 1;
+        }
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,161 @@
+//! `GET /api/v1/debtors/{id}/claims`: one view of a debtor's claims.
+//!
+//! Reads need a bearer token (any role) when `api.tokens` is configured; without tokens (a
+//! local demo) the API is open and the service says so at start.
+
+use crate::store::queries;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use restance_kernel::Money;
+use restance_runtime::api_auth::ApiTokens;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Clone)]
+struct ApiState {
+    db: DatabaseConnection,
+    tokens: Arc<ApiTokens>,
+}
+
+/// The invoicing API router.
+pub fn router(db: DatabaseConnection, tokens: Arc<ApiTokens>) -> Router {
+    Router::new()
+        .route("/api/v1/debtors/{id}/claims", get(debtor_claims))
+        .with_state(ApiState { db, tokens })
+}
+
+#[derive(Debug, Deserialize)]
+struct ClaimsQuery {
+    municipality: Option<String>,
+}
+
+/// One claim in the debtor view.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClaimView {
+    /// Claim id.
+    pub claim_id: String,
+    /// Upstream invoice id.
+    pub invoice_id: String,
+    /// Upstream system.
+    pub source: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// Office key.
+    pub office: String,
+    /// Category key.
+    pub category: String,
+    /// Currency.
+    pub currency: String,
+    /// Invoice amount.
+    pub amount: Money,
+    /// Open principal.
+    pub principal: Money,
+    /// Open fees.
+    pub fees: Money,
+    /// Open interest.
+    pub interest: Money,
+    /// Open total.
+    pub total: Money,
+    /// Issue date.
+    pub issue_date: chrono::NaiveDate,
+    /// Due date.
+    pub due_date: chrono::NaiveDate,
+    /// open | settled | transferred | written_off.
+    pub state: String,
+    /// The payment reference as printed: FIK OCR line `+71<…+…<` or the KID.
+    pub ocr_line: String,
+    /// Paid by direct debit.
+    pub direct_debit: bool,
+    /// When it was settled.
+    pub settled_date: Option<chrono::NaiveDate>,
+}
+
+/// The debtor view.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DebtorClaims {
+    /// Debtor id.
+    pub debtor_id: String,
+    /// Claims, oldest due date first.
+    pub claims: Vec<ClaimView>,
+    /// Sum of open totals.
+    pub open_total: Money,
+}
+
+async fn debtor_claims(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ClaimsQuery>,
+) -> Response {
+    if !state.tokens.is_empty() && state.tokens.authenticate(&headers).is_none() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "a valid bearer token is required"})),
+        )
+            .into_response();
+    }
+    if id.is_empty() || id.len() > 100 {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": "debtor id must be 1–100 characters"})),
+        )
+            .into_response();
+    }
+    match queries::claims_of_debtor(&state.db, q.municipality.as_deref(), &id, false).await {
+        Ok(rows) => {
+            let claims: Vec<ClaimView> = rows
+                .into_iter()
+                .map(|c| ClaimView {
+                    total: c.balance.total(),
+                    principal: c.balance.principal,
+                    fees: c.balance.fees,
+                    interest: c.balance.interest,
+                    claim_id: c.claim_id,
+                    invoice_id: c.invoice_id,
+                    source: c.source,
+                    municipality: c.municipality,
+                    office: c.office,
+                    category: c.category,
+                    currency: c.currency,
+                    amount: c.amount,
+                    issue_date: c.issue_date,
+                    due_date: c.due_date,
+                    state: c.state,
+                    ocr_line: c.ocr_line,
+                    direct_debit: c.direct_debit,
+                    settled_date: c.settled_date,
+                })
+                .collect();
+            if claims.is_empty() {
+                return (
+                    StatusCode::NOT_FOUND,
+                    Json(serde_json::json!({"error": "no claims for this debtor"})),
+                )
+                    .into_response();
+            }
+            let open_total = claims
+                .iter()
+                .filter(|c| c.state == "open")
+                .map(|c| c.total)
+                .sum();
+            Json(DebtorClaims {
+                debtor_id: id,
+                claims,
+                open_total,
+            })
+            .into_response()
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "reading a debtor's claims failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"error": "the database is not available; try again"})),
+            )
+                .into_response()
+        }
+    }
+}

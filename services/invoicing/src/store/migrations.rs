@@ -1,0 +1,123 @@
+//! The invoicing schema. Money columns are integer øre (`*_minor`).
+
+use restance_bus::sql::run_ddl;
+use sea_orm_migration::prelude::*;
+
+/// The migrator run at start and by `restance-invoicing migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(restance_bus::migration::InboxOutbox),
+            Box::new(Ledger),
+        ]
+    }
+}
+
+/// Claims, debtors, payments and their ledger lines.
+#[derive(Debug)]
+struct Ledger;
+
+impl MigrationName for Ledger {
+    fn name(&self) -> &str {
+        "m20261122_000002_invoicing_ledger"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Ledger {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE debtors (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                national_id TEXT NOT NULL,
+                details TEXT NOT NULL,
+                details_hash TEXT NOT NULL,
+                credit_minor BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (municipality, debtor_id)
+            );
+            CREATE INDEX debtors_by_national_id ON debtors (municipality, national_id);
+            CREATE TABLE claims (
+                seq BIGSERIAL PRIMARY KEY,
+                claim_id TEXT NOT NULL UNIQUE,
+                source TEXT NOT NULL,
+                invoice_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                office TEXT NOT NULL,
+                category TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                principal_minor BIGINT NOT NULL,
+                fees_minor BIGINT NOT NULL DEFAULT 0,
+                interest_minor BIGINT NOT NULL DEFAULT 0,
+                issue_date DATE NOT NULL,
+                due_date DATE NOT NULL,
+                reference_key TEXT NOT NULL,
+                ocr_line TEXT NOT NULL,
+                prepayment BOOLEAN NOT NULL,
+                direct_debit BOOLEAN NOT NULL,
+                state TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                settled_date DATE NULL,
+                UNIQUE (source, invoice_id),
+                UNIQUE (municipality, reference_key)
+            );
+            CREATE INDEX claims_open_by_debtor ON claims (municipality, debtor_id, state);
+            CREATE TABLE reference_sequences (
+                municipality TEXT PRIMARY KEY,
+                next_value BIGINT NOT NULL
+            );
+            CREATE TABLE payments (
+                source TEXT NOT NULL,
+                payment_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NULL,
+                amount_minor BIGINT NOT NULL,
+                booking_date DATE NOT NULL,
+                matched_by TEXT NOT NULL,
+                PRIMARY KEY (source, payment_id)
+            );
+            CREATE TABLE ledger_lines (
+                seq BIGSERIAL PRIMARY KEY,
+                claim_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                ref_id TEXT NOT NULL,
+                principal_minor BIGINT NOT NULL,
+                fees_minor BIGINT NOT NULL,
+                interest_minor BIGINT NOT NULL,
+                business_date DATE NOT NULL
+            );
+            CREATE INDEX ledger_lines_by_claim ON ledger_lines (claim_id);
+            CREATE TABLE credit_notes (
+                source TEXT NOT NULL,
+                credit_id TEXT NOT NULL,
+                claim_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                PRIMARY KEY (source, credit_id)
+            );
+            CREATE TABLE fees (
+                claim_id TEXT NOT NULL,
+                step BIGINT NOT NULL,
+                fee_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                PRIMARY KEY (claim_id, step)
+            );
+            CREATE TABLE interest_charges (
+                interest_id TEXT PRIMARY KEY,
+                claim_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL
+            );
+            CREATE TABLE business_days (
+                id BIGINT PRIMARY KEY,
+                last_date DATE NOT NULL
+            )",
+        )
+        .await
+    }
+}

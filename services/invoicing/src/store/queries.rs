@@ -1,0 +1,472 @@
+//! SQL for claims, debtors, payments and ledger lines (PostgreSQL and SQLite alike).
+
+use crate::domain::allocation::OpenClaim;
+use crate::domain::balance::Balance;
+use chrono::NaiveDate;
+use restance_bus::sql::{placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_kernel::Money;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use std::collections::HashMap;
+
+/// A claim row as the handlers need it.
+#[derive(Debug, Clone)]
+pub struct ClaimRow {
+    /// Ordering key (opening order).
+    pub seq: i64,
+    /// Claim id.
+    pub claim_id: String,
+    /// Producer (`source`) of the invoice.
+    pub source: String,
+    /// The invoice id in that producer.
+    pub invoice_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// Office key.
+    pub office: String,
+    /// Category key.
+    pub category: String,
+    /// Debtor id (per municipality).
+    pub debtor_id: String,
+    /// Currency code.
+    pub currency: String,
+    /// Original invoice amount.
+    pub amount: Money,
+    /// What is open.
+    pub balance: Balance,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// The reference digits.
+    pub reference_key: String,
+    /// The OCR line / KID as printed.
+    pub ocr_line: String,
+    /// A prepayment claim (a permit waits for it).
+    pub prepayment: bool,
+    /// Paid by direct debit.
+    pub direct_debit: bool,
+    /// open | settled | transferred | written_off.
+    pub state: String,
+    /// Hash of the invoice content, to tell a replay from a conflicting re-send.
+    pub content_hash: String,
+    /// When it was settled.
+    pub settled_date: Option<NaiveDate>,
+}
+
+impl ClaimRow {
+    /// The claim as allocation sees it.
+    pub fn open_claim(&self) -> OpenClaim {
+        OpenClaim {
+            claim_id: self.claim_id.clone(),
+            due_date: self.due_date,
+            opened_seq: self.seq,
+            balance: self.balance,
+        }
+    }
+}
+
+const CLAIM_COLUMNS: &str = "seq, claim_id, source, invoice_id, municipality, office, category, debtor_id, \
+    currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
+    reference_key, ocr_line, prepayment, direct_debit, state, content_hash, settled_date";
+
+fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
+    Ok(ClaimRow {
+        seq: row.try_get_by_index(0)?,
+        claim_id: row.try_get_by_index(1)?,
+        source: row.try_get_by_index(2)?,
+        invoice_id: row.try_get_by_index(3)?,
+        municipality: row.try_get_by_index(4)?,
+        office: row.try_get_by_index(5)?,
+        category: row.try_get_by_index(6)?,
+        debtor_id: row.try_get_by_index(7)?,
+        currency: row.try_get_by_index(8)?,
+        amount: Money::from_minor(row.try_get_by_index(9)?),
+        balance: Balance {
+            principal: Money::from_minor(row.try_get_by_index(10)?),
+            fees: Money::from_minor(row.try_get_by_index(11)?),
+            interest: Money::from_minor(row.try_get_by_index(12)?),
+        },
+        issue_date: row.try_get_by_index(13)?,
+        due_date: row.try_get_by_index(14)?,
+        reference_key: row.try_get_by_index(15)?,
+        ocr_line: row.try_get_by_index(16)?,
+        prepayment: row.try_get_by_index(17)?,
+        direct_debit: row.try_get_by_index(18)?,
+        state: row.try_get_by_index(19)?,
+        content_hash: row.try_get_by_index(20)?,
+        settled_date: row.try_get_by_index(21)?,
+    })
+}
+
+/// Claims with these invoice ids (any source; callers filter by source).
+pub async fn claims_by_invoice_ids(
+    db: &impl ConnectionTrait,
+    invoice_ids: &[String],
+) -> Result<Vec<ClaimRow>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in invoice_ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims WHERE invoice_id IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
+        for row in db.query_all_raw(stmt(db, sql, values)).await? {
+            out.push(claim_from(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One claim by id.
+pub async fn claim_by_id(
+    db: &impl ConnectionTrait,
+    claim_id: &str,
+) -> Result<Option<ClaimRow>, DbErr> {
+    let sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id = $1");
+    db.query_one_raw(stmt(db, sql, vec![claim_id.into()]))
+        .await?
+        .as_ref()
+        .map(claim_from)
+        .transpose()
+}
+
+/// The claim a reference points to in a municipality.
+pub async fn claim_by_reference(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    key: &str,
+) -> Result<Option<ClaimRow>, DbErr> {
+    let sql = format!(
+        "SELECT {CLAIM_COLUMNS} FROM claims WHERE municipality = $1 AND reference_key = $2"
+    );
+    db.query_one_raw(stmt(db, sql, vec![municipality.into(), key.into()]))
+        .await?
+        .as_ref()
+        .map(claim_from)
+        .transpose()
+}
+
+/// Every claim of a debtor (all states), oldest first. `municipality` `None` = all.
+pub async fn claims_of_debtor(
+    db: &impl ConnectionTrait,
+    municipality: Option<&str>,
+    debtor_id: &str,
+    only_open: bool,
+) -> Result<Vec<ClaimRow>, DbErr> {
+    let mut sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE debtor_id = $1");
+    let mut values: Vec<Value> = vec![debtor_id.into()];
+    if let Some(m) = municipality {
+        sql.push_str(" AND municipality = $2");
+        values.push(m.into());
+    }
+    if only_open {
+        sql.push_str(" AND state = 'open'");
+    }
+    sql.push_str(" ORDER BY due_date, seq");
+    db.query_all_raw(stmt(db, sql, values))
+        .await?
+        .iter()
+        .map(claim_from)
+        .collect()
+}
+
+/// Debtor ids in a municipality with this national id.
+pub async fn debtors_by_national_id(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    national_id: &str,
+) -> Result<Vec<String>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            "SELECT debtor_id FROM debtors WHERE municipality = $1 AND national_id = $2",
+            vec![municipality.into(), national_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// A stored debtor: the hash of its details and its credit balance.
+#[derive(Debug, Clone)]
+pub struct DebtorState {
+    /// Hash of the last details stored.
+    pub details_hash: String,
+    /// Credit balance (overpayments, credit notes beyond the balance).
+    pub credit: Money,
+}
+
+/// Debtors by `(municipality, debtor_id)`.
+pub async fn debtors(
+    db: &impl ConnectionTrait,
+    keys: &[(String, String)],
+) -> Result<HashMap<(String, String), DebtorState>, DbErr> {
+    let mut out = HashMap::new();
+    let ids: Vec<String> = keys.iter().map(|(_, d)| d.clone()).collect();
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT municipality, debtor_id, details_hash, credit_minor FROM debtors WHERE debtor_id IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
+        for row in db.query_all_raw(stmt(db, sql, values)).await? {
+            let key = (
+                row.try_get_by_index::<String>(0)?,
+                row.try_get_by_index::<String>(1)?,
+            );
+            out.insert(
+                key,
+                DebtorState {
+                    details_hash: row.try_get_by_index(2)?,
+                    credit: Money::from_minor(row.try_get_by_index(3)?),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A debtor's details to upsert.
+#[derive(Debug, Clone)]
+pub struct DebtorUpsert {
+    /// Municipality code.
+    pub municipality: String,
+    /// Debtor id.
+    pub debtor_id: String,
+    /// person | company.
+    pub kind: String,
+    /// The national id digits (stored, never logged).
+    pub national_id: String,
+    /// The debtor block as JSON.
+    pub details: String,
+    /// Its hash.
+    pub details_hash: String,
+}
+
+/// Inserts or updates debtors (the credit balance is kept).
+pub async fn upsert_debtors(db: &impl ConnectionTrait, rows: &[DebtorUpsert]) -> Result<(), DbErr> {
+    const COLS: usize = 6;
+    for chunk in rows.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash) VALUES {} \
+             ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
+             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash",
+            value_rows(chunk.len(), COLS)
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        for r in chunk {
+            values.extend([
+                r.municipality.clone().into(),
+                r.debtor_id.clone().into(),
+                r.kind.clone().into(),
+                r.national_id.clone().into(),
+                r.details.clone().into(),
+                r.details_hash.clone().into(),
+            ]);
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Adds `delta` (may be negative) to a debtor's credit balance.
+pub async fn add_credit(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    delta: Money,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE debtors SET credit_minor = credit_minor + $1 WHERE municipality = $2 AND debtor_id = $3",
+        vec![delta.to_minor().into(), municipality.into(), debtor_id.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Reserves `count` consecutive reference sequence numbers for a municipality; returns the first.
+pub async fn reserve_references(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    count: u64,
+) -> Result<u64, DbErr> {
+    let count = i64::try_from(count).map_err(|_| DbErr::Custom("too many references".into()))?;
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "INSERT INTO reference_sequences (municipality, next_value) VALUES ($1, $2) \
+             ON CONFLICT (municipality) DO UPDATE SET next_value = reference_sequences.next_value + $3 \
+             RETURNING next_value",
+            vec![municipality.into(), (count + 1).into(), count.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("reference sequence returned nothing".into()))?;
+    let next: i64 = row.try_get_by_index(0)?;
+    u64::try_from(next - count).map_err(|_| DbErr::Custom("reference sequence underflow".into()))
+}
+
+/// Reference keys among `keys` already used in `municipality`.
+pub async fn used_references(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    keys: &[String],
+) -> Result<Vec<String>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT reference_key FROM claims WHERE municipality = $1 AND reference_key IN ({})",
+        placeholder_list(2, keys.len())
+    );
+    let mut values: Vec<Value> = vec![municipality.into()];
+    values.extend(keys.iter().map(|k| Value::from(k.clone())));
+    db.query_all_raw(stmt(db, sql, values))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index(0))
+        .collect()
+}
+
+/// Inserts new claims (state `open`).
+pub async fn insert_claims(db: &impl ConnectionTrait, rows: &[ClaimRow]) -> Result<(), DbErr> {
+    const COLS: usize = 20;
+    for chunk in rows.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, debtor_id, \
+             currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
+             reference_key, ocr_line, prepayment, direct_debit, state, content_hash) VALUES {}",
+            value_rows(chunk.len(), COLS)
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        for c in chunk {
+            values.extend([
+                c.claim_id.clone().into(),
+                c.source.clone().into(),
+                c.invoice_id.clone().into(),
+                c.municipality.clone().into(),
+                c.office.clone().into(),
+                c.category.clone().into(),
+                c.debtor_id.clone().into(),
+                c.currency.clone().into(),
+                c.amount.to_minor().into(),
+                c.balance.principal.to_minor().into(),
+                c.balance.fees.to_minor().into(),
+                c.balance.interest.to_minor().into(),
+                c.issue_date.into(),
+                c.due_date.into(),
+                c.reference_key.clone().into(),
+                c.ocr_line.clone().into(),
+                c.prepayment.into(),
+                c.direct_debit.into(),
+                c.state.clone().into(),
+                c.content_hash.clone().into(),
+            ]);
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Stores a claim's new balance and state.
+pub async fn update_claim(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE claims SET principal_minor = $1, fees_minor = $2, interest_minor = $3, state = $4, \
+         settled_date = $5 WHERE claim_id = $6",
+        vec![
+            c.balance.principal.to_minor().into(),
+            c.balance.fees.to_minor().into(),
+            c.balance.interest.to_minor().into(),
+            c.state.clone().into(),
+            c.settled_date.into(),
+            c.claim_id.clone().into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// One change to a claim's balance, for the audit trail and the invariant checks:
+/// the open balance of a claim always equals the sum of its lines.
+#[derive(Debug, Clone)]
+pub struct LedgerLine {
+    /// The claim.
+    pub claim_id: String,
+    /// opened | payment | credit_note | fee | interest | credit_balance | write_off.
+    pub kind: &'static str,
+    /// The id of what caused it (invoice, payment, credit note, fee, interest).
+    pub ref_id: String,
+    /// Change to the principal (negative when paid).
+    pub principal: Money,
+    /// Change to the fees.
+    pub fees: Money,
+    /// Change to the interest.
+    pub interest: Money,
+    /// The business date it belongs to.
+    pub business_date: NaiveDate,
+}
+
+/// Appends ledger lines.
+pub async fn insert_lines(db: &impl ConnectionTrait, lines: &[LedgerLine]) -> Result<(), DbErr> {
+    const COLS: usize = 7;
+    for chunk in lines.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, interest_minor, business_date) VALUES {}",
+            value_rows(chunk.len(), COLS)
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        for l in chunk {
+            values.extend([
+                l.claim_id.clone().into(),
+                l.kind.into(),
+                l.ref_id.clone().into(),
+                l.principal.to_minor().into(),
+                l.fees.to_minor().into(),
+                l.interest.to_minor().into(),
+                l.business_date.into(),
+            ]);
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a row keyed by a natural key; false if the key was already there.
+pub async fn insert_once(
+    db: &impl ConnectionTrait,
+    sql_insert_on_conflict_nothing: &str,
+    values: Vec<Value>,
+) -> Result<bool, DbErr> {
+    let res = db
+        .execute_raw(stmt(db, sql_insert_on_conflict_nothing, values))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The last business date this service opened, if any.
+pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<NaiveDate>, DbErr> {
+    match db
+        .query_one_raw(stmt(
+            db,
+            "SELECT last_date FROM business_days WHERE id = 1",
+            vec![],
+        ))
+        .await?
+    {
+        Some(row) => Ok(Some(row.try_get_by_index(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Records the business date.
+pub async fn set_business_date(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET last_date = excluded.last_date",
+        vec![date.into()],
+    ))
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,126 @@
+//! Bus settings (the `[bus]` section of `restance.toml`, overridable as `RESTANCE__BUS__…`).
+
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Connection, topology and throughput settings for one service's use of the broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BusSettings {
+    /// AMQP URL (`RESTANCE__BUS__URL`). Contains credentials: never logged whole.
+    pub url: String,
+    /// The topic exchange everything is published to; queue names derive from it.
+    pub exchange: String,
+    /// Unacknowledged deliveries the broker may push to a consumer at once.
+    pub prefetch: u16,
+    /// Most deliveries handled in one database transaction.
+    pub batch_size: usize,
+    /// How long a consumer waits to fill a batch once it holds at least one delivery.
+    pub batch_linger_ms: u64,
+    /// Deliveries of one message before the broker dead-letters it (quorum `x-delivery-limit`).
+    pub delivery_limit: u32,
+    /// Publishes awaiting a broker confirm at once.
+    pub confirm_window: usize,
+    /// A publish not confirmed within this time counts as failed and is retried.
+    pub confirm_timeout_ms: u64,
+    /// Outbox rows the relay takes per round.
+    pub relay_batch: usize,
+    /// How often the relay looks at the outbox when nobody has woken it.
+    pub relay_poll_ms: u64,
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        Self {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            exchange: "restance".into(),
+            prefetch: 500,
+            batch_size: 250,
+            batch_linger_ms: 20,
+            delivery_limit: 10,
+            confirm_window: 1000,
+            confirm_timeout_ms: 10_000,
+            relay_batch: 1000,
+            relay_poll_ms: 500,
+        }
+    }
+}
+
+impl BusSettings {
+    /// The URL with any password replaced, fit for a log line.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// Every problem with these settings, as `bus.<field>: <what is wrong>`.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(self.url.starts_with("amqp://") || self.url.starts_with("amqps://")) {
+            out.push("bus.url: must be an amqp:// URL".to_owned());
+        }
+        if self.exchange.is_empty() || self.exchange.contains(char::is_whitespace) {
+            out.push("bus.exchange: must be a non-empty name without spaces".to_owned());
+        }
+        if self.prefetch == 0 {
+            out.push("bus.prefetch: must be at least 1".to_owned());
+        }
+        if self.batch_size == 0 || self.batch_size > usize::from(self.prefetch) {
+            out.push("bus.batch_size: must be between 1 and bus.prefetch".to_owned());
+        }
+        if self.delivery_limit == 0 {
+            out.push("bus.delivery_limit: must be at least 1".to_owned());
+        }
+        if self.confirm_window == 0 || self.relay_batch == 0 {
+            out.push("bus.confirm_window and bus.relay_batch: must be at least 1".to_owned());
+        }
+        out
+    }
+
+    /// [`Self::batch_linger_ms`] as a duration.
+    pub fn batch_linger(&self) -> Duration {
+        Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// [`Self::confirm_timeout_ms`] as a duration.
+    pub fn confirm_timeout(&self) -> Duration {
+        Duration::from_millis(self.confirm_timeout_ms)
+    }
+
+    /// [`Self::relay_poll_ms`] as a duration.
+    pub fn relay_poll(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms)
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_reaches_the_log() {
+        assert_eq!(
+            redact_url("amqp://guest:secret@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn defaults_are_consistent() {
+        assert!(BusSettings::default().problems().is_empty());
+    }
+}

@@ -1,0 +1,606 @@
+//! The consumer runner: prefetch, batches, one transaction per batch, ack after commit.
+//!
+//! For each batch of deliveries the runner
+//! 1. decodes every envelope (a body that is not a CloudEvent is rejected right here);
+//! 2. opens a transaction and records every `(source, id)` in the inbox — duplicates drop out;
+//! 3. hands the new messages to the service's [`BatchHandler`], which writes its effects and
+//!    returns an [`Outcome`] per message;
+//! 4. writes the handler's events, and for each rejected message a dead letter plus a
+//!    `<service>.message.rejected.v1`, into the outbox;
+//! 5. commits, wakes the relay, and only then acknowledges the deliveries.
+//!
+//! If a batch fails as a whole the runner retries its messages one by one, so one poison
+//! message cannot hold back the others: a message that still fails while the database answers
+//! is rejected with the error as its reason; while the database does not answer, the runner
+//! waits (unready) and tries again, holding its deliveries — nothing is acked, nothing dropped.
+
+use crate::config::BusSettings;
+use crate::connection::{Backoff, connect_with_backoff};
+use crate::health::Readiness;
+use crate::inbox::{self, MessageKey};
+use crate::outbox::Outbox;
+use crate::publisher::OutgoingMessage;
+use crate::rejection::{RejectedDelivery, Rejection, rejection_messages};
+use crate::topology::Topology;
+use futures_util::{FutureExt, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Consumer};
+use restance_contracts::{DecodeError, Envelope, Message, decode_envelope};
+use sea_orm::{
+    ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A decoded, not yet processed message handed to a [`BatchHandler`].
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The envelope with its `data` still as JSON.
+    pub envelope: Envelope<serde_json::Value>,
+    /// The broker redelivered it (an earlier attempt did not ack).
+    pub redelivered: bool,
+}
+
+impl Inbound {
+    /// The message type (routing key).
+    pub fn message_type(&self) -> &str {
+        &self.envelope.r#type
+    }
+
+    /// Decodes and validates `data` as `T`; a failure is a [`Rejection`] with field paths.
+    pub fn decode<T: Message>(&self) -> Result<T, Rejection> {
+        restance_contracts::decode_data::<T>(&self.envelope).map_err(|e| rejection_from(&e))
+    }
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Its effects are written (or it was a harmless no-op).
+    Done,
+    /// It cannot be processed: dead letter + rejected event, with this reason.
+    Rejected(Rejection),
+}
+
+/// A handler failure that is not about one message (the batch is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// Anything else that is worth a retry.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Events the handler wants published, collected for the outbox of the batch's transaction.
+#[derive(Debug)]
+pub struct Effects {
+    source: String,
+    messages: Vec<OutgoingMessage>,
+}
+
+impl Effects {
+    /// Collects events whose envelopes carry `source` (e.g. `/restance/invoicing`).
+    pub fn new(source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// Adds an event; it is published only if the transaction commits.
+    pub fn emit<T: Message>(&mut self, data: T) -> Result<(), HandlerError> {
+        let envelope = Envelope::new(self.source.clone(), data);
+        let msg = OutgoingMessage::from_envelope(&envelope)
+            .map_err(|e| HandlerError::Other(format!("cannot serialise {}: {e}", T::TYPE)))?;
+        self.messages.push(msg);
+        Ok(())
+    }
+
+    /// Events collected so far.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// True when nothing was emitted.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// The collected messages.
+    pub fn into_messages(self) -> Vec<OutgoingMessage> {
+        self.messages
+    }
+}
+
+/// A service's message handling: load, decide (pure domain), store — within the given
+/// transaction. It must not commit, publish or read the clock for business decisions.
+pub trait BatchHandler: Send + Sync + 'static {
+    /// Handles `batch` (new messages only, in delivery order); returns one outcome per message.
+    fn handle(
+        &self,
+        tx: &DatabaseTransaction,
+        batch: &[Inbound],
+        effects: &mut Effects,
+    ) -> impl Future<Output = Result<Vec<Outcome>, HandlerError>> + Send;
+}
+
+/// One queue of a service: its name suffix and the message types bound to it.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The service name (`invoicing`), used for queue names and rejected events.
+    pub service: String,
+    /// Optional queue purpose (`<exchange>.<service>.<purpose>`).
+    pub purpose: Option<String>,
+    /// Routing keys (message types) bound to the queue.
+    pub message_types: Vec<String>,
+}
+
+/// Runs one subscription until cancelled: supervised connection, batches, ack after commit.
+#[derive(Debug)]
+pub struct ConsumerRunner<H> {
+    settings: BusSettings,
+    topology: Topology,
+    subscription: Subscription,
+    queue: String,
+    db: DatabaseConnection,
+    outbox: Outbox,
+    handler: Arc<H>,
+    readiness: Readiness,
+    source: String,
+}
+
+struct Decoded {
+    tag: u64,
+    item: Result<Inbound, (RejectedMeta, Rejection)>,
+}
+
+#[derive(Clone)]
+struct RejectedMeta {
+    key: MessageKey,
+    message_type: String,
+    routing_key: String,
+    body: Vec<u8>,
+}
+
+impl<H: BatchHandler> ConsumerRunner<H> {
+    /// A runner for `subscription`, writing through `db` and `outbox`.
+    pub fn new(
+        settings: &BusSettings,
+        subscription: Subscription,
+        db: DatabaseConnection,
+        outbox: Outbox,
+        handler: Arc<H>,
+        readiness: Readiness,
+    ) -> Self {
+        let topology = Topology::new(settings.exchange.clone());
+        let queue = topology.queue(&subscription.service, subscription.purpose.as_deref());
+        let source = format!("/restance/{}", subscription.service);
+        readiness.expect_consumer();
+        Self {
+            settings: settings.clone(),
+            topology,
+            subscription,
+            queue,
+            db,
+            outbox,
+            handler,
+            readiness,
+            source,
+        }
+    }
+
+    /// The queue this runner consumes.
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    /// Declares the queue (and dead-letter queue) without consuming — used at start so that
+    /// nothing published before the first connection is lost.
+    pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        self.topology
+            .declare_service_queue(
+                channel,
+                &self.subscription.service,
+                self.subscription.purpose.as_deref(),
+                &self.subscription.message_types,
+                self.settings.delivery_limit,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Consumes until `cancel` fires; reconnects with backoff whenever the broker goes away.
+    pub async fn run(self, cancel: CancellationToken) {
+        let name = format!("{}-consume", self.subscription.service);
+        let mut backoff = Backoff::default();
+        loop {
+            let Some(conn) = connect_with_backoff(&self.settings.url, &name, &cancel).await else {
+                break;
+            };
+            match self.consume_on(&conn, &cancel).await {
+                Ok(()) => {
+                    let _ = conn.close(200, "shutting down".into()).await;
+                    break;
+                }
+                Err(err) => {
+                    self.readiness.set_consuming(false);
+                    tracing::warn!(queue = %self.queue, error = %err,
+                        "consumer lost its channel; reconnecting");
+                    let _ = conn.close(200, "reconnecting".into()).await;
+                    if !backoff.wait(&cancel).await {
+                        break;
+                    }
+                }
+            }
+        }
+        self.readiness.set_consuming(false);
+    }
+
+    async fn consume_on(
+        &self,
+        conn: &lapin::Connection,
+        cancel: &CancellationToken,
+    ) -> Result<(), lapin::Error> {
+        let channel = conn.create_channel().await?;
+        // Prefetch bounds memory and is what lets a batch fill: the broker keeps this many
+        // unacked deliveries in flight to us.
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        self.declare(&channel).await?;
+        let tag = format!("{}-{}", self.queue, uuid::Uuid::new_v4());
+        let mut consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(), // manual acks: ack after commit
+                FieldTable::default(),
+            )
+            .await?;
+        self.readiness.set_consuming(true);
+        tracing::info!(queue = %self.queue, types = ?self.subscription.message_types, "consuming");
+        loop {
+            let first = tokio::select! {
+                () = cancel.cancelled() => None,
+                next = consumer.next() => match next {
+                    Some(d) => Some(d?),
+                    None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
+                        lapin::ChannelState::Closed, "consumer stream ended"))),
+                },
+            };
+            let Some(first) = first else { break };
+            let batch = self.fill_batch(first, &mut consumer).await?;
+            self.process_and_ack(&channel, batch, cancel).await?;
+        }
+        // Graceful stop: no new deliveries, then finish those already received.
+        channel
+            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+            .await?;
+        self.readiness.set_consuming(false);
+        let drain_until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < drain_until {
+            match tokio::time::timeout(Duration::from_millis(200), consumer.next()).await {
+                Ok(Some(Ok(first))) => {
+                    let batch = self.fill_batch(first, &mut consumer).await?;
+                    self.process_and_ack(&channel, batch, &CancellationToken::new())
+                        .await?;
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn fill_batch(
+        &self,
+        first: Delivery,
+        consumer: &mut Consumer,
+    ) -> Result<Vec<Delivery>, lapin::Error> {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + self.settings.batch_linger();
+        while batch.len() < self.settings.batch_size {
+            match tokio::time::timeout_at(deadline, consumer.next()).await {
+                Ok(Some(d)) => batch.push(d?),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn process_and_ack(
+        &self,
+        channel: &Channel,
+        batch: Vec<Delivery>,
+        cancel: &CancellationToken,
+    ) -> Result<(), lapin::Error> {
+        let started = Instant::now();
+        let count = batch.len();
+        let Some(last_tag) = batch.last().map(|d| d.delivery_tag) else {
+            return Ok(());
+        };
+        let decoded: Vec<Decoded> = batch.into_iter().map(|d| self.decode(d)).collect();
+        self.process_until_committed(decoded, cancel).await;
+        // Ack after commit: every delivery of the batch is now durable in our database.
+        channel
+            .basic_ack(last_tag, BasicAckOptions { multiple: true })
+            .await?;
+        metrics::counter!("restance_bus_consumed_total", "queue" => self.queue.clone())
+            .increment(count as u64);
+        metrics::histogram!("restance_bus_batch_seconds", "queue" => self.queue.clone())
+            .record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn decode(&self, d: Delivery) -> Decoded {
+        let routing_key = d.routing_key.to_string();
+        let decoded = decode_envelope(&d.data).and_then(|env| {
+            if self
+                .subscription
+                .message_types
+                .iter()
+                .any(|t| *t == env.r#type)
+            {
+                Ok(env)
+            } else {
+                Err(DecodeError::UnknownType(env.r#type.clone()))
+            }
+        });
+        let item = match decoded {
+            Ok(envelope) => Ok(Inbound {
+                envelope,
+                redelivered: d.redelivered,
+            }),
+            Err(err) => {
+                // The idempotency key of something unreadable: its AMQP message id if any,
+                // else a hash of the body, so a redelivery is still recognised.
+                let (source, id, message_type) =
+                    match serde_json::from_slice::<serde_json::Value>(&d.data) {
+                        Ok(v) => (
+                            v.get("source")
+                                .and_then(|s| s.as_str())
+                                .unwrap_or("amqp")
+                                .to_owned(),
+                            v.get("id").and_then(|s| s.as_str()).map(str::to_owned),
+                            v.get("type").and_then(|s| s.as_str()).map(str::to_owned),
+                        ),
+                        Err(_) => ("amqp".to_owned(), None, None),
+                    };
+                let id = id
+                    .or_else(|| d.properties.message_id().as_ref().map(|m| m.to_string()))
+                    .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(&d.data))));
+                Err((
+                    RejectedMeta {
+                        key: (truncate_key(&source), truncate_key(&id)),
+                        message_type: message_type.unwrap_or_else(|| routing_key.clone()),
+                        routing_key,
+                        body: d.data,
+                    },
+                    rejection_from(&err),
+                ))
+            }
+        };
+        Decoded {
+            tag: d.delivery_tag,
+            item,
+        }
+    }
+
+    /// Processes a batch, retrying as described in the module docs, until it is committed.
+    async fn process_until_committed(&self, decoded: Vec<Decoded>, cancel: &CancellationToken) {
+        match self.try_process(&decoded).await {
+            Ok(()) => return,
+            Err(err) if decoded.len() > 1 => {
+                tracing::warn!(queue = %self.queue, error = %err, size = decoded.len(),
+                    "batch failed; retrying its messages one by one");
+            }
+            Err(err) => {
+                tracing::warn!(queue = %self.queue, error = %err, "message failed; retrying");
+            }
+        }
+        for one in decoded {
+            let single = [one];
+            let mut attempts = 0u32;
+            let mut backoff = Backoff::default();
+            loop {
+                match self.try_process(&single).await {
+                    Ok(()) => break,
+                    Err(err) => {
+                        let db_up = self.database_answers().await;
+                        self.readiness.set_database(db_up);
+                        if db_up {
+                            attempts += 1;
+                            if attempts >= 3 {
+                                self.reject_poison(&single[0], &err).await;
+                                break;
+                            }
+                        } else {
+                            tracing::warn!(queue = %self.queue, "database unreachable; holding deliveries until it is back");
+                        }
+                        // Never give up on a message because of an outage: wait even when
+                        // cancelled, since exiting with unacked work only redelivers it.
+                        if !backoff.wait(cancel).await {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn database_answers(&self) -> bool {
+        self.db.execute_unprepared("SELECT 1").await.is_ok()
+    }
+
+    /// Turns a message that keeps failing while the database works into a rejection.
+    async fn reject_poison(&self, d: &Decoded, err: &HandlerError) {
+        let Ok(inbound) = &d.item else { return };
+        let meta = RejectedMeta {
+            key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
+            message_type: inbound.envelope.r#type.clone(),
+            routing_key: inbound.envelope.r#type.clone(),
+            body: serde_json::to_vec(&inbound.envelope).unwrap_or_default(),
+        };
+        let rejection = Rejection::new(format!("processing failed repeatedly: {err}"));
+        let poisoned = Decoded {
+            tag: d.tag,
+            item: Err((meta, rejection)),
+        };
+        let mut backoff = Backoff::default();
+        while let Err(e) = self.try_process(std::slice::from_ref(&poisoned)).await {
+            tracing::error!(queue = %self.queue, error = %e, "cannot even record a rejection; retrying");
+            backoff.wait(&CancellationToken::new()).await;
+        }
+    }
+
+    async fn try_process(&self, decoded: &[Decoded]) -> Result<(), HandlerError> {
+        // Same message twice in one batch (a producer retry): the first one counts.
+        let mut seen = HashSet::with_capacity(decoded.len());
+        let mut keys = Vec::with_capacity(decoded.len());
+        for d in decoded {
+            let key = match &d.item {
+                Ok(i) => (i.envelope.source.clone(), i.envelope.id.clone()),
+                Err((meta, _)) => meta.key.clone(),
+            };
+            if seen.insert(key.clone()) {
+                keys.push(key);
+            }
+        }
+        let tx = self.db.begin().await?;
+        let fresh = inbox::record_new(&tx, &keys).await?;
+        let mut todo: Vec<Inbound> = Vec::new();
+        let mut rejected: Vec<(RejectedMeta, Rejection)> = Vec::new();
+        let mut taken = HashSet::with_capacity(fresh.len());
+        for d in decoded {
+            match &d.item {
+                Ok(i) => {
+                    let key = (i.envelope.source.clone(), i.envelope.id.clone());
+                    if fresh.contains(&key) && taken.insert(key) {
+                        todo.push(i.clone());
+                    }
+                }
+                Err((meta, why)) => {
+                    if fresh.contains(&meta.key) && taken.insert(meta.key.clone()) {
+                        rejected.push((meta.clone(), why.clone()));
+                    }
+                }
+            }
+        }
+        let duplicates = decoded.len() - todo.len() - rejected.len();
+        if duplicates > 0 {
+            metrics::counter!("restance_bus_duplicates_total", "queue" => self.queue.clone())
+                .increment(duplicates as u64);
+        }
+        let mut effects = Effects::new(self.source.clone());
+        if !todo.is_empty() {
+            let outcomes = AssertUnwindSafe(self.handler.handle(&tx, &todo, &mut effects))
+                .catch_unwind()
+                .await
+                .map_err(|_| HandlerError::Other("the handler panicked".into()))??;
+            if outcomes.len() != todo.len() {
+                return Err(HandlerError::Other(format!(
+                    "handler returned {} outcomes for {} messages",
+                    outcomes.len(),
+                    todo.len()
+                )));
+            }
+            for (inbound, outcome) in todo.iter().zip(outcomes) {
+                if let Outcome::Rejected(why) = outcome {
+                    let meta = RejectedMeta {
+                        key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
+                        message_type: inbound.envelope.r#type.clone(),
+                        routing_key: inbound.envelope.r#type.clone(),
+                        body: serde_json::to_vec(&inbound.envelope).unwrap_or_default(),
+                    };
+                    rejected.push((meta, why));
+                }
+            }
+        }
+        let mut out = effects.into_messages();
+        for (meta, why) in &rejected {
+            tracing::warn!(queue = %self.queue, message_id = %meta.key.1, source = %meta.key.0,
+                message_type = %meta.message_type, reason = %why.short_reason(), "message rejected");
+            let delivery = RejectedDelivery {
+                message_id: &meta.key.1,
+                source: &meta.key.0,
+                message_type: &meta.message_type,
+                routing_key: &meta.routing_key,
+                body: &meta.body,
+            };
+            let pair = rejection_messages(
+                &self.topology,
+                &self.subscription.service,
+                &self.queue,
+                &delivery,
+                why,
+            )
+            .map_err(|e| HandlerError::Other(format!("cannot serialise a rejection: {e}")))?;
+            out.extend(pair);
+        }
+        if !rejected.is_empty() {
+            metrics::counter!("restance_bus_rejected_total", "queue" => self.queue.clone())
+                .increment(rejected.len() as u64);
+        }
+        self.outbox.enqueue(&tx, &out).await?;
+        tx.commit().await?;
+        self.readiness.set_database(true);
+        if !out.is_empty() {
+            self.outbox.wake();
+        }
+        Ok(())
+    }
+}
+
+/// Keys are stored in the inbox; a hostile 1 MiB id must not become a 1 MiB primary key.
+fn truncate_key(s: &str) -> String {
+    if s.len() <= 200 {
+        s.to_owned()
+    } else {
+        format!("sha256:{}", hex::encode(Sha256::digest(s.as_bytes())))
+    }
+}
+
+fn rejection_from(err: &DecodeError) -> Rejection {
+    match err {
+        DecodeError::NotCloudEvent(problems) | DecodeError::InvalidData(problems) => {
+            Rejection::from_problems(&err.summary(), problems.clone())
+        }
+        other => Rejection::new(other.reason()),
+    }
+}
+
+/// Executes `f` inside a transaction with an outbox, for HTTP-triggered writes: commits and
+/// wakes the relay on success.
+pub async fn with_outbox<T, F>(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    source: &str,
+    f: F,
+) -> Result<T, HandlerError>
+where
+    F: for<'a> FnOnce(
+        &'a DatabaseTransaction,
+        &'a mut Effects,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<T, HandlerError>> + Send + 'a>,
+    >,
+{
+    let tx = db.begin().await?;
+    let mut effects = Effects::new(source);
+    let value = f(&tx, &mut effects).await?;
+    let messages = effects.into_messages();
+    outbox.enqueue(&tx, &messages).await?;
+    tx.commit().await?;
+    if !messages.is_empty() {
+        outbox.wake();
+    }
+    Ok(value)
+}

@@ -1,0 +1,41 @@
+//! The inbox: `(source, id)` of every message whose effects were committed.
+//!
+//! A message id is inserted in the same transaction as the message's effects; a message whose
+//! key is already there is a duplicate (a redelivery, or a producer's retry) and is skipped.
+
+use crate::sql::{rows_per_statement, stmt, value_rows};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use std::collections::HashSet;
+
+/// The idempotency key of a message.
+pub type MessageKey = (String, String);
+
+/// Records `keys` and returns those that were not there before (the ones to process).
+/// `keys` must not contain duplicates.
+pub async fn record_new(
+    tx: &impl ConnectionTrait,
+    keys: &[MessageKey],
+) -> Result<HashSet<MessageKey>, DbErr> {
+    let mut fresh = HashSet::with_capacity(keys.len());
+    let now = Utc::now();
+    for chunk in keys.chunks(rows_per_statement(3)) {
+        let sql = format!(
+            "INSERT INTO restance_inbox (source, message_id, received_at) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING source, message_id",
+            value_rows(chunk.len(), 3)
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (source, id) in chunk {
+            values.push(source.clone().into());
+            values.push(id.clone().into());
+            values.push(now.into());
+        }
+        for row in tx.query_all_raw(stmt(tx, sql, values)).await? {
+            let source: String = row.try_get_by_index(0)?;
+            let id: String = row.try_get_by_index(1)?;
+            fresh.insert((source, id));
+        }
+    }
+    Ok(fresh)
+}

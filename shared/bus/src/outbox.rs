@@ -1,0 +1,211 @@
+//! The outbox and its relay.
+//!
+//! Handlers never publish: they write [`OutgoingMessage`]s into `restance_outbox` in the same
+//! transaction as their effects. The [`OutboxRelay`] publishes rows in `seq` order with
+//! confirms, then deletes them. A crash between confirm and delete republishes a row; consumers
+//! dedupe it by `(source, id)`. With several replicas of one service two relays may publish the
+//! same row — harmless for the same reason.
+
+use crate::config::BusSettings;
+use crate::connection::Backoff;
+use crate::health::Readiness;
+use crate::publisher::{ConfirmedPublisher, OutgoingMessage};
+use crate::sql::{placeholder_list, rows_per_statement, stmt, value_rows};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Writes to the outbox and wakes the relay.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// A new outbox handle with its own wake-up signal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inserts `messages` within the caller's transaction. Call [`Self::wake`] after commit.
+    pub async fn enqueue(
+        &self,
+        tx: &impl ConnectionTrait,
+        messages: &[OutgoingMessage],
+    ) -> Result<(), DbErr> {
+        const COLS: usize = 8;
+        let now = Utc::now();
+        for chunk in messages.chunks(rows_per_statement(COLS)) {
+            let sql = format!(
+                "INSERT INTO restance_outbox (exchange, routing_key, message_id, message_type, \
+                 headers, body, mandatory, created_at) VALUES {}",
+                value_rows(chunk.len(), COLS)
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+            for m in chunk {
+                let headers = serde_json::to_string(&m.headers)
+                    .map_err(|e| DbErr::Custom(format!("outbox headers: {e}")))?;
+                values.push(m.exchange.clone().into());
+                values.push(m.routing_key.clone().into());
+                values.push(m.message_id.clone().into());
+                values.push(m.message_type.clone().into());
+                values.push(headers.into());
+                values.push(m.body.clone().into());
+                values.push(m.mandatory.into());
+                values.push(now.into());
+            }
+            tx.execute_raw(stmt(tx, sql, values)).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the relay there is something to publish (after the transaction committed).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Rows not yet published.
+    pub async fn pending(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+        let row = db
+            .query_one_raw(stmt(db, "SELECT COUNT(*) FROM restance_outbox", vec![]))
+            .await?;
+        match row {
+            Some(r) => r.try_get_by_index::<i64>(0),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Publishes the outbox in order, with confirms, until cancelled; then drains what is left.
+#[derive(Debug)]
+pub struct OutboxRelay {
+    db: DatabaseConnection,
+    publisher: Arc<ConfirmedPublisher>,
+    outbox: Outbox,
+    settings: BusSettings,
+    readiness: Readiness,
+}
+
+impl OutboxRelay {
+    /// A relay for `db`'s outbox.
+    pub fn new(
+        db: DatabaseConnection,
+        publisher: Arc<ConfirmedPublisher>,
+        outbox: Outbox,
+        settings: &BusSettings,
+        readiness: Readiness,
+    ) -> Self {
+        Self {
+            db,
+            publisher,
+            outbox,
+            settings: settings.clone(),
+            readiness,
+        }
+    }
+
+    /// Runs until `cancel` fires, then publishes what remains (bounded by `drain_for`).
+    pub async fn run(self, cancel: CancellationToken, drain_for: std::time::Duration) {
+        let mut backoff = Backoff::default();
+        if let Err(err) = self.publisher.connect().await {
+            tracing::warn!(error = %err, "outbox relay cannot reach the broker yet; will retry");
+        }
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            match self.publish_round().await {
+                Ok(n) if n >= self.settings.relay_batch => {
+                    backoff.reset();
+                    continue;
+                }
+                Ok(_) => {
+                    backoff.reset();
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = self.outbox.wake.notified() => {}
+                        () = tokio::time::sleep(self.settings.relay_poll()) => {}
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox relay round failed; retrying with backoff");
+                    if !backoff.wait(&cancel).await {
+                        break;
+                    }
+                }
+            }
+        }
+        // Graceful shutdown: flush what the last committed batches wrote.
+        let deadline = tokio::time::Instant::now() + drain_for;
+        while tokio::time::Instant::now() < deadline {
+            match self.publish_round().await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox not fully flushed at shutdown; the rest goes out at next start");
+                    break;
+                }
+            }
+        }
+        self.publisher.close().await;
+    }
+
+    /// Publishes one round of up to `relay_batch` rows; returns how many were published.
+    pub async fn publish_round(&self) -> Result<usize, RelayError> {
+        let db = &self.db;
+        let rows = db
+            .query_all_raw(stmt(
+                db,
+                "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
+                 FROM restance_outbox ORDER BY seq LIMIT $1",
+                vec![i64::try_from(self.settings.relay_batch).unwrap_or(1000).into()],
+            ))
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            seqs.push(row.try_get_by_index::<i64>(0)?);
+            let headers: String = row.try_get_by_index(5)?;
+            let headers: BTreeMap<String, String> =
+                serde_json::from_str(&headers).unwrap_or_default();
+            messages.push(OutgoingMessage {
+                exchange: row.try_get_by_index(1)?,
+                routing_key: row.try_get_by_index(2)?,
+                message_id: row.try_get_by_index(3)?,
+                message_type: row.try_get_by_index(4)?,
+                headers,
+                body: row.try_get_by_index(6)?,
+                mandatory: row.try_get_by_index(7)?,
+            });
+        }
+        self.publisher.publish_all(&messages).await?;
+        for chunk in seqs.chunks(rows_per_statement(1)) {
+            let sql = format!(
+                "DELETE FROM restance_outbox WHERE seq IN ({})",
+                placeholder_list(1, chunk.len())
+            );
+            let values = chunk.iter().map(|s| Value::from(*s)).collect();
+            db.execute_raw(stmt(db, sql, values)).await?;
+        }
+        self.readiness.set_publishing(true);
+        metrics::counter!("restance_outbox_published_total").increment(seqs.len() as u64);
+        Ok(seqs.len())
+    }
+}
+
+/// Why a relay round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// Reading or deleting outbox rows failed.
+    #[error("outbox database error: {0}")]
+    Database(#[from] DbErr),
+    /// Publishing failed.
+    #[error(transparent)]
+    Publish(#[from] crate::publisher::PublishError),
+}

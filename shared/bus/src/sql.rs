@@ -1,0 +1,93 @@
+//! Small helpers for SQL that runs unchanged on PostgreSQL and SQLite.
+//!
+//! Statements use `$n` placeholders (sqlx accepts them for SQLite too). DDL is written in
+//! PostgreSQL's dialect and [`ddl`] maps the few type names SQLite spells differently.
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+/// A statement for the connection's backend.
+pub fn stmt(db: &impl ConnectionTrait, sql: impl Into<String>, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql.into(), values)
+}
+
+/// `($1,$2,…),($k,…)` for `rows` rows of `cols` columns, numbering from 1.
+pub fn value_rows(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push(',');
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// `$start,$start+1,…` — `count` placeholders for an `IN (…)` list.
+pub fn placeholder_list(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Rows per multi-row statement: keeps every statement under SQLite's and PostgreSQL's
+/// bind-parameter limits (32766 and 65535).
+pub fn rows_per_statement(cols: usize) -> usize {
+    (30_000 / cols.max(1)).max(1)
+}
+
+/// Maps PostgreSQL DDL to the backend: on SQLite `BIGSERIAL PRIMARY KEY` becomes
+/// `INTEGER PRIMARY KEY AUTOINCREMENT`, `BYTEA` `BLOB`, `TIMESTAMPTZ` `TEXT`.
+pub fn ddl(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => sql
+            .replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            .replace("BYTEA", "BLOB")
+            .replace("TIMESTAMPTZ", "TEXT"),
+        _ => sql.to_owned(),
+    }
+}
+
+/// True when the connection is PostgreSQL.
+pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}
+
+/// Runs each `;`-separated DDL statement (mapped by [`ddl`]).
+pub async fn run_ddl(db: &impl ConnectionTrait, sql: &str) -> Result<(), sea_orm::DbErr> {
+    let mapped = ddl(db.get_database_backend(), sql);
+    for part in mapped.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        db.execute_unprepared(part).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_placeholders_are_numbered_in_order() {
+        assert_eq!(value_rows(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(placeholder_list(3, 2), "$3,$4");
+    }
+
+    #[test]
+    fn sqlite_gets_its_own_type_names() {
+        assert_eq!(
+            ddl(
+                DbBackend::Sqlite,
+                "seq BIGSERIAL PRIMARY KEY, b BYTEA, t TIMESTAMPTZ"
+            ),
+            "seq INTEGER PRIMARY KEY AUTOINCREMENT, b BLOB, t TEXT"
+        );
+    }
+}

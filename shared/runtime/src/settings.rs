@@ -1,0 +1,299 @@
+//! Layered configuration: compiled-in defaults → the `RESTANCE_CONFIG` file (default
+//! `config/restance.toml`) → environment variables `RESTANCE__<SECTION>__<KEY>`.
+
+use restance_bus::BusSettings;
+use restance_kernel::Catalog;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// Default HTTP port per service (DESIGN.md).
+pub fn default_port(service: &str) -> u16 {
+    match service {
+        "invoicing" => 8081,
+        "dunning" => 8082,
+        "agreements" => 8083,
+        "guarantee" => 8084,
+        "notifications" => 8085,
+        "reporting" => 8086,
+        _ => 8080,
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `RESTANCE__DATABASE__URL`: `sqlite://…` or `postgres://…`. May hold a password.
+    pub url: String,
+    /// Pool size (SQLite: readers; writes serialise in the file lock).
+    #[serde(default = "default_pool")]
+    pub max_connections: u32,
+}
+
+fn default_pool() -> u32 {
+    8
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    /// Address to bind.
+    pub host: String,
+    /// `RESTANCE__HTTP__PORT` (0 picks a free port: tests).
+    pub port: u16,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `json` (default; for log shipping) or `text` (for a person at a terminal).
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `info,restance_bus=debug`; `RUST_LOG` wins if set.
+    pub level: String,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ApiSettings {
+    /// `RESTANCE__API__TOKENS`: `token:role,…`. Empty: caseworker writes are refused.
+    #[serde(default)]
+    pub tokens: Option<SecretString>,
+}
+
+/// `[documents]` / `[templates]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DirSettings {
+    /// A directory.
+    pub dir: PathBuf,
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpSettings {
+    /// `RESTANCE__SMTP__URL`.
+    pub url: String,
+}
+
+/// `[sms]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SmsSettings {
+    /// `RESTANCE__SMS__URL`: unset disables SMS (said at start).
+    pub url: Option<String>,
+    /// `RESTANCE__SMS__TOKEN`.
+    pub token: Option<SecretString>,
+}
+
+/// The settings every service reads. Service-specific sections are read with
+/// [`Settings::section`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// The service these settings were loaded for (not configurable).
+    #[serde(skip)]
+    pub service: String,
+    /// Where the file layer came from, if a file was found.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+    /// `[bus]`.
+    #[serde(default)]
+    pub bus: BusSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[http]`.
+    pub http: HttpSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+    /// `[api]`.
+    #[serde(default)]
+    pub api: ApiSettings,
+    /// `[documents]`.
+    pub documents: DirSettings,
+    /// `[templates]`.
+    pub templates: DirSettings,
+    /// `[smtp]`.
+    pub smtp: SmtpSettings,
+    /// `[sms]`.
+    #[serde(default)]
+    pub sms: SmsSettings,
+    /// `[catalog]`: municipalities, offices, categories.
+    #[serde(default = "empty_catalog")]
+    pub catalog: Catalog,
+    #[serde(skip)]
+    raw: Option<config::Config>,
+}
+
+fn empty_catalog() -> Catalog {
+    Catalog {
+        municipalities: Default::default(),
+        categories: Default::default(),
+    }
+}
+
+/// Configuration that cannot be used, with every problem listed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration is not usable:\n  - {}", .0.join("\n  - "))]
+pub struct SettingsError(pub Vec<String>);
+
+impl Settings {
+    /// Loads the settings of `service` from the file named by `RESTANCE_CONFIG` (default
+    /// `config/restance.toml`; a missing default file is allowed) and the environment.
+    pub fn load(service: &str) -> Result<Self, SettingsError> {
+        let file = std::env::var_os("RESTANCE_CONFIG").map(PathBuf::from);
+        Self::load_from(service, file.as_deref(), true)
+    }
+
+    /// Loads from an explicit file (or only defaults and environment when `None`).
+    pub fn load_from(
+        service: &str,
+        file: Option<&Path>,
+        with_env: bool,
+    ) -> Result<Self, SettingsError> {
+        let err = |e: config::ConfigError| SettingsError(vec![e.to_string()]);
+        let mut builder = config::Config::builder()
+            .set_default(
+                "database.url",
+                format!("sqlite://var/{service}.db?mode=rwc"),
+            )
+            .and_then(|b| b.set_default("http.host", "0.0.0.0"))
+            .and_then(|b| b.set_default("http.port", i64::from(default_port(service))))
+            .and_then(|b| b.set_default("log.format", "json"))
+            .and_then(|b| b.set_default("log.level", "info"))
+            .and_then(|b| b.set_default("documents.dir", "var/documents"))
+            .and_then(|b| b.set_default("templates.dir", "templates"))
+            .and_then(|b| b.set_default("smtp.url", "smtp://127.0.0.1:2525"))
+            .map_err(err)?;
+        let default_file = PathBuf::from("config/restance.toml");
+        let config_file = match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(SettingsError(vec![format!(
+                        "RESTANCE_CONFIG names {} but there is no such file",
+                        path.display()
+                    )]));
+                }
+                Some(path.to_path_buf())
+            }
+            None if default_file.exists() => Some(default_file),
+            None => None,
+        };
+        if let Some(path) = &config_file {
+            builder = builder.add_source(config::File::from(path.as_path()));
+        }
+        if with_env {
+            builder = builder.add_source(
+                config::Environment::with_prefix("RESTANCE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        }
+        let raw = builder.build().map_err(err)?;
+        let mut settings: Settings = raw.clone().try_deserialize().map_err(err)?;
+        settings.service = service.to_owned();
+        settings.config_file = config_file;
+        settings.raw = Some(raw);
+        let problems = settings.problems();
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsError(problems))
+        }
+    }
+
+    /// Every problem with the common settings.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = self.bus.problems();
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            out.push("database.url: must start with sqlite: or postgres://".into());
+        }
+        if self.catalog.municipalities.is_empty() {
+            out.push(format!(
+                "catalog: no municipalities configured (read {}; set RESTANCE_CONFIG to the shipped config/restance.toml or your own)",
+                self.config_file.as_ref().map_or_else(|| "no file".to_owned(), |p| p.display().to_string())
+            ));
+        }
+        out.extend(
+            self.catalog
+                .validate()
+                .into_iter()
+                .map(|p| format!("catalog.{p}")),
+        );
+        out
+    }
+
+    /// A service-specific section (e.g. `dunning`), deserialised into `T`.
+    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, SettingsError> {
+        let raw = self
+            .raw
+            .as_ref()
+            .ok_or_else(|| SettingsError(vec!["settings not loaded".into()]))?;
+        raw.get::<T>(key)
+            .map_err(|e| SettingsError(vec![format!("{key}: {e}")]))
+    }
+
+    /// The database URL without its password, for logs.
+    pub fn redacted_database_url(&self) -> String {
+        restance_bus::config::redact_url(&self.database.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/restance.toml")
+    }
+
+    #[test]
+    fn the_shipped_config_loads_for_every_service() {
+        for service in [
+            "invoicing",
+            "dunning",
+            "agreements",
+            "guarantee",
+            "notifications",
+            "reporting",
+        ] {
+            let s = Settings::load_from(service, Some(&shipped()), false)
+                .expect("shipped config is valid");
+            assert_eq!(s.http.port, default_port(service));
+            assert_eq!(
+                s.database.url,
+                format!("sqlite://var/{service}.db?mode=rwc")
+            );
+            assert!(!s.catalog.municipalities.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_a_clear_error() {
+        let err = Settings::load_from(
+            "invoicing",
+            Some(Path::new("/nonexistent/restance.toml")),
+            false,
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_all_listed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(
+            &path,
+            "[bus]\nurl = \"http://x\"\nprefetch = 0\n[database]\nurl = \"mysql://x\"\n",
+        )
+        .expect("write");
+        let err = Settings::load_from("invoicing", Some(&path), false).expect_err("must fail");
+        let text = err.to_string();
+        assert!(
+            text.contains("bus.url")
+                && text.contains("bus.prefetch")
+                && text.contains("database.url"),
+            "{text}"
+        );
+    }
+}
