@@ -46,6 +46,8 @@ pub struct Inbound {
     pub envelope: Envelope<serde_json::Value>,
     /// The broker redelivered it (an earlier attempt did not ack).
     pub redelivered: bool,
+    /// The body as received, kept byte for byte for a dead letter.
+    raw: Arc<[u8]>,
 }
 
 impl Inbound {
@@ -358,6 +360,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
             Ok(envelope) => Ok(Inbound {
                 envelope,
                 redelivered: d.redelivered,
+                raw: Arc::from(d.data),
             }),
             Err(err) => {
                 // The idempotency key of something unreadable: its AMQP message id if any,
@@ -447,7 +450,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
             key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
             message_type: inbound.envelope.r#type.clone(),
             routing_key: inbound.envelope.r#type.clone(),
-            body: serde_json::to_vec(&inbound.envelope).unwrap_or_default(),
+            body: inbound.raw.to_vec(),
         };
         let rejection = Rejection::new(format!("processing failed repeatedly: {err}"));
         let poisoned = Decoded {
@@ -518,7 +521,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                         key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
                         message_type: inbound.envelope.r#type.clone(),
                         routing_key: inbound.envelope.r#type.clone(),
-                        body: serde_json::to_vec(&inbound.envelope).unwrap_or_default(),
+                        body: inbound.raw.to_vec(),
                     };
                     rejected.push((meta, why));
                 }

@@ -1,1 +1,14 @@
-//! placeholder
+//! Test support: every test gets its own exchange (so queues never collide on the shared
+//! broker), its own database, and helpers to publish like an upstream system, watch what a
+//! service publishes, and run the real service binaries.
+
+pub mod bus;
+pub mod db;
+pub mod process;
+
+pub use bus::{
+    AMQP_URL, BusProbe, DeadLetter, delete_test_topology, publish_envelopes, publish_raw,
+    queue_depth, take_all, unique_exchange,
+};
+pub use db::TestDatabase;
+pub use process::{ServiceProcess, binary};

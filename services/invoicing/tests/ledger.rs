@@ -1,0 +1,482 @@
+//! The invoicing service in-process against the real RabbitMQ and a real database
+//! (PostgreSQL and SQLite): every story and every bad input of the foundation issue.
+
+use restance_invoicing::Application;
+use restance_runtime::Settings;
+use restance_testkit::{
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const T: Duration = Duration::from_secs(20);
+
+struct Running {
+    exchange: String,
+    url: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db: TestDatabase,
+}
+
+async fn start(kind: &str) -> anyhow::Result<Running> {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/restance.toml");
+    let mut settings = Settings::load_from("invoicing", Some(&config), false)?;
+    let exchange = unique_exchange();
+    let db = TestDatabase::of_kind(kind).await?;
+    settings.bus.exchange = exchange.clone();
+    settings.bus.batch_linger_ms = 5;
+    settings.bus.relay_poll_ms = 50;
+    settings.database.url = db.url.clone();
+    settings.http.host = "127.0.0.1".into();
+    settings.http.port = 0;
+    let cancel = CancellationToken::new();
+    let app = Application::build(settings, cancel.clone()).await?;
+    let url = format!("http://{}", app.local_addr());
+    let task = tokio::spawn(app.run_until_stopped());
+    // Wait until the queue exists (the consumer declares it).
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Running {
+        exchange,
+        url,
+        cancel,
+        task,
+        db,
+    })
+}
+
+impl Running {
+    async fn stop(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.task.await??;
+        delete_test_topology(&self.exchange, &["invoicing"]).await;
+        self.db.drop_database().await;
+        Ok(())
+    }
+
+    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
+        let items = envs
+            .iter()
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap_or("x").to_owned(),
+                    serde_json::to_vec(e).expect("json"),
+                )
+            })
+            .collect::<Vec<_>>();
+        publish_raw(&self.exchange, &items).await
+    }
+
+    async fn claims(&self, debtor: &str) -> anyhow::Result<Value> {
+        Ok(
+            reqwest::get(format!("{}/api/v1/debtors/{debtor}/claims", self.url))
+                .await?
+                .json()
+                .await?,
+        )
+    }
+}
+
+fn envelope(source: &str, id: &str, ty: &str, data: Value) -> Value {
+    json!({"specversion":"1.0","id":id,"source":source,"type":ty,"time":"2026-12-01T06:00:00Z",
+           "datacontenttype":"application/json","data":data})
+}
+
+fn invoice_data(invoice_id: &str, debtor: &str, amount: &str) -> Value {
+    json!({"invoice_id":invoice_id,"municipality":"0746","office":"main","category":"daycare",
+      "debtor":{"id":debtor,"kind":"person","national_id":"0101901234","name":"Ane Hansen",
+        "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+        "email":"ane@example.org","phone":"+4512345678","language":"da","digital_post":true,
+        "address_protection":"none"},
+      "currency":"DKK","lines":[{"text":"Daycare December","amount":amount}],"amount":amount,
+      "issue_date":"2026-12-01","due_date":"2026-12-15","prepayment":false,"direct_debit":false})
+}
+
+fn invoice(id: &str, invoice_id: &str, debtor: &str, amount: &str) -> Value {
+    envelope(
+        "/billing/daycare",
+        id,
+        "billing.invoice.issued.v1",
+        invoice_data(invoice_id, debtor, amount),
+    )
+}
+
+fn payment(
+    id: &str,
+    payment_id: &str,
+    amount: &str,
+    reference: Option<&str>,
+    payer: Option<&str>,
+) -> Value {
+    let mut data = json!({"payment_id":payment_id,"municipality":"0746","amount":amount,"currency":"DKK",
+        "booking_date":"2026-12-20","channel":"fik"});
+    if let Some(r) = reference {
+        data["payment_reference"] = json!(r);
+    }
+    if let Some(p) = payer {
+        data["payer_national_id"] = json!(p);
+        data["channel"] = json!("transfer");
+    }
+    envelope("/bank/nets", id, "bank.payment.received.v1", data)
+}
+
+fn fee(id: &str, claim_id: &str, step: u32, amount: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        id,
+        "dunning.fee.assessed.v1",
+        json!({"fee_id":format!("fee-{id}"),"claim_id":claim_id,
+        "debtor_id":"P-77","municipality":"0746","step":step,"amount":amount,"currency":"DKK",
+        "assessed_date":"2026-12-18","legal_basis":"gebyrloven § 6, stk. 1"}),
+    )
+}
+
+async fn a_claim_lives_from_invoice_to_credit_balance(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[invoice("e1", "DAY-1", "P-77", "2150.00")])
+        .await?;
+    let opened = probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
+    let data = &opened[0]["data"];
+    let claim_id = data["claim_id"].as_str().expect("claim id").to_owned();
+    let ocr = data["ocr_line"].as_str().expect("ocr line").to_owned();
+    assert!(ocr.starts_with("+71<") && ocr.ends_with('<'), "{ocr}");
+    let reference = data["payment_reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    assert_eq!(reference.len(), 15);
+    probe.wait_for("invoicing.debtor.updated.v1", 1, T).await?;
+
+    // A fee from dunning, then a partial payment by reference in the bank's `71/…` form:
+    // fees are paid first.
+    svc.send(&[
+        fee("f1", &claim_id, 2, "250.00"),
+        fee("f1-again", &claim_id, 2, "250.00"),
+    ])
+    .await?;
+    probe
+        .wait_for("invoicing.claim.balance_changed.v1", 1, T)
+        .await?;
+    svc.send(&[payment(
+        "p1",
+        "PAY-1",
+        "300.00",
+        Some(&format!("71/{reference}")),
+        None,
+    )])
+    .await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    let alloc = &applied[0]["data"]["allocations"][0];
+    assert_eq!(alloc["fees"], "250.00");
+    assert_eq!(alloc["principal"], "50.00");
+    assert_eq!(applied[0]["data"]["matched_by"], "reference");
+
+    // The rest plus 100 too much: settled, 100 credit.
+    svc.send(&[payment("p2", "PAY-2", "2200.00", Some(&ocr), None)])
+        .await?;
+    probe.wait_for("invoicing.claim.settled.v1", 1, T).await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 2, T).await?;
+    assert_eq!(applied[1]["data"]["to_credit_balance"], "100.00");
+
+    // The next claim of the debtor is paid by the credit at once.
+    svc.send(&[invoice("e2", "DAY-2", "P-77", "500.00")])
+        .await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 3, T).await?;
+    assert_eq!(applied[2]["data"]["matched_by"], "credit_balance");
+    assert_eq!(applied[2]["data"]["amount"], "100.00");
+
+    // A credit note on the new claim; then the debtor view adds up.
+    svc.send(&[envelope(
+        "/billing/daycare",
+        "c1",
+        "billing.invoice.credited.v1",
+        json!({"invoice_id":"DAY-2","credit_id":"CR-1","amount":"50.00","reason":"sick days"}),
+    )])
+    .await?;
+    probe
+        .wait_for("invoicing.claim.balance_changed.v1", 5, T)
+        .await?;
+    let view = svc.claims("P-77").await?;
+    let claims = view["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), 2);
+    assert_eq!(claims[0]["state"], "settled");
+    assert_eq!(claims[0]["fees"], "0.00");
+    assert_eq!(claims[1]["principal"], "350.00"); // 500 - 100 credit - 50 credit note
+    assert_eq!(view["open_total"], "350.00");
+    // One fee only, though dunning said it twice.
+    let fee_changes = probe
+        .of_type("invoicing.claim.balance_changed.v1")
+        .iter()
+        .filter(|e| e["data"]["cause"] == "fee")
+        .count();
+    assert_eq!(fee_changes, 1);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_claim_lives_from_invoice_to_credit_balance_on_postgres() -> anyhow::Result<()> {
+    a_claim_lives_from_invoice_to_credit_balance("postgres").await
+}
+
+#[tokio::test]
+async fn a_claim_lives_from_invoice_to_credit_balance_on_sqlite() -> anyhow::Result<()> {
+    a_claim_lives_from_invoice_to_credit_balance("sqlite").await
+}
+
+#[tokio::test]
+async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let first = invoice("e1", "DAY-9", "P-1", "100.00");
+    // The same envelope twice, the same invoice under a new envelope id, then a conflicting one.
+    svc.send(&[
+        first.clone(),
+        first,
+        invoice("e1-retry", "DAY-9", "P-1", "100.00"),
+        invoice("e1-changed", "DAY-9", "P-1", "120.00"),
+    ])
+    .await?;
+    probe
+        .wait_for("invoicing.message.rejected.v1", 1, T)
+        .await?;
+    probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(probe.of_type("invoicing.claim.opened.v1").len(), 1);
+    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("different content"),
+        "{:?}",
+        dead[0].reason
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn payments_match_by_payer_and_amount_or_go_to_manual_handling() -> anyhow::Result<()> {
+    let svc = start("sqlite").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        invoice("e1", "DAY-1", "P-5", "400.00"),
+        invoice("e2", "DAY-2", "P-5", "250.00"),
+    ])
+    .await?;
+    probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    svc.send(&[
+        payment("p1", "PAY-1", "250.00", None, Some("0101901234")),
+        payment("p2", "PAY-2", "77.00", None, Some("0101901234")),
+        payment("p3", "PAY-3", "10.00", Some("000000067097535"), None),
+    ])
+    .await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    assert_eq!(applied[0]["data"]["matched_by"], "payer_and_amount");
+    assert_eq!(applied[0]["data"]["allocations"][0]["invoice_id"], "DAY-2");
+    let unmatched = probe
+        .wait_for("invoicing.payment.unmatched.v1", 2, T)
+        .await?;
+    assert!(
+        unmatched
+            .iter()
+            .all(|u| !u["data"]["reason"].as_str().unwrap_or_default().is_empty())
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_paid_prepayment_releases_the_permit() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut data = invoice_data("BP-1", "C-1", "5000.00");
+    data["category"] = json!("building_permit");
+    data["prepayment"] = json!(true);
+    data["debtor"]["kind"] = json!("company");
+    data["debtor"]["national_id"] = json!("13585628");
+    svc.send(&[envelope(
+        "/billing/permits",
+        "e1",
+        "billing.invoice.issued.v1",
+        data,
+    )])
+    .await?;
+    let opened = probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
+    let reference = opened[0]["data"]["payment_reference"]
+        .as_str()
+        .expect("ref")
+        .to_owned();
+    svc.send(&[payment("p1", "PAY-1", "5000.00", Some(&reference), None)])
+        .await?;
+    let released = probe
+        .wait_for("invoicing.prepayment.settled.v1", 1, T)
+        .await?;
+    assert_eq!(released[0]["data"]["invoice_id"], "BP-1");
+    svc.stop().await
+}
+
+/// Every class of bad input gets a dead letter with a reason and a rejected event, and the
+/// consumer keeps going: the good invoice sent last is stored.
+#[tokio::test]
+async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_going()
+-> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut bad: Vec<(&str, Vec<u8>)> = Vec::new();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut e = invoice("x", "BAD", "P-9", "100.00");
+        f(&mut e);
+        serde_json::to_vec(&e).expect("json")
+    };
+    bad.push(("not JSON", b"this is not json {".to_vec()));
+    bad.push(("not a CloudEvent", br#"{"hello":"world"}"#.to_vec()));
+    bad.push((
+        "unknown type version",
+        with(&|e| {
+            e["id"] = json!("b1");
+            e["type"] = json!("billing.invoice.issued.v9");
+        }),
+    ));
+    bad.push((
+        "missing field",
+        with(&|e| {
+            e["id"] = json!("b2");
+            e["data"].as_object_mut().map(|o| o.remove("due_date"));
+        }),
+    ));
+    bad.push((
+        "float amount",
+        with(&|e| {
+            e["id"] = json!("b3");
+            e["data"]["amount"] = json!(100.0);
+        }),
+    ));
+    bad.push((
+        "amount ≠ sum of lines",
+        with(&|e| {
+            e["id"] = json!("b4");
+            e["data"]["amount"] = json!("99.00");
+        }),
+    ));
+    bad.push((
+        "zero amount",
+        with(&|e| {
+            e["id"] = json!("b5");
+            e["data"]["amount"] = json!("0.00");
+            e["data"]["lines"][0]["amount"] = json!("0.00");
+        }),
+    ));
+    bad.push((
+        "negative amount",
+        with(&|e| {
+            e["id"] = json!("b6");
+            e["data"]["amount"] = json!("-5.00");
+            e["data"]["lines"][0]["amount"] = json!("-5.00");
+        }),
+    ));
+    bad.push((
+        "due before issue",
+        with(&|e| {
+            e["id"] = json!("b7");
+            e["data"]["due_date"] = json!("2026-11-01");
+        }),
+    ));
+    bad.push((
+        "unknown municipality",
+        with(&|e| {
+            e["id"] = json!("b8");
+            e["data"]["municipality"] = json!("9999");
+        }),
+    ));
+    bad.push((
+        "unknown office",
+        with(&|e| {
+            e["id"] = json!("b9");
+            e["data"]["office"] = json!("nowhere");
+        }),
+    ));
+    bad.push((
+        "unknown category",
+        with(&|e| {
+            e["id"] = json!("b10");
+            e["data"]["category"] = json!("casino");
+        }),
+    ));
+    bad.push((
+        "invalid national id",
+        with(&|e| {
+            e["id"] = json!("b11");
+            e["data"]["debtor"]["national_id"] = json!("3213901234");
+        }),
+    ));
+    bad.push((
+        "reference with a wrong check digit",
+        with(&|e| {
+            e["id"] = json!("b12");
+            e["data"]["payment_reference"] = json!("026840149965327");
+        }),
+    ));
+    bad.push((
+        "currency not the municipality's",
+        with(&|e| {
+            e["id"] = json!("b13");
+            e["data"]["currency"] = json!("NOK");
+        }),
+    ));
+    let mut items: Vec<(String, Vec<u8>)> = bad
+        .iter()
+        .map(|(_, b)| ("billing.invoice.issued.v1".to_owned(), b.clone()))
+        .collect();
+    items.push((
+        "billing.invoice.issued.v1".into(),
+        serde_json::to_vec(&invoice("good", "GOOD-1", "P-9", "100.00"))?,
+    ));
+    publish_raw(&svc.exchange, &items).await?;
+    probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
+    let rejected = probe
+        .wait_for("invoicing.message.rejected.v1", bad.len(), T)
+        .await?;
+    assert_eq!(rejected.len(), bad.len());
+    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    assert_eq!(dead.len(), bad.len(), "one dead letter per bad input");
+    for (d, (class, body)) in dead.iter().zip(&bad) {
+        let reason = d.reason.clone().unwrap_or_default();
+        assert!(!reason.is_empty(), "{class}: no reason");
+        assert_eq!(&d.body, body, "{class}: the dead letter keeps the bytes");
+        assert!(
+            !reason.contains("0101901234") && !reason.contains("3213901234"),
+            "{class}: reason leaks a national id"
+        );
+    }
+    // The unmatched-reference payment is not a rejection.
+    svc.send(&[payment(
+        "p1",
+        "PAY-X",
+        "10.00",
+        Some("000000067097535"),
+        None,
+    )])
+    .await?;
+    probe
+        .wait_for("invoicing.payment.unmatched.v1", 1, T)
+        .await?;
+    assert_eq!(
+        probe.of_type("invoicing.message.rejected.v1").len(),
+        bad.len()
+    );
+    svc.stop().await
+}

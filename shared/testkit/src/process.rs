@@ -1,0 +1,156 @@
+//! Running the real service binaries: spawn with env, wait until ready, SIGTERM or kill -9.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// Path of a workspace binary (`restance-invoicing`), next to the test executable's
+/// directory (`target/<profile>/`), or in `RESTANCE_BIN_DIR`.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = match std::env::var_os("RESTANCE_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe()?;
+            // target/<profile>/deps/<test> → target/<profile>
+            exe.parent()
+                .and_then(|p| p.parent())
+                .map(PathBuf::from)
+                .ok_or_else(|| anyhow::anyhow!("no target dir"))?
+        }
+    };
+    let path = dir.join(name);
+    anyhow::ensure!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` (just test does) first",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// A running service process with its log file.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    child: Option<Child>,
+    /// Where stdout and stderr go.
+    pub log: PathBuf,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    name: String,
+    env: Vec<(String, String)>,
+    _logdir: tempfile::TempDir,
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+impl ServiceProcess {
+    /// Starts `name` with `env` (plus `RESTANCE__HTTP__PORT` on a free port, host 127.0.0.1)
+    /// from the workspace root (so `config/` and `templates/` are found).
+    pub async fn spawn(name: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.push(("RESTANCE__HTTP__PORT".into(), port.to_string()));
+        env.push(("RESTANCE__HTTP__HOST".into(), "127.0.0.1".into()));
+        let logdir = tempfile::tempdir()?;
+        let log = logdir.path().join(format!("{name}.log"));
+        let mut p = Self {
+            child: None,
+            log,
+            base_url: format!("http://127.0.0.1:{port}"),
+            name: name.into(),
+            env,
+            _logdir: logdir,
+        };
+        p.start().await?;
+        Ok(p)
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let mut cmd = Command::new(binary(&self.name)?);
+        cmd.current_dir(root)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        self.child = Some(cmd.spawn()?);
+        Ok(())
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base_url)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "{} not ready within {timeout:?}; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The process's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// kill -9 (no drain, no flush).
+    pub async fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.start_kill()?;
+            c.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM, and waits for the exit (graceful drain); returns the exit status success.
+    pub async fn terminate(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let Some(mut c) = self.child.take() else {
+            return Ok(true);
+        };
+        if let Some(pid) = c.id() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
+        }
+        match tokio::time::timeout(timeout, c.wait()).await {
+            Ok(status) => Ok(status?.success()),
+            Err(_) => {
+                c.start_kill()?;
+                anyhow::bail!(
+                    "{} did not stop within {timeout:?} after SIGTERM",
+                    self.name
+                )
+            }
+        }
+    }
+
+    /// Starts the same binary again with the same environment and port.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill9().await?;
+        self.start().await
+    }
+}
