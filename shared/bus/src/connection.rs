@@ -38,13 +38,12 @@ impl Backoff {
         let exp = self.base.saturating_mul(1u32 << self.attempt.min(16));
         self.attempt = self.attempt.saturating_add(1);
         let capped = exp.min(self.cap);
-        let nanos = u64::try_from(
+        let nanos = u64::from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0),
-        )
-        .unwrap_or(0);
+        );
         let quarter = capped / 4;
         let jitter_ms = if quarter.as_millis() == 0 {
             0

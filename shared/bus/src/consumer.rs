@@ -345,12 +345,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     fn decode(&self, d: Delivery) -> Decoded {
         let routing_key = d.routing_key.to_string();
         let decoded = decode_envelope(&d.data).and_then(|env| {
-            if self
-                .subscription
-                .message_types
-                .iter()
-                .any(|t| *t == env.r#type)
-            {
+            if self.subscription.message_types.contains(&env.r#type) {
                 Ok(env)
             } else {
                 Err(DecodeError::UnknownType(env.r#type.clone()))
@@ -574,7 +569,7 @@ fn truncate_key(s: &str) -> String {
 fn rejection_from(err: &DecodeError) -> Rejection {
     match err {
         DecodeError::NotCloudEvent(problems) | DecodeError::InvalidData(problems) => {
-            Rejection::from_problems(&err.summary(), problems.clone())
+            Rejection::from_problems(err.summary(), problems.clone())
         }
         other => Rejection::new(other.reason()),
     }

@@ -75,17 +75,28 @@ async fn store_change(
     Ok(())
 }
 
+/// What posts an allocation: a payment or a debtor's credit balance.
+struct Posting<'a> {
+    kind: &'static str,
+    ref_id: &'a str,
+    date: NaiveDate,
+    cause: BalanceChangeCause,
+}
+
 /// Applies an allocation to the loaded claims; returns the event lines.
 async fn apply_allocations(
     tx: &DatabaseTransaction,
     claims: &mut HashMap<String, ClaimRow>,
     allocations: &[Allocation],
-    kind: &'static str,
-    ref_id: &str,
-    date: NaiveDate,
-    cause: BalanceChangeCause,
+    posting: Posting<'_>,
     effects: &mut Effects,
 ) -> Result<Vec<m::Allocation>, HandlerError> {
+    let Posting {
+        kind,
+        ref_id,
+        date,
+        cause,
+    } = posting;
     let mut lines = Vec::with_capacity(allocations.len());
     let mut out = Vec::with_capacity(allocations.len());
     for a in allocations {
@@ -215,10 +226,12 @@ pub async fn receive_payment(
         tx,
         &mut loaded,
         &result.allocations,
-        "payment",
-        &p.payment_id,
-        p.booking_date.into(),
-        BalanceChangeCause::Payment,
+        Posting {
+            kind: "payment",
+            ref_id: &p.payment_id,
+            date: p.booking_date.into(),
+            cause: BalanceChangeCause::Payment,
+        },
         effects,
     )
     .await?;
@@ -301,10 +314,12 @@ pub async fn apply_credit_balance(
         tx,
         &mut loaded,
         &result.allocations,
-        "credit_balance",
-        &ref_id,
-        date,
-        BalanceChangeCause::CreditBalance,
+        Posting {
+            kind: "credit_balance",
+            ref_id: &ref_id,
+            date,
+            cause: BalanceChangeCause::CreditBalance,
+        },
         effects,
     )
     .await?;

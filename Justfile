@@ -1,0 +1,78 @@
+# Restance — every task a person runs. `just` lists them; `just ci` is exactly what .ci/run runs.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# list the tasks
+default:
+    @just --list --unsorted
+
+# run the whole system on its embedded defaults (SQLite, local RabbitMQ) with sample data
+demo:
+    deploy/local/demo.sh
+
+# run every test (unit, property, integration, system) against the local broker and databases
+test: services
+    cargo build --workspace --bins
+    if command -v cargo-nextest >/dev/null; then \
+        cargo nextest run --workspace --no-fail-fast; \
+    else \
+        cargo test --workspace --no-fail-fast; \
+    fi
+
+# what CI runs: formatting, lints, contract and manifest checks, then the tests
+ci: fmt-check lint check-contracts k8s-validate test
+
+# format the code
+fmt:
+    cargo fmt --all
+
+# fail if the code is not formatted
+fmt-check:
+    cargo fmt --all -- --check
+
+# clippy on everything, warnings are errors
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# validate asyncapi.yaml (AsyncAPI 3 parser + every example against its schema)
+check-contracts:
+    cd shared/contracts/asyncapi-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node check.mjs
+
+# make sure RabbitMQ, PostgreSQL and the SMTP test server run (installs them if missing)
+services:
+    deploy/local/ensure-services.sh
+
+# stop the SMTP test server
+smtp-stop:
+    deploy/local/stop-smtp.sh
+
+# install the tools (just, kubectl/kustomize for validation)
+tools:
+    deploy/local/ensure-tools.sh
+
+# render every k8s overlay and validate it offline
+k8s-validate:
+    deploy/k8s-validate.sh
+
+# copy config/restance.toml into the k8s base (after changing the config)
+k8s-sync:
+    deploy/k8s-validate.sh --sync
+
+# print the rendered manifests of an overlay
+k8s-build overlay="dev":
+    deploy/k8s-validate.sh --out target/k8s {{overlay}} >&2 && cat target/k8s/{{overlay}}.yaml
+
+# build the container image (needs a Docker engine)
+image:
+    docker build -f deploy/Dockerfile -t restance:latest .
+
+# release build of every binary
+build:
+    cargo build --workspace --bins --release
+
+# ingest benchmark: N upstream invoices end to end vs the raw confirmed-publish rate (not in CI)
+bench-ingest count="100000": services build
+    cargo run --release -p restance-system-tests --bin bench-ingest -- --count {{count}}
+
+# every benchmark (not in CI)
+bench: bench-ingest
