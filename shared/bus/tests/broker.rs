@@ -1,0 +1,246 @@
+//! The bus against the real RabbitMQ and PostgreSQL: confirms and returns, the relay, and the
+//! consumer's promises (ack after commit, dedupe, poison isolation, dead letters with reasons).
+
+use restance_bus::migration::InboxOutbox;
+use restance_bus::sql::run_ddl;
+use restance_bus::{
+    BatchHandler, BusSettings, ConfirmedPublisher, ConsumerRunner, Effects, HandlerError, Inbound,
+    Outbox, OutboxRelay, Outcome, OutgoingMessage, PublishError, Readiness, Rejection,
+    Subscription,
+};
+use restance_testkit::{
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, Statement};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+struct Migrator;
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(InboxOutbox)]
+    }
+}
+
+fn settings(exchange: &str) -> BusSettings {
+    BusSettings {
+        exchange: exchange.to_owned(),
+        batch_linger_ms: 5,
+        relay_poll_ms: 50,
+        ..BusSettings::default()
+    }
+}
+
+async fn database() -> anyhow::Result<(TestDatabase, DatabaseConnection)> {
+    let tdb = TestDatabase::postgres().await?;
+    let db = Database::connect(&tdb.url).await?;
+    Migrator::up(&db, None).await?;
+    run_ddl(&db, "CREATE TABLE seen (n BIGINT PRIMARY KEY)").await?;
+    Ok((tdb, db))
+}
+
+#[tokio::test]
+async fn a_mandatory_message_that_no_queue_takes_fails_the_publish() -> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let publisher = ConfirmedPublisher::new(&settings(&exchange), "test", Readiness::new());
+    let mut msg = OutgoingMessage::event("nobody.listens.here.v1", "m1", b"{}".to_vec());
+    msg.mandatory = true;
+    match publisher.publish_all(&[msg.clone()]).await {
+        Err(PublishError::Returned { message_id, .. }) => assert_eq!(message_id, "m1"),
+        other => panic!("expected a return, got {other:?}"),
+    }
+    // A non-mandatory event with no subscriber is fine (nobody may subscribe yet).
+    msg.mandatory = false;
+    publisher.publish_all(&[msg]).await?;
+    publisher.close().await;
+    delete_test_topology(&exchange, &[]).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_relay_publishes_the_outbox_in_order_and_empties_it() -> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let outbox = Outbox::new();
+    let msgs: Vec<OutgoingMessage> = (0..2500)
+        .map(|i| {
+            OutgoingMessage::event(
+                "test.thing.happened.v1",
+                &format!("m{i}"),
+                json!({"n": i}).to_string().into_bytes(),
+            )
+        })
+        .collect();
+    outbox.enqueue(&db, &msgs).await?;
+    let readiness = Readiness::new();
+    let publisher = Arc::new(ConfirmedPublisher::new(
+        &settings(&exchange),
+        "test",
+        readiness.clone(),
+    ));
+    let relay = OutboxRelay::new(
+        db.clone(),
+        publisher,
+        outbox.clone(),
+        &settings(&exchange),
+        readiness.clone(),
+    );
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
+    let seen = probe
+        .wait_for("test.thing.happened.v1", 2500, Duration::from_secs(30))
+        .await?;
+    let order: Vec<i64> = seen.iter().map(|v| v["n"].as_i64().unwrap_or(-1)).collect();
+    assert_eq!(
+        order,
+        (0..2500).collect::<Vec<_>>(),
+        "published in outbox order"
+    );
+    assert!(readiness.report().broker_publish);
+    cancel.cancel();
+    task.await?;
+    assert_eq!(Outbox::pending(&db).await?, 0);
+    delete_test_topology(&exchange, &[]).await;
+    tdb.drop_database().await;
+    Ok(())
+}
+
+/// Records `data.n`; panics on `data.poison`; rejects `data.reject`.
+struct Recorder;
+
+impl BatchHandler for Recorder {
+    async fn handle(
+        &self,
+        tx: &DatabaseTransaction,
+        batch: &[Inbound],
+        _effects: &mut Effects,
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        let mut out = Vec::new();
+        for m in batch {
+            let data = &m.envelope.data;
+            if data.get("poison").is_some() {
+                panic!("a handler bug");
+            }
+            if data.get("reject").is_some() {
+                out.push(Outcome::Rejected(Rejection::new(
+                    "data.reject: this message asked to be rejected",
+                )));
+                continue;
+            }
+            let n = data["n"].as_i64().unwrap_or(-1);
+            tx.execute_raw(Statement::from_sql_and_values(
+                tx.get_database_backend(),
+                "INSERT INTO seen (n) VALUES ($1)",
+                [n.into()],
+            ))
+            .await?;
+            out.push(Outcome::Done);
+        }
+        Ok(out)
+    }
+}
+
+fn thing(id: &str, data: serde_json::Value) -> (String, Vec<u8>) {
+    let env = json!({"specversion":"1.0","id":id,"source":"/test","type":"test.thing.happened.v1",
+        "time":"2026-12-01T06:00:00Z","data":data});
+    (
+        "test.thing.happened.v1".to_owned(),
+        env.to_string().into_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn duplicates_have_no_effect_and_a_poison_message_is_dead_lettered_alone()
+-> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let outbox = Outbox::new();
+    let readiness = Readiness::new();
+    let runner = ConsumerRunner::new(
+        &settings(&exchange),
+        Subscription {
+            service: "tester".into(),
+            purpose: None,
+            message_types: vec!["test.thing.happened.v1".into()],
+        },
+        db.clone(),
+        outbox.clone(),
+        Arc::new(Recorder),
+        readiness.clone(),
+    );
+    let publisher = Arc::new(ConfirmedPublisher::new(
+        &settings(&exchange),
+        "tester",
+        readiness.clone(),
+    ));
+    let relay = OutboxRelay::new(
+        db.clone(),
+        publisher,
+        outbox,
+        &settings(&exchange),
+        readiness.clone(),
+    );
+    let cancel = CancellationToken::new();
+    let consumer = tokio::spawn(runner.run(cancel.clone()));
+    let relay_task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
+    for _ in 0..100 {
+        if readiness.report().broker_consume {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut items = Vec::new();
+    for i in 0..200 {
+        items.push(thing(&format!("t{i}"), json!({"n": i})));
+        if i % 10 == 0 {
+            items.push(thing(&format!("t{i}"), json!({"n": i}))); // a redelivered duplicate
+        }
+        if i == 77 {
+            items.push(thing("poison", json!({"poison": true})));
+            items.push(thing("refused", json!({"reject": true})));
+        }
+    }
+    publish_raw(&exchange, &items).await?;
+    probe
+        .wait_for("tester.message.rejected.v1", 2, Duration::from_secs(60))
+        .await?;
+    let count = |db: DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM seen",
+            ))
+            .await?;
+        anyhow::Ok(
+            row.map(|r| r.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0),
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count(db.clone()).await? < 200 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        count(db.clone()).await?,
+        200,
+        "every good message once, the duplicates not again"
+    );
+    let dead = take_all(&format!("{exchange}.tester.dead")).await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 2);
+    assert!(reasons[0].contains("asked to be rejected"), "{reasons:?}");
+    assert!(reasons[1].contains("panicked"), "{reasons:?}");
+    cancel.cancel();
+    consumer.await?;
+    relay_task.await?;
+    delete_test_topology(&exchange, &["tester"]).await;
+    tdb.drop_database().await;
+    Ok(())
+}
