@@ -1,0 +1,270 @@
+//! The command line as clap sees it: every command, option and its `--help` text.
+
+use clap::{Args, Parser, Subcommand};
+use restance_kernel::BusinessDate;
+use std::path::PathBuf;
+
+/// restance — the operator's command line for Restance.
+///
+/// Reads the same configuration as the services: the file named by RESTANCE_CONFIG (default
+/// config/restance.toml) and RESTANCE__SECTION__KEY environment variables, e.g.
+/// RESTANCE__BUS__URL and RESTANCE__BUS__EXCHANGE.
+#[derive(Debug, Parser)]
+#[command(name = "restance", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: config/restance.toml in the current directory).
+    #[arg(long, global = true, env = "RESTANCE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Publish CloudEvents from JSON lines (a file or stdin) to the bus, with confirms.
+    ///
+    /// One envelope per line; blank lines and lines starting with '#' are skipped. Every line is
+    /// checked against the contract first and each invalid one is reported with its line number.
+    /// Exits non-zero if any line was not published.
+    Publish(PublishArgs),
+    /// Write realistic sample messages as JSON lines to stdout (pipe them into `publish`).
+    #[command(subcommand)]
+    Sample(SampleCommand),
+    /// The business day.
+    #[command(subcommand)]
+    Day(DayCommand),
+    /// Inspect and replay dead letters (`<exchange>.<service>.dead`).
+    #[command(subcommand)]
+    Dead(DeadCommand),
+    /// Show a debtor's claims from invoicing's API.
+    Claims(ClaimsArgs),
+}
+
+/// `restance publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// JSON lines to publish; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+    /// Publish lines that fail the contract check too (they are still reported) — for testing
+    /// how the services handle bad input.
+    #[arg(long)]
+    pub allow_invalid: bool,
+    /// Only check the lines; publish nothing and do not connect.
+    #[arg(long, conflicts_with = "allow_invalid")]
+    pub check: bool,
+    /// Route every line with this key instead of its `type` (lines whose type cannot be read
+    /// need it under --allow-invalid).
+    #[arg(long, value_name = "KEY")]
+    pub routing_key: Option<String>,
+    /// Messages per confirmed batch.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch: u32,
+    /// When stderr is not a terminal: seconds between progress lines.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub progress_every: u64,
+}
+
+/// `restance sample …`.
+#[derive(Debug, Subcommand)]
+pub enum SampleCommand {
+    /// `billing.invoice.issued.v1` envelopes across the configured municipalities, offices and
+    /// categories, with realistic debtors (valid CPR/CVR/fødselsnummer/org.nr), reused across
+    /// invoices with the same details every time.
+    Invoices(SampleInvoicesArgs),
+    /// `bank.payment.received.v1` for a fraction of the invoices in a file: most pay the exact
+    /// amount with the payer's national id (matched by payer and amount), some pay a wrong
+    /// amount (left unmatched).
+    Payments(SamplePaymentsArgs),
+    /// One line per class of bad input, each after a `# class (stage): …` comment line.
+    ///
+    /// Stages: `decode` (not a readable CloudEvent), `contract` (the message fails its
+    /// contract), `config` (valid contract, but invoicing refuses it against the configuration).
+    /// Publish them with `restance publish --allow-invalid --routing-key billing.invoice.issued.v1`.
+    Bad(SampleBadArgs),
+}
+
+/// Options every sample command shares.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Seed for the random generator: the same seed (and options) gives the same output, byte
+    /// for byte. Without it a seed is chosen and printed to stderr.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `restance sample invoices`.
+#[derive(Debug, Args)]
+pub struct SampleInvoicesArgs {
+    /// How many invoices.
+    #[arg(long, default_value_t = 100)]
+    pub count: u64,
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    /// Only this municipality (its code, e.g. 0746); default: all configured ones.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// The first issue date; default: today (local time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub start_date: Option<BusinessDate>,
+    /// Issue dates spread over this many days from the start date (moved to business days).
+    #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Also write payments for this fraction (0–1) of the invoices, after all invoices.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    pub with_payments: Option<f64>,
+}
+
+/// `restance sample payments`.
+#[derive(Debug, Args)]
+pub struct SamplePaymentsArgs {
+    /// A file of invoice lines (as written by `sample invoices`); other lines are ignored.
+    #[arg(long = "for", value_name = "FILE")]
+    pub for_file: PathBuf,
+    /// The fraction (0–1) of the invoices that get a payment.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_fraction)]
+    pub fraction: f64,
+    #[command(flatten)]
+    pub seed: SeedArgs,
+}
+
+/// `restance sample bad`.
+#[derive(Debug, Args)]
+pub struct SampleBadArgs {
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    /// The municipality the otherwise valid invoices belong to; default: the first configured.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// Issue date of the otherwise valid invoices; default: today (local time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub start_date: Option<BusinessDate>,
+}
+
+/// `restance day …`.
+#[derive(Debug, Subcommand)]
+pub enum DayCommand {
+    /// Publish `calendar.day.opened.v1`: every service runs its daily work for that date once.
+    ///
+    /// The event id is `day-<date>`, so opening the same day twice is a no-op downstream.
+    Open {
+        /// The business date; default: today in the local time zone (TZ).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<BusinessDate>,
+    },
+}
+
+/// `restance dead …`.
+#[derive(Debug, Subcommand)]
+pub enum DeadCommand {
+    /// List dead letters without disturbing them (read unacknowledged, then returned).
+    List {
+        /// Only this service's dead queue; default: every service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        /// At most this many messages per queue.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Show the whole reason instead of its first 100 characters.
+        #[arg(long)]
+        wide: bool,
+    },
+    /// Republish dead letters to the main exchange with their original routing key.
+    ///
+    /// Each dead letter is acknowledged (removed) only after its republish is confirmed; one
+    /// without a readable original routing key stays where it is.
+    Replay {
+        /// The service whose dead queue to replay.
+        #[arg(long, value_name = "SERVICE")]
+        service: String,
+        /// Only the message with this id (repeatable).
+        #[arg(
+            long = "id",
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        ids: Vec<String>,
+        /// Every message in the queue.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `restance claims`.
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// The debtor id as the billing systems send it (e.g. P-77).
+    pub debtor_id: String,
+    /// Only claims of this municipality.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// Invoicing's base URL.
+    #[arg(
+        long,
+        env = "RESTANCE_INVOICING_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub url: String,
+    /// Bearer token for the API (needed when invoicing has api.tokens configured).
+    #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A probability between 0 and 1.
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let value: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number like 0.3"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{s} is not between 0 and 1"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn replay_needs_an_id_or_all() {
+        assert!(Cli::try_parse_from(["restance", "dead", "replay", "--service", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from(["restance", "dead", "replay", "--service", "x", "--all"]).is_ok()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "restance",
+                "dead",
+                "replay",
+                "--service",
+                "x",
+                "--id",
+                "a",
+                "--id",
+                "b"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_fraction_is_between_zero_and_one() {
+        assert_eq!(parse_fraction("0.25"), Ok(0.25));
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_fraction("x").is_err());
+    }
+}

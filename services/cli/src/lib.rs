@@ -1,0 +1,348 @@
+//! `restance`: the operator's command line.
+//!
+//! Where things are:
+//! - the command line itself (every option and its help) is [`cli`]; [`run`] dispatches;
+//! - `publish` is [`publish`], built on the shared confirmed publisher ([`broker`]);
+//! - `sample invoices|payments|bad` is [`sample`];
+//! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`].
+//!
+//! Configuration is the services' own: [`restance_runtime::Settings`] loaded for the service
+//! name `cli`, so the CLI reaches the same broker and exchange and knows the same catalog.
+//! Nothing here prints a national id, address or phone number: sample data goes to stdout only
+//! as the JSON the user asked for, and dead letters are described without their bodies.
+
+pub mod broker;
+pub mod claims;
+pub mod cli;
+pub mod day;
+pub mod dead;
+pub mod publish;
+pub mod sample;
+mod table;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use restance_contracts::{Envelope, InvoiceIssued, Message, SERVICES, decode_envelope};
+use restance_runtime::Settings;
+use serde::Serialize;
+
+use cli::{Cli, Command, DayCommand, DeadCommand, PublishArgs, SampleCommand};
+use sample::payments::PaymentSampler;
+use sample::{InvoiceSampler, SampleOptions};
+use table::{Align, Table};
+
+/// The service name the CLI loads its settings as.
+pub const SETTINGS_NAME: &str = "cli";
+
+/// Loads the services' configuration (file, then `RESTANCE__…` environment) for the CLI.
+pub fn load_settings(config: Option<&Path>) -> anyhow::Result<Settings> {
+    Settings::load_from(SETTINGS_NAME, config, true).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = load_settings(cli.config.as_deref())?;
+    match cli.command {
+        Command::Publish(args) => run_publish(&settings, &args).await,
+        Command::Sample(command) => match run_sample(&settings, command) {
+            Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
+            other => other,
+        },
+        Command::Day(DayCommand::Open { date }) => {
+            let date = date.unwrap_or_else(day::today);
+            let envelope = day::open(&settings.bus, date).await?;
+            println!(
+                "opened business day {date}: {} id {} from {} on exchange {}",
+                envelope.r#type, envelope.id, envelope.source, settings.bus.exchange
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dead(DeadCommand::List {
+            service,
+            limit,
+            wide,
+        }) => {
+            let services: Vec<String> = match service {
+                Some(s) => vec![s],
+                None => SERVICES.iter().map(|s| (*s).to_owned()).collect(),
+            };
+            let queues = dead::list(&settings.bus, &services, limit).await?;
+            print!("{}", render_dead(&queues, wide));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dead(DeadCommand::Replay { service, ids, all }) => {
+            let selection = if all {
+                dead::Selection::All
+            } else {
+                dead::Selection::Ids(ids)
+            };
+            let report = dead::replay(&settings.bus, &service, &selection).await?;
+            println!(
+                "replayed {} message(s) from {} to exchange {}",
+                report.replayed.len(),
+                restance_bus::Topology::new(settings.bus.exchange.clone()).dead_queue(&service),
+                settings.bus.exchange
+            );
+            for (id, why) in &report.left {
+                println!("left in the dead queue: {id}: {why}");
+            }
+            for id in &report.not_found {
+                println!("not in the dead queue: {id}");
+            }
+            Ok(if report.left.is_empty() && report.not_found.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Claims(args) => {
+            let found = claims::fetch(
+                &args.url,
+                &args.debtor_id,
+                args.municipality.as_deref(),
+                args.token.as_deref(),
+            )
+            .await?;
+            match found {
+                None => println!("no claims for debtor {}", args.debtor_id),
+                Some((_, raw)) if args.json => println!("{}", serde_json::to_string_pretty(&raw)?),
+                Some((view, _)) => print!("{}", claims::render(&view)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_publish(settings: &Settings, args: &PublishArgs) -> anyhow::Result<ExitCode> {
+    let input = match &args.file {
+        Some(path) if path.as_os_str() != "-" => publish::Input::File(path.clone()),
+        _ => publish::Input::Stdin,
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        publish::ProgressMode::Bar
+    } else {
+        publish::ProgressMode::Every(Duration::from_secs(args.progress_every.max(1)))
+    };
+    let options = publish::PublishOptions {
+        batch_size: usize::try_from(args.batch).unwrap_or(500),
+        allow_invalid: args.allow_invalid,
+        check_only: args.check,
+        routing_key: args.routing_key.clone(),
+        progress,
+    };
+    let summary = publish::publish(input, &settings.bus, &options).await?;
+    if args.check {
+        println!(
+            "checked {} line(s): {} invalid",
+            summary.lines, summary.invalid
+        );
+        return Ok(if summary.invalid == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let mut line = format!(
+        "published {} of {} message(s) to exchange {} in {:.2?} ({}/s)",
+        summary.published,
+        summary.lines,
+        settings.bus.exchange,
+        summary.elapsed,
+        summary.rate()
+    );
+    if summary.invalid > 0 {
+        line.push_str(&format!(
+            "; {} invalid line(s){}",
+            summary.invalid,
+            if args.allow_invalid {
+                ", published anyway"
+            } else {
+                " not published (--allow-invalid publishes them)"
+            }
+        ));
+    }
+    println!("{line}");
+    if let Some(stopped) = &summary.stopped {
+        eprintln!("error: {stopped}");
+    }
+    Ok(
+        if summary.not_published() == 0 && summary.stopped.is_none() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+fn run_sample(settings: &Settings, command: SampleCommand) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match command {
+        SampleCommand::Invoices(args) => {
+            let seed = seed_or_clock(args.seed.seed);
+            let options = SampleOptions {
+                seed,
+                municipality: args.municipality,
+                start_date: args.start_date.unwrap_or_else(day::today),
+                days: args.days,
+            };
+            let mut sampler = InvoiceSampler::new(&settings.catalog, &options)?;
+            let mut payer = args
+                .with_payments
+                .map(|fraction| PaymentSampler::new(&settings.catalog, seed, fraction));
+            let mut payments = Vec::new();
+            for _ in 0..args.count {
+                let invoice = sampler.next_invoice();
+                write_line(&mut out, &invoice)?;
+                if let Some(payment) = payer.as_mut().and_then(|p| p.payment_for(&invoice)) {
+                    payments.push(payment.envelope);
+                }
+            }
+            // After every invoice, so that a payment never arrives before its claim exists.
+            payments.sort_by_key(|p| p.data.booking_date);
+            for payment in &payments {
+                write_line(&mut out, payment)?;
+            }
+            eprintln!(
+                "sample: {} invoice(s), {} payment(s), run {}",
+                args.count,
+                payments.len(),
+                sampler.run_tag()
+            );
+        }
+        SampleCommand::Payments(args) => {
+            let seed = seed_or_clock(args.seed.seed);
+            let text = std::fs::read_to_string(&args.for_file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.for_file.display()))?;
+            let mut payer = PaymentSampler::new(&settings.catalog, seed, args.fraction);
+            let (mut invoices, mut ignored) = (0u64, 0u64);
+            let mut payments = Vec::new();
+            for line in text.lines() {
+                if publish::is_skipped(line.as_bytes()) {
+                    continue;
+                }
+                let invoice = decode_envelope(line.as_bytes())
+                    .ok()
+                    .filter(|e| e.r#type == InvoiceIssued::TYPE)
+                    .and_then(|e| e.into_typed::<InvoiceIssued>().ok());
+                let Some(invoice) = invoice else {
+                    ignored += 1;
+                    continue;
+                };
+                invoices += 1;
+                if let Some(payment) = payer.payment_for(&invoice) {
+                    payments.push(payment.envelope);
+                }
+            }
+            payments.sort_by_key(|p| p.data.booking_date);
+            for payment in &payments {
+                write_line(&mut out, payment)?;
+            }
+            eprintln!(
+                "sample: {} payment(s) for {invoices} invoice(s); {ignored} other line(s) ignored",
+                payments.len()
+            );
+        }
+        SampleCommand::Bad(args) => {
+            let seed = seed_or_clock(args.seed.seed);
+            let samples = sample::bad::bad_samples(
+                &settings.catalog,
+                seed,
+                args.municipality.as_deref(),
+                args.start_date.unwrap_or_else(day::today),
+            )?;
+            for s in &samples {
+                writeln!(out, "# {} ({}): {}", s.class, s.stage, s.what)?;
+                writeln!(out, "{}", s.line)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_line<T: Serialize>(out: &mut impl Write, envelope: &Envelope<T>) -> anyhow::Result<()> {
+    let mut line = serde_json::to_vec(envelope)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    Ok(())
+}
+
+/// The seed asked for, or one from the clock (printed, so the run can be repeated).
+fn seed_or_clock(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::from(d.subsec_nanos()) ^ d.as_secs())
+            .unwrap_or(1);
+        eprintln!("sample: seed {seed} (pass --seed {seed} to repeat this output)");
+        seed
+    })
+}
+
+/// `restance sample … | head`: the reader went away, which is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The dead-letter listing: one table over all queues, then a line per queue.
+fn render_dead(queues: &[dead::DeadQueue], wide: bool) -> String {
+    let mut table = Table::new(&[
+        ("SERVICE", Align::Left),
+        ("MESSAGE ID", Align::Left),
+        ("TYPE", Align::Left),
+        ("ORIGINAL ROUTING KEY", Align::Left),
+        ("SIZE", Align::Right),
+        ("REASON", Align::Left),
+    ]);
+    let mut footer = String::new();
+    for q in queues {
+        let Some(listing) = &q.listing else {
+            footer.push_str(&format!(
+                "{}: no dead queue {} (the service has not run against this exchange)\n",
+                q.service, q.queue
+            ));
+            continue;
+        };
+        for l in &listing.letters {
+            let reason = l.reason.clone().unwrap_or_else(|| "-".into());
+            table.row(vec![
+                q.service.clone(),
+                l.message_id.clone().unwrap_or_else(|| "-".into()),
+                l.message_type.clone().unwrap_or_else(|| "-".into()),
+                l.original_key.clone().unwrap_or_else(|| "-".into()),
+                l.size.to_string(),
+                if wide { reason } else { shorten(&reason, 100) },
+            ]);
+        }
+        footer.push_str(&format!(
+            "{}: {} dead letter(s) in {}{}\n",
+            q.service,
+            listing.total,
+            q.queue,
+            if listing.letters.len() < usize::try_from(listing.total).unwrap_or(usize::MAX) {
+                format!(", first {} shown (--limit)", listing.letters.len())
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if table.is_empty() {
+        footer
+    } else {
+        format!("{}\n\n{footer}", table.render())
+    }
+}
+
+fn shorten(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max_chars).collect();
+    out.push('…');
+    out
+}
