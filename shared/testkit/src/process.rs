@@ -11,12 +11,17 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let dir = match std::env::var_os("RESTANCE_BIN_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
+            // A test runs from target/<profile>/deps/, a binary from target/<profile>/.
             let exe = std::env::current_exe()?;
-            // target/<profile>/deps/<test> → target/<profile>
-            exe.parent()
-                .and_then(|p| p.parent())
+            let here = exe
+                .parent()
                 .map(PathBuf::from)
-                .ok_or_else(|| anyhow::anyhow!("no target dir"))?
+                .ok_or_else(|| anyhow::anyhow!("no target dir"))?;
+            if here.ends_with("deps") {
+                here.parent().map(PathBuf::from).unwrap_or(here)
+            } else {
+                here
+            }
         }
     };
     let path = dir.join(name);
@@ -108,6 +113,21 @@ impl ServiceProcess {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Peak resident memory (VmHWM) of the running process, in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
     }
 
     /// The process's log so far.
