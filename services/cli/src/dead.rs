@@ -1,8 +1,11 @@
 //! `restance dead list|replay`: the dead letters in `<exchange>.<service>.dead`.
 //!
 //! Listing must not disturb the queue: messages are taken with `basic.get` *without* acking and
-//! the channel is then closed, which returns every one of them to the queue in order, counts
-//! unchanged. Replaying republishes a dead letter's exact bytes to the main exchange with its
+//! the channel is then closed, which returns every one of them to the queue, in order. (A quorum
+//! queue counts such a return in the message's `x-delivery-count`; that is harmless while the
+//! dead queue has no delivery limit — RabbitMQ 3.x — but RabbitMQ 4.x gives quorum queues a
+//! default limit of 20, so there the dead queue must be declared with an unlimited one.)
+//! Replaying republishes a dead letter's exact bytes to the main exchange with its
 //! original routing key (the service's `x-restance-original-routing-key` header, or the
 //! broker's `x-death` record) through the shared confirmed publisher, and acks the dead letter
 //! only after the broker has confirmed the republish. Bodies are never printed: they hold

@@ -300,18 +300,29 @@ async fn flush(
     let outcome = broker::publish_confirmed(publisher, &messages)
         .await
         .map_err(|err| broker::explain(bus, &err))?;
+    let mut confirmed = 0;
+    let mut first_refusal = None;
     for ((line, _), refused) in batch.iter().zip(outcome) {
         match refused {
-            None => summary.published += 1,
-            Some(err) => summary.problem(
-                progress,
-                *line,
-                format!("not published: {}", broker::explain(bus, &err)),
-            ),
+            None => confirmed += 1,
+            Some(err) => {
+                let why = broker::explain(bus, &err);
+                summary.problem(progress, *line, format!("not published: {why}"));
+                first_refusal.get_or_insert(why);
+            }
         }
     }
+    summary.published += confirmed;
+    let whole_batch_refused = confirmed == 0 && batch.len() > 1;
     batch.clear();
-    Ok(())
+    match first_refusal {
+        // Every message refused: the rest of the input would most likely fare the same, one
+        // slow round trip per message; stop and let the operator fix the cause.
+        Some(why) if whole_batch_refused => {
+            Err(format!("no message of the batch was accepted: {why}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads lines, skips blank and `#` lines, checks the rest and hands them over in order.

@@ -230,7 +230,7 @@ pub fn bad_samples(
             set(&["category"], json!("fishing_licence")),
         ),
         (
-            "currency_not_the_municipality_s",
+            "wrong_currency",
             "data.currency is not the municipality's currency",
             Stage::Config,
             set(&["currency"], json!(other_currency)),
