@@ -112,7 +112,11 @@ pub async fn fetch(
             })?;
             Ok(Some((claims, raw)))
         }
-        StatusCode::NOT_FOUND => Ok(None),
+        // Invoicing says "no claims" with a JSON error; a bare 404 is some other server.
+        StatusCode::NOT_FOUND if serde_json::from_slice::<Value>(&body).is_ok() => Ok(None),
+        StatusCode::NOT_FOUND => Err(anyhow::anyhow!(
+            "{url} does not exist (404 without invoicing's answer): does --url point at invoicing?"
+        )),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(anyhow::anyhow!(
             "invoicing refused the request ({status}: {}): pass a valid --token or set RESTANCE_TOKEN",
             api_error()

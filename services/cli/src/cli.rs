@@ -108,7 +108,7 @@ pub struct SampleInvoicesArgs {
     #[arg(long, value_name = "CODE")]
     pub municipality: Option<String>,
     /// The first issue date; default: today (local time zone).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, alias = "start", value_name = "YYYY-MM-DD")]
     pub start_date: Option<BusinessDate>,
     /// Issue dates spread over this many days from the start date (moved to business days).
     #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..=3660))]
@@ -140,7 +140,7 @@ pub struct SampleBadArgs {
     #[arg(long, value_name = "CODE")]
     pub municipality: Option<String>,
     /// Issue date of the otherwise valid invoices; default: today (local time zone).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, alias = "start", value_name = "YYYY-MM-DD")]
     pub start_date: Option<BusinessDate>,
 }
 

@@ -226,7 +226,7 @@ pub async fn publish(
     let reading = std::thread::spawn(move || read_lines(reader, routing_key.as_deref(), &tx));
 
     let started = Instant::now();
-    let mut progress = Progress::new(options.progress, total_bytes);
+    let mut progress = Progress::new(options.progress, options.check_only, total_bytes);
     let mut summary = PublishSummary::default();
     let mut batch: Vec<(u64, OutgoingMessage)> = Vec::with_capacity(batch_size);
     let mut offset = 0;
@@ -379,12 +379,13 @@ fn per_second(count: u64, elapsed: Duration) -> u64 {
 /// Progress on stderr: a bar at a terminal, a line every so often in a log.
 struct Progress {
     mode: ProgressMode,
+    check_only: bool,
     bar: Option<ProgressBar>,
     last_line: Instant,
 }
 
 impl Progress {
-    fn new(mode: ProgressMode, total_bytes: Option<u64>) -> Self {
+    fn new(mode: ProgressMode, check_only: bool, total_bytes: Option<u64>) -> Self {
         let bar = match mode {
             ProgressMode::Bar => Some(match total_bytes {
                 Some(total) => ProgressBar::new(total).with_style(
@@ -405,18 +406,28 @@ impl Progress {
         }
         Self {
             mode,
+            check_only,
             bar,
             last_line: Instant::now(),
         }
     }
 
     fn update(&mut self, summary: &PublishSummary, offset: u64, elapsed: Duration) {
-        let text = format!(
-            "{} published, {} invalid, {}/s",
-            summary.published,
-            summary.invalid,
-            per_second(summary.published, elapsed)
-        );
+        let text = if self.check_only {
+            format!(
+                "{} checked, {} invalid, {}/s",
+                summary.lines,
+                summary.invalid,
+                per_second(summary.lines, elapsed)
+            )
+        } else {
+            format!(
+                "{} published, {} invalid, {}/s",
+                summary.published,
+                summary.invalid,
+                per_second(summary.published, elapsed)
+            )
+        };
         match self.mode {
             ProgressMode::Bar => {
                 if let Some(bar) = &self.bar {
