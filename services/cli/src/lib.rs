@@ -44,15 +44,25 @@ pub fn load_settings(config: Option<&Path>) -> anyhow::Result<Settings> {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = load_settings(cli.config.as_deref())?;
+    // `claims` talks HTTP only; everything else reads the bus settings or the catalog.
+    let settings = match &cli.command {
+        Command::Claims(_) => None,
+        _ => Some(load_settings(cli.config.as_deref())?),
+    };
+    let settings = || {
+        settings
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("settings were not loaded"))
+    };
     match cli.command {
-        Command::Publish(args) => run_publish(&settings, &args).await,
-        Command::Sample(command) => match run_sample(&settings, command) {
+        Command::Publish(args) => run_publish(settings()?, &args).await,
+        Command::Sample(command) => match run_sample(settings()?, command) {
             Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
             other => other,
         },
         Command::Day(DayCommand::Open { date }) => {
             let date = date.unwrap_or_else(day::today);
+            let settings = settings()?;
             let envelope = day::open(&settings.bus, date).await?;
             println!(
                 "opened business day {date}: {} id {} from {} on exchange {}",
@@ -69,7 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(s) => vec![s],
                 None => SERVICES.iter().map(|s| (*s).to_owned()).collect(),
             };
-            let queues = dead::list(&settings.bus, &services, limit).await?;
+            let queues = dead::list(&settings()?.bus, &services, limit).await?;
             print!("{}", render_dead(&queues, wide));
             Ok(ExitCode::SUCCESS)
         }
@@ -79,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 dead::Selection::Ids(ids)
             };
+            let settings = settings()?;
             let report = dead::replay(&settings.bus, &service, &selection).await?;
             println!(
                 "replayed {} message(s) from {} to exchange {}",
@@ -119,7 +130,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn run_publish(settings: &Settings, args: &PublishArgs) -> anyhow::Result<ExitCode> {
     let input = match &args.file {
         Some(path) if path.as_os_str() != "-" => publish::Input::File(path.clone()),
-        _ => publish::Input::Stdin,
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("reading JSON lines from stdin (Ctrl-D ends; or give a FILE)");
+            }
+            publish::Input::Stdin
+        }
     };
     let progress = if std::io::stderr().is_terminal() {
         publish::ProgressMode::Bar

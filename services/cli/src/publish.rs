@@ -268,13 +268,17 @@ pub async fn publish(
         publisher.close().await;
     }
     summary.elapsed = started.elapsed();
+    if summary.stopped.is_some() {
+        // The reader may be blocked on a slow stdin; it stops at its next line, or with us.
+        return Ok(summary);
+    }
     match reading.join() {
         Ok(Ok(())) => {}
         Ok(Err(err)) => {
-            let at = summary.lines;
-            summary
-                .stopped
-                .get_or_insert(format!("reading the input failed after {at} lines: {err}"));
+            summary.stopped = Some(format!(
+                "reading the input failed after {} lines: {err}",
+                summary.lines
+            ));
         }
         Err(_) => anyhow::bail!("the reader thread panicked"),
     }
