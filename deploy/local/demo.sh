@@ -6,6 +6,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# shellcheck source=deploy/local/lib.sh
+. deploy/local/lib.sh
+have curl || apt_install curl
+
 say "RabbitMQ (installed and started if missing)"
 deploy/local/ensure-services.sh rabbitmq
 

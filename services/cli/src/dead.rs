@@ -17,15 +17,13 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection};
+pub use restance_bus::topology::REPLAYED_FROM_HEADER;
 use restance_bus::topology::{ORIGINAL_KEY_HEADER, REASON_HEADER};
 use restance_bus::{BusSettings, ConfirmedPublisher, OutgoingMessage, Topology};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::broker;
-
-/// Header a replayed message carries: the dead queue it came from.
-pub const REPLAYED_FROM_HEADER: &str = "x-restance-replayed-from";
 
 /// Dead letters republished per confirmed batch.
 const REPLAY_BATCH: usize = 100;

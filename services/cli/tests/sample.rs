@@ -12,7 +12,7 @@ use restance_contracts::{
     AddressProtection, Envelope, InvoiceIssued, Message, PaymentReceived, decode_envelope,
     validate_dynamic,
 };
-use restance_kernel::{BusinessDate, Catalog, Country, NationalIdKind, PartyKind};
+use restance_kernel::{BusinessDate, Catalog, Country, PartyKind};
 use restance_runtime::Settings;
 
 fn shipped_catalog() -> Catalog {
@@ -51,41 +51,13 @@ fn read<T: Message>(line: &str) -> Envelope<T> {
 }
 
 /// The configuration checks invoicing makes on an invoice (municipality, office, category,
-/// currency, national id of the municipality's country).
-///
-/// A copy of `restance_invoicing::handlers::invoices::config_problems`, which is private to
-/// the invoicing crate; when it is exported, this test should call it instead.
+/// currency, national id of the municipality's country, payment reference) — the service's own
+/// function, as messages.
 fn invoicing_config_problems(catalog: &Catalog, inv: &InvoiceIssued) -> Vec<String> {
-    let Some(m) = catalog.municipality(&inv.municipality) else {
-        return vec!["municipality is not configured".into()];
-    };
-    let mut out = Vec::new();
-    if !m.has_office(&inv.office) {
-        out.push("office is not the municipality's".into());
-    }
-    if !m.has_category(&inv.category) || catalog.category(&inv.category).is_none() {
-        out.push("category is not configured".into());
-    }
-    if inv.currency != m.currency {
-        out.push("currency is not the municipality's".into());
-    }
-    let fits = match m.country {
-        Country::Dk | Country::Gl => matches!(
-            inv.debtor.national_id.expose().kind(),
-            NationalIdKind::Cpr | NationalIdKind::Cvr
-        ),
-        Country::No => matches!(
-            inv.debtor.national_id.expose().kind(),
-            NationalIdKind::Fodselsnummer | NationalIdKind::Organisasjonsnummer
-        ),
-    };
-    if !fits {
-        out.push("national id is not of the municipality's country".into());
-    }
-    if inv.payment_reference.is_some() {
-        out.push("sample invoices leave the payment reference to invoicing".into());
-    }
-    out
+    restance_invoicing::handlers::invoices::config_problems(catalog, inv)
+        .into_iter()
+        .map(|p| p.to_string())
+        .collect()
 }
 
 #[test]

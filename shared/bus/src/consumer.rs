@@ -19,9 +19,9 @@ use crate::connection::{Backoff, connect_with_backoff};
 use crate::health::Readiness;
 use crate::inbox::{self, MessageKey};
 use crate::outbox::Outbox;
-use crate::publisher::OutgoingMessage;
+use crate::publisher::{OutgoingMessage, clip};
 use crate::rejection::{RejectedDelivery, Rejection, rejection_messages};
-use crate::topology::Topology;
+use crate::topology::{REPLAYED_FROM_HEADER, Topology};
 use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
@@ -162,6 +162,9 @@ pub struct ConsumerRunner<H> {
 
 struct Decoded {
     tag: u64,
+    /// An operator replayed it from a dead-letter queue: a rejection recorded in the inbox for
+    /// its key is forgotten, so it is processed again.
+    replayed: bool,
     item: Result<Inbound, (RejectedMeta, Rejection)>,
 }
 
@@ -344,6 +347,11 @@ impl<H: BatchHandler> ConsumerRunner<H> {
 
     fn decode(&self, d: Delivery) -> Decoded {
         let routing_key = d.routing_key.to_string();
+        let replayed = d
+            .properties
+            .headers()
+            .as_ref()
+            .is_some_and(|h| h.inner().contains_key(REPLAYED_FROM_HEADER));
         let decoded = decode_envelope(&d.data).and_then(|env| {
             if self.subscription.message_types.contains(&env.r#type) {
                 Ok(env)
@@ -378,7 +386,10 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 Err((
                     RejectedMeta {
                         key: (truncate_key(&source), truncate_key(&id)),
-                        message_type: message_type.unwrap_or_else(|| routing_key.clone()),
+                        message_type: clip(
+                            &message_type.unwrap_or_else(|| routing_key.clone()),
+                            200,
+                        ),
                         routing_key,
                         body: d.data,
                     },
@@ -388,6 +399,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         };
         Decoded {
             tag: d.delivery_tag,
+            replayed,
             item,
         }
     }
@@ -450,6 +462,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         let rejection = Rejection::new(format!("processing failed repeatedly: {err}"));
         let poisoned = Decoded {
             tag: d.tag,
+            replayed: false,
             item: Err((meta, rejection)),
         };
         let mut backoff = Backoff::default();
@@ -472,7 +485,16 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 keys.push(key);
             }
         }
+        let replayed: Vec<MessageKey> = decoded
+            .iter()
+            .filter(|d| d.replayed)
+            .map(|d| match &d.item {
+                Ok(i) => (i.envelope.source.clone(), i.envelope.id.clone()),
+                Err((meta, _)) => meta.key.clone(),
+            })
+            .collect();
         let tx = self.db.begin().await?;
+        inbox::forget_rejected(&tx, &replayed).await?;
         let fresh = inbox::record_new(&tx, &keys).await?;
         let mut todo: Vec<Inbound> = Vec::new();
         let mut rejected: Vec<(RejectedMeta, Rejection)> = Vec::new();
@@ -544,6 +566,8 @@ impl<H: BatchHandler> ConsumerRunner<H> {
             out.extend(pair);
         }
         if !rejected.is_empty() {
+            let keys: Vec<MessageKey> = rejected.iter().map(|(m, _)| m.key.clone()).collect();
+            inbox::mark_rejected(&tx, &keys).await?;
             metrics::counter!("restance_bus_rejected_total", "queue" => self.queue.clone())
                 .increment(rejected.len() as u64);
         }

@@ -39,3 +39,47 @@ pub async fn record_new(
     }
     Ok(fresh)
 }
+
+fn key_condition(start: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "(source = ${} AND message_id = ${})",
+                start + 2 * i,
+                start + 2 * i + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn key_values(keys: &[MessageKey]) -> Vec<Value> {
+    keys.iter()
+        .flat_map(|(s, i)| [Value::from(s.clone()), Value::from(i.clone())])
+        .collect()
+}
+
+/// Marks keys (recorded in this transaction) as rejected: their effect was a dead letter.
+pub async fn mark_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let sql = format!(
+            "UPDATE restance_inbox SET rejected = TRUE WHERE {}",
+            key_condition(1, chunk.len())
+        );
+        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+    }
+    Ok(())
+}
+
+/// Forgets rejections of replayed messages so they are processed again; keys whose message
+/// took effect stay (a replay of those is still a duplicate).
+pub async fn forget_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let sql = format!(
+            "DELETE FROM restance_inbox WHERE rejected AND ({})",
+            key_condition(1, chunk.len())
+        );
+        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+    }
+    Ok(())
+}

@@ -22,6 +22,7 @@ impl MigrationTrait for InboxOutbox {
                 source TEXT NOT NULL,
                 message_id TEXT NOT NULL,
                 received_at TIMESTAMPTZ NOT NULL,
+                rejected BOOLEAN NOT NULL DEFAULT FALSE,
                 PRIMARY KEY (source, message_id)
             );
             CREATE TABLE restance_outbox (

@@ -247,6 +247,16 @@ impl ConfirmedPublisher {
     }
 }
 
+/// At most `max` bytes of `s`, cut at a character boundary (AMQP short strings hold 255 bytes;
+/// a longer one would not encode).
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
 fn properties(msg: &OutgoingMessage) -> BasicProperties {
     let mut headers = FieldTable::default();
     for (k, v) in &msg.headers {
@@ -260,8 +270,8 @@ fn properties(msg: &OutgoingMessage) -> BasicProperties {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     BasicProperties::default()
-        .with_message_id(msg.message_id.as_str().into())
-        .with_type(msg.message_type.as_str().into())
+        .with_message_id(clip(&msg.message_id, 255).into())
+        .with_type(clip(&msg.message_type, 255).into())
         .with_content_type(restance_contracts::CONTENT_TYPE.into())
         .with_delivery_mode(2) // persistent
         .with_timestamp(now)

@@ -18,6 +18,9 @@ use lapin::{Channel, ExchangeKind};
 pub const REASON_HEADER: &str = "x-restance-reason";
 /// Header carrying the routing key a dead-lettered message was first published with.
 pub const ORIGINAL_KEY_HEADER: &str = "x-restance-original-routing-key";
+/// Header set by `restance dead replay`: the dead-letter queue a message was replayed from.
+/// A replayed message is processed again even though its earlier rejection is in the inbox.
+pub const REPLAYED_FROM_HEADER: &str = "x-restance-replayed-from";
 /// Header naming the queue that dead-lettered a message.
 pub const ORIGINAL_QUEUE_HEADER: &str = "x-restance-original-queue";
 

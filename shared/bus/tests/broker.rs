@@ -9,7 +9,8 @@ use restance_bus::{
     Subscription,
 };
 use restance_testkit::{
-    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, publish_replayed, take_all,
+    unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, Statement};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -237,6 +238,33 @@ async fn duplicates_have_no_effect_and_a_poison_message_is_dead_lettered_alone()
     assert_eq!(reasons.len(), 2);
     assert!(reasons[0].contains("asked to be rejected"), "{reasons:?}");
     assert!(reasons[1].contains("panicked"), "{reasons:?}");
+
+    // A plain redelivery of a rejected message is a duplicate; an operator's replay is not.
+    let refused = dead
+        .iter()
+        .find(|d| d.reason.as_deref().is_some_and(|r| r.contains("asked")))
+        .expect("refused one");
+    publish_raw(
+        &exchange,
+        &[("test.thing.happened.v1".to_owned(), refused.body.clone())],
+    )
+    .await?;
+    publish_replayed(
+        &exchange,
+        "test.thing.happened.v1",
+        &refused.body,
+        &format!("{exchange}.tester.dead"),
+    )
+    .await?;
+    probe
+        .wait_for("tester.message.rejected.v1", 3, Duration::from_secs(30))
+        .await?;
+    probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(
+        probe.of_type("tester.message.rejected.v1").len(),
+        3,
+        "the replay was processed again, the redelivery not"
+    );
     cancel.cancel();
     consumer.await?;
     relay_task.await?;

@@ -60,6 +60,38 @@ pub async fn publish_raw(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow:
     Ok(())
 }
 
+/// Publishes one body as `restance dead replay` does: with the `x-restance-replayed-from` header.
+pub async fn publish_replayed(
+    exchange: &str,
+    key: &str,
+    body: &[u8],
+    from_queue: &str,
+) -> anyhow::Result<()> {
+    use lapin::types::{AMQPValue, LongString};
+    let conn = connect().await?;
+    let ch = conn.create_channel().await?;
+    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "x-restance-replayed-from".into(),
+        AMQPValue::LongString(LongString::from(from_queue)),
+    );
+    let c = ch
+        .basic_publish(
+            exchange.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            body,
+            BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_headers(headers),
+        )
+        .await?;
+    anyhow::ensure!(c.await?.is_ack(), "broker nacked a replay");
+    conn.close(200, "done".into()).await.ok();
+    Ok(())
+}
+
 /// Publishes envelopes routed by their type.
 pub async fn publish_envelopes<T: serde::Serialize>(
     exchange: &str,

@@ -8,7 +8,7 @@ pub mod process;
 
 pub use bus::{
     AMQP_URL, BusProbe, DeadLetter, delete_test_topology, publish_envelopes, publish_raw,
-    queue_depth, take_all, unique_exchange,
+    publish_replayed, queue_depth, take_all, unique_exchange,
 };
 pub use db::TestDatabase;
 pub use process::{ServiceProcess, binary};

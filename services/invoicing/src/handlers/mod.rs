@@ -1,7 +1,7 @@
 //! Message → domain → store. One handler for the invoicing queue; it keeps the batch's
 //! delivery order, and runs of consecutive invoices are stored with multi-row statements.
 
-mod invoices;
+pub mod invoices;
 mod ledger;
 
 use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
