@@ -302,6 +302,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 _ => break,
             }
         }
+        let _ = channel.close(200, "shutting down".into()).await;
         Ok(())
     }
 

@@ -240,7 +240,8 @@ impl ConfirmedPublisher {
 
     /// Closes the connection (at shutdown).
     pub async fn close(&self) {
-        if let Some((conn, _)) = self.state.lock().await.take() {
+        if let Some((conn, channel)) = self.state.lock().await.take() {
+            let _ = channel.close(200, "shutting down".into()).await;
             let _ = conn.close(200, "shutting down".into()).await;
         }
         self.readiness.set_publishing(false);
