@@ -213,7 +213,7 @@ pub async fn open_claims(
         let seq = next
             .get_mut(&muni)
             .ok_or_else(|| HandlerError::Other("reference not reserved".into()))?;
-        let r = references::generate(m, *seq).map_err(|e| {
+        let r = m.payment_reference(*seq).map_err(|e| {
             HandlerError::Other(format!("reference sequence of {muni} exhausted: {e}"))
         })?;
         *seq += 1;
