@@ -15,6 +15,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -87,6 +88,11 @@ pub struct OutboxRelay {
     outbox: Outbox,
     settings: BusSettings,
     readiness: Readiness,
+    /// The last `seq` published while the outbox was busy. Reading on from it skips the dead
+    /// rows (deleted, not yet vacuumed) that a scan from the start wades through ever more
+    /// slowly under load. When a round comes back short the cursor returns to 0, so a row
+    /// committed late with a smaller `seq` is still picked up.
+    cursor: AtomicI64,
 }
 
 impl OutboxRelay {
@@ -104,6 +110,7 @@ impl OutboxRelay {
             outbox,
             settings: settings.clone(),
             readiness,
+            cursor: AtomicI64::new(0),
         }
     }
 
@@ -156,14 +163,25 @@ impl OutboxRelay {
     /// Publishes one round of up to `relay_batch` rows; returns how many were published.
     pub async fn publish_round(&self) -> Result<usize, RelayError> {
         let db = &self.db;
-        let rows = db
-            .query_all_raw(stmt(
-                db,
-                "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
-                 FROM restance_outbox ORDER BY seq LIMIT $1",
-                vec![i64::try_from(self.settings.relay_batch).unwrap_or(1000).into()],
-            ))
-            .await?;
+        let limit = i64::try_from(self.settings.relay_batch).unwrap_or(1000);
+        let mut rows = Vec::new();
+        // At most twice: from the cursor, and from the start if nothing lies beyond it.
+        for _ in 0..2 {
+            let from = self.cursor.load(Ordering::SeqCst);
+            rows = db
+                .query_all_raw(stmt(
+                    db,
+                    "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
+                     FROM restance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    vec![from.into(), limit.into()],
+                ))
+                .await?;
+            if !rows.is_empty() || from == 0 {
+                break;
+            }
+            self.cursor.store(0, Ordering::SeqCst);
+        }
+        let full = rows.len() >= self.settings.relay_batch;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -193,6 +211,9 @@ impl OutboxRelay {
             let values = chunk.iter().map(|s| Value::from(*s)).collect();
             db.execute_raw(stmt(db, sql, values)).await?;
         }
+        let last = seqs.last().copied().unwrap_or(0);
+        self.cursor
+            .store(if full { last } else { 0 }, Ordering::SeqCst);
         self.readiness.set_publishing(true);
         metrics::counter!("restance_outbox_published_total").increment(seqs.len() as u64);
         Ok(seqs.len())

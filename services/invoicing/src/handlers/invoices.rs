@@ -123,11 +123,11 @@ pub async fn open_claims(
     }
 
     // Replays and conflicting re-sends, against the database and within the run.
-    let ids: Vec<String> = candidates
+    let ids: Vec<(String, String)> = candidates
         .iter()
-        .map(|(_, _, inv, _)| inv.invoice_id.clone())
+        .map(|(_, source, inv, _)| (source.clone(), inv.invoice_id.clone()))
         .collect();
-    let mut known: HashMap<(String, String), String> = queries::claims_by_invoice_ids(tx, &ids)
+    let mut known: HashMap<(String, String), String> = queries::claims_by_invoice_keys(tx, &ids)
         .await?
         .into_iter()
         .map(|c| ((c.source, c.invoice_id), c.content_hash))

@@ -345,7 +345,8 @@ pub async fn credit_note(
     c: &InvoiceCredited,
     effects: &mut Effects,
 ) -> Result<Outcome, HandlerError> {
-    let claims = queries::claims_by_invoice_ids(tx, std::slice::from_ref(&c.invoice_id)).await?;
+    let claims =
+        queries::claims_by_invoice_keys(tx, &[(source.to_owned(), c.invoice_id.clone())]).await?;
     let Some(mut claim) = claims.into_iter().find(|k| k.source == source) else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.invoice_id: no claim for invoice {} from {source}; a credit note must follow its invoice",

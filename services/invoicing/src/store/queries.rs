@@ -98,20 +98,28 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     })
 }
 
-/// Claims with these invoice ids (any source; callers filter by source).
-pub async fn claims_by_invoice_ids(
+/// Claims by `(source, invoice_id)`; one statement per source, so the unique index on
+/// `(source, invoice_id)` serves the lookup.
+pub async fn claims_by_invoice_keys(
     db: &impl ConnectionTrait,
-    invoice_ids: &[String],
+    keys: &[(String, String)],
 ) -> Result<Vec<ClaimRow>, DbErr> {
+    let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (source, invoice_id) in keys {
+        by_source.entry(source).or_default().push(invoice_id);
+    }
     let mut out = Vec::new();
-    for chunk in invoice_ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE invoice_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push(claim_from(&row)?);
+    for (source, ids) in by_source {
+        for chunk in ids.chunks(rows_per_statement(1)) {
+            let sql = format!(
+                "SELECT {CLAIM_COLUMNS} FROM claims WHERE source = $1 AND invoice_id IN ({})",
+                placeholder_list(2, chunk.len())
+            );
+            let mut values: Vec<Value> = vec![source.into()];
+            values.extend(chunk.iter().map(|s| Value::from(*s)));
+            for row in db.query_all_raw(stmt(db, sql, values)).await? {
+                out.push(claim_from(&row)?);
+            }
         }
     }
     Ok(out)
@@ -197,31 +205,38 @@ pub struct DebtorState {
     pub credit: Money,
 }
 
-/// Debtors by `(municipality, debtor_id)`.
+/// Debtors by `(municipality, debtor_id)`; one statement per municipality (primary key order).
 pub async fn debtors(
     db: &impl ConnectionTrait,
     keys: &[(String, String)],
 ) -> Result<HashMap<(String, String), DebtorState>, DbErr> {
+    let mut by_muni: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (muni, debtor) in keys {
+        by_muni.entry(muni).or_default().push(debtor);
+    }
     let mut out = HashMap::new();
-    let ids: Vec<String> = keys.iter().map(|(_, d)| d.clone()).collect();
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT municipality, debtor_id, details_hash, credit_minor FROM debtors WHERE debtor_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
-            let key = (
-                row.try_get_by_index::<String>(0)?,
-                row.try_get_by_index::<String>(1)?,
+    for (muni, ids) in by_muni {
+        for chunk in ids.chunks(rows_per_statement(1)) {
+            let sql = format!(
+                "SELECT municipality, debtor_id, details_hash, credit_minor FROM debtors \
+                 WHERE municipality = $1 AND debtor_id IN ({})",
+                placeholder_list(2, chunk.len())
             );
-            out.insert(
-                key,
-                DebtorState {
-                    details_hash: row.try_get_by_index(2)?,
-                    credit: Money::from_minor(row.try_get_by_index(3)?),
-                },
-            );
+            let mut values: Vec<Value> = vec![muni.into()];
+            values.extend(chunk.iter().map(|s| Value::from(*s)));
+            for row in db.query_all_raw(stmt(db, sql, values)).await? {
+                let key = (
+                    row.try_get_by_index::<String>(0)?,
+                    row.try_get_by_index::<String>(1)?,
+                );
+                out.insert(
+                    key,
+                    DebtorState {
+                        details_hash: row.try_get_by_index(2)?,
+                        credit: Money::from_minor(row.try_get_by_index(3)?),
+                    },
+                );
+            }
         }
     }
     Ok(out)
