@@ -161,7 +161,6 @@ pub struct ConsumerRunner<H> {
 }
 
 struct Decoded {
-    tag: u64,
     /// An operator replayed it from a dead-letter queue: a rejection recorded in the inbox for
     /// its key is forgotten, so it is processed again.
     replayed: bool,
@@ -208,8 +207,8 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         &self.queue
     }
 
-    /// Declares the queue (and dead-letter queue) without consuming — used at start so that
-    /// nothing published before the first connection is lost.
+    /// Declares the queue, its bindings and the dead-letter queue (idempotent; done on every
+    /// (re)connect before consuming).
     pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
         self.topology
             .declare_service_queue(
@@ -398,11 +397,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 ))
             }
         };
-        Decoded {
-            tag: d.delivery_tag,
-            replayed,
-            item,
-        }
+        Decoded { replayed, item }
     }
 
     /// Processes a batch, retrying as described in the module docs, until it is committed.
@@ -462,7 +457,6 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         };
         let rejection = Rejection::new(format!("processing failed repeatedly: {err}"));
         let poisoned = Decoded {
-            tag: d.tag,
             replayed: false,
             item: Err((meta, rejection)),
         };
@@ -598,32 +592,4 @@ fn rejection_from(err: &DecodeError) -> Rejection {
         }
         other => Rejection::new(other.reason()),
     }
-}
-
-/// Executes `f` inside a transaction with an outbox, for HTTP-triggered writes: commits and
-/// wakes the relay on success.
-pub async fn with_outbox<T, F>(
-    db: &DatabaseConnection,
-    outbox: &Outbox,
-    source: &str,
-    f: F,
-) -> Result<T, HandlerError>
-where
-    F: for<'a> FnOnce(
-        &'a DatabaseTransaction,
-        &'a mut Effects,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<T, HandlerError>> + Send + 'a>,
-    >,
-{
-    let tx = db.begin().await?;
-    let mut effects = Effects::new(source);
-    let value = f(&tx, &mut effects).await?;
-    let messages = effects.into_messages();
-    outbox.enqueue(&tx, &messages).await?;
-    tx.commit().await?;
-    if !messages.is_empty() {
-        outbox.wake();
-    }
-    Ok(value)
 }

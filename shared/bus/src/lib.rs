@@ -32,7 +32,6 @@ pub use config::BusSettings;
 pub use connection::Backoff;
 pub use consumer::{
     BatchHandler, ConsumerRunner, Effects, HandlerError, Inbound, Outcome, Subscription,
-    with_outbox,
 };
 pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};

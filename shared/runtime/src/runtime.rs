@@ -25,7 +25,7 @@ pub struct ServiceContext {
     pub settings: Arc<Settings>,
     /// The service's own database.
     pub db: DatabaseConnection,
-    /// The outbox (API writes use it through `restance_bus::with_outbox`).
+    /// The outbox: API writes enqueue their events in their own transaction and wake it.
     pub outbox: Outbox,
     /// Readiness flags.
     pub readiness: Readiness,
