@@ -329,6 +329,127 @@ async fn a_paid_prepayment_releases_the_permit() -> anyhow::Result<()> {
     svc.stop().await
 }
 
+fn claim_fields(opened: &Value) -> Value {
+    let d = &opened["data"];
+    json!({"claim_id":d["claim_id"],"invoice_id":d["invoice_id"],"source":d["source"],
+        "municipality":d["municipality"],"category":d["category"],"debtor_id":d["debtor_id"]})
+}
+
+fn with_claim(claim: &Value, extra: Value) -> Value {
+    let mut data = claim.clone();
+    for (k, v) in extra.as_object().expect("object") {
+        data[k] = v.clone();
+    }
+    data
+}
+
+/// Dunning's transfer takes a claim out of municipal collection (no more fees), and an approved
+/// write-off zeroes the balance once and announces it; repeats are no-ops, and a write-off of a
+/// transferred claim is refused with its reason.
+#[tokio::test]
+async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        invoice("t1", "TR-1", "P-91", "300.00"),
+        invoice("t2", "WO-1", "P-91", "120.00"),
+    ])
+    .await?;
+    let opened = probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    let by_invoice = |id: &str| {
+        opened
+            .iter()
+            .find(|e| e["data"]["invoice_id"] == id)
+            .map(claim_fields)
+            .expect("opened")
+    };
+    let (tr, wo) = (by_invoice("TR-1"), by_invoice("WO-1"));
+    let transfer = with_claim(
+        &tr,
+        json!({"transfer_id":"trf-1","authority":"gaeldsstyrelsen",
+        "debtor":{"id":"P-91","kind":"person","national_id":"0101901234","name":"Ane Hansen",
+            "address_protection":"strictly_confidential"},
+        "currency":"DKK","principal":"300.00","fees":"0.00","interest":"0.00","total":"300.00",
+        "due_date":"2026-12-15","limitation_date":"2029-12-15","reminder_dates":["2026-12-20"],
+        "notice_date":"2027-01-05","transferred_date":"2027-01-20",
+        "legal_basis":"lov om inddrivelse af gæld til det offentlige § 2"}),
+    );
+    let approval = |claim: &Value, id: &str| {
+        with_claim(
+            claim,
+            json!({"write_off_id":id,"reason":"limitation","approved_by":"kirsten",
+            "approved_date":"2029-12-20"}),
+        )
+    };
+    svc.send(&[
+        envelope(
+            "/restance/dunning",
+            "d1",
+            "dunning.claim.transferred.v1",
+            transfer.clone(),
+        ),
+        envelope(
+            "/restance/dunning",
+            "d2",
+            "dunning.claim.transferred.v1",
+            transfer,
+        ),
+        envelope(
+            "/restance/dunning",
+            "d3",
+            "dunning.write_off.approved.v1",
+            approval(&wo, "wo-1"),
+        ),
+        envelope(
+            "/restance/dunning",
+            "d4",
+            "dunning.write_off.approved.v1",
+            approval(&wo, "wo-1"),
+        ),
+        envelope(
+            "/restance/dunning",
+            "d5",
+            "dunning.write_off.approved.v1",
+            approval(&tr, "wo-2"),
+        ),
+        fee("d6", tr["claim_id"].as_str().expect("id"), 3, "250.00"),
+    ])
+    .await?;
+    let written = probe
+        .wait_for("invoicing.claim.written_off.v1", 1, T)
+        .await?;
+    assert_eq!(written[0]["data"]["invoice_id"], "WO-1");
+    assert_eq!(written[0]["data"]["principal"], "120.00");
+    let rejected = probe
+        .wait_for("invoicing.message.rejected.v1", 2, T)
+        .await?;
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .filter_map(|e| e["data"]["reason"].as_str())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("is transferred") && r.contains("written off")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("is transferred") && r.contains("fee")),
+        "{reasons:?}"
+    );
+    probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(probe.of_type("invoicing.claim.written_off.v1").len(), 1);
+    let claims = svc.claims("P-91").await?;
+    let text = claims.to_string();
+    assert!(
+        text.contains("transferred") && text.contains("written_off"),
+        "{text}"
+    );
+    svc.stop().await
+}
+
 /// Every class of bad input gets a dead letter with a reason and a rejected event, and the
 /// consumer keeps going: the good invoice sent last is stored.
 #[tokio::test]

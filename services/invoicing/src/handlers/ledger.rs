@@ -524,3 +524,103 @@ pub async fn open_day(tx: &DatabaseTransaction, date: NaiveDate) -> Result<Outco
     }
     Ok(Outcome::Done)
 }
+
+/// `dunning.claim.transferred.v1`: the claim is handed to state collection; it stays owed (the
+/// balance is unchanged) but leaves municipal collection: no more fees, interest or dunning here.
+/// A repeat is a no-op; a transfer of a claim that is not open is refused with the reason.
+pub async fn transfer_claim(
+    tx: &DatabaseTransaction,
+    t: &m::ClaimTransferred,
+) -> Result<Outcome, HandlerError> {
+    let Some(mut claim) = queries::claim_by_id(tx, &t.claim.claim_id).await? else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.claim_id: no claim {}",
+            t.claim.claim_id
+        ))));
+    };
+    match claim.state.as_str() {
+        "transferred" => return Ok(Outcome::Done),
+        "open" => {}
+        other => {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "claim {} is {other}; only an open claim can be transferred to state collection",
+                claim.claim_id
+            ))));
+        }
+    }
+    claim.state = "transferred".into();
+    queries::insert_lines(
+        tx,
+        &[LedgerLine {
+            claim_id: claim.claim_id.clone(),
+            kind: "transfer",
+            ref_id: t.transfer_id.clone(),
+            principal: Money::ZERO,
+            fees: Money::ZERO,
+            interest: Money::ZERO,
+            business_date: t.transferred_date.into(),
+        }],
+    )
+    .await?;
+    queries::update_claim(tx, &claim).await?;
+    Ok(Outcome::Done)
+}
+
+/// `dunning.write_off.approved.v1`: a caseworker approved writing the claim off; the whole open
+/// balance is written off and `invoicing.claim.written_off.v1` published. A repeat is a no-op;
+/// a claim that is settled or transferred meanwhile is refused with the reason (nothing to write
+/// off here), so the approval is visible in the dead letters rather than silently ignored.
+pub async fn write_off(
+    tx: &DatabaseTransaction,
+    w: &m::WriteOffApproved,
+    effects: &mut Effects,
+) -> Result<Outcome, HandlerError> {
+    let Some(mut claim) = queries::claim_by_id(tx, &w.claim.claim_id).await? else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.claim_id: no claim {}",
+            w.claim.claim_id
+        ))));
+    };
+    match claim.state.as_str() {
+        "written_off" => return Ok(Outcome::Done),
+        "open" if !claim.balance.is_settled() => {}
+        other => {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "claim {} is {other}; only an open claim with a balance can be written off",
+                claim.claim_id
+            ))));
+        }
+    }
+    let written = claim.balance;
+    let date: NaiveDate = w.approved_date.into();
+    queries::insert_lines(
+        tx,
+        &[LedgerLine {
+            claim_id: claim.claim_id.clone(),
+            kind: "write_off",
+            ref_id: w.write_off_id.clone(),
+            principal: Money::ZERO - written.principal,
+            fees: Money::ZERO - written.fees,
+            interest: Money::ZERO - written.interest,
+            business_date: date,
+        }],
+    )
+    .await?;
+    claim.balance = crate::domain::balance::Balance::default();
+    claim.state = "written_off".into();
+    queries::update_claim(tx, &claim).await?;
+    effects.emit(m::ClaimWrittenOff {
+        claim: claim_ref(&claim),
+        currency: currency(&claim)?,
+        principal: written.principal,
+        fees: written.fees,
+        interest: written.interest,
+        reason: match w.reason {
+            m::WriteOffReason::Limitation => {
+                format!("statute-barred (limitation), approved by {}", w.approved_by)
+            }
+        },
+        date: w.approved_date,
+    })?;
+    Ok(Outcome::Done)
+}

@@ -7,7 +7,8 @@ mod ledger;
 use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
 use restance_contracts::Message;
 use restance_contracts::messages::{
-    DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued, PaymentReceived,
+    ClaimTransferred, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
+    PaymentReceived, WriteOffApproved,
 };
 use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
@@ -21,6 +22,8 @@ pub const CONSUMED: &[&str] = &[
     DayOpened::TYPE,
     FeeAssessed::TYPE,
     InterestAssessed::TYPE,
+    ClaimTransferred::TYPE,
+    WriteOffApproved::TYPE,
 ];
 
 /// The invoicing service's batch handler.
@@ -82,6 +85,14 @@ impl BatchHandler for InvoicingHandler {
                 },
                 t if t == InterestAssessed::TYPE => match msg.decode::<InterestAssessed>() {
                     Ok(f) => ledger::add_interest(tx, &f, effects).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == ClaimTransferred::TYPE => match msg.decode::<ClaimTransferred>() {
+                    Ok(c) => ledger::transfer_claim(tx, &c).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == WriteOffApproved::TYPE => match msg.decode::<WriteOffApproved>() {
+                    Ok(w) => ledger::write_off(tx, &w, effects).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == DayOpened::TYPE => match msg.decode::<DayOpened>() {

@@ -1,11 +1,33 @@
-//! From our dunning service to invoicing: fees and interest to add to a claim's balance.
+//! From our dunning service: fees and interest to add to a claim's balance (for invoicing),
+//! reminders issued, claims transferred to state collection, supply suspension requests,
+//! caseworker alerts and write-off proposals and approvals.
 
 use restance_kernel::BusinessDate;
-use restance_kernel::{Currency, Money};
+use restance_kernel::{Currency, Money, NationalId, PartyKind, Redacted};
 use serde::{Deserialize, Serialize};
 
 use crate::check::Problems;
+use crate::messages::invoicing::ClaimRef;
+use crate::messages::party::{Address, AddressProtection};
 use crate::{Message, Problem, Validate};
+
+/// How many claims one dunning event may name.
+const MAX_CLAIMS: usize = 500;
+
+fn claim_ids(p: &mut Problems, ids: &[String]) {
+    if ids.is_empty() {
+        p.add("data.claim_ids", "must name at least one claim");
+    }
+    if ids.len() > MAX_CLAIMS {
+        p.add(
+            "data.claim_ids",
+            format!("must list at most {MAX_CLAIMS} claims"),
+        );
+    }
+    for (i, id) in ids.iter().enumerate() {
+        p.id(&format!("data.claim_ids[{i}]"), id);
+    }
+}
 
 /// `dunning.fee.assessed.v1`: a reminder fee is added to a claim.
 ///
@@ -106,6 +128,376 @@ impl Validate for InterestAssessed {
             );
         }
         p.positive("data.amount", self.amount);
+        p.into_vec()
+    }
+}
+
+/// `dunning.reminder.issued.v1`: a reminder (or notice, offer) went out for one or more claims of
+/// a debtor; one letter and at most one fee however many claims it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderIssued {
+    /// The notification requested for it (deterministic from the claims and the step).
+    pub notification_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// The claims the letter names.
+    pub claim_ids: Vec<String>,
+    /// The dunning step (1 = first reminder).
+    pub step: u32,
+    /// The template used, e.g. `reminder_2`.
+    pub template: String,
+    /// The fee charged with it, if any (on one of the claims).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Money>,
+    /// The claims' currency.
+    pub currency: Currency,
+    /// The business date.
+    pub issued_date: BusinessDate,
+    /// The policy and version that decided it, e.g. `dk-municipal@1`.
+    pub policy: String,
+}
+
+impl Message for ReminderIssued {
+    const TYPE: &'static str = "dunning.reminder.issued.v1";
+}
+
+impl Validate for ReminderIssued {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.notification_id", &self.notification_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        claim_ids(&mut p, &self.claim_ids);
+        if self.step == 0 {
+            p.add("data.step", "must be 1 or more");
+        }
+        p.id("data.template", &self.template);
+        if let Some(fee) = self.fee {
+            p.positive("data.fee", fee);
+        }
+        p.id("data.policy", &self.policy);
+        p.into_vec()
+    }
+}
+
+/// The public collection authority a claim is transferred to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectionAuthority {
+    /// Denmark: Gældsstyrelsen (the Danish debt collection agency, formerly SKAT Inddrivelse).
+    Gaeldsstyrelsen,
+    /// Greenland: Skattestyrelsen (Akileraartarnermut Aqutsisoqarfik), the joint public collector.
+    Skattestyrelsen,
+    /// Norway: Statens innkrevingssentral.
+    StatensInnkrevingssentral,
+    /// Norway: the municipality's own collection (kommunal skatteoppkrever / namsmann).
+    Namsmannen,
+}
+
+/// The debtor as the collection authority needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferredDebtor {
+    /// The upstream debtor id.
+    pub id: String,
+    /// Person or company.
+    pub kind: PartyKind,
+    /// CPR/CVR or fødselsnummer/org.nr.
+    pub national_id: Redacted<NationalId>,
+    /// Name.
+    pub name: Redacted<String>,
+    /// The address; absent when it is strictly confidential (it never leaves the system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// The debtor's address protection, so the authority applies its own routine.
+    pub address_protection: AddressProtection,
+}
+
+/// `dunning.claim.transferred.v1`: a claim is handed to state collection (oversendelse til
+/// inddrivelse); invoicing marks it transferred and it leaves municipal dunning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimTransferred {
+    /// Dunning's id for the transfer (deterministic per claim).
+    pub transfer_id: String,
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// Who collects it from now on.
+    pub authority: CollectionAuthority,
+    /// The debtor.
+    pub debtor: TransferredDebtor,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// Open principal.
+    pub principal: Money,
+    /// Open fees.
+    pub fees: Money,
+    /// Open interest.
+    pub interest: Money,
+    /// principal + fees + interest; at least the jurisdiction's minimum.
+    pub total: Money,
+    /// The invoice's payment deadline.
+    pub due_date: BusinessDate,
+    /// When the claim becomes statute-barred (as dunning computed it).
+    pub limitation_date: BusinessDate,
+    /// The dates reminders were sent.
+    pub reminder_dates: Vec<BusinessDate>,
+    /// The date of the written notice of transfer.
+    pub notice_date: BusinessDate,
+    /// The business date of the transfer.
+    pub transferred_date: BusinessDate,
+    /// The legal basis of the claim and the transfer.
+    pub legal_basis: String,
+}
+
+impl Message for ClaimTransferred {
+    const TYPE: &'static str = "dunning.claim.transferred.v1";
+}
+
+impl Validate for ClaimTransferred {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.transfer_id", &self.transfer_id);
+        self.claim.check(&mut p);
+        p.id("data.debtor.id", &self.debtor.id);
+        if self.debtor.national_id.expose().party_kind() != self.debtor.kind {
+            p.add(
+                "data.debtor.national_id",
+                "must be a national id of the debtor's kind",
+            );
+        }
+        p.text("data.debtor.name", self.debtor.name.expose());
+        match (&self.debtor.address, self.debtor.address_protection) {
+            (Some(_), AddressProtection::StrictlyConfidential) => p.add(
+                "data.debtor.address",
+                "must be absent for a strictly confidential address",
+            ),
+            (Some(address), _) => address.check(&mut p, "data.debtor.address"),
+            (None, _) => {}
+        }
+        p.not_negative("data.principal", self.principal);
+        p.not_negative("data.fees", self.fees);
+        p.not_negative("data.interest", self.interest);
+        p.positive("data.total", self.total);
+        p.sum_equals(
+            "data.total",
+            self.total,
+            [self.principal, self.fees, self.interest],
+            "principal, fees and interest",
+        );
+        p.not_before(
+            "data.notice_date",
+            self.notice_date,
+            self.due_date,
+            "due_date",
+        );
+        p.not_before(
+            "data.transferred_date",
+            self.transferred_date,
+            self.notice_date,
+            "notice_date",
+        );
+        p.text("data.legal_basis", &self.legal_basis);
+        p.into_vec()
+    }
+}
+
+/// `dunning.caseworker.alerted.v1`: the social caseworker must be involved before hard steps on a
+/// vulnerable family's arrears (daycare, family area).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseworkerAlerted {
+    /// Deterministic per debtor and claims.
+    pub alert_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// The arrears category that requires it.
+    pub category: String,
+    /// The claims concerned.
+    pub claim_ids: Vec<String>,
+    /// Why, in words (no personal data).
+    pub reason: String,
+    /// The business date.
+    pub alerted_date: BusinessDate,
+}
+
+impl Message for CaseworkerAlerted {
+    const TYPE: &'static str = "dunning.caseworker.alerted.v1";
+}
+
+impl Validate for CaseworkerAlerted {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.alert_id", &self.alert_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        p.id("data.category", &self.category);
+        claim_ids(&mut p, &self.claim_ids);
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `dunning.supply.suspension_requested.v1`: ask the utility to close water/heat supply, after a
+/// broken agreement and a written notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplySuspensionRequested {
+    /// Deterministic per debtor, claims and notice.
+    pub request_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// `water` or `heat` (a category that allows closure).
+    pub category: String,
+    /// The claims in arrears.
+    pub claim_ids: Vec<String>,
+    /// The date of the written notice.
+    pub notice_date: BusinessDate,
+    /// The business date of the request.
+    pub requested_date: BusinessDate,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Message for SupplySuspensionRequested {
+    const TYPE: &'static str = "dunning.supply.suspension_requested.v1";
+}
+
+impl Validate for SupplySuspensionRequested {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.request_id", &self.request_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        p.id("data.category", &self.category);
+        claim_ids(&mut p, &self.claim_ids);
+        p.not_before(
+            "data.requested_date",
+            self.requested_date,
+            self.notice_date,
+            "notice_date",
+        );
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `dunning.supply.restoration_requested.v1`: the arrears are paid or an agreement is in force
+/// again; ask the utility to restore supply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyRestorationRequested {
+    /// Deterministic per suspension.
+    pub request_id: String,
+    /// The suspension request it undoes.
+    pub suspension_request_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// `water` or `heat`.
+    pub category: String,
+    /// The business date of the request.
+    pub requested_date: BusinessDate,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Message for SupplyRestorationRequested {
+    const TYPE: &'static str = "dunning.supply.restoration_requested.v1";
+}
+
+impl Validate for SupplyRestorationRequested {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.request_id", &self.request_id);
+        p.id("data.suspension_request_id", &self.suspension_request_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        p.id("data.category", &self.category);
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// Why a write-off is proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOffReason {
+    /// The claim is statute-barred (forældet): no legal basis for collection is left.
+    Limitation,
+}
+
+/// `dunning.write_off.proposed.v1`: a claim has reached its limitation date; a caseworker must
+/// approve the write-off (`POST /api/v1/write-offs/{id}/approve`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOffProposed {
+    /// The proposal's id (deterministic per claim and limitation date).
+    pub write_off_id: String,
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// Why.
+    pub reason: WriteOffReason,
+    /// The limitation date reached.
+    pub limitation_date: BusinessDate,
+    /// The open balance that would be written off.
+    pub balance: Money,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// The business date of the proposal.
+    pub proposed_date: BusinessDate,
+}
+
+impl Message for WriteOffProposed {
+    const TYPE: &'static str = "dunning.write_off.proposed.v1";
+}
+
+impl Validate for WriteOffProposed {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.write_off_id", &self.write_off_id);
+        self.claim.check(&mut p);
+        p.positive("data.balance", self.balance);
+        p.not_before(
+            "data.proposed_date",
+            self.proposed_date,
+            self.limitation_date,
+            "limitation_date",
+        );
+        p.into_vec()
+    }
+}
+
+/// `dunning.write_off.approved.v1` (internal): a caseworker approved a proposed write-off;
+/// invoicing writes the claim off and publishes `invoicing.claim.written_off.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOffApproved {
+    /// The proposal approved.
+    pub write_off_id: String,
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// Why.
+    pub reason: WriteOffReason,
+    /// The caseworker (token name) who approved it.
+    pub approved_by: String,
+    /// The business date of the approval.
+    pub approved_date: BusinessDate,
+}
+
+impl Message for WriteOffApproved {
+    const TYPE: &'static str = "dunning.write_off.approved.v1";
+}
+
+impl Validate for WriteOffApproved {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.write_off_id", &self.write_off_id);
+        self.claim.check(&mut p);
+        p.id("data.approved_by", &self.approved_by);
         p.into_vec()
     }
 }

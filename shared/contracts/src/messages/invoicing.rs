@@ -30,7 +30,7 @@ pub struct ClaimRef {
 }
 
 impl ClaimRef {
-    fn check(&self, p: &mut Problems) {
+    pub(crate) fn check(&self, p: &mut Problems) {
         p.id("data.claim_id", &self.claim_id);
         p.id("data.invoice_id", &self.invoice_id);
         p.id("data.source", &self.source);

@@ -5,6 +5,7 @@
 //! fields are omitted when absent, and `null` reads as absent. Personal data sits in
 //! [`restance_kernel::Redacted`] (or a redacting `Debug`), so `{:?}` of any message is safe to log.
 
+mod agreements;
 mod bank;
 mod benefits;
 mod billing;
@@ -12,20 +13,33 @@ mod calendar;
 mod dunning;
 mod immigration;
 mod invoicing;
+mod notifications;
 mod party;
 mod rejected;
 
+pub use agreements::{
+    AgreementScope, DeferralEndReason, DeferralEnded, DeferralGranted, Instalment, MeetingHeld,
+    MeetingMissed, MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted,
+};
 pub use bank::{PaymentChannel, PaymentReceived};
 pub use benefits::{BenefitLaw, BenefitPaid};
 pub use billing::{InvoiceCredited, InvoiceIssued, InvoiceLine};
 pub use calendar::DayOpened;
-pub use dunning::{FeeAssessed, InterestAssessed};
+pub use dunning::{
+    CaseworkerAlerted, ClaimTransferred, CollectionAuthority, FeeAssessed, InterestAssessed,
+    ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested, TransferredDebtor,
+    WriteOffApproved, WriteOffProposed, WriteOffReason,
+};
 pub use immigration::{
     GuaranteeBank, GuaranteeChangeReason, GuaranteeChanged, GuaranteeRegistered,
 };
 pub use invoicing::{
     Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled,
     ClaimWrittenOff, DebtorUpdated, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
+};
+pub use notifications::{
+    DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel, LetterReady,
+    LetterRecipient, NotificationRequested, Party, Recipient, Related, SmsSent,
 };
 pub use party::{Address, AddressProtection, Debtor};
 pub(crate) use rejected::REJECTED_TYPES;

@@ -1,0 +1,344 @@
+//! From our agreements service: payment plans, deferrals (henstand) and meetings (sættemøder).
+//! Dunning holds a debtor's claims while one of them is in force; a defaulted plan counts as a
+//! broken agreement.
+
+use chrono::{DateTime, Utc};
+use restance_kernel::{BusinessDate, Currency, Language, Money};
+use serde::{Deserialize, Serialize};
+
+use crate::check::Problems;
+use crate::{Message, Problem, Validate};
+
+/// How many claims one agreement may cover.
+const MAX_CLAIMS: usize = 500;
+/// How many instalments one plan may have.
+const MAX_INSTALMENTS: usize = 600;
+
+/// The parties and claims every agreement event names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementScope {
+    /// Municipality code.
+    pub municipality: String,
+    /// The upstream debtor id.
+    pub debtor_id: String,
+    /// The claims covered (invoicing's claim ids); empty = every open claim of the debtor.
+    #[serde(default)]
+    pub claim_ids: Vec<String>,
+}
+
+impl AgreementScope {
+    fn check(&self, p: &mut Problems) {
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        if self.claim_ids.len() > MAX_CLAIMS {
+            p.add(
+                "data.claim_ids",
+                format!("must list at most {MAX_CLAIMS} claims"),
+            );
+        }
+        for (i, id) in self.claim_ids.iter().enumerate() {
+            p.id(&format!("data.claim_ids[{i}]"), id);
+        }
+    }
+}
+
+/// One instalment of a payment plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instalment {
+    /// When it is due.
+    pub due_date: BusinessDate,
+    /// How much, greater than zero.
+    pub amount: Money,
+}
+
+/// `agreements.plan.created.v1`: a payment plan (afdragsordning) was agreed. It is an
+/// acknowledgement of the debt (limitation restarts) and a hold on dunning while kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCreated {
+    /// The plan's id.
+    pub plan_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date it was agreed (signed).
+    pub created_date: BusinessDate,
+    /// The currency of the claims.
+    pub currency: Currency,
+    /// The sum of the instalments.
+    pub total: Money,
+    /// The schedule, in date order.
+    pub instalments: Vec<Instalment>,
+}
+
+impl Message for PlanCreated {
+    const TYPE: &'static str = "agreements.plan.created.v1";
+}
+
+impl Validate for PlanCreated {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.plan_id", &self.plan_id);
+        self.scope.check(&mut p);
+        p.positive("data.total", self.total);
+        if self.instalments.is_empty() {
+            p.add("data.instalments", "must have at least one instalment");
+        }
+        if self.instalments.len() > MAX_INSTALMENTS {
+            p.add(
+                "data.instalments",
+                format!("must have at most {MAX_INSTALMENTS} instalments"),
+            );
+        }
+        for (i, instalment) in self.instalments.iter().enumerate() {
+            p.positive(&format!("data.instalments[{i}].amount"), instalment.amount);
+        }
+        if self
+            .instalments
+            .windows(2)
+            .any(|w| w[1].due_date < w[0].due_date)
+        {
+            p.add("data.instalments", "must be in due-date order");
+        }
+        if let Some(first) = self.instalments.first() {
+            p.not_before(
+                "data.instalments[0].due_date",
+                first.due_date,
+                self.created_date,
+                "created_date",
+            );
+        }
+        p.sum_equals(
+            "data.total",
+            self.total,
+            self.instalments.iter().map(|i| i.amount),
+            "the instalments",
+        );
+        p.into_vec()
+    }
+}
+
+/// `agreements.plan.defaulted.v1`: the debtor broke the plan (an instalment unpaid past its grace
+/// period). Dunning resumes and counts it as a broken agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDefaulted {
+    /// The plan's id.
+    pub plan_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date the default was established.
+    pub defaulted_date: BusinessDate,
+    /// Why, e.g. `instalment of 2027-02-01 unpaid after 14 days`.
+    pub reason: String,
+}
+
+impl Message for PlanDefaulted {
+    const TYPE: &'static str = "agreements.plan.defaulted.v1";
+}
+
+impl Validate for PlanDefaulted {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.plan_id", &self.plan_id);
+        self.scope.check(&mut p);
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `agreements.plan.completed.v1`: every instalment is paid (or the plan was ended by agreement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCompleted {
+    /// The plan's id.
+    pub plan_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date it ended.
+    pub completed_date: BusinessDate,
+}
+
+impl Message for PlanCompleted {
+    const TYPE: &'static str = "agreements.plan.completed.v1";
+}
+
+impl Validate for PlanCompleted {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.plan_id", &self.plan_id);
+        self.scope.check(&mut p);
+        p.into_vec()
+    }
+}
+
+/// `agreements.deferral.granted.v1`: a deferral (henstand) — no dunning until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferralGranted {
+    /// The deferral's id.
+    pub deferral_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// First day of the deferral.
+    pub from: BusinessDate,
+    /// Last day of the deferral (not before `from`).
+    pub until: BusinessDate,
+    /// The caseworker's reason, e.g. `acute social situation`.
+    pub reason: String,
+}
+
+impl Message for DeferralGranted {
+    const TYPE: &'static str = "agreements.deferral.granted.v1";
+}
+
+impl Validate for DeferralGranted {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.deferral_id", &self.deferral_id);
+        self.scope.check(&mut p);
+        p.not_before("data.until", self.until, self.from, "from");
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// Why a deferral ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeferralEndReason {
+    /// Its last day passed.
+    Expired,
+    /// A caseworker ended it early.
+    Revoked,
+    /// It was replaced by a payment plan.
+    ReplacedByPlan,
+}
+
+/// `agreements.deferral.ended.v1`: a deferral ended; dunning resumes from `ended_date`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferralEnded {
+    /// The deferral's id.
+    pub deferral_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date it ended.
+    pub ended_date: BusinessDate,
+    /// Why.
+    pub reason: DeferralEndReason,
+}
+
+impl Message for DeferralEnded {
+    const TYPE: &'static str = "agreements.deferral.ended.v1";
+}
+
+impl Validate for DeferralEnded {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.deferral_id", &self.deferral_id);
+        self.scope.check(&mut p);
+        p.into_vec()
+    }
+}
+
+/// `agreements.meeting.scheduled.v1`: a meeting (sættemøde) with the debtor is booked; dunning
+/// holds until it is held or missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingScheduled {
+    /// The meeting's id.
+    pub meeting_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The office holding it.
+    pub office: String,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// The business date of the meeting.
+    pub date: BusinessDate,
+    /// Where (an address of the office, a settlement visit, by phone).
+    pub place: String,
+    /// The social caseworker takes part (joint meeting).
+    #[serde(default)]
+    pub with_social_caseworker: bool,
+    /// An interpreter is needed, for this language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<Language>,
+}
+
+impl Message for MeetingScheduled {
+    const TYPE: &'static str = "agreements.meeting.scheduled.v1";
+}
+
+impl Validate for MeetingScheduled {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.meeting_id", &self.meeting_id);
+        self.scope.check(&mut p);
+        p.id("data.office", &self.office);
+        p.text("data.place", &self.place);
+        if self.starts_at.date_naive() != chrono::NaiveDate::from(self.date)
+            && self.starts_at.date_naive().succ_opt() != Some(self.date.into())
+            && self.starts_at.date_naive().pred_opt() != Some(self.date.into())
+        {
+            p.add("data.date", "must be the (local) date of starts_at");
+        }
+        p.into_vec()
+    }
+}
+
+/// `agreements.meeting.held.v1`: the meeting took place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingHeld {
+    /// The meeting's id.
+    pub meeting_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date it was held.
+    pub held_date: BusinessDate,
+    /// A short outcome (`plan agreed`, `deferral granted`, `no agreement`), no personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+impl Message for MeetingHeld {
+    const TYPE: &'static str = "agreements.meeting.held.v1";
+}
+
+impl Validate for MeetingHeld {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.meeting_id", &self.meeting_id);
+        self.scope.check(&mut p);
+        if let Some(outcome) = &self.outcome {
+            p.text("data.outcome", outcome);
+        }
+        p.into_vec()
+    }
+}
+
+/// `agreements.meeting.missed.v1`: the debtor did not come; dunning resumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingMissed {
+    /// The meeting's id.
+    pub meeting_id: String,
+    /// Debtor, municipality, claims.
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The business date of the missed meeting.
+    pub date: BusinessDate,
+}
+
+impl Message for MeetingMissed {
+    const TYPE: &'static str = "agreements.meeting.missed.v1";
+}
+
+impl Validate for MeetingMissed {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.meeting_id", &self.meeting_id);
+        self.scope.check(&mut p);
+        p.into_vec()
+    }
+}
