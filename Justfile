@@ -74,5 +74,9 @@ build:
 bench-ingest count="100000": services build
     cargo run --release -p restance-system-tests --bin bench-ingest -- --count {{count}}
 
+# letters benchmark: N reminder PDFs on all cores, letters/s and peak RSS (not in CI; target >= 200/s)
+bench-letters count="10000":
+    cargo run --release -p restance-letters --bin bench-letters -- --count {{count}} --templates templates
+
 # every benchmark (not in CI)
-bench: bench-ingest
+bench: bench-ingest bench-letters

@@ -4,12 +4,14 @@
 #   PostgreSQL  127.0.0.1:5432  user postgres, trust  (Debian package postgresql)
 #   SMTP sink   127.0.0.1:2525  accepts all mail, writes each message as an .eml file
 #                               (aiosmtpd in a venv under $RESTANCE_TOOLS_DIR; see smtp-sink.py)
+#   poppler     pdftotext, pdfinfo, pdffonts (Debian package poppler-utils): the letter tests
+#                               read the rendered PDFs back with them
 #
 # Idempotent and non-interactive: what already runs is left alone (nothing is restarted or
 # reconfigured when it works). Meant for root on Debian 12/13 (uses sudo -n otherwise).
 # Exits non-zero with a clear message when a service cannot be brought up.
 #
-# usage: deploy/local/ensure-services.sh [rabbitmq] [postgres] [smtp]     (default: all three)
+# usage: deploy/local/ensure-services.sh [rabbitmq] [postgres] [smtp] [poppler]   (default: all)
 #
 # environment:
 #   RESTANCE_TOOLS_DIR   tools/venvs/spool root      (default $HOME/.cache/restance-tools)
@@ -203,14 +205,24 @@ ensure_smtp() {
     log smtp "running (127.0.0.1:$SMTP_PORT, mail written to $SMTP_DIR/*.eml)"
 }
 
+# ---------------------------------------------------------------- poppler (PDF tools for tests)
+ensure_poppler() {
+    if ! have pdftotext || ! have pdfinfo || ! have pdffonts; then
+        apt_install poppler-utils
+        have pdftotext || die "poppler: pdftotext not found after installing poppler-utils"
+    fi
+    log poppler "installed ($(pdftotext -v 2>&1 | head -n 1))"
+}
+
 # ---------------------------------------------------------------- main
 services=("$@")
-[ "${#services[@]}" -gt 0 ] || services=(rabbitmq postgres smtp)
+[ "${#services[@]}" -gt 0 ] || services=(rabbitmq postgres smtp poppler)
 for s in "${services[@]}"; do
     case "$s" in
         rabbitmq | rabbit) ensure_rabbitmq ;;
         postgres | postgresql | pg) ensure_postgres ;;
         smtp | mail) ensure_smtp ;;
-        *) die "unknown service '$s' (known: rabbitmq postgres smtp)" ;;
+        poppler | pdf) ensure_poppler ;;
+        *) die "unknown service '$s' (known: rabbitmq postgres smtp poppler)" ;;
     esac
 done

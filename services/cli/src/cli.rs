@@ -1,7 +1,7 @@
 //! The command line as clap sees it: every command, option and its `--help` text.
 
 use clap::{Args, Parser, Subcommand};
-use restance_kernel::BusinessDate;
+use restance_kernel::{BusinessDate, Language};
 use std::path::PathBuf;
 
 /// restance — the operator's command line for Restance.
@@ -41,6 +41,9 @@ pub enum Command {
     Dead(DeadCommand),
     /// Show a debtor's claims from invoicing's API.
     Claims(ClaimsArgs),
+    /// The harmonised letters (templates/): preview them as PDF.
+    #[command(subcommand)]
+    Letters(LettersCommand),
 }
 
 /// `restance publish`.
@@ -215,6 +218,42 @@ pub struct ClaimsArgs {
     /// Print the API's JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `restance letters …`.
+#[derive(Debug, Subcommand)]
+pub enum LettersCommand {
+    /// Render a template's sample data (templates/samples/<id>.json) to a PDF, with a
+    /// municipality's letterhead and payment reference when --municipality is given.
+    ///
+    /// Every template is checked first (the whole set must load); prints the pages and the path.
+    Preview(LettersPreviewArgs),
+}
+
+/// `restance letters preview`.
+#[derive(Debug, Args)]
+pub struct LettersPreviewArgs {
+    /// The template id, e.g. reminder_1, reminder_2, meeting_offer, payment_plan_confirmation.
+    pub template: String,
+    /// The language: da, kl, nb or en; default: the municipality's language, else da.
+    #[arg(long, value_name = "da|kl|nb|en")]
+    pub lang: Option<Language>,
+    /// The municipality (its code, e.g. 0746) whose letterhead, currency and payment reference
+    /// are used; default: the sample's own letterhead.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// The office (its key, e.g. maniitsoq) named in the letterhead.
+    #[arg(long, value_name = "KEY", requires = "municipality")]
+    pub office: Option<String>,
+    /// Print the letter as if the address were protected (no address, protected-route note).
+    #[arg(long)]
+    pub protected: bool,
+    /// Where to write the PDF; default: <template>-<lang>.pdf in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The templates folder; default: templates.dir of the configuration (RESTANCE__TEMPLATES__DIR).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 /// A probability between 0 and 1.

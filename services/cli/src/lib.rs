@@ -4,7 +4,8 @@
 //! - the command line itself (every option and its help) is [`cli`]; [`run`] dispatches;
 //! - `publish` is [`publish`], built on the shared confirmed publisher ([`broker`]);
 //! - `sample invoices|payments|bad` is [`sample`];
-//! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`].
+//! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`];
+//! - `letters preview` is [`letters`], on the shared `restance-letters` renderer.
 //!
 //! Configuration is the services' own: [`restance_runtime::Settings`] loaded for the service
 //! name `cli`, so the CLI reaches the same broker and exchange and knows the same catalog.
@@ -16,6 +17,7 @@ pub mod claims;
 pub mod cli;
 pub mod day;
 pub mod dead;
+pub mod letters;
 pub mod publish;
 pub mod sample;
 mod table;
@@ -29,7 +31,7 @@ use restance_contracts::{Envelope, InvoiceIssued, Message, SERVICES, decode_enve
 use restance_runtime::Settings;
 use serde::Serialize;
 
-use cli::{Cli, Command, DayCommand, DeadCommand, PublishArgs, SampleCommand};
+use cli::{Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs, SampleCommand};
 use sample::payments::PaymentSampler;
 use sample::{InvoiceSampler, SampleOptions};
 use table::{Align, Table};
@@ -108,6 +110,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Letters(LettersCommand::Preview(args)) => {
+            let settings = settings()?;
+            match letters::preview(&settings.catalog, &settings.templates.dir, &args)? {
+                letters::Preview::Letter {
+                    path,
+                    pages,
+                    language,
+                } => println!(
+                    "{} ({language}): {pages} page(s) written to {}",
+                    args.template,
+                    path.display()
+                ),
+                letters::Preview::TextOnly { language, parts } => {
+                    println!(
+                        "{} ({language}) has no letter; its text parts:",
+                        args.template
+                    );
+                    for (part, text) in parts {
+                        println!("--- {part:?}\n{}", text.trim_end());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Claims(args) => {
             let found = claims::fetch(

@@ -63,6 +63,26 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         PaymentUnmatched::TYPE => through::<PaymentUnmatched>(data),
         PrepaymentSettled::TYPE => through::<PrepaymentSettled>(data),
         DebtorUpdated::TYPE => through::<DebtorUpdated>(data),
+        ReminderIssued::TYPE => through::<ReminderIssued>(data),
+        ClaimTransferred::TYPE => through::<ClaimTransferred>(data),
+        CaseworkerAlerted::TYPE => through::<CaseworkerAlerted>(data),
+        SupplySuspensionRequested::TYPE => through::<SupplySuspensionRequested>(data),
+        SupplyRestorationRequested::TYPE => through::<SupplyRestorationRequested>(data),
+        WriteOffProposed::TYPE => through::<WriteOffProposed>(data),
+        WriteOffApproved::TYPE => through::<WriteOffApproved>(data),
+        NotificationRequested::TYPE => through::<NotificationRequested>(data),
+        LetterReady::TYPE => through::<LetterReady>(data),
+        SmsSent::TYPE => through::<SmsSent>(data),
+        EmailSent::TYPE => through::<EmailSent>(data),
+        DeliveryFailed::TYPE => through::<DeliveryFailed>(data),
+        PlanCreated::TYPE => through::<PlanCreated>(data),
+        PlanDefaulted::TYPE => through::<PlanDefaulted>(data),
+        PlanCompleted::TYPE => through::<PlanCompleted>(data),
+        DeferralGranted::TYPE => through::<DeferralGranted>(data),
+        DeferralEnded::TYPE => through::<DeferralEnded>(data),
+        MeetingScheduled::TYPE => through::<MeetingScheduled>(data),
+        MeetingHeld::TYPE => through::<MeetingHeld>(data),
+        MeetingMissed::TYPE => through::<MeetingMissed>(data),
         t if is_rejected_type(t) => through::<MessageRejected>(data),
         other => panic!("no Rust type for {other}: add an arm here and to the registry"),
     }
@@ -139,7 +159,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 18);
+    assert_eq!(all.len(), 38);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

@@ -911,6 +911,504 @@ fn an_applied_payment_must_be_fully_accounted_for() {
     assert_eq!(problems_of::<PaymentApplied>(credit_only), vec![]);
 }
 
+// --- notifications ---------------------------------------------------------------------------------
+
+/// The second reminder to the DESIGN.md debtor, as dunning requests it.
+fn notification_request() -> Value {
+    json!({"notification_id":"dun-5c1e9a27f04b83d6","municipality":"0746","office":"main",
+        "template":"reminder_2","recipient":{"kind":"debtor","debtor_id":"P-77"},
+        "data":{"fee":"250.00","total":"1970.00","currency":"DKK",
+            "payment":{"ocr_line":"+71<000000067097535+85412345<"}},
+        "related":{"service":"dunning","claim_ids":["CLM-0746-000481"],"debtor_id":"P-77"}})
+}
+
+/// A person given in full as the recipient: the personal data of [`PERSONAL`], and a phone
+/// number of their own ([`PARTY_PHONE`]; the E.164 problem message quotes `+4512345678` as its
+/// example of the form, so that number cannot tell a leak from the message).
+fn party_recipient() -> Value {
+    json!({"kind":"party","name":"Ane Hansen","party_kind":"person","national_id":"0101901234",
+        "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+        "email":"ane@example.org","phone":"+4520304050","language":"da"})
+}
+
+/// The subscriber digits of the party's phone; no refusal may contain them.
+const PARTY_PHONE: &str = "20304050";
+
+/// Every problem of `data` as `T`, checking that the refusal carries no personal data.
+fn refusal_of<T: Message>(data: Value) -> Vec<Problem> {
+    match decode::<T>(data) {
+        Ok(_) => panic!("must be refused"),
+        Err(err) => {
+            assert_no_personal_data(&err.reason());
+            assert!(!err.reason().contains(PARTY_PHONE), "{}", err.reason());
+            match err {
+                DecodeError::InvalidData(problems) => problems,
+                other => panic!("expected InvalidData, got {}", other.reason()),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_notification_for_a_debtor_or_a_party_is_accepted() {
+    let request = decode::<NotificationRequested>(notification_request()).expect("valid");
+    assert_eq!(
+        request.recipient,
+        Recipient::Debtor {
+            debtor_id: "P-77".to_owned()
+        }
+    );
+    let mut to_party = notification_request();
+    to_party["recipient"] = party_recipient();
+    to_party.as_object_mut().expect("object").remove("related");
+    let request = decode::<NotificationRequested>(to_party).expect("valid");
+    assert_eq!(
+        request.related,
+        Related::default(),
+        "absent related is {{}}"
+    );
+    let Recipient::Party(party) = &request.recipient else {
+        panic!("a party recipient")
+    };
+    assert_eq!(
+        party.national_id.as_ref().map(|id| id.expose().as_str()),
+        Some("0101901234")
+    );
+    // On the wire the party's fields sit next to the tag, as asyncapi.yaml describes them.
+    let wire = serde_json::to_value(&request).expect("serialises");
+    assert_eq!(wire["recipient"], party_recipient());
+    assert_eq!(wire["related"], json!({}));
+    assert_no_personal_data(&format!("{request:?}"));
+}
+
+#[test]
+fn a_party_recipient_without_party_kind_is_a_company() {
+    let mut data = notification_request();
+    data["recipient"] = json!({"kind":"party","name":"Fællesbanken A/S",
+        "email":"sikkerhedsstillelse@faellesbanken.example"});
+    let request = decode::<NotificationRequested>(data).expect("valid");
+    let Recipient::Party(party) = request.recipient else {
+        panic!("a party recipient")
+    };
+    assert_eq!(party.party_kind, restance_kernel::PartyKind::Company);
+}
+
+#[test]
+fn the_template_fields_must_be_a_json_object() {
+    for bad in [
+        json!(["fee", "250.00"]),
+        json!("fee=250.00"),
+        json!(250),
+        json!(null),
+    ] {
+        let mut data = notification_request();
+        data["data"] = bad.clone();
+        assert_eq!(
+            refusal_of::<NotificationRequested>(data),
+            vec![Problem::new(
+                "data.data",
+                "must be a JSON object with the template's fields"
+            )],
+            "{bad}"
+        );
+    }
+    let mut missing = notification_request();
+    missing.as_object_mut().expect("object").remove("data");
+    assert_eq!(
+        paths(&problems_of::<NotificationRequested>(missing)),
+        vec!["data"]
+    );
+}
+
+#[test]
+fn a_template_id_is_lower_case_letters_digits_and_underscores() {
+    for bad in [
+        "Reminder_2",
+        "reminder-2",
+        "reminder 2",
+        "2nd_reminder",
+        "_reminder",
+        "",
+        "påmindelse",
+        &"r".repeat(65),
+    ] {
+        let mut data = notification_request();
+        data["template"] = json!(bad);
+        assert_eq!(
+            refusal_of::<NotificationRequested>(data),
+            vec![Problem::new(
+                "data.template",
+                "must be a template id like reminder_1 (a-z, 0-9 and _, at most 64 characters)"
+            )],
+            "{bad:?}"
+        );
+    }
+    let mut longest = notification_request();
+    longest["template"] = json!("r".repeat(64));
+    assert_eq!(problems_of::<NotificationRequested>(longest), vec![]);
+}
+
+#[test]
+fn a_party_recipient_needs_a_way_to_reach_them() {
+    let mut data = notification_request();
+    data["recipient"] =
+        json!({"kind":"party","name":"Ane Hansen","party_kind":"person","language":"da"});
+    assert_eq!(
+        refusal_of::<NotificationRequested>(data),
+        vec![Problem::new(
+            "data.recipient",
+            "needs at least one of address, email, phone or national_id (for digital post)"
+        )]
+    );
+    for (field, value) in [
+        ("address", party_recipient()["address"].clone()),
+        ("email", json!("ane@example.org")),
+        ("phone", json!("+4520304050")),
+        ("national_id", json!("0101901234")),
+    ] {
+        let mut data = notification_request();
+        data["recipient"] = json!({"kind":"party","name":"Ane Hansen","party_kind":"person"});
+        data["recipient"][field] = value;
+        assert_eq!(
+            problems_of::<NotificationRequested>(data),
+            vec![],
+            "{field} alone"
+        );
+    }
+}
+
+#[test]
+fn a_recipient_phone_must_be_e164_and_is_never_repeated() {
+    for bad in [
+        "004520304050",
+        "+45 20304050",
+        "20304050",
+        "+4520304050x",
+        "+0020304050",
+        "+45-2030-4050",
+    ] {
+        let mut data = notification_request();
+        data["recipient"] = party_recipient();
+        data["recipient"]["phone"] = json!(bad);
+        let err = decode::<NotificationRequested>(data).expect_err("a bad phone");
+        assert_eq!(
+            err.problems(),
+            &[Problem::new(
+                "data.recipient.phone",
+                "must be an E.164 phone number like +4512345678 (no spaces)"
+            )],
+            "{bad}"
+        );
+        // Not assert_no_personal_data: the message's own example is the DESIGN.md debtor's number.
+        let reason = err.reason();
+        for value in [
+            PARTY_PHONE,
+            "0101901234",
+            "Ane Hansen",
+            "Parkvej",
+            "ane@example.org",
+        ] {
+            assert!(!reason.contains(value), "{reason:?} contains {value:?}");
+        }
+    }
+}
+
+#[test]
+fn a_party_recipient_is_checked_field_by_field_without_repeating_values() {
+    let mut data = notification_request();
+    data["recipient"] = party_recipient();
+    data["recipient"]["party_kind"] = json!("company");
+    data["recipient"]["email"] = json!("Ane Hansen");
+    data["recipient"]["address"]["postcode"] = json!("DK-8660");
+    assert_eq!(
+        paths(&refusal_of::<NotificationRequested>(data)),
+        vec![
+            "data.recipient.national_id",
+            "data.recipient.address.postcode",
+            "data.recipient.email"
+        ]
+    );
+    let mut unknown_kind = notification_request();
+    unknown_kind["recipient"] = json!({"kind":"Ane Hansen","debtor_id":"P-77"});
+    let problems = refusal_of::<NotificationRequested>(unknown_kind);
+    assert_eq!(paths(&problems), vec!["data.recipient.kind"]);
+    assert_eq!(
+        problems[0].message,
+        "unknown variant, expected `debtor` or `party`"
+    );
+    // A party's fields are read through serde's buffered, internally tagged form, which loses
+    // the field's own path: the problem is placed at the recipient, and says what is wrong.
+    let mut bad_id = notification_request();
+    bad_id["recipient"] = party_recipient();
+    bad_id["recipient"]["national_id"] = json!("3213901234");
+    let problems = refusal_of::<NotificationRequested>(bad_id);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].path.starts_with("data.recipient")
+            && problems[0].message == "CPR date part is not a valid date",
+        "{problems:?}"
+    );
+}
+
+/// The rendered second reminder for the DESIGN.md debtor's digital mailbox.
+fn letter_ready() -> Value {
+    json!({"notification_id":"dun-5c1e9a27f04b83d6","municipality":"0746","channel":"digital_post",
+        "recipient":{"debtor_id":"P-77","party_kind":"person","national_id":"0101901234","name":"Ane Hansen",
+            "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+            "address_protection":"none"},
+        "template":"reminder_2","language":"da",
+        "document":{"id":"doc-0746-2027-000311","path":"0746/2027/01/05/dun-5c1e9a27f04b83d6.pdf",
+            "sha256":"43f99b06144951926f2356a04405714c010b110d52224505710ae2607de70c7c","pages":2}})
+}
+
+#[test]
+fn a_protected_letter_never_carries_an_address() {
+    let mut data = letter_ready();
+    data["channel"] = json!("protected");
+    data["recipient"]["address_protection"] = json!("strictly_confidential");
+    assert_eq!(
+        refusal_of::<LetterReady>(data.clone()),
+        vec![Problem::new(
+            "data.recipient.address",
+            "must be absent on the protected channel"
+        )]
+    );
+    data["recipient"]
+        .as_object_mut()
+        .expect("object")
+        .remove("address");
+    assert_eq!(problems_of::<LetterReady>(data), vec![]);
+}
+
+#[test]
+fn a_strictly_confidential_recipient_is_never_printed() {
+    let mut data = letter_ready();
+    data["channel"] = json!("print");
+    data["recipient"]["address_protection"] = json!("strictly_confidential");
+    assert_eq!(
+        refusal_of::<LetterReady>(data.clone()),
+        vec![Problem::new(
+            "data.channel",
+            "must be protected for a strictly confidential address"
+        )]
+    );
+    data["channel"] = json!("digital_post");
+    assert_eq!(
+        paths(&refusal_of::<LetterReady>(data)),
+        vec!["data.channel"],
+        "nor sent to a digital mailbox"
+    );
+}
+
+#[test]
+fn print_needs_an_address_and_digital_post_a_national_id() {
+    let mut print = letter_ready();
+    print["channel"] = json!("print");
+    print["recipient"]
+        .as_object_mut()
+        .expect("object")
+        .remove("address");
+    assert_eq!(
+        refusal_of::<LetterReady>(print),
+        vec![Problem::new(
+            "data.recipient.address",
+            "is required for print"
+        )]
+    );
+    let mut digital = letter_ready();
+    digital["recipient"]
+        .as_object_mut()
+        .expect("object")
+        .remove("national_id");
+    assert_eq!(
+        refusal_of::<LetterReady>(digital),
+        vec![Problem::new(
+            "data.recipient.national_id",
+            "is required for digital post"
+        )]
+    );
+    let mut document = letter_ready();
+    document["document"]["sha256"] = json!("43F99B06");
+    document["document"]["pages"] = json!(0);
+    assert_eq!(
+        paths(&refusal_of::<LetterReady>(document)),
+        vec!["data.document.sha256", "data.document.pages"]
+    );
+}
+
+// --- dunning ----------------------------------------------------------------------------------------
+
+/// A transfer of the DESIGN.md daycare claim to Gældsstyrelsen.
+fn claim_transferred() -> Value {
+    with(
+        claim_ref(),
+        json!({"transfer_id":"trf-4be1d03a97c2f518","authority":"gaeldsstyrelsen",
+            "debtor":{"id":"P-77","kind":"person","national_id":"0101901234","name":"Ane Hansen",
+                "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+                "address_protection":"none"},
+            "currency":"DKK","principal":"1720.00","fees":"250.00","interest":"21.50","total":"1991.50",
+            "due_date":"2026-12-15","limitation_date":"2029-12-15","reminder_dates":["2026-12-22","2027-01-05"],
+            "notice_date":"2027-01-05","transferred_date":"2027-01-19",
+            "legal_basis":"gældsinddrivelsesloven § 1"}),
+    )
+}
+
+#[test]
+fn a_transferred_claim_must_add_up() {
+    assert_eq!(problems_of::<ClaimTransferred>(claim_transferred()), vec![]);
+    let mut data = claim_transferred();
+    data["total"] = json!("1970.00");
+    assert_eq!(
+        refusal_of::<ClaimTransferred>(data),
+        vec![Problem::new(
+            "data.total",
+            "must equal the sum of principal, fees and interest"
+        )]
+    );
+    let mut negative = claim_transferred();
+    negative["fees"] = json!("-250.00");
+    negative["total"] = json!("1491.50");
+    assert_eq!(
+        paths(&refusal_of::<ClaimTransferred>(negative)),
+        vec!["data.fees"]
+    );
+}
+
+#[test]
+fn a_strictly_confidential_address_never_leaves_with_a_transfer() {
+    let mut data = claim_transferred();
+    data["debtor"]["address_protection"] = json!("strictly_confidential");
+    assert_eq!(
+        refusal_of::<ClaimTransferred>(data.clone()),
+        vec![Problem::new(
+            "data.debtor.address",
+            "must be absent for a strictly confidential address"
+        )]
+    );
+    data["debtor"]
+        .as_object_mut()
+        .expect("object")
+        .remove("address");
+    let transfer = decode::<ClaimTransferred>(data).expect("valid without the address");
+    assert_eq!(transfer.debtor.address, None);
+    assert_eq!(
+        transfer.claim.claim_id, "CLM-1",
+        "the claim ref is flattened"
+    );
+}
+
+#[test]
+fn a_transfer_follows_the_notice_which_follows_the_due_date() {
+    let mut data = claim_transferred();
+    data["notice_date"] = json!("2026-12-01");
+    data["transferred_date"] = json!("2026-11-30");
+    data["debtor"]["kind"] = json!("company");
+    assert_eq!(
+        paths(&refusal_of::<ClaimTransferred>(data)),
+        vec![
+            "data.debtor.national_id",
+            "data.notice_date",
+            "data.transferred_date"
+        ]
+    );
+}
+
+#[test]
+fn a_reminder_names_its_claims_and_a_positive_fee() {
+    let data = json!({"notification_id":"dun-5c1e9a27f04b83d6","municipality":"0746","debtor_id":"P-77",
+        "claim_ids":[],"step":0,"template":"reminder_2","fee":"0.00","currency":"DKK",
+        "issued_date":"2027-01-05","policy":"dk_special@1"});
+    assert_eq!(
+        paths(&refusal_of::<ReminderIssued>(data)),
+        vec!["data.claim_ids", "data.step", "data.fee"]
+    );
+}
+
+// --- agreements -------------------------------------------------------------------------------------
+
+/// Three monthly instalments for the DESIGN.md debtor's claim.
+fn plan_created() -> Value {
+    json!({"municipality":"0746","debtor_id":"P-77","claim_ids":["CLM-0746-000481"],
+        "plan_id":"PLN-0746-2027-000001","created_date":"2027-01-14","currency":"DKK","total":"1991.50",
+        "instalments":[{"due_date":"2027-02-01","amount":"700.00"},{"due_date":"2027-03-01","amount":"700.00"},
+            {"due_date":"2027-04-01","amount":"591.50"}]})
+}
+
+#[test]
+fn a_plan_total_is_the_sum_of_its_instalments() {
+    assert_eq!(problems_of::<PlanCreated>(plan_created()), vec![]);
+    let mut data = plan_created();
+    data["instalments"][2]["amount"] = json!("600.00");
+    assert_eq!(
+        refusal_of::<PlanCreated>(data),
+        vec![Problem::new(
+            "data.total",
+            "must equal the sum of the instalments"
+        )]
+    );
+}
+
+#[test]
+fn instalments_are_in_due_date_order_and_not_before_the_plan() {
+    let mut data = plan_created();
+    data["instalments"][1]["due_date"] = json!("2027-04-15");
+    assert_eq!(
+        refusal_of::<PlanCreated>(data),
+        vec![Problem::new(
+            "data.instalments",
+            "must be in due-date order"
+        )]
+    );
+    let mut early = plan_created();
+    early["instalments"][0]["due_date"] = json!("2027-01-13");
+    assert_eq!(
+        refusal_of::<PlanCreated>(early),
+        vec![Problem::new(
+            "data.instalments[0].due_date",
+            "must not be before created_date"
+        )]
+    );
+    let mut zero = plan_created();
+    zero["instalments"] = json!([]);
+    zero["total"] = json!("0.00");
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(zero)),
+        vec!["data.total", "data.instalments"]
+    );
+}
+
+#[test]
+fn agreement_events_carry_the_scope_flattened() {
+    let mut data = plan_created();
+    data.as_object_mut().expect("object").remove("claim_ids");
+    let plan = decode::<PlanCreated>(data).expect("absent claim_ids reads as every claim");
+    assert!(plan.scope.claim_ids.is_empty());
+    assert_eq!(
+        serde_json::to_value(&plan).expect("serialises")["claim_ids"],
+        json!([]),
+        "writers always send the list"
+    );
+    let mut missing = plan_created();
+    missing.as_object_mut().expect("object").remove("debtor_id");
+    assert_eq!(
+        problems_of::<PlanCreated>(missing),
+        vec![Problem::new("data", "missing field `debtor_id`")]
+    );
+}
+
+#[test]
+fn a_deferral_ends_on_or_after_it_starts() {
+    let data = json!({"municipality":"0746","debtor_id":"P-77","claim_ids":["CLM-0746-000481"],
+        "deferral_id":"DEF-0746-2027-000009","from":"2027-03-31","until":"2027-01-08",
+        "reason":"acute social situation"});
+    assert_eq!(
+        refusal_of::<DeferralGranted>(data.clone()),
+        vec![Problem::new("data.until", "must not be before from")]
+    );
+    let one_day = with(data, json!({"until":"2027-03-31"}));
+    assert_eq!(problems_of::<DeferralGranted>(one_day), vec![]);
+}
+
 // --- building and sending ------------------------------------------------------------------------------
 
 #[test]
@@ -1029,7 +1527,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 17 + SERVICES.len());
+    assert_eq!(types.len(), 37 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }

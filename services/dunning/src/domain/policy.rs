@@ -1,0 +1,821 @@
+//! Dunning policies: the `[dunning]` section of `config/restance.toml`, as data.
+//!
+//! Three tables, each keyed so that a configuration problem can be named by its path:
+//!
+//! - `[dunning.jurisdictions.<key>]` — the **law**: the country, whether it is the private-law
+//!   regime, the state collection authority, and dated [`LegalTable`]s with the reminder fee, its
+//!   cap, how many fee-bearing reminders are allowed and how far apart, and the minimum balance
+//!   for transfer (DOMAIN.md, "Rules and parameters": every number has an effective date);
+//! - `[dunning.policies.<id>]` — the **municipality's procedure**: versions with an
+//!   `effective_from` date, each an ordered list of [`Step`]s (timing + one [`StepAction`]), an
+//!   [`InterestRule`], the special-consideration wait and the limitation period;
+//! - `[dunning.municipalities."<code>"]` — which policy a municipality uses for each category
+//!   (`categories = { daycare = "…" }`), and its `default` for every other category.
+//!
+//! The version in force on a business date is the one with the latest `effective_from` on or
+//! before it; every decision records the policy id and version ([`PolicyRef`]).
+//! [`Policies::validate`] lists every problem at once; a service refuses to start unless it
+//! returns `Ok(())`.
+//!
+//! Amounts are strings (`"250.00"`, like money on the wire) and so are percentages (`"1"`,
+//! `"8"`): no value of the policy passes through a float.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use restance_kernel::{BusinessDate, Country, Money, PartyKind};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::view::HoldKind;
+
+/// The template ids dunning uses; the letters crate ships each of them in every language.
+pub mod templates {
+    /// The first reminder.
+    pub const REMINDER_1: &str = "reminder_1";
+    /// The second reminder; it carries the notice of transfer to state collection.
+    pub const REMINDER_2: &str = "reminder_2";
+    /// The offer of a meeting (sættemøde), by letter and SMS.
+    pub const MEETING_OFFER: &str = "meeting_offer";
+    /// The notice to a company debtor: pay by the deadline or the claim goes to collection.
+    pub const COMPANY_FINAL_NOTICE: &str = "company_final_notice";
+    /// The notice that water or heat supply will be closed.
+    pub const SUPPLY_SUSPENSION_NOTICE: &str = "supply_suspension_notice";
+    /// The letter telling the debtor that the claim was transferred to state collection.
+    pub const TRANSFERRED_TO_COLLECTION: &str = "transferred_to_collection";
+    /// The letter telling the debtor that a claim was written off (sent after approval).
+    pub const WRITE_OFF_NOTICE: &str = "write_off_notice";
+    /// Every template id above.
+    pub const ALL: [&str; 7] = [
+        REMINDER_1,
+        REMINDER_2,
+        MEETING_OFFER,
+        COMPANY_FINAL_NOTICE,
+        SUPPLY_SUSPENSION_NOTICE,
+        TRANSFERRED_TO_COLLECTION,
+        WRITE_OFF_NOTICE,
+    ];
+    /// The templates a `reminder` or `transfer_notice` step may name.
+    pub const REMINDERS: [&str; 2] = [REMINDER_1, REMINDER_2];
+}
+
+/// Every template id dunning may request (see [`templates`]).
+pub fn known_templates() -> &'static [&'static str] {
+    &templates::ALL
+}
+
+/// Limitation period when a policy version does not say (DK forældelsesloven § 3).
+pub const DEFAULT_LIMITATION_YEARS: u32 = 3;
+
+/// The whole `[dunning]` section: jurisdictions, policies and the municipalities' assignments.
+///
+/// Deserialises from TOML (the `config` crate or `toml`) and JSON. Other keys in `[dunning]`
+/// are ignored, so the service may keep its own settings beside the policies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Policies {
+    /// The legal regimes by key, e.g. `dk_municipal`, `dk_private_law`, `gl_municipal`.
+    #[serde(default)]
+    pub jurisdictions: BTreeMap<String, Jurisdiction>,
+    /// The dunning procedures by id, e.g. `dk_standard`, `dk_special`.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Policy>,
+    /// Municipality code → which policy it uses per category.
+    #[serde(default)]
+    pub municipalities: BTreeMap<String, Assignment>,
+}
+
+/// A legal regime: one country's public-law or private-law rules for fees and transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jurisdiction {
+    /// The country whose law this is.
+    pub country: Country,
+    /// The private-law regime (renteloven, private-law fee rules); categories flagged
+    /// `private_law` must use such a jurisdiction, and only they.
+    #[serde(default)]
+    pub private_law: bool,
+    /// Who receives transferred claims.
+    pub transfer_authority: TransferAuthority,
+    /// The fee and transfer figures, oldest first; the one in force on a date applies.
+    pub tables: Vec<LegalTable>,
+}
+
+/// The legal figures of a jurisdiction from `effective_from` until the next table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalTable {
+    /// First day these figures apply.
+    pub effective_from: BusinessDate,
+    /// The reminder fee charged per fee-bearing reminder letter.
+    pub fee: Money,
+    /// The legal maximum per reminder letter (DK municipal 250, DK private-law 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_cap: Option<Money>,
+    /// Norway: the collection rate (inkassosatsen); the fee cap is a tenth of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_rate: Option<Money>,
+    /// The rule cited in letters and in `dunning.fee.assessed.v1`.
+    pub fee_legal_basis: String,
+    /// At most this many fee-bearing reminders per claim (DK private-law 3, NO 2); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fee_reminders: Option<u32>,
+    /// Days at least between two fee-bearing reminders of a claim (DK private-law 10).
+    #[serde(default)]
+    pub min_days_between_fees: u32,
+    /// The first fee no earlier than this many days after the due date (NO 14).
+    #[serde(default)]
+    pub first_fee_min_days_after_due: u32,
+    /// A claim is transferred only if principal + fees + interest is at least this (DK 100 kr).
+    pub transfer_min_balance: Money,
+}
+
+/// The state collection authority (or private collection) a jurisdiction transfers claims to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferAuthority {
+    /// Denmark: Gældsstyrelsen (formerly SKAT Inddrivelse).
+    Gaeldsstyrelsen,
+    /// Greenland: Skattestyrelsen (Akileraartarnermut Aqutsisoqarfik).
+    Skattestyrelsen,
+    /// Norway: Statens innkrevingssentral (state claims and claims assigned to it by law).
+    StatensInnkrevingssentral,
+    /// Norway: the namsmann, for municipal claims with a basis for enforcement (tvangsgrunnlag).
+    Namsmannen,
+    /// A private collection agency (inkasso), for private-law claims.
+    Inkasso,
+}
+
+impl TransferAuthority {
+    /// The wire name, e.g. `gaeldsstyrelsen`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransferAuthority::Gaeldsstyrelsen => "gaeldsstyrelsen",
+            TransferAuthority::Skattestyrelsen => "skattestyrelsen",
+            TransferAuthority::StatensInnkrevingssentral => "statens_innkrevingssentral",
+            TransferAuthority::Namsmannen => "namsmannen",
+            TransferAuthority::Inkasso => "inkasso",
+        }
+    }
+
+    /// True if claims of `country` can be sent there.
+    pub const fn serves(self, country: Country) -> bool {
+        matches!(
+            (self, country),
+            (TransferAuthority::Gaeldsstyrelsen, Country::Dk)
+                | (TransferAuthority::Skattestyrelsen, Country::Gl)
+                | (
+                    TransferAuthority::StatensInnkrevingssentral | TransferAuthority::Namsmannen,
+                    Country::No
+                )
+                | (TransferAuthority::Inkasso, _)
+        )
+    }
+}
+
+impl fmt::Display for TransferAuthority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One dunning procedure with its versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// What it is for, e.g. "Standard municipal claims (DK)".
+    #[serde(default)]
+    pub name: String,
+    /// The key of its [`Jurisdiction`].
+    pub jurisdiction: String,
+    /// Its versions, oldest first.
+    pub versions: Vec<PolicyVersion>,
+}
+
+/// A policy as it applies from `effective_from` until the next version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyVersion {
+    /// Version number, increasing with `effective_from`.
+    pub version: u32,
+    /// First business date this version is in force.
+    pub effective_from: BusinessDate,
+    /// The steps in the order they are taken; step number = position + 1.
+    pub steps: Vec<Step>,
+    /// Default interest.
+    pub interest: InterestRule,
+    /// Holds during which interest keeps running; during any other hold it is not charged.
+    #[serde(default)]
+    pub interest_continues_during: Vec<HoldKind>,
+    /// The meeting wait for categories flagged `special_consideration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_consideration: Option<SpecialConsideration>,
+    /// Limitation period in years from the due date or the last acknowledgement.
+    #[serde(default = "default_limitation_years")]
+    pub limitation_years: u32,
+}
+
+fn default_limitation_years() -> u32 {
+    DEFAULT_LIMITATION_YEARS
+}
+
+/// The special-consideration gate (DOMAIN.md principle 4): before any fee, transfer or supply
+/// suspension the debtor is offered a meeting (and, for social-caseworker categories, the
+/// caseworker is alerted); then dunning waits `meeting_wait_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialConsideration {
+    /// Days between the meeting offer (or caseworker alert, whichever is later) and the next hard step.
+    pub meeting_wait_days: u32,
+}
+
+/// The meeting wait used when a special-consideration claim's policy does not configure one
+/// (validation reports that as a problem; at run time the debtor gets the benefit of two weeks).
+pub const FALLBACK_MEETING_WAIT_DAYS: u32 = 14;
+
+/// One step of a procedure: when, for whom, and what.
+///
+/// Exactly one of `after_due_days` / `after_previous_days` is set. `after_due_days` counts from
+/// the claim's due date, `after_previous_days` from the date the claim's previous step was taken
+/// (the due date for the first). Either way, after a hold the count starts again from the day the
+/// hold ended (see [`crate::domain::schedule`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Days after the due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_due_days: Option<u32>,
+    /// Days after the previous step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_previous_days: Option<u32>,
+    /// Only for persons or only for companies; for both when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_for: Option<PartyKind>,
+    /// What the step does.
+    pub action: StepAction,
+}
+
+/// When a step falls due, relative to an anchor date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// `after_due_days`.
+    AfterDue(u32),
+    /// `after_previous_days`.
+    AfterPrevious(u32),
+}
+
+/// What a step does. `kind` names it in the configuration:
+/// `action = { kind = "reminder", template = "reminder_2", fee = true, transfer_notice = true }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepAction {
+    /// A reminder letter; with `fee` it carries the jurisdiction's reminder fee, with
+    /// `transfer_notice` it is the written notice of transfer to state collection.
+    Reminder {
+        /// `reminder_1` or `reminder_2`.
+        template: String,
+        /// Channels to use; empty: the notifications service's choice for the template.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        channels: Vec<Channel>,
+        /// This reminder carries a fee (which step charges the first fee is configurable).
+        #[serde(default)]
+        fee: bool,
+        /// This reminder is the written notice of transfer.
+        #[serde(default)]
+        transfer_notice: bool,
+    },
+    /// A meeting offer (template `meeting_offer`, letter and SMS); for social-caseworker
+    /// categories the caseworker is alerted at the same time.
+    MeetingOffer {
+        /// Channels; default letter and SMS.
+        #[serde(default = "letter_and_sms")]
+        channels: Vec<Channel>,
+    },
+    /// An alert to the social caseworker (`dunning.caseworker.alerted.v1`); no letter.
+    CaseworkerAlert,
+    /// A separate written notice of transfer.
+    TransferNotice {
+        /// The letter; default `reminder_2`, which contains the notice.
+        #[serde(default = "reminder_2")]
+        template: String,
+        /// Channels; empty: the notifications service's choice.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        channels: Vec<Channel>,
+    },
+    /// Transfer to the jurisdiction's collection authority (letter `transferred_to_collection`).
+    Transfer {
+        /// The written notice must have been sent at least this many days earlier.
+        notice_min_days: u32,
+    },
+    /// The final notice to a company debtor (template `company_final_notice`); it counts as the
+    /// written notice of transfer. Only for company debtors.
+    CompanyFinalNotice {
+        /// The deadline printed in the letter: this many days after it is sent.
+        deadline_days: u32,
+    },
+    /// The notice that supply will be closed (template `supply_suspension_notice`); only for
+    /// categories that allow closure and only after a broken agreement.
+    SupplySuspensionNotice,
+    /// Closing water or heat supply; only for categories that allow closure, only after a broken
+    /// agreement and a supply suspension notice at least `notice_min_days` earlier.
+    SupplySuspension {
+        /// Days at least between the notice and the suspension.
+        notice_min_days: u32,
+    },
+}
+
+fn letter_and_sms() -> Vec<Channel> {
+    vec![Channel::Letter, Channel::Sms]
+}
+
+fn reminder_2() -> String {
+    templates::REMINDER_2.to_owned()
+}
+
+/// A way to reach the debtor; the notifications service picks digital post or paper for letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A letter: digital post, or paper for those exempted.
+    Letter,
+    /// An SMS.
+    Sms,
+    /// An e-mail.
+    Email,
+}
+
+impl StepAction {
+    /// The configuration name, e.g. `reminder`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            StepAction::Reminder { .. } => "reminder",
+            StepAction::MeetingOffer { .. } => "meeting_offer",
+            StepAction::CaseworkerAlert => "caseworker_alert",
+            StepAction::TransferNotice { .. } => "transfer_notice",
+            StepAction::Transfer { .. } => "transfer",
+            StepAction::CompanyFinalNotice { .. } => "company_final_notice",
+            StepAction::SupplySuspensionNotice => "supply_suspension_notice",
+            StepAction::SupplySuspension { .. } => "supply_suspension",
+        }
+    }
+
+    /// The letter template this action sends, if it sends one.
+    pub fn template(&self) -> Option<&str> {
+        match self {
+            StepAction::Reminder { template, .. } | StepAction::TransferNotice { template, .. } => {
+                Some(template)
+            }
+            StepAction::MeetingOffer { .. } => Some(templates::MEETING_OFFER),
+            StepAction::Transfer { .. } => Some(templates::TRANSFERRED_TO_COLLECTION),
+            StepAction::CompanyFinalNotice { .. } => Some(templates::COMPANY_FINAL_NOTICE),
+            StepAction::SupplySuspensionNotice => Some(templates::SUPPLY_SUSPENSION_NOTICE),
+            StepAction::CaseworkerAlert | StepAction::SupplySuspension { .. } => None,
+        }
+    }
+}
+
+impl Step {
+    /// The timing, or `None` unless exactly one of the two fields is set (a validation problem).
+    pub fn timing(&self) -> Option<Timing> {
+        match (self.after_due_days, self.after_previous_days) {
+            (Some(days), None) => Some(Timing::AfterDue(days)),
+            (None, Some(days)) => Some(Timing::AfterPrevious(days)),
+            _ => None,
+        }
+    }
+
+    /// True if the step is taken for a debtor of this kind (`only_for`; a company final notice
+    /// only for companies).
+    pub fn applies_to(&self, kind: PartyKind) -> bool {
+        let company_only = matches!(self.action, StepAction::CompanyFinalNotice { .. });
+        self.only_for.is_none_or(|only| only == kind)
+            && (!company_only || kind == PartyKind::Company)
+    }
+
+    /// A reminder that carries a fee.
+    pub fn carries_fee(&self) -> bool {
+        matches!(self.action, StepAction::Reminder { fee: true, .. })
+    }
+
+    /// A step whose letter is the written notice of transfer.
+    pub fn gives_transfer_notice(&self) -> bool {
+        matches!(
+            self.action,
+            StepAction::Reminder {
+                transfer_notice: true,
+                ..
+            } | StepAction::TransferNotice { .. }
+                | StepAction::CompanyFinalNotice { .. }
+        )
+    }
+
+    /// A step of the supply-closure track (notice or suspension).
+    pub fn is_supply_step(&self) -> bool {
+        matches!(
+            self.action,
+            StepAction::SupplySuspensionNotice | StepAction::SupplySuspension { .. }
+        )
+    }
+
+    /// A hard step: one that the special-consideration gate holds back until a meeting was
+    /// offered — a fee, a notice of transfer, the transfer itself, supply notice or suspension.
+    pub fn is_hard(&self) -> bool {
+        self.carries_fee()
+            || self.gives_transfer_notice()
+            || self.is_supply_step()
+            || matches!(self.action, StepAction::Transfer { .. })
+    }
+
+    /// A step that sends a reminder letter (`reminder`).
+    pub fn is_reminder(&self) -> bool {
+        matches!(self.action, StepAction::Reminder { .. })
+    }
+}
+
+/// Default interest (morarente / forsinkelsesrente).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InterestRule {
+    /// Danish municipal claims: `rate_percent` of the open principal for each started month
+    /// after the due date.
+    MonthlyStarted {
+        /// Percent per started month, e.g. `"1"`.
+        rate_percent: Decimal,
+    },
+    /// Renteloven / Norway's forsinkelsesrente: (reference + margin) percent a year, per day.
+    AnnualOverReference {
+        /// The reference rate (Nationalbanken's lending rate, Norges Bank's policy rate); may be
+        /// negative as long as the total is positive. A change is a new policy version.
+        reference_rate_percent: Decimal,
+        /// The margin, e.g. `"8"`.
+        margin_percent: Decimal,
+    },
+    /// No default interest.
+    None,
+}
+
+/// The unit of an interest rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateUnit {
+    /// Percent per started month.
+    PerStartedMonth,
+    /// Percent per year, charged per day (actual days / 365).
+    PerYear,
+}
+
+impl InterestRule {
+    /// The rate in percent per its unit, or `None` for [`InterestRule::None`].
+    pub fn rate_percent(&self) -> Option<(Decimal, RateUnit)> {
+        match *self {
+            InterestRule::MonthlyStarted { rate_percent } => {
+                Some((rate_percent, RateUnit::PerStartedMonth))
+            }
+            InterestRule::AnnualOverReference {
+                reference_rate_percent,
+                margin_percent,
+            } => reference_rate_percent
+                .checked_add(margin_percent)
+                .map(|rate| (rate, RateUnit::PerYear)),
+            InterestRule::None => None,
+        }
+    }
+}
+
+/// Which policy a municipality uses for which category.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// The policy for every category not listed in `categories`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Category key → policy id.
+    #[serde(default)]
+    pub categories: BTreeMap<String, String>,
+}
+
+/// A policy id and version, recorded with every decision (`dk_standard v2`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyRef {
+    /// The policy id (its key under `[dunning.policies]`).
+    pub id: String,
+    /// The version number.
+    pub version: u32,
+}
+
+impl fmt::Display for PolicyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} v{}", self.id, self.version)
+    }
+}
+
+/// Everything the decision needs for one claim on one date.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    /// The policy id.
+    pub policy_id: &'a str,
+    /// The policy with all its versions (interest uses the version in force in each period).
+    pub policy: &'a Policy,
+    /// The version in force on the date.
+    pub version: &'a PolicyVersion,
+    /// The policy's jurisdiction.
+    pub jurisdiction: &'a Jurisdiction,
+    /// The jurisdiction's table in force on the date.
+    pub table: &'a LegalTable,
+}
+
+impl Resolved<'_> {
+    /// The id and version to record with a decision.
+    pub fn policy_ref(&self) -> PolicyRef {
+        PolicyRef {
+            id: self.policy_id.to_owned(),
+            version: self.version.version,
+        }
+    }
+}
+
+impl Policies {
+    /// The id of the policy `municipality` uses for `category`: the category's own, else the
+    /// municipality's default.
+    pub fn policy_id_for(&self, municipality: &str, category: &str) -> Option<&str> {
+        let assignment = self.municipalities.get(municipality)?;
+        assignment
+            .categories
+            .get(category)
+            .or(assignment.default.as_ref())
+            .map(String::as_str)
+    }
+
+    /// The policy, version, jurisdiction and legal table for a claim of `category` in
+    /// `municipality` on `date`, or why there is none.
+    pub fn resolve(
+        &self,
+        municipality: &str,
+        category: &str,
+        date: BusinessDate,
+    ) -> Result<Resolved<'_>, String> {
+        let policy_id = self.policy_id_for(municipality, category).ok_or_else(|| {
+            format!("no dunning policy for category {category:?} in municipality {municipality}")
+        })?;
+        let policy = self
+            .policies
+            .get(policy_id)
+            .ok_or_else(|| format!("policy {policy_id:?} is not configured"))?;
+        let version = policy
+            .version_on(date)
+            .ok_or_else(|| format!("policy {policy_id:?} has no version in force on {date}"))?;
+        let jurisdiction = self
+            .jurisdictions
+            .get(&policy.jurisdiction)
+            .ok_or_else(|| {
+                format!(
+                    "jurisdiction {:?} of policy {policy_id:?} is not configured",
+                    policy.jurisdiction
+                )
+            })?;
+        let table = jurisdiction.table_on(date).ok_or_else(|| {
+            format!(
+                "jurisdiction {:?} has no legal table in force on {date}",
+                policy.jurisdiction
+            )
+        })?;
+        Ok(Resolved {
+            policy_id,
+            policy,
+            version,
+            jurisdiction,
+            table,
+        })
+    }
+
+    /// The first date after `date` on which the version or legal table that applies to
+    /// `category` in `municipality` changes (a new one takes effect), if any.
+    pub fn next_change_after(
+        &self,
+        municipality: &str,
+        category: &str,
+        date: BusinessDate,
+    ) -> Option<BusinessDate> {
+        let policy = self
+            .policies
+            .get(self.policy_id_for(municipality, category)?)?;
+        let next_version = policy
+            .versions
+            .iter()
+            .map(|v| v.effective_from)
+            .filter(|from| *from > date)
+            .min();
+        let next_table = self.jurisdictions.get(&policy.jurisdiction).and_then(|j| {
+            j.tables
+                .iter()
+                .map(|t| t.effective_from)
+                .filter(|from| *from > date)
+                .min()
+        });
+        next_version.into_iter().chain(next_table).min()
+    }
+
+    /// Every problem in the configuration, each as `dunning.<path>: <what is wrong>`, checked
+    /// against the municipality catalog when one is given (categories, countries, flags).
+    /// `Ok(())` means the service may start.
+    pub fn validate(&self, catalog: Option<&restance_kernel::Catalog>) -> Result<(), Vec<String>> {
+        let problems = validate::problems(self, catalog);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// A `[dunning]` configuration that failed [`Policies::validate`]; its message lists every
+/// problem on its own line, ready to be the reason a service refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid [dunning] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
+pub struct InvalidPolicies(pub Vec<String>);
+
+impl Policies {
+    /// The policies if they are valid for `catalog`, else every problem: what a service calls
+    /// at start (`settings.section::<Policies>("dunning")?.checked(&settings.catalog)?`).
+    pub fn checked(self, catalog: &restance_kernel::Catalog) -> Result<Policies, InvalidPolicies> {
+        self.validate(Some(catalog)).map_err(InvalidPolicies)?;
+        Ok(self)
+    }
+}
+
+impl Policy {
+    /// The version in force on `date`: the latest `effective_from` on or before it.
+    pub fn version_on(&self, date: BusinessDate) -> Option<&PolicyVersion> {
+        self.versions
+            .iter()
+            .filter(|v| v.effective_from <= date)
+            .max_by_key(|v| (v.effective_from, v.version))
+    }
+
+    /// True if any version has a supply suspension step.
+    pub fn has_supply_steps(&self) -> bool {
+        self.versions
+            .iter()
+            .any(|v| v.steps.iter().any(Step::is_supply_step))
+    }
+}
+
+impl Jurisdiction {
+    /// The legal table in force on `date`.
+    pub fn table_on(&self, date: BusinessDate) -> Option<&LegalTable> {
+        self.tables
+            .iter()
+            .filter(|t| t.effective_from <= date)
+            .max_by_key(|t| t.effective_from)
+    }
+}
+
+impl LegalTable {
+    /// The cap per reminder letter: the lower of `fee_cap` and a tenth of `collection_rate`
+    /// (rounded down to øre), or `None` when neither is configured.
+    pub fn cap(&self) -> Option<Money> {
+        let from_rate = self.collection_rate.and_then(|rate| {
+            let tenth = (rate.as_decimal() / Decimal::TEN)
+                .round_dp_with_strategy(2, RoundingStrategy::ToZero);
+            Money::from_decimal(tenth).ok()
+        });
+        match (self.fee_cap, from_rate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The fee to charge: the configured fee, never above the cap; `None` when no positive fee
+    /// can be charged (no cap configured, or a fee of zero).
+    pub fn fee_amount(&self) -> Option<Money> {
+        let amount = self.fee.min(self.cap()?);
+        amount.is_positive().then_some(amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).expect("test money")
+    }
+
+    fn d(s: &str) -> BusinessDate {
+        s.parse().expect("test date")
+    }
+
+    fn table(fee: &str) -> LegalTable {
+        LegalTable {
+            effective_from: d("2026-01-01"),
+            fee: m(fee),
+            fee_cap: None,
+            collection_rate: None,
+            fee_legal_basis: "test".into(),
+            max_fee_reminders: None,
+            min_days_between_fees: 0,
+            first_fee_min_days_after_due: 0,
+            transfer_min_balance: m("100.00"),
+        }
+    }
+
+    #[test]
+    fn a_norwegian_fee_is_capped_at_a_tenth_of_the_collection_rate() {
+        let mut t = table("80.00");
+        t.collection_rate = Some(m("755.55"));
+        assert_eq!(t.cap(), Some(m("75.55")), "rounded down, never up");
+        assert_eq!(t.fee_amount(), Some(m("75.55")));
+        t.fee_cap = Some(m("70.00"));
+        assert_eq!(t.fee_amount(), Some(m("70.00")), "the lower cap wins");
+    }
+
+    #[test]
+    fn no_fee_is_charged_without_a_cap_or_with_a_zero_fee() {
+        assert_eq!(table("250.00").fee_amount(), None);
+        let mut t = table("0.00");
+        t.fee_cap = Some(m("250.00"));
+        assert_eq!(t.fee_amount(), None);
+        t.fee = m("250.00");
+        assert_eq!(t.fee_amount(), Some(m("250.00")));
+    }
+
+    #[test]
+    fn the_version_in_force_is_the_latest_that_has_started() {
+        let version = |n: u32, from: &str| PolicyVersion {
+            version: n,
+            effective_from: d(from),
+            steps: vec![],
+            interest: InterestRule::None,
+            interest_continues_during: vec![],
+            special_consideration: None,
+            limitation_years: 3,
+        };
+        let policy = Policy {
+            name: String::new(),
+            jurisdiction: "dk".into(),
+            versions: vec![version(1, "2026-01-01"), version(2, "2027-01-01")],
+        };
+        assert!(policy.version_on(d("2025-12-31")).is_none());
+        assert_eq!(
+            policy.version_on(d("2026-01-01")).map(|v| v.version),
+            Some(1)
+        );
+        assert_eq!(
+            policy.version_on(d("2026-12-31")).map(|v| v.version),
+            Some(1)
+        );
+        assert_eq!(
+            policy.version_on(d("2027-01-01")).map(|v| v.version),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_step_reads_from_toml_with_its_action_kind() {
+        let step: Step = toml::from_str(
+            "after_previous_days = 14\naction = { kind = \"reminder\", template = \"reminder_2\", fee = true, transfer_notice = true }",
+        )
+        .expect("step parses");
+        assert_eq!(step.timing(), Some(Timing::AfterPrevious(14)));
+        assert!(step.carries_fee() && step.gives_transfer_notice() && step.is_hard());
+        let bad: Result<Step, _> = toml::from_str(
+            "after_due_days = 7\naction = { kind = \"reminder\", template = \"reminder_1\", fees = true }",
+        );
+        assert!(bad.is_err(), "a misspelt field is refused, not ignored");
+        let offer: Step =
+            toml::from_str("after_due_days = 7\naction = { kind = \"meeting_offer\" }")
+                .expect("meeting offer parses");
+        assert_eq!(
+            offer.action,
+            StepAction::MeetingOffer {
+                channels: vec![Channel::Letter, Channel::Sms]
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_policies_explain_themselves_one_problem_a_line() {
+        let err = Policies::default()
+            .checked(&restance_kernel::Catalog::default())
+            .expect_err("empty policies are invalid");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("invalid [dunning] configuration (3 problems):\n  dunning."),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+    }
+
+    #[test]
+    fn a_company_final_notice_is_only_for_companies() {
+        let step = Step {
+            after_due_days: Some(7),
+            after_previous_days: None,
+            only_for: None,
+            action: StepAction::CompanyFinalNotice { deadline_days: 10 },
+        };
+        assert!(step.applies_to(PartyKind::Company));
+        assert!(!step.applies_to(PartyKind::Person));
+    }
+}

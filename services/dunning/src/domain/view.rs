@@ -1,0 +1,487 @@
+//! What the decision reads about one debtor in one municipality: claims, holds, broken
+//! agreements and each claim's dunning history.
+//!
+//! The service keeps this state from the events it consumes (claims and balances from
+//! invoicing; holds and broken agreements from agreements and disputes) and from its own
+//! decisions ([`DebtorView::record`]). Holds that have ended are kept: they move the timing of
+//! later steps and decide which interest periods were suspended.
+
+use std::collections::BTreeMap;
+
+use restance_kernel::{BusinessDate, Category, Currency, Money, PartyKind};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::actions::{Action, Decisions};
+
+/// All claims of one debtor in one municipality, with their holds and history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebtorView {
+    /// The debtor id (from invoicing's claim events).
+    pub debtor_id: String,
+    /// The municipality code; chooses the policies.
+    pub municipality: String,
+    /// Person or company.
+    pub kind: PartyKind,
+    /// The debtor's claims in this municipality (open and closed).
+    pub claims: Vec<ClaimState>,
+    /// Holds, current and ended.
+    #[serde(default)]
+    pub holds: Vec<Hold>,
+    /// Agreements the debtor broke (a defaulted payment plan).
+    #[serde(default)]
+    pub broken_agreements: Vec<BrokenAgreement>,
+}
+
+/// One claim as dunning sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimState {
+    /// Invoicing's claim id.
+    pub claim_id: String,
+    /// The arrears category key, e.g. `daycare`.
+    pub category: String,
+    /// The category's flags from the catalog ([`CategoryFlags::from`] a kernel [`Category`]).
+    pub flags: CategoryFlags,
+    /// The collection office; letters carry its letterhead.
+    pub office: String,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// The payment deadline; the claim is in arrears from the day after.
+    pub due_date: BusinessDate,
+    /// What is open.
+    pub balance: ClaimBalance,
+    /// The payment reference (+71 line or KID) for the letter, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    /// Open, settled, written off or transferred.
+    pub status: ClaimStatus,
+    /// The last acknowledgement of the debt (a part payment, a signed plan): the limitation
+    /// period starts again from it (DOMAIN.md, "Limitation").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_acknowledged: Option<BusinessDate>,
+    /// What dunning already did.
+    #[serde(default)]
+    pub history: ClaimHistory,
+}
+
+/// The catalog flags of a claim's category that dunning acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CategoryFlags {
+    /// Meeting offer before any hard step (daycare, family area).
+    #[serde(default)]
+    pub special_consideration: bool,
+    /// The social caseworker is alerted before any hard step.
+    #[serde(default)]
+    pub social_caseworker: bool,
+    /// Supply may be closed after a broken agreement (water, heat).
+    #[serde(default)]
+    pub supply_closure_allowed: bool,
+    /// A private-law claim (rent).
+    #[serde(default)]
+    pub private_law: bool,
+}
+
+impl From<&Category> for CategoryFlags {
+    fn from(c: &Category) -> Self {
+        CategoryFlags {
+            special_consideration: c.special_consideration,
+            social_caseworker: c.social_caseworker,
+            supply_closure_allowed: c.supply_closure_allowed,
+            private_law: c.private_law,
+        }
+    }
+}
+
+/// A claim's open amounts, as invoicing reports them (`invoicing.claim.balance_changed.v1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClaimBalance {
+    /// Unpaid principal.
+    pub principal: Money,
+    /// Unpaid fees.
+    pub fees: Money,
+    /// Unpaid interest.
+    pub interest: Money,
+}
+
+impl ClaimBalance {
+    /// Principal + fees + interest, or `None` if the sum leaves the money range.
+    pub fn total(&self) -> Option<Money> {
+        Money::checked_sum([self.principal, self.fees, self.interest])
+    }
+}
+
+/// Where a claim stands in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// Open: dunning applies.
+    #[default]
+    Open,
+    /// Paid in full.
+    Settled,
+    /// Written off.
+    WrittenOff,
+    /// Transferred to state collection: it has left municipal dunning.
+    Transferred,
+}
+
+/// A pause in dunning for some or all of a debtor's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// The id of what caused it (plan, deferral, meeting, dispute id).
+    pub hold_id: String,
+    /// Why dunning is paused.
+    pub kind: HoldKind,
+    /// Which claims it covers.
+    pub scope: Scope,
+    /// First day held.
+    pub from: BusinessDate,
+    /// Last day held (inclusive); `None` while it has no end (an active plan, an open dispute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<BusinessDate>,
+}
+
+/// The reason for a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldKind {
+    /// A payment plan (afdragsordning); a defaulted plan ends the hold and is a broken agreement.
+    Plan,
+    /// A deferral (henstand).
+    Deferral,
+    /// A meeting scheduled with the debtor (sættemøde), until it is held or missed.
+    Meeting,
+    /// The debtor disputes the claim.
+    Dispute,
+}
+
+/// Which of a debtor's claims something concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every claim of the debtor in the municipality.
+    Debtor,
+    /// These claims.
+    Claims(Vec<String>),
+}
+
+impl Scope {
+    /// True if the claim is within the scope.
+    pub fn covers(&self, claim_id: &str) -> bool {
+        match self {
+            Scope::Debtor => true,
+            Scope::Claims(ids) => ids.iter().any(|id| id == claim_id),
+        }
+    }
+}
+
+impl Hold {
+    /// True if the hold covers the claim.
+    pub fn covers(&self, claim_id: &str) -> bool {
+        self.scope.covers(claim_id)
+    }
+
+    /// True if the hold is in force on `date`.
+    pub fn active_on(&self, date: BusinessDate) -> bool {
+        self.from <= date && self.until.is_none_or(|until| date <= until)
+    }
+
+    /// The first day after the hold, if it has an end.
+    pub fn resumes_on(&self) -> Option<BusinessDate> {
+        self.until.and_then(|until| until.checked_add_days(1))
+    }
+}
+
+/// An agreement the debtor broke, e.g. a payment plan that defaulted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenAgreement {
+    /// The agreement's id.
+    pub agreement_id: String,
+    /// The claims it covered.
+    pub scope: Scope,
+    /// The day it was broken.
+    pub date: BusinessDate,
+}
+
+/// What dunning already did for a claim; written by [`DebtorView::record`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClaimHistory {
+    /// Steps taken or skipped, in order.
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    /// Fees charged on this claim.
+    #[serde(default)]
+    pub fees: Vec<FeeRecord>,
+    /// When a meeting was first offered for this claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_offered: Option<BusinessDate>,
+    /// When the social caseworker was first alerted about this claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker_alerted: Option<BusinessDate>,
+    /// When the written notice of transfer was first sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_notice_sent: Option<BusinessDate>,
+    /// When the supply suspension notice was first sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_notice_sent: Option<BusinessDate>,
+    /// When supply suspension was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_suspended: Option<BusinessDate>,
+    /// When restoration of the supply was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_restored: Option<BusinessDate>,
+    /// First days of the interest periods already assessed.
+    #[serde(default)]
+    pub interest_assessed: Vec<BusinessDate>,
+    /// When a write-off was proposed (the claim then gets nothing more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_off_proposed: Option<BusinessDate>,
+}
+
+/// A step of the policy taken (or skipped) for a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step number (1 = the policy's first step).
+    pub step: u32,
+    /// When.
+    pub date: BusinessDate,
+    /// Passed over because it did not apply (e.g. supply suspension without a broken agreement).
+    #[serde(default)]
+    pub skipped: bool,
+}
+
+/// A fee charged on a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeRecord {
+    /// The step that charged it.
+    pub step: u32,
+    /// When.
+    pub date: BusinessDate,
+    /// How much.
+    pub amount: Money,
+}
+
+impl ClaimHistory {
+    /// The highest step number taken or skipped; 0 before the first step.
+    pub fn last_step(&self) -> u32 {
+        self.steps.iter().map(|s| s.step).max().unwrap_or(0)
+    }
+
+    /// The date of the last step actually taken (skips do not count).
+    pub fn last_taken_date(&self) -> Option<BusinessDate> {
+        self.steps
+            .iter()
+            .filter(|s| !s.skipped)
+            .map(|s| s.date)
+            .max()
+    }
+
+    /// True if a step was taken, or a meeting offer, caseworker alert or notice sent, on `date`:
+    /// a claim takes at most one step a day, even when the day is evaluated again.
+    pub fn acted_on(&self, date: BusinessDate) -> bool {
+        self.last_taken_date() == Some(date)
+            || [
+                self.meeting_offered,
+                self.caseworker_alerted,
+                self.transfer_notice_sent,
+                self.supply_notice_sent,
+                self.supply_suspended,
+            ]
+            .contains(&Some(date))
+    }
+
+    /// How many fees were charged.
+    pub fn fee_count(&self) -> usize {
+        self.fees.len()
+    }
+
+    /// When the last fee was charged.
+    pub fn last_fee_date(&self) -> Option<BusinessDate> {
+        self.fees.iter().map(|f| f.date).max()
+    }
+
+    /// True if a fee was charged for this step.
+    pub fn has_fee_for_step(&self, step: u32) -> bool {
+        self.fees.iter().any(|f| f.step == step)
+    }
+
+    /// True if interest for the period starting on `period_from` was assessed.
+    pub fn interest_assessed_for(&self, period_from: BusinessDate) -> bool {
+        self.interest_assessed.contains(&period_from)
+    }
+
+    fn step(&mut self, step: u32, date: BusinessDate, skipped: bool) {
+        if !self.steps.iter().any(|s| s.step == step) {
+            self.steps.push(StepRecord {
+                step,
+                date,
+                skipped,
+            });
+        }
+    }
+}
+
+impl ClaimState {
+    /// Open, with something to pay.
+    pub fn is_active(&self) -> bool {
+        self.status == ClaimStatus::Open && self.balance.total().is_some_and(|t| t.is_positive())
+    }
+}
+
+impl DebtorView {
+    /// The holds that cover a claim.
+    pub fn holds_of<'a>(&'a self, claim_id: &'a str) -> impl Iterator<Item = &'a Hold> + 'a {
+        self.holds.iter().filter(move |h| h.covers(claim_id))
+    }
+
+    /// The broken agreements that cover a claim.
+    pub fn broken_agreements_of<'a>(
+        &'a self,
+        claim_id: &'a str,
+    ) -> impl Iterator<Item = &'a BrokenAgreement> + 'a {
+        self.broken_agreements
+            .iter()
+            .filter(move |b| b.scope.covers(claim_id))
+    }
+
+    /// Writes a day's decisions into the claims' histories — what the service stores after
+    /// committing them — and adds the fees and interest to the balances, as invoicing will.
+    /// Recording the same decisions twice changes nothing more than recording them once.
+    pub fn record(&mut self, decisions: &Decisions) {
+        let index: BTreeMap<String, usize> = self
+            .claims
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.claim_id.clone(), i))
+            .collect();
+        for decision in &decisions.decisions {
+            record_action(&mut self.claims, &index, &decision.action, decisions.date);
+        }
+    }
+}
+
+fn record_action(
+    claims: &mut [ClaimState],
+    index: &BTreeMap<String, usize>,
+    action: &Action,
+    date: BusinessDate,
+) {
+    let mut each = |ids: &[String], f: &mut dyn FnMut(&mut ClaimState)| {
+        for id in ids {
+            if let Some(claim) = index.get(id).and_then(|i| claims.get_mut(*i)) {
+                f(claim);
+            }
+        }
+    };
+    let first = |slot: &mut Option<BusinessDate>| {
+        slot.get_or_insert(date);
+    };
+    match action {
+        Action::Reminder {
+            step,
+            claim_ids,
+            transfer_notice,
+            ..
+        } => each(claim_ids, &mut |c| {
+            c.history.step(*step, date, false);
+            if *transfer_notice {
+                first(&mut c.history.transfer_notice_sent);
+            }
+        }),
+        Action::Fee {
+            claim_id,
+            step,
+            amount,
+            ..
+        } => each(std::slice::from_ref(claim_id), &mut |c| {
+            if !c.history.has_fee_for_step(*step) {
+                c.history.fees.push(FeeRecord {
+                    step: *step,
+                    date,
+                    amount: *amount,
+                });
+                c.balance.fees = c
+                    .balance
+                    .fees
+                    .checked_add(*amount)
+                    .unwrap_or(c.balance.fees);
+            }
+        }),
+        Action::Interest {
+            claim_id,
+            period_from,
+            amount,
+            ..
+        } => each(std::slice::from_ref(claim_id), &mut |c| {
+            if !c.history.interest_assessed_for(*period_from) {
+                c.history.interest_assessed.push(*period_from);
+                c.balance.interest = c
+                    .balance
+                    .interest
+                    .checked_add(*amount)
+                    .unwrap_or(c.balance.interest);
+            }
+        }),
+        Action::MeetingOffer {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            if let Some(step) = step {
+                c.history.step(*step, date, false);
+            }
+            first(&mut c.history.meeting_offered);
+        }),
+        Action::CaseworkerAlert {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            if let Some(step) = step {
+                c.history.step(*step, date, false);
+            }
+            first(&mut c.history.caseworker_alerted);
+        }),
+        Action::TransferNotice {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            if let Some(step) = step {
+                c.history.step(*step, date, false);
+            }
+            first(&mut c.history.transfer_notice_sent);
+        }),
+        Action::CompanyFinalNotice {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            c.history.step(*step, date, false);
+            first(&mut c.history.transfer_notice_sent);
+        }),
+        Action::Transfer {
+            step, claims: t, ..
+        } => {
+            let ids: Vec<String> = t.iter().map(|t| t.claim_id.clone()).collect();
+            each(&ids, &mut |c| {
+                c.history.step(*step, date, false);
+                c.status = ClaimStatus::Transferred;
+            });
+        }
+        Action::SupplySuspensionNotice {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            c.history.step(*step, date, false);
+            first(&mut c.history.supply_notice_sent);
+        }),
+        Action::SupplySuspension {
+            step, claim_ids, ..
+        } => each(claim_ids, &mut |c| {
+            c.history.step(*step, date, false);
+            first(&mut c.history.supply_suspended);
+        }),
+        Action::SupplyRestoration { claim_ids, .. } => each(claim_ids, &mut |c| {
+            first(&mut c.history.supply_restored);
+        }),
+        Action::WriteOffProposal { claim_id, .. } => {
+            each(std::slice::from_ref(claim_id), &mut |c| {
+                first(&mut c.history.write_off_proposed);
+            });
+        }
+        Action::StepSkipped { step, claim_ids } => each(claim_ids, &mut |c| {
+            c.history.step(*step, date, true);
+        }),
+    }
+}
