@@ -162,7 +162,7 @@ impl Problems {
         if !well_formed {
             self.add(
                 path,
-                "must be an E.164 phone number like +4512345678 (no spaces)",
+                "must be an E.164 phone number: +, country code and number, no spaces",
             );
         }
     }

@@ -926,7 +926,7 @@ fn notification_request() -> Value {
 /// number of their own ([`PARTY_PHONE`]; the E.164 problem message quotes `+4512345678` as its
 /// example of the form, so that number cannot tell a leak from the message).
 fn party_recipient() -> Value {
-    json!({"kind":"party","name":"Ane Hansen","party_kind":"person","national_id":"0101901234",
+    json!({"kind":"party","name":"Ane Hansen","party_kind":"person","address_protection":"none","national_id":"0101901234",
         "address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
         "email":"ane@example.org","phone":"+4520304050","language":"da"})
 }
@@ -1051,8 +1051,7 @@ fn a_template_id_is_lower_case_letters_digits_and_underscores() {
 #[test]
 fn a_party_recipient_needs_a_way_to_reach_them() {
     let mut data = notification_request();
-    data["recipient"] =
-        json!({"kind":"party","name":"Ane Hansen","party_kind":"person","language":"da"});
+    data["recipient"] = json!({"kind":"party","name":"Ane Hansen","party_kind":"person","address_protection":"none","language":"da"});
     assert_eq!(
         refusal_of::<NotificationRequested>(data),
         vec![Problem::new(
@@ -1067,7 +1066,7 @@ fn a_party_recipient_needs_a_way_to_reach_them() {
         ("national_id", json!("0101901234")),
     ] {
         let mut data = notification_request();
-        data["recipient"] = json!({"kind":"party","name":"Ane Hansen","party_kind":"person"});
+        data["recipient"] = json!({"kind":"party","name":"Ane Hansen","party_kind":"person","address_protection":"none"});
         data["recipient"][field] = value;
         assert_eq!(
             problems_of::<NotificationRequested>(data),
@@ -1095,7 +1094,7 @@ fn a_recipient_phone_must_be_e164_and_is_never_repeated() {
             err.problems(),
             &[Problem::new(
                 "data.recipient.phone",
-                "must be an E.164 phone number like +4512345678 (no spaces)"
+                "must be an E.164 phone number: +, country code and number, no spaces"
             )],
             "{bad}"
         );
@@ -1308,8 +1307,35 @@ fn a_transfer_follows_the_notice_which_follows_the_due_date() {
         vec![
             "data.debtor.national_id",
             "data.notice_date",
-            "data.transferred_date"
+            "data.transferred_date",
+            "data.reminder_dates"
         ]
+    );
+}
+
+#[test]
+fn a_statute_barred_claim_or_unordered_reminders_cannot_be_transferred() {
+    let mut data = claim_transferred();
+    data["limitation_date"] = json!("2027-01-19");
+    data["reminder_dates"] = json!(["2027-01-05", "2026-12-22"]);
+    assert_eq!(
+        paths(&refusal_of::<ClaimTransferred>(data)),
+        vec!["data.reminder_dates", "data.limitation_date"]
+    );
+}
+
+#[test]
+fn a_confidential_address_never_reaches_a_private_collection_agency() {
+    let mut data = claim_transferred();
+    data["debtor"]["address_protection"] = json!("confidential");
+    assert_eq!(problems_of::<ClaimTransferred>(data.clone()), vec![]);
+    data["authority"] = json!("inkasso");
+    assert_eq!(
+        refusal_of::<ClaimTransferred>(data),
+        vec![Problem::new(
+            "data.debtor.address",
+            "must be absent for a confidential address sent to a private collection agency"
+        )]
     );
 }
 
@@ -1571,5 +1597,20 @@ fn messages_can_be_built_in_code_and_validated() {
     assert!(
         json["debtor"].get("email").is_none(),
         "absent optionals are omitted"
+    );
+}
+
+#[test]
+fn a_person_as_party_recipient_must_state_their_address_protection() {
+    let mut data = notification_request();
+    data["recipient"] = json!({"kind":"party","name":"Ane Hansen","party_kind":"person",
+        "email":"guarantor@example.org"});
+    let err = decode::<NotificationRequested>(data).expect_err("no protection given");
+    assert!(
+        paths(err.problems())
+            .iter()
+            .any(|p| p.starts_with("data.recipient")),
+        "{:?}",
+        err.problems()
     );
 }

@@ -194,6 +194,16 @@ pub enum CollectionAuthority {
     StatensInnkrevingssentral,
     /// Norway: the municipality's own collection (kommunal skatteoppkrever / namsmann).
     Namsmannen,
+    /// A private collection agency (inkasso), for private-law claims such as rent. A private
+    /// party: a confidential address is never sent to it either.
+    Inkasso,
+}
+
+impl CollectionAuthority {
+    /// A private party (not a public authority): no protected address of any level may reach it.
+    pub fn is_private(self) -> bool {
+        matches!(self, CollectionAuthority::Inkasso)
+    }
 }
 
 /// The debtor as the collection authority needs them.
@@ -207,7 +217,8 @@ pub struct TransferredDebtor {
     pub national_id: Redacted<NationalId>,
     /// Name.
     pub name: Redacted<String>,
-    /// The address; absent when it is strictly confidential (it never leaves the system).
+    /// The address; absent when it is strictly confidential (it never leaves the system), and
+    /// absent when it is confidential and the authority is a private party (inkasso).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// The debtor's address protection, so the authority applies its own routine.
@@ -273,6 +284,10 @@ impl Validate for ClaimTransferred {
                 "data.debtor.address",
                 "must be absent for a strictly confidential address",
             ),
+            (Some(_), AddressProtection::Confidential) if self.authority.is_private() => p.add(
+                "data.debtor.address",
+                "must be absent for a confidential address sent to a private collection agency",
+            ),
             (Some(address), _) => address.check(&mut p, "data.debtor.address"),
             (None, _) => {}
         }
@@ -298,6 +313,25 @@ impl Validate for ClaimTransferred {
             self.notice_date,
             "notice_date",
         );
+        if self.reminder_dates.windows(2).any(|w| w[1] < w[0]) {
+            p.add("data.reminder_dates", "must be in date order");
+        }
+        if self
+            .reminder_dates
+            .iter()
+            .any(|d| *d > self.notice_date || *d < self.due_date)
+        {
+            p.add(
+                "data.reminder_dates",
+                "must lie between due_date and notice_date",
+            );
+        }
+        if self.limitation_date <= self.transferred_date {
+            p.add(
+                "data.limitation_date",
+                "must be after transferred_date (a statute-barred claim cannot be transferred)",
+            );
+        }
         p.text("data.legal_basis", &self.legal_basis);
         p.into_vec()
     }

@@ -128,6 +128,10 @@ pub struct Party {
     /// The party's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The party's address protection; required for a person (a guarantor, say), `none` when
+    /// absent for a company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_protection: Option<AddressProtection>,
 }
 
 fn company() -> PartyKind {
@@ -135,6 +139,11 @@ fn company() -> PartyKind {
 }
 
 impl Party {
+    /// The protection that applies: the given one, else `none` (only companies may omit it).
+    pub fn protection(&self) -> AddressProtection {
+        self.address_protection.unwrap_or(AddressProtection::None)
+    }
+
     fn check(&self, p: &mut Problems, at: &str) {
         p.text(&format!("{at}.name"), self.name.expose());
         if let Some(id) = &self.national_id
@@ -147,6 +156,12 @@ impl Party {
         }
         if let Some(address) = &self.address {
             address.check(p, &format!("{at}.address"));
+        }
+        if self.party_kind == PartyKind::Person && self.address_protection.is_none() {
+            p.add(
+                format!("{at}.address_protection"),
+                "is required for a person (none, confidential or strictly_confidential)",
+            );
         }
         if let Some(email) = &self.email {
             p.email(&format!("{at}.email"), email.expose());
