@@ -34,9 +34,9 @@ fmt-check:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
-# validate asyncapi.yaml (AsyncAPI 3 parser + every example against its schema)
+# validate asyncapi.yaml (AsyncAPI 3 parser + every example against its schema) and every service's openapi.yaml
 check-contracts:
-    cd shared/contracts/asyncapi-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node check.mjs
+    cd shared/contracts/asyncapi-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node check.mjs && node openapi.mjs
 
 # make sure RabbitMQ, PostgreSQL and the SMTP test server run (installs them if missing)
 services:
