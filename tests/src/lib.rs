@@ -60,3 +60,114 @@ pub fn to_items(envs: &[Value]) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// `notifications.notification.requested.v1` from dunning for debtor `debtor` of Skanderborg.
+pub fn notification_request(
+    id: &str,
+    notification_id: &str,
+    template: &str,
+    debtor: &str,
+    data: Value,
+) -> Value {
+    envelope(
+        "/restance/dunning",
+        id,
+        "notifications.notification.requested.v1",
+        json!({"notification_id":notification_id,"municipality":"0746","template":template,
+               "recipient":{"kind":"debtor","debtor_id":debtor},"data":data,
+               "related":{"service":"dunning","debtor_id":debtor}}),
+    )
+}
+
+/// `reminder_1`'s data for one Skanderborg daycare claim of `amount`, paid with `ocr_line`.
+pub fn reminder_1_data(invoice_id: &str, amount: &str, ocr_line: &str) -> Value {
+    json!({
+        "claims":[{"invoice_id":invoice_id,"text":"Daginstitution december 2026",
+                   "due_date":"2026-12-15","amount":amount}],
+        "total":amount,"currency":"DKK","pay_by":"2027-01-05",
+        "payment":{"ocr_line":ocr_line},
+        "legal_basis":"opkrævningsloven § 6"
+    })
+}
+
+/// An invoice of Skanderborg with a chosen category, debtor, amount and due date (issued 14
+/// days before it is due); the debtor is the same person as in [`invoice`].
+pub fn invoice_due(
+    id: &str,
+    invoice_id: &str,
+    category: &str,
+    debtor: &str,
+    amount: &str,
+    due: &str,
+) -> Value {
+    let mut e = invoice(id, invoice_id, debtor, amount);
+    let issue = due
+        .parse::<restance_kernel::BusinessDate>()
+        .map(|d| d.add_days(-14).to_string())
+        .unwrap_or_else(|_| due.to_owned());
+    e["data"]["category"] = json!(category);
+    e["data"]["due_date"] = json!(due);
+    e["data"]["issue_date"] = json!(issue);
+    e["source"] = json!(format!("/billing/{category}"));
+    e
+}
+
+/// `calendar.day.opened.v1` for `date`, as `restance day open` sends it.
+pub fn day_opened(date: &str) -> Value {
+    envelope(
+        "/restance/cli",
+        &format!("day-{date}-{}", uuid::Uuid::new_v4().simple()),
+        "calendar.day.opened.v1",
+        json!({ "date": date }),
+    )
+}
+
+/// `agreements.deferral.granted.v1` for one claim of a Skanderborg debtor.
+pub fn deferral_granted(
+    deferral_id: &str,
+    debtor: &str,
+    claim_id: &str,
+    from: &str,
+    until: &str,
+) -> Value {
+    envelope(
+        "/restance/agreements",
+        &format!("granted-{deferral_id}"),
+        "agreements.deferral.granted.v1",
+        json!({"deferral_id":deferral_id,"municipality":"0746","debtor_id":debtor,
+               "claim_ids":[claim_id],"from":from,"until":until,"reason":"acute social situation"}),
+    )
+}
+
+/// `agreements.deferral.ended.v1` (expired) for one claim of a Skanderborg debtor.
+pub fn deferral_ended(deferral_id: &str, debtor: &str, claim_id: &str, ended: &str) -> Value {
+    envelope(
+        "/restance/agreements",
+        &format!("ended-{deferral_id}"),
+        "agreements.deferral.ended.v1",
+        json!({"deferral_id":deferral_id,"municipality":"0746","debtor_id":debtor,
+               "claim_ids":[claim_id],"ended_date":ended,"reason":"expired"}),
+    )
+}
+
+/// `invoicing.claim.opened.v1` as invoicing announces a Skanderborg claim (`seq` chooses a
+/// valid FIK payment id), for tests that run dunning without invoicing.
+pub fn claim_opened(claim_id: &str, debtor: &str, amount: &str, due: &str, seq: u64) -> Value {
+    let id = restance_kernel::FikId::from_sequence(seq)
+        .map(|f| f.as_str().to_owned())
+        .unwrap_or_default();
+    let issue = due
+        .parse::<restance_kernel::BusinessDate>()
+        .map(|d| d.add_days(-14).to_string())
+        .unwrap_or_else(|_| due.to_owned());
+    envelope(
+        "/restance/invoicing",
+        &format!("opened-{claim_id}"),
+        "invoicing.claim.opened.v1",
+        json!({"claim_id":claim_id,"invoice_id":format!("INV-{claim_id}"),"source":"/billing/other",
+            "municipality":"0746","category":"other","debtor_id":debtor,"office":"main",
+            "currency":"DKK","amount":amount,"issue_date":issue,"due_date":due,
+            "payment_reference":id,"ocr_line":format!("+71<{id}+85412345<"),
+            "prepayment":false,"direct_debit":false}),
+    )
+}

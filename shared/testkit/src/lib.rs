@@ -5,6 +5,7 @@
 pub mod bus;
 pub mod db;
 pub mod process;
+pub mod sms;
 
 pub use bus::{
     AMQP_URL, BusProbe, DeadLetter, delete_test_topology, publish_envelopes, publish_raw,
@@ -12,3 +13,4 @@ pub use bus::{
 };
 pub use db::TestDatabase;
 pub use process::{ServiceProcess, binary};
+pub use sms::{FakeSmsGateway, Reply as SmsReply, SmsRequest};

@@ -1,0 +1,719 @@
+//! The delivery worker: claims due deliveries, sends them, and records the result with its
+//! event in one transaction.
+//!
+//! # The state machine (table `deliveries`, one row per `(notification_id, channel)`)
+//! ```text
+//!   pending ──claim──▶ sending ──sent──▶ sent        (+ letter.ready / sms.sent / email.sent)
+//!      ▲                  │ ├───permanent──▶ failed  (+ delivery.failed)
+//!      └──transient───────┘ └──transient, attempts or age used up──▶ failed (+ delivery.failed)
+//!   pending (SMS in quiet hours) ──hold──▶ pending, due at the end of the quiet hours
+//! ```
+//! A claim is an `UPDATE … WHERE status = 'pending' AND next_attempt_ms <= now` that sets a
+//! lease: only one worker (of any replica) wins it. A claim whose lease ran out (its worker
+//! died) is due again.
+//!
+//! # Exactly one send per (notification, channel) — and the one window
+//! The natural key makes a redelivered or duplicated request plan nothing twice, and a row
+//! leaves `sending` only in the transaction that also writes its event to the outbox. The
+//! remaining window: the provider accepted the SMS or e-mail, and the process died before that
+//! transaction committed. The lease then runs out and the message is sent again. Both carry a
+//! key derived from the notification id so the duplicate can be recognised: the SMS its
+//! `userref` (the gateway reports it with every delivery status; GatewayAPI itself does not
+//! deduplicate on it), the e-mail its `Message-ID` (mail clients and archives dedupe on it).
+//! A letter re-rendered after a crash overwrites the same file with the same document id, so
+//! the print provider sees at most a second `letter.ready` for the same document.
+//!
+//! # Wake-ups and shutdown
+//! The consumer wakes the worker after it planned deliveries; the worker also polls
+//! (`worker.poll_ms`) and sweeps parked requests whose wait is over. On shutdown it claims
+//! nothing new and lets in-flight sends finish (`worker.drain_secs`).
+
+pub mod email;
+pub mod sms;
+
+use crate::Shared;
+use crate::config::Channel;
+use crate::domain::ids::{self, clean_reason};
+use crate::domain::plan::{DeliveryPlan, PlannedRoute};
+use crate::domain::timing::{backoff_ms, may_retry, quiet_until, time_zone};
+use crate::handlers::requests::{STATE_FAILED, STATE_PARKED, delivery_channel};
+use crate::store::queries::{self, DeliveryKey, DocumentRow};
+use restance_bus::{Backoff, Effects, Outbox};
+use restance_contracts::messages::{
+    DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel, LetterReady,
+    LetterRecipient, NotificationRequested, SmsSent,
+};
+use restance_letters::TextPart;
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Why a send did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth another attempt later (connection, 5xx, 429, SMTP 4xx, a disk error).
+    Transient(String),
+    /// Will not succeed (4xx, SMTP 5xx, an unusable recipient, a template that cannot render).
+    Permanent(String),
+}
+
+/// What a successful send produced.
+enum Sent {
+    Letter(Box<(LetterReady, DocumentRow)>),
+    Sms(SmsSent),
+    Email(EmailSent),
+}
+
+/// The worker and what it sends with.
+#[derive(Debug)]
+pub struct Worker {
+    db: DatabaseConnection,
+    outbox: Outbox,
+    source: String,
+    shared: Arc<Shared>,
+    sms: Option<sms::SmsGateway>,
+    mailer: email::Mailer,
+    documents: PathBuf,
+    render_permits: Arc<Semaphore>,
+}
+
+impl Worker {
+    /// A worker writing through `db`/`outbox`, events from `source`, letters under `documents`.
+    pub fn new(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        source: String,
+        shared: Arc<Shared>,
+        sms: Option<sms::SmsGateway>,
+        mailer: email::Mailer,
+        documents: PathBuf,
+    ) -> Self {
+        let threads = match shared.config.worker.render_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        Self {
+            db,
+            outbox,
+            source,
+            shared,
+            sms,
+            mailer,
+            documents,
+            render_permits: Arc::new(Semaphore::new(threads)),
+        }
+    }
+
+    /// Runs until `cancel` fires, then lets in-flight sends finish.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let concurrency = self.shared.config.worker.concurrency.max(1);
+        let mut inflight: JoinSet<()> = JoinSet::new();
+        let mut backoff = Backoff::default();
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let mut healthy = true;
+            if let Err(e) = self.expire_parked().await {
+                tracing::warn!(error = %e, "sweeping parked notifications failed; retrying");
+                healthy = false;
+            }
+            let free = concurrency.saturating_sub(inflight.len());
+            let mut claimed_any = false;
+            if free > 0 {
+                match self.claim_due(free).await {
+                    Ok(keys) => {
+                        claimed_any = !keys.is_empty();
+                        for key in keys {
+                            let me = self.clone();
+                            inflight.spawn(async move { me.deliver(key).await });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming due deliveries failed; retrying");
+                        healthy = false;
+                    }
+                }
+            }
+            if !healthy {
+                if !backoff.wait(&cancel).await {
+                    break;
+                }
+                continue;
+            }
+            backoff.reset();
+            if claimed_any && inflight.len() < concurrency {
+                continue; // more may be due
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = self.shared.wake.notified() => {}
+                () = tokio::time::sleep(self.shared.config.poll()) => {}
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+            }
+        }
+        let drain = Duration::from_secs(self.shared.config.worker.drain_secs);
+        if !inflight.is_empty() {
+            tracing::info!(
+                in_flight = inflight.len(),
+                "finishing in-flight deliveries before stopping"
+            );
+        }
+        let finished = tokio::time::timeout(drain, async {
+            while inflight.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                left = inflight.len(),
+                "in-flight deliveries did not finish in time; they are claimed again after their lease"
+            );
+            inflight.abort_all();
+        }
+        tracing::info!("delivery worker stopped");
+    }
+
+    /// Claims up to `limit` due deliveries; SMS due in quiet hours are held until the morning.
+    async fn claim_due(&self, limit: usize) -> Result<Vec<DeliveryKey>, DbErr> {
+        let now = self.shared.clock.now();
+        let now_ms = now.timestamp_millis();
+        let lease_ms = i64::try_from(self.shared.config.worker.lease_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
+        let due = queries::due_deliveries(
+            &self.db,
+            now_ms,
+            i64::try_from(limit.saturating_mul(2)).unwrap_or(100),
+        )
+        .await?;
+        let mut claimed = Vec::new();
+        for d in due {
+            if claimed.len() >= limit {
+                break;
+            }
+            if d.key.channel == Channel::Sms.as_str()
+                && self.sms.is_some()
+                && let Some(m) = self.shared.catalog.municipality(&d.municipality)
+                && let Some(until) =
+                    quiet_until(now, time_zone(m.country), self.shared.config.quiet_hours)
+            {
+                if queries::hold(&self.db, &d.key, now_ms, until.timestamp_millis()).await? {
+                    metrics::counter!("restance_notifications_deliveries_total",
+                        "channel" => "sms", "outcome" => "held")
+                    .increment(1);
+                    tracing::info!(notification_id = %d.key.notification_id, until = %until,
+                        "SMS due in quiet hours: held until the morning");
+                }
+                continue;
+            }
+            if queries::claim(&self.db, &d.key, now_ms, now_ms.saturating_add(lease_ms)).await? {
+                claimed.push(d.key);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Sends one claimed delivery and records the outcome.
+    async fn deliver(self: Arc<Self>, key: DeliveryKey) {
+        let claimed = match queries::claimed(&self.db, &key).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(notification_id = %key.notification_id, channel = %key.channel,
+                    error = %e, "cannot read a claimed delivery; it is claimed again after its lease");
+                return;
+            }
+        };
+        let plan: DeliveryPlan = match serde_json::from_str(&claimed.plan) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(notification_id = %key.notification_id, error = %ids::json_error(&e),
+                    "stored delivery plan unreadable");
+                return;
+            }
+        };
+        let attempt = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
+        let result = match &plan.route {
+            PlannedRoute::Letter { channel } => self.send_letter(&plan, *channel).await,
+            PlannedRoute::Sms { msisdn } => self.send_sms(&plan, msisdn.expose()).await,
+            PlannedRoute::Email { attach_pdf } => self.send_email(&plan, *attach_pdf).await,
+        };
+        self.settle(&key, &plan, attempt, claimed.first_due_ms, result)
+            .await;
+    }
+
+    /// Commits the outcome: the row's new state and its event, in one transaction.
+    async fn settle(
+        &self,
+        key: &DeliveryKey,
+        plan: &DeliveryPlan,
+        attempt: u32,
+        first_due_ms: i64,
+        result: Result<Sent, SendError>,
+    ) {
+        let now_ms = self.shared.clock.now_ms();
+        let policy = &self.shared.config.retry;
+        let channel = Channel::parse(&key.channel).unwrap_or(Channel::Letter);
+        // Decide once, outside the retry loop, so that a retried commit publishes the same
+        // event ids.
+        enum Step {
+            Sent(Option<String>, Option<DocumentRow>),
+            Retry(i64, String),
+            Failed(String),
+        }
+        let mut effects = Effects::new(self.source.clone());
+        let step = match result {
+            Ok(sent) => {
+                let (provider, document) = match sent {
+                    Sent::Letter(letter) => {
+                        let (event, doc) = *letter;
+                        let id = event.document.id.clone();
+                        effects_emit(&mut effects, event);
+                        (Some(id), Some(doc))
+                    }
+                    Sent::Sms(event) => {
+                        let id = event.provider_id.clone();
+                        effects_emit(&mut effects, event);
+                        (Some(id), None)
+                    }
+                    Sent::Email(event) => {
+                        let id = event.message_id.clone();
+                        effects_emit(&mut effects, event);
+                        (Some(id), None)
+                    }
+                };
+                Step::Sent(provider, document)
+            }
+            Err(SendError::Transient(reason))
+                if may_retry(attempt, first_due_ms, now_ms, policy) =>
+            {
+                let wait = i64::try_from(backoff_ms(attempt, policy)).unwrap_or(i64::MAX);
+                Step::Retry(now_ms.saturating_add(wait), reason)
+            }
+            Err(SendError::Transient(reason)) => {
+                Step::Failed(format!("gave up after {attempt} attempt(s): {reason}"))
+            }
+            Err(SendError::Permanent(reason)) => Step::Failed(reason),
+        };
+        if let Step::Failed(reason) = &step {
+            effects_emit(
+                &mut effects,
+                DeliveryFailed {
+                    notification_id: plan.notification_id.clone(),
+                    municipality: plan.municipality.clone(),
+                    template: plan.template.clone(),
+                    channel: delivery_channel(channel),
+                    reason: clean_reason(reason),
+                    related: plan.related.clone(),
+                },
+            );
+        }
+        let messages = effects.into_messages();
+        let mut backoff = Backoff::default();
+        let never = CancellationToken::new();
+        for round in 1..=20 {
+            let committed: Result<bool, DbErr> = async {
+                let tx = self.db.begin().await?;
+                let kept = match &step {
+                    Step::Sent(provider, document) => {
+                        if let Some(doc) = document {
+                            queries::insert_document(&tx, doc, now_ms).await?;
+                        }
+                        queries::finish(&tx, key, "sent", provider.as_deref(), None, now_ms).await?
+                    }
+                    Step::Retry(next_ms, reason) => {
+                        queries::retry_at(&tx, key, *next_ms, &clean_reason(reason), now_ms).await?
+                    }
+                    Step::Failed(reason) => {
+                        queries::finish(
+                            &tx,
+                            key,
+                            "failed",
+                            None,
+                            Some(&clean_reason(reason)),
+                            now_ms,
+                        )
+                        .await?
+                    }
+                };
+                if !kept {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if !matches!(step, Step::Retry(..)) {
+                    self.outbox.enqueue(&tx, &messages).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await;
+            match committed {
+                Ok(true) => {
+                    self.outbox.wake();
+                    break;
+                }
+                Ok(false) => {
+                    tracing::warn!(notification_id = %key.notification_id, channel = %key.channel,
+                        "the claim on this delivery was lost (its lease ran out); another attempt owns it");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(notification_id = %key.notification_id, channel = %key.channel,
+                        error = %e, round, "cannot record a delivery outcome; retrying");
+                    backoff.wait(&never).await;
+                }
+            }
+        }
+        let outcome = match &step {
+            Step::Sent(..) => "sent",
+            Step::Retry(..) => "retry",
+            Step::Failed(_) => "failed",
+        };
+        metrics::counter!("restance_notifications_deliveries_total",
+            "channel" => channel.as_str(), "outcome" => outcome)
+        .increment(1);
+        match &step {
+            Step::Sent(..) => tracing::info!(notification_id = %key.notification_id,
+                channel = %key.channel, attempt, "delivered"),
+            Step::Retry(next_ms, reason) => tracing::warn!(notification_id = %key.notification_id,
+                channel = %key.channel, attempt, reason = %clean_reason(reason),
+                retry_in_ms = next_ms.saturating_sub(now_ms), "transient failure; retrying later"),
+            Step::Failed(reason) => tracing::warn!(notification_id = %key.notification_id,
+                channel = %key.channel, attempt, reason = %clean_reason(reason), "delivery failed"),
+        }
+    }
+
+    // -------------------------------------------------------------- channels
+
+    async fn render_pdf(
+        &self,
+        plan: &DeliveryPlan,
+        protected: bool,
+    ) -> Result<(Vec<u8>, u32), SendError> {
+        let m = self.municipality(plan)?;
+        let address = if protected {
+            None
+        } else {
+            plan.contact.address_lines(m.country)
+        };
+        let input = plan.letter_input(m, address);
+        let permit = self
+            .render_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SendError::Transient("the renderer is shutting down".to_owned()))?;
+        let renderer = self.shared.renderer.clone();
+        let template = plan.template.clone();
+        let language = plan.language;
+        let started = Instant::now();
+        let rendered = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            renderer.render_pdf(&template, language, &input)
+        })
+        .await
+        .map_err(|_| SendError::Transient("the letter renderer stopped".to_owned()))?
+        .map_err(|e| SendError::Permanent(clean_reason(&e.to_string())))?;
+        metrics::histogram!("restance_notifications_render_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok((rendered.bytes, rendered.pages))
+    }
+
+    async fn send_letter(
+        &self,
+        plan: &DeliveryPlan,
+        channel: LetterChannel,
+    ) -> Result<Sent, SendError> {
+        let protected = channel == LetterChannel::Protected;
+        let (bytes, pages) = self.render_pdf(plan, protected).await?;
+        let document_id = ids::document_id(&plan.notification_id);
+        let path = ids::document_path(plan.letter_date, &document_id);
+        let full = self.documents.join(&path);
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        tokio::task::spawn_blocking(move || write_atomically(&full, &bytes))
+            .await
+            .map_err(|_| SendError::Transient("the letter writer stopped".to_owned()))?
+            .map_err(|e| {
+                SendError::Transient(format!(
+                    "cannot write the letter to the documents directory: {e}"
+                ))
+            })?;
+        let c = &plan.contact;
+        let event = LetterReady {
+            notification_id: plan.notification_id.clone(),
+            municipality: plan.municipality.clone(),
+            channel,
+            recipient: LetterRecipient {
+                debtor_id: c.debtor_id.clone(),
+                party_kind: c.kind,
+                national_id: c.national_id.clone(),
+                name: c.name.clone(),
+                address: if protected { None } else { c.address.clone() },
+                address_protection: c.protection,
+            },
+            template: plan.template.clone(),
+            language: plan.language,
+            document: DocumentRef {
+                id: document_id.clone(),
+                path: path.clone(),
+                sha256: sha256.clone(),
+                pages,
+            },
+        };
+        let row = DocumentRow {
+            document_id,
+            notification_id: plan.notification_id.clone(),
+            path,
+            sha256,
+            pages: i64::from(pages),
+        };
+        Ok(Sent::Letter(Box::new((event, row))))
+    }
+
+    async fn send_sms(&self, plan: &DeliveryPlan, msisdn: &str) -> Result<Sent, SendError> {
+        let Some(gateway) = &self.sms else {
+            return Err(SendError::Permanent(
+                "SMS is switched off in this installation (no sms.url configured)".to_owned(),
+            ));
+        };
+        let m = self.municipality(plan)?;
+        let input = plan.letter_input(m, Some(Vec::new()));
+        let text = self
+            .shared
+            .renderer
+            .render_text(&plan.template, plan.language, TextPart::Sms, &input)
+            .map_err(|e| SendError::Permanent(clean_reason(&e.to_string())))?
+            .ok_or_else(|| {
+                SendError::Permanent(format!("template {} has no SMS text", plan.template))
+            })?;
+        let sender = self.shared.config.sms_sender_for(&plan.municipality);
+        let provider_id = gateway
+            .send(sender, &text, msisdn, &plan.notification_id)
+            .await?;
+        Ok(Sent::Sms(SmsSent {
+            notification_id: plan.notification_id.clone(),
+            municipality: plan.municipality.clone(),
+            template: plan.template.clone(),
+            provider_id,
+            sent_at: self.shared.clock.now(),
+        }))
+    }
+
+    async fn send_email(&self, plan: &DeliveryPlan, attach_pdf: bool) -> Result<Sent, SendError> {
+        let m = self.municipality(plan)?;
+        let to = plan.contact.email.as_ref().ok_or_else(|| {
+            SendError::Permanent("no e-mail address is known for the recipient".to_owned())
+        })?;
+        let input = plan.letter_input(m, Some(Vec::new()));
+        let part = |p: TextPart| {
+            self.shared
+                .renderer
+                .render_text(&plan.template, plan.language, p, &input)
+                .map_err(|e| SendError::Permanent(clean_reason(&e.to_string())))
+        };
+        let subject = part(TextPart::EmailSubject)?.ok_or_else(|| {
+            SendError::Permanent(format!("template {} has no e-mail", plan.template))
+        })?;
+        let text = part(TextPart::EmailText)?.ok_or_else(|| {
+            SendError::Permanent(format!("template {} has no e-mail text", plan.template))
+        })?;
+        let html = part(TextPart::EmailHtml)?;
+        let attachment = if attach_pdf {
+            let protected = plan.contact.protection
+                == restance_contracts::messages::AddressProtection::StrictlyConfidential;
+            let (bytes, _) = self.render_pdf(plan, protected).await?;
+            Some((format!("{}.pdf", file_stem(&plan.notification_id)), bytes))
+        } else {
+            None
+        };
+        let message_id = ids::message_id(&plan.notification_id, &m.sender.email);
+        self.mailer
+            .send(email::Email {
+                from_name: &m.sender.name,
+                from_address: &m.sender.email,
+                to_name: plan.contact.name.expose(),
+                to_address: to.expose(),
+                message_id: &message_id,
+                subject: &subject,
+                text: &text,
+                html: html.as_deref(),
+                attachment: attachment.clone(),
+            })
+            .await?;
+        Ok(Sent::Email(EmailSent {
+            notification_id: plan.notification_id.clone(),
+            municipality: plan.municipality.clone(),
+            template: plan.template.clone(),
+            message_id,
+            attachment: attachment.is_some(),
+            sent_at: self.shared.clock.now(),
+        }))
+    }
+
+    fn municipality(
+        &self,
+        plan: &DeliveryPlan,
+    ) -> Result<&restance_kernel::Municipality, SendError> {
+        self.shared
+            .catalog
+            .municipality(&plan.municipality)
+            .ok_or_else(|| {
+                SendError::Permanent(format!(
+                    "municipality {} is no longer configured",
+                    plan.municipality
+                ))
+            })
+    }
+
+    // -------------------------------------------------------------- parked requests
+
+    /// Parked requests whose wait is over: each fails with channel `none`.
+    async fn expire_parked(&self) -> Result<(), DbErr> {
+        let now_ms = self.shared.clock.now_ms();
+        let expired = queries::expired_parked(&self.db, now_ms, 100).await?;
+        for p in expired {
+            let req: NotificationRequested = match serde_json::from_str(&p.request) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(notification_id = %p.notification_id, error = %ids::json_error(&e),
+                        "parked notification unreadable; left parked");
+                    continue;
+                }
+            };
+            let waited = human_duration(now_ms.saturating_sub(p.received_ms));
+            let reason = format!(
+                "no contact details for debtor {} after {waited} (no invoicing.debtor.updated.v1 arrived for the debtor)",
+                p.waiting_for
+            );
+            let mut effects = Effects::new(self.source.clone());
+            effects_emit(
+                &mut effects,
+                DeliveryFailed {
+                    notification_id: req.notification_id.clone(),
+                    municipality: req.municipality.clone(),
+                    template: req.template.clone(),
+                    channel: DeliveryChannel::None,
+                    reason: clean_reason(&reason),
+                    related: req.related.clone(),
+                },
+            );
+            let tx = self.db.begin().await?;
+            if queries::set_notification_state(
+                &tx,
+                &p.notification_id,
+                STATE_PARKED,
+                STATE_FAILED,
+                None,
+            )
+            .await?
+            {
+                self.outbox.enqueue(&tx, &effects.into_messages()).await?;
+                tx.commit().await?;
+                self.outbox.wake();
+                metrics::counter!("restance_notifications_deliveries_total",
+                    "channel" => "none", "outcome" => "failed")
+                .increment(1);
+                tracing::warn!(notification_id = %p.notification_id, debtor_id = %p.waiting_for,
+                    waited = %waited, "parked notification gave up: the debtor's details never arrived");
+            } else {
+                tx.rollback().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Emits an event into `effects`; serialising our own event types cannot fail, and if it ever
+/// did the event is logged and skipped rather than failing the delivery.
+fn effects_emit<T: restance_contracts::Message>(effects: &mut Effects, event: T) {
+    if let Err(e) = effects.emit(event) {
+        tracing::error!(error = %e, "cannot serialise an event");
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader never sees a partial file: a temporary file in the
+/// same directory, flushed to disk, then renamed over the target.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a document path has no directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn file_stem(notification_id: &str) -> String {
+    let clean: String = notification_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if clean.is_empty() {
+        "letter".to_owned()
+    } else {
+        clean
+    }
+}
+
+fn human_duration(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_written_whole_and_replace_an_earlier_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("2026/12/x.pdf");
+        write_atomically(&path, b"first").expect("write");
+        write_atomically(&path, b"second").expect("rewrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human_duration(3_000), "3 s");
+        assert_eq!(human_duration(600_000), "10 min");
+        assert_eq!(human_duration(86_400_000), "24 h");
+        assert_eq!(human_duration(7 * 86_400_000), "7 days");
+        assert_eq!(file_stem("N-1/ø"), "N-1__");
+    }
+}

@@ -1,0 +1,313 @@
+//! The HTTP API (`openapi.yaml` beside `Cargo.toml`):
+//! - `GET /api/v1/documents/{id}` — a rendered letter as `application/pdf`, for the print /
+//!   digital-post provider and caseworkers. A bearer token (any role) is needed when
+//!   `api.tokens` is set; without tokens (a local demo) it is open and the service says so at
+//!   start.
+//! - `GET /api/v1/notifications/{id}` — the deliveries of a notification and their state (same
+//!   token rule).
+//! - `POST /api/v1/sms/status` — the SMS gateway's delivery reports (GatewayAPI's callback
+//!   JSON: `id`, `msisdn`, `time`, `status`, `userref`, `error`, `code`). The secret
+//!   `sms.callback_token` (`RESTANCE__SMS__CALLBACK_TOKEN`) must come as
+//!   `Authorization: Bearer <token>` or as `?token=<token>` in the callback URL configured at
+//!   the gateway; without a configured secret the endpoint refuses every report (403). A final
+//!   failure (UNDELIVERABLE, EXPIRED, REJECTED, …) publishes `notifications.delivery.failed.v1`
+//!   once, in the transaction that stores the report.
+
+use crate::Shared;
+use crate::delivery::sms::{ReportKind, report_kind};
+use crate::domain::ids::{clean_reason, is_document_id};
+use crate::domain::plan::DeliveryPlan;
+use crate::store::queries;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use restance_bus::{Effects, Outbox};
+use restance_contracts::messages::{DeliveryChannel, DeliveryFailed};
+use restance_runtime::api_auth::ApiTokens;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the API needs.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The service's database.
+    pub db: DatabaseConnection,
+    /// The outbox (a failed SMS report publishes through it).
+    pub outbox: Outbox,
+    /// `source` of events this service publishes.
+    pub source: String,
+    /// Bearer tokens for the document and notification reads.
+    pub tokens: Arc<ApiTokens>,
+    /// The secret the SMS gateway's callbacks carry.
+    pub callback_token: Option<SecretString>,
+    /// Where documents are written.
+    pub documents: PathBuf,
+    /// Clock and configuration.
+    pub shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("documents", &self.documents)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The notifications API router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/documents/{id}", get(document))
+        .route("/api/v1/notifications/{id}", get(notification))
+        .route("/api/v1/sms/status", post(sms_status))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn unauthorised(state: &ApiState, headers: &HeaderMap) -> Option<Response> {
+    (!state.tokens.is_empty() && state.tokens.authenticate(headers).is_none())
+        .then(|| error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"))
+}
+
+async fn document(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorised(&state, &headers) {
+        return r;
+    }
+    if !is_document_id(&id) {
+        return error(StatusCode::NOT_FOUND, "no such document");
+    }
+    let row = match queries::document(&state.db, &id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "no such document"),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a document row failed");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not available; try again",
+            );
+        }
+    };
+    match tokio::fs::read(state.documents.join(&row.path)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{}.pdf\"", row.document_id),
+                ),
+                (header::ETAG, format!("\"{}\"", row.sha256)),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(document_id = %id, error = %e, "a recorded document is missing on disk");
+            error(
+                StatusCode::NOT_FOUND,
+                "the document is recorded but its file is missing from the documents directory",
+            )
+        }
+    }
+}
+
+async fn notification(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorised(&state, &headers) {
+        return r;
+    }
+    match queries::deliveries_of(&state.db, &id).await {
+        Ok(rows) if rows.is_empty() => error(
+            StatusCode::NOT_FOUND,
+            "no deliveries for this notification (unknown, parked or failed before planning)",
+        ),
+        Ok(rows) => Json(json!({
+            "notification_id": id,
+            "deliveries": rows.iter().map(|d| json!({
+                "channel": d.channel,
+                "status": d.status,
+                "attempts": d.attempts,
+                "provider_id": d.provider_id,
+                "last_error": d.last_error,
+                "delivery_status": d.delivery_status,
+                "next_attempt_at": chrono::DateTime::from_timestamp_millis(d.next_attempt_ms),
+            })).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading deliveries failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not available; try again",
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+fn callback_allowed(expected: &SecretString, headers: &HeaderMap, query: &TokenQuery) -> bool {
+    let expected = expected.expose_secret().as_bytes();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    [bearer, query.token.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|given| constant_time_eq(given.as_bytes(), expected))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A number or a string, as text (GatewayAPI sends ids and MSISDNs as numbers).
+fn text_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+async fn sms_status(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    body: Bytes,
+) -> Response {
+    let Some(expected) = &state.callback_token else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "SMS status callbacks are refused: no sms.callback_token is configured",
+        );
+    };
+    if !callback_allowed(expected, &headers, &query) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "the callback token is missing or wrong",
+        );
+    }
+    let report: HashMap<String, Value> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the body must be GatewayAPI's delivery status JSON object",
+            );
+        }
+    };
+    let (Some(provider_id), Some(status)) =
+        (text_of(report.get("id")), text_of(report.get("status")))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a delivery report needs id and status",
+        );
+    };
+    if provider_id.len() > 100 || status.len() > 40 {
+        return error(StatusCode::BAD_REQUEST, "id or status is too long");
+    }
+    let status = status.to_ascii_uppercase();
+    let gateway_error = text_of(report.get("error"))
+        .or_else(|| text_of(report.get("code")))
+        .map(|e| clean_reason(&e));
+    match record_report(&state, &provider_id, &status, gateway_error.as_deref()).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "storing an SMS delivery report failed");
+            // The gateway retries a callback that did not get a 2xx.
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not available; try again",
+            )
+        }
+    }
+}
+
+async fn record_report(
+    state: &ApiState,
+    provider_id: &str,
+    status: &str,
+    gateway_error: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
+    let now_ms = state.shared.clock.now_ms();
+    let tx = state.db.begin().await?;
+    let delivery = queries::sms_by_provider_id(&tx, provider_id).await?;
+    let notification_id = delivery.as_ref().map(|(n, _)| n.as_str());
+    let fresh = queries::insert_sms_report(
+        &tx,
+        provider_id,
+        status,
+        notification_id,
+        gateway_error,
+        now_ms,
+    )
+    .await?;
+    let kind = report_kind(status);
+    metrics::counter!("restance_notifications_sms_reports_total",
+        "status" => match kind { ReportKind::Delivered => "delivered", ReportKind::Failed => "failed", ReportKind::Interim => "interim" })
+    .increment(1);
+    let mut published = false;
+    if let (true, Some((notification_id, plan_json))) = (fresh, &delivery) {
+        let before = queries::set_delivery_status(&tx, notification_id, status, now_ms).await?;
+        let already_failed = before
+            .as_deref()
+            .is_some_and(|b| report_kind(b) == ReportKind::Failed);
+        if kind == ReportKind::Failed && !already_failed {
+            if let Ok(plan) = serde_json::from_str::<DeliveryPlan>(plan_json) {
+                let mut effects = Effects::new(state.source.clone());
+                let reason = match gateway_error {
+                    Some(e) => format!("the SMS gateway reported {status} ({e})"),
+                    None => format!("the SMS gateway reported {status}"),
+                };
+                let emitted = effects.emit(DeliveryFailed {
+                    notification_id: plan.notification_id.clone(),
+                    municipality: plan.municipality.clone(),
+                    template: plan.template.clone(),
+                    channel: DeliveryChannel::Sms,
+                    reason: clean_reason(&reason),
+                    related: plan.related.clone(),
+                });
+                if emitted.is_ok() {
+                    state.outbox.enqueue(&tx, &effects.into_messages()).await?;
+                    published = true;
+                }
+            }
+            tracing::warn!(notification_id = %notification_id, status = %status,
+                "the SMS gateway reports the SMS was not delivered");
+        } else {
+            tracing::info!(notification_id = %notification_id, status = %status, "SMS delivery report");
+        }
+    } else if delivery.is_none() {
+        tracing::warn!(provider_id = %provider_id, status = %status,
+            "SMS delivery report for a message id we did not send; stored");
+    }
+    tx.commit().await?;
+    if published {
+        state.outbox.wake();
+    }
+    Ok(())
+}

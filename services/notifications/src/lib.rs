@@ -1,0 +1,251 @@
+//! `restance-notifications`: harmonised letters (PDF), SMS and e-mail, with delivery status.
+//!
+//! Where things are:
+//! - a request enters in [`handlers::requests`] (`notifications.notification.requested.v1`:
+//!   checked, recorded under its `notification_id`, planned into one delivery per channel or
+//!   parked until the debtor is known); the contact directory is [`handlers::directory`];
+//! - which channel and route is [`domain::channels`], address protection
+//!   [`domain::protection`], quiet hours and backoff [`domain::timing`];
+//! - sending (letters to disk + `letter.ready`, SMS through the gateway, e-mail over SMTP),
+//!   retries and the delivery state machine are [`delivery`];
+//! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
+//! - the HTTP API (documents, delivery state, SMS status callbacks) is [`http`];
+//! - the `[notifications]` configuration is [`config`].
+
+pub mod clock;
+pub mod config;
+pub mod delivery;
+pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod store;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::NotificationsConfig;
+use crate::delivery::{Worker, email::Mailer, sms::SmsGateway};
+use anyhow::Context;
+use restance_kernel::Catalog;
+use restance_letters::Renderer;
+use restance_runtime::api_auth::ApiTokens;
+use restance_runtime::{Runtime, Settings};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// The service name: queue `<exchange>.notifications`, source `/restance/notifications`.
+pub const SERVICE: &str = "notifications";
+
+/// What the handler, the worker and the API share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Municipalities: letterhead, sender, country (time zone).
+    pub catalog: Catalog,
+    /// The loaded templates.
+    pub renderer: Arc<Renderer>,
+    /// `[notifications]`.
+    pub config: NotificationsConfig,
+    /// Operational time (quiet hours, backoff, leases, parked timeout).
+    pub clock: Arc<dyn Clock>,
+    /// Whether an SMS gateway is configured.
+    pub sms_enabled: bool,
+    /// Wakes the delivery worker.
+    pub wake: Arc<Notify>,
+}
+
+impl Shared {
+    /// Wakes the worker shortly after the caller's transaction is expected to have committed.
+    pub fn wake_soon(&self) {
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            wake.notify_one();
+        });
+    }
+}
+
+/// Loads the templates (every template in every language, each sample rendered once — a few
+/// seconds of CPU), off the async threads.
+pub async fn load_renderer(dir: &Path) -> anyhow::Result<Arc<Renderer>> {
+    let dir = dir.to_path_buf();
+    let renderer = tokio::task::spawn_blocking(move || Renderer::load(&dir))
+        .await
+        .context("loading the templates panicked")??;
+    Ok(Arc::new(renderer))
+}
+
+/// A built, not yet running notifications service.
+#[derive(Debug)]
+pub struct Application {
+    runtime: Runtime,
+    api: axum::Router,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Reads `[notifications]`, loads the templates, connects, migrates, binds; consumer,
+    /// delivery worker and API wired. `cancel` stops it (SIGTERM in the binary).
+    pub async fn build(settings: Settings, cancel: CancellationToken) -> anyhow::Result<Self> {
+        let config = NotificationsConfig::from_settings(&settings).map_err(anyhow::Error::msg)?;
+        let renderer = load_renderer(&settings.templates.dir).await?;
+        Self::build_with(settings, config, renderer, Arc::new(SystemClock), cancel).await
+    }
+
+    /// [`Application::build`] with the pieces given: tests share one renderer and move a
+    /// [`clock::ManualClock`] through the night.
+    pub async fn build_with(
+        settings: Settings,
+        config: NotificationsConfig,
+        renderer: Arc<Renderer>,
+        clock: Arc<dyn Clock>,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let mut problems = config.problems();
+        problems.extend(config.check_templates(&renderer));
+        for (code, m) in &settings.catalog.municipalities {
+            if m.sender.email.parse::<lettre::Address>().is_err() {
+                problems.push(format!(
+                    "catalog.municipalities.{code}.sender.email: not an e-mail address the mailer can use"
+                ));
+            }
+        }
+        let mailer = Mailer::from_url(&settings.smtp.url).inspect_err(|e| problems.push(e.clone()));
+        let sms = match &settings.sms.url {
+            Some(url) if !url.trim().is_empty() => {
+                match SmsGateway::new(url.trim(), settings.sms.token.clone()) {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        problems.push(e);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let callback_token: Option<SecretString> = settings
+            .section::<Option<SecretString>>("sms.callback_token")
+            .ok()
+            .flatten();
+        let tokens = ApiTokens::parse(settings.api.tokens.as_ref())
+            .inspect_err(|e| problems.push(e.clone()));
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "configuration is not usable:\n  - {}",
+                problems.join("\n  - ")
+            );
+        }
+        let (Ok(mailer), Ok(tokens)) = (mailer, tokens) else {
+            anyhow::bail!("configuration is not usable");
+        };
+        let documents = settings.documents.dir.clone();
+        std::fs::create_dir_all(&documents).with_context(|| {
+            format!(
+                "cannot create the documents directory {} (RESTANCE__DOCUMENTS__DIR)",
+                documents.display()
+            )
+        })?;
+
+        tracing::info!(documents = %documents.display(), templates = renderer.template_ids().len(),
+            "channel letter: enabled (PDF written to the documents directory, announced by notifications.letter.ready.v1)");
+        tracing::info!(server = %mailer.server(), "channel email: enabled");
+        match &sms {
+            Some(g) => {
+                tracing::info!(endpoint = %g.endpoint(), token = g.has_token(), "channel sms: enabled");
+                if callback_token.is_none() {
+                    tracing::warn!(
+                        "sms.callback_token is not set: SMS delivery reports are refused (403)"
+                    );
+                }
+            }
+            None => tracing::warn!(
+                "channel sms: disabled (no sms.url); SMS deliveries fail at once with that reason"
+            ),
+        }
+        if tokens.is_empty() {
+            tracing::warn!(
+                "api.tokens is empty: the documents API is open to anyone who can reach the port"
+            );
+        }
+
+        let shared = Arc::new(Shared {
+            catalog: settings.catalog.clone(),
+            renderer,
+            config,
+            clock,
+            sms_enabled: sms.is_some(),
+            wake: Arc::new(Notify::new()),
+        });
+
+        // Shutdown order: the worker finishes its in-flight sends first (writing their events
+        // to the outbox), then the runtime drains the consumer and flushes the outbox.
+        let runtime_cancel = CancellationToken::new();
+        let worker_cancel = CancellationToken::new();
+        let worker_done = CancellationToken::new();
+        let guard: DropGuard = worker_done.clone().drop_guard();
+        {
+            let (runtime_cancel, worker_cancel, worker_done) = (
+                runtime_cancel.clone(),
+                worker_cancel.clone(),
+                worker_done.clone(),
+            );
+            let drain = Duration::from_secs(shared.config.worker.drain_secs.saturating_add(5));
+            tokio::spawn(async move {
+                cancel.cancelled().await;
+                worker_cancel.cancel();
+                let _ = tokio::time::timeout(drain, worker_done.cancelled()).await;
+                runtime_cancel.cancel();
+            });
+        }
+
+        let mut runtime = Runtime::start::<store::Migrator>(settings, runtime_cancel).await?;
+        runtime.consume(
+            None,
+            handlers::CONSUMED,
+            Arc::new(handlers::NotificationsHandler::new(shared.clone())),
+        );
+        let ctx = runtime.context().clone();
+        let worker = Arc::new(Worker::new(
+            ctx.db.clone(),
+            ctx.outbox.clone(),
+            ctx.source(),
+            shared.clone(),
+            sms,
+            mailer,
+            documents.clone(),
+        ));
+        let worker = tokio::spawn(async move {
+            let _done = guard;
+            worker.run(worker_cancel).await;
+        });
+        let api = http::router(http::ApiState {
+            db: ctx.db.clone(),
+            outbox: ctx.outbox.clone(),
+            source: ctx.source(),
+            tokens: Arc::new(tokens),
+            callback_token,
+            documents,
+            shared,
+        });
+        Ok(Self {
+            runtime,
+            api,
+            worker,
+        })
+    }
+
+    /// The bound HTTP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.runtime.local_addr()
+    }
+
+    /// Runs until the cancellation token fires, then drains: in-flight sends, the consumer,
+    /// the outbox, the HTTP server.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.runtime.run(self.api).await;
+        let _ = self.worker.await;
+        result
+    }
+}

@@ -1,0 +1,98 @@
+//! The notifications schema. Instants are integer milliseconds since the Unix epoch (`*_ms`),
+//! so that "due now" compares the same way on PostgreSQL and SQLite.
+
+use restance_bus::sql::run_ddl;
+use sea_orm_migration::prelude::*;
+
+/// The migrator run at start and by `restance-notifications migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(restance_bus::migration::InboxOutbox),
+            Box::new(Deliveries),
+        ]
+    }
+}
+
+/// Contact directory, notifications, deliveries, documents, SMS status reports.
+#[derive(Debug)]
+struct Deliveries;
+
+impl MigrationName for Deliveries {
+    fn name(&self) -> &str {
+        "m20261201_000002_notifications_deliveries"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Deliveries {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE contacts (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                details TEXT NOT NULL,
+                updated_ms BIGINT NOT NULL,
+                PRIMARY KEY (municipality, debtor_id)
+            );
+            CREATE TABLE notifications (
+                notification_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                template TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                request TEXT NOT NULL,
+                state TEXT NOT NULL,
+                waiting_for TEXT NULL,
+                received_ms BIGINT NOT NULL,
+                park_deadline_ms BIGINT NULL,
+                redactions TEXT NULL
+            );
+            CREATE INDEX notifications_waiting ON notifications (municipality, waiting_for, state);
+            CREATE INDEX notifications_parked ON notifications (state, park_deadline_ms);
+            CREATE TABLE deliveries (
+                notification_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                template TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL,
+                next_attempt_ms BIGINT NOT NULL,
+                first_due_ms BIGINT NOT NULL,
+                lease_until_ms BIGINT NULL,
+                plan TEXT NOT NULL,
+                provider_id TEXT NULL,
+                last_error TEXT NULL,
+                delivery_status TEXT NULL,
+                updated_ms BIGINT NOT NULL,
+                PRIMARY KEY (notification_id, channel)
+            );
+            CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
+            CREATE INDEX deliveries_by_provider ON deliveries (provider_id);
+            CREATE TABLE documents (
+                document_id TEXT PRIMARY KEY,
+                notification_id TEXT NOT NULL,
+                path TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                pages BIGINT NOT NULL,
+                created_ms BIGINT NOT NULL
+            );
+            CREATE TABLE sms_reports (
+                provider_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                notification_id TEXT NULL,
+                error TEXT NULL,
+                received_ms BIGINT NOT NULL,
+                PRIMARY KEY (provider_id, status)
+            );
+            CREATE TABLE business_days (
+                id BIGINT PRIMARY KEY,
+                last_date DATE NOT NULL
+            )",
+        )
+        .await
+    }
+}

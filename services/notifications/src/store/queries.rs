@@ -1,0 +1,627 @@
+//! SQL for the contact directory, notifications, deliveries, documents and SMS status reports
+//! (PostgreSQL and SQLite alike; `$n` placeholders, instants in epoch milliseconds).
+
+use chrono::NaiveDate;
+use restance_bus::sql::stmt;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+
+// ------------------------------------------------------------------ contact directory
+
+/// Stores a debtor's latest details (JSON of the contract's `Debtor`; personal data).
+pub async fn upsert_contact(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    details: &str,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO contacts (municipality, debtor_id, details, updated_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (municipality, debtor_id) DO UPDATE SET details = excluded.details, updated_ms = excluded.updated_ms",
+        vec![municipality.into(), debtor_id.into(), details.into(), now_ms.into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// A debtor's stored details (JSON), if known.
+pub async fn contact(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<Option<String>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT details FROM contacts WHERE municipality = $1 AND debtor_id = $2",
+        vec![municipality.into(), debtor_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
+// ------------------------------------------------------------------ notifications
+
+/// A notification as first recorded.
+#[derive(Debug, Clone)]
+pub struct NewNotification<'a> {
+    /// The natural key.
+    pub notification_id: &'a str,
+    /// Municipality code.
+    pub municipality: &'a str,
+    /// Template id.
+    pub template: &'a str,
+    /// Hash of the request, to tell a redelivery from a conflicting re-send.
+    pub content_hash: &'a str,
+    /// The request as JSON (personal data for a party recipient).
+    pub request: &'a str,
+    /// `parked` or `planned`.
+    pub state: &'a str,
+    /// The debtor a parked request waits for.
+    pub waiting_for: Option<&'a str>,
+    /// When it arrived.
+    pub received_ms: i64,
+    /// When a parked request gives up.
+    pub park_deadline_ms: Option<i64>,
+}
+
+/// Records a notification; false when its id is already known.
+pub async fn insert_notification(
+    db: &impl ConnectionTrait,
+    n: &NewNotification<'_>,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO notifications (notification_id, municipality, template, content_hash, request, \
+             state, waiting_for, received_ms, park_deadline_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) \
+             ON CONFLICT (notification_id) DO NOTHING",
+            vec![
+                n.notification_id.into(),
+                n.municipality.into(),
+                n.template.into(),
+                n.content_hash.into(),
+                n.request.into(),
+                n.state.into(),
+                n.waiting_for.map(str::to_owned).into(),
+                n.received_ms.into(),
+                n.park_deadline_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The content hash of a known notification.
+pub async fn notification_hash(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<String>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT content_hash FROM notifications WHERE notification_id = $1",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
+/// A parked request: its id and JSON.
+#[derive(Debug, Clone)]
+pub struct Parked {
+    /// The notification id.
+    pub notification_id: String,
+    /// The request JSON.
+    pub request: String,
+    /// The debtor it waits for.
+    pub waiting_for: String,
+    /// When it arrived.
+    pub received_ms: i64,
+}
+
+fn parked_from(r: &QueryResult) -> Result<Parked, DbErr> {
+    Ok(Parked {
+        notification_id: r.try_get_by_index(0)?,
+        request: r.try_get_by_index(1)?,
+        waiting_for: r.try_get_by_index(2)?,
+        received_ms: r.try_get_by_index(3)?,
+    })
+}
+
+/// Parked requests waiting for this debtor, oldest first.
+pub async fn parked_for(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<Vec<Parked>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT notification_id, request, waiting_for, received_ms FROM notifications \
+         WHERE municipality = $1 AND waiting_for = $2 AND state = 'parked' ORDER BY received_ms, notification_id",
+        vec![municipality.into(), debtor_id.into()],
+    ))
+    .await?
+    .iter()
+    .map(parked_from)
+    .collect()
+}
+
+/// Parked requests whose wait is over.
+pub async fn expired_parked(
+    db: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Parked>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT notification_id, request, waiting_for, received_ms FROM notifications \
+         WHERE state = 'parked' AND park_deadline_ms <= $1 ORDER BY park_deadline_ms LIMIT $2",
+        vec![now_ms.into(), limit.into()],
+    ))
+    .await?
+    .iter()
+    .map(parked_from)
+    .collect()
+}
+
+/// Moves a notification from `from` to `to` (e.g. parked → planned); false when it was not in
+/// `from` any more (another path got there first).
+pub async fn set_notification_state(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+    from: &str,
+    to: &str,
+    redactions: Option<&str>,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE notifications SET state = $3, redactions = $4 WHERE notification_id = $1 AND state = $2",
+            vec![
+                notification_id.into(),
+                from.into(),
+                to.into(),
+                redactions.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+// ------------------------------------------------------------------ deliveries
+
+/// A delivery row to insert.
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    /// Notification id.
+    pub notification_id: &'a str,
+    /// `letter` | `sms` | `email`.
+    pub channel: &'a str,
+    /// Municipality code (time zone for quiet hours).
+    pub municipality: &'a str,
+    /// Template id.
+    pub template: &'a str,
+    /// `pending` or `failed` (a channel that could not be used at all).
+    pub status: &'a str,
+    /// When it is due.
+    pub due_ms: i64,
+    /// The plan JSON (personal data).
+    pub plan: &'a str,
+    /// Why it failed, for a failed row.
+    pub error: Option<&'a str>,
+}
+
+/// Inserts a delivery; false when `(notification_id, channel)` exists already.
+pub async fn insert_delivery(
+    db: &impl ConnectionTrait,
+    d: &NewDelivery<'_>,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO deliveries (notification_id, channel, municipality, template, status, attempts, \
+             next_attempt_ms, first_due_ms, plan, last_error, updated_ms) VALUES ($1,$2,$3,$4,$5,0,$6,$6,$7,$8,$6) \
+             ON CONFLICT (notification_id, channel) DO NOTHING",
+            vec![
+                d.notification_id.into(),
+                d.channel.into(),
+                d.municipality.into(),
+                d.template.into(),
+                d.status.into(),
+                d.due_ms.into(),
+                d.plan.into(),
+                d.error.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Which delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryKey {
+    /// Notification id.
+    pub notification_id: String,
+    /// Channel name.
+    pub channel: String,
+}
+
+/// A delivery that is due.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// Which.
+    pub key: DeliveryKey,
+    /// Its municipality.
+    pub municipality: String,
+}
+
+/// Deliveries due at `now`: pending ones whose time has come, and claimed ones whose lease ran
+/// out (the worker that claimed them died).
+pub async fn due_deliveries(
+    db: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Due>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT notification_id, channel, municipality FROM deliveries \
+         WHERE (status = 'pending' AND next_attempt_ms <= $1) OR (status = 'sending' AND lease_until_ms <= $1) \
+         ORDER BY next_attempt_ms LIMIT $2",
+        vec![now_ms.into(), limit.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Due {
+            key: DeliveryKey {
+                notification_id: r.try_get_by_index(0)?,
+                channel: r.try_get_by_index(1)?,
+            },
+            municipality: r.try_get_by_index(2)?,
+        })
+    })
+    .collect()
+}
+
+const DUE: &str = "((status = 'pending' AND next_attempt_ms <= $3) OR (status = 'sending' AND lease_until_ms <= $3))";
+
+/// Puts a due delivery off until `until_ms` (quiet hours), without counting an attempt.
+pub async fn hold(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            format!(
+                "UPDATE deliveries SET status = 'pending', next_attempt_ms = $4, lease_until_ms = NULL, updated_ms = $3 \
+                 WHERE notification_id = $1 AND channel = $2 AND {DUE}"
+            ),
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                now_ms.into(),
+                until_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Claims a due delivery for this worker until `lease_until_ms`; false when another worker
+/// claimed it first or it is no longer due.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            format!(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until_ms = $4, updated_ms = $3 \
+                 WHERE notification_id = $1 AND channel = $2 AND {DUE}"
+            ),
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                now_ms.into(),
+                lease_until_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A claimed delivery as the worker needs it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The plan JSON.
+    pub plan: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// When it first became due.
+    pub first_due_ms: i64,
+}
+
+/// Reads a delivery this worker claimed.
+pub async fn claimed(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+) -> Result<Option<Claimed>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT plan, attempts, first_due_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
+        vec![key.notification_id.clone().into(), key.channel.clone().into()],
+    ))
+    .await?
+    .map(|r| {
+        Ok(Claimed {
+            plan: r.try_get_by_index(0)?,
+            attempts: r.try_get_by_index(1)?,
+            first_due_ms: r.try_get_by_index(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// Ends a claimed delivery: `sent` (with the provider's id) or `failed` (with the reason);
+/// false when the claim was lost (the row is no longer `sending`).
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    status: &str,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE deliveries SET status = $3, provider_id = $4, last_error = $5, lease_until_ms = NULL, updated_ms = $6 \
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending'",
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                status.into(),
+                provider_id.map(str::to_owned).into(),
+                error.map(str::to_owned).into(),
+                now_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Schedules another attempt of a claimed delivery.
+pub async fn retry_at(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    next_ms: i64,
+    error: &str,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE deliveries SET status = 'pending', next_attempt_ms = $3, last_error = $4, lease_until_ms = NULL, updated_ms = $5 \
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending'",
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                next_ms.into(),
+                error.into(),
+                now_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A delivery's status as the API and tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// Channel.
+    pub channel: String,
+    /// `pending` | `sending` | `sent` | `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The gateway's message id, the `Message-ID`, or the document id.
+    pub provider_id: Option<String>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The SMS gateway's last delivery report.
+    pub delivery_status: Option<String>,
+    /// When the next attempt is due.
+    pub next_attempt_ms: i64,
+}
+
+/// Every delivery of a notification.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Vec<DeliveryState>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT channel, status, attempts, provider_id, last_error, delivery_status, next_attempt_ms \
+         FROM deliveries WHERE notification_id = $1 ORDER BY channel",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeliveryState {
+            channel: r.try_get_by_index(0)?,
+            status: r.try_get_by_index(1)?,
+            attempts: r.try_get_by_index(2)?,
+            provider_id: r.try_get_by_index(3)?,
+            last_error: r.try_get_by_index(4)?,
+            delivery_status: r.try_get_by_index(5)?,
+            next_attempt_ms: r.try_get_by_index(6)?,
+        })
+    })
+    .collect()
+}
+
+/// The SMS delivery the gateway knows by `provider_id`: `(notification_id, plan JSON)`.
+pub async fn sms_by_provider_id(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+) -> Result<Option<(String, String)>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT notification_id, plan FROM deliveries WHERE provider_id = $1 AND channel = 'sms'",
+        vec![provider_id.into()],
+    ))
+    .await?
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .transpose()
+}
+
+/// Records the gateway's latest report on an SMS delivery; returns the status it had before.
+pub async fn set_delivery_status(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+    status: &str,
+    now_ms: i64,
+) -> Result<Option<String>, DbErr> {
+    let before: Option<String> = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT delivery_status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'",
+            vec![notification_id.into()],
+        ))
+        .await?
+        .map(|r| r.try_get_by_index(0))
+        .transpose()?
+        .flatten();
+    db.execute_raw(stmt(
+        db,
+        "UPDATE deliveries SET delivery_status = $2, updated_ms = $3 WHERE notification_id = $1 AND channel = 'sms'",
+        vec![notification_id.into(), status.into(), now_ms.into()],
+    ))
+    .await?;
+    Ok(before)
+}
+
+/// Stores a delivery report from the gateway; false when the same report (provider id and
+/// status) was stored before (the gateway repeats callbacks it is unsure about).
+pub async fn insert_sms_report(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    status: &str,
+    notification_id: Option<&str>,
+    error: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO sms_reports (provider_id, status, notification_id, error, received_ms) \
+             VALUES ($1,$2,$3,$4,$5) ON CONFLICT (provider_id, status) DO NOTHING",
+            vec![
+                provider_id.into(),
+                status.into(),
+                notification_id.map(str::to_owned).into(),
+                error.map(str::to_owned).into(),
+                now_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+// ------------------------------------------------------------------ documents
+
+/// A rendered letter on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRow {
+    /// Document id (a UUID).
+    pub document_id: String,
+    /// The notification it belongs to.
+    pub notification_id: String,
+    /// Path under the documents directory.
+    pub path: String,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Pages.
+    pub pages: i64,
+}
+
+/// Records a document (a re-render of the same letter keeps the first row).
+pub async fn insert_document(
+    db: &impl ConnectionTrait,
+    d: &DocumentRow,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO documents (document_id, notification_id, path, sha256, pages, created_ms) \
+         VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (document_id) DO UPDATE SET sha256 = excluded.sha256, pages = excluded.pages",
+        vec![
+            d.document_id.clone().into(),
+            d.notification_id.clone().into(),
+            d.path.clone().into(),
+            d.sha256.clone().into(),
+            d.pages.into(),
+            now_ms.into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// A document by id.
+pub async fn document(db: &impl ConnectionTrait, id: &str) -> Result<Option<DocumentRow>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT document_id, notification_id, path, sha256, pages FROM documents WHERE document_id = $1",
+        vec![id.into()],
+    ))
+    .await?
+    .map(|r| {
+        Ok(DocumentRow {
+            document_id: r.try_get_by_index(0)?,
+            notification_id: r.try_get_by_index(1)?,
+            path: r.try_get_by_index(2)?,
+            sha256: r.try_get_by_index(3)?,
+            pages: r.try_get_by_index(4)?,
+        })
+    })
+    .transpose()
+}
+
+// ------------------------------------------------------------------ business day
+
+/// The latest business date seen in `calendar.day.opened.v1`.
+pub async fn business_date(db: &impl ConnectionTrait) -> Result<Option<NaiveDate>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT last_date FROM business_days WHERE id = 1",
+        vec![],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
+/// Records a business date (an earlier one than the stored one is ignored).
+pub async fn open_day(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), DbErr> {
+    let current = business_date(db).await?;
+    if current.is_some_and(|c| c >= date) {
+        return Ok(());
+    }
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET last_date = excluded.last_date",
+        vec![Value::from(date)],
+    ))
+    .await
+    .map(|_| ())
+}
