@@ -78,5 +78,10 @@ bench-ingest count="100000": services build
 bench-letters count="10000":
     cargo run --release -p restance-letters --bin bench-letters -- --count {{count}} --templates templates
 
+# dunning benchmark: the daily run over N overdue claims vs the raw confirmed-publish rate (not in CI; targets: ratio <= 2, RSS <= 150 MiB)
+bench-dunning count="1000000": services
+    cargo build --release -p restance-dunning --bin restance-dunning
+    cargo run --release -p restance-system-tests --bin bench-dunning -- --count {{count}}
+
 # every benchmark (not in CI)
-bench: bench-ingest bench-letters
+bench: bench-ingest bench-letters bench-dunning

@@ -1,0 +1,177 @@
+//! invoicing's claim events: dunning's copy of each claim stays current.
+
+use restance_bus::{HandlerError, Outcome, Rejection};
+use restance_contracts::messages::{
+    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorUpdated,
+    PaymentApplied,
+};
+use restance_kernel::{BusinessDate, Catalog};
+use sea_orm::DatabaseTransaction;
+
+use crate::domain::{ClaimBalance, ClaimHistory, ClaimStatus, Policies};
+use crate::store::queries::{self, ClaimRow};
+
+/// The stored claim `claim` names, or why the event cannot be applied.
+async fn known_claim(
+    tx: &DatabaseTransaction,
+    claim: &ClaimRef,
+) -> Result<Result<ClaimRow, Rejection>, HandlerError> {
+    match queries::claim(tx, &claim.claim_id).await? {
+        None => Ok(Err(Rejection::new(format!(
+            "data.claim_id: no claim {}; dunning learns claims from invoicing.claim.opened.v1",
+            claim.claim_id
+        )))),
+        Some(row) if row.municipality != claim.municipality || row.debtor_id != claim.debtor_id => {
+            Ok(Err(Rejection::new(format!(
+                "data.debtor_id: claim {} belongs to another debtor or municipality",
+                claim.claim_id
+            ))))
+        }
+        Some(row) => Ok(Ok(row)),
+    }
+}
+
+/// `invoicing.claim.opened.v1`: a new claim enters dunning (a re-sent event changes nothing).
+pub async fn opened(
+    tx: &DatabaseTransaction,
+    policies: &Policies,
+    catalog: &Catalog,
+    e: &ClaimOpened,
+) -> Result<Outcome, HandlerError> {
+    let billed = catalog
+        .municipality(&e.claim.municipality)
+        .is_some_and(|m| m.categories.contains(&e.claim.category));
+    if !billed {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.category: {:?} is not a category of municipality {} in the catalog",
+            e.claim.category, e.claim.municipality
+        ))));
+    }
+    if policies
+        .policy_id_for(&e.claim.municipality, &e.claim.category)
+        .is_none()
+    {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.category: no dunning policy for category {:?} in municipality {}",
+            e.claim.category, e.claim.municipality
+        ))));
+    }
+    let row = ClaimRow {
+        claim_id: e.claim.claim_id.clone(),
+        municipality: e.claim.municipality.clone(),
+        debtor_id: e.claim.debtor_id.clone(),
+        source: e.claim.source.clone(),
+        invoice_id: e.claim.invoice_id.clone(),
+        category: e.claim.category.clone(),
+        office: e.office.clone(),
+        currency: e.currency,
+        amount: e.amount,
+        balance: ClaimBalance {
+            principal: e.amount,
+            ..ClaimBalance::default()
+        },
+        issue_date: e.issue_date,
+        due_date: e.due_date,
+        payment_reference: e.payment_reference.clone(),
+        ocr_line: e.ocr_line.clone(),
+        status: ClaimStatus::Open,
+        last_acknowledged: None,
+        history: ClaimHistory::default(),
+        suspension_id: None,
+        next_action_date: None,
+    };
+    queries::insert_claim_if_new(tx, &row).await?;
+    Ok(Outcome::Done)
+}
+
+async fn store(tx: &DatabaseTransaction, row: ClaimRow) -> Result<Outcome, HandlerError> {
+    queries::upsert_claims(tx, std::slice::from_ref(&row)).await?;
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them.
+pub async fn balance_changed(
+    tx: &DatabaseTransaction,
+    e: &ClaimBalanceChanged,
+) -> Result<Outcome, HandlerError> {
+    let mut row = match known_claim(tx, &e.claim).await? {
+        Ok(row) => row,
+        Err(r) => return Ok(Outcome::Rejected(r)),
+    };
+    row.balance = ClaimBalance {
+        principal: e.principal,
+        fees: e.fees,
+        interest: e.interest,
+    };
+    store(tx, row).await
+}
+
+/// `invoicing.claim.settled.v1`: paid in full; the claim leaves dunning (an open write-off
+/// proposal is withdrawn).
+pub async fn settled(tx: &DatabaseTransaction, e: &ClaimSettled) -> Result<Outcome, HandlerError> {
+    let mut row = match known_claim(tx, &e.claim).await? {
+        Ok(row) => row,
+        Err(r) => return Ok(Outcome::Rejected(r)),
+    };
+    if row.status == ClaimStatus::Open {
+        row.status = ClaimStatus::Settled;
+    }
+    queries::close_write_offs(tx, &row.claim_id, "withdrawn").await?;
+    store(tx, row).await
+}
+
+/// `invoicing.claim.written_off.v1`: the claim leaves dunning; its proposal is done.
+pub async fn written_off(
+    tx: &DatabaseTransaction,
+    e: &ClaimWrittenOff,
+) -> Result<Outcome, HandlerError> {
+    let mut row = match known_claim(tx, &e.claim).await? {
+        Ok(row) => row,
+        Err(r) => return Ok(Outcome::Rejected(r)),
+    };
+    row.status = ClaimStatus::WrittenOff;
+    row.balance = ClaimBalance::default();
+    queries::close_write_offs(tx, &row.claim_id, "written_off").await?;
+    store(tx, row).await
+}
+
+/// `invoicing.payment.applied.v1`: every claim the payment reached was acknowledged on the
+/// booking date (DOMAIN.md, "Limitation": a part payment interrupts it). The balances come with
+/// `claim.balance_changed`.
+pub async fn payment_applied(
+    tx: &DatabaseTransaction,
+    e: &PaymentApplied,
+) -> Result<Outcome, HandlerError> {
+    let ids: Vec<String> = e.allocations.iter().map(|a| a.claim_id.clone()).collect();
+    let rows = queries::claims_by_id(tx, &ids).await?;
+    for id in &ids {
+        if !rows.iter().any(|r| {
+            &r.claim_id == id && r.debtor_id == e.debtor_id && r.municipality == e.municipality
+        }) {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.allocations: no claim {id} of debtor {} in municipality {}",
+                e.debtor_id, e.municipality
+            ))));
+        }
+    }
+    let day: BusinessDate = e.booking_date;
+    let updated: Vec<ClaimRow> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.last_acknowledged = Some(r.last_acknowledged.map_or(day, |d| d.max(day)));
+            r
+        })
+        .collect();
+    queries::upsert_claims(tx, &updated).await?;
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.debtor.updated.v1`: the debtor's kind and details (national id, name, address and
+/// its protection: what a transfer to state collection needs). Stored, never logged.
+pub async fn debtor_updated(
+    tx: &DatabaseTransaction,
+    e: &DebtorUpdated,
+) -> Result<Outcome, HandlerError> {
+    queries::set_debtor_details(tx, &e.municipality, &e.debtor).await?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,167 @@
+//! The agreements events as holds and broken agreements (DOMAIN.md principle 2: dialogue before
+//! force).
+//!
+//! | event | effect |
+//! |---|---|
+//! | `plan.created` | a `plan` hold from the day it was signed, without end (also an acknowledgement: the domain restarts limitation from it) |
+//! | `plan.defaulted` | the plan hold ends the day before; a broken agreement on that day |
+//! | `plan.completed` | the plan hold ends the day before |
+//! | `deferral.granted` | a `deferral` hold `from`..=`until` |
+//! | `deferral.ended` | the deferral hold ends the day before `ended_date` |
+//! | `meeting.scheduled` | a `meeting` hold from the last opened business date (or the meeting date, if earlier), without end |
+//! | `meeting.held` / `meeting.missed` | the meeting hold ends on that day |
+//!
+//! The scope's `claim_ids` must be the debtor's claims (empty: all of them). An event that ends
+//! a hold dunning never heard of is refused with the reason.
+
+use restance_bus::{HandlerError, Outcome, Rejection};
+use restance_contracts::messages::{
+    AgreementScope, DeferralEnded, DeferralGranted, MeetingHeld, MeetingMissed, MeetingScheduled,
+    PlanCompleted, PlanCreated, PlanDefaulted,
+};
+use restance_kernel::BusinessDate;
+use sea_orm::DatabaseTransaction;
+
+use crate::domain::{BrokenAgreement, Hold, HoldKind, Scope};
+use crate::store::queries::{self, DebtorKey};
+
+/// An agreements event.
+#[derive(Debug)]
+pub enum AgreementEvent {
+    /// `agreements.plan.created.v1`.
+    PlanCreated(PlanCreated),
+    /// `agreements.plan.defaulted.v1`.
+    PlanDefaulted(PlanDefaulted),
+    /// `agreements.plan.completed.v1`.
+    PlanCompleted(PlanCompleted),
+    /// `agreements.deferral.granted.v1`.
+    DeferralGranted(DeferralGranted),
+    /// `agreements.deferral.ended.v1`.
+    DeferralEnded(DeferralEnded),
+    /// `agreements.meeting.scheduled.v1`.
+    MeetingScheduled(MeetingScheduled),
+    /// `agreements.meeting.held.v1`.
+    MeetingHeld(MeetingHeld),
+    /// `agreements.meeting.missed.v1`.
+    MeetingMissed(MeetingMissed),
+}
+
+impl AgreementEvent {
+    /// The debtor and claims it concerns.
+    pub fn scope(&self) -> &AgreementScope {
+        match self {
+            AgreementEvent::PlanCreated(e) => &e.scope,
+            AgreementEvent::PlanDefaulted(e) => &e.scope,
+            AgreementEvent::PlanCompleted(e) => &e.scope,
+            AgreementEvent::DeferralGranted(e) => &e.scope,
+            AgreementEvent::DeferralEnded(e) => &e.scope,
+            AgreementEvent::MeetingScheduled(e) => &e.scope,
+            AgreementEvent::MeetingHeld(e) => &e.scope,
+            AgreementEvent::MeetingMissed(e) => &e.scope,
+        }
+    }
+}
+
+fn scope_of(s: &AgreementScope) -> Scope {
+    if s.claim_ids.is_empty() {
+        Scope::Debtor
+    } else {
+        Scope::Claims(s.claim_ids.clone())
+    }
+}
+
+fn day_before(d: BusinessDate) -> BusinessDate {
+    d.checked_add_days(-1).unwrap_or(d)
+}
+
+/// Applies an agreements event (the debtor is known and locked).
+pub async fn apply(tx: &DatabaseTransaction, e: &AgreementEvent) -> Result<Outcome, HandlerError> {
+    let scope = e.scope();
+    let key: DebtorKey = (scope.municipality.clone(), scope.debtor_id.clone());
+    if !scope.claim_ids.is_empty() {
+        let found = queries::claims_by_id(tx, &scope.claim_ids).await?;
+        for (i, id) in scope.claim_ids.iter().enumerate() {
+            if !found
+                .iter()
+                .any(|c| &c.claim_id == id && c.municipality == key.0 && c.debtor_id == key.1)
+            {
+                return Ok(Outcome::Rejected(Rejection::new(format!(
+                    "data.claim_ids[{i}]: no claim {id} of debtor {} in municipality {}",
+                    key.1, key.0
+                ))));
+            }
+        }
+    }
+    let hold = |hold_id: &str, kind, from, until| Hold {
+        hold_id: hold_id.to_owned(),
+        kind,
+        scope: scope_of(scope),
+        from,
+        until,
+    };
+    let end = |kind: HoldKind, id: &str, until: BusinessDate| {
+        let key = key.clone();
+        let id = id.to_owned();
+        async move {
+            if queries::end_hold(tx, &key, kind, &id, until).await? {
+                Ok::<Outcome, HandlerError>(Outcome::Done)
+            } else {
+                Ok(Outcome::Rejected(Rejection::new(format!(
+                    "no {} {id} for debtor {} in municipality {}: it must be created first",
+                    queries::hold_kind_name(kind),
+                    key.1,
+                    key.0
+                ))))
+            }
+        }
+    };
+    match e {
+        AgreementEvent::PlanCreated(p) => {
+            let h = hold(&p.plan_id, HoldKind::Plan, p.created_date, None);
+            queries::upsert_hold(tx, &key, &h, None).await?;
+            Ok(Outcome::Done)
+        }
+        AgreementEvent::PlanDefaulted(p) => {
+            queries::insert_broken_agreement(
+                tx,
+                &key,
+                &BrokenAgreement {
+                    agreement_id: p.plan_id.clone(),
+                    scope: scope_of(scope),
+                    date: p.defaulted_date,
+                },
+            )
+            .await?;
+            // A default of a plan dunning did not see still counts as a broken agreement.
+            queries::end_hold(
+                tx,
+                &key,
+                HoldKind::Plan,
+                &p.plan_id,
+                day_before(p.defaulted_date),
+            )
+            .await?;
+            Ok(Outcome::Done)
+        }
+        AgreementEvent::PlanCompleted(p) => {
+            end(HoldKind::Plan, &p.plan_id, day_before(p.completed_date)).await
+        }
+        AgreementEvent::DeferralGranted(d) => {
+            let h = hold(&d.deferral_id, HoldKind::Deferral, d.from, Some(d.until));
+            queries::upsert_hold(tx, &key, &h, Some(&d.reason)).await?;
+            Ok(Outcome::Done)
+        }
+        AgreementEvent::DeferralEnded(d) => {
+            end(HoldKind::Deferral, &d.deferral_id, day_before(d.ended_date)).await
+        }
+        AgreementEvent::MeetingScheduled(m) => {
+            let last = queries::last_business_date(tx).await?;
+            let from = last.map_or(m.date, |l| l.min(m.date));
+            let h = hold(&m.meeting_id, HoldKind::Meeting, from, None);
+            queries::upsert_hold(tx, &key, &h, None).await?;
+            Ok(Outcome::Done)
+        }
+        AgreementEvent::MeetingHeld(m) => end(HoldKind::Meeting, &m.meeting_id, m.held_date).await,
+        AgreementEvent::MeetingMissed(m) => end(HoldKind::Meeting, &m.meeting_id, m.date).await,
+    }
+}

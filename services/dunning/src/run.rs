@@ -1,0 +1,235 @@
+//! The daily run: for each business day recorded by `calendar.day.opened.v1`, in date order and
+//! one at a time, every debtor whose next action date has come is decided and its decisions are
+//! published.
+//!
+//! How it works:
+//! 1. The consumer records the day (`business_days`, state `pending`) and commits — the
+//!    delivery is acked at once, however long the run takes.
+//! 2. This worker takes the earliest unfinished day and processes it in chunks of
+//!    `dunning.run.chunk_debtors` debtors. One chunk is one transaction: lock the day row (one
+//!    chunk of one run at a time, even with several replicas), select the next debtors with
+//!    `next_action_date <= day` after the day's cursor (index `debtors_due`), lock them, load
+//!    their claims, holds and broken agreements, decide (`domain::next_steps`), write the
+//!    history, the claims and the new next action dates, put every event and notification in
+//!    the outbox, advance the cursor — commit.
+//! 3. When no debtor is left the day is `done`; the next recorded day follows.
+//!
+//! **Crash safety**: a kill -9 loses at most the chunk in flight (nothing of it was
+//! committed); on restart the worker continues from the committed cursor. Nothing is doubled:
+//! committed debtors have moved past the day, every effect has a natural key (notification id,
+//! fee per claim and step, interest id, transfer id), and the domain takes at most one step per
+//! claim and day.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use restance_bus::{HandlerError, Outbox};
+use restance_kernel::BusinessDate;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{LetterSettings, RunSettings};
+use crate::debtors;
+use crate::handlers::Shared;
+use crate::publish::{DayOutput, Publisher};
+use crate::store::queries::{self, DebtorKey};
+
+/// The daily-run worker.
+#[derive(Debug)]
+pub struct DailyRun {
+    db: DatabaseConnection,
+    outbox: Outbox,
+    shared: Arc<Shared>,
+    letters: LetterSettings,
+    settings: RunSettings,
+    source: String,
+}
+
+/// What one chunk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk {
+    /// Debtors decided, decisions taken.
+    Processed(u64, u64),
+    /// Nothing was left: the day is done.
+    DayDone,
+}
+
+impl DailyRun {
+    /// A worker publishing with `source` (`/restance/dunning`).
+    pub fn new(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        shared: Arc<Shared>,
+        letters: LetterSettings,
+        settings: RunSettings,
+        source: String,
+    ) -> Self {
+        Self {
+            db,
+            outbox,
+            shared,
+            letters,
+            settings,
+            source,
+        }
+    }
+
+    /// Runs recorded days until cancelled. Errors (the database went away) are retried with
+    /// backoff; a chunk is never half done.
+    pub async fn run(self, cancel: CancellationToken) {
+        let wake = self.shared.run_wake.clone();
+        let poll = Duration::from_millis(self.settings.poll_ms);
+        let mut backoff = restance_bus::Backoff::default();
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            match self.run_next_day(&cancel).await {
+                Ok(true) => {
+                    backoff.reset();
+                    continue;
+                }
+                Ok(false) => {
+                    backoff.reset();
+                    wait(&wake, &cancel, poll).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "daily run failed; retrying with backoff");
+                    if !backoff.wait(&cancel).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the earliest unfinished day to its end; `false` if there was none.
+    pub async fn run_next_day(&self, cancel: &CancellationToken) -> Result<bool, HandlerError> {
+        let Some(day) = queries::next_unfinished_day(&self.db).await? else {
+            return Ok(false);
+        };
+        let started = Instant::now();
+        if day.state == "pending" {
+            tracing::info!(business_date = %day.date, "daily run started");
+        } else {
+            tracing::info!(business_date = %day.date, debtors = day.debtors,
+                "daily run resumed after an interruption");
+        }
+        let (mut debtors, mut decisions) = (0u64, 0u64);
+        loop {
+            if cancel.is_cancelled() {
+                tracing::info!(business_date = %day.date, debtors, "daily run paused for shutdown; it resumes at the next start");
+                return Ok(false);
+            }
+            match self.run_chunk(day.date).await? {
+                Chunk::Processed(d, n) => {
+                    debtors += d;
+                    decisions += n;
+                }
+                Chunk::DayDone => break,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        metrics::histogram!("restance_dunning_run_seconds").record(secs);
+        tracing::info!(business_date = %day.date, debtors, decisions, seconds = secs,
+            "daily run finished");
+        Ok(true)
+    }
+
+    /// One chunk of `day` in one transaction (see the module documentation).
+    pub async fn run_chunk(&self, day: BusinessDate) -> Result<Chunk, HandlerError> {
+        let started = Instant::now();
+        let shared = &self.shared;
+        let tx = self.db.begin().await?;
+        let Some(state) = queries::lock_day(&tx, day).await? else {
+            return Ok(Chunk::DayDone);
+        };
+        if state.state == "done" {
+            return Ok(Chunk::DayDone);
+        }
+        let due =
+            queries::due_debtors(&tx, day, state.cursor.as_ref(), self.settings.chunk_debtors)
+                .await?;
+        let Some(last) = due.last().cloned() else {
+            queries::finish_day(&tx, day).await?;
+            tx.commit().await?;
+            return Ok(Chunk::DayDone);
+        };
+        let keys: Vec<DebtorKey> = due
+            .iter()
+            .map(|c| (c.municipality.clone(), c.debtor_id.clone()))
+            .collect();
+        let rows = queries::lock_debtors(&tx, &keys).await?;
+        let mut loaded = debtors::load(&tx, &rows).await?;
+        let publisher = Publisher {
+            policies: &shared.policies,
+            catalog: &shared.catalog,
+            letters: &self.letters,
+        };
+        let decided: Vec<_> = loaded.iter().map(|d| publisher.decide(d, day)).collect();
+        let transfers: Vec<DebtorKey> = loaded
+            .iter()
+            .zip(&decided)
+            .filter(|(_, ds)| {
+                ds.decisions
+                    .iter()
+                    .any(|d| matches!(d.action, crate::domain::Action::Transfer { .. }))
+            })
+            .map(|(d, _)| d.key.clone())
+            .collect();
+        let details = if transfers.is_empty() {
+            Default::default()
+        } else {
+            queries::debtor_details(&tx, &transfers).await?
+        };
+        let mut out = DayOutput::new(&self.source);
+        let mut dates = Vec::with_capacity(loaded.len());
+        let mut claims = Vec::new();
+        for (debtor, decisions) in loaded.iter_mut().zip(decided) {
+            let next =
+                publisher.apply(debtor, decisions, details.get(&debtor.key), day, &mut out)?;
+            dates.push((debtor.key.clone(), next));
+            claims.extend(debtor.claims.iter().cloned());
+        }
+        let debtor_count = loaded.len() as u64;
+        let decision_count = out.decisions();
+        queries::upsert_claims(&tx, &claims).await?;
+        queries::insert_history(&tx, &out.history).await?;
+        queries::insert_write_offs(&tx, &out.write_offs).await?;
+        queries::set_next_action_dates(&tx, &dates).await?;
+        let messages = out.effects.into_messages();
+        self.outbox.enqueue(&tx, &messages).await?;
+        queries::advance_day(
+            &tx,
+            day,
+            &last,
+            i64::try_from(debtor_count).unwrap_or(i64::MAX),
+            i64::try_from(decision_count).unwrap_or(i64::MAX),
+        )
+        .await?;
+        tx.commit().await?;
+        if !messages.is_empty() {
+            self.outbox.wake();
+        }
+        metrics::counter!("restance_dunning_debtors_evaluated_total").increment(debtor_count);
+        metrics::histogram!("restance_dunning_run_chunk_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok(Chunk::Processed(debtor_count, decision_count))
+    }
+}
+
+/// Waits for a wake-up or the poll interval. A wake-up can come from a transaction that has not
+/// committed yet, so the worker looks again shortly after.
+async fn wait(wake: &Notify, cancel: &CancellationToken, poll: Duration) {
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = wake.notified() => {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+        () = tokio::time::sleep(poll) => {}
+    }
+}

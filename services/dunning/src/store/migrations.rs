@@ -1,0 +1,152 @@
+//! The dunning schema (PostgreSQL and SQLite alike). Money columns are integer øre (`*_minor`),
+//! dates are `DATE` (ISO text on SQLite, so comparisons and the index order are the same).
+//!
+//! Decisions recorded here:
+//! - **The daily run selects through `debtors_due`** (`next_action_date, municipality,
+//!   debtor_id`): a debtor row carries the earliest next action date of its claims, and the run
+//!   reads `next_action_date <= date` in that index order with a keyset cursor — never a scan of
+//!   every claim.
+//! - **`claims.history`** holds the domain's `ClaimHistory` as JSON: what the next decision
+//!   reads, written back with the claim in the transaction that publishes the decision.
+//! - **`history`** is the audit trail (`GET /api/v1/claims/{id}/dunning`): one row per claim and
+//!   natural key (`step:2`, `fee:<fee_id>`, `interest:<interest_id>`, `notification:<id>` …),
+//!   inserted with `ON CONFLICT DO NOTHING`, so a repeated decision is never recorded twice.
+//! - **Personal data** (`debtors.details`: national id, name, address of the debtor, needed for
+//!   `dunning.claim.transferred.v1`) is stored as the contract's JSON and never logged.
+
+use restance_bus::sql::run_ddl;
+use sea_orm_migration::prelude::*;
+
+/// The migrator run at start and by `restance-dunning migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(restance_bus::migration::InboxOutbox),
+            Box::new(Dunning),
+        ]
+    }
+}
+
+/// Claims, debtors, holds, history, business days, write-offs, audit.
+#[derive(Debug)]
+struct Dunning;
+
+impl MigrationName for Dunning {
+    fn name(&self) -> &str {
+        "m20261201_000002_dunning"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Dunning {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE debtors (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                details TEXT NULL,
+                next_action_date DATE NULL,
+                PRIMARY KEY (municipality, debtor_id)
+            );
+            CREATE INDEX debtors_due ON debtors (next_action_date, municipality, debtor_id);
+            CREATE TABLE claims (
+                claim_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                invoice_id TEXT NOT NULL,
+                category TEXT NOT NULL,
+                office TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                principal_minor BIGINT NOT NULL,
+                fees_minor BIGINT NOT NULL,
+                interest_minor BIGINT NOT NULL,
+                issue_date DATE NOT NULL,
+                due_date DATE NOT NULL,
+                payment_reference TEXT NOT NULL,
+                ocr_line TEXT NULL,
+                status TEXT NOT NULL,
+                last_acknowledged DATE NULL,
+                history TEXT NOT NULL,
+                suspension_id TEXT NULL,
+                next_action_date DATE NULL
+            );
+            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
+            CREATE TABLE holds (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                hold_id TEXT NOT NULL,
+                claim_ids TEXT NULL,
+                from_date DATE NOT NULL,
+                until_date DATE NULL,
+                reason TEXT NULL,
+                PRIMARY KEY (municipality, debtor_id, kind, hold_id)
+            );
+            CREATE TABLE broken_agreements (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                agreement_id TEXT NOT NULL,
+                claim_ids TEXT NULL,
+                broken_on DATE NOT NULL,
+                PRIMARY KEY (municipality, debtor_id, agreement_id)
+            );
+            CREATE TABLE history (
+                claim_id TEXT NOT NULL,
+                entry_key TEXT NOT NULL,
+                business_date DATE NOT NULL,
+                position BIGINT NOT NULL,
+                action TEXT NOT NULL,
+                step BIGINT NULL,
+                policy TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                PRIMARY KEY (claim_id, entry_key)
+            );
+            CREATE TABLE business_days (
+                business_date DATE PRIMARY KEY,
+                state TEXT NOT NULL,
+                cursor_date DATE NULL,
+                cursor_municipality TEXT NULL,
+                cursor_debtor TEXT NULL,
+                debtors BIGINT NOT NULL DEFAULT 0,
+                decisions BIGINT NOT NULL DEFAULT 0,
+                opened_at TIMESTAMPTZ NOT NULL,
+                finished_at TIMESTAMPTZ NULL
+            );
+            CREATE TABLE write_offs (
+                write_off_id TEXT PRIMARY KEY,
+                claim_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                limitation_date DATE NOT NULL,
+                balance_minor BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                proposed_date DATE NOT NULL,
+                state TEXT NOT NULL,
+                approved_by TEXT NULL,
+                approved_at TIMESTAMPTZ NULL,
+                approved_date DATE NULL
+            );
+            CREATE INDEX write_offs_by_state ON write_offs (state, proposed_date);
+            CREATE INDEX write_offs_by_claim ON write_offs (claim_id);
+            CREATE TABLE api_audit (
+                seq BIGSERIAL PRIMARY KEY,
+                at TIMESTAMPTZ NOT NULL,
+                caller TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )",
+        )
+        .await
+    }
+}

@@ -1,0 +1,1036 @@
+//! The dunning service in-process against the real RabbitMQ and a real database (PostgreSQL and
+//! SQLite): the handler paths, the daily run (duplicate and skipped days), holds, disputes,
+//! write-off approval, bad input → dead letters with reasons, and the letters' data checked
+//! against the harmonised templates.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use restance_dunning::{Application, DunningConfig};
+use restance_kernel::Catalog;
+use restance_runtime::Settings;
+use restance_testkit::{
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const T: Duration = Duration::from_secs(30);
+const REQUESTED: &str = "notifications.notification.requested.v1";
+const TOKEN: &str = "caseworker-token-0001";
+const CLERK: &str = "clerk-token-00000001";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shipped_settings() -> Settings {
+    Settings::load_from("dunning", Some(&root().join("config/restance.toml")), false)
+        .expect("the shipped config loads")
+}
+
+struct Svc {
+    exchange: String,
+    url: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db: TestDatabase,
+    conn: DatabaseConnection,
+    catalog: Catalog,
+    seq: std::sync::atomic::AtomicU64,
+    sent: std::sync::atomic::AtomicI64,
+}
+
+async fn start(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
+    let mut settings = shipped_settings();
+    let exchange = unique_exchange();
+    let db = TestDatabase::of_kind(kind).await?;
+    settings.bus.exchange = exchange.clone();
+    settings.bus.batch_linger_ms = 5;
+    settings.bus.relay_poll_ms = 50;
+    settings.database.url = db.url.clone();
+    settings.http.host = "127.0.0.1".into();
+    settings.http.port = 0;
+    if tokens {
+        settings.api.tokens = Some(secrecy::SecretString::from(format!(
+            "{TOKEN}:caseworker,{CLERK}:clerk"
+        )));
+    }
+    let mut config = DunningConfig::load(&settings)?;
+    config.service.run.poll_ms = 50;
+    config.service.run.chunk_debtors = 3;
+    let catalog = settings.catalog.clone();
+    let cancel = CancellationToken::new();
+    let app = Application::build_with(settings, config, cancel.clone()).await?;
+    let url = format!("http://{}", app.local_addr());
+    let task = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conn = Database::connect(&db.url).await?;
+    Ok(Svc {
+        exchange,
+        url,
+        cancel,
+        task,
+        db,
+        conn,
+        catalog,
+        seq: std::sync::atomic::AtomicU64::new(1),
+        sent: std::sync::atomic::AtomicI64::new(0),
+    })
+}
+
+fn envelope(source: &str, ty: &str, data: Value) -> Value {
+    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
+           "time":"2026-12-01T06:00:00Z","datacontenttype":"application/json","data":data})
+}
+
+/// A claim as invoicing announces it.
+struct Claim<'a> {
+    id: &'a str,
+    debtor: &'a str,
+    category: &'a str,
+    amount: &'a str,
+    due: &'a str,
+}
+
+impl Svc {
+    async fn stop(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.task.await??;
+        self.conn.close().await.ok();
+        delete_test_topology(&self.exchange, &["dunning"]).await;
+        self.db.drop_database().await;
+        Ok(())
+    }
+
+    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
+        let items: Vec<(String, Vec<u8>)> = envs
+            .iter()
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap_or("x").to_owned(),
+                    serde_json::to_vec(e).expect("json"),
+                )
+            })
+            .collect();
+        publish_raw(&self.exchange, &items).await?;
+        self.sent
+            .fetch_add(items.len() as i64, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn opened(&self, c: &Claim<'_>) -> Value {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let issue = c
+            .due
+            .parse::<restance_kernel::BusinessDate>()
+            .expect("due date")
+            .add_days(-14);
+        let reference = self
+            .catalog
+            .municipality("0746")
+            .expect("0746")
+            .payment_reference(seq)
+            .expect("reference");
+        envelope(
+            "/restance/invoicing",
+            "invoicing.claim.opened.v1",
+            json!({"claim_id":c.id,"invoice_id":format!("INV-{}", c.id),"source":"/billing/test",
+                "municipality":"0746","category":c.category,"debtor_id":c.debtor,"office":"main",
+                "currency":"DKK","amount":c.amount,"issue_date":issue,"due_date":c.due,
+                "payment_reference":reference.key(),"ocr_line":reference.ocr_line(),
+                "prepayment":false,"direct_debit":false}),
+        )
+    }
+
+    async fn run_day(&self, date: &str) -> anyhow::Result<()> {
+        self.send(&[day(date)]).await?;
+        self.wait_day_done(date).await
+    }
+
+    async fn wait_day_done(&self, date: &str) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let row = self
+                .conn
+                .query_one_raw(Statement::from_string(
+                    self.conn.get_database_backend(),
+                    format!("SELECT state FROM business_days WHERE business_date = '{date}'"),
+                ))
+                .await?;
+            let done = match row {
+                Some(r) => r.try_get_by_index::<String>(0)? == "done",
+                None => false,
+            };
+            let pending = restance_bus::Outbox::pending(&self.conn).await?;
+            if done && pending == 0 {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "day {date} not done (outbox {pending})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_processed(&self, probe: &mut BusProbe) -> anyhow::Result<()> {
+        // Every message sent is in the inbox (processed or rejected) and the outbox is empty.
+        let deadline = tokio::time::Instant::now() + T;
+        let sent = self.sent.load(std::sync::atomic::Ordering::SeqCst);
+        loop {
+            let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
+            let pending = restance_bus::Outbox::pending(&self.conn).await?;
+            if seen >= sent && pending == 0 {
+                break;
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{seen} of {sent} messages processed, {pending} events not published"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        probe.settle(Duration::from_millis(200)).await;
+        Ok(())
+    }
+
+    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                self.conn.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no row"))?;
+        Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new().post(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new().delete(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+}
+
+fn day(date: &str) -> Value {
+    envelope(
+        "/restance/cli",
+        "calendar.day.opened.v1",
+        json!({ "date": date }),
+    )
+}
+
+fn debtor_updated(debtor: &str, protection: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.debtor.updated.v1",
+        json!({"municipality":"0746","debtor":{"id":debtor,"kind":"person","national_id":"0101901234",
+            "name":"Ane Hansen","address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+            "email":"ane@example.org","phone":"+4512345678","language":"da","digital_post":true,
+            "address_protection":protection}}),
+    )
+}
+
+fn claim_ref(id: &str, debtor: &str, category: &str) -> Value {
+    json!({"claim_id":id,"invoice_id":format!("INV-{id}"),"source":"/billing/test",
+           "municipality":"0746","category":category,"debtor_id":debtor})
+}
+
+fn with_ref(mut data: Value, r: Value) -> Value {
+    if let (Some(d), Some(r)) = (data.as_object_mut(), r.as_object()) {
+        for (k, v) in r {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    data
+}
+
+fn settled(id: &str, debtor: &str, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.settled.v1",
+        with_ref(
+            json!({"currency":"DKK","settled_date":date}),
+            claim_ref(id, debtor, "other"),
+        ),
+    )
+}
+
+fn balance(id: &str, debtor: &str, principal: &str, fees: &str, date: &str) -> Value {
+    let total = restance_kernel::Money::parse(principal).expect("money")
+        + restance_kernel::Money::parse(fees).expect("money");
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.balance_changed.v1",
+        with_ref(
+            json!({"currency":"DKK","principal":principal,"fees":fees,"interest":"0.00",
+                   "total":total.to_string(),"cause":"payment","business_date":date}),
+            claim_ref(id, debtor, "other"),
+        ),
+    )
+}
+
+fn of_template(probe: &mut BusProbe, template: &str) -> Vec<Value> {
+    probe
+        .of_type(REQUESTED)
+        .into_iter()
+        .filter(|e| e["data"]["template"] == template)
+        .collect()
+}
+
+/// The letter's data renders with the harmonised template (every language's PDF and texts).
+fn assert_renders(renderer: &restance_letters::Renderer, request: &Value) {
+    let template = request["data"]["template"].as_str().expect("template");
+    let data = &request["data"]["data"];
+    assert_eq!(
+        renderer.check_data(template, data),
+        Vec::<String>::new(),
+        "{template}: {data:#}"
+    );
+    for language in [restance_kernel::Language::Da, restance_kernel::Language::En] {
+        let mut input = renderer
+            .sample_input(template, language)
+            .expect("sample input");
+        input.data = data.clone();
+        let pdf = renderer
+            .render_pdf(template, language, &input)
+            .unwrap_or_else(|e| panic!("{template} ({language:?}) does not render: {e}"));
+        assert!(pdf.pages >= 1);
+    }
+}
+
+fn renderer() -> restance_letters::Renderer {
+    restance_letters::Renderer::load(&root().join("templates")).expect("templates load")
+}
+
+async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        debtor_updated("P-1", "none"),
+        svc.opened(&Claim {
+            id: "C-1",
+            debtor: "P-1",
+            category: "other",
+            amount: "2150.00",
+            due: "2026-12-15",
+        }),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert!(probe.of_type(REQUESTED).is_empty(), "events never act");
+
+    // Day 7 after due: reminder 1 without a fee, and the first month's interest.
+    svc.run_day("2026-12-22").await?;
+    let reminders = of_template(&mut probe, "reminder_1");
+    assert_eq!(reminders.len(), 1, "{:#?}", probe.seen());
+    let r1 = &reminders[0]["data"];
+    assert_eq!(r1["recipient"], json!({"kind":"debtor","debtor_id":"P-1"}));
+    assert_eq!(r1["related"]["service"], "dunning");
+    assert_eq!(r1["data"]["interest"], "21.50");
+    assert_eq!(r1["data"]["total"], "2171.50");
+    assert!(
+        r1["data"]["payment"]["ocr_line"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("+71<"))
+    );
+    assert!(probe.of_type("dunning.fee.assessed.v1").is_empty());
+    let interest = probe.of_type("dunning.interest.assessed.v1");
+    assert_eq!(interest.len(), 1);
+    assert_eq!(interest[0]["data"]["rate"], "1.00");
+    let issued = probe.of_type("dunning.reminder.issued.v1");
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["data"]["policy"], "dk_standard@1");
+    assert_eq!(
+        issued[0]["data"]["notification_id"], r1["notification_id"],
+        "the reminder names its letter"
+    );
+
+    // The same day again is a duplicate; a day in between has nothing due.
+    svc.send(&[day("2026-12-22")]).await?;
+    svc.run_day("2026-12-28").await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(probe.of_type(REQUESTED).len(), 1, "nothing new");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM business_days").await?,
+        2,
+        "the duplicate day was not recorded"
+    );
+
+    // 14 days later: reminder 2 with the fee and the notice of transfer.
+    svc.run_day("2027-01-05").await?;
+    let r2 = of_template(&mut probe, "reminder_2");
+    assert_eq!(r2.len(), 1);
+    let fees = probe.of_type("dunning.fee.assessed.v1");
+    assert_eq!(fees.len(), 1);
+    assert_eq!(fees[0]["data"]["amount"], "250.00");
+    assert_eq!(fees[0]["data"]["step"], 2);
+    assert_eq!(r2[0]["data"]["data"]["fee"], "250.00");
+    assert_eq!(
+        r2[0]["data"]["data"]["collection_authority"],
+        "Gældsstyrelsen"
+    );
+    assert_eq!(r2[0]["data"]["data"]["transfer_notice_date"], "2027-01-19");
+
+    // 14 days later: transferred to Gældsstyrelsen with the debtor's details.
+    svc.run_day("2027-01-19").await?;
+    let transfers = probe.of_type("dunning.claim.transferred.v1");
+    assert_eq!(transfers.len(), 1);
+    let t = &transfers[0]["data"];
+    assert_eq!(t["authority"], "gaeldsstyrelsen");
+    assert_eq!(t["debtor"]["national_id"], "0101901234");
+    assert_eq!(t["debtor"]["address"]["city"], "Skanderborg");
+    assert_eq!(t["notice_date"], "2027-01-05");
+    assert_eq!(t["reminder_dates"], json!(["2026-12-22", "2027-01-05"]));
+    assert_eq!(t["fees"], "250.00");
+    assert_eq!(t["interest"], "43.00", "two started months at 1 %");
+    assert_eq!(t["limitation_date"], "2029-12-15");
+    let decoded: restance_contracts::messages::ClaimTransferred =
+        serde_json::from_value(t.clone())?;
+    assert_eq!(
+        restance_contracts::Validate::validate(&decoded),
+        vec![],
+        "the transfer passes the contract's checks"
+    );
+    assert_eq!(
+        of_template(&mut probe, "transferred_to_collection").len(),
+        1
+    );
+
+    // The letters render with the harmonised templates.
+    let renderer = renderer();
+    for request in probe.of_type(REQUESTED) {
+        assert_renders(&renderer, &request);
+    }
+
+    // The history: every decision with its reason and policy version.
+    let (status, view) = svc.get("/api/v1/claims/C-1/dunning", None).await?;
+    assert_eq!(status, 200);
+    assert_eq!(view["status"], "transferred");
+    let actions: Vec<&str> = view["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "interest", "reminder", "reminder", "fee", "interest", "transfer"
+        ]
+    );
+    assert!(
+        view["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .all(|h| h["policy"] == "dk_standard@1"
+                && !h["reason"].as_str().unwrap_or("").is_empty())
+    );
+
+    // Nothing after the transfer.
+    svc.run_day("2027-03-01").await?;
+    assert_eq!(probe.of_type("dunning.claim.transferred.v1").len(), 1);
+    assert_eq!(probe.of_type(REQUESTED).len(), 3);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_standard_claim_is_reminded_charged_and_transferred_on_postgres() -> anyhow::Result<()> {
+    a_standard_claim_is_reminded_charged_and_transferred("postgres").await
+}
+
+#[tokio::test]
+async fn a_standard_claim_is_reminded_charged_and_transferred_on_sqlite() -> anyhow::Result<()> {
+    a_standard_claim_is_reminded_charged_and_transferred("sqlite").await
+}
+
+async fn skipped_days_take_one_step_and_payments_stop_everything(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut msgs = vec![];
+    for (id, debtor) in [
+        ("S-1", "P-1"),
+        ("S-2", "P-2"),
+        ("S-3", "P-3"),
+        ("S-4", "P-4"),
+    ] {
+        msgs.push(debtor_updated(debtor, "none"));
+        msgs.push(svc.opened(&Claim {
+            id,
+            debtor,
+            category: "other",
+            amount: "500.00",
+            due: "2026-12-15",
+        }));
+    }
+    svc.send(&msgs).await?;
+    svc.wait_processed(&mut probe).await?;
+    // The first day opened is long after: every step is due, only the first is taken.
+    svc.run_day("2027-02-20").await?;
+    assert_eq!(of_template(&mut probe, "reminder_1").len(), 4);
+    assert_eq!(
+        probe.of_type(REQUESTED).len(),
+        4,
+        "never three reminders on one morning"
+    );
+    assert!(probe.of_type("dunning.fee.assessed.v1").is_empty());
+    assert_eq!(
+        probe.of_type("dunning.interest.assessed.v1").len(),
+        12,
+        "three missed interest periods per claim are caught up"
+    );
+    // S-1 is paid after reminder 1: nothing more for it. S-2 is half paid: it continues,
+    // and the part payment is an acknowledgement.
+    svc.send(&[
+        balance("S-1", "P-1", "0.00", "0.00", "2027-02-22"),
+        settled("S-1", "P-1", "2027-02-22"),
+        balance("S-2", "P-2", "250.00", "0.00", "2027-02-22"),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.run_day("2027-03-06").await?;
+    let r2 = of_template(&mut probe, "reminder_2");
+    let claims: Vec<&str> = r2
+        .iter()
+        .filter_map(|e| e["data"]["related"]["claim_ids"][0].as_str())
+        .collect();
+    assert_eq!(r2.len(), 3, "{claims:?}");
+    assert!(!claims.contains(&"S-1"), "a paid claim gets nothing more");
+    svc.run_day("2027-06-01").await?;
+    let s1_events: Vec<Value> = probe
+        .seen()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dunning.") || k == REQUESTED)
+        .filter(|(_, e)| e.to_string().contains("\"S-1\""))
+        .map(|(_, e)| e.clone())
+        .collect();
+    assert_eq!(
+        s1_events.len(),
+        5,
+        "S-1: reminder 1, its letter and three interest periods, nothing after the payment"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn skipped_days_take_one_step_and_payments_stop_everything_on_postgres() -> anyhow::Result<()>
+{
+    skipped_days_take_one_step_and_payments_stop_everything("postgres").await
+}
+
+#[tokio::test]
+async fn skipped_days_take_one_step_and_payments_stop_everything_on_sqlite() -> anyhow::Result<()> {
+    skipped_days_take_one_step_and_payments_stop_everything("sqlite").await
+}
+
+async fn bad_input_is_dead_lettered_with_reasons(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut unknown_municipality = svc.opened(&Claim {
+        id: "X-1",
+        debtor: "P-9",
+        category: "other",
+        amount: "100.00",
+        due: "2026-12-15",
+    });
+    unknown_municipality["data"]["municipality"] = json!("9999");
+    let mut unknown_category = svc.opened(&Claim {
+        id: "X-2",
+        debtor: "P-9",
+        category: "other",
+        amount: "100.00",
+        due: "2026-12-15",
+    });
+    unknown_category["data"]["category"] = json!("parking");
+    let deferral_for_stranger = envelope(
+        "/restance/agreements",
+        "agreements.deferral.granted.v1",
+        json!({"deferral_id":"D-9","municipality":"0746","debtor_id":"NOBODY","claim_ids":[],
+               "from":"2026-12-20","until":"2027-01-20","reason":"acute social situation"}),
+    );
+    let mut items: Vec<(String, Vec<u8>)> = vec![
+        (
+            "invoicing.claim.opened.v1".into(),
+            b"{not json at all".to_vec(),
+        ),
+        (
+            "invoicing.claim.balance_changed.v1".into(),
+            serde_json::to_vec(&balance("NOPE", "P-9", "1.00", "0.00", "2026-12-20"))?,
+        ),
+    ];
+    for e in [
+        &unknown_municipality,
+        &unknown_category,
+        &deferral_for_stranger,
+    ] {
+        items.push((
+            e["type"].as_str().unwrap_or("x").to_owned(),
+            serde_json::to_vec(e)?,
+        ));
+    }
+    publish_raw(&svc.exchange, &items).await?;
+    if let Err(e) = probe.wait_for("dunning.message.rejected.v1", 5, T).await {
+        let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+        let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+        anyhow::bail!("{e}: {reasons:#?}");
+    }
+    svc.wait_processed(&mut probe).await?;
+    let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+    let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    assert_eq!(reasons.len(), 5, "{reasons:#?}");
+    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    assert!(has("no claim NOPE"), "{reasons:#?}");
+    assert!(has("9999 is not a configured municipality"), "{reasons:#?}");
+    assert!(
+        has("\"parking\" is not a category of municipality 0746"),
+        "{reasons:#?}"
+    );
+    assert!(has("no claims of debtor NOBODY"), "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.to_lowercase().contains("json") || r.contains("CloudEvent")),
+        "{reasons:#?}"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn bad_input_is_dead_lettered_with_reasons_on_postgres() -> anyhow::Result<()> {
+    bad_input_is_dead_lettered_with_reasons("postgres").await
+}
+
+#[tokio::test]
+async fn bad_input_is_dead_lettered_with_reasons_on_sqlite() -> anyhow::Result<()> {
+    bad_input_is_dead_lettered_with_reasons("sqlite").await
+}
+
+async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, true).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        debtor_updated("P-1", "none"),
+        svc.opened(&Claim {
+            id: "H-1",
+            debtor: "P-1",
+            category: "other",
+            amount: "800.00",
+            due: "2026-12-15",
+        }),
+        debtor_updated("P-2", "none"),
+        svc.opened(&Claim {
+            id: "H-2",
+            debtor: "P-2",
+            category: "other",
+            amount: "800.00",
+            due: "2026-12-15",
+        }),
+        debtor_updated("P-3", "strictly_confidential"),
+        svc.opened(&Claim {
+            id: "OLD-1",
+            debtor: "P-3",
+            category: "other",
+            amount: "300.00",
+            due: "2023-11-01",
+        }),
+        envelope(
+            "/restance/agreements",
+            "agreements.deferral.granted.v1",
+            json!({"deferral_id":"D-1","municipality":"0746","debtor_id":"P-1","claim_ids":["H-1"],
+                   "from":"2026-12-18","until":"2027-01-31","reason":"acute social situation"}),
+        ),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+
+    // Reads need a token; writes need the caseworker role.
+    assert_eq!(svc.get("/api/v1/claims/H-2/dunning", None).await?.0, 401);
+    let (status, _) = svc
+        .post(
+            "/api/v1/claims/H-2/disputes",
+            Some(CLERK),
+            Some(json!({"reason":"the debtor disputes the amount"})),
+        )
+        .await?;
+    assert_eq!(status, 403);
+    let (status, opened) = svc
+        .post(
+            "/api/v1/claims/H-2/disputes",
+            Some(TOKEN),
+            Some(json!({"reason":"the debtor disputes the amount"})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{opened}");
+    let dispute_id = opened["dispute_id"]
+        .as_str()
+        .expect("dispute id")
+        .to_owned();
+
+    // Held by a deferral and a dispute: nothing, while the write-off of the statute-barred
+    // claim is proposed.
+    svc.run_day("2026-12-28").await?;
+    let related: Vec<String> = probe
+        .of_type(REQUESTED)
+        .iter()
+        .filter_map(|e| {
+            e["data"]["related"]["claim_ids"][0]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(
+        !related.iter().any(|c| c == "H-1" || c == "H-2"),
+        "held claims get no letter: {related:?}"
+    );
+    assert!(
+        probe
+            .of_type("dunning.interest.assessed.v1")
+            .iter()
+            .all(|e| e["data"]["claim_id"] != "H-1" || e["data"]["period_from"] == "2026-12-16"),
+        "no interest for a period that starts during a deferral (dk_standard)"
+    );
+    let proposed = probe
+        .wait_for("dunning.write_off.proposed.v1", 1, T)
+        .await?;
+    let write_off_id = proposed[0]["data"]["write_off_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(proposed[0]["data"]["limitation_date"], "2026-11-01");
+    let (status, list) = svc
+        .get("/api/v1/write-offs?state=proposed", Some(TOKEN))
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(list["write_offs"][0]["write_off_id"], write_off_id.as_str());
+
+    // Approving: a clerk may not; a caseworker may, once.
+    let path = format!("/api/v1/write-offs/{write_off_id}/approve");
+    assert_eq!(svc.post(&path, Some(CLERK), None).await?.0, 403);
+    assert_eq!(svc.post(&path, None, None).await?.0, 401);
+    let (status, body) = svc.post(&path, Some(TOKEN), None).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["approved_by"], "caseworker#1");
+    let approved = probe
+        .wait_for("dunning.write_off.approved.v1", 1, T)
+        .await?;
+    assert_eq!(approved[0]["data"]["claim_id"], "OLD-1");
+    assert_eq!(approved[0]["data"]["approved_date"], "2026-12-28");
+    assert_eq!(svc.post(&path, Some(TOKEN), None).await?.0, 409);
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM api_audit WHERE outcome = 'approved' AND caller = 'caseworker#1'"
+        )
+        .await?,
+        1
+    );
+    assert!(
+        svc.count("SELECT COUNT(*) FROM api_audit WHERE outcome = 'refused'")
+            .await?
+            >= 4
+    );
+
+    // The dispute is closed and the deferral ends: both claims resume.
+    let (status, _) = svc
+        .delete(
+            &format!("/api/v1/claims/H-2/disputes/{dispute_id}"),
+            Some(TOKEN),
+        )
+        .await?;
+    assert_eq!(status, 200);
+    svc.run_day("2027-01-04").await?;
+    assert!(
+        of_template(&mut probe, "reminder_1")
+            .iter()
+            .all(|e| e["data"]["related"]["claim_ids"][0] != "H-2"),
+        "after the dispute the step gets its full interval again"
+    );
+    svc.run_day("2027-01-05").await?;
+    assert_eq!(
+        of_template(&mut probe, "reminder_1")
+            .iter()
+            .filter(|e| e["data"]["related"]["claim_ids"][0] == "H-2")
+            .count(),
+        1,
+        "the dispute is closed: H-2 is reminded"
+    );
+    assert!(
+        of_template(&mut probe, "reminder_1")
+            .iter()
+            .all(|e| e["data"]["related"]["claim_ids"][0] != "H-1"),
+        "H-1 is still deferred"
+    );
+    svc.send(&[envelope(
+        "/restance/agreements",
+        "agreements.deferral.ended.v1",
+        json!({"deferral_id":"D-1","municipality":"0746","debtor_id":"P-1","claim_ids":["H-1"],
+               "ended_date":"2027-02-01","reason":"expired"}),
+    )])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.run_day("2027-02-07").await?;
+    assert!(
+        of_template(&mut probe, "reminder_1")
+            .iter()
+            .all(|e| e["data"]["related"]["claim_ids"][0] != "H-1"),
+        "after a deferral the next step gets its full interval"
+    );
+    svc.run_day("2027-02-08").await?;
+    assert_eq!(
+        of_template(&mut probe, "reminder_1")
+            .iter()
+            .filter(|e| e["data"]["related"]["claim_ids"][0] == "H-1")
+            .count(),
+        1,
+        "seven days after the deferral: reminder 1"
+    );
+    let (_, view) = svc.get("/api/v1/claims/H-1/dunning", Some(TOKEN)).await?;
+    assert_eq!(view["holds"][0]["kind"], "deferral");
+    assert_eq!(view["holds"][0]["until"], "2027-01-31");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn holds_disputes_and_write_offs_on_postgres() -> anyhow::Result<()> {
+    holds_disputes_and_write_offs("postgres").await
+}
+
+#[tokio::test]
+async fn holds_disputes_and_write_offs_on_sqlite() -> anyhow::Result<()> {
+    holds_disputes_and_write_offs("sqlite").await
+}
+
+#[tokio::test]
+async fn writes_are_refused_without_tokens() -> anyhow::Result<()> {
+    let svc = start("sqlite", false).await?;
+    let (status, body) = svc
+        .post(
+            "/api/v1/claims/C-1/disputes",
+            None,
+            Some(json!({"reason":"x"})),
+        )
+        .await?;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no api.tokens")),
+        "{body}"
+    );
+    assert_eq!(svc.get("/api/v1/claims/C-1/dunning", None).await?.0, 404);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_invalid_policy_refuses_to_start_with_every_problem() {
+    let text = std::fs::read_to_string(root().join("config/restance.toml")).expect("config");
+    let bad = text
+        .replacen("fee = \"250.00\"", "fee = \"300.00\"", 1)
+        .replace(
+            "[dunning.municipalities.\"0957\"]",
+            "[dunning.municipalities.\"0958\"]",
+        );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bad).expect("write");
+    let settings = Settings::load_from("dunning", Some(Path::new(&path)), false).expect("loads");
+    let err = DunningConfig::load(&settings).expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "dunning.jurisdictions.dk_municipal.tables[0].fee: 300.00 is above the cap 250.00"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("dunning.municipalities"), "{text}");
+    let err = Application::build(settings, CancellationToken::new())
+        .await
+        .expect_err("the service does not start");
+    assert!(err.to_string().contains("above the cap"), "{err}");
+}
+
+fn company_updated(debtor: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.debtor.updated.v1",
+        json!({"municipality":"0746","debtor":{"id":debtor,"kind":"company","national_id":"10403782",
+            "name":"Tømrerfirmaet Ærø ApS","address":{"lines":["Industrivej 3"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+            "digital_post":true,"address_protection":"none"}}),
+    )
+}
+
+/// Daycare (a person and a company), water with a broken plan: the meeting offer with the
+/// caseworker alert, the company's final notice, the supply notice, suspension and restoration
+/// — and every letter's data renders with the harmonised templates.
+#[tokio::test]
+async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<()> {
+    let svc = start("postgres", false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        debtor_updated("P-D", "none"),
+        svc.opened(&Claim {
+            id: "DAY-1",
+            debtor: "P-D",
+            category: "daycare",
+            amount: "2150.00",
+            due: "2026-12-15",
+        }),
+        company_updated("CO-1"),
+        svc.opened(&Claim {
+            id: "DAY-CO",
+            debtor: "CO-1",
+            category: "daycare",
+            amount: "990.00",
+            due: "2026-12-15",
+        }),
+        debtor_updated("P-W", "none"),
+        svc.opened(&Claim {
+            id: "WAT-1",
+            debtor: "P-W",
+            category: "water",
+            amount: "1234.50",
+            due: "2026-12-15",
+        }),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.run_day("2026-12-22").await?;
+    assert_eq!(of_template(&mut probe, "reminder_1").len(), 3);
+    svc.run_day("2026-12-29").await?;
+    let offers = of_template(&mut probe, "meeting_offer");
+    assert_eq!(offers.len(), 1, "only the person is offered a meeting");
+    assert_eq!(offers[0]["data"]["data"]["social_caseworker"], true);
+    let alerts = probe.of_type("dunning.caseworker.alerted.v1");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["data"]["claim_ids"], json!(["DAY-1"]));
+    assert_eq!(alerts[0]["data"]["category"], "daycare");
+    assert_eq!(of_template(&mut probe, "company_final_notice").len(), 1);
+    assert!(
+        probe.of_type("dunning.fee.assessed.v1").is_empty(),
+        "no fee before the meeting offer"
+    );
+
+    // The water debtor agrees a plan and breaks it.
+    svc.send(&[
+        envelope(
+            "/restance/agreements",
+            "agreements.plan.created.v1",
+            json!({"plan_id":"PL-1","municipality":"0746","debtor_id":"P-W","claim_ids":[],
+                   "created_date":"2026-12-30","currency":"DKK","total":"1234.50",
+                   "instalments":[{"due_date":"2027-01-02","amount":"1234.50"}]}),
+        ),
+        envelope(
+            "/restance/agreements",
+            "agreements.plan.defaulted.v1",
+            json!({"plan_id":"PL-1","municipality":"0746","debtor_id":"P-W","claim_ids":[],
+                   "defaulted_date":"2027-01-03","reason":"instalment of 2027-01-02 unpaid"}),
+        ),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.run_day("2027-01-17").await?;
+    assert_eq!(
+        of_template(&mut probe, "reminder_2").len(),
+        3,
+        "daycare 14 days after the offer, the company after its notice, water after the plan"
+    );
+    svc.run_day("2027-01-24").await?;
+    let notices = of_template(&mut probe, "supply_suspension_notice");
+    assert_eq!(notices.len(), 1, "the broken plan allows the supply notice");
+    assert_eq!(notices[0]["data"]["data"]["supply"], "water");
+    assert_eq!(notices[0]["data"]["data"]["suspension_date"], "2027-02-07");
+    svc.run_day("2027-02-07").await?;
+    let suspended = probe
+        .wait_for("dunning.supply.suspension_requested.v1", 1, T)
+        .await?;
+    assert_eq!(suspended[0]["data"]["notice_date"], "2027-01-24");
+    svc.send(&[
+        balance("WAT-1", "P-W", "0.00", "0.00", "2027-02-08"),
+        envelope(
+            "/restance/invoicing",
+            "invoicing.claim.settled.v1",
+            with_ref(
+                json!({"currency":"DKK","settled_date":"2027-02-08"}),
+                claim_ref("WAT-1", "P-W", "water"),
+            ),
+        ),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.run_day("2027-02-08").await?;
+    let restored = probe
+        .wait_for("dunning.supply.restoration_requested.v1", 1, T)
+        .await?;
+    assert_eq!(
+        restored[0]["data"]["suspension_request_id"],
+        suspended[0]["data"]["request_id"]
+    );
+
+    let renderer = renderer();
+    let requests = probe.of_type(REQUESTED);
+    let templates: std::collections::BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| r["data"]["template"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        templates.into_iter().collect::<Vec<_>>(),
+        vec![
+            "company_final_notice",
+            "meeting_offer",
+            "reminder_1",
+            "reminder_2",
+            "supply_suspension_notice",
+            "transferred_to_collection"
+        ]
+    );
+    for request in &requests {
+        assert_renders(&renderer, request);
+    }
+    svc.stop().await
+}
