@@ -72,8 +72,12 @@ say "bad input, one of each kind (they must end as dead letters with a reason)"
 restance sample bad --seed 7 >"$DEMO/bad.jsonl"
 restance publish --allow-invalid --routing-key billing.invoice.issued.v1 "$DEMO/bad.jsonl" 2>&1 | tail -n 3 || true
 
-wait_idle() { # until letters and SMS have stopped coming for 3 seconds (at most 2 minutes)
-    local last="" now quiet=0
+wait_idle() { # date: until dunning finished that day's run, then letters and SMS stopped for 3 s
+    local date=$1 last="" now quiet=0
+    for _ in $(seq 1 240); do
+        grep -q "daily run finished business_date=$date" "$DEMO/dunning.log" && break
+        sleep 0.5
+    done
     for _ in $(seq 1 240); do
         now="$(letters)/$(sms)"
         if [ "$now" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
@@ -85,19 +89,31 @@ wait_idle() { # until letters and SMS have stopped coming for 3 seconds (at most
 letters() { find "$DEMO/documents" -name '*.pdf' 2>/dev/null | wc -l; }
 sms() { grep -c '^sms ' "$DEMO/sms-gateway.log" 2>/dev/null || true; }
 
+# let invoicing's claim events reach dunning first (in production the day opens in the morning;
+# a claim that arrives after that day's run is decided on the next day)
+consumed() { curl -fs http://127.0.0.1:8082/metrics | sed -n 's/^restance_bus_consumed_total{queue="[^"]*dunning"} //p'; }
+last=""; quiet=0
+for _ in $(seq 1 120); do
+    now=$(consumed)
+    if [ -n "$now" ] && [ "$now" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ "$quiet" -ge 4 ] && break
+    last=$now
+    sleep 0.5
+done
+
 say "opening the business day 2026-12-16: reminders for what fell due a week ago"
 restance day open --date 2026-12-16
-wait_idle
+wait_idle 2026-12-16
 echo "letters rendered: $(letters), SMS sent: $(sms)"
 
 say "opening 2027-01-04: second reminders with a fee and notice of transfer; meeting offers for daycare"
 restance day open --date 2027-01-04
-wait_idle
+wait_idle 2027-01-04
 echo "letters rendered: $(letters), SMS sent: $(sms)"
 
 say "opening 2027-01-20: transfers to state collection where the notice has run out"
 restance day open --date 2027-01-20
-wait_idle
+wait_idle 2027-01-20
 echo "letters rendered: $(letters), SMS sent: $(sms)"
 
 say "one of the letters (pdftotext of the first reminder PDF)"
