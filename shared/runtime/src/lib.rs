@@ -7,6 +7,7 @@
 
 pub mod api_auth;
 pub mod database;
+pub mod entry;
 pub mod http;
 pub mod runtime;
 pub mod settings;

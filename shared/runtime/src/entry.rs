@@ -1,0 +1,67 @@
+//! The command line every service binary shares: `restance-<service> [migrate | --help]`.
+//!
+//! ```ignore
+//! let Some(settings) = entry::prepare::<Migrator>(SERVICE, ABOUT).await? else { return Ok(()) };
+//! let app = entry::or_exit(SERVICE, Application::build(settings, shutdown::on_signal()).await);
+//! app.run_until_stopped().await
+//! ```
+//!
+//! An unusable configuration, an unknown argument or a service that cannot start is said on
+//! stderr (and logged) and the process exits with status 2, so an operator (or Kubernetes) sees
+//! the reason at once instead of a crash loop with a backtrace.
+
+use crate::{Settings, database, telemetry};
+use sea_orm_migration::MigratorTrait;
+use std::fmt::Display;
+
+/// Loads the settings (exit 2 when unusable), starts logging and handles the arguments:
+/// `migrate` migrates the database and returns `None`, `--help` prints `about` and returns
+/// `None`, no argument returns the settings to run the service with.
+pub async fn prepare<M: MigratorTrait>(
+    service: &str,
+    about: &str,
+) -> anyhow::Result<Option<Settings>> {
+    let binary = format!("restance-{service}");
+    let settings = match Settings::load(service) {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("{binary}: {err}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    match std::env::args().nth(1).as_deref() {
+        Some("migrate") => {
+            let db = database::connect(&settings.database.url, 1).await?;
+            M::up(&db, None).await?;
+            tracing::info!(database = %settings.redacted_database_url(), "migrations applied");
+            Ok(None)
+        }
+        Some("--help" | "-h" | "help") => {
+            println!(
+                "{binary} [migrate]\n\n{about} With `migrate`, migrates its database and exits \
+                 (the Kubernetes migration Job).\nConfiguration: RESTANCE_CONFIG (default \
+                 config/restance.toml) and RESTANCE__<SECTION>__<KEY> variables; see README.md."
+            );
+            Ok(None)
+        }
+        Some(other) => {
+            eprintln!("{binary}: unknown argument {other:?}; try --help");
+            std::process::exit(2);
+        }
+        None => Ok(Some(settings)),
+    }
+}
+
+/// The value, or: say why the service cannot start (stderr and log) and exit with status 2.
+pub fn or_exit<T, E: Display>(service: &str, result: Result<T, E>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(err) => {
+            let text = format!("{err:#}");
+            tracing::error!(error = %text, "cannot start");
+            eprintln!("restance-{service}: {text}");
+            std::process::exit(2);
+        }
+    }
+}
