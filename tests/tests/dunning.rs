@@ -4,13 +4,16 @@
 //!
 //! The letters are checked as `notifications.notification.requested.v1` on the bus (a probe
 //! bound to the exchange): that command is dunning's contract with the notifications service.
+//! In the stories test `restance-notifications` runs too (with the fake SMS gateway), and every
+//! letter dunning asked for must come out as a rendered PDF (`notifications.letter.ready.v1`).
 
 use restance_system_tests::{
     PERSONAL_DATA, claim_opened, day_opened, deferral_ended, deferral_granted, invoice_due,
     payment, to_items,
 };
 use restance_testkit::{
-    BusProbe, ServiceProcess, TestDatabase, delete_test_topology, publish_raw, unique_exchange,
+    BusProbe, FakeSmsGateway, ServiceProcess, TestDatabase, delete_test_topology, publish_raw,
+    unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
@@ -130,6 +133,23 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
     let mut invoicing = spawn("restance-invoicing", &exchange, &inv_db, &[]).await?;
     let mut dunning = spawn("restance-dunning", &exchange, &dun_db, &[]).await?;
     let dconn = Database::connect(&dun_db.url).await?;
+    let not_db = TestDatabase::postgres().await?;
+    let gateway = FakeSmsGateway::start().await?;
+    let documents = tempfile_dir()?;
+    let documents_dir = documents.to_string_lossy().into_owned();
+    let mut notifications = spawn(
+        "restance-notifications",
+        &exchange,
+        &not_db,
+        &[
+            ("RESTANCE__DOCUMENTS__DIR", documents_dir.as_str()),
+            ("RESTANCE__SMS__URL", gateway.url.as_str()),
+            ("RESTANCE__NOTIFICATIONS__QUIET_HOURS__START", "00:00"),
+            ("RESTANCE__NOTIFICATIONS__QUIET_HOURS__END", "00:00"),
+            ("RESTANCE__NOTIFICATIONS__WORKER__POLL_MS", "200"),
+        ],
+    )
+    .await?;
 
     let invoices = [
         invoice_due("a1", "STD-1", "other", "P-A", "2150.00", "2026-12-15"),
@@ -344,6 +364,103 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
         probe.of_type("invoicing.message.rejected.v1")
     );
 
+    // The whole chain: every letter dunning asked for was rendered by restance-notifications.
+    let asked: BTreeMap<String, (String, Vec<String>)> = probe
+        .of_type(REQUESTED)
+        .iter()
+        .filter_map(|r| {
+            let d = &r["data"];
+            let claims = d["related"]["claim_ids"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((
+                d["notification_id"].as_str()?.to_owned(),
+                (d["template"].as_str()?.to_owned(), claims),
+            ))
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + T;
+    let ready = loop {
+        let ready: BTreeMap<String, Value> = probe
+            .of_type("notifications.letter.ready.v1")
+            .into_iter()
+            .filter_map(|r| Some((r["data"]["notification_id"].as_str()?.to_owned(), r)))
+            .collect();
+        if asked.keys().all(|id| ready.contains_key(id)) {
+            break ready;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "letters not rendered: {:?}; failed: {:?}; rejected: {:?}",
+            asked
+                .keys()
+                .filter(|id| !ready.contains_key(*id))
+                .collect::<Vec<_>>(),
+            probe.of_type("notifications.delivery.failed.v1"),
+            probe.of_type("notifications.message.rejected.v1"),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        probe
+            .of_type("notifications.message.rejected.v1")
+            .is_empty()
+    );
+    let (reminder_2, _) = asked
+        .iter()
+        .find(|(_, (template, claims))| template == "reminder_2" && claims.contains(&a))
+        .ok_or_else(|| anyhow::anyhow!("(a) no reminder_2 requested"))?;
+    let path = documents.join(
+        ready[reminder_2]["data"]["document"]["path"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", &path.to_string_lossy(), "-"])
+        .output()
+        .map_err(|e| anyhow::anyhow!("pdftotext is needed (poppler-utils): {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("250,00"),
+        "(a) reminder 2 shows the fee:\n{text}"
+    );
+    assert!(
+        text.contains(&ocr("STD-1")),
+        "(a) and the FIK line:\n{text}"
+    );
+    let sms_refs: BTreeSet<String> = gateway
+        .accepted()
+        .into_iter()
+        .filter_map(|r| r.userref)
+        .collect();
+    let (reminder_1, _) = asked
+        .iter()
+        .find(|(_, (template, claims))| template == "reminder_1" && claims.contains(&a))
+        .ok_or_else(|| anyhow::anyhow!("(a) no reminder_1 requested"))?;
+    let deadline = tokio::time::Instant::now() + T;
+    while !gateway
+        .accepted()
+        .iter()
+        .any(|r| r.userref.as_deref() == Some(reminder_1.as_str()))
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "(a) no SMS nudge for reminder 1 at the gateway: {sms_refs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        notifications.terminate(T).await?,
+        "SIGTERM ends notifications cleanly"
+    );
+    assert_no_personal_data(&notifications.log_text());
+    std::fs::remove_dir_all(&documents).ok();
+
     assert!(dunning.terminate(T).await?, "SIGTERM ends dunning cleanly");
     assert!(invoicing.terminate(T).await?);
     let log = dunning.log_text();
@@ -352,9 +469,10 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
     assert_no_personal_data(&log);
     assert_no_personal_data(&invoicing.log_text());
     dconn.close().await.ok();
-    delete_test_topology(&exchange, &["invoicing", "dunning"]).await;
+    delete_test_topology(&exchange, &["invoicing", "dunning", "notifications"]).await;
     inv_db.drop_database().await;
     dun_db.drop_database().await;
+    not_db.drop_database().await;
     Ok(())
 }
 
