@@ -105,7 +105,9 @@ const MONTHS_EN: [&str; 12] = [
     "December",
 ];
 
-fn month_name(month: u32, language: Language) -> &'static str {
+/// The month's name in lower case for da/kl/nb, capitalised for en (`month` 1–12; out of range
+/// is clamped).
+pub fn month_name(month: u32, language: Language) -> &'static str {
     let names = match language {
         Language::Da => &MONTHS_DA,
         Language::Kl => &MONTHS_KL,

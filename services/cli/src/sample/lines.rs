@@ -4,38 +4,9 @@
 
 use rand::Rng;
 use restance_contracts::InvoiceLine;
-use restance_kernel::{BusinessDate, Country, Money, PartyKind};
+use restance_kernel::{BusinessDate, Country, Language, Money, PartyKind};
 
 use super::people::pick;
-
-const MONTHS_DA: [&str; 12] = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-const MONTHS_NB: [&str; 12] = [
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-];
 
 /// How often a category is billed, relative to the others (0: never sampled).
 pub(crate) fn category_weight(key: &str, country: Country) -> u32 {
@@ -117,12 +88,8 @@ pub(crate) fn invoice_lines(
     let nb = country == Country::No;
     let year = issue.year();
     let month0 = issue.month().saturating_sub(1);
-    let month = usize::try_from(month0).unwrap_or(0);
-    let month_name = if nb {
-        MONTHS_NB[month]
-    } else {
-        MONTHS_DA[month]
-    };
+    let language = if nb { Language::Nb } else { Language::Da };
+    let month_name = restance_letters::format::month_name(issue.month(), language);
     let period = format!("{month_name} {year}");
     let quarter = month0 / 3 + 1;
     // Companies own bigger buildings and use more water and heat.

@@ -178,6 +178,34 @@ mod tests {
     }
 
     #[test]
+    fn a_person_given_as_a_party_keeps_their_protection() {
+        use restance_contracts::messages::Party;
+        let c = person();
+        let party = Party {
+            name: c.name.clone(),
+            party_kind: PartyKind::Person,
+            national_id: None,
+            address: c.address.clone(),
+            email: None,
+            phone: None,
+            language: None,
+            address_protection: Some(AddressProtection::StrictlyConfidential),
+        };
+        let contact = Contact::from_party(&party);
+        assert_eq!(contact.protection, AddressProtection::StrictlyConfidential);
+        assert_eq!(letter_channel(&contact), Ok(LetterChannel::Protected));
+        let company = Party {
+            party_kind: PartyKind::Company,
+            address_protection: None,
+            ..party
+        };
+        assert_eq!(
+            Contact::from_party(&company).protection,
+            AddressProtection::None
+        );
+    }
+
+    #[test]
     fn a_party_gets_digital_post_with_a_national_id_else_print() {
         let mut c = person();
         c.digital_post = None;

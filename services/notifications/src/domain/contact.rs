@@ -48,8 +48,8 @@ impl Contact {
         }
     }
 
-    /// An explicit party (a bank, a creditor, a mailing list). A party's own address is never
-    /// protected by us.
+    /// An explicit party (a bank, a creditor, a guarantor, a mailing list), under the address
+    /// protection the request states for it (a person must state it; `none` for a company).
     pub fn from_party(p: &Party) -> Self {
         Self {
             debtor_id: None,
@@ -61,7 +61,7 @@ impl Contact {
             phone: p.phone.clone(),
             language: p.language,
             digital_post: None,
-            protection: AddressProtection::None,
+            protection: p.protection(),
         }
     }
 
