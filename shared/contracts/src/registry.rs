@@ -62,6 +62,7 @@ registry!(
     MeetingScheduled,
     MeetingHeld,
     MeetingMissed,
+    ReportPublished,
 );
 
 /// Every message type (routing key) in the contract, including each service's

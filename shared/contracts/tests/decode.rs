@@ -1423,6 +1423,75 @@ fn agreement_events_carry_the_scope_flattened() {
 }
 
 #[test]
+fn a_plan_carries_its_own_payment_reference_and_revision() {
+    let mut data = plan_created();
+    data["payment_reference"] = json!("900000000000019");
+    data["revision"] = json!(2);
+    let plan = decode::<PlanCreated>(data).expect("a valid +71 payment id");
+    assert_eq!(plan.payment_reference.as_deref(), Some("900000000000019"));
+    assert_eq!(plan.revision, Some(2));
+    let mut bad = plan_created();
+    bad["payment_reference"] = json!("900000000000018");
+    bad["revision"] = json!(0);
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(bad)),
+        vec!["data.payment_reference", "data.revision"]
+    );
+    let mut nok = plan_created();
+    nok["currency"] = json!("NOK");
+    nok["payment_reference"] = json!("12343");
+    assert_eq!(problems_of::<PlanCreated>(nok), vec![], "a MOD11 KID for NOK");
+}
+
+#[test]
+fn a_completed_plan_says_whether_it_was_paid_or_cancelled() {
+    let data = json!({"municipality":"0746","debtor_id":"P-77","claim_ids":[],
+        "plan_id":"PLN-0746-2027-000001","completed_date":"2027-04-01"});
+    assert_eq!(decode::<PlanCompleted>(data.clone()).expect("valid").reason, None);
+    let mut cancelled = data.clone();
+    cancelled["reason"] = json!("cancelled");
+    assert_eq!(
+        decode::<PlanCompleted>(cancelled).expect("valid").reason,
+        Some(PlanEndReason::Cancelled)
+    );
+    let mut other = data;
+    other["reason"] = json!("forgotten");
+    assert_eq!(paths(&refusal_of::<PlanCompleted>(other)), vec!["data.reason"]);
+}
+
+// --- reporting --------------------------------------------------------------------------------------
+
+fn report_published() -> Value {
+    json!({"report_id":"RPT-0746-monthly-2027-01-31","kind":"monthly","municipality":"0746",
+        "as_of":"2027-01-31","files":[{"name":"arrears-0746-2027-01.xlsx",
+        "media_type":"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "path":"reports/0746/2027/arrears-0746-2027-01.xlsx",
+        "sha256":"9f2c1a7e4b0d3c5a6e8f1b2d4c6a8e0f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b"}]})
+}
+
+#[test]
+fn a_published_report_lists_its_files_with_their_checksums() {
+    assert_eq!(problems_of::<ReportPublished>(report_published()), vec![]);
+    let mut bad = report_published();
+    bad["kind"] = json!("Monthly Report");
+    bad["files"][0]["name"] = json!("../x.xlsx");
+    bad["files"][0]["path"] = json!("/etc/passwd");
+    bad["files"][0]["sha256"] = json!("ABC");
+    assert_eq!(
+        paths(&refusal_of::<ReportPublished>(bad)),
+        vec![
+            "data.kind",
+            "data.files[0].name",
+            "data.files[0].path",
+            "data.files[0].sha256"
+        ]
+    );
+    let mut none = report_published();
+    none["files"] = json!([]);
+    assert_eq!(paths(&refusal_of::<ReportPublished>(none)), vec!["data.files"]);
+}
+
+#[test]
 fn a_deferral_ends_on_or_after_it_starts() {
     let data = json!({"municipality":"0746","debtor_id":"P-77","claim_ids":["CLM-0746-000481"],
         "deferral_id":"DEF-0746-2027-000009","from":"2027-03-31","until":"2027-01-08",
@@ -1553,7 +1622,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 37 + SERVICES.len());
+    assert_eq!(types.len(), 38 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use restance_kernel::{BusinessDate, Currency, Language, Money};
 use serde::{Deserialize, Serialize};
 
-use crate::check::Problems;
+use crate::check::{Problems, ReferenceScheme};
 use crate::{Message, Problem, Validate};
 
 /// How many claims one agreement may cover.
@@ -68,6 +68,16 @@ pub struct PlanCreated {
     pub total: Money,
     /// The schedule, in date order.
     pub instalments: Vec<Instalment>,
+    /// The plan's own payment reference (the 15-digit FI-kort +71 payment id in Denmark and
+    /// Greenland, a KID in Norway). Invoicing allocates a payment carrying it to the covered
+    /// claims, oldest first. Absent: payments are matched by the claims' own references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    /// 1 for a new plan; a caseworker's revision (new instalment or term) publishes the plan again
+    /// with the same `plan_id`, the next revision and the whole new schedule, which replaces the
+    /// earlier one. Absent reads as 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
 }
 
 impl Message for PlanCreated {
@@ -113,6 +123,16 @@ impl Validate for PlanCreated {
             self.instalments.iter().map(|i| i.amount),
             "the instalments",
         );
+        if let Some(reference) = &self.payment_reference {
+            p.reference_key(
+                "data.payment_reference",
+                ReferenceScheme::for_currency(self.currency),
+                reference,
+            );
+        }
+        if self.revision == Some(0) {
+            p.add("data.revision", "must be 1 or more");
+        }
         p.into_vec()
     }
 }
@@ -156,6 +176,20 @@ pub struct PlanCompleted {
     pub scope: AgreementScope,
     /// The business date it ended.
     pub completed_date: BusinessDate,
+    /// Why it ended: `paid` (every covered claim settled) or `cancelled` (a caseworker ended it by
+    /// agreement — not a broken agreement). Absent reads as `paid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<PlanEndReason>,
+}
+
+/// Why a payment plan ended without a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanEndReason {
+    /// Every covered claim is settled.
+    Paid,
+    /// A caseworker cancelled the plan by agreement with the debtor.
+    Cancelled,
 }
 
 impl Message for PlanCompleted {

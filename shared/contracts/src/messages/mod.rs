@@ -16,10 +16,11 @@ mod invoicing;
 mod notifications;
 mod party;
 mod rejected;
+mod reporting;
 
 pub use agreements::{
     AgreementScope, DeferralEndReason, DeferralEnded, DeferralGranted, Instalment, MeetingHeld,
-    MeetingMissed, MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted,
+    MeetingMissed, MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted, PlanEndReason,
 };
 pub use bank::{PaymentChannel, PaymentReceived};
 pub use benefits::{BenefitLaw, BenefitPaid};
@@ -44,3 +45,4 @@ pub use notifications::{
 pub use party::{Address, AddressProtection, Debtor};
 pub(crate) use rejected::REJECTED_TYPES;
 pub use rejected::{MessageRejected, SERVICES, is_rejected_type, rejected_type};
+pub use reporting::{ReportFile, ReportPublished};
