@@ -240,6 +240,36 @@ impl Municipality {
         }
     }
 
+    /// The payment reference of payment plan number `seq` (agreements). Plans use the top tenth of
+    /// the municipality's number space — payloads starting with 9 — so a plan's reference can never
+    /// equal a claim's (claims count up from 1 in invoicing and would need 9 × 10^13 invoices to
+    /// reach it). `seq` must stay below a ninth of the space.
+    pub fn plan_payment_reference(&self, seq: u64) -> Result<PaymentReference, ReferenceError> {
+        let payload_digits = match self.country {
+            Country::Dk | Country::Gl => 14,
+            Country::No => self
+                .kid
+                .ok_or(ReferenceError::NotConfigured {
+                    what: "KID setting",
+                })?
+                .width
+                .saturating_sub(1),
+        };
+        let base = u32::try_from(payload_digits.saturating_sub(1))
+            .ok()
+            .and_then(|exp| 10u64.checked_pow(exp))
+            .and_then(|p| p.checked_mul(9))
+            .ok_or(ReferenceError::SequenceTooLarge {
+                digits: payload_digits,
+            })?;
+        if seq >= base / 9 {
+            return Err(ReferenceError::SequenceTooLarge {
+                digits: payload_digits,
+            });
+        }
+        self.payment_reference(base + seq)
+    }
+
     /// Parses a payment reference as this municipality's payers quote it (+71 or KID, with its scheme).
     pub fn parse_payment_reference(&self, s: &str) -> Result<PaymentReference, ReferenceError> {
         match (self.country, self.kid) {
@@ -561,6 +591,24 @@ mod tests {
                 what: "KID setting"
             }))
         );
+    }
+
+    #[test]
+    fn a_plan_reference_never_equals_a_claim_reference() {
+        let c = catalog();
+        let dk = c.municipality("0746").expect("configured");
+        let plan = dk.plan_payment_reference(1).expect("creditor configured");
+        assert_eq!(plan.key(), "900000000000019");
+        assert!(plan.key().starts_with('9'));
+        assert!(
+            dk.plan_payment_reference(10_000_000_000_000).is_err(),
+            "beyond the plans' tenth"
+        );
+        let no = c.municipality("4204").expect("configured");
+        let kid = no.plan_payment_reference(1234).expect("KID configured");
+        assert_eq!(kid.key().len(), 15);
+        assert!(kid.key().starts_with("90000000001234"));
+        assert_eq!(no.parse_payment_reference(kid.key()), Ok(kid));
     }
 
     #[test]
