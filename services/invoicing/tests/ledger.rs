@@ -601,3 +601,104 @@ async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_g
     );
     svc.stop().await
 }
+
+fn plan_created(
+    id: &str,
+    plan_id: &str,
+    claim_ids: &[&str],
+    reference: &str,
+    revision: u32,
+) -> Value {
+    envelope(
+        "/restance/agreements",
+        id,
+        "agreements.plan.created.v1",
+        json!({"municipality":"0746","debtor_id":"P-8","claim_ids":claim_ids,"plan_id":plan_id,
+            "created_date":"2026-12-18","currency":"DKK","total":"300.00",
+            "instalments":[{"due_date":"2027-01-02","amount":"300.00"}],
+            "payment_reference":reference,"revision":revision}),
+    )
+}
+
+#[tokio::test]
+async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    // Two claims in the plan (the later-due one opened first), one outside it.
+    let mut later = invoice("e1", "DAY-1", "P-8", "200.00");
+    later["data"]["due_date"] = json!("2026-12-20");
+    let mut earlier = invoice("e2", "DAY-2", "P-8", "100.00");
+    earlier["data"]["due_date"] = json!("2026-12-10");
+    let mut outside = invoice("e3", "DAY-3", "P-8", "500.00");
+    outside["data"]["due_date"] = json!("2026-11-01");
+    outside["data"]["issue_date"] = json!("2026-10-20");
+    svc.send(&[later, earlier, outside]).await?;
+    let opened = probe.wait_for("invoicing.claim.opened.v1", 3, T).await?;
+    let id_of = |invoice_id: &str| {
+        opened
+            .iter()
+            .find(|e| e["data"]["invoice_id"] == invoice_id)
+            .and_then(|e| e["data"]["claim_id"].as_str())
+            .expect("opened")
+            .to_owned()
+    };
+    let (c1, c2) = (id_of("DAY-1"), id_of("DAY-2"));
+    let reference = "900000000000019";
+    svc.send(&[
+        plan_created("pl1", "PLN-1", &[&c1, &c2], reference, 1),
+        // Another plan may not take the same reference.
+        plan_created("pl2", "PLN-2", &[&c1], reference, 1),
+    ])
+    .await?;
+    probe
+        .wait_for("invoicing.message.rejected.v1", 1, T)
+        .await?;
+    // 250 on the plan's reference, in the bank's `+71<…` form: DAY-2 (due first) in full,
+    // then 150 of DAY-1; nothing to the older claim outside the plan.
+    svc.send(&[payment(
+        "p1",
+        "PAY-1",
+        "250.00",
+        Some(&format!("+71<{reference}+85412345<")),
+        None,
+    )])
+    .await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    let data = &applied[0]["data"];
+    assert_eq!(data["matched_by"], "reference");
+    let allocations = data["allocations"].as_array().expect("allocations");
+    assert_eq!(allocations.len(), 2, "{data}");
+    assert_eq!(allocations[0]["invoice_id"], "DAY-2");
+    assert_eq!(allocations[0]["principal"], "100.00");
+    assert_eq!(allocations[1]["invoice_id"], "DAY-1");
+    assert_eq!(allocations[1]["principal"], "150.00");
+    // A revision narrows the plan to DAY-1; an older revision arriving late changes nothing.
+    svc.send(&[
+        plan_created("pl1r2", "PLN-1", &[&c1], reference, 2),
+        plan_created("pl1r1", "PLN-1", &[&c1, &c2], reference, 1),
+        payment("p2", "PAY-2", "100.00", Some(reference), None),
+    ])
+    .await?;
+    let applied = probe.wait_for("invoicing.payment.applied.v1", 2, T).await?;
+    let allocations = applied[1]["data"]["allocations"]
+        .as_array()
+        .expect("allocations");
+    assert_eq!(allocations[0]["invoice_id"], "DAY-1");
+    assert_eq!(allocations[0]["principal"], "50.00");
+    assert_eq!(
+        allocations[1]["invoice_id"], "DAY-3",
+        "the rest goes on as usual"
+    );
+    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("already belongs to plan PLN-1"),
+        "{:?}",
+        dead[0].reason
+    );
+    svc.stop().await
+}

@@ -1440,14 +1440,21 @@ fn a_plan_carries_its_own_payment_reference_and_revision() {
     let mut nok = plan_created();
     nok["currency"] = json!("NOK");
     nok["payment_reference"] = json!("12343");
-    assert_eq!(problems_of::<PlanCreated>(nok), vec![], "a MOD11 KID for NOK");
+    assert_eq!(
+        problems_of::<PlanCreated>(nok),
+        vec![],
+        "a MOD11 KID for NOK"
+    );
 }
 
 #[test]
 fn a_completed_plan_says_whether_it_was_paid_or_cancelled() {
     let data = json!({"municipality":"0746","debtor_id":"P-77","claim_ids":[],
         "plan_id":"PLN-0746-2027-000001","completed_date":"2027-04-01"});
-    assert_eq!(decode::<PlanCompleted>(data.clone()).expect("valid").reason, None);
+    assert_eq!(
+        decode::<PlanCompleted>(data.clone()).expect("valid").reason,
+        None
+    );
     let mut cancelled = data.clone();
     cancelled["reason"] = json!("cancelled");
     assert_eq!(
@@ -1456,7 +1463,10 @@ fn a_completed_plan_says_whether_it_was_paid_or_cancelled() {
     );
     let mut other = data;
     other["reason"] = json!("forgotten");
-    assert_eq!(paths(&refusal_of::<PlanCompleted>(other)), vec!["data.reason"]);
+    assert_eq!(
+        paths(&refusal_of::<PlanCompleted>(other)),
+        vec!["data.reason"]
+    );
 }
 
 // --- reporting --------------------------------------------------------------------------------------
@@ -1488,7 +1498,10 @@ fn a_published_report_lists_its_files_with_their_checksums() {
     );
     let mut none = report_published();
     none["files"] = json!([]);
-    assert_eq!(paths(&refusal_of::<ReportPublished>(none)), vec!["data.files"]);
+    assert_eq!(
+        paths(&refusal_of::<ReportPublished>(none)),
+        vec!["data.files"]
+    );
 }
 
 #[test]

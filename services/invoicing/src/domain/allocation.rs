@@ -100,6 +100,27 @@ pub fn allocate(amount: Money, claims: &[OpenClaim], first: Option<&str>) -> All
     }
 }
 
+/// Spreads `amount` over a payment plan's `covered` claims first (oldest first), then over the
+/// debtor's other open claims in the general order. Pure, like [`allocate`].
+pub fn allocate_plan_first(
+    amount: Money,
+    claims: &[OpenClaim],
+    covered: &[String],
+) -> AllocationResult {
+    let (plan, rest): (Vec<OpenClaim>, Vec<OpenClaim>) = claims
+        .iter()
+        .cloned()
+        .partition(|c| covered.contains(&c.claim_id));
+    let first = allocate(amount, &plan, None);
+    let second = allocate(first.remainder, &rest, None);
+    let mut allocations = first.allocations;
+    allocations.extend(second.allocations);
+    AllocationResult {
+        allocations,
+        remainder: second.remainder,
+    }
+}
+
 fn take(left: &mut Money, open: Money) -> Money {
     let open = if open.is_negative() {
         Money::ZERO
@@ -183,6 +204,22 @@ mod tests {
         assert_eq!(r.remainder, m("99.99"));
     }
 
+    #[test]
+    fn a_plan_payment_pays_the_plans_claims_oldest_first_before_any_other() {
+        let claims = vec![
+            claim("outside", "2026-10-15", 1, "500.00", "0.00", "0.00"),
+            claim("plan-new", "2026-12-15", 2, "200.00", "0.00", "0.00"),
+            claim("plan-old", "2026-11-15", 3, "100.00", "65.00", "0.00"),
+        ];
+        let covered = vec!["plan-new".to_owned(), "plan-old".to_owned()];
+        let r = allocate_plan_first(m("400.00"), &claims, &covered);
+        let order: Vec<_> = r.allocations.iter().map(|a| a.claim_id.as_str()).collect();
+        assert_eq!(order, ["plan-old", "plan-new", "outside"]);
+        assert_eq!(r.allocations[0].fees, m("65.00"));
+        assert_eq!(r.allocations[2].principal, m("35.00"));
+        assert_eq!(r.remainder, Money::ZERO);
+    }
+
     fn arb_money(max_minor: i64) -> impl Strategy<Value = Money> {
         (0..=max_minor).prop_map(Money::from_minor)
     }
@@ -259,6 +296,22 @@ mod tests {
                 if !a.principal.is_zero() {
                     prop_assert_eq!(a.fees, c.balance.fees);
                     prop_assert_eq!(a.interest, c.balance.interest);
+                }
+            }
+        }
+
+        #[test]
+        fn a_plan_payment_loses_nothing_and_finishes_the_plan_first(claims in arb_claims(), amount in arb_money(2_000_000), mask in 0u8..=255) {
+            let covered: Vec<String> = claims.iter().enumerate()
+                .filter(|(i, _)| mask & (1 << (i % 8)) != 0).map(|(_, c)| c.claim_id.clone()).collect();
+            let r = allocate_plan_first(amount, &claims, &covered);
+            let paid: Money = r.allocations.iter().map(Allocation::total).sum();
+            prop_assert_eq!(paid + r.remainder, amount);
+            let outside_paid = r.allocations.iter().any(|a| !covered.contains(&a.claim_id) && !a.total().is_zero());
+            if outside_paid {
+                for c in claims.iter().filter(|c| covered.contains(&c.claim_id)) {
+                    let got = r.allocations.iter().find(|a| a.claim_id == c.claim_id).map(Allocation::total).unwrap_or(Money::ZERO);
+                    prop_assert_eq!(got, c.balance.total());
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Which claim a bank payment belongs to.
 //!
-//! 1. By payment reference (FIK id / KID) — the reference names one claim (or, later, a plan).
+//! 1. By payment reference (FIK id / KID) — the reference names one claim, or a payment plan
+//!    (`agreements.plan.created.v1` carries the plan's own reference; its claims are paid first).
 //! 2. Else by the payer's national id and an amount equal to one open claim's balance — the
 //!    oldest such claim if several match.
 //! 3. Else the payment is unmatched and goes to manual handling
@@ -17,6 +18,13 @@ pub enum Match {
         /// The claim.
         claim_id: String,
         /// Its debtor (allocation continues over this debtor's other claims).
+        debtor_id: String,
+    },
+    /// The reference is a payment plan's: its claims are paid first, oldest first.
+    Plan {
+        /// The plan.
+        plan_id: String,
+        /// Its debtor.
         debtor_id: String,
     },
     /// Payer and exact amount matched this claim.
@@ -37,6 +45,8 @@ pub struct Candidates {
     pub reference_given: bool,
     /// The claim (and its debtor) the reference points to, if any.
     pub by_reference: Option<(String, String)>,
+    /// The payment plan (and its debtor) the reference points to, if any.
+    pub by_plan: Option<(String, String)>,
     /// Open claims of debtors with the payer's national id, with their debtor ids.
     pub payer_claims: Vec<(String, OpenClaim)>,
     /// A payer national id was given and valid.
@@ -48,6 +58,12 @@ pub fn match_payment(amount: Money, c: &Candidates) -> Match {
     if let Some((claim_id, debtor_id)) = &c.by_reference {
         return Match::Reference {
             claim_id: claim_id.clone(),
+            debtor_id: debtor_id.clone(),
+        };
+    }
+    if let Some((plan_id, debtor_id)) = &c.by_plan {
+        return Match::Plan {
+            plan_id: plan_id.clone(),
             debtor_id: debtor_id.clone(),
         };
     }
@@ -108,6 +124,24 @@ mod tests {
             match_payment(Money::from_minor(1), &c),
             Match::Reference {
                 claim_id: "c1".into(),
+                debtor_id: "d1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_plan_reference_names_the_plan_before_payer_and_amount() {
+        let c = Candidates {
+            by_plan: Some(("PLN-1".into(), "d1".into())),
+            reference_given: true,
+            payer_claims: vec![("d1".into(), oc("a", "2026-11-15", 100))],
+            payer_given: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            match_payment(Money::from_minor(100), &c),
+            Match::Plan {
+                plan_id: "PLN-1".into(),
                 debtor_id: "d1".into()
             }
         );

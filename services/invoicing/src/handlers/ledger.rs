@@ -1,6 +1,6 @@
 //! Payments, credit notes, fees, interest and the business day.
 
-use crate::domain::allocation::{Allocation, allocate};
+use crate::domain::allocation::{Allocation, allocate, allocate_plan_first};
 use crate::domain::matching::{Candidates, Match, match_payment};
 use crate::domain::references;
 use crate::store::queries::{self, ClaimRow, LedgerLine};
@@ -162,12 +162,19 @@ pub async fn receive_payment(
     }
 
     let mut c = Candidates::default();
+    // A plan's reference: its claims are paid first (oldest first), then the rest as usual.
+    let mut covered: Vec<String> = Vec::new();
     if let Some(text) = &p.payment_reference {
         c.reference_given = true;
-        if let Some(r) = references::parse_for(muni, text)
-            && let Some(claim) = queries::claim_by_reference(tx, &p.municipality, r.key()).await?
-        {
-            c.by_reference = Some((claim.claim_id, claim.debtor_id));
+        if let Some(r) = references::parse_for(muni, text) {
+            if let Some(claim) = queries::claim_by_reference(tx, &p.municipality, r.key()).await? {
+                c.by_reference = Some((claim.claim_id, claim.debtor_id));
+            } else if let Some(plan) =
+                queries::plan_by_reference(tx, &p.municipality, r.key()).await?
+            {
+                covered = plan.claim_ids;
+                c.by_plan = Some((plan.plan_id, plan.debtor_id));
+            }
         }
     }
     if c.by_reference.is_none()
@@ -188,11 +195,12 @@ pub async fn receive_payment(
         Match::Reference {
             claim_id,
             debtor_id,
-        } => (claim_id, debtor_id, MatchedBy::Reference),
+        } => (Some(claim_id), debtor_id, MatchedBy::Reference),
+        Match::Plan { debtor_id, .. } => (None, debtor_id, MatchedBy::Reference),
         Match::PayerAndAmount {
             claim_id,
             debtor_id,
-        } => (claim_id, debtor_id, MatchedBy::PayerAndAmount),
+        } => (Some(claim_id), debtor_id, MatchedBy::PayerAndAmount),
         Match::Unmatched(reason) => {
             set_payment_match(tx, source, &p.payment_id, None, "unmatched").await?;
             effects.emit(PaymentUnmatched {
@@ -219,7 +227,11 @@ pub async fn receive_payment(
 
     let open = queries::claims_of_debtor(tx, Some(&p.municipality), &debtor_id, true).await?;
     let open_claims: Vec<_> = open.iter().map(ClaimRow::open_claim).collect();
-    let result = allocate(p.amount, &open_claims, Some(&claim_id));
+    let result = if covered.is_empty() {
+        allocate(p.amount, &open_claims, claim_id.as_deref())
+    } else {
+        allocate_plan_first(p.amount, &open_claims, &covered)
+    };
     let mut loaded: HashMap<String, ClaimRow> =
         open.into_iter().map(|c| (c.claim_id.clone(), c)).collect();
     let allocations = apply_allocations(
@@ -622,5 +634,91 @@ pub async fn write_off(
         },
         date: w.approved_date,
     })?;
+    Ok(Outcome::Done)
+}
+
+/// `agreements.plan.created.v1`: learns the plan's own payment reference and the claims it
+/// covers, so that a payment quoting it pays those claims first (oldest first). A revision (same
+/// plan, higher `revision`) replaces the covered claims; an older or repeated revision changes
+/// nothing. A plan without a reference is not invoicing's concern.
+pub async fn record_plan(
+    tx: &DatabaseTransaction,
+    catalog: &Catalog,
+    p: &m::PlanCreated,
+) -> Result<Outcome, HandlerError> {
+    let Some(text) = &p.payment_reference else {
+        return Ok(Outcome::Done);
+    };
+    let scope = &p.scope;
+    let Some(muni) = catalog.municipality(&scope.municipality) else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.municipality: {} is not a configured municipality",
+            scope.municipality
+        ))));
+    };
+    let Some(reference) = references::parse_for(muni, text) else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.payment_reference: not a valid payment reference of municipality {}",
+            scope.municipality
+        ))));
+    };
+    let key = reference.key().to_owned();
+    if queries::claim_by_reference(tx, &scope.municipality, &key)
+        .await?
+        .is_some()
+    {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.payment_reference: {key} is already a claim's reference in municipality {}",
+            scope.municipality
+        ))));
+    }
+    if let Some((other_muni, other_key, _)) = queries::plan_by_id(tx, &p.plan_id).await?
+        && (other_muni != scope.municipality || other_key != key)
+    {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.payment_reference: plan {} already has another reference",
+            p.plan_id
+        ))));
+    }
+    if let Some(existing) = queries::plan_by_reference(tx, &scope.municipality, &key).await?
+        && existing.plan_id != p.plan_id
+    {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.payment_reference: {key} already belongs to plan {}",
+            existing.plan_id
+        ))));
+    }
+    let claim_ids = if scope.claim_ids.is_empty() {
+        queries::claims_of_debtor(tx, Some(&scope.municipality), &scope.debtor_id, true)
+            .await?
+            .into_iter()
+            .map(|c| c.claim_id)
+            .collect()
+    } else {
+        for (i, id) in scope.claim_ids.iter().enumerate() {
+            let known = queries::claim_by_id(tx, id).await?;
+            if !known.is_some_and(|c| {
+                c.municipality == scope.municipality && c.debtor_id == scope.debtor_id
+            }) {
+                return Ok(Outcome::Rejected(Rejection::new(format!(
+                    "data.claim_ids[{i}]: no claim {id} of debtor {} in municipality {}",
+                    scope.debtor_id, scope.municipality
+                ))));
+            }
+        }
+        scope.claim_ids.clone()
+    };
+    queries::upsert_plan_reference(
+        tx,
+        &scope.municipality,
+        &key,
+        &queries::PlanReference {
+            plan_id: p.plan_id.clone(),
+            debtor_id: scope.debtor_id.clone(),
+            claim_ids,
+            revision: i64::from(p.revision.unwrap_or(1)),
+        },
+    )
+    .await?;
     Ok(Outcome::Done)
 }

@@ -8,7 +8,7 @@ use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Reject
 use restance_contracts::Message;
 use restance_contracts::messages::{
     ClaimTransferred, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
-    PaymentReceived, WriteOffApproved,
+    PaymentReceived, PlanCreated, WriteOffApproved,
 };
 use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
@@ -24,6 +24,7 @@ pub const CONSUMED: &[&str] = &[
     InterestAssessed::TYPE,
     ClaimTransferred::TYPE,
     WriteOffApproved::TYPE,
+    PlanCreated::TYPE,
 ];
 
 /// The invoicing service's batch handler.
@@ -93,6 +94,10 @@ impl BatchHandler for InvoicingHandler {
                 },
                 t if t == WriteOffApproved::TYPE => match msg.decode::<WriteOffApproved>() {
                     Ok(w) => ledger::write_off(tx, &w, effects).await?,
+                    Err(r) => Outcome::Rejected(r),
+                },
+                t if t == PlanCreated::TYPE => match msg.decode::<PlanCreated>() {
+                    Ok(p) => ledger::record_plan(tx, &self.catalog, &p).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == DayOpened::TYPE => match msg.decode::<DayOpened>() {

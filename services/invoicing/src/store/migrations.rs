@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Ledger),
+            Box::new(PlanReferences),
         ]
     }
 }
@@ -116,6 +117,36 @@ impl MigrationTrait for Ledger {
             CREATE TABLE business_days (
                 id BIGINT PRIMARY KEY,
                 last_date DATE NOT NULL
+            )",
+        )
+        .await
+    }
+}
+
+/// Payment plans' own references (from `agreements.plan.created.v1`): a payment quoting one is
+/// allocated to the plan's claims first, oldest first.
+#[derive(Debug)]
+struct PlanReferences;
+
+impl MigrationName for PlanReferences {
+    fn name(&self) -> &str {
+        "m20261203_000003_invoicing_plan_references"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PlanReferences {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE plan_references (
+                municipality TEXT NOT NULL,
+                reference_key TEXT NOT NULL,
+                plan_id TEXT NOT NULL UNIQUE,
+                debtor_id TEXT NOT NULL,
+                claim_ids TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                PRIMARY KEY (municipality, reference_key)
             )",
         )
         .await
