@@ -20,7 +20,12 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-contracts k8s-validate test
+ci: fmt-check lint check-contracts k8s-validate test fuzz-api
+
+# fuzz every service's HTTP API from its OpenAPI document (schemathesis); fails on any 5xx
+fuzz-api *services:
+    cargo build --workspace --bins
+    deploy/local/fuzz-api.sh {{services}}
 
 # format the code
 fmt:
