@@ -73,6 +73,7 @@ for name in "${services[@]}"; do
         --max-examples "$EXAMPLES" --seed "$SEED" --generation-deterministic \
         --phases examples,coverage,fuzzing --workers 1 --no-color \
         --suppress-health-check all --warnings off \
+        --generation-database none --report-dir "$WORK/report" \
         --request-timeout 10 >"$WORK/$name.fuzz" 2>&1; then
         grep -E "operations|cases|passed|generated|Tested|No issues|Test Phases|API Operations|Test Cases" "$WORK/$name.fuzz" || tail -n 12 "$WORK/$name.fuzz"
     else
