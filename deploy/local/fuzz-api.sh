@@ -31,7 +31,7 @@ cleanup() {
     # the services' queues on the fuzz exchange (the exchange itself is empty and harmless)
     if have rabbitmqctl; then
         as_root rabbitmqctl list_queues -q name 2>/dev/null | grep "^$EXCHANGE\." \
-            | while read -r q; do as_root rabbitmqctl delete_queue -q "$q" >/dev/null 2>&1 || true; done
+            | while read -r q; do as_root rabbitmqctl delete_queue -q "$q" </dev/null >/dev/null 2>&1 || true; done
     fi
     [ -n "${RESTANCE_FUZZ_KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
