@@ -29,6 +29,17 @@ pub enum Country {
 }
 
 impl Country {
+    /// The local time zone of the country's municipalities (Greenland's west coast, where the
+    /// municipalities in the catalog are). Operational rules only — business decisions run on
+    /// business dates, never on the clock.
+    pub fn time_zone(self) -> chrono_tz::Tz {
+        match self {
+            Country::Dk => chrono_tz::Europe::Copenhagen,
+            Country::Gl => chrono_tz::America::Nuuk,
+            Country::No => chrono_tz::Europe::Oslo,
+        }
+    }
+
     /// The ISO 3166-1 alpha-2 code, e.g. `"GL"`.
     pub const fn code(self) -> &'static str {
         match self {

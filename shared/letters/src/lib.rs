@@ -35,12 +35,14 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 11] = [
+pub const TEMPLATE_IDS: [&str; 13] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
     "meeting_reminder",
+    "meeting_confirmation",
     "payment_plan_confirmation",
+    "plan_instalment_reminder",
     "deferral_confirmation",
     "transferred_to_collection",
     "company_final_notice",

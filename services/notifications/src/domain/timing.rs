@@ -6,13 +6,9 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone
 use chrono_tz::Tz;
 use restance_kernel::{BusinessDate, Country};
 
-/// The local time zone of a municipality's country.
+/// The local time zone of a municipality's country (the kernel's [`Country::time_zone`]).
 pub fn time_zone(country: Country) -> Tz {
-    match country {
-        Country::Dk => chrono_tz::Europe::Copenhagen,
-        Country::Gl => chrono_tz::America::Nuuk,
-        Country::No => chrono_tz::Europe::Oslo,
-    }
+    country.time_zone()
 }
 
 /// Today's date in `tz` at `now`: the letter date when neither the request nor a business day

@@ -1,0 +1,195 @@
+//! What the consumer and the API share: the catalog, the configuration, who acts, and how an
+//! operation says no.
+//!
+//! Every change to an agreement — by a caseworker through the API or by the service itself on a
+//! business day or an invoicing event — goes through the functions of [`crate::plans`],
+//! [`crate::deferrals`], [`crate::meetings`] and [`crate::tasks`] inside one transaction that
+//! first locks the debtor row, writes the change, its audit entry and its events (outbox), and
+//! commits them together.
+
+use restance_bus::Effects;
+use restance_contracts::{Message, Problem};
+use restance_kernel::{Catalog, Municipality};
+use sea_orm::DbErr;
+
+use crate::config::AgreementsConfig;
+
+/// The service name: queue `<exchange>.agreements`, source `/restance/agreements`.
+pub const SERVICE: &str = "agreements";
+
+/// What every operation reads.
+#[derive(Debug)]
+pub struct Shared {
+    /// Municipalities, offices, categories.
+    pub catalog: Catalog,
+    /// `[agreements]`.
+    pub config: AgreementsConfig,
+    /// The `source` of the events we publish (`/restance/agreements`).
+    pub source: String,
+}
+
+impl Shared {
+    /// The municipality, which the catalog is known to have (checked at the edges).
+    pub fn municipality(&self, code: &str) -> Result<&Municipality, Failure> {
+        self.catalog.municipality(code).ok_or_else(|| {
+            Failure::Refused(Refusal::not_found_at(
+                "municipality",
+                format!("{code} is not a configured municipality"),
+            ))
+        })
+    }
+}
+
+/// Who changes something: a caseworker's token, or the service itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The token's name (`caseworker#1`) or `system`.
+    pub name: String,
+    /// The role (`caseworker`, `admin`, `system`).
+    pub role: String,
+}
+
+impl Actor {
+    /// The service acting on a business day or an event.
+    pub fn system() -> Actor {
+        Actor {
+            name: "system".into(),
+            role: "system".into(),
+        }
+    }
+}
+
+/// Why an operation refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The request does not match its schema (400).
+    BadRequest,
+    /// No such plan, deferral, meeting, task, debtor, claim, municipality or office (404).
+    NotFound,
+    /// It contradicts the current state (409): no business day yet, already ended, a claim
+    /// already under another plan.
+    Conflict,
+    /// Well formed, but the values cannot be used (422).
+    Unprocessable,
+}
+
+/// A refusal with its reason and, where it helps, the fields concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Which kind.
+    pub kind: RefusalKind,
+    /// One line saying why (no personal data).
+    pub error: String,
+    /// The fields concerned.
+    pub problems: Vec<Problem>,
+}
+
+impl Refusal {
+    /// A refusal of `kind`.
+    pub fn new(kind: RefusalKind, error: impl Into<String>) -> Refusal {
+        Refusal {
+            kind,
+            error: error.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// 409.
+    pub fn conflict(error: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::Conflict, error)
+    }
+
+    /// 404.
+    pub fn not_found(error: impl Into<String>) -> Refusal {
+        Refusal::new(RefusalKind::NotFound, error)
+    }
+
+    /// 404 about a field naming something that does not exist (a municipality, office, debtor
+    /// or claim).
+    pub fn not_found_at(path: &str, message: impl Into<String>) -> Refusal {
+        let message = message.into();
+        Refusal {
+            kind: RefusalKind::NotFound,
+            error: format!("{path}: {message}"),
+            problems: vec![Problem::new(path, message)],
+        }
+    }
+
+    /// 409 about a field whose target is in a state that does not allow it.
+    pub fn conflict_at(path: &str, message: impl Into<String>) -> Refusal {
+        let message = message.into();
+        Refusal {
+            kind: RefusalKind::Conflict,
+            error: format!("{path}: {message}"),
+            problems: vec![Problem::new(path, message)],
+        }
+    }
+
+    /// 422 about one field.
+    pub fn unprocessable(path: &str, message: impl Into<String>) -> Refusal {
+        let message = message.into();
+        Refusal {
+            kind: RefusalKind::Unprocessable,
+            error: format!("{path}: {message}"),
+            problems: vec![Problem::new(path, message)],
+        }
+    }
+
+    /// 422 about several fields.
+    pub fn unprocessable_all(problems: Vec<Problem>) -> Refusal {
+        Refusal {
+            kind: RefusalKind::Unprocessable,
+            error: problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
+        }
+    }
+
+    /// The usual refusal before the first business day.
+    pub fn no_business_day() -> Refusal {
+        Refusal::conflict(
+            "no business day has been opened yet: open one (`restance day open`) before agreements can be made",
+        )
+    }
+}
+
+/// An operation failed: refused (a 4xx with the reason) or the database failed (retry).
+#[derive(Debug)]
+pub enum Failure {
+    /// Refused, with the reason.
+    Refused(Refusal),
+    /// The database failed.
+    Db(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+/// Adds an event to `effects` after checking it against the contract: an event we would publish
+/// that fails its own contract is a bug, reported as an error (the transaction rolls back).
+pub fn emit<T: Message>(effects: &mut Effects, message: T) -> Result<(), DbErr> {
+    let problems = message.validate();
+    if !problems.is_empty() {
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return Err(DbErr::Custom(format!(
+            "{} would break its contract: {}",
+            T::TYPE,
+            text.join("; ")
+        )));
+    }
+    effects
+        .emit(message)
+        .map_err(|e| DbErr::Custom(e.to_string()))
+}

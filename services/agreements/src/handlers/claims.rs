@@ -1,0 +1,176 @@
+//! The claims projection: invoicing's claim events and dunning's transfers keep agreements' copy
+//! of each claim current (no synchronous call to invoicing: DESIGN.md, "each service owns its
+//! database"). A claim leaving the books may complete its plan; a payment on a covered claim
+//! counts towards its plan.
+//!
+//! An event about a claim the projection does not have (or has for another debtor) is refused
+//! with the reason — invoicing announces every claim with `invoicing.claim.opened.v1` first.
+
+use restance_bus::Effects;
+use restance_contracts::messages::{
+    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
+    PaymentApplied,
+};
+use restance_kernel::{BusinessDate, Money};
+use sea_orm::DatabaseTransaction;
+
+use crate::context::{Failure, Refusal, Shared};
+use crate::plans;
+use crate::store::queries::{self, ClaimRow, ClaimState, CoverageKind};
+
+/// The stored claim `claim` names, or why the event cannot be applied.
+async fn known(tx: &DatabaseTransaction, claim: &ClaimRef) -> Result<ClaimRow, Failure> {
+    match queries::claim(tx, &claim.claim_id).await? {
+        None => Err(Failure::Refused(Refusal::not_found(format!(
+            "data.claim_id: no claim {}; agreements learns claims from invoicing.claim.opened.v1",
+            claim.claim_id
+        )))),
+        Some(row) if row.municipality != claim.municipality || row.debtor_id != claim.debtor_id => {
+            Err(Failure::Refused(Refusal::conflict(format!(
+                "data.debtor_id: claim {} belongs to another debtor or municipality",
+                claim.claim_id
+            ))))
+        }
+        Some(row) => Ok(row),
+    }
+}
+
+/// `invoicing.claim.opened.v1`: a new claim (a re-sent event changes nothing).
+pub async fn opened(tx: &DatabaseTransaction, e: &ClaimOpened) -> Result<(), Failure> {
+    let row = ClaimRow {
+        claim_id: e.claim.claim_id.clone(),
+        municipality: e.claim.municipality.clone(),
+        debtor_id: e.claim.debtor_id.clone(),
+        source: e.claim.source.clone(),
+        invoice_id: e.claim.invoice_id.clone(),
+        category: e.claim.category.clone(),
+        office: e.office.clone(),
+        currency: e.currency,
+        amount: e.amount,
+        principal: e.amount,
+        fees: Money::ZERO,
+        interest: Money::ZERO,
+        issue_date: e.issue_date,
+        due_date: e.due_date,
+        state: ClaimState::Open,
+        closed_date: None,
+    };
+    queries::insert_claim_if_new(tx, &row).await?;
+    Ok(())
+}
+
+/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them.
+pub async fn balance_changed(
+    tx: &DatabaseTransaction,
+    e: &ClaimBalanceChanged,
+) -> Result<(), Failure> {
+    known(tx, &e.claim).await?;
+    queries::set_balance(tx, &e.claim.claim_id, e.principal, e.fees, e.interest).await?;
+    Ok(())
+}
+
+async fn close(
+    tx: &DatabaseTransaction,
+    shared: &Shared,
+    effects: &mut Effects,
+    claim: &ClaimRef,
+    state: ClaimState,
+    on: BusinessDate,
+) -> Result<(), Failure> {
+    let row = known(tx, claim).await?;
+    if !row.is_open() {
+        // Already closed (a re-sent event): nothing changes.
+        return Ok(());
+    }
+    queries::close_claim(tx, &claim.claim_id, state, on).await?;
+    plans::claim_closed(tx, shared, effects, &claim.claim_id, state, on).await
+}
+
+/// `invoicing.claim.settled.v1`: paid in full; its plan may be complete.
+pub async fn settled(
+    tx: &DatabaseTransaction,
+    shared: &Shared,
+    effects: &mut Effects,
+    e: &ClaimSettled,
+) -> Result<(), Failure> {
+    close(
+        tx,
+        shared,
+        effects,
+        &e.claim,
+        ClaimState::Settled,
+        e.settled_date,
+    )
+    .await
+}
+
+/// `invoicing.claim.written_off.v1`: nothing open any more; its plan may be complete.
+pub async fn written_off(
+    tx: &DatabaseTransaction,
+    shared: &Shared,
+    effects: &mut Effects,
+    e: &ClaimWrittenOff,
+) -> Result<(), Failure> {
+    close(
+        tx,
+        shared,
+        effects,
+        &e.claim,
+        ClaimState::WrittenOff,
+        e.date,
+    )
+    .await
+}
+
+/// `dunning.claim.transferred.v1`: the claim left the municipality for state collection. It
+/// leaves its plan (which completes if nothing else is left, else the caseworker revises it) and
+/// its deferral. Only the claim reference and date are read: the debtor's details stay unread.
+pub async fn transferred(
+    tx: &DatabaseTransaction,
+    shared: &Shared,
+    effects: &mut Effects,
+    e: &ClaimTransferred,
+) -> Result<(), Failure> {
+    let claim_id = e.claim.claim_id.clone();
+    let deferred =
+        queries::coverage_of(tx, CoverageKind::Deferral, std::slice::from_ref(&claim_id)).await?;
+    close(
+        tx,
+        shared,
+        effects,
+        &e.claim,
+        ClaimState::Transferred,
+        e.transferred_date,
+    )
+    .await?;
+    if let Some(deferral_id) = deferred.get(&claim_id) {
+        queries::uncover(tx, CoverageKind::Deferral, deferral_id, Some(&claim_id)).await?;
+    }
+    Ok(())
+}
+
+/// `invoicing.payment.applied.v1`: what each covered claim received counts towards its plan.
+pub async fn payment_applied(tx: &DatabaseTransaction, e: &PaymentApplied) -> Result<(), Failure> {
+    let ids: Vec<String> = e.allocations.iter().map(|a| a.claim_id.clone()).collect();
+    let rows = queries::claims_by_id(tx, &ids).await?;
+    for (i, id) in ids.iter().enumerate() {
+        if !rows.iter().any(|r| {
+            &r.claim_id == id && r.debtor_id == e.debtor_id && r.municipality == e.municipality
+        }) {
+            return Err(Failure::Refused(Refusal::not_found(format!(
+                "data.allocations[{i}].claim_id: no claim {id} of debtor {} in municipality {}",
+                e.debtor_id, e.municipality
+            ))));
+        }
+    }
+    let allocations: Vec<(String, Money)> = e
+        .allocations
+        .iter()
+        .map(|a| {
+            let paid = Money::checked_sum([a.fees, a.interest, a.principal]).unwrap_or(a.principal);
+            (a.claim_id.clone(), paid)
+        })
+        .collect();
+    plans::payment_applied(tx, &e.payment_id, e.booking_date, &allocations).await?;
+    Ok(())
+}

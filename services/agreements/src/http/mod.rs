@@ -1,0 +1,330 @@
+//! The agreements API for caseworkers (OpenAPI: `services/agreements/openapi.yaml`).
+//!
+//! | method and path | what |
+//! |---|---|
+//! | `POST /api/v1/plans` | agree a payment plan |
+//! | `GET /api/v1/plans/{id}` | a plan with its schedule and progress |
+//! | `POST /api/v1/plans/{id}/revise` | a new schedule on the remaining balance |
+//! | `POST /api/v1/plans/{id}/cancel` | end it by agreement |
+//! | `POST /api/v1/deferrals` | grant a deferral |
+//! | `GET /api/v1/deferrals/{id}` | a deferral |
+//! | `POST /api/v1/deferrals/{id}/end` | end it early |
+//! | `POST /api/v1/meetings` | book a meeting |
+//! | `GET /api/v1/meetings/{id}` | a meeting |
+//! | `POST /api/v1/meetings/{id}/outcome` | held or missed |
+//! | `GET /api/v1/tasks` | the caseworkers' tasks |
+//! | `POST /api/v1/tasks/{id}/done` | a task is done |
+//! | `GET /api/v1/debtors/{id}?municipality=` | the citizen view: claims, plans, deferrals, meetings, tasks |
+//! | `GET /api/v1/audit` | the audit trail (admin) |
+//!
+//! **Access** (`RESTANCE__API__TOKENS`, `token:role,…`): every request needs a known bearer
+//! token, reads included — the API shows personal finance data (budgets, debts). Writes need the
+//! role `caseworker` or `admin`; the audit trail needs `admin`. With no tokens configured the
+//! API is closed (403) and the service warns at start.
+//!
+//! **Errors** are JSON `{"error": "…", "problems": [{"path", "message"}]}`: 400 when the request
+//! does not match its schema, 401/403 for access, 404 for an unknown id, 409 when the state does
+//! not allow it (no business day opened yet, already ended, a claim under another plan), 422
+//! when the values cannot be used, 503 when the database is unavailable — never a 500 on bad
+//! input. Every write is audited with its before and after in its own transaction; every
+//! refused write is audited too.
+
+mod reads;
+mod requests;
+mod writes;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use restance_bus::{Effects, Outbox};
+use restance_contracts::Problem;
+use restance_runtime::api_auth::{ApiTokens, Caller};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::context::{Actor, Failure, Refusal, RefusalKind, Shared};
+use crate::metrics;
+use crate::store::queries::{self, AuditEntry};
+
+pub use requests::{MAX_CLAIMS, MAX_ID, MAX_LINE, MAX_NOTE};
+
+/// Roles that may write.
+pub const WRITERS: &[&str] = &["caseworker", "admin"];
+/// The role that may read the audit trail.
+pub const ADMIN: &str = "admin";
+
+#[derive(Clone)]
+struct ApiState {
+    db: DatabaseConnection,
+    tokens: Arc<ApiTokens>,
+    outbox: Outbox,
+    shared: Arc<Shared>,
+}
+
+/// The agreements API router.
+pub fn router(
+    db: DatabaseConnection,
+    tokens: Arc<ApiTokens>,
+    outbox: Outbox,
+    shared: Arc<Shared>,
+) -> Router {
+    Router::new()
+        .route("/api/v1/plans", post(writes::create_plan))
+        .route("/api/v1/plans/{id}", get(reads::plan))
+        .route("/api/v1/plans/{id}/revise", post(writes::revise_plan))
+        .route("/api/v1/plans/{id}/cancel", post(writes::cancel_plan))
+        .route("/api/v1/deferrals", post(writes::grant_deferral))
+        .route("/api/v1/deferrals/{id}", get(reads::deferral))
+        .route("/api/v1/deferrals/{id}/end", post(writes::end_deferral))
+        .route("/api/v1/meetings", post(writes::book_meeting))
+        .route("/api/v1/meetings/{id}", get(reads::meeting))
+        .route(
+            "/api/v1/meetings/{id}/outcome",
+            post(writes::meeting_outcome),
+        )
+        .route("/api/v1/tasks", get(reads::tasks))
+        .route("/api/v1/tasks/{id}/done", post(writes::task_done))
+        .route("/api/v1/debtors/{id}", get(reads::debtor))
+        .route("/api/v1/audit", get(reads::audit))
+        .fallback(unknown_path)
+        .with_state(ApiState {
+            db,
+            tokens,
+            outbox,
+            shared,
+        })
+}
+
+/// Any other path: a JSON 404 like every other refusal.
+async fn unknown_path() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such path in the agreements API",
+        &[],
+    )
+}
+
+/// The JSON error body.
+fn error(status: StatusCode, message: impl Into<String>, problems: &[Problem]) -> Response {
+    (
+        status,
+        Json(json!({"error": message.into(), "problems": problems})),
+    )
+        .into_response()
+}
+
+fn status_of(kind: RefusalKind) -> StatusCode {
+    match kind {
+        RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
+        RefusalKind::NotFound => StatusCode::NOT_FOUND,
+        RefusalKind::Conflict => StatusCode::CONFLICT,
+        RefusalKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn refused(r: &Refusal) -> Response {
+    error(status_of(r.kind), r.error.clone(), &r.problems)
+}
+
+fn unavailable(err: &DbErr) -> Response {
+    tracing::error!(error = %err, "the agreements API could not use its database");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database is not available; try again",
+        &[],
+    )
+}
+
+/// A 400 for a request that does not match its schema.
+fn bad_request(problems: Vec<Problem>) -> Refusal {
+    let error = if problems.is_empty() {
+        "the request does not match its schema".to_owned()
+    } else {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Refusal {
+        kind: RefusalKind::BadRequest,
+        error,
+        problems,
+    }
+}
+
+/// Reads: a known token of any role. With no tokens configured the API is closed.
+fn may_read(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    if state.tokens.is_empty() {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "the agreements API is closed: no api.tokens are configured (RESTANCE__API__TOKENS)",
+            &[],
+        )));
+    }
+    state.tokens.authenticate(headers).cloned().ok_or_else(|| {
+        Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required",
+            &[],
+        ))
+    })
+}
+
+/// The audit trail: an admin token.
+fn may_audit(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    let caller = may_read(state, headers)?;
+    if caller.role == ADMIN {
+        Ok(caller)
+    } else {
+        Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "the audit trail needs a token with the admin role",
+            &[],
+        )))
+    }
+}
+
+/// Appends a refused write to the audit trail (its own transaction: the write's is rolled back).
+async fn audit_refusal(state: &ApiState, actor: &Actor, action: &str, entity: &str, why: &str) {
+    if let Err(e) = queries::audit(
+        &state.db,
+        AuditEntry {
+            caller: &actor.name,
+            role: &actor.role,
+            action,
+            entity,
+            outcome: "refused",
+            before: None,
+            after: None,
+            detail: why,
+        },
+    )
+    .await
+    {
+        tracing::error!(error = %e, "a refused API write could not be audited");
+    }
+}
+
+/// A write in progress: who, what, on which entity (for the audit trail).
+struct Write {
+    actor: Actor,
+    action: &'static str,
+    entity: String,
+}
+
+impl Write {
+    /// Refuses the write (bad path or body, or the operation said no), audited.
+    async fn refuse(&self, state: &ApiState, refusal: Refusal) -> Response {
+        audit_refusal(
+            state,
+            &self.actor,
+            self.action,
+            &self.entity,
+            &refusal.error,
+        )
+        .await;
+        refused(&refusal)
+    }
+}
+
+/// Writes: a caseworker or admin token; refused (and audited) otherwise.
+async fn may_write(
+    state: &ApiState,
+    headers: &HeaderMap,
+    action: &'static str,
+    entity: String,
+) -> Result<Write, Box<Response>> {
+    let anonymous = Actor {
+        name: "anonymous".into(),
+        role: "-".into(),
+    };
+    let (actor, status, why) = if state.tokens.is_empty() {
+        (
+            anonymous,
+            StatusCode::FORBIDDEN,
+            "writes are refused: no api.tokens are configured (RESTANCE__API__TOKENS)",
+        )
+    } else {
+        match state.tokens.authenticate(headers) {
+            None => (
+                anonymous,
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required",
+            ),
+            Some(c) if !WRITERS.contains(&c.role.as_str()) => (
+                Actor {
+                    name: c.name.clone(),
+                    role: c.role.clone(),
+                },
+                StatusCode::FORBIDDEN,
+                "this needs a token with the caseworker or admin role",
+            ),
+            Some(c) => {
+                return Ok(Write {
+                    actor: Actor {
+                        name: c.name.clone(),
+                        role: c.role.clone(),
+                    },
+                    action,
+                    entity,
+                });
+            }
+        }
+    };
+    audit_refusal(state, &actor, action, &entity, why).await;
+    Err(Box::new(error(status, why, &[])))
+}
+
+/// Opens the write's transaction and its effects.
+async fn begin(state: &ApiState) -> Result<(DatabaseTransaction, Effects), Box<Response>> {
+    let tx = match state.db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return Err(Box::new(unavailable(&e))),
+    };
+    match queries::begin_write(&tx).await {
+        Ok(()) => Ok((tx, Effects::new(state.shared.source.clone()))),
+        Err(e) => Err(Box::new(unavailable(&e))),
+    }
+}
+
+/// Commits a successful write with its events (outbox) or rolls back a refused one (audited).
+async fn finish<T: Serialize>(
+    state: &ApiState,
+    write: &Write,
+    tx: DatabaseTransaction,
+    effects: Effects,
+    ok: StatusCode,
+    result: Result<T, Failure>,
+) -> Response {
+    match result {
+        Ok(body) => {
+            let committed = async {
+                state.outbox.enqueue(&tx, &effects.into_messages()).await?;
+                tx.commit().await
+            }
+            .await;
+            match committed {
+                Ok(()) => {
+                    state.outbox.wake();
+                    if let Ok(open) = queries::open_task_count(&state.db).await {
+                        metrics::tasks_open(open);
+                    }
+                    (ok, Json(body)).into_response()
+                }
+                Err(e) => unavailable(&e),
+            }
+        }
+        Err(Failure::Refused(r)) => {
+            if let Err(e) = tx.rollback().await {
+                tracing::warn!(error = %e, "rolling back a refused write failed");
+            }
+            write.refuse(state, r).await
+        }
+        Err(Failure::Db(e)) => unavailable(&e),
+    }
+}

@@ -1,0 +1,104 @@
+//! `restance-agreements`: payment plans, deferrals (henstand) and meetings (sættemøder) — the
+//! "dialogue before force" of Restance (seeds 000, 002 and 003).
+//!
+//! Where things are:
+//! - the rules as pure functions are in [`domain`]: the instalment schedule
+//!   ([`domain::schedule`]), following a plan ([`domain::tracking`]), a deferral's period
+//!   ([`domain::deferral`]), a meeting's local date and reminder day ([`domain::meeting`]);
+//! - the operations that change an agreement — for a caseworker or by the service itself — are
+//!   [`plans`], [`deferrals`], [`meetings`] and [`tasks`]; each writes its change, its events
+//!   (outbox), its letters ([`letters`]) and its audit entry in one transaction;
+//! - invoicing's claim events, dunning's transfers and the business day come in through
+//!   [`handlers`]; the API is [`http`]; the tables are [`store`];
+//! - the configuration (`[agreements]`) is [`config`].
+//!
+//! It publishes `agreements.plan.created|defaulted|completed.v1`,
+//! `agreements.deferral.granted|ended.v1`, `agreements.meeting.scheduled|held|missed.v1` (dunning
+//! holds the claims while an agreement is in force) and `notifications.notification.requested.v1`
+//! for its letters and SMS.
+
+pub mod config;
+pub mod context;
+pub mod deferrals;
+pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod letters;
+pub mod meetings;
+pub mod metrics;
+pub mod plans;
+pub mod store;
+pub mod tasks;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use restance_runtime::api_auth::ApiTokens;
+use restance_runtime::{Runtime, Settings};
+use tokio_util::sync::CancellationToken;
+
+pub use config::{AgreementsConfig, InvalidConfig};
+pub use context::SERVICE;
+
+/// A built, not yet running agreements service.
+#[derive(Debug)]
+pub struct Application {
+    runtime: Runtime,
+    api: axum::Router,
+}
+
+impl Application {
+    /// Checks the configuration, connects, migrates, binds; consumer and API wired. An invalid
+    /// `[agreements]` section is an [`InvalidConfig`] error listing every problem.
+    pub async fn build(settings: Settings, cancel: CancellationToken) -> anyhow::Result<Self> {
+        let config = AgreementsConfig::load(&settings)?;
+        Self::build_with(settings, config, cancel).await
+    }
+
+    /// Like [`Application::build`], with the configuration already read (it is checked again).
+    pub async fn build_with(
+        settings: Settings,
+        config: AgreementsConfig,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        config.check(&settings.catalog)?;
+        let tokens =
+            Arc::new(ApiTokens::parse(settings.api.tokens.as_ref()).map_err(anyhow::Error::msg)?);
+        if tokens.is_empty() {
+            tracing::warn!(
+                "api.tokens is empty: the agreements API is closed (it shows personal finance data); set RESTANCE__API__TOKENS"
+            );
+        }
+        tracing::info!(
+            grace_days = config.plans.grace_days,
+            misses_before_default = config.plans.misses_before_default,
+            review_grace_days = config.deferrals.review_grace_days,
+            "agreements configuration loaded"
+        );
+        let catalog = settings.catalog.clone();
+        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
+        let ctx = runtime.context().clone();
+        let shared = Arc::new(context::Shared {
+            catalog,
+            config,
+            source: ctx.source(),
+        });
+        runtime.consume(
+            None,
+            handlers::CONSUMED,
+            Arc::new(handlers::AgreementsHandler::new(shared.clone())),
+        );
+        let api = http::router(ctx.db.clone(), tokens, ctx.outbox.clone(), shared);
+        Ok(Self { runtime, api })
+    }
+
+    /// The bound HTTP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.runtime.local_addr()
+    }
+
+    /// Runs until the cancellation token fires, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.runtime.run(self.api).await
+    }
+}

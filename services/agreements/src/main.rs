@@ -1,0 +1,17 @@
+//! `restance-agreements` — run the service, or `restance-agreements migrate` to migrate and exit
+//! (the Kubernetes migration Job). An unusable configuration (including an invalid
+//! `[agreements]` section) is listed on stderr and the process exits with status 2.
+
+use restance_agreements::{AgreementsConfig, Application, SERVICE, store::Migrator};
+use restance_runtime::{entry, shutdown};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let about = "Runs the agreements service: payment plans, deferrals, meetings ([agreements]; services/agreements/README.md).";
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+        return Ok(());
+    };
+    let config = entry::or_exit(SERVICE, AgreementsConfig::load(&settings));
+    let app = Application::build_with(settings, config, shutdown::on_signal()).await?;
+    app.run_until_stopped().await
+}

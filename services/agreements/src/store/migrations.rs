@@ -1,0 +1,223 @@
+//! The agreements schema (PostgreSQL and SQLite alike). Money columns are integer øre
+//! (`*_minor`), dates are `DATE` (ISO text on SQLite, so comparisons and index order agree),
+//! instants are RFC 3339 text or `TIMESTAMPTZ` (audit).
+//!
+//! Decisions recorded here:
+//! - **`claims`** is a projection of invoicing's claim events (and dunning's transfers): what a
+//!   plan covers and what the caseworker sees, without a synchronous call to invoicing.
+//! - **`coverage`** holds one row per claim and kind (`plan`, `deferral`) while an agreement is in
+//!   force: its primary key is what makes "a claim is in at most one active plan" hold even
+//!   when two caseworkers press the button at the same moment.
+//! - **`debtors`** rows are locked (PostgreSQL `FOR UPDATE`, key order) by every writer — the
+//!   consumer and the API — before an agreement of that debtor is read or changed.
+//! - **Natural keys**: one payment per (plan, payment, claim), one reminder per (plan, revision,
+//!   instalment), one task per deterministic task id, one business day per date.
+//! - **`audit`** is written in the same transaction as the change it describes (who, what, when,
+//!   before and after); it never holds national ids (agreements never receives them).
+
+use restance_bus::sql::run_ddl;
+use sea_orm_migration::prelude::*;
+
+/// The migrator run at start and by `restance-agreements migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(restance_bus::migration::InboxOutbox),
+            Box::new(Agreements),
+        ]
+    }
+}
+
+/// Claims projection, plans, deferrals, meetings, tasks, business days, audit.
+#[derive(Debug)]
+struct Agreements;
+
+impl MigrationName for Agreements {
+    fn name(&self) -> &str {
+        "m20261201_000003_agreements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Agreements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE debtors (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                PRIMARY KEY (municipality, debtor_id)
+            );
+            CREATE TABLE claims (
+                claim_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                invoice_id TEXT NOT NULL,
+                category TEXT NOT NULL,
+                office TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                principal_minor BIGINT NOT NULL,
+                fees_minor BIGINT NOT NULL,
+                interest_minor BIGINT NOT NULL,
+                issue_date DATE NOT NULL,
+                due_date DATE NOT NULL,
+                state TEXT NOT NULL,
+                closed_date DATE NULL
+            );
+            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
+            CREATE TABLE business_days (
+                business_date DATE PRIMARY KEY,
+                opened_at TIMESTAMPTZ NOT NULL
+            );
+            CREATE TABLE reference_sequences (
+                municipality TEXT PRIMARY KEY,
+                last_seq BIGINT NOT NULL
+            );
+            CREATE TABLE plans (
+                plan_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                office TEXT NOT NULL,
+                state TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                created_date DATE NOT NULL,
+                revised_date DATE NOT NULL,
+                currency TEXT NOT NULL,
+                total_minor BIGINT NOT NULL,
+                frequency TEXT NOT NULL,
+                terms TEXT NOT NULL,
+                payment_reference TEXT NOT NULL,
+                ocr_line TEXT NOT NULL,
+                note TEXT NULL,
+                remaining_task_revision BIGINT NULL,
+                ended_date DATE NULL,
+                end_reason TEXT NULL,
+                created_by TEXT NOT NULL
+            );
+            CREATE INDEX plans_by_debtor ON plans (municipality, debtor_id);
+            CREATE INDEX plans_by_state ON plans (state);
+            CREATE UNIQUE INDEX plans_by_reference ON plans (municipality, payment_reference);
+            CREATE TABLE plan_claims (
+                plan_id TEXT NOT NULL,
+                claim_id TEXT NOT NULL,
+                left_date DATE NULL,
+                left_reason TEXT NULL,
+                PRIMARY KEY (plan_id, claim_id)
+            );
+            CREATE INDEX plan_claims_by_claim ON plan_claims (claim_id);
+            CREATE TABLE instalments (
+                plan_id TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                due_date DATE NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                PRIMARY KEY (plan_id, revision, seq)
+            );
+            CREATE TABLE plan_payments (
+                plan_id TEXT NOT NULL,
+                payment_id TEXT NOT NULL,
+                claim_id TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                booking_date DATE NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                PRIMARY KEY (plan_id, payment_id, claim_id)
+            );
+            CREATE TABLE plan_misses (
+                plan_id TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                missed_date DATE NOT NULL,
+                notification_id TEXT NOT NULL,
+                PRIMARY KEY (plan_id, revision, seq)
+            );
+            CREATE TABLE coverage (
+                claim_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                agreement_id TEXT NOT NULL,
+                PRIMARY KEY (claim_id, kind)
+            );
+            CREATE INDEX coverage_by_agreement ON coverage (agreement_id);
+            CREATE TABLE deferrals (
+                deferral_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                office TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                from_date DATE NOT NULL,
+                until_date DATE NOT NULL,
+                review_date DATE NULL,
+                review_raised BOOLEAN NOT NULL,
+                note TEXT NULL,
+                ended_date DATE NULL,
+                end_reason TEXT NULL,
+                created_by TEXT NOT NULL
+            );
+            CREATE INDEX deferrals_by_debtor ON deferrals (municipality, debtor_id);
+            CREATE INDEX deferrals_by_state ON deferrals (state);
+            CREATE TABLE deferral_claims (
+                deferral_id TEXT NOT NULL,
+                claim_id TEXT NOT NULL,
+                PRIMARY KEY (deferral_id, claim_id)
+            );
+            CREATE TABLE meetings (
+                meeting_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                office TEXT NOT NULL,
+                starts_at TEXT NOT NULL,
+                meeting_date DATE NOT NULL,
+                local_time TEXT NOT NULL,
+                place TEXT NOT NULL,
+                with_social_caseworker BOOLEAN NOT NULL,
+                interpreter TEXT NULL,
+                claim_ids TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reminder_date DATE NOT NULL,
+                reminder TEXT NOT NULL,
+                overdue_raised BOOLEAN NOT NULL,
+                outcome_date DATE NULL,
+                result TEXT NULL,
+                note TEXT NULL,
+                created_by TEXT NOT NULL
+            );
+            CREATE INDEX meetings_by_debtor ON meetings (municipality, debtor_id);
+            CREATE INDEX meetings_by_state ON meetings (state);
+            CREATE TABLE tasks (
+                task_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                office TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                due_date DATE NOT NULL,
+                text TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_date DATE NOT NULL,
+                done_by TEXT NULL,
+                done_at TIMESTAMPTZ NULL
+            );
+            CREATE INDEX tasks_by_state ON tasks (state, municipality, office, due_date);
+            CREATE INDEX tasks_by_debtor ON tasks (municipality, debtor_id);
+            CREATE TABLE audit (
+                seq BIGSERIAL PRIMARY KEY,
+                at TIMESTAMPTZ NOT NULL,
+                caller TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                before_json TEXT NULL,
+                after_json TEXT NULL,
+                detail TEXT NOT NULL
+            );
+            CREATE INDEX audit_by_entity ON audit (entity, seq)",
+        )
+        .await
+    }
+}

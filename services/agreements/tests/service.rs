@@ -1,0 +1,1650 @@
+//! The agreements service in-process against the real RabbitMQ and a real database (PostgreSQL,
+//! and SQLite once): plans from creation to completion, reminders and default, revision and
+//! cancellation; deferrals that expire, are reviewed and replaced by a plan; meetings with their
+//! SMS confirmation and the reminder the business day before; tasks; the API's refusals; bad bus
+//! messages dead-lettered with reasons; every letter's data checked against the harmonised
+//! templates; and nothing personal in the logs.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use restance_agreements::{AgreementsConfig, Application};
+use restance_runtime::Settings;
+use restance_testkit::{
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const T: Duration = Duration::from_secs(30);
+const REQUESTED: &str = "notifications.notification.requested.v1";
+const CASEWORKER: &str = "caseworker-token-0001";
+const ADMIN: &str = "admin-token-000000001";
+const CLERK: &str = "clerk-token-00000001";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shipped_settings() -> Settings {
+    Settings::load_from(
+        "agreements",
+        Some(&root().join("config/restance.toml")),
+        false,
+    )
+    .expect("the shipped config loads")
+}
+
+/// Every log line of this test binary (a global subscriber writing into a buffer).
+fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().expect("log buffer")).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = LogSink(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(sink)
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+}
+
+#[derive(Clone)]
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
+    type Writer = LogSink;
+    fn make_writer(&'a self) -> LogSink {
+        self.clone()
+    }
+}
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Svc {
+    exchange: String,
+    url: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db: TestDatabase,
+    conn: DatabaseConnection,
+    sent: AtomicI64,
+    probe: BusProbe,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+async fn start(kind: &str) -> anyhow::Result<Svc> {
+    start_with(kind, true).await
+}
+
+async fn start_with(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
+    log_buffer();
+    let mut settings = shipped_settings();
+    let exchange = unique_exchange();
+    let db = TestDatabase::of_kind(kind).await?;
+    settings.bus.exchange = exchange.clone();
+    settings.bus.batch_linger_ms = 5;
+    settings.bus.relay_poll_ms = 50;
+    settings.database.url = db.url.clone();
+    settings.http.host = "127.0.0.1".into();
+    settings.http.port = 0;
+    if tokens {
+        settings.api.tokens = Some(secrecy::SecretString::from(format!(
+            "{CASEWORKER}:caseworker,{ADMIN}:admin,{CLERK}:clerk"
+        )));
+    }
+    let config = AgreementsConfig::load(&settings)?;
+    let cancel = CancellationToken::new();
+    let probe = BusProbe::start(&exchange).await?;
+    let app = Application::build_with(settings, config, cancel.clone()).await?;
+    let url = format!("http://{}", app.local_addr());
+    let task = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conn = Database::connect(&db.url).await?;
+    Ok(Svc {
+        exchange,
+        url,
+        cancel,
+        task,
+        db,
+        conn,
+        sent: AtomicI64::new(0),
+        probe,
+        seq: std::sync::atomic::AtomicU64::new(1),
+    })
+}
+
+fn envelope(source: &str, ty: &str, data: Value) -> Value {
+    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
+           "time":"2026-12-01T06:00:00Z","datacontenttype":"application/json","data":data})
+}
+
+fn claim_ref(id: &str, debtor: &str) -> Value {
+    json!({"claim_id":id,"invoice_id":format!("INV-{id}"),"source":"/billing/test",
+           "municipality":"0746","category":"daycare","debtor_id":debtor})
+}
+
+fn with_ref(mut data: Value, r: Value) -> Value {
+    if let (Some(d), Some(r)) = (data.as_object_mut(), r.as_object()) {
+        for (k, v) in r {
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    data
+}
+
+fn day(date: &str) -> Value {
+    envelope(
+        "/restance/cli",
+        "calendar.day.opened.v1",
+        json!({ "date": date }),
+    )
+}
+
+fn balance(id: &str, debtor: &str, principal: &str, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.balance_changed.v1",
+        with_ref(
+            json!({"currency":"DKK","principal":principal,"fees":"0.00","interest":"0.00",
+                   "total":principal,"cause":"payment","business_date":date}),
+            claim_ref(id, debtor),
+        ),
+    )
+}
+
+fn settled(id: &str, debtor: &str, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.settled.v1",
+        with_ref(
+            json!({"currency":"DKK","settled_date":date}),
+            claim_ref(id, debtor),
+        ),
+    )
+}
+
+fn payment(id: &str, debtor: &str, date: &str, parts: &[(&str, &str)]) -> Value {
+    let total = parts
+        .iter()
+        .fold(restance_kernel::Money::ZERO, |s, (_, a)| {
+            s + restance_kernel::Money::parse(a).expect("amount")
+        });
+    let allocations: Vec<Value> = parts
+        .iter()
+        .map(|(c, a)| {
+            json!({"claim_id":c,"invoice_id":format!("INV-{c}"),"category":"daycare",
+                   "fees":"0.00","interest":"0.00","principal":a})
+        })
+        .collect();
+    envelope(
+        "/restance/invoicing",
+        "invoicing.payment.applied.v1",
+        json!({"payment_id":id,"municipality":"0746","debtor_id":debtor,"currency":"DKK",
+               "amount":total.to_string(),"booking_date":date,"matched_by":"reference",
+               "allocations":allocations,"to_credit_balance":"0.00"}),
+    )
+}
+
+fn transferred(id: &str, debtor: &str, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        "dunning.claim.transferred.v1",
+        with_ref(
+            json!({"transfer_id":format!("trf-{id}"),"authority":"gaeldsstyrelsen",
+                "debtor":{"id":debtor,"kind":"person","national_id":"0101901234","name":"Ane Hansen",
+                          "address_protection":"none"},
+                "currency":"DKK","principal":"500.00","fees":"0.00","interest":"0.00","total":"500.00",
+                "due_date":"2026-11-15","limitation_date":"2029-11-15","reminder_dates":["2026-11-22"],
+                "notice_date":"2026-12-01","transferred_date":date,"legal_basis":"gældsinddrivelsesloven § 2"}),
+            claim_ref(id, debtor),
+        ),
+    )
+}
+
+/// The letter's data renders with the harmonised template (check and PDF in da and en).
+fn assert_renders(renderer: &restance_letters::Renderer, request: &Value) {
+    let template = request["data"]["template"].as_str().expect("template");
+    let data = &request["data"]["data"];
+    assert_eq!(
+        renderer.check_data(template, data),
+        Vec::<String>::new(),
+        "{template}: {data:#}"
+    );
+    for language in [restance_kernel::Language::Da, restance_kernel::Language::En] {
+        let mut input = renderer
+            .sample_input(template, language)
+            .expect("sample input");
+        input.data = data.clone();
+        let pdf = renderer
+            .render_pdf(template, language, &input)
+            .unwrap_or_else(|e| panic!("{template} ({language:?}) does not render: {e}"));
+        assert!(pdf.pages >= 1);
+    }
+}
+
+fn renderer() -> restance_letters::Renderer {
+    restance_letters::Renderer::load(&root().join("templates")).expect("templates load")
+}
+
+/// The event passes its contract's own checks.
+fn assert_valid<T: restance_contracts::Message>(event: &Value) {
+    let decoded: T = serde_json::from_value(event["data"].clone()).expect("decodes");
+    assert_eq!(
+        restance_contracts::Validate::validate(&decoded),
+        vec![],
+        "{}",
+        T::TYPE
+    );
+}
+
+impl Svc {
+    async fn stop(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.task.await??;
+        self.conn.close().await.ok();
+        delete_test_topology(&self.exchange, &["agreements"]).await;
+        self.db.drop_database().await;
+        Ok(())
+    }
+
+    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
+        let items: Vec<(String, Vec<u8>)> = envs
+            .iter()
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap_or("x").to_owned(),
+                    serde_json::to_vec(e).expect("json"),
+                )
+            })
+            .collect();
+        publish_raw(&self.exchange, &items).await?;
+        self.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
+        self.wait_processed().await
+    }
+
+    /// A claim of 0746 as invoicing announces it.
+    fn opened(&self, id: &str, debtor: &str, amount: &str, due: &str) -> Value {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        let catalog = shipped_settings().catalog;
+        let reference = catalog
+            .municipality("0746")
+            .expect("0746")
+            .payment_reference(seq)
+            .expect("reference");
+        let issue = due
+            .parse::<restance_kernel::BusinessDate>()
+            .expect("due")
+            .add_days(-14);
+        envelope(
+            "/restance/invoicing",
+            "invoicing.claim.opened.v1",
+            with_ref(
+                json!({"office":"main","currency":"DKK","amount":amount,"issue_date":issue,
+                       "due_date":due,"payment_reference":reference.key(),
+                       "ocr_line":reference.ocr_line(),"prepayment":false,"direct_debit":false}),
+                claim_ref(id, debtor),
+            ),
+        )
+    }
+
+    /// Every message sent is in the inbox (processed or rejected), nothing waits in the outbox,
+    /// and the probe has seen what was published.
+    async fn wait_processed(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + T;
+        let sent = self.sent.load(Ordering::SeqCst);
+        loop {
+            let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
+            let pending = restance_bus::Outbox::pending(&self.conn).await?;
+            if seen >= sent && pending == 0 {
+                break;
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{seen} of {sent} messages processed, {pending} events not published"
+            );
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until the outbox is empty, then lets the probe settle.
+    async fn settle(&mut self) -> anyhow::Result<()> {
+        self.wait_processed().await?;
+        self.probe.settle(Duration::from_millis(250)).await;
+        Ok(())
+    }
+
+    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                self.conn.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no row"))?;
+        Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        self.post_raw(path, token, serde_json::to_vec(&body)?).await
+    }
+
+    async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    fn events(&mut self, ty: &str) -> Vec<Value> {
+        self.probe.of_type(ty)
+    }
+
+    fn letters(&mut self, template: &str) -> Vec<Value> {
+        self.probe
+            .of_type(REQUESTED)
+            .into_iter()
+            .filter(|e| e["data"]["template"] == template)
+            .collect()
+    }
+}
+
+fn plan_body(debtor: &str, claims: &[&str], sizing: Value, first_due: &str) -> Value {
+    let mut body = json!({"municipality":"0746","debtor_id":debtor,"claim_ids":claims,
+                          "frequency":"monthly","first_due_date":first_due});
+    if let (Some(b), Some(s)) = (body.as_object_mut(), sizing.as_object()) {
+        for (k, v) in s {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+async fn a_plan_is_confirmed_paid_and_completed(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    svc.send(&[
+        svc.opened("C-1", "P-1", "1000.00", "2026-11-15"),
+        svc.opened("C-2", "P-1", "500.00", "2026-12-01"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-1",
+                &[],
+                json!({"number_of_instalments": 3}),
+                "2027-01-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    let plan_id = plan["plan_id"].as_str().expect("plan id").to_owned();
+    assert_eq!(plan["total"], "1500.00");
+    assert_eq!(plan["revision"], 1);
+    let dates: Vec<&str> = plan["instalments"]
+        .as_array()
+        .expect("instalments")
+        .iter()
+        .filter_map(|i| i["due_date"].as_str())
+        .collect();
+    assert_eq!(dates, ["2027-01-04", "2027-02-04", "2027-03-04"]);
+    let reference = plan["payment_reference"].as_str().expect("reference");
+    assert!(
+        reference.len() == 15 && reference.starts_with('9'),
+        "the plan's own FIK id, in the plans' number space: {reference}"
+    );
+    assert_eq!(plan["ocr_line"], format!("+71<{reference}+85412345<"));
+
+    svc.settle().await?;
+    let created = svc.events("agreements.plan.created.v1");
+    assert_eq!(created.len(), 1);
+    assert_valid::<restance_contracts::messages::PlanCreated>(&created[0]);
+    let c = &created[0]["data"];
+    assert_eq!(c["plan_id"], plan_id.as_str());
+    assert_eq!(c["payment_reference"], reference);
+    assert_eq!(c["revision"], 1);
+    assert_eq!(c["created_date"], "2026-12-16");
+    assert_eq!(c["claim_ids"], json!(["C-1", "C-2"]));
+    let confirmations = svc.letters("payment_plan_confirmation");
+    assert_eq!(confirmations.len(), 1);
+    let letter = &confirmations[0]["data"];
+    assert_eq!(
+        letter["recipient"],
+        json!({"kind":"debtor","debtor_id":"P-1"})
+    );
+    assert_eq!(letter["related"]["case_id"], plan_id.as_str());
+    assert_eq!(letter["data"]["payment"]["ocr_line"], plan["ocr_line"]);
+    assert_eq!(letter["data"]["instalment_count"], 3);
+    assert_renders(&renderer(), &confirmations[0]);
+
+    // A claim is in at most one active plan.
+    let (status, body) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-1",
+                &["C-1"],
+                json!({"instalment": "100.00"}),
+                "2027-01-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains(&plan_id)));
+
+    // The first instalment is paid on time: no reminder after its grace days.
+    svc.send(&[
+        payment("PAY-1", "P-1", "2027-01-04", &[("C-1", "500.00")]),
+        balance("C-1", "P-1", "500.00", "2027-01-04"),
+        day("2027-01-12"),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(svc.letters("plan_instalment_reminder").is_empty());
+    let (_, view) = svc
+        .get(&format!("/api/v1/plans/{plan_id}"), Some(CLERK))
+        .await?;
+    assert_eq!(view["paid"], "500.00");
+    assert_eq!(view["instalments"][0]["status"], "paid");
+    assert_eq!(view["instalments"][1]["status"], "upcoming");
+
+    // The rest is paid; invoicing settles both claims: the plan is complete.
+    svc.send(&[
+        payment(
+            "PAY-2",
+            "P-1",
+            "2027-02-03",
+            &[("C-1", "500.00"), ("C-2", "500.00")],
+        ),
+        balance("C-1", "P-1", "0.00", "2027-02-03"),
+        settled("C-1", "P-1", "2027-02-03"),
+        balance("C-2", "P-1", "0.00", "2027-02-03"),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(
+        svc.events("agreements.plan.completed.v1").is_empty(),
+        "C-2 still open"
+    );
+    svc.send(&[settled("C-2", "P-1", "2027-02-03")]).await?;
+    svc.settle().await?;
+    let completed = svc.events("agreements.plan.completed.v1");
+    assert_eq!(completed.len(), 1);
+    assert_valid::<restance_contracts::messages::PlanCompleted>(&completed[0]);
+    assert_eq!(completed[0]["data"]["reason"], "paid");
+    assert_eq!(completed[0]["data"]["completed_date"], "2027-02-03");
+    let (_, view) = svc
+        .get(&format!("/api/v1/plans/{plan_id}"), Some(CASEWORKER))
+        .await?;
+    assert_eq!(view["state"], "completed");
+    assert_eq!(view["paid"], "1500.00");
+
+    // The audit trail: who created it, with the plan after; admins only.
+    assert_eq!(svc.get("/api/v1/audit", Some(CASEWORKER)).await?.0, 403);
+    let (status, audit) = svc
+        .get(&format!("/api/v1/audit?entity=plan:{plan_id}"), Some(ADMIN))
+        .await?;
+    assert_eq!(status, 200);
+    let entries = audit["entries"].as_array().expect("entries");
+    let created = entries
+        .iter()
+        .find(|e| e["action"] == "create_plan")
+        .expect("create_plan audited");
+    assert_eq!(created["caller"], "caseworker#1");
+    assert_eq!(created["after"]["total"], "1500.00");
+    assert!(created["before"].is_null());
+    let done = entries
+        .iter()
+        .find(|e| e["action"] == "plan_completed")
+        .expect("completion audited");
+    assert_eq!(done["caller"], "system");
+    assert_eq!(done["before"]["state"], "active");
+    assert_eq!(done["after"]["state"], "completed");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_plan_is_confirmed_paid_and_completed_on_postgres() -> anyhow::Result<()> {
+    a_plan_is_confirmed_paid_and_completed("postgres").await
+}
+
+#[tokio::test]
+async fn a_plan_is_confirmed_paid_and_completed_on_sqlite() -> anyhow::Result<()> {
+    a_plan_is_confirmed_paid_and_completed("sqlite").await
+}
+
+#[tokio::test]
+async fn two_missed_instalments_bring_a_reminder_then_the_default() -> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-1", "P-2", "900.00", "2026-11-15"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-2",
+                &["C-1"],
+                json!({"instalment": "300.00"}),
+                "2027-01-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    let plan_id = plan["plan_id"].as_str().expect("id").to_owned();
+
+    // The last day of grace: nothing. The day after: one reminder, and only one.
+    svc.send(&[day("2027-01-11")]).await?;
+    svc.settle().await?;
+    assert!(svc.letters("plan_instalment_reminder").is_empty());
+    svc.send(&[day("2027-01-12"), day("2027-01-13"), day("2027-01-12")])
+        .await?;
+    svc.settle().await?;
+    let reminders = svc.letters("plan_instalment_reminder");
+    assert_eq!(reminders.len(), 1, "one reminder per missed instalment");
+    let r = &reminders[0]["data"]["data"];
+    assert_eq!(r["instalment_due"], "2027-01-04");
+    assert_eq!(r["instalment_amount"], "300.00");
+    assert_eq!(r["overdue"], "300.00");
+    assert_eq!(r["pay_by"], "2027-01-19");
+    assert_eq!(r["payment"]["ocr_line"], plan["ocr_line"]);
+    assert_renders(&renderer(), &reminders[0]);
+    assert!(svc.events("agreements.plan.defaulted.v1").is_empty());
+
+    // The second instalment is missed too: the plan is broken; dunning resumes.
+    svc.send(&[day("2027-02-11")]).await?;
+    svc.settle().await?;
+    assert!(svc.events("agreements.plan.defaulted.v1").is_empty());
+    svc.send(&[day("2027-02-12")]).await?;
+    svc.settle().await?;
+    let defaulted = svc.events("agreements.plan.defaulted.v1");
+    assert_eq!(defaulted.len(), 1);
+    assert_valid::<restance_contracts::messages::PlanDefaulted>(&defaulted[0]);
+    let d = &defaulted[0]["data"];
+    assert_eq!(d["plan_id"], plan_id.as_str());
+    assert_eq!(d["defaulted_date"], "2027-02-12");
+    assert_eq!(
+        d["reason"],
+        "instalments of 2027-01-04 and 2027-02-04 unpaid 7 days after their due dates"
+    );
+    assert_eq!(d["claim_ids"], json!(["C-1"]));
+    assert_eq!(
+        svc.letters("plan_instalment_reminder").len(),
+        1,
+        "no reminder for the miss that breaks the plan"
+    );
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&office=main",
+            Some(CASEWORKER),
+        )
+        .await?;
+    let tasks = tasks["tasks"].as_array().expect("tasks").clone();
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert_eq!(tasks[0]["kind"], "plan_defaulted");
+    assert_eq!(tasks[0]["subject"], plan_id.as_str());
+    let task_id = tasks[0]["task_id"].as_str().expect("task id");
+    let (status, done) = svc
+        .post(
+            &format!("/api/v1/tasks/{task_id}/done"),
+            Some(CASEWORKER),
+            json!({}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["state"], "done");
+    assert_eq!(
+        svc.post(
+            &format!("/api/v1/tasks/{task_id}/done"),
+            Some(CASEWORKER),
+            json!({})
+        )
+        .await?
+        .0,
+        409
+    );
+    let (_, view) = svc
+        .get(&format!("/api/v1/plans/{plan_id}"), Some(CASEWORKER))
+        .await?;
+    assert_eq!(view["state"], "defaulted");
+    // A defaulted plan cannot be revised; the claim is free for a new plan.
+    let (status, _) = svc
+        .post(
+            &format!("/api/v1/plans/{plan_id}/revise"),
+            Some(CASEWORKER),
+            json!({"number_of_instalments": 2, "first_due_date": "2027-03-01"}),
+        )
+        .await?;
+    assert_eq!(status, 409);
+    svc.send(&[day("2027-03-20")]).await?;
+    svc.settle().await?;
+    assert_eq!(svc.events("agreements.plan.defaulted.v1").len(), 1, "once");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_plan_is_revised_in_one_step_and_cancelled_by_agreement() -> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-1", "P-3", "1200.00", "2026-11-15"),
+        svc.opened("C-2", "P-3", "500.00", "2026-11-20"),
+        svc.opened("C-3", "P-3", "800.00", "2026-11-25"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-3",
+                &["C-1", "C-2"],
+                json!({"budget": {"monthly_income": "21000.00", "monthly_expenses": "20600.00"}}),
+                "2027-01-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    let plan_id = plan["plan_id"].as_str().expect("id").to_owned();
+    assert_eq!(plan["instalments"].as_array().map(Vec::len), Some(5));
+    assert_eq!(plan["instalments"][0]["amount"], "400.00");
+    assert_eq!(plan["instalments"][4]["amount"], "100.00");
+
+    // Part paid, then revised: a new schedule on what is left, the same reference.
+    svc.send(&[
+        payment("PAY-1", "P-3", "2027-01-04", &[("C-1", "400.00")]),
+        balance("C-1", "P-3", "800.00", "2027-01-04"),
+        day("2027-01-05"),
+    ])
+    .await?;
+    let (status, revised) = svc
+        .post(
+            &format!("/api/v1/plans/{plan_id}/revise"),
+            Some(CASEWORKER),
+            json!({"number_of_instalments": 2, "frequency": "fortnightly", "first_due_date": "2027-02-01",
+                   "note": "new job from February"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{revised}");
+    assert_eq!(revised["revision"], 2);
+    assert_eq!(revised["total"], "1300.00");
+    assert_eq!(revised["paid"], "0.00", "a revision starts afresh");
+    assert_eq!(revised["payment_reference"], plan["payment_reference"]);
+    let dates: Vec<&str> = revised["instalments"]
+        .as_array()
+        .expect("instalments")
+        .iter()
+        .filter_map(|i| i["due_date"].as_str())
+        .collect();
+    assert_eq!(dates, ["2027-02-01", "2027-02-15"]);
+    svc.settle().await?;
+    let created = svc.events("agreements.plan.created.v1");
+    assert_eq!(created.len(), 2);
+    assert_valid::<restance_contracts::messages::PlanCreated>(&created[1]);
+    assert_eq!(created[1]["data"]["plan_id"], plan_id.as_str());
+    assert_eq!(created[1]["data"]["revision"], 2);
+    assert_eq!(created[1]["data"]["created_date"], "2027-01-05");
+    assert_eq!(
+        created[1]["data"]["payment_reference"],
+        created[0]["data"]["payment_reference"]
+    );
+    let confirmations = svc.letters("payment_plan_confirmation");
+    assert_eq!(confirmations.len(), 2, "a new confirmation letter");
+    assert_ne!(
+        confirmations[0]["data"]["notification_id"],
+        confirmations[1]["data"]["notification_id"]
+    );
+    assert_renders(&renderer(), &confirmations[1]);
+
+    // A covered claim is transferred to state collection: it leaves the plan, a task to revise.
+    svc.send(&[transferred("C-2", "P-3", "2027-01-06")]).await?;
+    svc.settle().await?;
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&debtor_id=P-3",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(
+        tasks["tasks"][0]["kind"], "plan_coverage_changed",
+        "{tasks}"
+    );
+    let (_, view) = svc
+        .get(&format!("/api/v1/plans/{plan_id}"), Some(CASEWORKER))
+        .await?;
+    assert_eq!(view["claims"][1]["claim_id"], "C-2");
+    assert_eq!(view["claims"][1]["left_date"], "2027-01-06");
+    // The claim is free again only for nothing: it is transferred.
+    let (status, body) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-3",
+                &["C-2"],
+                json!({"instalment": "100.00"}),
+                "2027-02-01",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["problems"][0]["path"], "claim_ids[0]");
+
+    // Cancelled by agreement: plan.completed with reason cancelled, not a default.
+    let (status, cancelled) = svc
+        .post(
+            &format!("/api/v1/plans/{plan_id}/cancel"),
+            Some(ADMIN),
+            json!({"reason": "the debtor pays the rest in one go"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled");
+    svc.settle().await?;
+    let completed = svc.events("agreements.plan.completed.v1");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0]["data"]["reason"], "cancelled");
+    assert_eq!(
+        completed[0]["data"]["completed_date"], "2027-01-05",
+        "the last business date"
+    );
+    assert!(svc.events("agreements.plan.defaulted.v1").is_empty());
+    assert_eq!(
+        svc.post(
+            &format!("/api/v1/plans/{plan_id}/cancel"),
+            Some(CASEWORKER),
+            json!({"reason": "again"})
+        )
+        .await?
+        .0,
+        409
+    );
+    // The claim is free for a new plan.
+    let (status, again) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-3",
+                &["C-1"],
+                json!({"instalment": "400.00"}),
+                "2027-02-01",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["payment_reference"], plan["payment_reference"]);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_deferral_expires_on_its_date_a_review_raises_a_task_and_a_plan_replaces_one()
+-> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-1", "P-4", "700.00", "2026-11-15"),
+        svc.opened("C-2", "P-4", "300.00", "2026-11-20"),
+        svc.opened("C-3", "P-4", "200.00", "2026-11-25"),
+        svc.opened("C-4", "P-4", "100.00", "2026-11-30"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, d1) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-4","claim_ids":["C-1"],"reason":"acute_social",
+                   "until":"2027-01-15","note":"hospitalised in December"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{d1}");
+    assert_eq!(d1["from"], "2026-12-16");
+    let (status, d2) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-4","claim_ids":["C-2"],"reason":"awaiting_benefit",
+                   "review_date":"2027-01-04"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{d2}");
+    assert_eq!(d2["until"], "2027-01-18", "review date + 14 days");
+    let (status, body) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-4","claim_ids":["C-1"],"reason":"other",
+                   "until":"2027-02-01"}),
+        )
+        .await?;
+    assert_eq!(status, 409, "already deferred: {body}");
+    svc.settle().await?;
+    let granted = svc.events("agreements.deferral.granted.v1");
+    assert_eq!(granted.len(), 2);
+    assert_valid::<restance_contracts::messages::DeferralGranted>(&granted[0]);
+    assert_eq!(granted[0]["data"]["reason"], "acute social situation");
+    assert_eq!(granted[0]["data"]["until"], "2027-01-15");
+    assert_eq!(granted[0]["data"]["claim_ids"], json!(["C-1"]));
+    assert!(
+        !granted[0].to_string().contains("hospitalised"),
+        "the note never leaves the service"
+    );
+    let letters = svc.letters("deferral_confirmation");
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0]["data"]["data"]["deferred_until"], "2027-01-15");
+    assert_renders(&renderer(), &letters[0]);
+
+    // The review date raises a task; nothing ends before the first business day after `until`.
+    svc.send(&[day("2027-01-04")]).await?;
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=review_deferral",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(1), "{tasks}");
+    assert_eq!(tasks["tasks"][0]["subject"], d2["deferral_id"]);
+    svc.send(&[day("2027-01-15")]).await?;
+    svc.settle().await?;
+    assert!(svc.events("agreements.deferral.ended.v1").is_empty());
+    svc.send(&[day("2027-01-18")]).await?;
+    svc.settle().await?;
+    let ended = svc.events("agreements.deferral.ended.v1");
+    assert_eq!(ended.len(), 1, "{ended:#?}");
+    assert_valid::<restance_contracts::messages::DeferralEnded>(&ended[0]);
+    assert_eq!(ended[0]["data"]["deferral_id"], d1["deferral_id"]);
+    assert_eq!(ended[0]["data"]["reason"], "expired");
+    assert_eq!(ended[0]["data"]["ended_date"], "2027-01-18");
+
+    // A plan over the deferred claim replaces the deferral.
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-4",
+                &["C-2"],
+                json!({"number_of_instalments": 2}),
+                "2027-02-01",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    svc.settle().await?;
+    let ended = svc.events("agreements.deferral.ended.v1");
+    assert_eq!(ended.len(), 2);
+    assert_eq!(ended[1]["data"]["deferral_id"], d2["deferral_id"]);
+    assert_eq!(ended[1]["data"]["reason"], "replaced_by_plan");
+    assert_eq!(ended[1]["data"]["ended_date"], "2027-01-18");
+
+    // A deferral over two claims is not split by a plan over one of them.
+    let (status, d3) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-4","claim_ids":["C-3","C-4"],"reason":"dispute",
+                   "until":"2027-03-01","review_date":"2027-02-15"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{d3}");
+    let (status, body) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-4",
+                &["C-3"],
+                json!({"number_of_instalments": 2}),
+                "2027-02-01",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("C-4")));
+    let path = format!(
+        "/api/v1/deferrals/{}/end",
+        d3["deferral_id"].as_str().expect("id")
+    );
+    let (status, revoked) = svc
+        .post(
+            &path,
+            Some(CASEWORKER),
+            json!({"reason": "dispute resolved"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["end_reason"], "revoked");
+    assert_eq!(
+        svc.post(&path, Some(CASEWORKER), json!({"reason": "again"}))
+            .await?
+            .0,
+        409
+    );
+    svc.settle().await?;
+    let ended = svc.events("agreements.deferral.ended.v1");
+    assert_eq!(ended[2]["data"]["reason"], "revoked");
+
+    // The citizen view: claims with their agreements, plans, deferrals, tasks.
+    let (status, view) = svc
+        .get("/api/v1/debtors/P-4?municipality=0746", Some(CLERK))
+        .await?;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["claims"].as_array().map(Vec::len), Some(4));
+    assert_eq!(view["claims"][1]["plan_id"], plan["plan_id"]);
+    assert_eq!(view["claims"][0]["balance"]["total"], "700.00");
+    assert_eq!(view["deferrals"].as_array().map(Vec::len), Some(3));
+    assert_eq!(view["plans"].as_array().map(Vec::len), Some(1));
+    assert_eq!(view["business_date"], "2027-01-18");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_meeting_is_confirmed_at_once_and_reminded_the_business_day_before_exactly_once()
+-> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-1", "P-5", "2150.00", "2026-12-15"),
+        day("2027-01-04"),
+    ])
+    .await?;
+    let (status, meeting) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-5","claim_ids":["C-1"],
+                   "at":"2027-01-11T09:30:00+01:00","office":"main","with_social_caseworker":true,
+                   "interpreter_language":"kl"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{meeting}");
+    let meeting_id = meeting["meeting_id"].as_str().expect("id").to_owned();
+    assert_eq!(meeting["date"], "2027-01-11");
+    assert_eq!(meeting["reminder_date"], "2027-01-08");
+    assert_eq!(
+        meeting["place"],
+        "Skanderborg Kommune, Borgerservice, Adelgade 44, 8660 Skanderborg"
+    );
+    svc.settle().await?;
+    let scheduled = svc.events("agreements.meeting.scheduled.v1");
+    assert_eq!(scheduled.len(), 1);
+    assert_valid::<restance_contracts::messages::MeetingScheduled>(&scheduled[0]);
+    assert_eq!(scheduled[0]["data"]["starts_at"], "2027-01-11T08:30:00Z");
+    assert_eq!(scheduled[0]["data"]["interpreter"], "kl");
+    let confirmation = svc.letters("meeting_confirmation");
+    assert_eq!(confirmation.len(), 1, "SMS confirmation and letter at once");
+    assert_eq!(
+        confirmation[0]["data"]["data"]["meeting"],
+        "2027-01-11T09:30"
+    );
+    assert_eq!(confirmation[0]["data"]["data"]["social_caseworker"], true);
+    assert_eq!(confirmation[0]["data"]["data"]["interpreter"], true);
+    assert_renders(&renderer(), &confirmation[0]);
+    assert!(svc.letters("meeting_reminder").is_empty());
+
+    // Too early to record the outcome.
+    let outcome = format!("/api/v1/meetings/{meeting_id}/outcome");
+    assert_eq!(
+        svc.post(&outcome, Some(CASEWORKER), json!({"outcome":"held"}))
+            .await?
+            .0,
+        409
+    );
+
+    // The business day before (a Friday): the SMS reminder, once, however often the day comes.
+    svc.send(&[day("2027-01-07")]).await?;
+    svc.settle().await?;
+    assert!(svc.letters("meeting_reminder").is_empty());
+    svc.send(&[day("2027-01-08"), day("2027-01-08")]).await?;
+    svc.settle().await?;
+    svc.send(&[day("2027-01-11")]).await?;
+    svc.settle().await?;
+    let reminders = svc.letters("meeting_reminder");
+    assert_eq!(reminders.len(), 1, "exactly one reminder");
+    assert_eq!(reminders[0]["data"]["data"]["meeting"], "2027-01-11T09:30");
+    assert_eq!(reminders[0]["data"]["data"]["interpreter"], true);
+    assert_renders(&renderer(), &reminders[0]);
+    let (_, seen) = svc
+        .get(&format!("/api/v1/meetings/{meeting_id}"), Some(CLERK))
+        .await?;
+    assert_eq!(seen["reminder"], "sent");
+
+    // The debtor did not come: meeting.missed and a follow-up task.
+    let (status, missed) = svc
+        .post(&outcome, Some(CASEWORKER), json!({"outcome":"missed"}))
+        .await?;
+    assert_eq!(status, 200, "{missed}");
+    svc.settle().await?;
+    let events = svc.events("agreements.meeting.missed.v1");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"]["date"], "2027-01-11");
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=meeting_missed",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(tasks["tasks"][0]["subject"], meeting_id.as_str(), "{tasks}");
+    assert_eq!(
+        svc.post(&outcome, Some(CASEWORKER), json!({"outcome":"held"}))
+            .await?
+            .0,
+        409
+    );
+
+    // Booked for tomorrow (the reminder day is today): no reminder; an outcome not recorded by
+    // the day after raises a task, which recording it answers.
+    let (status, second) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-5","at":"2027-01-12T13:00:00Z","office":"main",
+                   "place":"by phone"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["reminder"], "not_needed");
+    svc.send(&[day("2027-01-13")]).await?;
+    svc.settle().await?;
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=meeting_outcome",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(1), "{tasks}");
+    let second_id = second["meeting_id"].as_str().expect("id");
+    let (status, held) = svc
+        .post(
+            &format!("/api/v1/meetings/{second_id}/outcome"),
+            Some(CASEWORKER),
+            json!({"outcome":"held","result":"plan_agreed"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{held}");
+    svc.settle().await?;
+    let held = svc.events("agreements.meeting.held.v1");
+    assert_eq!(held[0]["data"]["outcome"], "plan agreed");
+    assert_eq!(held[0]["data"]["held_date"], "2027-01-12");
+    assert_eq!(held[0]["data"]["claim_ids"], json!([]));
+    let (_, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=meeting_outcome",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(
+        tasks["tasks"].as_array().map(Vec::len),
+        Some(0),
+        "answered: {tasks}"
+    );
+    assert_eq!(svc.letters("meeting_reminder").len(), 1);
+
+    // A Saturday, an unknown office: refused with the field.
+    for (body, field, expected) in [
+        (
+            json!({"municipality":"0746","debtor_id":"P-5","at":"2027-01-16T10:00:00+01:00","office":"main"}),
+            "at",
+            422,
+        ),
+        (
+            json!({"municipality":"0746","debtor_id":"P-5","at":"2027-01-18T10:00:00+01:00","office":"sisimiut"}),
+            "office",
+            404,
+        ),
+        (
+            json!({"municipality":"0746","debtor_id":"P-5","at":"2027-01-18T10:00:00+01:00","office":"main",
+                   "place":"line one\nline two"}),
+            "place",
+            422,
+        ),
+    ] {
+        let (status, refused) = svc.post("/api/v1/meetings", Some(CASEWORKER), body).await?;
+        assert_eq!(status, expected, "{refused}");
+        assert_eq!(refused["problems"][0]["path"], field);
+    }
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_refusals() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-1", "P-6", "1000.00", "2026-11-15"),
+        svc.opened("C-9", "P-OTHER", "1000.00", "2026-11-15"),
+    ])
+    .await?;
+    let good = plan_body(
+        "P-6",
+        &[],
+        json!({"number_of_instalments": 2}),
+        "2027-01-04",
+    );
+
+    // Access.
+    assert_eq!(svc.post("/api/v1/plans", None, good.clone()).await?.0, 401);
+    assert_eq!(
+        svc.post("/api/v1/plans", Some("wrong-token-000000000"), good.clone())
+            .await?
+            .0,
+        401
+    );
+    assert_eq!(
+        svc.post("/api/v1/plans", Some(CLERK), good.clone())
+            .await?
+            .0,
+        403
+    );
+    assert_eq!(svc.get("/api/v1/tasks", None).await?.0, 401);
+    assert_eq!(svc.get("/api/v1/tasks", Some(CLERK)).await?.0, 200);
+
+    // Before any business day: 409 saying how to open one.
+    let (status, body) = svc
+        .post("/api/v1/plans", Some(CASEWORKER), good.clone())
+        .await?;
+    assert_eq!(status, 409);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("restance day open")),
+        "{body}"
+    );
+    svc.send(&[day("2026-12-16")]).await?;
+
+    let post = |body: Value| svc.post("/api/v1/plans", Some(CASEWORKER), body);
+    let with = |key: &str, value: Value| {
+        let mut b = good.clone();
+        b[key] = value;
+        b
+    };
+    let without = |key: &str| {
+        let mut b = good.clone();
+        b.as_object_mut().map(|o| o.remove(key));
+        b
+    };
+    // Not matching the schema: 400 with the field.
+    let (status, body) = svc
+        .post_raw("/api/v1/plans", Some(CASEWORKER), b"{not json".to_vec())
+        .await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string() && body["problems"].is_array());
+    for (body, path) in [
+        (with("colour", json!("blue")), "colour"),
+        (with("instalment", json!("100.00")), "body"),
+        (
+            with("number_of_instalments", json!(0)),
+            "number_of_instalments",
+        ),
+        (
+            with("number_of_instalments", json!(601)),
+            "number_of_instalments",
+        ),
+        (
+            with("number_of_instalments", json!("2")),
+            "number_of_instalments",
+        ),
+        (
+            with("first_due_date", json!("04-01-2027")),
+            "first_due_date",
+        ),
+        (with("frequency", json!("yearly")), "frequency"),
+        (with("claim_ids", json!(["C-1", "C-1"])), "claim_ids[1]"),
+        (with("municipality", json!("")), "municipality"),
+        (without("first_due_date"), "body"),
+        (without("number_of_instalments"), "body"),
+    ] {
+        let (status, refused) = post(body.clone()).await?;
+        assert_eq!(status, 400, "{body} → {refused}");
+        let paths: Vec<&str> = refused["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter_map(|p| p["path"].as_str())
+            .collect();
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with(path) || *p == "body" || p.contains(path)),
+            "{body} → {refused}"
+        );
+    }
+    let (status, refused) = post(with("number_of_instalments", Value::Null)).await?;
+    assert_eq!(status, 400, "null is not a way to size a plan: {refused}");
+    let mut money_as_number = without("number_of_instalments");
+    money_as_number["instalment"] = json!(100.5);
+    assert_eq!(post(money_as_number).await?.0, 400);
+
+    // Naming what does not exist: 404 with the field.
+    for (body, path, needle) in [
+        (with("municipality", json!("9999")), "municipality", "9999"),
+        (with("debtor_id", json!("NOBODY")), "debtor_id", "NOBODY"),
+        (with("claim_ids", json!(["C-9"])), "claim_ids[0]", "C-9"),
+    ] {
+        let (status, refused) = post(body.clone()).await?;
+        assert_eq!(status, 404, "{body} → {refused}");
+        assert_eq!(refused["problems"][0]["path"], path, "{refused}");
+        assert!(
+            refused["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(needle)),
+            "{refused}"
+        );
+    }
+    // Matching the schema but unusable: 422 with the field and the reason.
+    let mut no_room = without("number_of_instalments");
+    no_room["budget"] = json!({"monthly_income":"12000.00","monthly_expenses":"12500.00"});
+    for (body, path, needle) in [
+        (no_room, "budget", "deferral"),
+        (
+            with("first_due_date", json!("2026-12-01")),
+            "first_due_date",
+            "before",
+        ),
+        (
+            with("first_due_date", json!("2029-01-01")),
+            "first_due_date",
+            "days",
+        ),
+    ] {
+        let (status, refused) = post(body.clone()).await?;
+        assert_eq!(status, 422, "{body} → {refused}");
+        assert_eq!(refused["problems"][0]["path"], path, "{refused}");
+        assert!(
+            refused["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(needle)),
+            "{refused}"
+        );
+    }
+    let mut tiny = without("number_of_instalments");
+    tiny["instalment"] = json!("0.50");
+    let (status, refused) = post(tiny).await?;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("2000 instalments"))
+    );
+
+    // Deferrals and meetings.
+    let (status, refused) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-6","reason":"acute_social"}),
+        )
+        .await?;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["problems"][0]["path"], "until");
+    let (status, _) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-6","reason":"bored","until":"2027-01-01"}),
+        )
+        .await?;
+    assert_eq!(status, 400);
+    let (status, refused) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-6","at":"tomorrow at ten","office":"main"}),
+        )
+        .await?;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["problems"][0]["path"], "at");
+    let (status, _) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-6","at":"2027-01-11T10:00:00Z","office":"main",
+                   "interpreter_language":"de"}),
+        )
+        .await?;
+    assert_eq!(status, 400);
+
+    // Unknown ids and bad queries.
+    assert_eq!(svc.get("/api/v1/plans/pln-nope", Some(CLERK)).await?.0, 404);
+    assert_eq!(
+        svc.get("/api/v1/deferrals/dfr-nope", Some(CLERK)).await?.0,
+        404
+    );
+    assert_eq!(
+        svc.get("/api/v1/meetings/mtg-nope", Some(CLERK)).await?.0,
+        404
+    );
+    assert_eq!(
+        svc.post(
+            "/api/v1/plans/pln-nope/cancel",
+            Some(CASEWORKER),
+            json!({"reason":"x"})
+        )
+        .await?
+        .0,
+        404
+    );
+    assert_eq!(
+        svc.post("/api/v1/tasks/tsk-nope/done", Some(CASEWORKER), json!({}))
+            .await?
+            .0,
+        404
+    );
+    assert_eq!(
+        svc.get("/api/v1/tasks?state=bogus", Some(CLERK)).await?.0,
+        400
+    );
+    assert_eq!(svc.get("/api/v1/tasks?limit=0", Some(CLERK)).await?.0, 400);
+    assert_eq!(svc.get("/api/v1/debtors/P-6", Some(CLERK)).await?.0, 400);
+    assert_eq!(
+        svc.get("/api/v1/debtors/NOBODY?municipality=0746", Some(CLERK))
+            .await?
+            .0,
+        404
+    );
+    assert_eq!(svc.get("/api/v1/audit?limit=x", Some(ADMIN)).await?.0, 400);
+
+    // Every refused write is audited, none changed anything.
+    assert!(
+        svc.count("SELECT COUNT(*) FROM audit WHERE outcome = 'refused'")
+            .await?
+            >= 20
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM plans").await?, 0);
+    assert_eq!(svc.count("SELECT COUNT(*) FROM restance_outbox").await?, 0);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn without_tokens_the_api_is_closed() -> anyhow::Result<()> {
+    let svc = start_with("sqlite", false).await?;
+    let (status, body) = svc.get("/api/v1/tasks", None).await?;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("RESTANCE__API__TOKENS"))
+    );
+    let (status, _) = svc
+        .post("/api/v1/plans", None, json!({"municipality":"0746"}))
+        .await?;
+    assert_eq!(status, 403);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[svc.opened("C-1", "P-7", "100.00", "2026-11-15")])
+        .await?;
+    let mut unknown_municipality = svc.opened("X-1", "P-7", "100.00", "2026-11-15");
+    unknown_municipality["data"]["municipality"] = json!("9999");
+    let mut negative = balance("C-1", "P-7", "-5.00", "2026-12-01");
+    negative["data"]["total"] = json!("-5.00");
+    let items: Vec<(String, Vec<u8>)> = vec![
+        (
+            "invoicing.claim.opened.v1".into(),
+            b"{not json at all".to_vec(),
+        ),
+        (
+            "invoicing.claim.balance_changed.v1".into(),
+            serde_json::to_vec(&balance("NOPE", "P-7", "1.00", "2026-12-01"))?,
+        ),
+        (
+            "invoicing.claim.opened.v1".into(),
+            serde_json::to_vec(&unknown_municipality)?,
+        ),
+        (
+            "invoicing.payment.applied.v1".into(),
+            serde_json::to_vec(&payment(
+                "PAY-X",
+                "P-7",
+                "2026-12-01",
+                &[("GHOST", "10.00")],
+            ))?,
+        ),
+        (
+            "dunning.claim.transferred.v1".into(),
+            serde_json::to_vec(&transferred("NOPE-2", "P-7", "2026-12-10"))?,
+        ),
+        (
+            "invoicing.claim.settled.v1".into(),
+            serde_json::to_vec(&settled("C-1", "SOMEONE-ELSE", "2026-12-10"))?,
+        ),
+        (
+            "invoicing.claim.balance_changed.v1".into(),
+            serde_json::to_vec(&negative)?,
+        ),
+    ];
+    publish_raw(&svc.exchange, &items).await?;
+    svc.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
+    svc.wait_processed().await?;
+    let rejected = svc
+        .probe
+        .wait_for("agreements.message.rejected.v1", 7, T)
+        .await;
+    let dead = take_all(&format!("{}.agreements.dead", svc.exchange)).await?;
+    let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    rejected.map_err(|e| anyhow::anyhow!("{e}: {reasons:#?}"))?;
+    assert_eq!(reasons.len(), 7, "{reasons:#?}");
+    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    assert!(has("no claim NOPE;"), "{reasons:#?}");
+    assert!(has("9999 is not a configured municipality"), "{reasons:#?}");
+    assert!(has("no claim GHOST"), "{reasons:#?}");
+    assert!(has("no claim NOPE-2"), "{reasons:#?}");
+    assert!(has("belongs to another debtor"), "{reasons:#?}");
+    assert!(has("data.principal"), "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.to_lowercase().contains("json") || r.contains("CloudEvent")),
+        "{reasons:#?}"
+    );
+    assert!(
+        !reasons.iter().any(|r| r.contains("0101901234")),
+        "no national id in a reason"
+    );
+    svc.stop().await
+}
+
+/// Nothing personal in what the service logs: the budget, the notes, the place, the national
+/// id in a transfer. (The buffer holds every test's logs of this binary.)
+#[tokio::test]
+async fn the_service_logs_no_personal_data() -> anyhow::Result<()> {
+    let mut svc = start("sqlite").await?;
+    svc.send(&[
+        svc.opened("L-1", "P-LOG", "5000.00", "2026-11-15"),
+        svc.opened("L-2", "P-LOG", "300.00", "2026-11-15"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-LOG","claim_ids":["L-1"],
+                   "budget":{"monthly_income":"31415.92","monthly_expenses":"27182.81"},
+                   "first_due_date":"2027-01-04","note":"Lykke Sørensen lost her job at Bryggeriet"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    let (status, _) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-LOG","at":"2027-01-11T09:30:00+01:00",
+                   "office":"main","place":"Violvej 17, 8660 Skanderborg","note":"ring 28 91 44 05 first"}),
+        )
+        .await?;
+    assert_eq!(status, 201);
+    svc.send(&[transferred("L-2", "P-LOG", "2026-12-20"), day("2027-01-20")])
+        .await?;
+    svc.settle().await?;
+    svc.stop().await?;
+    let logs = logs();
+    assert!(logs.contains("business day opened"), "the capture works");
+    for needle in [
+        "31415.92",
+        "27182.81",
+        "Lykke",
+        "Bryggeriet",
+        "Violvej",
+        "28 91 44 05",
+        "0101901234",
+        "Ane Hansen",
+    ] {
+        assert!(
+            !logs.contains(needle),
+            "the log contains personal data ({needle})"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invalid_agreements_section_refuses_to_start_with_every_problem() {
+    let text = std::fs::read_to_string(root().join("config/restance.toml")).expect("config");
+    let bad = text
+        .replacen("misses_before_default = 2", "misses_before_default = 0", 1)
+        .replacen(
+            "[agreements.legal_basis.\"4204\"]",
+            "[agreements.legal_basis.\"4205\"]",
+            1,
+        )
+        .replacen(
+            "sisimiut = \"Qeqqata Kommunia, Restanceafdelingen",
+            "nuuk = \"Qeqqata Kommunia, Restanceafdelingen",
+            1,
+        );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bad).expect("write");
+    let settings = Settings::load_from("agreements", Some(Path::new(&path)), false).expect("loads");
+    let err = AgreementsConfig::load(&settings).expect_err("refused");
+    let text = err.to_string();
+    for expected in [
+        "agreements.plans.misses_before_default: 0 must be between 1 and 24",
+        "agreements.legal_basis.4205: no such municipality in the catalog",
+        "agreements.legal_basis.4204: missing",
+        "agreements.meetings.places.0957.nuuk: no such office of 0957",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    let err = Application::build(settings, CancellationToken::new())
+        .await
+        .expect_err("the service does not start");
+    assert!(err.to_string().contains("misses_before_default"), "{err}");
+}
+
+/// Every template agreements asks for exists in the manifest, in every language, and has its
+/// channels configured for the notifications service.
+#[test]
+fn every_template_agreements_sends_is_shipped_and_configured() {
+    use restance_agreements::letters::templates::*;
+    let renderer = renderer();
+    let config: toml::Value = toml::from_str(
+        &std::fs::read_to_string(root().join("config/restance.toml")).expect("config"),
+    )
+    .expect("toml");
+    let channels = |id: &str| -> Vec<String> {
+        config
+            .get("notifications")
+            .and_then(|n| n.get("templates"))
+            .and_then(|t| t.get(id))
+            .and_then(|t| t.get("channels"))
+            .and_then(toml::Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for id in [
+        PLAN_CONFIRMATION,
+        INSTALMENT_REMINDER,
+        DEFERRAL_CONFIRMATION,
+        MEETING_CONFIRMATION,
+        MEETING_REMINDER,
+    ] {
+        assert!(
+            renderer.has_template(id),
+            "{id} is not in templates/manifest.toml"
+        );
+        assert!(
+            !channels(id).is_empty(),
+            "[notifications.templates.{id}] has no channels"
+        );
+    }
+    let sms = |id: &str| channels(id).iter().any(|c| c == "sms");
+    assert!(
+        sms(MEETING_CONFIRMATION) && sms(MEETING_REMINDER),
+        "seed 003: SMS"
+    );
+}
