@@ -88,5 +88,9 @@ bench-dunning count="1000000": services
     cargo build --release -p restance-dunning --bin restance-dunning
     cargo run --release -p restance-system-tests --bin bench-dunning -- --count {{count}}
 
+# reporting benchmark: N claims with two years of daily history; an as-of query and one monthly report (not in CI; target < 2 s each)
+bench-report claims="1000000": services
+    cargo run --release -p restance-reporting --bin bench-report -- --claims {{claims}}
+
 # every benchmark (not in CI)
-bench: bench-ingest bench-letters bench-dunning
+bench: bench-ingest bench-letters bench-dunning bench-report

@@ -44,6 +44,9 @@ pub enum Command {
     /// The harmonised letters (templates/): preview them as PDF.
     #[command(subcommand)]
     Letters(LettersCommand),
+    /// Arrears reporting: load the history the first reports compare with.
+    #[command(subcommand)]
+    Reporting(ReportingCommand),
 }
 
 /// `restance publish`.
@@ -218,6 +221,38 @@ pub struct ClaimsArgs {
     /// Print the API's JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `restance reporting …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportingCommand {
+    /// Upload earlier month-end balances (CSV) to restance-reporting, so the first reports
+    /// already have their 12-months-earlier column.
+    ///
+    /// Columns (`;`-separated, UTF-8, the header names them in any order):
+    /// municipality;office;category;as_of;principal;fees;interest;claims;debtors — amounts with a
+    /// decimal comma or point, as_of a month's last day. The service checks every row against
+    /// the catalog: one bad row and nothing is imported (every bad row is listed with its line
+    /// number). Importing a date again replaces it. Needs a token with the admin role.
+    ImportHistory(ImportHistoryArgs),
+}
+
+/// `restance reporting import-history`.
+#[derive(Debug, Args)]
+pub struct ImportHistoryArgs {
+    /// The CSV file.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Reporting's base URL.
+    #[arg(
+        long,
+        env = "RESTANCE_REPORTING_URL",
+        default_value = "http://127.0.0.1:8086"
+    )]
+    pub url: String,
+    /// Bearer token with the admin role.
+    #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// `restance letters …`.

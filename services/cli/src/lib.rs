@@ -5,7 +5,8 @@
 //! - `publish` is [`publish`], built on the shared confirmed publisher ([`broker`]);
 //! - `sample invoices|payments|bad` is [`sample`];
 //! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`];
-//! - `letters preview` is [`letters`], on the shared `restance-letters` renderer.
+//! - `letters preview` is [`letters`], on the shared `restance-letters` renderer;
+//! - `reporting import-history` is [`reporting`] (an upload to restance-reporting's API).
 //!
 //! Configuration is the services' own: [`restance_runtime::Settings`] loaded for the service
 //! name `cli`, so the CLI reaches the same broker and exchange and knows the same catalog.
@@ -19,6 +20,7 @@ pub mod day;
 pub mod dead;
 pub mod letters;
 pub mod publish;
+pub mod reporting;
 pub mod sample;
 mod table;
 
@@ -31,7 +33,10 @@ use restance_contracts::{Envelope, InvoiceIssued, Message, SERVICES, decode_enve
 use restance_runtime::Settings;
 use serde::Serialize;
 
-use cli::{Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs, SampleCommand};
+use cli::{
+    Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs, ReportingCommand,
+    SampleCommand,
+};
 use sample::payments::PaymentSampler;
 use sample::{InvoiceSampler, SampleOptions};
 use table::{Align, Table};
@@ -46,9 +51,10 @@ pub fn load_settings(config: Option<&Path>) -> anyhow::Result<Settings> {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    // `claims` talks HTTP only; everything else reads the bus settings or the catalog.
+    // `claims` and `reporting` talk HTTP only; everything else reads the bus settings or the
+    // catalog.
     let settings = match &cli.command {
-        Command::Claims(_) => None,
+        Command::Claims(_) | Command::Reporting(_) => None,
         _ => Some(load_settings(cli.config.as_deref())?),
     };
     let settings = || {
@@ -134,6 +140,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Reporting(ReportingCommand::ImportHistory(args)) => {
+            let outcome = reporting::import_history(
+                &args.url,
+                &args.file,
+                args.token.as_deref(),
+                std::io::stderr().is_terminal(),
+            )
+            .await?;
+            print!("{}", reporting::render(&outcome));
+            Ok(match outcome {
+                reporting::Outcome::Imported { .. } => ExitCode::SUCCESS,
+                reporting::Outcome::Refused { .. } => ExitCode::FAILURE,
+            })
         }
         Command::Claims(args) => {
             let found = claims::fetch(

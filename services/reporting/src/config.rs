@@ -1,0 +1,279 @@
+//! Reporting's configuration: the `[reporting]` section of `config/restance.toml` (every key has
+//! a default, so the section may be absent).
+//!
+//! ```toml
+//! [reporting]
+//! # where people reach the reports (the e-mail links to <public_url>/api/v1/reports/<id>);
+//! # absent: the e-mail names the folder under the documents directory
+//! public_url = "https://restance.example.org/reporting"
+//!
+//! [reporting.worker]
+//! poll_ms = 1000     # how often the worker looks for an opened day to close
+//! lease_secs = 600   # a report claimed by a worker that died is taken over after this
+//!
+//! [reporting.municipalities."0746"]
+//! recipients = [
+//!   { name = "Økonomiudvalget", email = "oekonomiudvalget@skanderborg.example" },
+//! ]
+//! ```
+//!
+//! Everything is checked at start; [`ReportingConfig::load`] lists every problem and the binary
+//! exits with status 2.
+
+use std::collections::BTreeMap;
+
+use restance_contracts::Validate;
+use restance_contracts::messages::{NotificationRequested, Party, Recipient, Related};
+use restance_kernel::{Catalog, Language, PartyKind, Redacted};
+use restance_runtime::Settings;
+use serde::Deserialize;
+
+/// `[reporting]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingConfig {
+    /// The address people reach reporting's API at, for links in e-mails.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The worker that closes days and produces reports.
+    #[serde(default)]
+    pub worker: WorkerSettings,
+    /// Per municipality code: who receives its reports.
+    #[serde(default)]
+    pub municipalities: BTreeMap<String, MunicipalityReports>,
+}
+
+/// `[reporting.worker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Poll interval (the worker is also woken when a business day is opened).
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    /// How long a claimed report is reserved for the worker rendering it.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_poll_ms() -> u64 {
+    1000
+}
+
+fn default_lease_secs() -> u64 {
+    600
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            poll_ms: default_poll_ms(),
+            lease_secs: default_lease_secs(),
+        }
+    }
+}
+
+/// `[reporting.municipalities."<code>"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MunicipalityReports {
+    /// Who gets an e-mail when a report is published.
+    #[serde(default)]
+    pub recipients: Vec<ReportRecipient>,
+}
+
+/// A recipient of the report e-mails (a committee, the council secretariat, a person).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRecipient {
+    /// The name the e-mail is addressed to.
+    pub name: String,
+    /// The e-mail address.
+    pub email: String,
+    /// The e-mail's language; absent: the municipality's.
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+impl std::fmt::Debug for ReportRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names and addresses of people are personal data: never in logs.
+        f.debug_struct("ReportRecipient")
+            .field("name", &"[redacted]")
+            .field("email", &"[redacted]")
+            .field("language", &self.language)
+            .finish()
+    }
+}
+
+impl ReportRecipient {
+    /// The notifications command's recipient: a party given in full, reached by e-mail.
+    /// Committees and secretariats are organisations, so the party is a company-kind party
+    /// (no address protection applies to a mailing list).
+    pub fn party(&self) -> Recipient {
+        Recipient::Party(Party {
+            name: Redacted::new(self.name.clone()),
+            party_kind: PartyKind::Company,
+            national_id: None,
+            address: None,
+            email: Some(Redacted::new(self.email.clone())),
+            phone: None,
+            language: self.language,
+            address_protection: None,
+        })
+    }
+}
+
+/// The configuration cannot be used; every problem on its own line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid [reporting] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
+pub struct InvalidConfig(pub Vec<String>);
+
+impl ReportingConfig {
+    /// Reads `[reporting]` from the settings (defaults when absent) and checks it against the
+    /// catalog.
+    pub fn load(settings: &Settings) -> Result<ReportingConfig, InvalidConfig> {
+        let config = match settings.section::<ReportingConfig>("reporting") {
+            Ok(c) => c,
+            Err(e) if e.0.iter().any(|m| m.contains("not found")) => ReportingConfig::default(),
+            Err(e) => return Err(InvalidConfig(e.0)),
+        };
+        config.check(&settings.catalog)
+    }
+
+    /// Checks the section against `catalog`; every problem is listed.
+    pub fn check(self, catalog: &Catalog) -> Result<ReportingConfig, InvalidConfig> {
+        let mut problems = Vec::new();
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push(format!(
+                "reporting.public_url: {url:?} must be an http:// or https:// address"
+            ));
+        }
+        if !(10..=60_000).contains(&self.worker.poll_ms) {
+            problems.push(format!(
+                "reporting.worker.poll_ms: {} must be between 10 and 60000",
+                self.worker.poll_ms
+            ));
+        }
+        if !(10..=86_400).contains(&self.worker.lease_secs) {
+            problems.push(format!(
+                "reporting.worker.lease_secs: {} must be between 10 and 86400",
+                self.worker.lease_secs
+            ));
+        }
+        for (code, m) in &self.municipalities {
+            if catalog.municipality(code).is_none() {
+                problems.push(format!(
+                    "reporting.municipalities.{code}: no such municipality in the catalog"
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, r) in m.recipients.iter().enumerate() {
+                let at = format!("reporting.municipalities.{code}.recipients[{i}]");
+                if !seen.insert(r.email.to_lowercase()) {
+                    problems.push(format!("{at}.email: listed twice"));
+                }
+                // The notifications command's own checks: what it would refuse, refused here.
+                let probe = NotificationRequested {
+                    notification_id: "probe".into(),
+                    municipality: code.clone(),
+                    office: None,
+                    template: "report_ready".into(),
+                    language: None,
+                    recipient: r.party(),
+                    data: serde_json::json!({}),
+                    related: Related::default(),
+                };
+                for p in probe.validate() {
+                    let field = p
+                        .path
+                        .strip_prefix("data.recipient.")
+                        .unwrap_or(&p.path)
+                        .to_owned();
+                    problems.push(format!("{at}.{field}: {}", p.message));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(InvalidConfig(problems))
+        }
+    }
+
+    /// The recipients of a municipality's reports.
+    pub fn recipients(&self, municipality: &str) -> &[ReportRecipient] {
+        self.municipalities
+            .get(municipality)
+            .map(|m| m.recipients.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/restance.toml"),
+        )
+        .expect("shipped config");
+        #[derive(Deserialize)]
+        struct File {
+            catalog: Catalog,
+        }
+        toml::from_str::<File>(&text).expect("catalog").catalog
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let config: ReportingConfig = toml::from_str(
+            r#"
+            public_url = "ftp://x"
+            [worker]
+            poll_ms = 1
+            [municipalities."9999"]
+            recipients = []
+            [municipalities."0746"]
+            recipients = [{ name = "Udvalget", email = "not-an-address" },
+                          { name = " ", email = "a@example.org" },
+                          { name = "B", email = "A@example.org" }]
+            "#,
+        )
+        .expect("parses");
+        let problems = config.check(&catalog()).expect_err("invalid").0;
+        let text = problems.join("\n");
+        assert!(text.contains("reporting.public_url"), "{text}");
+        assert!(text.contains("reporting.worker.poll_ms: 1"), "{text}");
+        assert!(
+            text.contains("reporting.municipalities.9999: no such municipality"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reporting.municipalities.0746.recipients[0].email"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reporting.municipalities.0746.recipients[1].name"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reporting.municipalities.0746.recipients[2].email: listed twice"),
+            "{text}"
+        );
+        assert_eq!(problems.len(), 6, "{text}");
+    }
+
+    #[test]
+    fn recipients_never_show_in_debug_output() {
+        let r = ReportRecipient {
+            name: "Ane Hansen".into(),
+            email: "ane@example.org".into(),
+            language: None,
+        };
+        let text = format!("{r:?}");
+        assert!(!text.contains("Ane") && !text.contains("ane@"), "{text}");
+    }
+}

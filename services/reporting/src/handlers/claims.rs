@@ -1,0 +1,220 @@
+//! invoicing's and dunning's claim events: reporting's copy of each claim, its versions and the
+//! day's flows.
+//!
+//! | event | effect (stamped with the current business date) |
+//! |---|---|
+//! | `invoicing.claim.opened.v1` | a new claim, open, principal = amount; flow `billed` |
+//! | `invoicing.claim.balance_changed.v1` | the balance as invoicing has it (a settled claim with a balance again is open) |
+//! | `invoicing.claim.settled.v1` | settled, nothing open |
+//! | `invoicing.claim.written_off.v1` | written off, nothing open (not arrears); flow `written_off` with the amount |
+//! | `dunning.claim.transferred.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
+//! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
+
+use restance_bus::{Outcome, Rejection};
+use restance_contracts::messages::{
+    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
+    PaymentApplied,
+};
+use restance_kernel::{Catalog, Money};
+use sea_orm::DbErr;
+
+use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle};
+use crate::handlers::working_set::WorkingSet;
+use crate::store::queries::{ClaimRow, FlowKind};
+
+/// The stored claim `claim` names, or why the event cannot be applied.
+async fn known(
+    ws: &mut WorkingSet<'_>,
+    claim: &ClaimRef,
+) -> Result<Result<ClaimRow, Rejection>, DbErr> {
+    match ws.claim(&claim.claim_id).await? {
+        None => Ok(Err(Rejection::new(format!(
+            "data.claim_id: no claim {}; reporting learns claims from invoicing.claim.opened.v1",
+            claim.claim_id
+        )))),
+        Some(row) if row.municipality != claim.municipality || row.debtor_id != claim.debtor_id => {
+            Ok(Err(Rejection::new(format!(
+                "data.debtor_id: claim {} belongs to another debtor or municipality",
+                claim.claim_id
+            ))))
+        }
+        Some(row) => Ok(Ok(row.clone())),
+    }
+}
+
+macro_rules! known_or_reject {
+    ($ws:expr, $claim:expr) => {
+        match known($ws, $claim).await? {
+            Ok(row) => row,
+            Err(rejection) => return Ok(Outcome::Rejected(rejection)),
+        }
+    };
+}
+
+/// `invoicing.claim.opened.v1`.
+pub async fn opened(
+    ws: &mut WorkingSet<'_>,
+    catalog: &Catalog,
+    e: &ClaimOpened,
+) -> Result<Outcome, DbErr> {
+    let Some(m) = catalog.municipality(&e.claim.municipality) else {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.municipality: {} is not a configured municipality",
+            e.claim.municipality
+        ))));
+    };
+    if !m.has_category(&e.claim.category) {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.category: {:?} is not a category of municipality {} in the catalog",
+            e.claim.category, e.claim.municipality
+        ))));
+    }
+    if !m.has_office(&e.office) {
+        return Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.office: {:?} is not an office of municipality {}",
+            e.office, e.claim.municipality
+        ))));
+    }
+    if let Some(existing) = ws.claim(&e.claim.claim_id).await? {
+        // The same claim announced again (natural key): nothing changes, unless it contradicts.
+        if existing.municipality != e.claim.municipality || existing.debtor_id != e.claim.debtor_id
+        {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.claim_id: claim {} is already known for another debtor or municipality",
+                e.claim.claim_id
+            ))));
+        }
+        return Ok(Outcome::Done);
+    }
+    let stamp = ws.stamp(e.issue_date);
+    let row = ClaimRow {
+        claim_id: e.claim.claim_id.clone(),
+        municipality: e.claim.municipality.clone(),
+        office: e.office.clone(),
+        category: e.claim.category.clone(),
+        debtor_id: e.claim.debtor_id.clone(),
+        due_date: e.due_date,
+        direct_debit: e.direct_debit,
+        lifecycle: Lifecycle::Open,
+        holds: Holds::new(),
+        state: ClaimState::Open,
+        balance: Balance {
+            principal: e.amount,
+            ..Balance::ZERO
+        },
+        version_from: stamp,
+    };
+    ws.flow(&row, stamp, FlowKind::Billed, e.amount);
+    ws.open(row, stamp);
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.claim.balance_changed.v1`.
+pub async fn balance_changed(
+    ws: &mut WorkingSet<'_>,
+    e: &ClaimBalanceChanged,
+) -> Result<Outcome, DbErr> {
+    let row = known_or_reject!(ws, &e.claim);
+    let stamp = ws.stamp(e.business_date);
+    ws.change(&row.claim_id, stamp, |c| {
+        c.balance = Balance {
+            principal: e.principal,
+            fees: e.fees,
+            interest: e.interest,
+        };
+        if c.lifecycle == Lifecycle::Settled && e.total.is_positive() {
+            c.lifecycle = Lifecycle::Open;
+        }
+    });
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.claim.settled.v1`.
+pub async fn settled(ws: &mut WorkingSet<'_>, e: &ClaimSettled) -> Result<Outcome, DbErr> {
+    let row = known_or_reject!(ws, &e.claim);
+    let stamp = ws.stamp(e.settled_date);
+    ws.change(&row.claim_id, stamp, |c| {
+        if c.lifecycle != Lifecycle::WrittenOff {
+            c.lifecycle = Lifecycle::Settled;
+        }
+        c.balance = Balance::ZERO;
+    });
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.claim.written_off.v1`.
+pub async fn written_off(ws: &mut WorkingSet<'_>, e: &ClaimWrittenOff) -> Result<Outcome, DbErr> {
+    let row = known_or_reject!(ws, &e.claim);
+    if row.lifecycle == Lifecycle::WrittenOff {
+        return Ok(Outcome::Done);
+    }
+    let stamp = ws.stamp(e.date);
+    ws.flow(
+        &row,
+        stamp,
+        FlowKind::WrittenOff,
+        e.principal + e.fees + e.interest,
+    );
+    ws.change(&row.claim_id, stamp, |c| {
+        c.lifecycle = Lifecycle::WrittenOff;
+        c.balance = Balance::ZERO;
+    });
+    Ok(Outcome::Done)
+}
+
+/// `dunning.claim.transferred.v1`: still owed, collected by the state; counted as transferred.
+pub async fn transferred(ws: &mut WorkingSet<'_>, e: &ClaimTransferred) -> Result<Outcome, DbErr> {
+    let row = known_or_reject!(ws, &e.claim);
+    match row.lifecycle {
+        Lifecycle::Transferred => return Ok(Outcome::Done),
+        Lifecycle::Open => {}
+        other => {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "claim {} is {}; only an open claim can be transferred to state collection",
+                row.claim_id,
+                other.as_str()
+            ))));
+        }
+    }
+    let stamp = ws.stamp(e.transferred_date);
+    ws.flow(&row, stamp, FlowKind::Transferred, e.total);
+    ws.change(&row.claim_id, stamp, |c| {
+        c.lifecycle = Lifecycle::Transferred
+    });
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.payment.applied.v1`: one payment of the day, its amount applied to claims and the
+/// part applied to claims paid by direct debit.
+pub async fn payment_applied(
+    ws: &mut WorkingSet<'_>,
+    e: &PaymentApplied,
+) -> Result<Outcome, DbErr> {
+    if e.allocations.is_empty() {
+        // Everything went to the debtor's credit balance: no claim was paid.
+        return Ok(Outcome::Done);
+    }
+    let (mut amount, mut dd_amount) = (Money::ZERO, Money::ZERO);
+    for (i, a) in e.allocations.iter().enumerate() {
+        let Some(row) = ws.claim(&a.claim_id).await? else {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.allocations[{i}].claim_id: no claim {}; reporting learns claims from invoicing.claim.opened.v1",
+                a.claim_id
+            ))));
+        };
+        if row.municipality != e.municipality || row.debtor_id != e.debtor_id {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.allocations[{i}].claim_id: claim {} is not a claim of debtor {} in municipality {}",
+                a.claim_id, e.debtor_id, e.municipality
+            ))));
+        }
+        let applied = a.fees + a.interest + a.principal;
+        amount += applied;
+        if row.direct_debit {
+            dd_amount += applied;
+        }
+    }
+    let stamp = ws.stamp(e.booking_date);
+    ws.payment(&e.municipality, stamp, amount, dd_amount);
+    Ok(Outcome::Done)
+}

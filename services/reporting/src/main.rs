@@ -1,0 +1,18 @@
+//! `restance-reporting` — run the service, or `restance-reporting migrate` to migrate and exit
+//! (the Kubernetes migration Job). An unusable configuration (including an invalid
+//! `[reporting]` section) is listed on stderr and the process exits with status 2.
+
+use restance_reporting::{Application, ReportingConfig, SERVICE, store::Migrator};
+use restance_runtime::{entry, shutdown};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let about = "Runs the reporting service: arrears projections, monthly and quarterly reports \
+                 ([reporting]; services/reporting/README.md).";
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+        return Ok(());
+    };
+    let config = entry::or_exit(SERVICE, ReportingConfig::load(&settings));
+    let app = Application::build_with(settings, config, shutdown::on_signal()).await?;
+    app.run_until_stopped().await
+}

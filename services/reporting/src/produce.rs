@@ -1,0 +1,390 @@
+//! Producing one report, exactly once, with the heavy work outside any long transaction:
+//!
+//! 1. **Claim** the report row (natural key `report_id`: kind, municipality, as-of date) with a
+//!    lease: a new row, or one whose worker died. Another worker (replica) holding a live lease,
+//!    or a published row, means: not ours, nothing to do.
+//! 2. **Fill** the [`Report`] model from the projection (figures now and 12 months earlier,
+//!    the period's flows, 13 month-end totals) and **render** its files
+//!    ([`crate::files::render_all`]: deterministic bytes).
+//! 3. **Write** the files atomically (temporary file, fsync, rename) under
+//!    `<documents>/reports/<municipality>/<yyyy>/<report_id>/`. A retry after a crash writes the
+//!    same bytes again.
+//! 4. **Publish** in one transaction: lock the row, check it is still ours and not published,
+//!    record the files with their SHA-256, mark it published, and put
+//!    `reporting.report.published.v1` and one `notifications.notification.requested.v1`
+//!    (template `report_ready`) per configured recipient into the outbox. Commit.
+//!
+//! A crash before step 4 leaves a `rendering` row whose lease runs out; the next worker takes it
+//! over and does it all again. Once published, nothing is done again: one event, one e-mail per
+//! recipient (the notification id is derived from the report and the address).
+//!
+//! The e-mail carries a link (`reporting.public_url` + `/api/v1/reports/<id>`) or, without a
+//! public address, the folder under the documents directory — not the files: notifications
+//! attaches only the PDF letters it renders itself, and `report_ready` has no letter.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use restance_bus::{Effects, Outbox};
+use restance_contracts::messages::{NotificationRequested, Related, ReportFile, ReportPublished};
+use restance_kernel::{BusinessDate, Catalog};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sha2::{Digest, Sha256};
+
+use crate::config::ReportingConfig;
+use crate::domain::assemble::{ReportInputs, build_report};
+use crate::domain::schedule::DueReport;
+use crate::figures::{Opened, figures_on};
+use crate::files::labels::Labels;
+use crate::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
+use crate::store::queries::{self, Claimed, ReportFileRow};
+
+/// What became of a report that fell due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Produced {
+    /// Published now, with this many files.
+    Published(usize),
+    /// Published before, or being rendered by another worker.
+    NotMine,
+    /// There are no figures for its as-of date (reporting started later, nothing imported).
+    NoFigures,
+    /// It could not be rendered; the reason is recorded on the report.
+    Failed(String),
+}
+
+/// Produces reports.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    /// Reporting's database.
+    pub db: DatabaseConnection,
+    /// The outbox.
+    pub outbox: Outbox,
+    /// The catalog.
+    pub catalog: Catalog,
+    /// `[reporting]`.
+    pub config: ReportingConfig,
+    /// `RESTANCE__DOCUMENTS__DIR`.
+    pub documents: PathBuf,
+    /// This service's event source, `/restance/reporting`.
+    pub source: String,
+    /// This worker's id (for the report lease).
+    pub worker_id: String,
+}
+
+/// The month-ends of the history chart ending at `as_of`'s month, oldest first.
+pub fn history_dates(as_of: BusinessDate) -> Vec<BusinessDate> {
+    let first = as_of.first_of_month();
+    let mut dates: Vec<BusinessDate> = (0..HISTORY_MONTHS)
+        .map(|k| first.sub_months(k as u32).last_of_month())
+        .collect();
+    dates.reverse();
+    dates
+}
+
+/// Only `[A-Za-z0-9_-]`: a path component that can never climb out of its directory.
+pub fn safe_component(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Where a report's files go, relative to the documents directory.
+pub fn report_dir(municipality: &str, as_of: BusinessDate, report_id: &str) -> String {
+    format!(
+        "reports/{}/{:04}/{}",
+        safe_component(municipality),
+        as_of.year(),
+        safe_component(report_id)
+    )
+}
+
+/// Writes `bytes` to `path` so that a reader never sees a partial file: a temporary file in the
+/// same directory, flushed to disk, then renamed over the target.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a report path has no directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Why producing failed in a way worth a retry (the database, the disk).
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The documents directory could not be written.
+    #[error("writing the report files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Producer {
+    /// Fills the report model for `due` of `municipality`, produced on `generated_on`; `None`
+    /// when there are no figures for its as-of date.
+    pub async fn build(
+        &self,
+        municipality: &str,
+        due: &DueReport,
+        generated_on: BusinessDate,
+    ) -> Result<Option<Report>, DbErr> {
+        let Some(m) = self.catalog.municipality(municipality) else {
+            return Ok(None);
+        };
+        let db = &self.db;
+        let opened = Opened::load(db).await?;
+        let Some((_, now)) = figures_on(db, municipality, due.as_of, opened).await? else {
+            return Ok(None);
+        };
+        let compare_as_of = compare_date(due.as_of);
+        let then = figures_on(db, municipality, compare_as_of, opened)
+            .await?
+            .map(|(_, f)| f);
+        let flows = queries::period_flows(db, municipality, due.period_start, due.as_of).await?;
+        let totals = queries::totals_on(db, municipality, &history_dates(due.as_of)).await?;
+        let history = totals
+            .into_iter()
+            .map(|(month_end, total)| HistoryPoint { month_end, total })
+            .collect();
+        Ok(Some(build_report(
+            &self.catalog,
+            municipality,
+            m,
+            ReportInputs {
+                kind: due.kind,
+                period_start: due.period_start,
+                as_of: due.as_of,
+                compare_as_of,
+                now,
+                then,
+                flows,
+                history,
+                generated_on,
+            },
+        )))
+    }
+
+    /// Produces `due` for `municipality` on the business day `day` (see the module
+    /// documentation).
+    pub async fn produce(
+        &self,
+        municipality: &str,
+        due: &DueReport,
+        day: BusinessDate,
+    ) -> Result<Produced, ProduceError> {
+        let started = Instant::now();
+        let id = report_id(due.kind, municipality, due.as_of);
+        let Some(report) = self.build(municipality, due, day).await? else {
+            tracing::warn!(report_id = %id, as_of = %due.as_of,
+                "no figures for the report's date (before reporting's first business day and nothing imported): not produced");
+            return Ok(Produced::NoFigures);
+        };
+        let lease = chrono::Utc::now()
+            + chrono::Duration::from_std(Duration::from_secs(self.config.worker.lease_secs))
+                .unwrap_or_else(|_| chrono::Duration::minutes(10));
+        let claimed = queries::claim_report(
+            &self.db,
+            &id,
+            due.kind.as_str(),
+            municipality,
+            due.period_start,
+            due.as_of,
+            day,
+            &self.worker_id,
+            lease,
+        )
+        .await?;
+        if claimed == Claimed::NotMine {
+            return Ok(Produced::NotMine);
+        }
+        let rendered = match crate::files::render_all(&report) {
+            Ok(files) => files,
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::error!(report_id = %id, error = %reason, "the report could not be rendered");
+                queries::fail_report(&self.db, &id, &self.worker_id, &reason).await?;
+                metrics::counter!("restance_reporting_report_failures_total").increment(1);
+                return Ok(Produced::Failed(reason));
+            }
+        };
+        let dir = report_dir(municipality, due.as_of, &id);
+        let mut files = Vec::with_capacity(rendered.len());
+        for f in &rendered {
+            let name = safe_file_name(&f.name);
+            let relative = format!("{dir}/{name}");
+            let path = self.documents.join(&relative);
+            let bytes = f.bytes.clone();
+            tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            files.push(ReportFileRow {
+                name,
+                media_type: f.media_type.to_owned(),
+                path: relative,
+                sha256: hex::encode(Sha256::digest(&f.bytes)),
+                size_bytes: f.bytes.len() as u64,
+            });
+        }
+        let json = serde_json::to_string(&report)
+            .map_err(|e| DbErr::Custom(format!("cannot serialise the report: {e}")))?;
+        let messages = self.messages(&report, &files)?;
+        let tx = self.db.begin().await?;
+        match queries::lock_report(&tx, &id).await? {
+            Some((state, Some(by))) if state == "rendering" && by == self.worker_id => {}
+            _ => {
+                tx.rollback().await?;
+                return Ok(Produced::NotMine);
+            }
+        }
+        queries::publish_report(&tx, &id, &files, &json).await?;
+        self.outbox.enqueue(&tx, &messages).await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        let seconds = started.elapsed().as_secs_f64();
+        metrics::counter!("restance_reporting_reports_published_total", "kind" => due.kind.as_str())
+            .increment(1);
+        metrics::histogram!("restance_reporting_report_seconds").record(seconds);
+        tracing::info!(report_id = %id, files = files.len(), recipients = self.config.recipients(municipality).len(),
+            seconds, "report published");
+        Ok(Produced::Published(files.len()))
+    }
+
+    /// `reporting.report.published.v1` and the e-mail requests.
+    fn messages(
+        &self,
+        report: &Report,
+        files: &[ReportFileRow],
+    ) -> Result<Vec<restance_bus::OutgoingMessage>, DbErr> {
+        let mut effects = Effects::new(self.source.clone());
+        let err = |e: restance_bus::HandlerError| DbErr::Custom(e.to_string());
+        effects
+            .emit(ReportPublished {
+                report_id: report.report_id.clone(),
+                kind: report.kind.as_str().to_owned(),
+                municipality: report.municipality.clone(),
+                as_of: report.as_of,
+                files: files
+                    .iter()
+                    .map(|f| ReportFile {
+                        name: f.name.clone(),
+                        media_type: f.media_type.clone(),
+                        path: f.path.clone(),
+                        sha256: f.sha256.clone(),
+                    })
+                    .collect(),
+            })
+            .map_err(err)?;
+        let location = match &self.config.public_url {
+            Some(base) => format!(
+                "{}/api/v1/reports/{}",
+                base.trim_end_matches('/'),
+                report.report_id
+            ),
+            None => format!(
+                "{}/",
+                report_dir(&report.municipality, report.as_of, &report.report_id)
+            ),
+        };
+        for recipient in self.config.recipients(&report.municipality) {
+            let language = recipient.language.unwrap_or(report.language);
+            let fmt = Fmt {
+                language,
+                currency: report.currency,
+            };
+            let address = hex::encode(Sha256::digest(recipient.email.to_lowercase().as_bytes()));
+            effects
+                .emit(NotificationRequested {
+                    notification_id: format!("{}-mail-{}", report.report_id, &address[..16]),
+                    municipality: report.municipality.clone(),
+                    office: None,
+                    template: "report_ready".into(),
+                    language: Some(language),
+                    recipient: recipient.party(),
+                    data: serde_json::json!({
+                        "report_title": Labels::of(language).title(report.kind),
+                        "as_of": report.as_of,
+                        "period": format!("{}–{}", fmt.date(report.period_start), fmt.date(report.as_of)),
+                        "location": location,
+                    }),
+                    related: Related {
+                        service: Some("reporting".into()),
+                        claim_ids: Vec::new(),
+                        debtor_id: None,
+                        case_id: Some(report.report_id.clone()),
+                    },
+                })
+                .map_err(err)?;
+        }
+        Ok(effects.into_messages())
+    }
+}
+
+/// A rendered file's name as stored (the writers give plain names; this makes sure).
+fn safe_file_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean.trim_start_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_covers_thirteen_month_ends_oldest_first() {
+        let dates = history_dates("2027-02-28".parse().expect("date"));
+        assert_eq!(dates.len(), 13);
+        assert_eq!(dates[0].to_string(), "2026-02-28");
+        assert_eq!(dates[12].to_string(), "2027-02-28");
+        assert!(dates.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn report_paths_cannot_leave_the_documents_directory() {
+        let as_of: BusinessDate = "2027-01-31".parse().expect("date");
+        assert_eq!(
+            report_dir("0746", as_of, "monthly-0746-2027-01-31"),
+            "reports/0746/2027/monthly-0746-2027-01-31"
+        );
+        assert_eq!(report_dir("../x", as_of, "a/b"), "reports/___x/2027/a_b");
+        assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+    }
+
+    #[test]
+    fn a_file_is_replaced_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("reports/0746/2027/r/a.csv");
+        write_atomically(&path, b"first").expect("write");
+        write_atomically(&path, b"second").expect("rewrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+    }
+}

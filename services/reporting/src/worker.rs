@@ -1,0 +1,166 @@
+//! The business-day worker: for each business day recorded by `calendar.day.opened.v1`, in date
+//! order and one at a time,
+//!
+//! 1. **closes the dates before it**: every calendar date from the previous opened day up to the
+//!    day before gets its snapshot (`arrears_daily`, `arrears_debtors`, what fell into arrears
+//!    that date) — computed from the claim versions, which no later event changes for those
+//!    dates. Weekends and skipped days get snapshots too: a claim's age and whether it is
+//!    overdue depend on the date, not on whether the day was opened. One date is one
+//!    transaction; a crash repeats at most that date;
+//! 2. **produces the reports that fall due** on the day (first business day of the month or
+//!    quarter in each municipality's calendar, caught up after skipped days —
+//!    [`crate::domain::schedule`]), each exactly once ([`crate::produce`]);
+//! 3. marks the day done.
+//!
+//! The consumer records the day and commits at once, so a long snapshot never holds deliveries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use restance_kernel::{BusinessDate, Catalog};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::WorkerSettings;
+use crate::domain::schedule::due_reports;
+use crate::produce::{ProduceError, Produced, Producer};
+use crate::store::queries;
+
+/// The worker.
+#[derive(Debug)]
+pub struct Worker {
+    db: DatabaseConnection,
+    producer: Producer,
+    catalog: Catalog,
+    settings: WorkerSettings,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// A worker on `db`, woken by `wake`.
+    pub fn new(
+        db: DatabaseConnection,
+        producer: Producer,
+        catalog: Catalog,
+        settings: WorkerSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            db,
+            producer,
+            catalog,
+            settings,
+            wake,
+        }
+    }
+
+    /// Runs until cancelled. Errors (the database or the disk went away) are retried with
+    /// backoff; a day stays pending until its work is done.
+    pub async fn run(self, cancel: CancellationToken) {
+        let poll = Duration::from_millis(self.settings.poll_ms);
+        let mut backoff = restance_bus::Backoff::default();
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            match self.run_next_day(&cancel).await {
+                Ok(true) => backoff.reset(),
+                Ok(false) => {
+                    backoff.reset();
+                    wait(&self.wake, &cancel, poll).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the reporting worker failed; retrying with backoff");
+                    if !backoff.wait(&cancel).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Does the earliest pending day's work; `false` if there was none.
+    pub async fn run_next_day(&self, cancel: &CancellationToken) -> Result<bool, ProduceError> {
+        let Some(day) = queries::next_pending_day(&self.db).await? else {
+            return Ok(false);
+        };
+        let previous = queries::previous_business_date(&self.db, day).await?;
+        if let Some(previous) = previous {
+            let last = queries::last_snapshot_date(&self.db).await?;
+            let mut date = match last {
+                Some(l) if l >= previous => l.add_days(1),
+                _ => previous,
+            };
+            while date < day {
+                if cancel.is_cancelled() {
+                    return Ok(false);
+                }
+                self.snapshot(day, date).await?;
+                date = date.add_days(1);
+            }
+        }
+        for (code, m) in &self.catalog.municipalities {
+            for due in due_reports(&m.calendar(), previous, day) {
+                if cancel.is_cancelled() {
+                    return Ok(false);
+                }
+                match self.producer.produce(code, &due, day).await? {
+                    Produced::Published(_) | Produced::NotMine | Produced::NoFigures => {}
+                    Produced::Failed(reason) => {
+                        tracing::error!(municipality = %code, kind = due.kind.as_str(), as_of = %due.as_of,
+                            reason = %reason, "report failed; it is recorded as failed and not retried");
+                    }
+                }
+            }
+        }
+        queries::finish_day(&self.db, day).await?;
+        metrics::counter!("restance_reporting_days_closed_total").increment(1);
+        tracing::info!(business_date = %day, "business day's reporting done");
+        Ok(true)
+    }
+
+    /// Takes the snapshot of `date` for every municipality (while `day` is being processed).
+    pub async fn snapshot(
+        &self,
+        day: BusinessDate,
+        date: BusinessDate,
+    ) -> Result<(), ProduceError> {
+        let started = Instant::now();
+        let tx = self.db.begin().await?;
+        // One worker per day at a time, even with several replicas.
+        queries::lock_day(&tx, day).await?;
+        if queries::has_snapshot(&tx, date).await? {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let mut cells = 0u64;
+        for code in self.catalog.municipalities.keys() {
+            let arrears = queries::compute_arrears(&tx, code, date).await?;
+            let new_arrears = queries::compute_new_arrears(&tx, code, date).await?;
+            cells += arrears.cells.len() as u64;
+            queries::store_snapshot(&tx, code, date, &arrears, &new_arrears).await?;
+        }
+        queries::mark_snapshot(&tx, date, cells).await?;
+        tx.commit().await?;
+        let seconds = started.elapsed().as_secs_f64();
+        metrics::histogram!("restance_reporting_snapshot_seconds").record(seconds);
+        tracing::info!(as_of = %date, cells, seconds, "arrears snapshot taken");
+        Ok(())
+    }
+}
+
+/// Waits for a wake-up or the poll interval. A wake-up can come from a transaction that has not
+/// committed yet, so the worker looks again shortly after.
+async fn wait(wake: &Notify, cancel: &CancellationToken, poll: Duration) {
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = wake.notified() => {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+        () = tokio::time::sleep(poll) => {}
+    }
+}

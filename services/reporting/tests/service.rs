@@ -1,0 +1,987 @@
+//! The reporting service in-process against the real RabbitMQ and a real database (PostgreSQL,
+//! and SQLite): claim events → arrears as of any date (checked against the in-memory reference
+//! computed from the stored claim versions), a report produced exactly once on the first
+//! business day with its event, e-mail requests and files on disk, bad messages dead-lettered
+//! with reasons, the history import, and the API's refusals.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use restance_kernel::{BusinessDate, Catalog, Money};
+use restance_reporting::domain::arrears::{ClaimHistory, arrears_on};
+use restance_reporting::store::queries;
+use restance_reporting::{Application, ReportingConfig};
+use restance_runtime::Settings;
+use restance_testkit::{
+    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+const T: Duration = Duration::from_secs(60);
+const READER: &str = "reader-token-0000001";
+const ADMIN: &str = "admin-token-00000001";
+const PUBLISHED: &str = "reporting.report.published.v1";
+const REQUESTED: &str = "notifications.notification.requested.v1";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn d(s: &str) -> BusinessDate {
+    s.parse().expect("date")
+}
+
+struct Svc {
+    exchange: String,
+    url: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db: TestDatabase,
+    conn: DatabaseConnection,
+    documents: tempfile::TempDir,
+    catalog: Catalog,
+    sent: AtomicI64,
+    seq: AtomicU64,
+}
+
+async fn start(kind: &str) -> anyhow::Result<Svc> {
+    let mut settings = Settings::load_from(
+        "reporting",
+        Some(&root().join("config/restance.toml")),
+        false,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let exchange = unique_exchange();
+    let db = TestDatabase::of_kind(kind).await?;
+    let documents = tempfile::tempdir()?;
+    settings.bus.exchange = exchange.clone();
+    settings.bus.batch_linger_ms = 5;
+    settings.bus.relay_poll_ms = 50;
+    settings.database.url = db.url.clone();
+    settings.http.host = "127.0.0.1".into();
+    settings.http.port = 0;
+    settings.documents.dir = documents.path().to_path_buf();
+    settings.api.tokens = Some(secrecy::SecretString::from(format!(
+        "{READER}:reader,{ADMIN}:admin"
+    )));
+    let mut config = ReportingConfig::load(&settings)?;
+    config.worker.poll_ms = 50;
+    let catalog = settings.catalog.clone();
+    let cancel = CancellationToken::new();
+    let app = Application::build_with(settings, config, cancel.clone()).await?;
+    let url = format!("http://{}", app.local_addr());
+    let task = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conn = Database::connect(&db.url).await?;
+    Ok(Svc {
+        exchange,
+        url,
+        cancel,
+        task,
+        db,
+        conn,
+        documents,
+        catalog,
+        sent: AtomicI64::new(0),
+        seq: AtomicU64::new(1),
+    })
+}
+
+fn envelope(source: &str, ty: &str, data: Value) -> Value {
+    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
+           "time":"2027-01-01T06:00:00Z","datacontenttype":"application/json","data":data})
+}
+
+/// A claim as the test announces it.
+#[derive(Clone, Copy)]
+struct C<'a> {
+    id: &'a str,
+    municipality: &'a str,
+    office: &'a str,
+    category: &'a str,
+    debtor: &'a str,
+    amount: &'a str,
+    due: &'a str,
+    direct_debit: bool,
+}
+
+fn claim_ref(c: &C<'_>) -> Value {
+    json!({"claim_id":c.id,"invoice_id":format!("INV-{}", c.id),"source":format!("/billing/{}", c.category),
+           "municipality":c.municipality,"category":c.category,"debtor_id":c.debtor})
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+        b.extend(e);
+    }
+    base
+}
+
+fn day(date: &str) -> Value {
+    envelope(
+        "/restance/cli",
+        "calendar.day.opened.v1",
+        json!({ "date": date }),
+    )
+}
+
+fn balance(c: &C<'_>, principal: &str, fees: &str, cause: &str, date: &str) -> Value {
+    let total = Money::parse(principal).expect("m") + Money::parse(fees).expect("m");
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.balance_changed.v1",
+        with(
+            claim_ref(c),
+            json!({"currency":"DKK","principal":principal,"fees":fees,"interest":"0.00",
+                   "total":total.to_string(),"cause":cause,"business_date":date}),
+        ),
+    )
+}
+
+fn settled(c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.settled.v1",
+        with(claim_ref(c), json!({"currency":"DKK","settled_date":date})),
+    )
+}
+
+fn written_off(c: &C<'_>, principal: &str, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        "invoicing.claim.written_off.v1",
+        with(
+            claim_ref(c),
+            json!({"currency":"DKK","principal":principal,"fees":"0.00","interest":"0.00",
+                   "reason":"statute-barred (limitation)","date":date}),
+        ),
+    )
+}
+
+fn transferred(c: &C<'_>, total: &str, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        "dunning.claim.transferred.v1",
+        with(
+            claim_ref(c),
+            json!({"transfer_id":format!("trf-{}", c.id),"authority":"skattestyrelsen",
+                "debtor":{"id":c.debtor,"kind":"person","national_id":"2407854426","name":"Nukannguaq Petersen",
+                          "address":{"lines":["Aqqusinersuaq 31"],"postcode":"3911","city":"Sisimiut","country":"GL"},
+                          "address_protection":"none"},
+                "currency":"DKK","principal":total,"fees":"0.00","interest":"0.00","total":total,
+                "due_date":c.due,"limitation_date":"2029-10-01","reminder_dates":[],
+                "notice_date":c.due,"transferred_date":date,"legal_basis":"Inatsisartutlov om inddrivelse"}),
+        ),
+    )
+}
+
+fn payment(
+    payment_id: &str,
+    municipality: &str,
+    debtor: &str,
+    allocations: &[(&C<'_>, &str)],
+    date: &str,
+) -> Value {
+    let total: Money = allocations
+        .iter()
+        .map(|(_, a)| Money::parse(a).expect("m"))
+        .sum();
+    envelope(
+        "/restance/invoicing",
+        "invoicing.payment.applied.v1",
+        json!({"payment_id":payment_id,"municipality":municipality,"debtor_id":debtor,"currency":"DKK",
+            "amount":total.to_string(),"booking_date":date,"matched_by":"reference",
+            "allocations":allocations.iter().map(|(c, a)| json!({"claim_id":c.id,"invoice_id":format!("INV-{}", c.id),
+                "category":c.category,"fees":"0.00","interest":"0.00","principal":a})).collect::<Vec<_>>(),
+            "to_credit_balance":"0.00"}),
+    )
+}
+
+fn plan(plan_id: &str, municipality: &str, debtor: &str, claims: &[&str], date: &str) -> Value {
+    envelope(
+        "/restance/agreements",
+        "agreements.plan.created.v1",
+        json!({"plan_id":plan_id,"municipality":municipality,"debtor_id":debtor,"claim_ids":claims,
+               "created_date":date,"currency":"DKK","total":"100.00",
+               "instalments":[{"due_date":date,"amount":"100.00"}]}),
+    )
+}
+
+fn deferral(
+    id: &str,
+    municipality: &str,
+    debtor: &str,
+    claims: &[&str],
+    from: &str,
+    until: &str,
+) -> Value {
+    envelope(
+        "/restance/agreements",
+        "agreements.deferral.granted.v1",
+        json!({"deferral_id":id,"municipality":municipality,"debtor_id":debtor,"claim_ids":claims,
+               "from":from,"until":until,"reason":"acute social situation"}),
+    )
+}
+
+impl Svc {
+    fn opened(&self, c: &C<'_>) -> Value {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        let reference = self
+            .catalog
+            .municipality(c.municipality)
+            .expect("municipality")
+            .payment_reference(seq)
+            .expect("reference");
+        let issue = d(c.due).add_days(-14);
+        envelope(
+            "/restance/invoicing",
+            "invoicing.claim.opened.v1",
+            with(
+                claim_ref(c),
+                json!({"office":c.office,"currency":"DKK","amount":c.amount,"issue_date":issue,
+                       "due_date":c.due,"payment_reference":reference.key(),"prepayment":false,
+                       "direct_debit":c.direct_debit}),
+            ),
+        )
+    }
+
+    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
+        let items: Vec<(String, Vec<u8>)> = envs
+            .iter()
+            .map(|e| {
+                Ok((
+                    e["type"].as_str().unwrap_or("x").to_owned(),
+                    serde_json::to_vec(e)?,
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        publish_raw(&self.exchange, &items).await?;
+        self.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                self.conn.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no row"))?;
+        Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    /// Every message sent is processed, every opened day's work is done, the outbox is empty.
+    async fn settle(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + T;
+        let sent = self.sent.load(Ordering::SeqCst);
+        loop {
+            let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
+            let pending_days = self
+                .count("SELECT COUNT(*) FROM business_days WHERE state <> 'done'")
+                .await?;
+            let outbox = restance_bus::Outbox::pending(&self.conn).await?;
+            if seen >= sent && pending_days == 0 && outbox == 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{seen} of {sent} processed, {pending_days} days pending, outbox {outbox}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn get_bytes(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> anyhow::Result<(u16, Option<String>, Vec<u8>)> {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((status, ct, r.bytes().await?.to_vec()))
+    }
+
+    async fn import(&self, token: Option<&str>, csv: &str) -> anyhow::Result<(u16, Value)> {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/api/v1/history", self.url))
+            .header("content-type", "text/csv")
+            .body(csv.to_owned());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// The arrears view's total now, as of `as_of`.
+    async fn total_on(&self, municipality: &str, as_of: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .get(
+                &format!("/api/v1/arrears?municipality={municipality}&as_of={as_of}"),
+                Some(READER),
+            )
+            .await?;
+        anyhow::ensure!(status == 200, "as of {as_of}: {status} {body}");
+        Ok(body)
+    }
+
+    /// The claims' histories as stored, for the in-memory reference.
+    async fn histories(&self, ids: &[&str]) -> anyhow::Result<Vec<ClaimHistory>> {
+        let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        let mut out = Vec::new();
+        for row in queries::claims_by_id(&self.conn, &ids).await? {
+            out.push(ClaimHistory {
+                versions: queries::versions_of(&self.conn, &row.claim_id).await?,
+                office: row.office,
+                category: row.category,
+                debtor_id: row.debtor_id,
+                due_date: row.due_date,
+                direct_debit: row.direct_debit,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.task.await??;
+        self.conn.close().await.ok();
+        delete_test_topology(&self.exchange, &["reporting"]).await;
+        self.db.drop_database().await;
+        Ok(())
+    }
+}
+
+const A: C = C {
+    id: "A",
+    municipality: "0957",
+    office: "sisimiut",
+    category: "daycare",
+    debtor: "P-1",
+    amount: "1000.00",
+    due: "2027-01-15",
+    direct_debit: false,
+};
+const B: C = C {
+    id: "B",
+    municipality: "0957",
+    office: "maniitsoq",
+    category: "water",
+    debtor: "P-1",
+    amount: "500.00",
+    due: "2027-01-10",
+    direct_debit: true,
+};
+const CC: C = C {
+    id: "C",
+    municipality: "0957",
+    office: "sisimiut",
+    category: "rent",
+    debtor: "P-2",
+    amount: "2000.00",
+    due: "2026-10-01",
+    direct_debit: false,
+};
+const DD: C = C {
+    id: "D",
+    municipality: "0957",
+    office: "sisimiut",
+    category: "heat",
+    debtor: "P-3",
+    amount: "300.00",
+    due: "2027-02-01",
+    direct_debit: false,
+};
+
+/// The story of four claims over a month: payments, a fee, a deferral that expires, a plan for
+/// all of a debtor's claims, a transfer, a write-off and a settlement.
+async fn events_become_arrears_as_of_any_date(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    svc.send(&[
+        day("2027-01-04"),
+        svc.opened(&A),
+        svc.opened(&B),
+        svc.opened(&CC),
+        svc.opened(&DD),
+        day("2027-01-12"),
+        balance(&B, "200.00", "0.00", "payment", "2027-01-11"),
+        payment("PAY-1", "0957", "P-1", &[(&B, "300.00")], "2027-01-11"),
+        deferral("DEF-1", "0957", "P-2", &["C"], "2027-01-12", "2027-01-20"),
+        day("2027-01-18"),
+        balance(&A, "1000.00", "250.00", "fee", "2027-01-18"),
+        day("2027-01-25"),
+        plan("PLAN-1", "0957", "P-1", &[], "2027-01-25"),
+        transferred(&CC, "2000.00", "2027-01-25"),
+        day("2027-02-01"),
+        written_off(&B, "200.00", "2027-02-01"),
+        balance(&A, "0.00", "0.00", "payment", "2027-02-01"),
+        payment("PAY-2", "0957", "P-1", &[(&A, "1250.00")], "2027-02-01"),
+        settled(&A, "2027-02-01"),
+        day("2027-02-02"),
+    ])
+    .await?;
+    svc.settle().await?;
+
+    let total = |v: &Value| {
+        v["total"]["now"]["total"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let expected = [
+        ("2027-01-04", "2000.00"),
+        ("2027-01-10", "2000.00"),
+        ("2027-01-11", "2500.00"),
+        ("2027-01-12", "2200.00"),
+        ("2027-01-16", "3200.00"),
+        ("2027-01-18", "3450.00"),
+        ("2027-01-22", "3450.00"),
+        ("2027-01-25", "3450.00"),
+        ("2027-02-01", "2000.00"),
+        ("2027-02-02", "2300.00"),
+    ];
+    for (as_of, want) in expected {
+        let view = svc.total_on("0957", as_of).await?;
+        assert_eq!(total(&view), want, "as of {as_of}: {view:#}");
+    }
+    // 10 January: only the rent claim is overdue, 101 days; a stored snapshot.
+    let jan10 = svc.total_on("0957", "2027-01-10").await?;
+    assert_eq!(jan10["source"], "projection");
+    let age = |v: &Value, key: &str| {
+        v["ages"]
+            .as_array()
+            .and_then(|a| a.iter().find(|l| l["key"] == key))
+            .map(|l| l["now"]["total"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(age(&jan10, "days_91_365"), "2000.00");
+    // 12 January: the water claim paid down to 200 (on direct debit), the rent claim deferred.
+    let jan12 = svc.total_on("0957", "2027-01-12").await?;
+    let line = |v: &Value, table: &str, key: &str| {
+        v[table]
+            .as_array()
+            .and_then(|a| a.iter().find(|l| l["key"] == key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        line(&jan12, "states", "deferred")["now"]["total"],
+        "2000.00"
+    );
+    assert_eq!(
+        line(&jan12, "offices", "maniitsoq")["now"]["total"],
+        "200.00"
+    );
+    assert_eq!(jan12["direct_debit"]["amount"], "200.00");
+    assert_eq!(jan12["total"]["now"]["debtors"], 2);
+    // The deferral's last day was 20 January: from the 21st the rent claim is open again.
+    let jan20 = svc.total_on("0957", "2027-01-20").await?;
+    assert_eq!(
+        line(&jan20, "states", "deferred")["now"]["total"],
+        "2000.00"
+    );
+    let jan21 = svc.total_on("0957", "2027-01-21").await?;
+    assert_eq!(line(&jan21, "states", "deferred")["now"]["total"], "0.00");
+    assert_eq!(line(&jan21, "states", "open")["now"]["total"], "3450.00");
+    // 25 January: the deferral expired, the plan covers both of P-1's claims, C is transferred.
+    let jan25 = svc.total_on("0957", "2027-01-25").await?;
+    assert_eq!(
+        line(&jan25, "states", "under_plan")["now"]["total"],
+        "1450.00"
+    );
+    assert_eq!(line(&jan25, "states", "under_plan")["now"]["claims"], 2);
+    assert_eq!(
+        line(&jan25, "states", "transferred")["now"]["total"],
+        "2000.00"
+    );
+    assert_eq!(line(&jan25, "states", "open")["now"]["total"], "0.00");
+    assert_eq!(
+        line(&jan25, "categories", "daycare")["now"]["fees"],
+        "250.00"
+    );
+    // 2 February is the current business day: live figures; the 3rd is in the future.
+    let feb2 = svc.total_on("0957", "2027-02-02").await?;
+    assert_eq!(feb2["source"], "live");
+    let (status, body) = svc
+        .get(
+            "/api/v1/arrears?municipality=0957&as_of=2027-02-03",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 400, "{body}");
+
+    // The SQL agrees with the in-memory reference computed from the stored versions, for every
+    // date of the story, stored snapshot and on-the-fly computation alike.
+    let histories = svc.histories(&["A", "B", "C", "D"]).await?;
+    let mut date = d("2027-01-04");
+    while date <= d("2027-02-02") {
+        let reference = arrears_on(&histories, date);
+        let computed = queries::compute_arrears(&svc.conn, "0957", date).await?;
+        assert_eq!(computed, reference, "computed as of {date}");
+        if date < d("2027-02-02") {
+            assert!(
+                queries::has_snapshot(&svc.conn, date).await?,
+                "snapshot {date}"
+            );
+            let stored = queries::stored_arrears(&svc.conn, "0957", date).await?;
+            assert_eq!(stored, reference, "stored as of {date}");
+        }
+        date = date.add_days(1);
+    }
+
+    // The period's flows: billed, paid (one by direct debit), transferred, written off, fallen
+    // into arrears.
+    let flows = queries::period_flows(&svc.conn, "0957", d("2027-01-01"), d("2027-02-01")).await?;
+    assert_eq!(
+        (flows.transfers.count, flows.transfers.amount.to_string()),
+        (1, "2000.00".into())
+    );
+    assert_eq!(
+        (flows.write_offs.count, flows.write_offs.amount.to_string()),
+        (1, "200.00".into())
+    );
+    let payments = flows.payments.expect("payments");
+    assert_eq!(
+        (payments.count, payments.amount.to_string()),
+        (2, "1550.00".into())
+    );
+    let dd = flows.payments_by_direct_debit.expect("dd");
+    assert_eq!((dd.count, dd.amount.to_string()), (1, "300.00".into()));
+    let new = flows.new_arrears.expect("new arrears");
+    assert_eq!((new.count, new.amount.to_string()), (2, "1500.00".into()));
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn events_become_arrears_as_of_any_date_on_postgres() -> anyhow::Result<()> {
+    events_become_arrears_as_of_any_date("postgres").await
+}
+
+#[tokio::test]
+async fn events_become_arrears_as_of_any_date_on_sqlite() -> anyhow::Result<()> {
+    events_become_arrears_as_of_any_date("sqlite").await
+}
+
+async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let daycare = C {
+        id: "R-1",
+        municipality: "0746",
+        office: "main",
+        category: "daycare",
+        debtor: "P-7",
+        amount: "2150.00",
+        due: "2026-12-15",
+        direct_debit: false,
+    };
+    let water = C {
+        id: "R-2",
+        category: "water",
+        debtor: "P-8",
+        amount: "900.00",
+        due: "2026-12-10",
+        direct_debit: true,
+        ..daycare
+    };
+    svc.send(&[
+        day("2026-12-01"),
+        svc.opened(&daycare),
+        svc.opened(&water),
+        day("2026-12-16"),
+        balance(&daycare, "2150.00", "250.00", "fee", "2026-12-16"),
+        day("2026-12-31"),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(
+        probe.of_type(PUBLISHED).is_empty(),
+        "no report before the first business day of January"
+    );
+    // 1 January 2027 is a holiday (Friday), the 4th is the first business day: December's
+    // monthly report and the fourth quarter's.
+    svc.send(&[day("2027-01-01"), day("2027-01-04")]).await?;
+    svc.settle().await?;
+    // Every municipality gets its reports (the others with zero arrears); Skanderborg's here.
+    probe.wait_for(PUBLISHED, 6, T).await?;
+    let published: Vec<Value> = probe
+        .of_type(PUBLISHED)
+        .into_iter()
+        .filter(|e| e["data"]["municipality"] == "0746")
+        .collect();
+    let kinds: Vec<&str> = published
+        .iter()
+        .filter_map(|e| e["data"]["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["monthly", "quarterly"],
+        "{:#?}",
+        published
+            .iter()
+            .map(|e| (e["id"].clone(), e["data"]["report_id"].clone()))
+            .collect::<Vec<_>>()
+    );
+    let monthly = &published[0]["data"];
+    assert_eq!(monthly["report_id"], "monthly-0746-2026-12-31");
+    assert_eq!(monthly["as_of"], "2026-12-31");
+    let files = monthly["files"].as_array().cloned().unwrap_or_default();
+    assert_eq!(files.len(), 3, "{monthly:#}");
+    for f in &files {
+        let path = svc
+            .documents
+            .path()
+            .join(f["path"].as_str().unwrap_or_default());
+        let bytes = std::fs::read(&path)?;
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            f["sha256"].as_str().unwrap_or_default(),
+            "{}",
+            path.display()
+        );
+        assert!(
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("reports/0746/2026/monthly-0746-2026-12-31/")),
+            "{f}"
+        );
+        // The API serves the same bytes with the media type.
+        let (status, ct, served) = svc
+            .get_bytes(
+                &format!(
+                    "/api/v1/reports/monthly-0746-2026-12-31/{}",
+                    f["name"].as_str().unwrap_or_default()
+                ),
+                READER,
+            )
+            .await?;
+        assert_eq!(status, 200);
+        assert_eq!(ct.as_deref(), f["media_type"].as_str());
+        assert_eq!(served, bytes);
+    }
+    // The workbook opens and holds the figures and a native chart.
+    let xlsx = files
+        .iter()
+        .find(|f| f["name"].as_str().is_some_and(|n| n.ends_with(".xlsx")))
+        .and_then(|f| f["path"].as_str())
+        .map(|p| svc.documents.path().join(p))
+        .ok_or_else(|| anyhow::anyhow!("no xlsx"))?;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&xlsx)?)?;
+    assert!(
+        (0..archive.len()).any(|i| archive
+            .by_index(i)
+            .is_ok_and(|f| f.name().is_ok_and(|n| n.starts_with("xl/charts/chart")))),
+        "the workbook has a chart"
+    );
+    // One e-mail request per recipient and report, naming where the report is.
+    assert_eq!(
+        probe.of_type(REQUESTED).len(),
+        6,
+        "one recipient per municipality"
+    );
+    let mails: Vec<Value> = probe
+        .of_type(REQUESTED)
+        .into_iter()
+        .filter(|e| e["data"]["municipality"] == "0746")
+        .collect();
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    assert_eq!(mails[0]["data"]["template"], "report_ready");
+    assert_eq!(mails[0]["data"]["recipient"]["kind"], "party");
+    assert_eq!(
+        mails[0]["data"]["related"]["case_id"],
+        "monthly-0746-2026-12-31"
+    );
+    assert!(
+        mails[0]["data"]["data"]["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("monthly-0746-2026-12-31")),
+        "{:#}",
+        mails[0]
+    );
+    // The stored figures: December's arrears are the two claims, the fee included.
+    let (status, report) = svc
+        .get("/api/v1/reports/monthly-0746-2026-12-31", Some(READER))
+        .await?;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["state"], "published");
+    let categories = report["report"]["categories"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let figure = |key: &str| {
+        categories
+            .iter()
+            .find(|r| r["key"] == key)
+            .map(|r| r["now"]["total"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(figure("daycare"), "2400.00");
+    assert_eq!(figure("water"), "900.00");
+    assert_eq!(report["report"]["direct_debit"]["amount"], "900.00");
+
+    // A duplicate day and the next day produce nothing more.
+    svc.send(&[day("2027-01-04"), day("2027-01-05")]).await?;
+    svc.settle().await?;
+    probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(probe.of_type(PUBLISHED).len(), 6, "exactly once");
+    let (status, list) = svc
+        .get(
+            "/api/v1/reports?municipality=0746&kind=monthly",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(list["reports"].as_array().map(Vec::len), Some(1), "{list}");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_report_is_produced_once_on_the_first_business_day_on_postgres() -> anyhow::Result<()> {
+    a_report_is_produced_once_on_the_first_business_day("postgres").await
+}
+
+#[tokio::test]
+async fn a_report_is_produced_once_on_the_first_business_day_on_sqlite() -> anyhow::Result<()> {
+    a_report_is_produced_once_on_the_first_business_day("sqlite").await
+}
+
+#[tokio::test]
+async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        day("2027-01-04"),
+        svc.opened(&DD),
+        settled(&DD, "2027-01-04"),
+    ])
+    .await?;
+    svc.settle().await?;
+    let mut unknown_municipality = svc.opened(&A);
+    unknown_municipality["data"]["municipality"] = json!("9999");
+    let mut not_billed = svc.opened(&C {
+        id: "Z",
+        municipality: "4204",
+        office: "main",
+        category: "child_support_advance",
+        ..A
+    });
+    not_billed["data"]["currency"] = json!("NOK");
+    let mut items: Vec<(String, Vec<u8>)> = vec![(
+        "invoicing.claim.opened.v1".into(),
+        b"{not json at all".to_vec(),
+    )];
+    for e in [
+        balance(&B, "1.00", "0.00", "payment", "2027-01-04"),
+        unknown_municipality,
+        not_billed,
+        transferred(&DD, "300.00", "2027-02-01"),
+        plan("PLAN-X", "0957", "P-3", &["NOPE"], "2027-01-04"),
+    ] {
+        items.push((
+            e["type"].as_str().unwrap_or("x").to_owned(),
+            serde_json::to_vec(&e)?,
+        ));
+    }
+    publish_raw(&svc.exchange, &items).await?;
+    if let Err(e) = probe.wait_for("reporting.message.rejected.v1", 6, T).await {
+        let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+        let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+        anyhow::bail!("{e}: {reasons:#?}");
+    }
+    let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+    let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    assert_eq!(reasons.len(), 6, "{reasons:#?}");
+    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    assert!(has("no claim B; reporting learns claims"), "{reasons:#?}");
+    assert!(has("9999 is not a configured municipality"), "{reasons:#?}");
+    assert!(
+        has("\"child_support_advance\" is not a category of municipality 4204"),
+        "{reasons:#?}"
+    );
+    assert!(
+        has("claim D is settled; only an open claim"),
+        "{reasons:#?}"
+    );
+    assert!(
+        has("data.claim_ids[0]: no claim NOPE of debtor P-3"),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.to_lowercase().contains("json") || r.contains("CloudEvent")),
+        "{reasons:#?}"
+    );
+    // Nothing of them reached the projection.
+    assert_eq!(svc.count("SELECT COUNT(*) FROM claims").await?, 1);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn history_is_imported_all_or_nothing_and_feeds_the_comparison() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    let header = "municipality;office;category;as_of;principal;fees;interest;claims;debtors";
+    let bad = format!(
+        "\u{feff}{header}\n0957;sisimiut;daycare;2026-01-31;1.000,00;0;0;2;2\n\
+         0957;nuuk;daycare;2026-01-31;1;0;0;1;1\n0957;sisimiut;rent;2026-01-30;x;0;0;1;1\n"
+    );
+    let (status, body) = svc.import(Some(ADMIN), &bad).await?;
+    assert_eq!(status, 422, "{body}");
+    let lines: Vec<i64> = body["problems"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|x| x["line"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(lines, [3, 4, 4], "{body:#}");
+    assert_eq!(svc.count("SELECT COUNT(*) FROM arrears_imported").await?, 0);
+
+    let good = format!(
+        "{header}\n0957;sisimiut;daycare;2026-01-31;1.000,00;50,00;0;2;2\n\
+         0957;sisimiut;rent;2026-01-31;3000.5;0;0;1;1\n0957;maniitsoq;water;2026-01-31;400;0;0;1;1\n"
+    );
+    let (status, body) = svc.import(Some(ADMIN), &good).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"], 3);
+    // Re-importing the same date replaces it.
+    let again = format!("{header}\n0957;sisimiut;daycare;2026-01-31;1.500,00;0;0;3;3\n");
+    let (status, _) = svc.import(Some(ADMIN), &again).await?;
+    assert_eq!(status, 200);
+    assert_eq!(svc.count("SELECT COUNT(*) FROM arrears_imported").await?, 1);
+
+    // The story's month-end compares with the imported balance 12 months earlier.
+    svc.send(&[
+        day("2027-01-04"),
+        svc.opened(&A),
+        svc.opened(&CC),
+        day("2027-02-01"),
+    ])
+    .await?;
+    svc.settle().await?;
+    let (status, view) = svc
+        .get(
+            "/api/v1/arrears?municipality=0957&as_of=2027-01-31&compare=12m",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["compare_as_of"], "2026-01-31");
+    assert_eq!(view["compare_source"], "imported");
+    let daycare = view["categories"]
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["key"] == "daycare"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(daycare["now"]["total"], "1000.00", "{view:#}");
+    assert_eq!(daycare["then"]["total"], "1500.00");
+    assert_eq!(daycare["change"]["amount"], "-500.00");
+    assert_eq!(daycare["change"]["percent"], "-33.3");
+    // Imported figures have no states: the state lines say so with null, not zero.
+    assert!(view["states"][0]["then"].is_null(), "{view:#}");
+    let (status, imported) = svc
+        .get(
+            "/api/v1/arrears?municipality=0957&as_of=2026-01-31",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(imported["source"], "imported");
+    assert_eq!(imported["total"]["now"]["total"], "1500.00");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn the_api_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    svc.send(&[day("2027-01-04")]).await?;
+    svc.settle().await?;
+    let cases: [(&str, Option<&str>, u16); 10] = [
+        ("/api/v1/arrears?municipality=0957", None, 401),
+        (
+            "/api/v1/arrears?municipality=0957",
+            Some("wrong-token-000000001"),
+            401,
+        ),
+        ("/api/v1/arrears", Some(READER), 400),
+        ("/api/v1/arrears?municipality=9999", Some(READER), 404),
+        (
+            "/api/v1/arrears?municipality=0957&as_of=31-01-2027",
+            Some(READER),
+            400,
+        ),
+        (
+            "/api/v1/arrears?municipality=0957&compare=6m",
+            Some(READER),
+            400,
+        ),
+        (
+            "/api/v1/arrears?municipality=0957&as_of=2020-01-31",
+            Some(READER),
+            404,
+        ),
+        ("/api/v1/reports?kind=yearly", Some(READER), 400),
+        ("/api/v1/reports/monthly-0957-2026-12-31", Some(READER), 404),
+        (
+            "/api/v1/reports/monthly-0957-2026-12-31/..%2F..%2Fetc%2Fpasswd",
+            Some(READER),
+            404,
+        ),
+    ];
+    for (path, token, want) in cases {
+        let (status, body) = svc.get(path, token).await?;
+        assert_eq!(status, want, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: a JSON error: {body}");
+    }
+    let (status, body) = svc
+        .get("/api/v1/arrears?municipality=0957", Some(READER))
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["source"], "live");
+    // The import needs an admin token; a refusal is audited.
+    let (status, _) = svc.import(None, "x").await?;
+    assert_eq!(status, 401);
+    let (status, body) = svc.import(Some(READER), "x").await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM api_audit WHERE outcome = 'refused'")
+            .await?,
+        2
+    );
+    svc.stop().await
+}
