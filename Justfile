@@ -20,7 +20,7 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-contracts k8s-validate test fuzz-api
+ci: fmt-check lint check-contracts k8s-validate fuzz-api test
 
 # fuzz every service's HTTP API from its OpenAPI document (schemathesis); fails on any 5xx
 fuzz-api *services:
