@@ -193,8 +193,8 @@ print("  open tasks:", len(items))
 for x in items[:5]:
     print("  ", x.get("kind"), x.get("due_date") or x.get("date"), x.get("debtor_id"))
 ' || true
-    echo "SMS about the meeting at the gateway:"
-    grep '^sms ' "$DEMO/sms-gateway.log" | grep -i -E 'møde|meeting' | tail -n 2 || true
+    echo "agreements' SMS at the gateway (meeting confirmation, the reminder the day before, a missed instalment):"
+    grep '^sms ' "$DEMO/sms-gateway.log" | grep 'userref agr-' | head -n 3 || true
 fi
 
 say "the arrears reports (restance-reporting, :8086): December 2026 against December 2025"
