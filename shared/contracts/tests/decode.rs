@@ -1472,7 +1472,7 @@ fn a_completed_plan_says_whether_it_was_paid_or_cancelled() {
 // --- reporting --------------------------------------------------------------------------------------
 
 fn report_published() -> Value {
-    json!({"report_id":"RPT-0746-monthly-2027-01-31","kind":"monthly","municipality":"0746",
+    json!({"report_id":"monthly-0746-2027-01-31","kind":"monthly","municipality":"0746",
         "as_of":"2027-01-31","files":[{"name":"arrears-0746-2027-01.xlsx",
         "media_type":"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "path":"reports/0746/2027/arrears-0746-2027-01.xlsx",

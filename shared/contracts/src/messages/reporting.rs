@@ -26,7 +26,8 @@ pub struct ReportFile {
 /// `reporting.report.published.v1`: a report was produced and its files written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportPublished {
-    /// The report's id (natural key: one report per kind, municipality and as-of date).
+    /// The report's id, `<kind>-<municipality>-<as_of>` (natural key: one report per kind,
+    /// municipality and as-of date).
     pub report_id: String,
     /// `monthly` (finance committee), `quarterly` (council); other services' report kinds (e.g.
     /// `guarantee_quarterly`) plug in with their own snake_case name.
