@@ -626,19 +626,19 @@ impl System {
     }
 }
 
-/// Skanderborg's categories and their catalog names.
+/// Skanderborg's categories and their Danish catalog names (the report's language).
 const CATEGORIES: [(&str, &str); 11] = [
-    ("daycare", "Daycare"),
-    ("family", "Family area"),
-    ("water", "Water"),
-    ("heat", "Heating"),
-    ("rent", "Rent"),
-    ("property_tax", "Property tax"),
-    ("building_permit", "Building permit and land allocation"),
-    ("child_support_advance", "Child-support advance"),
-    ("guarantee", "Family-reunification guarantee"),
-    ("business", "Business fees"),
-    ("other", "Other"),
+    ("daycare", "Dagtilbud"),
+    ("family", "Familieområdet"),
+    ("water", "Vand"),
+    ("heat", "Varme"),
+    ("rent", "Husleje"),
+    ("property_tax", "Ejendomsskat"),
+    ("building_permit", "Byggetilladelse og arealtildeling"),
+    ("child_support_advance", "Forskudsvis udbetalt børnebidrag (A-bidrag)"),
+    ("guarantee", "Sikkerhedsstillelse ved familiesammenføring"),
+    ("business", "Erhvervsgebyrer"),
+    ("other", "Andet"),
 ];
 
 fn find_row(sheet: &Range<Data>, name: &str) -> Option<u32> {

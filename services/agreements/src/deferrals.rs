@@ -219,6 +219,7 @@ pub async fn grant(
             },
             letters::deferral_confirmation(
                 &shared.catalog,
+                municipality.language,
                 currency,
                 row.until,
                 &refs,

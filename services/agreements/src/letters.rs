@@ -22,7 +22,7 @@
 //! - **Legal basis**: `[agreements.legal_basis."<municipality>"]`.
 
 use restance_contracts::messages::{NotificationRequested, Recipient, Related};
-use restance_kernel::{BusinessDate, Catalog, Country, Currency, Money, Municipality};
+use restance_kernel::{BusinessDate, Catalog, Country, Currency, Language, Money, Municipality};
 use serde_json::{Map, Value, json};
 
 use crate::context::SERVICE;
@@ -84,7 +84,8 @@ pub fn request(
     }
 }
 
-fn claim_lines(catalog: &Catalog, claims: &[&ClaimRow]) -> (Vec<Value>, Money) {
+/// The claims table; a category is named in the municipality's language (`Category::name_in`).
+fn claim_lines(catalog: &Catalog, language: Language, claims: &[&ClaimRow]) -> (Vec<Value>, Money) {
     let mut total = Money::ZERO;
     let lines = claims
         .iter()
@@ -93,7 +94,7 @@ fn claim_lines(catalog: &Catalog, claims: &[&ClaimRow]) -> (Vec<Value>, Money) {
             total = total.checked_add(amount).unwrap_or(total);
             json!({
                 "invoice_id": c.invoice_id,
-                "text": catalog.category(&c.category).map_or_else(|| c.category.clone(), |k| k.name.clone()),
+                "text": catalog.category(&c.category).map_or_else(|| c.category.clone(), |k| k.name_in(language).to_owned()),
                 "due_date": c.due_date,
                 "amount": amount,
             })
@@ -148,7 +149,7 @@ pub fn plan_confirmation(
     municipality: &Municipality,
     letter: &PlanLetter<'_>,
 ) -> Value {
-    let (lines, _) = claim_lines(catalog, letter.claims);
+    let (lines, _) = claim_lines(catalog, municipality.language, letter.claims);
     let total = letter
         .instalments
         .iter()
@@ -202,12 +203,13 @@ pub fn instalment_reminder(municipality: &Municipality, letter: &ReminderLetter<
 /// `deferral_confirmation`.
 pub fn deferral_confirmation(
     catalog: &Catalog,
+    language: Language,
     currency: Currency,
     until: BusinessDate,
     claims: &[&ClaimRow],
     legal_basis: String,
 ) -> Value {
-    let (lines, total) = claim_lines(catalog, claims);
+    let (lines, total) = claim_lines(catalog, language, claims);
     json!({
         "deferred_until": until,
         "total": total,
@@ -252,7 +254,7 @@ pub fn meeting_confirmation(
     );
     data.insert("interpreter".into(), json!(letter.interpreter));
     if !letter.claims.is_empty() {
-        let (lines, total) = claim_lines(catalog, letter.claims);
+        let (lines, total) = claim_lines(catalog, municipality.language, letter.claims);
         data.insert("claims".into(), Value::Array(lines));
         data.insert("total".into(), json!(total));
         data.insert("currency".into(), json!(letter.currency));

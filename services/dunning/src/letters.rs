@@ -87,7 +87,7 @@ pub fn letter_data(
             }
             json!({
                 "invoice_id": c.invoice_id,
-                "text": ctx.catalog.category(&c.category).map_or_else(|| c.category.clone(), |k| k.name.clone()),
+                "text": ctx.catalog.category(&c.category).map_or_else(|| c.category.clone(), |k| k.name_in(ctx.municipality.language).to_owned()),
                 "due_date": c.due_date,
                 "amount": amount,
             })

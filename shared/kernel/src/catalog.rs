@@ -100,8 +100,12 @@ pub struct Sender {
 /// An arrears category and the special rules that follow from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
-    /// Human name, e.g. "Daycare".
+    /// Human name, e.g. "Daycare" (English; the default for every language without its own).
     pub name: String,
+    /// The name in the municipalities' languages, e.g. `{ da = "Dagtilbud", nb = "Barnehage" }`,
+    /// for the reports to the politicians. See [`Category::name_in`].
+    #[serde(default)]
+    pub names: BTreeMap<Language, String>,
     /// Meeting offer and holistic view before any hard step (daycare, family area).
     #[serde(default)]
     pub special_consideration: bool,
@@ -117,6 +121,20 @@ pub struct Category {
     /// A private-law claim (e.g. rent): the interest act and the private-law fee rules apply.
     #[serde(default)]
     pub private_law: bool,
+}
+
+impl Category {
+    /// The category's name in `language`: its own name there, else the Danish one for
+    /// Greenlandic (the administration in Greenland works in both), else [`Category::name`].
+    pub fn name_in(&self, language: Language) -> &str {
+        self.names
+            .get(&language)
+            .or_else(|| match language {
+                Language::Kl => self.names.get(&Language::Da),
+                _ => None,
+            })
+            .map_or(self.name.as_str(), String::as_str)
+    }
 }
 
 /// The language of letters and messages (`"da"`, `"kl"`, `"nb"`, `"en"`).
@@ -398,6 +416,7 @@ mod tests {
     fn category(name: &str) -> Category {
         Category {
             name: name.to_owned(),
+            names: BTreeMap::new(),
             special_consideration: false,
             social_caseworker: false,
             priority_claim: false,
@@ -609,6 +628,23 @@ mod tests {
         assert_eq!(kid.key().len(), 15);
         assert!(kid.key().starts_with("90000000001234"));
         assert_eq!(no.parse_payment_reference(kid.key()), Ok(kid));
+    }
+
+    #[test]
+    fn a_category_is_named_in_the_report_language() {
+        let mut daycare = category("Daycare");
+        daycare.names = BTreeMap::from([
+            (Language::Da, "Dagtilbud".to_owned()),
+            (Language::Nb, "Barnehage".to_owned()),
+        ]);
+        assert_eq!(daycare.name_in(Language::Da), "Dagtilbud");
+        assert_eq!(daycare.name_in(Language::Nb), "Barnehage");
+        assert_eq!(
+            daycare.name_in(Language::Kl),
+            "Dagtilbud",
+            "Greenlandic falls back to Danish"
+        );
+        assert_eq!(daycare.name_in(Language::En), "Daycare");
     }
 
     #[test]

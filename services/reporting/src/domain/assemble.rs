@@ -146,11 +146,11 @@ impl DateFigures {
     }
 }
 
-/// The name of a category from the catalog (its key when it has none).
-fn category_name(catalog: &Catalog, key: &str) -> String {
+/// The name of a category from the catalog in the report's language (its key when it has none).
+fn category_name(catalog: &Catalog, key: &str, language: Language) -> String {
     catalog
         .category(key)
-        .map_or_else(|| key.to_owned(), |c| c.name.clone())
+        .map_or_else(|| key.to_owned(), |c| c.name_in(language).to_owned())
 }
 
 /// Everything a report is made of besides the municipality.
@@ -189,7 +189,7 @@ pub fn build_report(
         .iter()
         .map(|key| Row {
             key: key.clone(),
-            name: category_name(catalog, key),
+            name: category_name(catalog, key, municipality.language),
             now: inputs.now.category(key).unwrap_or(Figures::ZERO),
             then: then.and_then(|t| t.category(key)),
         })
@@ -368,7 +368,7 @@ pub fn arrears_view(
         .map(|key| {
             Line::new(
                 key,
-                &category_name(catalog, key),
+                &category_name(catalog, key, municipality.language),
                 now.category(key),
                 then.and_then(|t| t.category(key)),
             )
