@@ -92,5 +92,9 @@ bench-dunning count="1000000": services
 bench-report claims="1000000": services
     cargo run --release -p restance-reporting --bin bench-report -- --claims {{claims}}
 
+# fuzz the envelope and message decoders (cargo-fuzz, nightly; not in CI) for `seconds` per target; fails on any crash
+fuzz seconds="60":
+    RESTANCE_FUZZ_SECONDS={{seconds}} deploy/local/fuzz-decoders.sh
+
 # every benchmark (not in CI)
 bench: bench-ingest bench-letters bench-dunning bench-report

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -25,7 +25,8 @@ pub const MAX_REASON_BYTES: usize = 1024;
 pub const MAX_ATTRIBUTE_CHARS: usize = 256;
 
 /// Why a message could not be read. Nothing here holds a value from the message except the
-/// (pattern-checked) type and a sanitised content type.
+/// (pattern-checked) type and a sanitised content type; [`DecodeError::reason`] hides any long
+/// digit run in those two (`billing.invoice.issued.v0101901234` is a well-formed type).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// The body is larger than [`MAX_MESSAGE_BYTES`].
@@ -76,12 +77,15 @@ impl DecodeError {
             DecodeError::NotCloudEvent(problems) | DecodeError::InvalidData(problems) => {
                 format!("{summary}: {}", join(problems))
             }
+            // The type and content type are shown to name the problem, but they are input: a
+            // national id can hide in a type's version digits or a media type's subtype.
             DecodeError::UnsupportedContentType(found) => {
+                let found = hide_digit_runs(found);
                 format!("{summary} {found:?}, expected {DATA_CONTENT_TYPE}")
             }
-            DecodeError::UnknownType(found) => format!("{summary} {found}"),
+            DecodeError::UnknownType(found) => format!("{summary} {}", hide_digit_runs(found)),
             DecodeError::WrongType { expected, found } => {
-                format!("{summary} {found}, expected {expected}")
+                format!("{summary} {}, expected {expected}", hide_digit_runs(found))
             }
         };
         one_line(&text, MAX_REASON_BYTES)
@@ -147,7 +151,7 @@ fn one_line(text: &str, max_bytes: usize) -> String {
 ///
 /// Checks, in order: size, nesting depth, JSON syntax, then every attribute at once —
 /// `specversion` is `"1.0"`; `id`, `source`, `type` are non-empty strings; `type` matches
-/// `<producer>.<entity>.<event>.v<major>`; `time` is RFC 3339; `datacontenttype` is absent or
+/// `<producer>.<entity>.<event>.v<major>`; `time` is RFC 3339 (years 0000–9999 in UTC); `datacontenttype` is absent or
 /// `application/json`; `data` is a JSON object. Unknown attributes (extensions) are ignored.
 /// Whether the type is one we know is the caller's question (see [`decode_data`]).
 pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
@@ -194,6 +198,15 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
             None
         }
         Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+            // An offset can carry a valid timestamp out of RFC 3339's four-digit years once in
+            // UTC (9999-12-31T23:59:59-01:00); such a time could never be written again.
+            Ok(t) if !(0..=9999).contains(&t.with_timezone(&Utc).year()) => {
+                problems.push(Problem::new(
+                    "time",
+                    "must be between the years 0000 and 9999 in UTC",
+                ));
+                None
+            }
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
                 problems.push(Problem::new(

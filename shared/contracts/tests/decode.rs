@@ -1696,3 +1696,83 @@ fn a_person_as_party_recipient_must_state_their_address_protection() {
         err.problems()
     );
 }
+
+// --- found by fuzzing (shared/contracts/fuzz, `just fuzz`) ---------------------------------------
+
+#[test]
+fn a_national_id_hidden_in_the_type_or_content_type_is_not_repeated_in_the_reason() {
+    // `v0101901234` is a well-formed major version, so the type passes the pattern check.
+    let type_ = "billing.invoice.issued.v0101901234";
+    let unknown = validate_dynamic(type_, &design_invoice()).expect_err("unknown type");
+    assert_eq!(unknown, DecodeError::UnknownType(type_.to_owned()));
+    assert_eq!(
+        unknown.reason(),
+        "unknown message type billing.invoice.issued.v…"
+    );
+
+    let env = decode_envelope(&bytes(&envelope(type_, design_invoice()))).expect("envelope");
+    let wrong = decode_data::<InvoiceIssued>(&env).expect_err("not the type asked for");
+    assert_eq!(
+        wrong.reason(),
+        "wrong message type billing.invoice.issued.v…, expected billing.invoice.issued.v1"
+    );
+
+    let mut env = envelope(InvoiceIssued::TYPE, design_invoice());
+    env["datacontenttype"] = json!("application/x-0101901234");
+    let content = decode_envelope(&bytes(&env)).expect_err("not JSON data");
+    assert!(matches!(content, DecodeError::UnsupportedContentType(_)));
+    assert_eq!(
+        content.reason(),
+        "unsupported datacontenttype \"application/x-…\", expected application/json"
+    );
+
+    for reason in [unknown.reason(), wrong.reason(), content.reason()] {
+        assert_no_personal_data(&reason);
+    }
+    // A short version or subtype is still shown as it is.
+    assert_eq!(
+        validate_dynamic("billing.invoice.paid.v12", &design_invoice())
+            .expect_err("unknown")
+            .reason(),
+        "unknown message type billing.invoice.paid.v12"
+    );
+}
+
+#[test]
+fn a_time_outside_four_digit_years_in_utc_is_refused_because_it_could_not_be_written_again() {
+    let mut env = envelope(DayOpened::TYPE, json!({"date":"2026-12-16"}));
+    // Valid RFC 3339 as written, but year 10000 and year -1 once converted to UTC.
+    for beyond in ["9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00"] {
+        env["time"] = json!(beyond);
+        let problems = envelope_problems(&env);
+        assert_eq!(paths(&problems), vec!["time"], "{beyond}");
+        assert_eq!(
+            problems[0].message,
+            "must be between the years 0000 and 9999 in UTC"
+        );
+    }
+    for edge in [
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59+01:00",
+        "0000-01-01T00:00:00Z",
+        "0000-01-01T00:00:00-01:00",
+        "2016-12-31T23:59:60.5Z",
+    ] {
+        env["time"] = json!(edge);
+        let decoded = decode_envelope(&bytes(&env)).unwrap_or_else(|e| panic!("{edge}: {e}"));
+        let again = decode_envelope(&decoded.to_json_bytes().expect("serialises"))
+            .unwrap_or_else(|e| panic!("{edge} written again: {e}"));
+        assert_eq!(again, decoded, "{edge}");
+    }
+}
+
+#[test]
+fn numbers_in_data_read_back_unchanged_after_the_envelope_is_written_again() {
+    // Extension fields and free-form data may hold any JSON number; the default float parser of
+    // serde_json reads these one ulp off, so re-publishing changed them.
+    let body = br#"{"specversion":"1.0","id":"e-1","source":"/billing/daycare","type":"calendar.day.opened.v1","time":"2026-12-16T05:00:00Z","data":{"date":"2026-12-16","small":22222222222222322.4e-043,"large":77000000000377324777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777771}}"#;
+    let env = decode_envelope(body).expect("a valid envelope");
+    let again = decode_envelope(&env.to_json_bytes().expect("serialises")).expect("still valid");
+    assert_eq!(again, env);
+    assert_eq!(again.data["small"], json!(2.2222222222222322e-27));
+}
