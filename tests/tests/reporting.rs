@@ -635,7 +635,10 @@ const CATEGORIES: [(&str, &str); 11] = [
     ("rent", "Husleje"),
     ("property_tax", "Ejendomsskat"),
     ("building_permit", "Byggetilladelse og arealtildeling"),
-    ("child_support_advance", "Forskudsvis udbetalt børnebidrag (A-bidrag)"),
+    (
+        "child_support_advance",
+        "Forskudsvis udbetalt børnebidrag (A-bidrag)",
+    ),
     ("guarantee", "Sikkerhedsstillelse ved familiesammenføring"),
     ("business", "Erhvervsgebyrer"),
     ("other", "Andet"),
