@@ -240,14 +240,22 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
     };
     let subject = match map.get("subject") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= MAX_ATTRIBUTE_CHARS => Some(s.clone()),
-        Some(Value::String(_)) => {
+        Some(Value::String(s)) if s.chars().count() > MAX_ATTRIBUTE_CHARS => {
             problems.push(Problem::new(
                 "subject",
                 format!("must be at most {MAX_ATTRIBUTE_CHARS} characters"),
             ));
             None
         }
+        // Like id, source and type: an attribute is one line, shown in logs and tools.
+        Some(Value::String(s)) if s.chars().any(char::is_control) => {
+            problems.push(Problem::new(
+                "subject",
+                "must not contain control characters",
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
         Some(_) => {
             problems.push(Problem::new("subject", "must be a string"));
             None
@@ -359,7 +367,10 @@ fn bounded(message: String) -> String {
     one_line(&message, 300)
 }
 
-fn hide_digit_runs(message: &str) -> String {
+/// `text` with every run of 6 or more digits replaced by `…`: a national id (or a phone number)
+/// that hides in a well-formed attribute — a type's version digits, a media type — must not reach
+/// a log line or a reason. Short numbers (`v12`) stay.
+pub fn hide_digit_runs(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut run = String::new();
     for c in message.chars().chain(std::iter::once('\0')) {

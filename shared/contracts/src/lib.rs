@@ -38,7 +38,7 @@ mod registry;
 pub use check::{MAX_ID_CHARS, MAX_TEXT_CHARS};
 pub use decode::{
     DecodeError, MAX_ATTRIBUTE_CHARS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, MAX_REASON_BYTES,
-    decode_data, decode_envelope, is_valid_type,
+    decode_data, decode_envelope, hide_digit_runs, is_valid_type,
 };
 pub use envelope::{CONTENT_TYPE, DATA_CONTENT_TYPE, Envelope, SPEC_VERSION};
 pub use message::{Message, Problem, Validate};

@@ -1776,3 +1776,30 @@ fn numbers_in_data_read_back_unchanged_after_the_envelope_is_written_again() {
     assert_eq!(again, env);
     assert_eq!(again.data["small"], json!(2.2222222222222322e-27));
 }
+
+#[test]
+fn long_digit_runs_are_hidden_for_logs_and_short_numbers_stay() {
+    assert_eq!(
+        hide_digit_runs("billing.invoice.issued.v0101901234"),
+        "billing.invoice.issued.v…"
+    );
+    assert_eq!(
+        hide_digit_runs("billing.invoice.issued.v12"),
+        "billing.invoice.issued.v12"
+    );
+    assert_eq!(hide_digit_runs("+4512345678 and 2150"), "+… and 2150");
+}
+
+#[test]
+fn a_subject_is_one_line_like_the_other_attributes() {
+    let mut v = envelope("billing.invoice.issued.v1", design_invoice());
+    v["subject"] = json!("CLM-1\nforged log line");
+    assert_eq!(
+        paths(&envelope_problems(&v)),
+        vec!["subject"],
+        "{:?}",
+        envelope_problems(&v)
+    );
+    v["subject"] = json!("CLM-0746-000481");
+    assert!(decode_envelope(&bytes(&v)).is_ok());
+}
