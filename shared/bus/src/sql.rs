@@ -3,7 +3,9 @@
 //! Statements use `$n` placeholders (sqlx accepts them for SQLite too). DDL is written in
 //! PostgreSQL's dialect and [`ddl`] maps the few type names SQLite spells differently.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use chrono::NaiveDate;
+use restance_kernel::{BusinessDate, Money};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 /// A statement for the connection's backend.
 pub fn stmt(db: &impl ConnectionTrait, sql: impl Into<String>, values: Vec<Value>) -> Statement {
@@ -68,6 +70,43 @@ pub async fn run_ddl(db: &impl ConnectionTrait, sql: &str) -> Result<(), sea_orm
         db.execute_unprepared(part).await?;
     }
     Ok(())
+}
+
+/// A business date as a `DATE` parameter.
+pub fn date(d: BusinessDate) -> Value {
+    NaiveDate::from(d).into()
+}
+
+/// Column `i` of a row as a business date (`DATE NOT NULL`).
+pub fn get_date(row: &QueryResult, i: usize) -> Result<BusinessDate, DbErr> {
+    Ok(row.try_get_by_index::<NaiveDate>(i)?.into())
+}
+
+/// Column `i` of a row as an optional business date (`DATE NULL`, or an aggregate like `MAX`).
+pub fn get_opt_date(row: &QueryResult, i: usize) -> Result<Option<BusinessDate>, DbErr> {
+    Ok(row
+        .try_get_by_index::<Option<NaiveDate>>(i)?
+        .map(BusinessDate::from))
+}
+
+/// Column `i` of a row as money stored in minor units (`BIGINT`, øre).
+pub fn get_money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
+    Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
+}
+
+/// The latest date in a service's `business_days (business_date DATE …)` table, if any.
+pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
+    match db
+        .query_one_raw(stmt(
+            db,
+            "SELECT MAX(business_date) FROM business_days",
+            vec![],
+        ))
+        .await?
+    {
+        Some(r) => get_opt_date(&r, 0),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

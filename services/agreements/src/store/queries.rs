@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_bus::sql::{
+    date, get_date, get_money, get_opt_date, is_postgres, placeholder_list, rows_per_statement,
+    stmt, value_rows,
+};
 use restance_kernel::{BusinessDate, Currency, Language, Money};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
@@ -14,31 +17,13 @@ use crate::domain::{DeferralReason, Frequency, Instalment, MeetingResult, Remind
 /// `(municipality, debtor_id)`: a debtor is per municipality.
 pub type DebtorKey = (String, String);
 
-fn date(d: BusinessDate) -> Value {
-    NaiveDate::from(d).into()
-}
-
 fn opt_date(d: Option<BusinessDate>) -> Value {
     d.map(NaiveDate::from).into()
-}
-
-fn get_date(row: &QueryResult, i: usize) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get_by_index::<NaiveDate>(i)?.into())
-}
-
-fn get_opt_date(row: &QueryResult, i: usize) -> Result<Option<BusinessDate>, DbErr> {
-    Ok(row
-        .try_get_by_index::<Option<NaiveDate>>(i)?
-        .map(BusinessDate::from))
 }
 
 fn get_u32(row: &QueryResult, i: usize) -> Result<u32, DbErr> {
     let v: i64 = row.try_get_by_index(i)?;
     u32::try_from(v).map_err(|_| DbErr::Custom(format!("stored number {v} out of range")))
-}
-
-fn get_money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
-    Ok(Money::from_minor(row.try_get_by_index(i)?))
 }
 
 fn get_bool(row: &QueryResult, i: usize) -> Result<bool, DbErr> {
@@ -370,20 +355,8 @@ pub async fn debtors_with_agreements(db: &impl ConnectionTrait) -> Result<Vec<De
         .collect()
 }
 
-/// The latest business date recorded.
-pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT MAX(business_date) FROM business_days",
-            vec![],
-        ))
-        .await?;
-    match row {
-        Some(r) => get_opt_date(&r, 0),
-        None => Ok(None),
-    }
-}
+/// The latest business date recorded (the shared query on this service's `business_days`).
+pub use restance_bus::sql::last_business_date;
 
 /// Records a business day.
 pub async fn insert_business_day(

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_bus::sql::{
+    date, get_date, get_opt_date, is_postgres, placeholder_list, rows_per_statement, stmt,
+    value_rows,
+};
 use restance_contracts::messages::Debtor;
 use restance_kernel::{BusinessDate, Currency, Money, PartyKind};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
@@ -128,22 +131,8 @@ fn parse_hold_kind(s: &str) -> Result<HoldKind, DbErr> {
     })
 }
 
-fn date(d: BusinessDate) -> Value {
-    NaiveDate::from(d).into()
-}
-
 fn opt_date(d: Option<BusinessDate>) -> Value {
     d.map(NaiveDate::from).into()
-}
-
-fn get_date(row: &QueryResult, i: usize) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get_by_index::<NaiveDate>(i)?.into())
-}
-
-fn get_opt_date(row: &QueryResult, i: usize) -> Result<Option<BusinessDate>, DbErr> {
-    Ok(row
-        .try_get_by_index::<Option<NaiveDate>>(i)?
-        .map(BusinessDate::from))
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, DbErr> {
@@ -770,20 +759,8 @@ pub struct BusinessDay {
     pub decisions: i64,
 }
 
-/// The latest business date recorded.
-pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT MAX(business_date) FROM business_days",
-            vec![],
-        ))
-        .await?;
-    match row {
-        Some(r) => get_opt_date(&r, 0),
-        None => Ok(None),
-    }
-}
+/// The latest business date recorded (the shared query on this service's `business_days`).
+pub use restance_bus::sql::last_business_date;
 
 /// Records a business day to run.
 pub async fn insert_business_day(

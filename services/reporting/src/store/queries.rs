@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_bus::sql::{
+    date, get_date, get_money as money, get_opt_date, is_postgres, placeholder_list,
+    rows_per_statement, stmt, value_rows,
+};
 use restance_kernel::{BusinessDate, Money};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
@@ -17,31 +20,13 @@ use crate::domain::claim::{
 use crate::domain::history::ImportedRow;
 use crate::report::{AgeBucket, ArrearsState, Flow, PeriodFlows};
 
-fn date(d: BusinessDate) -> Value {
-    NaiveDate::from(d).into()
-}
-
 fn opt_date(d: Option<BusinessDate>) -> Value {
     d.map(NaiveDate::from).into()
-}
-
-fn get_date(row: &QueryResult, i: usize) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get_by_index::<NaiveDate>(i)?.into())
-}
-
-fn get_opt_date(row: &QueryResult, i: usize) -> Result<Option<BusinessDate>, DbErr> {
-    Ok(row
-        .try_get_by_index::<Option<NaiveDate>>(i)?
-        .map(BusinessDate::from))
 }
 
 fn get_u64(row: &QueryResult, i: usize) -> Result<u64, DbErr> {
     let n: i64 = row.try_get_by_index(i)?;
     u64::try_from(n).map_err(|_| DbErr::Custom(format!("negative count {n} in column {i}")))
-}
-
-fn money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
-    Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
 }
 
 fn count_value(n: u64) -> Value {
@@ -407,9 +392,7 @@ pub async fn holds_changing_on(
 // Business days
 
 /// The latest business date opened.
-pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
-    one_date(db, "SELECT MAX(business_date) FROM business_days", vec![]).await
-}
+pub use restance_bus::sql::last_business_date;
 
 /// The first business date opened (reporting's first day).
 pub async fn first_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
