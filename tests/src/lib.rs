@@ -3,6 +3,8 @@
 //! The tests live in `tests/`; this library holds the fixtures they share: upstream messages
 //! as the billing systems and the bank send them.
 
+pub mod hostile;
+
 use serde_json::{Value, json};
 
 /// A CloudEvents envelope.

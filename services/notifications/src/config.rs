@@ -145,6 +145,10 @@ pub struct WorkerSettings {
     pub lease_secs: u64,
     /// On shutdown, how long in-flight sends may take to finish.
     pub drain_secs: u64,
+    /// An SMS whose sender died mid-send (outcome unknown) is not sent again before the
+    /// gateway's delivery report has had this long to arrive: a report for its `userref` proves
+    /// it went out. Only with `sms.callback_token` set (without reports it is sent again at once).
+    pub report_wait_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -155,6 +159,7 @@ impl Default for WorkerSettings {
             poll_ms: 1_000,
             lease_secs: 300,
             drain_secs: 30,
+            report_wait_secs: 900,
         }
     }
 }

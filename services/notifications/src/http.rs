@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
-use restance_contracts::messages::{DeliveryChannel, DeliveryFailed};
+use restance_contracts::messages::{DeliveryChannel, DeliveryFailed, SmsSent};
 use restance_runtime::api_auth::ApiTokens;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
@@ -234,7 +234,17 @@ async fn sms_status(
     let gateway_error = text_of(report.get("error"))
         .or_else(|| text_of(report.get("code")))
         .map(|e| clean_reason(&e));
-    match record_report(&state, &provider_id, &status, gateway_error.as_deref()).await {
+    // GatewayAPI echoes the `userref` we sent: the notification id.
+    let userref = text_of(report.get("userref")).filter(|u| u.len() <= 200);
+    match record_report(
+        &state,
+        &provider_id,
+        &status,
+        gateway_error.as_deref(),
+        userref.as_deref(),
+    )
+    .await
+    {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "storing an SMS delivery report failed");
@@ -252,10 +262,39 @@ async fn record_report(
     provider_id: &str,
     status: &str,
     gateway_error: Option<&str>,
+    userref: Option<&str>,
 ) -> Result<(), sea_orm::DbErr> {
     let now_ms = state.shared.clock.now_ms();
     let tx = state.db.begin().await?;
-    let delivery = queries::sms_by_provider_id(&tx, provider_id).await?;
+    let mut published = false;
+    let mut delivery = queries::sms_by_provider_id(&tx, provider_id).await?;
+    if delivery.is_none()
+        && let Some(userref) = userref
+        && let Some((plan_json, open)) = queries::sms_by_notification(&tx, userref).await?
+    {
+        // The gateway knows an id we never recorded: the sender died after the gateway
+        // accepted and before its outcome was committed. The report proves the SMS went out,
+        // so it is recorded as sent here, with its event, and never sent again.
+        if open && queries::sent_by_report(&tx, userref, provider_id, now_ms).await? {
+            if let Ok(plan) = serde_json::from_str::<DeliveryPlan>(&plan_json) {
+                let mut effects = Effects::new(state.source.clone());
+                let emitted = effects.emit(SmsSent {
+                    notification_id: plan.notification_id.clone(),
+                    municipality: plan.municipality.clone(),
+                    template: plan.template.clone(),
+                    provider_id: provider_id.to_owned(),
+                    sent_at: state.shared.clock.now(),
+                });
+                if emitted.is_ok() {
+                    state.outbox.enqueue(&tx, &effects.into_messages()).await?;
+                    published = true;
+                }
+            }
+            tracing::info!(notification_id = %userref,
+                "delivery report for an SMS whose sender stopped before recording it: recorded as sent");
+        }
+        delivery = Some((userref.to_owned(), plan_json));
+    }
     let notification_id = delivery.as_ref().map(|(n, _)| n.as_str());
     let fresh = queries::insert_sms_report(
         &tx,
@@ -270,7 +309,6 @@ async fn record_report(
     metrics::counter!("restance_notifications_sms_reports_total",
         "status" => match kind { ReportKind::Delivered => "delivered", ReportKind::Failed => "failed", ReportKind::Interim => "interim" })
     .increment(1);
-    let mut published = false;
     if let (true, Some((notification_id, plan_json))) = (fresh, &delivery) {
         let before = queries::set_delivery_status(&tx, notification_id, status, now_ms).await?;
         let already_failed = before

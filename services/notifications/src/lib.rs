@@ -52,6 +52,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Whether an SMS gateway is configured.
     pub sms_enabled: bool,
+    /// Whether the gateway's delivery reports are accepted (`sms.callback_token` is set).
+    pub sms_reports_enabled: bool,
     /// Wakes the delivery worker.
     pub wake: Arc<Notify>,
 }
@@ -176,6 +178,7 @@ impl Application {
             config,
             clock,
             sms_enabled: sms.is_some(),
+            sms_reports_enabled: callback_token.is_some(),
             wake: Arc::new(Notify::new()),
         });
 

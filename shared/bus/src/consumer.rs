@@ -386,8 +386,13 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 Err((
                     RejectedMeta {
                         key: (truncate_key(&source), truncate_key(&id)),
+                        // Input: no control character reaches a header or a text column.
                         message_type: clip(
-                            &message_type.unwrap_or_else(|| routing_key.clone()),
+                            &message_type
+                                .unwrap_or_else(|| routing_key.clone())
+                                .chars()
+                                .map(|c| if c.is_control() { ' ' } else { c })
+                                .collect::<String>(),
                             200,
                         ),
                         routing_key,
@@ -447,15 +452,33 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     }
 
     /// Turns a message that keeps failing while the database works into a rejection.
+    ///
+    /// A message that was already a rejection (it could not be decoded) and still cannot be
+    /// recorded — its key is something the database refuses — is recorded under the hash of
+    /// its bytes instead, so it is dead-lettered with its reason and never dropped silently
+    /// (found by the fault suite's bad-input campaign: an id holding a NUL character).
     async fn reject_poison(&self, d: &Decoded, err: &HandlerError) {
-        let Ok(inbound) = &d.item else { return };
-        let meta = RejectedMeta {
-            key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
-            message_type: inbound.envelope.r#type.clone(),
-            routing_key: inbound.envelope.r#type.clone(),
-            body: inbound.raw.to_vec(),
+        let (meta, rejection) = match &d.item {
+            Ok(inbound) => (
+                RejectedMeta {
+                    key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
+                    message_type: inbound.envelope.r#type.clone(),
+                    routing_key: inbound.envelope.r#type.clone(),
+                    body: inbound.raw.to_vec(),
+                },
+                Rejection::new(format!("processing failed repeatedly: {err}")),
+            ),
+            Err((meta, why)) => (
+                RejectedMeta {
+                    key: (
+                        "amqp".to_owned(),
+                        format!("sha256:{}", hex::encode(Sha256::digest(&meta.body))),
+                    ),
+                    ..meta.clone()
+                },
+                why.clone(),
+            ),
         };
-        let rejection = Rejection::new(format!("processing failed repeatedly: {err}"));
         let poisoned = Decoded {
             replayed: false,
             item: Err((meta, rejection)),
@@ -571,7 +594,9 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 .increment(rejected.len() as u64);
         }
         self.outbox.enqueue(&tx, &out).await?;
+        crate::crashpoint::reached("consumer.before_commit");
         tx.commit().await?;
+        crate::crashpoint::reached("consumer.after_commit");
         self.readiness.set_database(true);
         if !out.is_empty() {
             self.outbox.wake();
@@ -580,9 +605,10 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     }
 }
 
-/// Keys are stored in the inbox; a hostile 1 MiB id must not become a 1 MiB primary key.
+/// Keys are stored in the inbox; a hostile 1 MiB id must not become a 1 MiB primary key, and
+/// an id with control characters (PostgreSQL refuses NUL in text) is stored as its hash.
 fn truncate_key(s: &str) -> String {
-    if s.len() <= 200 {
+    if s.len() <= 200 && !s.chars().any(char::is_control) {
         s.to_owned()
     } else {
         format!("sha256:{}", hex::encode(Sha256::digest(s.as_bytes())))

@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod crashpoint;
 pub mod consumer;
 pub mod health;
 pub mod inbox;

@@ -203,6 +203,7 @@ impl OutboxRelay {
             });
         }
         self.publisher.publish_all(&messages).await?;
+        crate::crashpoint::reached("relay.after_publish");
         for chunk in seqs.chunks(rows_per_statement(1)) {
             let sql = format!(
                 "DELETE FROM restance_outbox WHERE seq IN ({})",

@@ -272,3 +272,97 @@ async fn duplicates_have_no_effect_and_a_poison_message_is_dead_lettered_alone()
     tdb.drop_database().await;
     Ok(())
 }
+
+/// Found by the fault suite's bad-input campaign: an id with a NUL character could not be
+/// stored as an inbox key (PostgreSQL refuses NUL in text), so the rejection could not be
+/// recorded either and the message was acknowledged without a dead letter. Control characters
+/// in the id, source or type are now dead-lettered with a reason like any other bad input.
+#[tokio::test]
+async fn control_characters_in_id_source_or_type_are_dead_lettered_never_dropped()
+-> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let outbox = Outbox::new();
+    let readiness = Readiness::new();
+    let runner = ConsumerRunner::new(
+        &settings(&exchange),
+        Subscription {
+            service: "tester".into(),
+            purpose: None,
+            message_types: vec!["test.thing.happened.v1".into()],
+        },
+        db.clone(),
+        outbox.clone(),
+        Arc::new(Recorder),
+        readiness.clone(),
+    );
+    let publisher = Arc::new(ConfirmedPublisher::new(
+        &settings(&exchange),
+        "tester",
+        readiness.clone(),
+    ));
+    let relay = OutboxRelay::new(
+        db.clone(),
+        publisher,
+        outbox,
+        &settings(&exchange),
+        readiness.clone(),
+    );
+    let cancel = CancellationToken::new();
+    let consumer = tokio::spawn(runner.run(cancel.clone()));
+    let relay_task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
+    for _ in 0..100 {
+        if readiness.report().broker_consume {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hostile = |id: &str, source: &str, ty: &str| {
+        let env = json!({"specversion":"1.0","id":id,"source":source,"type":ty,
+            "time":"2026-12-01T06:00:00Z","data":{"n": 1}});
+        (
+            "test.thing.happened.v1".to_owned(),
+            env.to_string().into_bytes(),
+        )
+    };
+    let items = vec![
+        hostile("nul\u{0}id", "/test", "test.thing.happened.v1"),
+        hostile("ok-1", "/te\u{0}st", "test.thing.happened.v1"),
+        hostile("ok-2", "/test", "test.thing.happened.v1\u{0}"),
+        hostile("ok-3", "/test", "test.thing.\u{7}happened.v1"),
+        thing("good", json!({"n": 7})),
+    ];
+    publish_raw(&exchange, &items).await?;
+    probe
+        .wait_for("tester.message.rejected.v1", 4, Duration::from_secs(60))
+        .await?;
+    let dead = take_all(&format!("{exchange}.tester.dead")).await?;
+    assert_eq!(dead.len(), 4, "one dead letter per hostile message");
+    for d in &dead {
+        let reason = d.reason.clone().unwrap_or_default();
+        assert!(!reason.is_empty(), "every dead letter says why");
+        assert!(!reason.contains('\u{0}'), "no NUL in a header");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let good = loop {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM seen WHERE n = 7",
+            ))
+            .await?;
+        let n = row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?;
+        if n == Some(1) || tokio::time::Instant::now() > deadline {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(good, Some(1), "the good message after them is processed");
+    cancel.cancel();
+    consumer.await?;
+    relay_task.await?;
+    delete_test_topology(&exchange, &["tester"]).await;
+    tdb.drop_database().await;
+    Ok(())
+}

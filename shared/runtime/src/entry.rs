@@ -49,7 +49,13 @@ pub async fn prepare<M: MigratorTrait>(
             eprintln!("{binary}: unknown argument {other:?}; try --help");
             std::process::exit(2);
         }
-        None => Ok(Some(settings)),
+        None => {
+            if let Some((point, pass)) = restance_bus::crashpoint::armed_spec() {
+                tracing::warn!(%point, pass, "RESTANCE_CRASH_AT is set: this process aborts at that \
+                    crash point (fault-suite use only; unset it in production)");
+            }
+            Ok(Some(settings))
+        }
     }
 }
 

@@ -168,6 +168,31 @@ impl ServiceProcess {
         }
     }
 
+    /// The exit status once the process has ended by itself (a crash), without waiting.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Sets (`Some`) or removes (`None`) an environment variable for the next start.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.env.push((key.to_owned(), v.to_owned()));
+        }
+    }
+
+    /// Starts the binary again after it ended by itself (as Kubernetes restarts a crashed
+    /// container): same environment, port and log file.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.start_kill();
+            let _ = c.wait().await;
+        }
+        self.start().await
+    }
+
     /// Starts the same binary again with the same environment and port.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill9().await?;

@@ -83,6 +83,8 @@ struct GatewayState {
     next_id: u64,
     token: Option<String>,
     in_flight: usize,
+    /// Where delivery reports go (GatewayAPI's status webhook) and the bearer token they carry.
+    callback: Option<(String, Option<String>)>,
 }
 
 /// A running fake gateway on a free loopback port; stops when dropped.
@@ -135,6 +137,12 @@ impl FakeSmsGateway {
     fn with_state<T>(&self, f: impl FnOnce(&mut GatewayState) -> T) -> T {
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut guard)
+    }
+
+    /// Sends a DELIVERED report for every accepted SMS to `callback_url` (the service's
+    /// `/api/v1/sms/status`), as GatewayAPI does with a status webhook configured.
+    pub fn report_to(&self, callback_url: &str, token: Option<&str>) {
+        self.with_state(|s| s.callback = Some((callback_url.to_owned(), token.map(str::to_owned))));
     }
 
     /// The next `times` requests get `reply` (after any replies scripted before).
@@ -356,6 +364,28 @@ async fn mtsms(
         }
     };
     request.status = answer.0.as_u16();
+    if let (Some((url, token)), Some(_)) = (s.callback.clone(), request.id) {
+        // Like GatewayAPI with a status webhook: DELIVERED shortly after accepting, with the
+        // userref the sender gave; retried while the receiver does not answer 2xx.
+        let accepted = request.clone();
+        tokio::spawn(async move {
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Ok(status) = FakeSmsGateway::post_status(
+                    &url,
+                    token.as_deref(),
+                    &accepted,
+                    "DELIVERED",
+                    None,
+                )
+                .await
+                    && (200..300).contains(&status)
+                {
+                    break;
+                }
+            }
+        });
+    }
     s.requests.push(request);
     answer
 }

@@ -238,13 +238,89 @@ impl Worker {
             }
         };
         let attempt = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
+        if let (PlannedRoute::Sms { .. }, Some(since)) = (&plan.route, claimed.outcome_unknown_ms)
+            && self.shared.sms_reports_enabled
+        {
+            match self.outcome_unknown_sms(&key, &plan, since).await {
+                Ok(Some(sent)) => {
+                    self.settle(&key, &plan, attempt, claimed.first_due_ms, Ok(sent))
+                        .await;
+                    return;
+                }
+                Ok(None) => {}
+                Err(()) => return,
+            }
+        }
         let result = match &plan.route {
             PlannedRoute::Letter { channel } => self.send_letter(&plan, *channel).await,
             PlannedRoute::Sms { msisdn } => self.send_sms(&plan, msisdn.expose()).await,
             PlannedRoute::Email { attach_pdf } => self.send_email(&plan, *attach_pdf).await,
         };
+        if matches!(
+            &plan.route,
+            PlannedRoute::Sms { .. } | PlannedRoute::Email { .. }
+        ) && result.is_ok()
+        {
+            restance_bus::crashpoint::reached("notifications.after_send");
+        }
         self.settle(&key, &plan, attempt, claimed.first_due_ms, result)
             .await;
+    }
+
+    /// An SMS whose previous sender died mid-send: the gateway may already have it. A delivery
+    /// report carrying its `userref` proves it went out (`Some`: record it as sent, send
+    /// nothing). Without one, wait until `report_wait_secs` after the outcome became unknown
+    /// (`Err`: put back until then); after that, send again (`None`) — the request most
+    /// likely never reached the gateway.
+    async fn outcome_unknown_sms(
+        &self,
+        key: &DeliveryKey,
+        plan: &DeliveryPlan,
+        since_ms: i64,
+    ) -> Result<Option<Sent>, ()> {
+        match queries::sms_reported(&self.db, &key.notification_id).await {
+            Ok(Some(provider_id)) => {
+                tracing::info!(notification_id = %key.notification_id,
+                    "the gateway reported this SMS although its sender died before recording it: recorded as sent, not sent again");
+                return Ok(Some(Sent::Sms(SmsSent {
+                    notification_id: plan.notification_id.clone(),
+                    municipality: plan.municipality.clone(),
+                    template: plan.template.clone(),
+                    provider_id,
+                    sent_at: self.shared.clock.now(),
+                })));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(notification_id = %key.notification_id, error = %e,
+                    "cannot look up delivery reports; the delivery is claimed again after its lease");
+                return Err(());
+            }
+        }
+        let wait_ms = i64::try_from(
+            self.shared
+                .config
+                .worker
+                .report_wait_secs
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
+        let until = since_ms.saturating_add(wait_ms);
+        let now_ms = self.shared.clock.now_ms();
+        if now_ms >= until {
+            tracing::info!(notification_id = %key.notification_id,
+                "no delivery report for an SMS whose sender died mid-send: sending it again");
+            return Ok(None);
+        }
+        let reason = "the previous attempt stopped mid-send; waiting for the gateway's delivery report before sending again";
+        if let Err(e) = queries::retry_at(&self.db, key, until, reason, now_ms).await {
+            tracing::warn!(notification_id = %key.notification_id, error = %e,
+                "cannot put the delivery back; it is claimed again after its lease");
+        } else {
+            tracing::info!(notification_id = %key.notification_id, wait_ms = until - now_ms,
+                "outcome of the last SMS attempt unknown: waiting for the gateway's delivery report");
+        }
+        Err(())
     }
 
     /// Commits the outcome: the row's new state and its event, in one transaction.

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Deliveries),
+            Box::new(OutcomeUnknown),
         ]
     }
 }
@@ -92,6 +93,30 @@ impl MigrationTrait for Deliveries {
                 id BIGINT PRIMARY KEY,
                 last_date DATE NOT NULL
             )",
+        )
+        .await
+    }
+}
+
+/// When a delivery was claimed again while its previous attempt was still `sending` (the
+/// process died mid-send, so whether the gateway got the SMS is unknown), and an index to find
+/// the gateway's delivery reports by notification id (`userref`).
+#[derive(Debug)]
+struct OutcomeUnknown;
+
+impl MigrationName for OutcomeUnknown {
+    fn name(&self) -> &str {
+        "m20261203_000003_notifications_outcome_unknown"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OutcomeUnknown {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE deliveries ADD COLUMN outcome_unknown_ms BIGINT NULL;
+            CREATE INDEX sms_reports_by_notification ON sms_reports (notification_id)",
         )
         .await
     }

@@ -324,7 +324,11 @@ pub async fn claim(
         .execute_raw(stmt(
             db,
             format!(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until_ms = $4, updated_ms = $3 \
+                // A row still `sending` lost its sender mid-attempt: whether the provider got
+                // it is unknown from here on (`outcome_unknown_ms`, kept once set).
+                "UPDATE deliveries SET outcome_unknown_ms = CASE WHEN status = 'sending' \
+                 THEN COALESCE(outcome_unknown_ms, $3) ELSE outcome_unknown_ms END, \
+                 status = 'sending', attempts = attempts + 1, lease_until_ms = $4, updated_ms = $3 \
                  WHERE notification_id = $1 AND channel = $2 AND {DUE}"
             ),
             vec![
@@ -347,6 +351,8 @@ pub struct Claimed {
     pub attempts: i64,
     /// When it first became due.
     pub first_due_ms: i64,
+    /// Set when an earlier attempt's sender died mid-send: the provider may have it already.
+    pub outcome_unknown_ms: Option<i64>,
 }
 
 /// Reads a delivery this worker claimed.
@@ -356,7 +362,7 @@ pub async fn claimed(
 ) -> Result<Option<Claimed>, DbErr> {
     db.query_one_raw(stmt(
         db,
-        "SELECT plan, attempts, first_due_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
+        "SELECT plan, attempts, first_due_ms, outcome_unknown_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
         vec![key.notification_id.clone().into(), key.channel.clone().into()],
     ))
     .await?
@@ -365,6 +371,7 @@ pub async fn claimed(
             plan: r.try_get_by_index(0)?,
             attempts: r.try_get_by_index(1)?,
             first_due_ms: r.try_get_by_index(2)?,
+            outcome_unknown_ms: r.try_get_by_index(3)?,
         })
     })
     .transpose()
@@ -482,6 +489,63 @@ pub async fn sms_by_provider_id(
     .await?
     .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
     .transpose()
+}
+
+/// The gateway's message id from a delivery report for this notification's SMS (its
+/// `userref`), if one arrived.
+pub async fn sms_reported(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<String>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT provider_id FROM sms_reports WHERE notification_id = $1 ORDER BY received_ms LIMIT 1",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
+/// The SMS delivery of a notification (by the report's `userref`): its plan, and whether it is
+/// still open (`pending` or `sending`).
+pub async fn sms_by_notification(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<(String, bool)>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT plan, status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .map(|r| {
+        let status: String = r.try_get_by_index(1)?;
+        Ok((
+            r.try_get_by_index(0)?,
+            status == "pending" || status == "sending",
+        ))
+    })
+    .transpose()
+}
+
+/// A delivery report proves an open SMS delivery went out (its sender died before recording
+/// it): it becomes `sent` with the gateway's id. False if it was no longer open.
+pub async fn sent_by_report(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+    provider_id: &str,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE deliveries SET status = 'sent', provider_id = $2, lease_until_ms = NULL, updated_ms = $3 \
+             WHERE notification_id = $1 AND channel = 'sms' AND status IN ('pending', 'sending')",
+            vec![notification_id.into(), provider_id.into(), now_ms.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records the gateway's latest report on an SMS delivery; returns the status it had before.
