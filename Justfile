@@ -20,12 +20,22 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-contracts k8s-validate fuzz-api test
+ci: fmt-check lint check-contracts k8s-validate fuzz-api faults-smoke test
 
 # fuzz every service's HTTP API from its OpenAPI document (schemathesis); fails on any 5xx
 fuzz-api *services:
     cargo build --workspace --bins
     deploy/local/fuzz-api.sh {{services}}
+
+# the fault suite (not in CI): every scenario `runs` times on a flow of `invoices` invoices, release build; 0 lost, 0 doubled
+faults invoices="50000" runs="20" *args: services
+    cargo build --release --workspace --bins
+    cargo run --release -p restance-system-tests --bin faults -- --invoices {{invoices}} --runs {{runs}} --keep-logs target/fault-logs {{args}}
+
+# the fault suite's small version, part of `just ci`: a few hundred invoices, the bad-input campaign, one kill, the SMS crash window, one broker restart
+faults-smoke: services
+    cargo build --workspace --bins
+    cargo run -p restance-system-tests --bin faults -- --invoices 300 --runs 1 --scenarios kill-invoicing,notifications-after-send,broker-restart --keep-logs target/fault-logs
 
 # format the code
 fmt:

@@ -208,7 +208,9 @@ impl DailyRun {
             i64::try_from(decision_count).unwrap_or(i64::MAX),
         )
         .await?;
+        restance_bus::crashpoint::reached("dunning.run.before_commit");
         tx.commit().await?;
+        restance_bus::crashpoint::reached("dunning.run.after_commit");
         if !messages.is_empty() {
             self.outbox.wake();
         }

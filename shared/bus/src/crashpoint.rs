@@ -10,6 +10,7 @@
 //! | `consumer.before_commit` | the handler's effects, inbox rows and outbox rows are written, the transaction not yet committed |
 //! | `consumer.after_commit` | committed, the deliveries not yet acknowledged (they are redelivered) |
 //! | `relay.after_publish` | outbox rows published and confirmed, not yet deleted (they are published again) |
+//! | `dunning.run.before_commit` / `dunning.run.after_commit` | a chunk of dunning's daily run: decisions, history and outbox written / committed |
 //! | `notifications.after_send` | the SMS gateway or mail server accepted, the outcome not yet committed |
 //!
 //! The process ends with `abort()`: no destructor, drain or flush runs, the same as SIGKILL for
