@@ -18,8 +18,8 @@
 
 pub mod config;
 pub mod connection;
-pub mod crashpoint;
 pub mod consumer;
+pub mod crashpoint;
 pub mod health;
 pub mod inbox;
 pub mod migration;

@@ -908,7 +908,7 @@ async fn run_once(
     scenario: &Scenario,
     run_seed: u64,
     expected_sms: Option<u64>,
-) -> anyhow::Result<(Outcome, RunResult, Vec<String>)> {
+) -> (anyhow::Result<(Outcome, RunResult)>, Vec<String>) {
     let started = Instant::now();
     let mut rng = Rng(run_seed);
     let n = flow.invoices.len();
@@ -931,7 +931,41 @@ async fn run_once(
         }
         _ => None,
     };
-    let mut sys = System::start(crash.clone()).await?;
+    let mut sys = match System::start(crash.clone()).await {
+        Ok(sys) => sys,
+        Err(e) => return (Err(e), Vec::new()),
+    };
+    let driven = drive(&mut sys, flow, scenario, &mut rng, crash.as_ref()).await;
+    let restarts = sys.restarts;
+    // Always stopped and cleaned up (databases, queues, documents), also after a failed run.
+    let logs = sys.stop().await;
+    let (outcome, mut result) = match driven {
+        Ok(x) => x,
+        Err(e) => return (Err(e), logs),
+    };
+    for (i, log) in logs.iter().enumerate() {
+        for hit in personal_data_hits(log, flow) {
+            result
+                .violations
+                .push(format!("{}'s log holds personal data: {hit}", SERVICES[i]));
+        }
+    }
+    if !result.evidence.is_empty() {
+        result.evidence = format!("{}; restarts {:?}", result.evidence, restarts);
+    }
+    result.elapsed = started.elapsed();
+    (Ok((outcome, result)), logs)
+}
+
+/// The flow with its fault, then the checks that need the running system.
+async fn drive(
+    sys: &mut System,
+    flow: &Flow,
+    scenario: &Scenario,
+    rng: &mut Rng,
+    crash: Option<&(usize, String)>,
+) -> anyhow::Result<(Outcome, RunResult)> {
+    let n = flow.invoices.len();
     let exchange = sys.exchange.clone();
     let fault_phase = phase_of(scenario.fault);
     let mut evidence = crash
@@ -969,7 +1003,7 @@ async fn run_once(
             let delay = rng.range(10, 60 + (n as u64) / 5);
             tokio::time::sleep(Duration::from_millis(delay)).await;
             let stored = sys.count(0, "SELECT COUNT(*) FROM claims").await;
-            let e = strike(&mut sys, scenario.fault, &mut rng, stored >= n_i64).await?;
+            let e = strike(sys, scenario.fault, rng, stored >= n_i64).await?;
             fired = stored < n_i64;
             evidence = format!("{e}; {stored}/{n} claims stored at the time");
         }
@@ -977,7 +1011,7 @@ async fn run_once(
     }
     wait_until(
         "every invoice stored",
-        &mut sys,
+        sys,
         Until::Stored {
             n: n_i64,
             debtors: ndebtors,
@@ -1030,13 +1064,13 @@ async fn run_once(
             let delay = rng.range(10, 40 + (npay as u64) / 5);
             tokio::time::sleep(Duration::from_millis(delay)).await;
             let stored = sys.count(0, "SELECT COUNT(*) FROM payments").await;
-            let e = strike(&mut sys, scenario.fault, &mut rng, stored >= npay).await?;
+            let e = strike(sys, scenario.fault, rng, stored >= npay).await?;
             fired = stored < npay;
             evidence = format!("{e}; {stored}/{npay} payments stored at the time");
         }
         publisher.await??;
     }
-    wait_until("every payment applied", &mut sys, Until::Payments(npay)).await?;
+    wait_until("every payment applied", sys, Until::Payments(npay)).await?;
 
     // Phase 3: two dunning days.
     for (k, day) in [DAY1, DAY2].into_iter().enumerate() {
@@ -1059,8 +1093,8 @@ async fn run_once(
                 .count(1, &format!("SELECT COUNT(*) FROM business_days WHERE business_date = '{day}' AND state = 'done'"))
                 .await
                 == 1;
-            let letters_done = quiet(&sys).await && dunning_done;
-            let e = strike(&mut sys, scenario.fault, &mut rng, letters_done).await?;
+            let letters_done = quiet(sys).await && dunning_done;
+            let e = strike(sys, scenario.fault, rng, letters_done).await?;
             let which = match scenario.fault {
                 Fault::Kill9(2, _) => !letters_done,
                 Fault::Kill9(1, _) => !dunning_done,
@@ -1071,7 +1105,7 @@ async fn run_once(
         }
         wait_until(
             &format!("the dunning day {day} done and delivered"),
-            &mut sys,
+            sys,
             Until::Day(day.to_owned()),
         )
         .await?;
@@ -1101,27 +1135,14 @@ async fn run_once(
         fired,
         ..Default::default()
     };
-    let outcome = collect(&sys).await?;
-    check_absolute(&sys, flow, &outcome, sent_minor, &mut result).await?;
+    let outcome = collect(sys).await?;
+    check_absolute(sys, flow, &outcome, sent_minor, &mut result).await?;
     if !sys.all_ready().await {
         result
             .violations
             .push("a service is not ready at the end".into());
     }
-    let restarts = sys.restarts;
-    let logs = sys.stop().await;
-    for (i, log) in logs.iter().enumerate() {
-        for hit in personal_data_hits(log, flow) {
-            result
-                .violations
-                .push(format!("{}'s log holds personal data: {hit}", SERVICES[i]));
-        }
-    }
-    if !result.evidence.is_empty() {
-        result.evidence = format!("{}; restarts {:?}", result.evidence, restarts);
-    }
-    result.elapsed = started.elapsed();
-    Ok((outcome, result, logs))
+    Ok((outcome, result))
 }
 
 async fn collect(sys: &System) -> anyhow::Result<Outcome> {
@@ -1579,7 +1600,13 @@ async fn main() -> anyhow::Result<()> {
     // The control run: the reference outcome of this flow without a fault.
     let control_scenario = &all[0];
     eprintln!("control run …");
-    let (control, mut cres, clogs) = run_once(&flow, control_scenario, seed, None).await?;
+    let (control, mut cres, clogs) = match run_once(&flow, control_scenario, seed, None).await {
+        (Ok((o, r)), logs) => (o, r, logs),
+        (Err(e), logs) => {
+            save_logs(&keep_logs, "control", 0, &logs);
+            return Err(e.context("the control run (no fault) did not complete"));
+        }
+    };
     if !cres.violations.is_empty() {
         save_logs(&keep_logs, "control", 0, &clogs);
         for v in &cres.violations {
@@ -1618,8 +1645,9 @@ async fn main() -> anyhow::Result<()> {
             let run_seed =
                 seed ^ ((si as u64 + 1) << 32) ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9);
             let (o, mut r, logs) = match run_once(&flow, sc, run_seed, Some(sms_count)).await {
-                Ok(x) => x,
-                Err(e) => {
+                (Ok((o, r)), logs) => (o, r, logs),
+                (Err(e), logs) => {
+                    save_logs(&keep_logs, sc.name, run, &logs);
                     eprintln!("  {} run {run}: the run did not complete: {e:#}", sc.name);
                     failed = true;
                     other += 1;
