@@ -435,7 +435,7 @@ impl Worker {
                 }
                 Ok(false) => {
                     tracing::warn!(notification_id = %key.notification_id, channel = %key.channel,
-                        "the claim on this delivery was lost (its lease ran out); another attempt owns it");
+                        "this delivery was settled elsewhere (its lease ran out and another attempt owns it, or a delivery report recorded it as sent)");
                     return;
                 }
                 Err(e) => {
