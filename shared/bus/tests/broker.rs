@@ -145,6 +145,54 @@ impl BatchHandler for Recorder {
     }
 }
 
+/// The `tester` service: a consumer with the [`Recorder`] handler and its outbox relay, both
+/// running, the consumer ready (its queue exists) when this returns.
+async fn start_tester(
+    exchange: &str,
+    db: &DatabaseConnection,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let outbox = Outbox::new();
+    let readiness = Readiness::new();
+    let runner = ConsumerRunner::new(
+        &settings(exchange),
+        Subscription {
+            service: "tester".into(),
+            purpose: None,
+            message_types: vec!["test.thing.happened.v1".into()],
+        },
+        db.clone(),
+        outbox.clone(),
+        Arc::new(Recorder),
+        readiness.clone(),
+    );
+    let publisher = Arc::new(ConfirmedPublisher::new(
+        &settings(exchange),
+        "tester",
+        readiness.clone(),
+    ));
+    let relay = OutboxRelay::new(
+        db.clone(),
+        publisher,
+        outbox,
+        &settings(exchange),
+        readiness.clone(),
+    );
+    let cancel = CancellationToken::new();
+    let consumer = tokio::spawn(runner.run(cancel.clone()));
+    let relay_task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
+    for _ in 0..100 {
+        if readiness.report().broker_consume {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (cancel, consumer, relay_task)
+}
+
 fn thing(id: &str, data: serde_json::Value) -> (String, Vec<u8>) {
     let env = json!({"specversion":"1.0","id":id,"source":"/test","type":"test.thing.happened.v1",
         "time":"2026-12-01T06:00:00Z","data":data});
@@ -160,41 +208,7 @@ async fn duplicates_have_no_effect_and_a_poison_message_is_dead_lettered_alone()
     let exchange = unique_exchange();
     let (tdb, db) = database().await?;
     let mut probe = BusProbe::start(&exchange).await?;
-    let outbox = Outbox::new();
-    let readiness = Readiness::new();
-    let runner = ConsumerRunner::new(
-        &settings(&exchange),
-        Subscription {
-            service: "tester".into(),
-            purpose: None,
-            message_types: vec!["test.thing.happened.v1".into()],
-        },
-        db.clone(),
-        outbox.clone(),
-        Arc::new(Recorder),
-        readiness.clone(),
-    );
-    let publisher = Arc::new(ConfirmedPublisher::new(
-        &settings(&exchange),
-        "tester",
-        readiness.clone(),
-    ));
-    let relay = OutboxRelay::new(
-        db.clone(),
-        publisher,
-        outbox,
-        &settings(&exchange),
-        readiness.clone(),
-    );
-    let cancel = CancellationToken::new();
-    let consumer = tokio::spawn(runner.run(cancel.clone()));
-    let relay_task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
-    for _ in 0..100 {
-        if readiness.report().broker_consume {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (cancel, consumer, relay_task) = start_tester(&exchange, &db).await;
     let mut items = Vec::new();
     for i in 0..200 {
         items.push(thing(&format!("t{i}"), json!({"n": i})));
@@ -283,41 +297,7 @@ async fn control_characters_in_id_source_or_type_are_dead_lettered_never_dropped
     let exchange = unique_exchange();
     let (tdb, db) = database().await?;
     let mut probe = BusProbe::start(&exchange).await?;
-    let outbox = Outbox::new();
-    let readiness = Readiness::new();
-    let runner = ConsumerRunner::new(
-        &settings(&exchange),
-        Subscription {
-            service: "tester".into(),
-            purpose: None,
-            message_types: vec!["test.thing.happened.v1".into()],
-        },
-        db.clone(),
-        outbox.clone(),
-        Arc::new(Recorder),
-        readiness.clone(),
-    );
-    let publisher = Arc::new(ConfirmedPublisher::new(
-        &settings(&exchange),
-        "tester",
-        readiness.clone(),
-    ));
-    let relay = OutboxRelay::new(
-        db.clone(),
-        publisher,
-        outbox,
-        &settings(&exchange),
-        readiness.clone(),
-    );
-    let cancel = CancellationToken::new();
-    let consumer = tokio::spawn(runner.run(cancel.clone()));
-    let relay_task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(5)));
-    for _ in 0..100 {
-        if readiness.report().broker_consume {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (cancel, consumer, relay_task) = start_tester(&exchange, &db).await;
     let hostile = |id: &str, source: &str, ty: &str| {
         let env = json!({"specversion":"1.0","id":id,"source":source,"type":ty,
             "time":"2026-12-01T06:00:00Z","data":{"n": 1}});
