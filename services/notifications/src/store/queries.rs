@@ -325,9 +325,10 @@ pub async fn claim(
             db,
             format!(
                 // A row still `sending` lost its sender mid-attempt: whether the provider got
-                // it is unknown from here on (`outcome_unknown_ms`, kept once set).
+                // it is unknown from now (`outcome_unknown_ms`; a later lost attempt starts
+                // its own wait for a delivery report).
                 "UPDATE deliveries SET outcome_unknown_ms = CASE WHEN status = 'sending' \
-                 THEN COALESCE(outcome_unknown_ms, $3) ELSE outcome_unknown_ms END, \
+                 THEN $3 ELSE outcome_unknown_ms END, \
                  status = 'sending', attempts = attempts + 1, lease_until_ms = $4, updated_ms = $3 \
                  WHERE notification_id = $1 AND channel = $2 AND {DUE}"
             ),
