@@ -23,7 +23,8 @@ pub fn unique_exchange() -> String {
     format!("test-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-async fn connect() -> anyhow::Result<Connection> {
+/// A connection to the test broker (`RESTANCE_TEST_AMQP_URL` or [`AMQP_URL`]).
+pub async fn connect() -> anyhow::Result<Connection> {
     Connection::connect(&amqp_url(), ConnectionProperties::default())
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach RabbitMQ ({e}); run `just services`"))
@@ -116,6 +117,57 @@ async fn declare_exchange(ch: &lapin::Channel, exchange: &str) -> anyhow::Result
     )
     .await?;
     Ok(())
+}
+
+/// A durable quorum queue bound to `keys` on `exchange` (declared too): it survives broker
+/// restarts, unlike a probe's exclusive queue, so a fault test can read it afterwards.
+pub async fn declare_quorum_queue(
+    exchange: &str,
+    queue: &str,
+    keys: &[&str],
+) -> anyhow::Result<()> {
+    use lapin::types::AMQPValue;
+    let conn = connect().await?;
+    let ch = conn.create_channel().await?;
+    declare_exchange(&ch, exchange).await?;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    ch.queue_declare(
+        queue.into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        args,
+    )
+    .await?;
+    for key in keys {
+        ch.queue_bind(
+            queue.into(),
+            exchange.into(),
+            (*key).into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    conn.close(200, "done".into()).await.ok();
+    Ok(())
+}
+
+/// Deletes a queue (best effort).
+pub async fn delete_queue(queue: &str) {
+    if let Ok(conn) = connect().await
+        && let Ok(ch) = conn.create_channel().await
+    {
+        let _ = ch
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+        conn.close(200, "done".into()).await.ok();
+    }
 }
 
 /// Collects every message published on an exchange (an exclusive queue bound to `#`).

@@ -33,8 +33,8 @@
 use restance_system_tests::hostile::{self, Hostile, UNICODE_NAMES};
 use restance_system_tests::{PERSONAL_DATA, day_opened, invoice_due, payment};
 use restance_testkit::{
-    DeadLetter, FakeSmsGateway, ServiceProcess, TestDatabase, delete_test_topology, publish_raw,
-    take_all, unique_exchange,
+    DeadLetter, FakeSmsGateway, ServiceProcess, TestDatabase, connect, declare_quorum_queue,
+    delete_queue, delete_test_topology, publish_raw, take_all, unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -379,7 +379,7 @@ impl System {
             dbs.push(TestDatabase::postgres().await?);
         }
         let audit = format!("{exchange}.audit");
-        declare_audit_queue(&exchange, &audit).await?;
+        declare_quorum_queue(&exchange, &audit, AUDITED).await?;
         let mut procs = Vec::new();
         for (i, name) in SERVICES.iter().enumerate() {
             let docs = documents.to_string_lossy().into_owned();
@@ -523,78 +523,20 @@ async fn rows(conn: &DatabaseConnection, sql: &str) -> anyhow::Result<Vec<sea_or
 
 // ------------------------------------------------------------------ the bus side
 
-async fn amqp() -> anyhow::Result<lapin::Connection> {
-    Ok(lapin::Connection::connect(
-        &std::env::var("RESTANCE_TEST_AMQP_URL")
-            .unwrap_or_else(|_| restance_testkit::AMQP_URL.to_owned()),
-        lapin::ConnectionProperties::default(),
-    )
-    .await?)
-}
-
-/// A durable quorum queue bound to what a third party acts on (letters, SMS, e-mail), so the
-/// checker sees every copy the services published — it survives broker restarts.
-async fn declare_audit_queue(exchange: &str, queue: &str) -> anyhow::Result<()> {
-    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-    use lapin::types::{AMQPValue, FieldTable};
-    let conn = amqp().await?;
-    let ch = conn.create_channel().await?;
-    ch.exchange_declare(
-        exchange.into(),
-        lapin::ExchangeKind::Topic,
-        ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        },
-        FieldTable::default(),
-    )
-    .await?;
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    ch.queue_declare(
-        queue.into(),
-        QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        },
-        args,
-    )
-    .await?;
-    for key in [
-        "notifications.letter.ready.v1",
-        "notifications.sms.sent.v1",
-        "notifications.email.sent.v1",
-        "invoicing.claim.opened.v1",
-    ] {
-        ch.queue_bind(
-            queue.into(),
-            exchange.into(),
-            key.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    }
-    conn.close(200, "done".into()).await.ok();
-    Ok(())
-}
-
-async fn delete_queue(queue: &str) {
-    if let Ok(conn) = amqp().await
-        && let Ok(ch) = conn.create_channel().await
-    {
-        let _ = ch.queue_delete(queue.into(), Default::default()).await;
-        conn.close(200, "done".into()).await.ok();
-    }
-}
+/// What a third party acts on (letters, SMS, e-mail) and every claim announced: the audit
+/// queue (durable, quorum) lets the checker see every copy the services published, across
+/// broker restarts.
+const AUDITED: &[&str] = &[
+    "notifications.letter.ready.v1",
+    "notifications.sms.sent.v1",
+    "notifications.email.sent.v1",
+    "invoicing.claim.opened.v1",
+];
 
 /// Ready messages in the services' queues (0 when all consumed); `None` while the broker is away.
 async fn queues_ready(exchange: &str) -> Option<u32> {
     use lapin::options::QueueDeclareOptions;
-    let conn = amqp().await.ok()?;
+    let conn = connect().await.ok()?;
     let ch = conn.create_channel().await.ok()?;
     let mut total = 0;
     for s in SERVICES {
