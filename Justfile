@@ -85,18 +85,24 @@ image:
 build:
     cargo build --workspace --bins --release
 
-# ingest benchmark: N upstream invoices end to end vs the raw confirmed-publish rate (not in CI)
-bench-ingest count="100000": services build
-    cargo run --release -p restance-system-tests --bin bench-ingest -- --count {{count}}
+# Raw broker and PostgreSQL limits, then (a) 1,000,000 invoices ingested, (b) the daily run over
+# 1,000,000 overdue claims, (c) 10,000 letters: ratios to the raw limits, peak RSS, where the CPU
+# went; fails on personal data in a log. Options: --invoices N --claims N --letters N --raw N --quick
+# (0 skips a phase). docs/performance.md explains the figures.
+# the throughput benchmarks in one run and one table (not in CI; see docs/performance.md)
+bench-pipeline *args: services
+    cargo build --release -p restance-invoicing -p restance-dunning -p restance-letters --bins
+    cargo run --release -p restance-system-tests --bin bench -- {{args}}
 
-# letters benchmark: N reminder PDFs on all cores, letters/s and peak RSS (not in CI; target >= 200/s)
+# ingest benchmark alone: N upstream invoices end to end vs the raw confirmed-publish rate
+bench-ingest count="100000": (bench-pipeline "--invoices" count "--claims" "0" "--letters" "0")
+
+# letters benchmark alone: N reminder PDFs on all cores, letters/s and peak RSS (target >= 200/s)
 bench-letters count="10000":
     cargo run --release -p restance-letters --bin bench-letters -- --count {{count}} --templates templates
 
-# dunning benchmark: the daily run over N overdue claims vs the raw confirmed-publish rate (not in CI; targets: ratio <= 2, RSS <= 150 MiB)
-bench-dunning count="1000000": services
-    cargo build --release -p restance-dunning --bin restance-dunning
-    cargo run --release -p restance-system-tests --bin bench-dunning -- --count {{count}}
+# dunning benchmark alone: the daily run over N overdue claims vs the raw confirmed-publish rate
+bench-dunning count="1000000": (bench-pipeline "--invoices" "0" "--claims" count "--letters" "0")
 
 # reporting benchmark: N claims with two years of daily history; an as-of query and one monthly report (not in CI; target < 2 s each)
 bench-report claims="1000000": services
@@ -106,5 +112,5 @@ bench-report claims="1000000": services
 fuzz seconds="60":
     RESTANCE_FUZZ_SECONDS={{seconds}} deploy/local/fuzz-decoders.sh
 
-# every benchmark (not in CI)
-bench: bench-ingest bench-letters bench-dunning bench-report
+# every benchmark (not in CI): the pipeline table, then the reporting queries
+bench *args: (bench-pipeline args) bench-report

@@ -3,6 +3,7 @@
 //! The tests live in `tests/`; this library holds the fixtures they share: upstream messages
 //! as the billing systems and the bank send them.
 
+pub mod bench;
 pub mod hostile;
 
 use serde_json::{Value, json};
@@ -23,6 +24,19 @@ pub const PERSONAL_DATA: &[&str] = &[
     "ane@example.org",
     "Ane Hansen",
 ];
+
+/// The entries of [`PERSONAL_DATA`] and of `more` that `log` contains (none expected).
+pub fn personal_data_in<'a>(log: &str, more: &[&'a str]) -> Vec<&'a str>
+where
+    'static: 'a,
+{
+    PERSONAL_DATA
+        .iter()
+        .chain(more)
+        .copied()
+        .filter(|needle| log.contains(needle))
+        .collect()
+}
 
 /// A daycare invoice of Skanderborg for debtor `debtor`.
 pub fn invoice(id: &str, invoice_id: &str, debtor: &str, amount: &str) -> Value {

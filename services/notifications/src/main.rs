@@ -4,6 +4,10 @@
 use restance_notifications::{Application, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
+/// The letters' allocator (see `restance_letters::Allocator`).
+#[global_allocator]
+static GLOBAL: restance_letters::Allocator = restance_letters::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the notifications service: letters (PDF), SMS and e-mail ([notifications] \

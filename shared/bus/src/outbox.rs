@@ -5,6 +5,10 @@
 //! confirms, then deletes them. A crash between confirm and delete republishes a row; consumers
 //! dedupe it by `(source, id)`. With several replicas of one service two relays may publish the
 //! same row — harmless for the same reason.
+//!
+//! While the outbox is busy the relay reads the next round's rows while the broker confirms
+//! the current round, and deletes a round's rows by their `seq` range when it read every `seq`
+//! of that range (the usual case), by their list of `seq`s otherwise.
 
 use crate::config::BusSettings;
 use crate::connection::Backoff;
@@ -95,6 +99,15 @@ pub struct OutboxRelay {
     cursor: AtomicI64,
 }
 
+/// One round's rows, read from the outbox in `seq` order.
+#[derive(Debug, Default)]
+struct Round {
+    seqs: Vec<i64>,
+    messages: Vec<OutgoingMessage>,
+    /// As many rows as asked for: more are probably waiting.
+    full: bool,
+}
+
 impl OutboxRelay {
     /// A relay for `db`'s outbox.
     pub fn new(
@@ -120,13 +133,16 @@ impl OutboxRelay {
         if let Err(err) = self.publisher.connect().await {
             tracing::warn!(error = %err, "outbox relay cannot reach the broker yet; will retry");
         }
+        // The next round's rows, read while the broker confirmed the last round.
+        let mut ahead: Option<Round> = None;
         loop {
             if cancel.is_cancelled() {
                 break;
             }
-            match self.publish_round().await {
-                Ok(n) if n >= self.settings.relay_batch => {
+            match self.round(ahead.take(), true).await {
+                Ok((n, next)) if n >= self.settings.relay_batch => {
                     backoff.reset();
+                    ahead = next;
                     continue;
                 }
                 Ok(_) => {
@@ -162,37 +178,89 @@ impl OutboxRelay {
 
     /// Publishes one round of up to `relay_batch` rows; returns how many were published.
     pub async fn publish_round(&self) -> Result<usize, RelayError> {
+        self.round(None, false).await.map(|(n, _)| n)
+    }
+
+    /// Publishes `ahead` (or the rows read now), then deletes them. With `read_ahead` and a full
+    /// round, the next round's rows are read while the broker confirms this one and returned.
+    async fn round(
+        &self,
+        ahead: Option<Round>,
+        read_ahead: bool,
+    ) -> Result<(usize, Option<Round>), RelayError> {
+        let started = std::time::Instant::now();
+        let round = match ahead {
+            Some(r) if !r.seqs.is_empty() => r,
+            _ => self.read().await?,
+        };
+        let Some(&last) = round.seqs.last() else {
+            return Ok((0, None));
+        };
+        let read = started.elapsed();
+        let (published, next) = if read_ahead && round.full {
+            // Rows beyond `last` are not this round's, whatever becomes of it: reading them
+            // now costs nothing but the read if the publish fails.
+            let (published, next) = tokio::join!(
+                self.publisher.publish_all(&round.messages),
+                self.read_from(last)
+            );
+            (published, next.ok())
+        } else {
+            (self.publisher.publish_all(&round.messages).await, None)
+        };
+        published?;
+        crate::crashpoint::reached("relay.after_publish");
+        let publish = started.elapsed() - read;
+        self.delete(&round.seqs).await?;
+        tracing::debug!(
+            rows = round.seqs.len(),
+            read_us = read.as_micros() as u64,
+            publish_us = publish.as_micros() as u64,
+            delete_us = (started.elapsed() - read - publish).as_micros() as u64,
+            read_ahead = next.is_some(),
+            "outbox round"
+        );
+        self.cursor
+            .store(if round.full { last } else { 0 }, Ordering::SeqCst);
+        self.readiness.set_publishing(true);
+        metrics::counter!("restance_outbox_published_total").increment(round.seqs.len() as u64);
+        Ok((round.seqs.len(), next))
+    }
+
+    /// The next rows: from the cursor, and from the start if nothing lies beyond it.
+    async fn read(&self) -> Result<Round, DbErr> {
+        let from = self.cursor.load(Ordering::SeqCst);
+        let round = self.read_from(from).await?;
+        if !round.seqs.is_empty() || from == 0 {
+            return Ok(round);
+        }
+        self.cursor.store(0, Ordering::SeqCst);
+        self.read_from(0).await
+    }
+
+    /// Up to `relay_batch` rows with a `seq` above `from`, in `seq` order.
+    async fn read_from(&self, from: i64) -> Result<Round, DbErr> {
         let db = &self.db;
         let limit = i64::try_from(self.settings.relay_batch).unwrap_or(1000);
-        let mut rows = Vec::new();
-        // At most twice: from the cursor, and from the start if nothing lies beyond it.
-        for _ in 0..2 {
-            let from = self.cursor.load(Ordering::SeqCst);
-            rows = db
-                .query_all_raw(stmt(
-                    db,
-                    "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
-                     FROM restance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    vec![from.into(), limit.into()],
-                ))
-                .await?;
-            if !rows.is_empty() || from == 0 {
-                break;
-            }
-            self.cursor.store(0, Ordering::SeqCst);
-        }
-        let full = rows.len() >= self.settings.relay_batch;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut seqs = Vec::with_capacity(rows.len());
-        let mut messages = Vec::with_capacity(rows.len());
+        let rows = db
+            .query_all_raw(stmt(
+                db,
+                "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
+                 FROM restance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+                vec![from.into(), limit.into()],
+            ))
+            .await?;
+        let mut round = Round {
+            seqs: Vec::with_capacity(rows.len()),
+            messages: Vec::with_capacity(rows.len()),
+            full: rows.len() >= self.settings.relay_batch,
+        };
         for row in rows {
-            seqs.push(row.try_get_by_index::<i64>(0)?);
+            round.seqs.push(row.try_get_by_index::<i64>(0)?);
             let headers: String = row.try_get_by_index(5)?;
             let headers: BTreeMap<String, String> =
                 serde_json::from_str(&headers).unwrap_or_default();
-            messages.push(OutgoingMessage {
+            round.messages.push(OutgoingMessage {
                 exchange: row.try_get_by_index(1)?,
                 routing_key: row.try_get_by_index(2)?,
                 message_id: row.try_get_by_index(3)?,
@@ -202,8 +270,27 @@ impl OutboxRelay {
                 mandatory: row.try_get_by_index(7)?,
             });
         }
-        self.publisher.publish_all(&messages).await?;
-        crate::crashpoint::reached("relay.after_publish");
+        Ok(round)
+    }
+
+    /// Deletes published rows (`seqs` ascending). When they are every `seq` from the first to
+    /// the last, one range does it: `seq` values are never reused, so no other row can lie in
+    /// that range. Otherwise (a gap: a rolled-back transaction, or one not yet committed when
+    /// the rows were read, whose row must stay) the rows are named one by one.
+    async fn delete(&self, seqs: &[i64]) -> Result<(), DbErr> {
+        let db = &self.db;
+        let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+            return Ok(());
+        };
+        if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
+            db.execute_raw(stmt(
+                db,
+                "DELETE FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
+                vec![first.into(), last.into()],
+            ))
+            .await?;
+            return Ok(());
+        }
         for chunk in seqs.chunks(rows_per_statement(1)) {
             let sql = format!(
                 "DELETE FROM restance_outbox WHERE seq IN ({})",
@@ -212,12 +299,7 @@ impl OutboxRelay {
             let values = chunk.iter().map(|s| Value::from(*s)).collect();
             db.execute_raw(stmt(db, sql, values)).await?;
         }
-        let last = seqs.last().copied().unwrap_or(0);
-        self.cursor
-            .store(if full { last } else { 0 }, Ordering::SeqCst);
-        self.readiness.set_publishing(true);
-        metrics::counter!("restance_outbox_published_total").increment(seqs.len() as u64);
-        Ok(seqs.len())
+        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Confirmed publishing: the only way anything of ours reaches the broker.
 //!
 //! A batch is published on a channel in confirm mode with at most `confirm_window` messages
-//! awaiting their confirm; the batch succeeds only when every message is acked. A nack, a
+//! awaiting their confirm (a sliding window: the next message goes out as soon as the oldest
+//! one is confirmed); the batch succeeds only when every message is acked. A nack, a
 //! return of a mandatory message, a timeout or a lost connection fails the batch, the channel is
 //! dropped (late confirms of an abandoned channel must not be mistaken for new ones) and the
 //! caller retries: consumers dedupe on `(source, id)`, so a republished message is harmless.
@@ -12,8 +13,8 @@ use crate::health::Readiness;
 use crate::topology::Topology;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
-use std::collections::BTreeMap;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, PublisherConfirm};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -191,10 +192,17 @@ impl ConfirmedPublisher {
         messages: &[OutgoingMessage],
     ) -> Result<(), PublishError> {
         let channel = self.ensure(state).await?;
-        let timeout = self.settings.confirm_timeout();
-        for window in messages.chunks(self.settings.confirm_window.max(1)) {
-            let mut pending = Vec::with_capacity(window.len());
-            for msg in window {
+        let window = self.settings.confirm_window.max(1);
+        let mut pending = VecDeque::with_capacity(window.min(messages.len()));
+        let mut confirmed = 0usize;
+        let result = async {
+            for msg in messages {
+                if pending.len() >= window
+                    && let Some((oldest, confirm)) = pending.pop_front()
+                {
+                    self.confirmed(oldest, confirm).await?;
+                    confirmed += 1;
+                }
                 let exchange = msg.exchange.as_deref().unwrap_or(self.topology.exchange());
                 let confirm = channel
                     .basic_publish(
@@ -208,34 +216,40 @@ impl ConfirmedPublisher {
                         properties(msg),
                     )
                     .await?;
-                pending.push((msg, confirm));
+                pending.push_back((msg, confirm));
             }
-            let all = async {
-                for (msg, confirm) in pending {
-                    match confirm.await? {
-                        Confirmation::Ack(None) | Confirmation::NotRequested => {}
-                        Confirmation::Ack(Some(returned)) => {
-                            return Err(PublishError::Returned {
-                                message_id: msg.message_id.clone(),
-                                routing_key: msg.routing_key.clone(),
-                                reply: returned.reply_text.to_string(),
-                            });
-                        }
-                        Confirmation::Nack(_) => {
-                            return Err(PublishError::Nacked {
-                                message_id: msg.message_id.clone(),
-                            });
-                        }
-                    }
-                }
-                Ok(())
-            };
-            tokio::time::timeout(timeout, all)
-                .await
-                .map_err(|_| PublishError::Timeout(timeout))??;
-            metrics::counter!("restance_bus_published_total").increment(window.len() as u64);
+            while let Some((msg, confirm)) = pending.pop_front() {
+                self.confirmed(msg, confirm).await?;
+                confirmed += 1;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        metrics::counter!("restance_bus_published_total").increment(confirmed as u64);
+        result
+    }
+
+    /// Waits (at most `confirm_timeout`) for the broker's confirm of `msg`.
+    async fn confirmed(
+        &self,
+        msg: &OutgoingMessage,
+        confirm: PublisherConfirm,
+    ) -> Result<(), PublishError> {
+        let timeout = self.settings.confirm_timeout();
+        match tokio::time::timeout(timeout, confirm)
+            .await
+            .map_err(|_| PublishError::Timeout(timeout))??
+        {
+            Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
+            Confirmation::Ack(Some(returned)) => Err(PublishError::Returned {
+                message_id: msg.message_id.clone(),
+                routing_key: msg.routing_key.clone(),
+                reply: returned.reply_text.to_string(),
+            }),
+            Confirmation::Nack(_) => Err(PublishError::Nacked {
+                message_id: msg.message_id.clone(),
+            }),
+        }
     }
 
     /// Closes the connection (at shutdown).

@@ -119,6 +119,36 @@ async fn declare_exchange(ch: &lapin::Channel, exchange: &str) -> anyhow::Result
     Ok(())
 }
 
+/// An exclusive, auto-deleted queue bound to `binding` on `exchange` (declared too), for a
+/// watcher that consumes without acks; returns the queue's name.
+pub async fn exclusive_queue(
+    ch: &lapin::Channel,
+    exchange: &str,
+    binding: &str,
+) -> anyhow::Result<String> {
+    declare_exchange(ch, exchange).await?;
+    let q = ch
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    ch.queue_bind(
+        q.name().clone(),
+        exchange.into(),
+        binding.into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    Ok(q.name().to_string())
+}
+
 /// A durable quorum queue bound to `keys` on `exchange` (declared too): it survives broker
 /// restarts, unlike a probe's exclusive queue, so a fault test can read it afterwards.
 pub async fn declare_quorum_queue(
@@ -195,29 +225,10 @@ impl BusProbe {
     pub async fn start_on(exchange: &str, binding: &str) -> anyhow::Result<Self> {
         let conn = connect().await?;
         let ch = conn.create_channel().await?;
-        declare_exchange(&ch, exchange).await?;
-        let q = ch
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        ch.queue_bind(
-            q.name().clone(),
-            exchange.into(),
-            binding.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+        let q = exclusive_queue(&ch, exchange, binding).await?;
         let mut consumer = ch
             .basic_consume(
-                q.name().clone(),
+                q.as_str().into(),
                 "probe".into(),
                 BasicConsumeOptions {
                     no_ack: true,

@@ -9,8 +9,8 @@ pub mod sms;
 
 pub use bus::{
     AMQP_URL, BusProbe, DeadLetter, connect, declare_quorum_queue, delete_queue,
-    delete_test_topology, publish_envelopes, publish_raw, publish_replayed, queue_depth, take_all,
-    unique_exchange,
+    delete_test_topology, exclusive_queue, publish_envelopes, publish_raw, publish_replayed,
+    queue_depth, take_all, unique_exchange,
 };
 pub use db::TestDatabase;
 pub use process::{ServiceProcess, binary};

@@ -5,6 +5,9 @@
 //! `just bench-letters` runs it in release mode:
 //! `bench-letters [--count 10000] [--single 500] [--threads N] [--templates DIR] [--keep]`.
 
+#[global_allocator]
+static GLOBAL: restance_letters::Allocator = restance_letters::Allocator;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
