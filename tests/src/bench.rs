@@ -25,7 +25,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection};
 use restance_testkit::{
-    ServiceProcess, TestDatabase, connect, declare_quorum_queue, delete_queue,
+    ServiceProcess, TestDatabase, connect, declare_quorum_queue, delete_exchange, delete_queue,
     delete_test_topology, exclusive_queue, publish_raw, queue_depth, unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, Value};
@@ -212,18 +212,6 @@ impl CpuMeter {
 // ---------------------------------------------------------------------------------------------
 // Raw limits
 // ---------------------------------------------------------------------------------------------
-
-/// Deletes an exchange (best effort).
-pub async fn delete_exchange(exchange: &str) {
-    if let Ok(conn) = connect().await
-        && let Ok(ch) = conn.create_channel().await
-    {
-        let _ = ch
-            .exchange_delete(exchange.into(), Default::default())
-            .await;
-        conn.close(200, "done".into()).await.ok();
-    }
-}
 
 /// A quorum queue of its own exchange for the raw measurements; [`RawQueue::delete`] removes
 /// both.

@@ -200,6 +200,18 @@ pub async fn delete_queue(queue: &str) {
     }
 }
 
+/// Deletes an exchange (best effort).
+pub async fn delete_exchange(exchange: &str) {
+    if let Ok(conn) = connect().await
+        && let Ok(ch) = conn.create_channel().await
+    {
+        let _ = ch
+            .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+            .await;
+        conn.close(200, "done".into()).await.ok();
+    }
+}
+
 /// Collects every message published on an exchange (an exclusive queue bound to `#`).
 pub struct BusProbe {
     rx: tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,

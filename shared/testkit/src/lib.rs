@@ -8,7 +8,7 @@ pub mod process;
 pub mod sms;
 
 pub use bus::{
-    AMQP_URL, BusProbe, DeadLetter, connect, declare_quorum_queue, delete_queue,
+    AMQP_URL, BusProbe, DeadLetter, connect, declare_quorum_queue, delete_exchange, delete_queue,
     delete_test_topology, exclusive_queue, publish_envelopes, publish_raw, publish_replayed,
     queue_depth, take_all, unique_exchange,
 };
