@@ -766,6 +766,37 @@ struct RunResult {
     evidence: String,
     fired: bool,
     elapsed: Duration,
+    /// How long this run's phases took (used from the control run).
+    phases: Calibration,
+}
+
+/// What the control run measured of the flow: the number of SMS, and how long each phase took.
+/// A fault's moment is drawn inside the measured phase (between 5 ms and 80 % of it), so it lands
+/// while the phase still runs whatever the flow's size and the build profile; without a
+/// calibration the moment is drawn from a range that grows with the flow.
+#[derive(Clone, Copy, Debug, Default)]
+struct Calibration {
+    sms: u64,
+    /// From the first invoice published to every claim stored.
+    ingest: Duration,
+    /// From the first payment published to every payment applied.
+    payments: Duration,
+    /// From the first day opened to dunning's run of it done.
+    dunning: Duration,
+    /// From the first day opened to its letters and SMS delivered.
+    day: Duration,
+}
+
+impl Calibration {
+    /// A fault's delay in ms: inside `phase` when it was measured, else `lo..=hi`.
+    fn delay(phase: Duration, rng: &mut Rng, lo: u64, hi: u64) -> u64 {
+        let ms = u64::try_from(phase.as_millis()).unwrap_or(u64::MAX);
+        if ms >= 50 {
+            rng.range(5, ms * 4 / 5)
+        } else {
+            rng.range(lo, hi)
+        }
+    }
 }
 
 /// What a phase waits for.
@@ -849,7 +880,7 @@ async fn run_once(
     flow: &Flow,
     scenario: &Scenario,
     run_seed: u64,
-    expected_sms: Option<u64>,
+    calibration: Option<Calibration>,
 ) -> (anyhow::Result<(Outcome, RunResult)>, Vec<String>) {
     let started = Instant::now();
     let mut rng = Rng(run_seed);
@@ -859,7 +890,7 @@ async fn run_once(
             // A batch holds up to a few hundred messages: a small flow passes a commit point
             // only a few times, so the pass is drawn from a range that grows with the flow.
             let hi = if point == "notifications.after_send" {
-                expected_sms.unwrap_or(hi).clamp(1, hi)
+                calibration.map_or(hi, |c| c.sms).clamp(1, hi)
             } else if point.starts_with("dunning.run.") {
                 hi
             } else {
@@ -877,7 +908,16 @@ async fn run_once(
         Ok(sys) => sys,
         Err(e) => return (Err(e), Vec::new()),
     };
-    let driven = drive(&mut sys, flow, scenario, &mut rng, crash.as_ref()).await;
+    let calibration = calibration.unwrap_or_default();
+    let driven = drive(
+        &mut sys,
+        flow,
+        scenario,
+        &mut rng,
+        crash.as_ref(),
+        &calibration,
+    )
+    .await;
     let restarts = sys.restarts;
     // Always stopped and cleaned up (databases, queues, documents), also after a failed run.
     let logs = sys.stop().await;
@@ -906,8 +946,10 @@ async fn drive(
     scenario: &Scenario,
     rng: &mut Rng,
     crash: Option<&(usize, String)>,
+    calibration: &Calibration,
 ) -> anyhow::Result<(Outcome, RunResult)> {
     let n = flow.invoices.len();
+    let mut phases = Calibration::default();
     let exchange = sys.exchange.clone();
     let fault_phase = phase_of(scenario.fault);
     let mut evidence = crash
@@ -938,11 +980,12 @@ async fn drive(
         .collect();
     let n_i64 = i64::try_from(n).unwrap_or(0);
     let ndebtors = i64::try_from(debtors.len()).unwrap_or(0);
+    let phase_started = Instant::now();
     {
         let ex = exchange.clone();
         let publisher = tokio::spawn(async move { publish_all(&ex, &items).await });
         if fault_phase == Some(Phase::Ingest) {
-            let delay = rng.range(10, 60 + (n as u64) / 5);
+            let delay = Calibration::delay(calibration.ingest, rng, 10, 60 + (n as u64) / 5);
             tokio::time::sleep(Duration::from_millis(delay)).await;
             let stored = sys.count(0, "SELECT COUNT(*) FROM claims").await;
             let e = strike(sys, scenario.fault, rng, stored >= n_i64).await?;
@@ -960,6 +1003,7 @@ async fn drive(
         },
     )
     .await?;
+    phases.ingest = phase_started.elapsed();
 
     // Phase 2: payments on the claims' own FIK lines.
     let ocr: BTreeMap<String, String> =
@@ -999,11 +1043,12 @@ async fn drive(
         ));
     }
     let npay = i64::try_from(payments.len()).unwrap_or(0);
+    let phase_started = Instant::now();
     {
         let ex = exchange.clone();
         let publisher = tokio::spawn(async move { publish_all(&ex, &payments).await });
         if fault_phase == Some(Phase::Payments) {
-            let delay = rng.range(10, 40 + (npay as u64) / 5);
+            let delay = Calibration::delay(calibration.payments, rng, 10, 40 + (npay as u64) / 5);
             tokio::time::sleep(Duration::from_millis(delay)).await;
             let stored = sys.count(0, "SELECT COUNT(*) FROM payments").await;
             let e = strike(sys, scenario.fault, rng, stored >= npay).await?;
@@ -1013,9 +1058,11 @@ async fn drive(
         publisher.await??;
     }
     wait_until("every payment applied", sys, Until::Payments(npay)).await?;
+    phases.payments = phase_started.elapsed();
 
     // Phase 3: two dunning days.
     for (k, day) in [DAY1, DAY2].into_iter().enumerate() {
+        let phase_started = Instant::now();
         publish_all(
             &exchange,
             &[(
@@ -1027,8 +1074,13 @@ async fn drive(
         if k == 0 && fault_phase == Some(Phase::Day1) {
             // Dunning's run takes about 1 ms per claim in a debug build, the letters about 10 ms.
             let delay = match scenario.fault {
-                Fault::Kill9(2, _) => rng.range(50, 100 + (n as u64)),
-                _ => rng.range(5, 20 + (n as u64) / 4),
+                Fault::Kill9(1, _) => {
+                    Calibration::delay(calibration.dunning, rng, 5, 20 + (n as u64) / 4)
+                }
+                Fault::Kill9(2, _) => {
+                    Calibration::delay(calibration.day, rng, 50, 100 + (n as u64))
+                }
+                _ => Calibration::delay(calibration.day, rng, 5, 20 + (n as u64) / 4),
             };
             tokio::time::sleep(Duration::from_millis(delay)).await;
             let dunning_done = sys
@@ -1045,12 +1097,25 @@ async fn drive(
             fired = which;
             evidence = format!("{e}; dunning's run finished at the time: {dunning_done}");
         }
+        if k == 0 && fault_phase != Some(Phase::Day1) {
+            // Measure when dunning's run of the day is done (the control run's calibration).
+            let done = format!(
+                "SELECT COUNT(*) FROM business_days WHERE business_date = '{day}' AND state = 'done'"
+            );
+            while sys.count(1, &done).await != 1 && phase_started.elapsed() < PHASE_TIMEOUT {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            phases.dunning = phase_started.elapsed();
+        }
         wait_until(
             &format!("the dunning day {day} done and delivered"),
             sys,
             Until::Day(day.to_owned()),
         )
         .await?;
+        if k == 0 {
+            phases.day = phase_started.elapsed();
+        }
     }
     // Let late republished copies arrive before reading the bus.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1075,6 +1140,7 @@ async fn drive(
     let mut result = RunResult {
         evidence,
         fired,
+        phases,
         ..Default::default()
     };
     let outcome = collect(sys).await?;
@@ -1557,6 +1623,10 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the control run (no fault) already breaks an invariant");
     }
     let sms_count = u64::try_from(control.sms.len()).unwrap_or(1);
+    let calibration = Calibration {
+        sms: sms_count,
+        ..cres.phases
+    };
     eprintln!(
         "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} dead letter(s), {:.1} s",
         control.claims.len(),
@@ -1570,6 +1640,13 @@ async fn main() -> anyhow::Result<()> {
             .count(),
         control.dead.values().map(Vec::len).sum::<usize>(),
         cres.elapsed.as_secs_f64()
+    );
+    eprintln!(
+        "  control phases (faults are drawn inside them): invoices {:.2} s, payments {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s",
+        calibration.ingest.as_secs_f64(),
+        calibration.payments.as_secs_f64(),
+        calibration.dunning.as_secs_f64(),
+        calibration.day.as_secs_f64()
     );
     cres.fired = true;
 
@@ -1586,7 +1663,7 @@ async fn main() -> anyhow::Result<()> {
         for run in 0..runs {
             let run_seed =
                 seed ^ ((si as u64 + 1) << 32) ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9);
-            let (o, mut r, logs) = match run_once(&flow, sc, run_seed, Some(sms_count)).await {
+            let (o, mut r, logs) = match run_once(&flow, sc, run_seed, Some(calibration)).await {
                 (Ok((o, r)), logs) => (o, r, logs),
                 (Err(e), logs) => {
                     save_logs(&keep_logs, sc.name, run, &logs);
