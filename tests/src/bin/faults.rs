@@ -779,7 +779,7 @@ struct Calibration {
     sms: u64,
     /// From the first invoice published to every claim stored.
     ingest: Duration,
-    /// From the first payment published to every payment applied.
+    /// From the first payment published to every payment stored.
     payments: Duration,
     /// From the first day opened to dunning's run of it done.
     dunning: Duration,
@@ -939,6 +939,17 @@ async fn run_once(
     (Ok((outcome, result)), logs)
 }
 
+/// Polls `sql` (a count in service `svc`'s database) every 10 ms until it reaches `n`, and
+/// returns the time since `started`: how the control run measures a phase to the same condition
+/// that decides whether a fault fired. Gives up at `PHASE_TIMEOUT`; the phase's own wait reports
+/// a phase that never finishes.
+async fn poll_until(sys: &System, svc: usize, sql: &str, n: i64, started: Instant) -> Duration {
+    while sys.count(svc, sql).await < n && started.elapsed() < PHASE_TIMEOUT {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
 /// The flow with its fault, then the checks that need the running system.
 async fn drive(
     sys: &mut System,
@@ -991,6 +1002,9 @@ async fn drive(
             let e = strike(sys, scenario.fault, rng, stored >= n_i64).await?;
             fired = stored < n_i64;
             evidence = format!("{e}; {stored}/{n} claims stored at the time");
+        } else {
+            phases.ingest =
+                poll_until(sys, 0, "SELECT COUNT(*) FROM claims", n_i64, phase_started).await;
         }
         publisher.await??;
     }
@@ -1003,7 +1017,6 @@ async fn drive(
         },
     )
     .await?;
-    phases.ingest = phase_started.elapsed();
 
     // Phase 2: payments on the claims' own FIK lines.
     let ocr: BTreeMap<String, String> =
@@ -1054,11 +1067,13 @@ async fn drive(
             let e = strike(sys, scenario.fault, rng, stored >= npay).await?;
             fired = stored < npay;
             evidence = format!("{e}; {stored}/{npay} payments stored at the time");
+        } else {
+            phases.payments =
+                poll_until(sys, 0, "SELECT COUNT(*) FROM payments", npay, phase_started).await;
         }
         publisher.await??;
     }
     wait_until("every payment applied", sys, Until::Payments(npay)).await?;
-    phases.payments = phase_started.elapsed();
 
     // Phase 3: two dunning days.
     for (k, day) in [DAY1, DAY2].into_iter().enumerate() {
@@ -1102,10 +1117,7 @@ async fn drive(
             let done = format!(
                 "SELECT COUNT(*) FROM business_days WHERE business_date = '{day}' AND state = 'done'"
             );
-            while sys.count(1, &done).await != 1 && phase_started.elapsed() < PHASE_TIMEOUT {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            phases.dunning = phase_started.elapsed();
+            phases.dunning = poll_until(sys, 1, &done, 1, phase_started).await;
         }
         wait_until(
             &format!("the dunning day {day} done and delivered"),
