@@ -30,6 +30,7 @@
 // Rates and shares of generated data are floats by nature; money is integer minor units here.
 #![allow(clippy::float_arithmetic)]
 
+use aho_corasick::AhoCorasick;
 use restance_system_tests::hostile::{self, Hostile, UNICODE_NAMES};
 use restance_system_tests::{PERSONAL_DATA, day_opened, invoice_due, payment};
 use restance_testkit::{
@@ -243,6 +244,52 @@ struct Flow {
     pay_share: BTreeMap<String, u64>,
     debtors: Vec<Debtor>,
     hostile: Vec<Hostile>,
+    /// What the log scan looks for, built once per flow.
+    scan: LogScan,
+}
+
+/// The generated personal data a service log must never hold: national ids and phone numbers
+/// as digit runs, and one automaton for every street, e-mail address and name and the fixtures'
+/// personal data. One `contains` per string instead took minutes per log at 50,000 invoices
+/// (33,333 debtors × three strings × every log of every run).
+struct LogScan {
+    numbers: HashSet<String>,
+    texts: AhoCorasick,
+    /// What each of `texts`' patterns is, by pattern index.
+    kinds: Vec<&'static str>,
+}
+
+impl LogScan {
+    fn new(debtors: &[Debtor]) -> anyhow::Result<Self> {
+        let mut numbers = HashSet::new();
+        let mut texts: BTreeMap<&str, &'static str> = BTreeMap::new();
+        for d in debtors {
+            numbers.insert(d.national_id.clone());
+            if let Some(p) = &d.phone {
+                numbers.insert(p.trim_start_matches('+').to_owned());
+                numbers.insert(p.get(3..).unwrap_or(p).to_owned());
+            }
+            texts
+                .entry(&d.street)
+                .or_insert("a street address of a generated debtor");
+            texts
+                .entry(&d.email)
+                .or_insert("an e-mail address of a generated debtor");
+            texts
+                .entry(&d.name)
+                .or_insert("a name of a generated debtor");
+        }
+        for p in PERSONAL_DATA {
+            texts.insert(p, "the fixtures' personal data");
+        }
+        texts.retain(|t, _| !t.is_empty());
+        let automaton = AhoCorasick::new(texts.keys())?;
+        Ok(Self {
+            numbers,
+            texts: automaton,
+            kinds: texts.into_values().collect(),
+        })
+    }
 }
 
 const STREETS: &[&str] = &[
@@ -269,7 +316,7 @@ const LAST: &[&str] = &[
     "Vestergaard",
 ];
 
-fn generate(seed: u64, n: usize, tag: &str) -> Flow {
+fn generate(seed: u64, n: usize, tag: &str) -> anyhow::Result<Flow> {
     let mut rng = Rng(seed);
     let debtor_count = (n * 2 / 3).max(1);
     let debtors: Vec<Debtor> = (0..debtor_count)
@@ -344,13 +391,15 @@ fn generate(seed: u64, n: usize, tag: &str) -> Flow {
         pay_share.insert(invoice_id, share);
         invoices.push(e);
     }
-    Flow {
+    let scan = LogScan::new(&debtors)?;
+    Ok(Flow {
         invoices,
         amounts,
         pay_share,
         debtors,
         hostile: hostile::campaign(tag),
-    }
+        scan,
+    })
 }
 
 // ------------------------------------------------------------------ the system under test
@@ -1509,14 +1558,7 @@ fn compare(control: &Outcome, o: &Outcome, r: &mut RunResult) {
 
 /// Personal data of the generated debtors found in a log (none expected).
 fn personal_data_hits(log: &str, flow: &Flow) -> Vec<String> {
-    let mut needles: HashSet<String> = HashSet::new();
-    for d in &flow.debtors {
-        needles.insert(d.national_id.clone());
-        if let Some(p) = &d.phone {
-            needles.insert(p.trim_start_matches('+').to_owned());
-            needles.insert(p[3..].to_owned());
-        }
-    }
+    let scan = &flow.scan;
     let mut hits = BTreeSet::new();
     // Digit runs: national ids (also written ddmmyy-ssss), phone numbers with or without +45.
     let bytes = log.as_bytes();
@@ -1530,27 +1572,17 @@ fn personal_data_hits(log: &str, flow: &Flow) -> Vec<String> {
                 i += 1;
             }
             let run: String = log[start..i].chars().filter(char::is_ascii_digit).collect();
-            if run.len() >= 8 && needles.contains(&run) {
+            if run.len() >= 8 && scan.numbers.contains(&run) {
                 hits.insert("a national id or phone number of a generated debtor".to_owned());
             }
         } else {
             i += 1;
         }
     }
-    for d in &flow.debtors {
-        for (what, s) in [
-            ("a street address", &d.street),
-            ("an e-mail address", &d.email),
-            ("a name", &d.name),
-        ] {
-            if log.contains(s.as_str()) {
-                hits.insert(format!("{what} of a generated debtor"));
-            }
-        }
-    }
-    for p in PERSONAL_DATA {
-        if log.contains(p) {
-            hits.insert("the fixtures' personal data".to_owned());
+    // Overlapping, so that a street hides no other string that overlaps it (as `contains` would).
+    for m in scan.texts.find_overlapping_iter(log) {
+        if let Some(kind) = scan.kinds.get(m.pattern().as_usize()) {
+            hits.insert((*kind).to_owned());
         }
     }
     hits.into_iter().collect()
@@ -1609,7 +1641,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|n| n == s.name)))
         .collect();
     let tag = format!("f{seed}");
-    let flow = generate(seed, invoices, &tag);
+    let flow = generate(seed, invoices, &tag)?;
     eprintln!(
         "fault suite: seed {seed}, {invoices} invoices, {} debtors, {} hostile messages, {runs} run(s) per scenario, {} scenario(s)",
         flow.debtors.len(),
@@ -1745,5 +1777,59 @@ fn save_logs(dir: &Option<PathBuf>, scenario: &str, run: usize, logs: &[String])
             let _ = std::fs::write(d.join(format!("{}.log", SERVICES[i])), l);
         }
         eprintln!("      logs kept in {}", d.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_scan_finds_every_kind_of_generated_personal_data_and_nothing_else() {
+        let flow = generate(7, 60, "t").expect("flow");
+        let clean = "2026-12-22T08:00:00Z INFO restance_dunning: run done debtors=40 \
+                     claims=60 took_ms=12345678 id=t-D12 reference=+71<000000001234567+12345678<";
+        assert_eq!(personal_data_hits(clean, &flow), Vec::<String>::new());
+        let d = &flow.debtors[17];
+        let nid = &d.national_id;
+        let cases = [
+            (
+                format!("x cpr={nid} y"),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("x cpr={}-{} y", &nid[..6], &nid[6..]),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("to=\"{}\"", d.street),
+                "a street address of a generated debtor",
+            ),
+            (
+                format!("<{}>", d.email),
+                "an e-mail address of a generated debtor",
+            ),
+            (format!("name={}!", d.name), "a name of a generated debtor"),
+            ("Ane Hansen".to_owned(), "the fixtures' personal data"),
+        ];
+        for (log, kind) in cases {
+            assert_eq!(
+                personal_data_hits(&log, &flow),
+                vec![kind.to_owned()],
+                "{log}"
+            );
+        }
+        let phone = flow
+            .debtors
+            .iter()
+            .find_map(|d| d.phone.clone())
+            .expect("a debtor with a phone");
+        for log in [format!("sms to {phone}"), format!("sms to {}", &phone[3..])] {
+            assert_eq!(
+                personal_data_hits(&log, &flow),
+                vec!["a national id or phone number of a generated debtor".to_owned()],
+                "{log}"
+            );
+        }
     }
 }
