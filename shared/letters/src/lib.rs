@@ -301,6 +301,9 @@ impl Renderer {
                 })
                 .collect()
         });
+        // The samples' layouts are not reused by real letters; without this a fresh
+        // notifications service kept ~155 MiB resident until its first letters evicted them.
+        Typesetter::evict(0);
         problems.sort();
         problems
     }
@@ -321,6 +324,8 @@ impl Renderer {
             {
                 problems.push(format!("{language}/{id}.typ: {e}"));
             }
+            // Each template's layout is its own; keep only what the next one shares.
+            Typesetter::evict(1);
             for part in TextPart::ALL {
                 if let Err(e) = self.render_text(id, *language, part, &input) {
                     problems.push(format!("{language}/{}: {e}", part.part().file_name(id)));

@@ -143,6 +143,14 @@ impl Typesetter {
         }
         Ok(Typeset { bytes, pages })
     }
+
+    /// Drops typst's cached results: every entry with `max_age` 0, or those not used since the
+    /// last `max_age` evictions. [`crate::Renderer::load`] calls it while it renders the samples
+    /// (13 templates × 4 languages share little) and with 0 after them, so a service does not
+    /// keep the samples' layouts resident until its first letters push them out.
+    pub fn evict(max_age: usize) {
+        typst::comemo::evict(max_age);
+    }
 }
 
 /// Typst's errors as one line each, with the template file and line where known.
