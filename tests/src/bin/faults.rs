@@ -52,7 +52,14 @@ const CALLBACK_TOKEN: &str = "fault-suite-callback";
 /// no callback token), so an SMS whose sender died mid-send is sent again at once — the
 /// counter-test showing that the checker sees a doubled SMS.
 static NO_REPORTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-const PHASE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long one phase may take before the run fails: 300 s, plus 20 ms per invoice above
+/// 5,000 (set from `--invoices` in `main`). At 50,000 invoices the dunning day delivers ~15,000
+/// letters and ~12,000 SMS, ~10 minutes on this 2-core machine, which a fixed 300 s cut off.
+static PHASE_TIMEOUT_SECS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(300);
+
+fn phase_timeout() -> Duration {
+    Duration::from_secs(PHASE_TIMEOUT_SECS.load(std::sync::atomic::Ordering::Relaxed))
+}
 
 // ------------------------------------------------------------------ scenarios
 
@@ -882,7 +889,8 @@ async fn reached(sys: &System, until: &Until) -> bool {
 
 /// Waits (restarting what dies, as Kubernetes would) until `until` holds twice in a row.
 async fn wait_until(what: &str, sys: &mut System, until: Until) -> anyhow::Result<()> {
-    let deadline = Instant::now() + PHASE_TIMEOUT;
+    let timeout = phase_timeout();
+    let deadline = Instant::now() + timeout;
     let mut stable = 0;
     loop {
         sys.supervise().await?;
@@ -896,7 +904,7 @@ async fn wait_until(what: &str, sys: &mut System, until: Until) -> anyhow::Resul
         }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "{what}: not reached within {PHASE_TIMEOUT:?}"
+            "{what}: not reached within {timeout:?}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -990,10 +998,10 @@ async fn run_once(
 
 /// Polls `sql` (a count in service `svc`'s database) every 10 ms until it reaches `n`, and
 /// returns the time since `started`: how the control run measures a phase to the same condition
-/// that decides whether a fault fired. Gives up at `PHASE_TIMEOUT`; the phase's own wait reports
+/// that decides whether a fault fired. Gives up at [`phase_timeout`]; the phase's own wait reports
 /// a phase that never finishes.
 async fn poll_until(sys: &System, svc: usize, sql: &str, n: i64, started: Instant) -> Duration {
-    while sys.count(svc, sql).await < n && started.elapsed() < PHASE_TIMEOUT {
+    while sys.count(svc, sql).await < n && started.elapsed() < phase_timeout() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     started.elapsed()
@@ -1627,6 +1635,11 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument {other}; try --help"),
         }
     }
+    let extra = u64::try_from(invoices.saturating_sub(5_000)).unwrap_or(u64::MAX) / 50;
+    PHASE_TIMEOUT_SECS.store(
+        300u64.saturating_add(extra),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let all = scenarios();
     if let Some(names) = &only {
         for n in names {
