@@ -661,16 +661,28 @@ fn pg_cluster() -> anyhow::Result<(String, String)> {
 }
 
 /// Raises the fault; returns the evidence that it happened (or why it did not).
+///
+/// `gate` is told the moment the fault is in effect (the process dead, the broker down, the
+/// connections closed, the alarm raised, PostgreSQL going down): the rest of a phase's
+/// messages is published from then on, so the phase is unfinished while the fault lasts.
 async fn strike(
     sys: &mut System,
     fault: Fault,
     rng: &mut Rng,
     done_before: bool,
+    gate: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> anyhow::Result<String> {
+    let open = |gate: Option<tokio::sync::oneshot::Sender<()>>| {
+        if let Some(g) = gate {
+            // The receiver publishes the rest; if it has gone, there is nothing to hold back.
+            let _ = g.send(());
+        }
+    };
     match fault {
         Fault::Kill9(i, _) => {
             let pid = sys.procs[i].pid().unwrap_or(0);
             sys.kill9(i).await?;
+            open(gate);
             Ok(format!(
                 "kill -9 of {} (pid {pid}) with its phase {}",
                 SERVICES[i],
@@ -684,6 +696,7 @@ async fn strike(
         Fault::BrokerRestart(_) => {
             sh("rabbitmqctl", &["stop_app"])?;
             let down = queues_ready(&sys.exchange).await.is_none();
+            open(gate);
             tokio::time::sleep(Duration::from_millis(rng.range(500, 3000))).await;
             sh("rabbitmqctl", &["start_app"])?;
             Ok(format!(
@@ -693,6 +706,7 @@ async fn strike(
         Fault::ConnectionDrop(_) => {
             let before = sh("rabbitmqctl", &["list_connections", "-q", "name"]).unwrap_or_default();
             sh("rabbitmqctl", &["close_all_connections", "fault suite"])?;
+            open(gate);
             Ok(format!(
                 "closed all {} broker connections",
                 before.lines().filter(|l| !l.trim().is_empty()).count()
@@ -706,6 +720,8 @@ async fn strike(
             .await
             .unwrap_or(0);
             let (version, cluster) = pg_cluster()?;
+            // `restart` blocks until PostgreSQL is up again: the rest is published meanwhile.
+            open(gate);
             sh(
                 "pg_ctlcluster",
                 &[&version, &cluster, "restart", "-m", "immediate"],
@@ -740,6 +756,7 @@ async fn strike(
             tokio::time::sleep(Duration::from_millis(700)).await;
             let alarms =
                 sh("rabbitmqctl", &["eval", "rabbit_alarm:get_alarms()."]).unwrap_or_default();
+            open(gate);
             tokio::time::sleep(Duration::from_millis(rng.range(1000, 4000))).await;
             let old = old.trim();
             let old = if old.parse::<f64>().is_ok() {
@@ -769,6 +786,7 @@ async fn strike(
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
+            open(gate);
             tokio::time::sleep(Duration::from_millis(rng.range(1000, 4000))).await;
             let old = old.trim();
             let old = if old.parse::<u64>().is_ok() {
@@ -779,7 +797,10 @@ async fn strike(
             sh("rabbitmqctl", &["set_disk_free_limit", old])?;
             Ok(format!("disk alarm raised (observed: {seen}) and cleared"))
         }
-        Fault::None | Fault::Crash(..) | Fault::RelayCrash => Ok(String::new()),
+        Fault::None | Fault::Crash(..) | Fault::RelayCrash => {
+            open(gate);
+            Ok(String::new())
+        }
     }
 }
 
@@ -828,9 +849,11 @@ struct RunResult {
 }
 
 /// What the control run measured of the flow: the number of SMS, and how long each phase took.
-/// A fault's moment is drawn inside the measured phase (between 5 ms and 80 % of it), so it lands
-/// while the phase still runs whatever the flow's size and the build profile; without a
-/// calibration the moment is drawn from a range that grows with the flow.
+/// A fault in the dunning day is drawn inside the measured phase (between 5 ms and 80 % of it),
+/// so it lands while the phase still runs whatever the flow's size and the build profile;
+/// without a calibration the moment is drawn from a range that grows with the flow. Faults in
+/// the ingest and payments phases are placed by progress instead ([`publish_across_fault`]);
+/// their phases' lengths are reported only.
 #[derive(Clone, Copy, Debug, Default)]
 struct Calibration {
     sms: u64,
@@ -1008,6 +1031,73 @@ async fn poll_until(sys: &System, svc: usize, sql: &str, n: i64, started: Instan
     started.elapsed()
 }
 
+/// A fault in the ingest or payments phase: `items` are the phase's messages, each marked with
+/// whether it stores a row counted by `count_sql` (the hostile ones do not). The upstream
+/// publishes a seeded 30–70 % of them, the fault strikes once invoicing has stored a seeded 10–90 % of those
+/// (so the consumer is mid-stream: messages in flight, a batch open), and the rest is
+/// published only once the fault is in effect. The phase is therefore unfinished while the
+/// fault lasts by construction, whatever the machine's speed — a time-based strike missed
+/// the phase entirely when 300 invoices were stored in a quarter of a second. Returns the
+/// evidence and whether the fault fired (the phase unfinished when it struck).
+async fn publish_across_fault(
+    sys: &mut System,
+    fault: Fault,
+    rng: &mut Rng,
+    items: Vec<((String, Vec<u8>), bool)>,
+    count_sql: &str,
+    what: &str,
+) -> anyhow::Result<(String, bool)> {
+    let len = items.len() as u64;
+    let cut = if len < 2 {
+        len
+    } else {
+        rng.range((len * 3 / 10).max(1), (len * 7 / 10).clamp(1, len - 1))
+    };
+    let (mut first, mut counted) = (Vec::new(), [0i64, 0]);
+    let mut rest = Vec::new();
+    for (i, (item, stores)) in items.into_iter().enumerate() {
+        let part = usize::from(i as u64 >= cut);
+        counted[part] += i64::from(stores);
+        if part == 0 {
+            first.push(item);
+        } else {
+            rest.push(item);
+        }
+    }
+    let [in_first, in_rest] = counted;
+    let total = in_first + in_rest;
+    let target = if in_first == 0 {
+        0
+    } else {
+        let f = u64::try_from(in_first).unwrap_or(1);
+        i64::try_from(rng.range((f / 10).max(1), (f * 9 / 10).max(1))).unwrap_or(1)
+    };
+    let ex = sys.exchange.clone();
+    let publisher = tokio::spawn(async move { publish_all(&ex, &first).await });
+    let started = Instant::now();
+    while sys.count(0, count_sql).await < target && started.elapsed() < phase_timeout() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stored = sys.count(0, count_sql).await;
+    let (gate, opened) = tokio::sync::oneshot::channel::<()>();
+    let ex = sys.exchange.clone();
+    let rest_publisher = tokio::spawn(async move {
+        // A dropped gate (the strike failed) releases the rest too.
+        let _ = opened.await;
+        publish_all(&ex, &rest).await
+    });
+    let struck = strike(sys, fault, rng, stored >= total, Some(gate)).await;
+    publisher.await??;
+    rest_publisher.await??;
+    let e = struck?;
+    Ok((
+        format!(
+            "{e}; {stored}/{total} {what} stored at the time; the last {in_rest} published while the fault was in effect"
+        ),
+        stored < total && in_rest > 0,
+    ))
+}
+
 /// The flow with its fault, then the checks that need the running system.
 async fn drive(
     sys: &mut System,
@@ -1038,9 +1128,12 @@ async fn drive(
             )
         })
         .collect();
+    // Which items store a claim: the invoices, not the hostile messages.
+    let mut stores = vec![true; items.len()];
     for h in &flow.hostile {
         let at = usize::try_from(rng.range(0, items.len() as u64)).unwrap_or(0);
         items.insert(at, (h.routing_key.clone(), h.body.clone()));
+        stores.insert(at, false);
     }
     let debtors: BTreeSet<&str> = flow
         .invoices
@@ -1050,20 +1143,26 @@ async fn drive(
     let n_i64 = i64::try_from(n).unwrap_or(0);
     let ndebtors = i64::try_from(debtors.len()).unwrap_or(0);
     let phase_started = Instant::now();
-    {
+    if fault_phase == Some(Phase::Ingest) {
+        let marked = items
+            .into_iter()
+            .zip(stores)
+            .collect::<Vec<((String, Vec<u8>), bool)>>();
+        let (e, f) = publish_across_fault(
+            sys,
+            scenario.fault,
+            rng,
+            marked,
+            "SELECT COUNT(*) FROM claims",
+            "claims",
+        )
+        .await?;
+        (evidence, fired) = (e, f);
+    } else {
         let ex = exchange.clone();
         let publisher = tokio::spawn(async move { publish_all(&ex, &items).await });
-        if fault_phase == Some(Phase::Ingest) {
-            let delay = Calibration::delay(calibration.ingest, rng, 10, 60 + (n as u64) / 5);
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            let stored = sys.count(0, "SELECT COUNT(*) FROM claims").await;
-            let e = strike(sys, scenario.fault, rng, stored >= n_i64).await?;
-            fired = stored < n_i64;
-            evidence = format!("{e}; {stored}/{n} claims stored at the time");
-        } else {
-            phases.ingest =
-                poll_until(sys, 0, "SELECT COUNT(*) FROM claims", n_i64, phase_started).await;
-        }
+        phases.ingest =
+            poll_until(sys, 0, "SELECT COUNT(*) FROM claims", n_i64, phase_started).await;
         publisher.await??;
     }
     wait_until(
@@ -1115,20 +1214,22 @@ async fn drive(
     }
     let npay = i64::try_from(payments.len()).unwrap_or(0);
     let phase_started = Instant::now();
-    {
+    if fault_phase == Some(Phase::Payments) {
+        let (e, f) = publish_across_fault(
+            sys,
+            scenario.fault,
+            rng,
+            payments.into_iter().map(|p| (p, true)).collect(),
+            "SELECT COUNT(*) FROM payments",
+            "payments",
+        )
+        .await?;
+        (evidence, fired) = (e, f);
+    } else {
         let ex = exchange.clone();
         let publisher = tokio::spawn(async move { publish_all(&ex, &payments).await });
-        if fault_phase == Some(Phase::Payments) {
-            let delay = Calibration::delay(calibration.payments, rng, 10, 40 + (npay as u64) / 5);
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            let stored = sys.count(0, "SELECT COUNT(*) FROM payments").await;
-            let e = strike(sys, scenario.fault, rng, stored >= npay).await?;
-            fired = stored < npay;
-            evidence = format!("{e}; {stored}/{npay} payments stored at the time");
-        } else {
-            phases.payments =
-                poll_until(sys, 0, "SELECT COUNT(*) FROM payments", npay, phase_started).await;
-        }
+        phases.payments =
+            poll_until(sys, 0, "SELECT COUNT(*) FROM payments", npay, phase_started).await;
         publisher.await??;
     }
     wait_until("every payment applied", sys, Until::Payments(npay)).await?;
@@ -1161,7 +1262,7 @@ async fn drive(
                 .await
                 == 1;
             let letters_done = quiet(sys).await && dunning_done;
-            let e = strike(sys, scenario.fault, rng, letters_done).await?;
+            let e = strike(sys, scenario.fault, rng, letters_done, None).await?;
             let which = match scenario.fault {
                 Fault::Kill9(2, _) => !letters_done,
                 Fault::Kill9(1, _) => !dunning_done,
@@ -1700,7 +1801,7 @@ async fn main() -> anyhow::Result<()> {
         cres.elapsed.as_secs_f64()
     );
     eprintln!(
-        "  control phases (faults are drawn inside them): invoices {:.2} s, payments {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s",
+        "  control phases (a fault in the day is drawn inside it): invoices {:.2} s, payments {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s",
         calibration.ingest.as_secs_f64(),
         calibration.payments.as_secs_f64(),
         calibration.dunning.as_secs_f64(),
