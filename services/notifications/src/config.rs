@@ -135,7 +135,8 @@ impl Default for RetryPolicy {
 pub struct WorkerSettings {
     /// Deliveries sent at the same time.
     pub concurrency: usize,
-    /// Letters rendered at the same time (0: one per CPU core).
+    /// Letters rendered at the same time, each on a render thread of its own (0: one per CPU
+    /// core).
     pub render_threads: usize,
     /// Fallback poll for due deliveries and parked requests (the worker is also woken after
     /// every commit that plans a delivery).

@@ -210,15 +210,18 @@ impl Application {
             Arc::new(handlers::NotificationsHandler::new(shared.clone())),
         );
         let ctx = runtime.context().clone();
-        let worker = Arc::new(Worker::new(
-            ctx.db.clone(),
-            ctx.outbox.clone(),
-            ctx.source(),
-            shared.clone(),
-            sms,
-            mailer,
-            documents.clone(),
-        ));
+        let worker = Arc::new(
+            Worker::new(
+                ctx.db.clone(),
+                ctx.outbox.clone(),
+                ctx.source(),
+                shared.clone(),
+                sms,
+                mailer,
+                documents.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("cannot start the letter render threads: {e}"))?,
+        );
         let worker = tokio::spawn(async move {
             let _done = guard;
             worker.run(worker_cancel).await;

@@ -29,6 +29,7 @@
 //! nothing new and lets in-flight sends finish (`worker.drain_secs`).
 
 pub mod email;
+pub mod render_pool;
 pub mod sms;
 
 use crate::Shared;
@@ -38,6 +39,7 @@ use crate::domain::plan::{DeliveryPlan, PlannedRoute};
 use crate::domain::timing::{backoff_ms, may_retry, quiet_until, time_zone};
 use crate::handlers::requests::{STATE_FAILED, STATE_PARKED, delivery_channel};
 use crate::store::queries::{self, DeliveryKey, DocumentRow};
+use render_pool::RenderPool;
 use restance_bus::{Backoff, Effects, Outbox};
 use restance_contracts::messages::{
     DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel, LetterReady,
@@ -50,7 +52,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -80,11 +81,15 @@ pub struct Worker {
     sms: Option<sms::SmsGateway>,
     mailer: email::Mailer,
     documents: PathBuf,
-    render_permits: Arc<Semaphore>,
+    renders: RenderPool,
 }
 
 impl Worker {
-    /// A worker writing through `db`/`outbox`, events from `source`, letters under `documents`.
+    /// A worker writing through `db`/`outbox`, events from `source`, letters under `documents`,
+    /// typesetting on `worker.render_threads` threads of its own (0: one per core).
+    ///
+    /// # Errors
+    /// When the operating system refuses the render threads.
     pub fn new(
         db: DatabaseConnection,
         outbox: Outbox,
@@ -93,12 +98,12 @@ impl Worker {
         sms: Option<sms::SmsGateway>,
         mailer: email::Mailer,
         documents: PathBuf,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let threads = match shared.config.worker.render_threads {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        Self {
+        Ok(Self {
             db,
             outbox,
             source,
@@ -106,8 +111,8 @@ impl Worker {
             sms,
             mailer,
             documents,
-            render_permits: Arc::new(Semaphore::new(threads)),
-        }
+            renders: RenderPool::start(threads)?,
+        })
     }
 
     /// Runs until `cancel` fires, then lets in-flight sends finish.
@@ -478,23 +483,16 @@ impl Worker {
             plan.contact.address_lines(m.country)
         };
         let input = plan.letter_input(m, address);
-        let permit = self
-            .render_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SendError::Transient("the renderer is shutting down".to_owned()))?;
         let renderer = self.shared.renderer.clone();
         let template = plan.template.clone();
         let language = plan.language;
         let started = Instant::now();
-        let rendered = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            renderer.render_pdf(&template, language, &input)
-        })
-        .await
-        .map_err(|_| SendError::Transient("the letter renderer stopped".to_owned()))?
-        .map_err(|e| SendError::Permanent(clean_reason(&e.to_string())))?;
+        let rendered = self
+            .renders
+            .run(move || renderer.render_pdf(&template, language, &input))
+            .await
+            .map_err(|_| SendError::Transient("the letter renderer stopped".to_owned()))?
+            .map_err(|e| SendError::Permanent(clean_reason(&e.to_string())))?;
         metrics::histogram!("restance_notifications_render_seconds")
             .record(started.elapsed().as_secs_f64());
         Ok((rendered.bytes, rendered.pages))
