@@ -1033,8 +1033,8 @@ async fn poll_until(sys: &System, svc: usize, sql: &str, n: i64, started: Instan
 
 /// A fault in the ingest or payments phase: `items` are the phase's messages, each marked with
 /// whether it stores a row counted by `count_sql` (the hostile ones do not). The upstream
-/// publishes a seeded 30–70 % of them, the fault strikes once invoicing has stored a seeded 10–90 % of those
-/// (so the consumer is mid-stream: messages in flight, a batch open), and the rest is
+/// publishes a seeded 30–70 % of them, the fault strikes once invoicing has stored a seeded
+/// 10–90 % of those (so the consumer is mid-stream: messages in flight, a batch open), and the rest is
 /// published only once the fault is in effect. The phase is therefore unfinished while the
 /// fault lasts by construction, whatever the machine's speed — a time-based strike missed
 /// the phase entirely when 300 invoices were stored in a quarter of a second. Returns the

@@ -18,7 +18,6 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub struct RenderPool {
     jobs: Mutex<Sender<Job>>,
-    threads: usize,
 }
 
 /// The pool has no thread left to run a job (they could not be started, or a job panicked).
@@ -42,13 +41,7 @@ impl RenderPool {
         }
         Ok(Self {
             jobs: Mutex::new(tx),
-            threads,
         })
-    }
-
-    /// How many threads render.
-    pub fn threads(&self) -> usize {
-        self.threads
     }
 
     /// Runs `f` on a render thread and returns its result. Jobs queue while every thread is

@@ -700,3 +700,65 @@ pub async fn open_day(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), 
     .await
     .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Migrator;
+    use restance_testkit::TestDatabase;
+    use sea_orm::Database;
+    use sea_orm_migration::MigratorTrait;
+
+    /// The claim query's two branches on both databases: pending rows whose time has come, in
+    /// due order, and claimed rows whose lease ran out; nothing else, and at most `limit`.
+    async fn due_deliveries_on(kind: &str) -> anyhow::Result<()> {
+        let tdb = TestDatabase::of_kind(kind).await?;
+        let db = Database::connect(&tdb.url).await?;
+        Migrator::up(&db, None).await?;
+        // (id, status, next_attempt_ms, lease_until_ms)
+        let rows: [(&str, &str, i64, Option<i64>); 7] = [
+            ("pending-late", "pending", 300, None),
+            ("pending-early", "pending", 100, None),
+            ("pending-future", "pending", 5_000, None),
+            ("sending-expired", "sending", 200, Some(900)),
+            ("sending-leased", "sending", 50, Some(9_000)),
+            ("sent", "sent", 10, None),
+            ("failed", "failed", 20, None),
+        ];
+        for (id, status, next, lease) in rows {
+            db.execute_raw(stmt(
+                &db,
+                "INSERT INTO deliveries (notification_id, channel, municipality, template, status, \
+                 attempts, next_attempt_ms, first_due_ms, lease_until_ms, plan, updated_ms) \
+                 VALUES ($1, 'letter', '0101', 'reminder_1', $2, 0, $3, $3, $4, '{}', 0)",
+                vec![id.into(), status.into(), next.into(), lease.into()],
+            ))
+            .await?;
+        }
+        let ids = |due: Vec<Due>| -> Vec<String> {
+            due.into_iter().map(|d| d.key.notification_id).collect()
+        };
+        assert_eq!(
+            ids(due_deliveries(&db, 1_000, 10).await?),
+            ["pending-early", "sending-expired", "pending-late"]
+        );
+        assert_eq!(
+            ids(due_deliveries(&db, 1_000, 2).await?),
+            ["pending-early", "sending-expired"]
+        );
+        assert!(due_deliveries(&db, 0, 10).await?.is_empty());
+        db.close().await.ok();
+        tdb.drop_database().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn due_deliveries_on_sqlite() -> anyhow::Result<()> {
+        due_deliveries_on("sqlite").await
+    }
+
+    #[tokio::test]
+    async fn due_deliveries_on_postgres() -> anyhow::Result<()> {
+        due_deliveries_on("postgres").await
+    }
+}
