@@ -10,6 +10,10 @@ default:
 demo:
     deploy/local/demo.sh
 
+# run the demo twice in a row and check what it shows (part of `just ci`): every step succeeded, every section has content, the same counts
+demo-check: services
+    deploy/local/demo-check.sh
+
 # run every test (unit, property, integration, system) against the local broker and databases
 test: services
     cargo build --workspace --bins
@@ -20,7 +24,12 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-contracts k8s-validate fuzz-api faults-smoke test
+ci: fmt-check lint check-pipelines check-contracts k8s-validate fuzz-api faults-smoke demo-check test
+
+# find shell pipelines in deploy/ and this Justfile that can die of SIGPIPE or of an empty grep
+check-pipelines:
+    python3 deploy/check-pipelines.py --self-test
+    python3 deploy/check-pipelines.py
 
 # fuzz every service's HTTP API from its OpenAPI document (schemathesis); fails on any 5xx
 fuzz-api *services:

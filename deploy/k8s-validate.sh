@@ -84,7 +84,7 @@ for o in "${overlays[@]}"; do
         continue
     fi
     count="$(grep -c '^kind:' "$file" || true)"
-    kinds="$(grep '^kind:' "$file" | awk '{print $2}' | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')"
+    kinds="$(awk '/^kind:/ {print $2}' "$file" | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')"
     # 3. schemas
     for v in $RESTANCE_K8S_VERSIONS; do
         if ! "$K8S_VALIDATE" --strict --quiet --kubernetes-version "$v" "$file"; then

@@ -1,80 +1,180 @@
 #!/usr/bin/env bash
-# `just demo`: the whole system on its embedded defaults — SQLite per service under var/demo,
-# the local RabbitMQ, exchange `restance` — fed with sample data, and what it did.
-set -euo pipefail
+# `just demo`: the whole system on its embedded defaults — SQLite per service under var/demo, the
+# local RabbitMQ — fed with sample data, and what it did.
+#
+# Each run is its own: it uses the exchange `restance-demo` (RESTANCE_DEMO_EXCHANGE), deletes that
+# exchange's queues (dead letters included) and var/demo before it starts, and runs its own SMTP
+# test server (mail lands in var/demo/mail) and SMS gateway stand-in, which it stops at the end.
+#
+# Every step says when it fails, with the command that failed, and the demo goes on with what it
+# can still show; the summary at the end lists the failed steps and the exit status is 1. A step
+# the rest cannot do without (the build, starting the services, publishing) ends the demo there.
+# The lines `demo: <name>=<count>` are the run's counts (`just demo-check` compares two runs).
+set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-
 # shellcheck source=deploy/local/lib.sh
 . deploy/local/lib.sh
-have curl || apt_install curl
-
-say "RabbitMQ, the SMTP test server and poppler (installed and started if missing)"
-deploy/local/ensure-services.sh rabbitmq smtp poppler
-SMTP_INBOX="${RESTANCE_SMTP_DIR:-${RESTANCE_TOOLS_DIR:-$HOME/.cache/restance-tools}/smtp/inbox}"
-
-say "building the binaries (debug; the first build takes a few minutes)"
-cargo build --bins -q
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-restance() { "$BIN/restance" "$@"; }
 
 DEMO="$ROOT/var/demo"
-rm -rf "$DEMO"
-mkdir -p "$DEMO"
-export RESTANCE__LOG__FORMAT=text
-export RESTANCE__BUS__EXCHANGE="${RESTANCE__BUS__EXCHANGE:-restance}"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-start() { # name port [VAR=value…]
-    local name=$1 port=$2
-    shift 2
-    env "$@" RESTANCE__DATABASE__URL="sqlite://$DEMO/$name.db?mode=rwc" RESTANCE__HTTP__PORT=$port \
-        RESTANCE__DOCUMENTS__DIR="$DEMO/documents" \
-        "$BIN/restance-$name" >"$DEMO/$name.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 100); do
-        if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
-            echo "restance-$name ready on :$port (log: var/demo/$name.log, database: var/demo/$name.db)"
-            return
-        fi
-        sleep 0.2
-    done
-    echo "restance-$name did not become ready; its log:" >&2
-    cat "$DEMO/$name.log" >&2
-    exit 1
-}
-say "a stand-in for the SMS gateway (GatewayAPI's REST dialect; the real one is not reachable here)"
-"$BIN/fake-sms-gateway" >"$DEMO/sms-gateway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q '^url ' "$DEMO/sms-gateway.log" 2>/dev/null && break; sleep 0.1; done
-export RESTANCE__SMS__URL
-RESTANCE__SMS__URL="$(sed -n 's/^url //p' "$DEMO/sms-gateway.log")"
-echo "fake SMS gateway on $RESTANCE__SMS__URL (what it receives: var/demo/sms-gateway.log)"
-# The demo runs at any hour: no SMS quiet hours here (the shipped config holds SMS 21:00-08:00).
-export RESTANCE__NOTIFICATIONS__QUIET_HOURS__START=00:00 RESTANCE__NOTIFICATIONS__QUIET_HOURS__END=00:00
-
+EXCHANGE="${RESTANCE_DEMO_EXCHANGE:-restance-demo}"
+SMTP_PORT="${RESTANCE_DEMO_SMTP_PORT:-2526}"
+PORTS=(8081 8082 8083 8085 8086)
+SHOW=(python3 "$ROOT/deploy/local/demo_show.py" --demo "$DEMO" --exchange "$EXCHANGE")
 # the caseworker APIs of agreements and reporting are closed without tokens (token:role:name)
 CASEWORKER=demo-caseworker-token-0001
 ADMIN=demo-admin-token-0000000001
-TOKENS="RESTANCE__API__TOKENS=$CASEWORKER:caseworker:demo-caseworker,$ADMIN:admin:demo-admin"
-start invoicing 8081
-start dunning 8082
-start agreements 8083 "$TOKENS"
-start notifications 8085
-start reporting 8086 "$TOKENS"
-api() { # METHOD PATH [JSON] — agreements' API as the demo caseworker
-    curl -fsS -X "$1" "http://127.0.0.1:8083$2" -H "Authorization: Bearer $CASEWORKER" \
-        -H 'content-type: application/json' ${3:+--data "$3"}
+export RESTANCE_DEMO_CASEWORKER_TOKEN="$CASEWORKER" RESTANCE_DEMO_ADMIN_TOKEN="$ADMIN"
+
+failed=()
+pids=()
+started_at=$SECONDS
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# step TITLE COMMAND… — runs COMMAND in a subshell that stops at its first failing command; a
+# failure is reported with that command and its line, counted, and the demo goes on.
+step() {
+    local title="$1" rc
+    shift
+    say "$title"
+    (
+        set -Eeo pipefail
+        trap 'rc=$?; printf "!! this step failed: \"%s\" exited with %s (deploy/local/demo.sh line %s)\n" "$BASH_COMMAND" "$rc" "$LINENO" >&2' ERR
+        "$@"
+    )
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        failed+=("$title (exit $rc)")
+        printf '!! step "%s" failed (exit %s); the demo goes on with what it can show\n' "$title" "$rc" >&2
+    fi
+    return "$rc"
 }
 
-say "last year's month-end arrears for Skanderborg (restance reporting import-history), so the first report has its 12-months-earlier column"
-cat >"$DEMO/history.csv" <<CSV
+# must TITLE COMMAND… — a step the rest depends on: its failure ends the demo (with the summary)
+must() {
+    step "$@" || finish
+}
+
+stop_all() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+}
+
+# the end of every run, also an early one: stop what the demo started, say what is left running
+finish() {
+    trap - EXIT INT TERM
+    say "stopping the demo's processes (SIGTERM: finish in-flight work, flush the outbox)"
+    stop_all
+    local n
+    for n in invoicing dunning agreements notifications reporting; do
+        [ -f "$DEMO/$n.log" ] && printf '%-14s %s\n' "$n:" "$(tail -n 1 "$DEMO/$n.log")"
+    done
+    say "summary"
+    echo "took $((SECONDS - started_at)) s; everything is kept under var/demo (logs, databases, documents/, mail/)"
+    echo "left running: RabbitMQ (a system service: stop it with 'rabbitmqctl stop'); the demo's"
+    echo "services, SMS gateway stand-in and SMTP test server are stopped. Its queues on exchange"
+    echo "'$EXCHANGE' stay until the next run (they are cleared when it starts)."
+    if [ "${#failed[@]}" -eq 0 ]; then
+        echo "every step succeeded. Run again with: just demo"
+        exit 0
+    fi
+    echo "these steps failed (each says why above):"
+    printf '  - %s\n' "${failed[@]}"
+    exit 1
+}
+trap finish EXIT
+trap 'echo "interrupted"; exit 130' INT TERM
+
+# ------------------------------------------------------------------------------------------------
+prerequisites() {
+    have curl || apt_install curl
+    deploy/local/ensure-services.sh rabbitmq poppler
+    local p
+    for p in "${PORTS[@]}" "$SMTP_PORT"; do
+        if port_open 127.0.0.1 "$p"; then
+            echo "port $p is in use: another demo still running? (stop it: pkill -f 'restance-'), or a service of your own" >&2
+            return 1
+        fi
+    done
+}
+must "RabbitMQ and poppler (installed and started if missing); the demo's ports are free" prerequisites
+
+build() {
+    local t=$SECONDS
+    echo "cargo build --bins (debug; the first build on a fresh 2-core machine takes about 20 minutes, then seconds)"
+    cargo build --bins -q
+    echo "built in $((SECONDS - t)) s"
+}
+must "building the binaries" build
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+restance() { RESTANCE__BUS__EXCHANGE="$EXCHANGE" "$BIN/restance" "$@"; }
+
+clear_previous() {
+    rm -rf "$DEMO"
+    mkdir -p "$DEMO/mail"
+    local n
+    if n="$(delete_queues "$EXCHANGE")"; then
+        echo "deleted $n queue(s) of exchange '$EXCHANGE' left by an earlier run (dead letters included)"
+    else
+        echo "cannot list the broker's queues with rabbitmqctl: queues of an earlier run on '$EXCHANGE' stay" >&2
+        return 1
+    fi
+}
+step "a clean slate: var/demo and the queues of exchange '$EXCHANGE'" clear_previous
+
+export RESTANCE__LOG__FORMAT=text
+export RESTANCE__BUS__EXCHANGE="$EXCHANGE"
+export RESTANCE__SMTP__URL="smtp://127.0.0.1:$SMTP_PORT"
+# The demo runs at any hour: no SMS quiet hours here (the shipped config holds SMS 21:00-08:00).
+export RESTANCE__NOTIFICATIONS__QUIET_HOURS__START=00:00 RESTANCE__NOTIFICATIONS__QUIET_HOURS__END=00:00
+
+start_service() { # name port [VAR=value…]
+    local name=$1 port=$2
+    shift 2
+    env "$@" RESTANCE__DATABASE__URL="sqlite://$DEMO/$name.db?mode=rwc" RESTANCE__HTTP__PORT="$port" \
+        RESTANCE__DOCUMENTS__DIR="$DEMO/documents" \
+        "$BIN/restance-$name" >"$DEMO/$name.log" 2>&1 &
+    pids+=($!)
+}
+
+start_everything() {
+    local venv t
+    venv="$(restance_venv smtp "aiosmtpd==$RESTANCE_AIOSMTPD_VERSION")"
+    "$venv/bin/python" deploy/local/smtp-sink.py --port "$SMTP_PORT" --spool "$DEMO/mail" --keep-days 0 \
+        >"$DEMO/smtp.log" 2>&1 &
+    pids+=($!)
+    "$BIN/fake-sms-gateway" >"$DEMO/sms-gateway.log" 2>&1 &
+    pids+=($!)
+    local tokens="RESTANCE__API__TOKENS=$CASEWORKER:caseworker:demo-caseworker,$ADMIN:admin:demo-admin"
+    for _ in $(seq 1 50); do
+        grep '^url ' "$DEMO/sms-gateway.log" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    RESTANCE__SMS__URL="$(sed -n 's/^url //p' "$DEMO/sms-gateway.log")"
+    [ -n "$RESTANCE__SMS__URL" ] || { echo "the SMS gateway stand-in did not start: $(cat "$DEMO/sms-gateway.log")" >&2; return 1; }
+    export RESTANCE__SMS__URL
+    start_service invoicing 8081
+    start_service dunning 8082
+    start_service agreements 8083 "$tokens"
+    start_service notifications 8085
+    start_service reporting 8086 "$tokens"
+    "${SHOW[@]}" ready || return 1
+    echo "SMS gateway stand-in (GatewayAPI's REST dialect) on $RESTANCE__SMS__URL: what it receives is in var/demo/sms-gateway.log"
+    echo "SMTP test server on 127.0.0.1:$SMTP_PORT: the mail it receives is in var/demo/mail"
+}
+# the started processes must be known to this shell (to stop them), so this step is not a subshell
+say "starting the SMTP test server, the SMS gateway stand-in and the five services"
+if ! start_everything; then
+    failed+=("starting the services")
+    echo "!! the services did not all start (their logs are under var/demo)" >&2
+    finish
+fi
+
+import_history() {
+    cat >"$DEMO/history.csv" <<CSV
 municipality;office;category;as_of;principal;fees;interest;claims;debtors
 0746;main;daycare;2025-12-31;41.250,00;2.250,00;610,40;19;17
 0746;main;water;2025-12-31;88.120,50;3.500,00;1.240,10;41;38
@@ -82,177 +182,69 @@ municipality;office;category;as_of;principal;fees;interest;claims;debtors
 0746;main;rent;2025-12-31;36.900,00;1.600,00;420,00;9;9
 0746;main;other;2025-12-31;12.480,00;500,00;95,25;8;8
 CSV
-restance reporting import-history "$DEMO/history.csv" --url http://127.0.0.1:8086 --token "$ADMIN"
-
-say "400 sample invoices from the billing systems of Skanderborg, Qeqqata and Kristiansand"
-restance sample invoices --count 400 --seed 7 --start 2026-11-02 --with-payments 0.4 >"$DEMO/upstream.jsonl"
-grep -c billing.invoice.issued "$DEMO/upstream.jsonl" | xargs echo "invoices:"
-grep -c bank.payment.received "$DEMO/upstream.jsonl" | xargs echo "payments:"
-restance publish "$DEMO/upstream.jsonl"
-
-say "bad input, one of each kind (they must end as dead letters with a reason)"
-restance sample bad --seed 7 >"$DEMO/bad.jsonl"
-restance publish --allow-invalid --routing-key billing.invoice.issued.v1 "$DEMO/bad.jsonl" 2>&1 | tail -n 3 || true
-
-wait_idle() { # date: until dunning finished that day's run, then letters and SMS stopped for 3 s
-    local date=$1 last="" now quiet=0
-    for _ in $(seq 1 240); do
-        grep -q "daily run finished business_date=$date" "$DEMO/dunning.log" && break
-        sleep 0.5
-    done
-    for _ in $(seq 1 240); do
-        now="$(letters)/$(sms)"
-        if [ "$now" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
-        [ "$quiet" -ge 6 ] && return
-        last=$now
-        sleep 0.5
-    done
+    restance reporting import-history "$DEMO/history.csv" --url http://127.0.0.1:8086 --token "$ADMIN"
 }
-letters() { find "$DEMO/documents" -name '*.pdf' 2>/dev/null | wc -l; }
-sms() { grep -c '^sms ' "$DEMO/sms-gateway.log" 2>/dev/null || true; }
+step "last year's month-end arrears for Skanderborg (restance reporting import-history), so the first report has its 12-months-earlier column" import_history
 
-# let invoicing's claim events reach dunning first (in production the day opens in the morning;
-# a claim that arrives after that day's run is decided on the next day)
-consumed() { curl -fs http://127.0.0.1:8082/metrics | sed -n 's/^restance_bus_consumed_total{queue="[^"]*dunning"} //p'; }
-last=""; quiet=0
-for _ in $(seq 1 120); do
-    now=$(consumed)
-    if [ -n "$now" ] && [ "$now" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
-    [ "$quiet" -ge 4 ] && break
-    last=$now
-    sleep 0.5
-done
-
-say "opening the business day 2026-12-16: reminders for what fell due a week ago"
-restance day open --date 2026-12-16
-wait_idle 2026-12-16
-echo "letters rendered: $(letters), SMS sent: $(sms)"
-
-say "a caseworker makes agreements (restance-agreements, :8083): a payment plan, a deferral, a meeting"
-open_claims() { # debtor municipality → JSON list of the debtor's open claim ids
-    curl -fs "http://127.0.0.1:8081/api/v1/debtors/$1/claims?municipality=$2" |
-        python3 -c 'import json,sys; print(json.dumps([c["claim_id"] for c in json.load(sys.stdin)["claims"] if c["state"]=="open"]))'
+publish_invoices() {
+    restance sample invoices --count 400 --seed 7 --start 2026-11-02 --with-payments 0.4 >"$DEMO/upstream.jsonl"
+    echo "demo: invoices=$(awk '/billing.invoice.issued/ {n++} END {print n+0}' "$DEMO/upstream.jsonl")"
+    echo "demo: payments=$(awk '/bank.payment.received/ {n++} END {print n+0}' "$DEMO/upstream.jsonl")"
+    restance publish "$DEMO/upstream.jsonl"
 }
-# three Skanderborg debtors with open claims, from the sample data
-mapfile -t skb < <(grep -o '"municipality":"0746","office":"[a-z]*","category":"[a-z_]*","debtor":{"id":"[^"]*"' "$DEMO/upstream.jsonl" |
-    sed 's/.*"id":"//; s/"$//' | awk '!seen[$0]++' | while read -r d; do
-        [ "$(open_claims "$d" 0746)" != "[]" ] && echo "$d"; done | head -n 3)
-if [ "${#skb[@]}" -ge 3 ]; then
-    echo "-- a payment plan for ${skb[0]} from their budget (income 14.200, expenses 13.400 a month)"
-    api POST /api/v1/plans "{\"municipality\":\"0746\",\"debtor_id\":\"${skb[0]}\",\"budget\":{\"monthly_income\":\"14200.00\",\"monthly_expenses\":\"13400.00\"},\"frequency\":\"monthly\",\"first_due_date\":\"2027-01-04\"}" |
-        python3 -c 'import json,sys; p=json.load(sys.stdin); print({k: p.get(k) for k in ("plan_id","state","payment_reference","ocr_line","total")}); [print("  ", i.get("due_date"), i.get("amount")) for i in p.get("instalments", [])[:6]]; print("   …", len(p.get("instalments", [])), "instalments")' || true
-    echo "-- a deferral (henstand) for ${skb[1]} in an acute social situation, until 2027-02-26"
-    api POST /api/v1/deferrals "{\"municipality\":\"0746\",\"debtor_id\":\"${skb[1]}\",\"claim_ids\":$(open_claims "${skb[1]}" 0746),\"reason\":\"acute_social\",\"until\":\"2027-02-26\",\"note\":\"demo\"}" |
-        python3 -c 'import json,sys; d=json.load(sys.stdin); print({k: d.get(k) for k in ("deferral_id","state","from","until")})' || true
-    echo "-- a meeting (sættemøde) with ${skb[2]} on 2027-01-12 09:00, with the social caseworker: an SMS confirmation now, a reminder on the 11th"
-    api POST /api/v1/meetings "{\"municipality\":\"0746\",\"debtor_id\":\"${skb[2]}\",\"at\":\"2027-01-12T08:00:00Z\",\"office\":\"main\",\"with_social_caseworker\":true}" |
-        python3 -c 'import json,sys; m=json.load(sys.stdin); print({k: m.get(k) for k in ("meeting_id","state","date","place")})' || true
-    sleep 2
-fi
+must "400 sample invoices from the billing systems of Skanderborg, Qeqqata and Kristiansand, and bank payments for some" publish_invoices
 
-say "opening 2027-01-04: second reminders with a fee and notice of transfer; meeting offers for daycare; the December and Q4 arrears reports"
-restance day open --date 2027-01-04
-wait_idle 2027-01-04
-echo "letters rendered: $(letters), SMS sent: $(sms)"
+publish_bad() {
+    restance sample bad --seed 7 >"$DEMO/bad.jsonl"
+    echo "demo: bad_messages=$(awk 'NF {n++} END {print n+0}' "$DEMO/bad.jsonl")"
+    # --allow-invalid: publish what the contract refuses too; the services must dead-letter it
+    restance publish --allow-invalid --routing-key billing.invoice.issued.v1 "$DEMO/bad.jsonl" >"$DEMO/bad-publish.log" 2>&1
+    tail -n 3 "$DEMO/bad-publish.log"
+}
+step "bad input, one of each kind (each must end as a dead letter with its reason)" publish_bad
 
-say "opening 2027-01-11: the business day before the meeting — its SMS reminder"
-restance day open --date 2027-01-11
-wait_idle 2027-01-11
-echo "letters rendered: $(letters), SMS sent: $(sms)"
+# let invoicing's claim events reach dunning first (in production the day opens in the morning; a
+# claim that arrives after that day's run is decided on the next day)
+step "waiting until every service has taken in the invoices and payments" "${SHOW[@]}" settle
 
-say "opening 2027-01-20: transfers to state collection where the notice has run out"
-restance day open --date 2027-01-20
-wait_idle 2027-01-20
-echo "letters rendered: $(letters), SMS sent: $(sms)"
+open_day() { # date
+    restance day open --date "$1"
+    "${SHOW[@]}" day "$1"
+}
+step "opening the business day 2026-12-16: reminders for what fell due a week ago" open_day 2026-12-16
 
-say "one of the letters (pdftotext of the first reminder PDF)"
-first=$(find "$DEMO/documents" -name '*.pdf' -printf '%T@ %p\n' | sort -n | head -n 1 | cut -d' ' -f2-)
-if [ -n "$first" ]; then
-    echo "$first ($(pdfinfo "$first" 2>/dev/null | sed -n 's/^Pages: *//p') page(s))"
-    pdftotext -layout "$first" - 2>/dev/null | sed -e '/^\s*$/d' | head -n 40
-fi
+step "a caseworker makes agreements (restance-agreements, :8083): a payment plan, a deferral, a meeting" \
+    "${SHOW[@]}" agreements
 
-say "SMS at the gateway (last 5; phone numbers masked)"
-grep '^sms ' "$DEMO/sms-gateway.log" | tail -n 5 || true
+step "opening 2027-01-04: second reminders with a fee and notice of transfer; meeting offers for daycare; the December and Q4 arrears reports" \
+    open_day 2027-01-04
+step "opening 2027-01-11: the business day before the meeting — its SMS reminder" open_day 2027-01-11
+step "opening 2027-01-20: transfers to state collection where the notice has run out" open_day 2027-01-20
 
-if [ "${#skb[@]}" -ge 3 ]; then
-    say "the caseworker's view of ${skb[0]} (GET :8083/api/v1/debtors/${skb[0]}) and the open tasks"
-    api GET "/api/v1/debtors/${skb[0]}?municipality=0746" | python3 -c '
-import json, sys
-v = json.load(sys.stdin)
-for c in v.get("claims", [])[:4]:
-    print("  claim", c.get("claim_id"), c.get("category"), c.get("state"), c.get("total") or c.get("balance"))
-for p in v.get("plans", []):
-    print("  plan", p.get("plan_id"), p.get("state"), "paid", p.get("paid"), "of", p.get("total"))
-' || true
-    api GET "/api/v1/tasks?municipality=0746" | python3 -c '
-import json, sys
-t = json.load(sys.stdin)
-items = t.get("tasks", t) if isinstance(t, dict) else t
-print("  open tasks:", len(items))
-for x in items[:5]:
-    print("  ", x.get("kind"), x.get("due_date") or x.get("date"), x.get("debtor_id"))
-' || true
-    echo "agreements' SMS at the gateway (meeting confirmation, the reminder the day before, a missed instalment):"
-    grep '^sms ' "$DEMO/sms-gateway.log" | grep 'userref agr-' | head -n 3 || true
-fi
+step "a claim that went through reminders: its dunning history (GET :8082/api/v1/claims/{id}/dunning)" "${SHOW[@]}" history
+step "its first reminder letter (pdftotext of the PDF notifications rendered)" "${SHOW[@]}" letter
+step "SMS at the gateway stand-in (phone numbers masked)" "${SHOW[@]}" sms
+step "the caseworker's view of a citizen with a payment plan, and the open tasks (restance-agreements)" "${SHOW[@]}" caseworker
+step "the arrears reports (restance-reporting, :8086): December 2026 against December 2025" "${SHOW[@]}" reports
+step "this run's e-mails to the finance committees, as a mail client shows them (var/demo/mail)" "${SHOW[@]}" mail
 
-say "the arrears reports (restance-reporting, :8086): December 2026 against December 2025"
-curl -fsS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:8086/api/v1/reports?municipality=0746" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-items = r.get("reports", r) if isinstance(r, dict) else r
-for x in items:
-    print(" ", x.get("report_id"), x.get("kind"), x.get("as_of"), [f.get("name") for f in x.get("files", [])])
-' || true
-csv=$(find "$DEMO/documents/reports/0746" -name 'arrears-0746-2026-12.csv' 2>/dev/null | head -n 1)
-if [ -n "$csv" ]; then
-    echo "$csv (for Danish Excel: ; and decimal comma):"
-    sed -e 's/\r$//' "$csv" | head -n 16
-    echo "and beside it: $(ls "$(dirname "$csv")" | tr '\n' ' ')"
-fi
-echo "as-of query: GET :8086/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m"
-curl -fsS -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:8086/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m" |
-    python3 -c 'import json,sys; a=json.load(sys.stdin); print("  ", {k: a[k] for k in a if not isinstance(a[k], (list, dict))}); print("   total:", a.get("total"))' || true
+claims_of_debtor() {
+    local who
+    who="$("${SHOW[@]}" debtor)"
+    echo "restance claims ${who/ / --municipality }"
+    # shellcheck disable=SC2086 # two words: the debtor and --municipality's value
+    restance claims ${who% *} --municipality "${who#* }"
+}
+step "a debtor's claims with their payment lines (restance claims)" claims_of_debtor
 
-say "the e-mails to the finance committees (report_ready through notifications, at the SMTP test server)"
-mails=$(grep -l -i 'report' "$SMTP_INBOX"/*.eml 2>/dev/null | tail -n 3 || true)
-for mail in $mails; do
-    echo "$mail"
-    grep -m 3 -E '^(Subject|To|Message-ID):' "$mail"
-done
-[ -n "$mails" ] || echo "(no mail arrived in $SMTP_INBOX)"
+dead_letters() {
+    local s
+    for s in invoicing dunning agreements notifications reporting; do
+        restance dead list --service "$s" --limit 20
+    done
+    "${SHOW[@]}" dead-count
+}
+step "dead letters with their reasons (restance dead list)" dead_letters
+step "what the services did (their Prometheus metrics, by service)" "${SHOW[@]}" metrics
 
-say "what the services did (their Prometheus metrics)"
-for p in 8081 8082 8083 8085 8086; do
-    curl -fs "http://127.0.0.1:$p/metrics" | grep -E '^restance_(bus_consumed|bus_rejected|outbox_published|dunning_[a-z_]+|notifications_[a-z_]+|agreements_[a-z_]+|reporting_[a-z_]+)_total' | head -n 12 || true
-done
-debtor=$(grep -m1 -o '"debtor":{"id":"[^"]*"' "$DEMO/upstream.jsonl" | sed 's/.*"id":"//; s/"$//')
-muni=$(grep -m1 -o '"municipality":"[0-9]*"' "$DEMO/upstream.jsonl" | sed 's/.*":"//; s/"$//')
-say "debtor $debtor's claims (restance claims $debtor --municipality $muni)"
-restance claims "$debtor" --municipality "$muni"
-claim=$(curl -fs "http://127.0.0.1:8081/api/v1/debtors/$debtor/claims?municipality=$muni" |
-    python3 -c 'import json,sys; c=[x for x in json.load(sys.stdin)["claims"] if x["state"]!="settled"]; print(c[0]["claim_id"] if c else "")')
-if [ -n "$claim" ]; then
-    say "the dunning history of claim $claim (GET :8082/api/v1/claims/$claim/dunning)"
-    curl -fs "http://127.0.0.1:8082/api/v1/claims/$claim/dunning" | python3 -c '
-import json, sys
-h = json.load(sys.stdin)
-print({k: h[k] for k in ("status", "due_date", "balance") if k in h})
-for d in h.get("history", [])[:12]:
-    print(" ", d.get("date"), d.get("action"), d.get("step") or "", "-", d.get("reason", ""), "(" + str(d.get("policy", "")) + ")")
-' || true
-fi
-
-say "dead letters (restance dead list --service invoicing)"
-restance dead list --service invoicing --limit 20
-
-say "the services' logs (last lines)"
-for n in invoicing dunning agreements notifications reporting; do echo "-- $n"; tail -n 4 "$DEMO/$n.log"; done
-
-say "stopping (SIGTERM: finish in-flight work, flush the outbox)"
-cleanup
-pids=()
-for n in invoicing dunning agreements notifications reporting; do tail -n 1 "$DEMO/$n.log"; done
-echo
-echo "Everything is kept under var/demo. Run again with: just demo"
+finish

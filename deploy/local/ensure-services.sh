@@ -26,7 +26,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SMTP_PORT="${RESTANCE_SMTP_PORT:-2525}"
 SMTP_STATE="$RESTANCE_TOOLS_DIR/smtp"
 SMTP_DIR="${RESTANCE_SMTP_DIR:-$SMTP_STATE/inbox}"
-AIOSMTPD_VERSION="1.4.6"
+AIOSMTPD_VERSION="$RESTANCE_AIOSMTPD_VERSION"
 
 sbin() { # path of an sbin tool even when /usr/sbin is not on PATH
     local t
@@ -211,7 +211,7 @@ ensure_poppler() {
         apt_install poppler-utils
         have pdftotext || die "poppler: pdftotext not found after installing poppler-utils"
     fi
-    log poppler "installed ($(pdftotext -v 2>&1 | head -n 1))"
+    log poppler "installed ($(pdftotext -v 2>&1 | sed -n 1p))"
 }
 
 # ---------------------------------------------------------------- main
@@ -224,5 +224,13 @@ for s in "${services[@]}"; do
         smtp | mail) ensure_smtp ;;
         poppler | pdf) ensure_poppler ;;
         *) die "unknown service '$s' (known: rabbitmq postgres smtp poppler)" ;;
+    esac
+done
+# they keep running after the task that needed them: say so, and how to stop each
+for s in "${services[@]}"; do
+    case "$s" in
+        rabbitmq | rabbit) log left-running "RabbitMQ (stop: rabbitmqctl stop)" ;;
+        postgres | postgresql | pg) log left-running "PostgreSQL (stop: pg_ctlcluster <version> main stop)" ;;
+        smtp | mail) log left-running "the SMTP test server on 127.0.0.1:$SMTP_PORT (stop: just smtp-stop)" ;;
     esac
 done

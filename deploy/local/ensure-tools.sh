@@ -34,7 +34,7 @@ _restance_tools_main() {
             just) ensure_just ;;
             nextest)
                 if have cargo-nextest; then
-                    log nextest "$(cargo-nextest --version 2>/dev/null | head -n 1 | awk '{print $2}') (optional)"
+                    log nextest "$(cargo-nextest --version 2>/dev/null | awk 'NR==1 {print $2}') (optional)"
                 else
                     log nextest "not installed (optional; cargo test is used instead)"
                 fi

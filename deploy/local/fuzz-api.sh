@@ -29,10 +29,7 @@ pid=""
 cleanup() {
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
     # the services' queues on the fuzz exchange (the exchange itself is empty and harmless)
-    if have rabbitmqctl; then
-        as_root rabbitmqctl list_queues -q name 2>/dev/null | grep "^$EXCHANGE\." \
-            | while read -r q; do as_root rabbitmqctl delete_queue -q "$q" </dev/null >/dev/null 2>&1 || true; done
-    fi
+    delete_queues "$EXCHANGE" >/dev/null || true
     [ -n "${RESTANCE_FUZZ_KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -87,9 +84,11 @@ for name in "${services[@]}"; do
         tail -n 40 "$WORK/$name.log"
         failed+=("$name")
     fi
-    if grep -E '"level":"ERROR"| ERROR ' "$WORK/$name.log" | grep -vi 'broker\|connection' | head -n 5 | grep -q .; then
+    # errors other than the broker's comings and goings (awk reads the whole log: no SIGPIPE)
+    errors="$(awk '/"level":"ERROR"| ERROR / && tolower($0) !~ /broker|connection/' "$WORK/$name.log" | sed -n 1,5p)"
+    if [ -n "$errors" ]; then
         echo "restance-$name logged errors during the fuzz run:"
-        grep -E '"level":"ERROR"| ERROR ' "$WORK/$name.log" | head -n 5
+        printf '%s\n' "$errors"
     fi
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true

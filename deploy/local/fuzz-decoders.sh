@@ -38,7 +38,7 @@ esac
 
 have cargo || die "cargo not found: install Rust with rustup (https://rustup.rs), then run again"
 have rustup || die "rustup not found: cargo-fuzz needs a nightly toolchain, which is managed with rustup (https://rustup.rs)"
-if ! rustup toolchain list | grep -q '^nightly'; then
+if ! rustup toolchain list | grep '^nightly' >/dev/null; then
     die "no nightly toolchain (cargo-fuzz needs it for the sanitizer coverage flags); install it with:
     rustup toolchain install nightly --profile minimal
 then run again"

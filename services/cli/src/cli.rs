@@ -156,10 +156,21 @@ pub enum DayCommand {
     /// Publish `calendar.day.opened.v1`: every service runs its daily work for that date once.
     ///
     /// The event id is `day-<date>`, so opening the same day twice is a no-op downstream.
+    ///
+    /// A date that is not a business day in every configured municipality's calendar (a
+    /// weekend, a public holiday) is refused unless `--force` is given; the command says first
+    /// what it is about to do (date, exchange, broker).
     Open {
         /// The business date; default: today in the local time zone (TZ).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<BusinessDate>,
+        /// Open the date even where it is not a business day.
+        #[arg(long, conflicts_with = "if_business_day")]
+        force: bool,
+        /// On a day that is not a business day, say so and exit 0 without opening it (the
+        /// Kubernetes CronJob runs with this every morning).
+        #[arg(long)]
+        if_business_day: bool,
     },
 }
 

@@ -4,10 +4,10 @@
 //! (a retried CronJob, an operator and the CronJob) is one event downstream: `(source, id)` is
 //! the idempotency key.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Utc, Weekday};
 use restance_bus::{BusSettings, OutgoingMessage};
 use restance_contracts::{DayOpened, Envelope};
-use restance_kernel::BusinessDate;
+use restance_kernel::{BusinessDate, Catalog};
 
 use crate::broker;
 
@@ -22,6 +22,58 @@ pub fn day_opened(date: BusinessDate, now: DateTime<Utc>) -> Envelope<DayOpened>
 /// Today's date in the local time zone (`TZ`; the CronJob sets Europe/Copenhagen).
 pub fn today() -> BusinessDate {
     BusinessDate::from_naive(chrono::Local::now().date_naive())
+}
+
+/// A configured municipality for which `date` is not a business day, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The municipality's code, e.g. `0746`.
+    pub municipality: String,
+    /// Its name.
+    pub name: String,
+    /// "Sunday", "Saturday" or the public holiday's name.
+    pub reason: String,
+}
+
+/// Every configured municipality whose calendar has `date` as a weekend day or a public holiday
+/// (empty: a business day everywhere, safe to open).
+pub fn closed_on(catalog: &Catalog, date: BusinessDate) -> Vec<Closed> {
+    catalog
+        .municipalities
+        .iter()
+        .filter_map(|(code, m)| {
+            let calendar = m.calendar();
+            if calendar.is_business_day(date) {
+                return None;
+            }
+            let reason = match date.weekday() {
+                Weekday::Sat => "Saturday".to_owned(),
+                Weekday::Sun => "Sunday".to_owned(),
+                _ => calendar
+                    .holiday_name(date)
+                    .unwrap_or("a public holiday")
+                    .to_owned(),
+            };
+            Some(Closed {
+                municipality: code.clone(),
+                name: m.name.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// One line naming where and why `date` is not a business day.
+pub fn describe_closed(date: BusinessDate, closed: &[Closed]) -> String {
+    let places: Vec<String> = closed
+        .iter()
+        .map(|c| format!("{} {} ({})", c.municipality, c.name, c.reason))
+        .collect();
+    format!(
+        "{date} ({:?}) is not a business day in {}",
+        date.weekday(),
+        places.join(", ")
+    )
 }
 
 /// Publishes the opening of `date` with a confirm; the broker must route it to a queue.
@@ -51,6 +103,50 @@ pub async fn open(bus: &BusSettings, date: BusinessDate) -> anyhow::Result<Envel
 mod tests {
     use super::*;
     use restance_contracts::{Message, decode_envelope, validate_dynamic};
+
+    fn catalog() -> Catalog {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/restance.toml");
+        restance_runtime::Settings::load_from(crate::SETTINGS_NAME, Some(&file), false)
+            .expect("the shipped config")
+            .catalog
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> BusinessDate {
+        BusinessDate::new(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn a_sunday_is_closed_everywhere_and_a_wednesday_nowhere() {
+        let catalog = catalog();
+        let sunday = closed_on(&catalog, date(2026, 12, 6));
+        assert_eq!(sunday.len(), catalog.municipalities.len());
+        assert!(sunday.iter().all(|c| c.reason == "Sunday"), "{sunday:?}");
+        let line = describe_closed(date(2026, 12, 6), &sunday);
+        assert!(line.starts_with("2026-12-06 (Sun) is not a business day in 0746 "), "{line}");
+        assert!(closed_on(&catalog, date(2026, 12, 16)).is_empty());
+    }
+
+    #[test]
+    fn a_national_holiday_closes_only_that_country() {
+        let catalog = catalog();
+        // 17 May, Norway's constitution day, is a Monday in 2027
+        let closed = closed_on(&catalog, date(2027, 5, 17));
+        assert!(!closed.is_empty());
+        for c in &closed {
+            let country = catalog.municipalities[&c.municipality].country;
+            assert_eq!(country, restance_kernel::Country::No, "{c:?}");
+            assert_ne!(c.reason, "Monday");
+        }
+        // Greenland's national day, 21 June (a Monday in 2027), closes Greenland only
+        let closed = closed_on(&catalog, date(2027, 6, 21));
+        assert!(
+            closed
+                .iter()
+                .all(|c| catalog.municipalities[&c.municipality].country
+                    == restance_kernel::Country::Gl),
+            "{closed:?}"
+        );
+    }
 
     #[test]
     fn opening_a_day_twice_is_the_same_event() {

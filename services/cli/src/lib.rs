@@ -46,7 +46,26 @@ pub const SETTINGS_NAME: &str = "cli";
 
 /// Loads the services' configuration (file, then `RESTANCE__…` environment) for the CLI.
 pub fn load_settings(config: Option<&Path>) -> anyhow::Result<Settings> {
+    if let Some(path) = config
+        && !path.exists()
+    {
+        anyhow::bail!("{}", missing_config(path, std::env::var_os("RESTANCE_CONFIG")));
+    }
     Settings::load_from(SETTINGS_NAME, config, true).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The error for a configuration file that does not exist, naming where its path came from:
+/// the `--config` flag, or the `RESTANCE_CONFIG` variable when the flag was not given.
+fn missing_config(path: &Path, from_env: Option<std::ffi::OsString>) -> String {
+    let source = if from_env.as_deref() == Some(path.as_os_str()) {
+        "RESTANCE_CONFIG"
+    } else {
+        "--config"
+    };
+    format!(
+        "{source} names {} but there is no such file (the shipped one is config/restance.toml)",
+        path.display()
+    )
 }
 
 /// Runs one command line.
@@ -68,9 +87,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
             other => other,
         },
-        Command::Day(DayCommand::Open { date }) => {
-            let date = date.unwrap_or_else(day::today);
+        Command::Day(DayCommand::Open {
+            date,
+            force,
+            if_business_day,
+        }) => {
             let settings = settings()?;
+            let date = match date {
+                Some(date) => date,
+                None => {
+                    let today = day::today();
+                    println!("no --date given: today in the local time zone is {today}");
+                    today
+                }
+            };
+            let closed = day::closed_on(&settings.catalog, date);
+            if !closed.is_empty() {
+                let why = day::describe_closed(date, &closed);
+                if if_business_day {
+                    println!("{why}; not opened (--if-business-day)");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if !force {
+                    anyhow::bail!(
+                        "{why}; nothing was published. Pass --force to open it anyway, or --date for another day"
+                    );
+                }
+                println!("{why}; opening it anyway (--force)");
+            }
+            println!(
+                "opening business day {date} ({:?}) on exchange {} at {}",
+                date.weekday(),
+                settings.bus.exchange,
+                settings.bus.redacted_url()
+            );
             let envelope = day::open(&settings.bus, date).await?;
             println!(
                 "opened business day {date}: {} id {} from {} on exchange {}",
@@ -407,4 +457,20 @@ fn shorten(s: &str, max_chars: usize) -> String {
     let mut out: String = s.chars().take(max_chars).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_config_file_is_blamed_on_the_flag_that_named_it() {
+        let path = Path::new("/nope");
+        let flag = missing_config(path, None);
+        assert!(flag.starts_with("--config names /nope but there is no such file"), "{flag}");
+        let other_env = missing_config(path, Some("/elsewhere.toml".into()));
+        assert!(other_env.starts_with("--config names /nope"), "{other_env}");
+        let env = missing_config(path, Some("/nope".into()));
+        assert!(env.starts_with("RESTANCE_CONFIG names /nope"), "{env}");
+    }
 }

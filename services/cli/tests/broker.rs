@@ -349,6 +349,41 @@ async fn day_story(exchange: &str, queue: &str) -> anyhow::Result<()> {
     let v: Value = serde_json::from_slice(&got[0].body)?;
     ensure!(v["id"] == "day-2026-12-16" && v["source"] == "/restance/calendar");
     ensure!(v["data"]["date"] == "2026-12-16");
+    ensure!(
+        stdout(&opened).contains(&format!(
+            "opening business day 2026-12-16 (Wed) on exchange {exchange} at amqp://guest:***@"
+        )),
+        "says what it is about to do: {}",
+        stdout(&opened)
+    );
+
+    // a Sunday is refused without a word on the bus, and the error says what to do
+    let sunday = restance(exchange, &["day", "open", "--date", "2026-12-06"]).await?;
+    ensure!(!sunday.status.success(), "a Sunday is refused");
+    ensure!(
+        stderr(&sunday).contains("2026-12-06 (Sun) is not a business day in 0746")
+            && stderr(&sunday).contains("Pass --force"),
+        "{}",
+        stderr(&sunday)
+    );
+    ensure!(drain(&ch, queue).await?.is_empty(), "nothing published");
+
+    // the CronJob's way: skip it quietly, exit 0
+    let skipped = restance(
+        exchange,
+        &["day", "open", "--date", "2026-12-06", "--if-business-day"],
+    )
+    .await?;
+    ensure!(skipped.status.success(), "{}", stderr(&skipped));
+    ensure!(stdout(&skipped).contains("not opened (--if-business-day)"));
+    ensure!(drain(&ch, queue).await?.is_empty(), "nothing published");
+
+    // an operator who means it
+    let forced = restance(exchange, &["day", "open", "--date", "2026-12-06", "--force"]).await?;
+    ensure!(forced.status.success(), "{}", stderr(&forced));
+    ensure!(stdout(&forced).contains("opening it anyway (--force)"));
+    let got = drain(&ch, queue).await?;
+    ensure!(got.len() == 1, "the forced day is published once");
     Ok(())
 }
 

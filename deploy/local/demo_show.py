@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""The demo's eyes: waits for the services and shows what they did (`deploy/local/demo.sh`).
+
+Each subcommand is one step of the demo. It prints what a newcomer should see and, for what can
+be counted, a line `demo: <name>=<count>` (`just demo-check` compares two runs by those lines).
+It exits 1 with a sentence saying what is missing when there is nothing to show; it never hides
+a failure behind an empty section. Only the standard library: it runs on any python3 >= 3.9.
+
+It reads the services' HTTP APIs, the SMS gateway stand-in's log, the demo's own SMTP spool
+(var/demo/mail), the rendered documents under var/demo/documents, the broker's queue depths
+(rabbitmqctl) and, to know when notifications has nothing left to send, its SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import email
+import email.policy
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+SERVICES = {
+    "invoicing": 8081,
+    "dunning": 8082,
+    "agreements": 8083,
+    "notifications": 8085,
+    "reporting": 8086,
+}
+CASEWORKER = os.environ.get("RESTANCE_DEMO_CASEWORKER_TOKEN", "")
+ADMIN = os.environ.get("RESTANCE_DEMO_ADMIN_TOKEN", "")
+
+
+class Missing(Exception):
+    """Something the demo should show is not there; the message says what."""
+
+
+def count(name: str, value) -> None:
+    print(f"demo: {name}={value}")
+
+
+# ------------------------------------------------------------------------------------ HTTP
+
+
+def http(method: str, port: int, path: str, body=None, token: str | None = None, raw: bool = False):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req.add_header("accept", "application/json")
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            payload = resp.read()
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode("utf-8", "replace")[:300]
+        raise Missing(f"{method} :{port}{path} answered {e.code}: {detail}") from None
+    except OSError as e:
+        raise Missing(f"{method} :{port}{path} failed: {e}") from None
+    return payload if raw else json.loads(payload)
+
+
+def metrics(port: int) -> dict[str, float]:
+    text = http("GET", port, "/metrics", raw=True).decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, _, value = line.rpartition(" ")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+# ------------------------------------------------------------------------------------ state
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.dir = Path(args.demo)
+        self.exchange = args.exchange
+
+    def log(self, service: str) -> str:
+        try:
+            return (self.dir / f"{service}.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def letters(self) -> int:
+        return sum(1 for _ in (self.dir / "documents").rglob("*.pdf")) if (self.dir / "documents").exists() else 0
+
+    def sms_lines(self) -> list[str]:
+        return [l for l in self.log("sms-gateway").splitlines() if l.startswith("sms ")]
+
+    def mails(self) -> list[Path]:
+        return sorted((self.dir / "mail").glob("*.eml"))
+
+    def queues(self) -> dict[str, int] | None:
+        """Messages per queue of the demo's exchange, or None when rabbitmqctl cannot tell."""
+        cmd = ["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name", "messages"]
+        if os.geteuid() != 0:
+            cmd = ["sudo", "-n", *cmd]
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None
+        found = {}
+        for line in out.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].startswith(self.exchange + ".") and parts[1].isdigit():
+                found[parts[0]] = int(parts[1])
+        return found
+
+    def due_deliveries(self) -> int:
+        """Deliveries notifications should be working on now (pending or sending, due)."""
+        db = self.dir / "notifications.db"
+        if not db.exists():
+            return 0
+        now_ms = int(time.time() * 1000)
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute(
+                "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_ms <= ?",
+                (now_ms,),
+            ).fetchone()
+            return int(row[0])
+        except sqlite3.Error:
+            return 0
+        finally:
+            con.close()
+
+    def consumed(self) -> float:
+        total = 0.0
+        for port in SERVICES.values():
+            try:
+                m = metrics(port)
+            except Missing:
+                continue
+            total += sum(v for k, v in m.items() if k.startswith("restance_bus_consumed_total"))
+        return total
+
+    def quiet_state(self):
+        queues = self.queues()
+        busy = None if queues is None else sum(n for q, n in queues.items() if not q.endswith(".dead"))
+        return (busy, self.consumed(), self.letters(), len(self.sms_lines()), len(self.mails()), self.due_deliveries())
+
+    def wait_quiet(self, what: str, timeout: float = 300, still: float = 3.0) -> None:
+        """Until the queues are empty, notifications has nothing due, and nothing moved for `still` s."""
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            state = self.quiet_state()
+            busy, due = state[0], state[5]
+            if state != last:
+                last, since = state, time.monotonic()
+            elif (busy in (0, None)) and due == 0 and time.monotonic() - since >= still:
+                return
+            time.sleep(0.5)
+        raise Missing(f"{what}: the services were still busy after {timeout:.0f} s (queued, consumed, letters, SMS, mails, due deliveries: {last})")
+
+    def picked(self) -> dict:
+        try:
+            return json.loads((self.dir / "picked-claim.json").read_text())
+        except OSError:
+            raise Missing("no claim with reminders was picked (the history step failed)") from None
+
+    def upstream_debtors(self):
+        """(debtor id, municipality) of the sample invoices, in publishing order, once each."""
+        seen = set()
+        for line in (self.dir / "upstream.jsonl").read_text().splitlines():
+            if "billing.invoice.issued" not in line:
+                continue
+            data = json.loads(line)["data"]
+            key = (data["debtor"]["id"], data["municipality"])
+            if key not in seen:
+                seen.add(key)
+                yield key
+
+
+# ------------------------------------------------------------------------------------ steps
+
+
+def cmd_ready(d: Demo, _args) -> None:
+    deadline = time.monotonic() + 120
+    waiting = dict(SERVICES)
+    while waiting and time.monotonic() < deadline:
+        for name, port in list(waiting.items()):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        print(f"restance-{name} ready on :{port} (log var/demo/{name}.log, database var/demo/{name}.db)")
+                        del waiting[name]
+            except (OSError, urllib.error.HTTPError):
+                pass
+        time.sleep(0.2)
+    for name in waiting:
+        tail = "\n".join(d.log(name).splitlines()[-15:])
+        print(f"restance-{name} did not become ready in 120 s; the end of var/demo/{name}.log:\n{tail}", file=sys.stderr)
+    if waiting:
+        raise Missing(f"not ready: {', '.join(waiting)}")
+
+
+def cmd_settle(d: Demo, _args) -> None:
+    d.wait_quiet("taking in the invoices", timeout=300)
+    claims = 0
+    m = metrics(SERVICES["invoicing"])
+    consumed = sum(v for k, v in m.items() if k.startswith("restance_bus_consumed_total"))
+    print(f"invoicing consumed {consumed:.0f} message(s); every queue of '{d.exchange}' is empty")
+    for key, value in m.items():
+        if key.startswith("restance_outbox_published_total"):
+            claims += value
+    count("invoicing_consumed", f"{consumed:.0f}")
+
+
+def cmd_day(d: Demo, args) -> None:
+    date = args.date
+    deadline = time.monotonic() + 300
+    while f"business_date={date}" not in "".join(
+        l for l in d.log("dunning").splitlines(True) if "daily run finished" in l
+    ):
+        if time.monotonic() > deadline:
+            raise Missing(f"dunning did not finish the daily run of {date} in 300 s (var/demo/dunning.log)")
+        time.sleep(0.5)
+    d.wait_quiet(f"the day {date}", timeout=600)
+    letters, sms, mails = d.letters(), len(d.sms_lines()), len(d.mails())
+    print(f"after {date}: letters rendered {letters}, SMS sent {sms}, e-mails sent {mails} (all so far)")
+    count(f"letters_{date}", letters)
+    count(f"sms_{date}", sms)
+    count(f"emails_{date}", mails)
+
+
+def open_claims(debtor: str, municipality: str) -> list[dict]:
+    view = http("GET", SERVICES["invoicing"], f"/api/v1/debtors/{debtor}/claims?municipality={municipality}")
+    return [c for c in view["claims"] if c["state"] == "open"]
+
+
+def cmd_agreements(d: Demo, _args) -> None:
+    chosen = []
+    for debtor, muni in d.upstream_debtors():
+        if muni == "0746" and open_claims(debtor, muni):
+            chosen.append(debtor)
+        if len(chosen) == 3:
+            break
+    if len(chosen) < 3:
+        raise Missing("fewer than three Skanderborg debtors with open claims in the sample")
+    port, tok = SERVICES["agreements"], CASEWORKER
+    plan_debtor, deferral_debtor, meeting_debtor = chosen
+    print(f"-- a payment plan for {plan_debtor} from their budget (income 14.200, expenses 13.400 a month)")
+    plan = http("POST", port, "/api/v1/plans", {
+        "municipality": "0746", "debtor_id": plan_debtor,
+        "budget": {"monthly_income": "14200.00", "monthly_expenses": "13400.00"},
+        "frequency": "monthly", "first_due_date": "2027-01-04"}, tok)
+    print("  ", {k: plan.get(k) for k in ("plan_id", "state", "payment_reference", "ocr_line", "total")})
+    for i in plan.get("instalments", [])[:6]:
+        print("    ", i.get("due_date"), i.get("amount"))
+    print("     …", len(plan.get("instalments", [])), "instalments")
+    count("plan_instalments", len(plan.get("instalments", [])))
+    print(f"-- a deferral (henstand) for {deferral_debtor} in an acute social situation, until 2027-02-26")
+    claims = [c["claim_id"] for c in open_claims(deferral_debtor, "0746")]
+    deferral = http("POST", port, "/api/v1/deferrals", {
+        "municipality": "0746", "debtor_id": deferral_debtor, "claim_ids": claims,
+        "reason": "acute_social", "until": "2027-02-26", "note": "demo"}, tok)
+    print("  ", {k: deferral.get(k) for k in ("deferral_id", "state", "from", "until")})
+    print(f"-- a meeting (sættemøde) with {meeting_debtor} on 2027-01-12 09:00 with the social caseworker: an SMS confirmation now, a reminder on the 11th")
+    meeting = http("POST", port, "/api/v1/meetings", {
+        "municipality": "0746", "debtor_id": meeting_debtor, "at": "2027-01-12T08:00:00Z",
+        "office": "main", "with_social_caseworker": True}, tok)
+    print("  ", {k: meeting.get(k) for k in ("meeting_id", "state", "date", "place")})
+    (d.dir / "agreements.json").write_text(json.dumps({"plan": plan_debtor, "deferral": deferral_debtor, "meeting": meeting_debtor}))
+    d.wait_quiet("the agreements' confirmations", timeout=120)
+
+
+def cmd_history(d: Demo, _args) -> None:
+    """The first claim (in publishing order) that received a first and a second reminder."""
+    checked = 0
+    for debtor, muni in d.upstream_debtors():
+        view = http("GET", SERVICES["invoicing"], f"/api/v1/debtors/{debtor}/claims?municipality={muni}")
+        for claim in view["claims"]:
+            checked += 1
+            h = http("GET", SERVICES["dunning"], f"/api/v1/claims/{claim['claim_id']}/dunning")
+            steps = [e for e in h.get("history", []) if e.get("action") == "reminder"]
+            if len(steps) < 2:
+                continue
+            print(f"claim {claim['claim_id']} of debtor {debtor} ({muni}, {h.get('category')}): status {h.get('status')}, "
+                  f"due {h.get('due_date')}, policy {h.get('policy')}")
+            print(f"balance: {h.get('balance')}")
+            for e in h["history"]:
+                print(f"  {e.get('date')}  {e.get('action'):<22} step {e.get('step') or '-':<3} {e.get('reason', '')}  ({e.get('policy')})")
+            picked = {"claim_id": claim["claim_id"], "debtor_id": debtor, "municipality": muni, "history": h["history"]}
+            (d.dir / "picked-claim.json").write_text(json.dumps(picked))
+            count("history_reminders", len(steps))
+            return
+    raise Missing(f"none of the {checked} claims had two reminders")
+
+
+def cmd_letter(d: Demo, _args) -> None:
+    picked = d.picked()
+    first = next(e for e in picked["history"] if e.get("action") == "reminder")
+    detail = first.get("detail") or {}
+    notification = detail.get("notification_id")
+    if not notification:
+        raise Missing(f"the reminder's record names no notification: {json.dumps(detail)[:200]}")
+    n = http("GET", SERVICES["notifications"], f"/api/v1/notifications/{notification}")
+    documents = [x.get("document") for x in n.get("deliveries", []) if x.get("document")]
+    if not documents:
+        raise Missing(f"notification {notification} has no rendered letter: {json.dumps(n)[:300]}")
+    doc = documents[0]
+    path = d.dir / "documents" / doc["path"] if doc.get("path") else None
+    if path is None or not path.exists():
+        raise Missing(f"the letter's file is not there: {doc}")
+    pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = next((l.split()[-1] for l in pages.splitlines() if l.startswith("Pages:")), "?")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    print(f"{path.relative_to(d.dir.parent.parent)} ({pages} page(s)), template {first.get('detail', {}).get('template', '?')}, "
+          f"notification {notification}")
+    lines = [l for l in text.splitlines() if l.strip()]
+    print("\n".join(lines[:40]))
+    count("letter_lines", min(len(lines), 40))
+
+
+def mask(line: str) -> str:
+    return re.sub(r"\+?\d{8,}", lambda m: m.group(0)[:3] + "•" * (len(m.group(0)) - 5) + m.group(0)[-2:], line)
+
+
+def cmd_sms(d: Demo, _args) -> None:
+    lines = d.sms_lines()
+    if not lines:
+        raise Missing("the SMS gateway stand-in received no SMS (var/demo/sms-gateway.log)")
+    print(f"{len(lines)} SMS; the last 5:")
+    for l in lines[-5:]:
+        print("  " + mask(l))
+    agr = [l for l in lines if "userref agr-" in l]
+    print("agreements' SMS (meeting confirmation, the reminder the day before, a missed instalment):")
+    for l in agr[:3]:
+        print("  " + mask(l))
+    count("sms", len(lines))
+    count("sms_agreements", len(agr))
+
+
+def cmd_caseworker(d: Demo, _args) -> None:
+    chosen = json.loads((d.dir / "agreements.json").read_text())
+    debtor = chosen["plan"]
+    v = http("GET", SERVICES["agreements"], f"/api/v1/debtors/{debtor}?municipality=0746", token=CASEWORKER)
+    print(f"citizen {debtor} (GET :8083/api/v1/debtors/{debtor}?municipality=0746):")
+    for c in v.get("claims", [])[:4]:
+        print("  claim", c.get("claim_id"), c.get("category"), c.get("state"), c.get("total") or c.get("balance"))
+    plans = v.get("plans", [])
+    for p in plans:
+        print("  plan", p.get("plan_id"), p.get("state"), "paid", p.get("paid"), "of", p.get("total"))
+    if not plans:
+        raise Missing("the caseworker's view shows no payment plan")
+    t = http("GET", SERVICES["agreements"], "/api/v1/tasks?municipality=0746", token=CASEWORKER)
+    items = t.get("tasks", t) if isinstance(t, dict) else t
+    print("open tasks:", len(items))
+    for x in items[:5]:
+        print("  ", x.get("kind"), x.get("due_date") or x.get("date"), x.get("debtor_id"))
+    count("caseworker_plans", len(plans))
+    count("open_tasks", len(items))
+
+
+def cmd_reports(d: Demo, _args) -> None:
+    r = http("GET", SERVICES["reporting"], "/api/v1/reports?municipality=0746", token=ADMIN)
+    items = r.get("reports", r) if isinstance(r, dict) else r
+    for x in items:
+        print(" ", x.get("report_id"), x.get("kind"), x.get("as_of"), [f.get("name") for f in x.get("files", [])])
+    count("reports_0746", len(items))
+    found = sorted((d.dir / "documents" / "reports" / "0746").rglob("arrears-0746-2026-12.csv"))
+    if not found:
+        raise Missing("no December 2026 CSV under var/demo/documents/reports/0746")
+    path = found[0]
+    text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    print(f"{path.relative_to(d.dir.parent.parent)} (for Danish Excel: ; and decimal comma):")
+    rows = list(csv.reader(text.splitlines(), delimiter=";"))
+    for row in rows[:16]:
+        print("  " + ";".join(row))
+    header = next((row for row in rows if any("2025" in c for c in row)), None)
+    if header is None:
+        raise Missing("the December CSV has no column for December 2025 (the 12-months-earlier comparison)")
+    print("beside it:", " ".join(sorted(p.name for p in path.parent.iterdir())))
+    a = http("GET", SERVICES["reporting"], "/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m", token=ADMIN)
+    print("as-of query GET :8086/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m:")
+    print("  ", {k: a[k] for k in a if not isinstance(a[k], (list, dict))})
+    print("   total:", a.get("total"))
+
+
+def cmd_mail(d: Demo, _args) -> None:
+    mails = d.mails()
+    if not mails:
+        raise Missing("no e-mail reached the demo's SMTP test server (var/demo/mail)")
+    committee = 0
+    for path in mails:
+        with open(path, "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        attachments = [(p.get_filename(), p.get_content_type(), len(p.get_content())) for p in msg.iter_attachments()]
+        body = msg.get_body(preferencelist=("plain",))
+        first = [l for l in (body.get_content() if body else "").splitlines() if l.strip()][:4]
+        is_report = "report" in str(msg.get("X-Restance-Template", "")) or any(n and n.endswith(".xlsx") for n, _, _ in attachments)
+        committee += 1 if is_report else 0
+        print(f"{path.name}")
+        print(f"  Subject: {msg['subject']}")
+        print(f"  To:      {msg['to']}")
+        for l in first:
+            print(f"  | {l}")
+        for name, ctype, size in attachments:
+            print(f"  attached: {name} ({ctype}, {size} bytes)")
+    count("emails", len(mails))
+    count("emails_with_spreadsheets", committee)
+
+
+def cmd_debtor(d: Demo, _args) -> None:
+    picked = d.picked()
+    print(picked["debtor_id"], picked["municipality"])
+
+
+def cmd_dead_count(d: Demo, _args) -> None:
+    queues = d.queues()
+    if queues is None:
+        raise Missing("rabbitmqctl cannot list the queues: dead letters not counted")
+    dead = {q: n for q, n in queues.items() if q.endswith(".dead")}
+    total = sum(dead.values())
+    print("dead letters per queue:", ", ".join(f"{q} {n}" for q, n in sorted(dead.items())) or "none")
+    count("dead_letters", total)
+    if total == 0:
+        raise Missing("the bad input left no dead letter")
+
+
+def cmd_metrics(d: Demo, _args) -> None:
+    shown = 0
+    print(f"{'service':<14} {'metric':<72} {'value':>8}")
+    for name, port in SERVICES.items():
+        try:
+            m = metrics(port)
+        except Missing as e:
+            print(f"{name:<14} (no metrics: {e})")
+            continue
+        for key in sorted(m):
+            if re.match(r"restance_[a-z_]+_total", key) and m[key] > 0:
+                print(f"{name:<14} {key:<72} {m[key]:>8.0f}")
+                shown += 1
+    print("(in Prometheus each scrape target carries its service as the job/pod label)")
+    count("metric_lines", shown)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--demo", required=True)
+    p.add_argument("--exchange", required=True)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("ready", "settle", "agreements", "history", "letter", "sms", "caseworker", "reports", "mail",
+                 "debtor", "dead-count", "metrics"):
+        sub.add_parser(name)
+    sub.add_parser("day").add_argument("date")
+    args = p.parse_args()
+    d = Demo(args)
+    try:
+        globals()["cmd_" + args.cmd.replace("-", "_")](d, args)
+    except Missing as e:
+        print(f"!! {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
