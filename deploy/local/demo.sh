@@ -104,7 +104,7 @@ must "RabbitMQ and poppler (installed and started if missing); the demo's ports 
 
 build() {
     local t=$SECONDS
-    echo "cargo build --bins (debug; the first build on a fresh 2-core machine takes about 20 minutes, then seconds)"
+    echo "cargo build --bins (debug; the first build on a fresh 2-core machine takes about 15 minutes, then seconds)"
     cargo build --bins -q
     echo "built in $((SECONDS - t)) s"
 }
@@ -196,7 +196,7 @@ must "400 sample invoices from the billing systems of Skanderborg, Qeqqata and K
 
 publish_bad() {
     restance sample bad --seed 7 >"$DEMO/bad.jsonl"
-    echo "demo: bad_messages=$(awk 'NF {n++} END {print n+0}' "$DEMO/bad.jsonl")"
+    echo "demo: bad_messages=$(awk 'NF && !/^#/ {n++} END {print n+0}' "$DEMO/bad.jsonl")"
     # --allow-invalid: publish what the contract refuses too; the services must dead-letter it
     restance publish --allow-invalid --routing-key billing.invoice.issued.v1 "$DEMO/bad.jsonl" >"$DEMO/bad-publish.log" 2>&1
     tail -n 3 "$DEMO/bad-publish.log"
@@ -223,7 +223,7 @@ step "opening 2027-01-20: transfers to state collection where the notice has run
 
 step "a claim that went through reminders: its dunning history (GET :8082/api/v1/claims/{id}/dunning)" "${SHOW[@]}" history
 step "its first reminder letter (pdftotext of the PDF notifications rendered)" "${SHOW[@]}" letter
-step "SMS at the gateway stand-in (phone numbers masked)" "${SHOW[@]}" sms
+step "SMS at the gateway stand-in (it masks the phone numbers)" "${SHOW[@]}" sms
 step "the caseworker's view of a citizen with a payment plan, and the open tasks (restance-agreements)" "${SHOW[@]}" caseworker
 step "the arrears reports (restance-reporting, :8086): December 2026 against December 2025" "${SHOW[@]}" reports
 step "this run's e-mails to the finance committees, as a mail client shows them (var/demo/mail)" "${SHOW[@]}" mail

@@ -17,6 +17,7 @@ import argparse
 import csv
 import email
 import email.policy
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 SERVICES = {
@@ -286,7 +288,8 @@ def cmd_agreements(d: Demo, _args) -> None:
 def cmd_history(d: Demo, _args) -> None:
     """The first claim (in publishing order) that received a first and a second reminder."""
     checked = 0
-    for debtor, muni in d.upstream_debtors():
+    debtors = sorted(d.upstream_debtors(), key=lambda dm: dm[1] != "0746")
+    for debtor, muni in debtors:
         view = http("GET", SERVICES["invoicing"], f"/api/v1/debtors/{debtor}/claims?municipality={muni}")
         for claim in view["claims"]:
             checked += 1
@@ -306,33 +309,37 @@ def cmd_history(d: Demo, _args) -> None:
     raise Missing(f"none of the {checked} claims had two reminders")
 
 
+def document_id(notification_id: str) -> str:
+    """notifications' document id of a letter: a UUID (version 8) from SHA-256("letter\\n" + id)."""
+    b = bytearray(hashlib.sha256(f"letter\n{notification_id}".encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x80
+    b[8] = (b[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(b)))
+
+
 def cmd_letter(d: Demo, _args) -> None:
     picked = d.picked()
     first = next(e for e in picked["history"] if e.get("action") == "reminder")
-    detail = first.get("detail") or {}
-    notification = detail.get("notification_id")
+    letter = (first.get("detail") or {}).get("letter") or {}
+    notification = letter.get("notification_id")
     if not notification:
-        raise Missing(f"the reminder's record names no notification: {json.dumps(detail)[:200]}")
+        raise Missing(f"the reminder's record names no letter: {json.dumps(first.get('detail'))[:200]}")
     n = http("GET", SERVICES["notifications"], f"/api/v1/notifications/{notification}")
-    documents = [x.get("document") for x in n.get("deliveries", []) if x.get("document")]
-    if not documents:
-        raise Missing(f"notification {notification} has no rendered letter: {json.dumps(n)[:300]}")
-    doc = documents[0]
-    path = d.dir / "documents" / doc["path"] if doc.get("path") else None
-    if path is None or not path.exists():
-        raise Missing(f"the letter's file is not there: {doc}")
-    pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    pages = next((l.split()[-1] for l in pages.splitlines() if l.startswith("Pages:")), "?")
+    channels = ", ".join(f"{x.get('channel')} {x.get('status')}" for x in n.get("deliveries", []))
+    doc = document_id(notification)
+    pdf = http("GET", SERVICES["notifications"], f"/api/v1/documents/{doc}", raw=True)
+    if not pdf.startswith(b"%PDF-"):
+        raise Missing(f"GET /api/v1/documents/{doc} did not answer with a PDF")
+    path = d.dir / "first-reminder.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = next((l.split()[-1] for l in info.splitlines() if l.startswith("Pages:")), "?")
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    print(f"{path.relative_to(d.dir.parent.parent)} ({pages} page(s)), template {first.get('detail', {}).get('template', '?')}, "
-          f"notification {notification}")
+    print(f"notification {notification} ({letter.get('template')}; deliveries: {channels})")
+    print(f"GET :8085/api/v1/documents/{doc} -> var/demo/first-reminder.pdf, {len(pdf)} bytes, {pages} page(s):")
     lines = [l for l in text.splitlines() if l.strip()]
     print("\n".join(lines[:40]))
     count("letter_lines", min(len(lines), 40))
-
-
-def mask(line: str) -> str:
-    return re.sub(r"\+?\d{8,}", lambda m: m.group(0)[:3] + "•" * (len(m.group(0)) - 5) + m.group(0)[-2:], line)
 
 
 def cmd_sms(d: Demo, _args) -> None:
@@ -341,11 +348,11 @@ def cmd_sms(d: Demo, _args) -> None:
         raise Missing("the SMS gateway stand-in received no SMS (var/demo/sms-gateway.log)")
     print(f"{len(lines)} SMS; the last 5:")
     for l in lines[-5:]:
-        print("  " + mask(l))
+        print("  " + l)
     agr = [l for l in lines if "userref agr-" in l]
     print("agreements' SMS (meeting confirmation, the reminder the day before, a missed instalment):")
     for l in agr[:3]:
-        print("  " + mask(l))
+        print("  " + l)
     count("sms", len(lines))
     count("sms_agreements", len(agr))
 
