@@ -49,7 +49,10 @@ pub fn load_settings(config: Option<&Path>) -> anyhow::Result<Settings> {
     if let Some(path) = config
         && !path.exists()
     {
-        anyhow::bail!("{}", missing_config(path, std::env::var_os("RESTANCE_CONFIG")));
+        anyhow::bail!(
+            "{}",
+            missing_config(path, std::env::var_os("RESTANCE_CONFIG"))
+        );
     }
     Settings::load_from(SETTINGS_NAME, config, true).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -467,7 +470,10 @@ mod tests {
     fn a_missing_config_file_is_blamed_on_the_flag_that_named_it() {
         let path = Path::new("/nope");
         let flag = missing_config(path, None);
-        assert!(flag.starts_with("--config names /nope but there is no such file"), "{flag}");
+        assert!(
+            flag.starts_with("--config names /nope but there is no such file"),
+            "{flag}"
+        );
         let other_env = missing_config(path, Some("/elsewhere.toml".into()));
         assert!(other_env.starts_with("--config names /nope"), "{other_env}");
         let env = missing_config(path, Some("/nope".into()));

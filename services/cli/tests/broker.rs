@@ -379,7 +379,11 @@ async fn day_story(exchange: &str, queue: &str) -> anyhow::Result<()> {
     ensure!(drain(&ch, queue).await?.is_empty(), "nothing published");
 
     // an operator who means it
-    let forced = restance(exchange, &["day", "open", "--date", "2026-12-06", "--force"]).await?;
+    let forced = restance(
+        exchange,
+        &["day", "open", "--date", "2026-12-06", "--force"],
+    )
+    .await?;
     ensure!(forced.status.success(), "{}", stderr(&forced));
     ensure!(stdout(&forced).contains("opening it anyway (--force)"));
     let got = drain(&ch, queue).await?;
