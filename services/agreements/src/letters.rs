@@ -81,6 +81,7 @@ pub fn request(
             debtor_id: Some(to.debtor_id.to_owned()),
             case_id: Some(to.case_id.to_owned()),
         },
+        attachments: Vec::new(),
     }
 }
 

@@ -545,6 +545,7 @@ impl Publisher<'_> {
                 debtor_id: Some(debtor.key.1.clone()),
                 case_id: None,
             },
+            attachments: Vec::new(),
         })
     }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use restance_contracts::messages::Attachment;
 use restance_notifications::clock::ManualClock;
 use restance_testkit::{FakeSmsGateway, SmsReply};
 use serde_json::{Value, json};
@@ -239,6 +240,171 @@ async fn a_report_is_e_mailed_with_text_and_html() -> anyhow::Result<()> {
     // Nothing else goes out for an e-mail-only template.
     assert!(svc.seen("notifications.letter.ready.v1").is_empty());
     assert!(svc.gateway.requests().is_empty());
+    svc.stop().await
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A stand-in workbook (every byte value, so a transfer encoding that mangles any of them
+/// shows) and a CSV for Danish Excel (byte-order mark, `;`, decimal comma, æøå).
+fn report_files() -> (Vec<u8>, Vec<u8>) {
+    let mut workbook = b"PK\x03\x04".to_vec();
+    workbook.extend((0..=255u8).cycle().take(20_000));
+    let csv = "\u{feff}Kategori;Restance 31.12.2026;Restance 31.12.2025\r\n\
+               Daginstitution;2.400,00;1.950,00\r\nVand og spildevand;900,00;1.100,00\r\n\
+               Ejendomsskat på grunde;0,00;0,00\r\n"
+        .as_bytes()
+        .to_vec();
+    (workbook, csv)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `report_ready` with the report's XLSX and CSV: the e-mail at the SMTP server, read back by
+/// Python's `email` package, has the decoded subject with its å, the address in `To:` (on the
+/// header's first line), and both files as attachments with their content types, names and
+/// exact bytes. The same notification id with other files is refused.
+async fn a_report_e_mail_carries_its_files_as_attachments(
+    kind: &'static str,
+) -> anyhow::Result<()> {
+    let mut svc = start(Setup::on(kind)).await?;
+    let n = unique("RA");
+    let address = format!("{}@skanderborg.example", unique("oekonomiudvalget"));
+    // A name long enough that lettre would fold it onto a second line of To: (with the
+    // address): the header carries the bare address instead.
+    let committee = json!({"kind":"party",
+        "name":"Økonomiudvalget og Erhvervs- og Beskæftigelsesudvalget, Skanderborg Kommune",
+        "party_kind":"company","email":address,"language":"da"});
+    let data = json!({"report_title":"Restancerapport til økonomiudvalget","as_of":"2026-12-31",
+        "period":"1. december 2026–31. december 2026",
+        "attached_files":"arrears-0746-2026-12.xlsx, arrears-0746-2026-12.csv"});
+    let (workbook, csv) = report_files();
+    let attachments = vec![
+        Attachment::from_bytes("arrears-0746-2026-12.xlsx", XLSX, &workbook),
+        Attachment::from_bytes("arrears-0746-2026-12.csv", "text/csv; charset=utf-8", &csv),
+    ];
+    let mut req = request(&unique("e"), &n, "report_ready", committee, data);
+    req["data"]["attachments"] = serde_json::to_value(&attachments)?;
+    svc.send(std::slice::from_ref(&req)).await?;
+    let sent = svc
+        .events("notifications.email.sent.v1", 1)
+        .await?
+        .remove(0);
+    assert_eq!(
+        sent["attachment"], false,
+        "no letter PDF: report_ready has no letter"
+    );
+    let mail = mails_with(&address, 1).await?.remove(0);
+    let parsed = &mail.parsed;
+    assert_eq!(
+        parsed["subject"],
+        "Restancerapport til økonomiudvalget pr. 31. december 2026"
+    );
+    assert_eq!(parsed["to_addresses"], json!([address]));
+    assert!(
+        parsed["to_first_line"]
+            .as_str()
+            .is_some_and(|l| l.contains(&address)),
+        "the address is on To:'s first line: {}",
+        parsed["to_first_line"]
+    );
+    assert_eq!(parsed["content_type"], "multipart/mixed");
+    let parts = parsed["parts"].as_array().cloned().unwrap_or_default();
+    let files: Vec<&Value> = parts
+        .iter()
+        .filter(|p| p["disposition"] == "attachment")
+        .collect();
+    assert_eq!(files.len(), 2, "{parts:#?}");
+    assert_eq!(files[0]["filename"], "arrears-0746-2026-12.xlsx");
+    assert_eq!(files[0]["type"], XLSX);
+    assert_eq!(files[0]["sha256"], sha256(&workbook));
+    assert_eq!(files[1]["filename"], "arrears-0746-2026-12.csv");
+    assert_eq!(files[1]["type"], "text/csv");
+    assert_eq!(files[1]["sha256"], sha256(&csv));
+    // The text says the files are attached, and there is no link to give.
+    let text = parts
+        .iter()
+        .find(|p| p["type"] == "text/plain" && p["disposition"].is_null())
+        .and_then(|p| p["text"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains("Vedhæftet: arrears-0746-2026-12.xlsx, arrears-0746-2026-12.csv"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Rapporten findes her: i de vedhæftede filer"),
+        "{text}"
+    );
+    assert!(parts.iter().any(|p| p["type"] == "text/html"));
+
+    // The same notification id with other files is a conflicting re-send: refused, not sent.
+    let mut other = req.clone();
+    other["id"] = json!(unique("e"));
+    other["data"]["attachments"] = serde_json::to_value(vec![Attachment::from_bytes(
+        "arrears-0746-2026-12.csv",
+        "text/csv",
+        b"other",
+    )])?;
+    svc.send(&[other]).await?;
+    svc.events("notifications.message.rejected.v1", 1).await?;
+    let dead = svc.dead_letters().await?;
+    let reason = dead
+        .first()
+        .and_then(|d| d.reason.clone())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("already received with different content"),
+        "{reason}"
+    );
+    assert_eq!(mails_with(&address, 1).await?.len(), 1, "sent once");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_report_e_mail_carries_its_files_as_attachments_on_postgres() -> anyhow::Result<()> {
+    a_report_e_mail_carries_its_files_as_attachments("postgres").await
+}
+
+#[tokio::test]
+async fn a_report_e_mail_carries_its_files_as_attachments_on_sqlite() -> anyhow::Result<()> {
+    a_report_e_mail_carries_its_files_as_attachments("sqlite").await
+}
+
+/// Attachments go by e-mail only: a letter of a request that carries files goes out as usual,
+/// without them.
+#[tokio::test]
+async fn attachments_on_a_letter_are_not_sent_and_the_letter_still_goes() -> anyhow::Result<()> {
+    let mut svc = start(Setup::on("sqlite").tweak(|c| {
+        if let Some(t) = c.templates.get_mut("reminder_1") {
+            t.channels = vec![restance_notifications::config::Channel::Letter];
+        }
+    }))
+    .await?;
+    let n = unique("L");
+    let mut req = request(
+        &unique("e"),
+        &n,
+        "reminder_1",
+        to_debtor("P-3"),
+        reminder_data(),
+    );
+    req["data"]["attachments"] = serde_json::to_value(vec![Attachment::from_bytes(
+        "bilag.csv",
+        "text/csv",
+        b"a;b\r\n",
+    )])?;
+    svc.send(&[debtor_updated(&unique("d"), debtor("P-3")), req])
+        .await?;
+    let letter = svc
+        .events("notifications.letter.ready.v1", 1)
+        .await?
+        .remove(0);
+    assert_eq!(letter["notification_id"], n.as_str());
+    assert!(svc.seen("notifications.email.sent.v1").is_empty());
+    assert!(svc.dead_letters().await?.is_empty());
     svc.stop().await
 }
 

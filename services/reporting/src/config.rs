@@ -3,8 +3,8 @@
 //!
 //! ```toml
 //! [reporting]
-//! # where people reach the reports (the e-mail links to <public_url>/api/v1/reports/<id>);
-//! # absent: the e-mail names the folder under the documents directory
+//! # where people reach the reports (the e-mail, which carries the XLSX and CSV as attachments,
+//! # also links to <public_url>/api/v1/reports/<id>); absent: the attachments only
 //! public_url = "https://restance.example.org/reporting"
 //!
 //! [reporting.worker]
@@ -184,6 +184,7 @@ impl ReportingConfig {
                     recipient: r.party(),
                     data: serde_json::json!({}),
                     related: Related::default(),
+                    attachments: Vec::new(),
                 };
                 for p in probe.validate() {
                     let field = p

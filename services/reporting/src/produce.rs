@@ -18,15 +18,21 @@
 //! over and does it all again. Once published, nothing is done again: one event, one e-mail per
 //! recipient (the notification id is derived from the report and the address).
 //!
-//! The e-mail carries a link (`reporting.public_url` + `/api/v1/reports/<id>`) or, without a
-//! public address, the folder under the documents directory — not the files: notifications
-//! attaches only the PDF letters it renders itself, and `report_ready` has no letter.
+//! The committee e-mail carries the report's XLSX workbook and CSV table as attachments (the
+//! request's `attachments`, made from the very bytes written and hashed in step 3; the SVG
+//! stays on disk and in the API), and the link `reporting.public_url` + `/api/v1/reports/<id>`
+//! when a public address is configured; without one the text says the report is in the
+//! attached files. Should the two files ever exceed what one message may carry
+//! ([`MAX_ATTACHMENT_BYTES`]), the e-mail goes without them and names the link or, without a
+//! public address, the report's folder under the documents directory (logged as a warning).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use restance_bus::{Effects, Outbox};
-use restance_contracts::messages::{NotificationRequested, Related, ReportFile, ReportPublished};
+use restance_contracts::messages::{
+    Attachment, MAX_ATTACHMENT_BYTES, NotificationRequested, Related, ReportFile, ReportPublished,
+};
 use restance_kernel::{BusinessDate, Catalog};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use sha2::{Digest, Sha256};
@@ -36,6 +42,7 @@ use crate::domain::assemble::{ReportInputs, build_report};
 use crate::domain::schedule::DueReport;
 use crate::figures::{Opened, figures_on};
 use crate::files::labels::Labels;
+use crate::files::{CSV_MEDIA_TYPE, ReportFileBytes, XLSX_MEDIA_TYPE};
 use crate::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
 use crate::store::queries::{self, Claimed, ReportFileRow};
 
@@ -248,7 +255,7 @@ impl Producer {
         }
         let json = serde_json::to_string(&report)
             .map_err(|e| DbErr::Custom(format!("cannot serialise the report: {e}")))?;
-        let messages = self.messages(&report, &files)?;
+        let messages = self.messages(&report, &files, &rendered)?;
         let tx = self.db.begin().await?;
         match queries::lock_report(&tx, &id).await? {
             Some((state, Some(by))) if state == "rendering" && by == self.worker_id => {}
@@ -270,11 +277,13 @@ impl Producer {
         Ok(Produced::Published(files.len()))
     }
 
-    /// `reporting.report.published.v1` and the e-mail requests.
+    /// `reporting.report.published.v1` and the e-mail requests (with `rendered`'s XLSX and
+    /// CSV attached).
     fn messages(
         &self,
         report: &Report,
         files: &[ReportFileRow],
+        rendered: &[ReportFileBytes],
     ) -> Result<Vec<restance_bus::OutgoingMessage>, DbErr> {
         let mut effects = Effects::new(self.source.clone());
         let err = |e: restance_bus::HandlerError| DbErr::Custom(e.to_string());
@@ -295,17 +304,25 @@ impl Producer {
                     .collect(),
             })
             .map_err(err)?;
-        let location = match &self.config.public_url {
-            Some(base) => format!(
-                "{}/api/v1/reports/{}",
-                base.trim_end_matches('/'),
-                report.report_id
-            ),
-            None => format!(
-                "{}/",
-                report_dir(&report.municipality, report.as_of, &report.report_id)
-            ),
-        };
+        let attachments = mail_attachments(rendered);
+        if attachments.is_empty() && !rendered.is_empty() {
+            tracing::warn!(report_id = %report.report_id, limit = MAX_ATTACHMENT_BYTES,
+                "the report's XLSX and CSV are larger than one message may carry: the e-mail goes without them");
+        }
+        let attached_files = (!attachments.is_empty()).then(|| {
+            attachments
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let location = mail_location(
+            self.config.public_url.as_deref(),
+            &report.municipality,
+            report.as_of,
+            &report.report_id,
+            attached_files.is_some(),
+        );
         for recipient in self.config.recipients(&report.municipality) {
             let language = recipient.language.unwrap_or(report.language);
             let fmt = Fmt {
@@ -321,23 +338,81 @@ impl Producer {
                     template: "report_ready".into(),
                     language: Some(language),
                     recipient: recipient.party(),
-                    data: serde_json::json!({
-                        "report_title": Labels::of(language).title(report.kind),
-                        "as_of": report.as_of,
-                        "period": format!("{}–{}", fmt.date(report.period_start), fmt.date(report.as_of)),
-                        "location": location,
-                    }),
+                    data: mail_data(
+                        serde_json::json!({
+                            "report_title": Labels::of(language).title(report.kind),
+                            "as_of": report.as_of,
+                            "period": format!("{}–{}", fmt.date(report.period_start), fmt.date(report.as_of)),
+                        }),
+                        attached_files.as_deref(),
+                        location.as_deref(),
+                    ),
                     related: Related {
                         service: Some("reporting".into()),
                         claim_ids: Vec::new(),
                         debtor_id: None,
                         case_id: Some(report.report_id.clone()),
                     },
+                    attachments: attachments.clone(),
                 })
                 .map_err(err)?;
         }
         Ok(effects.into_messages())
     }
+}
+
+/// `report_ready`'s data: `base` with `attached_files` and `location` added when there are
+/// any (absent, not null, otherwise: the template says what then).
+fn mail_data(
+    mut base: serde_json::Value,
+    attached_files: Option<&str>,
+    location: Option<&str>,
+) -> serde_json::Value {
+    for (key, value) in [("attached_files", attached_files), ("location", location)] {
+        if let Some(v) = value {
+            base[key] = serde_json::Value::from(v);
+        }
+    }
+    base
+}
+
+/// Where the e-mail says the report is (`data.location`): the link under `public_url` when
+/// there is one; else nothing when the files are attached (the template then says "in the
+/// attached files"); else, the files too large to attach, the folder under the documents
+/// directory.
+fn mail_location(
+    public_url: Option<&str>,
+    municipality: &str,
+    as_of: BusinessDate,
+    report_id: &str,
+    attached: bool,
+) -> Option<String> {
+    match public_url {
+        Some(base) => Some(format!(
+            "{}/api/v1/reports/{report_id}",
+            base.trim_end_matches('/')
+        )),
+        None if attached => None,
+        None => Some(format!("{}/", report_dir(municipality, as_of, report_id))),
+    }
+}
+
+/// The files the committee e-mail carries: the XLSX workbook and the CSV table, in that order,
+/// under their stored names; none when together they exceed [`MAX_ATTACHMENT_BYTES`] (the SVG
+/// chart is in the workbook already and is not attached).
+fn mail_attachments(rendered: &[ReportFileBytes]) -> Vec<Attachment> {
+    let chosen: Vec<&ReportFileBytes> = [XLSX_MEDIA_TYPE, CSV_MEDIA_TYPE]
+        .iter()
+        .filter_map(|media_type| rendered.iter().find(|f| f.media_type == *media_type))
+        .collect();
+    let total: usize = chosen.iter().map(|f| f.bytes.len()).sum();
+    if total > MAX_ATTACHMENT_BYTES {
+        return Vec::new();
+    }
+    chosen
+        .into_iter()
+        .map(|f| Attachment::from_bytes(safe_file_name(&f.name), f.media_type, &f.bytes))
+        .collect()
 }
 
 /// A rendered file's name as stored (the writers give plain names; this makes sure).
@@ -377,6 +452,64 @@ mod tests {
         );
         assert_eq!(report_dir("../x", as_of, "a/b"), "reports/___x/2027/a_b");
         assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+    }
+
+    fn file(name: &str, media_type: &'static str, bytes: &[u8]) -> ReportFileBytes {
+        ReportFileBytes {
+            name: name.into(),
+            media_type,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_mail_carries_the_workbook_and_the_table_but_not_the_chart() {
+        let rendered = [
+            file("arrears-0746-2026-12.xlsx", XLSX_MEDIA_TYPE, b"PK workbook"),
+            file("arrears-0746-2026-12.csv", CSV_MEDIA_TYPE, b"table"),
+            file(
+                "arrears-0746-2026-12.svg",
+                crate::files::SVG_MEDIA_TYPE,
+                b"<svg/>",
+            ),
+        ];
+        let attached = mail_attachments(&rendered);
+        let names: Vec<&str> = attached.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["arrears-0746-2026-12.xlsx", "arrears-0746-2026-12.csv"]
+        );
+        assert_eq!(attached[0].media_type, XLSX_MEDIA_TYPE);
+        assert_eq!(attached[0].content().as_deref(), Some(&b"PK workbook"[..]));
+        assert_eq!(attached[1].media_type, CSV_MEDIA_TYPE);
+        assert_eq!(attached[1].content().as_deref(), Some(&b"table"[..]));
+        // Too large for one message: none (the e-mail names where the report is instead).
+        let big = [
+            file("a.xlsx", XLSX_MEDIA_TYPE, &vec![0; MAX_ATTACHMENT_BYTES]),
+            file("a.csv", CSV_MEDIA_TYPE, b"x"),
+        ];
+        assert!(mail_attachments(&big).is_empty());
+    }
+
+    #[test]
+    fn the_mail_links_to_the_report_when_there_is_a_public_address() {
+        let as_of: BusinessDate = "2026-12-31".parse().expect("date");
+        let id = "monthly-0746-2026-12-31";
+        let at = |url, attached| mail_location(url, "0746", as_of, id, attached);
+        let link = "https://restance.example.org/reporting/api/v1/reports/monthly-0746-2026-12-31";
+        assert_eq!(
+            at(Some("https://restance.example.org/reporting/"), true).as_deref(),
+            Some(link)
+        );
+        assert_eq!(
+            at(Some("https://restance.example.org/reporting"), false).as_deref(),
+            Some(link)
+        );
+        assert_eq!(at(None, true), None, "the files are attached: no bare path");
+        assert_eq!(
+            at(None, false).as_deref(),
+            Some("reports/0746/2026/monthly-0746-2026-12-31/")
+        );
     }
 
     #[test]

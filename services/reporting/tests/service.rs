@@ -8,13 +8,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use restance_contracts::Validate;
+use restance_contracts::messages::NotificationRequested;
 use restance_kernel::{BusinessDate, Catalog, Money};
 use restance_reporting::domain::arrears::{ClaimHistory, arrears_on};
+use restance_reporting::files::{CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use restance_reporting::store::queries;
 use restance_reporting::{Application, ReportingConfig};
 use restance_runtime::Settings;
 use restance_testkit::{
-    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
+    BusProbe, ServiceProcess, TestDatabase, delete_test_topology, publish_raw, take_all,
+    unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -49,6 +53,11 @@ struct Svc {
 }
 
 async fn start(kind: &str) -> anyhow::Result<Svc> {
+    start_with(kind, |_| {}).await
+}
+
+/// Starts reporting with `tweak` applied to its `[reporting]` configuration.
+async fn start_with(kind: &str, tweak: impl FnOnce(&mut ReportingConfig)) -> anyhow::Result<Svc> {
     let mut settings = Settings::load_from(
         "reporting",
         Some(&root().join("config/restance.toml")),
@@ -70,6 +79,7 @@ async fn start(kind: &str) -> anyhow::Result<Svc> {
     )));
     let mut config = ReportingConfig::load(&settings)?;
     config.worker.poll_ms = 50;
+    tweak(&mut config);
     let catalog = settings.catalog.clone();
     let cancel = CancellationToken::new();
     let app = Application::build_with(settings, config, cancel.clone()).await?;
@@ -600,9 +610,131 @@ async fn events_become_arrears_as_of_any_date_on_sqlite() -> anyhow::Result<()> 
     events_become_arrears_as_of_any_date("sqlite").await
 }
 
+/// The real `restance-notifications` binary on the test's exchange, with a database of its own,
+/// sending to the SMTP test server (`deploy/local/ensure-services.sh smtp`). It must be built:
+/// `cargo build -p restance-notifications` (`just test` builds every binary first).
+async fn notifications_on(
+    exchange: &str,
+    kind: &str,
+) -> anyhow::Result<(ServiceProcess, TestDatabase, tempfile::TempDir)> {
+    let db = TestDatabase::of_kind(kind).await?;
+    let documents = tempfile::tempdir()?;
+    let documents_dir = documents.path().display().to_string();
+    let svc = ServiceProcess::spawn(
+        "restance-notifications",
+        &[
+            ("RESTANCE__BUS__EXCHANGE", exchange),
+            ("RESTANCE__DATABASE__URL", &db.url),
+            ("RESTANCE__DOCUMENTS__DIR", &documents_dir),
+            ("RESTANCE__BUS__BATCH_LINGER_MS", "5"),
+            ("RESTANCE__BUS__RELAY_POLL_MS", "50"),
+            ("RESTANCE__NOTIFICATIONS__WORKER__POLL_MS", "100"),
+        ],
+    )
+    .await?;
+    svc.wait_ready(T).await.map_err(|e| {
+        anyhow::anyhow!(
+            "restance-notifications did not become ready: {e}\n{}",
+            svc.log_text()
+        )
+    })?;
+    Ok((svc, db, documents))
+}
+
+/// The SMTP test server's spool (as deploy/local/ensure-services.sh sets it up).
+fn smtp_spool() -> PathBuf {
+    std::env::var_os("RESTANCE_SMTP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("RESTANCE_TOOLS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/restance-tools")
+                })
+                .join("smtp/inbox")
+        })
+}
+
+/// Reads an `.eml` with Python's `email` package (`policy.default`: RFC 2047 headers decoded):
+/// the subject, the `To:` addresses and the header's first raw line, and each attachment's
+/// name, content type and SHA-256.
+const PARSE_MAIL: &str = r#"
+import email, email.policy, hashlib, json, sys
+raw = open(sys.argv[1], 'rb').read()
+m = email.message_from_bytes(raw, policy=email.policy.default)
+head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace").split("\r\n")
+files = [{"name": p.get_filename(), "type": p.get_content_type(),
+          "sha256": hashlib.sha256(p.get_payload(decode=True) or b"").hexdigest()}
+         for p in m.iter_attachments()]
+body = m.get_body(preferencelist=("plain",))
+print(json.dumps({"subject": str(m["subject"]),
+                  "to": [a.addr_spec for a in m["to"].addresses] if m["to"] else [],
+                  "to_first_line": next((l for l in head if l.lower().startswith("to:")), None),
+                  "text": body.get_content() if body is not None else None,
+                  "attachments": files}))
+"#;
+
+/// Every e-mail at the SMTP test server addressed to `address`, parsed, once `n` arrived.
+async fn mails_to(address: &str, n: usize) -> anyhow::Result<Vec<Value>> {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(smtp_spool())?.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "eml")
+                && std::fs::read(&path).is_ok_and(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .any(|l| l.starts_with("X-Envelope-To:") && l.contains(address))
+                })
+            {
+                let out = std::process::Command::new("python3")
+                    .arg("-c")
+                    .arg(PARSE_MAIL)
+                    .arg(&path)
+                    .output()?;
+                anyhow::ensure!(
+                    out.status.success(),
+                    "python3 could not parse {}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                found.push(serde_json::from_slice::<Value>(&out.stdout)?);
+            }
+        }
+        if found.len() >= n {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {n} e-mails to {address} at {} (is the SMTP test server running? deploy/local/ensure-services.sh smtp)",
+            found.len(),
+            smtp_spool().display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
+    // Skanderborg's committee under an address of this run, so that its e-mails at the SMTP
+    // test server are this run's.
+    let committee = format!(
+        "oekonomiudvalget-{}@skanderborg.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let to_committee = committee.clone();
+    let svc = start_with(kind, move |config| {
+        if let Some(m) = config.municipalities.get_mut("0746") {
+            for r in &mut m.recipients {
+                r.email = to_committee.clone();
+            }
+        }
+    })
+    .await?;
     let mut probe = BusProbe::start(&svc.exchange).await?;
+    let (mut notifications, notifications_db, _letters) =
+        notifications_on(&svc.exchange, kind).await?;
     let daycare = C {
         id: "R-1",
         municipality: "0746",
@@ -729,12 +861,94 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         mails[0]["data"]["related"]["case_id"],
         "monthly-0746-2026-12-31"
     );
+    // Without reporting.public_url there is no link: the files are attached, and the text
+    // says so (templates: "in the attached files") instead of naming a folder.
     assert!(
-        mails[0]["data"]["data"]["location"]
-            .as_str()
-            .is_some_and(|l| l.contains("monthly-0746-2026-12-31")),
+        mails[0]["data"]["data"].get("location").is_none(),
         "{:#}",
-        mails[0]
+        mails[0]["data"]["data"]
+    );
+    assert_eq!(
+        mails[0]["data"]["data"]["attached_files"],
+        "arrears-0746-2026-12.xlsx, arrears-0746-2026-12.csv"
+    );
+    // The request carries the XLSX and the CSV (not the SVG) with the bytes written to disk.
+    let request: NotificationRequested = serde_json::from_value(mails[0]["data"].clone())?;
+    assert_eq!(request.validate(), vec![]);
+    let attached: Vec<(&str, &str)> = request
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_str(), a.media_type.as_str()))
+        .collect();
+    assert_eq!(
+        attached,
+        [
+            ("arrears-0746-2026-12.xlsx", XLSX_MEDIA_TYPE),
+            ("arrears-0746-2026-12.csv", CSV_MEDIA_TYPE)
+        ]
+    );
+    let sha_of = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["name"] == name)
+            .and_then(|f| f["sha256"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for a in &request.attachments {
+        let bytes = a.content().ok_or_else(|| anyhow::anyhow!("base64"))?;
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            sha_of(&a.name),
+            "{}",
+            a.name
+        );
+    }
+    // The notification id is still the report's and the address's (idempotency unchanged).
+    let address_hash = hex::encode(Sha256::digest(committee.as_bytes()));
+    assert_eq!(
+        request.notification_id,
+        format!("monthly-0746-2026-12-31-mail-{}", &address_hash[..16])
+    );
+
+    // The e-mails themselves, as the real notifications service sent them to the SMTP test
+    // server, read back with Python's email package: the decoded subject (with its å), the
+    // committee's address in To: (on the header's first line), and the two files with their
+    // content types and exactly the bytes of the report files.
+    let received = mails_to(&committee, 2).await?;
+    assert_eq!(received.len(), 2, "one e-mail per report: {received:#?}");
+    let monthly_mail = received
+        .iter()
+        .find(|m| m["subject"] == "Månedsrapport: restancer pr. kategori pr. 31. december 2026")
+        .ok_or_else(|| anyhow::anyhow!("no monthly e-mail: {received:#?}"))?;
+    assert!(
+        received.iter().any(
+            |m| m["subject"] == "Kvartalsrapport: restancer pr. kategori pr. 31. december 2026"
+        ),
+        "{received:#?}"
+    );
+    assert_eq!(monthly_mail["to"], json!([committee]));
+    assert!(
+        monthly_mail["to_first_line"]
+            .as_str()
+            .is_some_and(|l| l.contains(&committee)),
+        "{monthly_mail:#}"
+    );
+    assert_eq!(
+        monthly_mail["attachments"],
+        json!([
+            {"name":"arrears-0746-2026-12.xlsx",
+             "type":"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "sha256":sha_of("arrears-0746-2026-12.xlsx")},
+            {"name":"arrears-0746-2026-12.csv","type":"text/csv",
+             "sha256":sha_of("arrears-0746-2026-12.csv")},
+        ])
+    );
+    let text = monthly_mail["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Vedhæftet: arrears-0746-2026-12.xlsx, arrears-0746-2026-12.csv")
+            && text.contains("Rapporten findes her: i de vedhæftede filer"),
+        "{text}"
     );
     // The stored figures: December's arrears are the two claims, the fee included.
     let (status, report) = svc
@@ -770,7 +984,17 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         .await?;
     assert_eq!(status, 200);
     assert_eq!(list["reports"].as_array().map(Vec::len), Some(1), "{list}");
-    svc.stop().await
+    assert_eq!(
+        mails_to(&committee, 2).await?.len(),
+        2,
+        "no e-mail sent twice"
+    );
+    notifications.terminate(T).await?;
+    let exchange = svc.exchange.clone();
+    svc.stop().await?;
+    delete_test_topology(&exchange, &["notifications"]).await;
+    notifications_db.drop_database().await;
+    Ok(())
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@
 //! (or [`Envelope::into_typed`]) turns `data` into a message and runs [`Validate::validate`].
 //! Any [`DecodeError`] has a [`DecodeError::reason`] fit for a dead-letter header.
 
+mod base64;
 mod check;
 mod decode;
 mod envelope;

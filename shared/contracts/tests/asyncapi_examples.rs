@@ -97,7 +97,7 @@ fn examples(doc: &Value) -> Vec<(String, Value)> {
         let examples = message["examples"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has examples"));
-        assert_eq!(examples.len(), 1, "{name} has exactly one example");
+        assert!(!examples.is_empty(), "{name} has an example");
         for example in examples {
             out.push((name.clone(), example["payload"].clone()));
         }
@@ -160,7 +160,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 39);
+    assert_eq!(all.len(), 40);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

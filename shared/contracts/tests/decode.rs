@@ -1149,6 +1149,208 @@ fn a_party_recipient_is_checked_field_by_field_without_repeating_values() {
     );
 }
 
+/// Reporting's e-mail to the finance committee, with the report's XLSX and CSV attached.
+fn report_mail_with(attachments: Value) -> Value {
+    json!({"notification_id":"monthly-0746-2026-12-31-mail-5d1c0f3a9b7e2c44","municipality":"0746",
+        "template":"report_ready","language":"da",
+        "recipient":{"kind":"party","name":"Økonomiudvalget, Skanderborg Kommune",
+            "party_kind":"company","email":"oekonomiudvalget@skanderborg.example"},
+        "data":{"report_title":"Restancerapport til økonomiudvalget","as_of":"2026-12-31"},
+        "related":{"service":"reporting","case_id":"monthly-0746-2026-12-31"},
+        "attachments":attachments})
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[test]
+fn a_notification_carries_attachments_whose_bytes_survive_the_round_trip() {
+    let workbook: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let table = "\u{feff}Kategori;Restance\r\nDaginstitution;2.400,00\r\n".as_bytes();
+    let attachments = vec![
+        Attachment::from_bytes("arrears-0746-2026-12.xlsx", XLSX, &workbook),
+        Attachment::from_bytes("arrears-0746-2026-12.csv", "text/csv; charset=utf-8", table),
+    ];
+    let data = report_mail_with(serde_json::to_value(&attachments).expect("serialises"));
+    let request = decode::<NotificationRequested>(data.clone()).expect("valid");
+    assert_eq!(request.attachments, attachments);
+    assert_eq!(
+        request.attachments[0].content().as_deref(),
+        Some(&workbook[..])
+    );
+    assert_eq!(request.attachments[1].content().as_deref(), Some(table));
+    assert_eq!(request.attachments[0].size(), Some(5000));
+    assert_eq!(serde_json::to_value(&request).expect("serialises"), data);
+    // Debug output names the files, never their content.
+    let debug = format!("{request:?}");
+    assert!(debug.contains("arrears-0746-2026-12.xlsx"), "{debug}");
+    assert!(
+        !debug.contains(&attachments[0].content_base64[..40]),
+        "{debug}"
+    );
+}
+
+#[test]
+fn a_notification_without_attachments_reads_as_before_and_writes_none() {
+    // Producers from before the field: no `attachments` at all.
+    let request = decode::<NotificationRequested>(notification_request()).expect("valid");
+    assert!(request.attachments.is_empty());
+    let wire = serde_json::to_value(&request).expect("serialises");
+    assert!(wire.get("attachments").is_none(), "{wire}");
+    assert_eq!(wire, notification_request());
+    let request = decode::<NotificationRequested>(report_mail_with(json!([]))).expect("valid");
+    assert!(request.attachments.is_empty());
+}
+
+#[test]
+fn an_attachment_needs_a_plain_file_name() {
+    let file = |name: &str| json!([{"name":name,"media_type":"text/csv","content_base64":"Zm9v"}]);
+    for bad in [
+        "../arrears.csv",
+        "reports/0746/arrears.csv",
+        "C:\\reports\\arrears.csv",
+        "arrears\u{0}.csv",
+        "arrears\n.csv",
+        ".htaccess",
+        "arrears.csv.",
+        " ",
+        "",
+        "a|b.csv",
+    ] {
+        let problems = refusal_of::<NotificationRequested>(report_mail_with(file(bad)));
+        assert_eq!(
+            paths(&problems),
+            vec!["data.attachments[0].name"],
+            "{bad:?}"
+        );
+    }
+    let long = "a".repeat(97) + ".csv";
+    assert_eq!(
+        paths(&refusal_of::<NotificationRequested>(report_mail_with(
+            file(&long)
+        ))),
+        vec!["data.attachments[0].name"]
+    );
+    for good in [
+        "arrears-0746-2026-12.csv",
+        "Restancer økonomiudvalget 2026.csv",
+        "a",
+    ] {
+        assert_eq!(
+            problems_of::<NotificationRequested>(report_mail_with(file(good))),
+            vec![],
+            "{good:?}"
+        );
+    }
+    // Two files of one name (mail clients would show one).
+    let twice = json!([
+        {"name":"arrears.csv","media_type":"text/csv","content_base64":"Zm9v"},
+        {"name":"ARREARS.csv","media_type":"text/csv","content_base64":"YmFy"}]);
+    assert_eq!(
+        paths(&refusal_of::<NotificationRequested>(report_mail_with(
+            twice
+        ))),
+        vec!["data.attachments[1].name"]
+    );
+}
+
+#[test]
+fn an_attachment_needs_a_media_type() {
+    for bad in [
+        "",
+        " ",
+        "csv",
+        "text/",
+        "/csv",
+        "text/csv; charset",
+        "text /csv",
+        "text/csv\r\nBcc: x@example.org",
+    ] {
+        let data =
+            report_mail_with(json!([{"name":"a.csv","media_type":bad,"content_base64":"Zm9v"}]));
+        assert_eq!(
+            paths(&refusal_of::<NotificationRequested>(data)),
+            vec!["data.attachments[0].media_type"],
+            "{bad:?}"
+        );
+    }
+    for good in [
+        XLSX,
+        "text/csv; charset=utf-8",
+        "application/pdf",
+        "text/plain; charset=\"utf-8\"",
+    ] {
+        let data =
+            report_mail_with(json!([{"name":"a.csv","media_type":good,"content_base64":"Zm9v"}]));
+        assert_eq!(
+            problems_of::<NotificationRequested>(data),
+            vec![],
+            "{good:?}"
+        );
+    }
+}
+
+#[test]
+fn attachment_content_must_be_strict_non_empty_base64() {
+    for bad in ["Zm9v\n", "Zm9", "Zm9v!", "Zm-v", "Zh==", ""] {
+        let data = report_mail_with(
+            json!([{"name":"a.csv","media_type":"text/csv","content_base64":bad}]),
+        );
+        let problems = refusal_of::<NotificationRequested>(data);
+        assert_eq!(
+            paths(&problems),
+            vec!["data.attachments[0].content_base64"],
+            "{bad:?}"
+        );
+    }
+    let missing = report_mail_with(json!([{"name":"a.csv","media_type":"text/csv"}]));
+    let problems = problems_of::<NotificationRequested>(missing);
+    assert_eq!(
+        paths(&problems),
+        vec!["data.attachments[0]"],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].message.contains("content_base64"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn attachments_over_the_size_cap_or_count_are_refused_at_the_list() {
+    let half = MAX_ATTACHMENT_BYTES / 2;
+    let file = |name: &str, size: usize| {
+        serde_json::to_value(Attachment::from_bytes(name, "text/csv", &vec![b'x'; size]))
+            .expect("serialises")
+    };
+    let at_cap = json!([
+        file("a.csv", half),
+        file("b.csv", MAX_ATTACHMENT_BYTES - half)
+    ]);
+    assert_eq!(
+        problems_of::<NotificationRequested>(report_mail_with(at_cap)),
+        vec![]
+    );
+    let over = json!([
+        file("a.csv", half),
+        file("b.csv", MAX_ATTACHMENT_BYTES - half + 1)
+    ]);
+    let problems = refusal_of::<NotificationRequested>(report_mail_with(over));
+    assert_eq!(paths(&problems), vec!["data.attachments"]);
+    assert!(problems[0].message.contains("163840 bytes"), "{problems:?}");
+    let many: Vec<Value> = (0..=MAX_ATTACHMENTS)
+        .map(|i| file(&format!("{i}.csv"), 10))
+        .collect();
+    let problems = refusal_of::<NotificationRequested>(report_mail_with(json!(many)));
+    assert_eq!(paths(&problems), vec!["data.attachments"]);
+    // The largest request stays under the bus's message limit.
+    let body = serde_json::to_vec(&envelope(
+        NotificationRequested::TYPE,
+        report_mail_with(json!([file("a.xlsx", MAX_ATTACHMENT_BYTES)])),
+    ))
+    .expect("serialises");
+    assert!(body.len() < MAX_MESSAGE_BYTES, "{}", body.len());
+}
+
 /// The rendered second reminder for the DESIGN.md debtor's digital mailbox.
 fn letter_ready() -> Value {
     json!({"notification_id":"dun-5c1e9a27f04b83d6","municipality":"0746","channel":"digital_post",

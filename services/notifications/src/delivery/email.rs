@@ -1,18 +1,31 @@
 //! E-mail over SMTP with lettre (no TLS: a relay inside the cluster, or the local test server).
 //!
-//! Every e-mail has a text part and, when the template has one, an HTML alternative; the letter
-//! PDF is attached when the template's configuration says so. The `Message-ID` is derived from
-//! the notification id ([`crate::domain::ids::message_id`]) so a resend after a crash carries
-//! the same id and a receiver can deduplicate. The sender is the municipality's catalog
-//! `sender` (name and e-mail).
+//! Every e-mail has a text part and, when the template has one, an HTML alternative; then its
+//! attachments, each a part with its own `Content-Type` and `Content-Disposition: attachment;
+//! filename=…` (RFC 2231 for a name that is not ASCII): the letter PDF when the template's
+//! configuration says so, and the files the request carried (reporting's XLSX and CSV). The
+//! `Message-ID` is derived from the notification id ([`crate::domain::ids::message_id`]) so a
+//! resend after a crash carries the same id and a receiver can deduplicate. The sender is the
+//! municipality's catalog `sender` (name and e-mail).
+//!
+//! Headers: lettre writes a subject or display name that is not plain ASCII as RFC 2047
+//! encoded words (`=?utf-8?b?…?=`) and folds a long header onto continuation lines; a reader
+//! that decodes headers (any mail client, Python's `email`) shows the subject whole, while a
+//! tool reading one line per header (the demo's `grep '^Subject:'`) sees its first, partly
+//! encoded line only. The `To:` header carries the recipient's name only when lettre writes it
+//! on one line with the address ([`recipient`]): a long name such as Qeqqata's committee
+//! ("Aningaasaqarnermut Ataatsimiititaliaq, Qeqqata Kommunia") becomes two encoded words on
+//! two lines, the address on the second, so the first line was a `To:` without an address
+//! (what the demo showed). Such a recipient gets the bare address; the text greets them.
 //!
 //! Classification: SMTP 5xx (and an address lettre cannot parse) is permanent; 4xx, connection
 //! errors and timeouts are transient.
 
 use super::SendError;
 use crate::domain::ids::clean_reason;
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Address;
+use lettre::message::header::{self, ContentType, Headers};
+use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
@@ -39,7 +52,7 @@ pub struct Email<'a> {
     pub from_name: &'a str,
     /// Sender address.
     pub from_address: &'a str,
-    /// Recipient name.
+    /// Recipient name (in `To:` when it fits on the header's first line, see [`recipient`]).
     pub to_name: &'a str,
     /// Recipient address.
     pub to_address: &'a str,
@@ -51,8 +64,29 @@ pub struct Email<'a> {
     pub text: &'a str,
     /// HTML alternative.
     pub html: Option<&'a str>,
-    /// `(file name, PDF bytes)`.
-    pub attachment: Option<(String, Vec<u8>)>,
+    /// The attachments, in order.
+    pub attachments: Vec<EmailAttachment>,
+}
+
+/// A file attached to an e-mail.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailAttachment {
+    /// The file name.
+    pub name: String,
+    /// Its media type, e.g. `application/pdf` or `text/csv; charset=utf-8`.
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for EmailAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailAttachment")
+            .field("name", &self.name)
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl Mailer {
@@ -110,8 +144,8 @@ impl Mailer {
                 )
             })?,
         );
-        let to = Mailbox::new(
-            Some(email.to_name.to_owned()),
+        let to = recipient(
+            email.to_name,
             email.to_address.parse().map_err(|_| {
                 SendError::Permanent("the recipient's e-mail address is not usable".to_owned())
             })?,
@@ -120,18 +154,20 @@ impl Mailer {
             Some(html) => MultiPart::alternative_plain_html(email.text.to_owned(), html.to_owned()),
             None => MultiPart::mixed().singlepart(SinglePart::plain(email.text.to_owned())),
         };
-        let body = match email.attachment {
-            Some((name, bytes)) => {
-                MultiPart::mixed()
-                    .multipart(body)
-                    .singlepart(Attachment::new(name).body(
-                        bytes,
-                        ContentType::parse("application/pdf").map_err(|_| {
-                            SendError::Permanent("cannot build the attachment".to_owned())
-                        })?,
-                    ))
+        let body = if email.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in email.attachments {
+                let content_type = ContentType::parse(&a.media_type).map_err(|_| {
+                    SendError::Permanent(clean_reason(&format!(
+                        "attachment {}: {} is not a media type an e-mail can carry",
+                        a.name, a.media_type
+                    )))
+                })?;
+                mixed = mixed.singlepart(Attachment::new(a.name).body(a.bytes, content_type));
             }
-            None => body,
+            mixed
         };
         let message = Message::builder()
             .from(from)
@@ -156,6 +192,24 @@ impl Mailer {
     }
 }
 
+/// The `To:` mailbox: `Name <address>` when lettre writes that header on one line (after RFC
+/// 2047 encoding and folding), else the bare address, so the first line of `To:` always holds
+/// the address (see the module documentation).
+pub fn recipient(name: &str, address: Address) -> Mailbox {
+    let name = name.trim();
+    if name.is_empty() {
+        return Mailbox::new(None, address);
+    }
+    let named = Mailbox::new(Some(name.to_owned()), address.clone());
+    let mut probe = Headers::new();
+    probe.set(header::To::from(Mailboxes::from(named.clone())));
+    if probe.to_string().trim_end().contains('\n') {
+        Mailbox::new(None, address)
+    } else {
+        named
+    }
+}
+
 /// The SMTP status code, or the kind of failure; never the server's text (it may quote the
 /// recipient's address).
 fn smtp_status(e: &lettre::transport::smtp::Error) -> String {
@@ -169,6 +223,49 @@ fn smtp_status(e: &lettre::transport::smtp::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn to_header(m: &Mailbox) -> String {
+        let mut h = Headers::new();
+        h.set(header::To::from(Mailboxes::from(m.clone())));
+        h.to_string()
+    }
+
+    #[test]
+    fn the_to_header_holds_the_address_on_its_first_line() {
+        let address = |a: &str| a.parse::<Address>().expect("an address");
+        let cases = [
+            (
+                "Ane Hansen",
+                "ane@example.org",
+                "\"Ane Hansen\" <ane@example.org>",
+            ),
+            (
+                "Økonomiudvalget, Skanderborg Kommune",
+                "oekonomiudvalget@skanderborg.example",
+                "=?utf-8?b?w5hrb25vbWl1ZHZhbGdldCwgU2thbmRlcmJvcmcgS29tbXVuZQ==?= \
+                 <oekonomiudvalget@skanderborg.example>",
+            ),
+            // lettre writes this name as two encoded words on two lines: the first line of
+            // To: would hold no address. The bare address instead.
+            (
+                "Aningaasaqarnermut Ataatsimiititaliaq, Qeqqata Kommunia",
+                "aningaasaqarneq@qeqqata.example",
+                "aningaasaqarneq@qeqqata.example",
+            ),
+            ("  ", "a@example.org", "a@example.org"),
+        ];
+        for (name, mail, expected) in cases {
+            let named = Mailbox::new(Some(name.to_owned()), address(mail));
+            let header = to_header(&recipient(name, address(mail)));
+            assert_eq!(header, format!("To: {expected}\r\n"), "{name}");
+            if expected == mail && !name.trim().is_empty() {
+                assert!(
+                    to_header(&named).contains("\r\n "),
+                    "{name}: dropped only because lettre folds it"
+                );
+            }
+        }
+    }
 
     #[test]
     fn smtp_urls_are_read_with_or_without_port_and_credentials() {

@@ -597,14 +597,29 @@ impl Worker {
             SendError::Permanent(format!("template {} has no e-mail text", plan.template))
         })?;
         let html = part(TextPart::EmailHtml)?;
-        let attachment = if attach_pdf {
+        let mut attachments = Vec::new();
+        if attach_pdf {
             let protected = plan.contact.protection
                 == restance_contracts::messages::AddressProtection::StrictlyConfidential;
             let (bytes, _) = self.render_pdf(plan, protected).await?;
-            Some((format!("{}.pdf", file_stem(&plan.notification_id)), bytes))
-        } else {
-            None
-        };
+            attachments.push(email::EmailAttachment {
+                name: format!("{}.pdf", file_stem(&plan.notification_id)),
+                media_type: "application/pdf".to_owned(),
+                bytes,
+            });
+        }
+        let pdf_attached = !attachments.is_empty();
+        // The request's own files (stored with the notification), after the letter.
+        let files = queries::attachments_of(&self.db, &plan.notification_id)
+            .await
+            .map_err(|e| {
+                SendError::Transient(format!("cannot read the e-mail's attachments: {e}"))
+            })?;
+        attachments.extend(files.into_iter().map(|f| email::EmailAttachment {
+            name: f.name,
+            media_type: f.media_type,
+            bytes: f.content,
+        }));
         let message_id = ids::message_id(&plan.notification_id, &m.sender.email);
         self.mailer
             .send(email::Email {
@@ -616,7 +631,7 @@ impl Worker {
                 subject: &subject,
                 text: &text,
                 html: html.as_deref(),
-                attachment: attachment.clone(),
+                attachments,
             })
             .await?;
         Ok(Sent::Email(EmailSent {
@@ -624,7 +639,7 @@ impl Worker {
             municipality: plan.municipality.clone(),
             template: plan.template.clone(),
             message_id,
-            attachment: attachment.is_some(),
+            attachment: pdf_attached,
             sent_at: self.shared.clock.now(),
         }))
     }

@@ -6,6 +6,13 @@
 //! reason it cannot be used — published at once as `notifications.delivery.failed.v1`, while
 //! the other channels still go), the language, the letter date and the data after address
 //! protection. The result is one delivery row per `(notification_id, channel)`.
+//!
+//! A request's `attachments` are decoded and stored once, with the notification (table
+//! `attachments`; the stored request JSON leaves them out). Only the e-mail channel sends them:
+//! a letter or SMS of the same notification goes without them, and a request whose template has
+//! no e-mail channel configured is planned as usual with the files unused (logged). They count
+//! in the content hash, so the same notification id with other files is refused like any other
+//! conflicting re-send.
 
 use crate::Shared;
 use crate::config::Channel;
@@ -15,7 +22,7 @@ use crate::domain::ids::{clean_reason, json_error};
 use crate::domain::plan::{DeliveryPlan, PlannedRoute};
 use crate::domain::protection::{must_scrub, scrub};
 use crate::domain::timing::{local_date, time_zone};
-use crate::store::queries::{self, NewDelivery, NewNotification};
+use crate::store::queries::{self, AttachmentRow, NewDelivery, NewNotification};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Problem;
 use restance_contracts::messages::{
@@ -87,11 +94,42 @@ pub fn request_problems(shared: &Shared, req: &NotificationRequested) -> Vec<Pro
     out
 }
 
+/// The request as stored (without its attachments' content, which goes to its own table) and
+/// the hash of the whole request (attachments included).
 fn content_hash(req: &NotificationRequested) -> Result<(String, String), HandlerError> {
-    let json = serde_json::to_string(req)
-        .map_err(|e| HandlerError::Other(format!("cannot serialise a request: {e}")))?;
+    let serialise = |r: &NotificationRequested| {
+        serde_json::to_string(r)
+            .map_err(|e| HandlerError::Other(format!("cannot serialise a request: {e}")))
+    };
+    let json = serialise(req)?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
-    Ok((json, hash))
+    if req.attachments.is_empty() {
+        return Ok((json, hash));
+    }
+    let without = NotificationRequested {
+        attachments: Vec::new(),
+        ..req.clone()
+    };
+    Ok((serialise(&without)?, hash))
+}
+
+/// The request's attachments, decoded (the contract validated them, so they decode).
+fn attachment_rows(req: &NotificationRequested) -> Result<Vec<AttachmentRow>, HandlerError> {
+    req.attachments
+        .iter()
+        .map(|a| {
+            Ok(AttachmentRow {
+                name: a.name.clone(),
+                media_type: a.media_type.clone(),
+                content: a.content().ok_or_else(|| {
+                    HandlerError::Other(format!(
+                        "attachment {} of notification {} is not base64 after validation",
+                        a.name, req.notification_id
+                    ))
+                })?,
+            })
+        })
+        .collect()
 }
 
 /// Handles one request; the flag says whether deliveries were planned (wake the worker).
@@ -159,6 +197,19 @@ pub async fn accept(
         },
     )
     .await?;
+    if !req.attachments.is_empty() {
+        queries::insert_attachments(tx, &req.notification_id, &attachment_rows(req)?).await?;
+        let by_email = shared
+            .config
+            .templates
+            .get(&req.template)
+            .is_some_and(|t| t.channels.contains(&Channel::Email));
+        if !by_email {
+            tracing::warn!(notification_id = %req.notification_id, template = %req.template,
+                attachments = req.attachments.len(),
+                "the request carries attachments but its template is not sent by e-mail: the files are not sent");
+        }
+    }
     if parked {
         metrics::counter!("restance_notifications_requests_total", "outcome" => "parked")
             .increment(1);

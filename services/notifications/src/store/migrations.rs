@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Deliveries),
             Box::new(OutcomeUnknown),
+            Box::new(Attachments),
         ]
     }
 }
@@ -117,6 +118,38 @@ impl MigrationTrait for OutcomeUnknown {
             manager.get_connection(),
             "ALTER TABLE deliveries ADD COLUMN outcome_unknown_ms BIGINT NULL;
             CREATE INDEX sms_reports_by_notification ON sms_reports (notification_id)",
+        )
+        .await
+    }
+}
+
+/// The files a notification's e-mail carries (the request's `attachments`, decoded), in their
+/// order (`seq`). Kept apart from `notifications.request`, which is stored without them, so the
+/// JSON read when a parked request is planned stays small.
+#[derive(Debug)]
+struct Attachments;
+
+impl MigrationName for Attachments {
+    fn name(&self) -> &str {
+        "m20261215_000004_notifications_attachments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Attachments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE attachments (
+                notification_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                name TEXT NOT NULL,
+                media_type TEXT NOT NULL,
+                content BYTEA NOT NULL,
+                sha256 TEXT NOT NULL,
+                size_bytes BIGINT NOT NULL,
+                PRIMARY KEY (notification_id, seq)
+            )",
         )
         .await
     }

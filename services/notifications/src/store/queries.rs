@@ -1,5 +1,6 @@
-//! SQL for the contact directory, notifications, deliveries, documents and SMS status reports
-//! (PostgreSQL and SQLite alike; `$n` placeholders, instants in epoch milliseconds).
+//! SQL for the contact directory, notifications, their attachments, deliveries, documents and
+//! SMS status reports (PostgreSQL and SQLite alike; `$n` placeholders, instants in epoch
+//! milliseconds).
 
 use chrono::NaiveDate;
 use restance_bus::sql::stmt;
@@ -106,6 +107,77 @@ pub async fn notification_hash(
     .await?
     .map(|r| r.try_get_by_index(0))
     .transpose()
+}
+
+/// A file a notification's e-mail carries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttachmentRow {
+    /// The file name.
+    pub name: String,
+    /// Its media type (the part's `Content-Type`).
+    pub media_type: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for AttachmentRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentRow")
+            .field("name", &self.name)
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
+}
+
+/// Records a notification's attachments in their order (a second call for the same
+/// notification changes nothing).
+pub async fn insert_attachments(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+    files: &[AttachmentRow],
+) -> Result<(), DbErr> {
+    use sha2::{Digest, Sha256};
+    for (seq, f) in files.iter().enumerate() {
+        db.execute_raw(stmt(
+            db,
+            "INSERT INTO attachments (notification_id, seq, name, media_type, content, sha256, size_bytes) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (notification_id, seq) DO NOTHING",
+            vec![
+                notification_id.into(),
+                i64::try_from(seq).unwrap_or(i64::MAX).into(),
+                f.name.clone().into(),
+                f.media_type.clone().into(),
+                f.content.clone().into(),
+                hex::encode(Sha256::digest(&f.content)).into(),
+                i64::try_from(f.content.len()).unwrap_or(i64::MAX).into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// A notification's attachments, in their order (none for most notifications).
+pub async fn attachments_of(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Vec<AttachmentRow>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT name, media_type, content FROM attachments WHERE notification_id = $1 ORDER BY seq",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(AttachmentRow {
+            name: r.try_get_by_index(0)?,
+            media_type: r.try_get_by_index(1)?,
+            content: r.try_get_by_index(2)?,
+        })
+    })
+    .collect()
 }
 
 /// A parked request: its id and JSON.

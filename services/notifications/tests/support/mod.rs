@@ -411,25 +411,36 @@ pub struct Mail {
     pub parsed: Value,
 }
 
-const PARSE_MAIL: &str = r#"
-import email, email.policy, json, sys
-m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+/// Reads an `.eml` with Python's `email` package (`policy.default`: headers decoded from
+/// RFC 2047, folded lines joined) and prints what the tests look at as JSON: the decoded
+/// subject, the `To:` addresses and the header's first raw line, and per part its content type,
+/// file name, disposition, size and SHA-256 (text parts also decoded).
+pub const PARSE_MAIL: &str = r#"
+import email, email.policy, hashlib, json, sys
+raw = open(sys.argv[1], 'rb').read()
+m = email.message_from_bytes(raw, policy=email.policy.default)
 parts = []
 for p in m.walk():
     if p.is_multipart():
         parts.append({"type": p.get_content_type(), "multipart": True})
         continue
     payload = p.get_payload(decode=True) or b""
-    entry = {"type": p.get_content_type(), "filename": p.get_filename(), "size": len(payload)}
+    entry = {"type": p.get_content_type(), "filename": p.get_filename(), "size": len(payload),
+             "disposition": p.get_content_disposition(),
+             "sha256": hashlib.sha256(payload).hexdigest()}
     if p.get_content_maintype() == "text":
         entry["text"] = payload.decode(p.get_content_charset() or "utf-8", "replace")
     parts.append(entry)
+head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace").split("\r\n")
+to_line = next((l for l in head if l.lower().startswith("to:")), None)
 print(json.dumps({"subject": str(m["subject"]), "from": str(m["from"]), "to": str(m["to"]),
+                  "to_addresses": [a.addr_spec for a in m["to"].addresses] if m["to"] else [],
+                  "to_first_line": to_line,
                   "message_id": str(m["message-id"]), "envelope_to": str(m["x-envelope-to"]),
                   "content_type": m.get_content_type(), "parts": parts}))
 "#;
 
-fn parse_mail(path: &Path) -> anyhow::Result<Value> {
+pub fn parse_mail(path: &Path) -> anyhow::Result<Value> {
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(PARSE_MAIL)
@@ -437,8 +448,9 @@ fn parse_mail(path: &Path) -> anyhow::Result<Value> {
         .output()?;
     anyhow::ensure!(
         out.status.success(),
-        "python3 could not parse {}",
-        path.display()
+        "python3 could not parse {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
     );
     Ok(serde_json::from_slice(&out.stdout)?)
 }

@@ -39,8 +39,9 @@ pub use invoicing::{
     ClaimWrittenOff, DebtorUpdated, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
 };
 pub use notifications::{
-    DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel, LetterReady,
-    LetterRecipient, NotificationRequested, Party, Recipient, Related, SmsSent,
+    Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel,
+    LetterReady, LetterRecipient, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, NotificationRequested,
+    Party, Recipient, Related, SmsSent,
 };
 pub use party::{Address, AddressProtection, Debtor};
 pub(crate) use rejected::REJECTED_TYPES;

@@ -15,6 +15,18 @@ use crate::{Message, Problem, Validate};
 const MAX_TEMPLATE_CHARS: usize = 64;
 /// How many claims one notification may concern.
 const MAX_RELATED_CLAIMS: usize = 500;
+/// How many files one notification may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// The most bytes (decoded) all attachments of one notification may hold together: 160 KiB.
+///
+/// Base64 makes that about 214 KiB, which leaves room for the rest of the message under
+/// [`crate::MAX_MESSAGE_BYTES`] (256 KiB), the bound every consumer reads with. Larger files
+/// go by link, not through the bus.
+pub const MAX_ATTACHMENT_BYTES: usize = 160 * 1024;
+/// Longest attachment file name, in characters.
+const MAX_ATTACHMENT_NAME_CHARS: usize = 100;
+/// Longest media type (`type/subtype` with parameters), in characters.
+const MAX_MEDIA_TYPE_CHARS: usize = 127;
 
 /// `notifications.notification.requested.v1`: send the template `template` to `recipient`.
 ///
@@ -44,6 +56,15 @@ pub struct NotificationRequested {
     /// What the notification concerns, for the case history and the delivery events.
     #[serde(default)]
     pub related: Related,
+    /// Files the e-mail carries as attachments (e.g. reporting's XLSX and CSV), in this order.
+    ///
+    /// Only the e-mail channel sends them; a letter or SMS of the same notification goes
+    /// without them (a letter's document is the rendered PDF, an SMS is text). They are sent as
+    /// given: address protection cannot scrub a file, so a producer must not put a protected
+    /// address into one. At most [`MAX_ATTACHMENTS`] files and [`MAX_ATTACHMENT_BYTES`] in all.
+    /// Optional (added after v1 was published): absent means none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Message for NotificationRequested {
@@ -70,8 +91,156 @@ impl Validate for NotificationRequested {
             );
         }
         self.related.check(&mut p);
+        check_attachments(&mut p, &self.attachments);
         p.into_vec()
     }
+}
+
+/// A file carried by a notification's e-mail.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file name the recipient sees, e.g. `arrears-0746-2026-12.xlsx`: a plain name, no
+    /// directories (no `/` or `\`), no control characters, not starting with `.`.
+    pub name: String,
+    /// Its media type, e.g. `text/csv; charset=utf-8` (`type/subtype`, optional parameters).
+    pub media_type: String,
+    /// The content in standard base64 (RFC 4648 §4: `+/`, `=` padding, no line breaks).
+    pub content_base64: String,
+}
+
+impl Attachment {
+    /// An attachment of `bytes`, encoded for the message.
+    pub fn from_bytes(
+        name: impl Into<String>,
+        media_type: impl Into<String>,
+        bytes: &[u8],
+    ) -> Attachment {
+        Attachment {
+            name: name.into(),
+            media_type: media_type.into(),
+            content_base64: crate::base64::encode(bytes),
+        }
+    }
+
+    /// The file's bytes; `None` when `content_base64` is not valid base64 (a validated message
+    /// always decodes).
+    pub fn content(&self) -> Option<Vec<u8>> {
+        crate::base64::decode(&self.content_base64)
+    }
+
+    /// The size of the decoded content; `None` when it is not valid base64.
+    pub fn size(&self) -> Option<usize> {
+        crate::base64::decoded_len(&self.content_base64)
+    }
+}
+
+/// Name, media type and size: the content is neither printed nor logged.
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("name", &self.name)
+            .field("media_type", &self.media_type)
+            .field("base64_chars", &self.content_base64.len())
+            .finish()
+    }
+}
+
+fn check_attachments(p: &mut Problems, attachments: &[Attachment]) {
+    if attachments.len() > MAX_ATTACHMENTS {
+        p.add(
+            "data.attachments",
+            format!("must hold at most {MAX_ATTACHMENTS} files"),
+        );
+    }
+    let mut total = 0usize;
+    let mut names = std::collections::BTreeSet::new();
+    for (i, a) in attachments.iter().enumerate() {
+        let at = format!("data.attachments[{i}]");
+        if let Some(message) = file_name_problem(&a.name) {
+            p.add(format!("{at}.name"), message);
+        } else if !names.insert(a.name.to_lowercase()) {
+            p.add(
+                format!("{at}.name"),
+                "is the name of an earlier attachment (names must differ)",
+            );
+        }
+        if !is_media_type(&a.media_type) {
+            p.add(
+                format!("{at}.media_type"),
+                "must be a media type like text/csv or application/pdf (type/subtype, optional ; parameters)",
+            );
+        }
+        match a.size() {
+            None => p.add(
+                format!("{at}.content_base64"),
+                "must be standard base64 (A-Z a-z 0-9 + /, = padding, no line breaks)",
+            ),
+            Some(0) => p.add(format!("{at}.content_base64"), "must not be empty"),
+            Some(n) => total = total.saturating_add(n),
+        }
+    }
+    if total > MAX_ATTACHMENT_BYTES {
+        p.add(
+            "data.attachments",
+            format!(
+                "the files must hold at most {MAX_ATTACHMENT_BYTES} bytes together (160 KiB, decoded); send larger files by link"
+            ),
+        );
+    }
+}
+
+/// Why `name` is not a safe file name, if it is not.
+fn file_name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("must not be blank")
+    } else if name.chars().count() > MAX_ATTACHMENT_NAME_CHARS {
+        Some("must be at most 100 characters")
+    } else if name.contains(['/', '\\']) {
+        Some("must be a plain file name without a path (no / or \\)")
+    } else if name.chars().any(char::is_control)
+        || name.contains(['<', '>', ':', '"', '|', '?', '*'])
+    {
+        Some("must not contain control characters or any of < > : \" | ? *")
+    } else if name.starts_with('.') || name.ends_with(['.', ' ']) || name.starts_with(' ') {
+        Some("must not start with a dot or a space, nor end with a dot or a space")
+    } else {
+        None
+    }
+}
+
+/// `type/subtype` with optional `; attribute=value` parameters, all RFC 2045 tokens (a value
+/// may be a simple quoted string).
+fn is_media_type(value: &str) -> bool {
+    fn token(s: &str) -> bool {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    }
+    if value.chars().count() > MAX_MEDIA_TYPE_CHARS {
+        return false;
+    }
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    if !token(kind) || !token(subtype) {
+        return false;
+    }
+    parts.all(|param| {
+        let Some((attribute, v)) = param.trim().split_once('=') else {
+            return false;
+        };
+        let quoted = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .is_some_and(|inner| {
+                inner
+                    .bytes()
+                    .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+            });
+        token(attribute) && (token(v) || quoted)
+    })
 }
 
 /// A template id: lower-case letters, digits and `_`, starting with a letter.
