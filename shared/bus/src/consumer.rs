@@ -13,6 +13,11 @@
 //! message cannot hold back the others: a message that still fails while the database answers
 //! is rejected with the error as its reason; while the database does not answer, the runner
 //! waits (unready) and tries again, holding its deliveries — nothing is acked, nothing dropped.
+//!
+//! A batch that lost a lock conflict to a concurrent transaction — another replica's batch on
+//! the same rows: PostgreSQL's deadlock detector chose it, or a serialization failure; SQLite
+//! busy or locked ([`is_contention`]) — is retried whole after a short random pause, and such
+//! an error never counts toward a message's rejection: it says nothing about the message.
 
 use crate::config::BusSettings;
 use crate::connection::{Backoff, connect_with_backoff};
@@ -80,6 +85,53 @@ pub enum HandlerError {
     /// Anything else that is worth a retry.
     #[error("{0}")]
     Other(String),
+}
+
+impl HandlerError {
+    /// The transaction lost a lock conflict to a concurrent one ([`is_contention`]): retry it.
+    pub fn is_contention(&self) -> bool {
+        match self {
+            Self::Database(err) => is_contention(err),
+            Self::Other(_) => false,
+        }
+    }
+}
+
+/// True when `err` says the transaction collided with a concurrent one and will succeed when
+/// run again: PostgreSQL `40P01` deadlock_detected, `40001` serialization_failure, `55P03`
+/// lock_not_available; SQLite `SQLITE_BUSY` / `SQLITE_LOCKED` (and their extended codes).
+pub fn is_contention(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // The extended result code; its low byte is the primary code.
+        return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    matches!(code.as_ref(), "40P01" | "40001" | "55P03")
+}
+
+/// How often a whole batch is retried after lock conflicts before it goes one message at a time.
+const CONTENTION_RETRIES: u32 = 8;
+
+/// A short pause before retrying after a lock conflict: growing with `attempt`, with jitter so
+/// two replicas' retries do not collide again.
+fn contention_pause(attempt: u32) -> Duration {
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 20) as u64;
+    Duration::from_millis(u64::from(attempt.min(10)) * 10 + jitter)
 }
 
 /// Events the handler wants published, collected for the outbox of the batch's transaction.
@@ -407,23 +459,40 @@ impl<H: BatchHandler> ConsumerRunner<H> {
 
     /// Processes a batch, retrying as described in the module docs, until it is committed.
     async fn process_until_committed(&self, decoded: Vec<Decoded>, cancel: &CancellationToken) {
-        match self.try_process(&decoded).await {
-            Ok(()) => return,
-            Err(err) if decoded.len() > 1 => {
-                tracing::warn!(queue = %self.queue, error = %err, size = decoded.len(),
-                    "batch failed; retrying its messages one by one");
-            }
-            Err(err) => {
-                tracing::warn!(queue = %self.queue, error = %err, "message failed; retrying");
+        let mut conflicts = 0u32;
+        loop {
+            match self.try_process(&decoded).await {
+                Ok(()) => return,
+                Err(err) if err.is_contention() && conflicts < CONTENTION_RETRIES => {
+                    conflicts += 1;
+                    self.count_contention(&err, conflicts, decoded.len());
+                    tokio::time::sleep(contention_pause(conflicts)).await;
+                }
+                Err(err) if decoded.len() > 1 => {
+                    tracing::warn!(queue = %self.queue, error = %err, size = decoded.len(),
+                        "batch failed; retrying its messages one by one");
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(queue = %self.queue, error = %err, "message failed; retrying");
+                    break;
+                }
             }
         }
         for one in decoded {
             let single = [one];
             let mut attempts = 0u32;
+            let mut conflicts = 0u32;
             let mut backoff = Backoff::default();
             loop {
                 match self.try_process(&single).await {
                     Ok(()) => break,
+                    Err(err) if err.is_contention() => {
+                        // Not the message's fault: never a step towards its rejection.
+                        conflicts += 1;
+                        self.count_contention(&err, conflicts, 1);
+                        tokio::time::sleep(contention_pause(conflicts)).await;
+                    }
                     Err(err) => {
                         let db_up = self.database_answers().await;
                         self.readiness.set_database(db_up);
@@ -445,6 +514,13 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 }
             }
         }
+    }
+
+    fn count_contention(&self, err: &HandlerError, attempt: u32, size: usize) {
+        metrics::counter!("restance_bus_contention_retries_total", "queue" => self.queue.clone())
+            .increment(1);
+        tracing::info!(queue = %self.queue, error = %err, attempt, size,
+            "batch collided with a concurrent transaction (lock conflict); retrying it");
     }
 
     async fn database_answers(&self) -> bool {

@@ -13,6 +13,20 @@
 //! - broker loss makes the service unready and it reconnects with backoff ([`connection`],
 //!   [`health`]).
 //!
+//! Several replicas of a service share one queue and one database:
+//! - **how the relay claims rows**: on PostgreSQL each relay round is one transaction that takes
+//!   the advisory lock [`outbox::RELAY_LOCK`] (`pg_try_advisory_xact_lock`) before it reads its
+//!   rows and holds it across publish, confirms and delete until it commits. So only one
+//!   replica's relay publishes at a time, no row is ever held by two relays, and rounds follow
+//!   each other in `seq` order (consumers keep absolute state such as a claim's balance from
+//!   our events, so concurrent rounds — `FOR UPDATE SKIP LOCKED` on disjoint rows — could
+//!   deliver an older state after a newer one). A relay that finds the lock taken tries again
+//!   shortly; the holder publishes every replica's rows. Only a relay dying between the
+//!   broker's confirm and its commit republishes rows (consumers dedupe them by `(source, id)`).
+//!   SQLite has one process and one relay per database file: no lock, no transaction.
+//! - a batch that loses a lock conflict to another replica's batch (deadlock, serialization
+//!   failure, SQLite busy) is retried, never dead-lettered ([`consumer::is_contention`]).
+//!
 //! SQL is written once with `$n` placeholders, which both PostgreSQL and SQLite (through sqlx)
 //! accept; the few statements that differ branch on the backend.
 
@@ -33,6 +47,7 @@ pub use config::BusSettings;
 pub use connection::Backoff;
 pub use consumer::{
     BatchHandler, ConsumerRunner, Effects, HandlerError, Inbound, Outcome, Subscription,
+    is_contention,
 };
 pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};

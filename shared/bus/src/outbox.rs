@@ -3,25 +3,52 @@
 //! Handlers never publish: they write [`OutgoingMessage`]s into `restance_outbox` in the same
 //! transaction as their effects. The [`OutboxRelay`] publishes rows in `seq` order with
 //! confirms, then deletes them. A crash between confirm and delete republishes a row; consumers
-//! dedupe it by `(source, id)`. With several replicas of one service two relays may publish the
-//! same row — harmless for the same reason.
+//! dedupe it by `(source, id)`.
+//!
+//! **How a relay claims rows (several replicas, one outbox).** Every replica of a service runs a
+//! relay on the same `restance_outbox`. On PostgreSQL a round is one transaction that first
+//! takes the transaction-scoped advisory lock [`RELAY_LOCK`] (`pg_try_advisory_xact_lock`),
+//! then reads its rows, publishes them, waits for every confirm, deletes them and commits: the
+//! lock is held across publish + confirm + delete, so no two relays ever hold the same rows, and
+//! commit (or a dead connection's rollback) is what lets the next relay in. A relay that does
+//! not get the lock publishes nothing that round and tries again shortly (the holder is
+//! publishing everybody's rows). One relay at a time rather than `FOR UPDATE SKIP LOCKED` on
+//! disjoint rows: consumers keep absolute state from our events
+//! (`invoicing.claim.balance_changed.v1` carries the whole balance), so two relays publishing
+//! neighbouring rounds at once could deliver a claim's older balance after its newer one; with
+//! the lock rounds follow each other in `seq` order, as with a single replica. What is left is
+//! the crash window (a relay dies after the broker confirmed, before its commit): those rows go
+//! out again, and consumers dedupe them.
+//!
+//! On SQLite (one process per database file, one writer) there is one relay and no lock: a
+//! write transaction held across the publish would stall the consumer, so a round reads,
+//! publishes and deletes as separate statements.
 //!
 //! While the outbox is busy the relay reads the next round's rows while the broker confirms
 //! the current round, and deletes a round's rows by their `seq` range when it read every `seq`
-//! of that range (the usual case), by their list of `seq`s otherwise.
+//! of that range (the usual case), by their list of `seq`s otherwise. Rows read ahead are
+//! checked to be still there once the next round holds the lock (another relay may have
+//! published them in between).
 
 use crate::config::BusSettings;
 use crate::connection::Backoff;
 use crate::health::Readiness;
 use crate::publisher::{ConfirmedPublisher, OutgoingMessage};
-use crate::sql::{placeholder_list, rows_per_statement, stmt, value_rows};
+use crate::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// The PostgreSQL advisory lock a relay holds for one round (transaction-scoped): one relay
+/// publishes at a time. The database is the service's own, so one key serves every service.
+pub const RELAY_LOCK: i64 = 0x7265_7374_5f6f_7574; // "rest_out"
+
+/// How long a relay that found another relay publishing waits before trying again.
+const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Writes to the outbox and wakes the relay.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +126,15 @@ pub struct OutboxRelay {
     cursor: AtomicI64,
 }
 
+/// What a round did.
+#[derive(Debug)]
+enum Rounded {
+    /// Published (and deleted) this many rows; the next round's rows if they were read ahead.
+    Published(usize, Option<Round>),
+    /// Another relay holds the lock: it is publishing (everybody's rows).
+    Busy,
+}
+
 /// One round's rows, read from the outbox in `seq` order.
 #[derive(Debug, Default)]
 struct Round {
@@ -140,17 +176,26 @@ impl OutboxRelay {
                 break;
             }
             match self.round(ahead.take(), true).await {
-                Ok((n, next)) if n >= self.settings.relay_batch => {
+                Ok(Rounded::Published(n, next)) if n >= self.settings.relay_batch => {
                     backoff.reset();
                     ahead = next;
                     continue;
                 }
-                Ok(_) => {
+                Ok(Rounded::Published(..)) => {
                     backoff.reset();
                     tokio::select! {
                         () = cancel.cancelled() => break,
                         () = self.outbox.wake.notified() => {}
                         () = tokio::time::sleep(self.settings.relay_poll()) => {}
+                    }
+                }
+                Ok(Rounded::Busy) => {
+                    // Another replica's relay is publishing; it takes our rows too. Try again
+                    // soon, so rows it read before ours were committed wait no longer than that.
+                    backoff.reset();
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(BUSY_RETRY.min(self.settings.relay_poll())) => {}
                     }
                 }
                 Err(err) => {
@@ -161,12 +206,14 @@ impl OutboxRelay {
                 }
             }
         }
-        // Graceful shutdown: flush what the last committed batches wrote.
+        // Graceful shutdown: flush what the last committed batches wrote (or see another
+        // replica's relay do it).
         let deadline = tokio::time::Instant::now() + drain_for;
         while tokio::time::Instant::now() < deadline {
-            match self.publish_round().await {
-                Ok(0) => break,
-                Ok(_) => {}
+            match self.round(None, false).await {
+                Ok(Rounded::Published(0, _)) => break,
+                Ok(Rounded::Published(..)) => {}
+                Ok(Rounded::Busy) => tokio::time::sleep(BUSY_RETRY).await,
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox not fully flushed at shutdown; the rest goes out at next start");
                     break;
@@ -176,22 +223,61 @@ impl OutboxRelay {
         self.publisher.close().await;
     }
 
-    /// Publishes one round of up to `relay_batch` rows; returns how many were published.
+    /// Publishes one round of up to `relay_batch` rows; returns how many were published (0
+    /// also when another relay holds the lock and is publishing).
     pub async fn publish_round(&self) -> Result<usize, RelayError> {
-        self.round(None, false).await.map(|(n, _)| n)
+        match self.round(None, false).await? {
+            Rounded::Published(n, _) => Ok(n),
+            Rounded::Busy => Ok(0),
+        }
     }
 
-    /// Publishes `ahead` (or the rows read now), then deletes them. With `read_ahead` and a full
-    /// round, the next round's rows are read while the broker confirms this one and returned.
-    async fn round(
+    /// One round. On PostgreSQL inside a transaction holding [`RELAY_LOCK`] from before the
+    /// read until after the delete (see the module docs); on SQLite without one.
+    async fn round(&self, ahead: Option<Round>, read_ahead: bool) -> Result<Rounded, RelayError> {
+        if !is_postgres(&self.db) {
+            let (n, next) = self.publish_and_delete(&self.db, ahead, read_ahead).await?;
+            return Ok(Rounded::Published(n, next));
+        }
+        let tx = self.db.begin().await?;
+        let locked = tx
+            .query_one_raw(stmt(
+                &tx,
+                "SELECT pg_try_advisory_xact_lock($1)",
+                vec![RELAY_LOCK.into()],
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<bool>(0))
+            .transpose()?
+            .unwrap_or(false);
+        if !locked {
+            tx.rollback().await?;
+            return Ok(Rounded::Busy);
+        }
+        // Rows read ahead before this transaction held the lock: another relay may have
+        // published them since.
+        let ahead = match ahead {
+            Some(r) if still_pending(&tx, &r.seqs).await? => Some(r),
+            _ => None,
+        };
+        let (n, next) = self.publish_and_delete(&tx, ahead, read_ahead).await?;
+        tx.commit().await?;
+        Ok(Rounded::Published(n, next))
+    }
+
+    /// Publishes `ahead` (or the rows read now through `conn`), then deletes them through
+    /// `conn`. With `read_ahead` and a full round, the next round's rows are read (on the pool)
+    /// while the broker confirms this one and returned.
+    async fn publish_and_delete(
         &self,
+        conn: &impl ConnectionTrait,
         ahead: Option<Round>,
         read_ahead: bool,
     ) -> Result<(usize, Option<Round>), RelayError> {
         let started = std::time::Instant::now();
         let round = match ahead {
             Some(r) if !r.seqs.is_empty() => r,
-            _ => self.read().await?,
+            _ => self.read(conn).await?,
         };
         let Some(&last) = round.seqs.last() else {
             return Ok((0, None));
@@ -202,7 +288,7 @@ impl OutboxRelay {
             // now costs nothing but the read if the publish fails.
             let (published, next) = tokio::join!(
                 self.publisher.publish_all(&round.messages),
-                self.read_from(last)
+                self.read_from(&self.db, last)
             );
             (published, next.ok())
         } else {
@@ -211,7 +297,7 @@ impl OutboxRelay {
         published?;
         crate::crashpoint::reached("relay.after_publish");
         let publish = started.elapsed() - read;
-        self.delete(&round.seqs).await?;
+        delete(conn, &round.seqs).await?;
         tracing::debug!(
             rows = round.seqs.len(),
             read_us = read.as_micros() as u64,
@@ -228,19 +314,18 @@ impl OutboxRelay {
     }
 
     /// The next rows: from the cursor, and from the start if nothing lies beyond it.
-    async fn read(&self) -> Result<Round, DbErr> {
+    async fn read(&self, conn: &impl ConnectionTrait) -> Result<Round, DbErr> {
         let from = self.cursor.load(Ordering::SeqCst);
-        let round = self.read_from(from).await?;
+        let round = self.read_from(conn, from).await?;
         if !round.seqs.is_empty() || from == 0 {
             return Ok(round);
         }
         self.cursor.store(0, Ordering::SeqCst);
-        self.read_from(0).await
+        self.read_from(conn, 0).await
     }
 
     /// Up to `relay_batch` rows with a `seq` above `from`, in `seq` order.
-    async fn read_from(&self, from: i64) -> Result<Round, DbErr> {
-        let db = &self.db;
+    async fn read_from(&self, db: &impl ConnectionTrait, from: i64) -> Result<Round, DbErr> {
         let limit = i64::try_from(self.settings.relay_batch).unwrap_or(1000);
         let rows = db
             .query_all_raw(stmt(
@@ -272,35 +357,68 @@ impl OutboxRelay {
         }
         Ok(round)
     }
+}
 
-    /// Deletes published rows (`seqs` ascending). When they are every `seq` from the first to
-    /// the last, one range does it: `seq` values are never reused, so no other row can lie in
-    /// that range. Otherwise (a gap: a rolled-back transaction, or one not yet committed when
-    /// the rows were read, whose row must stay) the rows are named one by one.
-    async fn delete(&self, seqs: &[i64]) -> Result<(), DbErr> {
-        let db = &self.db;
-        let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
-            return Ok(());
-        };
-        if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
-            db.execute_raw(stmt(
+/// Deletes published rows (`seqs` ascending). When they are every `seq` from the first to
+/// the last, one range does it: `seq` values are never reused, so no other row can lie in
+/// that range. Otherwise (a gap: a rolled-back transaction, or one not yet committed when
+/// the rows were read, whose row must stay) the rows are named one by one.
+async fn delete(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<(), DbErr> {
+    let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+        return Ok(());
+    };
+    if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
+        db.execute_raw(stmt(
+            db,
+            "DELETE FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
+            vec![first.into(), last.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
+    for chunk in seqs.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "DELETE FROM restance_outbox WHERE seq IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let values = chunk.iter().map(|s| Value::from(*s)).collect();
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// True when every row of `seqs` (ascending) is still in the outbox: none was published by
+/// another relay since it was read.
+async fn still_pending(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<bool, DbErr> {
+    let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+        return Ok(false);
+    };
+    let mut found = 0i64;
+    if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
+        // Every `seq` of the range is one of ours, so the range holds nothing else.
+        if let Some(r) = db
+            .query_one_raw(stmt(
                 db,
-                "DELETE FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
+                "SELECT COUNT(*) FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
                 vec![first.into(), last.into()],
             ))
-            .await?;
-            return Ok(());
+            .await?
+        {
+            found = r.try_get_by_index(0)?;
         }
+    } else {
         for chunk in seqs.chunks(rows_per_statement(1)) {
             let sql = format!(
-                "DELETE FROM restance_outbox WHERE seq IN ({})",
+                "SELECT COUNT(*) FROM restance_outbox WHERE seq IN ({})",
                 placeholder_list(1, chunk.len())
             );
             let values = chunk.iter().map(|s| Value::from(*s)).collect();
-            db.execute_raw(stmt(db, sql, values)).await?;
+            if let Some(r) = db.query_one_raw(stmt(db, sql, values)).await? {
+                found += r.try_get_by_index::<i64>(0)?;
+            }
         }
-        Ok(())
     }
+    Ok(usize::try_from(found).ok() == Some(seqs.len()))
 }
 
 /// Why a relay round failed.

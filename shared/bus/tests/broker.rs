@@ -110,8 +110,13 @@ async fn the_relay_publishes_the_outbox_in_order_and_empties_it() -> anyhow::Res
     Ok(())
 }
 
-/// Records `data.n`; panics on `data.poison`; rejects `data.reject`.
+/// Records `data.n`; panics on `data.poison`; rejects `data.reject`; fails as a deadlock
+/// victim the first `data.conflicts` times.
 struct Recorder;
+
+/// Attempts per message id (across transactions: a rollback does not undo them).
+static ATTEMPTS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u64>>> =
+    std::sync::LazyLock::new(Default::default);
 
 impl BatchHandler for Recorder {
     async fn handle(
@@ -131,6 +136,22 @@ impl BatchHandler for Recorder {
                     "data.reject: this message asked to be rejected",
                 )));
                 continue;
+            }
+            // `conflicts: k`: the first k attempts fail as a deadlock victim does (SQLSTATE
+            // 40P01), as when another replica's batch holds the same rows.
+            let conflicts = data["conflicts"].as_u64().unwrap_or(0);
+            let attempt = {
+                let mut seen = ATTEMPTS.lock().unwrap_or_else(|e| e.into_inner());
+                let n = seen.entry(m.envelope.id.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            if attempt <= conflicts {
+                tx.execute_unprepared(
+                    "DO $$ BEGIN RAISE EXCEPTION 'simulated deadlock' \
+                     USING ERRCODE = 'deadlock_detected'; END $$",
+                )
+                .await?;
             }
             let n = data["n"].as_i64().unwrap_or(-1);
             tx.execute_raw(Statement::from_sql_and_values(
@@ -344,5 +365,139 @@ async fn control_characters_in_id_source_or_type_are_dead_lettered_never_dropped
     relay_task.await?;
     delete_test_topology(&exchange, &["tester"]).await;
     tdb.drop_database().await;
+    Ok(())
+}
+
+/// Issue 17: every replica of a service runs a relay on the one outbox. Three relays (each with
+/// its own database pool and broker connection, as three processes have) publish 6,000 rows,
+/// half written before they start and half while they run: the broker must carry exactly one
+/// message per row, in outbox order.
+#[tokio::test]
+async fn three_relays_on_one_outbox_publish_each_row_once_in_order() -> anyhow::Result<()> {
+    const ROWS: usize = 6000;
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let settings = BusSettings {
+        relay_batch: 250,
+        ..settings(&exchange)
+    };
+    let message = |i: usize| {
+        OutgoingMessage::event(
+            "test.thing.happened.v1",
+            &format!("m{i}"),
+            json!({ "n": i }).to_string().into_bytes(),
+        )
+    };
+    let outbox = Outbox::new();
+    let first: Vec<OutgoingMessage> = (0..ROWS / 2).map(message).collect();
+    outbox.enqueue(&db, &first).await?;
+    let cancel = CancellationToken::new();
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        let own = Database::connect(&tdb.url).await?;
+        let readiness = Readiness::new();
+        let publisher = Arc::new(ConfirmedPublisher::new(
+            &settings,
+            "test",
+            readiness.clone(),
+        ));
+        let relay = OutboxRelay::new(own, publisher, Outbox::new(), &settings, readiness);
+        relays.push(tokio::spawn(
+            relay.run(cancel.clone(), Duration::from_secs(5)),
+        ));
+    }
+    for chunk in (ROWS / 2..ROWS).collect::<Vec<_>>().chunks(100) {
+        let msgs: Vec<OutgoingMessage> = chunk.iter().map(|i| message(*i)).collect();
+        outbox.enqueue(&db, &msgs).await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let arrived = probe
+        .wait_for("test.thing.happened.v1", ROWS, Duration::from_secs(60))
+        .await;
+    probe.settle(Duration::from_millis(700)).await;
+    cancel.cancel();
+    for r in relays {
+        r.await?;
+    }
+    let seen = probe.of_type("test.thing.happened.v1");
+    let order: Vec<i64> = seen.iter().map(|v| v["n"].as_i64().unwrap_or(-1)).collect();
+    let distinct: std::collections::HashSet<i64> = order.iter().copied().collect();
+    let pending = Outbox::pending(&db).await?;
+    eprintln!(
+        "3 relays: {ROWS} outbox rows -> {} messages at the broker ({} distinct): {:.3} per row",
+        order.len(),
+        distinct.len(),
+        order.len() as f64 / ROWS as f64
+    );
+    delete_test_topology(&exchange, &[]).await;
+    tdb.drop_database().await;
+    arrived?;
+    assert_eq!(distinct.len(), ROWS, "every row published");
+    assert_eq!(order.len(), ROWS, "no row published twice");
+    assert_eq!(
+        order,
+        (0..ROWS as i64).collect::<Vec<_>>(),
+        "in outbox order"
+    );
+    assert_eq!(pending, 0, "the outbox is empty");
+    Ok(())
+}
+
+/// Issue 17: a batch that loses a lock conflict to another replica's batch (a deadlock victim,
+/// a serialization failure) is retried — whole, then message by message — and such failures
+/// never count toward dead-lettering the message: it takes effect once.
+#[tokio::test]
+async fn a_message_that_keeps_losing_lock_conflicts_is_retried_never_dead_lettered()
+-> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let (cancel, consumer, relay_task) = start_tester(&exchange, &db).await;
+    let mut items: Vec<(String, Vec<u8>)> = (0..50)
+        .map(|i| thing(&format!("c{i}"), json!({"n": i})))
+        .collect();
+    // More conflicts than the whole-batch retries and than the attempts that reject a message.
+    items.insert(25, thing("contended", json!({"n": 1000, "conflicts": 12})));
+    publish_raw(&exchange, &items).await?;
+    let count = || async {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM seen",
+            ))
+            .await?;
+        anyhow::Ok(
+            row.map(|r| r.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0),
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count().await? < 51 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    probe.settle(Duration::from_millis(300)).await;
+    let recorded = count().await?;
+    let dead = take_all(&format!("{exchange}.tester.dead")).await?;
+    let rejected = probe.of_type("tester.message.rejected.v1").len();
+    cancel.cancel();
+    consumer.await?;
+    relay_task.await?;
+    delete_test_topology(&exchange, &["tester"]).await;
+    tdb.drop_database().await;
+    assert_eq!(recorded, 51, "every message took effect once");
+    assert!(
+        dead.is_empty(),
+        "no dead letter: {:?}",
+        dead.iter().map(|d| &d.reason).collect::<Vec<_>>()
+    );
+    assert_eq!(rejected, 0, "no rejection");
+    let attempts = ATTEMPTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("contended")
+        .copied();
+    assert_eq!(attempts, Some(13), "twelve conflicts, then it went through");
     Ok(())
 }

@@ -1,7 +1,16 @@
 //! Connecting to the service's own database (SQLite file or PostgreSQL) and migrating it.
+//!
+//! Replicas started at once on one PostgreSQL database migrate one after the other: [`migrate`]
+//! holds the advisory lock [`MIGRATION_LOCK`] while the migrator runs, so the first replica
+//! applies what is pending and the others, once they get the lock, find nothing left to do.
+//! (Without it two replicas create the same tables at once and all but one fail.) SQLite is one
+//! process per database file: no lock.
 
 use restance_bus::Backoff;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use restance_bus::sql::{is_postgres, stmt};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -55,9 +64,80 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
             }
         }
     };
-    M::up(&db, None).await?;
+    if !migrate::<M>(&db, url, redacted, cancel).await? {
+        return Ok(None);
+    }
     tracing::info!(database = %redacted, "database migrated");
     Ok(Some(db))
+}
+
+/// The PostgreSQL advisory lock held while migrating. The database is the service's own, so
+/// one key serves every service.
+pub const MIGRATION_LOCK: i64 = 0x7265_7374_5f6d_6967; // "rest_mig"
+
+/// Applies `M`'s pending migrations to `db` (whose URL is `url`). On PostgreSQL under
+/// [`MIGRATION_LOCK`], taken in a transaction on a connection of its own (so `db`'s pool may
+/// have any size) and held until the migrator is done: a replica that finds it taken waits —
+/// another replica is migrating — and then runs the migrator, which finds nothing pending. A
+/// replica that dies while migrating releases the lock with its connection. Returns `false` if
+/// cancelled while waiting.
+pub async fn migrate<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    url: &str,
+    redacted: &str,
+    cancel: &CancellationToken,
+) -> Result<bool, DbErr> {
+    if !is_postgres(db) {
+        M::up(db, None).await?;
+        return Ok(true);
+    }
+    let lock_db = connect(url, 1).await?;
+    let migrated = migrate_locked::<M>(db, &lock_db, redacted, cancel).await;
+    lock_db.close().await.ok();
+    migrated
+}
+
+async fn migrate_locked<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    lock_db: &DatabaseConnection,
+    redacted: &str,
+    cancel: &CancellationToken,
+) -> Result<bool, DbErr> {
+    let lock = lock_db.begin().await?;
+    let mut waited = false;
+    loop {
+        let got = lock
+            .query_one_raw(stmt(
+                &lock,
+                "SELECT pg_try_advisory_xact_lock($1)",
+                vec![MIGRATION_LOCK.into()],
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<bool>(0))
+            .transpose()?
+            .unwrap_or(false);
+        if got {
+            break;
+        }
+        if !waited {
+            tracing::info!(database = %redacted,
+                "another replica is migrating the database; waiting for it");
+            waited = true;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => {
+                lock.rollback().await.ok();
+                return Ok(false);
+            }
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    let migrated = M::up(db, None).await;
+    // Commit releases the lock (a failed migration too: the next replica tries and fails the
+    // same way, for the operator to see).
+    lock.commit().await?;
+    migrated?;
+    Ok(true)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

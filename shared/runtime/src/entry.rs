@@ -32,9 +32,13 @@ pub async fn prepare<M: MigratorTrait>(
     telemetry::init(&settings.log);
     match std::env::args().nth(1).as_deref() {
         Some("migrate") => {
-            let db = database::connect(&settings.database.url, 1).await?;
-            M::up(&db, None).await?;
-            tracing::info!(database = %settings.redacted_database_url(), "migrations applied");
+            let url = &settings.database.url;
+            let db = database::connect(url, 1).await?;
+            let redacted = settings.redacted_database_url();
+            if !database::migrate::<M>(&db, url, &redacted, &crate::shutdown::on_signal()).await? {
+                anyhow::bail!("stopped while waiting for another replica's migration");
+            }
+            tracing::info!(database = %redacted, "migrations applied");
             Ok(None)
         }
         Some("--help" | "-h" | "help") => {

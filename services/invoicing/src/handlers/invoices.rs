@@ -2,16 +2,17 @@
 //! latest details, a payment reference, `invoicing.claim.opened.v1`.
 
 use super::ledger::{apply_credit_balance, claim_ref};
+use super::locks::DebtorLocks;
 use crate::domain::balance::Balance;
 use crate::domain::references;
 use crate::store::queries::{self, ClaimRow, DebtorUpsert, LedgerLine};
 use restance_bus::{Effects, HandlerError, Inbound, Outcome, Rejection};
 use restance_contracts::Problem;
 use restance_contracts::messages::{ClaimOpened, DebtorUpdated, InvoiceIssued};
-use restance_kernel::{Catalog, Country, NationalIdKind, PaymentReference};
+use restance_kernel::{Catalog, Country, Money, NationalIdKind, PaymentReference};
 use sea_orm::DatabaseTransaction;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 /// The claim id derived from the natural key, so the same invoice always gets the same id.
@@ -98,12 +99,14 @@ struct Accepted {
     reference: Option<PaymentReference>,
 }
 
-/// Opens claims for a run of consecutive invoices.
+/// Opens claims for a run of consecutive invoices. Existing debtors are locked (the batch
+/// foresaw them) before their credit balance is read; new ones are locked by inserting them.
 pub async fn open_claims(
     tx: &DatabaseTransaction,
     catalog: &Catalog,
     run: &[Inbound],
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let started = Instant::now();
     let mut stages = Stages::since(started);
@@ -199,8 +202,9 @@ pub async fn open_claims(
     }
     let mut accepted = keep;
 
-    // Generated references, reserved per municipality in one statement each.
-    let mut need: HashMap<String, u64> = HashMap::new();
+    // Generated references, reserved per municipality in one statement each (in municipality
+    // order: each reservation locks the municipality's sequence row until commit).
+    let mut need: BTreeMap<String, u64> = BTreeMap::new();
     for a in accepted.iter().filter(|a| a.reference.is_none()) {
         *need.entry(a.inv.municipality.clone()).or_default() += 1;
     }
@@ -227,11 +231,15 @@ pub async fn open_claims(
     }
 
     stages.lap("references");
-    // Debtors: the latest details per debtor id; an event only when they changed.
+    // Debtors: the latest details per debtor id; an event only when they changed. Locked before
+    // they are read (a no-op for those the batch foresaw; one created since is locked now).
     let keys: Vec<(String, String)> = accepted
         .iter()
         .map(|a| (a.inv.municipality.clone(), a.inv.debtor.id.clone()))
         .collect();
+    locks
+        .lock_all(tx, &keys.iter().cloned().collect::<BTreeSet<_>>())
+        .await?;
     let stored = queries::debtors(tx, &keys).await?;
     let mut latest: HashMap<(String, String), (String, DebtorUpsert, usize)> = HashMap::new();
     for (n, a) in accepted.iter().enumerate() {
@@ -259,14 +267,11 @@ pub async fn open_claims(
         .filter(|(key, (hash, _, _))| stored.get(key).is_none_or(|s| s.details_hash != *hash))
         .map(|(_, (_, up, n))| (n, up))
         .collect();
+    // Written in key order (two transactions inserting the same new debtors wait for each
+    // other in one order), announced in the batch's order.
+    let mut upserts: Vec<DebtorUpsert> = changed.iter().map(|(_, u)| u.clone()).collect();
+    upserts.sort_by(|a, b| (&a.municipality, &a.debtor_id).cmp(&(&b.municipality, &b.debtor_id)));
     changed.sort_by_key(|(n, _)| *n);
-    let upserts: Vec<DebtorUpsert> = changed.iter().map(|(_, u)| u.clone()).collect();
-    for (n, up) in &changed {
-        effects.emit(DebtorUpdated {
-            municipality: up.municipality.clone(),
-            debtor: accepted[*n].inv.debtor.clone(),
-        })?;
-    }
 
     stages.lap("debtors");
     // The claims.
@@ -312,8 +317,27 @@ pub async fn open_claims(
     }
     stages.lap("rows");
     // The changed debtors, the claims and their ledger lines (one statement on PostgreSQL).
-    queries::store_opened(tx, &upserts, &rows, &lines).await?;
+    let written: HashMap<(String, String), Money> =
+        queries::store_opened(tx, &upserts, &rows, &lines)
+            .await?
+            .into_iter()
+            .collect();
+    locks.note_locked(
+        upserts
+            .iter()
+            .map(|u| (u.municipality.clone(), u.debtor_id.clone())),
+    );
     stages.lap("insert");
+    // An event for each debtor this transaction inserted or changed — not for one another
+    // replica stored with the same details meanwhile.
+    for (n, up) in &changed {
+        if written.contains_key(&(up.municipality.clone(), up.debtor_id.clone())) {
+            effects.emit(DebtorUpdated {
+                municipality: up.municipality.clone(),
+                debtor: accepted[*n].inv.debtor.clone(),
+            })?;
+        }
+    }
     for row in &rows {
         effects.emit(ClaimOpened {
             claim: claim_ref(row),
@@ -332,11 +356,33 @@ pub async fn open_claims(
         })?;
     }
 
-    // A debtor's credit balance pays the new claim at once.
+    // A debtor's credit balance pays the new claim at once. The credit as read under the lock,
+    // or as the insert or update returned it; a debtor another replica inserted meanwhile (its
+    // row is locked now, by our upsert) is read again.
+    let mut credit: HashMap<(String, String), Money> = stored
+        .iter()
+        .map(|(k, s)| (k.clone(), s.credit))
+        .chain(written)
+        .collect();
+    let unread: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.municipality.clone(), r.debtor_id.clone()))
+        .filter(|k| !credit.contains_key(k))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !unread.is_empty() {
+        credit.extend(
+            queries::debtors(tx, &unread)
+                .await?
+                .into_iter()
+                .map(|(k, s)| (k, s.credit)),
+        );
+    }
     for row in rows {
-        if stored
+        if credit
             .get(&(row.municipality.clone(), row.debtor_id.clone()))
-            .is_some_and(|s| s.credit.is_positive())
+            .is_some_and(|c| c.is_positive())
         {
             apply_credit_balance(tx, row, effects).await?;
         }

@@ -1,5 +1,10 @@
 //! Payments, credit notes, fees, interest and the business day.
+//!
+//! Every handler here that rewrites a claim or a credit balance reads it under its debtor's
+//! lock ([`DebtorLocks`]), so replicas sharing the database cannot lose each other's updates.
 
+use super::invoices::claim_id_for;
+use super::locks::DebtorLocks;
 use crate::domain::allocation::{Allocation, allocate, allocate_plan_first};
 use crate::domain::matching::{Candidates, Match, match_payment};
 use crate::domain::references;
@@ -129,13 +134,15 @@ async fn apply_allocations(
     Ok(out)
 }
 
-/// `bank.payment.received.v1`: match, allocate, keep the rest as credit.
+/// `bank.payment.received.v1`: match, allocate, keep the rest as credit. The debtor's claims
+/// and credit balance are read and rewritten under the debtor's lock.
 pub async fn receive_payment(
     tx: &DatabaseTransaction,
     catalog: &Catalog,
     source: &str,
     p: &PaymentReceived,
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
     let Some(muni) = catalog.municipality(&p.municipality) else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
@@ -225,6 +232,7 @@ pub async fn receive_payment(
     };
     set_payment_match(tx, source, &p.payment_id, Some(&debtor_id), matched_label).await?;
 
+    locks.lock(tx, &p.municipality, &debtor_id).await?;
     let open = queries::claims_of_debtor(tx, Some(&p.municipality), &debtor_id, true).await?;
     let open_claims: Vec<_> = open.iter().map(ClaimRow::open_claim).collect();
     let result = if covered.is_empty() {
@@ -295,7 +303,8 @@ async fn tx_exec(
     Ok(())
 }
 
-/// A new claim of a debtor with a credit balance: the credit pays it at once.
+/// A new claim of a debtor with a credit balance: the credit pays it at once. The caller holds
+/// the debtor's lock.
 pub async fn apply_credit_balance(
     tx: &DatabaseTransaction,
     claim: ClaimRow,
@@ -356,10 +365,14 @@ pub async fn credit_note(
     source: &str,
     c: &InvoiceCredited,
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
-    let claims =
-        queries::claims_by_invoice_keys(tx, &[(source.to_owned(), c.invoice_id.clone())]).await?;
-    let Some(mut claim) = claims.into_iter().find(|k| k.source == source) else {
+    // The claim of `(source, invoice_id)` has the id derived from them.
+    let claim = locks
+        .claim(tx, &claim_id_for(source, &c.invoice_id))
+        .await?
+        .filter(|k| k.source == source && k.invoice_id == c.invoice_id);
+    let Some(mut claim) = claim else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.invoice_id: no claim for invoice {} from {source}; a credit note must follow its invoice",
             c.invoice_id
@@ -415,8 +428,9 @@ pub async fn add_fee(
     tx: &DatabaseTransaction,
     f: &FeeAssessed,
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
-    let Some(mut claim) = queries::claim_by_id(tx, &f.claim_id).await? else {
+    let Some(mut claim) = locks.claim(tx, &f.claim_id).await? else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.claim_id: no claim {}",
             f.claim_id
@@ -473,8 +487,9 @@ pub async fn add_interest(
     tx: &DatabaseTransaction,
     i: &InterestAssessed,
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
-    let Some(mut claim) = queries::claim_by_id(tx, &i.claim_id).await? else {
+    let Some(mut claim) = locks.claim(tx, &i.claim_id).await? else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.claim_id: no claim {}",
             i.claim_id
@@ -543,8 +558,9 @@ pub async fn open_day(tx: &DatabaseTransaction, date: NaiveDate) -> Result<Outco
 pub async fn transfer_claim(
     tx: &DatabaseTransaction,
     t: &m::ClaimTransferred,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
-    let Some(mut claim) = queries::claim_by_id(tx, &t.claim.claim_id).await? else {
+    let Some(mut claim) = locks.claim(tx, &t.claim.claim_id).await? else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.claim_id: no claim {}",
             t.claim.claim_id
@@ -586,8 +602,9 @@ pub async fn write_off(
     tx: &DatabaseTransaction,
     w: &m::WriteOffApproved,
     effects: &mut Effects,
+    locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
-    let Some(mut claim) = queries::claim_by_id(tx, &w.claim.claim_id).await? else {
+    let Some(mut claim) = locks.claim(tx, &w.claim.claim_id).await? else {
         return Ok(Outcome::Rejected(Rejection::new(format!(
             "data.claim_id: no claim {}",
             w.claim.claim_id

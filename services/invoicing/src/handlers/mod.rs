@@ -1,8 +1,12 @@
 //! Message → domain → store. One handler for the invoicing queue; it keeps the batch's
 //! delivery order, and runs of consecutive invoices are stored with multi-row statements.
+//!
+//! Replicas share the database: a batch first locks every debtor it will touch, in key order
+//! ([`locks`]), and each handler reads a claim or a credit balance only under its debtor's lock.
 
 pub mod invoices;
 mod ledger;
+pub mod locks;
 
 use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
 use restance_contracts::Message;
@@ -48,6 +52,12 @@ impl BatchHandler for InvoicingHandler {
         effects: &mut Effects,
     ) -> Result<Vec<Outcome>, HandlerError> {
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut locks = locks::DebtorLocks::new(tx);
+        if locks.enabled() {
+            let foreseen = locks::foreseen(tx, &self.catalog, batch).await?;
+            locks.lock_all(tx, &foreseen).await?;
+        }
+        let locks = &mut locks;
         let mut i = 0;
         while i < batch.len() {
             if batch[i].message_type() == InvoiceIssued::TYPE {
@@ -56,7 +66,8 @@ impl BatchHandler for InvoicingHandler {
                     .position(|m| m.message_type() != InvoiceIssued::TYPE)
                     .map_or(batch.len(), |p| i + p);
                 outcomes.extend(
-                    invoices::open_claims(tx, &self.catalog, &batch[i..run_end], effects).await?,
+                    invoices::open_claims(tx, &self.catalog, &batch[i..run_end], effects, locks)
+                        .await?,
                 );
                 i = run_end;
                 continue;
@@ -71,29 +82,32 @@ impl BatchHandler for InvoicingHandler {
                             &msg.envelope.source,
                             &p,
                             effects,
+                            locks,
                         )
                         .await?
                     }
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == InvoiceCredited::TYPE => match msg.decode::<InvoiceCredited>() {
-                    Ok(c) => ledger::credit_note(tx, &msg.envelope.source, &c, effects).await?,
+                    Ok(c) => {
+                        ledger::credit_note(tx, &msg.envelope.source, &c, effects, locks).await?
+                    }
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == FeeAssessed::TYPE => match msg.decode::<FeeAssessed>() {
-                    Ok(f) => ledger::add_fee(tx, &f, effects).await?,
+                    Ok(f) => ledger::add_fee(tx, &f, effects, locks).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == InterestAssessed::TYPE => match msg.decode::<InterestAssessed>() {
-                    Ok(f) => ledger::add_interest(tx, &f, effects).await?,
+                    Ok(f) => ledger::add_interest(tx, &f, effects, locks).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == ClaimTransferred::TYPE => match msg.decode::<ClaimTransferred>() {
-                    Ok(c) => ledger::transfer_claim(tx, &c).await?,
+                    Ok(c) => ledger::transfer_claim(tx, &c, locks).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == WriteOffApproved::TYPE => match msg.decode::<WriteOffApproved>() {
-                    Ok(w) => ledger::write_off(tx, &w, effects).await?,
+                    Ok(w) => ledger::write_off(tx, &w, effects, locks).await?,
                     Err(r) => Outcome::Rejected(r),
                 },
                 t if t == PlanCreated::TYPE => match msg.decode::<PlanCreated>() {

@@ -318,14 +318,26 @@ pub struct DebtorUpsert {
     pub details_hash: String,
 }
 
-/// Inserts or updates debtors (the credit balance is kept).
-pub async fn upsert_debtors(db: &impl ConnectionTrait, rows: &[DebtorUpsert]) -> Result<(), DbErr> {
+/// A debtor row the opening of claims inserted or whose details it changed, with its credit
+/// balance as it is now (zero for a new debtor).
+pub type ChangedDebtor = ((String, String), Money);
+
+/// Inserts debtors or updates their details (the credit balance is kept); a row whose details
+/// are already these (another replica stored them meanwhile) is left alone. Returns the rows
+/// inserted or changed. Every row is locked afterwards, changed or not.
+pub async fn upsert_debtors(
+    db: &impl ConnectionTrait,
+    rows: &[DebtorUpsert],
+) -> Result<Vec<ChangedDebtor>, DbErr> {
     const COLS: usize = 6;
+    let mut changed = Vec::new();
     for chunk in rows.chunks(rows_per_statement(COLS)) {
         let sql = format!(
             "INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash) VALUES {} \
              ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
-             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash",
+             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash \
+             WHERE debtors.details_hash <> excluded.details_hash \
+             RETURNING municipality, debtor_id, credit_minor",
             value_rows(chunk.len(), COLS)
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
@@ -339,9 +351,112 @@ pub async fn upsert_debtors(db: &impl ConnectionTrait, rows: &[DebtorUpsert]) ->
                 r.details_hash.clone().into(),
             ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        for row in db.query_all_raw(stmt(db, sql, values)).await? {
+            changed.push(changed_debtor(&row)?);
+        }
     }
-    Ok(())
+    Ok(changed)
+}
+
+fn changed_debtor(row: &QueryResult) -> Result<ChangedDebtor, DbErr> {
+    Ok((
+        (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        Money::from_minor(row.try_get_by_index(2)?),
+    ))
+}
+
+/// Locks the debtor rows of `keys` (in this order, which must be ascending) for the rest of
+/// the transaction — PostgreSQL only; returns the keys whose row exists (and is now locked).
+/// One statement; rows are locked in `(municipality, debtor_id)` order, so two transactions
+/// locking overlapping sets this way cannot deadlock.
+pub async fn lock_debtors(
+    db: &impl ConnectionTrait,
+    keys: &[&(String, String)],
+) -> Result<Vec<(String, String)>, DbErr> {
+    #[derive(Serialize)]
+    struct Key<'a> {
+        m: &'a str,
+        d: &'a str,
+    }
+    if keys.is_empty() || !is_postgres(db) {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Key<'_>> = keys.iter().map(|(m, d)| Key { m, d }).collect();
+    // ORDER BY is applied before the locking clause: the rows are locked in key order.
+    db.query_all_raw(stmt(
+        db,
+        "SELECT d.municipality, d.debtor_id FROM json_to_recordset($1::json) AS k(m text, d text) \
+         JOIN debtors d ON d.municipality = k.m AND d.debtor_id = k.d \
+         ORDER BY d.municipality, d.debtor_id FOR UPDATE OF d",
+        vec![json_param(&keys)?],
+    ))
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .collect()
+}
+
+/// The debtors `(municipality, debtor_id)` of these claims.
+pub async fn debtors_of_claims(
+    db: &impl ConnectionTrait,
+    claim_ids: &[&str],
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in claim_ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT municipality, debtor_id FROM claims WHERE claim_id IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let values = chunk.iter().map(|s| Value::from(*s)).collect();
+        for r in db.query_all_raw(stmt(db, sql, values)).await? {
+            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The debtors of the claims and payment plans these reference keys name in a municipality.
+pub async fn debtors_by_reference_keys(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    keys: &[&str],
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(rows_per_statement(1)) {
+        let list = placeholder_list(2, chunk.len());
+        let sql = format!(
+            "SELECT municipality, debtor_id FROM claims WHERE municipality = $1 AND reference_key IN ({list}) \
+             UNION SELECT municipality, debtor_id FROM plan_references \
+             WHERE municipality = $1 AND reference_key IN ({list})"
+        );
+        let mut values: Vec<Value> = vec![municipality.into()];
+        values.extend(chunk.iter().map(|s| Value::from(*s)));
+        for r in db.query_all_raw(stmt(db, sql, values)).await? {
+            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The debtors with any of these national ids in a municipality.
+pub async fn debtors_by_national_ids(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    national_ids: &[&str],
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in national_ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT municipality, debtor_id FROM debtors WHERE municipality = $1 AND national_id IN ({})",
+            placeholder_list(2, chunk.len())
+        );
+        let mut values: Vec<Value> = vec![municipality.into()];
+        values.extend(chunk.iter().map(|s| Value::from(*s)));
+        for r in db.query_all_raw(stmt(db, sql, values)).await? {
+            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Adds `delta` (may be negative) to a debtor's credit balance.
@@ -459,22 +574,25 @@ pub async fn insert_claims(db: &impl ConnectionTrait, rows: &[ClaimRow]) -> Resu
 }
 
 /// Stores what opening claims writes: the debtors whose details changed (inserted or updated,
-/// the credit balance kept), the new claims (in this order, which is their opening order) and
-/// their ledger lines. On PostgreSQL one statement does all three, each table's rows as one
-/// JSON document; on SQLite [`upsert_debtors`], [`insert_claims`] and [`insert_lines`].
+/// the credit balance kept; pass them in key order, so that two transactions inserting the same
+/// new debtors cannot deadlock), the new claims (in this order, which is their opening order)
+/// and their ledger lines. Returns the debtors inserted or changed ([`upsert_debtors`]). On
+/// PostgreSQL one statement does all three, each table's rows as one JSON document; on SQLite
+/// [`upsert_debtors`], [`insert_claims`] and [`insert_lines`].
 pub async fn store_opened(
     db: &impl ConnectionTrait,
     debtors: &[DebtorUpsert],
     claims: &[ClaimRow],
     lines: &[LedgerLine],
-) -> Result<(), DbErr> {
+) -> Result<Vec<ChangedDebtor>, DbErr> {
     if !is_postgres(db) {
-        upsert_debtors(db, debtors).await?;
+        let changed = upsert_debtors(db, debtors).await?;
         insert_claims(db, claims).await?;
-        return insert_lines(db, lines).await;
+        insert_lines(db, lines).await?;
+        return Ok(changed);
     }
     if debtors.is_empty() && claims.is_empty() && lines.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     #[derive(Serialize)]
     struct DebtorJson<'a> {
@@ -568,16 +686,19 @@ pub async fn store_opened(
         .collect();
     // Data-modifying CTEs all run, to completion, whether or not the main statement reads them.
     // A function scan yields the array in order, so the claims' `seq` follows `claims`.
-    db.execute_raw(stmt(
-        db,
-        "WITH d AS (\
+    let changed = db
+        .query_all_raw(stmt(
+            db,
+            "WITH d AS (\
            INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash) \
            SELECT municipality, debtor_id, kind, national_id, details, details_hash \
            FROM json_to_recordset($1::json) AS r(municipality text, debtor_id text, kind text, \
              national_id text, details text, details_hash text) \
            ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
            national_id = excluded.national_id, details = excluded.details, \
-           details_hash = excluded.details_hash\
+           details_hash = excluded.details_hash \
+           WHERE debtors.details_hash <> excluded.details_hash \
+           RETURNING municipality, debtor_id, credit_minor\
          ), c AS (\
            INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, \
              debtor_id, currency, amount_minor, principal_minor, fees_minor, interest_minor, \
@@ -592,23 +713,27 @@ pub async fn store_opened(
              interest_minor bigint, issue_date date, due_date date, reference_key text, \
              ocr_line text, prepayment boolean, direct_debit boolean, state text, \
              content_hash text)\
+         ), l AS (\
+           INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, \
+             interest_minor, business_date) \
+           SELECT claim_id, kind, ref_id, principal_minor, fees_minor, interest_minor, \
+             business_date \
+           FROM json_to_recordset($3::json) AS r(claim_id text, kind text, ref_id text, \
+             principal_minor bigint, fees_minor bigint, interest_minor bigint, business_date date)\
          ) \
-         INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, \
-           interest_minor, business_date) \
-         SELECT claim_id, kind, ref_id, principal_minor, fees_minor, interest_minor, business_date \
-         FROM json_to_recordset($3::json) AS r(claim_id text, kind text, ref_id text, \
-           principal_minor bigint, fees_minor bigint, interest_minor bigint, business_date date)",
-        vec![
-            json_param(&debtors)?,
-            json_param(&claims)?,
-            json_param(&lines)?,
-        ],
-    ))
-    .await?;
-    Ok(())
+         SELECT municipality, debtor_id, credit_minor FROM d",
+            vec![
+                json_param(&debtors)?,
+                json_param(&claims)?,
+                json_param(&lines)?,
+            ],
+        ))
+        .await?;
+    changed.iter().map(changed_debtor).collect()
 }
 
-/// Stores a claim's new balance and state.
+/// Stores a claim's new balance and state. The caller read the claim under its debtor's lock
+/// (`handlers::locks`), so no other transaction changed it since.
 pub async fn update_claim(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
@@ -699,11 +824,13 @@ pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<Naiv
     }
 }
 
-/// Records the business date.
+/// Records the business date; a later one only (two replicas opening two days at once keep the
+/// later).
 pub async fn set_business_date(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
-        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET last_date = excluded.last_date",
+        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE \
+         SET last_date = excluded.last_date WHERE business_days.last_date < excluded.last_date",
         vec![date.into()],
     ))
     .await
