@@ -5,6 +5,7 @@
 //! [dunning.run]
 //! chunk_debtors = 500      # debtors decided and committed per transaction in the daily run
 //! poll_ms = 1000           # how often the run worker looks for a business day to run
+//! park_after_failures = 3  # attempts at a failing debtor before it is parked for the day
 //!
 //! [dunning.letters]
 //! pay_within_days = 10      # "pay by" printed in reminders: the business date + this
@@ -60,6 +61,16 @@ pub struct RunSettings {
     /// Poll interval of the run worker (it is also woken when a business day is recorded).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// Failed attempts at one debtor on one day before the debtor is parked for that day (a
+    /// caseworker alert and a metric; the rest of the day goes on; retried the next business
+    /// day). A chunk that fails is first retried one debtor at a time, so only the debtor that
+    /// fails counts. The database being unreachable never counts.
+    #[serde(default = "default_park_after")]
+    pub park_after_failures: u32,
+}
+
+fn default_park_after() -> u32 {
+    3
 }
 
 fn default_chunk() -> usize {
@@ -75,6 +86,7 @@ impl Default for RunSettings {
         Self {
             chunk_debtors: default_chunk(),
             poll_ms: default_poll_ms(),
+            park_after_failures: default_park_after(),
         }
     }
 }

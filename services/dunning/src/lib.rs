@@ -120,7 +120,13 @@ impl Application {
     /// Runs until the cancellation token fires, then drains. The daily run stops between
     /// chunks (a day in progress resumes at the next start).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let worker = tokio::spawn(self.run.run(self.cancel.clone()));
+        let (run, cancel) = (self.run, self.cancel.clone());
+        let worker = restance_runtime::supervise::spawn_supervised(
+            "daily-run",
+            self.runtime.context().readiness.clone(),
+            self.cancel.clone(),
+            move || run.clone().run(cancel.clone()),
+        );
         let result = self.runtime.run(self.api).await;
         let _ = worker.await;
         result

@@ -14,6 +14,15 @@
 //!    the outbox, advance the cursor — commit.
 //! 3. When no debtor is left the day is `done`; the next recorded day follows.
 //!
+//! **A debtor that fails** does not stop the day. A chunk that fails while the database answers
+//! is retried one debtor at a time; a debtor that fails on its own is counted
+//! (`run_failures`), retried after the backoff, and after `dunning.run.park_after_failures`
+//! attempts parked for the day: the cursor moves past it, a `dunning.caseworker.alerted.v1` with
+//! the reason goes out, `restance_dunning_debtors_parked_total` counts it, and the rest of the
+//! day goes on. Its next action date is unchanged, so the next business day tries it again. An
+//! unreachable database is an outage, never a debtor's fault: the worker backs off without
+//! counting.
+//!
 //! **Crash safety**: a kill -9 loses at most the chunk in flight (nothing of it was
 //! committed); on restart the worker continues from the committed cursor. Nothing is doubled:
 //! committed debtors have moved past the day, every effect has a natural key (notification id,
@@ -23,7 +32,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use restance_bus::{HandlerError, Outbox};
+use restance_bus::{Effects, HandlerError, Outbox};
+use restance_contracts::messages::CaseworkerAlerted;
 use restance_kernel::BusinessDate;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::Notify;
@@ -35,8 +45,8 @@ use crate::handlers::Shared;
 use crate::publish::{DayOutput, Publisher};
 use crate::store::queries::{self, DebtorKey};
 
-/// The daily-run worker.
-#[derive(Debug)]
+/// The daily-run worker (cloned for each start under the supervisor).
+#[derive(Debug, Clone)]
 pub struct DailyRun {
     db: DatabaseConnection,
     outbox: Outbox,
@@ -116,29 +126,113 @@ impl DailyRun {
             tracing::info!(business_date = %day.date, debtors = day.debtors,
                 "daily run resumed after an interruption");
         }
-        let (mut debtors, mut decisions) = (0u64, 0u64);
+        let (mut debtors, mut decisions, mut parked) = (0u64, 0u64, 0u64);
+        // after a chunk failed: how many more debtors to take one at a time
+        let mut singles = 0usize;
         loop {
             if cancel.is_cancelled() {
                 tracing::info!(business_date = %day.date, debtors, "daily run paused for shutdown; it resumes at the next start");
                 return Ok(false);
             }
-            match self.run_chunk(day.date).await? {
-                Chunk::Processed(d, n) => {
+            let limit = if singles > 0 {
+                1
+            } else {
+                self.settings.chunk_debtors
+            };
+            match self.run_chunk(day.date, limit).await {
+                Ok(Chunk::Processed(d, n)) => {
                     debtors += d;
                     decisions += n;
+                    singles = singles.saturating_sub(1);
                 }
-                Chunk::DayDone => break,
+                Ok(Chunk::DayDone) => break,
+                Err(err) => match self.after_failure(day.date, limit, err).await? {
+                    AfterFailure::OneAtATime => singles = self.settings.chunk_debtors,
+                    AfterFailure::Parked => {
+                        parked += 1;
+                        singles = singles.saturating_sub(1);
+                    }
+                },
             }
         }
         let secs = started.elapsed().as_secs_f64();
         metrics::histogram!("restance_dunning_run_seconds").record(secs);
-        tracing::info!(business_date = %day.date, debtors, decisions, seconds = secs,
+        tracing::info!(business_date = %day.date, debtors, decisions, parked, seconds = secs,
             "daily run finished");
         Ok(true)
     }
 
-    /// One chunk of `day` in one transaction (see the module documentation).
-    pub async fn run_chunk(&self, day: BusinessDate) -> Result<Chunk, HandlerError> {
+    /// What to do after `run_chunk(day, limit)` failed with `err`: an error back to the caller
+    /// (back off and try again), or go on with the day (see the module documentation).
+    async fn after_failure(
+        &self,
+        day: BusinessDate,
+        limit: usize,
+        err: HandlerError,
+    ) -> Result<AfterFailure, HandlerError> {
+        if err.is_contention() || self.db.ping().await.is_err() {
+            return Err(err);
+        }
+        if limit > 1 {
+            tracing::warn!(business_date = %day, error = %err,
+                "a chunk of the daily run failed; its debtors are retried one at a time");
+            return Ok(AfterFailure::OneAtATime);
+        }
+        let tx = self.db.begin().await?;
+        let Some(state) = queries::lock_day(&tx, day).await? else {
+            return Err(err);
+        };
+        let Some(debtor) = queries::due_debtors(&tx, day, state.cursor.as_ref(), 1)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Err(err);
+        };
+        let failures = queries::record_run_failure(&tx, day, &debtor, &err.to_string()).await?;
+        if failures < i64::from(self.settings.park_after_failures) {
+            tx.commit().await?;
+            tracing::warn!(business_date = %day, municipality = %debtor.municipality,
+                debtor_id = %debtor.debtor_id, failures, error = %err,
+                "the daily run failed on a debtor; retrying after a pause");
+            return Err(err);
+        }
+        queries::park_debtor(&tx, day, &debtor).await?;
+        let key: DebtorKey = (debtor.municipality.clone(), debtor.debtor_id.clone());
+        let claims = queries::claim_refs(&tx, &key).await?;
+        let mut effects = Effects::new(&self.source);
+        if !claims.is_empty() {
+            effects
+                .emit(CaseworkerAlerted {
+                    alert_id: format!("run-parked-{day}-{}-{}", debtor.municipality, debtor.debtor_id),
+                    municipality: debtor.municipality.clone(),
+                    debtor_id: debtor.debtor_id.clone(),
+                    category: claims[0].1.clone(),
+                    claim_ids: claims.iter().map(|(id, _)| id.clone()).collect(),
+                    reason: format!(
+                        "the daily run of {day} could not decide this debtor after {failures} attempts and skipped it for the day; \
+                         it is tried again on the next business day. Error: {}",
+                        err.to_string().chars().take(300).collect::<String>()
+                    ),
+                    alerted_date: day,
+                })
+?;
+        }
+        let messages = effects.into_messages();
+        self.outbox.enqueue(&tx, &messages).await?;
+        queries::advance_day(&tx, day, &debtor, 0, 0).await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        metrics::counter!("restance_dunning_debtors_parked_total").increment(1);
+        tracing::error!(business_date = %day, municipality = %debtor.municipality,
+            debtor_id = %debtor.debtor_id, failures, error = %err,
+            "debtor parked: the daily run skips it today (caseworker alerted); the next business day tries again");
+        Ok(AfterFailure::Parked)
+    }
+
+    /// One chunk of up to `limit` debtors of `day` in one transaction (see the module
+    /// documentation).
+    pub async fn run_chunk(&self, day: BusinessDate, limit: usize) -> Result<Chunk, HandlerError> {
         let started = Instant::now();
         let shared = &self.shared;
         let tx = self.db.begin().await?;
@@ -148,9 +242,7 @@ impl DailyRun {
         if state.state == "done" {
             return Ok(Chunk::DayDone);
         }
-        let due =
-            queries::due_debtors(&tx, day, state.cursor.as_ref(), self.settings.chunk_debtors)
-                .await?;
+        let due = queries::due_debtors(&tx, day, state.cursor.as_ref(), limit).await?;
         let Some(last) = due.last().cloned() else {
             queries::finish_day(&tx, day).await?;
             tx.commit().await?;
@@ -219,6 +311,15 @@ impl DailyRun {
             .record(started.elapsed().as_secs_f64());
         Ok(Chunk::Processed(debtor_count, decision_count))
     }
+}
+
+/// How the run goes on after a failed chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterFailure {
+    /// Retry the chunk's debtors one at a time.
+    OneAtATime,
+    /// The failing debtor was parked; the day goes on.
+    Parked,
 }
 
 /// Waits for a wake-up or the poll interval. A wake-up can come from a transaction that has not

@@ -1034,3 +1034,114 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
     }
     svc.stop().await
 }
+
+/// A debtor whose stored claim cannot be read fails every time the run decides it: after
+/// `park_after_failures` attempts it is parked for the day with a caseworker alert, the other
+/// debtors of the day (in the same chunk and after it) get their reminders, and the next business
+/// day tries it again — and decides it once the data is repaired.
+async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut msgs = vec![];
+    for (id, debtor) in [
+        ("K-1", "P-1"),
+        ("K-2", "P-2"),
+        ("K-3", "P-3"),
+        ("K-4", "P-4"),
+        ("K-5", "P-5"),
+    ] {
+        msgs.push(debtor_updated(debtor, "none"));
+        msgs.push(svc.opened(&Claim {
+            id,
+            debtor,
+            category: "other",
+            amount: "500.00",
+            due: "2026-12-15",
+        }));
+    }
+    svc.send(&msgs).await?;
+    svc.wait_processed(&mut probe).await?;
+    // the injected failure: P-2's claim carries a currency no code knows (as if written by a
+    // newer version, or damaged); loading the debtor fails on every attempt
+    let backend = svc.conn.get_database_backend();
+    svc.conn
+        .execute_raw(Statement::from_string(
+            backend,
+            "UPDATE claims SET currency = 'XXX' WHERE claim_id = 'K-2'".to_owned(),
+        ))
+        .await?;
+
+    svc.run_day("2027-01-04").await?;
+    let reminded: Vec<String> = of_template(&mut probe, "reminder_1")
+        .iter()
+        .filter_map(|e| {
+            e["data"]["related"]["claim_ids"][0]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        reminded.len(),
+        4,
+        "every other debtor was decided: {reminded:?}"
+    );
+    assert!(!reminded.contains(&"K-2".to_owned()));
+    let alerts = probe.of_type("dunning.caseworker.alerted.v1");
+    assert_eq!(alerts.len(), 1, "one alert for the parked debtor");
+    let alert = &alerts[0]["data"];
+    assert_eq!(alert["debtor_id"], "P-2");
+    assert_eq!(alert["claim_ids"], json!(["K-2"]));
+    let reason = alert["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("could not decide this debtor after 3 attempts") && reason.contains("XXX"),
+        "{reason}"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM run_failures WHERE business_date = '2027-01-04' AND debtor_id = 'P-2' AND parked = 1 AND failures = 3").await?,
+        1
+    );
+    let (status, _) = svc.get("/readyz", None).await?;
+    assert_eq!(
+        status, 200,
+        "a parked debtor does not make the service unready"
+    );
+    let client = reqwest::Client::new();
+    let metrics = client
+        .get(format!("{}/metrics", svc.url))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics.contains("restance_dunning_debtors_parked_total 1"),
+        "the parked debtor is counted"
+    );
+
+    // repaired: the next business day decides it (reminder 1, one step behind the others)
+    svc.conn
+        .execute_raw(Statement::from_string(
+            backend,
+            "UPDATE claims SET currency = 'DKK' WHERE claim_id = 'K-2'".to_owned(),
+        ))
+        .await?;
+    svc.run_day("2027-01-05").await?;
+    let k2: Vec<Value> = of_template(&mut probe, "reminder_1")
+        .into_iter()
+        .filter(|e| e["data"]["related"]["claim_ids"][0] == "K-2")
+        .collect();
+    assert_eq!(k2.len(), 1, "the parked debtor is tried again the next day");
+    assert_eq!(probe.of_type("dunning.caseworker.alerted.v1").len(), 1);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_debtor_whose_decision_fails_every_time_is_parked_on_postgres() -> anyhow::Result<()> {
+    a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on("postgres").await
+}
+
+#[tokio::test]
+async fn a_debtor_whose_decision_fails_every_time_is_parked_on_sqlite() -> anyhow::Result<()> {
+    a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on("sqlite").await
+}

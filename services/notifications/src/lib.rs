@@ -222,9 +222,15 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("cannot start the letter render threads: {e}"))?,
         );
+        let supervised = restance_runtime::supervise::spawn_supervised(
+            "delivery-worker",
+            ctx.readiness.clone(),
+            worker_cancel.clone(),
+            move || worker.clone().run(worker_cancel.clone()),
+        );
         let worker = tokio::spawn(async move {
             let _done = guard;
-            worker.run(worker_cancel).await;
+            let _ = supervised.await;
         });
         let api = http::router(http::ApiState {
             db: ctx.db.clone(),

@@ -117,7 +117,13 @@ impl Application {
     /// Runs until the cancellation token fires, then drains. The worker stops between dates and
     /// reports (a day in progress resumes at the next start).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let worker = tokio::spawn(self.worker.run(self.cancel.clone()));
+        let (worker, cancel) = (self.worker, self.cancel.clone());
+        let worker = restance_runtime::supervise::spawn_supervised(
+            "report-worker",
+            self.runtime.context().readiness.clone(),
+            self.cancel.clone(),
+            move || worker.clone().run(cancel.clone()),
+        );
         let result = self.runtime.run(self.api).await;
         let _ = worker.await;
         result

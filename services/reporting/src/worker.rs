@@ -27,8 +27,8 @@ use crate::domain::schedule::due_reports;
 use crate::produce::{ProduceError, Produced, Producer};
 use crate::store::queries;
 
-/// The worker.
-#[derive(Debug)]
+/// The worker (cloned for each start under the supervisor).
+#[derive(Debug, Clone)]
 pub struct Worker {
     db: DatabaseConnection,
     producer: Producer,

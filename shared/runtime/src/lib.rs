@@ -12,6 +12,7 @@ pub mod http;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;
+pub mod supervise;
 pub mod telemetry;
 
 pub use runtime::Runtime;

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Dunning),
+            Box::new(RunFailures),
         ]
     }
 }
@@ -145,6 +146,38 @@ impl MigrationTrait for Dunning {
                 target TEXT NOT NULL,
                 outcome TEXT NOT NULL,
                 detail TEXT NOT NULL
+            )",
+        )
+        .await
+    }
+}
+
+/// The daily run's failed debtors: attempts per (day, debtor), and whether the debtor was parked
+/// for that day (`run.rs`: a debtor that fails `park_after_failures` times is skipped for the
+/// day with a caseworker alert; its next action date is unchanged, so the next day retries it).
+#[derive(Debug)]
+struct RunFailures;
+
+impl MigrationName for RunFailures {
+    fn name(&self) -> &str {
+        "m20261206_000003_run_failures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RunFailures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE run_failures (
+                business_date DATE NOT NULL,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                failures BIGINT NOT NULL,
+                last_error TEXT NOT NULL,
+                parked BIGINT NOT NULL DEFAULT 0,
+                updated_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (business_date, municipality, debtor_id)
             )",
         )
         .await

@@ -1049,3 +1049,112 @@ pub async fn audit(
     .await?;
     Ok(())
 }
+
+/// Records one more failed attempt at `debtor` in `day`'s run, with the error; returns how many
+/// there have been.
+pub async fn record_run_failure(
+    db: &impl ConnectionTrait,
+    day: BusinessDate,
+    debtor: &RunCursor,
+    error: &str,
+) -> Result<i64, DbErr> {
+    let error: String = error.chars().take(1000).collect();
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "INSERT INTO run_failures (business_date, municipality, debtor_id, failures, last_error, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $5) \
+             ON CONFLICT (business_date, municipality, debtor_id) DO UPDATE \
+             SET failures = run_failures.failures + 1, last_error = excluded.last_error, updated_at = excluded.updated_at \
+             RETURNING failures",
+            vec![
+                date(day),
+                debtor.municipality.clone().into(),
+                debtor.debtor_id.clone().into(),
+                error.into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("recording a run failure returned no row".into()))?;
+    row.try_get_by_index(0)
+}
+
+/// Marks `debtor` as parked for `day`.
+pub async fn park_debtor(
+    db: &impl ConnectionTrait,
+    day: BusinessDate,
+    debtor: &RunCursor,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE run_failures SET parked = 1 WHERE business_date = $1 AND municipality = $2 AND debtor_id = $3",
+        vec![
+            date(day),
+            debtor.municipality.clone().into(),
+            debtor.debtor_id.clone().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A debtor the daily run parked, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParkedDebtor {
+    /// The business day it was parked for.
+    pub business_date: BusinessDate,
+    /// Municipality.
+    pub municipality: String,
+    /// Debtor.
+    pub debtor_id: String,
+    /// Failed attempts.
+    pub failures: i64,
+    /// The last error.
+    pub last_error: String,
+}
+
+/// The debtors parked on `day`, in key order.
+pub async fn parked_debtors(
+    db: &impl ConnectionTrait,
+    day: BusinessDate,
+) -> Result<Vec<ParkedDebtor>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            "SELECT municipality, debtor_id, failures, last_error FROM run_failures \
+             WHERE business_date = $1 AND parked = 1 ORDER BY municipality, debtor_id",
+            vec![date(day)],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ParkedDebtor {
+                business_date: day,
+                municipality: r.try_get_by_index(0)?,
+                debtor_id: r.try_get_by_index(1)?,
+                failures: r.try_get_by_index(2)?,
+                last_error: r.try_get_by_index(3)?,
+            })
+        })
+        .collect()
+}
+
+/// A debtor's claims with their categories (plain columns only, so that it answers even when a
+/// claim's stored state cannot be read).
+pub async fn claim_refs(
+    db: &impl ConnectionTrait,
+    key: &DebtorKey,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            "SELECT claim_id, category FROM claims WHERE municipality = $1 AND debtor_id = $2 \
+             ORDER BY claim_id LIMIT 500",
+            vec![key.0.clone().into(), key.1.clone().into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .collect()
+}
