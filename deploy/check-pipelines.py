@@ -13,7 +13,7 @@ a pipeline fails when any of its commands does. Two kinds of command make that h
             `|| true` where nothing found is fine, or use awk.
 
 A line that is right as it is says so with a trailing `# pipe-ok: <why>`.
-Usage: deploy/check-pipelines.py [FILE…]   (default: deploy/**/*.sh and Justfile)
+Usage: deploy/check-pipelines.py [FILE…]   (default: deploy/**/*.sh, the Justfile and .ci/run)
 Exit 1 with one line per finding (file:line: kind: the command), 0 when clean.
 """
 
@@ -173,7 +173,7 @@ def self_test() -> int:
 def main(argv: list[str]) -> int:
     if argv == ["--self-test"]:
         return self_test()
-    files = [Path(a) for a in argv] or sorted((ROOT / "deploy").rglob("*.sh")) + [ROOT / "Justfile"]
+    files = [Path(a) for a in argv] or sorted((ROOT / "deploy").rglob("*.sh")) + [ROOT / "Justfile", ROOT / ".ci" / "run"]
     bad = 0
     for f in files:
         for number, kind, why, line in findings(f):
