@@ -114,6 +114,16 @@ impl Worker {
                 }
             }
         }
+        // Another replica may still be rendering one of this day's reports (it answered
+        // `NotMine`). The day stays open until that report is published, or until its lease runs
+        // out and a worker here takes it over — closing the day now would leave a report whose
+        // renderer dies unfinished forever.
+        let rendering = queries::reports_rendering(&self.db, day).await?;
+        if rendering > 0 {
+            tracing::info!(business_date = %day, reports = rendering,
+                "another worker is still rendering this day's reports; the day closes once they are published");
+            return Ok(false);
+        }
         queries::finish_day(&self.db, day).await?;
         metrics::counter!("restance_reporting_days_closed_total").increment(1);
         tracing::info!(business_date = %day, "business day's reporting done");

@@ -1209,3 +1209,84 @@ async fn the_api_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
     );
     svc.stop().await
 }
+
+/// Two replicas: the other one claimed December's report of 0746 and is still rendering it when
+/// this worker reaches the day. The day stays open (it is not closed with the report
+/// unfinished); when the other replica's lease runs out — it died — this worker takes the report
+/// over, publishes it, and closes the day.
+async fn a_day_stays_open_while_another_replica_renders_its_report(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let daycare = C {
+        id: "L-1",
+        municipality: "0746",
+        office: "main",
+        category: "daycare",
+        debtor: "P-71",
+        amount: "2150.00",
+        due: "2026-12-15",
+        direct_debit: false,
+    };
+    svc.send(&[day("2026-12-01"), svc.opened(&daycare), day("2026-12-31")])
+        .await?;
+    svc.settle().await?;
+    let lease = chrono::Utc::now() + chrono::Duration::hours(1);
+    svc.conn
+        .execute_raw(restance_bus::sql::stmt(
+            &svc.conn,
+            "INSERT INTO reports (report_id, kind, municipality, as_of, period_start, generated_on, state, \
+             claimed_by, lease_until) VALUES ('monthly-0746-2026-12-31', 'monthly', '0746', $1, $2, $3, \
+             'rendering', 'other-replica', $4)",
+            vec![
+                restance_bus::sql::date(d("2026-12-31")),
+                restance_bus::sql::date(d("2026-12-01")),
+                restance_bus::sql::date(d("2027-01-04")),
+                lease.into(),
+            ],
+        ))
+        .await?;
+    svc.send(&[day("2027-01-04")]).await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM business_days WHERE business_date = '2027-01-04' AND state = 'done'")
+            .await?,
+        0,
+        "the day stays open while another replica renders one of its reports"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM reports WHERE report_id = 'monthly-0746-2026-12-31' AND state = 'rendering'")
+            .await?,
+        1
+    );
+    // the other replica died: its lease runs out
+    svc.conn
+        .execute_raw(restance_bus::sql::stmt(
+            &svc.conn,
+            "UPDATE reports SET lease_until = $1 WHERE report_id = 'monthly-0746-2026-12-31'",
+            vec![(chrono::Utc::now() - chrono::Duration::minutes(1)).into()],
+        ))
+        .await?;
+    svc.settle().await?;
+    probe.settle(Duration::from_millis(300)).await;
+    let monthly: Vec<Value> = probe
+        .of_type(PUBLISHED)
+        .into_iter()
+        .filter(|e| e["data"]["report_id"] == "monthly-0746-2026-12-31")
+        .collect();
+    assert_eq!(monthly.len(), 1, "taken over and published once");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_day_stays_open_while_another_replica_renders_its_report_on_postgres()
+-> anyhow::Result<()> {
+    a_day_stays_open_while_another_replica_renders_its_report("postgres").await
+}
+
+#[tokio::test]
+async fn a_day_stays_open_while_another_replica_renders_its_report_on_sqlite() -> anyhow::Result<()>
+{
+    a_day_stays_open_while_another_replica_renders_its_report("sqlite").await
+}

@@ -1414,3 +1414,18 @@ pub async fn audit(
     .await?;
     Ok(())
 }
+
+/// How many reports that fell due on `day` are still being rendered (by any worker).
+pub async fn reports_rendering(db: &impl ConnectionTrait, day: BusinessDate) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT COUNT(*) FROM reports WHERE generated_on = $1 AND state = 'rendering'",
+            vec![date(day)],
+        ))
+        .await?;
+    match row {
+        Some(r) => r.try_get_by_index(0),
+        None => Ok(0),
+    }
+}
