@@ -418,6 +418,9 @@ async fn import_history(
     };
     let result: Result<Response, DbErr> = async {
         let tx = state.db.begin().await?;
+        // two imports at once (two replicas, two operators) run one after the other: each
+        // replaces whole dates, so the later one wins entirely instead of mixing with the other
+        queries::lock_projection(&tx).await?;
         let dates = queries::replace_imported(&tx, &rows, &caller.name).await?;
         let summary: Vec<String> = dates
             .iter()
