@@ -846,6 +846,92 @@ async fn holds_disputes_and_write_offs_on_sqlite() -> anyhow::Result<()> {
     holds_disputes_and_write_offs("sqlite").await
 }
 
+/// `invoicing.debtor.updated.v1` with a version (`None`: a copy from an older invoicing).
+fn debtor_version(debtor: &str, protection: &str, version: Option<u64>) -> Value {
+    let mut env = debtor_updated(debtor, protection);
+    if let Some(v) = version {
+        env["data"]["version"] = json!(v);
+    }
+    env
+}
+
+/// Copies of a debtor's details out of order: version 2 (strictly confidential) before
+/// version 1 (none), then a copy without a version (none). The stored details keep version 2
+/// and the protection, and the transfer to the collection authority carries no address. A
+/// newer version may lift the protection again.
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let stored_version =
+        "SELECT details_version FROM debtors WHERE municipality = '0746' AND debtor_id = 'P-V'";
+    let protected = "SELECT COUNT(*) FROM debtors WHERE municipality = '0746' AND debtor_id = 'P-V' \
+        AND details LIKE '%\"address_protection\":\"strictly_confidential\"%'";
+    svc.send(&[debtor_version("P-V", "strictly_confidential", Some(2))])
+        .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(stored_version).await?, 2);
+    svc.send(&[debtor_version("P-V", "none", Some(1))]).await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(
+        svc.count(stored_version).await?,
+        2,
+        "the older copy is ignored"
+    );
+    assert_eq!(svc.count(protected).await?, 1);
+    svc.send(&[
+        debtor_version("P-V", "none", None),
+        svc.opened(&Claim {
+            id: "V-1",
+            debtor: "P-V",
+            category: "other",
+            amount: "2150.00",
+            due: "2026-12-15",
+        }),
+    ])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(stored_version).await?, 2);
+    assert_eq!(
+        svc.count(protected).await?,
+        1,
+        "a copy without a version does not lower a versioned protection"
+    );
+    assert!(
+        take_all(&format!("{}.dunning.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "no copy is an error"
+    );
+
+    // Reminders, then the transfer: without the address.
+    svc.run_day("2026-12-22").await?;
+    svc.run_day("2027-01-05").await?;
+    svc.run_day("2027-01-19").await?;
+    let transfers = probe.of_type("dunning.claim.transferred.v1");
+    assert_eq!(transfers.len(), 1, "{:#?}", probe.seen());
+    let t = &transfers[0]["data"];
+    assert_eq!(t["debtor"]["address_protection"], "strictly_confidential");
+    assert!(t["debtor"].get("address").is_none(), "{t:#}");
+
+    // A newer version lifts the protection.
+    svc.send(&[debtor_version("P-V", "none", Some(3))]).await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(stored_version).await?, 3);
+    assert_eq!(svc.count(protected).await?, 0);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_postgres() -> anyhow::Result<()>
+{
+    an_older_copy_of_the_debtor_cannot_lift_the_protection("postgres").await
+}
+
+#[tokio::test]
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_sqlite() -> anyhow::Result<()> {
+    an_older_copy_of_the_debtor_cannot_lift_the_protection("sqlite").await
+}
+
 #[tokio::test]
 async fn writes_are_refused_without_tokens() -> anyhow::Result<()> {
     let svc = start("sqlite", false).await?;

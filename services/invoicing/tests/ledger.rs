@@ -237,6 +237,53 @@ async fn a_claim_lives_from_invoice_to_credit_balance_on_sqlite() -> anyhow::Res
     a_claim_lives_from_invoice_to_credit_balance("sqlite").await
 }
 
+/// Every write of a debtor's details raises their version, and `invoicing.debtor.updated.v1`
+/// carries it: the first invoice announces version 1, an invoice with the same details nothing,
+/// one with changed details (an address protection) version 2.
+async fn a_debtors_updates_carry_versions_1_and_2(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[invoice("v1", "VER-1", "P-V", "100.00")]).await?;
+    let first = probe.wait_for("invoicing.debtor.updated.v1", 1, T).await?;
+    assert_eq!(first[0]["data"]["version"], 1, "{:#}", first[0]);
+    assert_eq!(first[0]["data"]["debtor"]["address_protection"], "none");
+
+    // The same details again: no write, no event.
+    svc.send(&[invoice("v2", "VER-2", "P-V", "100.00")]).await?;
+    probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    probe.settle(Duration::from_millis(300)).await;
+    assert_eq!(probe.of_type("invoicing.debtor.updated.v1").len(), 1);
+
+    // Changed details: version 2.
+    let mut protected = invoice_data("VER-3", "P-V", "100.00");
+    protected["debtor"]["address_protection"] = json!("strictly_confidential");
+    svc.send(&[envelope(
+        "/billing/daycare",
+        "v3",
+        "billing.invoice.issued.v1",
+        protected,
+    )])
+    .await?;
+    let updates = probe.wait_for("invoicing.debtor.updated.v1", 2, T).await?;
+    let versions: Vec<&Value> = updates.iter().map(|e| &e["data"]["version"]).collect();
+    assert_eq!(versions, vec![&json!(1), &json!(2)]);
+    assert_eq!(
+        updates[1]["data"]["debtor"]["address_protection"],
+        "strictly_confidential"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_debtors_updates_carry_versions_1_and_2_on_postgres() -> anyhow::Result<()> {
+    a_debtors_updates_carry_versions_1_and_2("postgres").await
+}
+
+#[tokio::test]
+async fn a_debtors_updates_carry_versions_1_and_2_on_sqlite() -> anyhow::Result<()> {
+    a_debtors_updates_carry_versions_1_and_2("sqlite").await
+}
+
 #[tokio::test]
 async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Result<()> {
     let svc = start("postgres").await?;

@@ -892,6 +892,100 @@ async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()
     svc.stop().await
 }
 
+/// Copies of a debtor's details out of order (two invoicing replicas, a replay): version 2
+/// (strictly confidential) arrives before version 1 (no protection), then a copy without a
+/// version (no protection). The contact keeps version 2 and its protection — no copy is an
+/// error — and the next letter goes by the protected route without an address.
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
+    kind: &'static str,
+) -> anyhow::Result<()> {
+    let mut svc = start(Setup::on(kind)).await?;
+    let mut strict = debtor("P-V");
+    strict["address_protection"] = json!("strictly_confidential");
+    strict["digital_post"] = json!(false);
+    let mut open = debtor("P-V");
+    open["digital_post"] = json!(false);
+    let version = "SELECT version FROM contacts WHERE municipality = '0746' AND debtor_id = 'P-V'";
+    let protected = "SELECT COUNT(*) FROM contacts WHERE municipality = '0746' AND debtor_id = 'P-V' \
+        AND details LIKE '%\"address_protection\":\"strictly_confidential\"%'";
+
+    svc.send(&[debtor_updated_version(&unique("d"), strict, 2)])
+        .await?;
+    svc.wait_inbox(1).await?;
+    assert_eq!(svc.query_i64(version).await?, 2);
+    svc.send(&[debtor_updated_version(&unique("d"), open.clone(), 1)])
+        .await?;
+    svc.wait_inbox(2).await?;
+    assert_eq!(
+        svc.query_i64(version).await?,
+        2,
+        "the older copy is ignored"
+    );
+    assert_eq!(svc.query_i64(protected).await?, 1);
+    svc.send(&[debtor_updated(&unique("d"), open)]).await?;
+    svc.wait_inbox(3).await?;
+    assert_eq!(svc.query_i64(version).await?, 2);
+    assert_eq!(
+        svc.query_i64(protected).await?,
+        1,
+        "a copy without a version does not lower a versioned protection"
+    );
+    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
+
+    let n = unique("V");
+    let mut data = reminder_data();
+    data["debtor_address"] = json!("Parkvej 1, 8670 Låsby");
+    svc.send(&[request(
+        &unique("e"),
+        &n,
+        "reminder_1",
+        to_debtor("P-V"),
+        data,
+    )])
+    .await?;
+    let letter = svc
+        .events("notifications.letter.ready.v1", 1)
+        .await?
+        .remove(0);
+    assert_eq!(letter["notification_id"], n.as_str());
+    assert_eq!(letter["channel"], "protected");
+    assert!(letter["recipient"].get("address").is_none(), "{letter}");
+    assert_eq!(
+        letter["recipient"]["address_protection"],
+        "strictly_confidential"
+    );
+    let text = pdf_text(&letter_pdf(&svc, &letter).await?)?;
+    assert!(
+        !text.contains("Parkvej") && !text.contains("Låsby"),
+        "{text}"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", svc.url))
+        .await?
+        .text()
+        .await?;
+    for outcome in ["stale", "protection_kept"] {
+        assert!(
+            metrics.contains(&format!(
+                "restance_notifications_debtor_updates_total{{outcome=\"{outcome}\"}}"
+            )),
+            "{outcome}: {metrics}"
+        );
+    }
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_postgres() -> anyhow::Result<()>
+{
+    an_older_copy_of_the_debtor_cannot_lift_the_protection("postgres").await
+}
+
+#[tokio::test]
+async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_sqlite() -> anyhow::Result<()> {
+    an_older_copy_of_the_debtor_cannot_lift_the_protection("sqlite").await
+}
+
 /// Confidential (code 7): a letter to the debtor's bank about the debtor carries no debtor
 /// address — address fields are removed and address text in other fields is masked — while
 /// the bank's own address is printed. Without protection the same letter keeps the text.

@@ -1866,6 +1866,7 @@ fn messages_can_be_built_in_code_and_validated() {
     let updated = DebtorUpdated {
         municipality: "0746".to_owned(),
         debtor,
+        version: Some(2),
     };
     assert_eq!(updated.validate(), vec![]);
     let json = serde_json::to_value(&updated).expect("json");
@@ -1882,6 +1883,143 @@ fn messages_can_be_built_in_code_and_validated() {
         json["debtor"].get("email").is_none(),
         "absent optionals are omitted"
     );
+    assert_eq!(json["version"], json!(2));
+}
+
+fn debtor_updated(version: Option<u64>, protection: &str) -> Value {
+    let mut data = json!({"municipality":"0746","debtor":design_invoice()["debtor"].clone()});
+    data["debtor"]["address_protection"] = json!(protection);
+    if let Some(v) = version {
+        data["version"] = json!(v);
+    }
+    data
+}
+
+#[test]
+fn a_debtor_update_without_a_version_still_decodes() {
+    let old =
+        decode::<DebtorUpdated>(debtor_updated(None, "none")).expect("an old producer's copy");
+    assert_eq!(old.version, None);
+    assert!(
+        serde_json::to_value(&old)
+            .expect("json")
+            .get("version")
+            .is_none(),
+        "no version is written for None"
+    );
+    let new = decode::<DebtorUpdated>(debtor_updated(Some(7), "none")).expect("versioned");
+    assert_eq!(new.version, Some(7));
+}
+
+#[test]
+fn a_debtor_update_version_is_one_or_more_and_fits_a_signed_64_bit_column() {
+    for bad in [json!(0), json!(-1), json!(1.5), json!("2"), json!(u64::MAX)] {
+        let mut data = debtor_updated(Some(1), "none");
+        data["version"] = bad.clone();
+        let err = decode::<DebtorUpdated>(data).expect_err("refused");
+        assert!(
+            paths(err.problems()).contains(&"data.version"),
+            "{bad}: {:?}",
+            err.problems()
+        );
+    }
+    let mut top = debtor_updated(None, "none");
+    top["version"] = json!(MAX_DEBTOR_VERSION);
+    assert!(decode::<DebtorUpdated>(top).is_ok());
+}
+
+fn copy(version: Option<u64>, protection: &str) -> DebtorUpdated {
+    decode::<DebtorUpdated>(debtor_updated(version, protection)).expect("decodes")
+}
+
+fn stored(version: u64, address_protection: AddressProtection) -> Option<StoredDebtorCopy> {
+    Some(StoredDebtorCopy {
+        version,
+        address_protection,
+    })
+}
+
+fn stored_as(c: &DebtorCopy) -> (u64, AddressProtection) {
+    match c {
+        DebtorCopy::Store {
+            debtor, version, ..
+        } => (*version, debtor.address_protection),
+        other => panic!("expected Store, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_newest_debtor_copy_wins_whatever_the_order_of_arrival() {
+    use AddressProtection::{Confidential, None as Unprotected, StrictlyConfidential};
+    // The first copy is stored; a newer one replaces it, even one that lowers the protection.
+    assert_eq!(
+        stored_as(&copy(Some(1), "none").against(None)),
+        (1, Unprotected)
+    );
+    assert_eq!(
+        stored_as(&copy(Some(3), "none").against(stored(2, StrictlyConfidential))),
+        (3, Unprotected),
+        "a newer versioned copy may lift a protection"
+    );
+    // An older copy is stale; the same version is a duplicate.
+    assert_eq!(
+        copy(Some(1), "none").against(stored(2, StrictlyConfidential)),
+        DebtorCopy::Stale
+    );
+    assert_eq!(
+        copy(Some(2), "none").against(stored(2, StrictlyConfidential)),
+        DebtorCopy::Duplicate
+    );
+    // A versioned copy after unversioned ones (stored version 0) is newer.
+    assert_eq!(
+        stored_as(&copy(Some(1), "confidential").against(stored(0, Unprotected))),
+        (1, Confidential)
+    );
+}
+
+#[test]
+fn a_debtor_copy_without_a_version_never_lowers_a_versioned_protection() {
+    use AddressProtection::{Confidential, None as Unprotected, StrictlyConfidential};
+    // Nothing versioned stored yet: applied as it always was, lowering included.
+    assert_eq!(
+        stored_as(&copy(None, "none").against(None)),
+        (0, Unprotected)
+    );
+    assert_eq!(
+        stored_as(&copy(None, "none").against(stored(0, StrictlyConfidential))),
+        (0, Unprotected)
+    );
+    // After a versioned copy: the stored protection is kept where the copy's is lower, the
+    // version stays, and the rest of the copy is applied.
+    let kept = copy(None, "none").against(stored(2, StrictlyConfidential));
+    assert_eq!(stored_as(&kept), (2, StrictlyConfidential));
+    assert!(matches!(
+        kept,
+        DebtorCopy::Store {
+            protection_kept: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        stored_as(&copy(None, "confidential").against(stored(2, StrictlyConfidential))),
+        (2, StrictlyConfidential)
+    );
+    assert_eq!(
+        stored_as(&copy(None, "none").against(stored(5, Confidential))),
+        (5, Confidential)
+    );
+    // It may raise a protection.
+    let raised = copy(None, "strictly_confidential").against(stored(2, Unprotected));
+    assert_eq!(stored_as(&raised), (2, StrictlyConfidential));
+    assert!(matches!(
+        raised,
+        DebtorCopy::Store {
+            protection_kept: false,
+            ..
+        }
+    ));
+    // The order the rule uses.
+    assert!(Unprotected < Confidential && Confidential < StrictlyConfidential);
 }
 
 #[test]

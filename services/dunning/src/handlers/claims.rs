@@ -2,8 +2,8 @@
 
 use restance_bus::{HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorUpdated,
-    PaymentApplied,
+    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy,
+    DebtorUpdated, PaymentApplied, StoredDebtorCopy,
 };
 use restance_kernel::{BusinessDate, Catalog};
 use sea_orm::DatabaseTransaction;
@@ -168,10 +168,57 @@ pub async fn payment_applied(
 
 /// `invoicing.debtor.updated.v1`: the debtor's kind and details (national id, name, address and
 /// its protection: what a transfer to state collection needs). Stored, never logged.
+///
+/// The newest copy wins, whatever the order copies arrive in (two invoicing replicas, a replay,
+/// a relay's redelivery): the details are stored with the copy's `version`, and
+/// ([`DebtorUpdated::against`], the rule the contact directory of notifications applies too) a
+/// higher version replaces them, the same version is a duplicate, a lower one is ignored
+/// (acknowledged, `restance_dunning_debtor_updates_total{outcome="stale"}`, debug log). A copy
+/// without a version (an invoicing from before versions) replaces them as before, but once a
+/// versioned copy was stored it never lowers the address protection (none < confidential <
+/// strictly_confidential): an old copy saying `none` cannot send a protected address to the
+/// collection authority. The debtor's row is locked by the batch before this reads it.
 pub async fn debtor_updated(
     tx: &DatabaseTransaction,
     e: &DebtorUpdated,
 ) -> Result<Outcome, HandlerError> {
-    queries::set_debtor_details(tx, &e.municipality, &e.debtor).await?;
+    let stored = queries::stored_debtor_copy(tx, &e.municipality, &e.debtor.id).await?;
+    let before = stored.map(|(d, v)| StoredDebtorCopy {
+        version: u64::try_from(v).unwrap_or(0),
+        address_protection: d.address_protection,
+    });
+    let count = |outcome: &'static str| {
+        metrics::counter!("restance_dunning_debtor_updates_total", "outcome" => outcome)
+            .increment(1);
+    };
+    match e.against(before) {
+        DebtorCopy::Stale => {
+            count("stale");
+            tracing::debug!(debtor_id = %e.debtor.id, version = e.version,
+                stored_version = before.map(|b| b.version),
+                "an older copy of the debtor's details arrived after a newer one: ignored");
+        }
+        DebtorCopy::Duplicate => {
+            count("duplicate");
+            tracing::debug!(debtor_id = %e.debtor.id, version = e.version,
+                "this version of the debtor's details is stored already");
+        }
+        DebtorCopy::Store {
+            debtor,
+            version,
+            protection_kept,
+        } => {
+            let version = i64::try_from(version)
+                .map_err(|_| HandlerError::Other(format!("debtor version {version} too large")))?;
+            queries::set_debtor_details(tx, &e.municipality, &debtor, version).await?;
+            if protection_kept {
+                count("protection_kept");
+                tracing::info!(debtor_id = %e.debtor.id, stored_version = version,
+                    "a copy of the debtor's details without a version would have lowered the address protection a versioned copy set: the protection is kept");
+            } else {
+                count("stored");
+            }
+        }
+    }
     Ok(Outcome::Done)
 }

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Dunning),
             Box::new(RunFailures),
+            Box::new(DebtorVersions),
         ]
     }
 }
@@ -179,6 +180,29 @@ impl MigrationTrait for RunFailures {
                 updated_at TIMESTAMPTZ NOT NULL,
                 PRIMARY KEY (business_date, municipality, debtor_id)
             )",
+        )
+        .await
+    }
+}
+
+/// The version of `invoicing.debtor.updated.v1` the stored details came from (0: none, or only
+/// copies without a version), so that an older copy arriving late cannot overwrite newer
+/// details (`handlers::claims::debtor_updated`).
+#[derive(Debug)]
+struct DebtorVersions;
+
+impl MigrationName for DebtorVersions {
+    fn name(&self) -> &str {
+        "m20261207_000004_dunning_debtor_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DebtorVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

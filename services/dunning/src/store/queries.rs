@@ -423,25 +423,53 @@ pub async fn set_next_action_dates(
     Ok(())
 }
 
-/// Stores the debtor's details from `invoicing.debtor.updated.v1` (personal data).
+/// Stores the debtor's details from `invoicing.debtor.updated.v1` (personal data) with the
+/// version of the copy they came from (0: a copy without a version). The caller decided with
+/// [`stored_debtor_copy`], read under the debtor's lock ([`lock_debtors`]).
 pub async fn set_debtor_details(
     db: &impl ConnectionTrait,
     municipality: &str,
     debtor: &Debtor,
+    version: i64,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
-        "INSERT INTO debtors (municipality, debtor_id, kind, details) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, details = excluded.details",
+        "INSERT INTO debtors (municipality, debtor_id, kind, details, details_version) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, details = excluded.details, \
+         details_version = excluded.details_version",
         vec![
             municipality.into(),
             debtor.id.clone().into(),
             debtor.kind.as_str().into(),
             json(debtor)?.into(),
+            version.into(),
         ],
     ))
     .await?;
     Ok(())
+}
+
+/// A debtor's stored details and the version they came from, if invoicing announced them.
+pub async fn stored_debtor_copy(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<Option<(Debtor, i64)>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT details, details_version FROM debtors \
+             WHERE municipality = $1 AND debtor_id = $2 AND details IS NOT NULL",
+            vec![municipality.into(), debtor_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let text: String = row.try_get_by_index(0)?;
+    let debtor: Debtor = serde_json::from_str(&text)
+        .map_err(|e| DbErr::Custom(format!("stored debtor details unreadable: {e}")))?;
+    Ok(Some((debtor, row.try_get_by_index(1)?)))
 }
 
 /// The stored details of these debtors (only those invoicing announced).

@@ -316,25 +316,30 @@ pub async fn open_claims(
         rows.push(row);
     }
     stages.lap("rows");
-    // The changed debtors, the claims and their ledger lines (one statement on PostgreSQL).
+    // The changed debtors (each write raises the details' version by one), the claims and their
+    // ledger lines (one statement on PostgreSQL).
+    let stored_now = queries::store_opened(tx, &upserts, &rows, &lines).await?;
+    let versions: HashMap<(String, String), u64> = stored_now
+        .iter()
+        .map(|c| (c.key.clone(), c.version))
+        .collect();
     let written: HashMap<(String, String), Money> =
-        queries::store_opened(tx, &upserts, &rows, &lines)
-            .await?
-            .into_iter()
-            .collect();
+        stored_now.into_iter().map(|c| (c.key, c.credit)).collect();
     locks.note_locked(
         upserts
             .iter()
             .map(|u| (u.municipality.clone(), u.debtor_id.clone())),
     );
     stages.lap("insert");
-    // An event for each debtor this transaction inserted or changed — not for one another
-    // replica stored with the same details meanwhile.
+    // An event for each debtor this transaction inserted or changed, with the version this
+    // write gave the details — not for one another replica stored with the same details
+    // meanwhile.
     for (n, up) in &changed {
-        if written.contains_key(&(up.municipality.clone(), up.debtor_id.clone())) {
+        if let Some(version) = versions.get(&(up.municipality.clone(), up.debtor_id.clone())) {
             effects.emit(DebtorUpdated {
                 municipality: up.municipality.clone(),
                 debtor: accepted[*n].inv.debtor.clone(),
+                version: Some(*version),
             })?;
         }
     }

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Ledger),
             Box::new(PlanReferences),
+            Box::new(DebtorVersions),
         ]
     }
 }
@@ -148,6 +149,30 @@ impl MigrationTrait for PlanReferences {
                 revision BIGINT NOT NULL,
                 PRIMARY KEY (municipality, reference_key)
             )",
+        )
+        .await
+    }
+}
+
+/// The version of a debtor's details: raised by one with every write of the details (0 for the
+/// debtors stored before it existed, so their next write is version 1), and carried by
+/// `invoicing.debtor.updated.v1` so that consumers keep the newest copy whatever the order of
+/// arrival.
+#[derive(Debug)]
+struct DebtorVersions;
+
+impl MigrationName for DebtorVersions {
+    fn name(&self) -> &str {
+        "m20261206_000004_invoicing_debtor_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DebtorVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

@@ -318,26 +318,38 @@ pub struct DebtorUpsert {
     pub details_hash: String,
 }
 
-/// A debtor row the opening of claims inserted or whose details it changed, with its credit
-/// balance as it is now (zero for a new debtor).
-pub type ChangedDebtor = ((String, String), Money);
+/// A debtor row the opening of claims inserted or whose details it changed.
+#[derive(Debug, Clone)]
+pub struct ChangedDebtor {
+    /// `(municipality, debtor_id)`.
+    pub key: (String, String),
+    /// The credit balance as it is now (zero for a new debtor).
+    pub credit: Money,
+    /// The details' version after this write (1 for a new debtor), which
+    /// `invoicing.debtor.updated.v1` carries.
+    pub version: u64,
+}
 
 /// Inserts debtors or updates their details (the credit balance is kept); a row whose details
-/// are already these (another replica stored them meanwhile) is left alone. Returns the rows
-/// inserted or changed. Every row is locked afterwards, changed or not.
+/// are already these (another replica stored them meanwhile) is left alone. Every write of the
+/// details raises `details_version` by one in the same statement (a new debtor gets 1): the
+/// row is locked by the write, so two transactions writing one debtor's details take turns and
+/// each announces its own version. Returns the rows inserted or changed. Every row is locked
+/// afterwards, changed or not.
 pub async fn upsert_debtors(
     db: &impl ConnectionTrait,
     rows: &[DebtorUpsert],
 ) -> Result<Vec<ChangedDebtor>, DbErr> {
-    const COLS: usize = 6;
+    const COLS: usize = 7;
     let mut changed = Vec::new();
     for chunk in rows.chunks(rows_per_statement(COLS)) {
         let sql = format!(
-            "INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash) VALUES {} \
+            "INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash, details_version) VALUES {} \
              ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
-             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash \
+             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash, \
+             details_version = debtors.details_version + 1 \
              WHERE debtors.details_hash <> excluded.details_hash \
-             RETURNING municipality, debtor_id, credit_minor",
+             RETURNING municipality, debtor_id, credit_minor, details_version",
             value_rows(chunk.len(), COLS)
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
@@ -349,6 +361,7 @@ pub async fn upsert_debtors(
                 r.national_id.clone().into(),
                 r.details.clone().into(),
                 r.details_hash.clone().into(),
+                1i64.into(),
             ]);
         }
         for row in db.query_all_raw(stmt(db, sql, values)).await? {
@@ -359,10 +372,13 @@ pub async fn upsert_debtors(
 }
 
 fn changed_debtor(row: &QueryResult) -> Result<ChangedDebtor, DbErr> {
-    Ok((
-        (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
-        Money::from_minor(row.try_get_by_index(2)?),
-    ))
+    let version: i64 = row.try_get_by_index(3)?;
+    Ok(ChangedDebtor {
+        key: (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+        credit: Money::from_minor(row.try_get_by_index(2)?),
+        version: u64::try_from(version)
+            .map_err(|_| DbErr::Custom(format!("negative debtor details_version {version}")))?,
+    })
 }
 
 /// Locks the debtor rows of `keys` (in this order, which must be ascending) for the rest of
@@ -690,15 +706,16 @@ pub async fn store_opened(
         .query_all_raw(stmt(
             db,
             "WITH d AS (\
-           INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash) \
-           SELECT municipality, debtor_id, kind, national_id, details, details_hash \
+           INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash, \
+             details_version) \
+           SELECT municipality, debtor_id, kind, national_id, details, details_hash, 1 \
            FROM json_to_recordset($1::json) AS r(municipality text, debtor_id text, kind text, \
              national_id text, details text, details_hash text) \
            ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
            national_id = excluded.national_id, details = excluded.details, \
-           details_hash = excluded.details_hash \
+           details_hash = excluded.details_hash, details_version = debtors.details_version + 1 \
            WHERE debtors.details_hash <> excluded.details_hash \
-           RETURNING municipality, debtor_id, credit_minor\
+           RETURNING municipality, debtor_id, credit_minor, details_version\
          ), c AS (\
            INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, \
              debtor_id, currency, amount_minor, principal_minor, fees_minor, interest_minor, \
@@ -721,7 +738,7 @@ pub async fn store_opened(
            FROM json_to_recordset($3::json) AS r(claim_id text, kind text, ref_id text, \
              principal_minor bigint, fees_minor bigint, interest_minor bigint, business_date date)\
          ) \
-         SELECT municipality, debtor_id, credit_minor FROM d",
+         SELECT municipality, debtor_id, credit_minor, details_version FROM d",
             vec![
                 json_param(&debtors)?,
                 json_param(&claims)?,

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(Deliveries),
             Box::new(OutcomeUnknown),
             Box::new(Attachments),
+            Box::new(ContactVersions),
         ]
     }
 }
@@ -150,6 +151,29 @@ impl MigrationTrait for Attachments {
                 size_bytes BIGINT NOT NULL,
                 PRIMARY KEY (notification_id, seq)
             )",
+        )
+        .await
+    }
+}
+
+/// The version of `invoicing.debtor.updated.v1` a contact was stored from (0: only copies
+/// without a version so far), so that an older copy arriving late cannot overwrite a newer one
+/// (`handlers::directory`).
+#[derive(Debug)]
+struct ContactVersions;
+
+impl MigrationName for ContactVersions {
+    fn name(&self) -> &str {
+        "m20261216_000005_notifications_contact_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ContactVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE contacts ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

@@ -3,24 +3,94 @@
 //! milliseconds).
 
 use chrono::NaiveDate;
-use restance_bus::sql::stmt;
+use restance_bus::sql::{is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 // ------------------------------------------------------------------ contact directory
 
-/// Stores a debtor's latest details (JSON of the contract's `Debtor`; personal data).
-pub async fn upsert_contact(
+/// A contact as stored: the details (JSON of the contract's `Debtor`; personal data) and the
+/// version of `invoicing.debtor.updated.v1` they came from (0: no version).
+#[derive(Debug, Clone)]
+pub struct StoredContact {
+    /// The debtor block as JSON.
+    pub details: String,
+    /// The copy's version (0 for copies without one).
+    pub version: i64,
+}
+
+/// A debtor's stored contact, read for a change: on PostgreSQL the row is locked until the
+/// transaction ends (`FOR UPDATE`), so no other transaction changes it between this read and
+/// the write that follows. SQLite has one writer already.
+pub async fn contact_for_update(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<Option<StoredContact>, DbErr> {
+    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
+    db.query_one_raw(stmt(
+        db,
+        format!(
+            "SELECT details, version FROM contacts WHERE municipality = $1 AND debtor_id = $2{lock}"
+        ),
+        vec![municipality.into(), debtor_id.into()],
+    ))
+    .await?
+    .map(|r| {
+        Ok(StoredContact {
+            details: r.try_get_by_index(0)?,
+            version: r.try_get_by_index(1)?,
+        })
+    })
+    .transpose()
+}
+
+/// Inserts a debtor's first contact; false when a concurrent transaction inserted one first
+/// (the caller reads it and decides again).
+pub async fn insert_contact(
     db: &impl ConnectionTrait,
     municipality: &str,
     debtor_id: &str,
     details: &str,
+    version: i64,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO contacts (municipality, debtor_id, details, version, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality, debtor_id) DO NOTHING",
+            vec![
+                municipality.into(),
+                debtor_id.into(),
+                details.into(),
+                version.into(),
+                now_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Replaces a debtor's stored contact (read with [`contact_for_update`] in this transaction).
+pub async fn update_contact(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    details: &str,
+    version: i64,
     now_ms: i64,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
-        "INSERT INTO contacts (municipality, debtor_id, details, updated_ms) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (municipality, debtor_id) DO UPDATE SET details = excluded.details, updated_ms = excluded.updated_ms",
-        vec![municipality.into(), debtor_id.into(), details.into(), now_ms.into()],
+        "UPDATE contacts SET details = $3, version = $4, updated_ms = $5 \
+         WHERE municipality = $1 AND debtor_id = $2",
+        vec![
+            municipality.into(),
+            debtor_id.into(),
+            details.into(),
+            version.into(),
+            now_ms.into(),
+        ],
     ))
     .await
     .map(|_| ())

@@ -301,6 +301,44 @@ impl Running {
     pub fn callback_url(&self) -> String {
         format!("{}/api/v1/sms/status", self.url)
     }
+
+    /// The first column of the first row of `sql` (an integer) in the service's database.
+    pub async fn query_i64(&self, sql: &str) -> anyhow::Result<i64> {
+        use sea_orm::ConnectionTrait;
+        let conn = sea_orm::Database::connect(&self.db.url).await?;
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no row: {sql}"))?;
+        let value = row.try_get_by_index::<i64>(0)?;
+        conn.close().await.ok();
+        Ok(value)
+    }
+
+    /// Waits until `n` messages went through the inbox (processed or rejected) and the outbox
+    /// is empty.
+    pub async fn wait_inbox(&self, n: i64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let seen = self
+                .query_i64("SELECT COUNT(*) FROM restance_inbox")
+                .await?;
+            let pending = self
+                .query_i64("SELECT COUNT(*) FROM restance_outbox")
+                .await?;
+            if seen >= n && pending == 0 {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{seen} of {n} messages processed, {pending} events not published"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 // ------------------------------------------------------------------ messages
@@ -326,6 +364,16 @@ pub fn debtor_updated(event_id: &str, debtor: Value) -> Value {
         event_id,
         "invoicing.debtor.updated.v1",
         json!({"municipality":"0746","debtor":debtor}),
+    )
+}
+
+/// `invoicing.debtor.updated.v1` for Skanderborg with a version.
+pub fn debtor_updated_version(event_id: &str, debtor: Value, version: u64) -> Value {
+    envelope(
+        "/restance/invoicing",
+        event_id,
+        "invoicing.debtor.updated.v1",
+        json!({"municipality":"0746","debtor":debtor,"version":version}),
     )
 }
 

@@ -36,7 +36,8 @@ pub use immigration::{
 };
 pub use invoicing::{
     Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled,
-    ClaimWrittenOff, DebtorUpdated, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
+    ClaimWrittenOff, DebtorCopy, DebtorUpdated, MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied,
+    PaymentUnmatched, PrepaymentSettled, StoredDebtorCopy,
 };
 pub use notifications::{
     Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel,

@@ -64,8 +64,9 @@ impl fmt::Debug for Address {
     }
 }
 
-/// How an address is protected (DOMAIN.md, "Personal data and protection").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How an address is protected (DOMAIN.md, "Personal data and protection"). Ordered from
+/// least to most protected: `None < Confidential < StrictlyConfidential`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AddressProtection {
     /// No protection.
