@@ -3,83 +3,23 @@
 //! whitespace, and no stray bits in the last character (one byte string has exactly one
 //! encoding, so equal files give equal messages and equal idempotency hashes).
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 /// `bytes` in standard base64 with padding.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    STANDARD.encode(bytes)
 }
 
-fn value(c: u8) -> Option<u32> {
-    match c {
-        b'A'..=b'Z' => Some(u32::from(c - b'A')),
-        b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-        b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    }
-}
-
-/// Walks `text` as strict base64, handing each decoded byte to `out`; `None` when it is not.
-fn walk(text: &str, mut out: impl FnMut(u8)) -> Option<usize> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let quads = bytes.len() / 4;
-    let mut decoded = 0usize;
-    for (q, quad) in bytes.chunks(4).enumerate() {
-        let last = q + 1 == quads;
-        let pad = match (quad[2], quad[3]) {
-            (b'=', b'=') if last => 2,
-            (_, b'=') if last => 1,
-            _ => 0,
-        };
-        let mut n = 0u32;
-        for &c in &quad[..4 - pad] {
-            n = (n << 6) | value(c)?;
-        }
-        n <<= 6 * pad as u32;
-        let produced = 3 - pad;
-        // The bits beyond the last byte must be zero (one canonical encoding).
-        if pad > 0 && n & ((1u32 << (8 * pad)) - 1) != 0 {
-            return None;
-        }
-        for i in 0..produced {
-            out(((n >> (16 - 8 * i)) & 0xff) as u8);
-        }
-        decoded += produced;
-    }
-    Some(decoded)
+/// The bytes `text` encodes; `None` when it is not strict base64. The `base64` crate's
+/// `STANDARD` engine requires canonical padding and refuses stray trailing bits and whitespace.
+pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
 }
 
 /// The number of bytes `text` decodes to; `None` when it is not strict base64.
 pub(crate) fn decoded_len(text: &str) -> Option<usize> {
-    walk(text, |_| {})
-}
-
-/// The bytes `text` encodes; `None` when it is not strict base64.
-pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
-    walk(text, |b| bytes.push(b))?;
-    Some(bytes)
+    decode(text).map(|bytes| bytes.len())
 }
 
 #[cfg(test)]
