@@ -217,13 +217,9 @@ def cmd_ready(d: Demo, _args) -> None:
 
 def cmd_settle(d: Demo, _args) -> None:
     d.wait_quiet("taking in the invoices", timeout=300)
-    claims = 0
     m = metrics(SERVICES["invoicing"])
     consumed = sum(v for k, v in m.items() if k.startswith("restance_bus_consumed_total"))
     print(f"invoicing consumed {consumed:.0f} message(s); every queue of '{d.exchange}' is empty")
-    for key, value in m.items():
-        if key.startswith("restance_outbox_published_total"):
-            claims += value
     count("invoicing_consumed", f"{consumed:.0f}")
 
 
