@@ -76,3 +76,10 @@ pub fn task_done() {
 pub fn tasks_open(count: i64) {
     metrics::gauge!("restance_agreements_tasks_open").set(count as f64);
 }
+
+/// A claim event from invoicing against the stored claim's version (`event`: `balance_changed`,
+/// `settled`, `written_off`; `outcome`: `stored`, `duplicate`, `stale` — `ClaimCopy::outcome`).
+pub fn claim_update(event: &'static str, outcome: &'static str) {
+    metrics::counter!("restance_agreements_claim_updates_total", "event" => event, "outcome" => outcome)
+        .increment(1);
+}

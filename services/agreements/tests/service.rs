@@ -1435,6 +1435,89 @@ async fn without_tokens_the_api_is_closed() -> anyhow::Result<()> {
     svc.stop().await
 }
 
+/// A claim event with `version` set (`None`: a copy from an older invoicing).
+fn versioned(mut env: Value, version: Option<u64>) -> Value {
+    if let Some(v) = version {
+        env["data"]["version"] = json!(v);
+    }
+    env
+}
+
+/// Two balance changes of one claim delivered newest first (as two replicas may apply them):
+/// the projection keeps the newer balance and its version, the older is ignored (no dead
+/// letter). An unversioned change applies as before; a settlement before the balance change
+/// that led to it leaves nothing open, and that change is ignored when it comes.
+async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C-OOO'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-OOO'";
+    svc.send(&[versioned(
+        svc.opened("C-OOO", "P-OOO", "1000.00", "2026-12-15"),
+        Some(1),
+    )])
+    .await?;
+    assert_eq!(svc.count(version).await?, 1);
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "600.00", "2026-12-20"),
+        Some(3),
+    )])
+    .await?;
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "800.00", "2026-12-18"),
+        Some(2),
+    )])
+    .await?;
+    assert_eq!(
+        svc.count(principal).await?,
+        60_000,
+        "the newer balance is kept"
+    );
+    assert_eq!(svc.count(version).await?, 3);
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "550.00", "2026-12-21"),
+        None,
+    )])
+    .await?;
+    assert_eq!(
+        svc.count(principal).await?,
+        55_000,
+        "unversioned: as before"
+    );
+    assert_eq!(svc.count(version).await?, 3);
+
+    svc.send(&[versioned(settled("C-OOO", "P-OOO", "2026-12-22"), Some(5))])
+        .await?;
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "0.00", "2026-12-22"),
+        Some(4),
+    )])
+    .await?;
+    assert_eq!(svc.count(principal).await?, 0);
+    assert_eq!(svc.count(version).await?, 5);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM claims WHERE claim_id = 'C-OOO' AND state = 'settled'")
+            .await?,
+        1
+    );
+    assert!(
+        take_all(&format!("{}.agreements.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "no copy is an error"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("postgres").await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
 #[tokio::test]
 async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
     let mut svc = start("postgres").await?;

@@ -932,6 +932,102 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_sqlite() -> a
     an_older_copy_of_the_debtor_cannot_lift_the_protection("sqlite").await
 }
 
+/// A claim event with `version` set (`None`: a copy from an older invoicing).
+fn versioned(mut env: Value, version: Option<u64>) -> Value {
+    if let Some(v) = version {
+        env["data"]["version"] = json!(v);
+    }
+    env
+}
+
+/// Two balance changes of one claim delivered newest first (as two replicas may apply them):
+/// the claim keeps the newer balance and its version; the older one is ignored, not an error.
+/// A change without a version applies as before and keeps the version; a settlement that
+/// arrives before the balance change that led to it zeroes the balance, and that change is
+/// ignored when it comes.
+async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let claim =
+        "SELECT principal_minor * 1000000 + fees_minor FROM claims WHERE claim_id = 'C-OOO'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-OOO'";
+    let opened = svc.opened(&Claim {
+        id: "C-OOO",
+        debtor: "P-OOO",
+        category: "other",
+        amount: "2150.00",
+        due: "2026-12-15",
+    });
+    svc.send(&[versioned(opened, Some(1))]).await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(version).await?, 1);
+
+    // Version 3 (a payment after the fee) first, then version 2 (the fee).
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "1000.00", "250.00", "2026-12-20"),
+        Some(3),
+    )])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "2150.00", "250.00", "2026-12-18"),
+        Some(2),
+    )])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(
+        svc.count(claim).await?,
+        100_000 * 1_000_000 + 25_000,
+        "the newer balance is kept"
+    );
+    assert_eq!(svc.count(version).await?, 3);
+
+    // Without a version: applied as before, the version kept.
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "900.00", "250.00", "2026-12-21"),
+        None,
+    )])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(claim).await?, 90_000 * 1_000_000 + 25_000);
+    assert_eq!(svc.count(version).await?, 3);
+
+    // The settlement (version 5) before its balance change (version 4).
+    svc.send(&[versioned(settled("C-OOO", "P-OOO", "2026-12-22"), Some(5))])
+        .await?;
+    svc.wait_processed(&mut probe).await?;
+    svc.send(&[versioned(
+        balance("C-OOO", "P-OOO", "0.00", "0.00", "2026-12-22"),
+        Some(4),
+    )])
+    .await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(svc.count(claim).await?, 0);
+    assert_eq!(svc.count(version).await?, 5);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM claims WHERE claim_id = 'C-OOO' AND status = 'settled'")
+            .await?,
+        1
+    );
+    assert!(
+        take_all(&format!("{}.dunning.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "no copy is an error"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("postgres").await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
 #[tokio::test]
 async fn writes_are_refused_without_tokens() -> anyhow::Result<()> {
     let svc = start("sqlite", false).await?;

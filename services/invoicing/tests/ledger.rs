@@ -284,6 +284,113 @@ async fn a_debtors_updates_carry_versions_1_and_2_on_sqlite() -> anyhow::Result<
     a_debtors_updates_carry_versions_1_and_2("sqlite").await
 }
 
+/// Every write of a claim's balance or state raises its version by one, and the claim events
+/// carry it: opened 1, a fee 2, a repeated fee nothing, a part payment 3, the payment that
+/// settles it balance_changed 4 and settled 5 (two writes); a second claim opened 1 and
+/// written off 2.
+async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    svc.send(&[
+        invoice("cv1", "CV-1", "P-CV", "1000.00"),
+        invoice("cv2", "CV-2", "P-CV", "120.00"),
+    ])
+    .await?;
+    let opened = probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    assert!(
+        opened.iter().all(|e| e["data"]["version"] == 1),
+        "{opened:#?}"
+    );
+    let by_invoice = |id: &str| {
+        opened
+            .iter()
+            .find(|e| e["data"]["invoice_id"] == id)
+            .cloned()
+            .expect("opened")
+    };
+    let (first, second) = (by_invoice("CV-1"), by_invoice("CV-2"));
+    let claim_id = first["data"]["claim_id"].as_str().expect("id").to_owned();
+    let reference = first["data"]["payment_reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+
+    svc.send(&[
+        fee("cvf1", &claim_id, 2, "250.00"),
+        fee("cvf1-again", &claim_id, 2, "250.00"),
+    ])
+    .await?;
+    probe
+        .wait_for("invoicing.claim.balance_changed.v1", 1, T)
+        .await?;
+    svc.send(&[payment(
+        "cvp1",
+        "PAY-CV-1",
+        "300.00",
+        Some(&reference),
+        None,
+    )])
+    .await?;
+    probe
+        .wait_for("invoicing.claim.balance_changed.v1", 2, T)
+        .await?;
+    svc.send(&[payment(
+        "cvp2",
+        "PAY-CV-2",
+        "950.00",
+        Some(&reference),
+        None,
+    )])
+    .await?;
+    let settled = probe.wait_for("invoicing.claim.settled.v1", 1, T).await?;
+    let changed = probe
+        .wait_for("invoicing.claim.balance_changed.v1", 3, T)
+        .await?;
+    let versions: Vec<(&Value, &Value)> = changed
+        .iter()
+        .map(|e| (&e["data"]["cause"], &e["data"]["version"]))
+        .collect();
+    assert_eq!(
+        versions,
+        vec![
+            (&json!("fee"), &json!(2)),
+            (&json!("payment"), &json!(3)),
+            (&json!("payment"), &json!(4)),
+        ]
+    );
+    assert_eq!(changed[2]["data"]["total"], "0.00");
+    assert_eq!(settled[0]["data"]["version"], 5, "{:#}", settled[0]);
+
+    // A write-off of the second claim: its own versions.
+    svc.send(&[envelope(
+        "/restance/dunning",
+        "cvw1",
+        "dunning.write_off.approved.v1",
+        with_claim(
+            &claim_fields(&second),
+            json!({"write_off_id":"cv-wo-1","reason":"limitation","approved_by":"kirsten",
+            "approved_date":"2029-12-20"}),
+        ),
+    )])
+    .await?;
+    let written = probe
+        .wait_for("invoicing.claim.written_off.v1", 1, T)
+        .await?;
+    assert_eq!(written[0]["data"]["version"], 2, "{:#}", written[0]);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_claims_events_carry_versions_raised_by_one_per_change_on_postgres() -> anyhow::Result<()>
+{
+    a_claims_events_carry_versions_raised_by_one_per_change("postgres").await
+}
+
+#[tokio::test]
+async fn a_claims_events_carry_versions_raised_by_one_per_change_on_sqlite() -> anyhow::Result<()> {
+    a_claims_events_carry_versions_raised_by_one_per_change("sqlite").await
+}
+
 #[tokio::test]
 async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Result<()> {
     let svc = start("postgres").await?;

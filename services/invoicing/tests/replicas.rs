@@ -496,6 +496,48 @@ async fn two_replicas_on_one_database_and_queue_have_each_effect_exactly_once() 
             ));
         }
     }
+    // Every claim event carries the claim's version: 1 for the opening, then one more per write
+    // of the balance or state (a settlement is two), each taken once whichever replica wrote
+    // (the debtor's lock) — so a claim's events hold 1, 2, … n, none twice, none missing (no
+    // write here goes without an event).
+    let mut versions: HashMap<String, Vec<u64>> = HashMap::new();
+    for ty in [
+        "invoicing.claim.opened.v1",
+        "invoicing.claim.balance_changed.v1",
+        "invoicing.claim.settled.v1",
+    ] {
+        for v in of_type(&seen, ty) {
+            versions
+                .entry(
+                    v["data"]["invoice_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+                .or_default()
+                .push(v["data"]["version"].as_u64().unwrap_or(0));
+        }
+    }
+    let mut gapped: Vec<String> = Vec::new();
+    for (claim, mut vs) in versions {
+        vs.sort_unstable();
+        if !vs.iter().copied().eq(1..=vs.len() as u64) {
+            gapped.push(format!("{claim}: {vs:?}"));
+        }
+    }
+    if !gapped.is_empty() {
+        gapped.sort();
+        problems.push(format!(
+            "{} claims' event versions are not 1..n, each once: {}",
+            gapped.len(),
+            gapped
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     let updated = of_type(&seen, "invoicing.debtor.updated.v1").len();
     if updated != DEBTORS {
         problems.push(format!(

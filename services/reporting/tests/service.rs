@@ -1007,6 +1007,102 @@ async fn a_report_is_produced_once_on_the_first_business_day_on_sqlite() -> anyh
     a_report_is_produced_once_on_the_first_business_day("sqlite").await
 }
 
+/// A claim event with `version` set (`None`: a copy from an older invoicing).
+fn versioned(mut env: Value, version: Option<u64>) -> Value {
+    if let Some(v) = version {
+        env["data"]["version"] = json!(v);
+    }
+    env
+}
+
+/// Two balance changes of one claim delivered newest first (as two replicas may apply them):
+/// the claim and its history of the day hold the newer balance; the older one is not recorded
+/// anywhere (the history is per business date, not per event) and the arrears as of that day
+/// count the newer. A stale balance after the settlement does not reopen the claim.
+async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C'";
+    svc.send(&[day("2027-01-04"), versioned(svc.opened(&CC), Some(1))])
+        .await?;
+    svc.settle().await?;
+    assert_eq!(svc.count(version).await?, 1);
+    svc.send(&[
+        day("2027-01-05"),
+        versioned(
+            balance(&CC, "1500.00", "0.00", "payment", "2027-01-05"),
+            Some(3),
+        ),
+    ])
+    .await?;
+    svc.settle().await?;
+    svc.send(&[versioned(
+        balance(&CC, "1800.00", "0.00", "payment", "2027-01-05"),
+        Some(2),
+    )])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(svc.count(principal).await?, 150_000, "the newer balance");
+    assert_eq!(svc.count(version).await?, 3);
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM claim_versions WHERE claim_id = 'C' AND principal_minor = 180000"
+        )
+        .await?,
+        0,
+        "the older balance is in no version of the history"
+    );
+    let jan5 = svc.total_on("0957", "2027-01-05").await?;
+    assert_eq!(jan5["total"]["now"]["total"], "1500.00", "{jan5:#}");
+
+    // The settlement, then the stale balance changes: the claim stays settled.
+    svc.send(&[
+        day("2027-01-06"),
+        versioned(settled(&CC, "2027-01-06"), Some(5)),
+    ])
+    .await?;
+    svc.settle().await?;
+    svc.send(&[
+        versioned(
+            balance(&CC, "0.00", "0.00", "payment", "2027-01-06"),
+            Some(4),
+        ),
+        versioned(
+            balance(&CC, "1800.00", "0.00", "payment", "2027-01-05"),
+            Some(2),
+        ),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(svc.count(principal).await?, 0);
+    assert_eq!(svc.count(version).await?, 5);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM claims WHERE claim_id = 'C' AND lifecycle = 'settled'")
+            .await?,
+        1,
+        "a stale positive balance does not reopen the claim"
+    );
+    let jan5 = svc.total_on("0957", "2027-01-05").await?;
+    assert_eq!(jan5["total"]["now"]["total"], "1500.00", "{jan5:#}");
+    assert!(
+        take_all(&format!("{}.reporting.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "no copy is an error"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("postgres").await
+}
+
+#[tokio::test]
+async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
+    an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
 #[tokio::test]
 async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
     let svc = start("postgres").await?;

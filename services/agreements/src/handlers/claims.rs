@@ -5,16 +5,22 @@
 //!
 //! An event about a claim the projection does not have (or has for another debtor) is refused
 //! with the reason — invoicing announces every claim with `invoicing.claim.opened.v1` first.
+//!
+//! Invoicing's claim events carry the claim's `version`; the projection keeps the version it
+//! applied last (`claims.invoicing_version`) and ignores an older or repeated one ([`newest`]),
+//! so two replicas applying a claim's balance changes in the other order leave the newest
+//! balance, not the last to commit.
 
 use restance_bus::Effects;
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
-    PaymentApplied,
+    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
+    ClaimTransferred, ClaimWrittenOff, PaymentApplied,
 };
 use restance_kernel::{BusinessDate, Money};
 use sea_orm::DatabaseTransaction;
 
 use crate::context::{Failure, Refusal, Shared};
+use crate::metrics;
 use crate::plans;
 use crate::store::queries::{self, ClaimRow, ClaimState, CoverageKind};
 
@@ -54,36 +60,98 @@ pub async fn opened(tx: &DatabaseTransaction, e: &ClaimOpened) -> Result<(), Fai
         due_date: e.due_date,
         state: ClaimState::Open,
         closed_date: None,
+        invoicing_version: e.version.unwrap_or(0),
     };
     queries::insert_claim_if_new(tx, &row).await?;
     Ok(())
 }
 
-/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them.
+/// Whether a claim event is newer than what `row` holds ([`ClaimEvent::against`], the rule
+/// dunning and reporting apply too): if so, `row` takes its version and the caller applies it.
+/// An older copy (two replicas of this consumer applying a claim's events in the other order, a
+/// replay) or the same version again changes nothing: acknowledged, counted in
+/// `restance_agreements_claim_updates_total{event, outcome}` and logged at debug level with the
+/// claim's id only. A copy without a version (an invoicing from before versions) is applied as
+/// before and keeps the stored version. The batch holds the debtor's lock, so the version read
+/// here is the one this transaction overwrites.
+fn newest(row: &mut ClaimRow, e: &impl ClaimEvent, event: &'static str) -> bool {
+    let decision = e.against(Some(row.invoicing_version));
+    metrics::claim_update(event, decision.outcome());
+    match decision {
+        ClaimCopy::Apply { version } => {
+            row.invoicing_version = version;
+            true
+        }
+        ClaimCopy::Duplicate => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                "this version of the claim is applied already");
+            false
+        }
+        ClaimCopy::Stale => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                stored_version = row.invoicing_version,
+                "an older claim event arrived after a newer one: ignored");
+            false
+        }
+    }
+}
+
+/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them — the newest
+/// by `version`, not the last to arrive ([`newest`]).
 pub async fn balance_changed(
     tx: &DatabaseTransaction,
     e: &ClaimBalanceChanged,
 ) -> Result<(), Failure> {
-    known(tx, &e.claim).await?;
-    queries::set_balance(tx, &e.claim.claim_id, e.principal, e.fees, e.interest).await?;
+    let mut row = known(tx, &e.claim).await?;
+    if !newest(&mut row, e, "balance_changed") {
+        return Ok(());
+    }
+    queries::set_balance(
+        tx,
+        &e.claim.claim_id,
+        e.principal,
+        e.fees,
+        e.interest,
+        row.invoicing_version,
+    )
+    .await?;
     Ok(())
 }
 
+/// Closes `row` (read under the debtor's lock, its `invoicing_version` already the one to
+/// store); `nothing_open` zeroes its balance.
 async fn close(
     tx: &DatabaseTransaction,
     shared: &Shared,
     effects: &mut Effects,
-    claim: &ClaimRef,
+    row: &ClaimRow,
     state: ClaimState,
     on: BusinessDate,
+    nothing_open: bool,
 ) -> Result<(), Failure> {
-    let row = known(tx, claim).await?;
     if !row.is_open() {
-        // Already closed (a re-sent event): nothing changes.
+        // Already closed (a re-sent event): nothing changes but the version.
+        queries::set_balance(
+            tx,
+            &row.claim_id,
+            row.principal,
+            row.fees,
+            row.interest,
+            row.invoicing_version,
+        )
+        .await?;
         return Ok(());
     }
-    queries::close_claim(tx, &claim.claim_id, state, on).await?;
-    plans::claim_closed(tx, shared, effects, &claim.claim_id, state, on).await
+    queries::close_claim(
+        tx,
+        &row.claim_id,
+        state,
+        on,
+        nothing_open,
+        row.invoicing_version,
+    )
+    .await?;
+    plans::claim_closed(tx, shared, effects, &row.claim_id, state, on).await
 }
 
 /// `invoicing.claim.settled.v1`: paid in full; its plan may be complete.
@@ -93,13 +161,21 @@ pub async fn settled(
     effects: &mut Effects,
     e: &ClaimSettled,
 ) -> Result<(), Failure> {
+    let mut row = known(tx, &e.claim).await?;
+    if !newest(&mut row, e, "settled") {
+        return Ok(());
+    }
+    // A versioned settlement is the state "nothing open": the balance change that led to it is
+    // older, and ignored should it arrive after it.
+    let nothing_open = e.version.is_some();
     close(
         tx,
         shared,
         effects,
-        &e.claim,
+        &row,
         ClaimState::Settled,
         e.settled_date,
+        nothing_open,
     )
     .await
 }
@@ -111,13 +187,18 @@ pub async fn written_off(
     effects: &mut Effects,
     e: &ClaimWrittenOff,
 ) -> Result<(), Failure> {
+    let mut row = known(tx, &e.claim).await?;
+    if !newest(&mut row, e, "written_off") {
+        return Ok(());
+    }
     close(
         tx,
         shared,
         effects,
-        &e.claim,
+        &row,
         ClaimState::WrittenOff,
         e.date,
+        true,
     )
     .await
 }
@@ -134,13 +215,16 @@ pub async fn transferred(
     let claim_id = e.claim.claim_id.clone();
     let deferred =
         queries::coverage_of(tx, CoverageKind::Deferral, std::slice::from_ref(&claim_id)).await?;
+    // Dunning's event: no invoicing version (the stored one stays); a transfer keeps the balance.
+    let row = known(tx, &e.claim).await?;
     close(
         tx,
         shared,
         effects,
-        &e.claim,
+        &row,
         ClaimState::Transferred,
         e.transferred_date,
+        false,
     )
     .await?;
     if let Some(deferral_id) = deferred.get(&claim_id) {

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Agreements),
+            Box::new(ClaimVersions),
         ]
     }
 }
@@ -217,6 +218,29 @@ impl MigrationTrait for Agreements {
                 detail TEXT NOT NULL
             );
             CREATE INDEX audit_by_entity ON audit (entity, seq)",
+        )
+        .await
+    }
+}
+
+/// The version of invoicing's claim events the projection's balance and state came from (0:
+/// none, or only events without a version), so that an older balance change arriving late
+/// cannot overwrite a newer one (`handlers::claims`).
+#[derive(Debug)]
+struct ClaimVersions;
+
+impl MigrationName for ClaimVersions {
+    fn name(&self) -> &str {
+        "m20261208_000005_agreements_claim_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ClaimVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

@@ -114,6 +114,9 @@ pub struct ClaimRow {
     pub state: ClaimState,
     /// When it stopped being open.
     pub closed_date: Option<BusinessDate>,
+    /// Invoicing's version of the claim the balance and state came from (0: only events
+    /// without a version); an older claim event is ignored (`handlers::claims`).
+    pub invoicing_version: u64,
 }
 
 impl ClaimRow {
@@ -129,7 +132,14 @@ impl ClaimRow {
 }
 
 const CLAIM_COLUMNS: &str = "claim_id, municipality, debtor_id, source, invoice_id, category, office, \
-    currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, state, closed_date";
+    currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, state, closed_date, \
+    invoicing_version";
+
+fn version_value(version: u64) -> Result<Value, DbErr> {
+    i64::try_from(version)
+        .map(Value::from)
+        .map_err(|_| DbErr::Custom(format!("claim invoicing_version {version} too large")))
+}
 
 fn claim_from(r: &QueryResult) -> Result<ClaimRow, DbErr> {
     let state: String = r.try_get_by_index(14)?;
@@ -150,6 +160,11 @@ fn claim_from(r: &QueryResult) -> Result<ClaimRow, DbErr> {
         due_date: get_date(r, 13)?,
         state: parse("claim state", &state, ClaimState::parse)?,
         closed_date: get_opt_date(r, 15)?,
+        invoicing_version: {
+            let v: i64 = r.try_get_by_index(16)?;
+            u64::try_from(v)
+                .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
+        },
     })
 }
 
@@ -157,7 +172,7 @@ fn claim_from(r: &QueryResult) -> Result<ClaimRow, DbErr> {
 pub async fn insert_claim_if_new(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<bool, DbErr> {
     let sql = format!(
         "INSERT INTO claims ({CLAIM_COLUMNS}) VALUES {} ON CONFLICT (claim_id) DO NOTHING",
-        value_rows(1, 16)
+        value_rows(1, 17)
     );
     let values: Vec<Value> = vec![
         c.claim_id.clone().into(),
@@ -176,6 +191,7 @@ pub async fn insert_claim_if_new(db: &impl ConnectionTrait, c: &ClaimRow) -> Res
         date(c.due_date),
         c.state.as_str().into(),
         opt_date(c.closed_date),
+        version_value(c.invoicing_version)?,
     ];
     Ok(db.execute_raw(stmt(db, sql, values)).await?.rows_affected() == 1)
 }
@@ -232,38 +248,52 @@ pub async fn set_balance(
     principal: Money,
     fees: Money,
     interest: Money,
+    invoicing_version: u64,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
-        "UPDATE claims SET principal_minor = $2, fees_minor = $3, interest_minor = $4 WHERE claim_id = $1",
+        "UPDATE claims SET principal_minor = $2, fees_minor = $3, interest_minor = $4, \
+         invoicing_version = $5 WHERE claim_id = $1",
         vec![
             claim_id.into(),
             principal.to_minor().into(),
             fees.to_minor().into(),
             interest.to_minor().into(),
+            version_value(invoicing_version)?,
         ],
     ))
     .await?;
     Ok(())
 }
 
-/// The claim left the books (settled, written off, transferred) on `on`; a written-off claim
-/// has nothing open any more.
+/// The claim left the books (settled, written off, transferred) on `on`, as of invoicing's
+/// `invoicing_version` of it; with `nothing_open` (a write-off, a versioned settlement) nothing
+/// is open any more.
 pub async fn close_claim(
     db: &impl ConnectionTrait,
     claim_id: &str,
     state: ClaimState,
     on: BusinessDate,
+    nothing_open: bool,
+    invoicing_version: u64,
 ) -> Result<(), DbErr> {
-    let zero = if state == ClaimState::WrittenOff {
+    let zero = if nothing_open {
         ", principal_minor = 0, fees_minor = 0, interest_minor = 0"
     } else {
         ""
     };
     db.execute_raw(stmt(
         db,
-        format!("UPDATE claims SET state = $2, closed_date = $3{zero} WHERE claim_id = $1"),
-        vec![claim_id.into(), state.as_str().into(), date(on)],
+        format!(
+            "UPDATE claims SET state = $2, closed_date = $3, invoicing_version = $4{zero} \
+             WHERE claim_id = $1"
+        ),
+        vec![
+            claim_id.into(),
+            state.as_str().into(),
+            date(on),
+            version_value(invoicing_version)?,
+        ],
     ))
     .await?;
     Ok(())

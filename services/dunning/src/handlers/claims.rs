@@ -2,8 +2,8 @@
 
 use restance_bus::{HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy,
-    DebtorUpdated, PaymentApplied, StoredDebtorCopy,
+    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
+    ClaimWrittenOff, DebtorCopy, DebtorUpdated, PaymentApplied, StoredDebtorCopy,
 };
 use restance_kernel::{BusinessDate, Catalog};
 use sea_orm::DatabaseTransaction;
@@ -79,6 +79,7 @@ pub async fn opened(
         history: ClaimHistory::default(),
         suspension_id: None,
         next_action_date: None,
+        invoicing_version: e.version.unwrap_or(0),
     };
     queries::insert_claim_if_new(tx, &row).await?;
     Ok(Outcome::Done)
@@ -89,7 +90,40 @@ async fn store(tx: &DatabaseTransaction, row: ClaimRow) -> Result<Outcome, Handl
     Ok(Outcome::Done)
 }
 
-/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them.
+/// Whether a claim event is newer than what `row` holds ([`ClaimEvent::against`], the rule
+/// agreements and reporting apply too): if so, `row` takes its version and the caller applies
+/// it. An older copy (two replicas of this consumer applying a claim's events in the other
+/// order, a replay) or the same version again changes nothing: acknowledged, counted in
+/// `restance_dunning_claim_updates_total{event, outcome}` and logged at debug level with the
+/// claim's id only. A copy without a version (an invoicing from before versions) is applied as
+/// before and keeps the stored version. The debtor's lock is held (the batch took it), so the
+/// stored version read here is the one this transaction overwrites.
+fn newest(row: &mut ClaimRow, e: &impl ClaimEvent, event: &'static str) -> bool {
+    let decision = e.against(Some(row.invoicing_version));
+    metrics::counter!("restance_dunning_claim_updates_total",
+        "event" => event, "outcome" => decision.outcome())
+    .increment(1);
+    match decision {
+        ClaimCopy::Apply { version } => {
+            row.invoicing_version = version;
+            true
+        }
+        ClaimCopy::Duplicate => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                "this version of the claim is applied already");
+            false
+        }
+        ClaimCopy::Stale => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                stored_version = row.invoicing_version,
+                "an older claim event arrived after a newer one: ignored");
+            false
+        }
+    }
+}
+
+/// `invoicing.claim.balance_changed.v1`: the open amounts as invoicing has them — the newest
+/// by `version`, not the last to arrive ([`newest`]).
 pub async fn balance_changed(
     tx: &DatabaseTransaction,
     e: &ClaimBalanceChanged,
@@ -98,6 +132,9 @@ pub async fn balance_changed(
         Ok(row) => row,
         Err(r) => return Ok(Outcome::Rejected(r)),
     };
+    if !newest(&mut row, e, "balance_changed") {
+        return Ok(Outcome::Done);
+    }
     row.balance = ClaimBalance {
         principal: e.principal,
         fees: e.fees,
@@ -107,14 +144,22 @@ pub async fn balance_changed(
 }
 
 /// `invoicing.claim.settled.v1`: paid in full; the claim leaves dunning (an open write-off
-/// proposal is withdrawn).
+/// proposal is withdrawn). A versioned copy also sets the balance to zero (the state it
+/// describes), so a settlement applied before the balance change that led to it — which is
+/// then older, and ignored — leaves nothing open.
 pub async fn settled(tx: &DatabaseTransaction, e: &ClaimSettled) -> Result<Outcome, HandlerError> {
     let mut row = match known_claim(tx, &e.claim).await? {
         Ok(row) => row,
         Err(r) => return Ok(Outcome::Rejected(r)),
     };
+    if !newest(&mut row, e, "settled") {
+        return Ok(Outcome::Done);
+    }
     if row.status == ClaimStatus::Open {
         row.status = ClaimStatus::Settled;
+    }
+    if e.version.is_some() {
+        row.balance = ClaimBalance::default();
     }
     queries::close_write_offs(tx, &row.claim_id, "withdrawn").await?;
     store(tx, row).await
@@ -129,6 +174,9 @@ pub async fn written_off(
         Ok(row) => row,
         Err(r) => return Ok(Outcome::Rejected(r)),
     };
+    if !newest(&mut row, e, "written_off") {
+        return Ok(Outcome::Done);
+    }
     row.status = ClaimStatus::WrittenOff;
     row.balance = ClaimBalance::default();
     queries::close_write_offs(tx, &row.claim_id, "written_off").await?;

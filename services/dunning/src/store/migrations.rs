@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(Dunning),
             Box::new(RunFailures),
             Box::new(DebtorVersions),
+            Box::new(ClaimVersions),
         ]
     }
 }
@@ -203,6 +204,29 @@ impl MigrationTrait for DebtorVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// The version of invoicing's claim events the stored balance and status came from (0: none,
+/// or only events without a version), so that an older balance change arriving late cannot
+/// overwrite a newer one (`handlers::claims`).
+#[derive(Debug)]
+struct ClaimVersions;
+
+impl MigrationName for ClaimVersions {
+    fn name(&self) -> &str {
+        "m20261208_000005_dunning_claim_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ClaimVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

@@ -63,6 +63,10 @@ pub struct ClaimRow {
     pub suspension_id: Option<String>,
     /// When the claim needs looking at again (informational; the debtor row drives the run).
     pub next_action_date: Option<BusinessDate>,
+    /// Invoicing's version of the claim the balance and status came from (0: only events
+    /// without a version): an older claim event arriving later is ignored
+    /// (`handlers::claims`, `ClaimCopy`).
+    pub invoicing_version: u64,
 }
 
 impl ClaimRow {
@@ -157,8 +161,9 @@ fn scope_from(text: Option<String>) -> Result<Scope, DbErr> {
 
 const CLAIM_COLUMNS: &str = "claim_id, municipality, debtor_id, source, invoice_id, category, office, \
     currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
-    payment_reference, ocr_line, status, last_acknowledged, history, suspension_id, next_action_date";
-const CLAIM_COLS: usize = 21;
+    payment_reference, ocr_line, status, last_acknowledged, history, suspension_id, next_action_date, \
+    invoicing_version";
+const CLAIM_COLS: usize = 22;
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     let currency: String = row.try_get_by_index(7)?;
@@ -191,6 +196,11 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
             .map_err(|e| DbErr::Custom(format!("stored claim history unreadable: {e}")))?,
         suspension_id: row.try_get_by_index(19)?,
         next_action_date: get_opt_date(row, 20)?,
+        invoicing_version: {
+            let v: i64 = row.try_get_by_index(21)?;
+            u64::try_from(v)
+                .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
+        },
     })
 }
 
@@ -216,6 +226,16 @@ fn claim_values(c: &ClaimRow, out: &mut Vec<Value>) -> Result<(), DbErr> {
     out.push(json(&c.history)?.into());
     out.push(c.suspension_id.clone().into());
     out.push(opt_date(c.next_action_date));
+    out.push(
+        i64::try_from(c.invoicing_version)
+            .map_err(|_| {
+                DbErr::Custom(format!(
+                    "claim invoicing_version {} too large",
+                    c.invoicing_version
+                ))
+            })?
+            .into(),
+    );
     Ok(())
 }
 
@@ -239,7 +259,8 @@ pub async fn upsert_claims(db: &impl ConnectionTrait, claims: &[ClaimRow]) -> Re
              principal_minor = excluded.principal_minor, fees_minor = excluded.fees_minor, \
              interest_minor = excluded.interest_minor, status = excluded.status, \
              last_acknowledged = excluded.last_acknowledged, history = excluded.history, \
-             suspension_id = excluded.suspension_id, next_action_date = excluded.next_action_date",
+             suspension_id = excluded.suspension_id, next_action_date = excluded.next_action_date, \
+             invoicing_version = excluded.invoicing_version",
             value_rows(chunk.len(), CLAIM_COLS)
         );
         let mut values = Vec::with_capacity(chunk.len() * CLAIM_COLS);

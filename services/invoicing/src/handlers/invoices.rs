@@ -303,6 +303,7 @@ pub async fn open_claims(
             state: "open".into(),
             content_hash: a.hash.clone(),
             settled_date: None,
+            version: 1,
         };
         lines.push(LedgerLine {
             claim_id: row.claim_id.clone(),
@@ -358,6 +359,7 @@ pub async fn open_claims(
             ocr_line: Some(row.ocr_line.clone()),
             prepayment: row.prepayment,
             direct_debit: row.direct_debit,
+            version: Some(row.version),
         })?;
     }
 

@@ -39,7 +39,12 @@ fn currency(c: &ClaimRow) -> Result<Currency, HandlerError> {
 }
 
 /// Stores a claim's changed balance and emits balance_changed (and settled / prepayment
-/// settled when it reached zero).
+/// settled when it reached zero), each with the claim's version.
+///
+/// A change that settles the claim counts as two writes: the balance's (balance_changed
+/// carries version n) and the state's (settled carries n + 1). Consumers keep the highest
+/// version they applied and ignore the others (`ClaimCopy`), so one version per state keeps a
+/// settlement from looking like a duplicate of the balance change that led to it.
 async fn store_change(
     tx: &DatabaseTransaction,
     claim: &mut ClaimRow,
@@ -52,8 +57,14 @@ async fn store_change(
         claim.state = "settled".into();
         claim.settled_date = Some(date);
     }
-    queries::update_claim(tx, claim).await?;
+    queries::update_claim(tx, claim, if settles { 2 } else { 1 }).await?;
     let cur = currency(claim)?;
+    let settled_version = claim.version;
+    let balance_version = if settles {
+        settled_version - 1
+    } else {
+        settled_version
+    };
     effects.emit(ClaimBalanceChanged {
         claim: claim_ref(claim),
         currency: cur,
@@ -63,12 +74,14 @@ async fn store_change(
         total: claim.balance.total(),
         cause,
         business_date: date.into(),
+        version: Some(balance_version),
     })?;
     if settles {
         effects.emit(ClaimSettled {
             claim: claim_ref(claim),
             currency: cur,
             settled_date: date.into(),
+            version: Some(settled_version),
         })?;
         if claim.prepayment {
             effects.emit(PrepaymentSettled {
@@ -415,7 +428,8 @@ pub async fn credit_note(
         )
         .await?;
     } else {
-        queries::update_claim(tx, &claim).await?;
+        // Not open: the balance changes without an event, but it is a write: the version rises.
+        queries::update_claim(tx, &mut claim, 1).await?;
     }
     if !excess.is_zero() {
         queries::add_credit(tx, &claim.municipality, &claim.debtor_id, excess).await?;
@@ -590,7 +604,7 @@ pub async fn transfer_claim(
         }],
     )
     .await?;
-    queries::update_claim(tx, &claim).await?;
+    queries::update_claim(tx, &mut claim, 1).await?;
     Ok(Outcome::Done)
 }
 
@@ -637,7 +651,7 @@ pub async fn write_off(
     .await?;
     claim.balance = crate::domain::balance::Balance::default();
     claim.state = "written_off".into();
-    queries::update_claim(tx, &claim).await?;
+    queries::update_claim(tx, &mut claim, 1).await?;
     effects.emit(m::ClaimWrittenOff {
         claim: claim_ref(&claim),
         currency: currency(&claim)?,
@@ -650,6 +664,7 @@ pub async fn write_off(
             }
         },
         date: w.approved_date,
+        version: Some(claim.version),
     })?;
     Ok(Outcome::Done)
 }

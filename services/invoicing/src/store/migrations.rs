@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(Ledger),
             Box::new(PlanReferences),
             Box::new(DebtorVersions),
+            Box::new(ClaimVersions),
         ]
     }
 }
@@ -173,6 +174,30 @@ impl MigrationTrait for DebtorVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// The version of a claim: 1 when opened, raised by one with every write of its balance or
+/// state in the same statement (`queries::update_claim`), and carried by the claim events so that
+/// consumers keep the newest state whatever the order of arrival. Claims stored before it
+/// existed start at 0 (their events so far had no version), so their next write is version 1.
+#[derive(Debug)]
+struct ClaimVersions;
+
+impl MigrationName for ClaimVersions {
+    fn name(&self) -> &str {
+        "m20261208_000005_invoicing_claim_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ClaimVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

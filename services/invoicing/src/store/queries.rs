@@ -66,6 +66,9 @@ pub struct ClaimRow {
     pub content_hash: String,
     /// When it was settled.
     pub settled_date: Option<NaiveDate>,
+    /// The claim's version: 1 when opened, one more with every write of its balance or state
+    /// ([`update_claim`]); the claim events carry it (`restance_contracts::messages::ClaimEvent`).
+    pub version: u64,
 }
 
 impl ClaimRow {
@@ -82,7 +85,7 @@ impl ClaimRow {
 
 const CLAIM_COLUMNS: &str = "seq, claim_id, source, invoice_id, municipality, office, category, debtor_id, \
     currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
-    reference_key, ocr_line, prepayment, direct_debit, state, content_hash, settled_date";
+    reference_key, ocr_line, prepayment, direct_debit, state, content_hash, settled_date, version";
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     Ok(ClaimRow {
@@ -110,7 +113,19 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
         state: row.try_get_by_index(19)?,
         content_hash: row.try_get_by_index(20)?,
         settled_date: row.try_get_by_index(21)?,
+        version: version_from(row, 22)?,
     })
+}
+
+fn version_from(row: &QueryResult, index: usize) -> Result<u64, DbErr> {
+    let version: i64 = row.try_get_by_index(index)?;
+    u64::try_from(version).map_err(|_| DbErr::Custom(format!("negative claim version {version}")))
+}
+
+fn version_value(version: u64) -> Result<Value, DbErr> {
+    i64::try_from(version)
+        .map(Value::from)
+        .map_err(|_| DbErr::Custom(format!("claim version {version} too large")))
 }
 
 /// A JSON array of strings, one statement parameter for PostgreSQL's `json_array_elements_text`.
@@ -549,14 +564,14 @@ pub async fn used_references(
         .collect()
 }
 
-/// Inserts new claims (state `open`).
+/// Inserts new claims (state `open`, with their version: 1).
 pub async fn insert_claims(db: &impl ConnectionTrait, rows: &[ClaimRow]) -> Result<(), DbErr> {
-    const COLS: usize = 20;
+    const COLS: usize = 21;
     for chunk in rows.chunks(rows_per_statement(COLS)) {
         let sql = format!(
             "INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, debtor_id, \
              currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
-             reference_key, ocr_line, prepayment, direct_debit, state, content_hash) VALUES {}",
+             reference_key, ocr_line, prepayment, direct_debit, state, content_hash, version) VALUES {}",
             value_rows(chunk.len(), COLS)
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
@@ -582,6 +597,7 @@ pub async fn insert_claims(db: &impl ConnectionTrait, rows: &[ClaimRow]) -> Resu
                 c.direct_debit.into(),
                 c.state.clone().into(),
                 c.content_hash.clone().into(),
+                version_value(c.version)?,
             ]);
         }
         db.execute_raw(stmt(db, sql, values)).await?;
@@ -641,6 +657,7 @@ pub async fn store_opened(
         direct_debit: bool,
         state: &'a str,
         content_hash: &'a str,
+        version: u64,
     }
     #[derive(Serialize)]
     struct LineJson<'a> {
@@ -686,6 +703,7 @@ pub async fn store_opened(
             direct_debit: c.direct_debit,
             state: &c.state,
             content_hash: &c.content_hash,
+            version: c.version,
         })
         .collect();
     let lines: Vec<LineJson<'_>> = lines
@@ -720,16 +738,17 @@ pub async fn store_opened(
            INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, \
              debtor_id, currency, amount_minor, principal_minor, fees_minor, interest_minor, \
              issue_date, due_date, reference_key, ocr_line, prepayment, direct_debit, state, \
-             content_hash) \
+             content_hash, version) \
            SELECT claim_id, source, invoice_id, municipality, office, category, debtor_id, \
              currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, \
-             due_date, reference_key, ocr_line, prepayment, direct_debit, state, content_hash \
+             due_date, reference_key, ocr_line, prepayment, direct_debit, state, content_hash, \
+             version \
            FROM json_to_recordset($2::json) AS r(claim_id text, source text, invoice_id text, \
              municipality text, office text, category text, debtor_id text, currency text, \
              amount_minor bigint, principal_minor bigint, fees_minor bigint, \
              interest_minor bigint, issue_date date, due_date date, reference_key text, \
              ocr_line text, prepayment boolean, direct_debit boolean, state text, \
-             content_hash text)\
+             content_hash text, version bigint)\
          ), l AS (\
            INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, \
              interest_minor, business_date) \
@@ -749,24 +768,35 @@ pub async fn store_opened(
     changed.iter().map(changed_debtor).collect()
 }
 
-/// Stores a claim's new balance and state. The caller read the claim under its debtor's lock
-/// (`handlers::locks`), so no other transaction changed it since.
-pub async fn update_claim(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE claims SET principal_minor = $1, fees_minor = $2, interest_minor = $3, state = $4, \
-         settled_date = $5 WHERE claim_id = $6",
-        vec![
-            c.balance.principal.to_minor().into(),
-            c.balance.fees.to_minor().into(),
-            c.balance.interest.to_minor().into(),
-            c.state.clone().into(),
-            c.settled_date.into(),
-            c.claim_id.clone().into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+/// Stores a claim's new balance and state, and raises its version by `writes` (1; 2 for a
+/// change that settles the claim: the balance's write, then the state's — see
+/// `handlers::ledger`), in the same statement; `c.version` is the new version afterwards. The
+/// caller read the claim under its debtor's lock (`handlers::locks`), so no other transaction
+/// changed it since, and the versions of one claim are taken in turn.
+pub async fn update_claim(
+    db: &impl ConnectionTrait,
+    c: &mut ClaimRow,
+    writes: u64,
+) -> Result<(), DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "UPDATE claims SET principal_minor = $1, fees_minor = $2, interest_minor = $3, state = $4, \
+             settled_date = $5, version = version + $6 WHERE claim_id = $7 RETURNING version",
+            vec![
+                c.balance.principal.to_minor().into(),
+                c.balance.fees.to_minor().into(),
+                c.balance.interest.to_minor().into(),
+                c.state.clone().into(),
+                c.settled_date.into(),
+                version_value(writes)?,
+                c.claim_id.clone().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("claim {} vanished", c.claim_id)))?;
+    c.version = version_from(&row, 0)?;
+    Ok(())
 }
 
 /// One change to a claim's balance, for the audit trail and the invariant checks:

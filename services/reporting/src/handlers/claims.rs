@@ -9,11 +9,27 @@
 //! | `invoicing.claim.written_off.v1` | written off, nothing open (not arrears); flow `written_off` with the amount |
 //! | `dunning.claim.transferred.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
 //! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
+//!
+//! **Order.** invoicing's four claim events carry the claim's `version` (one more with each
+//! write of the claim in invoicing). The claim row keeps the version it was last changed by
+//! (`claims.invoicing_version`), and an event with an older or the same version changes nothing
+//! at all ([`newest`]): two replicas of reporting may apply a claim's events in the other order
+//! (batches take the projection's advisory lock in turn, but in whichever order they got their
+//! deliveries), and the older balance must not be the one that stays.
+//!
+//! A stale event is left out of the claim's **history** too, not only out of the current row:
+//! the history (`claim_versions`) is not one row per event but one per claim and business date
+//! — the claim as it stood at the end of that day, a change stamped with the business date on
+//! which it was applied — so the version an as-of query reads for today is the current row's
+//! value, and writing the stale balance there would make the report of today wrong. The newer
+//! event was stamped when it was applied; nothing is lost by dropping the older one, whose state
+//! invoicing had already replaced. (Its flows are left out as well: `written_off` is the only
+//! invoicing event with a flow here, and a stale copy of it is a repeat.)
 
 use restance_bus::{Outcome, Rejection};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
-    PaymentApplied,
+    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
+    ClaimTransferred, ClaimWrittenOff, PaymentApplied,
 };
 use restance_kernel::{Catalog, Money};
 use sea_orm::DbErr;
@@ -39,6 +55,33 @@ async fn known(
             ))))
         }
         Some(row) => Ok(Ok(row.clone())),
+    }
+}
+
+/// The version to store if a claim event is newer than what `row` holds
+/// ([`ClaimEvent::against`], the rule dunning and agreements apply too); `None`: an older copy
+/// or the same version again, which changes nothing (acknowledged, counted in
+/// `restance_reporting_claim_updates_total{event, outcome}`, logged at debug level with the
+/// claim's id only). A copy without a version (an invoicing from before versions) is applied as
+/// before and keeps the stored version.
+fn newest(row: &ClaimRow, e: &impl ClaimEvent, event: &'static str) -> Option<u64> {
+    let decision = e.against(Some(row.invoicing_version));
+    metrics::counter!("restance_reporting_claim_updates_total",
+        "event" => event, "outcome" => decision.outcome())
+    .increment(1);
+    match decision {
+        ClaimCopy::Apply { version } => Some(version),
+        ClaimCopy::Duplicate => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                "this version of the claim is applied already");
+            None
+        }
+        ClaimCopy::Stale => {
+            tracing::debug!(claim_id = %row.claim_id, event, version = e.claim_version(),
+                stored_version = row.invoicing_version,
+                "an older claim event arrived after a newer one: ignored");
+            None
+        }
     }
 }
 
@@ -103,6 +146,7 @@ pub async fn opened(
             ..Balance::ZERO
         },
         version_from: stamp,
+        invoicing_version: e.version.unwrap_or(0),
     };
     ws.flow(&row, stamp, FlowKind::Billed, e.amount);
     ws.open(row, stamp);
@@ -115,8 +159,12 @@ pub async fn balance_changed(
     e: &ClaimBalanceChanged,
 ) -> Result<Outcome, DbErr> {
     let row = known_or_reject!(ws, &e.claim);
+    let Some(version) = newest(&row, e, "balance_changed") else {
+        return Ok(Outcome::Done);
+    };
     let stamp = ws.stamp(e.business_date);
     ws.change(&row.claim_id, stamp, |c| {
+        c.invoicing_version = version;
         c.balance = Balance {
             principal: e.principal,
             fees: e.fees,
@@ -132,8 +180,12 @@ pub async fn balance_changed(
 /// `invoicing.claim.settled.v1`.
 pub async fn settled(ws: &mut WorkingSet<'_>, e: &ClaimSettled) -> Result<Outcome, DbErr> {
     let row = known_or_reject!(ws, &e.claim);
+    let Some(version) = newest(&row, e, "settled") else {
+        return Ok(Outcome::Done);
+    };
     let stamp = ws.stamp(e.settled_date);
     ws.change(&row.claim_id, stamp, |c| {
+        c.invoicing_version = version;
         if c.lifecycle != Lifecycle::WrittenOff {
             c.lifecycle = Lifecycle::Settled;
         }
@@ -145,6 +197,9 @@ pub async fn settled(ws: &mut WorkingSet<'_>, e: &ClaimSettled) -> Result<Outcom
 /// `invoicing.claim.written_off.v1`.
 pub async fn written_off(ws: &mut WorkingSet<'_>, e: &ClaimWrittenOff) -> Result<Outcome, DbErr> {
     let row = known_or_reject!(ws, &e.claim);
+    let Some(version) = newest(&row, e, "written_off") else {
+        return Ok(Outcome::Done);
+    };
     if row.lifecycle == Lifecycle::WrittenOff {
         return Ok(Outcome::Done);
     }
@@ -156,6 +211,7 @@ pub async fn written_off(ws: &mut WorkingSet<'_>, e: &ClaimWrittenOff) -> Result
         e.principal + e.fees + e.interest,
     );
     ws.change(&row.claim_id, stamp, |c| {
+        c.invoicing_version = version;
         c.lifecycle = Lifecycle::WrittenOff;
         c.balance = Balance::ZERO;
     });

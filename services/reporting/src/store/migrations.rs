@@ -36,6 +36,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Reporting),
+            Box::new(ClaimVersions),
         ]
     }
 }
@@ -206,6 +207,30 @@ impl MigrationTrait for Reporting {
                 outcome TEXT NOT NULL,
                 detail TEXT NOT NULL
             )",
+        )
+        .await
+    }
+}
+
+/// The version of invoicing's claim events the current claim row came from (0: none, or only
+/// events without a version), so that an older balance change arriving late cannot overwrite a
+/// newer one, nor enter the claim's history (`handlers::claims`). Not to be confused with
+/// `claim_versions`, the claim's history in business time.
+#[derive(Debug)]
+struct ClaimVersions;
+
+impl MigrationName for ClaimVersions {
+    fn name(&self) -> &str {
+        "m20261208_000005_reporting_claim_versions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ClaimVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
         )
         .await
     }

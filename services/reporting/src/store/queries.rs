@@ -79,6 +79,10 @@ pub struct ClaimRow {
     pub balance: Balance,
     /// When its current version started.
     pub version_from: BusinessDate,
+    /// Invoicing's version of the claim (the `version` of its claim events) this row came from;
+    /// 0: only events without a version. Not a version in business time (those are
+    /// `claim_versions`): it orders invoicing's events, see `handlers::claims`.
+    pub invoicing_version: u64,
 }
 
 impl ClaimRow {
@@ -92,8 +96,8 @@ impl ClaimRow {
 }
 
 const CLAIM_COLUMNS: &str = "claim_id, municipality, office, category, debtor_id, due_date, direct_debit, \
-    lifecycle, holds, state, principal_minor, fees_minor, interest_minor, version_from";
-const CLAIM_COLS: usize = 14;
+    lifecycle, holds, state, principal_minor, fees_minor, interest_minor, version_from, invoicing_version";
+const CLAIM_COLS: usize = 15;
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     let lifecycle: String = row.try_get_by_index(7)?;
@@ -116,6 +120,11 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
             interest: money(row, 12)?,
         },
         version_from: get_date(row, 13)?,
+        invoicing_version: {
+            let v: i64 = row.try_get_by_index(14)?;
+            u64::try_from(v)
+                .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
+        },
     })
 }
 
@@ -161,7 +170,8 @@ pub async fn upsert_claims(db: &impl ConnectionTrait, claims: &[&ClaimRow]) -> R
             "INSERT INTO claims ({CLAIM_COLUMNS}) VALUES {} ON CONFLICT (claim_id) DO UPDATE SET \
              lifecycle = excluded.lifecycle, holds = excluded.holds, state = excluded.state, \
              principal_minor = excluded.principal_minor, fees_minor = excluded.fees_minor, \
-             interest_minor = excluded.interest_minor, version_from = excluded.version_from",
+             interest_minor = excluded.interest_minor, version_from = excluded.version_from, \
+             invoicing_version = excluded.invoicing_version",
             value_rows(chunk.len(), CLAIM_COLS)
         );
         let mut values = Vec::with_capacity(chunk.len() * CLAIM_COLS);
@@ -180,6 +190,16 @@ pub async fn upsert_claims(db: &impl ConnectionTrait, claims: &[&ClaimRow]) -> R
             values.push(c.balance.fees.to_minor().into());
             values.push(c.balance.interest.to_minor().into());
             values.push(date(c.version_from));
+            values.push(
+                i64::try_from(c.invoicing_version)
+                    .map_err(|_| {
+                        DbErr::Custom(format!(
+                            "claim invoicing_version {} too large",
+                            c.invoicing_version
+                        ))
+                    })?
+                    .into(),
+            );
         }
         db.execute_raw(stmt(db, sql, values)).await?;
     }

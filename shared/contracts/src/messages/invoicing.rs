@@ -66,6 +66,10 @@ pub struct ClaimOpened {
     pub prepayment: bool,
     /// Collected by direct debit.
     pub direct_debit: bool,
+    /// Invoicing's version of the claim: 1 here, the opened claim's first state (see
+    /// [`ClaimEvent`]). Optional on the wire: absent from copies published before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 impl Message for ClaimOpened {
@@ -76,6 +80,7 @@ impl Validate for ClaimOpened {
     fn validate(&self) -> Vec<Problem> {
         let mut p = Problems::new();
         self.claim.check(&mut p);
+        check_claim_version(&mut p, self.version);
         p.id("data.office", &self.office);
         p.positive("data.amount", self.amount);
         p.not_before(
@@ -128,6 +133,12 @@ pub struct ClaimBalanceChanged {
     pub cause: BalanceChangeCause,
     /// The business date of the change.
     pub business_date: BusinessDate,
+    /// Invoicing's version of the claim after this change: one more than the version of the
+    /// state it changed, so a consumer keeps the balance of the highest version it saw, not the
+    /// last to arrive (see [`ClaimEvent`]). Optional on the wire: absent from copies published
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// Why a claim's balance changed.
@@ -158,6 +169,7 @@ impl Validate for ClaimBalanceChanged {
     fn validate(&self) -> Vec<Problem> {
         let mut p = Problems::new();
         self.claim.check(&mut p);
+        check_claim_version(&mut p, self.version);
         p.not_negative("data.principal", self.principal);
         p.not_negative("data.fees", self.fees);
         p.not_negative("data.interest", self.interest);
@@ -181,6 +193,13 @@ pub struct ClaimSettled {
     pub currency: Currency,
     /// The business date it was settled.
     pub settled_date: BusinessDate,
+    /// Invoicing's version of the settled claim (nothing open): one more than the version of the
+    /// `invoicing.claim.balance_changed.v1` that brought the balance to zero — settling counts as
+    /// two writes, the balance's and then the state's — so a consumer that applied that balance
+    /// change still applies the settlement (see [`ClaimEvent`]). Optional on the wire: absent
+    /// from copies published before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 impl Message for ClaimSettled {
@@ -191,6 +210,7 @@ impl Validate for ClaimSettled {
     fn validate(&self) -> Vec<Problem> {
         let mut p = Problems::new();
         self.claim.check(&mut p);
+        check_claim_version(&mut p, self.version);
         p.into_vec()
     }
 }
@@ -214,6 +234,10 @@ pub struct ClaimWrittenOff {
     pub reason: String,
     /// The business date of the write-off.
     pub date: BusinessDate,
+    /// Invoicing's version of the written-off claim (nothing open; see [`ClaimEvent`]).
+    /// Optional on the wire: absent from copies published before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 impl Message for ClaimWrittenOff {
@@ -224,6 +248,7 @@ impl Validate for ClaimWrittenOff {
     fn validate(&self) -> Vec<Problem> {
         let mut p = Problems::new();
         self.claim.check(&mut p);
+        check_claim_version(&mut p, self.version);
         p.not_negative("data.principal", self.principal);
         p.not_negative("data.fees", self.fees);
         p.not_negative("data.interest", self.interest);
@@ -238,6 +263,112 @@ impl Validate for ClaimWrittenOff {
         p.into_vec()
     }
 }
+
+/// The highest claim `version` an event may carry (stored as a signed 64-bit integer).
+pub const MAX_CLAIM_VERSION: u64 = i64::MAX as u64;
+
+fn check_claim_version(p: &mut Problems, version: Option<u64>) {
+    if let Some(v) = version
+        && !(1..=MAX_CLAIM_VERSION).contains(&v)
+    {
+        p.add(
+            "data.version",
+            format!("must be between 1 and {MAX_CLAIM_VERSION}"),
+        );
+    }
+}
+
+/// What to do with a copy of a claim event, given the version a consumer stored for the claim
+/// ([`ClaimCopy::of`], [`ClaimEvent::against`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimCopy {
+    /// Apply the event and store `version` with the claim: the copy's own, or — for a copy
+    /// without a version — the version stored already (0 if none).
+    Apply {
+        /// The version to store with the claim after applying the event.
+        version: u64,
+    },
+    /// The copy has the stored version: that state was applied already, nothing changes.
+    Duplicate,
+    /// The copy is older than the stored state: ignored (acknowledged, no error).
+    Stale,
+}
+
+impl ClaimCopy {
+    /// The one rule every consumer of invoicing's claim events applies, given the copy's
+    /// `version` and the version `stored` with the claim (`None`: the consumer has no such claim
+    /// yet; `Some(0)`: stored only from copies without a version):
+    ///
+    /// - a **newer** version is applied, and stored with the claim;
+    /// - the **same** version is a duplicate (invoicing gives every state of a claim its own
+    ///   version, so two events never share one): nothing changes;
+    /// - an **older** version is stale: ignored — the state it describes was replaced by one
+    ///   the consumer applied already, whatever the order copies arrived in (replicas of the
+    ///   consumer, a replay, a relay's redelivery);
+    /// - a copy **without** a version (an invoicing from before versions) is applied as it
+    ///   always was, and the stored version is kept: its age is unknown, so it neither wins nor
+    ///   loses against the versions.
+    pub fn of(version: Option<u64>, stored: Option<u64>) -> ClaimCopy {
+        match (version, stored) {
+            (Some(v), Some(s)) if v < s => ClaimCopy::Stale,
+            (Some(v), Some(s)) if v == s => ClaimCopy::Duplicate,
+            (Some(v), _) => ClaimCopy::Apply { version: v },
+            (None, s) => ClaimCopy::Apply {
+                version: s.unwrap_or(0),
+            },
+        }
+    }
+
+    /// The metric label of this decision: `stored`, `duplicate` or `stale`.
+    pub const fn outcome(self) -> &'static str {
+        match self {
+            ClaimCopy::Apply { .. } => "stored",
+            ClaimCopy::Duplicate => "duplicate",
+            ClaimCopy::Stale => "stale",
+        }
+    }
+}
+
+/// The claim events whose order matters to a consumer's copy of the claim:
+/// `invoicing.claim.opened.v1`, `…balance_changed.v1`, `…settled.v1` and `…written_off.v1`.
+///
+/// Each carries invoicing's `version` of the claim, monotonic per claim: 1 for the state
+/// `claim.opened` announces, one more with every write of the claim's balance or state in
+/// invoicing (a write under the debtor's lock, so the versions of one claim are taken in turn).
+/// A consumer keeps, with its copy of the claim, the version of the last event it applied, and
+/// applies a copy only if it is newer ([`ClaimEvent::against`]): the copy holds the newest
+/// state, not the last to arrive. Not every version is published (a credit note on a claim that
+/// is not open changes it without an event), so a consumer sees gaps, never a repeat.
+pub trait ClaimEvent {
+    /// Which claim.
+    fn claim_ref(&self) -> &ClaimRef;
+    /// The copy's version, if it has one.
+    fn claim_version(&self) -> Option<u64>;
+    /// [`ClaimCopy::of`] for this copy.
+    fn against(&self, stored: Option<u64>) -> ClaimCopy {
+        ClaimCopy::of(self.claim_version(), stored)
+    }
+}
+
+macro_rules! claim_event {
+    ($($t:ty),*) => {$(
+        impl ClaimEvent for $t {
+            fn claim_ref(&self) -> &ClaimRef {
+                &self.claim
+            }
+            fn claim_version(&self) -> Option<u64> {
+                self.version
+            }
+        }
+    )*};
+}
+
+claim_event!(
+    ClaimOpened,
+    ClaimBalanceChanged,
+    ClaimSettled,
+    ClaimWrittenOff
+);
 
 /// `invoicing.payment.applied.v1`: a payment (or credit balance) was allocated to claims — fees
 /// first, then interest, then principal; oldest claim first.

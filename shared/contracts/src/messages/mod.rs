@@ -35,9 +35,10 @@ pub use immigration::{
     GuaranteeBank, GuaranteeChangeReason, GuaranteeChanged, GuaranteeRegistered,
 };
 pub use invoicing::{
-    Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimOpened, ClaimRef, ClaimSettled,
-    ClaimWrittenOff, DebtorCopy, DebtorUpdated, MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied,
-    PaymentUnmatched, PrepaymentSettled, StoredDebtorCopy,
+    Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened,
+    ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy, DebtorUpdated, MAX_CLAIM_VERSION,
+    MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
+    StoredDebtorCopy,
 };
 pub use notifications::{
     Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel,
