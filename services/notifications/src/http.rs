@@ -310,10 +310,18 @@ async fn record_report(
         "status" => match kind { ReportKind::Delivered => "delivered", ReportKind::Failed => "failed", ReportKind::Interim => "interim" })
     .increment(1);
     if let (true, Some((notification_id, plan_json))) = (fresh, &delivery) {
-        let before = queries::set_delivery_status(&tx, notification_id, status, now_ms).await?;
-        let already_failed = before
-            .as_deref()
-            .is_some_and(|b| report_kind(b) == ReportKind::Failed);
+        // Locked (PostgreSQL): another replica's report of the same SMS waits here, and decides
+        // on the status this one stores.
+        let before = queries::delivery_status_for_update(&tx, notification_id)
+            .await?
+            .flatten();
+        let before_kind = before.as_deref().map(report_kind);
+        // A final status is not replaced by an interim one that arrived after it (the
+        // gateway's callbacks are not ordered).
+        if !(kind == ReportKind::Interim && before_kind.is_some_and(|b| b != ReportKind::Interim)) {
+            queries::set_delivery_status(&tx, notification_id, status, now_ms).await?;
+        }
+        let already_failed = before_kind == Some(ReportKind::Failed);
         if kind == ReportKind::Failed && !already_failed {
             if let Ok(plan) = serde_json::from_str::<DeliveryPlan>(plan_json) {
                 let mut effects = Effects::new(state.source.clone());

@@ -64,6 +64,7 @@ impl Worker {
             if cancel.is_cancelled() {
                 return;
             }
+            restance_bus::crashpoint::reached("reporting.worker.round");
             match self.run_next_day(&cancel).await {
                 Ok(true) => backoff.reset(),
                 Ok(false) => {

@@ -55,8 +55,9 @@ pub async fn prepare<M: MigratorTrait>(
         }
         None => {
             if let Some((point, pass)) = restance_bus::crashpoint::armed_spec() {
-                tracing::warn!(%point, pass, "RESTANCE_CRASH_AT is set: this process aborts at that \
-                    crash point (fault-suite use only; unset it in production)");
+                tracing::warn!(%point, pass, "RESTANCE_CRASH_AT is set: this process aborts (armed \
+                    with panic:, the task passing it panics) at that crash point (fault-suite use \
+                    only; unset it in production)");
             }
             Ok(Some(settings))
         }

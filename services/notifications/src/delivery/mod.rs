@@ -10,7 +10,10 @@
 //! ```
 //! A claim is an `UPDATE … WHERE status = 'pending' AND next_attempt_ms <= now` that sets a
 //! lease: only one worker (of any replica) wins it. A claim whose lease ran out (its worker
-//! died) is due again.
+//! died) is due again. Each claim raises `attempts`, and the outcome is written only where the
+//! row is still `sending` with the claim's `attempts` (a fencing token): a worker whose lease
+//! ran out while it was still busy cannot settle, or put back, the claim of the worker that
+//! took the delivery over.
 //!
 //! # Exactly one send per (notification, channel) — and the one window
 //! The natural key makes a redelivered or duplicated request plan nothing twice, and a row
@@ -136,6 +139,9 @@ impl Worker {
                     Ok(keys) => {
                         claimed_any = !keys.is_empty();
                         for key in keys {
+                            // Test harnesses only (`RESTANCE_CRASH_AT=panic:…`): the worker
+                            // panics holding leased claims, which come back after the lease.
+                            restance_bus::crashpoint::reached("notifications.worker.claimed");
                             let me = self.clone();
                             inflight.spawn(async move { me.deliver(key).await });
                         }
@@ -246,7 +252,10 @@ impl Worker {
         if let (PlannedRoute::Sms { .. }, Some(since)) = (&plan.route, claimed.outcome_unknown_ms)
             && self.shared.sms_reports_enabled
         {
-            match self.outcome_unknown_sms(&key, &plan, since).await {
+            match self
+                .outcome_unknown_sms(&key, claimed.attempts, &plan, since)
+                .await
+            {
                 Ok(Some(sent)) => {
                     self.settle(&key, &plan, attempt, claimed.first_due_ms, Ok(sent))
                         .await;
@@ -280,6 +289,7 @@ impl Worker {
     async fn outcome_unknown_sms(
         &self,
         key: &DeliveryKey,
+        attempts: i64,
         plan: &DeliveryPlan,
         since_ms: i64,
     ) -> Result<Option<Sent>, ()> {
@@ -318,7 +328,7 @@ impl Worker {
             return Ok(None);
         }
         let reason = "the previous attempt stopped mid-send; waiting for the gateway's delivery report before sending again";
-        if let Err(e) = queries::retry_at(&self.db, key, until, reason, now_ms).await {
+        if let Err(e) = queries::retry_at(&self.db, key, attempts, until, reason, now_ms).await {
             tracing::warn!(notification_id = %key.notification_id, error = %e,
                 "cannot put the delivery back; it is claimed again after its lease");
         } else {
@@ -395,6 +405,8 @@ impl Worker {
             );
         }
         let messages = effects.into_messages();
+        // This claim's fencing token: the row's attempts as this worker claimed it.
+        let fence = i64::from(attempt);
         let mut backoff = Backoff::default();
         let never = CancellationToken::new();
         for round in 1..=20 {
@@ -405,15 +417,18 @@ impl Worker {
                         if let Some(doc) = document {
                             queries::insert_document(&tx, doc, now_ms).await?;
                         }
-                        queries::finish(&tx, key, "sent", provider.as_deref(), None, now_ms).await?
+                        queries::finish(&tx, key, fence, "sent", provider.as_deref(), None, now_ms)
+                            .await?
                     }
                     Step::Retry(next_ms, reason) => {
-                        queries::retry_at(&tx, key, *next_ms, &clean_reason(reason), now_ms).await?
+                        queries::retry_at(&tx, key, fence, *next_ms, &clean_reason(reason), now_ms)
+                            .await?
                     }
                     Step::Failed(reason) => {
                         queries::finish(
                             &tx,
                             key,
+                            fence,
                             "failed",
                             None,
                             Some(&clean_reason(reason)),

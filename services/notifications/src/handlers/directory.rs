@@ -24,6 +24,10 @@
 //! The read and the write are one step: the contact row is read `FOR UPDATE` (PostgreSQL), and
 //! a first contact is inserted only if none appeared meanwhile (else it is read and decided
 //! again), so two replicas handling two copies of one debtor at once end with the newer one.
+//! Before that the debtor's advisory lock is taken ([`queries::lock_debtor`]), the lock a
+//! request for the debtor takes before it reads the contact: otherwise a request handled by
+//! another replica at the same moment could read "unknown debtor" and park after this
+//! transaction looked for parked requests, and wait for a debtor update that already came.
 
 use super::requests::{self, STATE_PARKED};
 use crate::Shared;
@@ -66,6 +70,9 @@ async fn store(
 ) -> Result<Option<Debtor>, HandlerError> {
     let municipality = &update.municipality;
     let debtor_id = &update.debtor.id;
+    // The debtor's lock first: a request for this debtor handled at the same moment by another
+    // replica is either parked already (committed; found below) or reads what we store.
+    queries::lock_debtor(tx, municipality, debtor_id).await?;
     // At most twice: a first contact another transaction inserted meanwhile is read again.
     for _ in 0..2 {
         let stored = queries::contact_for_update(tx, municipality, debtor_id).await?;

@@ -14,7 +14,7 @@ use crate::Shared;
 use crate::store::queries;
 use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
 use restance_contracts::Message;
-use restance_contracts::messages::{DayOpened, DebtorUpdated, NotificationRequested};
+use restance_contracts::messages::{DayOpened, DebtorUpdated, NotificationRequested, Recipient};
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 
@@ -38,6 +38,44 @@ impl NotificationsHandler {
     }
 }
 
+/// Takes the lock of every debtor the batch's messages decide on (a debtor update's debtor, the
+/// debtor a request waits for) in one order before any message is handled: each handler takes
+/// its debtor's lock again (free), and two replicas' batches naming the same debtors in other
+/// orders cannot deadlock. Messages that do not decode are skipped here and rejected below.
+async fn lock_debtors(tx: &DatabaseTransaction, batch: &[Inbound]) -> Result<(), HandlerError> {
+    if !restance_bus::sql::is_postgres(tx) {
+        return Ok(());
+    }
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for msg in batch {
+        let t = msg.message_type();
+        if t == DebtorUpdated::TYPE {
+            if let Ok(d) = msg.decode::<DebtorUpdated>() {
+                keys.push((d.municipality, d.debtor.id));
+            }
+        } else if t == NotificationRequested::TYPE
+            && let Ok(r) = msg.decode::<NotificationRequested>()
+        {
+            let waits_for = match r.recipient {
+                Recipient::Debtor { debtor_id } => Some(debtor_id),
+                Recipient::Party(_) => r.related.debtor_id,
+            };
+            if let Some(debtor_id) = waits_for {
+                keys.push((r.municipality, debtor_id));
+            }
+        }
+    }
+    if keys.len() < 2 {
+        return Ok(()); // the handler takes the one lock itself
+    }
+    for (municipality, debtor_id) in
+        queries::debtor_lock_order(keys.iter().map(|(m, d)| (m.as_str(), d.as_str())))
+    {
+        queries::lock_debtor(tx, municipality, debtor_id).await?;
+    }
+    Ok(())
+}
+
 impl BatchHandler for NotificationsHandler {
     async fn handle(
         &self,
@@ -45,6 +83,7 @@ impl BatchHandler for NotificationsHandler {
         batch: &[Inbound],
         effects: &mut Effects,
     ) -> Result<Vec<Outcome>, HandlerError> {
+        lock_debtors(tx, batch).await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut planned = false;
         for msg in batch {

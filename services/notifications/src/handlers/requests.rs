@@ -150,30 +150,20 @@ pub async fn accept(
         ));
     }
     let (json, hash) = content_hash(req)?;
-    match queries::notification_hash(tx, &req.notification_id).await? {
-        Some(h) if h == hash => {
-            metrics::counter!("restance_notifications_requests_total", "outcome" => "duplicate")
-                .increment(1);
-            tracing::info!(notification_id = %req.notification_id, "notification already received; nothing sent again");
-            return Ok((Outcome::Done, false));
-        }
-        Some(_) => {
-            return Ok((
-                Outcome::Rejected(Rejection::new(format!(
-                    "notification {} was already received with different content; a new notification needs a new notification_id",
-                    req.notification_id
-                ))),
-                false,
-            ));
-        }
-        None => {}
-    }
     // A letter to a debtor needs the debtor's details; a letter to a party about a debtor needs
     // the debtor's address protection. Either waits until invoicing has told us about them.
     let waits_for = match &req.recipient {
         Recipient::Debtor { debtor_id } => Some(debtor_id.as_str()),
         Recipient::Party(_) => req.related.debtor_id.as_deref(),
     };
+    // Before the details are read: a replica storing them at this moment either committed
+    // (we read them and plan) or waits for us (it finds the request parked and plans it).
+    if let Some(debtor_id) = waits_for {
+        queries::lock_debtor(tx, &req.municipality, debtor_id).await?;
+    }
+    if let Some(known) = queries::notification_hash(tx, &req.notification_id).await? {
+        return Ok((already_received(req, &known, &hash), false));
+    }
     let debtor = match waits_for {
         Some(id) => load_debtor(tx, &req.municipality, id).await?,
         None => None,
@@ -182,7 +172,7 @@ pub async fn accept(
     let parked = waits_for.is_some() && debtor.is_none();
     let timeout_ms =
         i64::try_from(shared.config.parked_timeout_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    queries::insert_notification(
+    let inserted = queries::insert_notification(
         tx,
         &NewNotification {
             notification_id: &req.notification_id,
@@ -197,6 +187,15 @@ pub async fn accept(
         },
     )
     .await?;
+    if !inserted {
+        // Another replica recorded the same id after our look (a duplicate under another
+        // message id, handled at the same moment): its transaction has committed now, so its
+        // hash says whether this is a duplicate or a conflicting re-send.
+        let known = queries::notification_hash(tx, &req.notification_id)
+            .await?
+            .unwrap_or_default();
+        return Ok((already_received(req, &known, &hash), false));
+    }
     if !req.attachments.is_empty() {
         queries::insert_attachments(tx, &req.notification_id, &attachment_rows(req)?).await?;
         let by_email = shared
@@ -220,6 +219,22 @@ pub async fn accept(
     }
     let planned = plan(tx, shared, req, debtor.as_ref(), STATE_NEW, effects).await?;
     Ok((Outcome::Done, planned))
+}
+
+/// A request whose id is known already (`known`: the stored content hash): a duplicate is done
+/// (nothing sent again), other content under the same id is refused.
+fn already_received(req: &NotificationRequested, known: &str, hash: &str) -> Outcome {
+    if known == hash {
+        metrics::counter!("restance_notifications_requests_total", "outcome" => "duplicate")
+            .increment(1);
+        tracing::info!(notification_id = %req.notification_id, "notification already received; nothing sent again");
+        Outcome::Done
+    } else {
+        Outcome::Rejected(Rejection::new(format!(
+            "notification {} was already received with different content; a new notification needs a new notification_id",
+            req.notification_id
+        )))
+    }
 }
 
 /// The stored details of a debtor.

@@ -44,6 +44,57 @@ pub async fn contact_for_update(
     .transpose()
 }
 
+/// The advisory lock key of a debtor: the first 8 bytes of SHA-256 over a prefix, the
+/// municipality and the debtor id (a collision only serialises two debtors' messages).
+fn debtor_lock_key(municipality: &str, debtor_id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!(
+        "notifications.debtor\u{0}{municipality}\u{0}{debtor_id}"
+    ));
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// Serialises everything that decides on one debtor's contact, across replicas: a transaction
+/// that stores a debtor's details (and plans what was parked for them) and one that reads them
+/// to plan or park a request take this lock first, so a request cannot be parked after the
+/// details were stored by a transaction that did not yet see it (it would wait for a debtor
+/// update that already came). A transaction-scoped advisory lock on PostgreSQL (there may be
+/// no contact row to lock yet; taking it again in the same transaction is free); SQLite has
+/// one writer. Take several in the order of [`debtor_lock_order`] to avoid deadlocks.
+pub async fn lock_debtor(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<(), DbErr> {
+    if !is_postgres(db) {
+        return Ok(());
+    }
+    db.execute_raw(stmt(
+        db,
+        "SELECT pg_advisory_xact_lock($1)",
+        vec![debtor_lock_key(municipality, debtor_id).into()],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// The order in which a transaction takes several debtors' locks (by lock key, duplicates
+/// removed): every replica takes them in this order, so two batches naming the same debtors in
+/// other orders cannot deadlock.
+pub fn debtor_lock_order<'a>(
+    debtors: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut keyed: Vec<(i64, (&str, &str))> = debtors
+        .into_iter()
+        .map(|(m, d)| (debtor_lock_key(m, d), (m, d)))
+        .collect();
+    keyed.sort_unstable();
+    keyed.dedup_by_key(|(k, _)| *k);
+    keyed.into_iter().map(|(_, d)| d).collect()
+}
+
 /// Inserts a debtor's first contact; false when a concurrent transaction inserted one first
 /// (the caller reads it and decides again).
 pub async fn insert_contact(
@@ -450,7 +501,12 @@ pub async fn hold(
         .execute_raw(stmt(
             db,
             format!(
-                "UPDATE deliveries SET status = 'pending', next_attempt_ms = $4, lease_until_ms = NULL, updated_ms = $3 \
+                // A row still `sending` lost its sender mid-attempt (as in [`claim`]): held
+                // until the morning, its outcome stays unknown, so the morning's claim waits
+                // for a delivery report instead of sending blindly.
+                "UPDATE deliveries SET outcome_unknown_ms = CASE WHEN status = 'sending' \
+                 THEN $3 ELSE outcome_unknown_ms END, \
+                 status = 'pending', next_attempt_ms = $4, lease_until_ms = NULL, updated_ms = $3 \
                  WHERE notification_id = $1 AND channel = $2 AND {DUE}"
             ),
             vec![
@@ -531,10 +587,14 @@ pub async fn claimed(
 }
 
 /// Ends a claimed delivery: `sent` (with the provider's id) or `failed` (with the reason);
-/// false when the claim was lost (the row is no longer `sending`).
+/// false when the claim was lost: the row is no longer `sending`, or it is `sending` under a
+/// later claim (`attempts` is the claim's fencing token: each claim raises it, so a worker
+/// whose lease ran out while it was still busy cannot settle the claim of the worker that took
+/// the delivery over).
 pub async fn finish(
     db: &impl ConnectionTrait,
     key: &DeliveryKey,
+    attempts: i64,
     status: &str,
     provider_id: Option<&str>,
     error: Option<&str>,
@@ -544,7 +604,7 @@ pub async fn finish(
         .execute_raw(stmt(
             db,
             "UPDATE deliveries SET status = $3, provider_id = $4, last_error = $5, lease_until_ms = NULL, updated_ms = $6 \
-             WHERE notification_id = $1 AND channel = $2 AND status = 'sending'",
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending' AND attempts = $7",
             vec![
                 key.notification_id.clone().into(),
                 key.channel.clone().into(),
@@ -552,16 +612,19 @@ pub async fn finish(
                 provider_id.map(str::to_owned).into(),
                 error.map(str::to_owned).into(),
                 now_ms.into(),
+                attempts.into(),
             ],
         ))
         .await?;
     Ok(r.rows_affected() == 1)
 }
 
-/// Schedules another attempt of a claimed delivery.
+/// Schedules another attempt of the delivery this worker claimed (`attempts` as in
+/// [`finish`]); false when the claim was lost.
 pub async fn retry_at(
     db: &impl ConnectionTrait,
     key: &DeliveryKey,
+    attempts: i64,
     next_ms: i64,
     error: &str,
     now_ms: i64,
@@ -570,13 +633,14 @@ pub async fn retry_at(
         .execute_raw(stmt(
             db,
             "UPDATE deliveries SET status = 'pending', next_attempt_ms = $3, last_error = $4, lease_until_ms = NULL, updated_ms = $5 \
-             WHERE notification_id = $1 AND channel = $2 AND status = 'sending'",
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending' AND attempts = $6",
             vec![
                 key.notification_id.clone().into(),
                 key.channel.clone().into(),
                 next_ms.into(),
                 error.into(),
                 now_ms.into(),
+                attempts.into(),
             ],
         ))
         .await?;
@@ -701,30 +765,42 @@ pub async fn sent_by_report(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the gateway's latest report on an SMS delivery; returns the status it had before.
+/// The gateway's last reported status of a notification's SMS delivery (`Some(None)`: none
+/// yet; `None`: no SMS delivery), read for a change: on PostgreSQL the delivery row is locked
+/// until the transaction ends, so two reports of one SMS handled at once (two replicas, two
+/// statuses) are decided one after the other, each on the status the other stored.
+pub async fn delivery_status_for_update(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<Option<String>>, DbErr> {
+    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
+    db.query_one_raw(stmt(
+        db,
+        format!(
+            "SELECT delivery_status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'{lock}"
+        ),
+        vec![notification_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
+/// Records the gateway's latest report on an SMS delivery (read with
+/// [`delivery_status_for_update`] in this transaction).
 pub async fn set_delivery_status(
     db: &impl ConnectionTrait,
     notification_id: &str,
     status: &str,
     now_ms: i64,
-) -> Result<Option<String>, DbErr> {
-    let before: Option<String> = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT delivery_status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'",
-            vec![notification_id.into()],
-        ))
-        .await?
-        .map(|r| r.try_get_by_index(0))
-        .transpose()?
-        .flatten();
+) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
         "UPDATE deliveries SET delivery_status = $2, updated_ms = $3 WHERE notification_id = $1 AND channel = 'sms'",
         vec![notification_id.into(), status.into(), now_ms.into()],
     ))
-    .await?;
-    Ok(before)
+    .await
+    .map(|_| ())
 }
 
 /// Stores a delivery report from the gateway; false when the same report (provider id and
@@ -828,15 +904,14 @@ pub async fn business_date(db: &impl ConnectionTrait) -> Result<Option<NaiveDate
     .transpose()
 }
 
-/// Records a business date (an earlier one than the stored one is ignored).
+/// Records a business date (an earlier one than the stored one is ignored). One statement, the
+/// comparison in it: two replicas opening two days at once keep the later date whichever
+/// commits last (a read, then an unconditional write, let the earlier day overwrite the later).
 pub async fn open_day(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), DbErr> {
-    let current = business_date(db).await?;
-    if current.is_some_and(|c| c >= date) {
-        return Ok(());
-    }
     db.execute_raw(stmt(
         db,
-        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET last_date = excluded.last_date",
+        "INSERT INTO business_days (id, last_date) VALUES (1, $1) ON CONFLICT (id) DO UPDATE \
+         SET last_date = excluded.last_date WHERE business_days.last_date < excluded.last_date",
         vec![Value::from(date)],
     ))
     .await
@@ -848,7 +923,7 @@ mod tests {
     use super::*;
     use crate::store::Migrator;
     use restance_testkit::TestDatabase;
-    use sea_orm::Database;
+    use sea_orm::{Database, DatabaseConnection, TransactionTrait};
     use sea_orm_migration::MigratorTrait;
 
     /// The claim query's two branches on both databases: pending rows whose time has come, in
@@ -892,6 +967,195 @@ mod tests {
         db.close().await.ok();
         tdb.drop_database().await;
         Ok(())
+    }
+
+    /// Waits (up to 3 s) until `n` sessions of the database wait for a lock; false if they
+    /// never do (the code under test did not wait).
+    async fn lock_waiters(db: &DatabaseConnection, n: i64) -> bool {
+        for _ in 0..60 {
+            let waiting = db
+                .query_one_raw(stmt(
+                    db,
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock'",
+                    vec![],
+                ))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+                .unwrap_or(0);
+            if waiting >= n {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// Two replicas handle `calendar.day.opened.v1` of two days at once: the earlier day, whose
+    /// transaction commits last, must not move the business date back (it was a read, then an
+    /// unconditional upsert: the later day's row was overwritten with the earlier date).
+    #[tokio::test]
+    async fn two_replicas_opening_two_days_at_once_keep_the_later_date_on_postgres()
+    -> anyhow::Result<()> {
+        let tdb = TestDatabase::of_kind("postgres").await?;
+        let db = Database::connect(&tdb.url).await?;
+        Migrator::up(&db, None).await?;
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        open_day(&db, day(1)).await?;
+        let later = db.begin().await?;
+        open_day(&later, day(3)).await?;
+        let other = Database::connect(&tdb.url).await?;
+        let earlier = tokio::spawn(async move {
+            let tx = other.begin().await?;
+            open_day(&tx, day(2)).await?;
+            tx.commit().await?;
+            other.close().await
+        });
+        lock_waiters(&db, 1).await;
+        later.commit().await?;
+        earlier.await??;
+        assert_eq!(business_date(&db).await?, Some(day(3)));
+        open_day(&db, day(2)).await?;
+        assert_eq!(
+            business_date(&db).await?,
+            Some(day(3)),
+            "an earlier day alone"
+        );
+        open_day(&db, day(4)).await?;
+        assert_eq!(business_date(&db).await?, Some(day(4)));
+        db.close().await.ok();
+        tdb.drop_database().await;
+        Ok(())
+    }
+
+    async fn row(db: &DatabaseConnection, id: &str) -> anyhow::Result<(String, i64, Option<i64>)> {
+        let r = db
+            .query_one_raw(stmt(
+                db,
+                "SELECT status, attempts, outcome_unknown_ms FROM deliveries WHERE notification_id = $1",
+                vec![id.into()],
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no delivery {id}"))?;
+        Ok((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            r.try_get_by_index(2)?,
+        ))
+    }
+
+    async fn insert_row(
+        db: &DatabaseConnection,
+        id: &str,
+        status: &str,
+        lease: Option<i64>,
+    ) -> anyhow::Result<DeliveryKey> {
+        db.execute_raw(stmt(
+            db,
+            "INSERT INTO deliveries (notification_id, channel, municipality, template, status, \
+             attempts, next_attempt_ms, first_due_ms, lease_until_ms, plan, updated_ms) \
+             VALUES ($1, 'sms', '0746', 'meeting_reminder', $2, 0, 100, 100, $3, '{}', 0)",
+            vec![id.into(), status.into(), lease.into()],
+        ))
+        .await?;
+        Ok(DeliveryKey {
+            notification_id: id.to_owned(),
+            channel: "sms".to_owned(),
+        })
+    }
+
+    /// A worker whose lease ran out while it was still busy (a slow gateway, a commit retried
+    /// through a database failover) must not settle the claim of the worker that took the
+    /// delivery over: its `retry_at` put the other worker's live claim back to `pending`, and a
+    /// third attempt could start while the second was still sending.
+    async fn a_stale_claim_cannot_settle_the_claim_that_took_over_on(
+        kind: &str,
+    ) -> anyhow::Result<()> {
+        let tdb = TestDatabase::of_kind(kind).await?;
+        let db = Database::connect(&tdb.url).await?;
+        Migrator::up(&db, None).await?;
+        let key = insert_row(&db, "fenced", "pending", None).await?;
+        assert!(claim(&db, &key, 1_000, 2_000).await?, "worker A claims");
+        assert!(
+            claim(&db, &key, 3_000, 9_000).await?,
+            "worker B takes over after A's lease ran out"
+        );
+        assert_eq!(
+            row(&db, "fenced").await?,
+            ("sending".into(), 2, Some(3_000))
+        );
+        assert!(
+            !retry_at(&db, &key, 1, 4_000, "A: gateway timed out", 3_500).await?,
+            "A's retry does not release B's claim"
+        );
+        assert!(
+            !finish(&db, &key, 1, "failed", None, Some("A gave up"), 3_500).await?,
+            "nor does A's outcome settle it"
+        );
+        assert_eq!(row(&db, "fenced").await?.0, "sending");
+        assert!(finish(&db, &key, 2, "sent", Some("id-b"), None, 3_600).await?);
+        assert_eq!(row(&db, "fenced").await?.0, "sent");
+        db.close().await.ok();
+        tdb.drop_database().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_stale_claim_cannot_settle_the_claim_that_took_over_on_postgres() -> anyhow::Result<()>
+    {
+        a_stale_claim_cannot_settle_the_claim_that_took_over_on("postgres").await
+    }
+
+    #[tokio::test]
+    async fn a_stale_claim_cannot_settle_the_claim_that_took_over_on_sqlite() -> anyhow::Result<()>
+    {
+        a_stale_claim_cannot_settle_the_claim_that_took_over_on("sqlite").await
+    }
+
+    /// An SMS whose sender died mid-send, found again during quiet hours, is held until the
+    /// morning — with its outcome unknown, so the morning's claim waits for a delivery report
+    /// instead of sending it blindly a second time.
+    async fn an_sms_lost_mid_send_and_held_overnight_keeps_its_outcome_unknown_on(
+        kind: &str,
+    ) -> anyhow::Result<()> {
+        let tdb = TestDatabase::of_kind(kind).await?;
+        let db = Database::connect(&tdb.url).await?;
+        Migrator::up(&db, None).await?;
+        let key = insert_row(&db, "night", "sending", Some(500)).await?;
+        assert!(hold(&db, &key, 1_000, 50_000).await?);
+        assert_eq!(row(&db, "night").await?, ("pending".into(), 0, Some(1_000)));
+        let fresh = insert_row(&db, "evening", "pending", None).await?;
+        assert!(hold(&db, &fresh, 1_000, 50_000).await?);
+        assert_eq!(row(&db, "evening").await?, ("pending".into(), 0, None));
+        db.close().await.ok();
+        tdb.drop_database().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_sms_lost_mid_send_and_held_overnight_keeps_its_outcome_unknown_on_postgres()
+    -> anyhow::Result<()> {
+        an_sms_lost_mid_send_and_held_overnight_keeps_its_outcome_unknown_on("postgres").await
+    }
+
+    #[tokio::test]
+    async fn an_sms_lost_mid_send_and_held_overnight_keeps_its_outcome_unknown_on_sqlite()
+    -> anyhow::Result<()> {
+        an_sms_lost_mid_send_and_held_overnight_keeps_its_outcome_unknown_on("sqlite").await
+    }
+
+    #[test]
+    fn debtor_locks_are_taken_in_one_order_once_each() {
+        let a = debtor_lock_order([("0746", "D-2"), ("0746", "D-1"), ("0746", "D-2")]);
+        let b = debtor_lock_order([("0746", "D-1"), ("0746", "D-2")]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 2);
+        assert_ne!(
+            debtor_lock_key("0746", "D-1"),
+            debtor_lock_key("0747", "D-1")
+        );
     }
 
     #[tokio::test]

@@ -302,6 +302,11 @@ impl Running {
         format!("{}/api/v1/sms/status", self.url)
     }
 
+    /// The service's database.
+    pub fn db_url(&self) -> &str {
+        &self.db.url
+    }
+
     /// The first column of the first row of `sql` (an integer) in the service's database.
     pub async fn query_i64(&self, sql: &str) -> anyhow::Result<i64> {
         use sea_orm::ConnectionTrait;
