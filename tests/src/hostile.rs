@@ -290,7 +290,13 @@ pub fn campaign(tag: &str) -> Vec<Hostile> {
         "day that is not a date",
         DAY,
         serde_json::to_vec(&day).unwrap_or_default(),
-        &["invoicing", "dunning", "notifications"],
+        &[
+            "invoicing",
+            "dunning",
+            "agreements",
+            "notifications",
+            "reporting",
+        ],
     );
     out
 }

@@ -1,0 +1,699 @@
+//! The checker: what a run produced, the invariants that hold in every run, what the flow's
+//! own inputs say it must produce, and the comparison with the control run.
+
+use crate::drive::Calibration;
+use crate::flow::{
+    Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_OPENING, RACE_PAYMENT, RACE_ROUNDS,
+};
+use crate::scenarios::{AGR, DUN, INV, NOT, REP, SERVICES};
+use crate::system::{System, count, rows, smtp, spool_files};
+use restance_system_tests::hostile::Hostile;
+use restance_testkit::{DeadLetter, take_all};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// invoice_id → (principal, fees, interest, state) in invoicing.
+    pub claims: BTreeMap<String, (i64, i64, i64, String)>,
+    /// invoice_id → fee steps in invoicing.
+    pub fees: BTreeMap<String, Vec<i64>>,
+    /// notification key → template. The key is the notification id where it is the same in
+    /// every run (dunning's and reporting's are derived from claims and reports); agreements'
+    /// are derived from the agreement's random id, so theirs is `template:debtor`.
+    pub notifications: BTreeMap<String, String>,
+    /// notification key → debtor, where the request names one.
+    pub debtor_of: BTreeMap<String, String>,
+    /// (notification key, channel) → status.
+    pub deliveries: BTreeMap<(String, String), String>,
+    /// notification key → SMS accepted by the gateway.
+    pub sms: BTreeMap<String, usize>,
+    /// (type, key) → distinct message ids seen on the bus; the key is the notification, claim,
+    /// report, or (agreements) the debtor.
+    pub effects: BTreeMap<(String, String), BTreeSet<String>>,
+    /// service → dead letters.
+    pub dead: BTreeMap<String, Vec<DeadLetter>>,
+    /// report id → state in reporting.
+    pub reports: BTreeMap<String, String>,
+    /// `Message-ID` → e-mails with it at the SMTP test server (this run's only).
+    pub emails: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub lost: usize,
+    pub doubled: usize,
+    pub violations: Vec<String>,
+    pub evidence: String,
+    pub fired: bool,
+    pub elapsed: Duration,
+    /// How long this run's phases took (used from the control run).
+    pub phases: Calibration,
+}
+
+/// The key a notification is compared by across runs (see [`Outcome::notifications`]).
+fn stable_key(id: &str, template: &str, debtor: Option<&str>) -> String {
+    match debtor {
+        Some(d) if id.starts_with("agr-") => format!("{template}:{d}"),
+        _ => id.to_owned(),
+    }
+}
+
+/// Reads what the run produced: every database, the gateway, the audit queue, the dead-letter
+/// queues and the SMTP test server's spool.
+pub async fn collect(sys: &System) -> anyhow::Result<Outcome> {
+    let mut o = Outcome::default();
+    for r in rows(
+        &sys.conns[INV],
+        "SELECT invoice_id, principal_minor, fees_minor, interest_minor, state FROM claims",
+    )
+    .await?
+    {
+        o.claims.insert(
+            r.try_get_by_index(0)?,
+            (
+                r.try_get_by_index(1)?,
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+                r.try_get_by_index(4)?,
+            ),
+        );
+    }
+    for r in rows(&sys.conns[INV], "SELECT c.invoice_id, f.step FROM fees f JOIN claims c ON c.claim_id = f.claim_id ORDER BY f.step").await? {
+        o.fees.entry(r.try_get_by_index(0)?).or_default().push(r.try_get_by_index(1)?);
+    }
+    // notification id → stable key
+    let mut key_of: BTreeMap<String, String> = BTreeMap::new();
+    for r in rows(
+        &sys.conns[NOT],
+        "SELECT notification_id, template, request FROM notifications",
+    )
+    .await?
+    {
+        let id: String = r.try_get_by_index(0)?;
+        let template: String = r.try_get_by_index(1)?;
+        let request: String = r.try_get_by_index(2)?;
+        let request: Value = serde_json::from_str(&request).unwrap_or(Value::Null);
+        let debtor = request["related"]["debtor_id"]
+            .as_str()
+            .or_else(|| request["recipient"]["debtor_id"].as_str());
+        let key = stable_key(&id, &template, debtor);
+        if let Some(d) = debtor {
+            o.debtor_of.insert(key.clone(), d.to_owned());
+        }
+        o.notifications.insert(key.clone(), template);
+        key_of.insert(id, key);
+    }
+    let key = |id: String| key_of.get(&id).cloned().unwrap_or(id);
+    for r in rows(
+        &sys.conns[NOT],
+        "SELECT notification_id, channel, status FROM deliveries",
+    )
+    .await?
+    {
+        o.deliveries.insert(
+            (key(r.try_get_by_index(0)?), r.try_get_by_index(1)?),
+            r.try_get_by_index(2)?,
+        );
+    }
+    for req in sys.gateway.accepted() {
+        *o.sms
+            .entry(key(req.userref.unwrap_or_default()))
+            .or_default() += 1;
+    }
+    for m in take_all(&format!("{}.audit", sys.exchange)).await? {
+        let v: Value = serde_json::from_slice(&m.body).unwrap_or(Value::Null);
+        let ty = v["type"].as_str().unwrap_or_default().to_owned();
+        let d = &v["data"];
+        let field = |f: &str| d[f].as_str().unwrap_or_default().to_owned();
+        let k = match ty.as_str() {
+            "invoicing.claim.opened.v1" => field("claim_id"),
+            "reporting.report.published.v1" => field("report_id"),
+            t if t.starts_with("agreements.") => field("debtor_id"),
+            _ => key(field("notification_id")),
+        };
+        o.effects
+            .entry((ty, k))
+            .or_default()
+            .insert(v["id"].as_str().unwrap_or_default().to_owned());
+    }
+    for s in SERVICES {
+        o.dead.insert(
+            s.to_owned(),
+            take_all(&format!("{}.{s}.dead", sys.exchange)).await?,
+        );
+    }
+    for r in rows(&sys.conns[REP], "SELECT report_id, state FROM reports").await? {
+        o.reports
+            .insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+    }
+    // The SMTP test server writes each message it accepts as one file: this run's are the new
+    // ones whose Message-ID names one of this run's notifications.
+    let ids: BTreeMap<String, String> = key_of
+        .iter()
+        .map(|(id, k)| (format!("notification.{id}@"), k.clone()))
+        .collect();
+    let (_, spool) = smtp();
+    for path in spool_files(&spool).difference(&sys.spool_before) {
+        let Ok(raw) = std::fs::read(path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&raw);
+        let Some(mid) = text.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("message-id")
+                .then(|| value.trim().to_owned())
+        }) else {
+            continue;
+        };
+        let inner = mid.trim_start_matches('<').trim_end_matches('>');
+        if let Some((_, k)) = ids
+            .iter()
+            .find(|(prefix, _)| inner.starts_with(prefix.as_str()))
+        {
+            *o.emails.entry(k.clone()).or_default() += 1;
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Ok(o)
+}
+
+/// Invariants that hold in every run, with or without a fault.
+pub async fn check_absolute(
+    sys: &System,
+    flow: &Flow,
+    o: &Outcome,
+    sent_minor: i64,
+    r: &mut RunResult,
+) -> anyhow::Result<()> {
+    // Every invoice exactly one claim, with its amount.
+    for (invoice_id, amount) in &flow.amounts {
+        if !o.claims.contains_key(invoice_id) {
+            r.lost += 1;
+            r.violations
+                .push(format!("invoice {invoice_id} has no claim"));
+        }
+        let _ = amount;
+    }
+    let inv = &sys.conns[INV];
+    // Balances equal the ledger, and the ledger's fees and interest equal the charges.
+    let bad = count(
+        inv,
+        "SELECT COUNT(*) FROM claims c LEFT JOIN (SELECT claim_id, SUM(principal_minor) p, SUM(fees_minor) f, \
+         SUM(interest_minor) i FROM ledger_lines GROUP BY claim_id) l ON l.claim_id = c.claim_id \
+         WHERE c.principal_minor <> COALESCE(l.p,0) OR c.fees_minor <> COALESCE(l.f,0) OR c.interest_minor <> COALESCE(l.i,0)",
+    )
+    .await?;
+    if bad > 0 {
+        r.violations.push(format!(
+            "{bad} claim(s) whose balance differs from their ledger"
+        ));
+    }
+    let opened_wrong = count(
+        inv,
+        "SELECT COUNT(*) FROM claims c WHERE c.amount_minor <> (SELECT COALESCE(SUM(principal_minor),0) FROM ledger_lines l \
+         WHERE l.claim_id = c.claim_id AND l.kind = 'opened')",
+    )
+    .await?;
+    if opened_wrong > 0 {
+        r.violations.push(format!(
+            "{opened_wrong} claim(s) opened with another amount than invoiced"
+        ));
+    }
+    let fee_lines = count(
+        inv,
+        "SELECT CAST(COALESCE(SUM(fees_minor),0) AS BIGINT) FROM ledger_lines WHERE kind = 'fee'",
+    )
+    .await?;
+    let fee_rows = count(
+        inv,
+        "SELECT CAST(COALESCE(SUM(amount_minor),0) AS BIGINT) FROM fees",
+    )
+    .await?;
+    if fee_lines != fee_rows {
+        r.violations.push(format!(
+            "fees in the ledger {fee_lines} ≠ fees charged {fee_rows}"
+        ));
+    }
+    let int_lines = count(inv, "SELECT CAST(COALESCE(SUM(interest_minor),0) AS BIGINT) FROM ledger_lines WHERE kind = 'interest'").await?;
+    let int_rows = count(
+        inv,
+        "SELECT CAST(COALESCE(SUM(amount_minor),0) AS BIGINT) FROM interest_charges",
+    )
+    .await?;
+    if int_lines != int_rows {
+        r.violations.push(format!(
+            "interest in the ledger {int_lines} ≠ interest charged {int_rows}"
+        ));
+    }
+    // Every payment once: what the bank sent = what was applied + credit balances.
+    let received = count(
+        inv,
+        "SELECT CAST(COALESCE(SUM(amount_minor),0) AS BIGINT) FROM payments",
+    )
+    .await?;
+    let applied = count(
+        inv,
+        "SELECT CAST(COALESCE(-SUM(principal_minor + fees_minor + interest_minor),0) AS BIGINT) FROM ledger_lines WHERE kind IN ('payment','credit_balance')",
+    )
+    .await?;
+    let credit = count(
+        inv,
+        "SELECT CAST(COALESCE(SUM(credit_minor),0) AS BIGINT) FROM debtors",
+    )
+    .await?;
+    if received != sent_minor {
+        r.violations
+            .push(format!("payments received {received} ≠ sent {sent_minor}"));
+        if received < sent_minor {
+            r.lost += 1
+        } else {
+            r.doubled += 1
+        }
+    }
+    if applied + credit != received {
+        r.violations.push(format!(
+            "payments applied {applied} + credit {credit} ≠ received {received}"
+        ));
+    }
+    // Dunning's view of every claim equals invoicing's.
+    let dun: BTreeMap<String, (i64, i64, i64)> = rows(
+        &sys.conns[DUN],
+        "SELECT invoice_id, principal_minor, fees_minor, interest_minor FROM claims",
+    )
+    .await?
+    .into_iter()
+    .filter_map(|x| {
+        Some((
+            x.try_get_by_index(0).ok()?,
+            (
+                x.try_get_by_index(1).ok()?,
+                x.try_get_by_index(2).ok()?,
+                x.try_get_by_index(3).ok()?,
+            ),
+        ))
+    })
+    .collect();
+    let differ = o
+        .claims
+        .iter()
+        .filter(|(k, (p, f, i, _))| dun.get(*k) != Some(&(*p, *f, *i)))
+        .count();
+    if differ > 0 {
+        r.violations.push(format!(
+            "{differ} claim(s) where dunning's balance differs from invoicing's"
+        ));
+    }
+    // Third parties: one SMS per notification, one event per notification and channel.
+    for (userref, n) in &o.sms {
+        if *n > 1 {
+            r.doubled += n - 1;
+            r.violations
+                .push(format!("{n} SMS at the gateway for notification {userref}"));
+        }
+    }
+    for ((ty, key), ids) in &o.effects {
+        if ids.len() > 1 {
+            r.doubled += ids.len() - 1;
+            r.violations
+                .push(format!("{} distinct {ty} for {key}", ids.len()));
+        }
+    }
+    // Dead letters: exactly the hostile messages, each with a reason.
+    for s in SERVICES {
+        let expected: Vec<&Hostile> = flow
+            .hostile
+            .iter()
+            .filter(|h| h.dead_in.contains(&s))
+            .collect();
+        // A relay that died after the confirms publishes its dead letters again: the same
+        // message (same id), which `restance dead replay` and the inbox treat as one.
+        let mut got: Vec<&DeadLetter> = Vec::new();
+        for d in &o.dead[s] {
+            if !got.iter().any(|g| g.body == d.body) {
+                got.push(d);
+            }
+        }
+        let mut want: Vec<&[u8]> = expected.iter().map(|h| h.body.as_slice()).collect();
+        for d in got {
+            if d.reason.as_deref().unwrap_or("").is_empty() {
+                r.violations
+                    .push(format!("a dead letter in {s} without a reason"));
+            }
+            match want.iter().position(|b| *b == d.body.as_slice()) {
+                Some(p) => {
+                    want.remove(p);
+                }
+                None => r.violations.push(format!(
+                    "{s} dead-lettered something that was not hostile input: {}",
+                    d.reason.as_deref().unwrap_or("")
+                )),
+            }
+        }
+        for b in want {
+            let class = expected
+                .iter()
+                .find(|h| h.body.as_slice() == b)
+                .map(|h| h.class)
+                .unwrap_or("?");
+            r.violations.push(format!(
+                "{s} did not dead-letter the hostile input \"{class}\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Lost and doubled effects against the control run's outcome.
+pub fn compare(control: &Outcome, o: &Outcome, flow: &Flow, r: &mut RunResult) {
+    let race: BTreeSet<&str> = flow.race.iter().map(|c| c.invoice_id.as_str()).collect();
+    for (k, c) in &control.claims {
+        match o.claims.get(k) {
+            None => {} // counted by the absolute check
+            Some(x) if x == c => {}
+            // A race claim's split between principal, fees and interest depends on the order
+            // its changes arrived in; its total is checked against the flow's inputs.
+            Some(_) if race.contains(k.as_str()) => {}
+            Some(x) => {
+                let more = x.1 + x.2 > c.1 + c.2 || x.0 < c.0;
+                if more {
+                    r.doubled += 1
+                } else {
+                    r.lost += 1
+                }
+                r.violations
+                    .push(format!("claim of {k}: {x:?}, the control run has {c:?}"));
+            }
+        }
+    }
+    for (k, steps) in &control.fees {
+        let got = o.fees.get(k).cloned().unwrap_or_default();
+        if got.len() < steps.len() {
+            r.lost += steps.len() - got.len();
+            r.violations.push(format!(
+                "fees of {k}: {got:?}, the control run has {steps:?}"
+            ));
+        }
+    }
+    for (k, steps) in &o.fees {
+        let want = control.fees.get(k).map(Vec::len).unwrap_or(0);
+        if steps.len() > want {
+            r.doubled += steps.len() - want;
+            r.violations.push(format!(
+                "fees of {k}: {steps:?}, the control run has {want}"
+            ));
+        }
+    }
+    let diff = |name: &str, a: &BTreeSet<String>, b: &BTreeSet<String>, r: &mut RunResult| {
+        let lost = a.difference(b).count();
+        let extra = b.difference(a).count();
+        if lost > 0 {
+            r.lost += lost;
+            r.violations
+                .push(format!("{lost} {name} of the control run missing"));
+        }
+        if extra > 0 {
+            r.doubled += extra;
+            r.violations
+                .push(format!("{extra} {name} the control run does not have"));
+        }
+    };
+    let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<BTreeSet<_>>();
+    diff(
+        "notification(s)",
+        &keys(&control.notifications),
+        &keys(&o.notifications),
+        r,
+    );
+    let sent = |m: &BTreeMap<(String, String), String>| {
+        m.iter()
+            .filter(|(_, s)| *s == "sent")
+            .map(|((n, c), _)| format!("{n}/{c}"))
+            .collect::<BTreeSet<_>>()
+    };
+    diff(
+        "delivery(ies) sent",
+        &sent(&control.deliveries),
+        &sent(&o.deliveries),
+        r,
+    );
+    let sms = |m: &BTreeMap<String, usize>| m.keys().cloned().collect::<BTreeSet<_>>();
+    diff("SMS at the gateway", &sms(&control.sms), &sms(&o.sms), r);
+    let eff = |m: &BTreeMap<(String, String), BTreeSet<String>>| {
+        m.keys()
+            .map(|(t, k)| format!("{t}/{k}"))
+            .collect::<BTreeSet<_>>()
+    };
+    diff(
+        "published effect(s)",
+        &eff(&control.effects),
+        &eff(&o.effects),
+        r,
+    );
+    let ks = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<BTreeSet<_>>();
+    diff("report(s)", &ks(&control.reports), &ks(&o.reports), r);
+    let mails = |m: &BTreeMap<String, usize>| m.keys().cloned().collect::<BTreeSet<_>>();
+    diff(
+        "e-mail(s) at the SMTP server",
+        &mails(&control.emails),
+        &mails(&o.emails),
+        r,
+    );
+}
+
+/// The municipalities whose reports are e-mailed (`[reporting.municipalities."…"]` in the
+/// shipped config, one recipient each).
+fn reporting_municipalities() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/restance.toml");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("[reporting.municipalities.\"")?
+                .strip_suffix("\"]")
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The reports the flow must produce: its last day (2027-01-05) is the first business day of a
+/// month and of a quarter, so December's monthly report and the fourth quarter's report of every
+/// municipality; the first day (2026-12-16) looks back one month, to a month-end with no figures.
+pub fn expected_reports() -> BTreeSet<String> {
+    reporting_municipalities()
+        .iter()
+        .flat_map(|m| {
+            [
+                format!("monthly-{m}-2026-12-31"),
+                format!("quarterly-{m}-2026-12-31"),
+            ]
+        })
+        .collect()
+}
+
+fn tally(r: &mut RunResult, what: &str, want: usize, got: usize) {
+    if got < want {
+        r.lost += want - got;
+    } else if got > want {
+        r.doubled += got - want;
+    } else {
+        return;
+    }
+    r.violations.push(format!("{what}: {got}, expected {want}"));
+}
+
+/// What the flow's own inputs say every run must produce — the control run included, so that
+/// a control run that is wrong in the same way as every other run cannot pass.
+#[allow(clippy::too_many_lines)] // one check after the other
+pub async fn check_expected(
+    sys: &System,
+    flow: &Flow,
+    o: &Outcome,
+    r: &mut RunResult,
+) -> anyhow::Result<()> {
+    let rounds = i64::try_from(RACE_ROUNDS).unwrap_or(0);
+    // The race: each claim's balance is its amount, less the part payments, plus the fees and
+    // the interest, whatever the order they were applied in. (How a payment is split between
+    // fees, interest and principal depends on what was booked before it arrived — costs are
+    // covered first — so only the total is the same in every run.)
+    let want = RACE_OPENING + rounds * (RACE_FEE + RACE_INTEREST - RACE_PAYMENT);
+    let mut wrong = 0;
+    for rc in &flow.race {
+        if let Some((p, f, i, _)) = o.claims.get(&rc.invoice_id)
+            && p + f + i != want
+        {
+            wrong += 1;
+            if p + f + i > want {
+                r.doubled += 1;
+            } else {
+                r.lost += 1;
+            }
+            if wrong <= 5 {
+                r.violations.push(format!(
+                    "race claim {}: balance {} (principal {p}, fees {f}, interest {i}), expected {want}",
+                    rc.invoice_id,
+                    p + f + i
+                ));
+            }
+        }
+    }
+    if wrong > 5 {
+        r.violations
+            .push(format!("{wrong} race claims with a wrong balance in all"));
+    }
+
+    // Agreements: each debtor's, once.
+    let mut made: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for (table, kind) in [
+        ("plans", "Plan"),
+        ("deferrals", "Deferral"),
+        ("meetings", "Meeting"),
+    ] {
+        for row in rows(&sys.conns[AGR], &format!("SELECT debtor_id FROM {table}")).await? {
+            *made.entry((row.try_get_by_index(0)?, kind)).or_default() += 1;
+        }
+    }
+    let mut asked: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for (d, kind) in &flow.agreements {
+        let k = match kind {
+            Agreement::Plan => "Plan",
+            Agreement::Deferral => "Deferral",
+            Agreement::Meeting => "Meeting",
+        };
+        asked.insert((d.clone(), k), 1);
+    }
+    for key in asked.keys().chain(made.keys()).collect::<BTreeSet<_>>() {
+        let (want, got) = (
+            asked.get(key).copied().unwrap_or(0),
+            made.get(key).copied().unwrap_or(0),
+        );
+        tally(r, &format!("{} agreements of {}", key.1, key.0), want, got);
+    }
+    // Their letters and SMS: each template once, delivered; a meeting's two SMS at the gateway.
+    for (d, kind) in &flow.agreements {
+        for t in kind.templates() {
+            let key = format!("{t}:{d}");
+            let requested = usize::from(o.notifications.contains_key(&key));
+            tally(r, &format!("{t} requested for {d}"), 1, requested);
+            let sent = o
+                .deliveries
+                .iter()
+                .filter(|((k, _), s)| *k == key && *s == "sent")
+                .count();
+            if requested == 1 && sent == 0 {
+                r.lost += 1;
+                r.violations.push(format!("{t} for {d} never delivered"));
+            }
+            if *kind == Agreement::Meeting {
+                tally(
+                    r,
+                    &format!("{t} SMS at the gateway for {d}"),
+                    1,
+                    o.sms.get(&key).copied().unwrap_or(0),
+                );
+            }
+        }
+    }
+    // Held debtors get no reminder and no fee; every other open claim its first reminder once.
+    let held: BTreeSet<&str> = flow.agreements.keys().map(String::as_str).collect();
+    for (key, template) in &o.notifications {
+        if template.starts_with("reminder")
+            && o.debtor_of
+                .get(key)
+                .is_some_and(|d| held.contains(d.as_str()))
+        {
+            r.doubled += 1;
+            r.violations
+                .push(format!("{template} {key} for a debtor under an agreement"));
+        }
+    }
+    let reminded: BTreeMap<String, i64> = rows(
+        &sys.conns[DUN],
+        "SELECT c.invoice_id, COUNT(*) FROM history h JOIN claims c ON c.claim_id = h.claim_id \
+         WHERE h.action = 'reminder' AND h.step = 1 GROUP BY c.invoice_id",
+    )
+    .await?
+    .into_iter()
+    .filter_map(|x| Some((x.try_get_by_index(0).ok()?, x.try_get_by_index(1).ok()?)))
+    .collect();
+    let mut off = Vec::new();
+    for (d, invoices) in &flow.invoices_of {
+        for i in invoices {
+            let Some(share) = flow.pay_share.get(i) else {
+                continue; // a race claim: not due within the flow
+            };
+            let want = usize::from(!held.contains(d.as_str()) && !matches!(share, 100 | 101));
+            let got = usize::try_from(reminded.get(i).copied().unwrap_or(0)).unwrap_or(0);
+            if want != got {
+                off.push(format!("{i} (paid {share} %): {got}"));
+                if got < want {
+                    r.lost += 1;
+                } else {
+                    r.doubled += got - want;
+                }
+            }
+        }
+        if held.contains(d.as_str()) {
+            for i in invoices {
+                if o.fees.get(i).is_some_and(|f| !f.is_empty()) {
+                    r.doubled += 1;
+                    r.violations
+                        .push(format!("a fee on {i} of a debtor under an agreement"));
+                }
+            }
+        }
+    }
+    if !off.is_empty() {
+        r.violations.push(format!(
+            "{} claim(s) with another number of first reminders than their payments and agreements call for, e.g. {}",
+            off.len(),
+            off.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+
+    // Reports: December's and the quarter's of every municipality, published, each e-mailed
+    // once (counted at the SMTP server by Message-ID).
+    let want_reports = expected_reports();
+    let got_reports: BTreeSet<String> = o.reports.keys().cloned().collect();
+    for id in want_reports.difference(&got_reports) {
+        r.lost += 1;
+        r.violations.push(format!("report {id} not produced"));
+    }
+    for id in got_reports.difference(&want_reports) {
+        r.violations
+            .push(format!("report {id} produced, not expected by the flow"));
+    }
+    for (id, state) in &o.reports {
+        if state != "published" {
+            r.violations.push(format!("report {id} is {state}"));
+        }
+        let events = o
+            .effects
+            .get(&("reporting.report.published.v1".to_owned(), id.clone()))
+            .map_or(0, BTreeSet::len);
+        tally(r, &format!("report.published events of {id}"), 1, events);
+    }
+    let mails: Vec<&String> = o
+        .notifications
+        .iter()
+        .filter(|(_, t)| *t == "report_ready")
+        .map(|(k, _)| k)
+        .collect();
+    tally(
+        r,
+        "report e-mails requested",
+        want_reports.len(),
+        mails.len(),
+    );
+    for k in mails {
+        tally(
+            r,
+            &format!("e-mails at the SMTP server with the Message-ID of {k}"),
+            1,
+            o.emails.get(k).copied().unwrap_or(0),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! `just faults`: the fault suite. A seeded flow runs through every service of the collection
+//! loop — `restance-invoicing`, `restance-dunning`, `restance-agreements`,
+//! `restance-notifications` and `restance-reporting`, each with `--replicas` processes on one
+//! queue and one PostgreSQL database, as production runs them — on the real RabbitMQ, the fake
+//! SMS gateway and the SMTP test server, while one fault strikes at a seeded random point:
+//!
+//! 1. N upstream invoices (with the bad-input campaign mixed in);
+//! 2. payments for most of them;
+//! 3. the race: fees, interest charges and part payments on the same claims at the same time;
+//! 4. a business day, then caseworkers' plans, deferrals and meetings over agreements' API;
+//! 5. two dunning days whose reminders become letters and SMS; the second also brings the
+//!    meetings' SMS reminders and the month-end and quarter-end reports with their e-mails.
+//!
+//! After every run an invariant checker reads all five databases, the fake SMS gateway and the
+//! SMTP server (the third parties), an audit queue on the bus and every dead-letter queue:
+//!
+//! - what the flow's own inputs say it must produce (`check::check_expected`), in every run
+//!   including the control: the race claims' exact balances; each agreement once, its letters
+//!   and SMS once; no reminder or fee for a debtor under an agreement; every other open claim
+//!   its first reminder once, no paid claim any; every expected report published, each e-mail
+//!   once at the SMTP server by `Message-ID`;
+//! - invariants (`check::check_absolute`): every invoice exactly one claim; each claim's
+//!   balance equals its ledger; every payment counted once; dunning's view equals invoicing's;
+//!   at most one SMS per notification at the gateway and one event per effect on the bus; the
+//!   dead-letter queues hold exactly the hostile messages, each with a reason;
+//! - the same outcome as a control run of the same flow without a fault (`check::compare`);
+//! - every replica answers `/readyz` 200 again without a manual step;
+//! - no replica's log holds a national id, phone number, address, name or e-mail of the
+//!   generated debtors.
+//!
+//! Each run also records evidence that its fault really happened. A run whose fault did not
+//! fire is reported as such, never counted as a pass: `--runs R` asks for R runs in which the
+//! fault fired, and an unfired run is reported in its own column and replaced by another (at
+//! most 3 R attempts; the suite fails when fewer than R fired). An unfired run's lost and
+//! doubled effects still count.
+//!
+//! ```text
+//! faults [--invoices N] [--replicas N] [--runs R] [--seed S] [--scenarios a,b,…] [--list]
+//!        [--keep-logs DIR] [--without-delivery-reports]
+//! ```
+
+// Rates and shares of generated data are floats by nature; money is integer minor units here.
+#![allow(clippy::float_arithmetic)]
+
+mod check;
+mod drive;
+mod flow;
+mod scenarios;
+mod strike;
+mod system;
+
+use drive::{Calibration, PHASE_TIMEOUT_SECS, run_once};
+use flow::generate;
+use scenarios::{SERVICES, Scenario, scenarios};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use system::{NO_REPORTS, REPLICAS};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut invoices = 50_000usize;
+    let mut runs = 20usize;
+    let mut seed = 2026u64;
+    let mut only: Option<Vec<String>> = None;
+    let mut keep_logs: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--invoices" => invoices = val()?.parse()?,
+            "--runs" => runs = val()?.parse()?,
+            "--seed" => seed = val()?.parse()?,
+            "--replicas" => {
+                let n: usize = val()?.parse()?;
+                anyhow::ensure!((1..=5).contains(&n), "--replicas takes 1 to 5");
+                REPLICAS.store(n, Ordering::Relaxed);
+            }
+            "--scenarios" => only = Some(val()?.split(',').map(str::to_owned).collect()),
+            "--keep-logs" => keep_logs = Some(PathBuf::from(val()?)),
+            "--without-delivery-reports" => {
+                NO_REPORTS.store(true, Ordering::Relaxed);
+            }
+            "--list" => {
+                for s in scenarios() {
+                    println!("{:<28} {}", s.name, s.what);
+                }
+                return Ok(());
+            }
+            "--help" | "-h" => {
+                println!(
+                    "faults [--invoices N] [--replicas N] [--runs R] [--seed S] [--scenarios a,b] [--keep-logs DIR] [--without-delivery-reports] [--list]"
+                );
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument {other}; try --help"),
+        }
+    }
+    let extra = u64::try_from(invoices.saturating_sub(5_000)).unwrap_or(u64::MAX) / 50;
+    PHASE_TIMEOUT_SECS.store(300u64.saturating_add(extra), Ordering::Relaxed);
+    let all = scenarios();
+    if let Some(names) = &only {
+        for n in names {
+            anyhow::ensure!(
+                all.iter().any(|s| s.name == n),
+                "unknown scenario {n}; try --list"
+            );
+        }
+    }
+    let chosen: Vec<&Scenario> = all
+        .iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|n| n == s.name)))
+        .collect();
+    let tag = format!("f{seed}");
+    let flow = generate(seed, invoices, &tag)?;
+    eprintln!(
+        "fault suite: seed {seed}, {invoices} invoices + {} race claims, {} debtors, {} agreements, {} hostile messages, {} replica(s) of each of the {} services, {runs} fired run(s) per scenario, {} scenario(s)",
+        flow.race.len(),
+        flow.debtors.len(),
+        flow.agreements.len(),
+        flow.hostile.len(),
+        system::replicas(),
+        SERVICES.len(),
+        chosen.len()
+    );
+
+    // The control run: the reference outcome of this flow without a fault.
+    let control_scenario = &all[0];
+    eprintln!("control run …");
+    let (control, mut cres, clogs) = match run_once(&flow, control_scenario, seed, None).await {
+        (Ok((o, r)), logs) => (o, r, logs),
+        (Err(e), logs) => {
+            save_logs(&keep_logs, "control", 0, &logs);
+            return Err(e.context("the control run (no fault) did not complete"));
+        }
+    };
+    if !cres.violations.is_empty() {
+        save_logs(&keep_logs, "control", 0, &clogs);
+        for v in &cres.violations {
+            eprintln!("  control: {v}");
+        }
+        anyhow::bail!("the control run (no fault) already breaks an invariant");
+    }
+    let sms_count = u64::try_from(control.sms.len()).unwrap_or(1);
+    let calibration = Calibration {
+        sms: sms_count,
+        ..cres.phases
+    };
+    eprintln!(
+        "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} report(s), {} e-mail(s) at the SMTP server, {} dead letter(s), {:.1} s",
+        control.claims.len(),
+        control.fees.values().map(Vec::len).sum::<usize>(),
+        control.notifications.len(),
+        sms_count,
+        control
+            .effects
+            .keys()
+            .filter(|(t, _)| t == "notifications.letter.ready.v1")
+            .count(),
+        control.reports.len(),
+        control.emails.values().sum::<usize>(),
+        control.dead.values().map(Vec::len).sum::<usize>(),
+        cres.elapsed.as_secs_f64()
+    );
+    eprintln!(
+        "  control phases (a fault in a day is drawn inside it): invoices {:.2} s, payments {:.2} s, race {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s, the reports {:.2} s",
+        calibration.ingest.as_secs_f64(),
+        calibration.payments.as_secs_f64(),
+        calibration.race.as_secs_f64(),
+        calibration.dunning.as_secs_f64(),
+        calibration.day.as_secs_f64(),
+        calibration.reports.as_secs_f64()
+    );
+    cres.fired = true;
+
+    println!();
+    // `runs` counts runs in which the fault fired: a run whose fault missed its moment proves
+    // nothing about that fault, so it is reported apart and another run is made in its place
+    // (up to three times `runs` attempts). Its lost and doubled effects still count: without a
+    // fault it is a control run, and any loss there is a bug.
+    println!(
+        "| scenario | fired runs | unfired (not counted) | lost | doubled | other violations | mean run s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut failed = false;
+    for (si, sc) in chosen.iter().enumerate() {
+        let mut fired = 0;
+        let mut unfired = 0;
+        let mut lost = 0;
+        let mut doubled = 0;
+        let mut other = 0;
+        let mut secs = 0.0;
+        let mut attempts = 0;
+        let max_attempts = runs.saturating_mul(3);
+        while fired < runs && attempts < max_attempts {
+            let run = attempts;
+            attempts += 1;
+            let run_seed =
+                seed ^ ((si as u64 + 1) << 32) ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9);
+            let (o, mut r, logs) = match run_once(&flow, sc, run_seed, Some(calibration)).await {
+                (Ok((o, r)), logs) => (o, r, logs),
+                (Err(e), logs) => {
+                    save_logs(&keep_logs, sc.name, run, &logs);
+                    eprintln!("  {} run {run}: the run did not complete: {e:#}", sc.name);
+                    failed = true;
+                    other += 1;
+                    continue;
+                }
+            };
+            check::compare(&control, &o, &flow, &mut r);
+            secs += r.elapsed.as_secs_f64();
+            if r.fired {
+                fired += 1;
+            } else {
+                unfired += 1;
+            }
+            lost += r.lost;
+            doubled += r.doubled;
+            let others = r.violations.len();
+            eprintln!(
+                "  {} run {run}: {:.1} s, fired: {}, lost {}, doubled {}; {}",
+                sc.name,
+                r.elapsed.as_secs_f64(),
+                r.fired,
+                r.lost,
+                r.doubled,
+                if r.evidence.is_empty() {
+                    "-"
+                } else {
+                    &r.evidence
+                }
+            );
+            for v in r.violations.iter().take(10) {
+                eprintln!("      {v}");
+            }
+            if others > 0 {
+                other += 1;
+                failed = true;
+                save_logs(&keep_logs, sc.name, run, &logs);
+            }
+        }
+        let mean = if attempts > 0 {
+            secs / attempts as f64
+        } else {
+            0.0
+        };
+        println!(
+            "| {} | {fired} | {unfired} | {lost} | {doubled} | {other} | {mean:.1} |",
+            sc.name
+        );
+        if sc.name != "control" && fired < runs {
+            eprintln!(
+                "  {}: the fault fired in {fired} of {attempts} runs, short of the {runs} asked for — {}",
+                sc.name,
+                if fired == 0 {
+                    "this scenario proves nothing"
+                } else {
+                    "too few to count"
+                }
+            );
+            failed = true;
+        }
+    }
+    println!();
+    anyhow::ensure!(
+        !failed,
+        "the fault suite found lost or doubled effects or broken invariants (see above)"
+    );
+    println!(
+        "every run: 0 lost, 0 doubled, every invariant held, every service ready again, logs clean"
+    );
+    Ok(())
+}
+
+fn save_logs(dir: &Option<PathBuf>, scenario: &str, run: usize, logs: &[Vec<String>]) {
+    let Some(dir) = dir else { return };
+    let d = dir.join(format!("{scenario}-{run}"));
+    if std::fs::create_dir_all(&d).is_ok() {
+        for (i, replicas) in logs.iter().enumerate() {
+            for (r, l) in replicas.iter().enumerate() {
+                let _ = std::fs::write(d.join(format!("{}-{r}.log", SERVICES[i])), l);
+            }
+        }
+        eprintln!("      logs kept in {}", d.display());
+    }
+}
+#[cfg(test)]
+mod tests {
+    use crate::flow::{generate, personal_data_hits};
+
+    #[test]
+    fn the_log_scan_finds_every_kind_of_generated_personal_data_and_nothing_else() {
+        let flow = generate(7, 60, "t").expect("flow");
+        let clean = "2026-12-22T08:00:00Z INFO restance_dunning: run done debtors=40 \
+                     claims=60 took_ms=12345678 id=t-D12 reference=+71<000000001234567+12345678<";
+        assert_eq!(personal_data_hits(clean, &flow), Vec::<String>::new());
+        let d = &flow.debtors[17];
+        let nid = &d.national_id;
+        let cases = [
+            (
+                format!("x cpr={nid} y"),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("x cpr={}-{} y", &nid[..6], &nid[6..]),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("to=\"{}\"", d.street),
+                "a street address of a generated debtor",
+            ),
+            (
+                format!("<{}>", d.email),
+                "an e-mail address of a generated debtor",
+            ),
+            (format!("name={}!", d.name), "a name of a generated debtor"),
+            ("Ane Hansen".to_owned(), "the fixtures' personal data"),
+        ];
+        for (log, kind) in cases {
+            assert_eq!(
+                personal_data_hits(&log, &flow),
+                vec![kind.to_owned()],
+                "{log}"
+            );
+        }
+        let phone = flow
+            .debtors
+            .iter()
+            .find_map(|d| d.phone.clone())
+            .expect("a debtor with a phone");
+        for log in [format!("sms to {phone}"), format!("sms to {}", &phone[3..])] {
+            assert_eq!(
+                personal_data_hits(&log, &flow),
+                vec!["a national id or phone number of a generated debtor".to_owned()],
+                "{log}"
+            );
+        }
+    }
+}

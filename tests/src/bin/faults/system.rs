@@ -1,0 +1,340 @@
+//! The system under test: every service of the flow with `--replicas` processes each, one
+//! PostgreSQL database per service, one exchange, the fake SMS gateway, the SMTP test server.
+
+use crate::scenarios::{AGR, DUN, INV, NOT, REP, SERVICES};
+use restance_testkit::{
+    FakeSmsGateway, ServiceProcess, TestDatabase, connect, declare_quorum_queue, delete_queue,
+    delete_test_topology, publish_raw, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// `--without-delivery-reports`: the gateway sends no delivery reports (and the service has
+/// no callback token), so an SMS whose sender died mid-send is sent again at once — the
+/// counter-test showing that the checker sees a doubled SMS.
+pub static NO_REPORTS: AtomicBool = AtomicBool::new(false);
+/// `--replicas N`: processes per service.
+pub static REPLICAS: AtomicUsize = AtomicUsize::new(1);
+pub const CALLBACK_TOKEN: &str = "fault-suite-callback";
+/// The caseworker's token for agreements' API.
+pub const CASEWORKER: &str = "fault-suite-caseworker";
+
+pub fn replicas() -> usize {
+    REPLICAS.load(Ordering::Relaxed).max(1)
+}
+
+/// Where the SMTP test server (deploy/local/ensure-services.sh) listens and spools.
+pub fn smtp() -> (String, PathBuf) {
+    let port = std::env::var("RESTANCE_SMTP_PORT").unwrap_or_else(|_| "2525".into());
+    let spool = std::env::var_os("RESTANCE_SMTP_DIR").map_or_else(
+        || {
+            std::env::var_os("RESTANCE_TOOLS_DIR")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/restance-tools"))
+                })
+                .unwrap_or_else(|| PathBuf::from("/tmp/restance-tools"))
+                .join("smtp/inbox")
+        },
+        PathBuf::from,
+    );
+    (format!("smtp://127.0.0.1:{port}"), spool)
+}
+
+pub struct System {
+    pub exchange: String,
+    pub dbs: Vec<TestDatabase>,
+    pub conns: Vec<DatabaseConnection>,
+    /// service → its replicas.
+    pub procs: Vec<Vec<ServiceProcess>>,
+    pub gateway: FakeSmsGateway,
+    pub documents: PathBuf,
+    /// How often a replica of each service was started again after it died or was stopped.
+    pub restarts: [u32; 5],
+    /// Whether a replica of each service died by itself (a crash point) at least once.
+    pub crashed: [bool; 5],
+    /// The SMTP spool's files before the run (the run's e-mails are the new ones).
+    pub spool_before: std::collections::BTreeSet<PathBuf>,
+}
+
+impl System {
+    /// Starts every replica of every service; `crash` arms replica 0 of one service.
+    pub async fn start(crash: Option<(usize, String)>) -> anyhow::Result<Self> {
+        let exchange = unique_exchange();
+        let gateway = FakeSmsGateway::start().await?;
+        let documents = std::env::temp_dir().join(format!("restance-faults-{exchange}"));
+        std::fs::create_dir_all(&documents)?;
+        let (smtp_url, spool) = smtp();
+        let spool_before = spool_files(&spool);
+        let mut dbs = Vec::new();
+        for _ in SERVICES {
+            dbs.push(TestDatabase::postgres().await?);
+        }
+        let audit = format!("{exchange}.audit");
+        declare_quorum_queue(&exchange, &audit, AUDITED).await?;
+        let n = replicas();
+        // 15 pools of the default 8 would pass PostgreSQL's default 100 connections.
+        let pool = if n > 1 { "4" } else { "8" };
+        let tokens = format!("{CASEWORKER}:caseworker:fault-suite");
+        let mut procs = Vec::new();
+        for (i, name) in SERVICES.iter().enumerate() {
+            let docs = documents.to_string_lossy().into_owned();
+            let mut env: Vec<(&str, String)> = vec![
+                ("RESTANCE__BUS__EXCHANGE", exchange.clone()),
+                ("RESTANCE__DATABASE__URL", dbs[i].url.clone()),
+                ("RESTANCE__DATABASE__MAX_CONNECTIONS", pool.into()),
+                ("RESTANCE__BUS__BATCH_LINGER_MS", "5".into()),
+                ("RESTANCE__BUS__RELAY_POLL_MS", "50".into()),
+                ("RESTANCE__API__TOKENS", tokens.clone()),
+                ("RESTANCE__DUNNING__RUN__POLL_MS", "100".into()),
+                ("RESTANCE__DOCUMENTS__DIR", docs),
+                ("RESTANCE__SMS__URL", gateway.url.clone()),
+                ("RESTANCE__SMTP__URL", smtp_url.clone()),
+                (
+                    "RESTANCE__NOTIFICATIONS__QUIET_HOURS__START",
+                    "00:00".into(),
+                ),
+                ("RESTANCE__NOTIFICATIONS__QUIET_HOURS__END", "00:00".into()),
+                ("RESTANCE__NOTIFICATIONS__WORKER__POLL_MS", "200".into()),
+                // A delivery whose sender died is claimed again after 5 s, not 5 minutes.
+                ("RESTANCE__NOTIFICATIONS__WORKER__LEASE_SECS", "5".into()),
+                // An SMS whose sender died mid-send waits 10 s for its delivery report.
+                (
+                    "RESTANCE__NOTIFICATIONS__WORKER__REPORT_WAIT_SECS",
+                    "10".into(),
+                ),
+                ("RESTANCE__REPORTING__WORKER__POLL_MS", "200".into()),
+                // A report whose renderer died is taken over after 10 s (the least allowed), not 10 minutes.
+                ("RESTANCE__REPORTING__WORKER__LEASE_SECS", "10".into()),
+            ];
+            if !NO_REPORTS.load(Ordering::Relaxed) {
+                env.push(("RESTANCE__SMS__CALLBACK_TOKEN", CALLBACK_TOKEN.into()));
+            }
+            let mut replicas = Vec::new();
+            for r in 0..n {
+                let mut env = env.clone();
+                if let Some((svc, spec)) = &crash
+                    && *svc == i
+                    && r == 0
+                {
+                    env.push(("RESTANCE_CRASH_AT", spec.clone()));
+                }
+                let env_ref: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                replicas.push(ServiceProcess::spawn(&format!("restance-{name}"), &env_ref).await?);
+            }
+            procs.push(replicas);
+        }
+        for p in procs.iter().flatten() {
+            p.wait_ready(Duration::from_secs(120)).await?;
+        }
+        if !NO_REPORTS.load(Ordering::Relaxed) {
+            gateway.report_to(
+                &format!("{}/api/v1/sms/status", procs[NOT][0].base_url),
+                Some(CALLBACK_TOKEN),
+            );
+        }
+        let mut conns = Vec::new();
+        for db in &dbs {
+            conns.push(Database::connect(&db.url).await?);
+        }
+        Ok(Self {
+            exchange,
+            dbs,
+            conns,
+            procs,
+            gateway,
+            documents,
+            restarts: [0; 5],
+            crashed: [false; 5],
+            spool_before,
+        })
+    }
+
+    /// What Kubernetes does: a replica that died is started again (without the crash point).
+    pub async fn supervise(&mut self) -> anyhow::Result<()> {
+        for i in 0..SERVICES.len() {
+            for p in &mut self.procs[i] {
+                if p.exited().is_some() {
+                    self.crashed[i] = true;
+                    p.set_env("RESTANCE_CRASH_AT", None);
+                    p.start_again().await?;
+                    self.restarts[i] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `kill -9` of replica `r` of service `i`, started again at once (as Kubernetes would).
+    pub async fn kill9(&mut self, i: usize, r: usize) -> anyhow::Result<()> {
+        let p = &mut self.procs[i][r];
+        p.kill9().await?;
+        p.set_env("RESTANCE_CRASH_AT", None);
+        p.start_again().await?;
+        self.restarts[i] += 1;
+        Ok(())
+    }
+
+    pub async fn count(&self, i: usize, sql: &str) -> i64 {
+        count(&self.conns[i], sql).await.unwrap_or(-1)
+    }
+
+    /// Every replica answers `/readyz` 200.
+    pub async fn all_ready(&self) -> bool {
+        let client = reqwest::Client::new();
+        for p in self.procs.iter().flatten() {
+            let ok = client
+                .get(format!("{}/readyz", p.base_url))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Stops everything and cleans up (databases, queues, documents, this run's e-mails);
+    /// returns every replica's log, by service.
+    pub async fn stop(mut self) -> Vec<Vec<String>> {
+        let mut logs = Vec::new();
+        for svc in &mut self.procs {
+            let mut l = Vec::new();
+            for p in svc.iter_mut() {
+                let _ = p.terminate(Duration::from_secs(20)).await;
+                l.push(p.log_text());
+            }
+            logs.push(l);
+        }
+        for c in self.conns.drain(..) {
+            let _ = c.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.documents);
+        delete_test_topology(&self.exchange, &SERVICES).await;
+        delete_queue(&format!("{}.audit", self.exchange)).await;
+        for db in self.dbs.drain(..) {
+            db.drop_database().await;
+        }
+        logs
+    }
+}
+
+pub async fn count(conn: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+pub async fn rows(
+    conn: &DatabaseConnection,
+    sql: &str,
+) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
+    Ok(conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await?)
+}
+
+/// The `.eml` files in the SMTP spool.
+pub fn spool_files(spool: &std::path::Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(spool)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ the bus side
+
+/// What a third party acts on (letters, SMS, e-mail), every claim announced, every agreement
+/// made and every report published: the audit queue (durable, quorum) lets the checker see
+/// every copy the services published, across broker restarts.
+pub const AUDITED: &[&str] = &[
+    "notifications.letter.ready.v1",
+    "notifications.sms.sent.v1",
+    "notifications.email.sent.v1",
+    "invoicing.claim.opened.v1",
+    "agreements.plan.created.v1",
+    "agreements.deferral.granted.v1",
+    "agreements.meeting.scheduled.v1",
+    "reporting.report.published.v1",
+];
+
+/// Ready messages in the services' queues (0 when all consumed); `None` while the broker is away.
+pub async fn queues_ready(exchange: &str) -> Option<u32> {
+    use lapin::options::QueueDeclareOptions;
+    let conn = connect().await.ok()?;
+    let ch = conn.create_channel().await.ok()?;
+    let mut total = 0;
+    for s in SERVICES {
+        let q = ch
+            .queue_declare(
+                format!("{exchange}.{s}").as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .await
+            .ok()?;
+        total += q.message_count();
+    }
+    conn.close(200, "done".into()).await.ok();
+    Some(total)
+}
+
+/// Publishes with confirms; if the broker goes away meanwhile, publishes everything again
+/// (an upstream system does the same: the consumers' inboxes make the copies harmless).
+pub async fn publish_all(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow::Result<u32> {
+    let mut attempts = 0;
+    loop {
+        match publish_raw(exchange, items).await {
+            Ok(()) => return Ok(attempts),
+            Err(e) => {
+                attempts += 1;
+                anyhow::ensure!(attempts < 60, "publishing keeps failing: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Everything published and consumed, every outbox empty, every delivery final, every
+/// replica ready.
+pub async fn quiet(sys: &System) -> bool {
+    for i in [INV, DUN, AGR, NOT, REP] {
+        if sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await != 0 {
+            return false;
+        }
+    }
+    if sys
+        .count(
+            NOT,
+            "SELECT COUNT(*) FROM deliveries WHERE status NOT IN ('sent','failed')",
+        )
+        .await
+        != 0
+    {
+        return false;
+    }
+    if queues_ready(&sys.exchange).await != Some(0) {
+        return false;
+    }
+    sys.all_ready().await
+}
