@@ -202,6 +202,15 @@ impl System {
     /// Stops everything and cleans up (databases, queues, documents, this run's e-mails);
     /// returns every replica's log, by service.
     pub async fn stop(mut self) -> Vec<Vec<String>> {
+        // SIGTERM to every replica at once (each drains in parallel), then wait for each.
+        for p in self.procs.iter().flatten() {
+            if let Some(pid) = p.pid() {
+                let _ = std::process::Command::new("kill")
+                    .arg("-TERM")
+                    .arg(pid.to_string())
+                    .status();
+            }
+        }
         let mut logs = Vec::new();
         for svc in &mut self.procs {
             let mut l = Vec::new();
