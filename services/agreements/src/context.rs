@@ -161,6 +161,10 @@ impl Refusal {
 pub enum Failure {
     /// Refused, with the reason.
     Refused(Refusal),
+    /// Names something not learnt yet (a claim whose `invoicing.claim.opened.v1` another
+    /// replica may be committing): a message is handled again for a while and then refused
+    /// with this reason (`restance_bus::Outcome::NotYet`); a request is refused with it.
+    NotYet(Refusal),
     /// The database failed.
     Db(DbErr),
 }

@@ -104,6 +104,11 @@ async fn start_with(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
     settings.bus.exchange = exchange.clone();
     settings.bus.batch_linger_ms = 5;
     settings.bus.relay_poll_ms = 50;
+    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
+    // an event for a claim that never comes is dead-lettered soon.
+    settings.bus.not_yet_attempts = 8;
+    settings.bus.not_yet_first_pause_ms = 50;
+    settings.bus.not_yet_max_pause_ms = 1000;
     settings.database.url = db.url.clone();
     settings.http.host = "127.0.0.1".into();
     settings.http.port = 0;
@@ -1516,6 +1521,95 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> a
 #[tokio::test]
 async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
     an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
+/// Replicas: a claim's balance change handled before its `claim.opened` (which another
+/// replica is still committing) is not dead-lettered: it is handled again after a pause and
+/// applied once the claim is known, keeping the newer balance. An event or a payment naming a
+/// claim that never comes is dead-lettered with the reason after the (shortened) budget.
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C-EARLY'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-EARLY'";
+    let early = versioned(
+        balance("C-EARLY", "P-EARLY", "600.00", "2026-12-18"),
+        Some(2),
+    );
+    publish_raw(
+        &svc.exchange,
+        &[(
+            "invoicing.claim.balance_changed.v1".to_owned(),
+            serde_json::to_vec(&early)?,
+        )],
+    )
+    .await?;
+    svc.sent.fetch_add(1, Ordering::SeqCst);
+    // The claim.opened a moment later, as from a replica of invoicing's consumer that
+    // committed it after this one saw the balance change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    svc.send(&[versioned(
+        svc.opened("C-EARLY", "P-EARLY", "1000.00", "2026-12-15"),
+        Some(1),
+    )])
+    .await?;
+    assert_eq!(
+        svc.count(principal).await?,
+        60_000,
+        "the balance change is applied, not the older opening balance"
+    );
+    assert_eq!(svc.count(version).await?, 2);
+    assert!(
+        take_all(&format!("{}.agreements.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "nothing dead-lettered"
+    );
+
+    // A claim that never comes: dead-lettered with the reason, after the budget.
+    let started = tokio::time::Instant::now();
+    svc.send(&[
+        versioned(settled("C-NEVER", "P-EARLY", "2026-12-22"), Some(3)),
+        payment(
+            "PAY-NEVER",
+            "P-EARLY",
+            "2026-12-20",
+            &[("C-NEVER", "10.00")],
+        ),
+    ])
+    .await?;
+    svc.probe
+        .wait_for("agreements.message.rejected.v1", 2, T)
+        .await?;
+    assert!(
+        started.elapsed() >= Duration::from_millis(3550),
+        "not dead-lettered before the budget: {:?}",
+        started.elapsed()
+    );
+    let dead = take_all(&format!("{}.agreements.dead", svc.exchange)).await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "data.allocations[0].claim_id: no claim C-NEVER of debtor P-EARLY in municipality 0746",
+            "data.claim_id: no claim C-NEVER; agreements learns claims from invoicing.claim.opened.v1",
+        ]
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_postgres() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("postgres").await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("sqlite").await
 }
 
 #[tokio::test]

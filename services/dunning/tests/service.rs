@@ -49,6 +49,11 @@ async fn start(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
     settings.bus.exchange = exchange.clone();
     settings.bus.batch_linger_ms = 5;
     settings.bus.relay_poll_ms = 50;
+    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
+    // an event for a claim that never comes is dead-lettered soon.
+    settings.bus.not_yet_attempts = 8;
+    settings.bus.not_yet_first_pause_ms = 50;
+    settings.bus.not_yet_max_pause_ms = 1000;
     settings.database.url = db.url.clone();
     settings.http.host = "127.0.0.1".into();
     settings.http.port = 0;
@@ -1026,6 +1031,96 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> a
 #[tokio::test]
 async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
     an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
+/// Replicas: a claim's balance change handled before its `claim.opened` (which another
+/// replica is still committing) is not dead-lettered: it is handled again after a pause and
+/// applied once the claim is known, keeping the newer balance. An event or a payment naming a
+/// claim that never comes is dead-lettered with the reason after the (shortened) budget.
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let svc = start(kind, false).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let claim =
+        "SELECT principal_minor * 1000000 + fees_minor FROM claims WHERE claim_id = 'C-EARLY'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-EARLY'";
+    svc.send(&[versioned(
+        balance("C-EARLY", "P-EARLY", "2150.00", "250.00", "2026-12-18"),
+        Some(2),
+    )])
+    .await?;
+    // The claim.opened a moment later, as from a replica of invoicing's consumer that
+    // committed it after this one saw the balance change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let opened = svc.opened(&Claim {
+        id: "C-EARLY",
+        debtor: "P-EARLY",
+        category: "other",
+        amount: "2150.00",
+        due: "2026-12-15",
+    });
+    svc.send(&[versioned(opened, Some(1))]).await?;
+    svc.wait_processed(&mut probe).await?;
+    assert_eq!(
+        svc.count(claim).await?,
+        215_000 * 1_000_000 + 25_000,
+        "the balance change is applied, not the older opening balance"
+    );
+    assert_eq!(svc.count(version).await?, 2);
+    assert!(
+        take_all(&format!("{}.dunning.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "nothing dead-lettered"
+    );
+
+    // A claim that never comes: dead-lettered with the reason, after the budget.
+    let payment = envelope(
+        "/restance/invoicing",
+        "invoicing.payment.applied.v1",
+        json!({"payment_id":"PAY-NEVER","municipality":"0746","debtor_id":"P-EARLY",
+               "currency":"DKK","amount":"10.00","booking_date":"2026-12-20",
+               "matched_by":"reference","to_credit_balance":"0.00",
+               "allocations":[{"claim_id":"C-NEVER","invoice_id":"INV-C-NEVER",
+                   "category":"other","fees":"0.00","interest":"0.00","principal":"10.00"}]}),
+    );
+    let started = tokio::time::Instant::now();
+    svc.send(&[
+        versioned(settled("C-NEVER", "P-EARLY", "2026-12-22"), Some(3)),
+        payment,
+    ])
+    .await?;
+    probe.wait_for("dunning.message.rejected.v1", 2, T).await?;
+    assert!(
+        started.elapsed() >= Duration::from_millis(3550),
+        "not dead-lettered before the budget: {:?}",
+        started.elapsed()
+    );
+    svc.wait_processed(&mut probe).await?;
+    let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "data.allocations: no claim C-NEVER of debtor P-EARLY in municipality 0746",
+            "data.claim_id: no claim C-NEVER; dunning learns claims from invoicing.claim.opened.v1",
+        ]
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_postgres() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("postgres").await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("sqlite").await
 }
 
 #[tokio::test]

@@ -70,6 +70,11 @@ async fn start_with(kind: &str, tweak: impl FnOnce(&mut ReportingConfig)) -> any
     settings.bus.exchange = exchange.clone();
     settings.bus.batch_linger_ms = 5;
     settings.bus.relay_poll_ms = 50;
+    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
+    // an event for a claim that never comes is dead-lettered soon.
+    settings.bus.not_yet_attempts = 8;
+    settings.bus.not_yet_first_pause_ms = 50;
+    settings.bus.not_yet_max_pause_ms = 1000;
     settings.database.url = db.url.clone();
     settings.http.host = "127.0.0.1".into();
     settings.http.port = 0;
@@ -1101,6 +1106,86 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one_on_postgres() -> a
 #[tokio::test]
 async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> anyhow::Result<()> {
     an_older_balance_change_is_ignored_after_a_newer_one("sqlite").await
+}
+
+/// Replicas: a claim's balance change handled before its `claim.opened` (which another
+/// replica is still committing) is not dead-lettered: it is handled again after a pause and
+/// applied once the claim is known, keeping the newer balance. An event or a payment naming a
+/// claim that never comes is dead-lettered with the reason after the (shortened) budget.
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let svc = start(kind).await?;
+    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C'";
+    let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C'";
+    svc.send(&[day("2027-01-04")]).await?;
+    svc.settle().await?;
+    svc.send(&[versioned(
+        balance(&CC, "1500.00", "0.00", "payment", "2027-01-04"),
+        Some(2),
+    )])
+    .await?;
+    // The claim.opened a moment later, as from a replica of invoicing's consumer that
+    // committed it after this one saw the balance change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    svc.send(&[versioned(svc.opened(&CC), Some(1))]).await?;
+    svc.settle().await?;
+    assert_eq!(
+        svc.count(principal).await?,
+        150_000,
+        "the balance change is applied, not the older opening balance"
+    );
+    assert_eq!(svc.count(version).await?, 2);
+    let jan4 = svc.total_on("0957", "2027-01-04").await?;
+    assert_eq!(jan4["total"]["now"]["total"], "1500.00", "{jan4:#}");
+    assert!(
+        take_all(&format!("{}.reporting.dead", svc.exchange))
+            .await?
+            .is_empty(),
+        "nothing dead-lettered"
+    );
+
+    // A claim that never comes: dead-lettered with the reason, after the budget.
+    let started = tokio::time::Instant::now();
+    svc.send(&[
+        versioned(settled(&B, "2027-01-04"), Some(3)),
+        payment("PAY-NEVER", "0957", "P-1", &[(&B, "10.00")], "2027-01-04"),
+    ])
+    .await?;
+    probe
+        .wait_for("reporting.message.rejected.v1", 2, T)
+        .await?;
+    assert!(
+        started.elapsed() >= Duration::from_millis(3550),
+        "not dead-lettered before the budget: {:?}",
+        started.elapsed()
+    );
+    svc.settle().await?;
+    let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "data.allocations[0].claim_id: no claim B; reporting learns claims from invoicing.claim.opened.v1",
+            "data.claim_id: no claim B; reporting learns claims from invoicing.claim.opened.v1",
+        ]
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM claims").await?, 1);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_postgres() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("postgres").await
+}
+
+#[tokio::test]
+async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() -> anyhow::Result<()>
+{
+    a_balance_change_before_its_claim_is_opened_waits_for_it("sqlite").await
 }
 
 #[tokio::test]

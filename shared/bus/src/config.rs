@@ -27,6 +27,15 @@ pub struct BusSettings {
     pub relay_batch: usize,
     /// How often the relay looks at the outbox when nobody has woken it.
     pub relay_poll_ms: u64,
+    /// Handlings of a message that names something the service has not learnt yet (a claim
+    /// whose `claim.opened` another replica has not committed) before it is dead-lettered with
+    /// its reason (`Outcome::NotYet`, see [`crate::consumer`]); 1 dead-letters it at once.
+    pub not_yet_attempts: u32,
+    /// The pause after the first "not yet"; it doubles after each further one…
+    pub not_yet_first_pause_ms: u64,
+    /// …up to this. The defaults (10 handlings, 200 ms doubling up to 6 s) wait about 30 s in
+    /// all ([`Self::not_yet_pause`]).
+    pub not_yet_max_pause_ms: u64,
 }
 
 impl Default for BusSettings {
@@ -42,6 +51,9 @@ impl Default for BusSettings {
             confirm_timeout_ms: 10_000,
             relay_batch: 1000,
             relay_poll_ms: 500,
+            not_yet_attempts: 10,
+            not_yet_first_pause_ms: 200,
+            not_yet_max_pause_ms: 6_000,
         }
     }
 }
@@ -70,6 +82,17 @@ impl BusSettings {
         if self.delivery_limit == 0 {
             out.push("bus.delivery_limit: must be at least 1".to_owned());
         }
+        if self.not_yet_attempts == 0 {
+            out.push("bus.not_yet_attempts: must be at least 1".to_owned());
+        }
+        if self.not_yet_first_pause_ms == 0
+            || self.not_yet_first_pause_ms > self.not_yet_max_pause_ms
+        {
+            out.push(
+                "bus.not_yet_first_pause_ms: must be at least 1 and at most bus.not_yet_max_pause_ms"
+                    .to_owned(),
+            );
+        }
         if self.confirm_window == 0 || self.relay_batch == 0 {
             out.push("bus.confirm_window and bus.relay_batch: must be at least 1".to_owned());
         }
@@ -89,6 +112,29 @@ impl BusSettings {
     /// [`Self::relay_poll_ms`] as a duration.
     pub fn relay_poll(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    /// The pause before handling a message again after its `times`-th "not yet" (1 for the
+    /// first), or `None` when that was its last handling ([`Self::not_yet_attempts`]): it is
+    /// then dead-lettered with its reason.
+    pub fn not_yet_pause(&self, times: u32) -> Option<Duration> {
+        if times == 0 || times >= self.not_yet_attempts {
+            return None;
+        }
+        let doubled = self
+            .not_yet_first_pause_ms
+            .saturating_mul(1u64 << (times - 1).min(32));
+        Some(Duration::from_millis(
+            doubled.min(self.not_yet_max_pause_ms),
+        ))
+    }
+
+    /// How long a message that stays "not yet" is retried before it is dead-lettered: the sum
+    /// of its pauses (about 30 s by default).
+    pub fn not_yet_budget(&self) -> Duration {
+        (1..self.not_yet_attempts)
+            .filter_map(|n| self.not_yet_pause(n))
+            .sum()
     }
 }
 
@@ -122,5 +168,54 @@ mod tests {
     #[test]
     fn defaults_are_consistent() {
         assert!(BusSettings::default().problems().is_empty());
+    }
+
+    #[test]
+    fn a_message_not_yet_processable_is_retried_for_about_thirty_seconds_by_default() {
+        let s = BusSettings::default();
+        let pauses: Vec<u64> = (1..=s.not_yet_attempts)
+            .map_while(|n| s.not_yet_pause(n))
+            .map(|p| p.as_millis() as u64)
+            .collect();
+        // Nine pauses between ten handlings, growing, capped.
+        assert_eq!(pauses, [200, 400, 800, 1600, 3200, 6000, 6000, 6000, 6000]);
+        assert_eq!(s.not_yet_pause(10), None, "the tenth handling is the last");
+        assert_eq!(s.not_yet_pause(0), None);
+        let total = s.not_yet_budget();
+        assert!(
+            total >= Duration::from_secs(25) && total <= Duration::from_secs(40),
+            "{total:?}"
+        );
+    }
+
+    #[test]
+    fn the_not_yet_budget_can_be_shortened_or_switched_off() {
+        let short = BusSettings {
+            not_yet_attempts: 3,
+            not_yet_first_pause_ms: 10,
+            not_yet_max_pause_ms: 15,
+            ..BusSettings::default()
+        };
+        assert_eq!(short.not_yet_pause(1), Some(Duration::from_millis(10)));
+        assert_eq!(short.not_yet_pause(2), Some(Duration::from_millis(15)));
+        assert_eq!(short.not_yet_pause(3), None);
+        assert_eq!(short.not_yet_budget(), Duration::from_millis(25));
+        let off = BusSettings {
+            not_yet_attempts: 1,
+            ..BusSettings::default()
+        };
+        assert_eq!(off.not_yet_pause(1), None, "dead-lettered at once");
+        assert!(off.problems().is_empty());
+        let huge = BusSettings {
+            not_yet_attempts: u32::MAX,
+            ..BusSettings::default()
+        };
+        assert_eq!(huge.not_yet_pause(200), Some(Duration::from_secs(6)));
+        let bad = BusSettings {
+            not_yet_attempts: 0,
+            not_yet_first_pause_ms: 7_000,
+            ..BusSettings::default()
+        };
+        assert_eq!(bad.problems().len(), 2, "{:?}", bad.problems());
     }
 }

@@ -18,6 +18,44 @@
 //! the same rows: PostgreSQL's deadlock detector chose it, or a serialization failure; SQLite
 //! busy or locked ([`is_contention`]) — is retried whole after a short random pause, and such
 //! an error never counts toward a message's rejection: it says nothing about the message.
+//!
+//! ## Not yet
+//!
+//! A message may name something the service has not learnt *yet*: with replicas, invoicing's
+//! `claim.balance_changed` for a new claim can be handled by replica B while replica A is still
+//! committing that claim's `claim.opened`. The handler answers [`Outcome::NotYet`] for such a
+//! message (and writes nothing for it). The runner then
+//! - commits the rest of the batch as usual, but removes the message's key from the inbox in
+//!   that transaction ([`inbox::forget`]), so its next handling finds it new;
+//! - does **not** acknowledge its delivery: it is parked on this channel and handled again, in
+//!   a batch of its own, after a pause growing from `bus.not_yet_first_pause_ms` (200 ms)
+//!   doubling up to `bus.not_yet_max_pause_ms` (6 s), every other delivery meanwhile consumed
+//!   and acknowledged as usual (each on its own while anything is parked, since a cumulative
+//!   ack would take the parked one along);
+//! - after `bus.not_yet_attempts` handlings (10: about 30 s, [`BusSettings::not_yet_pause`])
+//!   turns the last "not yet" into [`Outcome::Rejected`] with the handler's reason: a dead
+//!   letter and a `<service>.message.rejected.v1`, exactly as a rejection at once was before.
+//!
+//! Each retry is counted in `restance_bus_not_yet_retries_total{queue, reason}` (the reason is
+//! a label such as [`UNKNOWN_CLAIM`]) and logged at info level with the message id; a message
+//! whose budget ran out in `restance_bus_not_yet_given_up_total{queue, reason}`.
+//!
+//! **Why a parked delivery, and not a batch retry or a requeue.** A batch-level error retried
+//! like contention would hold the whole queue for up to 30 s behind one message whose claim
+//! never comes (a producer's bug, a claim opened in another municipality's system): every
+//! other debtor's events would wait. A nack with requeue would go back to the head of a quorum
+//! queue at once (no pause), count towards the broker's `x-delivery-limit` — whose dead letter
+//! carries no reason — and a republished copy with an attempt header would have no pause
+//! either. Holding the unacknowledged delivery keeps the guarantees without blocking: it is
+//! acknowledged only after the transaction that applied (or rejected) it commits, its inbox
+//! key is written in that same transaction, and if this replica dies or loses its channel the
+//! broker redelivers it like any unacknowledged delivery. The costs, accepted: a parked
+//! delivery takes one place of `bus.prefetch` while it waits; its count of handlings lives in
+//! memory, so a redelivery to another replica starts a new budget (a message never waits less
+//! than the budget, possibly more); a delivery parked when the service stops is returned to the
+//! queue, not dead-lettered; and parked messages are handled after messages that arrived
+//! later — harmless for invoicing's claim events, which carry a version and are applied newest
+//! first whatever their order ([`restance_contracts`]'s `ClaimEvent::against`).
 
 use crate::config::BusSettings;
 use crate::connection::{Backoff, connect_with_backoff};
@@ -74,6 +112,30 @@ pub enum Outcome {
     Done,
     /// It cannot be processed: dead letter + rejected event, with this reason.
     Rejected(Rejection),
+    /// It names something this service has not learnt yet but may learn any moment: a claim
+    /// whose `invoicing.claim.opened.v1` another replica is committing right now. The handler
+    /// must not have written anything for it. The runner handles it again after a pause, for
+    /// a bounded time ([`BusSettings::not_yet_pause`]), and when it is still not processable
+    /// then, dead-letters it with `rejection` as if it had been [`Outcome::Rejected`] at once
+    /// (module docs, "Not yet"). `reason` labels the retries in
+    /// `restance_bus_not_yet_retries_total{queue, reason}`, e.g. [`UNKNOWN_CLAIM`].
+    NotYet {
+        /// A metric label (a fixed word, never data from the message).
+        reason: &'static str,
+        /// The rejection it becomes when the budget is spent.
+        rejection: Rejection,
+    },
+}
+
+/// The [`Outcome::NotYet`] reason for a message naming a claim whose `claim.opened` has not
+/// been handled (yet).
+pub const UNKNOWN_CLAIM: &str = "unknown_claim";
+
+impl Outcome {
+    /// [`Outcome::NotYet`] with its metric label and the rejection it becomes in the end.
+    pub fn not_yet(reason: &'static str, rejection: Rejection) -> Self {
+        Self::NotYet { reason, rejection }
+    }
 }
 
 /// A handler failure that is not about one message (the batch is retried).
@@ -216,7 +278,60 @@ struct Decoded {
     /// An operator replayed it from a dead-letter queue: a rejection recorded in the inbox for
     /// its key is forgotten, so it is processed again.
     replayed: bool,
+    /// How often its handler said [`Outcome::NotYet`] so far (on this consumer: the count is
+    /// not kept across redeliveries).
+    not_yet: u32,
     item: Result<Inbound, (RejectedMeta, Rejection)>,
+}
+
+/// A delivery of the current channel with its decoded message.
+struct Pending {
+    tag: u64,
+    decoded: Decoded,
+}
+
+/// Deliveries whose handler said [`Outcome::NotYet`]: held unacknowledged until their pause is
+/// over, then handled again as a batch of their own.
+#[derive(Default)]
+struct Parked {
+    waiting: Vec<(tokio::time::Instant, Pending)>,
+}
+
+impl Parked {
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    fn next_due(&self) -> Option<tokio::time::Instant> {
+        self.waiting.iter().map(|(due, _)| *due).min()
+    }
+
+    /// Takes the deliveries whose pause is over, oldest delivery first.
+    fn take_due(&mut self, now: tokio::time::Instant) -> Vec<Pending> {
+        let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.waiting = wait;
+        let mut due: Vec<Pending> = due.into_iter().map(|(_, p)| p).collect();
+        due.sort_by_key(|p| p.tag);
+        due
+    }
+}
+
+/// Sleeps until `due`, or forever when nothing waits.
+async fn until(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a committed batch left for later: the indices of the messages that were not yet
+/// processable (with their reason label), and the reasons of those whose budget ran out.
+#[derive(Default)]
+struct Committed {
+    deferred: Vec<(usize, &'static str)>,
+    gave_up: Vec<&'static str>,
 }
 
 #[derive(Clone)]
@@ -324,18 +439,38 @@ impl<H: BatchHandler> ConsumerRunner<H> {
             .await?;
         self.readiness.set_consuming(true);
         tracing::info!(queue = %self.queue, types = ?self.subscription.message_types, "consuming");
+        // Deliveries of this channel waiting to be handled again (module docs, "Not yet"); a
+        // lost channel returns them to the queue, so they die with it.
+        let mut parked = Parked::default();
         loop {
-            let first = tokio::select! {
-                () = cancel.cancelled() => None,
+            enum Next {
+                Stop,
+                Due,
+                Delivery(Box<Delivery>),
+            }
+            let next = tokio::select! {
+                () = cancel.cancelled() => Next::Stop,
+                () = until(parked.next_due()) => Next::Due,
                 next = consumer.next() => match next {
-                    Some(d) => Some(d?),
+                    Some(d) => Next::Delivery(Box::new(d?)),
                     None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
                         lapin::ChannelState::Closed, "consumer stream ended"))),
                 },
             };
-            let Some(first) = first else { break };
-            let batch = self.fill_batch(first, &mut consumer).await?;
-            self.process_and_ack(&channel, batch, cancel).await?;
+            match next {
+                Next::Stop => break,
+                Next::Due => {
+                    let due = parked.take_due(tokio::time::Instant::now());
+                    self.process_and_ack(&channel, due, &mut parked, cancel)
+                        .await?;
+                }
+                Next::Delivery(first) => {
+                    let batch = self.fill_batch(*first, &mut consumer).await?;
+                    let batch = batch.into_iter().map(|d| self.pending(d)).collect();
+                    self.process_and_ack(&channel, batch, &mut parked, cancel)
+                        .await?;
+                }
+            }
         }
         // Graceful stop: no new deliveries, then finish those already received.
         channel
@@ -347,14 +482,28 @@ impl<H: BatchHandler> ConsumerRunner<H> {
             match tokio::time::timeout(Duration::from_millis(200), consumer.next()).await {
                 Ok(Some(Ok(first))) => {
                     let batch = self.fill_batch(first, &mut consumer).await?;
-                    self.process_and_ack(&channel, batch, &CancellationToken::new())
+                    let batch = batch.into_iter().map(|d| self.pending(d)).collect();
+                    self.process_and_ack(&channel, batch, &mut parked, &CancellationToken::new())
                         .await?;
                 }
                 _ => break,
             }
         }
+        if !parked.is_empty() {
+            // Not acknowledged: closing the channel returns them to the queue for another
+            // replica (or this one after its restart), which handles them from the start.
+            tracing::info!(queue = %self.queue, waiting = parked.waiting.len(),
+                "stopping with messages waiting for what they name; the broker redelivers them");
+        }
         let _ = channel.close(200, "shutting down".into()).await;
         Ok(())
+    }
+
+    fn pending(&self, d: Delivery) -> Pending {
+        Pending {
+            tag: d.delivery_tag,
+            decoded: self.decode(d),
+        }
     }
 
     async fn fill_batch(
@@ -376,20 +525,72 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     async fn process_and_ack(
         &self,
         channel: &Channel,
-        batch: Vec<Delivery>,
+        batch: Vec<Pending>,
+        parked: &mut Parked,
         cancel: &CancellationToken,
     ) -> Result<(), lapin::Error> {
         let started = Instant::now();
-        let count = batch.len();
-        let Some(last_tag) = batch.last().map(|d| d.delivery_tag) else {
+        if batch.is_empty() {
             return Ok(());
-        };
-        let decoded: Vec<Decoded> = batch.into_iter().map(|d| self.decode(d)).collect();
-        self.process_until_committed(decoded, cancel).await;
-        // Ack after commit: every delivery of the batch is now durable in our database.
-        channel
-            .basic_ack(last_tag, BasicAckOptions { multiple: true })
-            .await?;
+        }
+        let (tags, decoded): (Vec<u64>, Vec<Decoded>) =
+            batch.into_iter().map(|p| (p.tag, p.decoded)).unzip();
+        let committed = self.process_until_committed(&decoded, cancel).await;
+        for reason in committed.gave_up {
+            metrics::counter!("restance_bus_not_yet_given_up_total",
+                "queue" => self.queue.clone(), "reason" => reason)
+            .increment(1);
+        }
+        let mut later: Vec<Option<&'static str>> = vec![None; decoded.len()];
+        for (i, reason) in committed.deferred {
+            later[i] = Some(reason);
+        }
+        let mut done = Vec::with_capacity(tags.len());
+        for ((tag, mut d), reason) in tags.into_iter().zip(decoded).zip(later) {
+            let Some(reason) = reason else {
+                done.push(tag);
+                continue;
+            };
+            d.not_yet += 1;
+            // Always a pause: `try_process` defers a message only while it has handlings left
+            // (its last "not yet" is a rejection). Acknowledging it here would lose it — its
+            // inbox key is gone — so the fallback is one more wait, after which it is rejected.
+            let pause = self
+                .settings
+                .not_yet_pause(d.not_yet)
+                .unwrap_or(Duration::from_millis(self.settings.not_yet_max_pause_ms));
+            metrics::counter!("restance_bus_not_yet_retries_total",
+                "queue" => self.queue.clone(), "reason" => reason)
+            .increment(1);
+            if let Ok(i) = &d.item {
+                tracing::info!(queue = %self.queue, message_id = %i.envelope.id,
+                    message_type = %i.envelope.r#type, reason, attempt = d.not_yet,
+                    of = self.settings.not_yet_attempts, pause_ms = pause.as_millis() as u64,
+                    "message names something not known yet (another replica may be committing it); handling it again after a pause");
+            }
+            parked.waiting.push((
+                tokio::time::Instant::now() + pause,
+                Pending { tag, decoded: d },
+            ));
+        }
+        // Ack after commit: every acknowledged delivery is now durable in our database. With
+        // nothing parked, every unacknowledged delivery of the channel up to the last one is in
+        // this batch: one cumulative ack. A parked delivery (a lower tag) must stay
+        // unacknowledged, so then each is acknowledged on its own.
+        let count = done.len();
+        if parked.is_empty() {
+            if let Some(last) = done.iter().max() {
+                channel
+                    .basic_ack(*last, BasicAckOptions { multiple: true })
+                    .await?;
+            }
+        } else {
+            for tag in &done {
+                channel
+                    .basic_ack(*tag, BasicAckOptions { multiple: false })
+                    .await?;
+            }
+        }
         metrics::counter!("restance_bus_consumed_total", "queue" => self.queue.clone())
             .increment(count as u64);
         metrics::histogram!("restance_bus_batch_seconds", "queue" => self.queue.clone())
@@ -454,15 +655,23 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 ))
             }
         };
-        Decoded { replayed, item }
+        Decoded {
+            replayed,
+            not_yet: 0,
+            item,
+        }
     }
 
     /// Processes a batch, retrying as described in the module docs, until it is committed.
-    async fn process_until_committed(&self, decoded: Vec<Decoded>, cancel: &CancellationToken) {
+    async fn process_until_committed(
+        &self,
+        decoded: &[Decoded],
+        cancel: &CancellationToken,
+    ) -> Committed {
         let mut conflicts = 0u32;
         loop {
-            match self.try_process(&decoded).await {
-                Ok(()) => return,
+            match self.try_process(decoded).await {
+                Ok(committed) => return committed,
                 Err(err) if err.is_contention() && conflicts < CONTENTION_RETRIES => {
                     conflicts += 1;
                     self.count_contention(&err, conflicts, decoded.len());
@@ -479,14 +688,20 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 }
             }
         }
-        for one in decoded {
-            let single = [one];
+        let mut all = Committed::default();
+        for (index, one) in decoded.iter().enumerate() {
+            let single = std::slice::from_ref(one);
             let mut attempts = 0u32;
             let mut conflicts = 0u32;
             let mut backoff = Backoff::default();
             loop {
-                match self.try_process(&single).await {
-                    Ok(()) => break,
+                match self.try_process(single).await {
+                    Ok(committed) => {
+                        all.deferred
+                            .extend(committed.deferred.into_iter().map(|(_, r)| (index, r)));
+                        all.gave_up.extend(committed.gave_up);
+                        break;
+                    }
                     Err(err) if err.is_contention() => {
                         // Not the message's fault: never a step towards its rejection.
                         conflicts += 1;
@@ -499,7 +714,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                         if db_up {
                             attempts += 1;
                             if attempts >= 3 {
-                                self.reject_poison(&single[0], &err).await;
+                                self.reject_poison(one, &err).await;
                                 break;
                             }
                         } else {
@@ -514,6 +729,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 }
             }
         }
+        all
     }
 
     fn count_contention(&self, err: &HandlerError, attempt: u32, size: usize) {
@@ -557,6 +773,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         };
         let poisoned = Decoded {
             replayed: false,
+            not_yet: 0,
             item: Err((meta, rejection)),
         };
         let mut backoff = Backoff::default();
@@ -566,7 +783,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         }
     }
 
-    async fn try_process(&self, decoded: &[Decoded]) -> Result<(), HandlerError> {
+    async fn try_process(&self, decoded: &[Decoded]) -> Result<Committed, HandlerError> {
         // Same message twice in one batch (a producer retry): the first one counts.
         let mut seen = HashSet::with_capacity(decoded.len());
         let mut keys = Vec::with_capacity(decoded.len());
@@ -591,14 +808,17 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         inbox::forget_rejected(&tx, &replayed).await?;
         let fresh = inbox::record_new(&tx, &keys).await?;
         let mut todo: Vec<Inbound> = Vec::new();
+        // The index in `decoded` of each message of `todo`.
+        let mut todo_at: Vec<usize> = Vec::new();
         let mut rejected: Vec<(RejectedMeta, Rejection)> = Vec::new();
         let mut taken = HashSet::with_capacity(fresh.len());
-        for d in decoded {
+        for (at, d) in decoded.iter().enumerate() {
             match &d.item {
                 Ok(i) => {
                     let key = (i.envelope.source.clone(), i.envelope.id.clone());
                     if fresh.contains(&key) && taken.insert(key) {
                         todo.push(i.clone());
+                        todo_at.push(at);
                     }
                 }
                 Err((meta, why)) => {
@@ -614,6 +834,8 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 .increment(duplicates as u64);
         }
         let mut effects = Effects::new(self.source.clone());
+        let mut committed = Committed::default();
+        let mut forget: Vec<MessageKey> = Vec::new();
         if !todo.is_empty() {
             let outcomes = AssertUnwindSafe(self.handler.handle(&tx, &todo, &mut effects))
                 .catch_unwind()
@@ -626,17 +848,40 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                     todo.len()
                 )));
             }
-            for (inbound, outcome) in todo.iter().zip(outcomes) {
-                if let Outcome::Rejected(why) = outcome {
-                    let meta = RejectedMeta {
-                        key: (inbound.envelope.source.clone(), inbound.envelope.id.clone()),
-                        message_type: inbound.envelope.r#type.clone(),
-                        routing_key: inbound.envelope.r#type.clone(),
-                        body: inbound.raw.to_vec(),
-                    };
-                    rejected.push((meta, why));
-                }
+            for ((inbound, at), outcome) in todo.iter().zip(todo_at).zip(outcomes) {
+                let key = (inbound.envelope.source.clone(), inbound.envelope.id.clone());
+                let why = match outcome {
+                    Outcome::Done => continue,
+                    Outcome::Rejected(why) => why,
+                    Outcome::NotYet { reason, rejection } => {
+                        if self
+                            .settings
+                            .not_yet_pause(decoded[at].not_yet + 1)
+                            .is_some()
+                        {
+                            // Handled again later: as if it had not arrived yet.
+                            forget.push(key);
+                            committed.deferred.push((at, reason));
+                            continue;
+                        }
+                        tracing::info!(queue = %self.queue, message_id = %key.1, reason,
+                            attempts = decoded[at].not_yet + 1,
+                            "message still names something not known after its retries; dead-lettering it");
+                        committed.gave_up.push(reason);
+                        rejection
+                    }
+                };
+                let meta = RejectedMeta {
+                    key,
+                    message_type: inbound.envelope.r#type.clone(),
+                    routing_key: inbound.envelope.r#type.clone(),
+                    body: inbound.raw.to_vec(),
+                };
+                rejected.push((meta, why));
             }
+        }
+        if !forget.is_empty() {
+            inbox::forget(&tx, &forget).await?;
         }
         let mut out = effects.into_messages();
         for (meta, why) in &rejected {
@@ -677,7 +922,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         if !out.is_empty() {
             self.outbox.wake();
         }
-        Ok(())
+        Ok(committed)
     }
 }
 

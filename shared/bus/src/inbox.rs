@@ -83,3 +83,17 @@ pub async fn forget_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> 
     }
     Ok(())
 }
+
+/// Removes keys recorded in this transaction whose message is to be handled again later (it
+/// named something not learnt yet: [`crate::Outcome::NotYet`]), so the next handling finds
+/// it new.
+pub async fn forget(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let sql = format!(
+            "DELETE FROM restance_inbox WHERE {}",
+            key_condition(1, chunk.len())
+        );
+        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+    }
+    Ok(())
+}

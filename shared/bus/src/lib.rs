@@ -25,7 +25,11 @@
 //!   broker's confirm and its commit republishes rows (consumers dedupe them by `(source, id)`).
 //!   SQLite has one process and one relay per database file: no lock, no transaction.
 //! - a batch that loses a lock conflict to another replica's batch (deadlock, serialization
-//!   failure, SQLite busy) is retried, never dead-lettered ([`consumer::is_contention`]).
+//!   failure, SQLite busy) is retried, never dead-lettered ([`consumer::is_contention`]);
+//! - a message naming something another replica is still committing (a claim whose
+//!   `claim.opened` is in flight) is handled again after growing pauses for about 30 s before
+//!   it is dead-lettered with its reason ([`consumer::Outcome::NotYet`], the consumer's "Not
+//!   yet").
 //!
 //! SQL is written once with `$n` placeholders, which both PostgreSQL and SQLite (through sqlx)
 //! accept; the few statements that differ branch on the backend.
@@ -47,7 +51,7 @@ pub use config::BusSettings;
 pub use connection::Backoff;
 pub use consumer::{
     BatchHandler, ConsumerRunner, Effects, HandlerError, Inbound, Outcome, Subscription,
-    is_contention,
+    UNKNOWN_CLAIM, is_contention,
 };
 pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};

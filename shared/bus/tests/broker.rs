@@ -31,6 +31,10 @@ fn settings(exchange: &str) -> BusSettings {
         exchange: exchange.to_owned(),
         batch_linger_ms: 5,
         relay_poll_ms: 50,
+        // A short "not yet" budget (8 handlings, 3.55 s of pauses) so its test is fast.
+        not_yet_attempts: 8,
+        not_yet_first_pause_ms: 50,
+        not_yet_max_pause_ms: 1000,
         ..BusSettings::default()
     }
 }
@@ -111,7 +115,8 @@ async fn the_relay_publishes_the_outbox_in_order_and_empties_it() -> anyhow::Res
 }
 
 /// Records `data.n`; panics on `data.poison`; rejects `data.reject`; fails as a deadlock
-/// victim the first `data.conflicts` times.
+/// victim the first `data.conflicts` times; is not yet processable while `data.needs` names an
+/// `n` not recorded yet.
 struct Recorder;
 
 /// Attempts per message id (across transactions: a rollback does not undo them).
@@ -152,6 +157,25 @@ impl BatchHandler for Recorder {
                      USING ERRCODE = 'deadlock_detected'; END $$",
                 )
                 .await?;
+            }
+            if let Some(needs) = data["needs"].as_i64() {
+                let found = tx
+                    .query_one_raw(Statement::from_sql_and_values(
+                        tx.get_database_backend(),
+                        "SELECT COUNT(*) FROM seen WHERE n = $1",
+                        [needs.into()],
+                    ))
+                    .await?
+                    .map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                if found == 0 {
+                    out.push(Outcome::not_yet(
+                        "unknown_thing",
+                        Rejection::new(format!("data.needs: no thing {needs}")),
+                    ));
+                    continue;
+                }
             }
             let n = data["n"].as_i64().unwrap_or(-1);
             tx.execute_raw(Statement::from_sql_and_values(
@@ -499,5 +523,111 @@ async fn a_message_that_keeps_losing_lock_conflicts_is_retried_never_dead_letter
         .get("contended")
         .copied();
     assert_eq!(attempts, Some(13), "twelve conflicts, then it went through");
+    Ok(())
+}
+
+/// A message naming something another replica is still committing (`data.needs`) is handled
+/// again after growing pauses and applied once that arrives — no dead letter; one whose thing
+/// never comes is dead-lettered with its reason after the whole budget. Neither holds back the
+/// messages behind it.
+#[tokio::test]
+async fn a_message_not_yet_processable_waits_for_what_it_names_then_is_dead_lettered()
+-> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let mut probe = BusProbe::start(&exchange).await?;
+    let (cancel, consumer, relay_task) = start_tester(&exchange, &db).await;
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await?;
+            anyhow::Ok(
+                row.map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()?
+                    .unwrap_or(0),
+            )
+        }
+    };
+    let started = tokio::time::Instant::now();
+    let mut items = vec![
+        thing("early", json!({"n": 1001, "needs": 1000})),
+        thing("orphan", json!({"n": 2001, "needs": 9999})),
+    ];
+    items.extend((0..20).map(|i| thing(&format!("n{i}"), json!({"n": i}))));
+    publish_raw(&exchange, &items).await?;
+
+    // The others are not held back by the two waiting messages.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count("SELECT COUNT(*) FROM seen WHERE n < 1000").await? < 20 {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the others waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let others_done = started.elapsed();
+    // What `early` names arrives a moment later (another replica's commit).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish_raw(&exchange, &[thing("late", json!({"n": 1000}))]).await?;
+    probe
+        .wait_for("tester.message.rejected.v1", 1, Duration::from_secs(30))
+        .await?;
+    let orphan_rejected = started.elapsed();
+    probe.settle(Duration::from_millis(300)).await;
+    let applied = count("SELECT COUNT(*) FROM seen WHERE n IN (1000, 1001)").await?;
+    let orphan = count("SELECT COUNT(*) FROM seen WHERE n = 2001").await?;
+    let inbox = count("SELECT COUNT(*) FROM restance_inbox").await?;
+    let rejected_in_inbox = count("SELECT COUNT(*) FROM restance_inbox WHERE rejected").await?;
+    let dead = take_all(&format!("{exchange}.tester.dead")).await?;
+    let rejected = probe.of_type("tester.message.rejected.v1");
+    cancel.cancel();
+    consumer.await?;
+    relay_task.await?;
+    delete_test_topology(&exchange, &["tester"]).await;
+    tdb.drop_database().await;
+
+    assert_eq!(
+        applied, 2,
+        "the early message took effect once what it names arrived"
+    );
+    assert_eq!(orphan, 0);
+    let reasons: Vec<_> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        ["data.needs: no thing 9999"],
+        "only the orphan is dead-lettered"
+    );
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["data"]["message_id"], "orphan");
+    assert_eq!(
+        (inbox, rejected_in_inbox),
+        (23, 1),
+        "every message recorded once"
+    );
+    let attempts = |id: &str| {
+        ATTEMPTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied()
+    };
+    assert_eq!(
+        attempts("orphan"),
+        Some(8),
+        "handled bus.not_yet_attempts times"
+    );
+    assert!(
+        attempts("early").is_some_and(|n| n >= 2),
+        "{:?}",
+        attempts("early")
+    );
+    let budget = settings(&exchange).not_yet_budget();
+    assert!(
+        orphan_rejected >= budget,
+        "dead-lettered after its budget ({budget:?}), not at once: {orphan_rejected:?}"
+    );
+    assert!(
+        others_done < budget,
+        "the others went through while it waited: {others_done:?}"
+    );
     Ok(())
 }

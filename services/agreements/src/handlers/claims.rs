@@ -3,8 +3,11 @@
 //! database"). A claim leaving the books may complete its plan; a payment on a covered claim
 //! counts towards its plan.
 //!
-//! An event about a claim the projection does not have (or has for another debtor) is refused
-//! with the reason — invoicing announces every claim with `invoicing.claim.opened.v1` first.
+//! An event about a claim the projection does not have is not refused at once: invoicing
+//! announces every claim with `invoicing.claim.opened.v1` first, but another replica may still
+//! be committing it, so the event is [`Failure::NotYet`] — the consumer handles it again after
+//! growing pauses (about 30 s in all) and only then dead-letters it with the reason
+//! (`restance_bus::consumer`, "Not yet"). A claim of another debtor is refused at once.
 //!
 //! Invoicing's claim events carry the claim's `version`; the projection keeps the version it
 //! applied last (`claims.invoicing_version`) and ignores an older or repeated one ([`newest`]),
@@ -27,7 +30,7 @@ use crate::store::queries::{self, ClaimRow, ClaimState, CoverageKind};
 /// The stored claim `claim` names, or why the event cannot be applied.
 async fn known(tx: &DatabaseTransaction, claim: &ClaimRef) -> Result<ClaimRow, Failure> {
     match queries::claim(tx, &claim.claim_id).await? {
-        None => Err(Failure::Refused(Refusal::not_found(format!(
+        None => Err(Failure::NotYet(Refusal::not_found(format!(
             "data.claim_id: no claim {}; agreements learns claims from invoicing.claim.opened.v1",
             claim.claim_id
         )))),
@@ -237,15 +240,25 @@ pub async fn transferred(
 pub async fn payment_applied(tx: &DatabaseTransaction, e: &PaymentApplied) -> Result<(), Failure> {
     let ids: Vec<String> = e.allocations.iter().map(|a| a.claim_id.clone()).collect();
     let rows = queries::claims_by_id(tx, &ids).await?;
+    let why = |i: usize, id: &str| {
+        Refusal::not_found(format!(
+            "data.allocations[{i}].claim_id: no claim {id} of debtor {} in municipality {}",
+            e.debtor_id, e.municipality
+        ))
+    };
+    // Another debtor's claim is refused at once; a claim not known yet is waited for.
+    let mut unknown = None;
     for (i, id) in ids.iter().enumerate() {
-        if !rows.iter().any(|r| {
-            &r.claim_id == id && r.debtor_id == e.debtor_id && r.municipality == e.municipality
-        }) {
-            return Err(Failure::Refused(Refusal::not_found(format!(
-                "data.allocations[{i}].claim_id: no claim {id} of debtor {} in municipality {}",
-                e.debtor_id, e.municipality
-            ))));
+        match rows.iter().find(|r| &r.claim_id == id) {
+            None => unknown = unknown.or(Some((i, id))),
+            Some(r) if r.debtor_id != e.debtor_id || r.municipality != e.municipality => {
+                return Err(Failure::Refused(why(i, id)));
+            }
+            Some(_) => {}
         }
+    }
+    if let Some((i, id)) = unknown {
+        return Err(Failure::NotYet(why(i, id)));
     }
     let allocations: Vec<(String, Money)> = e
         .allocations

@@ -17,7 +17,9 @@ pub mod day;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
+use restance_bus::{
+    BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection, UNKNOWN_CLAIM,
+};
 use restance_contracts::Message;
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened,
@@ -104,11 +106,13 @@ impl AgreementsHandler {
     }
 }
 
-/// A refusal inside a handler is a dead letter with the reason; a database failure retries.
+/// A refusal inside a handler is a dead letter with the reason; a claim not known yet is
+/// handled again for a while first ([`Outcome::NotYet`]); a database failure retries.
 fn outcome(result: Result<(), Failure>) -> Result<Outcome, HandlerError> {
     match result {
         Ok(()) => Ok(Outcome::Done),
         Err(Failure::Refused(r)) => Ok(Outcome::Rejected(Rejection::new(r.error))),
+        Err(Failure::NotYet(r)) => Ok(Outcome::not_yet(UNKNOWN_CLAIM, Rejection::new(r.error))),
         Err(Failure::Db(e)) => Err(HandlerError::Database(e)),
     }
 }

@@ -319,7 +319,7 @@ async fn finish<T: Serialize>(
                 Err(e) => unavailable(&e),
             }
         }
-        Err(Failure::Refused(r)) => {
+        Err(Failure::Refused(r) | Failure::NotYet(r)) => {
             if let Err(e) = tx.rollback().await {
                 tracing::warn!(error = %e, "rolling back a refused write failed");
             }

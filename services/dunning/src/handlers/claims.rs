@@ -1,6 +1,11 @@
 //! invoicing's claim events: dunning's copy of each claim stays current.
+//!
+//! An event about a claim dunning does not have yet — its `claim.opened` may be committing on
+//! another replica this very moment — is [`Outcome::NotYet`]: the consumer handles it again
+//! after growing pauses (about 30 s in all) and only then dead-letters it with the reason
+//! (`restance_bus::consumer`, "Not yet"). A claim of another debtor is refused at once.
 
-use restance_bus::{HandlerError, Outcome, Rejection};
+use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
     ClaimWrittenOff, DebtorCopy, DebtorUpdated, PaymentApplied, StoredDebtorCopy,
@@ -11,21 +16,25 @@ use sea_orm::DatabaseTransaction;
 use crate::domain::{ClaimBalance, ClaimHistory, ClaimStatus, Policies};
 use crate::store::queries::{self, ClaimRow};
 
-/// The stored claim `claim` names, or why the event cannot be applied.
+/// The stored claim `claim` names, or what becomes of the event: not yet (an unknown claim)
+/// or rejected (another debtor's).
 async fn known_claim(
     tx: &DatabaseTransaction,
     claim: &ClaimRef,
-) -> Result<Result<ClaimRow, Rejection>, HandlerError> {
+) -> Result<Result<ClaimRow, Outcome>, HandlerError> {
     match queries::claim(tx, &claim.claim_id).await? {
-        None => Ok(Err(Rejection::new(format!(
-            "data.claim_id: no claim {}; dunning learns claims from invoicing.claim.opened.v1",
-            claim.claim_id
-        )))),
+        None => Ok(Err(Outcome::not_yet(
+            UNKNOWN_CLAIM,
+            Rejection::new(format!(
+                "data.claim_id: no claim {}; dunning learns claims from invoicing.claim.opened.v1",
+                claim.claim_id
+            )),
+        ))),
         Some(row) if row.municipality != claim.municipality || row.debtor_id != claim.debtor_id => {
-            Ok(Err(Rejection::new(format!(
+            Ok(Err(Outcome::Rejected(Rejection::new(format!(
                 "data.debtor_id: claim {} belongs to another debtor or municipality",
                 claim.claim_id
-            ))))
+            )))))
         }
         Some(row) => Ok(Ok(row)),
     }
@@ -130,7 +139,7 @@ pub async fn balance_changed(
 ) -> Result<Outcome, HandlerError> {
     let mut row = match known_claim(tx, &e.claim).await? {
         Ok(row) => row,
-        Err(r) => return Ok(Outcome::Rejected(r)),
+        Err(outcome) => return Ok(outcome),
     };
     if !newest(&mut row, e, "balance_changed") {
         return Ok(Outcome::Done);
@@ -150,7 +159,7 @@ pub async fn balance_changed(
 pub async fn settled(tx: &DatabaseTransaction, e: &ClaimSettled) -> Result<Outcome, HandlerError> {
     let mut row = match known_claim(tx, &e.claim).await? {
         Ok(row) => row,
-        Err(r) => return Ok(Outcome::Rejected(r)),
+        Err(outcome) => return Ok(outcome),
     };
     if !newest(&mut row, e, "settled") {
         return Ok(Outcome::Done);
@@ -172,7 +181,7 @@ pub async fn written_off(
 ) -> Result<Outcome, HandlerError> {
     let mut row = match known_claim(tx, &e.claim).await? {
         Ok(row) => row,
-        Err(r) => return Ok(Outcome::Rejected(r)),
+        Err(outcome) => return Ok(outcome),
     };
     if !newest(&mut row, e, "written_off") {
         return Ok(Outcome::Done);
@@ -185,22 +194,32 @@ pub async fn written_off(
 
 /// `invoicing.payment.applied.v1`: every claim the payment reached was acknowledged on the
 /// booking date (DOMAIN.md, "Limitation": a part payment interrupts it). The balances come with
-/// `claim.balance_changed`.
+/// `claim.balance_changed`. A claim of another debtor is refused at once; a claim not known
+/// yet makes the payment [`Outcome::NotYet`].
 pub async fn payment_applied(
     tx: &DatabaseTransaction,
     e: &PaymentApplied,
 ) -> Result<Outcome, HandlerError> {
     let ids: Vec<String> = e.allocations.iter().map(|a| a.claim_id.clone()).collect();
     let rows = queries::claims_by_id(tx, &ids).await?;
+    let why = |id: &str| {
+        Rejection::new(format!(
+            "data.allocations: no claim {id} of debtor {} in municipality {}",
+            e.debtor_id, e.municipality
+        ))
+    };
+    let mut unknown = None;
     for id in &ids {
-        if !rows.iter().any(|r| {
-            &r.claim_id == id && r.debtor_id == e.debtor_id && r.municipality == e.municipality
-        }) {
-            return Ok(Outcome::Rejected(Rejection::new(format!(
-                "data.allocations: no claim {id} of debtor {} in municipality {}",
-                e.debtor_id, e.municipality
-            ))));
+        match rows.iter().find(|r| &r.claim_id == id) {
+            None => unknown = unknown.or(Some(id)),
+            Some(r) if r.debtor_id != e.debtor_id || r.municipality != e.municipality => {
+                return Ok(Outcome::Rejected(why(id)));
+            }
+            Some(_) => {}
         }
+    }
+    if let Some(id) = unknown {
+        return Ok(Outcome::not_yet(UNKNOWN_CLAIM, why(id)));
     }
     let day: BusinessDate = e.booking_date;
     let updated: Vec<ClaimRow> = rows

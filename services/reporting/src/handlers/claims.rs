@@ -25,8 +25,15 @@
 //! event was stamped when it was applied; nothing is lost by dropping the older one, whose state
 //! invoicing had already replaced. (Its flows are left out as well: `written_off` is the only
 //! invoicing event with a flow here, and a stale copy of it is a repeat.)
+//!
+//! **A claim not known yet.** An event (or a payment's allocation) naming a claim reporting
+//! does not have is [`Outcome::NotYet`], not a rejection at once: its `claim.opened` may be
+//! committing on another replica. The consumer handles it again after growing pauses (about
+//! 30 s in all) and dead-letters it with the reason only then (`restance_bus::consumer`, "Not
+//! yet"); applied later, it is stamped with the business date current then, like any event
+//! that arrives later. A claim of another debtor is refused at once.
 
-use restance_bus::{Outcome, Rejection};
+use restance_bus::{Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
     ClaimTransferred, ClaimWrittenOff, PaymentApplied,
@@ -38,24 +45,32 @@ use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle};
 use crate::handlers::working_set::WorkingSet;
 use crate::store::queries::{ClaimRow, FlowKind};
 
-/// The stored claim `claim` names, or why the event cannot be applied.
+/// The stored claim `claim` names, or what becomes of the event: not yet (an unknown claim)
+/// or rejected (another debtor's).
 async fn known(
     ws: &mut WorkingSet<'_>,
     claim: &ClaimRef,
-) -> Result<Result<ClaimRow, Rejection>, DbErr> {
+) -> Result<Result<ClaimRow, Outcome>, DbErr> {
     match ws.claim(&claim.claim_id).await? {
-        None => Ok(Err(Rejection::new(format!(
-            "data.claim_id: no claim {}; reporting learns claims from invoicing.claim.opened.v1",
-            claim.claim_id
-        )))),
+        None => Ok(Err(Outcome::not_yet(
+            UNKNOWN_CLAIM,
+            unknown(&claim.claim_id, "data.claim_id"),
+        ))),
         Some(row) if row.municipality != claim.municipality || row.debtor_id != claim.debtor_id => {
-            Ok(Err(Rejection::new(format!(
+            Ok(Err(Outcome::Rejected(Rejection::new(format!(
                 "data.debtor_id: claim {} belongs to another debtor or municipality",
                 claim.claim_id
-            ))))
+            )))))
         }
         Some(row) => Ok(Ok(row.clone())),
     }
+}
+
+/// Why an event naming a claim reporting does not know cannot be applied.
+fn unknown(claim_id: &str, path: &str) -> Rejection {
+    Rejection::new(format!(
+        "{path}: no claim {claim_id}; reporting learns claims from invoicing.claim.opened.v1"
+    ))
 }
 
 /// The version to store if a claim event is newer than what `row` holds
@@ -89,7 +104,7 @@ macro_rules! known_or_reject {
     ($ws:expr, $claim:expr) => {
         match known($ws, $claim).await? {
             Ok(row) => row,
-            Err(rejection) => return Ok(Outcome::Rejected(rejection)),
+            Err(outcome) => return Ok(outcome),
         }
     };
 }
@@ -251,12 +266,17 @@ pub async fn payment_applied(
         return Ok(Outcome::Done);
     }
     let (mut amount, mut dd_amount) = (Money::ZERO, Money::ZERO);
+    // Another debtor's claim is refused at once; a claim not known yet is waited for.
+    let mut not_yet = None;
     for (i, a) in e.allocations.iter().enumerate() {
         let Some(row) = ws.claim(&a.claim_id).await? else {
-            return Ok(Outcome::Rejected(Rejection::new(format!(
-                "data.allocations[{i}].claim_id: no claim {}; reporting learns claims from invoicing.claim.opened.v1",
-                a.claim_id
-            ))));
+            not_yet = not_yet.or_else(|| {
+                Some(unknown(
+                    &a.claim_id,
+                    &format!("data.allocations[{i}].claim_id"),
+                ))
+            });
+            continue;
         };
         if row.municipality != e.municipality || row.debtor_id != e.debtor_id {
             return Ok(Outcome::Rejected(Rejection::new(format!(
@@ -269,6 +289,9 @@ pub async fn payment_applied(
         if row.direct_debit {
             dd_amount += applied;
         }
+    }
+    if let Some(rejection) = not_yet {
+        return Ok(Outcome::not_yet(UNKNOWN_CLAIM, rejection));
     }
     let stamp = ws.stamp(e.booking_date);
     ws.payment(&e.municipality, stamp, amount, dd_amount);
