@@ -25,22 +25,77 @@ pub fn replicas() -> usize {
     REPLICAS.load(Ordering::Relaxed).max(1)
 }
 
-/// Where the SMTP test server (deploy/local/ensure-services.sh) listens and spools.
-pub fn smtp() -> (String, PathBuf) {
-    let port = std::env::var("RESTANCE_SMTP_PORT").unwrap_or_else(|_| "2525".into());
-    let spool = std::env::var_os("RESTANCE_SMTP_DIR").map_or_else(
-        || {
-            std::env::var_os("RESTANCE_TOOLS_DIR")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/restance-tools"))
-                })
-                .unwrap_or_else(|| PathBuf::from("/tmp/restance-tools"))
-                .join("smtp/inbox")
-        },
-        PathBuf::from,
-    );
-    (format!("smtp://127.0.0.1:{port}"), spool)
+/// The run's own SMTP test server: `deploy/local/smtp-sink.py` (aiosmtpd, from the venv
+/// `deploy/local/ensure-services.sh smtp` makes) on a free port with a spool of its own, so the
+/// e-mails counted are this run's and no other test's (report e-mails have the same
+/// `Message-ID` in every run and every test that makes the same report).
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub url: String,
+    pub spool: PathBuf,
+}
+
+impl SmtpSink {
+    pub async fn start(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let tools = std::env::var_os("RESTANCE_TOOLS_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/restance-tools"))
+            })
+            .unwrap_or_else(|| PathBuf::from("/tmp/restance-tools"));
+        let python = tools.join("venvs/smtp/bin/python");
+        anyhow::ensure!(
+            python.exists(),
+            "{} is missing: run `deploy/local/ensure-services.sh smtp` (just faults does) first",
+            python.display()
+        );
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let spool = dir.join("mail");
+        std::fs::create_dir_all(&spool)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new(python)
+            .arg(root.join("deploy/local/smtp-sink.py"))
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--keep-days",
+                "0",
+            ])
+            .arg("--spool")
+            .arg(&spool)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut sink = Self {
+            child,
+            url: format!("smtp://127.0.0.1:{port}"),
+            spool,
+        };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(sink);
+            }
+            if let Ok(Some(status)) = sink.child.try_wait() {
+                anyhow::bail!("the SMTP test server exited at start: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sink.stop();
+        anyhow::bail!("the SMTP test server did not listen on port {port} within 10 s")
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub struct System {
@@ -55,8 +110,8 @@ pub struct System {
     pub restarts: [u32; 5],
     /// Whether a replica of each service died by itself (a crash point) at least once.
     pub crashed: [bool; 5],
-    /// The SMTP spool's files before the run (the run's e-mails are the new ones).
-    pub spool_before: std::collections::BTreeSet<PathBuf>,
+    /// The run's SMTP test server.
+    pub smtp: SmtpSink,
 }
 
 impl System {
@@ -66,8 +121,8 @@ impl System {
         let gateway = FakeSmsGateway::start().await?;
         let documents = std::env::temp_dir().join(format!("restance-faults-{exchange}"));
         std::fs::create_dir_all(&documents)?;
-        let (smtp_url, spool) = smtp();
-        let spool_before = spool_files(&spool);
+        let smtp = SmtpSink::start(&documents).await?;
+        let smtp_url = smtp.url.clone();
         let mut dbs = Vec::new();
         for _ in SERVICES {
             dbs.push(TestDatabase::postgres().await?);
@@ -149,7 +204,7 @@ impl System {
             documents,
             restarts: [0; 5],
             crashed: [false; 5],
-            spool_before,
+            smtp,
         })
     }
 
@@ -223,6 +278,7 @@ impl System {
         for c in self.conns.drain(..) {
             let _ = c.close().await;
         }
+        self.smtp.stop();
         let _ = std::fs::remove_dir_all(&self.documents);
         delete_test_topology(&self.exchange, &SERVICES).await;
         delete_queue(&format!("{}.audit", self.exchange)).await;
