@@ -84,7 +84,8 @@ struct GatewayState {
     token: Option<String>,
     in_flight: usize,
     /// Where delivery reports go (GatewayAPI's status webhook) and the bearer token they carry.
-    callback: Option<(String, Option<String>)>,
+    /// The status webhook's URLs (any of them reaches the service) and token.
+    callback: Option<(Vec<String>, Option<String>)>,
 }
 
 /// A running fake gateway on a free loopback port; stops when dropped.
@@ -142,7 +143,16 @@ impl FakeSmsGateway {
     /// Sends a DELIVERED report for every accepted SMS to `callback_url` (the service's
     /// `/api/v1/sms/status`), as GatewayAPI does with a status webhook configured.
     pub fn report_to(&self, callback_url: &str, token: Option<&str>) {
-        self.with_state(|s| s.callback = Some((callback_url.to_owned(), token.map(str::to_owned))));
+        self.report_to_any(&[callback_url.to_owned()], token);
+    }
+
+    /// [`Self::report_to`] a service with several replicas: each report goes to one of
+    /// `callback_urls` and, while it is not answered 2xx, to the next — as a Kubernetes Service
+    /// in front of the replicas would route it to one that is up.
+    pub fn report_to_any(&self, callback_urls: &[String], token: Option<&str>) {
+        let callback =
+            (!callback_urls.is_empty()).then(|| (callback_urls.to_vec(), token.map(str::to_owned)));
+        self.with_state(|s| s.callback = callback);
     }
 
     /// The next `times` requests get `reply` (after any replies scripted before).
@@ -364,21 +374,20 @@ async fn mtsms(
         }
     };
     request.status = answer.0.as_u16();
-    if let (Some((url, token)), Some(_)) = (s.callback.clone(), request.id) {
+    if let (Some((urls, token)), Some(_)) = (s.callback.clone(), request.id) {
         // Like GatewayAPI with a status webhook: DELIVERED shortly after accepting, with the
-        // userref the sender gave; retried while the receiver does not answer 2xx.
+        // userref the sender gave; retried while the receiver does not answer 2xx (every 50 ms,
+        // then less often, for about two minutes), each time at the next of the URLs.
         let accepted = request.clone();
+        let first = usize::try_from(request.id.unwrap_or(0)).unwrap_or(0);
         tokio::spawn(async move {
-            for _ in 0..100 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if let Ok(status) = FakeSmsGateway::post_status(
-                    &url,
-                    token.as_deref(),
-                    &accepted,
-                    "DELIVERED",
-                    None,
-                )
-                .await
+            for attempt in 0..200usize {
+                let pause = if attempt < 100 { 50 } else { 1000 };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                let url = &urls[(first + attempt) % urls.len().max(1)];
+                if let Ok(status) =
+                    FakeSmsGateway::post_status(url, token.as_deref(), &accepted, "DELIVERED", None)
+                        .await
                     && (200..300).contains(&status)
                 {
                     break;

@@ -186,10 +186,12 @@ impl System {
             p.wait_ready(Duration::from_secs(120)).await?;
         }
         if !NO_REPORTS.load(Ordering::Relaxed) {
-            gateway.report_to(
-                &format!("{}/api/v1/sms/status", procs[NOT][0].base_url),
-                Some(CALLBACK_TOKEN),
-            );
+            // To any replica, as the Service in front of them routes the webhook.
+            let urls: Vec<String> = procs[NOT]
+                .iter()
+                .map(|p| format!("{}/api/v1/sms/status", p.base_url))
+                .collect();
+            gateway.report_to_any(&urls, Some(CALLBACK_TOKEN));
         }
         let mut conns = Vec::new();
         for db in &dbs {
