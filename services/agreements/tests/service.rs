@@ -557,7 +557,7 @@ async fn a_plan_is_confirmed_paid_and_completed(kind: &str) -> anyhow::Result<()
         .iter()
         .find(|e| e["action"] == "create_plan")
         .expect("create_plan audited");
-    assert_eq!(created["caller"], "caseworker#1");
+    assert_eq!(created["caller"], "token#1(unnamed-caseworker)");
     assert_eq!(created["after"]["total"], "1500.00");
     assert!(created["before"].is_null());
     let done = entries

@@ -15,10 +15,13 @@
 //! the role `caseworker`; with no tokens configured every write is refused (DESIGN.md:
 //! "none: writes refused"). Every write attempt is audited in `api_audit`: who (token name and
 //! role), what, when, and the outcome.
+//!
+//! **Errors** are problem details (`application/problem+json`, with the compatibility member
+//! `error`; see `restance_runtime::api`).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -26,6 +29,7 @@ use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{ClaimRef, WriteOffApproved, WriteOffReason};
 use restance_kernel::{BusinessDate, Money};
+use restance_runtime::api::{self, ApiError, Gate, Need, Reader, Refusal, RefusalAudit, valid_id};
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -42,7 +46,7 @@ pub const CASEWORKER: &str = "caseworker";
 #[derive(Clone)]
 struct ApiState {
     db: DatabaseConnection,
-    tokens: Arc<ApiTokens>,
+    gate: Gate,
     outbox: Outbox,
     shared: Arc<Shared>,
     source: String,
@@ -67,38 +71,26 @@ pub fn router(
         .route("/api/v1/write-offs/{id}/approve", post(approve))
         .with_state(ApiState {
             db,
-            tokens,
+            gate: Gate::open_without_tokens(tokens),
             outbox,
             shared,
             source,
         })
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
+impl FromRef<ApiState> for Gate {
+    fn from_ref(state: &ApiState) -> Gate {
+        state.gate.clone()
+    }
 }
 
-fn unavailable(err: &DbErr) -> Response {
-    tracing::error!(error = %err, "the dunning API could not reach its database");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the database is not available; try again",
-    )
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && !id.chars().any(char::is_control)
-}
-
-/// Reads: any known token when tokens are configured.
-fn may_read(state: &ApiState, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    if state.tokens.is_empty() || state.tokens.authenticate(headers).is_some() {
-        Ok(())
-    } else {
-        Err(Box::new(error(
-            StatusCode::UNAUTHORIZED,
-            "a valid bearer token is required",
-        )))
+/// Refused writes go to `api_audit`, outcome `refused`, the reason as detail.
+impl RefusalAudit for ApiState {
+    async fn record_refusal(&self, r: Refusal<'_>) -> Result<(), DbErr> {
+        queries::audit(
+            &self.db, r.caller, r.role, r.action, r.target, "refused", r.why,
+        )
+        .await
     }
 }
 
@@ -108,51 +100,11 @@ async fn may_write(
     headers: &HeaderMap,
     action: &str,
     target: &str,
-) -> Result<Caller, Response> {
-    let refuse = |caller: &str, role: &str, status: StatusCode, why: &str| {
-        let (db, caller, role, action, target, why) = (
-            state.db.clone(),
-            caller.to_owned(),
-            role.to_owned(),
-            action.to_owned(),
-            target.to_owned(),
-            why.to_owned(),
-        );
-        async move {
-            if let Err(e) =
-                queries::audit(&db, &caller, &role, &action, &target, "refused", &why).await
-            {
-                tracing::error!(error = %e, "an API refusal could not be audited");
-            }
-            error(status, why)
-        }
-    };
-    if state.tokens.is_empty() {
-        return Err(refuse(
-            "anonymous",
-            "-",
-            StatusCode::FORBIDDEN,
-            "writes are refused: no api.tokens are configured (RESTANCE__API__TOKENS)",
-        )
-        .await);
-    }
-    match state.tokens.authenticate(headers) {
-        None => Err(refuse(
-            "anonymous",
-            "-",
-            StatusCode::UNAUTHORIZED,
-            "a valid bearer token is required",
-        )
-        .await),
-        Some(c) if c.role != CASEWORKER => Err(refuse(
-            &c.name,
-            &c.role,
-            StatusCode::FORBIDDEN,
-            "this needs a token with the caseworker role",
-        )
-        .await),
-        Some(c) => Ok(c.clone()),
-    }
+) -> Result<Caller, ApiError> {
+    state
+        .gate
+        .writer(headers, Need::Caseworker, state, action, target)
+        .await
 }
 
 /// A claim's balance.
@@ -241,20 +193,16 @@ pub struct ClaimDunning {
 
 async fn claim_dunning(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: Reader,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
-        return *r;
-    }
+) -> Result<Json<ClaimDunning>, ApiError> {
     if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, "claim id must be 1–100 characters");
+        return Err(ApiError::bad_request("claim id must be 1–100 characters"));
     }
-    match load_claim_dunning(&state, &id).await {
-        Ok(Some(view)) => Json(view).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "dunning has no such claim"),
-        Err(e) => unavailable(&e),
-    }
+    load_claim_dunning(&state, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("dunning has no such claim"))
 }
 
 async fn load_claim_dunning(state: &ApiState, id: &str) -> Result<Option<ClaimDunning>, DbErr> {
@@ -338,30 +286,23 @@ pub struct WriteOffList {
 
 async fn write_offs(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: Reader,
     Query(q): Query<WriteOffQuery>,
-) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
-        return *r;
-    }
+) -> Result<Json<WriteOffList>, ApiError> {
     let wanted = q.state.unwrap_or_else(|| "proposed".into());
     if !["proposed", "approved", "written_off", "withdrawn"].contains(&wanted.as_str()) {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "state must be proposed, approved, written_off or withdrawn",
-        );
+        ));
     }
-    match queries::write_offs_in_state(&state.db, &wanted, 1000).await {
-        Ok(rows) => Json(WriteOffList {
-            state: wanted,
-            write_offs: rows
-                .iter()
-                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-                .collect(),
-        })
-        .into_response(),
-        Err(e) => unavailable(&e),
-    }
+    let rows = queries::write_offs_in_state(&state.db, &wanted, 1000).await?;
+    Ok(Json(WriteOffList {
+        state: wanted,
+        write_offs: rows
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+            .collect(),
+    }))
 }
 
 fn claim_ref(c: &ClaimRow) -> ClaimRef {
@@ -378,7 +319,7 @@ fn claim_ref(c: &ClaimRow) -> ClaimRef {
 /// What a write returns on success or refusal.
 enum Written {
     Ok(StatusCode, Value),
-    Refused(StatusCode, String),
+    Refused(ApiError),
 }
 
 async fn approve(
@@ -389,13 +330,10 @@ async fn approve(
     let target = format!("write_off:{id}");
     let caller = match may_write(&state, &headers, "approve_write_off", &target).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if !valid_id(&id) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "write-off id must be 1–100 characters",
-        );
+        return ApiError::bad_request("write-off id must be 1–100 characters").into_response();
     }
     let result = approve_in_tx(&state, &caller, &id).await;
     finish_write(&state, &caller, "approve_write_off", &target, result).await
@@ -404,28 +342,26 @@ async fn approve(
 async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(proposal) = queries::lock_write_off(&tx, id).await? else {
-        return Ok(Written::Refused(
-            StatusCode::NOT_FOUND,
-            format!("no write-off proposal {id}"),
-        ));
+        return Ok(Written::Refused(ApiError::not_found(format!(
+            "no write-off proposal {id}"
+        ))));
     };
     if proposal.state != "proposed" {
-        return Ok(Written::Refused(
-            StatusCode::CONFLICT,
-            format!("write-off {id} is {}, not proposed", proposal.state),
-        ));
+        return Ok(Written::Refused(ApiError::conflict(format!(
+            "write-off {id} is {}, not proposed",
+            proposal.state
+        ))));
     }
     let Some(day) = queries::last_business_date(&tx).await? else {
-        return Ok(Written::Refused(
-            StatusCode::CONFLICT,
-            "no business day has been opened yet".into(),
-        ));
+        return Ok(Written::Refused(ApiError::conflict(
+            "no business day has been opened yet",
+        )));
     };
     let Some(claim) = queries::claim(&tx, &proposal.claim_id).await? else {
-        return Ok(Written::Refused(
-            StatusCode::CONFLICT,
-            format!("claim {} is not known", proposal.claim_id),
-        ));
+        return Ok(Written::Refused(ApiError::conflict(format!(
+            "claim {} is not known",
+            proposal.claim_id
+        ))));
     };
     let mut effects = Effects::new(state.source.clone());
     effects
@@ -484,23 +420,11 @@ async fn finish_write(
 ) -> Response {
     match result {
         Ok(Written::Ok(status, body)) => (status, Json(body)).into_response(),
-        Ok(Written::Refused(status, why)) => {
-            if let Err(e) = queries::audit(
-                &state.db,
-                &caller.name,
-                &caller.role,
-                action,
-                target,
-                "refused",
-                &why,
-            )
-            .await
-            {
-                tracing::error!(error = %e, "an API refusal could not be audited");
-            }
-            error(status, why)
+        Ok(Written::Refused(refusal)) => {
+            api::audit_refusal(state, Some(caller), action, target, refusal.detail()).await;
+            refusal.into_response()
         }
-        Err(e) => unavailable(&e),
+        Err(e) => ApiError::unavailable(&e).into_response(),
     }
 }
 
@@ -518,20 +442,20 @@ async fn open_dispute(
     let target = format!("claim:{id}");
     let caller = match may_write(&state, &headers, "open_dispute", &target).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, "claim id must be 1–100 characters");
+        return ApiError::bad_request("claim id must be 1–100 characters").into_response();
     }
     let Ok(body) = serde_json::from_slice::<DisputeBody>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return ApiError::bad_request(
             "the body must be JSON like {\"reason\": \"the debtor disputes the amount\"}",
-        );
+        )
+        .into_response();
     };
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return error(StatusCode::BAD_REQUEST, "reason must be 1–500 characters");
+        return ApiError::bad_request("reason must be 1–500 characters").into_response();
     }
     let result = open_dispute_in_tx(&state, &caller, &id, reason).await;
     finish_write(&state, &caller, "open_dispute", &target, result).await
@@ -545,10 +469,9 @@ async fn open_dispute_in_tx(
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(claim) = queries::claim(&tx, id).await? else {
-        return Ok(Written::Refused(
-            StatusCode::NOT_FOUND,
-            "dunning has no such claim".into(),
-        ));
+        return Ok(Written::Refused(ApiError::not_found(
+            "dunning has no such claim",
+        )));
     };
     let key = (claim.municipality.clone(), claim.debtor_id.clone());
     queries::lock_debtors(&tx, std::slice::from_ref(&key)).await?;
@@ -614,10 +537,10 @@ async fn close_dispute(
     let target = format!("claim:{id}");
     let caller = match may_write(&state, &headers, "close_dispute", &target).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if !valid_id(&id) || !valid_id(&dispute_id) {
-        return error(StatusCode::BAD_REQUEST, "ids must be 1–100 characters");
+        return ApiError::bad_request("ids must be 1–100 characters").into_response();
     }
     let result = close_dispute_in_tx(&state, &caller, &id, &dispute_id).await;
     finish_write(&state, &caller, "close_dispute", &target, result).await
@@ -631,10 +554,9 @@ async fn close_dispute_in_tx(
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(claim) = queries::claim(&tx, id).await? else {
-        return Ok(Written::Refused(
-            StatusCode::NOT_FOUND,
-            "dunning has no such claim".into(),
-        ));
+        return Ok(Written::Refused(ApiError::not_found(
+            "dunning has no such claim",
+        )));
     };
     let key = (claim.municipality.clone(), claim.debtor_id.clone());
     queries::lock_debtors(&tx, std::slice::from_ref(&key)).await?;
@@ -645,10 +567,9 @@ async fn close_dispute_in_tx(
             h.hold.kind == HoldKind::Dispute && h.hold.hold_id == dispute_id && h.hold.covers(id)
         });
     let Some(existing) = existing else {
-        return Ok(Written::Refused(
-            StatusCode::NOT_FOUND,
-            format!("claim {id} has no dispute {dispute_id}"),
-        ));
+        return Ok(Written::Refused(ApiError::not_found(format!(
+            "claim {id} has no dispute {dispute_id}"
+        ))));
     };
     let last = queries::last_business_date(&tx)
         .await?

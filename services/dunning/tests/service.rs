@@ -761,7 +761,7 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
     assert_eq!(svc.post(&path, None, None).await?.0, 401);
     let (status, body) = svc.post(&path, Some(TOKEN), None).await?;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["approved_by"], "caseworker#1");
+    assert_eq!(body["approved_by"], "token#1(unnamed-caseworker)");
     let approved = probe
         .wait_for("dunning.write_off.approved.v1", 1, T)
         .await?;
@@ -770,7 +770,7 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
     assert_eq!(svc.post(&path, Some(TOKEN), None).await?.0, 409);
     assert_eq!(
         svc.count(
-            "SELECT COUNT(*) FROM api_audit WHERE outcome = 'approved' AND caller = 'caseworker#1'"
+            "SELECT COUNT(*) FROM api_audit WHERE outcome = 'approved' AND caller = 'token#1(unnamed-caseworker)'"
         )
         .await?,
         1
@@ -1140,7 +1140,25 @@ async fn writes_are_refused_without_tokens() -> anyhow::Result<()> {
             .is_some_and(|e| e.contains("no api.tokens")),
         "{body}"
     );
+    // problem details, with `error` kept for older clients
+    assert_eq!(body["type"], "about:blank", "{body}");
+    assert_eq!(body["title"], "Forbidden", "{body}");
+    assert_eq!(body["status"], 403, "{body}");
+    assert_eq!(body["detail"], body["error"], "{body}");
     assert_eq!(svc.get("/api/v1/claims/C-1/dunning", None).await?.0, 404);
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/claims/C-1/dunning", svc.url))
+        .send()
+        .await?;
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let body: Value = r.json().await?;
+    assert_eq!(body["detail"], "dunning has no such claim", "{body}");
+    assert_eq!(body["error"], "dunning has no such claim", "{body}");
     svc.stop().await
 }
 

@@ -1,15 +1,16 @@
 //! `GET /api/v1/debtors/{id}/claims`: one view of a debtor's claims.
 //!
 //! Reads need a bearer token (any role) when `api.tokens` is configured; without tokens (a
-//! local demo) the API is open and the service says so at start.
+//! local demo) the API is open and the service says so at start. Errors are problem details
+//! (`application/problem+json`, with the compatibility member `error`; see
+//! `restance_runtime::api`).
 
 use crate::store::queries;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use restance_kernel::Money;
+use restance_runtime::api::{ApiError, Gate, Reader, valid_id};
 use restance_runtime::api_auth::ApiTokens;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
@@ -18,14 +19,23 @@ use std::sync::Arc;
 #[derive(Clone)]
 struct ApiState {
     db: DatabaseConnection,
-    tokens: Arc<ApiTokens>,
+    gate: Gate,
+}
+
+impl FromRef<ApiState> for Gate {
+    fn from_ref(state: &ApiState) -> Gate {
+        state.gate.clone()
+    }
 }
 
 /// The invoicing API router.
 pub fn router(db: DatabaseConnection, tokens: Arc<ApiTokens>) -> Router {
     Router::new()
         .route("/api/v1/debtors/{id}/claims", get(debtor_claims))
-        .with_state(ApiState { db, tokens })
+        .with_state(ApiState {
+            db,
+            gate: Gate::open_without_tokens(tokens),
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,75 +97,48 @@ pub struct DebtorClaims {
 
 async fn debtor_claims(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: Reader,
     Path(id): Path<String>,
     Query(q): Query<ClaimsQuery>,
-) -> Response {
-    if !state.tokens.is_empty() && state.tokens.authenticate(&headers).is_none() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({"error": "a valid bearer token is required"})),
-        )
-            .into_response();
+) -> Result<Json<DebtorClaims>, ApiError> {
+    if !valid_id(&id) {
+        return Err(ApiError::bad_request("debtor id must be 1–100 characters"));
     }
-    if id.is_empty() || id.len() > 100 {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": "debtor id must be 1–100 characters"})),
-        )
-            .into_response();
+    let rows = queries::claims_of_debtor(&state.db, q.municipality.as_deref(), &id, false).await?;
+    let claims: Vec<ClaimView> = rows
+        .into_iter()
+        .map(|c| ClaimView {
+            total: c.balance.total(),
+            principal: c.balance.principal,
+            fees: c.balance.fees,
+            interest: c.balance.interest,
+            claim_id: c.claim_id,
+            invoice_id: c.invoice_id,
+            source: c.source,
+            municipality: c.municipality,
+            office: c.office,
+            category: c.category,
+            currency: c.currency,
+            amount: c.amount,
+            issue_date: c.issue_date,
+            due_date: c.due_date,
+            state: c.state,
+            ocr_line: c.ocr_line,
+            direct_debit: c.direct_debit,
+            settled_date: c.settled_date,
+        })
+        .collect();
+    if claims.is_empty() {
+        return Err(ApiError::not_found("no claims for this debtor"));
     }
-    match queries::claims_of_debtor(&state.db, q.municipality.as_deref(), &id, false).await {
-        Ok(rows) => {
-            let claims: Vec<ClaimView> = rows
-                .into_iter()
-                .map(|c| ClaimView {
-                    total: c.balance.total(),
-                    principal: c.balance.principal,
-                    fees: c.balance.fees,
-                    interest: c.balance.interest,
-                    claim_id: c.claim_id,
-                    invoice_id: c.invoice_id,
-                    source: c.source,
-                    municipality: c.municipality,
-                    office: c.office,
-                    category: c.category,
-                    currency: c.currency,
-                    amount: c.amount,
-                    issue_date: c.issue_date,
-                    due_date: c.due_date,
-                    state: c.state,
-                    ocr_line: c.ocr_line,
-                    direct_debit: c.direct_debit,
-                    settled_date: c.settled_date,
-                })
-                .collect();
-            if claims.is_empty() {
-                return (
-                    StatusCode::NOT_FOUND,
-                    Json(serde_json::json!({"error": "no claims for this debtor"})),
-                )
-                    .into_response();
-            }
-            let open_total = claims
-                .iter()
-                .filter(|c| c.state == "open")
-                .map(|c| c.total)
-                .sum();
-            Json(DebtorClaims {
-                debtor_id: id,
-                claims,
-                open_total,
-            })
-            .into_response()
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "reading a debtor's claims failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"error": "the database is not available; try again"})),
-            )
-                .into_response()
-        }
-    }
+    let open_total = claims
+        .iter()
+        .filter(|c| c.state == "open")
+        .map(|c| c.total)
+        .sum();
+    Ok(Json(DebtorClaims {
+        debtor_id: id,
+        claims,
+        open_total,
+    }))
 }

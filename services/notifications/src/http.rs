@@ -12,6 +12,9 @@
 //!   the gateway; without a configured secret the endpoint refuses every report (403). A final
 //!   failure (UNDELIVERABLE, EXPIRED, REJECTED, …) publishes `notifications.delivery.failed.v1`
 //!   once, in the transaction that stores the report.
+//!
+//! Errors are problem details (`application/problem+json`, with the compatibility member
+//! `error`; see `restance_runtime::api`).
 
 use crate::Shared;
 use crate::delivery::sms::{ReportKind, report_kind};
@@ -19,14 +22,15 @@ use crate::domain::ids::{clean_reason, is_document_id};
 use crate::domain::plan::DeliveryPlan;
 use crate::store::queries;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{DeliveryChannel, DeliveryFailed, SmsSent};
-use restance_runtime::api_auth::ApiTokens;
+use restance_runtime::api::{ApiError, Gate, Reader, valid_id};
+use restance_runtime::api_auth::{ApiTokens, secret_matches};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -71,36 +75,21 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
-
-fn unauthorised(state: &ApiState, headers: &HeaderMap) -> Option<Response> {
-    (!state.tokens.is_empty() && state.tokens.authenticate(headers).is_none())
-        .then(|| error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"))
-}
-
-async fn document(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = unauthorised(&state, &headers) {
-        return r;
+/// The reads' gate: open without tokens (the local demo), any known token otherwise.
+impl FromRef<ApiState> for Gate {
+    fn from_ref(state: &ApiState) -> Gate {
+        Gate::open_without_tokens(state.tokens.clone())
     }
+}
+
+async fn document(State(state): State<ApiState>, _: Reader, Path(id): Path<String>) -> Response {
     if !is_document_id(&id) {
-        return error(StatusCode::NOT_FOUND, "no such document");
+        return ApiError::not_found("no such document").into_response();
     }
     let row = match queries::document(&state.db, &id).await {
         Ok(Some(row)) => row,
-        Ok(None) => return error(StatusCode::NOT_FOUND, "no such document"),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a document row failed");
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not available; try again",
-            );
-        }
+        Ok(None) => return ApiError::not_found("no such document").into_response(),
+        Err(e) => return ApiError::unavailable(&e).into_response(),
     };
     match tokio::fs::read(state.documents.join(&row.path)).await {
         Ok(bytes) => (
@@ -117,27 +106,29 @@ async fn document(
             .into_response(),
         Err(e) => {
             tracing::error!(document_id = %id, error = %e, "a recorded document is missing on disk");
-            error(
-                StatusCode::NOT_FOUND,
+            ApiError::not_found(
                 "the document is recorded but its file is missing from the documents directory",
             )
+            .into_response()
         }
     }
 }
 
+/// The answer for a notification without deliveries.
+const NO_DELIVERIES: &str =
+    "no deliveries for this notification (unknown, parked or failed before planning)";
+
 async fn notification(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: Reader,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = unauthorised(&state, &headers) {
-        return r;
+    // an id the contracts would refuse was never requested: it has no deliveries
+    if !valid_id(&id) {
+        return ApiError::not_found(NO_DELIVERIES).into_response();
     }
     match queries::deliveries_of(&state.db, &id).await {
-        Ok(rows) if rows.is_empty() => error(
-            StatusCode::NOT_FOUND,
-            "no deliveries for this notification (unknown, parked or failed before planning)",
-        ),
+        Ok(rows) if rows.is_empty() => ApiError::not_found(NO_DELIVERIES).into_response(),
         Ok(rows) => Json(json!({
             "notification_id": id,
             "deliveries": rows.iter().map(|d| json!({
@@ -151,13 +142,7 @@ async fn notification(
             })).collect::<Vec<_>>(),
         }))
         .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "reading deliveries failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not available; try again",
-            )
-        }
+        Err(e) => ApiError::unavailable(&e).into_response(),
     }
 }
 
@@ -167,7 +152,7 @@ struct TokenQuery {
 }
 
 fn callback_allowed(expected: &SecretString, headers: &HeaderMap, query: &TokenQuery) -> bool {
-    let expected = expected.expose_secret().as_bytes();
+    let expected = expected.expose_secret();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -176,11 +161,7 @@ fn callback_allowed(expected: &SecretString, headers: &HeaderMap, query: &TokenQ
     [bearer, query.token.as_deref()]
         .into_iter()
         .flatten()
-        .any(|given| constant_time_eq(given.as_bytes(), expected))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .any(|given| secret_matches(given, expected))
 }
 
 /// A number or a string, as text (GatewayAPI sends ids and MSISDNs as numbers).
@@ -199,36 +180,30 @@ async fn sms_status(
     body: Bytes,
 ) -> Response {
     let Some(expected) = &state.callback_token else {
-        return error(
-            StatusCode::FORBIDDEN,
+        return ApiError::forbidden(
             "SMS status callbacks are refused: no sms.callback_token is configured",
-        );
+        )
+        .into_response();
     };
     if !callback_allowed(expected, &headers, &query) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "the callback token is missing or wrong",
-        );
+        return ApiError::unauthorized("the callback token is missing or wrong").into_response();
     }
     let report: HashMap<String, Value> = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
+            return ApiError::bad_request(
                 "the body must be GatewayAPI's delivery status JSON object",
-            );
+            )
+            .into_response();
         }
     };
     let (Some(provider_id), Some(status)) =
         (text_of(report.get("id")), text_of(report.get("status")))
     else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "a delivery report needs id and status",
-        );
+        return ApiError::bad_request("a delivery report needs id and status").into_response();
     };
     if provider_id.len() > 100 || status.len() > 40 {
-        return error(StatusCode::BAD_REQUEST, "id or status is too long");
+        return ApiError::bad_request("id or status is too long").into_response();
     }
     let status = status.to_ascii_uppercase();
     let gateway_error = text_of(report.get("error"))
@@ -246,14 +221,8 @@ async fn sms_status(
     .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "storing an SMS delivery report failed");
-            // The gateway retries a callback that did not get a 2xx.
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not available; try again",
-            )
-        }
+        // The gateway retries a callback that did not get a 2xx.
+        Err(e) => ApiError::unavailable(&e).into_response(),
     }
 }
 

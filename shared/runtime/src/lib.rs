@@ -5,6 +5,7 @@
 //! (connected with retry, migrated), the outbox relay, the consumers, readiness, metrics,
 //! `/healthz` `/readyz` `/metrics`, and the SIGTERM drain.
 
+pub mod api;
 pub mod api_auth;
 pub mod database;
 pub mod entry;

@@ -22,11 +22,12 @@
 //! role `caseworker` or `admin`; the audit trail needs `admin`. With no tokens configured the
 //! API is closed (403) and the service warns at start.
 //!
-//! **Errors** are JSON `{"error": "…", "problems": [{"path", "message"}]}`: 400 when the request
-//! does not match its schema, 401/403 for access, 404 for an unknown id, 409 when the state does
-//! not allow it (no business day opened yet, already ended, a claim under another plan), 422
-//! when the values cannot be used, 503 when the database is unavailable — never a 500 on bad
-//! input. Every write is audited with its before and after in its own transaction; every
+//! **Errors** are problem details (`application/problem+json`, see `restance_runtime::api`)
+//! with `problems: [{"path", "message"}]` (empty when no field is concerned) and the
+//! compatibility member `error` (the same text as `detail`): 400 when the request does not
+//! match its schema, 401/403 for access, 404 for an unknown id, 409 when the state does not
+//! allow it (no business day opened yet, already ended, a claim under another plan), 422 when
+//! the values cannot be used, 503 when the database is unavailable — never a 500 on bad input. Every write is audited with its before and after in its own transaction; every
 //! refused write is audited too.
 
 mod reads;
@@ -41,10 +42,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::Problem;
+use restance_runtime::api::{self, ApiError, FieldProblem, Gate, Need, RefusalAudit};
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::context::{Actor, Failure, Refusal, RefusalKind, Shared};
 use crate::metrics;
@@ -52,15 +53,19 @@ use crate::store::queries::{self, AuditEntry};
 
 pub use requests::{MAX_CLAIMS, MAX_ID, MAX_LINE, MAX_NOTE};
 
-/// Roles that may write.
-pub const WRITERS: &[&str] = &["caseworker", "admin"];
+/// Who may write: a caseworker or an admin.
+pub const WRITERS: Need = Need::CaseworkerOrAdmin;
 /// The role that may read the audit trail.
 pub const ADMIN: &str = "admin";
+
+/// The refusal of every request when no tokens are configured.
+const CLOSED: &str =
+    "the agreements API is closed: no api.tokens are configured (RESTANCE__API__TOKENS)";
 
 #[derive(Clone)]
 struct ApiState {
     db: DatabaseConnection,
-    tokens: Arc<ApiTokens>,
+    gate: Gate,
     outbox: Outbox,
     shared: Arc<Shared>,
 }
@@ -93,28 +98,20 @@ pub fn router(
         .fallback(unknown_path)
         .with_state(ApiState {
             db,
-            tokens,
+            gate: Gate::closed_without_tokens(tokens, CLOSED),
             outbox,
             shared,
         })
 }
 
-/// Any other path: a JSON 404 like every other refusal.
+/// Any other path: a problem-details 404 like every other refusal.
 async fn unknown_path() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "no such path in the agreements API",
-        &[],
-    )
+    answer(ApiError::not_found("no such path in the agreements API"))
 }
 
-/// The JSON error body.
-fn error(status: StatusCode, message: impl Into<String>, problems: &[Problem]) -> Response {
-    (
-        status,
-        Json(json!({"error": message.into(), "problems": problems})),
-    )
-        .into_response()
+/// The answer for an error no field is concerned in: `problems` is there, empty.
+fn answer(e: ApiError) -> Response {
+    e.with_problems([]).into_response()
 }
 
 fn status_of(kind: RefusalKind) -> StatusCode {
@@ -127,16 +124,13 @@ fn status_of(kind: RefusalKind) -> StatusCode {
 }
 
 fn refused(r: &Refusal) -> Response {
-    error(status_of(r.kind), r.error.clone(), &r.problems)
-}
-
-fn unavailable(err: &DbErr) -> Response {
-    tracing::error!(error = %err, "the agreements API could not use its database");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the database is not available; try again",
-        &[],
-    )
+    ApiError::new(status_of(r.kind), r.error.clone())
+        .with_problems(
+            r.problems
+                .iter()
+                .map(|p| FieldProblem::new(p.path.clone(), p.message.clone())),
+        )
+        .into_response()
 }
 
 /// A 400 for a request that does not match its schema.
@@ -158,55 +152,45 @@ fn bad_request(problems: Vec<Problem>) -> Refusal {
 }
 
 /// Reads: a known token of any role. With no tokens configured the API is closed.
-fn may_read(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
-    if state.tokens.is_empty() {
-        return Err(Box::new(error(
-            StatusCode::FORBIDDEN,
-            "the agreements API is closed: no api.tokens are configured (RESTANCE__API__TOKENS)",
-            &[],
-        )));
+fn reader(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    match state.gate.reader(headers) {
+        Ok(Some(caller)) => Ok(caller),
+        // the gate is closed without tokens: a read is never open
+        Ok(None) => Err(Box::new(answer(ApiError::forbidden(CLOSED)))),
+        Err(e) => Err(Box::new(answer(e))),
     }
-    state.tokens.authenticate(headers).cloned().ok_or_else(|| {
-        Box::new(error(
-            StatusCode::UNAUTHORIZED,
-            "a valid bearer token is required",
-            &[],
-        ))
-    })
 }
 
 /// The audit trail: an admin token.
-fn may_audit(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
-    let caller = may_read(state, headers)?;
+fn admin_reader(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    let caller = reader(state, headers)?;
     if caller.role == ADMIN {
         Ok(caller)
     } else {
-        Err(Box::new(error(
-            StatusCode::FORBIDDEN,
+        Err(Box::new(answer(ApiError::forbidden(
             "the audit trail needs a token with the admin role",
-            &[],
-        )))
+        ))))
     }
 }
 
-/// Appends a refused write to the audit trail (its own transaction: the write's is rolled back).
-async fn audit_refusal(state: &ApiState, actor: &Actor, action: &str, entity: &str, why: &str) {
-    if let Err(e) = queries::audit(
-        &state.db,
-        AuditEntry {
-            caller: &actor.name,
-            role: &actor.role,
-            action,
-            entity,
-            outcome: "refused",
-            before: None,
-            after: None,
-            detail: why,
-        },
-    )
-    .await
-    {
-        tracing::error!(error = %e, "a refused API write could not be audited");
+/// Refused writes go to `audit` (outcome `refused`, no before or after, the reason as detail)
+/// in their own transaction: the write's is rolled back.
+impl RefusalAudit for ApiState {
+    async fn record_refusal(&self, r: api::Refusal<'_>) -> Result<(), DbErr> {
+        queries::audit(
+            &self.db,
+            AuditEntry {
+                caller: r.caller,
+                role: r.role,
+                action: r.action,
+                entity: r.target,
+                outcome: "refused",
+                before: None,
+                after: None,
+                detail: r.why,
+            },
+        )
+        .await
     }
 }
 
@@ -220,9 +204,13 @@ struct Write {
 impl Write {
     /// Refuses the write (bad path or body, or the operation said no), audited.
     async fn refuse(&self, state: &ApiState, refusal: Refusal) -> Response {
-        audit_refusal(
+        let caller = Caller {
+            name: self.actor.name.clone(),
+            role: self.actor.role.clone(),
+        };
+        api::audit_refusal(
             state,
-            &self.actor,
+            Some(&caller),
             self.action,
             &self.entity,
             &refusal.error,
@@ -233,62 +221,38 @@ impl Write {
 }
 
 /// Writes: a caseworker or admin token; refused (and audited) otherwise.
-async fn may_write(
+async fn writer(
     state: &ApiState,
     headers: &HeaderMap,
     action: &'static str,
     entity: String,
 ) -> Result<Write, Box<Response>> {
-    let anonymous = Actor {
-        name: "anonymous".into(),
-        role: "-".into(),
-    };
-    let (actor, status, why) = if state.tokens.is_empty() {
-        (
-            anonymous,
-            StatusCode::FORBIDDEN,
-            "writes are refused: no api.tokens are configured (RESTANCE__API__TOKENS)",
-        )
-    } else {
-        match state.tokens.authenticate(headers) {
-            None => (
-                anonymous,
-                StatusCode::UNAUTHORIZED,
-                "a valid bearer token is required",
-            ),
-            Some(c) if !WRITERS.contains(&c.role.as_str()) => (
-                Actor {
-                    name: c.name.clone(),
-                    role: c.role.clone(),
-                },
-                StatusCode::FORBIDDEN,
-                "this needs a token with the caseworker or admin role",
-            ),
-            Some(c) => {
-                return Ok(Write {
-                    actor: Actor {
-                        name: c.name.clone(),
-                        role: c.role.clone(),
-                    },
-                    action,
-                    entity,
-                });
-            }
-        }
-    };
-    audit_refusal(state, &actor, action, &entity, why).await;
-    Err(Box::new(error(status, why, &[])))
+    match state
+        .gate
+        .writer(headers, WRITERS, state, action, &entity)
+        .await
+    {
+        Ok(c) => Ok(Write {
+            actor: Actor {
+                name: c.name,
+                role: c.role,
+            },
+            action,
+            entity,
+        }),
+        Err(e) => Err(Box::new(answer(e))),
+    }
 }
 
 /// Opens the write's transaction and its effects.
 async fn begin(state: &ApiState) -> Result<(DatabaseTransaction, Effects), Box<Response>> {
     let tx = match state.db.begin().await {
         Ok(tx) => tx,
-        Err(e) => return Err(Box::new(unavailable(&e))),
+        Err(e) => return Err(Box::new(answer(ApiError::unavailable(&e)))),
     };
     match queries::begin_write(&tx).await {
         Ok(()) => Ok((tx, Effects::new(state.shared.source.clone()))),
-        Err(e) => Err(Box::new(unavailable(&e))),
+        Err(e) => Err(Box::new(answer(ApiError::unavailable(&e)))),
     }
 }
 
@@ -316,7 +280,7 @@ async fn finish<T: Serialize>(
                     }
                     (ok, Json(body)).into_response()
                 }
-                Err(e) => unavailable(&e),
+                Err(e) => answer(ApiError::unavailable(&e)),
             }
         }
         Err(Failure::Refused(r) | Failure::NotYet(r)) => {
@@ -325,6 +289,6 @@ async fn finish<T: Serialize>(
             }
             write.refuse(state, r).await
         }
-        Err(Failure::Db(e)) => unavailable(&e),
+        Err(Failure::Db(e)) => answer(ApiError::unavailable(&e)),
     }
 }

@@ -14,13 +14,14 @@ use restance_kernel::{BusinessDate, Money};
 use serde::Serialize;
 
 use super::requests::{param, valid_id};
-use super::{ApiState, bad_request, may_audit, may_read, refused, unavailable};
+use super::{ApiState, admin_reader, answer, bad_request, reader, refused};
 use crate::context::Refusal;
 use crate::deferrals::{self, DeferralView};
 use crate::meetings::{self, MeetingView};
 use crate::plans::{self, PlanView};
 use crate::store::queries::{self, ClaimState, CoverageKind, TaskFilter, TaskRow};
 use crate::tasks::KINDS;
+use restance_runtime::api::ApiError;
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -49,7 +50,7 @@ pub(super) async fn plan(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
+    if let Err(r) = reader(&state, &headers) {
         return *r;
     }
     let id = match path_id(path) {
@@ -70,7 +71,7 @@ pub(super) async fn plan(
     match result {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => refused(&Refusal::not_found(format!("no plan {id}"))),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
 
@@ -80,7 +81,7 @@ pub(super) async fn deferral(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
+    if let Err(r) = reader(&state, &headers) {
         return *r;
     }
     let id = match path_id(path) {
@@ -97,7 +98,7 @@ pub(super) async fn deferral(
     match result {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => refused(&Refusal::not_found(format!("no deferral {id}"))),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
 
@@ -107,7 +108,7 @@ pub(super) async fn meeting(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
+    if let Err(r) = reader(&state, &headers) {
         return *r;
     }
     let id = match path_id(path) {
@@ -117,7 +118,7 @@ pub(super) async fn meeting(
     match queries::meeting(&state.db, &id).await {
         Ok(Some(m)) => Json(meetings::view(&m)).into_response(),
         Ok(None) => refused(&Refusal::not_found(format!("no meeting {id}"))),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
 
@@ -161,7 +162,7 @@ pub(super) async fn tasks(
     headers: HeaderMap,
     query: Pairs,
 ) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
+    if let Err(r) = reader(&state, &headers) {
         return *r;
     }
     let q = match pairs(query) {
@@ -202,7 +203,7 @@ pub(super) async fn tasks(
                 .collect(),
         })
         .into_response(),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
 
@@ -254,7 +255,7 @@ pub(super) async fn debtor(
     path: Result<Path<String>, PathRejection>,
     query: Pairs,
 ) -> Response {
-    if let Err(r) = may_read(&state, &headers) {
+    if let Err(r) = reader(&state, &headers) {
         return *r;
     }
     let id = match path_id(path) {
@@ -281,7 +282,7 @@ pub(super) async fn debtor(
         Ok(None) => refused(&Refusal::not_found(format!(
             "no claims of debtor {id} in municipality {municipality} are known"
         ))),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
 
@@ -362,7 +363,7 @@ pub(super) async fn audit(
     headers: HeaderMap,
     query: Pairs,
 ) -> Response {
-    if let Err(r) = may_audit(&state, &headers) {
+    if let Err(r) = admin_reader(&state, &headers) {
         return *r;
     }
     let q = match pairs(query) {
@@ -393,6 +394,6 @@ pub(super) async fn audit(
     }
     match queries::audit_entries(&state.db, entity.as_deref(), before, limit).await {
         Ok(entries) => Json(AuditList { entries }).into_response(),
-        Err(e) => unavailable(&e),
+        Err(e) => answer(ApiError::unavailable(&e)),
     }
 }

@@ -21,7 +21,7 @@ use crate::meetings::{NewMeeting, Outcome};
 use crate::plans::{NewPlan, Revision};
 
 /// Longest id (municipality, debtor, claim, path ids): the contract's limit.
-pub const MAX_ID: usize = 100;
+pub const MAX_ID: usize = restance_runtime::api::MAX_ID;
 /// Most claims in one request: the contract's limit.
 pub const MAX_CLAIMS: usize = 500;
 /// Longest note.
@@ -61,12 +61,9 @@ pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Invalid> {
     })
 }
 
-/// An id: 1–100 characters, no whitespace or control characters (the contract's rule).
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.chars().count() <= MAX_ID
-        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
-}
+/// An id: 1–100 characters, no whitespace or control characters (the contract's rule, one
+/// definition for every service).
+pub use restance_runtime::api::valid_id;
 
 fn check_id(p: &mut Invalid, path: &str, id: &str) {
     if !valid_id(id) {

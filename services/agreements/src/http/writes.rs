@@ -12,7 +12,7 @@ use restance_contracts::Problem;
 use super::requests::{
     self, DeferralBody, MeetingBody, OutcomeBody, PlanBody, ReasonBody, ReviseBody, valid_id,
 };
-use super::{ApiState, Write, bad_request, begin, finish, may_write};
+use super::{ApiState, Write, bad_request, begin, finish, writer};
 use crate::{deferrals, meetings, plans, tasks};
 
 type IdPath = Result<Path<String>, PathRejection>;
@@ -71,7 +71,7 @@ pub(super) async fn create_plan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let w = try_or_return!(may_write(&state, &headers, "create_plan", "plan:new".into()).await);
+    let w = try_or_return!(writer(&state, &headers, "create_plan", "plan:new".into()).await);
     let parsed = requests::body::<PlanBody>(&body).and_then(PlanBody::into_plan);
     let req = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -86,7 +86,7 @@ pub(super) async fn revise_plan(
     path: IdPath,
     body: Bytes,
 ) -> Response {
-    let w = try_or_return!(may_write(&state, &headers, "revise_plan", entity("plan", &path)).await);
+    let w = try_or_return!(writer(&state, &headers, "revise_plan", entity("plan", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
     let parsed = requests::body::<ReviseBody>(&body).and_then(ReviseBody::into_revision);
     let req = try_or_return!(read(&state, &w, parsed).await);
@@ -102,7 +102,7 @@ pub(super) async fn cancel_plan(
     path: IdPath,
     body: Bytes,
 ) -> Response {
-    let w = try_or_return!(may_write(&state, &headers, "cancel_plan", entity("plan", &path)).await);
+    let w = try_or_return!(writer(&state, &headers, "cancel_plan", entity("plan", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
     let parsed = requests::body::<ReasonBody>(&body).and_then(ReasonBody::into_reason);
     let reason = try_or_return!(read(&state, &w, parsed).await);
@@ -117,8 +117,7 @@ pub(super) async fn grant_deferral(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let w =
-        try_or_return!(may_write(&state, &headers, "grant_deferral", "deferral:new".into()).await);
+    let w = try_or_return!(writer(&state, &headers, "grant_deferral", "deferral:new".into()).await);
     let parsed = requests::body::<DeferralBody>(&body).and_then(DeferralBody::into_deferral);
     let req = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -133,9 +132,8 @@ pub(super) async fn end_deferral(
     path: IdPath,
     body: Bytes,
 ) -> Response {
-    let w = try_or_return!(
-        may_write(&state, &headers, "end_deferral", entity("deferral", &path)).await
-    );
+    let w =
+        try_or_return!(writer(&state, &headers, "end_deferral", entity("deferral", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
     let parsed = requests::body::<ReasonBody>(&body).and_then(ReasonBody::into_reason);
     let reason = try_or_return!(read(&state, &w, parsed).await);
@@ -150,7 +148,7 @@ pub(super) async fn book_meeting(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let w = try_or_return!(may_write(&state, &headers, "book_meeting", "meeting:new".into()).await);
+    let w = try_or_return!(writer(&state, &headers, "book_meeting", "meeting:new".into()).await);
     let parsed = requests::body::<MeetingBody>(&body).and_then(MeetingBody::into_meeting);
     let req = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -166,7 +164,7 @@ pub(super) async fn meeting_outcome(
     body: Bytes,
 ) -> Response {
     let w = try_or_return!(
-        may_write(
+        writer(
             &state,
             &headers,
             "record_meeting_outcome",
@@ -189,8 +187,7 @@ pub(super) async fn task_done(
     headers: HeaderMap,
     path: IdPath,
 ) -> Response {
-    let w =
-        try_or_return!(may_write(&state, &headers, "complete_task", entity("task", &path)).await);
+    let w = try_or_return!(writer(&state, &headers, "complete_task", entity("task", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
     let (tx, effects) = try_or_return!(begin(&state).await);
     let result = tasks::done(&tx, &w.actor, &id).await;

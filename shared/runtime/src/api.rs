@@ -1,0 +1,693 @@
+//! The kit every service API is built with: one error type answered as problem details, the
+//! token checks with audited refusals, and the id rule.
+//!
+//! **Errors** ([`ApiError`]) are RFC 9457 problem details, `Content-Type:
+//! application/problem+json`:
+//!
+//! ```json
+//! {"type": "about:blank", "title": "Not Found", "status": 404,
+//!  "detail": "dunning has no such claim", "error": "dunning has no such claim"}
+//! ```
+//!
+//! `type` is `about:blank` (the status says what kind of problem it is) and `title` is the
+//! status phrase. `error` carries the same text as `detail`; it is **kept for compatibility**
+//! with clients written before problem details (the `restance` CLI, scripts reading
+//! `{"error": "…"}`) and goes when they have moved to `detail`. A 400 about fields carries
+//! `problems: [{"path", "message"}]`; a service may add members of its own
+//! ([`ApiError::with_member`]). `detail` is written by the service and never carries personal
+//! data (national ids, names, addresses, phone numbers).
+//!
+//! **Access** ([`Gate`]): reads need any known bearer token ([`Reader`], [`Gate::reader`]) —
+//! when no tokens are configured a service's reads are open (invoicing, dunning, notifications,
+//! reporting) or closed (agreements), as it chooses; writes need a role ([`Need`],
+//! [`Gate::writer`]) and are refused when no tokens are configured. Every refused write is
+//! audited through [`RefusalAudit`], which each service implements over its own audit table.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+use serde_json::{Map, Value, json};
+
+use crate::api_auth::{ApiTokens, Caller};
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The `type` of every problem: the status code says which kind it is (RFC 9457 §4.2.1).
+pub const PROBLEM_TYPE: &str = "about:blank";
+
+/// The refusal of a request without a known token.
+pub const TOKEN_REQUIRED: &str = "a valid bearer token is required";
+
+/// The refusal of a write when no tokens are configured.
+pub const NO_TOKENS_FOR_WRITES: &str =
+    "writes are refused: no api.tokens are configured (RESTANCE__API__TOKENS)";
+
+/// The detail of every database failure (503).
+pub const DATABASE_UNAVAILABLE: &str = "the database is not available; try again";
+
+/// Who the audit trail records for a request without a known token, and its role.
+pub const ANONYMOUS: (&str, &str) = ("anonymous", "-");
+
+/// The longest audit target recorded (characters); a longer one is cut.
+pub const MAX_AUDIT_TARGET: usize = 200;
+
+/// The longest id accepted in a path or query (characters): the contracts' limit.
+pub const MAX_ID: usize = 100;
+
+/// An id in a path or query: 1–[`MAX_ID`] characters, no whitespace or control characters
+/// (the rule of the message contracts, so every id that exists passes).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= MAX_ID
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// One field a 400 (or 422) is about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    /// Where: `reason`, `claim_ids[2]`, `query`.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldProblem {
+        FieldProblem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An API error, answered as problem details (see the module documentation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+    members: Map<String, Value>,
+}
+
+impl ApiError {
+    /// An error with `status` and `detail`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: detail.into(),
+            members: Map::new(),
+        }
+    }
+
+    /// 400: the request cannot be read.
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// 400 about one field: `detail` is `path: message` and `problems` names the field.
+    pub fn bad_request_at(path: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError::bad_request(format!("{path}: {message}"))
+            .with_problems([FieldProblem::new(path, message)])
+    }
+
+    /// 401: no known bearer token ([`TOKEN_REQUIRED`] is the usual detail).
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    /// 403: the token's role may not, or the operation is closed.
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 409: the state does not allow it.
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, detail)
+    }
+
+    /// 422: well formed, but the values cannot be used.
+    pub fn unprocessable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+
+    /// 503 for a database failure, logged (the error's text: the driver's message, no row
+    /// values); the answer says only [`DATABASE_UNAVAILABLE`].
+    pub fn unavailable(err: &DbErr) -> ApiError {
+        tracing::error!(error = %err, "an API request could not use the database");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    }
+
+    /// 500: something of ours is broken (log the cause where it is known).
+    pub fn internal(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
+
+    /// Adds the member `problems`: the fields concerned (present even when empty).
+    pub fn with_problems(self, problems: impl IntoIterator<Item = FieldProblem>) -> ApiError {
+        let problems: Vec<FieldProblem> = problems.into_iter().collect();
+        self.with_member("problems", json!(problems))
+    }
+
+    /// Adds an extension member (RFC 9457 §3.2). The standard members and `error` are the
+    /// kit's: a `name` among them is ignored.
+    pub fn with_member(mut self, name: &str, value: Value) -> ApiError {
+        if !["type", "title", "status", "detail", "error", "instance"].contains(&name) {
+            self.members.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The detail (also the compatibility member `error`).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The problem-details body.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("type".into(), PROBLEM_TYPE.into());
+        body.insert(
+            "title".into(),
+            self.status.canonical_reason().unwrap_or("Error").into(),
+        );
+        body.insert("status".into(), self.status.as_u16().into());
+        body.insert("detail".into(), self.detail.clone().into());
+        // kept for compatibility: clients written before problem details read `error`
+        body.insert("error".into(), self.detail.clone().into());
+        for (name, value) in &self.members {
+            body.insert(name.clone(), value.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> ApiError {
+        ApiError::unavailable(&err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body())).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// The role a write needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `caseworker`.
+    Caseworker,
+    /// `caseworker` or `admin`.
+    CaseworkerOrAdmin,
+    /// `admin`.
+    Admin,
+}
+
+impl Need {
+    /// The roles that pass.
+    pub fn roles(self) -> &'static [&'static str] {
+        match self {
+            Need::Caseworker => &["caseworker"],
+            Need::CaseworkerOrAdmin => &["caseworker", "admin"],
+            Need::Admin => &["admin"],
+        }
+    }
+
+    /// Whether `caller` has one of the roles.
+    pub fn admits(self, caller: &Caller) -> bool {
+        self.roles().contains(&caller.role.as_str())
+    }
+
+    /// The refusal of a token with another role.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Need::Caseworker => "this needs a token with the caseworker role",
+            Need::CaseworkerOrAdmin => "this needs a token with the caseworker or admin role",
+            Need::Admin => "this needs a token with the admin role",
+        }
+    }
+}
+
+/// One refused request, as the audit trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal<'a> {
+    /// The token's name, or `anonymous`.
+    pub caller: &'a str,
+    /// The token's role, or `-`.
+    pub role: &'a str,
+    /// What was attempted (`approve_write_off`, `create_plan`, …).
+    pub action: &'a str,
+    /// On what (`claim:<id>`, `history`, …), at most [`MAX_AUDIT_TARGET`] characters.
+    pub target: &'a str,
+    /// Why it was refused: the answer's detail.
+    pub why: &'a str,
+}
+
+/// A service's audit table, for refused requests. The service keeps its own table and rows;
+/// the kit only says when and what.
+pub trait RefusalAudit: Sync {
+    /// Appends one refusal (outcome `refused`) to the service's audit table.
+    fn record_refusal(
+        &self,
+        refusal: Refusal<'_>,
+    ) -> impl Future<Output = Result<(), DbErr>> + Send;
+}
+
+/// `target` cut to [`MAX_AUDIT_TARGET`] characters.
+pub fn bounded_target(target: &str) -> &str {
+    match target.char_indices().nth(MAX_AUDIT_TARGET) {
+        Some((end, _)) => &target[..end],
+        None => target,
+    }
+}
+
+/// Audits a refusal of `caller` (`None`: anonymous); a failure to audit is logged, not
+/// answered (the refusal stands).
+pub async fn audit_refusal<A: RefusalAudit + ?Sized>(
+    audit: &A,
+    caller: Option<&Caller>,
+    action: &str,
+    target: &str,
+    why: &str,
+) {
+    let (name, role) = caller.map_or(ANONYMOUS, |c| (c.name.as_str(), c.role.as_str()));
+    let refusal = Refusal {
+        caller: name,
+        role,
+        action,
+        target: bounded_target(target),
+        why,
+    };
+    if let Err(e) = audit.record_refusal(refusal).await {
+        tracing::error!(error = %e, action, "an API refusal could not be audited");
+    }
+}
+
+/// The tokens and what the service does with reads when none are configured.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    tokens: Arc<ApiTokens>,
+    /// `None`: reads are open without tokens; `Some(why)`: they are refused (403).
+    closed_without_tokens: Option<&'static str>,
+}
+
+impl Gate {
+    /// Reads open when no tokens are configured (the service warns at start).
+    pub fn open_without_tokens(tokens: Arc<ApiTokens>) -> Gate {
+        Gate {
+            tokens,
+            closed_without_tokens: None,
+        }
+    }
+
+    /// Every request refused (403, `why`) when no tokens are configured.
+    pub fn closed_without_tokens(tokens: Arc<ApiTokens>, why: &'static str) -> Gate {
+        Gate {
+            tokens,
+            closed_without_tokens: Some(why),
+        }
+    }
+
+    /// The configured tokens.
+    pub fn tokens(&self) -> &ApiTokens {
+        &self.tokens
+    }
+
+    /// A read: any known token when tokens are configured (401 otherwise). Without tokens the
+    /// read is open (`Ok(None)`) or refused, as the gate was made. Not audited.
+    pub fn reader(&self, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
+        if self.tokens.is_empty() {
+            return match self.closed_without_tokens {
+                None => Ok(None),
+                Some(why) => Err(ApiError::forbidden(why)),
+            };
+        }
+        match self.tokens.authenticate(headers) {
+            Some(caller) => Ok(Some(caller.clone())),
+            None => Err(ApiError::unauthorized(TOKEN_REQUIRED)),
+        }
+    }
+
+    /// A write: a known token with a role `need` admits. Refused when no tokens are configured
+    /// (403), without a known token (401) or with another role (403); every refusal is audited
+    /// as `action` on `target`.
+    pub async fn writer<A: RefusalAudit + ?Sized>(
+        &self,
+        headers: &HeaderMap,
+        need: Need,
+        audit: &A,
+        action: &str,
+        target: &str,
+    ) -> Result<Caller, ApiError> {
+        let (caller, refusal) = match self.check(headers, need) {
+            Ok(caller) => return Ok(caller),
+            Err(refused) => refused,
+        };
+        audit_refusal(audit, caller.as_ref(), action, target, refusal.detail()).await;
+        Err(refusal)
+    }
+
+    /// The role check without an audit: the caller, or who was refused and the answer.
+    pub fn check(
+        &self,
+        headers: &HeaderMap,
+        need: Need,
+    ) -> Result<Caller, (Option<Caller>, ApiError)> {
+        if self.tokens.is_empty() {
+            return Err((None, ApiError::forbidden(NO_TOKENS_FOR_WRITES)));
+        }
+        match self.tokens.authenticate(headers) {
+            None => Err((None, ApiError::unauthorized(TOKEN_REQUIRED))),
+            Some(c) if !need.admits(c) => {
+                Err((Some(c.clone()), ApiError::forbidden(need.refusal())))
+            }
+            Some(c) => Ok(c.clone()),
+        }
+    }
+}
+
+/// Extractor for a read: any known token (see [`Gate::reader`]); `None` when the gate is open
+/// without tokens. The service's state gives the [`Gate`] through `FromRef`.
+#[derive(Debug, Clone)]
+pub struct Reader(pub Option<Caller>);
+
+impl<S> FromRequestParts<S> for Reader
+where
+    Gate: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Gate::from_ref(state).reader(&parts.headers).map(Reader)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+    use std::sync::Mutex;
+
+    async fn answer(e: ApiError) -> (StatusCode, Option<String>, Value) {
+        let r = e.into_response();
+        let status = r.status();
+        let ct = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, ct, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn an_error_is_problem_details_with_the_compatibility_member() {
+        let (status, ct, body) = answer(ApiError::not_found("dunning has no such claim")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        assert_eq!(
+            body,
+            json!({
+                "type": "about:blank",
+                "title": "Not Found",
+                "status": 404,
+                "detail": "dunning has no such claim",
+                "error": "dunning has no such claim",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn every_kind_has_its_status_and_title() {
+        for (e, status, title) in [
+            (ApiError::bad_request("x"), 400, "Bad Request"),
+            (ApiError::unauthorized(TOKEN_REQUIRED), 401, "Unauthorized"),
+            (ApiError::forbidden("x"), 403, "Forbidden"),
+            (ApiError::not_found("x"), 404, "Not Found"),
+            (ApiError::conflict("x"), 409, "Conflict"),
+            (ApiError::unprocessable("x"), 422, "Unprocessable Entity"),
+            (ApiError::internal("x"), 500, "Internal Server Error"),
+        ] {
+            let detail = e.detail().to_owned();
+            let (s, ct, body) = answer(e).await;
+            assert_eq!(s.as_u16(), status);
+            assert_eq!(ct.as_deref(), Some(PROBLEM_JSON));
+            assert_eq!(body["status"], status);
+            assert_eq!(body["title"], title);
+            assert_eq!(body["type"], PROBLEM_TYPE);
+            assert_eq!(body["detail"], detail.as_str());
+            assert_eq!(body["error"], body["detail"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_failure_says_only_that_it_is_unavailable() {
+        let err = DbErr::Custom("connection refused to 10.0.0.7:5432".into());
+        let (status, _, body) = answer(ApiError::from(err)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["title"], "Service Unavailable");
+        assert_eq!(body["detail"], DATABASE_UNAVAILABLE);
+        assert!(!body.to_string().contains("10.0.0.7"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_field_names_its_path_and_members_are_added() {
+        let (status, _, body) = answer(ApiError::bad_request_at(
+            "reason",
+            "must be 1–500 characters",
+        ))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["detail"], "reason: must be 1–500 characters");
+        assert_eq!(
+            body["problems"],
+            json!([{"path": "reason", "message": "must be 1–500 characters"}])
+        );
+        let e = ApiError::unprocessable("2 problem(s); nothing imported")
+            .with_member("total", json!(2))
+            .with_member("detail", json!("not this"))
+            .with_problems([]);
+        let (_, _, body) = answer(e).await;
+        assert_eq!(body["total"], 2);
+        assert_eq!(body["detail"], "2 problem(s); nothing imported");
+        assert_eq!(body["problems"], json!([]));
+    }
+
+    #[test]
+    fn ids_follow_the_contract_rule() {
+        assert!(valid_id("clm-0746-1"));
+        assert!(valid_id(&"æ".repeat(100)));
+        for bad in ["", "a b", "a\tb", "a\u{0}b", &"a".repeat(101)] {
+            assert!(!valid_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_audit_target_is_bounded() {
+        assert_eq!(bounded_target("claim:1"), "claim:1");
+        let long = format!("claim:{}", "ø".repeat(500));
+        assert_eq!(bounded_target(&long).chars().count(), MAX_AUDIT_TARGET);
+    }
+
+    #[derive(Default)]
+    struct Trail(Mutex<Vec<String>>);
+
+    impl RefusalAudit for Trail {
+        async fn record_refusal(&self, r: Refusal<'_>) -> Result<(), DbErr> {
+            self.0.lock().expect("trail").push(format!(
+                "{}|{}|{}|{}|{}",
+                r.caller, r.role, r.action, r.target, r.why
+            ));
+            Ok(())
+        }
+    }
+
+    fn headers(token: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(t) = token {
+            h.insert(
+                header::AUTHORIZATION,
+                format!("Bearer {t}").parse().expect("header"),
+            );
+        }
+        h
+    }
+
+    fn tokens(spec: &str) -> Arc<ApiTokens> {
+        Arc::new(ApiTokens::parse(Some(&SecretString::from(spec.to_owned()))).expect("tokens"))
+    }
+
+    #[tokio::test]
+    async fn writes_need_the_role_and_refusals_are_audited() {
+        let gate = Gate::open_without_tokens(tokens(
+            "cccccccccccccccc1:caseworker:mhj,aaaaaaaaaaaaaaaa2:admin,rrrrrrrrrrrrrrrr3:reader",
+        ));
+        let trail = Trail::default();
+        let ok = gate
+            .writer(
+                &headers(Some("cccccccccccccccc1")),
+                Need::Caseworker,
+                &trail,
+                "a",
+                "t",
+            )
+            .await
+            .expect("caseworker");
+        assert_eq!(ok.name, "mhj");
+        let e = gate
+            .writer(
+                &headers(Some("aaaaaaaaaaaaaaaa2")),
+                Need::Caseworker,
+                &trail,
+                "approve",
+                "write_off:1",
+            )
+            .await
+            .expect_err("admin is not a caseworker");
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        gate.writer(
+            &headers(Some("aaaaaaaaaaaaaaaa2")),
+            Need::CaseworkerOrAdmin,
+            &trail,
+            "a",
+            "t",
+        )
+        .await
+        .expect("admin may");
+        let e = gate
+            .writer(
+                &headers(None),
+                Need::Admin,
+                &trail,
+                "import_history",
+                "history",
+            )
+            .await
+            .expect_err("no token");
+        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+        let long = format!("claim:{}", "x".repeat(1000));
+        gate.writer(
+            &headers(Some("rrrrrrrrrrrrrrrr3")),
+            Need::Admin,
+            &trail,
+            "open",
+            &long,
+        )
+        .await
+        .expect_err("reader");
+        let rows = trail.0.lock().expect("trail").clone();
+        assert_eq!(
+            rows[..2],
+            [
+                "token#2(unnamed-admin)|admin|approve|write_off:1|this needs a token with the caseworker role",
+                "anonymous|-|import_history|history|a valid bearer token is required",
+            ]
+        );
+        assert_eq!(rows.len(), 3);
+        assert!(rows[2].starts_with("token#3(unnamed-reader)|reader|open|claim:xxx"));
+        assert!(rows[2].len() < 300, "{}", rows[2]);
+    }
+
+    #[tokio::test]
+    async fn without_tokens_writes_are_refused_and_reads_as_the_gate_says() {
+        let none = Arc::new(ApiTokens::default());
+        let trail = Trail::default();
+        let open = Gate::open_without_tokens(none.clone());
+        assert_eq!(open.reader(&headers(None)), Ok(None));
+        let e = open
+            .writer(
+                &headers(Some("whatever-token-0001")),
+                Need::Caseworker,
+                &trail,
+                "a",
+                "t",
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (e.status(), e.detail()),
+            (StatusCode::FORBIDDEN, NO_TOKENS_FOR_WRITES)
+        );
+        assert_eq!(
+            trail.0.lock().expect("trail")[0],
+            format!("anonymous|-|a|t|{NO_TOKENS_FOR_WRITES}")
+        );
+        let closed = Gate::closed_without_tokens(none, "the API is closed");
+        let e = closed.reader(&headers(None)).expect_err("closed");
+        assert_eq!(
+            (e.status(), e.detail()),
+            (StatusCode::FORBIDDEN, "the API is closed")
+        );
+        // with tokens: any known token reads, others are 401
+        let gate = Gate::closed_without_tokens(tokens("rrrrrrrrrrrrrrrr3:reader"), "closed");
+        assert!(
+            gate.reader(&headers(Some("rrrrrrrrrrrrrrrr3")))
+                .is_ok_and(|c| c.is_some())
+        );
+        let e = gate
+            .reader(&headers(Some("rrrrrrrrrrrrrrrr")))
+            .expect_err("unknown");
+        assert_eq!(
+            (e.status(), e.detail()),
+            (StatusCode::UNAUTHORIZED, TOKEN_REQUIRED)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_reader_extractor_uses_the_gate_of_the_state() {
+        #[derive(Clone)]
+        struct State(Gate);
+        impl FromRef<State> for Gate {
+            fn from_ref(s: &State) -> Gate {
+                s.0.clone()
+            }
+        }
+        let state = State(Gate::open_without_tokens(tokens(
+            "rrrrrrrrrrrrrrrr3:reader",
+        )));
+        let (mut parts, ()) = axum::http::Request::builder()
+            .uri("/x")
+            .header("authorization", "Bearer nope-nope-nope-nope")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let e = Reader::from_request_parts(&mut parts, &state)
+            .await
+            .expect_err("unknown token");
+        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    }
+}
