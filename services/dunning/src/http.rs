@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -29,7 +29,9 @@ use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{ClaimRef, WriteOffApproved, WriteOffReason};
 use restance_kernel::{BusinessDate, Money};
-use restance_runtime::api::{self, ApiError, Gate, Need, Reader, Refusal, RefusalAudit, valid_id};
+use restance_runtime::api::{
+    self, ApiError, Gate, Need, Query, Reader, Refusal, RefusalAudit, valid_id,
+};
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};

@@ -6,11 +6,11 @@
 //! `restance_runtime::api`).
 
 use crate::store::queries;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use restance_kernel::Money;
-use restance_runtime::api::{ApiError, Gate, Reader, valid_id};
+use restance_runtime::api::{ApiError, Gate, Query, Reader, valid_id};
 use restance_runtime::api_auth::ApiTokens;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};

@@ -20,13 +20,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_kernel::{BusinessDate, Catalog};
-use restance_runtime::api::{self, ApiError, Gate, Need, Reader, Refusal, RefusalAudit, valid_id};
+use restance_runtime::api::{
+    self, ApiError, Gate, Need, Query, Reader, Refusal, RefusalAudit, valid_id,
+};
 use restance_runtime::api_auth::ApiTokens;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::Deserialize;

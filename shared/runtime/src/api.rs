@@ -22,6 +22,8 @@
 //! reporting) or closed (agreements), as it chooses; writes need a role ([`Need`],
 //! [`Gate::writer`]) and are refused when no tokens are configured. Every refused write is
 //! audited through [`RefusalAudit`], which each service implements over its own audit table.
+//!
+//! **Query strings** ([`Query`]) that cannot be read are a problem-details 400 too.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -414,6 +416,30 @@ where
     }
 }
 
+/// Extractor for a query string read as `T` (like `axum::extract::Query`) whose refusal is a
+/// problem-details 400 at `query`, not axum's plain-text answer. The detail does not echo the
+/// query (it may carry anything).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+/// The detail of a query string that cannot be read.
+pub const QUERY_UNREADABLE: &str =
+    "the query string cannot be read (a parameter given twice, or not URL-encoded)";
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(q)| Query(q))
+            .map_err(|_| ApiError::bad_request_at("query", QUERY_UNREADABLE))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,5 +715,35 @@ mod tests {
             .await
             .expect_err("unknown token");
         assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_query_is_a_problem_not_plain_text() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Q {
+            #[allow(dead_code)]
+            state: Option<String>,
+        }
+        let (mut parts, ()) = axum::http::Request::builder()
+            .uri("/x?state=a&state=b")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let e = Query::<Q>::from_request_parts(&mut parts, &())
+            .await
+            .expect_err("duplicate");
+        let (status, ct, body) = answer(e).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(ct.as_deref(), Some(PROBLEM_JSON));
+        assert_eq!(body["problems"][0]["path"], "query");
+        let (mut parts, ()) = axum::http::Request::builder()
+            .uri("/x?state=open")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let Query(q) = Query::<Q>::from_request_parts(&mut parts, &())
+            .await
+            .expect("readable");
+        assert_eq!(q.state.as_deref(), Some("open"));
     }
 }
