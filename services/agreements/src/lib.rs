@@ -102,3 +102,22 @@ impl Application {
         self.runtime.run(self.api).await
     }
 }
+
+impl restance_runtime::App for Application {
+    const SERVICE: &'static str = SERVICE;
+
+    fn build(
+        settings: Settings,
+        cancel: CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
+        Application::build(settings, cancel)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Application::local_addr(self)
+    }
+
+    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
+        Application::run_until_stopped(self)
+    }
+}

@@ -29,3 +29,22 @@ pub mod worker;
 
 pub use app::{Application, SERVICE};
 pub use config::{InvalidConfig, ReportingConfig};
+
+impl restance_runtime::App for Application {
+    const SERVICE: &'static str = SERVICE;
+
+    fn build(
+        settings: restance_runtime::Settings,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
+        Application::build(settings, cancel)
+    }
+
+    fn local_addr(&self) -> std::net::SocketAddr {
+        Application::local_addr(self)
+    }
+
+    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
+        Application::run_until_stopped(self)
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_auth;
+pub mod app;
 pub mod database;
 pub mod entry;
 pub mod http;
@@ -16,5 +17,6 @@ pub mod shutdown;
 pub mod supervise;
 pub mod telemetry;
 
+pub use app::App;
 pub use runtime::Runtime;
 pub use settings::Settings;

@@ -1,0 +1,54 @@
+//! The log of this test process, captured: a global `tracing` subscriber (JSON lines, as the
+//! services log in production, level `info`) writing into a buffer, so that a test can check
+//! what a service logged — and that nothing personal was. It holds every test's lines of the
+//! process (one test per process under nextest).
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+fn buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .json()
+            .with_ansi(false)
+            .with_writer(Sink(buffer.clone()))
+            .finish();
+        // Another subscriber set first (a test's own) wins; the buffer then stays empty.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+}
+
+/// Starts capturing (once per process; [`crate::TestApp`] does it when it starts a service).
+pub fn capture() {
+    buffer();
+}
+
+/// Everything logged in this process since [`capture`].
+pub fn logs() -> String {
+    String::from_utf8_lossy(&buffer().lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
+}
+
+#[derive(Clone)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sink {
+    type Writer = Sink;
+    fn make_writer(&'a self) -> Sink {
+        self.clone()
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
