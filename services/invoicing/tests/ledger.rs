@@ -2,97 +2,20 @@
 //! (PostgreSQL and SQLite): every story and every bad input of the foundation issue.
 
 use restance_invoicing::Application;
-use restance_runtime::Settings;
-use restance_testkit::{
-    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
-};
+use restance_testkit::{Db, TestApp, envelope};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const T: Duration = Duration::from_secs(20);
 
-struct Running {
-    exchange: String,
-    url: String,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    db: TestDatabase,
-}
-
-async fn start(kind: &str) -> anyhow::Result<Running> {
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/restance.toml");
-    let mut settings = Settings::load_from("invoicing", Some(&config), false)?;
-    let exchange = unique_exchange();
-    let db = TestDatabase::of_kind(kind).await?;
-    settings.bus.exchange = exchange.clone();
-    settings.bus.batch_linger_ms = 5;
-    settings.bus.relay_poll_ms = 50;
-    settings.database.url = db.url.clone();
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    let cancel = CancellationToken::new();
-    let app = Application::build(settings, cancel.clone()).await?;
-    let url = format!("http://{}", app.local_addr());
-    let task = tokio::spawn(app.run_until_stopped());
-    // Wait until the queue exists (the consumer declares it).
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(Running {
-        exchange,
-        url,
-        cancel,
-        task,
-        db,
-    })
-}
-
-impl Running {
-    async fn stop(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
-        self.task.await??;
-        delete_test_topology(&self.exchange, &["invoicing"]).await;
-        self.db.drop_database().await;
-        Ok(())
-    }
-
-    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
-        let items = envs
-            .iter()
-            .map(|e| {
-                (
-                    e["type"].as_str().unwrap_or("x").to_owned(),
-                    serde_json::to_vec(e).expect("json"),
-                )
-            })
-            .collect::<Vec<_>>();
-        publish_raw(&self.exchange, &items).await
-    }
-
-    async fn claims(&self, debtor: &str) -> anyhow::Result<Value> {
-        Ok(
-            reqwest::get(format!("{}/api/v1/debtors/{debtor}/claims", self.url))
-                .await?
-                .json()
-                .await?,
-        )
-    }
-}
-
-fn envelope(source: &str, id: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":id,"source":source,"type":ty,"time":"2026-12-01T06:00:00Z",
-           "datacontenttype":"application/json","data":data})
+/// The debtor's claims as the API shows them.
+async fn claims(svc: &TestApp, debtor: &str) -> anyhow::Result<Value> {
+    Ok(
+        reqwest::get(format!("{}/api/v1/debtors/{debtor}/claims", svc.url))
+            .await?
+            .json()
+            .await?,
+    )
 }
 
 fn invoice_data(invoice_id: &str, debtor: &str, amount: &str) -> Value {
@@ -145,11 +68,13 @@ fn fee(id: &str, claim_id: &str, step: u32, amount: &str) -> Value {
 }
 
 async fn a_claim_lives_from_invoice_to_credit_balance(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[invoice("e1", "DAY-1", "P-77", "2150.00")])
+    let mut svc = TestApp::spawn::<Application>(Db::of(kind), |_| {}).await?;
+    svc.publish(&[invoice("e1", "DAY-1", "P-77", "2150.00")])
         .await?;
-    let opened = probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
     let data = &opened[0]["data"];
     let claim_id = data["claim_id"].as_str().expect("claim id").to_owned();
     let ocr = data["ocr_line"].as_str().expect("ocr line").to_owned();
@@ -159,19 +84,21 @@ async fn a_claim_lives_from_invoice_to_credit_balance(kind: &str) -> anyhow::Res
         .expect("reference")
         .to_owned();
     assert_eq!(reference.len(), 15);
-    probe.wait_for("invoicing.debtor.updated.v1", 1, T).await?;
+    svc.probe
+        .wait_for("invoicing.debtor.updated.v1", 1, T)
+        .await?;
 
     // A fee from dunning, then a partial payment by reference in the bank's `71/…` form:
     // fees are paid first.
-    svc.send(&[
+    svc.publish(&[
         fee("f1", &claim_id, 2, "250.00"),
         fee("f1-again", &claim_id, 2, "250.00"),
     ])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.claim.balance_changed.v1", 1, T)
         .await?;
-    svc.send(&[payment(
+    svc.publish(&[payment(
         "p1",
         "PAY-1",
         "300.00",
@@ -179,38 +106,49 @@ async fn a_claim_lives_from_invoice_to_credit_balance(kind: &str) -> anyhow::Res
         None,
     )])
     .await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 1, T)
+        .await?;
     let alloc = &applied[0]["data"]["allocations"][0];
     assert_eq!(alloc["fees"], "250.00");
     assert_eq!(alloc["principal"], "50.00");
     assert_eq!(applied[0]["data"]["matched_by"], "reference");
 
     // The rest plus 100 too much: settled, 100 credit.
-    svc.send(&[payment("p2", "PAY-2", "2200.00", Some(&ocr), None)])
+    svc.publish(&[payment("p2", "PAY-2", "2200.00", Some(&ocr), None)])
         .await?;
-    probe.wait_for("invoicing.claim.settled.v1", 1, T).await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 2, T).await?;
+    svc.probe
+        .wait_for("invoicing.claim.settled.v1", 1, T)
+        .await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 2, T)
+        .await?;
     assert_eq!(applied[1]["data"]["to_credit_balance"], "100.00");
 
     // The next claim of the debtor is paid by the credit at once.
-    svc.send(&[invoice("e2", "DAY-2", "P-77", "500.00")])
+    svc.publish(&[invoice("e2", "DAY-2", "P-77", "500.00")])
         .await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 3, T).await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 3, T)
+        .await?;
     assert_eq!(applied[2]["data"]["matched_by"], "credit_balance");
     assert_eq!(applied[2]["data"]["amount"], "100.00");
 
     // A credit note on the new claim; then the debtor view adds up.
-    svc.send(&[envelope(
+    svc.publish(&[envelope(
         "/billing/daycare",
         "c1",
         "billing.invoice.credited.v1",
         json!({"invoice_id":"DAY-2","credit_id":"CR-1","amount":"50.00","reason":"sick days"}),
     )])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.claim.balance_changed.v1", 5, T)
         .await?;
-    let view = svc.claims("P-77").await?;
+    let view = claims(&svc, "P-77").await?;
     let claims = view["claims"].as_array().expect("claims");
     assert_eq!(claims.len(), 2);
     assert_eq!(claims[0]["state"], "settled");
@@ -218,7 +156,8 @@ async fn a_claim_lives_from_invoice_to_credit_balance(kind: &str) -> anyhow::Res
     assert_eq!(claims[1]["principal"], "350.00"); // 500 - 100 credit - 50 credit note
     assert_eq!(view["open_total"], "350.00");
     // One fee only, though dunning said it twice.
-    let fee_changes = probe
+    let fee_changes = svc
+        .probe
         .of_type("invoicing.claim.balance_changed.v1")
         .iter()
         .filter(|e| e["data"]["cause"] == "fee")
@@ -241,30 +180,39 @@ async fn a_claim_lives_from_invoice_to_credit_balance_on_sqlite() -> anyhow::Res
 /// carries it: the first invoice announces version 1, an invoice with the same details nothing,
 /// one with changed details (an address protection) version 2.
 async fn a_debtors_updates_carry_versions_1_and_2(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[invoice("v1", "VER-1", "P-V", "100.00")]).await?;
-    let first = probe.wait_for("invoicing.debtor.updated.v1", 1, T).await?;
+    let mut svc = TestApp::spawn::<Application>(Db::of(kind), |_| {}).await?;
+    svc.publish(&[invoice("v1", "VER-1", "P-V", "100.00")])
+        .await?;
+    let first = svc
+        .probe
+        .wait_for("invoicing.debtor.updated.v1", 1, T)
+        .await?;
     assert_eq!(first[0]["data"]["version"], 1, "{:#}", first[0]);
     assert_eq!(first[0]["data"]["debtor"]["address_protection"], "none");
 
     // The same details again: no write, no event.
-    svc.send(&[invoice("v2", "VER-2", "P-V", "100.00")]).await?;
-    probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
-    probe.settle(Duration::from_millis(300)).await;
-    assert_eq!(probe.of_type("invoicing.debtor.updated.v1").len(), 1);
+    svc.publish(&[invoice("v2", "VER-2", "P-V", "100.00")])
+        .await?;
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 2, T)
+        .await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+    assert_eq!(svc.probe.of_type("invoicing.debtor.updated.v1").len(), 1);
 
     // Changed details: version 2.
     let mut protected = invoice_data("VER-3", "P-V", "100.00");
     protected["debtor"]["address_protection"] = json!("strictly_confidential");
-    svc.send(&[envelope(
+    svc.publish(&[envelope(
         "/billing/daycare",
         "v3",
         "billing.invoice.issued.v1",
         protected,
     )])
     .await?;
-    let updates = probe.wait_for("invoicing.debtor.updated.v1", 2, T).await?;
+    let updates = svc
+        .probe
+        .wait_for("invoicing.debtor.updated.v1", 2, T)
+        .await?;
     let versions: Vec<&Value> = updates.iter().map(|e| &e["data"]["version"]).collect();
     assert_eq!(versions, vec![&json!(1), &json!(2)]);
     assert_eq!(
@@ -289,14 +237,16 @@ async fn a_debtors_updates_carry_versions_1_and_2_on_sqlite() -> anyhow::Result<
 /// settles it balance_changed 4 and settled 5 (two writes); a second claim opened 1 and
 /// written off 2.
 async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = TestApp::spawn::<Application>(Db::of(kind), |_| {}).await?;
+    svc.publish(&[
         invoice("cv1", "CV-1", "P-CV", "1000.00"),
         invoice("cv2", "CV-2", "P-CV", "120.00"),
     ])
     .await?;
-    let opened = probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 2, T)
+        .await?;
     assert!(
         opened.iter().all(|e| e["data"]["version"] == 1),
         "{opened:#?}"
@@ -315,15 +265,15 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> 
         .expect("reference")
         .to_owned();
 
-    svc.send(&[
+    svc.publish(&[
         fee("cvf1", &claim_id, 2, "250.00"),
         fee("cvf1-again", &claim_id, 2, "250.00"),
     ])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.claim.balance_changed.v1", 1, T)
         .await?;
-    svc.send(&[payment(
+    svc.publish(&[payment(
         "cvp1",
         "PAY-CV-1",
         "300.00",
@@ -331,10 +281,10 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> 
         None,
     )])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.claim.balance_changed.v1", 2, T)
         .await?;
-    svc.send(&[payment(
+    svc.publish(&[payment(
         "cvp2",
         "PAY-CV-2",
         "950.00",
@@ -342,8 +292,12 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> 
         None,
     )])
     .await?;
-    let settled = probe.wait_for("invoicing.claim.settled.v1", 1, T).await?;
-    let changed = probe
+    let settled = svc
+        .probe
+        .wait_for("invoicing.claim.settled.v1", 1, T)
+        .await?;
+    let changed = svc
+        .probe
         .wait_for("invoicing.claim.balance_changed.v1", 3, T)
         .await?;
     let versions: Vec<(&Value, &Value)> = changed
@@ -362,7 +316,7 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> 
     assert_eq!(settled[0]["data"]["version"], 5, "{:#}", settled[0]);
 
     // A write-off of the second claim: its own versions.
-    svc.send(&[envelope(
+    svc.publish(&[envelope(
         "/restance/dunning",
         "cvw1",
         "dunning.write_off.approved.v1",
@@ -373,7 +327,8 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change(kind: &str) -> 
         ),
     )])
     .await?;
-    let written = probe
+    let written = svc
+        .probe
         .wait_for("invoicing.claim.written_off.v1", 1, T)
         .await?;
     assert_eq!(written[0]["data"]["version"], 2, "{:#}", written[0]);
@@ -393,23 +348,22 @@ async fn a_claims_events_carry_versions_raised_by_one_per_change_on_sqlite() -> 
 
 #[tokio::test]
 async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
     let first = invoice("e1", "DAY-9", "P-1", "100.00");
     // The same envelope twice, the same invoice under a new envelope id, then a conflicting one.
-    svc.send(&[
+    svc.publish(&[
         first.clone(),
         first,
         invoice("e1-retry", "DAY-9", "P-1", "100.00"),
         invoice("e1-changed", "DAY-9", "P-1", "120.00"),
     ])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.message.rejected.v1", 1, T)
         .await?;
-    probe.settle(Duration::from_millis(500)).await;
-    assert_eq!(probe.of_type("invoicing.claim.opened.v1").len(), 1);
-    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(svc.probe.of_type("invoicing.claim.opened.v1").len(), 1);
+    let dead = svc.dead_letters().await?;
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0]
@@ -425,24 +379,29 @@ async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Re
 
 #[tokio::test]
 async fn payments_match_by_payer_and_amount_or_go_to_manual_handling() -> anyhow::Result<()> {
-    let svc = start("sqlite").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = TestApp::spawn::<Application>(Db::of("sqlite"), |_| {}).await?;
+    svc.publish(&[
         invoice("e1", "DAY-1", "P-5", "400.00"),
         invoice("e2", "DAY-2", "P-5", "250.00"),
     ])
     .await?;
-    probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
-    svc.send(&[
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 2, T)
+        .await?;
+    svc.publish(&[
         payment("p1", "PAY-1", "250.00", None, Some("0101901234")),
         payment("p2", "PAY-2", "77.00", None, Some("0101901234")),
         payment("p3", "PAY-3", "10.00", Some("000000067097535"), None),
     ])
     .await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 1, T)
+        .await?;
     assert_eq!(applied[0]["data"]["matched_by"], "payer_and_amount");
     assert_eq!(applied[0]["data"]["allocations"][0]["invoice_id"], "DAY-2");
-    let unmatched = probe
+    let unmatched = svc
+        .probe
         .wait_for("invoicing.payment.unmatched.v1", 2, T)
         .await?;
     assert!(
@@ -455,28 +414,31 @@ async fn payments_match_by_payer_and_amount_or_go_to_manual_handling() -> anyhow
 
 #[tokio::test]
 async fn a_paid_prepayment_releases_the_permit() -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
     let mut data = invoice_data("BP-1", "C-1", "5000.00");
     data["category"] = json!("building_permit");
     data["prepayment"] = json!(true);
     data["debtor"]["kind"] = json!("company");
     data["debtor"]["national_id"] = json!("13585628");
-    svc.send(&[envelope(
+    svc.publish(&[envelope(
         "/billing/permits",
         "e1",
         "billing.invoice.issued.v1",
         data,
     )])
     .await?;
-    let opened = probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
     let reference = opened[0]["data"]["payment_reference"]
         .as_str()
         .expect("ref")
         .to_owned();
-    svc.send(&[payment("p1", "PAY-1", "5000.00", Some(&reference), None)])
+    svc.publish(&[payment("p1", "PAY-1", "5000.00", Some(&reference), None)])
         .await?;
-    let released = probe
+    let released = svc
+        .probe
         .wait_for("invoicing.prepayment.settled.v1", 1, T)
         .await?;
     assert_eq!(released[0]["data"]["invoice_id"], "BP-1");
@@ -502,14 +464,16 @@ fn with_claim(claim: &Value, extra: Value) -> Value {
 /// transferred claim is refused with its reason.
 #[tokio::test]
 async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
+    svc.publish(&[
         invoice("t1", "TR-1", "P-91", "300.00"),
         invoice("t2", "WO-1", "P-91", "120.00"),
     ])
     .await?;
-    let opened = probe.wait_for("invoicing.claim.opened.v1", 2, T).await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 2, T)
+        .await?;
     let by_invoice = |id: &str| {
         opened
             .iter()
@@ -535,7 +499,7 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
             "approved_date":"2029-12-20"}),
         )
     };
-    svc.send(&[
+    svc.publish(&[
         envelope(
             "/restance/dunning",
             "d1",
@@ -569,12 +533,14 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
         fee("d6", tr["claim_id"].as_str().expect("id"), 3, "250.00"),
     ])
     .await?;
-    let written = probe
+    let written = svc
+        .probe
         .wait_for("invoicing.claim.written_off.v1", 1, T)
         .await?;
     assert_eq!(written[0]["data"]["invoice_id"], "WO-1");
     assert_eq!(written[0]["data"]["principal"], "120.00");
-    let rejected = probe
+    let rejected = svc
+        .probe
         .wait_for("invoicing.message.rejected.v1", 2, T)
         .await?;
     let reasons: Vec<&str> = rejected
@@ -593,9 +559,9 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
             .any(|r| r.contains("is transferred") && r.contains("fee")),
         "{reasons:?}"
     );
-    probe.settle(Duration::from_millis(500)).await;
-    assert_eq!(probe.of_type("invoicing.claim.written_off.v1").len(), 1);
-    let claims = svc.claims("P-91").await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(svc.probe.of_type("invoicing.claim.written_off.v1").len(), 1);
+    let claims = claims(&svc, "P-91").await?;
     let text = claims.to_string();
     assert!(
         text.contains("transferred") && text.contains("written_off"),
@@ -609,8 +575,7 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
 #[tokio::test]
 async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_going()
 -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
     let mut bad: Vec<(&str, Vec<u8>)> = Vec::new();
     let with = |f: &dyn Fn(&mut Value)| {
         let mut e = invoice("x", "BAD", "P-9", "100.00");
@@ -720,13 +685,16 @@ async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_g
         "billing.invoice.issued.v1".into(),
         serde_json::to_vec(&invoice("good", "GOOD-1", "P-9", "100.00"))?,
     ));
-    publish_raw(&svc.exchange, &items).await?;
-    probe.wait_for("invoicing.claim.opened.v1", 1, T).await?;
-    let rejected = probe
+    svc.publish_raw(&items).await?;
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    let rejected = svc
+        .probe
         .wait_for("invoicing.message.rejected.v1", bad.len(), T)
         .await?;
     assert_eq!(rejected.len(), bad.len());
-    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    let dead = svc.dead_letters().await?;
     assert_eq!(dead.len(), bad.len(), "one dead letter per bad input");
     for (d, (class, body)) in dead.iter().zip(&bad) {
         let reason = d.reason.clone().unwrap_or_default();
@@ -738,7 +706,7 @@ async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_g
         );
     }
     // The unmatched-reference payment is not a rejection.
-    svc.send(&[payment(
+    svc.publish(&[payment(
         "p1",
         "PAY-X",
         "10.00",
@@ -746,11 +714,11 @@ async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_g
         None,
     )])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.payment.unmatched.v1", 1, T)
         .await?;
     assert_eq!(
-        probe.of_type("invoicing.message.rejected.v1").len(),
+        svc.probe.of_type("invoicing.message.rejected.v1").len(),
         bad.len()
     );
     svc.stop().await
@@ -776,8 +744,7 @@ fn plan_created(
 
 #[tokio::test]
 async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
     // Two claims in the plan (the later-due one opened first), one outside it.
     let mut later = invoice("e1", "DAY-1", "P-8", "200.00");
     later["data"]["due_date"] = json!("2026-12-20");
@@ -786,8 +753,11 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
     let mut outside = invoice("e3", "DAY-3", "P-8", "500.00");
     outside["data"]["due_date"] = json!("2026-11-01");
     outside["data"]["issue_date"] = json!("2026-10-20");
-    svc.send(&[later, earlier, outside]).await?;
-    let opened = probe.wait_for("invoicing.claim.opened.v1", 3, T).await?;
+    svc.publish(&[later, earlier, outside]).await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 3, T)
+        .await?;
     let id_of = |invoice_id: &str| {
         opened
             .iter()
@@ -798,18 +768,18 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
     };
     let (c1, c2) = (id_of("DAY-1"), id_of("DAY-2"));
     let reference = "900000000000019";
-    svc.send(&[
+    svc.publish(&[
         plan_created("pl1", "PLN-1", &[&c1, &c2], reference, 1),
         // Another plan may not take the same reference.
         plan_created("pl2", "PLN-2", &[&c1], reference, 1),
     ])
     .await?;
-    probe
+    svc.probe
         .wait_for("invoicing.message.rejected.v1", 1, T)
         .await?;
     // 250 on the plan's reference, in the bank's `+71<…` form: DAY-2 (due first) in full,
     // then 150 of DAY-1; nothing to the older claim outside the plan.
-    svc.send(&[payment(
+    svc.publish(&[payment(
         "p1",
         "PAY-1",
         "250.00",
@@ -817,7 +787,10 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
         None,
     )])
     .await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 1, T).await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 1, T)
+        .await?;
     let data = &applied[0]["data"];
     assert_eq!(data["matched_by"], "reference");
     let allocations = data["allocations"].as_array().expect("allocations");
@@ -827,13 +800,16 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
     assert_eq!(allocations[1]["invoice_id"], "DAY-1");
     assert_eq!(allocations[1]["principal"], "150.00");
     // A revision narrows the plan to DAY-1; an older revision arriving late changes nothing.
-    svc.send(&[
+    svc.publish(&[
         plan_created("pl1r2", "PLN-1", &[&c1], reference, 2),
         plan_created("pl1r1", "PLN-1", &[&c1, &c2], reference, 1),
         payment("p2", "PAY-2", "100.00", Some(reference), None),
     ])
     .await?;
-    let applied = probe.wait_for("invoicing.payment.applied.v1", 2, T).await?;
+    let applied = svc
+        .probe
+        .wait_for("invoicing.payment.applied.v1", 2, T)
+        .await?;
     let allocations = applied[1]["data"]["allocations"]
         .as_array()
         .expect("allocations");
@@ -843,7 +819,7 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
         allocations[1]["invoice_id"], "DAY-3",
         "the rest goes on as usual"
     );
-    let dead = take_all(&format!("{}.invoicing.dead", svc.exchange)).await?;
+    let dead = svc.dead_letters().await?;
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0]

@@ -11,8 +11,8 @@
 //!   migrated once.
 
 use restance_testkit::{
-    BusProbe, ServiceProcess, TestDatabase, delete_test_topology, publish_raw, queue_depth,
-    unique_exchange,
+    BusProbe, ServiceProcess, TestDatabase, delete_test_topology, envelope, publish_raw,
+    queue_depth, unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -33,11 +33,6 @@ const LEFT_OVER: i64 = 10_000; // 100.00, what the overpayment leaves as credit 
 
 fn money(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
-}
-
-fn envelope(source: &str, id: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":id,"source":source,"type":ty,"time":"2026-12-01T06:00:00Z",
-           "datacontenttype":"application/json","data":data})
 }
 
 fn invoice(invoice_id: &str, debtor: &str, amount: i64, issue: &str, due: &str) -> Value {
