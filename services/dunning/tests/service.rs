@@ -4,15 +4,13 @@
 //! against the harmonised templates.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use restance_dunning::{Application, DunningConfig};
-use restance_kernel::Catalog;
 use restance_runtime::Settings;
-use restance_testkit::{
-    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
-};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use restance_testkit::{BusProbe, Db, TestApp, envelope, new_id, publish_raw, short_not_yet};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -25,80 +23,21 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn shipped_settings() -> Settings {
-    Settings::load_from("dunning", Some(&root().join("config/restance.toml")), false)
-        .expect("the shipped config loads")
-}
-
-struct Svc {
-    exchange: String,
-    url: String,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    db: TestDatabase,
-    conn: DatabaseConnection,
-    catalog: Catalog,
-    seq: std::sync::atomic::AtomicU64,
-    sent: std::sync::atomic::AtomicI64,
-}
-
-async fn start(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
-    let mut settings = shipped_settings();
-    let exchange = unique_exchange();
-    let db = TestDatabase::of_kind(kind).await?;
-    settings.bus.exchange = exchange.clone();
-    settings.bus.batch_linger_ms = 5;
-    settings.bus.relay_poll_ms = 50;
-    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
-    // an event for a claim that never comes is dead-lettered soon.
-    settings.bus.not_yet_attempts = 8;
-    settings.bus.not_yet_first_pause_ms = 50;
-    settings.bus.not_yet_max_pause_ms = 1000;
-    settings.database.url = db.url.clone();
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    if tokens {
-        settings.api.tokens = Some(secrecy::SecretString::from(format!(
-            "{TOKEN}:caseworker,{CLERK}:clerk"
-        )));
-    }
-    let mut config = DunningConfig::load(&settings)?;
-    config.service.run.poll_ms = 50;
-    config.service.run.chunk_debtors = 3;
-    let catalog = settings.catalog.clone();
-    let cancel = CancellationToken::new();
-    let app = Application::build_with(settings, config, cancel.clone()).await?;
-    let url = format!("http://{}", app.local_addr());
-    let task = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let conn = Database::connect(&db.url).await?;
-    Ok(Svc {
-        exchange,
-        url,
-        cancel,
-        task,
-        db,
-        conn,
-        catalog,
-        seq: std::sync::atomic::AtomicU64::new(1),
-        sent: std::sync::atomic::AtomicI64::new(0),
-    })
-}
-
-fn envelope(source: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
-           "time":"2026-12-01T06:00:00Z","datacontenttype":"application/json","data":data})
+/// Dunning as these tests run it: a short "not yet" budget, the API tokens if asked for, and
+/// the daily run polling every 50 ms in chunks of three debtors.
+async fn start(kind: &str, tokens: bool) -> anyhow::Result<TestApp> {
+    TestApp::builder(Db::of(kind))
+        .toml("[dunning.run]\npoll_ms = 50\nchunk_debtors = 3")
+        .configure(|s| {
+            short_not_yet(s);
+            if tokens {
+                s.api.tokens = Some(secrecy::SecretString::from(format!(
+                    "{TOKEN}:caseworker,{CLERK}:clerk"
+                )));
+            }
+        })
+        .spawn::<Application>()
+        .await
 }
 
 /// A claim as invoicing announces it.
@@ -110,40 +49,31 @@ struct Claim<'a> {
     due: &'a str,
 }
 
-impl Svc {
-    async fn stop(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
-        self.task.await??;
-        self.conn.close().await.ok();
-        delete_test_topology(&self.exchange, &["dunning"]).await;
-        self.db.drop_database().await;
-        Ok(())
-    }
+/// What these tests do with a running dunning service.
+trait Dunning {
+    fn opened(&self, c: &Claim<'_>) -> Value;
+    async fn run_day(&self, date: &str) -> anyhow::Result<()>;
+    async fn wait_day_done(&self, date: &str) -> anyhow::Result<()>;
+    async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)>;
+    async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)>;
+}
 
-    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
-        let items: Vec<(String, Vec<u8>)> = envs
-            .iter()
-            .map(|e| {
-                (
-                    e["type"].as_str().unwrap_or("x").to_owned(),
-                    serde_json::to_vec(e).expect("json"),
-                )
-            })
-            .collect();
-        publish_raw(&self.exchange, &items).await?;
-        self.sent
-            .fetch_add(items.len() as i64, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-
+impl Dunning for TestApp {
     fn opened(&self, c: &Claim<'_>) -> Value {
-        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        static SEQ: AtomicU64 = AtomicU64::new(1);
+        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
         let issue = c
             .due
             .parse::<restance_kernel::BusinessDate>()
             .expect("due date")
             .add_days(-14);
         let reference = self
+            .settings
             .catalog
             .municipality("0746")
             .expect("0746")
@@ -151,6 +81,7 @@ impl Svc {
             .expect("reference");
         envelope(
             "/restance/invoicing",
+            &new_id(),
             "invoicing.claim.opened.v1",
             json!({"claim_id":c.id,"invoice_id":format!("INV-{}", c.id),"source":"/billing/test",
                 "municipality":"0746","category":c.category,"debtor_id":c.debtor,"office":"main",
@@ -161,7 +92,7 @@ impl Svc {
     }
 
     async fn run_day(&self, date: &str) -> anyhow::Result<()> {
-        self.send(&[day(date)]).await?;
+        self.publish(&[day(date)]).await?;
         self.wait_day_done(date).await
     }
 
@@ -169,9 +100,9 @@ impl Svc {
         let deadline = tokio::time::Instant::now() + T;
         loop {
             let row = self
-                .conn
+                .db
                 .query_one_raw(Statement::from_string(
-                    self.conn.get_database_backend(),
+                    self.db.get_database_backend(),
                     format!("SELECT state FROM business_days WHERE business_date = '{date}'"),
                 ))
                 .await?;
@@ -179,7 +110,7 @@ impl Svc {
                 Some(r) => r.try_get_by_index::<String>(0)? == "done",
                 None => false,
             };
-            let pending = restance_bus::Outbox::pending(&self.conn).await?;
+            let pending = restance_bus::Outbox::pending(&self.db).await?;
             if done && pending == 0 {
                 tokio::time::sleep(Duration::from_millis(150)).await;
                 return Ok(());
@@ -192,49 +123,7 @@ impl Svc {
         }
     }
 
-    async fn wait_processed(&self, probe: &mut BusProbe) -> anyhow::Result<()> {
-        // Every message sent is in the inbox (processed or rejected) and the outbox is empty.
-        let deadline = tokio::time::Instant::now() + T;
-        let sent = self.sent.load(std::sync::atomic::Ordering::SeqCst);
-        loop {
-            let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
-            let pending = restance_bus::Outbox::pending(&self.conn).await?;
-            if seen >= sent && pending == 0 {
-                break;
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{seen} of {sent} messages processed, {pending} events not published"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        probe.settle(Duration::from_millis(200)).await;
-        Ok(())
-    }
-
-    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
-        let row = self
-            .conn
-            .query_one_raw(Statement::from_string(
-                self.conn.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no row"))?;
-        Ok(row.try_get_by_index::<i64>(0)?)
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn post(
+    async fn post_json(
         &self,
         path: &str,
         token: Option<&str>,
@@ -266,6 +155,7 @@ impl Svc {
 fn day(date: &str) -> Value {
     envelope(
         "/restance/cli",
+        &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),
     )
@@ -274,6 +164,7 @@ fn day(date: &str) -> Value {
 fn debtor_updated(debtor: &str, protection: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.debtor.updated.v1",
         json!({"municipality":"0746","debtor":{"id":debtor,"kind":"person","national_id":"0101901234",
             "name":"Ane Hansen","address":{"lines":["Parkvej 1"],"postcode":"8660","city":"Skanderborg","country":"DK"},
@@ -299,6 +190,7 @@ fn with_ref(mut data: Value, r: Value) -> Value {
 fn settled(id: &str, debtor: &str, date: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.settled.v1",
         with_ref(
             json!({"currency":"DKK","settled_date":date}),
@@ -312,6 +204,7 @@ fn balance(id: &str, debtor: &str, principal: &str, fees: &str, date: &str) -> V
         + restance_kernel::Money::parse(fees).expect("money");
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.balance_changed.v1",
         with_ref(
             json!({"currency":"DKK","principal":principal,"fees":fees,"interest":"0.00",
@@ -355,9 +248,8 @@ fn renderer() -> restance_letters::Renderer {
 }
 
 async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = start(kind, false).await?;
+    svc.publish(&[
         debtor_updated("P-1", "none"),
         svc.opened(&Claim {
             id: "C-1",
@@ -368,13 +260,13 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
         }),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
-    assert!(probe.of_type(REQUESTED).is_empty(), "events never act");
+    svc.settle().await?;
+    assert!(svc.probe.of_type(REQUESTED).is_empty(), "events never act");
 
     // Day 7 after due: reminder 1 without a fee, and the first month's interest.
     svc.run_day("2026-12-22").await?;
-    let reminders = of_template(&mut probe, "reminder_1");
-    assert_eq!(reminders.len(), 1, "{:#?}", probe.seen());
+    let reminders = of_template(&mut svc.probe, "reminder_1");
+    assert_eq!(reminders.len(), 1, "{:#?}", svc.probe.seen());
     let r1 = &reminders[0]["data"];
     assert_eq!(r1["recipient"], json!({"kind":"debtor","debtor_id":"P-1"}));
     assert_eq!(r1["related"]["service"], "dunning");
@@ -385,11 +277,11 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
             .as_str()
             .is_some_and(|l| l.starts_with("+71<"))
     );
-    assert!(probe.of_type("dunning.fee.assessed.v1").is_empty());
-    let interest = probe.of_type("dunning.interest.assessed.v1");
+    assert!(svc.probe.of_type("dunning.fee.assessed.v1").is_empty());
+    let interest = svc.probe.of_type("dunning.interest.assessed.v1");
     assert_eq!(interest.len(), 1);
     assert_eq!(interest[0]["data"]["rate"], "1.00");
-    let issued = probe.of_type("dunning.reminder.issued.v1");
+    let issued = svc.probe.of_type("dunning.reminder.issued.v1");
     assert_eq!(issued.len(), 1);
     assert_eq!(issued[0]["data"]["policy"], "dk_standard@1");
     assert_eq!(
@@ -398,10 +290,10 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
     );
 
     // The same day again is a duplicate; a day in between has nothing due.
-    svc.send(&[day("2026-12-22")]).await?;
+    svc.publish(&[day("2026-12-22")]).await?;
     svc.run_day("2026-12-28").await?;
-    svc.wait_processed(&mut probe).await?;
-    assert_eq!(probe.of_type(REQUESTED).len(), 1, "nothing new");
+    svc.settle().await?;
+    assert_eq!(svc.probe.of_type(REQUESTED).len(), 1, "nothing new");
     assert_eq!(
         svc.count("SELECT COUNT(*) FROM business_days").await?,
         2,
@@ -410,9 +302,9 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
 
     // 14 days later: reminder 2 with the fee and the notice of transfer.
     svc.run_day("2027-01-05").await?;
-    let r2 = of_template(&mut probe, "reminder_2");
+    let r2 = of_template(&mut svc.probe, "reminder_2");
     assert_eq!(r2.len(), 1);
-    let fees = probe.of_type("dunning.fee.assessed.v1");
+    let fees = svc.probe.of_type("dunning.fee.assessed.v1");
     assert_eq!(fees.len(), 1);
     assert_eq!(fees[0]["data"]["amount"], "250.00");
     assert_eq!(fees[0]["data"]["step"], 2);
@@ -425,7 +317,7 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
 
     // 14 days later: transferred to Gældsstyrelsen with the debtor's details.
     svc.run_day("2027-01-19").await?;
-    let transfers = probe.of_type("dunning.claim.transferred.v1");
+    let transfers = svc.probe.of_type("dunning.claim.transferred.v1");
     assert_eq!(transfers.len(), 1);
     let t = &transfers[0]["data"];
     assert_eq!(t["authority"], "gaeldsstyrelsen");
@@ -444,13 +336,13 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
         "the transfer passes the contract's checks"
     );
     assert_eq!(
-        of_template(&mut probe, "transferred_to_collection").len(),
+        of_template(&mut svc.probe, "transferred_to_collection").len(),
         1
     );
 
     // The letters render with the harmonised templates.
     let renderer = renderer();
-    for request in probe.of_type(REQUESTED) {
+    for request in svc.probe.of_type(REQUESTED) {
         assert_renders(&renderer, &request);
     }
 
@@ -481,8 +373,8 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
 
     // Nothing after the transfer.
     svc.run_day("2027-03-01").await?;
-    assert_eq!(probe.of_type("dunning.claim.transferred.v1").len(), 1);
-    assert_eq!(probe.of_type(REQUESTED).len(), 3);
+    assert_eq!(svc.probe.of_type("dunning.claim.transferred.v1").len(), 1);
+    assert_eq!(svc.probe.of_type(REQUESTED).len(), 3);
     svc.stop().await
 }
 
@@ -497,8 +389,7 @@ async fn a_standard_claim_is_reminded_charged_and_transferred_on_sqlite() -> any
 }
 
 async fn skipped_days_take_one_step_and_payments_stop_everything(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let mut msgs = vec![];
     for (id, debtor) in [
         ("S-1", "P-1"),
@@ -515,33 +406,33 @@ async fn skipped_days_take_one_step_and_payments_stop_everything(kind: &str) -> 
             due: "2026-12-15",
         }));
     }
-    svc.send(&msgs).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&msgs).await?;
+    svc.settle().await?;
     // The first day opened is long after: every step is due, only the first is taken.
     svc.run_day("2027-02-20").await?;
-    assert_eq!(of_template(&mut probe, "reminder_1").len(), 4);
+    assert_eq!(of_template(&mut svc.probe, "reminder_1").len(), 4);
     assert_eq!(
-        probe.of_type(REQUESTED).len(),
+        svc.probe.of_type(REQUESTED).len(),
         4,
         "never three reminders on one morning"
     );
-    assert!(probe.of_type("dunning.fee.assessed.v1").is_empty());
+    assert!(svc.probe.of_type("dunning.fee.assessed.v1").is_empty());
     assert_eq!(
-        probe.of_type("dunning.interest.assessed.v1").len(),
+        svc.probe.of_type("dunning.interest.assessed.v1").len(),
         12,
         "three missed interest periods per claim are caught up"
     );
     // S-1 is paid after reminder 1: nothing more for it. S-2 is half paid: it continues,
     // and the part payment is an acknowledgement.
-    svc.send(&[
+    svc.publish(&[
         balance("S-1", "P-1", "0.00", "0.00", "2027-02-22"),
         settled("S-1", "P-1", "2027-02-22"),
         balance("S-2", "P-2", "250.00", "0.00", "2027-02-22"),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     svc.run_day("2027-03-06").await?;
-    let r2 = of_template(&mut probe, "reminder_2");
+    let r2 = of_template(&mut svc.probe, "reminder_2");
     let claims: Vec<&str> = r2
         .iter()
         .filter_map(|e| e["data"]["related"]["claim_ids"][0].as_str())
@@ -549,7 +440,8 @@ async fn skipped_days_take_one_step_and_payments_stop_everything(kind: &str) -> 
     assert_eq!(r2.len(), 3, "{claims:?}");
     assert!(!claims.contains(&"S-1"), "a paid claim gets nothing more");
     svc.run_day("2027-06-01").await?;
-    let s1_events: Vec<Value> = probe
+    let s1_events: Vec<Value> = svc
+        .probe
         .seen()
         .iter()
         .filter(|(k, _)| k.starts_with("dunning.") || k == REQUESTED)
@@ -576,8 +468,7 @@ async fn skipped_days_take_one_step_and_payments_stop_everything_on_sqlite() -> 
 }
 
 async fn bad_input_is_dead_lettered_with_reasons(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let mut unknown_municipality = svc.opened(&Claim {
         id: "X-1",
         debtor: "P-9",
@@ -596,6 +487,7 @@ async fn bad_input_is_dead_lettered_with_reasons(kind: &str) -> anyhow::Result<(
     unknown_category["data"]["category"] = json!("parking");
     let deferral_for_stranger = envelope(
         "/restance/agreements",
+        &new_id(),
         "agreements.deferral.granted.v1",
         json!({"deferral_id":"D-9","municipality":"0746","debtor_id":"NOBODY","claim_ids":[],
                "from":"2026-12-20","until":"2027-01-20","reason":"acute social situation"}),
@@ -621,13 +513,17 @@ async fn bad_input_is_dead_lettered_with_reasons(kind: &str) -> anyhow::Result<(
         ));
     }
     publish_raw(&svc.exchange, &items).await?;
-    if let Err(e) = probe.wait_for("dunning.message.rejected.v1", 5, T).await {
-        let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+    if let Err(e) = svc
+        .probe
+        .wait_for("dunning.message.rejected.v1", 5, T)
+        .await
+    {
+        let dead = svc.dead_letters().await?;
         let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
         anyhow::bail!("{e}: {reasons:#?}");
     }
-    svc.wait_processed(&mut probe).await?;
-    let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+    svc.settle().await?;
+    let dead = svc.dead_letters().await?;
     let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     assert_eq!(reasons.len(), 5, "{reasons:#?}");
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
@@ -658,9 +554,8 @@ async fn bad_input_is_dead_lettered_with_reasons_on_sqlite() -> anyhow::Result<(
 }
 
 async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, true).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = start(kind, true).await?;
+    svc.publish(&[
         debtor_updated("P-1", "none"),
         svc.opened(&Claim {
             id: "H-1",
@@ -687,18 +582,19 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
         }),
         envelope(
             "/restance/agreements",
+            &new_id(),
             "agreements.deferral.granted.v1",
             json!({"deferral_id":"D-1","municipality":"0746","debtor_id":"P-1","claim_ids":["H-1"],
                    "from":"2026-12-18","until":"2027-01-31","reason":"acute social situation"}),
         ),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
 
     // Reads need a token; writes need the caseworker role.
     assert_eq!(svc.get("/api/v1/claims/H-2/dunning", None).await?.0, 401);
     let (status, _) = svc
-        .post(
+        .post_json(
             "/api/v1/claims/H-2/disputes",
             Some(CLERK),
             Some(json!({"reason":"the debtor disputes the amount"})),
@@ -706,7 +602,7 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
         .await?;
     assert_eq!(status, 403);
     let (status, opened) = svc
-        .post(
+        .post_json(
             "/api/v1/claims/H-2/disputes",
             Some(TOKEN),
             Some(json!({"reason":"the debtor disputes the amount"})),
@@ -721,7 +617,8 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
     // Held by a deferral and a dispute: nothing, while the write-off of the statute-barred
     // claim is proposed.
     svc.run_day("2026-12-28").await?;
-    let related: Vec<String> = probe
+    let related: Vec<String> = svc
+        .probe
         .of_type(REQUESTED)
         .iter()
         .filter_map(|e| {
@@ -735,13 +632,14 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
         "held claims get no letter: {related:?}"
     );
     assert!(
-        probe
+        svc.probe
             .of_type("dunning.interest.assessed.v1")
             .iter()
             .all(|e| e["data"]["claim_id"] != "H-1" || e["data"]["period_from"] == "2026-12-16"),
         "no interest for a period that starts during a deferral (dk_standard)"
     );
-    let proposed = probe
+    let proposed = svc
+        .probe
         .wait_for("dunning.write_off.proposed.v1", 1, T)
         .await?;
     let write_off_id = proposed[0]["data"]["write_off_id"]
@@ -757,17 +655,18 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
 
     // Approving: a clerk may not; a caseworker may, once.
     let path = format!("/api/v1/write-offs/{write_off_id}/approve");
-    assert_eq!(svc.post(&path, Some(CLERK), None).await?.0, 403);
-    assert_eq!(svc.post(&path, None, None).await?.0, 401);
-    let (status, body) = svc.post(&path, Some(TOKEN), None).await?;
+    assert_eq!(svc.post_json(&path, Some(CLERK), None).await?.0, 403);
+    assert_eq!(svc.post_json(&path, None, None).await?.0, 401);
+    let (status, body) = svc.post_json(&path, Some(TOKEN), None).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["approved_by"], "token#1(unnamed-caseworker)");
-    let approved = probe
+    let approved = svc
+        .probe
         .wait_for("dunning.write_off.approved.v1", 1, T)
         .await?;
     assert_eq!(approved[0]["data"]["claim_id"], "OLD-1");
     assert_eq!(approved[0]["data"]["approved_date"], "2026-12-28");
-    assert_eq!(svc.post(&path, Some(TOKEN), None).await?.0, 409);
+    assert_eq!(svc.post_json(&path, Some(TOKEN), None).await?.0, 409);
     assert_eq!(
         svc.count(
             "SELECT COUNT(*) FROM api_audit WHERE outcome = 'approved' AND caller = 'token#1(unnamed-caseworker)'"
@@ -791,14 +690,14 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
     assert_eq!(status, 200);
     svc.run_day("2027-01-04").await?;
     assert!(
-        of_template(&mut probe, "reminder_1")
+        of_template(&mut svc.probe, "reminder_1")
             .iter()
             .all(|e| e["data"]["related"]["claim_ids"][0] != "H-2"),
         "after the dispute the step gets its full interval again"
     );
     svc.run_day("2027-01-05").await?;
     assert_eq!(
-        of_template(&mut probe, "reminder_1")
+        of_template(&mut svc.probe, "reminder_1")
             .iter()
             .filter(|e| e["data"]["related"]["claim_ids"][0] == "H-2")
             .count(),
@@ -806,29 +705,30 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
         "the dispute is closed: H-2 is reminded"
     );
     assert!(
-        of_template(&mut probe, "reminder_1")
+        of_template(&mut svc.probe, "reminder_1")
             .iter()
             .all(|e| e["data"]["related"]["claim_ids"][0] != "H-1"),
         "H-1 is still deferred"
     );
-    svc.send(&[envelope(
+    svc.publish(&[envelope(
         "/restance/agreements",
+        &new_id(),
         "agreements.deferral.ended.v1",
         json!({"deferral_id":"D-1","municipality":"0746","debtor_id":"P-1","claim_ids":["H-1"],
                "ended_date":"2027-02-01","reason":"expired"}),
     )])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     svc.run_day("2027-02-07").await?;
     assert!(
-        of_template(&mut probe, "reminder_1")
+        of_template(&mut svc.probe, "reminder_1")
             .iter()
             .all(|e| e["data"]["related"]["claim_ids"][0] != "H-1"),
         "after a deferral the next step gets its full interval"
     );
     svc.run_day("2027-02-08").await?;
     assert_eq!(
-        of_template(&mut probe, "reminder_1")
+        of_template(&mut svc.probe, "reminder_1")
             .iter()
             .filter(|e| e["data"]["related"]["claim_ids"][0] == "H-1")
             .count(),
@@ -865,25 +765,25 @@ fn debtor_version(debtor: &str, protection: &str, version: Option<u64>) -> Value
 /// and the protection, and the transfer to the collection authority carries no address. A
 /// newer version may lift the protection again.
 async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let stored_version =
         "SELECT details_version FROM debtors WHERE municipality = '0746' AND debtor_id = 'P-V'";
     let protected = "SELECT COUNT(*) FROM debtors WHERE municipality = '0746' AND debtor_id = 'P-V' \
         AND details LIKE '%\"address_protection\":\"strictly_confidential\"%'";
-    svc.send(&[debtor_version("P-V", "strictly_confidential", Some(2))])
+    svc.publish(&[debtor_version("P-V", "strictly_confidential", Some(2))])
         .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     assert_eq!(svc.count(stored_version).await?, 2);
-    svc.send(&[debtor_version("P-V", "none", Some(1))]).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&[debtor_version("P-V", "none", Some(1))])
+        .await?;
+    svc.settle().await?;
     assert_eq!(
         svc.count(stored_version).await?,
         2,
         "the older copy is ignored"
     );
     assert_eq!(svc.count(protected).await?, 1);
-    svc.send(&[
+    svc.publish(&[
         debtor_version("P-V", "none", None),
         svc.opened(&Claim {
             id: "V-1",
@@ -894,33 +794,29 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(kind: &str) -> a
         }),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     assert_eq!(svc.count(stored_version).await?, 2);
     assert_eq!(
         svc.count(protected).await?,
         1,
         "a copy without a version does not lower a versioned protection"
     );
-    assert!(
-        take_all(&format!("{}.dunning.dead", svc.exchange))
-            .await?
-            .is_empty(),
-        "no copy is an error"
-    );
+    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
 
     // Reminders, then the transfer: without the address.
     svc.run_day("2026-12-22").await?;
     svc.run_day("2027-01-05").await?;
     svc.run_day("2027-01-19").await?;
-    let transfers = probe.of_type("dunning.claim.transferred.v1");
-    assert_eq!(transfers.len(), 1, "{:#?}", probe.seen());
+    let transfers = svc.probe.of_type("dunning.claim.transferred.v1");
+    assert_eq!(transfers.len(), 1, "{:#?}", svc.probe.seen());
     let t = &transfers[0]["data"];
     assert_eq!(t["debtor"]["address_protection"], "strictly_confidential");
     assert!(t["debtor"].get("address").is_none(), "{t:#}");
 
     // A newer version lifts the protection.
-    svc.send(&[debtor_version("P-V", "none", Some(3))]).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&[debtor_version("P-V", "none", Some(3))])
+        .await?;
+    svc.settle().await?;
     assert_eq!(svc.count(stored_version).await?, 3);
     assert_eq!(svc.count(protected).await?, 0);
     svc.stop().await
@@ -951,8 +847,7 @@ fn versioned(mut env: Value, version: Option<u64>) -> Value {
 /// arrives before the balance change that led to it zeroes the balance, and that change is
 /// ignored when it comes.
 async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let claim =
         "SELECT principal_minor * 1000000 + fees_minor FROM claims WHERE claim_id = 'C-OOO'";
     let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-OOO'";
@@ -963,23 +858,23 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
         amount: "2150.00",
         due: "2026-12-15",
     });
-    svc.send(&[versioned(opened, Some(1))]).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&[versioned(opened, Some(1))]).await?;
+    svc.settle().await?;
     assert_eq!(svc.count(version).await?, 1);
 
     // Version 3 (a payment after the fee) first, then version 2 (the fee).
-    svc.send(&[versioned(
+    svc.publish(&[versioned(
         balance("C-OOO", "P-OOO", "1000.00", "250.00", "2026-12-20"),
         Some(3),
     )])
     .await?;
-    svc.wait_processed(&mut probe).await?;
-    svc.send(&[versioned(
+    svc.settle().await?;
+    svc.publish(&[versioned(
         balance("C-OOO", "P-OOO", "2150.00", "250.00", "2026-12-18"),
         Some(2),
     )])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     assert_eq!(
         svc.count(claim).await?,
         100_000 * 1_000_000 + 25_000,
@@ -988,25 +883,25 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
     assert_eq!(svc.count(version).await?, 3);
 
     // Without a version: applied as before, the version kept.
-    svc.send(&[versioned(
+    svc.publish(&[versioned(
         balance("C-OOO", "P-OOO", "900.00", "250.00", "2026-12-21"),
         None,
     )])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     assert_eq!(svc.count(claim).await?, 90_000 * 1_000_000 + 25_000);
     assert_eq!(svc.count(version).await?, 3);
 
     // The settlement (version 5) before its balance change (version 4).
-    svc.send(&[versioned(settled("C-OOO", "P-OOO", "2026-12-22"), Some(5))])
+    svc.publish(&[versioned(settled("C-OOO", "P-OOO", "2026-12-22"), Some(5))])
         .await?;
-    svc.wait_processed(&mut probe).await?;
-    svc.send(&[versioned(
+    svc.settle().await?;
+    svc.publish(&[versioned(
         balance("C-OOO", "P-OOO", "0.00", "0.00", "2026-12-22"),
         Some(4),
     )])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     assert_eq!(svc.count(claim).await?, 0);
     assert_eq!(svc.count(version).await?, 5);
     assert_eq!(
@@ -1014,12 +909,7 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
             .await?,
         1
     );
-    assert!(
-        take_all(&format!("{}.dunning.dead", svc.exchange))
-            .await?
-            .is_empty(),
-        "no copy is an error"
-    );
+    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
     svc.stop().await
 }
 
@@ -1040,12 +930,11 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> any
 async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     kind: &str,
 ) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let claim =
         "SELECT principal_minor * 1000000 + fees_minor FROM claims WHERE claim_id = 'C-EARLY'";
     let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C-EARLY'";
-    svc.send(&[versioned(
+    svc.publish(&[versioned(
         balance("C-EARLY", "P-EARLY", "2150.00", "250.00", "2026-12-18"),
         Some(2),
     )])
@@ -1060,8 +949,8 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
         amount: "2150.00",
         due: "2026-12-15",
     });
-    svc.send(&[versioned(opened, Some(1))]).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&[versioned(opened, Some(1))]).await?;
+    svc.settle().await?;
     assert_eq!(
         svc.count(claim).await?,
         215_000 * 1_000_000 + 25_000,
@@ -1069,15 +958,14 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     );
     assert_eq!(svc.count(version).await?, 2);
     assert!(
-        take_all(&format!("{}.dunning.dead", svc.exchange))
-            .await?
-            .is_empty(),
+        svc.dead_letters().await?.is_empty(),
         "nothing dead-lettered"
     );
 
     // A claim that never comes: dead-lettered with the reason, after the budget.
     let payment = envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.payment.applied.v1",
         json!({"payment_id":"PAY-NEVER","municipality":"0746","debtor_id":"P-EARLY",
                "currency":"DKK","amount":"10.00","booking_date":"2026-12-20",
@@ -1086,19 +974,21 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
                    "category":"other","fees":"0.00","interest":"0.00","principal":"10.00"}]}),
     );
     let started = tokio::time::Instant::now();
-    svc.send(&[
+    svc.publish(&[
         versioned(settled("C-NEVER", "P-EARLY", "2026-12-22"), Some(3)),
         payment,
     ])
     .await?;
-    probe.wait_for("dunning.message.rejected.v1", 2, T).await?;
+    svc.probe
+        .wait_for("dunning.message.rejected.v1", 2, T)
+        .await?;
     assert!(
         started.elapsed() >= Duration::from_millis(3550),
         "not dead-lettered before the budget: {:?}",
         started.elapsed()
     );
-    svc.wait_processed(&mut probe).await?;
-    let dead = take_all(&format!("{}.dunning.dead", svc.exchange)).await?;
+    svc.settle().await?;
+    let dead = svc.dead_letters().await?;
     let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     reasons.sort();
     assert_eq!(
@@ -1127,7 +1017,7 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() ->
 async fn writes_are_refused_without_tokens() -> anyhow::Result<()> {
     let svc = start("sqlite", false).await?;
     let (status, body) = svc
-        .post(
+        .post_json(
             "/api/v1/claims/C-1/disputes",
             None,
             Some(json!({"reason":"x"})),
@@ -1193,6 +1083,7 @@ async fn an_invalid_policy_refuses_to_start_with_every_problem() {
 fn company_updated(debtor: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.debtor.updated.v1",
         json!({"municipality":"0746","debtor":{"id":debtor,"kind":"company","national_id":"10403782",
             "name":"Tømrerfirmaet Ærø ApS","address":{"lines":["Industrivej 3"],"postcode":"8660","city":"Skanderborg","country":"DK"},
@@ -1205,9 +1096,8 @@ fn company_updated(debtor: &str) -> Value {
 /// — and every letter's data renders with the harmonised templates.
 #[tokio::test]
 async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<()> {
-    let svc = start("postgres", false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = start("postgres", false).await?;
+    svc.publish(&[
         debtor_updated("P-D", "none"),
         svc.opened(&Claim {
             id: "DAY-1",
@@ -1234,27 +1124,28 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
         }),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     svc.run_day("2026-12-22").await?;
-    assert_eq!(of_template(&mut probe, "reminder_1").len(), 3);
+    assert_eq!(of_template(&mut svc.probe, "reminder_1").len(), 3);
     svc.run_day("2026-12-29").await?;
-    let offers = of_template(&mut probe, "meeting_offer");
+    let offers = of_template(&mut svc.probe, "meeting_offer");
     assert_eq!(offers.len(), 1, "only the person is offered a meeting");
     assert_eq!(offers[0]["data"]["data"]["social_caseworker"], true);
-    let alerts = probe.of_type("dunning.caseworker.alerted.v1");
+    let alerts = svc.probe.of_type("dunning.caseworker.alerted.v1");
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["data"]["claim_ids"], json!(["DAY-1"]));
     assert_eq!(alerts[0]["data"]["category"], "daycare");
-    assert_eq!(of_template(&mut probe, "company_final_notice").len(), 1);
+    assert_eq!(of_template(&mut svc.probe, "company_final_notice").len(), 1);
     assert!(
-        probe.of_type("dunning.fee.assessed.v1").is_empty(),
+        svc.probe.of_type("dunning.fee.assessed.v1").is_empty(),
         "no fee before the meeting offer"
     );
 
     // The water debtor agrees a plan and breaks it.
-    svc.send(&[
+    svc.publish(&[
         envelope(
             "/restance/agreements",
+            &new_id(),
             "agreements.plan.created.v1",
             json!({"plan_id":"PL-1","municipality":"0746","debtor_id":"P-W","claim_ids":[],
                    "created_date":"2026-12-30","currency":"DKK","total":"1234.50",
@@ -1262,33 +1153,36 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
         ),
         envelope(
             "/restance/agreements",
+            &new_id(),
             "agreements.plan.defaulted.v1",
             json!({"plan_id":"PL-1","municipality":"0746","debtor_id":"P-W","claim_ids":[],
                    "defaulted_date":"2027-01-03","reason":"instalment of 2027-01-02 unpaid"}),
         ),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     svc.run_day("2027-01-17").await?;
     assert_eq!(
-        of_template(&mut probe, "reminder_2").len(),
+        of_template(&mut svc.probe, "reminder_2").len(),
         3,
         "daycare 14 days after the offer, the company after its notice, water after the plan"
     );
     svc.run_day("2027-01-24").await?;
-    let notices = of_template(&mut probe, "supply_suspension_notice");
+    let notices = of_template(&mut svc.probe, "supply_suspension_notice");
     assert_eq!(notices.len(), 1, "the broken plan allows the supply notice");
     assert_eq!(notices[0]["data"]["data"]["supply"], "water");
     assert_eq!(notices[0]["data"]["data"]["suspension_date"], "2027-02-07");
     svc.run_day("2027-02-07").await?;
-    let suspended = probe
+    let suspended = svc
+        .probe
         .wait_for("dunning.supply.suspension_requested.v1", 1, T)
         .await?;
     assert_eq!(suspended[0]["data"]["notice_date"], "2027-01-24");
-    svc.send(&[
+    svc.publish(&[
         balance("WAT-1", "P-W", "0.00", "0.00", "2027-02-08"),
         envelope(
             "/restance/invoicing",
+            &new_id(),
             "invoicing.claim.settled.v1",
             with_ref(
                 json!({"currency":"DKK","settled_date":"2027-02-08"}),
@@ -1297,9 +1191,10 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
         ),
     ])
     .await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.settle().await?;
     svc.run_day("2027-02-08").await?;
-    let restored = probe
+    let restored = svc
+        .probe
         .wait_for("dunning.supply.restoration_requested.v1", 1, T)
         .await?;
     assert_eq!(
@@ -1308,7 +1203,7 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
     );
 
     let renderer = renderer();
-    let requests = probe.of_type(REQUESTED);
+    let requests = svc.probe.of_type(REQUESTED);
     let templates: std::collections::BTreeSet<String> = requests
         .iter()
         .filter_map(|r| r["data"]["template"].as_str().map(str::to_owned))
@@ -1337,8 +1232,7 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
 async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
     kind: &str,
 ) -> anyhow::Result<()> {
-    let svc = start(kind, false).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind, false).await?;
     let mut msgs = vec![];
     for (id, debtor) in [
         ("K-1", "P-1"),
@@ -1356,12 +1250,12 @@ async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
             due: "2026-12-15",
         }));
     }
-    svc.send(&msgs).await?;
-    svc.wait_processed(&mut probe).await?;
+    svc.publish(&msgs).await?;
+    svc.settle().await?;
     // the injected failure: P-2's claim carries a currency no code knows (as if written by a
     // newer version, or damaged); loading the debtor fails on every attempt
-    let backend = svc.conn.get_database_backend();
-    svc.conn
+    let backend = svc.db.get_database_backend();
+    svc.db
         .execute_raw(Statement::from_string(
             backend,
             "UPDATE claims SET currency = 'XXX' WHERE claim_id = 'K-2'".to_owned(),
@@ -1369,7 +1263,7 @@ async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
         .await?;
 
     svc.run_day("2027-01-04").await?;
-    let reminded: Vec<String> = of_template(&mut probe, "reminder_1")
+    let reminded: Vec<String> = of_template(&mut svc.probe, "reminder_1")
         .iter()
         .filter_map(|e| {
             e["data"]["related"]["claim_ids"][0]
@@ -1383,7 +1277,7 @@ async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
         "every other debtor was decided: {reminded:?}"
     );
     assert!(!reminded.contains(&"K-2".to_owned()));
-    let alerts = probe.of_type("dunning.caseworker.alerted.v1");
+    let alerts = svc.probe.of_type("dunning.caseworker.alerted.v1");
     assert_eq!(alerts.len(), 1, "one alert for the parked debtor");
     let alert = &alerts[0]["data"];
     assert_eq!(alert["debtor_id"], "P-2");
@@ -1415,19 +1309,19 @@ async fn a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on(
     );
 
     // repaired: the next business day decides it (reminder 1, one step behind the others)
-    svc.conn
+    svc.db
         .execute_raw(Statement::from_string(
             backend,
             "UPDATE claims SET currency = 'DKK' WHERE claim_id = 'K-2'".to_owned(),
         ))
         .await?;
     svc.run_day("2027-01-05").await?;
-    let k2: Vec<Value> = of_template(&mut probe, "reminder_1")
+    let k2: Vec<Value> = of_template(&mut svc.probe, "reminder_1")
         .into_iter()
         .filter(|e| e["data"]["related"]["claim_ids"][0] == "K-2")
         .collect();
     assert_eq!(k2.len(), 1, "the parked debtor is tried again the next day");
-    assert_eq!(probe.of_type("dunning.caseworker.alerted.v1").len(), 1);
+    assert_eq!(svc.probe.of_type("dunning.caseworker.alerted.v1").len(), 1);
     svc.stop().await
 }
 
