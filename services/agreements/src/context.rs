@@ -7,12 +7,15 @@
 //! first locks the debtor row, writes the change, its audit entry and its events (outbox), and
 //! commits them together.
 
+use std::collections::BTreeMap;
+
 use restance_bus::Effects;
 use restance_contracts::{Message, Problem};
-use restance_kernel::{Catalog, Municipality};
-use sea_orm::DbErr;
+use restance_kernel::{BusinessDate, Catalog, Municipality};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 
 use crate::config::AgreementsConfig;
+use crate::store::queries::{self, ClaimRow};
 
 /// The service name: queue `<exchange>.agreements`, source `/restance/agreements`.
 pub const SERVICE: &str = "agreements";
@@ -196,4 +199,87 @@ pub fn emit<T: Message>(effects: &mut Effects, message: T) -> Result<(), DbErr> 
     effects
         .emit(message)
         .map_err(|e| DbErr::Custom(e.to_string()))
+}
+
+/// The business date, or the refusal before the first one.
+pub async fn business_day(db: &impl ConnectionTrait) -> Result<BusinessDate, Failure> {
+    queries::last_business_date(db)
+        .await?
+        .ok_or_else(|| Failure::Refused(Refusal::no_business_day()))
+}
+
+/// Locks the debtor; refuses when no claim of theirs is known.
+pub async fn lock_debtor(
+    tx: &DatabaseTransaction,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<(), Failure> {
+    let key = (municipality.to_owned(), debtor_id.to_owned());
+    if queries::lock_debtors(tx, std::slice::from_ref(&key))
+        .await?
+        .is_empty()
+    {
+        return Err(Failure::Refused(Refusal::not_found_at(
+            "debtor_id",
+            format!(
+                "no claims of debtor {debtor_id} in municipality {municipality} are known (agreements learns them from invoicing.claim.opened.v1)"
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// The claims a request names (every open one when it names none), each the debtor's and open.
+pub async fn requested_claims(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    claim_ids: &[String],
+) -> Result<Vec<ClaimRow>, Failure> {
+    if claim_ids.is_empty() {
+        let open: Vec<ClaimRow> = queries::claims_of_debtor(db, municipality, debtor_id)
+            .await?
+            .into_iter()
+            .filter(ClaimRow::is_open)
+            .collect();
+        if open.is_empty() {
+            return Err(Failure::Refused(Refusal::conflict_at(
+                "claim_ids",
+                format!("debtor {debtor_id} has no open claims"),
+            )));
+        }
+        return Ok(open);
+    }
+    let found = queries::claims_by_id(db, claim_ids).await?;
+    let by_id: BTreeMap<&str, &ClaimRow> = found.iter().map(|c| (c.claim_id.as_str(), c)).collect();
+    // Unknown claims are a 404; known claims that are no longer open a 409.
+    let (mut missing, mut closed) = (Vec::new(), Vec::new());
+    for (i, id) in claim_ids.iter().enumerate() {
+        let path = format!("claim_ids[{i}]");
+        match by_id.get(id.as_str()) {
+            Some(c) if c.municipality == municipality && c.debtor_id == debtor_id => {
+                if !c.is_open() {
+                    closed.push(Problem::new(
+                        path,
+                        format!("claim {id} is {}", c.state.as_str().replace('_', " ")),
+                    ));
+                }
+            }
+            _ => missing.push(Problem::new(
+                path,
+                format!("no claim {id} of debtor {debtor_id} in municipality {municipality}"),
+            )),
+        }
+    }
+    for (kind, problems) in [
+        (RefusalKind::NotFound, missing),
+        (RefusalKind::Conflict, closed),
+    ] {
+        if !problems.is_empty() {
+            let mut refusal = Refusal::unprocessable_all(problems);
+            refusal.kind = kind;
+            return Err(Failure::Refused(refusal));
+        }
+    }
+    Ok(found)
 }

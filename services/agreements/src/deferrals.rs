@@ -18,16 +18,17 @@ use restance_bus::Effects;
 use restance_contracts::messages::{
     AgreementScope, DeferralEndReason, DeferralEnded, DeferralGranted,
 };
-use restance_kernel::BusinessDate;
+use restance_kernel::{BusinessDate, Municipality};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LetterKind;
-use crate::context::{Actor, Failure, Refusal, Shared, emit};
+use crate::context::{
+    Actor, Failure, Refusal, Shared, business_day, emit, lock_debtor, requested_claims,
+};
 use crate::domain::{DeferralReason, deferral_period, has_expired, ids};
 use crate::letters::{self, Addressee, templates};
-use crate::plans::{business_day, lock_debtor, requested_claims};
 use crate::store::queries::{
     self, AuditEntry, ClaimRow, CoverageKind, DeferralRow, DeferralStatus,
 };
@@ -136,24 +137,7 @@ pub async fn grant(
     let day = business_day(tx).await?;
     let claims = requested_claims(tx, &req.municipality, &req.debtor_id, &req.claim_ids).await?;
     let ids: Vec<String> = claims.iter().map(|c| c.claim_id.clone()).collect();
-    if let Some((claim, plan)) = queries::coverage_of(tx, CoverageKind::Plan, &ids)
-        .await?
-        .iter()
-        .next()
-    {
-        return Err(Failure::Refused(Refusal::conflict(format!(
-            "claim {claim} is under the active plan {plan}: revise or cancel the plan instead"
-        ))));
-    }
-    if let Some((claim, other)) = queries::coverage_of(tx, CoverageKind::Deferral, &ids)
-        .await?
-        .iter()
-        .next()
-    {
-        return Err(Failure::Refused(Refusal::conflict(format!(
-            "claim {claim} is already deferred by {other}: end that deferral first"
-        ))));
-    }
+    check_uncovered(tx, &ids).await?;
     let settings = shared.config.deferrals;
     let period = deferral_period(
         day,
@@ -189,46 +173,7 @@ pub async fn grant(
             "another deferral took one of these claims at the same moment; look at the debtor again",
         )));
     }
-    emit(
-        effects,
-        DeferralGranted {
-            deferral_id: row.deferral_id.clone(),
-            scope: AgreementScope {
-                municipality: row.municipality.clone(),
-                debtor_id: row.debtor_id.clone(),
-                claim_ids: ids.clone(),
-            },
-            from: row.from,
-            until: row.until,
-            reason: row.reason.text().to_owned(),
-        },
-    )?;
-    let refs: Vec<&ClaimRow> = claims.iter().collect();
-    let currency = claims.first().map_or(municipality.currency, |c| c.currency);
-    emit(
-        effects,
-        letters::request(
-            ids::deferral_confirmation(&row.deferral_id),
-            templates::DEFERRAL_CONFIRMATION,
-            &Addressee {
-                municipality: &row.municipality,
-                office: &row.office,
-                debtor_id: &row.debtor_id,
-                case_id: &row.deferral_id,
-                claim_ids: ids.clone(),
-            },
-            letters::deferral_confirmation(
-                &shared.catalog,
-                municipality.language,
-                currency,
-                row.until,
-                &refs,
-                shared
-                    .config
-                    .legal_basis(&row.municipality, LetterKind::Deferral),
-            ),
-        ),
-    )?;
+    announce(shared, effects, municipality, &row, &ids, &claims)?;
     let after = view_of(&row, ids);
     queries::audit(
         tx,
@@ -248,6 +193,81 @@ pub async fn grant(
     let mut row = row;
     review_if_due(tx, &mut row, day).await?;
     view(tx, &row).await.map_err(Failure::from)
+}
+
+/// Refuses claims already under an active plan or another deferral.
+async fn check_uncovered(tx: &DatabaseTransaction, ids: &[String]) -> Result<(), Failure> {
+    if let Some((claim, plan)) = queries::coverage_of(tx, CoverageKind::Plan, ids)
+        .await?
+        .iter()
+        .next()
+    {
+        return Err(Failure::Refused(Refusal::conflict(format!(
+            "claim {claim} is under the active plan {plan}: revise or cancel the plan instead"
+        ))));
+    }
+    if let Some((claim, other)) = queries::coverage_of(tx, CoverageKind::Deferral, ids)
+        .await?
+        .iter()
+        .next()
+    {
+        return Err(Failure::Refused(Refusal::conflict(format!(
+            "claim {claim} is already deferred by {other}: end that deferral first"
+        ))));
+    }
+    Ok(())
+}
+
+/// `agreements.deferral.granted.v1` and the confirmation letter of a new deferral.
+fn announce(
+    shared: &Shared,
+    effects: &mut Effects,
+    municipality: &Municipality,
+    row: &DeferralRow,
+    ids: &[String],
+    claims: &[ClaimRow],
+) -> Result<(), Failure> {
+    emit(
+        effects,
+        DeferralGranted {
+            deferral_id: row.deferral_id.clone(),
+            scope: AgreementScope {
+                municipality: row.municipality.clone(),
+                debtor_id: row.debtor_id.clone(),
+                claim_ids: ids.to_vec(),
+            },
+            from: row.from,
+            until: row.until,
+            reason: row.reason.text().to_owned(),
+        },
+    )?;
+    let refs: Vec<&ClaimRow> = claims.iter().collect();
+    let currency = claims.first().map_or(municipality.currency, |c| c.currency);
+    emit(
+        effects,
+        letters::request(
+            ids::deferral_confirmation(&row.deferral_id),
+            templates::DEFERRAL_CONFIRMATION,
+            &Addressee {
+                municipality: &row.municipality,
+                office: &row.office,
+                debtor_id: &row.debtor_id,
+                case_id: &row.deferral_id,
+                claim_ids: ids.to_vec(),
+            },
+            letters::deferral_confirmation(
+                &shared.catalog,
+                municipality.language,
+                currency,
+                row.until,
+                &refs,
+                shared
+                    .config
+                    .legal_basis(&row.municipality, LetterKind::Deferral),
+            ),
+        ),
+    )?;
+    Ok(())
 }
 
 /// Raises the review task when its date has come (once).

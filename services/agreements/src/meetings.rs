@@ -20,19 +20,20 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use restance_bus::Effects;
 use restance_contracts::messages::{AgreementScope, MeetingHeld, MeetingMissed, MeetingScheduled};
-use restance_kernel::{BusinessDate, Language};
+use restance_kernel::{BusinessCalendar, BusinessDate, Language, Municipality};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LetterKind;
-use crate::context::{Actor, Failure, Refusal, Shared, emit};
+use crate::context::{
+    Actor, Failure, Refusal, Shared, business_day, emit, lock_debtor, requested_claims,
+};
 use crate::domain::{
-    MeetingResult, ReminderState, ids, meeting::initial_reminder, meeting::reminder_due,
-    meeting_time, reminder_date,
+    MeetingResult, MeetingTime, ReminderState, ids, meeting::initial_reminder,
+    meeting::reminder_due, meeting_time, reminder_date,
 };
 use crate::letters::{self, Addressee, MeetingLetter, templates};
-use crate::plans::{business_day, lock_debtor, requested_claims};
 use crate::store::queries::{self, AuditEntry, ClaimRow, DebtorKey, MeetingRow, MeetingStatus};
 use crate::{metrics, tasks};
 
@@ -160,24 +161,7 @@ pub async fn book(
     req: NewMeeting,
 ) -> Result<MeetingView, Failure> {
     let municipality = shared.municipality(&req.municipality)?;
-    if !municipality.has_office(&req.office) {
-        return Err(Failure::Refused(Refusal::not_found_at(
-            "office",
-            format!(
-                "{} is not an office of municipality {}",
-                req.office, req.municipality
-            ),
-        )));
-    }
-    if let Some(place) = &req.place
-        && (place.trim().is_empty() || place.chars().any(char::is_control))
-    {
-        // The place is printed in letters and carried by meeting.scheduled: one line of text.
-        return Err(Failure::Refused(Refusal::unprocessable(
-            "place",
-            "must be one line of text (not blank, no line breaks or control characters)",
-        )));
-    }
+    check_office_and_place(municipality, &req)?;
     lock_debtor(tx, &req.municipality, &req.debtor_id).await?;
     let day = business_day(tx).await?;
     let claims = if req.claim_ids.is_empty() {
@@ -187,34 +171,7 @@ pub async fn book(
     };
     let calendar = municipality.calendar();
     let time = meeting_time(req.at, &municipality.country.time_zone());
-    if time.date < day {
-        return Err(Failure::Refused(Refusal::unprocessable(
-            "at",
-            format!(
-                "the meeting's local date {} is before the business date {day}",
-                time.date
-            ),
-        )));
-    }
-    let max = shared.config.meetings.max_days_ahead;
-    if day.days_until(time.date) > i64::from(max) {
-        return Err(Failure::Refused(Refusal::unprocessable(
-            "at",
-            format!(
-                "the meeting's date {} is more than {max} days after the business date {day}",
-                time.date
-            ),
-        )));
-    }
-    if !calendar.is_business_day(time.date) {
-        return Err(Failure::Refused(Refusal::unprocessable(
-            "at",
-            format!(
-                "{} is not a business day in {:?}: the office is closed",
-                time.date, municipality.country
-            ),
-        )));
-    }
+    check_date(shared, municipality, &calendar, day, &time)?;
     let place = req.place.unwrap_or_else(|| {
         shared
             .config
@@ -243,6 +200,97 @@ pub async fn book(
         created_by: actor.name.clone(),
     };
     queries::save_meeting(tx, &row).await?;
+    announce(shared, effects, municipality, &row, &time, &claims)?;
+    queries::audit(
+        tx,
+        AuditEntry {
+            caller: &actor.name,
+            role: &actor.role,
+            action: "book_meeting",
+            entity: &format!("meeting:{}", row.meeting_id),
+            outcome: "done",
+            before: None,
+            after: Some(&json(&row)),
+            detail: &format!("{} at office {}", row.date, row.office),
+        },
+    )
+    .await?;
+    metrics::meeting_scheduled();
+    Ok(view(&row))
+}
+
+/// A new meeting's office must be the municipality's, its place one line of text.
+fn check_office_and_place(municipality: &Municipality, req: &NewMeeting) -> Result<(), Failure> {
+    if !municipality.has_office(&req.office) {
+        return Err(Failure::Refused(Refusal::not_found_at(
+            "office",
+            format!(
+                "{} is not an office of municipality {}",
+                req.office, req.municipality
+            ),
+        )));
+    }
+    if let Some(place) = &req.place
+        && (place.trim().is_empty() || place.chars().any(char::is_control))
+    {
+        // The place is printed in letters and carried by meeting.scheduled: one line of text.
+        return Err(Failure::Refused(Refusal::unprocessable(
+            "place",
+            "must be one line of text (not blank, no line breaks or control characters)",
+        )));
+    }
+    Ok(())
+}
+
+/// A new meeting's local date: from the business date on, within the configured reach, on a
+/// day the office is open.
+fn check_date(
+    shared: &Shared,
+    municipality: &Municipality,
+    calendar: &BusinessCalendar,
+    day: BusinessDate,
+    time: &MeetingTime,
+) -> Result<(), Failure> {
+    if time.date < day {
+        return Err(Failure::Refused(Refusal::unprocessable(
+            "at",
+            format!(
+                "the meeting's local date {} is before the business date {day}",
+                time.date
+            ),
+        )));
+    }
+    let max = shared.config.meetings.max_days_ahead;
+    if day.days_until(time.date) > i64::from(max) {
+        return Err(Failure::Refused(Refusal::unprocessable(
+            "at",
+            format!(
+                "the meeting's date {} is more than {max} days after the business date {day}",
+                time.date
+            ),
+        )));
+    }
+    if !calendar.is_business_day(time.date) {
+        return Err(Failure::Refused(Refusal::unprocessable(
+            "at",
+            format!(
+                "{} is not a business day in {:?}: the office is closed",
+                time.date, municipality.country
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// `agreements.meeting.scheduled.v1` and the confirmation letter of a new meeting.
+fn announce(
+    shared: &Shared,
+    effects: &mut Effects,
+    municipality: &Municipality,
+    row: &MeetingRow,
+    time: &MeetingTime,
+    claims: &[ClaimRow],
+) -> Result<(), Failure> {
     emit(
         effects,
         MeetingScheduled {
@@ -265,7 +313,7 @@ pub async fn book(
         &shared.catalog,
         municipality,
         &MeetingLetter {
-            time: &time,
+            time,
             place: &row.place,
             with_social_caseworker: row.with_social_caseworker,
             interpreter: row.interpreter.is_some(),
@@ -281,26 +329,11 @@ pub async fn book(
         letters::request(
             ids::meeting_confirmation(&row.meeting_id),
             templates::MEETING_CONFIRMATION,
-            &addressee(&row),
+            &addressee(row),
             data,
         ),
     )?;
-    queries::audit(
-        tx,
-        AuditEntry {
-            caller: &actor.name,
-            role: &actor.role,
-            action: "book_meeting",
-            entity: &format!("meeting:{}", row.meeting_id),
-            outcome: "done",
-            before: None,
-            after: Some(&json(&row)),
-            detail: &format!("{} at office {}", row.date, row.office),
-        },
-    )
-    .await?;
-    metrics::meeting_scheduled();
-    Ok(view(&row))
+    Ok(())
 }
 
 async fn lock_meeting(tx: &DatabaseTransaction, id: &str) -> Result<MeetingRow, Failure> {
