@@ -5,25 +5,23 @@
 //! with reasons, the history import, and the API's refusals.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use restance_contracts::Validate;
 use restance_contracts::messages::NotificationRequested;
-use restance_kernel::{BusinessDate, Catalog, Money};
+use restance_kernel::{BusinessDate, Money};
 use restance_reporting::domain::arrears::{ClaimHistory, arrears_on};
 use restance_reporting::files::{CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use restance_reporting::store::queries;
 use restance_reporting::{Application, ReportingConfig};
-use restance_runtime::Settings;
 use restance_testkit::{
-    BusProbe, ServiceProcess, TestDatabase, delete_test_topology, publish_raw, take_all,
-    unique_exchange,
+    Db, ServiceProcess, TestApp, TestDatabase, delete_test_topology, envelope, new_id, publish_raw,
+    short_not_yet,
 };
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio_util::sync::CancellationToken;
 
 const T: Duration = Duration::from_secs(60);
 const READER: &str = "reader-token-0000001";
@@ -31,95 +29,34 @@ const ADMIN: &str = "admin-token-00000001";
 const PUBLISHED: &str = "reporting.report.published.v1";
 const REQUESTED: &str = "notifications.notification.requested.v1";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn d(s: &str) -> BusinessDate {
     s.parse().expect("date")
 }
 
-struct Svc {
-    exchange: String,
-    url: String,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    db: TestDatabase,
-    conn: DatabaseConnection,
-    documents: tempfile::TempDir,
-    catalog: Catalog,
-    sent: AtomicI64,
-    seq: AtomicU64,
-}
-
-async fn start(kind: &str) -> anyhow::Result<Svc> {
+async fn start(kind: &str) -> anyhow::Result<TestApp> {
     start_with(kind, |_| {}).await
 }
 
-/// Starts reporting with `tweak` applied to its `[reporting]` configuration.
-async fn start_with(kind: &str, tweak: impl FnOnce(&mut ReportingConfig)) -> anyhow::Result<Svc> {
-    let mut settings = Settings::load_from(
-        "reporting",
-        Some(&root().join("config/restance.toml")),
-        false,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let exchange = unique_exchange();
-    let db = TestDatabase::of_kind(kind).await?;
-    let documents = tempfile::tempdir()?;
-    settings.bus.exchange = exchange.clone();
-    settings.bus.batch_linger_ms = 5;
-    settings.bus.relay_poll_ms = 50;
-    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
-    // an event for a claim that never comes is dead-lettered soon.
-    settings.bus.not_yet_attempts = 8;
-    settings.bus.not_yet_first_pause_ms = 50;
-    settings.bus.not_yet_max_pause_ms = 1000;
-    settings.database.url = db.url.clone();
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    settings.documents.dir = documents.path().to_path_buf();
-    settings.api.tokens = Some(secrecy::SecretString::from(format!(
-        "{READER}:reader,{ADMIN}:admin"
-    )));
-    let mut config = ReportingConfig::load(&settings)?;
-    config.worker.poll_ms = 50;
-    tweak(&mut config);
-    let catalog = settings.catalog.clone();
-    let cancel = CancellationToken::new();
-    let app = Application::build_with(settings, config, cancel.clone()).await?;
-    let url = format!("http://{}", app.local_addr());
-    let task = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let conn = Database::connect(&db.url).await?;
-    Ok(Svc {
-        exchange,
-        url,
-        cancel,
-        task,
-        db,
-        conn,
-        documents,
-        catalog,
-        sent: AtomicI64::new(0),
-        seq: AtomicU64::new(1),
-    })
-}
-
-fn envelope(source: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
-           "time":"2027-01-01T06:00:00Z","datacontenttype":"application/json","data":data})
+/// Starts reporting with `tweak` applied to its `[reporting]` configuration: a short "not yet"
+/// budget, a reader's and an admin's token, the worker polling every 50 ms.
+async fn start_with(
+    kind: &str,
+    tweak: impl FnOnce(&mut ReportingConfig),
+) -> anyhow::Result<TestApp> {
+    TestApp::builder(Db::of(kind))
+        .configure(|s| {
+            short_not_yet(s);
+            s.api.tokens = Some(secrecy::SecretString::from(format!(
+                "{READER}:reader,{ADMIN}:admin"
+            )));
+        })
+        .spawn_with(|settings, cancel| async move {
+            let mut config = ReportingConfig::load(&settings)?;
+            config.worker.poll_ms = 50;
+            tweak(&mut config);
+            Application::build_with(settings, config, cancel).await
+        })
+        .await
 }
 
 /// A claim as the test announces it.
@@ -150,6 +87,7 @@ fn with(mut base: Value, extra: Value) -> Value {
 fn day(date: &str) -> Value {
     envelope(
         "/restance/cli",
+        &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),
     )
@@ -159,6 +97,7 @@ fn balance(c: &C<'_>, principal: &str, fees: &str, cause: &str, date: &str) -> V
     let total = Money::parse(principal).expect("m") + Money::parse(fees).expect("m");
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.balance_changed.v1",
         with(
             claim_ref(c),
@@ -171,6 +110,7 @@ fn balance(c: &C<'_>, principal: &str, fees: &str, cause: &str, date: &str) -> V
 fn settled(c: &C<'_>, date: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.settled.v1",
         with(claim_ref(c), json!({"currency":"DKK","settled_date":date})),
     )
@@ -179,6 +119,7 @@ fn settled(c: &C<'_>, date: &str) -> Value {
 fn written_off(c: &C<'_>, principal: &str, date: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.written_off.v1",
         with(
             claim_ref(c),
@@ -191,6 +132,7 @@ fn written_off(c: &C<'_>, principal: &str, date: &str) -> Value {
 fn transferred(c: &C<'_>, total: &str, date: &str) -> Value {
     envelope(
         "/restance/dunning",
+        &new_id(),
         "dunning.claim.transferred.v1",
         with(
             claim_ref(c),
@@ -218,6 +160,7 @@ fn payment(
         .sum();
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.payment.applied.v1",
         json!({"payment_id":payment_id,"municipality":municipality,"debtor_id":debtor,"currency":"DKK",
             "amount":total.to_string(),"booking_date":date,"matched_by":"reference",
@@ -230,6 +173,7 @@ fn payment(
 fn plan(plan_id: &str, municipality: &str, debtor: &str, claims: &[&str], date: &str) -> Value {
     envelope(
         "/restance/agreements",
+        &new_id(),
         "agreements.plan.created.v1",
         json!({"plan_id":plan_id,"municipality":municipality,"debtor_id":debtor,"claim_ids":claims,
                "created_date":date,"currency":"DKK","total":"100.00",
@@ -247,16 +191,33 @@ fn deferral(
 ) -> Value {
     envelope(
         "/restance/agreements",
+        &new_id(),
         "agreements.deferral.granted.v1",
         json!({"deferral_id":id,"municipality":municipality,"debtor_id":debtor,"claim_ids":claims,
                "from":from,"until":until,"reason":"acute social situation"}),
     )
 }
 
-impl Svc {
+/// What these tests do with a running reporting service.
+trait Reporting {
+    fn opened(&self, c: &C<'_>) -> Value;
+    async fn settle_days(&self) -> anyhow::Result<()>;
+    async fn get_bytes(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> anyhow::Result<(u16, Option<String>, Vec<u8>)>;
+    async fn import(&self, token: Option<&str>, csv: &str) -> anyhow::Result<(u16, Value)>;
+    async fn total_on(&self, municipality: &str, as_of: &str) -> anyhow::Result<Value>;
+    async fn histories(&self, ids: &[&str]) -> anyhow::Result<Vec<ClaimHistory>>;
+}
+
+impl Reporting for TestApp {
     fn opened(&self, c: &C<'_>) -> Value {
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        static SEQ: AtomicU64 = AtomicU64::new(1);
+        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
         let reference = self
+            .settings
             .catalog
             .municipality(c.municipality)
             .expect("municipality")
@@ -265,6 +226,7 @@ impl Svc {
         let issue = d(c.due).add_days(-14);
         envelope(
             "/restance/invoicing",
+            &new_id(),
             "invoicing.claim.opened.v1",
             with(
                 claim_ref(c),
@@ -275,43 +237,16 @@ impl Svc {
         )
     }
 
-    async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
-        let items: Vec<(String, Vec<u8>)> = envs
-            .iter()
-            .map(|e| {
-                Ok((
-                    e["type"].as_str().unwrap_or("x").to_owned(),
-                    serde_json::to_vec(e)?,
-                ))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        publish_raw(&self.exchange, &items).await?;
-        self.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
-        Ok(())
-    }
-
-    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
-        let row = self
-            .conn
-            .query_one_raw(Statement::from_string(
-                self.conn.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no row"))?;
-        Ok(row.try_get_by_index::<i64>(0)?)
-    }
-
     /// Every message sent is processed, every opened day's work is done, the outbox is empty.
-    async fn settle(&self) -> anyhow::Result<()> {
+    async fn settle_days(&self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + T;
-        let sent = self.sent.load(Ordering::SeqCst);
+        let sent = self.published();
         loop {
             let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
             let pending_days = self
                 .count("SELECT COUNT(*) FROM business_days WHERE state <> 'done'")
                 .await?;
-            let outbox = restance_bus::Outbox::pending(&self.conn).await?;
+            let outbox = restance_bus::Outbox::pending(&self.db).await?;
             if seen >= sent && pending_days == 0 && outbox == 0 {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 return Ok(());
@@ -322,16 +257,6 @@ impl Svc {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
     async fn get_bytes(
@@ -382,9 +307,9 @@ impl Svc {
     async fn histories(&self, ids: &[&str]) -> anyhow::Result<Vec<ClaimHistory>> {
         let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
         let mut out = Vec::new();
-        for row in queries::claims_by_id(&self.conn, &ids).await? {
+        for row in queries::claims_by_id(&self.db, &ids).await? {
             out.push(ClaimHistory {
-                versions: queries::versions_of(&self.conn, &row.claim_id).await?,
+                versions: queries::versions_of(&self.db, &row.claim_id).await?,
                 office: row.office,
                 category: row.category,
                 debtor_id: row.debtor_id,
@@ -393,15 +318,6 @@ impl Svc {
             });
         }
         Ok(out)
-    }
-
-    async fn stop(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
-        self.task.await??;
-        self.conn.close().await.ok();
-        delete_test_topology(&self.exchange, &["reporting"]).await;
-        self.db.drop_database().await;
-        Ok(())
     }
 }
 
@@ -450,7 +366,7 @@ const DD: C = C {
 /// all of a debtor's claims, a transfer, a write-off and a settlement.
 async fn events_become_arrears_as_of_any_date(kind: &str) -> anyhow::Result<()> {
     let svc = start(kind).await?;
-    svc.send(&[
+    svc.publish(&[
         day("2027-01-04"),
         svc.opened(&A),
         svc.opened(&B),
@@ -473,7 +389,7 @@ async fn events_become_arrears_as_of_any_date(kind: &str) -> anyhow::Result<()> 
         day("2027-02-02"),
     ])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
 
     let total = |v: &Value| {
         v["total"]["now"]["total"]
@@ -569,14 +485,14 @@ async fn events_become_arrears_as_of_any_date(kind: &str) -> anyhow::Result<()> 
     let mut date = d("2027-01-04");
     while date <= d("2027-02-02") {
         let reference = arrears_on(&histories, date);
-        let computed = queries::compute_arrears(&svc.conn, "0957", date).await?;
+        let computed = queries::compute_arrears(&svc.db, "0957", date).await?;
         assert_eq!(computed, reference, "computed as of {date}");
         if date < d("2027-02-02") {
             assert!(
-                queries::has_snapshot(&svc.conn, date).await?,
+                queries::has_snapshot(&svc.db, date).await?,
                 "snapshot {date}"
             );
-            let stored = queries::stored_arrears(&svc.conn, "0957", date).await?;
+            let stored = queries::stored_arrears(&svc.db, "0957", date).await?;
             assert_eq!(stored, reference, "stored as of {date}");
         }
         date = date.add_days(1);
@@ -584,7 +500,7 @@ async fn events_become_arrears_as_of_any_date(kind: &str) -> anyhow::Result<()> 
 
     // The period's flows: billed, paid (one by direct debit), transferred, written off, fallen
     // into arrears.
-    let flows = queries::period_flows(&svc.conn, "0957", d("2027-01-01"), d("2027-02-01")).await?;
+    let flows = queries::period_flows(&svc.db, "0957", d("2027-01-01"), d("2027-02-01")).await?;
     assert_eq!(
         (flows.transfers.count, flows.transfers.amount.to_string()),
         (1, "2000.00".into())
@@ -729,7 +645,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
     let to_committee = committee.clone();
-    let svc = start_with(kind, move |config| {
+    let mut svc = start_with(kind, move |config| {
         if let Some(m) = config.municipalities.get_mut("0746") {
             for r in &mut m.recipients {
                 r.email = to_committee.clone();
@@ -737,7 +653,6 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         }
     })
     .await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
     let (mut notifications, notifications_db, _letters) =
         notifications_on(&svc.exchange, kind).await?;
     let daycare = C {
@@ -759,7 +674,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         direct_debit: true,
         ..daycare
     };
-    svc.send(&[
+    svc.publish(&[
         day("2026-12-01"),
         svc.opened(&daycare),
         svc.opened(&water),
@@ -768,18 +683,19 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         day("2026-12-31"),
     ])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     assert!(
-        probe.of_type(PUBLISHED).is_empty(),
+        svc.probe.of_type(PUBLISHED).is_empty(),
         "no report before the first business day of January"
     );
     // 1 January 2027 is a holiday (Friday), the 4th is the first business day: December's
     // monthly report and the fourth quarter's.
-    svc.send(&[day("2027-01-01"), day("2027-01-04")]).await?;
-    svc.settle().await?;
+    svc.publish(&[day("2027-01-01"), day("2027-01-04")]).await?;
+    svc.settle_days().await?;
     // Every municipality gets its reports (the others with zero arrears); Skanderborg's here.
-    probe.wait_for(PUBLISHED, 6, T).await?;
-    let published: Vec<Value> = probe
+    svc.probe.wait_for(PUBLISHED, 6, T).await?;
+    let published: Vec<Value> = svc
+        .probe
         .of_type(PUBLISHED)
         .into_iter()
         .filter(|e| e["data"]["municipality"] == "0746")
@@ -803,10 +719,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     let files = monthly["files"].as_array().cloned().unwrap_or_default();
     assert_eq!(files.len(), 3, "{monthly:#}");
     for f in &files {
-        let path = svc
-            .documents
-            .path()
-            .join(f["path"].as_str().unwrap_or_default());
+        let path = svc.documents().join(f["path"].as_str().unwrap_or_default());
         let bytes = std::fs::read(&path)?;
         assert_eq!(
             hex::encode(Sha256::digest(&bytes)),
@@ -839,7 +752,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         .iter()
         .find(|f| f["name"].as_str().is_some_and(|n| n.ends_with(".xlsx")))
         .and_then(|f| f["path"].as_str())
-        .map(|p| svc.documents.path().join(p))
+        .map(|p| svc.documents().join(p))
         .ok_or_else(|| anyhow::anyhow!("no xlsx"))?;
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&xlsx)?)?;
     assert!(
@@ -850,11 +763,12 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     );
     // One e-mail request per recipient and report, naming where the report is.
     assert_eq!(
-        probe.of_type(REQUESTED).len(),
+        svc.probe.of_type(REQUESTED).len(),
         6,
         "one recipient per municipality"
     );
-    let mails: Vec<Value> = probe
+    let mails: Vec<Value> = svc
+        .probe
         .of_type(REQUESTED)
         .into_iter()
         .filter(|e| e["data"]["municipality"] == "0746")
@@ -977,10 +891,10 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     assert_eq!(report["report"]["direct_debit"]["amount"], "900.00");
 
     // A duplicate day and the next day produce nothing more.
-    svc.send(&[day("2027-01-04"), day("2027-01-05")]).await?;
-    svc.settle().await?;
-    probe.settle(Duration::from_millis(500)).await;
-    assert_eq!(probe.of_type(PUBLISHED).len(), 6, "exactly once");
+    svc.publish(&[day("2027-01-04"), day("2027-01-05")]).await?;
+    svc.settle_days().await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(svc.probe.of_type(PUBLISHED).len(), 6, "exactly once");
     let (status, list) = svc
         .get(
             "/api/v1/reports?municipality=0746&kind=monthly",
@@ -1028,11 +942,11 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
     let svc = start(kind).await?;
     let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C'";
     let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C'";
-    svc.send(&[day("2027-01-04"), versioned(svc.opened(&CC), Some(1))])
+    svc.publish(&[day("2027-01-04"), versioned(svc.opened(&CC), Some(1))])
         .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     assert_eq!(svc.count(version).await?, 1);
-    svc.send(&[
+    svc.publish(&[
         day("2027-01-05"),
         versioned(
             balance(&CC, "1500.00", "0.00", "payment", "2027-01-05"),
@@ -1040,13 +954,13 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
         ),
     ])
     .await?;
-    svc.settle().await?;
-    svc.send(&[versioned(
+    svc.settle_days().await?;
+    svc.publish(&[versioned(
         balance(&CC, "1800.00", "0.00", "payment", "2027-01-05"),
         Some(2),
     )])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     assert_eq!(svc.count(principal).await?, 150_000, "the newer balance");
     assert_eq!(svc.count(version).await?, 3);
     assert_eq!(
@@ -1061,13 +975,13 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
     assert_eq!(jan5["total"]["now"]["total"], "1500.00", "{jan5:#}");
 
     // The settlement, then the stale balance changes: the claim stays settled.
-    svc.send(&[
+    svc.publish(&[
         day("2027-01-06"),
         versioned(settled(&CC, "2027-01-06"), Some(5)),
     ])
     .await?;
-    svc.settle().await?;
-    svc.send(&[
+    svc.settle_days().await?;
+    svc.publish(&[
         versioned(
             balance(&CC, "0.00", "0.00", "payment", "2027-01-06"),
             Some(4),
@@ -1078,7 +992,7 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
         ),
     ])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     assert_eq!(svc.count(principal).await?, 0);
     assert_eq!(svc.count(version).await?, 5);
     assert_eq!(
@@ -1089,12 +1003,7 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
     );
     let jan5 = svc.total_on("0957", "2027-01-05").await?;
     assert_eq!(jan5["total"]["now"]["total"], "1500.00", "{jan5:#}");
-    assert!(
-        take_all(&format!("{}.reporting.dead", svc.exchange))
-            .await?
-            .is_empty(),
-        "no copy is an error"
-    );
+    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
     svc.stop().await
 }
 
@@ -1115,13 +1024,12 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one_on_sqlite() -> any
 async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     kind: &str,
 ) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind).await?;
     let principal = "SELECT principal_minor FROM claims WHERE claim_id = 'C'";
     let version = "SELECT invoicing_version FROM claims WHERE claim_id = 'C'";
-    svc.send(&[day("2027-01-04")]).await?;
-    svc.settle().await?;
-    svc.send(&[versioned(
+    svc.publish(&[day("2027-01-04")]).await?;
+    svc.settle_days().await?;
+    svc.publish(&[versioned(
         balance(&CC, "1500.00", "0.00", "payment", "2027-01-04"),
         Some(2),
     )])
@@ -1129,8 +1037,8 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     // The claim.opened a moment later, as from a replica of invoicing's consumer that
     // committed it after this one saw the balance change.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    svc.send(&[versioned(svc.opened(&CC), Some(1))]).await?;
-    svc.settle().await?;
+    svc.publish(&[versioned(svc.opened(&CC), Some(1))]).await?;
+    svc.settle_days().await?;
     assert_eq!(
         svc.count(principal).await?,
         150_000,
@@ -1140,20 +1048,18 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     let jan4 = svc.total_on("0957", "2027-01-04").await?;
     assert_eq!(jan4["total"]["now"]["total"], "1500.00", "{jan4:#}");
     assert!(
-        take_all(&format!("{}.reporting.dead", svc.exchange))
-            .await?
-            .is_empty(),
+        svc.dead_letters().await?.is_empty(),
         "nothing dead-lettered"
     );
 
     // A claim that never comes: dead-lettered with the reason, after the budget.
     let started = tokio::time::Instant::now();
-    svc.send(&[
+    svc.publish(&[
         versioned(settled(&B, "2027-01-04"), Some(3)),
         payment("PAY-NEVER", "0957", "P-1", &[(&B, "10.00")], "2027-01-04"),
     ])
     .await?;
-    probe
+    svc.probe
         .wait_for("reporting.message.rejected.v1", 2, T)
         .await?;
     assert!(
@@ -1161,8 +1067,8 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
         "not dead-lettered before the budget: {:?}",
         started.elapsed()
     );
-    svc.settle().await?;
-    let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+    svc.settle_days().await?;
+    let dead = svc.dead_letters().await?;
     let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     reasons.sort();
     assert_eq!(
@@ -1190,15 +1096,14 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() ->
 
 #[tokio::test]
 async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
-    let svc = start("postgres").await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
-    svc.send(&[
+    let mut svc = start("postgres").await?;
+    svc.publish(&[
         day("2027-01-04"),
         svc.opened(&DD),
         settled(&DD, "2027-01-04"),
     ])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     let mut unknown_municipality = svc.opened(&A);
     unknown_municipality["data"]["municipality"] = json!("9999");
     let mut not_billed = svc.opened(&C {
@@ -1226,12 +1131,16 @@ async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
         ));
     }
     publish_raw(&svc.exchange, &items).await?;
-    if let Err(e) = probe.wait_for("reporting.message.rejected.v1", 6, T).await {
-        let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+    if let Err(e) = svc
+        .probe
+        .wait_for("reporting.message.rejected.v1", 6, T)
+        .await
+    {
+        let dead = svc.dead_letters().await?;
         let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
         anyhow::bail!("{e}: {reasons:#?}");
     }
-    let dead = take_all(&format!("{}.reporting.dead", svc.exchange)).await?;
+    let dead = svc.dead_letters().await?;
     let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     assert_eq!(reasons.len(), 6, "{reasons:#?}");
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
@@ -1291,14 +1200,14 @@ async fn history_is_imported_all_or_nothing_and_feeds_the_comparison() -> anyhow
     assert_eq!(svc.count("SELECT COUNT(*) FROM arrears_imported").await?, 1);
 
     // The story's month-end compares with the imported balance 12 months earlier.
-    svc.send(&[
+    svc.publish(&[
         day("2027-01-04"),
         svc.opened(&A),
         svc.opened(&CC),
         day("2027-02-01"),
     ])
     .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     let (status, view) = svc
         .get(
             "/api/v1/arrears?municipality=0957&as_of=2027-01-31&compare=12m",
@@ -1334,8 +1243,8 @@ async fn history_is_imported_all_or_nothing_and_feeds_the_comparison() -> anyhow
 #[tokio::test]
 async fn the_api_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
     let svc = start("postgres").await?;
-    svc.send(&[day("2027-01-04")]).await?;
-    svc.settle().await?;
+    svc.publish(&[day("2027-01-04")]).await?;
+    svc.settle_days().await?;
     let cases: [(&str, Option<&str>, u16); 10] = [
         ("/api/v1/arrears?municipality=0957", None, 401),
         (
@@ -1398,8 +1307,7 @@ async fn the_api_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
 async fn a_day_stays_open_while_another_replica_renders_its_report(
     kind: &str,
 ) -> anyhow::Result<()> {
-    let svc = start(kind).await?;
-    let mut probe = BusProbe::start(&svc.exchange).await?;
+    let mut svc = start(kind).await?;
     let daycare = C {
         id: "L-1",
         municipality: "0746",
@@ -1410,13 +1318,13 @@ async fn a_day_stays_open_while_another_replica_renders_its_report(
         due: "2026-12-15",
         direct_debit: false,
     };
-    svc.send(&[day("2026-12-01"), svc.opened(&daycare), day("2026-12-31")])
+    svc.publish(&[day("2026-12-01"), svc.opened(&daycare), day("2026-12-31")])
         .await?;
-    svc.settle().await?;
+    svc.settle_days().await?;
     let lease = chrono::Utc::now() + chrono::Duration::hours(1);
-    svc.conn
+    svc.db
         .execute_raw(restance_bus::sql::stmt(
-            &svc.conn,
+            &svc.db,
             "INSERT INTO reports (report_id, kind, municipality, as_of, period_start, generated_on, state, \
              claimed_by, lease_until) VALUES ('monthly-0746-2026-12-31', 'monthly', '0746', $1, $2, $3, \
              'rendering', 'other-replica', $4)",
@@ -1428,7 +1336,7 @@ async fn a_day_stays_open_while_another_replica_renders_its_report(
             ],
         ))
         .await?;
-    svc.send(&[day("2027-01-04")]).await?;
+    svc.publish(&[day("2027-01-04")]).await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         svc.count("SELECT COUNT(*) FROM business_days WHERE business_date = '2027-01-04' AND state = 'done'")
@@ -1442,16 +1350,17 @@ async fn a_day_stays_open_while_another_replica_renders_its_report(
         1
     );
     // the other replica died: its lease runs out
-    svc.conn
+    svc.db
         .execute_raw(restance_bus::sql::stmt(
-            &svc.conn,
+            &svc.db,
             "UPDATE reports SET lease_until = $1 WHERE report_id = 'monthly-0746-2026-12-31'",
             vec![(chrono::Utc::now() - chrono::Duration::minutes(1)).into()],
         ))
         .await?;
-    svc.settle().await?;
-    probe.settle(Duration::from_millis(300)).await;
-    let monthly: Vec<Value> = probe
+    svc.settle_days().await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+    let monthly: Vec<Value> = svc
+        .probe
         .of_type(PUBLISHED)
         .into_iter()
         .filter(|e| e["data"]["report_id"] == "monthly-0746-2026-12-31")
