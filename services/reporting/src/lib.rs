@@ -23,11 +23,12 @@ pub mod files;
 pub mod handlers;
 pub mod http;
 pub mod produce;
-pub mod report;
 pub mod store;
 pub mod worker;
 
 pub use app::{Application, SERVICE};
+/// The report model, at its old path.
+pub use domain::report;
 pub use config::{InvalidConfig, ReportingConfig};
 
 impl restance_runtime::App for Application {

@@ -43,7 +43,7 @@ use crate::domain::schedule::DueReport;
 use crate::figures::{Opened, figures_on};
 use crate::files::labels::Labels;
 use crate::files::{CSV_MEDIA_TYPE, ReportFileBytes, XLSX_MEDIA_TYPE};
-use crate::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
+use crate::domain::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
 use crate::store::queries::{self, Claimed, ReportFileRow};
 
 /// What became of a report that fell due.

@@ -15,7 +15,7 @@ use restance_kernel::{BusinessDate, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::claim::{Balance, Version, version_on};
-use crate::report::{AgeBucket, ArrearsState};
+use crate::domain::report::{AgeBucket, ArrearsState};
 
 /// Whether a claim due on `due` is in arrears on `as_of`: from the day after its due date.
 pub fn in_arrears(due: BusinessDate, as_of: BusinessDate) -> bool {

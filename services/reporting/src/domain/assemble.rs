@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::arrears::{ALL_KEY, Arrears, Cell, Dimension};
 use crate::domain::history::ImportedRow;
-use crate::report::{
+use crate::domain::report::{
     AgeBucket, AgeRow, ArrearsState, Change, DirectDebit, Figures, HistoryPoint, PeriodFlows,
     Report, ReportKind, Row, StateRow, report_id,
 };

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use restance_kernel::{BusinessDate, Money};
 use serde::{Deserialize, Serialize};
 
-use crate::report::ArrearsState;
+use crate::domain::report::ArrearsState;
 
 /// Where a claim is in its life, from invoicing's and dunning's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

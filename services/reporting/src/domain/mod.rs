@@ -9,11 +9,12 @@
 //! - [`schedule`]: which reports fall due on an opened business day (first business day of the
 //!   month / quarter, caught up when days were skipped);
 //! - [`history`]: the day-one history file (CSV) and its checks;
-//! - [`assemble`]: figures of two dates → the [`crate::report::Report`] model and the arrears
+//! - [`assemble`]: figures of two dates → the [`crate::domain::report::Report`] model and the arrears
 //!   API's JSON.
 
 pub mod arrears;
 pub mod assemble;
 pub mod claim;
 pub mod history;
+pub mod report;
 pub mod schedule;

@@ -11,7 +11,7 @@
 
 use restance_kernel::{BusinessCalendar, BusinessDate};
 
-use crate::report::ReportKind;
+use crate::domain::report::ReportKind;
 
 /// A report that falls due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use restance_kernel::Language;
 
 use crate::files::labels::Labels;
-use crate::report::{Fmt, Report};
+use crate::domain::report::{Fmt, Report};
 
 /// Canvas width in pixels.
 pub const WIDTH: i64 = 960;

@@ -16,7 +16,7 @@ use restance_kernel::Money;
 use rust_decimal::Decimal;
 
 use crate::files::labels::Labels;
-use crate::report::{Change, Figures, Fmt, Report};
+use crate::domain::report::{Change, Figures, Fmt, Report};
 
 /// The UTF-8 byte-order mark Excel needs to read the file as UTF-8.
 pub const BOM: &str = "\u{feff}";

@@ -7,7 +7,7 @@
 
 use restance_kernel::Language;
 
-use crate::report::ReportKind;
+use crate::domain::report::ReportKind;
 
 /// Every fixed text of the report files in one language.
 #[derive(Debug, Clone, Copy)]

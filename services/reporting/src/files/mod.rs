@@ -18,7 +18,7 @@ pub mod xlsx;
 
 use restance_kernel::BusinessDate;
 
-use crate::report::{InconsistentReport, Report};
+use crate::domain::report::{InconsistentReport, Report};
 
 /// The media type of the XLSX workbook.
 pub const XLSX_MEDIA_TYPE: &str =

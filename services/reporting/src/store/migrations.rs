@@ -53,6 +53,7 @@ impl MigrationName for Reporting {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Reporting {
+    // Long: the schema itself, one CREATE statement per table; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_ddl(
             manager.get_connection(),

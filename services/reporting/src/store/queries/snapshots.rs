@@ -1,0 +1,321 @@
+//! Arrears snapshots: computed from the claim versions valid on a date, stored, read back.
+
+use chrono::Utc;
+use restance_bus::sql::{
+    date, get_money as money, is_postgres, rows_per_statement, stmt, value_rows,
+};
+use restance_kernel::{BusinessDate, Money};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use super::days::one_date;
+use super::flows::{FlowKind, FlowRow, add_flows};
+use super::{bad, count_value, get_u64};
+use crate::domain::arrears::{AgeBounds, Arrears, Cell, Dimension};
+use crate::domain::claim::{Balance, ClaimState};
+use crate::domain::report::{AgeBucket, ArrearsState};
+
+/// The latest date with a stored snapshot.
+pub async fn last_snapshot_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
+    one_date(db, "SELECT MAX(as_of) FROM snapshot_days", vec![]).await
+}
+
+/// Whether the snapshot of `day` is stored.
+pub async fn has_snapshot(db: &impl ConnectionTrait, day: BusinessDate) -> Result<bool, DbErr> {
+    Ok(db
+        .query_one_raw(stmt(
+            db,
+            "SELECT as_of FROM snapshot_days WHERE as_of = $1",
+            vec![date(day)],
+        ))
+        .await?
+        .is_some())
+}
+
+/// The claim versions valid at the end of `$1` with a balance and a due date before it, of
+/// municipality `$5`, with the age bucket computed from the bounds `$2..$4`: the current
+/// versions started by then (`claim_versions_current`) and the few closed after it
+/// (`claim_versions_closed`).
+fn valid_versions(extra: &str) -> String {
+    let columns = "municipality, office, category, state, direct_debit, debtor_id, due_date, \
+        principal_minor, fees_minor, interest_minor, total_minor, \
+        CASE WHEN due_date >= $2 THEN 'days_0_30' WHEN due_date >= $3 THEN 'days_31_90' \
+        WHEN due_date >= $4 THEN 'days_91_365' ELSE 'over_365' END AS age_bucket";
+    let states = ClaimState::ARREARS
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns} FROM claim_versions WHERE municipality = $5 AND valid_to IS NULL \
+         AND total_minor > 0 AND valid_from <= $1 AND due_date < $1 AND state IN ({states}){extra} \
+         UNION ALL \
+         SELECT {columns} FROM claim_versions WHERE municipality = $5 AND valid_to IS NOT NULL \
+         AND total_minor > 0 AND valid_to > $1 AND valid_from <= $1 AND due_date < $1 \
+         AND state IN ({states}){extra}"
+    )
+}
+
+fn snapshot_values(municipality: &str, day: BusinessDate) -> Vec<Value> {
+    let b = AgeBounds::on(day);
+    vec![
+        date(day),
+        date(b.days_30),
+        date(b.days_90),
+        date(b.days_365),
+        municipality.into(),
+    ]
+}
+
+fn parse_bucket(s: &str) -> Result<AgeBucket, DbErr> {
+    AgeBucket::ALL
+        .into_iter()
+        .find(|b| b.as_str() == s)
+        .ok_or_else(|| bad("age bucket", s))
+}
+
+fn parse_arrears_state(s: &str) -> Result<ArrearsState, DbErr> {
+    s.parse::<ArrearsState>()
+        .map_err(|_| bad("arrears state", s))
+}
+
+/// Computes a municipality's arrears at the end of `day` from the claim versions (exact for any
+/// date the versions cover; what the snapshot stores, and what the API answers for the current
+/// business day).
+pub async fn compute_arrears(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    day: BusinessDate,
+) -> Result<Arrears, DbErr> {
+    let cells_sql = format!(
+        "SELECT office, category, state, age_bucket, direct_debit, \
+         CAST(SUM(principal_minor) AS BIGINT), CAST(SUM(fees_minor) AS BIGINT), \
+         CAST(SUM(interest_minor) AS BIGINT), COUNT(*) FROM ({}) v GROUP BY 1, 2, 3, 4, 5",
+        valid_versions("")
+    );
+    let mut arrears = Arrears::default();
+    for r in db
+        .query_all_raw(stmt(db, cells_sql, snapshot_values(municipality, day)))
+        .await?
+    {
+        let state: String = r.try_get_by_index(2)?;
+        let bucket: String = r.try_get_by_index(3)?;
+        arrears.cells.push(Cell {
+            office: r.try_get_by_index(0)?,
+            category: r.try_get_by_index(1)?,
+            state: parse_arrears_state(&state)?,
+            bucket: parse_bucket(&bucket)?,
+            direct_debit: r.try_get_by_index(4)?,
+            balance: Balance {
+                principal: money(&r, 5)?,
+                fees: money(&r, 6)?,
+                interest: money(&r, 7)?,
+            },
+            claims: get_u64(&r, 8)?,
+        });
+    }
+    // Distinct debtors per dimension. On PostgreSQL the ids are compared byte by byte (`C`
+    // collation): the counts are the same and the sorts behind them several times faster.
+    let id = if is_postgres(db) {
+        "debtor_id COLLATE \"C\""
+    } else {
+        "debtor_id"
+    };
+    let debtors_sql = format!(
+        "WITH v AS ({}) \
+         SELECT 'total', 'all', COUNT(DISTINCT {id}) FROM v \
+         UNION ALL SELECT 'category', category, COUNT(DISTINCT {id}) FROM v GROUP BY category \
+         UNION ALL SELECT 'office', office, COUNT(DISTINCT {id}) FROM v GROUP BY office \
+         UNION ALL SELECT 'state', state, COUNT(DISTINCT {id}) FROM v GROUP BY state \
+         UNION ALL SELECT 'age', age_bucket, COUNT(DISTINCT {id}) FROM v GROUP BY age_bucket",
+        valid_versions("")
+    );
+    for r in db
+        .query_all_raw(stmt(db, debtors_sql, snapshot_values(municipality, day)))
+        .await?
+    {
+        let dimension: String = r.try_get_by_index(0)?;
+        let n = get_u64(&r, 2)?;
+        if n > 0 {
+            arrears.debtors.insert(
+                (
+                    Dimension::parse(&dimension).ok_or_else(|| bad("dimension", &dimension))?,
+                    r.try_get_by_index(1)?,
+                ),
+                n,
+            );
+        }
+    }
+    Ok(arrears.sorted())
+}
+
+/// What fell into arrears on `day` (due the day before, unpaid at the end of `day`), per office
+/// and category: `(office, category, claims, amount)`.
+pub async fn compute_new_arrears(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    day: BusinessDate,
+) -> Result<Vec<(String, String, u64, Money)>, DbErr> {
+    let sql = format!(
+        "SELECT office, category, COUNT(*), CAST(SUM(total_minor) AS BIGINT) FROM ({}) v GROUP BY 1, 2",
+        valid_versions(" AND due_date = $6")
+    );
+    let mut values = snapshot_values(municipality, day);
+    values.push(date(day.add_days(-1)));
+    db.query_all_raw(stmt(db, sql, values))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index(0)?,
+                r.try_get_by_index(1)?,
+                get_u64(r, 2)?,
+                money(r, 3)?,
+            ))
+        })
+        .collect()
+}
+
+/// Stores a municipality's snapshot of `day` (replacing any earlier one) and what fell into
+/// arrears that day.
+pub async fn store_snapshot(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    day: BusinessDate,
+    arrears: &Arrears,
+    new_arrears: &[(String, String, u64, Money)],
+) -> Result<(), DbErr> {
+    for table in ["arrears_daily", "arrears_debtors"] {
+        db.execute_raw(stmt(
+            db,
+            format!("DELETE FROM {table} WHERE municipality = $1 AND as_of = $2"),
+            vec![municipality.into(), date(day)],
+        ))
+        .await?;
+    }
+    db.execute_raw(stmt(
+        db,
+        "DELETE FROM flows_daily WHERE municipality = $1 AND business_date = $2 AND kind = 'new_arrears'",
+        vec![municipality.into(), date(day)],
+    ))
+    .await?;
+    const CELL_COLS: usize = 11;
+    for chunk in arrears.cells.chunks(rows_per_statement(CELL_COLS)) {
+        let sql = format!(
+            "INSERT INTO arrears_daily (municipality, as_of, office, category, state, age_bucket, \
+             direct_debit, principal_minor, fees_minor, interest_minor, claims) VALUES {}",
+            value_rows(chunk.len(), CELL_COLS)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * CELL_COLS);
+        for c in chunk {
+            values.push(municipality.into());
+            values.push(date(day));
+            values.push(c.office.clone().into());
+            values.push(c.category.clone().into());
+            values.push(c.state.as_str().into());
+            values.push(c.bucket.as_str().into());
+            values.push(c.direct_debit.into());
+            values.push(c.balance.principal.to_minor().into());
+            values.push(c.balance.fees.to_minor().into());
+            values.push(c.balance.interest.to_minor().into());
+            values.push(count_value(c.claims));
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    let debtors: Vec<(&(Dimension, String), &u64)> = arrears.debtors.iter().collect();
+    for chunk in debtors.chunks(rows_per_statement(5)) {
+        let sql = format!(
+            "INSERT INTO arrears_debtors (municipality, as_of, dimension, dim_key, debtors) VALUES {}",
+            value_rows(chunk.len(), 5)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 5);
+        for ((dimension, key), n) in chunk {
+            values.push(municipality.into());
+            values.push(date(day));
+            values.push(dimension.as_str().into());
+            values.push(key.clone().into());
+            values.push(count_value(**n));
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    let flows: Vec<FlowRow> = new_arrears
+        .iter()
+        .map(|(office, category, claims, amount)| FlowRow {
+            municipality: municipality.to_owned(),
+            business_date: day,
+            office: office.clone(),
+            category: category.clone(),
+            kind: FlowKind::NewArrears,
+            claims: *claims,
+            amount: *amount,
+        })
+        .collect();
+    add_flows(db, &flows).await
+}
+
+/// Records that the snapshot of `day` is stored (every municipality).
+pub async fn mark_snapshot(
+    db: &impl ConnectionTrait,
+    day: BusinessDate,
+    cells: u64,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO snapshot_days (as_of, cells, computed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (as_of) DO UPDATE SET cells = excluded.cells, computed_at = excluded.computed_at",
+        vec![date(day), count_value(cells), Utc::now().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A stored snapshot (read through the primary key).
+pub async fn stored_arrears(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    day: BusinessDate,
+) -> Result<Arrears, DbErr> {
+    let mut arrears = Arrears::default();
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT office, category, state, age_bucket, direct_debit, principal_minor, fees_minor, \
+             interest_minor, claims FROM arrears_daily WHERE municipality = $1 AND as_of = $2",
+            vec![municipality.into(), date(day)],
+        ))
+        .await?
+    {
+        let state: String = r.try_get_by_index(2)?;
+        let bucket: String = r.try_get_by_index(3)?;
+        arrears.cells.push(Cell {
+            office: r.try_get_by_index(0)?,
+            category: r.try_get_by_index(1)?,
+            state: parse_arrears_state(&state)?,
+            bucket: parse_bucket(&bucket)?,
+            direct_debit: r.try_get_by_index(4)?,
+            balance: Balance {
+                principal: money(&r, 5)?,
+                fees: money(&r, 6)?,
+                interest: money(&r, 7)?,
+            },
+            claims: get_u64(&r, 8)?,
+        });
+    }
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT dimension, dim_key, debtors FROM arrears_debtors WHERE municipality = $1 AND as_of = $2",
+            vec![municipality.into(), date(day)],
+        ))
+        .await?
+    {
+        let dimension: String = r.try_get_by_index(0)?;
+        arrears.debtors.insert(
+            (
+                Dimension::parse(&dimension).ok_or_else(|| bad("dimension", &dimension))?,
+                r.try_get_by_index(1)?,
+            ),
+            get_u64(&r, 2)?,
+        );
+    }
+    Ok(arrears.sorted())
+}
