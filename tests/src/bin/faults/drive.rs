@@ -687,14 +687,16 @@ async fn drive(
             let dunning_done = sys.count(DUN, &dun_done).await == 1;
             let reports_done = sys.count(REP, &rep_done).await == 1;
             let letters_done = quiet(sys).await && dunning_done;
-            let e = strike(sys, scenario.fault, rng, letters_done, None).await?;
-            let unfinished = match scenario.fault {
+            // The phase the fault is about: dunning's run, the reports, or the day's deliveries.
+            let finished = match scenario.fault {
                 Fault::Kill9(DUN, _) | Fault::Rolling(DUN, _) | Fault::CutReplica(DUN, _) => {
-                    !dunning_done
+                    dunning_done
                 }
-                Fault::Kill9(REP, _) => !reports_done,
-                _ => !letters_done,
+                Fault::Kill9(REP, _) => reports_done,
+                _ => letters_done,
             };
+            let e = strike(sys, scenario.fault, rng, finished, None).await?;
+            let unfinished = !finished;
             fired = (
                 format!(
                     "{e}; at the time dunning's run was done: {dunning_done}, the reports: {reports_done}"
