@@ -6,16 +6,12 @@
 //! templates; and nothing personal in the logs.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use restance_agreements::{AgreementsConfig, Application};
 use restance_runtime::Settings;
-use restance_testkit::{
-    BusProbe, TestDatabase, delete_test_topology, publish_raw, take_all, unique_exchange,
-};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use restance_testkit::{Db, TestApp, envelope, new_id, short_not_yet};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -29,129 +25,22 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn shipped_settings() -> Settings {
-    Settings::load_from(
-        "agreements",
-        Some(&root().join("config/restance.toml")),
-        false,
-    )
-    .expect("the shipped config loads")
-}
-
-/// Every log line of this test binary (a global subscriber writing into a buffer).
-fn logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().expect("log buffer")).into_owned()
-}
-
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = LogSink(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .with_writer(sink)
-            .with_ansi(false)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buffer
-    })
-}
-
-#[derive(Clone)]
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
-    type Writer = LogSink;
-    fn make_writer(&'a self) -> LogSink {
-        self.clone()
-    }
-}
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(data);
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Svc {
-    exchange: String,
-    url: String,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    db: TestDatabase,
-    conn: DatabaseConnection,
-    sent: AtomicI64,
-    probe: BusProbe,
-    seq: std::sync::atomic::AtomicU64,
-}
-
-async fn start(kind: &str) -> anyhow::Result<Svc> {
+async fn start(kind: &str) -> anyhow::Result<TestApp> {
     start_with(kind, true).await
 }
 
-async fn start_with(kind: &str, tokens: bool) -> anyhow::Result<Svc> {
-    log_buffer();
-    let mut settings = shipped_settings();
-    let exchange = unique_exchange();
-    let db = TestDatabase::of_kind(kind).await?;
-    settings.bus.exchange = exchange.clone();
-    settings.bus.batch_linger_ms = 5;
-    settings.bus.relay_poll_ms = 50;
-    // A short "not yet" budget (8 handlings, 3.55 s of pauses instead of about 30 s), so that
-    // an event for a claim that never comes is dead-lettered soon.
-    settings.bus.not_yet_attempts = 8;
-    settings.bus.not_yet_first_pause_ms = 50;
-    settings.bus.not_yet_max_pause_ms = 1000;
-    settings.database.url = db.url.clone();
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    if tokens {
-        settings.api.tokens = Some(secrecy::SecretString::from(format!(
-            "{CASEWORKER}:caseworker,{ADMIN}:admin,{CLERK}:clerk"
-        )));
-    }
-    let config = AgreementsConfig::load(&settings)?;
-    let cancel = CancellationToken::new();
-    let probe = BusProbe::start(&exchange).await?;
-    let app = Application::build_with(settings, config, cancel.clone()).await?;
-    let url = format!("http://{}", app.local_addr());
-    let task = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
+/// Agreements with a short "not yet" budget and, if `tokens`, a caseworker's, an admin's and a
+/// clerk's token.
+async fn start_with(kind: &str, tokens: bool) -> anyhow::Result<TestApp> {
+    TestApp::spawn::<Application>(Db::of(kind), |s| {
+        short_not_yet(s);
+        if tokens {
+            s.api.tokens = Some(secrecy::SecretString::from(format!(
+                "{CASEWORKER}:caseworker,{ADMIN}:admin,{CLERK}:clerk"
+            )));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let conn = Database::connect(&db.url).await?;
-    Ok(Svc {
-        exchange,
-        url,
-        cancel,
-        task,
-        db,
-        conn,
-        sent: AtomicI64::new(0),
-        probe,
-        seq: std::sync::atomic::AtomicU64::new(1),
     })
-}
-
-fn envelope(source: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":uuid::Uuid::new_v4().to_string(),"source":source,"type":ty,
-           "time":"2026-12-01T06:00:00Z","datacontenttype":"application/json","data":data})
+    .await
 }
 
 fn claim_ref(id: &str, debtor: &str) -> Value {
@@ -171,6 +60,7 @@ fn with_ref(mut data: Value, r: Value) -> Value {
 fn day(date: &str) -> Value {
     envelope(
         "/restance/cli",
+        &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),
     )
@@ -179,6 +69,7 @@ fn day(date: &str) -> Value {
 fn balance(id: &str, debtor: &str, principal: &str, date: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.balance_changed.v1",
         with_ref(
             json!({"currency":"DKK","principal":principal,"fees":"0.00","interest":"0.00",
@@ -191,6 +82,7 @@ fn balance(id: &str, debtor: &str, principal: &str, date: &str) -> Value {
 fn settled(id: &str, debtor: &str, date: &str) -> Value {
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.claim.settled.v1",
         with_ref(
             json!({"currency":"DKK","settled_date":date}),
@@ -214,6 +106,7 @@ fn payment(id: &str, debtor: &str, date: &str, parts: &[(&str, &str)]) -> Value 
         .collect();
     envelope(
         "/restance/invoicing",
+        &new_id(),
         "invoicing.payment.applied.v1",
         json!({"payment_id":id,"municipality":"0746","debtor_id":debtor,"currency":"DKK",
                "amount":total.to_string(),"booking_date":date,"matched_by":"reference",
@@ -224,6 +117,7 @@ fn payment(id: &str, debtor: &str, date: &str, parts: &[(&str, &str)]) -> Value 
 fn transferred(id: &str, debtor: &str, date: &str) -> Value {
     envelope(
         "/restance/dunning",
+        &new_id(),
         "dunning.claim.transferred.v1",
         with_ref(
             json!({"transfer_id":format!("trf-{id}"),"authority":"gaeldsstyrelsen",
@@ -273,36 +167,28 @@ fn assert_valid<T: restance_contracts::Message>(event: &Value) {
     );
 }
 
-impl Svc {
-    async fn stop(self) -> anyhow::Result<()> {
-        self.cancel.cancel();
-        self.task.await??;
-        self.conn.close().await.ok();
-        delete_test_topology(&self.exchange, &["agreements"]).await;
-        self.db.drop_database().await;
-        Ok(())
-    }
+/// What these tests do with a running agreements service.
+trait Agreements {
+    async fn send(&self, envs: &[Value]) -> anyhow::Result<()>;
+    fn opened(&self, id: &str, debtor: &str, amount: &str, due: &str) -> Value;
+    fn events(&mut self, ty: &str) -> Vec<Value>;
+    fn letters(&mut self, template: &str) -> Vec<Value>;
+}
 
+impl Agreements for TestApp {
+    /// Publishes, then waits until the service has handled everything published.
     async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
-        let items: Vec<(String, Vec<u8>)> = envs
-            .iter()
-            .map(|e| {
-                (
-                    e["type"].as_str().unwrap_or("x").to_owned(),
-                    serde_json::to_vec(e).expect("json"),
-                )
-            })
-            .collect();
-        publish_raw(&self.exchange, &items).await?;
-        self.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
+        self.publish(envs).await?;
         self.wait_processed().await
     }
 
     /// A claim of 0746 as invoicing announces it.
     fn opened(&self, id: &str, debtor: &str, amount: &str, due: &str) -> Value {
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
-        let catalog = shipped_settings().catalog;
-        let reference = catalog
+        static SEQ: AtomicU64 = AtomicU64::new(1);
+        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
+        let reference = self
+            .settings
+            .catalog
             .municipality("0746")
             .expect("0746")
             .payment_reference(seq)
@@ -313,6 +199,7 @@ impl Svc {
             .add_days(-14);
         envelope(
             "/restance/invoicing",
+            &new_id(),
             "invoicing.claim.opened.v1",
             with_ref(
                 json!({"office":"main","currency":"DKK","amount":amount,"issue_date":issue,
@@ -321,82 +208,6 @@ impl Svc {
                 claim_ref(id, debtor),
             ),
         )
-    }
-
-    /// Every message sent is in the inbox (processed or rejected), nothing waits in the outbox,
-    /// and the probe has seen what was published.
-    async fn wait_processed(&self) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + T;
-        let sent = self.sent.load(Ordering::SeqCst);
-        loop {
-            let seen = self.count("SELECT COUNT(*) FROM restance_inbox").await?;
-            let pending = restance_bus::Outbox::pending(&self.conn).await?;
-            if seen >= sent && pending == 0 {
-                break;
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{seen} of {sent} messages processed, {pending} events not published"
-            );
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-        Ok(())
-    }
-
-    /// Waits until the outbox is empty, then lets the probe settle.
-    async fn settle(&mut self) -> anyhow::Result<()> {
-        self.wait_processed().await?;
-        self.probe.settle(Duration::from_millis(250)).await;
-        Ok(())
-    }
-
-    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
-        let row = self
-            .conn
-            .query_one_raw(Statement::from_string(
-                self.conn.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no row"))?;
-        Ok(row.try_get_by_index::<i64>(0)?)
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new().get(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> anyhow::Result<(u16, Value)> {
-        self.post_raw(path, token, serde_json::to_vec(&body)?).await
-    }
-
-    async fn post_raw(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: Vec<u8>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
     fn events(&mut self, ty: &str) -> Vec<Value> {
@@ -1504,12 +1315,7 @@ async fn an_older_balance_change_is_ignored_after_a_newer_one(kind: &str) -> any
             .await?,
         1
     );
-    assert!(
-        take_all(&format!("{}.agreements.dead", svc.exchange))
-            .await?
-            .is_empty(),
-        "no copy is an error"
-    );
+    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
     svc.stop().await
 }
 
@@ -1537,15 +1343,11 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
         balance("C-EARLY", "P-EARLY", "600.00", "2026-12-18"),
         Some(2),
     );
-    publish_raw(
-        &svc.exchange,
-        &[(
-            "invoicing.claim.balance_changed.v1".to_owned(),
-            serde_json::to_vec(&early)?,
-        )],
-    )
+    svc.publish_raw(&[(
+        "invoicing.claim.balance_changed.v1".to_owned(),
+        serde_json::to_vec(&early)?,
+    )])
     .await?;
-    svc.sent.fetch_add(1, Ordering::SeqCst);
     // The claim.opened a moment later, as from a replica of invoicing's consumer that
     // committed it after this one saw the balance change.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1561,9 +1363,7 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     );
     assert_eq!(svc.count(version).await?, 2);
     assert!(
-        take_all(&format!("{}.agreements.dead", svc.exchange))
-            .await?
-            .is_empty(),
+        svc.dead_letters().await?.is_empty(),
         "nothing dead-lettered"
     );
 
@@ -1587,7 +1387,7 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
         "not dead-lettered before the budget: {:?}",
         started.elapsed()
     );
-    let dead = take_all(&format!("{}.agreements.dead", svc.exchange)).await?;
+    let dead = svc.dead_letters().await?;
     let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     reasons.sort();
     assert_eq!(
@@ -1656,14 +1456,13 @@ async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()>
             serde_json::to_vec(&negative)?,
         ),
     ];
-    publish_raw(&svc.exchange, &items).await?;
-    svc.sent.fetch_add(items.len() as i64, Ordering::SeqCst);
+    svc.publish_raw(&items).await?;
     svc.wait_processed().await?;
     let rejected = svc
         .probe
         .wait_for("agreements.message.rejected.v1", 7, T)
         .await;
-    let dead = take_all(&format!("{}.agreements.dead", svc.exchange)).await?;
+    let dead = svc.dead_letters().await?;
     let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     rejected.map_err(|e| anyhow::anyhow!("{e}: {reasons:#?}"))?;
     assert_eq!(reasons.len(), 7, "{reasons:#?}");
@@ -1721,7 +1520,7 @@ async fn the_service_logs_no_personal_data() -> anyhow::Result<()> {
         .await?;
     svc.settle().await?;
     svc.stop().await?;
-    let logs = logs();
+    let logs = restance_testkit::logs();
     assert!(logs.contains("business day opened"), "the capture works");
     for needle in [
         "31415.92",
