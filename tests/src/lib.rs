@@ -8,11 +8,8 @@ pub mod hostile;
 
 use serde_json::{Value, json};
 
-/// A CloudEvents envelope.
-pub fn envelope(source: &str, id: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":id,"source":source,"type":ty,"time":"2026-12-01T06:00:00Z",
-           "datacontenttype":"application/json","data":data})
-}
+/// A CloudEvents envelope (testkit's, shared with the services' tests).
+pub use restance_testkit::envelope;
 
 /// National ids, phone numbers and address words used by [`invoice`] — for log scans.
 pub const PERSONAL_DATA: &[&str] = &[

@@ -1,6 +1,7 @@
 //! Test support: every test gets its own exchange (so queues never collide on the shared
 //! broker), its own database, and helpers to publish like an upstream system, watch what a
-//! service publishes, and run the real service binaries.
+//! service publishes, and run the real service binaries. [`TestApp`] starts any service in
+//! process; `README.md` shows a new service's first test.
 
 pub mod app;
 pub mod bus;
