@@ -33,15 +33,15 @@ use restance_contracts::messages::{
     SupplyRestorationRequested, SupplySuspensionRequested, TransferredDebtor, WriteOffProposed,
     WriteOffReason,
 };
-use restance_kernel::{BusinessDate, Catalog};
+use restance_kernel::{BusinessDate, Catalog, Currency};
 use rust_decimal::Decimal;
 
 use crate::config::{LetterKind, LetterSettings};
 use crate::debtors::LoadedDebtor;
 use crate::domain::limitation::limitation_date;
 use crate::domain::{
-    Action, Decision, Decisions, Letter, Policies, Resolved, StepAction, TransferAuthority,
-    TransferredClaim, next_steps,
+    Action, ClaimBalance, Decision, Decisions, Letter, Policies, Resolved, StepAction,
+    TransferAuthority, TransferredClaim, next_steps,
 };
 use crate::letters::{LetterContext, letter_data};
 use crate::store::queries::{ClaimRow, HistoryRow, WriteOffRow};
@@ -226,7 +226,6 @@ impl Publisher<'_> {
         Some((resolved, jurisdiction))
     }
 
-    #[allow(clippy::too_many_lines)]
     fn publish(
         &self,
         debtor: &mut LoadedDebtor,
@@ -237,28 +236,7 @@ impl Publisher<'_> {
         out: &mut DayOutput,
     ) -> Result<(), HandlerError> {
         let action = &decision.action;
-        *out.by_action.entry(action.name()).or_default() += 1;
-        metrics::counter!("restance_dunning_decisions_total", "action" => action.name())
-            .increment(1);
-        let policy = format!("{}@{}", decision.policy.id, decision.policy.version);
-        let ids: Vec<String> = action.claim_ids().into_iter().map(str::to_owned).collect();
-        let detail = serde_json::to_string(action)
-            .map_err(|e| HandlerError::Other(format!("cannot serialise a decision: {e}")))?;
-        let key = history_key(action);
-        for id in &ids {
-            out.history.push(HistoryRow {
-                claim_id: id.clone(),
-                entry_key: key.clone(),
-                business_date: date,
-                position: i64::try_from(position).unwrap_or(i64::MAX),
-                action: action.name().to_owned(),
-                step: action.step(),
-                policy: policy.clone(),
-                reason: decision.reason.clone(),
-                detail: detail.clone(),
-            });
-        }
-        let (municipality, debtor_id) = (debtor.key.0.clone(), debtor.key.1.clone());
+        let (ids, policy) = record(decision, position, date, out)?;
         let claims: Vec<ClaimRow> = debtor
             .claims
             .iter()
@@ -270,8 +248,6 @@ impl Publisher<'_> {
                 "a decision names claims that were not loaded: {ids:?}"
             )));
         };
-        let currency = lead.currency;
-        let category = lead.category.clone();
         let Some((resolved, jurisdiction)) = self.resolve(debtor, lead, date) else {
             return Err(HandlerError::Other(format!(
                 "claim {}: no policy in force on {date} although one decided",
@@ -290,6 +266,40 @@ impl Publisher<'_> {
                 out,
             )?;
         }
+        self.announce(
+            debtor,
+            decision,
+            details,
+            &claims,
+            lead,
+            &resolved,
+            jurisdiction,
+            policy,
+            date,
+            out,
+        )
+    }
+
+    // Long: one arm per kind of action (`Action`), each the event it publishes; read as a table.
+    /// The event of one decision (the letter is requested before, in [`Self::publish`]).
+    #[allow(clippy::too_many_arguments)]
+    fn announce(
+        &self,
+        debtor: &mut LoadedDebtor,
+        decision: &Decision,
+        details: Option<&Debtor>,
+        claims: &[ClaimRow],
+        lead: &ClaimRow,
+        resolved: &Resolved<'_>,
+        jurisdiction: &str,
+        policy: String,
+        date: BusinessDate,
+        out: &mut DayOutput,
+    ) -> Result<(), HandlerError> {
+        let action = &decision.action;
+        let (municipality, debtor_id) = (debtor.key.0.clone(), debtor.key.1.clone());
+        let currency = lead.currency;
+        let category = lead.category.clone();
         let fx = &mut out.effects;
         match action {
             Action::Reminder {
@@ -416,7 +426,7 @@ impl Publisher<'_> {
                         t,
                         *authority,
                         details,
-                        &resolved,
+                        resolved,
                         jurisdiction,
                         date,
                     );
@@ -469,32 +479,17 @@ impl Publisher<'_> {
                 limitation_date,
                 balance,
                 ..
-            } => {
-                let total = balance.total().unwrap_or(balance.principal);
-                fx.emit(WriteOffProposed {
-                    write_off_id: proposal_id.clone(),
-                    claim: claim_ref(lead),
-                    reason: WriteOffReason::Limitation,
-                    limitation_date: *limitation_date,
-                    balance: total,
-                    currency,
-                    proposed_date: date,
-                })?;
-                out.write_offs.push(WriteOffRow {
-                    write_off_id: proposal_id.clone(),
-                    claim_id: lead.claim_id.clone(),
-                    municipality,
-                    debtor_id,
-                    limitation_date: *limitation_date,
-                    balance: total,
-                    currency,
-                    proposed_date: date,
-                    state: "proposed".into(),
-                    approved_by: None,
-                    approved_at: None,
-                    approved_date: None,
-                });
-            }
+            } => write_off_proposed(
+                out,
+                lead,
+                municipality,
+                debtor_id,
+                currency,
+                proposal_id,
+                *limitation_date,
+                balance,
+                date,
+            )?,
             Action::StepSkipped { .. } => {}
         }
         Ok(())
@@ -636,6 +631,78 @@ impl Publisher<'_> {
             ),
         }
     }
+}
+
+/// Counts the decision and records it in the history of each claim it names; returns those claim
+/// ids and the policy version as the history writes it.
+fn record(
+    decision: &Decision,
+    position: usize,
+    date: BusinessDate,
+    out: &mut DayOutput,
+) -> Result<(Vec<String>, String), HandlerError> {
+    let action = &decision.action;
+    *out.by_action.entry(action.name()).or_default() += 1;
+    metrics::counter!("restance_dunning_decisions_total", "action" => action.name()).increment(1);
+    let policy = format!("{}@{}", decision.policy.id, decision.policy.version);
+    let ids: Vec<String> = action.claim_ids().into_iter().map(str::to_owned).collect();
+    let detail = serde_json::to_string(action)
+        .map_err(|e| HandlerError::Other(format!("cannot serialise a decision: {e}")))?;
+    let key = history_key(action);
+    for id in &ids {
+        out.history.push(HistoryRow {
+            claim_id: id.clone(),
+            entry_key: key.clone(),
+            business_date: date,
+            position: i64::try_from(position).unwrap_or(i64::MAX),
+            action: action.name().to_owned(),
+            step: action.step(),
+            policy: policy.clone(),
+            reason: decision.reason.clone(),
+            detail: detail.clone(),
+        });
+    }
+    Ok((ids, policy))
+}
+
+/// `dunning.write_off.proposed.v1` and the stored proposal.
+#[allow(clippy::too_many_arguments)]
+fn write_off_proposed(
+    out: &mut DayOutput,
+    lead: &ClaimRow,
+    municipality: String,
+    debtor_id: String,
+    currency: Currency,
+    proposal_id: &str,
+    limitation_date: BusinessDate,
+    balance: &ClaimBalance,
+    date: BusinessDate,
+) -> Result<(), HandlerError> {
+    let total = balance.total().unwrap_or(balance.principal);
+    out.effects.emit(WriteOffProposed {
+        write_off_id: proposal_id.to_owned(),
+        claim: claim_ref(lead),
+        reason: WriteOffReason::Limitation,
+        limitation_date,
+        balance: total,
+        currency,
+        proposed_date: date,
+    })?;
+    out.write_offs.push(WriteOffRow {
+        write_off_id: proposal_id.to_owned(),
+        claim_id: lead.claim_id.clone(),
+        municipality,
+        debtor_id,
+        limitation_date,
+        balance: total,
+        currency,
+        proposed_date: date,
+        state: "proposed".into(),
+        approved_by: None,
+        approved_at: None,
+        approved_date: None,
+    });
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ use restance_kernel::{BusinessDate, Currency, Money};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::policy::{Channel, PolicyRef, RateUnit, TransferAuthority};
-use crate::domain::view::ClaimBalance;
+use crate::domain::terms::{Channel, ClaimBalance, PolicyRef, RateUnit, TransferAuthority};
 
 /// Everything decided for one debtor on one date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

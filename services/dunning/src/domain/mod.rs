@@ -35,6 +35,7 @@ pub mod interest;
 pub mod limitation;
 pub mod policy;
 pub mod schedule;
+pub mod terms;
 pub mod view;
 
 pub use actions::{Action, Decision, Decisions, FeeCharge, Letter, TransferredClaim};

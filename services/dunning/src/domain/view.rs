@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use restance_kernel::{BusinessDate, Category, Currency, Money, PartyKind};
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::terms::{ClaimBalance, HoldKind};
+
 use crate::domain::actions::{Action, Decisions};
 
 /// All claims of one debtor in one municipality, with their holds and history.
@@ -91,24 +93,6 @@ impl From<&Category> for CategoryFlags {
     }
 }
 
-/// A claim's open amounts, as invoicing reports them (`invoicing.claim.balance_changed.v1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ClaimBalance {
-    /// Unpaid principal.
-    pub principal: Money,
-    /// Unpaid fees.
-    pub fees: Money,
-    /// Unpaid interest.
-    pub interest: Money,
-}
-
-impl ClaimBalance {
-    /// Principal + fees + interest, or `None` if the sum leaves the money range.
-    pub fn total(&self) -> Option<Money> {
-        Money::checked_sum([self.principal, self.fees, self.interest])
-    }
-}
-
 /// Where a claim stands in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,20 +122,6 @@ pub struct Hold {
     /// Last day held (inclusive); `None` while it has no end (an active plan, an open dispute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<BusinessDate>,
-}
-
-/// The reason for a hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HoldKind {
-    /// A payment plan (afdragsordning); a defaulted plan ends the hold and is a broken agreement.
-    Plan,
-    /// A deferral (henstand).
-    Deferral,
-    /// A meeting scheduled with the debtor (sættemøde), until it is held or missed.
-    Meeting,
-    /// The debtor disputes the claim.
-    Dispute,
 }
 
 /// Which of a debtor's claims something concerns.
@@ -359,6 +329,7 @@ impl DebtorView {
     }
 }
 
+// Long: one arm per kind of action (`Action`), each what it changes in the claims' history.
 fn record_action(
     claims: &mut [ClaimState],
     index: &BTreeMap<String, usize>,

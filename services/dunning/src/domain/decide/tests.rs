@@ -1,7 +1,8 @@
 //! One test (or a few) per rule of the decision, each read like the seeds.
 
 use super::*;
-use crate::domain::policy::TransferAuthority;
+use crate::domain::ids;
+use crate::domain::policy::{Channel, FALLBACK_MEETING_WAIT_DAYS, TransferAuthority};
 use crate::domain::view::ClaimBalance;
 use crate::domain::view::{
     BrokenAgreement, CategoryFlags, ClaimHistory, ClaimStatus, Hold, HoldKind, Scope,
