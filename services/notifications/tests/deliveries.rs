@@ -6,17 +6,17 @@ mod support;
 
 use restance_contracts::messages::Attachment;
 use restance_notifications::clock::ManualClock;
-use restance_testkit::{FakeSmsGateway, SmsReply};
+use restance_testkit::{FakeSmsGateway, SmsReply, TestApp, logs, shipped_settings};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
-async fn letter_pdf(svc: &Running, letter: &Value) -> anyhow::Result<Vec<u8>> {
+async fn letter_pdf(app: &TestApp, letter: &Value) -> anyhow::Result<Vec<u8>> {
     let id = letter["document"]["id"].as_str().unwrap_or_default();
     let r = reqwest::Client::new()
-        .get(format!("{}/api/v1/documents/{id}", svc.url))
+        .get(format!("{}/api/v1/documents/{id}", app.url))
         .bearer_auth(API_TOKEN)
         .send()
         .await?;
@@ -33,13 +33,13 @@ async fn letter_pdf(svc: &Running, letter: &Value) -> anyhow::Result<Vec<u8>> {
 /// A reminder to a debtor with digital post: a PDF on disk announced for digital post, an SMS
 /// at the gateway with the notification id as `userref`, `sms.sent` with the gateway's id.
 async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::Result<()> {
-    let mut svc = start(Setup {
-        api_tokens: true,
-        ..Setup::on(kind)
-    })
-    .await?;
+    let gateway = FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
+    let mut app = builder(kind, Some(&gateway))
+        .configure(api_tokens)
+        .spawn_with(|s, c| build(s, c, daytime(), |_| {}))
+        .await?;
     let n = unique("N");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-1")),
         request(
             &unique("e"),
@@ -51,7 +51,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
     ])
     .await?;
 
-    let letter = svc
+    let letter = app
         .events("notifications.letter.ready.v1", 1)
         .await?
         .remove(0);
@@ -66,13 +66,13 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
         path.starts_with("2026/12/"),
         "dated by data.letter_date: {path}"
     );
-    let on_disk = std::fs::read(svc.docs.path().join(path))?;
+    let on_disk = std::fs::read(app.documents().join(path))?;
     assert_eq!(
         hex::encode(Sha256::digest(&on_disk)),
         letter["document"]["sha256"].as_str().unwrap_or_default()
     );
     assert!(letter["document"]["pages"].as_u64().unwrap_or(0) >= 1);
-    let served = letter_pdf(&svc, &letter).await?;
+    let served = letter_pdf(&app, &letter).await?;
     assert_eq!(served, on_disk, "the API serves the file on disk");
     let text = pdf_text(&served)?;
     for expected in [
@@ -91,7 +91,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
         );
     }
 
-    let sms = svc.gateway.wait_for_accepted(1, T).await?;
+    let sms = gateway.wait_for_accepted(1, T).await?;
     assert_eq!(sms.len(), 1);
     assert_eq!(sms[0].userref.as_deref(), Some(n.as_str()));
     assert_eq!(sms[0].msisdns, ["4512345678"]);
@@ -101,7 +101,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
         Some("Token gatewayapi-test-token")
     );
     assert!(sms[0].message.contains("2.150,00"), "{}", sms[0].message);
-    let sent = svc.events("notifications.sms.sent.v1", 1).await?;
+    let sent = app.events("notifications.sms.sent.v1", 1).await?;
     assert_eq!(sent[0]["notification_id"], n.as_str());
     assert_eq!(
         sent[0]["provider_id"],
@@ -113,7 +113,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
     let no_token = client
         .get(format!(
             "{}/api/v1/documents/{}",
-            svc.url,
+            app.url,
             letter["document"]["id"].as_str().unwrap_or_default()
         ))
         .send()
@@ -122,7 +122,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
     let unknown = client
         .get(format!(
             "{}/api/v1/documents/{}",
-            svc.url,
+            app.url,
             uuid::Uuid::new_v4()
         ))
         .bearer_auth(API_TOKEN)
@@ -132,27 +132,27 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
     let traversal = client
         .get(format!(
             "{}/api/v1/documents/..%2F..%2Fetc%2Fpasswd",
-            svc.url
+            app.url
         ))
         .bearer_auth(API_TOKEN)
         .send()
         .await?;
     assert_eq!(traversal.status(), 404);
-    let deliveries = svc.deliveries(&n).await?;
+    let deliveries = app.deliveries(&n).await?;
     assert_eq!(deliveries["deliveries"][0]["channel"], "letter");
     assert_eq!(deliveries["deliveries"][0]["status"], "sent");
     assert_eq!(deliveries["deliveries"][1]["channel"], "sms");
     assert_eq!(deliveries["deliveries"][1]["status"], "sent");
     assert_eq!(
         client
-            .get(format!("{}/readyz", svc.url))
+            .get(format!("{}/readyz", app.url))
             .send()
             .await?
             .status(),
         200
     );
     let metrics = client
-        .get(format!("{}/metrics", svc.url))
+        .get(format!("{}/metrics", app.url))
         .send()
         .await?
         .text()
@@ -161,7 +161,7 @@ async fn a_reminder_becomes_a_letter_and_an_sms(kind: &'static str) -> anyhow::R
         metrics.contains("restance_notifications_deliveries_total"),
         "{metrics}"
     );
-    svc.stop().await
+    app.stop().await
 }
 
 #[tokio::test]
@@ -178,15 +178,15 @@ async fn a_reminder_becomes_a_letter_and_an_sms_on_sqlite() -> anyhow::Result<()
 /// and an HTML alternative, the municipality as sender, a Message-ID from the notification id.
 #[tokio::test]
 async fn a_report_is_e_mailed_with_text_and_html() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
+    let (mut app, gateway) = start("sqlite").await?;
     let n = unique("R");
     let committee = json!({"kind":"party","name":"Økonomiudvalget","party_kind":"company",
         "email":"oekonomiudvalget@skanderborg.example","language":"da"});
     let data = json!({"report_title":"Restancerapport til økonomiudvalget","as_of":"2026-11-30",
         "period":"november 2026","location":"https://restance.example/reports/R-1"});
-    svc.send(&[request(&unique("e"), &n, "report_ready", committee, data)])
+    app.publish(&[request(&unique("e"), &n, "report_ready", committee, data)])
         .await?;
-    let sent = svc
+    let sent = app
         .events("notifications.email.sent.v1", 1)
         .await?
         .remove(0);
@@ -238,9 +238,9 @@ async fn a_report_is_e_mailed_with_text_and_html() -> anyhow::Result<()> {
             .contains("økonomiudvalget")
     );
     // Nothing else goes out for an e-mail-only template.
-    assert!(svc.seen("notifications.letter.ready.v1").is_empty());
-    assert!(svc.gateway.requests().is_empty());
-    svc.stop().await
+    assert!(app.seen("notifications.letter.ready.v1").is_empty());
+    assert!(gateway.requests().is_empty());
+    app.stop().await
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -269,7 +269,7 @@ fn sha256(bytes: &[u8]) -> String {
 async fn a_report_e_mail_carries_its_files_as_attachments(
     kind: &'static str,
 ) -> anyhow::Result<()> {
-    let mut svc = start(Setup::on(kind)).await?;
+    let (mut app, _gateway) = start(kind).await?;
     let n = unique("RA");
     let address = format!("{}@skanderborg.example", unique("oekonomiudvalget"));
     // A name long enough that lettre would fold it onto a second line of To: (with the
@@ -287,8 +287,8 @@ async fn a_report_e_mail_carries_its_files_as_attachments(
     ];
     let mut req = request(&unique("e"), &n, "report_ready", committee, data);
     req["data"]["attachments"] = serde_json::to_value(&attachments)?;
-    svc.send(std::slice::from_ref(&req)).await?;
-    let sent = svc
+    app.publish(std::slice::from_ref(&req)).await?;
+    let sent = app
         .events("notifications.email.sent.v1", 1)
         .await?
         .remove(0);
@@ -348,9 +348,9 @@ async fn a_report_e_mail_carries_its_files_as_attachments(
         "text/csv",
         b"other",
     )])?;
-    svc.send(&[other]).await?;
-    svc.events("notifications.message.rejected.v1", 1).await?;
-    let dead = svc.dead_letters().await?;
+    app.publish(&[other]).await?;
+    app.events("notifications.message.rejected.v1", 1).await?;
+    let dead = app.dead_letters().await?;
     let reason = dead
         .first()
         .and_then(|d| d.reason.clone())
@@ -360,7 +360,7 @@ async fn a_report_e_mail_carries_its_files_as_attachments(
         "{reason}"
     );
     assert_eq!(mails_with(&address, 1).await?.len(), 1, "sent once");
-    svc.stop().await
+    app.stop().await
 }
 
 #[tokio::test]
@@ -377,11 +377,11 @@ async fn a_report_e_mail_carries_its_files_as_attachments_on_sqlite() -> anyhow:
 /// without them.
 #[tokio::test]
 async fn attachments_on_a_letter_are_not_sent_and_the_letter_still_goes() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite").tweak(|c| {
+    let (mut app, _gateway) = start_with("sqlite", |c| {
         if let Some(t) = c.templates.get_mut("reminder_1") {
             t.channels = vec![restance_notifications::config::Channel::Letter];
         }
-    }))
+    })
     .await?;
     let n = unique("L");
     let mut req = request(
@@ -396,30 +396,30 @@ async fn attachments_on_a_letter_are_not_sent_and_the_letter_still_goes() -> any
         "text/csv",
         b"a;b\r\n",
     )])?;
-    svc.send(&[debtor_updated(&unique("d"), debtor("P-3")), req])
+    app.publish(&[debtor_updated(&unique("d"), debtor("P-3")), req])
         .await?;
-    let letter = svc
+    let letter = app
         .events("notifications.letter.ready.v1", 1)
         .await?
         .remove(0);
     assert_eq!(letter["notification_id"], n.as_str());
-    assert!(svc.seen("notifications.email.sent.v1").is_empty());
-    assert!(svc.dead_letters().await?.is_empty());
-    svc.stop().await
+    assert!(app.seen("notifications.email.sent.v1").is_empty());
+    assert!(app.dead_letters().await?.is_empty());
+    app.stop().await
 }
 
 /// A template configured with the PDF attached: the e-mail carries the letter.
 #[tokio::test]
 async fn an_e_mail_carries_the_letter_when_the_template_says_so() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres").tweak(|c| {
+    let (mut app, _gateway) = start_with("postgres", |c| {
         if let Some(t) = c.templates.get_mut("reminder_1") {
             t.channels = vec![restance_notifications::config::Channel::Email];
             t.email_attach_pdf = Some(true);
         }
-    }))
+    })
     .await?;
     let n = unique("A");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-2")),
         request(
             &unique("e"),
@@ -430,7 +430,7 @@ async fn an_e_mail_carries_the_letter_when_the_template_says_so() -> anyhow::Res
         ),
     ])
     .await?;
-    let sent = svc
+    let sent = app
         .events("notifications.email.sent.v1", 1)
         .await?
         .remove(0);
@@ -455,26 +455,26 @@ async fn an_e_mail_carries_the_letter_when_the_template_says_so() -> anyhow::Res
             .unwrap_or_default()
             .contains("ane@example.org")
     );
-    svc.stop().await
+    app.stop().await
 }
 
 /// The same request twice under other message ids, and the same message redelivered: one
 /// letter, one SMS. The same notification id with other content is refused.
 #[tokio::test]
 async fn a_duplicate_request_sends_once_per_channel() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres")).await?;
+    let (mut app, gateway) = start("postgres").await?;
     let n = unique("D");
     let first = request("e-1", &n, "reminder_1", to_debtor("P-3"), reminder_data());
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-3")),
         first.clone(),
         first.clone(),
         request("e-2", &n, "reminder_1", to_debtor("P-3"), reminder_data()),
     ])
     .await?;
-    svc.events("notifications.letter.ready.v1", 1).await?;
-    svc.events("notifications.sms.sent.v1", 1).await?;
-    svc.send(&[request(
+    app.events("notifications.letter.ready.v1", 1).await?;
+    app.events("notifications.sms.sent.v1", 1).await?;
+    app.publish(&[request(
         "e-3",
         &n,
         "reminder_1",
@@ -484,14 +484,14 @@ async fn a_duplicate_request_sends_once_per_channel() -> anyhow::Result<()> {
     .await?;
     let mut changed = reminder_data();
     changed["total"] = json!("9999.00");
-    svc.send(&[request("e-4", &n, "reminder_1", to_debtor("P-3"), changed)])
+    app.publish(&[request("e-4", &n, "reminder_1", to_debtor("P-3"), changed)])
         .await?;
-    svc.events("notifications.message.rejected.v1", 1).await?;
-    svc.probe.settle(Duration::from_millis(800)).await;
-    assert_eq!(svc.seen("notifications.letter.ready.v1").len(), 1);
-    assert_eq!(svc.seen("notifications.sms.sent.v1").len(), 1);
-    assert_eq!(svc.gateway.requests().len(), 1, "one SMS at the gateway");
-    let dead = svc.dead_letters().await?;
+    app.events("notifications.message.rejected.v1", 1).await?;
+    app.probe.settle(Duration::from_millis(800)).await;
+    assert_eq!(app.seen("notifications.letter.ready.v1").len(), 1);
+    assert_eq!(app.seen("notifications.sms.sent.v1").len(), 1);
+    assert_eq!(gateway.requests().len(), 1, "one SMS at the gateway");
+    let dead = app.dead_letters().await?;
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0]
@@ -502,16 +502,16 @@ async fn a_duplicate_request_sends_once_per_channel() -> anyhow::Result<()> {
         "{:?}",
         dead[0].reason
     );
-    svc.stop().await
+    app.stop().await
 }
 
 /// A request that arrives before invoicing announced its debtor waits, and goes out when the
 /// debtor's details arrive.
 #[tokio::test]
 async fn a_request_before_its_debtor_is_parked_then_completed() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
+    let (mut app, gateway) = start("sqlite").await?;
     let n = unique("P");
-    svc.send(&[request(
+    app.publish(&[request(
         &unique("e"),
         &n,
         "reminder_1",
@@ -521,32 +521,32 @@ async fn a_request_before_its_debtor_is_parked_then_completed() -> anyhow::Resul
     .await?;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(
-        svc.seen("notifications.letter.ready.v1").is_empty(),
+        app.seen("notifications.letter.ready.v1").is_empty(),
         "nothing before the debtor"
     );
-    assert!(svc.gateway.requests().is_empty());
+    assert!(gateway.requests().is_empty());
     assert_eq!(
-        reqwest::get(format!("{}/api/v1/notifications/{n}", svc.url))
+        reqwest::get(format!("{}/api/v1/notifications/{n}", app.url))
             .await?
             .status(),
         404,
         "parked: no deliveries yet"
     );
-    svc.send(&[debtor_updated(&unique("d"), debtor("P-4"))])
+    app.publish(&[debtor_updated(&unique("d"), debtor("P-4"))])
         .await?;
-    let letter = svc.events("notifications.letter.ready.v1", 1).await?;
+    let letter = app.events("notifications.letter.ready.v1", 1).await?;
     assert_eq!(letter[0]["notification_id"], n.as_str());
-    svc.events("notifications.sms.sent.v1", 1).await?;
-    assert!(svc.seen("notifications.delivery.failed.v1").is_empty());
-    svc.stop().await
+    app.events("notifications.sms.sent.v1", 1).await?;
+    assert!(app.seen("notifications.delivery.failed.v1").is_empty());
+    app.stop().await
 }
 
 /// A request whose debtor never arrives fails after the configured wait, with a reason.
 #[tokio::test]
 async fn a_parked_request_fails_when_its_debtor_never_arrives() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres").tweak(|c| c.parked_timeout_secs = 1)).await?;
+    let (mut app, _gateway) = start_with("postgres", |c| c.parked_timeout_secs = 1).await?;
     let n = unique("T");
-    svc.send(&[request(
+    app.publish(&[request(
         &unique("e"),
         &n,
         "reminder_1",
@@ -554,7 +554,7 @@ async fn a_parked_request_fails_when_its_debtor_never_arrives() -> anyhow::Resul
         reminder_data(),
     )])
     .await?;
-    let failed = svc
+    let failed = app
         .events("notifications.delivery.failed.v1", 1)
         .await?
         .remove(0);
@@ -567,31 +567,31 @@ async fn a_parked_request_fails_when_its_debtor_never_arrives() -> anyhow::Resul
         "{reason}"
     );
     // A late debtor does not revive it.
-    svc.send(&[debtor_updated(&unique("d"), debtor("P-404"))])
+    app.publish(&[debtor_updated(&unique("d"), debtor("P-404"))])
         .await?;
-    svc.probe.settle(Duration::from_millis(700)).await;
-    assert!(svc.seen("notifications.letter.ready.v1").is_empty());
-    svc.stop().await
+    app.probe.settle(Duration::from_millis(700)).await;
+    assert!(app.seen("notifications.letter.ready.v1").is_empty());
+    app.stop().await
 }
 
 /// The gateway answers 503 twice, then accepts: exactly one SMS accepted, one `sms.sent`.
 #[tokio::test]
 async fn a_gateway_outage_is_retried_and_the_sms_is_sent_once() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
-    svc.gateway.fail_next(SmsReply::Transient(503), 1);
-    svc.gateway.fail_next(SmsReply::Transient(429), 1);
+    let (mut app, gateway) = start("sqlite").await?;
+    gateway.fail_next(SmsReply::Transient(503), 1);
+    gateway.fail_next(SmsReply::Transient(429), 1);
     let n = unique("S");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-5")),
         request(&unique("e"), &n, "meeting_reminder", to_debtor("P-5"), json!({
             "meeting":"2026-12-10T09:30","place":"Adelgade 44, Skanderborg","contact":"Opkrævningen, tlf. 87 94 70 00",
             "legal_basis":"forvaltningsloven"})),
     ])
     .await?;
-    let sent = svc.events("notifications.sms.sent.v1", 1).await?;
+    let sent = app.events("notifications.sms.sent.v1", 1).await?;
     assert_eq!(sent[0]["notification_id"], n.as_str());
-    svc.probe.settle(Duration::from_millis(500)).await;
-    let requests = svc.gateway.requests();
+    app.probe.settle(Duration::from_millis(500)).await;
+    let requests = gateway.requests();
     assert_eq!(
         requests.iter().map(|r| r.status).collect::<Vec<_>>(),
         [503, 429, 200],
@@ -602,21 +602,21 @@ async fn a_gateway_outage_is_retried_and_the_sms_is_sent_once() -> anyhow::Resul
             .iter()
             .all(|r| r.userref.as_deref() == Some(n.as_str()))
     );
-    assert_eq!(svc.seen("notifications.sms.sent.v1").len(), 1);
-    assert!(svc.seen("notifications.delivery.failed.v1").is_empty());
-    let d = svc.deliveries(&n).await?;
+    assert_eq!(app.seen("notifications.sms.sent.v1").len(), 1);
+    assert!(app.seen("notifications.delivery.failed.v1").is_empty());
+    let d = app.deliveries(&n).await?;
     assert_eq!(d["deliveries"][0]["attempts"], 3);
-    svc.stop().await
+    app.stop().await
 }
 
 /// A permanent refusal (HTTP 400, GatewayAPI's error) fails the SMS at once; the letter goes.
 /// A gateway that stays down fails the SMS once the attempts are used up.
 #[tokio::test]
 async fn permanent_refusals_and_exhausted_retries_fail_the_sms() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres").tweak(|c| c.retry.max_attempts = 3)).await?;
-    svc.gateway.fail_next(SmsReply::invalid_recipient(), 1);
+    let (mut app, gateway) = start_with("postgres", |c| c.retry.max_attempts = 3).await?;
+    gateway.fail_next(SmsReply::invalid_recipient(), 1);
     let n = unique("F");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-6")),
         request(
             &unique("e"),
@@ -627,7 +627,7 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_sms() -> anyhow::Resu
         ),
     ])
     .await?;
-    let failed = svc
+    let failed = app
         .events("notifications.delivery.failed.v1", 1)
         .await?
         .remove(0);
@@ -636,12 +636,12 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_sms() -> anyhow::Resu
         failed["reason"],
         "SMS gateway answered HTTP 400: Invalid recipient(s) (code 0x0216)"
     );
-    svc.events("notifications.letter.ready.v1", 1).await?;
-    assert_eq!(svc.gateway.requests().len(), 1, "not retried");
+    app.events("notifications.letter.ready.v1", 1).await?;
+    assert_eq!(gateway.requests().len(), 1, "not retried");
 
-    svc.gateway.fail_next(SmsReply::Transient(503), 10);
+    gateway.fail_next(SmsReply::Transient(503), 10);
     let n2 = unique("F");
-    svc.send(&[request(
+    app.publish(&[request(
         &unique("e"),
         &n2,
         "reminder_1",
@@ -649,7 +649,7 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_sms() -> anyhow::Resu
         reminder_data(),
     )])
     .await?;
-    let failed = svc.events("notifications.delivery.failed.v1", 2).await?;
+    let failed = app.events("notifications.delivery.failed.v1", 2).await?;
     let second = failed
         .iter()
         .find(|f| f["notification_id"] == n2.as_str())
@@ -658,22 +658,21 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_sms() -> anyhow::Resu
         second["reason"],
         "gave up after 3 attempt(s): SMS gateway answered HTTP 503: Service temporarily unavailable (code 0x0500)"
     );
-    assert_eq!(svc.gateway.requests().len(), 4, "1 + 3 attempts");
-    assert!(svc.seen("notifications.sms.sent.v1").is_empty());
-    svc.stop().await
+    assert_eq!(gateway.requests().len(), 4, "1 + 3 attempts");
+    assert!(app.seen("notifications.sms.sent.v1").is_empty());
+    app.stop().await
 }
 
 /// An SMS due at 22:30 local time waits until 08:00; the letter goes at once.
 #[tokio::test]
 async fn an_sms_due_at_night_is_held_until_the_morning() -> anyhow::Result<()> {
     let clock = Arc::new(ManualClock::new("2026-12-01T21:30:00Z".parse()?)); // 22:30 in Skanderborg
-    let mut svc = start(Setup {
-        clock: Some(clock.clone()),
-        ..Setup::on("sqlite")
-    })
-    .await?;
+    let gateway = FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
+    let mut app = builder("sqlite", Some(&gateway))
+        .spawn_with(|s, c| build(s, c, clock.clone(), |_| {}))
+        .await?;
     let n = unique("Q");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-7")),
         request(
             &unique("e"),
@@ -684,10 +683,10 @@ async fn an_sms_due_at_night_is_held_until_the_morning() -> anyhow::Result<()> {
         ),
     ])
     .await?;
-    svc.events("notifications.letter.ready.v1", 1).await?;
+    app.events("notifications.letter.ready.v1", 1).await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(svc.gateway.requests().is_empty(), "no SMS at night");
-    let d = svc.deliveries(&n).await?;
+    assert!(gateway.requests().is_empty(), "no SMS at night");
+    let d = app.deliveries(&n).await?;
     let sms = &d["deliveries"][1];
     assert_eq!(sms["channel"], "sms");
     assert_eq!(sms["status"], "pending");
@@ -699,19 +698,19 @@ async fn an_sms_due_at_night_is_held_until_the_morning() -> anyhow::Result<()> {
 
     clock.set("2026-12-02T06:59:00Z".parse()?);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(svc.gateway.requests().is_empty(), "still 07:59");
+    assert!(gateway.requests().is_empty(), "still 07:59");
     clock.set("2026-12-02T07:01:00Z".parse()?);
-    svc.gateway.wait_for_accepted(1, T).await?;
-    let sent = svc.events("notifications.sms.sent.v1", 1).await?;
+    gateway.wait_for_accepted(1, T).await?;
+    let sent = app.events("notifications.sms.sent.v1", 1).await?;
     assert_eq!(sent[0]["sent_at"], "2026-12-02T07:01:00Z");
-    svc.stop().await
+    app.stop().await
 }
 
 /// Bad requests: each is dead-lettered with a reason that says what is wrong, a rejected event
 /// goes out, and a good request after them is still served.
 #[tokio::test]
 async fn bad_requests_are_dead_lettered_with_clear_reasons() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres")).await?;
+    let (mut app, _gateway) = start("postgres").await?;
     let mut missing = reminder_data();
     missing.as_object_mut().map(|m| m.remove("legal_basis"));
     let mut bad_date = reminder_data();
@@ -759,12 +758,12 @@ async fn bad_requests_are_dead_lettered_with_clear_reasons() -> anyhow::Result<(
         ),
     ];
     let bodies: Vec<Value> = cases.iter().map(|(b, _)| b.clone()).collect();
-    svc.send(&bodies).await?;
-    let rejected = svc
+    app.publish(&bodies).await?;
+    let rejected = app
         .events("notifications.message.rejected.v1", cases.len())
         .await?;
     assert_eq!(rejected.len(), cases.len());
-    let dead = svc.dead_letters().await?;
+    let dead = app.dead_letters().await?;
     assert_eq!(dead.len(), cases.len(), "one dead letter per bad request");
     for (d, (body, expected)) in dead.iter().zip(&cases) {
         let reason = d.reason.clone().unwrap_or_default();
@@ -777,7 +776,7 @@ async fn bad_requests_are_dead_lettered_with_clear_reasons() -> anyhow::Result<(
     }
     // Still serving.
     let n = unique("G");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-8")),
         request(
             &unique("e"),
@@ -788,15 +787,15 @@ async fn bad_requests_are_dead_lettered_with_clear_reasons() -> anyhow::Result<(
         ),
     ])
     .await?;
-    svc.events("notifications.letter.ready.v1", 1).await?;
-    svc.stop().await
+    app.events("notifications.letter.ready.v1", 1).await?;
+    app.stop().await
 }
 
 /// A recipient without any usable channel gets one failure per channel with the reason; an
 /// invalid phone number fails the SMS while the letter goes; an exempt debtor gets print.
 #[tokio::test]
 async fn unusable_channels_fail_with_reasons_and_the_others_still_go() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
+    let (mut app, gateway) = start("sqlite").await?;
     // A creditor given only by e-mail, for a template sent by letter and SMS.
     let creditor = json!({"kind":"party","name":"Kreditor A/S","party_kind":"company",
         "email":"kreditor@example.org"});
@@ -805,7 +804,7 @@ async fn unusable_channels_fail_with_reasons_and_the_others_still_go() -> anyhow
     exempt["phone"] = json!("+451234567"); // E.164, but not a Danish number
     exempt["digital_post"] = json!(false);
     let n2 = unique("U");
-    svc.send(&[
+    app.publish(&[
         request(&unique("e"), &n1, "reminder_1", creditor, reminder_data()),
         debtor_updated(&unique("d"), exempt),
         request(
@@ -817,7 +816,7 @@ async fn unusable_channels_fail_with_reasons_and_the_others_still_go() -> anyhow
         ),
     ])
     .await?;
-    let failed = svc.events("notifications.delivery.failed.v1", 3).await?;
+    let failed = app.events("notifications.delivery.failed.v1", 3).await?;
     let of = |n: &str, ch: &str| {
         failed
             .iter()
@@ -836,25 +835,25 @@ async fn unusable_channels_fail_with_reasons_and_the_others_still_go() -> anyhow
         of(&n2, "sms").as_deref(),
         Some("the recipient's phone number is not a valid Danish number (+45 and 8 digits)")
     );
-    let letter = svc
+    let letter = app
         .events("notifications.letter.ready.v1", 1)
         .await?
         .remove(0);
     assert_eq!(letter["notification_id"], n2.as_str());
     assert_eq!(letter["channel"], "print", "exempt from digital post");
-    assert!(svc.gateway.requests().is_empty());
+    assert!(gateway.requests().is_empty());
     assert!(
-        svc.dead_letters().await?.is_empty(),
+        app.dead_letters().await?.is_empty(),
         "failures are events, not dead letters"
     );
-    svc.stop().await
+    app.stop().await
 }
 
 /// Strictly confidential (code 6): the letter goes by the protected route, `letter.ready`
 /// carries no address, and the PDF prints none — not even where the data repeats it.
 #[tokio::test]
 async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres")).await?;
+    let (mut app, gateway) = start("postgres").await?;
     let mut d = debtor("P-10");
     d["address_protection"] = json!("strictly_confidential");
     d["digital_post"] = json!(false);
@@ -862,12 +861,12 @@ async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()
     data["claims"][0]["text"] = json!("Daginstitution, Parkvej 1, 8670 Låsby");
     data["debtor_address"] = json!("Parkvej 1, 8670 Låsby");
     let n = unique("X");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), d),
         request(&unique("e"), &n, "reminder_1", to_debtor("P-10"), data),
     ])
     .await?;
-    let letter = svc
+    let letter = app
         .events("notifications.letter.ready.v1", 1)
         .await?
         .remove(0);
@@ -877,7 +876,7 @@ async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()
         letter["recipient"]["address_protection"],
         "strictly_confidential"
     );
-    let text = pdf_text(&letter_pdf(&svc, &letter).await?)?;
+    let text = pdf_text(&letter_pdf(&app, &letter).await?)?;
     assert!(
         !text.contains("Parkvej") && !text.contains("Låsby") && !text.contains("8670"),
         "{text}"
@@ -887,9 +886,9 @@ async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()
         "{text}"
     );
     // The SMS carries no address either (and still goes).
-    let sms = svc.gateway.wait_for_accepted(1, T).await?;
+    let sms = gateway.wait_for_accepted(1, T).await?;
     assert!(!sms[0].message.contains("Parkvej"));
-    svc.stop().await
+    app.stop().await
 }
 
 /// Copies of a debtor's details out of order (two invoicing replicas, a replay): version 2
@@ -899,7 +898,7 @@ async fn a_strictly_confidential_address_is_never_printed() -> anyhow::Result<()
 async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
     kind: &'static str,
 ) -> anyhow::Result<()> {
-    let mut svc = start(Setup::on(kind)).await?;
+    let (mut app, _gateway) = start(kind).await?;
     let mut strict = debtor("P-V");
     strict["address_protection"] = json!("strictly_confidential");
     strict["digital_post"] = json!(false);
@@ -909,33 +908,29 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
     let protected = "SELECT COUNT(*) FROM contacts WHERE municipality = '0746' AND debtor_id = 'P-V' \
         AND details LIKE '%\"address_protection\":\"strictly_confidential\"%'";
 
-    svc.send(&[debtor_updated_version(&unique("d"), strict, 2)])
+    app.publish(&[debtor_updated_version(&unique("d"), strict, 2)])
         .await?;
-    svc.wait_inbox(1).await?;
-    assert_eq!(svc.query_i64(version).await?, 2);
-    svc.send(&[debtor_updated_version(&unique("d"), open.clone(), 1)])
+    app.wait_inbox(1).await?;
+    assert_eq!(app.count(version).await?, 2);
+    app.publish(&[debtor_updated_version(&unique("d"), open.clone(), 1)])
         .await?;
-    svc.wait_inbox(2).await?;
+    app.wait_inbox(2).await?;
+    assert_eq!(app.count(version).await?, 2, "the older copy is ignored");
+    assert_eq!(app.count(protected).await?, 1);
+    app.publish(&[debtor_updated(&unique("d"), open)]).await?;
+    app.wait_inbox(3).await?;
+    assert_eq!(app.count(version).await?, 2);
     assert_eq!(
-        svc.query_i64(version).await?,
-        2,
-        "the older copy is ignored"
-    );
-    assert_eq!(svc.query_i64(protected).await?, 1);
-    svc.send(&[debtor_updated(&unique("d"), open)]).await?;
-    svc.wait_inbox(3).await?;
-    assert_eq!(svc.query_i64(version).await?, 2);
-    assert_eq!(
-        svc.query_i64(protected).await?,
+        app.count(protected).await?,
         1,
         "a copy without a version does not lower a versioned protection"
     );
-    assert!(svc.dead_letters().await?.is_empty(), "no copy is an error");
+    assert!(app.dead_letters().await?.is_empty(), "no copy is an error");
 
     let n = unique("V");
     let mut data = reminder_data();
     data["debtor_address"] = json!("Parkvej 1, 8670 Låsby");
-    svc.send(&[request(
+    app.publish(&[request(
         &unique("e"),
         &n,
         "reminder_1",
@@ -943,7 +938,7 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
         data,
     )])
     .await?;
-    let letter = svc
+    let letter = app
         .events("notifications.letter.ready.v1", 1)
         .await?
         .remove(0);
@@ -954,13 +949,13 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
         letter["recipient"]["address_protection"],
         "strictly_confidential"
     );
-    let text = pdf_text(&letter_pdf(&svc, &letter).await?)?;
+    let text = pdf_text(&letter_pdf(&app, &letter).await?)?;
     assert!(
         !text.contains("Parkvej") && !text.contains("Låsby"),
         "{text}"
     );
 
-    let metrics = reqwest::get(format!("{}/metrics", svc.url))
+    let metrics = reqwest::get(format!("{}/metrics", app.url))
         .await?
         .text()
         .await?;
@@ -972,7 +967,7 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection(
             "{outcome}: {metrics}"
         );
     }
-    svc.stop().await
+    app.stop().await
 }
 
 #[tokio::test]
@@ -991,7 +986,7 @@ async fn an_older_copy_of_the_debtor_cannot_lift_the_protection_on_sqlite() -> a
 /// the bank's own address is printed. Without protection the same letter keeps the text.
 #[tokio::test]
 async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
+    let (mut app, _gateway) = start("sqlite").await?;
     let bank = json!({"kind":"party","name":"Jyske Bank, Garantiafdelingen","party_kind":"company",
         "address":{"lines":["Bankvej 5"],"postcode":"8600","city":"Silkeborg","country":"DK"}});
     let mut confidential = debtor("P-11");
@@ -1009,14 +1004,14 @@ async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result
         r
     };
     let (n1, n2) = (unique("C"), unique("C"));
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), confidential),
         debtor_updated(&unique("d"), open),
         about(&unique("e"), &n1, "P-11"),
         about(&unique("e"), &n2, "P-12"),
     ])
     .await?;
-    let letters = svc.events("notifications.letter.ready.v1", 2).await?;
+    let letters = app.events("notifications.letter.ready.v1", 2).await?;
     let letter = |n: &str| {
         letters
             .iter()
@@ -1030,7 +1025,7 @@ async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result
         protected["recipient"]["address"]["lines"][0], "Bankvej 5",
         "the bank's own address"
     );
-    let text = pdf_text(&letter_pdf(&svc, &protected).await?)?;
+    let text = pdf_text(&letter_pdf(&app, &protected).await?)?;
     assert!(
         !text.contains("Parkvej") && !text.contains("Låsby"),
         "{text}"
@@ -1039,7 +1034,7 @@ async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result
         text.contains("Bankvej 5") && text.contains("Garanti for familien"),
         "{text}"
     );
-    let unprotected = pdf_text(&letter_pdf(&svc, &letter(&n2)).await?)?;
+    let unprotected = pdf_text(&letter_pdf(&app, &letter(&n2)).await?)?;
     assert!(
         unprotected.contains("Parkvej 1"),
         "without protection the text stays:\n{unprotected}"
@@ -1048,7 +1043,7 @@ async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result
         logs().contains("data.debtor_address"),
         "the removal is recorded by path"
     );
-    svc.stop().await
+    app.stop().await
 }
 
 /// Delivery reports: a final failure publishes `delivery.failed` once; a repeated report and
@@ -1056,11 +1051,11 @@ async fn a_confidential_address_is_not_sent_to_a_third_party() -> anyhow::Result
 #[tokio::test]
 async fn sms_delivery_reports_are_stored_and_a_final_failure_is_published_once()
 -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres")).await?;
+    let (mut app, gateway) = start("postgres").await?;
     let (n1, n2) = (unique("K"), unique("K"));
     let meeting = json!({"meeting":"2026-12-10T09:30","place":"Adelgade 44","contact":"Opkrævningen",
         "legal_basis":"forvaltningsloven"});
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-13")),
         request(
             &unique("e"),
@@ -1078,15 +1073,15 @@ async fn sms_delivery_reports_are_stored_and_a_final_failure_is_published_once()
         ),
     ])
     .await?;
-    let sms = svc.gateway.wait_for_accepted(2, T).await?;
-    svc.events("notifications.sms.sent.v1", 2).await?;
+    let sms = gateway.wait_for_accepted(2, T).await?;
+    app.events("notifications.sms.sent.v1", 2).await?;
     let by = |n: &str| {
         sms.iter()
             .find(|s| s.userref.as_deref() == Some(n))
             .cloned()
             .expect("sms")
     };
-    let url = svc.callback_url();
+    let url = app.callback_url();
     assert_eq!(
         FakeSmsGateway::post_status(&url, Some("wrong"), &by(&n1), "UNDELIVERABLE", None).await?,
         401
@@ -1122,20 +1117,20 @@ async fn sms_delivery_reports_are_stored_and_a_final_failure_is_published_once()
             .await?,
         204
     );
-    let failed = svc.events("notifications.delivery.failed.v1", 1).await?;
+    let failed = app.events("notifications.delivery.failed.v1", 1).await?;
     assert_eq!(failed[0]["notification_id"], n1.as_str());
     assert_eq!(failed[0]["channel"], "sms");
     assert_eq!(
         failed[0]["reason"],
         "the SMS gateway reported UNDELIVERABLE (Absent subscriber)"
     );
-    svc.probe.settle(Duration::from_millis(600)).await;
+    app.probe.settle(Duration::from_millis(600)).await;
     assert_eq!(
-        svc.seen("notifications.delivery.failed.v1").len(),
+        app.seen("notifications.delivery.failed.v1").len(),
         1,
         "once"
     );
-    let d = svc.deliveries(&n2).await?;
+    let d = app.deliveries(&n2).await?;
     assert_eq!(d["deliveries"][0]["delivery_status"], "DELIVERED");
     let bad = reqwest::Client::new()
         .post(format!("{url}?token={CALLBACK_TOKEN}"))
@@ -1143,19 +1138,17 @@ async fn sms_delivery_reports_are_stored_and_a_final_failure_is_published_once()
         .send()
         .await?;
     assert_eq!(bad.status(), 400, "the secret also works as ?token=");
-    svc.stop().await
+    app.stop().await
 }
 
 /// SMS switched off: the SMS channel fails at once with that reason; the letter goes.
 #[tokio::test]
 async fn without_an_sms_gateway_sms_deliveries_fail_with_a_reason() -> anyhow::Result<()> {
-    let mut svc = start(Setup {
-        sms: false,
-        ..Setup::on("sqlite")
-    })
-    .await?;
+    let mut app = builder("sqlite", None)
+        .spawn_with(|s, c| build(s, c, daytime(), |_| {}))
+        .await?;
     let n = unique("O");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-14")),
         request(
             &unique("e"),
@@ -1166,25 +1159,24 @@ async fn without_an_sms_gateway_sms_deliveries_fail_with_a_reason() -> anyhow::R
         ),
     ])
     .await?;
-    let failed = svc.events("notifications.delivery.failed.v1", 1).await?;
+    let failed = app.events("notifications.delivery.failed.v1", 1).await?;
     assert_eq!(failed[0]["channel"], "sms");
     assert_eq!(
         failed[0]["reason"],
         "SMS is switched off in this installation (no sms.url configured)"
     );
-    svc.events("notifications.letter.ready.v1", 1).await?;
-    svc.stop().await
+    app.events("notifications.letter.ready.v1", 1).await?;
+    app.stop().await
 }
 
 /// SIGTERM while an SMS is at the gateway: the send finishes, its `sms.sent` is committed and
 /// published before the service stops, and it is sent once.
 #[tokio::test]
 async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
-    let svc = start(Setup::on("sqlite")).await?;
-    svc.gateway
-        .answer_next(SmsReply::Slow(Duration::from_millis(1500)), 1);
+    let (app, gateway) = start("sqlite").await?;
+    gateway.answer_next(SmsReply::Slow(Duration::from_millis(1500)), 1);
     let n = unique("Z");
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-16")),
         request(
             &unique("e"),
@@ -1198,14 +1190,16 @@ async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
     ])
     .await?;
     let deadline = tokio::time::Instant::now() + T;
-    while svc.gateway.in_flight() == 0 {
+    while gateway.in_flight() == 0 {
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
             "the SMS never reached the gateway"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (mut probe, gateway) = svc.shutdown().await?;
+    // The drain: the send in flight finishes and its sms.sent is published before the
+    // service stops.
+    let mut probe = app.shutdown().await?;
     assert_eq!(gateway.accepted().len(), 1, "the send in flight finished");
     let sent = probe.wait_for("notifications.sms.sent.v1", 1, T).await?;
     assert_eq!(sent[0]["data"]["notification_id"], n.as_str());
@@ -1217,11 +1211,7 @@ async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_configuration_that_cannot_work_is_refused_with_every_problem() -> anyhow::Result<()> {
     use restance_notifications::config::{Channel, NotificationsConfig};
-    let mut settings = restance_runtime::Settings::load_from(
-        "notifications",
-        Some(&root().join("config/restance.toml")),
-        false,
-    )?;
+    let mut settings = shipped_settings("notifications")?;
     settings.smtp.url = "mail.example:25".into();
     settings.sms.url = Some("gateway.example".into());
     let mut config = NotificationsConfig::default();
@@ -1262,12 +1252,12 @@ async fn a_configuration_that_cannot_work_is_refused_with_every_problem() -> any
 /// (Runs a full story itself; the buffer also holds every other test's logs so far.)
 #[tokio::test]
 async fn the_service_logs_no_personal_data() -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("sqlite")).await?;
-    svc.gateway.fail_next(SmsReply::invalid_recipient(), 1);
+    let (mut app, gateway) = start("sqlite").await?;
+    gateway.fail_next(SmsReply::invalid_recipient(), 1);
     let n = unique("L");
     let mut d = debtor("P-15");
     d["address_protection"] = json!("confidential");
-    svc.send(&[
+    app.publish(&[
         request(
             &unique("e"),
             &n,
@@ -1278,9 +1268,9 @@ async fn the_service_logs_no_personal_data() -> anyhow::Result<()> {
         debtor_updated(&unique("d"), d),
     ])
     .await?;
-    svc.events("notifications.letter.ready.v1", 1).await?;
-    svc.events("notifications.delivery.failed.v1", 1).await?;
-    svc.stop().await?;
+    app.events("notifications.letter.ready.v1", 1).await?;
+    app.events("notifications.delivery.failed.v1", 1).await?;
+    app.stop().await?;
     let logs = logs();
     assert!(logs.contains(&n), "the capture works");
     for needle in PERSONAL_DATA {
@@ -1306,8 +1296,8 @@ async fn many_reminders_flow_through() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
-    let mut svc =
-        start(Setup::on("postgres").tweak(move |c| c.worker.concurrency = concurrency)).await?;
+    let (mut app, gateway) =
+        start_with("postgres", move |c| c.worker.concurrency = concurrency).await?;
     let mut msgs = Vec::with_capacity(n + 50);
     for d in 0..50 {
         msgs.push(debtor_updated(&unique("d"), debtor(&format!("P-{d}"))));
@@ -1322,21 +1312,21 @@ async fn many_reminders_flow_through() -> anyhow::Result<()> {
         ));
     }
     let started = std::time::Instant::now();
-    svc.send(&msgs).await?;
-    svc.probe
+    app.publish(&msgs).await?;
+    app.probe
         .wait_for("notifications.letter.ready.v1", n, Duration::from_secs(600))
         .await?;
     let letters = started.elapsed();
-    svc.probe
+    app.probe
         .wait_for("notifications.sms.sent.v1", n, Duration::from_secs(600))
         .await?;
     let all = started.elapsed();
-    svc.probe.settle(Duration::from_millis(500)).await;
-    assert_eq!(svc.seen("notifications.letter.ready.v1").len(), n);
-    assert_eq!(svc.gateway.accepted().len(), n);
+    app.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(app.seen("notifications.letter.ready.v1").len(), n);
+    assert_eq!(gateway.accepted().len(), n);
     let rate = (n as u128 * 1000) / letters.as_millis().max(1);
     eprintln!(
         "{n} reminders: {n} letters in {letters:.1?} ({rate} letters/s), letters and SMS done in {all:.1?}"
     );
-    svc.stop().await
+    app.stop().await
 }

@@ -12,8 +12,7 @@ use restance_notifications::Shared;
 use restance_notifications::config::NotificationsConfig;
 use restance_notifications::handlers::{directory, requests};
 use restance_notifications::store::Migrator;
-use restance_runtime::Settings;
-use restance_testkit::{FakeSmsGateway, TestDatabase};
+use restance_testkit::{FakeSmsGateway, TestDatabase, shipped_settings};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 use serde_json::{Value, json};
@@ -23,11 +22,7 @@ use support::*;
 
 /// What the handlers share, as the service builds it from the shipped configuration.
 async fn shared() -> anyhow::Result<Arc<Shared>> {
-    let settings = Settings::load_from(
-        "notifications",
-        Some(&root().join("config/restance.toml")),
-        false,
-    )?;
+    let settings = shipped_settings("notifications")?;
     let config = NotificationsConfig::from_settings(&settings).map_err(anyhow::Error::msg)?;
     Ok(Arc::new(Shared {
         catalog: settings.catalog.clone(),
@@ -266,11 +261,11 @@ async fn one_notification_id_on_two_replicas_at_once_is_a_duplicate_or_refused_o
 #[tokio::test]
 async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_postgres()
 -> anyhow::Result<()> {
-    let mut svc = start(Setup::on("postgres")).await?;
+    let (mut app, gateway) = start("postgres").await?;
     let n = unique("K");
     let meeting = json!({"meeting":"2026-12-10T09:30","place":"Adelgade 44","contact":"Opkrævningen",
         "legal_basis":"forvaltningsloven"});
-    svc.send(&[
+    app.publish(&[
         debtor_updated(&unique("d"), debtor("P-21")),
         request(
             &unique("e"),
@@ -281,14 +276,14 @@ async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_
         ),
     ])
     .await?;
-    let sms = svc.gateway.wait_for_accepted(1, T).await?;
-    svc.events("notifications.sms.sent.v1", 1).await?;
+    let sms = gateway.wait_for_accepted(1, T).await?;
+    app.events("notifications.sms.sent.v1", 1).await?;
     let sms = sms
         .into_iter()
         .find(|s| s.userref.as_deref() == Some(n.as_str()))
         .ok_or_else(|| anyhow::anyhow!("no SMS for {n}"))?;
 
-    let db = Database::connect(svc.db_url()).await?;
+    let db = Database::connect(app.db_url()).await?;
     let holder = db.begin().await?;
     holder
         .execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -297,7 +292,7 @@ async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_
             [n.clone().into()],
         ))
         .await?;
-    let url = svc.callback_url();
+    let url = app.callback_url();
     let report = |status: &'static str| {
         let (url, sms) = (url.clone(), sms.clone());
         tokio::spawn(async move {
@@ -319,10 +314,10 @@ async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_
     holder.rollback().await?;
     assert_eq!(a.await??, 204);
     assert_eq!(b.await??, 204);
-    svc.events("notifications.delivery.failed.v1", 1).await?;
-    svc.wait_inbox(2).await?;
-    svc.probe.settle(Duration::from_millis(800)).await;
-    let failed: Vec<Value> = svc
+    app.events("notifications.delivery.failed.v1", 1).await?;
+    app.wait_inbox(2).await?;
+    app.probe.settle(Duration::from_millis(800)).await;
+    let failed: Vec<Value> = app
         .seen("notifications.delivery.failed.v1")
         .into_iter()
         .filter(|f| f["notification_id"] == n.as_str())
@@ -333,7 +328,7 @@ async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_
         FakeSmsGateway::post_status(&url, Some(CALLBACK_TOKEN), &sms, "ENROUTE", None).await?,
         204
     );
-    let d = svc.deliveries(&n).await?;
+    let d = app.deliveries(&n).await?;
     let status = d["deliveries"][0]["delivery_status"]
         .as_str()
         .unwrap_or_default()
@@ -343,5 +338,5 @@ async fn two_failure_reports_of_one_sms_on_two_replicas_at_once_fail_it_once_on_
         "the final status stays: {status}"
     );
     db.close().await.ok();
-    svc.stop().await
+    app.stop().await
 }

@@ -8,14 +8,14 @@
 mod support;
 
 use restance_testkit::{
-    BusProbe, FakeSmsGateway, ServiceProcess, TestDatabase, delete_test_topology, publish_raw,
-    unique_exchange,
+    BusProbe, FakeSmsGateway, ServiceProcess, TestDatabase, delete_test_topology, envelope,
+    publish_raw, unique_exchange,
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use support::{PERSONAL_DATA, debtor, debtor_updated, envelope, to_debtor, unique};
+use support::{PERSONAL_DATA, debtor, debtor_updated, to_debtor, unique};
 
 const T: Duration = Duration::from_secs(60);
 const SMS_TOKEN: &str = "panic-test-gateway-token";

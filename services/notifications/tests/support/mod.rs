@@ -1,21 +1,20 @@
-//! The notifications service in-process for tests: its own exchange, database, documents
-//! directory and fake SMS gateway; the real broker, SMTP test server and `pdftotext`.
+//! The notifications service in process for tests, on `restance_testkit::TestApp` (its own
+//! exchange, database and documents directory) with a build of its own (a clock, the shared
+//! renderer, fast worker and retries) and a fake SMS gateway; the real broker, SMTP test
+//! server and `pdftotext`.
 
 #![allow(dead_code)]
 
-use restance_notifications::clock::{Clock, ManualClock};
+use restance_notifications::Application;
+use restance_notifications::clock::Clock;
 use restance_notifications::config::NotificationsConfig;
-use restance_notifications::{Application, load_renderer};
+use restance_notifications::load_renderer;
 use restance_runtime::Settings;
-use restance_testkit::{
-    BusProbe, DeadLetter, FakeSmsGateway, TestDatabase, delete_test_topology, publish_raw,
-    take_all, unique_exchange,
-};
+use restance_testkit::{Db, FakeSmsGateway, Spawn, TestApp, envelope, workspace_root};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -29,59 +28,11 @@ pub const CALLBACK_TOKEN: &str = "callback-secret-0123456789";
 /// A caseworker token for the documents API.
 pub const API_TOKEN: &str = "caseworker-token-0123456789";
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Everything the service logged in this test process (every test's service).
-pub fn logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().map(|b| b.clone()).unwrap_or_default())
-        .into_owned()
-}
-
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .json()
-            .with_writer(LogSink(writer))
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buf
-    })
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
-    type Writer = LogWriter;
-    fn make_writer(&'a self) -> LogWriter {
-        LogWriter(self.0.clone())
-    }
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(data);
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// One renderer for every test of the process (loading renders every sample once).
 pub async fn renderer() -> anyhow::Result<Arc<restance_letters::Renderer>> {
     static RENDERER: OnceCell<Arc<restance_letters::Renderer>> = OnceCell::const_new();
     RENDERER
-        .get_or_try_init(|| async { load_renderer(&root().join("templates")).await })
+        .get_or_try_init(|| async { load_renderer(&workspace_root().join("templates")).await })
         .await
         .cloned()
 }
@@ -111,160 +62,78 @@ impl Clock for DaytimeClock {
     }
 }
 
-/// How a test wants the service.
-pub struct Setup {
-    /// `postgres` or `sqlite`.
-    pub kind: &'static str,
-    /// A clock the test moves (else the system clock).
-    pub clock: Option<Arc<ManualClock>>,
-    /// Configure an SMS gateway.
-    pub sms: bool,
-    /// Require bearer tokens on the API.
-    pub api_tokens: bool,
-    /// Changes to `[notifications]`.
-    pub tweak: Box<dyn FnOnce(&mut NotificationsConfig) + Send>,
+/// Notifications on a fresh `kind` database (`postgres` or `sqlite`): the shipped configuration
+/// with the secret the SMS status callbacks carry, and, given a gateway, SMS to it with
+/// [`SMS_TOKEN`]. Then `.configure(…)` and `.spawn_with(|s, c| build(s, c, clock, tweak))`.
+pub fn builder<'a>(kind: &str, gateway: Option<&'a FakeSmsGateway>) -> Spawn<'a> {
+    TestApp::builder(Db::of(kind))
+        .toml(&format!("[sms]\ncallback_token = \"{CALLBACK_TOKEN}\""))
+        .configure(move |s| {
+            if let Some(gateway) = gateway {
+                s.sms.url = Some(gateway.url.clone());
+                s.sms.token = Some(SecretString::from(SMS_TOKEN));
+            }
+        })
 }
 
-impl Setup {
-    /// The defaults: SMS on, system clock, open API, fast retries and polling.
-    pub fn on(kind: &'static str) -> Self {
-        Self {
-            kind,
-            clock: None,
-            sms: true,
-            api_tokens: false,
-            tweak: Box::new(|_| {}),
-        }
-    }
-
-    /// With changes to `[notifications]`.
-    pub fn tweak(mut self, f: impl FnOnce(&mut NotificationsConfig) + Send + 'static) -> Self {
-        self.tweak = Box::new(f);
-        self
-    }
+/// For `configure`: bearer tokens required on the API ([`API_TOKEN`], a caseworker's).
+pub fn api_tokens(settings: &mut Settings) {
+    settings.api.tokens = Some(SecretString::from(format!("{API_TOKEN}:caseworker")));
 }
 
-/// A running service and what surrounds it.
-pub struct Running {
-    pub exchange: String,
-    pub url: String,
-    pub docs: tempfile::TempDir,
-    pub gateway: FakeSmsGateway,
-    pub probe: BusProbe,
+/// The application as the tests build it: `[notifications]` as configured with the worker
+/// polling every 100 ms and retries after 100–400 ms, then `tweak`; one renderer for the
+/// process; `clock`.
+pub async fn build(
+    settings: Settings,
     cancel: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    db: TestDatabase,
-    _config_dir: tempfile::TempDir,
-}
-
-/// Starts the service as `setup` says.
-pub async fn start(setup: Setup) -> anyhow::Result<Running> {
-    log_buffer();
-    let exchange = unique_exchange();
-    let db = TestDatabase::of_kind(setup.kind).await?;
-    let docs = tempfile::tempdir()?;
-    let gateway = FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
-    // The shipped configuration plus the callback secret (read from `sms.callback_token`).
-    let config_dir = tempfile::tempdir()?;
-    let config_path = config_dir.path().join("restance.toml");
-    let shipped = std::fs::read_to_string(root().join("config/restance.toml"))?;
-    std::fs::write(
-        &config_path,
-        format!("{shipped}\n[sms]\ncallback_token = \"{CALLBACK_TOKEN}\"\n"),
-    )?;
-    let mut settings = Settings::load_from("notifications", Some(&config_path), false)?;
-    settings.bus.exchange = exchange.clone();
-    settings.bus.batch_linger_ms = 5;
-    settings.bus.relay_poll_ms = 50;
-    settings.database.url = db.url.clone();
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    settings.documents.dir = docs.path().to_path_buf();
-    settings.templates.dir = root().join("templates");
-    if setup.sms {
-        settings.sms.url = Some(gateway.url.clone());
-        settings.sms.token = Some(SecretString::from(SMS_TOKEN));
-    }
-    if setup.api_tokens {
-        settings.api.tokens = Some(SecretString::from(format!("{API_TOKEN}:caseworker")));
-    }
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut NotificationsConfig),
+) -> anyhow::Result<Application> {
     let mut config = NotificationsConfig::from_settings(&settings).map_err(anyhow::Error::msg)?;
     config.worker.poll_ms = 100;
     config.retry.initial_backoff_ms = 100;
     config.retry.max_backoff_ms = 400;
-    (setup.tweak)(&mut config);
-    let clock: Arc<dyn Clock> = match &setup.clock {
-        Some(c) => c.clone(),
-        None => Arc::new(DaytimeClock::new()),
-    };
-    let cancel = CancellationToken::new();
-    let app =
-        Application::build_with(settings, config, renderer().await?, clock, cancel.clone()).await?;
-    let url = format!("http://{}", app.local_addr());
-    let probe = BusProbe::start(&exchange).await?;
-    let task = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    Ok(Running {
-        exchange,
-        url,
-        docs,
-        gateway,
-        probe,
-        cancel,
-        task,
-        db,
-        _config_dir: config_dir,
-    })
+    tweak(&mut config);
+    Application::build_with(settings, config, renderer().await?, clock, cancel).await
 }
 
-impl Running {
-    /// Stops the service (graceful) and removes its queues and database.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown().await.map(|_| ())
-    }
+/// A clock at noon on a weekday ([`DaytimeClock`]).
+pub fn daytime() -> Arc<dyn Clock> {
+    Arc::new(DaytimeClock::new())
+}
 
-    /// Stops the service like [`Running::stop`]; returns the probe and the gateway, to look at
-    /// what happened during the drain.
-    pub async fn shutdown(self) -> anyhow::Result<(BusProbe, FakeSmsGateway)> {
-        self.cancel.cancel();
-        tokio::time::timeout(Duration::from_secs(60), self.task).await???;
-        delete_test_topology(&self.exchange, &["notifications"]).await;
-        self.db.drop_database().await;
-        Ok((self.probe, self.gateway))
-    }
+/// Notifications on `kind` with a fake gateway for its SMS, an open API and a [`DaytimeClock`].
+pub async fn start(kind: &str) -> anyhow::Result<(TestApp, FakeSmsGateway)> {
+    start_with(kind, |_| {}).await
+}
 
-    /// Publishes envelopes routed by their type.
-    pub async fn send(&self, envs: &[Value]) -> anyhow::Result<()> {
-        let items = envs
-            .iter()
-            .map(|e| {
-                Ok((
-                    e["type"].as_str().unwrap_or("x").to_owned(),
-                    serde_json::to_vec(e)?,
-                ))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        publish_raw(&self.exchange, &items).await
-    }
+/// [`start`] with `tweak` applied to `[notifications]`.
+pub async fn start_with(
+    kind: &str,
+    tweak: impl FnOnce(&mut NotificationsConfig),
+) -> anyhow::Result<(TestApp, FakeSmsGateway)> {
+    let gateway = FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
+    let app = builder(kind, Some(&gateway))
+        .spawn_with(|s, c| build(s, c, daytime(), tweak))
+        .await?;
+    Ok((app, gateway))
+}
 
-    /// Takes the dead letters of the notifications queue.
-    pub async fn dead_letters(&self) -> anyhow::Result<Vec<DeadLetter>> {
-        take_all(&format!("{}.notifications.dead", self.exchange)).await
-    }
-
+/// What the tests ask of a running notifications service beyond [`TestApp`]'s own.
+pub trait NotificationsApp {
     /// Waits for `n` events of a type and returns their `data`.
-    pub async fn events(&mut self, ty: &str, n: usize) -> anyhow::Result<Vec<Value>> {
+    async fn events(&mut self, ty: &str, n: usize) -> anyhow::Result<Vec<Value>>;
+    /// Events of a type seen so far (their `data`).
+    fn seen(&mut self, ty: &str) -> Vec<Value>;
+    /// The deliveries of a notification (`GET /api/v1/notifications/{id}`, with [`API_TOKEN`]).
+    async fn deliveries(&self, notification_id: &str) -> anyhow::Result<Value>;
+    /// The SMS status callback URL.
+    fn callback_url(&self) -> String;
+}
+
+impl NotificationsApp for TestApp {
+    async fn events(&mut self, ty: &str, n: usize) -> anyhow::Result<Vec<Value>> {
         Ok(self
             .probe
             .wait_for(ty, n, T)
@@ -274,8 +143,7 @@ impl Running {
             .collect())
     }
 
-    /// Events of a type seen so far (their `data`).
-    pub fn seen(&mut self, ty: &str) -> Vec<Value> {
+    fn seen(&mut self, ty: &str) -> Vec<Value> {
         self.probe
             .of_type(ty)
             .into_iter()
@@ -283,76 +151,26 @@ impl Running {
             .collect()
     }
 
-    /// The deliveries of a notification (`GET /api/v1/notifications/{id}`).
-    pub async fn deliveries(&self, notification_id: &str) -> anyhow::Result<Value> {
-        Ok(reqwest::Client::new()
-            .get(format!(
-                "{}/api/v1/notifications/{notification_id}",
-                self.url
-            ))
-            .bearer_auth(API_TOKEN)
-            .send()
-            .await?
-            .json()
-            .await?)
+    async fn deliveries(&self, notification_id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .get(
+                &format!("/api/v1/notifications/{notification_id}"),
+                Some(API_TOKEN),
+            )
+            .await?;
+        anyhow::ensure!(
+            body.is_object(),
+            "GET /api/v1/notifications/{notification_id}: {status} {body}"
+        );
+        Ok(body)
     }
 
-    /// The SMS status callback URL.
-    pub fn callback_url(&self) -> String {
+    fn callback_url(&self) -> String {
         format!("{}/api/v1/sms/status", self.url)
-    }
-
-    /// The service's database.
-    pub fn db_url(&self) -> &str {
-        &self.db.url
-    }
-
-    /// The first column of the first row of `sql` (an integer) in the service's database.
-    pub async fn query_i64(&self, sql: &str) -> anyhow::Result<i64> {
-        use sea_orm::ConnectionTrait;
-        let conn = sea_orm::Database::connect(&self.db.url).await?;
-        let row = conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                conn.get_database_backend(),
-                sql.to_owned(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no row: {sql}"))?;
-        let value = row.try_get_by_index::<i64>(0)?;
-        conn.close().await.ok();
-        Ok(value)
-    }
-
-    /// Waits until `n` messages went through the inbox (processed or rejected) and the outbox
-    /// is empty.
-    pub async fn wait_inbox(&self, n: i64) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + T;
-        loop {
-            let seen = self
-                .query_i64("SELECT COUNT(*) FROM restance_inbox")
-                .await?;
-            let pending = self
-                .query_i64("SELECT COUNT(*) FROM restance_outbox")
-                .await?;
-            if seen >= n && pending == 0 {
-                return Ok(());
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{seen} of {n} messages processed, {pending} events not published"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 }
 
 // ------------------------------------------------------------------ messages
-
-/// A CloudEvents envelope.
-pub fn envelope(source: &str, id: &str, ty: &str, data: Value) -> Value {
-    json!({"specversion":"1.0","id":id,"source":source,"type":ty,"time":"2026-12-01T06:00:00Z",
-           "datacontenttype":"application/json","data":data})
-}
 
 /// A debtor block (Skanderborg), with an address that does not repeat the letterhead's.
 pub fn debtor(id: &str) -> Value {
