@@ -96,6 +96,7 @@ impl Application {
         Self::build_with(settings, config, renderer, Arc::new(SystemClock), cancel).await
     }
 
+    // Long: the service's wiring, each piece built in the order the next one needs it.
     /// [`Application::build`] with the pieces given: tests share one renderer and move a
     /// [`clock::ManualClock`] through the night.
     pub async fn build_with(

@@ -23,13 +23,14 @@ use crate::domain::plan::{DeliveryPlan, PlannedRoute};
 use crate::domain::protection::{must_scrub, scrub};
 use crate::domain::timing::{local_date, time_zone};
 use crate::store::queries::{self, AttachmentRow, NewDelivery, NewNotification};
+use chrono::{DateTime, Utc};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Problem;
 use restance_contracts::messages::{
     Debtor, DeliveryChannel, DeliveryFailed, NotificationRequested, Recipient,
 };
-use restance_kernel::{BusinessDate, Redacted};
-use sea_orm::DatabaseTransaction;
+use restance_kernel::{BusinessDate, Municipality, Redacted};
+use sea_orm::{DatabaseTransaction, DbErr};
 use sha2::{Digest, Sha256};
 
 /// Where a request stands before planning.
@@ -266,35 +267,8 @@ pub async fn plan(
     from: &str,
     effects: &mut Effects,
 ) -> Result<bool, HandlerError> {
-    let Some(m) = shared.catalog.municipality(&req.municipality) else {
-        return fail_before_planning(
-            tx,
-            req,
-            from,
-            &format!("municipality {} is no longer configured", req.municipality),
-            effects,
-        )
-        .await
-        .map(|_| false);
-    };
-    let Some(channels) = shared
-        .config
-        .templates
-        .get(&req.template)
-        .map(|t| t.channels.clone())
-    else {
-        return fail_before_planning(
-            tx,
-            req,
-            from,
-            &format!(
-                "template {} has no channels configured any more",
-                req.template
-            ),
-            effects,
-        )
-        .await
-        .map(|_| false);
+    let Some((m, channels)) = resolve(tx, shared, req, from, effects).await? else {
+        return Ok(false);
     };
     let (contact, recipient_is_party) = match (&req.recipient, debtor) {
         (Recipient::Debtor { .. }, Some(d)) => (Contact::from_debtor(d), false),
@@ -318,24 +292,9 @@ pub async fn plan(
     let data_problems = shared.renderer.check_data(&req.template, &data);
 
     let now = shared.clock.now();
-    let letter_date = match data
-        .get("letter_date")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse::<BusinessDate>().ok())
-    {
-        Some(d) => d,
-        None => match queries::business_date(tx).await? {
-            Some(d) => BusinessDate::from(d),
-            None => local_date(now, time_zone(m.country)),
-        },
-    };
+    let letter_date = letter_date(tx, &data, m, now).await?;
     let language = req.language.or(contact.language).unwrap_or(m.language);
-    let manifest_attach = shared
-        .renderer
-        .spec(&req.template)
-        .map(|s| s.attach_pdf)
-        .unwrap_or(false);
-    let attach_pdf = shared.config.attach_pdf(&req.template, manifest_attach);
+    let attach_pdf = attach_pdf(shared, &req.template);
 
     let redactions_json =
         (!redactions.is_empty()).then(|| serde_json::to_string(&redactions).unwrap_or_default());
@@ -409,19 +368,7 @@ pub async fn plan(
             None => pending += 1,
             Some(reason) => {
                 failed += 1;
-                metrics::counter!("restance_notifications_deliveries_total",
-                    "channel" => channel.as_str(), "outcome" => "failed")
-                .increment(1);
-                tracing::warn!(notification_id = %req.notification_id, template = %req.template,
-                    channel = %channel, reason = %reason, "channel cannot be used");
-                effects.emit(DeliveryFailed {
-                    notification_id: req.notification_id.clone(),
-                    municipality: req.municipality.clone(),
-                    template: req.template.clone(),
-                    channel: delivery_channel(channel),
-                    reason,
-                    related: req.related.clone(),
-                })?;
+                channel_failed(req, channel, reason, effects)?;
             }
         }
     }
@@ -430,6 +377,104 @@ pub async fn plan(
         channels = pending, failed_channels = failed, redacted = ?redactions,
         "notification planned");
     Ok(pending > 0)
+}
+
+/// The request's municipality and its template's channels; `None` (after the failure event)
+/// when either is no longer configured.
+async fn resolve<'s>(
+    tx: &DatabaseTransaction,
+    shared: &'s Shared,
+    req: &NotificationRequested,
+    from: &str,
+    effects: &mut Effects,
+) -> Result<Option<(&'s Municipality, Vec<Channel>)>, HandlerError> {
+    let Some(m) = shared.catalog.municipality(&req.municipality) else {
+        return fail_before_planning(
+            tx,
+            req,
+            from,
+            &format!("municipality {} is no longer configured", req.municipality),
+            effects,
+        )
+        .await
+        .map(|_| None);
+    };
+    let Some(channels) = shared
+        .config
+        .templates
+        .get(&req.template)
+        .map(|t| t.channels.clone())
+    else {
+        return fail_before_planning(
+            tx,
+            req,
+            from,
+            &format!(
+                "template {} has no channels configured any more",
+                req.template
+            ),
+            effects,
+        )
+        .await
+        .map(|_| None);
+    };
+    Ok(Some((m, channels)))
+}
+
+/// The letter's date: the request's own `letter_date`, else the business date, else today
+/// where the municipality is.
+async fn letter_date(
+    tx: &DatabaseTransaction,
+    data: &serde_json::Value,
+    m: &Municipality,
+    now: DateTime<Utc>,
+) -> Result<BusinessDate, DbErr> {
+    Ok(
+        match data
+            .get("letter_date")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<BusinessDate>().ok())
+        {
+            Some(d) => d,
+            None => match queries::business_date(tx).await? {
+                Some(d) => BusinessDate::from(d),
+                None => local_date(now, time_zone(m.country)),
+            },
+        },
+    )
+}
+
+/// Whether e-mails of the template carry the PDF: the configuration, else the template's manifest.
+fn attach_pdf(shared: &Shared, template: &str) -> bool {
+    let manifest_attach = shared
+        .renderer
+        .spec(template)
+        .map(|s| s.attach_pdf)
+        .unwrap_or(false);
+    shared.config.attach_pdf(template, manifest_attach)
+}
+
+/// A channel that cannot be used: counted, logged and published as `delivery.failed`.
+fn channel_failed(
+    req: &NotificationRequested,
+    channel: Channel,
+    reason: String,
+    effects: &mut Effects,
+) -> Result<(), HandlerError> {
+    metrics::counter!("restance_notifications_deliveries_total",
+        "channel" => channel.as_str(), "outcome" => "failed")
+    .increment(1);
+    tracing::warn!(notification_id = %req.notification_id, template = %req.template,
+        channel = %channel, reason = %reason, "channel cannot be used");
+    effects.emit(DeliveryFailed {
+        notification_id: req.notification_id.clone(),
+        municipality: req.municipality.clone(),
+        template: req.template.clone(),
+        channel: delivery_channel(channel),
+        reason,
+        related: req.related.clone(),
+    })?;
+    Ok(())
 }
 
 /// Gives up on a request before any delivery was planned: one failure event, channel none.

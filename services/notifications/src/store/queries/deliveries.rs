@@ -1,0 +1,312 @@
+//! Deliveries: one row per notification and channel, claimed under a lease, finished or retried.
+
+use restance_bus::sql::stmt;
+use sea_orm::{ConnectionTrait, DbErr};
+
+/// A delivery row to insert.
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    /// Notification id.
+    pub notification_id: &'a str,
+    /// `letter` | `sms` | `email`.
+    pub channel: &'a str,
+    /// Municipality code (time zone for quiet hours).
+    pub municipality: &'a str,
+    /// Template id.
+    pub template: &'a str,
+    /// `pending` or `failed` (a channel that could not be used at all).
+    pub status: &'a str,
+    /// When it is due.
+    pub due_ms: i64,
+    /// The plan JSON (personal data).
+    pub plan: &'a str,
+    /// Why it failed, for a failed row.
+    pub error: Option<&'a str>,
+}
+
+/// Inserts a delivery; false when `(notification_id, channel)` exists already.
+pub async fn insert_delivery(
+    db: &impl ConnectionTrait,
+    d: &NewDelivery<'_>,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO deliveries (notification_id, channel, municipality, template, status, attempts, \
+             next_attempt_ms, first_due_ms, plan, last_error, updated_ms) VALUES ($1,$2,$3,$4,$5,0,$6,$6,$7,$8,$6) \
+             ON CONFLICT (notification_id, channel) DO NOTHING",
+            vec![
+                d.notification_id.into(),
+                d.channel.into(),
+                d.municipality.into(),
+                d.template.into(),
+                d.status.into(),
+                d.due_ms.into(),
+                d.plan.into(),
+                d.error.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Which delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryKey {
+    /// Notification id.
+    pub notification_id: String,
+    /// Channel name.
+    pub channel: String,
+}
+
+/// A delivery that is due.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// Which.
+    pub key: DeliveryKey,
+    /// Its municipality.
+    pub municipality: String,
+}
+
+/// Deliveries due at `now`: pending ones whose time has come, and claimed ones whose lease ran
+/// out (the worker that claimed them died).
+pub async fn due_deliveries(
+    db: &impl ConnectionTrait,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Due>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        // Two index range scans on `deliveries_due (status, next_attempt_ms)`, each stopping
+        // after `limit` rows. One `WHERE pending … OR sending …` made PostgreSQL scan and sort
+        // every pending row on each claim: 18 ms per query with 25,000 pending deliveries
+        // against 0.09 ms this way (EXPLAIN ANALYZE), and the worker claims after every send.
+        "SELECT notification_id, channel, municipality FROM ( \
+           SELECT notification_id, channel, municipality, next_attempt_ms FROM ( \
+             SELECT notification_id, channel, municipality, next_attempt_ms FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_ms <= $1 ORDER BY next_attempt_ms LIMIT $2) AS p \
+           UNION ALL \
+           SELECT notification_id, channel, municipality, next_attempt_ms FROM ( \
+             SELECT notification_id, channel, municipality, next_attempt_ms FROM deliveries \
+             WHERE status = 'sending' AND lease_until_ms <= $1 ORDER BY next_attempt_ms LIMIT $2) AS s \
+         ) AS d ORDER BY next_attempt_ms LIMIT $2",
+        vec![now_ms.into(), limit.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Due {
+            key: DeliveryKey {
+                notification_id: r.try_get_by_index(0)?,
+                channel: r.try_get_by_index(1)?,
+            },
+            municipality: r.try_get_by_index(2)?,
+        })
+    })
+    .collect()
+}
+
+const DUE: &str = "((status = 'pending' AND next_attempt_ms <= $3) OR (status = 'sending' AND lease_until_ms <= $3))";
+
+/// Puts a due delivery off until `until_ms` (quiet hours), without counting an attempt.
+pub async fn hold(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            format!(
+                // A row still `sending` lost its sender mid-attempt (as in [`claim`]): held
+                // until the morning, its outcome stays unknown, so the morning's claim waits
+                // for a delivery report instead of sending blindly.
+                "UPDATE deliveries SET outcome_unknown_ms = CASE WHEN status = 'sending' \
+                 THEN $3 ELSE outcome_unknown_ms END, \
+                 status = 'pending', next_attempt_ms = $4, lease_until_ms = NULL, updated_ms = $3 \
+                 WHERE notification_id = $1 AND channel = $2 AND {DUE}"
+            ),
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                now_ms.into(),
+                until_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Claims a due delivery for this worker until `lease_until_ms`; false when another worker
+/// claimed it first or it is no longer due.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            format!(
+                // A row still `sending` lost its sender mid-attempt: whether the provider got
+                // it is unknown from now (`outcome_unknown_ms`; a later lost attempt starts
+                // its own wait for a delivery report).
+                "UPDATE deliveries SET outcome_unknown_ms = CASE WHEN status = 'sending' \
+                 THEN $3 ELSE outcome_unknown_ms END, \
+                 status = 'sending', attempts = attempts + 1, lease_until_ms = $4, updated_ms = $3 \
+                 WHERE notification_id = $1 AND channel = $2 AND {DUE}"
+            ),
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                now_ms.into(),
+                lease_until_ms.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A claimed delivery as the worker needs it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The plan JSON.
+    pub plan: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// When it first became due.
+    pub first_due_ms: i64,
+    /// Set when an earlier attempt's sender died mid-send: the provider may have it already.
+    pub outcome_unknown_ms: Option<i64>,
+}
+
+/// Reads a delivery this worker claimed.
+pub async fn claimed(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+) -> Result<Option<Claimed>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT plan, attempts, first_due_ms, outcome_unknown_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
+        vec![key.notification_id.clone().into(), key.channel.clone().into()],
+    ))
+    .await?
+    .map(|r| {
+        Ok(Claimed {
+            plan: r.try_get_by_index(0)?,
+            attempts: r.try_get_by_index(1)?,
+            first_due_ms: r.try_get_by_index(2)?,
+            outcome_unknown_ms: r.try_get_by_index(3)?,
+        })
+    })
+    .transpose()
+}
+
+/// Ends a claimed delivery: `sent` (with the provider's id) or `failed` (with the reason);
+/// false when the claim was lost: the row is no longer `sending`, or it is `sending` under a
+/// later claim (`attempts` is the claim's fencing token: each claim raises it, so a worker
+/// whose lease ran out while it was still busy cannot settle the claim of the worker that took
+/// the delivery over).
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    attempts: i64,
+    status: &str,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE deliveries SET status = $3, provider_id = $4, last_error = $5, lease_until_ms = NULL, updated_ms = $6 \
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending' AND attempts = $7",
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                status.into(),
+                provider_id.map(str::to_owned).into(),
+                error.map(str::to_owned).into(),
+                now_ms.into(),
+                attempts.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Schedules another attempt of the delivery this worker claimed (`attempts` as in
+/// [`finish`]); false when the claim was lost.
+pub async fn retry_at(
+    db: &impl ConnectionTrait,
+    key: &DeliveryKey,
+    attempts: i64,
+    next_ms: i64,
+    error: &str,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE deliveries SET status = 'pending', next_attempt_ms = $3, last_error = $4, lease_until_ms = NULL, updated_ms = $5 \
+             WHERE notification_id = $1 AND channel = $2 AND status = 'sending' AND attempts = $6",
+            vec![
+                key.notification_id.clone().into(),
+                key.channel.clone().into(),
+                next_ms.into(),
+                error.into(),
+                now_ms.into(),
+                attempts.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A delivery's status as the API and tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// Channel.
+    pub channel: String,
+    /// `pending` | `sending` | `sent` | `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The gateway's message id, the `Message-ID`, or the document id.
+    pub provider_id: Option<String>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The SMS gateway's last delivery report.
+    pub delivery_status: Option<String>,
+    /// When the next attempt is due.
+    pub next_attempt_ms: i64,
+}
+
+/// Every delivery of a notification.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Vec<DeliveryState>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        "SELECT channel, status, attempts, provider_id, last_error, delivery_status, next_attempt_ms \
+         FROM deliveries WHERE notification_id = $1 ORDER BY channel",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeliveryState {
+            channel: r.try_get_by_index(0)?,
+            status: r.try_get_by_index(1)?,
+            attempts: r.try_get_by_index(2)?,
+            provider_id: r.try_get_by_index(3)?,
+            last_error: r.try_get_by_index(4)?,
+            delivery_status: r.try_get_by_index(5)?,
+            next_attempt_ms: r.try_get_by_index(6)?,
+        })
+    })
+    .collect()
+}

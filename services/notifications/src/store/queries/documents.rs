@@ -1,0 +1,62 @@
+//! Rendered documents (the PDFs).
+
+use restance_bus::sql::stmt;
+use sea_orm::{ConnectionTrait, DbErr};
+
+/// A rendered letter on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRow {
+    /// Document id (a UUID).
+    pub document_id: String,
+    /// The notification it belongs to.
+    pub notification_id: String,
+    /// Path under the documents directory.
+    pub path: String,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Pages.
+    pub pages: i64,
+}
+
+/// Records a document (a re-render of the same letter keeps the first row).
+pub async fn insert_document(
+    db: &impl ConnectionTrait,
+    d: &DocumentRow,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO documents (document_id, notification_id, path, sha256, pages, created_ms) \
+         VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (document_id) DO UPDATE SET sha256 = excluded.sha256, pages = excluded.pages",
+        vec![
+            d.document_id.clone().into(),
+            d.notification_id.clone().into(),
+            d.path.clone().into(),
+            d.sha256.clone().into(),
+            d.pages.into(),
+            now_ms.into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// A document by id.
+pub async fn document(db: &impl ConnectionTrait, id: &str) -> Result<Option<DocumentRow>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT document_id, notification_id, path, sha256, pages FROM documents WHERE document_id = $1",
+        vec![id.into()],
+    ))
+    .await?
+    .map(|r| {
+        Ok(DocumentRow {
+            document_id: r.try_get_by_index(0)?,
+            notification_id: r.try_get_by_index(1)?,
+            path: r.try_get_by_index(2)?,
+            sha256: r.try_get_by_index(3)?,
+            pages: r.try_get_by_index(4)?,
+        })
+    })
+    .transpose()
+}
