@@ -192,35 +192,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
             "must match <producer>.<entity>.<event>.v<major>, lowercase letters and '_'",
         ));
     }
-    let time = match map.get("time") {
-        None | Some(Value::Null) => {
-            problems.push(Problem::new("time", "is required"));
-            None
-        }
-        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
-            // An offset can carry a valid timestamp out of RFC 3339's four-digit years once in
-            // UTC (9999-12-31T23:59:59-01:00); such a time could never be written again.
-            Ok(t) if !(0..=9999).contains(&t.with_timezone(&Utc).year()) => {
-                problems.push(Problem::new(
-                    "time",
-                    "must be between the years 0000 and 9999 in UTC",
-                ));
-                None
-            }
-            Ok(t) => Some(t.with_timezone(&Utc)),
-            Err(_) => {
-                problems.push(Problem::new(
-                    "time",
-                    "must be an RFC 3339 timestamp like 2026-12-01T06:00:00Z",
-                ));
-                None
-            }
-        },
-        Some(_) => {
-            problems.push(Problem::new("time", "must be a string"));
-            None
-        }
-    };
+    let time = time_attribute(&map, &mut problems);
     let mut unsupported_content_type = None;
     let datacontenttype = match map.get("datacontenttype") {
         None | Some(Value::Null) => None,
@@ -238,29 +210,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
             None
         }
     };
-    let subject = match map.get("subject") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() > MAX_ATTRIBUTE_CHARS => {
-            problems.push(Problem::new(
-                "subject",
-                format!("must be at most {MAX_ATTRIBUTE_CHARS} characters"),
-            ));
-            None
-        }
-        // Like id, source and type: an attribute is one line, shown in logs and tools.
-        Some(Value::String(s)) if s.chars().any(char::is_control) => {
-            problems.push(Problem::new(
-                "subject",
-                "must not contain control characters",
-            ));
-            None
-        }
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            problems.push(Problem::new("subject", "must be a string"));
-            None
-        }
-    };
+    let subject = subject_attribute(&map, &mut problems);
     let data = match map.remove("data") {
         None | Some(Value::Null) => {
             problems.push(Problem::new("data", "is required"));
@@ -307,6 +257,75 @@ pub fn decode_data<T: Message>(env: &Envelope<Value>) -> Result<T, DecodeError> 
         });
     }
     decode_value::<T>(&env.data)
+}
+
+/// The `time` attribute: RFC 3339, years 0000–9999 in UTC.
+fn time_attribute(map: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<DateTime<Utc>> {
+    match map.get("time") {
+        None | Some(Value::Null) => {
+            problems.push(Problem::new("time", "is required"));
+            None
+        }
+        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+            // An offset can carry a valid timestamp out of RFC 3339's four-digit years once in
+            // UTC (9999-12-31T23:59:59-01:00); such a time could never be written again.
+            Ok(t) if !(0..=9999).contains(&t.with_timezone(&Utc).year()) => {
+                problems.push(Problem::new(
+                    "time",
+                    "must be between the years 0000 and 9999 in UTC",
+                ));
+                None
+            }
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                problems.push(Problem::new(
+                    "time",
+                    "must be an RFC 3339 timestamp like 2026-12-01T06:00:00Z",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            problems.push(Problem::new("time", "must be a string"));
+            None
+        }
+    }
+}
+
+/// The optional `subject` attribute: one line of at most [`MAX_ATTRIBUTE_CHARS`] characters.
+fn subject_attribute(map: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<String> {
+    match map.get("subject") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() > MAX_ATTRIBUTE_CHARS => {
+            problems.push(Problem::new(
+                "subject",
+                format!("must be at most {MAX_ATTRIBUTE_CHARS} characters"),
+            ));
+            None
+        }
+        // Like id, source and type: an attribute is one line, shown in logs and tools.
+        Some(Value::String(s)) if s.chars().any(char::is_control) => {
+            problems.push(Problem::new(
+                "subject",
+                "must not contain control characters",
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(Problem::new("subject", "must be a string"));
+            None
+        }
+    }
+}
+
+impl Envelope<Value> {
+    /// Decodes and validates `data` as `T` (see [`decode_data`]), keeping the attributes. Here
+    /// rather than in `envelope.rs`, so that the envelope does not depend on decoding.
+    pub fn into_typed<T: Message>(self) -> Result<Envelope<T>, DecodeError> {
+        let data = decode_data::<T>(&self)?;
+        Ok(self.map_data(|_| data))
+    }
 }
 
 /// Deserialises `data` as `T` (errors with paths rooted at `data`) and validates it.

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Message;
-use crate::decode::{DecodeError, decode_data};
 
 /// The AMQP content type of a structured CloudEvent.
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
@@ -118,7 +117,7 @@ impl<T> Envelope<T> {
         (&self.source, &self.id)
     }
 
-    fn map_data<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
+    pub(crate) fn map_data<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
         Envelope {
             specversion: self.specversion,
             id: self.id,
@@ -129,13 +128,5 @@ impl<T> Envelope<T> {
             subject: self.subject,
             data: f(self.data),
         }
-    }
-}
-
-impl Envelope<Value> {
-    /// Decodes and validates `data` as `T` (see [`decode_data`]), keeping the attributes.
-    pub fn into_typed<T: Message>(self) -> Result<Envelope<T>, DecodeError> {
-        let data = decode_data::<T>(&self)?;
-        Ok(self.map_data(|_| data))
     }
 }
