@@ -99,6 +99,80 @@ struct Accepted {
     reference: Option<PaymentReference>,
 }
 
+/// Rejects the invoices whose own reference already names another claim (in the database or
+/// earlier in the run); returns the others.
+async fn without_taken_references(
+    tx: &DatabaseTransaction,
+    accepted: Vec<Accepted>,
+    outcomes: &mut [Outcome],
+) -> Result<Vec<Accepted>, HandlerError> {
+    let mut by_muni: HashMap<String, Vec<String>> = HashMap::new();
+    for a in &accepted {
+        if let Some(r) = &a.reference {
+            by_muni
+                .entry(a.inv.municipality.clone())
+                .or_default()
+                .push(r.key().to_owned());
+        }
+    }
+    let mut taken: HashSet<(String, String)> = HashSet::new();
+    for (muni, keys) in &by_muni {
+        for k in queries::used_references(tx, muni, keys).await? {
+            taken.insert((muni.clone(), k));
+        }
+    }
+    let mut keep = Vec::with_capacity(accepted.len());
+    for a in accepted {
+        if let Some(r) = &a.reference {
+            let key = (a.inv.municipality.clone(), r.key().to_owned());
+            if !taken.insert(key) {
+                outcomes[a.idx] = Outcome::Rejected(Rejection::new(format!(
+                    "payment_reference of invoice {} is already used by another claim in municipality {}",
+                    a.inv.invoice_id, a.inv.municipality
+                )));
+                continue;
+            }
+        }
+        keep.push(a);
+    }
+    Ok(keep)
+}
+
+/// Gives each invoice without a reference of its own the next of its municipality's sequence.
+async fn reserve_generated_references(
+    tx: &DatabaseTransaction,
+    catalog: &Catalog,
+    accepted: &mut [Accepted],
+) -> Result<(), HandlerError> {
+    let mut need: BTreeMap<String, u64> = BTreeMap::new();
+    for a in accepted.iter().filter(|a| a.reference.is_none()) {
+        *need.entry(a.inv.municipality.clone()).or_default() += 1;
+    }
+    let mut next: HashMap<String, u64> = HashMap::new();
+    for (muni, count) in &need {
+        next.insert(
+            muni.clone(),
+            queries::reserve_references(tx, muni, *count).await?,
+        );
+    }
+    for a in accepted.iter_mut().filter(|a| a.reference.is_none()) {
+        let muni = a.inv.municipality.clone();
+        let Some(m) = catalog.municipality(&muni) else {
+            continue;
+        };
+        let seq = next
+            .get_mut(&muni)
+            .ok_or_else(|| HandlerError::Other("reference not reserved".into()))?;
+        let r = m.payment_reference(*seq).map_err(|e| {
+            HandlerError::Other(format!("reference sequence of {muni} exhausted: {e}"))
+        })?;
+        *seq += 1;
+        a.reference = Some(r);
+    }
+    Ok(())
+}
+
+// Long: the stages of opening a run (each timed by `stages.lap`) in the order the one transaction must take them.
 /// Opens claims for a run of consecutive invoices. Existing debtors are locked (the batch
 /// foresaw them) before their credit balance is read; new ones are locked by inserting them.
 pub async fn open_claims(
@@ -171,64 +245,11 @@ pub async fn open_claims(
 
     stages.lap("known");
     // A reference the invoice brought must not already name another claim.
-    let mut by_muni: HashMap<String, Vec<String>> = HashMap::new();
-    for a in &accepted {
-        if let Some(r) = &a.reference {
-            by_muni
-                .entry(a.inv.municipality.clone())
-                .or_default()
-                .push(r.key().to_owned());
-        }
-    }
-    let mut taken: HashSet<(String, String)> = HashSet::new();
-    for (muni, keys) in &by_muni {
-        for k in queries::used_references(tx, muni, keys).await? {
-            taken.insert((muni.clone(), k));
-        }
-    }
-    let mut keep = Vec::with_capacity(accepted.len());
-    for a in accepted {
-        if let Some(r) = &a.reference {
-            let key = (a.inv.municipality.clone(), r.key().to_owned());
-            if !taken.insert(key) {
-                outcomes[a.idx] = Outcome::Rejected(Rejection::new(format!(
-                    "payment_reference of invoice {} is already used by another claim in municipality {}",
-                    a.inv.invoice_id, a.inv.municipality
-                )));
-                continue;
-            }
-        }
-        keep.push(a);
-    }
-    let mut accepted = keep;
+    let mut accepted = without_taken_references(tx, accepted, &mut outcomes).await?;
 
     // Generated references, reserved per municipality in one statement each (in municipality
     // order: each reservation locks the municipality's sequence row until commit).
-    let mut need: BTreeMap<String, u64> = BTreeMap::new();
-    for a in accepted.iter().filter(|a| a.reference.is_none()) {
-        *need.entry(a.inv.municipality.clone()).or_default() += 1;
-    }
-    let mut next: HashMap<String, u64> = HashMap::new();
-    for (muni, count) in &need {
-        next.insert(
-            muni.clone(),
-            queries::reserve_references(tx, muni, *count).await?,
-        );
-    }
-    for a in accepted.iter_mut().filter(|a| a.reference.is_none()) {
-        let muni = a.inv.municipality.clone();
-        let Some(m) = catalog.municipality(&muni) else {
-            continue;
-        };
-        let seq = next
-            .get_mut(&muni)
-            .ok_or_else(|| HandlerError::Other("reference not reserved".into()))?;
-        let r = m.payment_reference(*seq).map_err(|e| {
-            HandlerError::Other(format!("reference sequence of {muni} exhausted: {e}"))
-        })?;
-        *seq += 1;
-        a.reference = Some(r);
-    }
+    reserve_generated_references(tx, catalog, &mut accepted).await?;
 
     stages.lap("references");
     // Debtors: the latest details per debtor id; an event only when they changed. Locked before

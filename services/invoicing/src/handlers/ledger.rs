@@ -147,6 +147,7 @@ async fn apply_allocations(
     Ok(out)
 }
 
+// Long: the steps of applying a payment under the debtor's lock — match, allocate, book, announce — in transaction order.
 /// `bank.payment.received.v1`: match, allocate, keep the rest as credit. The debtor's claims
 /// and credit balance are read and rewritten under the debtor's lock.
 pub async fn receive_payment(

@@ -1,0 +1,63 @@
+//! Ledger lines and rows keyed by a natural key.
+
+use chrono::NaiveDate;
+use restance_bus::sql::{rows_per_statement, stmt, value_rows};
+use restance_kernel::Money;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+/// One change to a claim's balance, for the audit trail and the invariant checks:
+/// the open balance of a claim always equals the sum of its lines.
+#[derive(Debug, Clone)]
+pub struct LedgerLine {
+    /// The claim.
+    pub claim_id: String,
+    /// opened | payment | credit_note | fee | interest | credit_balance | write_off.
+    pub kind: &'static str,
+    /// The id of what caused it (invoice, payment, credit note, fee, interest).
+    pub ref_id: String,
+    /// Change to the principal (negative when paid).
+    pub principal: Money,
+    /// Change to the fees.
+    pub fees: Money,
+    /// Change to the interest.
+    pub interest: Money,
+    /// The business date it belongs to.
+    pub business_date: NaiveDate,
+}
+
+/// Appends ledger lines.
+pub async fn insert_lines(db: &impl ConnectionTrait, lines: &[LedgerLine]) -> Result<(), DbErr> {
+    const COLS: usize = 7;
+    for chunk in lines.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, interest_minor, business_date) VALUES {}",
+            value_rows(chunk.len(), COLS)
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        for l in chunk {
+            values.extend([
+                l.claim_id.clone().into(),
+                l.kind.into(),
+                l.ref_id.clone().into(),
+                l.principal.to_minor().into(),
+                l.fees.to_minor().into(),
+                l.interest.to_minor().into(),
+                l.business_date.into(),
+            ]);
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a row keyed by a natural key; false if the key was already there.
+pub async fn insert_once(
+    db: &impl ConnectionTrait,
+    sql_insert_on_conflict_nothing: &str,
+    values: Vec<Value>,
+) -> Result<bool, DbErr> {
+    let res = db
+        .execute_raw(stmt(db, sql_insert_on_conflict_nothing, values))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
