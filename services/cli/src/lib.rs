@@ -71,6 +71,7 @@ fn missing_config(path: &Path, from_env: Option<std::ffi::OsString>) -> String {
     )
 }
 
+// Long: one arm per subcommand, each a few lines handing over to its module.
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // `claims` and `reporting` talk HTTP only; everything else reads the bus settings or the

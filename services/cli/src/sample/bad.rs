@@ -50,6 +50,7 @@ pub struct BadSample {
     pub line: String,
 }
 
+// Long: the list of bad-message classes, one short entry each; read as a table.
 /// One bad line per class, built around a valid invoice of `municipality` (default: the first
 /// configured one) issued on `start_date`.
 pub fn bad_samples(

@@ -75,6 +75,7 @@ fn kr(rng: &mut impl Rng, lo: i64, hi: i64) -> i64 {
     rng.random_range(lo..=hi) * 100 + rng.random_range(0..4) * 25
 }
 
+// Long: one arm per category with its realistic line texts and amounts; read as a table.
 /// The lines of one invoice. `name` is the category's configured name (used for categories
 /// this module has no texts for).
 pub(crate) fn invoice_lines(

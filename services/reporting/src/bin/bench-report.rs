@@ -169,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+// Long: the benchmark's script, one timed stage after another, read top to bottom.
 async fn run(url: &str, claims: u64) -> anyhow::Result<()> {
     let db = Database::connect(url).await?;
     Migrator::up(&db, None).await?;

@@ -83,6 +83,7 @@ pub struct BadFile {
     pub total: usize,
 }
 
+// Long: the file's checks in order (header, then each line's fields, then the whole), every problem with its line.
 /// Parses and checks a history file against the catalog.
 pub fn parse_history(bytes: &[u8], catalog: &Catalog) -> Result<Vec<ImportedRow>, BadFile> {
     let mut problems: Vec<LineProblem> = Vec::new();

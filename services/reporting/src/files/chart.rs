@@ -31,6 +31,7 @@ const MAX_LABEL_CHARS: usize = 28;
 const COLOUR_THEN: &str = "#9ecae1";
 const COLOUR_NOW: &str = "#08519c";
 
+// Long: the SVG drawn top to bottom (title, axes, bars, legend); splitting it would scatter the layout's arithmetic.
 /// The report's category chart as SVG bytes.
 pub fn render(report: &Report) -> Vec<u8> {
     let labels = Labels::of(report.language);
