@@ -36,8 +36,8 @@ use serde_json::{Value, json};
 
 use crate::domain::assemble::arrears_view;
 use crate::domain::history::parse_history;
-use crate::figures::{Opened, figures_on};
 use crate::domain::report::{ReportKind, compare_date};
+use crate::figures::{Opened, figures_on};
 use crate::store::queries;
 
 /// The role that may import history.

@@ -27,9 +27,9 @@ pub mod store;
 pub mod worker;
 
 pub use app::{Application, SERVICE};
+pub use config::{InvalidConfig, ReportingConfig};
 /// The report model, at its old path.
 pub use domain::report;
-pub use config::{InvalidConfig, ReportingConfig};
 
 impl restance_runtime::App for Application {
     const SERVICE: &'static str = SERVICE;

@@ -39,11 +39,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ReportingConfig;
 use crate::domain::assemble::{ReportInputs, build_report};
+use crate::domain::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
 use crate::domain::schedule::DueReport;
 use crate::figures::{Opened, figures_on};
 use crate::files::labels::Labels;
 use crate::files::{CSV_MEDIA_TYPE, ReportFileBytes, XLSX_MEDIA_TYPE};
-use crate::domain::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
 use crate::store::queries::{self, Claimed, ReportFileRow};
 
 /// What became of a report that fell due.

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use restance_kernel::Language;
 
-use crate::files::labels::Labels;
 use crate::domain::report::{Fmt, Report};
+use crate::files::labels::Labels;
 
 /// Canvas width in pixels.
 pub const WIDTH: i64 = 960;

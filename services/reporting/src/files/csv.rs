@@ -15,8 +15,8 @@
 use restance_kernel::Money;
 use rust_decimal::Decimal;
 
-use crate::files::labels::Labels;
 use crate::domain::report::{Change, Figures, Fmt, Report};
+use crate::files::labels::Labels;
 
 /// The UTF-8 byte-order mark Excel needs to read the file as UTF-8.
 pub const BOM: &str = "\u{feff}";

@@ -27,9 +27,9 @@ use rust_xlsxwriter::{
 
 use restance_kernel::{BusinessDate, Language, Money};
 
+use crate::domain::report::{Figures, Fmt, Report};
 use crate::files::FilesError;
 use crate::files::labels::Labels;
-use crate::domain::report::{Figures, Fmt, Report};
 
 /// The 0-based row of every table's header; the data starts on the next row.
 pub const HEADER_ROW: u32 = 9;

@@ -362,8 +362,7 @@ fn serde_gives_full_digits_and_never_echoes_them_on_error() {
         serde_json::from_str::<NationalId>("\"0101901234\"").ok(),
         Some(id)
     );
-    let number =
-        serde_json::from_str::<NationalId>("1015081701").expect_err("numbers are refused");
+    let number = serde_json::from_str::<NationalId>("1015081701").expect_err("numbers are refused");
     assert!(!number.to_string().contains("1015081701"), "{number}");
     let bad = serde_json::from_str::<NationalId>("\"3213909876\"").expect_err("bad date");
     assert!(!bad.to_string().contains("3213909876"), "{bad}");

@@ -106,9 +106,7 @@ fn kid_form_rules() {
     assert!(Kid::parse("40-").is_ok_and(|k| !k.validates_with(KidScheme::Mod10)));
     assert!(Kid::generate("", KidScheme::Mod10).is_err());
     assert!(Kid::generate(&"1".repeat(25), KidScheme::Mod10).is_err());
-    assert!(
-        Kid::generate(&"1".repeat(24), KidScheme::Mod10).is_ok_and(|k| k.as_str().len() == 25)
-    );
+    assert!(Kid::generate(&"1".repeat(24), KidScheme::Mod10).is_ok_and(|k| k.as_str().len() == 25));
     assert!(Kid::parse(&"0".repeat(26)).is_err());
 }
 

@@ -85,9 +85,8 @@ fn a_step_reads_from_toml_with_its_action_kind() {
         "after_due_days = 7\naction = { kind = \"reminder\", template = \"reminder_1\", fees = true }",
     );
     assert!(bad.is_err(), "a misspelt field is refused, not ignored");
-    let offer: Step =
-        toml::from_str("after_due_days = 7\naction = { kind = \"meeting_offer\" }")
-            .expect("meeting offer parses");
+    let offer: Step = toml::from_str("after_due_days = 7\naction = { kind = \"meeting_offer\" }")
+        .expect("meeting offer parses");
     assert_eq!(
         offer.action,
         StepAction::MeetingOffer {

@@ -142,10 +142,7 @@ fn an_empty_configuration_says_what_is_missing() {
 #[test]
 fn a_fee_above_its_cap_is_refused() {
     problem_after(
-        |p| {
-            p.jurisdictions.get_mut("dk").expect("dk").tables[0].fee =
-                "250.01".parse().expect("m")
-        },
+        |p| p.jurisdictions.get_mut("dk").expect("dk").tables[0].fee = "250.01".parse().expect("m"),
         "dunning.jurisdictions.dk.tables[0].fee: 250.01 is above the cap 250.00",
     );
 }
