@@ -98,6 +98,13 @@ impl SmtpSink {
     }
 }
 
+impl Drop for SmtpSink {
+    /// Also when a run fails before [`System::stop`]: the server never outlives its run.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 pub struct System {
     pub exchange: String,
     pub dbs: Vec<TestDatabase>,
