@@ -256,9 +256,7 @@ pub fn generate(seed: u64, n: usize, tag: &str) -> anyhow::Result<Flow> {
                 .is_some_and(|is| is.iter().all(|i| pay_share.get(i) == Some(&0)))
         })
         .collect();
-    let limit = (unpaid.len() / 3)
-        .clamp(usize::from(!unpaid.is_empty()) * 3, 60)
-        .min(unpaid.len());
+    let limit = (unpaid.len() / 3).clamp(3, 60).min(unpaid.len());
     let mut agreements = BTreeMap::new();
     for (k, d) in unpaid.iter().take(limit).enumerate() {
         let kind = match (k % 3, d.phone.is_some()) {
