@@ -247,10 +247,8 @@ impl System {
     /// outboxes, reporting's inbox holding every message of the types it consumes, and its
     /// day's work done — twice in a row, a short quiet period apart.
     async fn quiesce(&mut self) -> anyhow::Result<()> {
-        let consumed: BTreeSet<&str> = restance_reporting::handlers::CONSUMED
-            .iter()
-            .copied()
-            .collect();
+        let types = restance_reporting::handlers::routes().message_types();
+        let consumed: BTreeSet<&str> = types.iter().map(String::as_str).collect();
         let deadline = tokio::time::Instant::now() + T;
         let mut quiet = 0;
         while quiet < 2 {

@@ -83,11 +83,7 @@ impl Application {
             config,
             source: ctx.source(),
         });
-        runtime.consume(
-            None,
-            handlers::CONSUMED,
-            Arc::new(handlers::AgreementsHandler::new(shared.clone())),
-        );
+        runtime.consume(None, handlers::routes().serve(shared.clone()));
         let api = http::router(ctx.db.clone(), tokens, ctx.outbox.clone(), shared);
         Ok(Self { runtime, api })
     }

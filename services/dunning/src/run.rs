@@ -35,8 +35,8 @@ use std::time::{Duration, Instant};
 use restance_bus::{Effects, HandlerError, Outbox};
 use restance_contracts::messages::CaseworkerAlerted;
 use restance_kernel::BusinessDate;
+use restance_runtime::rounds::{self, Next, Pace, Rounds};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{LetterSettings, RunSettings};
@@ -85,33 +85,15 @@ impl DailyRun {
         }
     }
 
-    /// Runs recorded days until cancelled. Errors (the database went away) are retried with
-    /// backoff; a chunk is never half done.
+    /// Runs recorded days until cancelled ([`restance_runtime::rounds`]): a round is one
+    /// recorded day to its end; errors (the database went away) are retried with backoff; a
+    /// chunk is never half done.
     pub async fn run(self, cancel: CancellationToken) {
-        let wake = self.shared.run_wake.clone();
-        let poll = Duration::from_millis(self.settings.poll_ms);
-        let mut backoff = restance_bus::Backoff::default();
-        loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            match self.run_next_day(&cancel).await {
-                Ok(true) => {
-                    backoff.reset();
-                    continue;
-                }
-                Ok(false) => {
-                    backoff.reset();
-                    wait(&wake, &cancel, poll).await;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "daily run failed; retrying with backoff");
-                    if !backoff.wait(&cancel).await {
-                        return;
-                    }
-                }
-            }
-        }
+        let pace = Pace {
+            wake: self.shared.run_wake.clone(),
+            poll: Duration::from_millis(self.settings.poll_ms),
+        };
+        rounds::run(&self, &pace, &cancel).await;
     }
 
     /// Runs the earliest unfinished day to its end; `false` if there was none.
@@ -322,17 +304,11 @@ enum AfterFailure {
     Parked,
 }
 
-/// Waits for a wake-up or the poll interval. A wake-up can come from a transaction that has not
-/// committed yet, so the worker looks again shortly after.
-async fn wait(wake: &Notify, cancel: &CancellationToken, poll: Duration) {
-    tokio::select! {
-        () = cancel.cancelled() => {}
-        () = wake.notified() => {
-            tokio::select! {
-                () = cancel.cancelled() => {}
-                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-            }
-        }
-        () = tokio::time::sleep(poll) => {}
+impl Rounds for DailyRun {
+    const NAME: &'static str = "daily run";
+    type Error = HandlerError;
+
+    async fn round(&self, cancel: &CancellationToken) -> Result<Next, HandlerError> {
+        Ok(self.run_next_day(cancel).await?.into())
     }
 }

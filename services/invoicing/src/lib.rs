@@ -41,8 +41,7 @@ impl Application {
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(
             None,
-            handlers::CONSUMED,
-            Arc::new(handlers::InvoicingHandler::new(catalog)),
+            handlers::routes().serve(Arc::new(handlers::Invoicing::new(catalog))),
         );
         let api = http::router(runtime.context().db.clone(), tokens);
         Ok(Self { runtime, api })

@@ -205,11 +205,7 @@ impl Application {
         }
 
         let mut runtime = Runtime::start::<store::Migrator>(settings, runtime_cancel).await?;
-        runtime.consume(
-            None,
-            handlers::CONSUMED,
-            Arc::new(handlers::NotificationsHandler::new(shared.clone())),
-        );
+        runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context().clone();
         let worker = Arc::new(
             Worker::new(

@@ -73,11 +73,7 @@ impl Application {
             worker_wake: Arc::new(Notify::new()),
         });
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel.clone()).await?;
-        runtime.consume(
-            None,
-            handlers::CONSUMED,
-            Arc::new(handlers::ReportingHandler::new(shared.clone())),
-        );
+        runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context().clone();
         let api = http::router(
             ctx.db.clone(),

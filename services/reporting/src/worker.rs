@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use restance_kernel::{BusinessDate, Catalog};
+use restance_runtime::rounds::{self, Next, Pace, Rounds};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -55,30 +56,15 @@ impl Worker {
         }
     }
 
-    /// Runs until cancelled. Errors (the database or the disk went away) are retried with
-    /// backoff; a day stays pending until its work is done.
+    /// Runs until cancelled ([`restance_runtime::rounds`]): a round is one pending day's work;
+    /// errors (the database or the disk went away) are retried with backoff; a day stays
+    /// pending until its work is done.
     pub async fn run(self, cancel: CancellationToken) {
-        let poll = Duration::from_millis(self.settings.poll_ms);
-        let mut backoff = restance_bus::Backoff::default();
-        loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            restance_bus::crashpoint::reached("reporting.worker.round");
-            match self.run_next_day(&cancel).await {
-                Ok(true) => backoff.reset(),
-                Ok(false) => {
-                    backoff.reset();
-                    wait(&self.wake, &cancel, poll).await;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "the reporting worker failed; retrying with backoff");
-                    if !backoff.wait(&cancel).await {
-                        return;
-                    }
-                }
-            }
-        }
+        let pace = Pace {
+            wake: self.wake.clone(),
+            poll: Duration::from_millis(self.settings.poll_ms),
+        };
+        rounds::run(&self, &pace, &cancel).await;
     }
 
     /// Does the earliest pending day's work; `false` if there was none.
@@ -161,17 +147,12 @@ impl Worker {
     }
 }
 
-/// Waits for a wake-up or the poll interval. A wake-up can come from a transaction that has not
-/// committed yet, so the worker looks again shortly after.
-async fn wait(wake: &Notify, cancel: &CancellationToken, poll: Duration) {
-    tokio::select! {
-        () = cancel.cancelled() => {}
-        () = wake.notified() => {
-            tokio::select! {
-                () = cancel.cancelled() => {}
-                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-            }
-        }
-        () = tokio::time::sleep(poll) => {}
+impl Rounds for Worker {
+    const NAME: &'static str = "report schedule";
+    type Error = ProduceError;
+
+    async fn round(&self, cancel: &CancellationToken) -> Result<Next, ProduceError> {
+        restance_bus::crashpoint::reached("reporting.worker.round");
+        Ok(self.run_next_day(cancel).await?.into())
     }
 }

@@ -44,6 +44,7 @@ pub mod migration;
 pub mod outbox;
 pub mod publisher;
 pub mod rejection;
+pub mod router;
 pub mod sql;
 pub mod topology;
 
@@ -57,4 +58,5 @@ pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};
 pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishError};
 pub use rejection::Rejection;
+pub use router::{Consume, Cx, Handled, On, OnRun, Planned, Router, Routes};
 pub use topology::Topology;

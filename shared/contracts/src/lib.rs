@@ -35,6 +35,7 @@ mod envelope;
 mod message;
 pub mod messages;
 mod registry;
+mod subject;
 
 pub use check::{MAX_ID_CHARS, MAX_TEXT_CHARS};
 pub use decode::{
@@ -45,3 +46,4 @@ pub use envelope::{CONTENT_TYPE, DATA_CONTENT_TYPE, Envelope, SPEC_VERSION};
 pub use message::{Message, Problem, Validate};
 pub use messages::*;
 pub use registry::{known_types, validate_dynamic};
+pub use subject::Subject;

@@ -11,6 +11,7 @@ pub mod app;
 pub mod database;
 pub mod entry;
 pub mod http;
+pub mod rounds;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;

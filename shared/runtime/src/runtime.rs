@@ -4,9 +4,8 @@ use crate::settings::Settings;
 use crate::{database, http, telemetry};
 use anyhow::Context;
 use axum::Router;
-use restance_bus::{
-    BatchHandler, ConfirmedPublisher, ConsumerRunner, Outbox, OutboxRelay, Readiness, Subscription,
-};
+use restance_bus::router::Router as MessageRouter;
+use restance_bus::{ConfirmedPublisher, Consume, ConsumerRunner, Outbox, OutboxRelay, Readiness};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use std::net::SocketAddr;
@@ -128,23 +127,21 @@ impl Runtime {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Adds a consumer for `message_types` on the queue `<exchange>.<service>[.<purpose>]`.
-    pub fn consume<H: BatchHandler>(
-        &mut self,
-        purpose: Option<&str>,
-        message_types: &[&str],
-        handler: Arc<H>,
-    ) {
+    /// Adds a consumer on the queue `<exchange>.<service>[.<purpose>]`, bound to every message
+    /// type the router routes.
+    pub fn consume<S: Consume>(&mut self, purpose: Option<&str>, router: MessageRouter<S>) {
+        debug_assert_eq!(
+            S::SERVICE,
+            self.ctx.service,
+            "the router is another service's"
+        );
+        let subscription = router.subscription(purpose);
         let runner = ConsumerRunner::new(
             &self.ctx.settings.bus,
-            Subscription {
-                service: self.ctx.service.clone(),
-                purpose: purpose.map(str::to_owned),
-                message_types: message_types.iter().map(|t| (*t).to_owned()).collect(),
-            },
+            subscription,
             self.ctx.db.clone(),
             self.ctx.outbox.clone(),
-            handler,
+            Arc::new(router),
             self.ctx.readiness.clone(),
         );
         self.pending_consumers

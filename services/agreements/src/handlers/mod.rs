@@ -1,5 +1,5 @@
-//! Message → stored state and the business day's work. One handler for the agreements queue;
-//! it keeps the batch's delivery order.
+//! Message → stored state and the business day's work. The agreements queue's routes
+//! ([`router`]); each batch keeps its delivery order.
 //!
 //! - invoicing's claim events and dunning's transfers keep the claims projection current
 //!   ([`claims`]); a claim leaving the books may complete its plan, a payment on a covered claim
@@ -8,102 +8,43 @@
 //!   deferrals expire and are reviewed, plans are followed (reminders, defaults), meetings get
 //!   their SMS reminder. A date at or before the last one is a duplicate.
 //!
-//! Before anything is written every debtor the batch touches is locked (PostgreSQL, key order) —
-//! the API takes the same lock before it changes an agreement, so the two never interleave.
+//! Before anything is written every debtor the batch touches is locked (PostgreSQL, key order,
+//! [`Consume::begin`]) — the API takes the same lock before it changes an agreement, so the two
+//! never interleave.
 
 pub mod claims;
 pub mod day;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use restance_bus::{
-    BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection, UNKNOWN_CLAIM,
-};
-use restance_contracts::Message;
+use restance_bus::router::{Consume, Cx, On, Planned, Routes};
+use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened,
     PaymentApplied,
 };
+use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
 
 use crate::context::{Failure, Shared};
 use crate::store::queries::{self, DebtorKey};
 
-/// Every message type the agreements queue is bound to.
-pub const CONSUMED: &[&str] = &[
-    ClaimOpened::TYPE,
-    ClaimBalanceChanged::TYPE,
-    ClaimSettled::TYPE,
-    ClaimWrittenOff::TYPE,
-    PaymentApplied::TYPE,
-    ClaimTransferred::TYPE,
-    DayOpened::TYPE,
-];
+/// The agreements queue: every message type it is bound to, and where it goes.
+pub fn routes() -> Routes<Shared> {
+    Routes::new()
+        .on::<ClaimOpened>()
+        .on::<ClaimBalanceChanged>()
+        .on::<ClaimSettled>()
+        .on::<ClaimWrittenOff>()
+        .on::<PaymentApplied>()
+        .on::<ClaimTransferred>()
+        .on::<DayOpened>()
+}
 
-/// A decoded message.
+/// One batch's state: the debtors locked.
 #[derive(Debug)]
-pub enum Event {
-    /// `invoicing.claim.opened.v1`.
-    Opened(ClaimOpened),
-    /// `invoicing.claim.balance_changed.v1`.
-    BalanceChanged(ClaimBalanceChanged),
-    /// `invoicing.claim.settled.v1`.
-    Settled(ClaimSettled),
-    /// `invoicing.claim.written_off.v1`.
-    WrittenOff(ClaimWrittenOff),
-    /// `invoicing.payment.applied.v1`.
-    Payment(PaymentApplied),
-    /// `dunning.claim.transferred.v1`.
-    Transferred(Box<ClaimTransferred>),
-    /// `calendar.day.opened.v1`.
-    Day(DayOpened),
-}
-
-impl Event {
-    fn decode(msg: &Inbound) -> Result<Event, Rejection> {
-        Ok(match msg.message_type() {
-            t if t == ClaimOpened::TYPE => Event::Opened(msg.decode()?),
-            t if t == ClaimBalanceChanged::TYPE => Event::BalanceChanged(msg.decode()?),
-            t if t == ClaimSettled::TYPE => Event::Settled(msg.decode()?),
-            t if t == ClaimWrittenOff::TYPE => Event::WrittenOff(msg.decode()?),
-            t if t == PaymentApplied::TYPE => Event::Payment(msg.decode()?),
-            t if t == ClaimTransferred::TYPE => Event::Transferred(Box::new(msg.decode()?)),
-            t if t == DayOpened::TYPE => Event::Day(msg.decode()?),
-            other => {
-                return Err(Rejection::new(format!(
-                    "agreements does not handle {other}"
-                )));
-            }
-        })
-    }
-
-    /// The debtor the event is about, if any.
-    fn debtor(&self) -> Option<DebtorKey> {
-        let key = |m: &str, d: &str| Some((m.to_owned(), d.to_owned()));
-        match self {
-            Event::Opened(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::BalanceChanged(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::Settled(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::WrittenOff(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::Payment(e) => key(&e.municipality, &e.debtor_id),
-            Event::Transferred(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::Day(_) => None,
-        }
-    }
-}
-
-/// The agreements service's batch handler.
-#[derive(Debug)]
-pub struct AgreementsHandler {
-    shared: Arc<Shared>,
-}
-
-impl AgreementsHandler {
-    /// A handler on the shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
-    }
+pub struct Batch {
+    locked: BTreeSet<DebtorKey>,
 }
 
 /// A refusal inside a handler is a dead letter with the reason; a claim not known yet is
@@ -117,66 +58,102 @@ fn outcome(result: Result<(), Failure>) -> Result<Outcome, HandlerError> {
     }
 }
 
-impl BatchHandler for AgreementsHandler {
-    async fn handle(
-        &self,
-        tx: &DatabaseTransaction,
-        batch: &[Inbound],
-        effects: &mut Effects,
-    ) -> Result<Vec<Outcome>, HandlerError> {
-        let shared = &self.shared;
-        // Decode everything first, so that the debtors can be locked before any write.
-        let decoded: Vec<Result<Event, Rejection>> = batch
-            .iter()
-            .map(|msg| {
-                Event::decode(msg).and_then(|e| match e.debtor() {
-                    Some((m, _)) if shared.catalog.municipality(&m).is_none() => {
-                        Err(Rejection::new(format!(
-                            "data.municipality: {m} is not a configured municipality"
-                        )))
-                    }
-                    _ => Ok(e),
-                })
-            })
-            .collect();
-        let new_debtors: Vec<DebtorKey> = decoded
-            .iter()
-            .filter_map(|e| match e {
-                Ok(ev @ Event::Opened(_)) => ev.debtor(),
-                _ => None,
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut touched: BTreeSet<DebtorKey> = decoded
-            .iter()
-            .filter_map(|e| e.as_ref().ok().and_then(Event::debtor))
-            .collect();
-        if decoded.iter().any(|e| matches!(e, Ok(Event::Day(_)))) {
+impl Consume for Shared {
+    const SERVICE: &'static str = "agreements";
+    type Key = DebtorKey;
+    type Batch<'t> = Batch;
+
+    fn key_of(&self, about: &dyn Subject) -> Option<DebtorKey> {
+        Some((
+            about.municipality()?.to_owned(),
+            about.debtor_id()?.to_owned(),
+        ))
+    }
+
+    fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
+        match about.municipality() {
+            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
+                "data.municipality: {m} is not a configured municipality"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn begin<'t>(
+        &'t self,
+        tx: &'t DatabaseTransaction,
+        planned: &Planned<'_, DebtorKey>,
+    ) -> Result<Batch, HandlerError> {
+        let mut touched: BTreeSet<DebtorKey> = planned.keys().into_iter().collect();
+        // The day's work may change any agreement: lock every debtor who has one.
+        if planned.contains::<DayOpened>() {
             touched.extend(queries::debtors_with_agreements(tx).await?);
         }
-        queries::ensure_debtors(tx, &new_debtors).await?;
+        queries::ensure_debtors(tx, &planned.keys_of(&[ClaimOpened::TYPE])).await?;
         let touched: Vec<DebtorKey> = touched.into_iter().collect();
         let locked = queries::lock_debtors(tx, &touched).await?;
+        Ok(Batch { locked })
+    }
+}
 
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for event in decoded {
-            let result = match event {
-                Err(rejection) => Ok(Outcome::Rejected(rejection)),
-                Ok(Event::Opened(e)) => outcome(claims::opened(tx, &e).await),
-                Ok(Event::BalanceChanged(e)) => outcome(claims::balance_changed(tx, &e).await),
-                Ok(Event::Settled(e)) => outcome(claims::settled(tx, shared, effects, &e).await),
-                Ok(Event::WrittenOff(e)) => {
-                    outcome(claims::written_off(tx, shared, effects, &e).await)
-                }
-                Ok(Event::Payment(e)) => outcome(claims::payment_applied(tx, &e).await),
-                Ok(Event::Transferred(e)) => {
-                    outcome(claims::transferred(tx, shared, effects, &e).await)
-                }
-                Ok(Event::Day(d)) => outcome(day::open(tx, shared, effects, &locked, d.date).await),
-            };
-            outcomes.push(result?);
-        }
-        Ok(outcomes)
+impl On<ClaimOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: ClaimOpened) -> Result<Outcome, HandlerError> {
+        outcome(claims::opened(cx.tx, &e).await)
+    }
+}
+
+impl On<ClaimBalanceChanged> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimBalanceChanged,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(claims::balance_changed(cx.tx, &e).await)
+    }
+}
+
+impl On<ClaimSettled> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimSettled,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(claims::settled(cx.tx, self, cx.effects, &e).await)
+    }
+}
+
+impl On<ClaimWrittenOff> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimWrittenOff,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(claims::written_off(cx.tx, self, cx.effects, &e).await)
+    }
+}
+
+impl On<PaymentApplied> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: PaymentApplied,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(claims::payment_applied(cx.tx, &e).await)
+    }
+}
+
+impl On<ClaimTransferred> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimTransferred,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(claims::transferred(cx.tx, self, cx.effects, &e).await)
+    }
+}
+
+impl On<DayOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
+        outcome(day::open(cx.tx, self, cx.effects, &cx.batch.locked, d.date).await)
     }
 }

@@ -15,52 +15,12 @@
 //! a hold dunning never heard of is refused with the reason.
 
 use restance_bus::{HandlerError, Outcome, Rejection};
-use restance_contracts::messages::{
-    AgreementScope, DeferralEnded, DeferralGranted, MeetingHeld, MeetingMissed, MeetingScheduled,
-    PlanCompleted, PlanCreated, PlanDefaulted,
-};
+use restance_contracts::messages::{AgreementEvent, AgreementScope};
 use restance_kernel::BusinessDate;
 use sea_orm::DatabaseTransaction;
 
 use crate::domain::{BrokenAgreement, Hold, HoldKind, Scope};
 use crate::store::queries::{self, DebtorKey};
-
-/// An agreements event.
-#[derive(Debug)]
-pub enum AgreementEvent {
-    /// `agreements.plan.created.v1`.
-    PlanCreated(PlanCreated),
-    /// `agreements.plan.defaulted.v1`.
-    PlanDefaulted(PlanDefaulted),
-    /// `agreements.plan.completed.v1`.
-    PlanCompleted(PlanCompleted),
-    /// `agreements.deferral.granted.v1`.
-    DeferralGranted(DeferralGranted),
-    /// `agreements.deferral.ended.v1`.
-    DeferralEnded(DeferralEnded),
-    /// `agreements.meeting.scheduled.v1`.
-    MeetingScheduled(MeetingScheduled),
-    /// `agreements.meeting.held.v1`.
-    MeetingHeld(MeetingHeld),
-    /// `agreements.meeting.missed.v1`.
-    MeetingMissed(MeetingMissed),
-}
-
-impl AgreementEvent {
-    /// The debtor and claims it concerns.
-    pub fn scope(&self) -> &AgreementScope {
-        match self {
-            AgreementEvent::PlanCreated(e) => &e.scope,
-            AgreementEvent::PlanDefaulted(e) => &e.scope,
-            AgreementEvent::PlanCompleted(e) => &e.scope,
-            AgreementEvent::DeferralGranted(e) => &e.scope,
-            AgreementEvent::DeferralEnded(e) => &e.scope,
-            AgreementEvent::MeetingScheduled(e) => &e.scope,
-            AgreementEvent::MeetingHeld(e) => &e.scope,
-            AgreementEvent::MeetingMissed(e) => &e.scope,
-        }
-    }
-}
 
 fn scope_of(s: &AgreementScope) -> Scope {
     if s.claim_ids.is_empty() {

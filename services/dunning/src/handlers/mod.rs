@@ -1,5 +1,5 @@
-//! Message → stored state. One handler for the dunning queue; it keeps the batch's delivery
-//! order.
+//! Message → stored state. The dunning queue's routes ([`router`]); each batch keeps its
+//! delivery order.
 //!
 //! - invoicing's claim events keep each claim current ([`claims`]): opened, balance changed,
 //!   settled, written off, payments (a part payment is an acknowledgement: limitation starts
@@ -9,23 +9,25 @@
 //!   at or before the last recorded one is a duplicate.
 //!
 //! Events never take dunning actions (see [`crate::debtors`]): after the batch each debtor it
-//! touched gets its next action date recomputed. Before anything is written every debtor the
-//! batch touches is locked (PostgreSQL, key order) — the daily run takes the same locks, so the
-//! two never overwrite each other's writes.
+//! touched gets its next action date recomputed ([`Consume::finish`]). Before anything is
+//! written every debtor the batch touches is locked (PostgreSQL, key order,
+//! [`Consume::begin`]) — the daily run takes the same locks, so the two never overwrite each
+//! other's writes.
 
 pub mod claims;
 pub mod holds;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
-use restance_contracts::Message;
+use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
+use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened, DebtorUpdated,
-    DeferralEnded, DeferralGranted, MeetingHeld, MeetingMissed, MeetingScheduled, PaymentApplied,
-    PlanCompleted, PlanCreated, PlanDefaulted,
+    AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
+    DebtorUpdated, DeferralEnded, DeferralGranted, MeetingHeld, MeetingMissed, MeetingScheduled,
+    PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
 };
+use restance_contracts::{Message, Subject};
 use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
 use tokio::sync::Notify;
@@ -33,104 +35,6 @@ use tokio::sync::Notify;
 use crate::debtors;
 use crate::domain::Policies;
 use crate::store::queries::{self, DebtorKey};
-
-/// Every message type the dunning queue is bound to.
-pub const CONSUMED: &[&str] = &[
-    ClaimOpened::TYPE,
-    ClaimBalanceChanged::TYPE,
-    ClaimSettled::TYPE,
-    ClaimWrittenOff::TYPE,
-    PaymentApplied::TYPE,
-    DebtorUpdated::TYPE,
-    DayOpened::TYPE,
-    PlanCreated::TYPE,
-    PlanDefaulted::TYPE,
-    PlanCompleted::TYPE,
-    DeferralGranted::TYPE,
-    DeferralEnded::TYPE,
-    MeetingScheduled::TYPE,
-    MeetingHeld::TYPE,
-    MeetingMissed::TYPE,
-];
-
-/// A decoded message.
-#[derive(Debug)]
-pub enum Event {
-    /// `invoicing.claim.opened.v1`.
-    Opened(ClaimOpened),
-    /// `invoicing.claim.balance_changed.v1`.
-    BalanceChanged(ClaimBalanceChanged),
-    /// `invoicing.claim.settled.v1`.
-    Settled(ClaimSettled),
-    /// `invoicing.claim.written_off.v1`.
-    WrittenOff(ClaimWrittenOff),
-    /// `invoicing.payment.applied.v1`.
-    Payment(PaymentApplied),
-    /// `invoicing.debtor.updated.v1`.
-    Debtor(DebtorUpdated),
-    /// `calendar.day.opened.v1`.
-    Day(DayOpened),
-    /// An agreements event.
-    Agreement(holds::AgreementEvent),
-}
-
-impl Event {
-    fn decode(msg: &Inbound) -> Result<Event, Rejection> {
-        use holds::AgreementEvent as A;
-        Ok(match msg.message_type() {
-            t if t == ClaimOpened::TYPE => Event::Opened(msg.decode()?),
-            t if t == ClaimBalanceChanged::TYPE => Event::BalanceChanged(msg.decode()?),
-            t if t == ClaimSettled::TYPE => Event::Settled(msg.decode()?),
-            t if t == ClaimWrittenOff::TYPE => Event::WrittenOff(msg.decode()?),
-            t if t == PaymentApplied::TYPE => Event::Payment(msg.decode()?),
-            t if t == DebtorUpdated::TYPE => Event::Debtor(msg.decode()?),
-            t if t == DayOpened::TYPE => Event::Day(msg.decode()?),
-            t if t == PlanCreated::TYPE => Event::Agreement(A::PlanCreated(msg.decode()?)),
-            t if t == PlanDefaulted::TYPE => Event::Agreement(A::PlanDefaulted(msg.decode()?)),
-            t if t == PlanCompleted::TYPE => Event::Agreement(A::PlanCompleted(msg.decode()?)),
-            t if t == DeferralGranted::TYPE => Event::Agreement(A::DeferralGranted(msg.decode()?)),
-            t if t == DeferralEnded::TYPE => Event::Agreement(A::DeferralEnded(msg.decode()?)),
-            t if t == MeetingScheduled::TYPE => {
-                Event::Agreement(A::MeetingScheduled(msg.decode()?))
-            }
-            t if t == MeetingHeld::TYPE => Event::Agreement(A::MeetingHeld(msg.decode()?)),
-            t if t == MeetingMissed::TYPE => Event::Agreement(A::MeetingMissed(msg.decode()?)),
-            other => return Err(Rejection::new(format!("dunning does not handle {other}"))),
-        })
-    }
-
-    /// The debtor the event is about, if any.
-    fn debtor(&self) -> Option<DebtorKey> {
-        let key = |m: &str, d: &str| Some((m.to_owned(), d.to_owned()));
-        match self {
-            Event::Opened(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::BalanceChanged(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::Settled(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::WrittenOff(e) => key(&e.claim.municipality, &e.claim.debtor_id),
-            Event::Payment(e) => key(&e.municipality, &e.debtor_id),
-            Event::Debtor(e) => key(&e.municipality, &e.debtor.id),
-            Event::Day(_) => None,
-            Event::Agreement(a) => {
-                let s = a.scope();
-                key(&s.municipality, &s.debtor_id)
-            }
-        }
-    }
-
-    /// The municipality the event names, if any.
-    fn municipality(&self) -> Option<&str> {
-        match self {
-            Event::Opened(e) => Some(&e.claim.municipality),
-            Event::BalanceChanged(e) => Some(&e.claim.municipality),
-            Event::Settled(e) => Some(&e.claim.municipality),
-            Event::WrittenOff(e) => Some(&e.claim.municipality),
-            Event::Payment(e) => Some(&e.municipality),
-            Event::Debtor(e) => Some(&e.municipality),
-            Event::Day(_) => None,
-            Event::Agreement(a) => Some(&a.scope().municipality),
-        }
-    }
-}
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -143,110 +47,198 @@ pub struct Shared {
     pub run_wake: Arc<Notify>,
 }
 
-/// The dunning service's batch handler.
+/// The dunning queue: every message type it is bound to, and where it goes.
+pub fn routes() -> Routes<Shared> {
+    Routes::new()
+        .on::<ClaimOpened>()
+        .on::<ClaimBalanceChanged>()
+        .on::<ClaimSettled>()
+        .on::<ClaimWrittenOff>()
+        .on::<PaymentApplied>()
+        .on::<DebtorUpdated>()
+        .on::<DayOpened>()
+        .on::<PlanCreated>()
+        .on::<PlanDefaulted>()
+        .on::<PlanCompleted>()
+        .on::<DeferralGranted>()
+        .on::<DeferralEnded>()
+        .on::<MeetingScheduled>()
+        .on::<MeetingHeld>()
+        .on::<MeetingMissed>()
+}
+
+/// One batch's state.
 #[derive(Debug)]
-pub struct DunningHandler {
-    shared: Arc<Shared>,
+pub struct Batch {
+    /// The debtors locked (those that exist), with their stored details.
+    locked: BTreeMap<DebtorKey, queries::DebtorRow>,
+    /// A business day was recorded: wake the daily run after the batch.
+    new_day: bool,
 }
 
-impl DunningHandler {
-    /// A handler on the shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+impl Consume for Shared {
+    const SERVICE: &'static str = "dunning";
+    type Key = DebtorKey;
+    type Batch<'t> = Batch;
+
+    fn key_of(&self, about: &dyn Subject) -> Option<DebtorKey> {
+        Some((
+            about.municipality()?.to_owned(),
+            about.debtor_id()?.to_owned(),
+        ))
     }
-}
 
-impl BatchHandler for DunningHandler {
-    async fn handle(
-        &self,
-        tx: &DatabaseTransaction,
-        batch: &[Inbound],
-        _effects: &mut Effects,
-    ) -> Result<Vec<Outcome>, HandlerError> {
-        let shared = &self.shared;
-        // Decode everything first, so that the debtors can be locked before any write.
-        let mut decoded: Vec<Result<Event, Rejection>> = Vec::with_capacity(batch.len());
-        for msg in batch {
-            let event = Event::decode(msg).and_then(|e| match e.municipality() {
-                Some(m) if shared.catalog.municipality(m).is_none() => Err(Rejection::new(
-                    format!("data.municipality: {m} is not a configured municipality"),
-                )),
-                _ => Ok(e),
-            });
-            decoded.push(event);
+    fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
+        match about.municipality() {
+            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
+                "data.municipality: {m} is not a configured municipality"
+            ))),
+            _ => Ok(()),
         }
-        let new_debtors: Vec<DebtorKey> = decoded
-            .iter()
-            .filter_map(|e| match e {
-                Ok(ev @ (Event::Opened(_) | Event::Debtor(_))) => ev.debtor(),
-                _ => None,
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let touched: Vec<DebtorKey> = decoded
-            .iter()
-            .filter_map(|e| e.as_ref().ok().and_then(Event::debtor))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+    }
+
+    async fn begin<'t>(
+        &'t self,
+        tx: &'t DatabaseTransaction,
+        planned: &Planned<'_, DebtorKey>,
+    ) -> Result<Batch, HandlerError> {
+        // A new claim or a debtor's details may name a debtor dunning has not seen: insert it
+        // first, so that it has a row to lock.
+        let new_debtors = planned.keys_of(&[ClaimOpened::TYPE, DebtorUpdated::TYPE]);
         queries::ensure_debtors(tx, &new_debtors).await?;
-        let locked = queries::lock_debtors(tx, &touched).await?;
+        let locked = queries::lock_debtors(tx, &planned.keys()).await?;
+        Ok(Batch {
+            locked,
+            new_day: false,
+        })
+    }
 
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut changed: BTreeSet<DebtorKey> = BTreeSet::new();
-        let mut new_day = false;
-        for event in decoded {
-            let outcome = match event {
-                Err(rejection) => Outcome::Rejected(rejection),
-                Ok(event) => {
-                    let key = event.debtor();
-                    let outcome = match event {
-                        Event::Opened(e) => {
-                            claims::opened(tx, &shared.policies, &shared.catalog, &e).await?
-                        }
-                        Event::BalanceChanged(e) => claims::balance_changed(tx, &e).await?,
-                        Event::Settled(e) => claims::settled(tx, &e).await?,
-                        Event::WrittenOff(e) => claims::written_off(tx, &e).await?,
-                        Event::Payment(e) => claims::payment_applied(tx, &e).await?,
-                        Event::Debtor(e) => claims::debtor_updated(tx, &e).await?,
-                        Event::Day(d) => {
-                            let recorded = open_day(tx, d).await?;
-                            new_day |= recorded;
-                            Outcome::Done
-                        }
-                        Event::Agreement(a) => {
-                            if key.as_ref().is_some_and(|k| locked.contains_key(k)) {
-                                holds::apply(tx, &a).await?
-                            } else {
-                                let s = a.scope();
-                                Outcome::Rejected(Rejection::new(format!(
-                                    "data.debtor_id: dunning has no claims of debtor {} in municipality {}",
-                                    s.debtor_id, s.municipality
-                                )))
-                            }
-                        }
-                    };
-                    if matches!(outcome, Outcome::Done)
-                        && let Some(k) = key
-                    {
-                        changed.insert(k);
-                    }
-                    outcome
-                }
-            };
-            outcomes.push(outcome);
-        }
-
+    async fn finish<'t>(
+        &'t self,
+        tx: &'t DatabaseTransaction,
+        batch: Batch,
+        handled: &[Handled<'_, DebtorKey>],
+        _effects: &mut Effects,
+    ) -> Result<(), HandlerError> {
         // Re-evaluate every changed debtor's next action date (never its actions).
-        let changed: Vec<DebtorKey> = changed.into_iter().collect();
-        debtors::reevaluate(tx, &changed, &shared.policies, &shared.catalog).await?;
-        if new_day {
-            shared.run_wake.notify_one();
+        let changed: Vec<DebtorKey> = handled
+            .iter()
+            .filter(|h| h.done)
+            .filter_map(|h| h.key.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        debtors::reevaluate(tx, &changed, &self.policies, &self.catalog).await?;
+        if batch.new_day {
+            self.run_wake.notify_one();
         }
-        Ok(outcomes)
+        Ok(())
     }
 }
+
+impl On<ClaimOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: ClaimOpened) -> Result<Outcome, HandlerError> {
+        claims::opened(cx.tx, &self.policies, &self.catalog, &e).await
+    }
+}
+
+impl On<ClaimBalanceChanged> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimBalanceChanged,
+    ) -> Result<Outcome, HandlerError> {
+        claims::balance_changed(cx.tx, &e).await
+    }
+}
+
+impl On<ClaimSettled> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimSettled,
+    ) -> Result<Outcome, HandlerError> {
+        claims::settled(cx.tx, &e).await
+    }
+}
+
+impl On<ClaimWrittenOff> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimWrittenOff,
+    ) -> Result<Outcome, HandlerError> {
+        claims::written_off(cx.tx, &e).await
+    }
+}
+
+impl On<PaymentApplied> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: PaymentApplied,
+    ) -> Result<Outcome, HandlerError> {
+        claims::payment_applied(cx.tx, &e).await
+    }
+}
+
+impl On<DebtorUpdated> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DebtorUpdated,
+    ) -> Result<Outcome, HandlerError> {
+        claims::debtor_updated(cx.tx, &e).await
+    }
+}
+
+impl On<DayOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
+        cx.batch.new_day |= open_day(cx.tx, d).await?;
+        Ok(Outcome::Done)
+    }
+}
+
+/// An agreements event becomes a hold (or ends one) — for a debtor dunning knows.
+async fn agreement(
+    shared: &Shared,
+    cx: &mut Cx<'_, '_, Shared>,
+    event: AgreementEvent,
+) -> Result<Outcome, HandlerError> {
+    let s = event.scope();
+    let key = (s.municipality.clone(), s.debtor_id.clone());
+    if cx.batch.locked.contains_key(&key) {
+        let _ = shared;
+        holds::apply(cx.tx, &event).await
+    } else {
+        Ok(Outcome::Rejected(Rejection::new(format!(
+            "data.debtor_id: dunning has no claims of debtor {} in municipality {}",
+            s.debtor_id, s.municipality
+        ))))
+    }
+}
+
+/// The agreements events, each through [`agreement`].
+macro_rules! agreement_routes {
+    ($($t:ident),* $(,)?) => {$(
+        impl On<$t> for Shared {
+            async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: $t) -> Result<Outcome, HandlerError> {
+                agreement(self, cx, AgreementEvent::$t(e)).await
+            }
+        }
+    )*};
+}
+
+agreement_routes!(
+    PlanCreated,
+    PlanDefaulted,
+    PlanCompleted,
+    DeferralGranted,
+    DeferralEnded,
+    MeetingScheduled,
+    MeetingHeld,
+    MeetingMissed,
+);
 
 /// `calendar.day.opened.v1`: records the business day for the run; a date at or before the last
 /// recorded one is a duplicate (DESIGN.md, "Time: the business day"). Returns whether it was new.

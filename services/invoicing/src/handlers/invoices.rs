@@ -178,27 +178,23 @@ async fn reserve_generated_references(
 pub async fn open_claims(
     tx: &DatabaseTransaction,
     catalog: &Catalog,
-    run: &[Inbound],
+    run: Vec<(&Inbound, InvoiceIssued)>,
     effects: &mut Effects,
     locks: &mut DebtorLocks,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let started = Instant::now();
     let mut stages = Stages::since(started);
-    let mut outcomes: Vec<Outcome> = vec![Outcome::Done; run.len()];
-    let mut candidates = Vec::with_capacity(run.len());
-    for (idx, msg) in run.iter().enumerate() {
-        match msg.decode::<InvoiceIssued>() {
-            Err(r) => outcomes[idx] = Outcome::Rejected(r),
-            Ok(inv) => {
-                let problems = config_problems(catalog, &inv);
-                if problems.is_empty() {
-                    let hash = content_hash(&inv);
-                    candidates.push((idx, msg.envelope.source.clone(), inv, hash));
-                } else {
-                    outcomes[idx] =
-                        Outcome::Rejected(Rejection::from_problems("invalid invoice", problems));
-                }
-            }
+    let invoices = run.len();
+    let mut outcomes: Vec<Outcome> = vec![Outcome::Done; invoices];
+    let mut candidates = Vec::with_capacity(invoices);
+    for (idx, (msg, inv)) in run.into_iter().enumerate() {
+        let problems = config_problems(catalog, &inv);
+        if problems.is_empty() {
+            let hash = content_hash(&inv);
+            candidates.push((idx, msg.envelope.source.clone(), inv, hash));
+        } else {
+            outcomes[idx] =
+                Outcome::Rejected(Rejection::from_problems("invalid invoice", problems));
         }
     }
 
@@ -416,7 +412,7 @@ pub async fn open_claims(
         }
     }
     stages.lap("events");
-    tracing::debug!(invoices = run.len(), total_us = started.elapsed().as_micros() as u64,
+    tracing::debug!(invoices, total_us = started.elapsed().as_micros() as u64,
         stages = %stages, "claims opened");
     Ok(outcomes)
 }

@@ -24,7 +24,7 @@
 use super::invoices::claim_id_for;
 use crate::domain::references;
 use crate::store::queries::{self, ClaimRow};
-use restance_bus::Inbound;
+use restance_bus::Planned;
 use restance_contracts::Message;
 use restance_contracts::messages::{
     ClaimTransferred, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
@@ -125,61 +125,55 @@ impl DebtorLocks {
     }
 }
 
-fn text(v: &serde_json::Value) -> Option<&str> {
-    v.as_str()
-}
-
-/// The debtors `batch` will touch, as far as its messages tell (read from their JSON; a message
-/// that does not decode touches nothing). Read without locks: the caller locks them next.
+/// The debtors the batch's admitted messages will touch, as far as they tell. Read without
+/// locks: the caller locks them next.
 pub async fn foreseen(
     tx: &impl ConnectionTrait,
     catalog: &Catalog,
-    batch: &[Inbound],
+    planned: &Planned<'_, ()>,
 ) -> Result<BTreeSet<DebtorKey>, DbErr> {
     let mut keys: BTreeSet<DebtorKey> = BTreeSet::new();
     let mut claim_ids: BTreeSet<String> = BTreeSet::new();
     let mut references: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut payers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for msg in batch {
-        let data = &msg.envelope.data;
-        let ty = msg.message_type();
-        if ty == InvoiceIssued::TYPE {
-            if let (Some(m), Some(d)) = (text(&data["municipality"]), text(&data["debtor"]["id"])) {
-                keys.insert((m.to_owned(), d.to_owned()));
-            }
-        } else if ty == FeeAssessed::TYPE || ty == InterestAssessed::TYPE {
-            if let Some(c) = text(&data["claim_id"]) {
-                claim_ids.insert(c.to_owned());
-            }
-        } else if ty == ClaimTransferred::TYPE || ty == WriteOffApproved::TYPE {
-            if let Some(c) = text(&data["claim"]["claim_id"]) {
-                claim_ids.insert(c.to_owned());
-            }
-        } else if ty == InvoiceCredited::TYPE {
-            if let Some(invoice_id) = text(&data["invoice_id"]) {
-                claim_ids.insert(claim_id_for(&msg.envelope.source, invoice_id));
-            }
-        } else if ty == PaymentReceived::TYPE {
-            let Some(m) = text(&data["municipality"]) else {
-                continue;
-            };
+    for msg in planned.messages() {
+        if let Some(inv) = msg.get::<InvoiceIssued>() {
+            keys.insert((inv.municipality.clone(), inv.debtor.id.clone()));
+        } else if let Some(c) = msg.get::<InvoiceCredited>() {
+            claim_ids.insert(claim_id_for(&msg.inbound.envelope.source, &c.invoice_id));
+        } else if let Some(p) = msg.get::<PaymentReceived>() {
+            let m = &p.municipality;
             if let Some(muni) = catalog.municipality(m)
-                && let Some(r) =
-                    text(&data["payment_reference"]).and_then(|t| references::parse_for(muni, t))
+                && let Some(r) = p
+                    .payment_reference
+                    .as_deref()
+                    .and_then(|t| references::parse_for(muni, t))
             {
                 references
-                    .entry(m.to_owned())
+                    .entry(m.clone())
                     .or_default()
                     .insert(r.key().to_owned());
             }
-            if let Some(nid) = text(&data["payer_national_id"])
-                && let Ok(id) = NationalId::parse_for_kind(PartyKind::Person, nid)
-                    .or_else(|_| NationalId::parse_for_kind(PartyKind::Company, nid))
+            if let Some(nid) = &p.payer_national_id
+                && let Ok(id) = NationalId::parse_for_kind(PartyKind::Person, nid.expose())
+                    .or_else(|_| NationalId::parse_for_kind(PartyKind::Company, nid.expose()))
             {
                 payers
-                    .entry(m.to_owned())
+                    .entry(m.clone())
                     .or_default()
                     .insert(id.as_str().to_owned());
+            }
+        } else {
+            // Fees, interest, transfers and write-offs name their claim.
+            let is_claim_event = [
+                FeeAssessed::TYPE,
+                InterestAssessed::TYPE,
+                ClaimTransferred::TYPE,
+                WriteOffApproved::TYPE,
+            ]
+            .contains(&msg.message_type);
+            if is_claim_event {
+                claim_ids.extend(msg.about().claim_ids().into_iter().map(str::to_owned));
             }
         }
     }

@@ -1,15 +1,16 @@
-//! Message → domain → store. One handler for the invoicing queue; it keeps the batch's
+//! Message → domain → store. The invoicing queue's routes ([`router`]); each batch keeps its
 //! delivery order, and runs of consecutive invoices are stored with multi-row statements.
 //!
 //! Replicas share the database: a batch first locks every debtor it will touch, in key order
-//! ([`locks`]), and each handler reads a claim or a credit balance only under its debtor's lock.
+//! ([`locks`], [`Consume::begin`]), and each handler reads a claim or a credit balance only
+//! under its debtor's lock.
 
 pub mod invoices;
 mod ledger;
 pub mod locks;
 
-use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
-use restance_contracts::Message;
+use restance_bus::router::{Consume, Cx, On, OnRun, Planned, Routes};
+use restance_bus::{Effects, HandlerError, Inbound, Outcome};
 use restance_contracts::messages::{
     ClaimTransferred, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
     PaymentReceived, PlanCreated, WriteOffApproved,
@@ -18,113 +19,131 @@ use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 
-/// Every message type the invoicing queue is bound to.
-pub const CONSUMED: &[&str] = &[
-    InvoiceIssued::TYPE,
-    InvoiceCredited::TYPE,
-    PaymentReceived::TYPE,
-    DayOpened::TYPE,
-    FeeAssessed::TYPE,
-    InterestAssessed::TYPE,
-    ClaimTransferred::TYPE,
-    WriteOffApproved::TYPE,
-    PlanCreated::TYPE,
-];
-
-/// The invoicing service's batch handler.
+/// The invoicing service's message handling: validates against the catalog.
 #[derive(Debug)]
-pub struct InvoicingHandler {
+pub struct Invoicing {
     catalog: Arc<Catalog>,
 }
 
-impl InvoicingHandler {
-    /// A handler validating against `catalog`.
+impl Invoicing {
+    /// Handling that validates against `catalog`.
     pub fn new(catalog: Arc<Catalog>) -> Self {
         Self { catalog }
     }
 }
 
-impl BatchHandler for InvoicingHandler {
-    async fn handle(
-        &self,
-        tx: &DatabaseTransaction,
-        batch: &[Inbound],
-        effects: &mut Effects,
-    ) -> Result<Vec<Outcome>, HandlerError> {
-        let mut outcomes = Vec::with_capacity(batch.len());
+/// The invoicing queue: every message type it is bound to, and where it goes.
+pub fn routes() -> Routes<Invoicing> {
+    Routes::new()
+        .on_run::<InvoiceIssued>()
+        .on::<InvoiceCredited>()
+        .on::<PaymentReceived>()
+        .on::<DayOpened>()
+        .on::<FeeAssessed>()
+        .on::<InterestAssessed>()
+        .on::<ClaimTransferred>()
+        .on::<WriteOffApproved>()
+        .on::<PlanCreated>()
+}
+
+impl Consume for Invoicing {
+    const SERVICE: &'static str = "invoicing";
+    // Which debtors a batch locks is found from the messages and the database ([`locks`]).
+    type Key = ();
+    type Batch<'t> = locks::DebtorLocks;
+
+    async fn begin<'t>(
+        &'t self,
+        tx: &'t DatabaseTransaction,
+        planned: &Planned<'_, ()>,
+    ) -> Result<locks::DebtorLocks, HandlerError> {
         let mut locks = locks::DebtorLocks::new(tx);
         if locks.enabled() {
-            let foreseen = locks::foreseen(tx, &self.catalog, batch).await?;
+            let foreseen = locks::foreseen(tx, &self.catalog, planned).await?;
             locks.lock_all(tx, &foreseen).await?;
         }
-        let locks = &mut locks;
-        let mut i = 0;
-        while i < batch.len() {
-            if batch[i].message_type() == InvoiceIssued::TYPE {
-                let run_end = batch[i..]
-                    .iter()
-                    .position(|m| m.message_type() != InvoiceIssued::TYPE)
-                    .map_or(batch.len(), |p| i + p);
-                outcomes.extend(
-                    invoices::open_claims(tx, &self.catalog, &batch[i..run_end], effects, locks)
-                        .await?,
-                );
-                i = run_end;
-                continue;
-            }
-            let msg = &batch[i];
-            let outcome = match msg.message_type() {
-                t if t == PaymentReceived::TYPE => match msg.decode::<PaymentReceived>() {
-                    Ok(p) => {
-                        ledger::receive_payment(
-                            tx,
-                            &self.catalog,
-                            &msg.envelope.source,
-                            &p,
-                            effects,
-                            locks,
-                        )
-                        .await?
-                    }
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == InvoiceCredited::TYPE => match msg.decode::<InvoiceCredited>() {
-                    Ok(c) => {
-                        ledger::credit_note(tx, &msg.envelope.source, &c, effects, locks).await?
-                    }
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == FeeAssessed::TYPE => match msg.decode::<FeeAssessed>() {
-                    Ok(f) => ledger::add_fee(tx, &f, effects, locks).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == InterestAssessed::TYPE => match msg.decode::<InterestAssessed>() {
-                    Ok(f) => ledger::add_interest(tx, &f, effects, locks).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == ClaimTransferred::TYPE => match msg.decode::<ClaimTransferred>() {
-                    Ok(c) => ledger::transfer_claim(tx, &c, locks).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == WriteOffApproved::TYPE => match msg.decode::<WriteOffApproved>() {
-                    Ok(w) => ledger::write_off(tx, &w, effects, locks).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == PlanCreated::TYPE => match msg.decode::<PlanCreated>() {
-                    Ok(p) => ledger::record_plan(tx, &self.catalog, &p).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                t if t == DayOpened::TYPE => match msg.decode::<DayOpened>() {
-                    Ok(d) => ledger::open_day(tx, d.date.into()).await?,
-                    Err(r) => Outcome::Rejected(r),
-                },
-                other => {
-                    Outcome::Rejected(Rejection::new(format!("invoicing does not handle {other}")))
-                }
-            };
-            outcomes.push(outcome);
-            i += 1;
-        }
-        Ok(outcomes)
+        Ok(locks)
+    }
+}
+
+impl OnRun<InvoiceIssued> for Invoicing {
+    async fn on_run(
+        &self,
+        tx: &DatabaseTransaction,
+        locks: &mut locks::DebtorLocks,
+        effects: &mut Effects,
+        run: Vec<(&Inbound, InvoiceIssued)>,
+    ) -> Result<Vec<Outcome>, HandlerError> {
+        invoices::open_claims(tx, &self.catalog, run, effects, locks).await
+    }
+}
+
+impl On<PaymentReceived> for Invoicing {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        p: PaymentReceived,
+    ) -> Result<Outcome, HandlerError> {
+        let source = &cx.inbound.envelope.source;
+        ledger::receive_payment(cx.tx, &self.catalog, source, &p, cx.effects, cx.batch).await
+    }
+}
+
+impl On<InvoiceCredited> for Invoicing {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        c: InvoiceCredited,
+    ) -> Result<Outcome, HandlerError> {
+        let source = &cx.inbound.envelope.source;
+        ledger::credit_note(cx.tx, source, &c, cx.effects, cx.batch).await
+    }
+}
+
+impl On<FeeAssessed> for Invoicing {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, f: FeeAssessed) -> Result<Outcome, HandlerError> {
+        ledger::add_fee(cx.tx, &f, cx.effects, cx.batch).await
+    }
+}
+
+impl On<InterestAssessed> for Invoicing {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        f: InterestAssessed,
+    ) -> Result<Outcome, HandlerError> {
+        ledger::add_interest(cx.tx, &f, cx.effects, cx.batch).await
+    }
+}
+
+impl On<ClaimTransferred> for Invoicing {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        c: ClaimTransferred,
+    ) -> Result<Outcome, HandlerError> {
+        ledger::transfer_claim(cx.tx, &c, cx.batch).await
+    }
+}
+
+impl On<WriteOffApproved> for Invoicing {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        w: WriteOffApproved,
+    ) -> Result<Outcome, HandlerError> {
+        ledger::write_off(cx.tx, &w, cx.effects, cx.batch).await
+    }
+}
+
+impl On<PlanCreated> for Invoicing {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, p: PlanCreated) -> Result<Outcome, HandlerError> {
+        ledger::record_plan(cx.tx, &self.catalog, &p).await
+    }
+}
+
+impl On<DayOpened> for Invoicing {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
+        ledger::open_day(cx.tx, d.date.into()).await
     }
 }

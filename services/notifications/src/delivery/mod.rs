@@ -45,14 +45,15 @@ use crate::domain::timing::{quiet_until, time_zone};
 use crate::handlers::requests::{STATE_FAILED, STATE_PARKED};
 use crate::store::queries::{self, DeliveryKey, DocumentRow};
 use render_pool::RenderPool;
-use restance_bus::{Backoff, Effects, Outbox};
+use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{
     DeliveryChannel, DeliveryFailed, EmailSent, LetterReady, NotificationRequested, SmsSent,
 };
+use restance_runtime::rounds::{self, Next, Pace, Rounds};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -117,76 +118,18 @@ impl Worker {
         })
     }
 
-    /// Runs until `cancel` fires, then lets in-flight sends finish.
+    /// Runs until `cancel` fires, then lets in-flight sends finish ([`Deliveries`] in
+    /// [`restance_runtime::rounds`]).
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let concurrency = self.shared.config.worker.concurrency.max(1);
-        let mut inflight: JoinSet<()> = JoinSet::new();
-        let mut backoff = Backoff::default();
-        loop {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let mut healthy = true;
-            if let Err(e) = self.expire_parked().await {
-                tracing::warn!(error = %e, "sweeping parked notifications failed; retrying");
-                healthy = false;
-            }
-            let free = concurrency.saturating_sub(inflight.len());
-            let mut claimed_any = false;
-            if free > 0 {
-                match self.claim_due(free).await {
-                    Ok(keys) => {
-                        claimed_any = !keys.is_empty();
-                        for key in keys {
-                            // Test harnesses only (`RESTANCE_CRASH_AT=panic:…`): the worker
-                            // panics holding leased claims, which come back after the lease.
-                            restance_bus::crashpoint::reached("notifications.worker.claimed");
-                            let me = self.clone();
-                            inflight.spawn(async move { me.deliver(key).await });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming due deliveries failed; retrying");
-                        healthy = false;
-                    }
-                }
-            }
-            if !healthy {
-                if !backoff.wait(&cancel).await {
-                    break;
-                }
-                continue;
-            }
-            backoff.reset();
-            if claimed_any && inflight.len() < concurrency {
-                continue; // more may be due
-            }
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = self.shared.wake.notified() => {}
-                () = tokio::time::sleep(self.shared.config.poll()) => {}
-                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
-            }
-        }
-        let drain = Duration::from_secs(self.shared.config.worker.drain_secs);
-        if !inflight.is_empty() {
-            tracing::info!(
-                in_flight = inflight.len(),
-                "finishing in-flight deliveries before stopping"
-            );
-        }
-        let finished = tokio::time::timeout(drain, async {
-            while inflight.join_next().await.is_some() {}
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!(
-                left = inflight.len(),
-                "in-flight deliveries did not finish in time; they are claimed again after their lease"
-            );
-            inflight.abort_all();
-        }
-        tracing::info!("delivery worker stopped");
+        let pace = Pace {
+            wake: self.shared.wake.clone(),
+            poll: self.shared.config.poll(),
+        };
+        let deliveries = Deliveries {
+            worker: self,
+            inflight: Mutex::new(JoinSet::new()),
+        };
+        rounds::run(&deliveries, &pace, &cancel).await;
     }
 
     /// Claims up to `limit` due deliveries; SMS due in quiet hours are held until the morning.
@@ -269,12 +212,17 @@ impl Worker {
             PlannedRoute::Sms { msisdn } => self.send_sms(&plan, msisdn.expose()).await,
             PlannedRoute::Email { attach_pdf } => self.send_email(&plan, *attach_pdf).await,
         };
-        if matches!(
-            &plan.route,
-            PlannedRoute::Sms { .. } | PlannedRoute::Email { .. }
-        ) && result.is_ok()
-        {
-            restance_bus::crashpoint::reached("notifications.after_send");
+        // Test harnesses only: the window between the provider's acceptance and the commit.
+        if result.is_ok() {
+            match &plan.route {
+                PlannedRoute::Sms { .. } => {
+                    restance_bus::crashpoint::reached("notifications.after_send");
+                }
+                PlannedRoute::Email { .. } => {
+                    restance_bus::crashpoint::reached("notifications.after_send_email");
+                }
+                PlannedRoute::Letter { .. } => {}
+            }
         }
         self.settle(&key, &plan, attempt, claimed.first_due_ms, result)
             .await;
@@ -411,6 +359,83 @@ fn human_duration(ms: i64) -> String {
         s if s < 7200 => format!("{} min", s / 60),
         s if s < 172_800 => format!("{} h", s / 3600),
         s => format!("{} days", s / 86_400),
+    }
+}
+
+/// The delivery loop's rounds: the sends in flight, at most `worker.concurrency` at once.
+struct Deliveries {
+    worker: Arc<Worker>,
+    inflight: Mutex<JoinSet<()>>,
+}
+
+impl Deliveries {
+    /// The sends in flight, finished ones reaped.
+    fn in_flight(&self) -> usize {
+        let mut set = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        while set.try_join_next().is_some() {}
+        set.len()
+    }
+}
+
+impl Rounds for Deliveries {
+    const NAME: &'static str = "delivery worker";
+    type Error = DbErr;
+
+    /// Sweeps expired parked notifications, then claims as many due deliveries as there are
+    /// free places and starts sending them. A finished send wakes the loop, so a freed place is
+    /// filled at once.
+    async fn round(&self, _cancel: &CancellationToken) -> Result<Next, DbErr> {
+        let worker = &self.worker;
+        let concurrency = worker.shared.config.worker.concurrency.max(1);
+        worker.expire_parked().await?;
+        let free = concurrency.saturating_sub(self.in_flight());
+        if free == 0 {
+            return Ok(Next::Idle);
+        }
+        let keys = worker.claim_due(free).await?;
+        let claimed_any = !keys.is_empty();
+        let mut set = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in keys {
+            // Test harnesses only (`RESTANCE_CRASH_AT=panic:…`): the worker panics holding
+            // leased claims, which come back after the lease.
+            restance_bus::crashpoint::reached("notifications.worker.claimed");
+            let me = worker.clone();
+            let wake = worker.shared.wake.clone();
+            set.spawn(async move {
+                me.deliver(key).await;
+                wake.notify_one();
+            });
+        }
+        // More may be due while there is room.
+        Ok(if claimed_any && set.len() < concurrency {
+            Next::Again
+        } else {
+            Next::Idle
+        })
+    }
+
+    async fn stop(&self) {
+        let mut inflight =
+            std::mem::take(&mut *self.inflight.lock().unwrap_or_else(PoisonError::into_inner));
+        let drain = Duration::from_secs(self.worker.shared.config.worker.drain_secs);
+        if !inflight.is_empty() {
+            tracing::info!(
+                in_flight = inflight.len(),
+                "finishing in-flight deliveries before stopping"
+            );
+        }
+        let finished = tokio::time::timeout(drain, async {
+            while inflight.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                left = inflight.len(),
+                "in-flight deliveries did not finish in time; they are claimed again after their lease"
+            );
+            inflight.abort_all();
+        }
+        tracing::info!("delivery worker stopped");
     }
 }
 

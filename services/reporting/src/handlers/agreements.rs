@@ -16,43 +16,13 @@
 use std::collections::BTreeSet;
 
 use restance_bus::{Outcome, Rejection};
-use restance_contracts::messages::{
-    AgreementScope, DeferralEnded, DeferralGranted, PlanCompleted, PlanCreated, PlanDefaulted,
-};
+use restance_contracts::messages::{AgreementEvent, AgreementScope};
 use restance_kernel::BusinessDate;
 use sea_orm::DbErr;
 
 use crate::domain::claim::{HoldKind, Lifecycle};
 use crate::handlers::working_set::WorkingSet;
 use crate::store::queries::{self, HoldRow, HoldStatus};
-
-/// An agreements event.
-#[derive(Debug)]
-pub enum AgreementEvent {
-    /// `agreements.plan.created.v1`.
-    PlanCreated(PlanCreated),
-    /// `agreements.plan.defaulted.v1`.
-    PlanDefaulted(PlanDefaulted),
-    /// `agreements.plan.completed.v1`.
-    PlanCompleted(PlanCompleted),
-    /// `agreements.deferral.granted.v1`.
-    DeferralGranted(DeferralGranted),
-    /// `agreements.deferral.ended.v1`.
-    DeferralEnded(DeferralEnded),
-}
-
-impl AgreementEvent {
-    /// The debtor and claims it names.
-    pub fn scope(&self) -> &AgreementScope {
-        match self {
-            AgreementEvent::PlanCreated(e) => &e.scope,
-            AgreementEvent::PlanDefaulted(e) => &e.scope,
-            AgreementEvent::PlanCompleted(e) => &e.scope,
-            AgreementEvent::DeferralGranted(e) => &e.scope,
-            AgreementEvent::DeferralEnded(e) => &e.scope,
-        }
-    }
-}
 
 /// The claims a scope covers now, or why it cannot.
 async fn covered(
@@ -195,6 +165,10 @@ pub async fn apply(ws: &mut WorkingSet<'_>, event: &AgreementEvent) -> Result<Ou
             )
             .await
         }
+        // Meetings change no claim's state; reporting is not bound to them.
+        AgreementEvent::MeetingScheduled(_)
+        | AgreementEvent::MeetingHeld(_)
+        | AgreementEvent::MeetingMissed(_) => Ok(Outcome::Done),
     }
 }
 

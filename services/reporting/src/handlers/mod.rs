@@ -1,5 +1,5 @@
-//! Message → projection. One handler for the reporting queue; it applies a batch in delivery
-//! order on a [`working_set::WorkingSet`] and writes it back in one transaction.
+//! Message → projection. The reporting queue's routes ([`router`]); a batch is applied in
+//! delivery order on a [`working_set::WorkingSet`] and written back in one transaction.
 //!
 //! - invoicing's and dunning's claim events keep each claim and its versions ([`claims`]);
 //! - agreements' plans and deferrals set the claims' state ([`agreements`]);
@@ -20,105 +20,20 @@ pub mod working_set;
 
 use std::sync::Arc;
 
-use restance_bus::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Rejection};
-use restance_contracts::Message;
+use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
+use restance_bus::{Effects, HandlerError, Outcome, Rejection};
+use restance_contracts::Subject;
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened,
-    DeferralEnded, DeferralGranted, PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
+    AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred,
+    ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, PaymentApplied, PlanCompleted,
+    PlanCreated, PlanDefaulted,
 };
 use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
 use tokio::sync::Notify;
 
 use crate::store::queries;
-use agreements::AgreementEvent;
 use working_set::WorkingSet;
-
-/// Every message type the reporting queue is bound to.
-pub const CONSUMED: &[&str] = &[
-    ClaimOpened::TYPE,
-    ClaimBalanceChanged::TYPE,
-    ClaimSettled::TYPE,
-    ClaimWrittenOff::TYPE,
-    PaymentApplied::TYPE,
-    ClaimTransferred::TYPE,
-    PlanCreated::TYPE,
-    PlanDefaulted::TYPE,
-    PlanCompleted::TYPE,
-    DeferralGranted::TYPE,
-    DeferralEnded::TYPE,
-    DayOpened::TYPE,
-];
-
-/// A decoded message.
-#[derive(Debug)]
-pub enum Event {
-    /// `invoicing.claim.opened.v1`.
-    Opened(ClaimOpened),
-    /// `invoicing.claim.balance_changed.v1`.
-    BalanceChanged(ClaimBalanceChanged),
-    /// `invoicing.claim.settled.v1`.
-    Settled(ClaimSettled),
-    /// `invoicing.claim.written_off.v1`.
-    WrittenOff(ClaimWrittenOff),
-    /// `invoicing.payment.applied.v1`.
-    Payment(PaymentApplied),
-    /// `dunning.claim.transferred.v1`.
-    Transferred(Box<ClaimTransferred>),
-    /// An agreements event.
-    Agreement(AgreementEvent),
-    /// `calendar.day.opened.v1`.
-    Day(DayOpened),
-}
-
-impl Event {
-    fn decode(msg: &Inbound) -> Result<Event, Rejection> {
-        use AgreementEvent as A;
-        Ok(match msg.message_type() {
-            t if t == ClaimOpened::TYPE => Event::Opened(msg.decode()?),
-            t if t == ClaimBalanceChanged::TYPE => Event::BalanceChanged(msg.decode()?),
-            t if t == ClaimSettled::TYPE => Event::Settled(msg.decode()?),
-            t if t == ClaimWrittenOff::TYPE => Event::WrittenOff(msg.decode()?),
-            t if t == PaymentApplied::TYPE => Event::Payment(msg.decode()?),
-            t if t == ClaimTransferred::TYPE => Event::Transferred(Box::new(msg.decode()?)),
-            t if t == PlanCreated::TYPE => Event::Agreement(A::PlanCreated(msg.decode()?)),
-            t if t == PlanDefaulted::TYPE => Event::Agreement(A::PlanDefaulted(msg.decode()?)),
-            t if t == PlanCompleted::TYPE => Event::Agreement(A::PlanCompleted(msg.decode()?)),
-            t if t == DeferralGranted::TYPE => Event::Agreement(A::DeferralGranted(msg.decode()?)),
-            t if t == DeferralEnded::TYPE => Event::Agreement(A::DeferralEnded(msg.decode()?)),
-            t if t == DayOpened::TYPE => Event::Day(msg.decode()?),
-            other => return Err(Rejection::new(format!("reporting does not handle {other}"))),
-        })
-    }
-
-    /// The municipality the event names, if any.
-    fn municipality(&self) -> Option<&str> {
-        match self {
-            Event::Opened(e) => Some(&e.claim.municipality),
-            Event::BalanceChanged(e) => Some(&e.claim.municipality),
-            Event::Settled(e) => Some(&e.claim.municipality),
-            Event::WrittenOff(e) => Some(&e.claim.municipality),
-            Event::Payment(e) => Some(&e.municipality),
-            Event::Transferred(e) => Some(&e.claim.municipality),
-            Event::Agreement(a) => Some(&a.scope().municipality),
-            Event::Day(_) => None,
-        }
-    }
-
-    /// The claims it names (preloaded for the batch in one query).
-    fn claim_ids(&self) -> Vec<String> {
-        match self {
-            Event::Opened(e) => vec![e.claim.claim_id.clone()],
-            Event::BalanceChanged(e) => vec![e.claim.claim_id.clone()],
-            Event::Settled(e) => vec![e.claim.claim_id.clone()],
-            Event::WrittenOff(e) => vec![e.claim.claim_id.clone()],
-            Event::Payment(e) => e.allocations.iter().map(|a| a.claim_id.clone()).collect(),
-            Event::Transferred(e) => vec![e.claim.claim_id.clone()],
-            Event::Agreement(a) => a.scope().claim_ids.clone(),
-            Event::Day(_) => Vec::new(),
-        }
-    }
-}
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -129,82 +44,176 @@ pub struct Shared {
     pub worker_wake: Arc<Notify>,
 }
 
-/// The reporting service's batch handler.
-#[derive(Debug)]
-pub struct ReportingHandler {
-    shared: Arc<Shared>,
+/// The reporting queue: every message type it is bound to, and where it goes.
+pub fn routes() -> Routes<Shared> {
+    Routes::new()
+        .on::<ClaimOpened>()
+        .on::<ClaimBalanceChanged>()
+        .on::<ClaimSettled>()
+        .on::<ClaimWrittenOff>()
+        .on::<PaymentApplied>()
+        .on::<ClaimTransferred>()
+        .on::<PlanCreated>()
+        .on::<PlanDefaulted>()
+        .on::<PlanCompleted>()
+        .on::<DeferralGranted>()
+        .on::<DeferralEnded>()
+        .on::<DayOpened>()
 }
 
-impl ReportingHandler {
-    /// A handler on the shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+/// One batch's state: the claims it names, loaded once and written back once.
+pub struct Batch<'t> {
+    ws: WorkingSet<'t>,
+    /// A business day was opened: wake the worker after the batch.
+    new_day: bool,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("new_day", &self.new_day)
+            .finish_non_exhaustive()
     }
 }
 
-impl BatchHandler for ReportingHandler {
-    async fn handle(
-        &self,
-        tx: &DatabaseTransaction,
-        batch: &[Inbound],
-        _effects: &mut Effects,
-    ) -> Result<Vec<Outcome>, HandlerError> {
-        let catalog = &self.shared.catalog;
-        let decoded: Vec<Result<Event, Rejection>> = batch
-            .iter()
-            .map(|msg| {
-                Event::decode(msg).and_then(|e| match e.municipality() {
-                    Some(m) if catalog.municipality(m).is_none() => Err(Rejection::new(format!(
-                        "data.municipality: {m} is not a configured municipality"
-                    ))),
-                    _ => Ok(e),
-                })
-            })
-            .collect();
+impl Consume for Shared {
+    const SERVICE: &'static str = "reporting";
+    // The whole projection is one lock (business dates), so no per-message key.
+    type Key = ();
+    type Batch<'t> = Batch<'t>;
+
+    fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
+        match about.municipality() {
+            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
+                "data.municipality: {m} is not a configured municipality"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn begin<'t>(
+        &'t self,
+        tx: &'t DatabaseTransaction,
+        planned: &Planned<'_, ()>,
+    ) -> Result<Batch<'t>, HandlerError> {
         queries::lock_projection(tx).await?;
         let day = queries::last_business_date(tx).await?;
         let mut ws = WorkingSet::new(tx, day);
-        let ids: Vec<String> = decoded
+        let ids: Vec<String> = planned
+            .messages()
             .iter()
-            .filter_map(|e| e.as_ref().ok())
-            .flat_map(Event::claim_ids)
+            .flat_map(|m| m.about().claim_ids())
+            .map(str::to_owned)
             .collect();
         ws.preload(&ids).await?;
+        Ok(Batch { ws, new_day: false })
+    }
 
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut new_day = false;
-        for event in decoded {
-            let outcome = match event {
-                Err(rejection) => Outcome::Rejected(rejection),
-                Ok(Event::Opened(e)) => claims::opened(&mut ws, catalog, &e).await?,
-                Ok(Event::BalanceChanged(e)) => claims::balance_changed(&mut ws, &e).await?,
-                Ok(Event::Settled(e)) => claims::settled(&mut ws, &e).await?,
-                Ok(Event::WrittenOff(e)) => claims::written_off(&mut ws, &e).await?,
-                Ok(Event::Payment(e)) => claims::payment_applied(&mut ws, &e).await?,
-                Ok(Event::Transferred(e)) => claims::transferred(&mut ws, &e).await?,
-                Ok(Event::Agreement(a)) => agreements::apply(&mut ws, &a).await?,
-                Ok(Event::Day(d)) => {
-                    if ws.day.is_some_and(|last| d.date <= last) {
-                        tracing::info!(business_date = %d.date, last = ?ws.day.map(|l| l.to_string()),
-                            "business day already opened: duplicate, nothing to do");
-                    } else {
-                        queries::insert_business_day(tx, d.date).await?;
-                        ws.day = Some(d.date);
-                        agreements::day_opened(&mut ws, d.date).await?;
-                        new_day = true;
-                        tracing::info!(business_date = %d.date,
-                            "business day opened: later changes belong to it; the worker closes the dates before it");
-                    }
-                    Outcome::Done
-                }
-            };
-            outcomes.push(outcome);
-        }
-        let versions = ws.flush().await?;
+    async fn finish<'t>(
+        &'t self,
+        _tx: &'t DatabaseTransaction,
+        batch: Batch<'t>,
+        _handled: &[Handled<'_, ()>],
+        _effects: &mut Effects,
+    ) -> Result<(), HandlerError> {
+        let versions = batch.ws.flush().await?;
         metrics::counter!("restance_reporting_versions_written_total").increment(versions as u64);
-        if new_day {
-            self.shared.worker_wake.notify_one();
+        if batch.new_day {
+            self.worker_wake.notify_one();
         }
-        Ok(outcomes)
+        Ok(())
+    }
+}
+
+impl On<ClaimOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: ClaimOpened) -> Result<Outcome, HandlerError> {
+        Ok(claims::opened(&mut cx.batch.ws, &self.catalog, &e).await?)
+    }
+}
+
+impl On<ClaimBalanceChanged> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimBalanceChanged,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::balance_changed(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+impl On<ClaimSettled> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimSettled,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::settled(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+impl On<ClaimWrittenOff> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimWrittenOff,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::written_off(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+impl On<PaymentApplied> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: PaymentApplied,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::payment_applied(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+impl On<ClaimTransferred> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimTransferred,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::transferred(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+/// The agreements events reporting follows, each through [`agreements::apply`].
+macro_rules! agreement_routes {
+    ($($t:ident),* $(,)?) => {$(
+        impl On<$t> for Shared {
+            async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: $t) -> Result<Outcome, HandlerError> {
+                Ok(agreements::apply(&mut cx.batch.ws, &AgreementEvent::$t(e)).await?)
+            }
+        }
+    )*};
+}
+
+agreement_routes!(
+    PlanCreated,
+    PlanDefaulted,
+    PlanCompleted,
+    DeferralGranted,
+    DeferralEnded,
+);
+
+impl On<DayOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
+        let ws = &mut cx.batch.ws;
+        if ws.day.is_some_and(|last| d.date <= last) {
+            tracing::info!(business_date = %d.date, last = ?ws.day.map(|l| l.to_string()),
+                "business day already opened: duplicate, nothing to do");
+        } else {
+            queries::insert_business_day(cx.tx, d.date).await?;
+            ws.day = Some(d.date);
+            agreements::day_opened(ws, d.date).await?;
+            cx.batch.new_day = true;
+            tracing::info!(business_date = %d.date,
+                "business day opened: later changes belong to it; the worker closes the dates before it");
+        }
+        Ok(Outcome::Done)
     }
 }

@@ -22,6 +22,17 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// A message as if just received (for tests and tools that hand messages to a handler
+    /// directly): the body kept for a dead letter is the envelope's JSON.
+    pub fn from_envelope(envelope: Envelope<serde_json::Value>) -> Self {
+        let raw: Arc<[u8]> = serde_json::to_vec(&envelope).unwrap_or_default().into();
+        Self {
+            envelope,
+            redelivered: false,
+            raw,
+        }
+    }
+
     /// The message type (routing key).
     pub fn message_type(&self) -> &str {
         &self.envelope.r#type

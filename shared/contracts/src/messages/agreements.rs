@@ -376,3 +376,41 @@ impl Validate for MeetingMissed {
         p.into_vec()
     }
 }
+
+/// Any of the agreements service's events, for a consumer that handles them alike (dunning's
+/// holds, reporting's claim states).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgreementEvent {
+    /// `agreements.plan.created.v1`.
+    PlanCreated(PlanCreated),
+    /// `agreements.plan.defaulted.v1`.
+    PlanDefaulted(PlanDefaulted),
+    /// `agreements.plan.completed.v1`.
+    PlanCompleted(PlanCompleted),
+    /// `agreements.deferral.granted.v1`.
+    DeferralGranted(DeferralGranted),
+    /// `agreements.deferral.ended.v1`.
+    DeferralEnded(DeferralEnded),
+    /// `agreements.meeting.scheduled.v1`.
+    MeetingScheduled(MeetingScheduled),
+    /// `agreements.meeting.held.v1`.
+    MeetingHeld(MeetingHeld),
+    /// `agreements.meeting.missed.v1`.
+    MeetingMissed(MeetingMissed),
+}
+
+impl AgreementEvent {
+    /// The debtor and claims it concerns.
+    pub fn scope(&self) -> &AgreementScope {
+        match self {
+            AgreementEvent::PlanCreated(e) => &e.scope,
+            AgreementEvent::PlanDefaulted(e) => &e.scope,
+            AgreementEvent::PlanCompleted(e) => &e.scope,
+            AgreementEvent::DeferralGranted(e) => &e.scope,
+            AgreementEvent::DeferralEnded(e) => &e.scope,
+            AgreementEvent::MeetingScheduled(e) => &e.scope,
+            AgreementEvent::MeetingHeld(e) => &e.scope,
+            AgreementEvent::MeetingMissed(e) => &e.scope,
+        }
+    }
+}

@@ -19,8 +19,9 @@ mod rejected;
 mod reporting;
 
 pub use agreements::{
-    AgreementScope, DeferralEndReason, DeferralEnded, DeferralGranted, Instalment, MeetingHeld,
-    MeetingMissed, MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted, PlanEndReason,
+    AgreementEvent, AgreementScope, DeferralEndReason, DeferralEnded, DeferralGranted, Instalment,
+    MeetingHeld, MeetingMissed, MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted,
+    PlanEndReason,
 };
 pub use bank::{PaymentChannel, PaymentReceived};
 pub use benefits::{BenefitLaw, BenefitPaid};

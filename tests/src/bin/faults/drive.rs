@@ -166,8 +166,12 @@ pub async fn run_once(
         Fault::Crash(i, point, hi) => {
             // A batch holds up to a few hundred messages: a small flow passes a commit point
             // only a few times, so the pass is drawn from a range that grows with the flow.
-            let hi = if point == "notifications.after_send" {
-                calibration.map_or(hi, |c| c.sms).clamp(1, hi)
+            let hi = if point == "notifications.after_send_email" {
+                hi
+            } else if point == "notifications.after_send" {
+                // The SMS are shared among the replicas: the armed one sends its share.
+                let share = calibration.map_or(hi, |c| c.sms / crate::system::replicas() as u64);
+                share.clamp(1, hi)
             } else if point.starts_with("dunning.run.") {
                 hi
             } else {
@@ -742,6 +746,10 @@ async fn drive(
     // The checker.
     let mut result = RunResult {
         evidence,
+        email_window: matches!(
+            scenario.fault,
+            Fault::Crash(_, "notifications.after_send_email", _)
+        ),
         fired: did_fire,
         phases,
         ..Default::default()

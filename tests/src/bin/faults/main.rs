@@ -181,9 +181,9 @@ async fn main() -> anyhow::Result<()> {
     // (up to three times `runs` attempts). Its lost and doubled effects still count: without a
     // fault it is a control run, and any loss there is a bug.
     println!(
-        "| scenario | fired runs | unfired (not counted) | lost | doubled | other violations | mean run s |"
+        "| scenario | fired runs | unfired (not counted) | lost | doubled | other violations | e-mails re-sent, same Message-ID | mean run s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut failed = false;
     for (si, sc) in chosen.iter().enumerate() {
         let mut fired = 0;
@@ -191,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
         let mut lost = 0;
         let mut doubled = 0;
         let mut other = 0;
+        let mut resent = 0;
         let mut secs = 0.0;
         let mut attempts = 0;
         let max_attempts = runs.saturating_mul(3);
@@ -218,14 +219,16 @@ async fn main() -> anyhow::Result<()> {
             }
             lost += r.lost;
             doubled += r.doubled;
+            resent += r.resent_same_id;
             let others = r.violations.len();
             eprintln!(
-                "  {} run {run}: {:.1} s, fired: {}, lost {}, doubled {}; {}",
+                "  {} run {run}: {:.1} s, fired: {}, lost {}, doubled {}, e-mails re-sent with the same Message-ID {}; {}",
                 sc.name,
                 r.elapsed.as_secs_f64(),
                 r.fired,
                 r.lost,
                 r.doubled,
+                r.resent_same_id,
                 if r.evidence.is_empty() {
                     "-"
                 } else {
@@ -247,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
             0.0
         };
         println!(
-            "| {} | {fired} | {unfired} | {lost} | {doubled} | {other} | {mean:.1} |",
+            "| {} | {fired} | {unfired} | {lost} | {doubled} | {other} | {resent} | {mean:.1} |",
             sc.name
         );
         if sc.name != "control" && fired < runs {

@@ -155,6 +155,11 @@ pub fn scenarios() -> Vec<Scenario> {
             "a notifications replica dies after the gateway accepted an SMS, before recording it",
         ),
         s(
+            "notifications-after-email",
+            Crash(NOT, "notifications.after_send_email", 2),
+            "crash point right after the SMTP server accepted an e-mail, before the outcome is committed (the e-mail goes again with the same Message-ID: counted apart)",
+        ),
+        s(
             "kill-reporting",
             Kill9(REP, Day2),
             "kill -9 of one reporting replica while the month-end reports are made",
