@@ -1,5 +1,5 @@
-//! What the consumer and the API share: the catalog, the configuration, who acts, and how an
-//! operation says no.
+//! What every operation needs besides the shared state ([`crate::state::Shared`]): who acts,
+//! and how an operation says no.
 //!
 //! Every change to an agreement — by a caseworker through the API or by the service itself on a
 //! business day or an invoicing event — goes through the functions of [`crate::plans`],
@@ -11,37 +11,10 @@ use std::collections::BTreeMap;
 
 use restance_bus::Effects;
 use restance_contracts::{Message, Problem};
-use restance_kernel::{BusinessDate, Catalog, Municipality};
+use restance_kernel::BusinessDate;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 
-use crate::config::AgreementsConfig;
 use crate::store::queries::{self, ClaimRow};
-
-/// The service name: queue `<exchange>.agreements`, source `/restance/agreements`.
-pub const SERVICE: &str = "agreements";
-
-/// What every operation reads.
-#[derive(Debug)]
-pub struct Shared {
-    /// Municipalities, offices, categories.
-    pub catalog: Catalog,
-    /// `[agreements]`.
-    pub config: AgreementsConfig,
-    /// The `source` of the events we publish (`/restance/agreements`).
-    pub source: String,
-}
-
-impl Shared {
-    /// The municipality, which the catalog is known to have (checked at the edges).
-    pub fn municipality(&self, code: &str) -> Result<&Municipality, Failure> {
-        self.catalog.municipality(code).ok_or_else(|| {
-            Failure::Refused(Refusal::not_found_at(
-                "municipality",
-                format!("{code} is not a configured municipality"),
-            ))
-        })
-    }
-}
 
 /// Who changes something: a caseworker's token, or the service itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,11 +24,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LetterKind;
-use crate::context::{
-    Actor, Failure, Refusal, Shared, business_day, emit, lock_debtor, requested_claims,
-};
+use crate::context::{Actor, Failure, Refusal, business_day, emit, lock_debtor, requested_claims};
 use crate::domain::{DeferralReason, deferral_period, has_expired, ids};
 use crate::letters::{self, Addressee, templates};
+use crate::state::Shared;
 use crate::store::queries::{
     self, AuditEntry, ClaimRow, CoverageKind, DeferralRow, DeferralStatus,
 };

@@ -25,7 +25,7 @@ use restance_contracts::messages::{NotificationRequested, Recipient, Related};
 use restance_kernel::{BusinessDate, Catalog, Country, Currency, Language, Money, Municipality};
 use serde_json::{Map, Value, json};
 
-use crate::context::SERVICE;
+use crate::SERVICE;
 use crate::domain::{Instalment, MeetingTime};
 use crate::store::queries::ClaimRow;
 

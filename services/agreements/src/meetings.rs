@@ -26,14 +26,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::LetterKind;
-use crate::context::{
-    Actor, Failure, Refusal, Shared, business_day, emit, lock_debtor, requested_claims,
-};
+use crate::context::{Actor, Failure, Refusal, business_day, emit, lock_debtor, requested_claims};
 use crate::domain::{
     MeetingResult, MeetingTime, ReminderState, ids, meeting::initial_reminder,
     meeting::reminder_due, meeting_time, reminder_date,
 };
 use crate::letters::{self, Addressee, MeetingLetter, templates};
+use crate::state::Shared;
 use crate::store::queries::{self, AuditEntry, ClaimRow, DebtorKey, MeetingRow, MeetingStatus};
 use crate::{metrics, tasks};
 

@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 
 use crate::debtors;
 use crate::domain::{Hold, HoldKind, Scope};
-use crate::handlers::Shared;
+use crate::state::Shared;
 use crate::store::queries::{self, ClaimRow, HistoryRow, WriteOffRow};
 
 /// The role that may write.

@@ -41,8 +41,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{LetterSettings, RunSettings};
 use crate::debtors;
-use crate::handlers::Shared;
 use crate::publish::{DayOutput, Publisher};
+use crate::state::Shared;
 use crate::store::queries::{self, DebtorKey};
 
 /// The daily-run worker (cloned for each start under the supervisor).

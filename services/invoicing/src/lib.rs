@@ -9,70 +9,11 @@
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod startup;
+pub mod state;
 pub mod store;
 
-use restance_runtime::api_auth::ApiTokens;
-use restance_runtime::{Runtime, Settings};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
+pub use startup::Application;
 
 /// The service name: queue `<exchange>.invoicing`, source `/restance/invoicing`.
 pub const SERVICE: &str = "invoicing";
-
-/// A built, not yet running invoicing service.
-#[derive(Debug)]
-pub struct Application {
-    runtime: Runtime,
-    api: axum::Router,
-}
-
-impl Application {
-    /// Connects, migrates, binds; consumers and API wired.
-    pub async fn build(settings: Settings, cancel: CancellationToken) -> anyhow::Result<Self> {
-        let tokens =
-            Arc::new(ApiTokens::parse(settings.api.tokens.as_ref()).map_err(anyhow::Error::msg)?);
-        if tokens.is_empty() {
-            tracing::warn!(
-                "api.tokens is empty: the debtor API is open to anyone who can reach the port"
-            );
-        }
-        let catalog = Arc::new(settings.catalog.clone());
-        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
-        runtime.consume(
-            None,
-            handlers::routes().serve(Arc::new(handlers::Invoicing::new(catalog))),
-        );
-        let api = http::router(runtime.context().db.clone(), tokens);
-        Ok(Self { runtime, api })
-    }
-
-    /// The bound HTTP address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.runtime.local_addr()
-    }
-
-    /// Runs until the cancellation token fires, then drains.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.runtime.run(self.api).await
-    }
-}
-
-impl restance_runtime::App for Application {
-    const SERVICE: &'static str = SERVICE;
-
-    fn build(
-        settings: Settings,
-        cancel: CancellationToken,
-    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
-        Application::build(settings, cancel)
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Application::local_addr(self)
-    }
-
-    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
-        Application::run_until_stopped(self)
-    }
-}

@@ -16,10 +16,10 @@
 //! Errors are problem details (`application/problem+json`, with the compatibility member
 //! `error`; see `restance_runtime::api`).
 
-use crate::Shared;
 use crate::delivery::sms::{ReportKind, report_kind};
 use crate::domain::ids::{clean_reason, is_document_id};
 use crate::domain::plan::DeliveryPlan;
+use crate::state::Shared;
 use crate::store::queries;
 use axum::body::Bytes;
 use axum::extract::{FromRef, Path, State};

@@ -8,9 +8,9 @@ mod support;
 
 use restance_bus::{Effects, Outcome};
 use restance_contracts::messages::{DebtorUpdated, NotificationRequested};
-use restance_notifications::Shared;
 use restance_notifications::config::NotificationsConfig;
 use restance_notifications::handlers::{directory, requests};
+use restance_notifications::state::Shared;
 use restance_notifications::store::Migrator;
 use restance_testkit::{FakeSmsGateway, TestDatabase, shipped_settings};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};

@@ -13,9 +13,9 @@
 //!   produces the reports that fall due ([`produce`]); where a date's figures come from is
 //!   [`figures`];
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`], the API in [`http`],
-//!   the `[reporting]` section in [`config`], the wiring in [`app`].
+//!   the `[reporting]` section in [`config`], the wiring in [`startup`], what the handlers and
+//!   the worker share in [`state`].
 
-pub mod app;
 pub mod config;
 pub mod domain;
 pub mod figures;
@@ -23,29 +23,15 @@ pub mod files;
 pub mod handlers;
 pub mod http;
 pub mod produce;
+pub mod startup;
+pub mod state;
 pub mod store;
 pub mod worker;
 
-pub use app::{Application, SERVICE};
 pub use config::{InvalidConfig, ReportingConfig};
 /// The report model, at its old path.
 pub use domain::report;
+pub use startup::Application;
 
-impl restance_runtime::App for Application {
-    const SERVICE: &'static str = SERVICE;
-
-    fn build(
-        settings: restance_runtime::Settings,
-        cancel: tokio_util::sync::CancellationToken,
-    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
-        Application::build(settings, cancel)
-    }
-
-    fn local_addr(&self) -> std::net::SocketAddr {
-        Application::local_addr(self)
-    }
-
-    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
-        Application::run_until_stopped(self)
-    }
-}
+/// The service name: queue `<exchange>.reporting`, source `/restance/reporting`.
+pub const SERVICE: &str = "reporting";

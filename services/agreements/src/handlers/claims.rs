@@ -22,9 +22,10 @@ use restance_contracts::messages::{
 use restance_kernel::{BusinessDate, Money};
 use sea_orm::DatabaseTransaction;
 
-use crate::context::{Failure, Refusal, Shared};
+use crate::context::{Failure, Refusal};
 use crate::metrics;
 use crate::plans;
+use crate::state::Shared;
 use crate::store::queries::{self, ClaimRow, ClaimState, CoverageKind};
 
 /// The stored claim `claim` names, or why the event cannot be applied.

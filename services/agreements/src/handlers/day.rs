@@ -18,7 +18,8 @@ use restance_bus::Effects;
 use restance_kernel::BusinessDate;
 use sea_orm::DatabaseTransaction;
 
-use crate::context::{Failure, Shared};
+use crate::context::Failure;
+use crate::state::Shared;
 use crate::store::queries::{self, DebtorKey};
 use crate::{deferrals, meetings, metrics, plans};
 

@@ -26,7 +26,8 @@ use restance_contracts::messages::{
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
 
-use crate::context::{Failure, Shared};
+use crate::context::Failure;
+use crate::state::Shared;
 use crate::store::queries::{self, DebtorKey};
 
 /// The agreements queue: every message type it is bound to, and where it goes.

@@ -47,8 +47,9 @@ use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 
-use crate::context::{Actor, Failure, Refusal, RefusalKind, Shared};
+use crate::context::{Actor, Failure, Refusal, RefusalKind};
 use crate::metrics;
+use crate::state::Shared;
 use crate::store::queries::{self, AuditEntry};
 
 pub use requests::{MAX_CLAIMS, MAX_ID, MAX_LINE, MAX_NOTE};

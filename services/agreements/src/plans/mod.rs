@@ -39,11 +39,10 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::{Value, json};
 
 use crate::config::LetterKind;
-use crate::context::{
-    Actor, Failure, Refusal, Shared, business_day, emit, lock_debtor, requested_claims,
-};
+use crate::context::{Actor, Failure, Refusal, business_day, emit, lock_debtor, requested_claims};
 use crate::domain::{Frequency, Instalment, Schedule, ScheduleError, Sizing, Terms, ids};
 use crate::letters::{self, Addressee, PlanLetter, templates};
+use crate::state::Shared;
 use crate::store::queries::{self, AuditEntry, ClaimRow, CoverageKind, PlanRow, PlanStatus};
 use crate::{deferrals, metrics, tasks};
 

@@ -9,9 +9,10 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 
 use super::{End, end};
 use crate::config::LetterKind;
-use crate::context::{Actor, Failure, Shared, emit};
+use crate::context::{Actor, Failure, emit};
 use crate::domain::{self, Instalment, PlanState, ids};
 use crate::letters::{self, Addressee, ReminderLetter, templates};
+use crate::state::Shared;
 use crate::store::queries::{
     self, AuditEntry, ClaimRow, ClaimState, CoverageKind, PlanRow, PlanStatus,
 };

@@ -18,7 +18,6 @@ pub mod claims;
 pub mod holds;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
@@ -28,24 +27,11 @@ use restance_contracts::messages::{
     PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
 };
 use restance_contracts::{Message, Subject};
-use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
-use tokio::sync::Notify;
 
 use crate::debtors;
-use crate::domain::Policies;
+use crate::state::Shared;
 use crate::store::queries::{self, DebtorKey};
-
-/// What the handlers share.
-#[derive(Debug)]
-pub struct Shared {
-    /// The validated policies.
-    pub policies: Policies,
-    /// The catalog.
-    pub catalog: Catalog,
-    /// Wakes the daily-run worker when a business day is recorded.
-    pub run_wake: Arc<Notify>,
-}
 
 /// The dunning queue: every message type it is bound to, and where it goes.
 pub fn routes() -> Routes<Shared> {

@@ -15,25 +15,12 @@ use restance_contracts::messages::{
     ClaimTransferred, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
     PaymentReceived, PlanCreated, WriteOffApproved,
 };
-use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
-use std::sync::Arc;
 
-/// The invoicing service's message handling: validates against the catalog.
-#[derive(Debug)]
-pub struct Invoicing {
-    catalog: Arc<Catalog>,
-}
-
-impl Invoicing {
-    /// Handling that validates against `catalog`.
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
-    }
-}
+use crate::state::Shared;
 
 /// The invoicing queue: every message type it is bound to, and where it goes.
-pub fn routes() -> Routes<Invoicing> {
+pub fn routes() -> Routes<Shared> {
     Routes::new()
         .on_run::<InvoiceIssued>()
         .on::<InvoiceCredited>()
@@ -46,7 +33,7 @@ pub fn routes() -> Routes<Invoicing> {
         .on::<PlanCreated>()
 }
 
-impl Consume for Invoicing {
+impl Consume for Shared {
     const SERVICE: &'static str = "invoicing";
     // Which debtors a batch locks is found from the messages and the database ([`locks`]).
     type Key = ();
@@ -66,7 +53,7 @@ impl Consume for Invoicing {
     }
 }
 
-impl OnRun<InvoiceIssued> for Invoicing {
+impl OnRun<InvoiceIssued> for Shared {
     async fn on_run(
         &self,
         tx: &DatabaseTransaction,
@@ -78,7 +65,7 @@ impl OnRun<InvoiceIssued> for Invoicing {
     }
 }
 
-impl On<PaymentReceived> for Invoicing {
+impl On<PaymentReceived> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
@@ -89,7 +76,7 @@ impl On<PaymentReceived> for Invoicing {
     }
 }
 
-impl On<InvoiceCredited> for Invoicing {
+impl On<InvoiceCredited> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
@@ -100,13 +87,13 @@ impl On<InvoiceCredited> for Invoicing {
     }
 }
 
-impl On<FeeAssessed> for Invoicing {
+impl On<FeeAssessed> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, f: FeeAssessed) -> Result<Outcome, HandlerError> {
         ledger::add_fee(cx.tx, &f, cx.effects, cx.batch).await
     }
 }
 
-impl On<InterestAssessed> for Invoicing {
+impl On<InterestAssessed> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
@@ -116,7 +103,7 @@ impl On<InterestAssessed> for Invoicing {
     }
 }
 
-impl On<ClaimTransferred> for Invoicing {
+impl On<ClaimTransferred> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
@@ -126,7 +113,7 @@ impl On<ClaimTransferred> for Invoicing {
     }
 }
 
-impl On<WriteOffApproved> for Invoicing {
+impl On<WriteOffApproved> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
@@ -136,13 +123,13 @@ impl On<WriteOffApproved> for Invoicing {
     }
 }
 
-impl On<PlanCreated> for Invoicing {
+impl On<PlanCreated> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, p: PlanCreated) -> Result<Outcome, HandlerError> {
         ledger::record_plan(cx.tx, &self.catalog, &p).await
     }
 }
 
-impl On<DayOpened> for Invoicing {
+impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
         ledger::open_day(cx.tx, d.date.into()).await
     }

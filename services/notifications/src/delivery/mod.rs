@@ -37,12 +37,12 @@ mod send;
 mod settle;
 pub mod sms;
 
-use crate::Shared;
 use crate::config::Channel;
 use crate::domain::ids::{self, clean_reason};
 use crate::domain::plan::{DeliveryPlan, PlannedRoute};
 use crate::domain::timing::{quiet_until, time_zone};
 use crate::handlers::requests::{STATE_FAILED, STATE_PARKED};
+use crate::state::Shared;
 use crate::store::queries::{self, DeliveryKey, DocumentRow};
 use render_pool::RenderPool;
 use restance_bus::{Effects, Outbox};

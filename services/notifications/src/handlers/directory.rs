@@ -30,8 +30,8 @@
 //! transaction looked for parked requests, and wait for a debtor update that already came.
 
 use super::requests::{self, STATE_PARKED};
-use crate::Shared;
 use crate::domain::ids::json_error;
+use crate::state::Shared;
 use crate::store::queries;
 use restance_bus::{Effects, HandlerError, Outcome};
 use restance_contracts::messages::{

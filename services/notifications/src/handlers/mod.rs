@@ -11,7 +11,7 @@
 pub mod directory;
 pub mod requests;
 
-use crate::Shared;
+use crate::state::Shared;
 use crate::store::queries;
 use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome};

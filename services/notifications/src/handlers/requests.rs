@@ -14,7 +14,6 @@
 //! in the content hash, so the same notification id with other files is refused like any other
 //! conflicting re-send.
 
-use crate::Shared;
 use crate::config::Channel;
 use crate::domain::channels::{Route, plan_routes};
 use crate::domain::contact::{Contact, address_fragments};
@@ -22,6 +21,7 @@ use crate::domain::ids::{clean_reason, json_error};
 use crate::domain::plan::{DeliveryPlan, PlannedRoute};
 use crate::domain::protection::{must_scrub, scrub};
 use crate::domain::timing::{local_date, time_zone};
+use crate::state::Shared;
 use crate::store::queries::{self, AttachmentRow, NewDelivery, NewNotification};
 use chrono::{DateTime, Utc};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};

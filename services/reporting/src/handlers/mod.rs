@@ -18,8 +18,6 @@ pub mod agreements;
 pub mod claims;
 pub mod working_set;
 
-use std::sync::Arc;
-
 use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
@@ -28,21 +26,11 @@ use restance_contracts::messages::{
     ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, PaymentApplied, PlanCompleted,
     PlanCreated, PlanDefaulted,
 };
-use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
-use tokio::sync::Notify;
 
+use crate::state::Shared;
 use crate::store::queries;
 use working_set::WorkingSet;
-
-/// What the handlers share.
-#[derive(Debug)]
-pub struct Shared {
-    /// The catalog.
-    pub catalog: Catalog,
-    /// Wakes the worker when a business day is recorded.
-    pub worker_wake: Arc<Notify>,
-}
 
 /// The reporting queue: every message type it is bound to, and where it goes.
 pub fn routes() -> Routes<Shared> {

@@ -12,11 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ReportingConfig;
 use crate::produce::Producer;
+use crate::state::Shared;
 use crate::worker::Worker;
-use crate::{handlers, http, store};
-
-/// The service name: queue `<exchange>.reporting`, source `/restance/reporting`.
-pub const SERVICE: &str = "reporting";
+use crate::{SERVICE, handlers, http, store};
 
 /// A built, not yet running reporting service.
 #[derive(Debug)]
@@ -68,7 +66,7 @@ impl Application {
             "reporting configured"
         );
         let catalog = settings.catalog.clone();
-        let shared = Arc::new(handlers::Shared {
+        let shared = Arc::new(Shared {
             catalog: catalog.clone(),
             worker_wake: Arc::new(Notify::new()),
         });
@@ -123,5 +121,24 @@ impl Application {
         let result = self.runtime.run(self.api).await;
         let _ = worker.await;
         result
+    }
+}
+
+impl restance_runtime::App for Application {
+    const SERVICE: &'static str = SERVICE;
+
+    fn build(
+        settings: Settings,
+        cancel: CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
+        Application::build(settings, cancel)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        Application::local_addr(self)
+    }
+
+    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
+        Application::run_until_stopped(self)
     }
 }

@@ -1,0 +1,19 @@
+//! What the handlers, the daily run and the API share.
+
+use std::sync::Arc;
+
+use restance_kernel::Catalog;
+use tokio::sync::Notify;
+
+use crate::domain::Policies;
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The validated policies.
+    pub policies: Policies,
+    /// The catalog.
+    pub catalog: Catalog,
+    /// Wakes the daily-run worker when a business day is recorded.
+    pub run_wake: Arc<Notify>,
+}
