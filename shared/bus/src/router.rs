@@ -16,7 +16,7 @@
 //! after the batch) and [`On<T>`] once per message type it handles: the handler proper, and
 //! optionally the key the message locks and a check that rejects it before anything is written.
 //! For a type whose consecutive messages are stored together (invoicing's invoices, one
-//! multi-row insert per run) it implements [`OnRun<T>`] and registers with [`Router::on_run`].
+//! multi-row insert per run) it implements [`OnRun<T>`] and registers with [`Routes::on_run`].
 //!
 //! For each batch of new messages the router
 //! 1. decodes every message into its type (a failure is a [`Rejection`] with the field path)
@@ -33,6 +33,7 @@
 use crate::consumer::{BatchHandler, Effects, HandlerError, Inbound, Outcome, Subscription};
 use crate::rejection::Rejection;
 use restance_contracts::{Message, Subject};
+use restance_kernel::Catalog;
 use sea_orm::DatabaseTransaction;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -90,6 +91,26 @@ pub trait Consume: Send + Sync + Sized + 'static {
     ) -> impl Future<Output = Result<(), HandlerError>> + Send {
         let _ = (tx, batch, handled, effects);
         async { Ok(()) }
+    }
+}
+
+/// `(municipality, debtor_id)` of a message about one debtor: the key most services lock
+/// ([`Consume::key_of`]).
+pub fn debtor_key(about: &dyn Subject) -> Option<(String, String)> {
+    Some((
+        about.municipality()?.to_owned(),
+        about.debtor_id()?.to_owned(),
+    ))
+}
+
+/// Refuses a message that names a municipality `catalog` does not configure — a message for
+/// another deployment, or a typo upstream ([`Consume::admit_of`]).
+pub fn configured_municipality(catalog: &Catalog, about: &dyn Subject) -> Result<(), Rejection> {
+    match about.municipality() {
+        Some(m) if catalog.municipality(m).is_none() => Err(Rejection::new(format!(
+            "data.municipality: {m} is not a configured municipality"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -271,18 +292,24 @@ impl<T: Subject + Send + Sync + 'static> Payload for T {
 
 type Value = Box<dyn Payload>;
 
-/// One registered message type, its concrete type erased.
-trait Route<S: Consume>: Send + Sync {
+/// How a registered type is decoded and admitted, its concrete type erased.
+trait Decoder<S: Consume>: Send + Sync {
     fn message_type(&self) -> &'static str;
-    /// Stored in runs of consecutive messages.
-    fn runs(&self) -> bool;
     fn decode(&self, svc: &S, msg: &Inbound) -> Result<(Option<S::Key>, Value), Rejection>;
+}
+
+/// A type handled one message at a time ([`On<T>`]).
+trait OneRoute<S: Consume>: Decoder<S> {
     fn handle<'a, 'c: 'a, 't: 'c>(
         &'a self,
         svc: &'a S,
         cx: &'a mut Cx<'c, 't, S>,
         value: Value,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>>;
+}
+
+/// A type handled in runs of consecutive messages ([`OnRun<T>`]).
+trait RunRoute<S: Consume>: Decoder<S> {
     fn handle_run<'a, 't: 'a>(
         &'a self,
         svc: &'a S,
@@ -291,6 +318,25 @@ trait Route<S: Consume>: Send + Sync {
         effects: &'a mut Effects,
         run: Vec<(&'a Inbound, Value)>,
     ) -> BoxFuture<'a, Result<Vec<Outcome>, HandlerError>>;
+}
+
+/// One registered message type.
+enum Route<S: Consume> {
+    One(Box<dyn OneRoute<S>>),
+    Run(Box<dyn RunRoute<S>>),
+}
+
+impl<S: Consume> Route<S> {
+    fn decoder(&self) -> &dyn Decoder<S> {
+        match self {
+            Route::One(r) => r.as_ref(),
+            Route::Run(r) => r.as_ref(),
+        }
+    }
+
+    fn message_type(&self) -> &'static str {
+        self.decoder().message_type()
+    }
 }
 
 struct Single<T>(PhantomData<fn() -> T>);
@@ -304,7 +350,7 @@ fn take<T: 'static>(value: Value) -> T {
     }
 }
 
-impl<S, T> Route<S> for Single<T>
+impl<S, T> Decoder<S> for Single<T>
 where
     S: On<T>,
     T: Message + Subject + Send + Sync + 'static,
@@ -313,16 +359,18 @@ where
         T::TYPE
     }
 
-    fn runs(&self) -> bool {
-        false
-    }
-
     fn decode(&self, svc: &S, msg: &Inbound) -> Result<(Option<S::Key>, Value), Rejection> {
         let value: T = msg.decode()?;
         On::admit(svc, &value)?;
         Ok((On::key(svc, &value), Box::new(value)))
     }
+}
 
+impl<S, T> OneRoute<S> for Single<T>
+where
+    S: On<T>,
+    T: Message + Subject + Send + Sync + 'static,
+{
     fn handle<'a, 'c: 'a, 't: 'c>(
         &'a self,
         svc: &'a S,
@@ -331,20 +379,9 @@ where
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
         Box::pin(svc.on(cx, take::<T>(value)))
     }
-
-    fn handle_run<'a, 't: 'a>(
-        &'a self,
-        _svc: &'a S,
-        _tx: &'t DatabaseTransaction,
-        _batch: &'a mut S::Batch<'t>,
-        _effects: &'a mut Effects,
-        _run: Vec<(&'a Inbound, Value)>,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>, HandlerError>> {
-        unreachable!("a single-message route is never handled as a run")
-    }
 }
 
-impl<S, T> Route<S> for Run<T>
+impl<S, T> Decoder<S> for Run<T>
 where
     S: OnRun<T>,
     T: Message + Subject + Send + Sync + 'static,
@@ -353,25 +390,18 @@ where
         T::TYPE
     }
 
-    fn runs(&self) -> bool {
-        true
-    }
-
     fn decode(&self, svc: &S, msg: &Inbound) -> Result<(Option<S::Key>, Value), Rejection> {
         let value: T = msg.decode()?;
         OnRun::admit(svc, &value)?;
         Ok((OnRun::key(svc, &value), Box::new(value)))
     }
+}
 
-    fn handle<'a, 'c: 'a, 't: 'c>(
-        &'a self,
-        _svc: &'a S,
-        _cx: &'a mut Cx<'c, 't, S>,
-        _value: Value,
-    ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
-        unreachable!("a run route is always handled as a run")
-    }
-
+impl<S, T> RunRoute<S> for Run<T>
+where
+    S: OnRun<T>,
+    T: Message + Subject + Send + Sync + 'static,
+{
     fn handle_run<'a, 't: 'a>(
         &'a self,
         svc: &'a S,
@@ -388,7 +418,7 @@ where
 /// A service's message types and which handler each goes to: the queue's bindings. Built once
 /// per service (`handlers::routes()`), then [`Routes::serve`]d by the service's state.
 pub struct Routes<S: Consume> {
-    routes: BTreeMap<&'static str, Box<dyn Route<S>>>,
+    routes: BTreeMap<&'static str, Route<S>>,
 }
 
 impl<S: Consume> fmt::Debug for Routes<S> {
@@ -424,7 +454,7 @@ impl<S: Consume> Routes<S> {
         S: On<T>,
         T: Message + Subject + Send + Sync + 'static,
     {
-        self.add(Box::new(Single::<T>(PhantomData)))
+        self.add(Route::One(Box::new(Single::<T>(PhantomData))))
     }
 
     /// Routes `T` to the service's [`OnRun<T>`] handler, consecutive messages together.
@@ -437,10 +467,10 @@ impl<S: Consume> Routes<S> {
         S: OnRun<T>,
         T: Message + Subject + Send + Sync + 'static,
     {
-        self.add(Box::new(Run::<T>(PhantomData)))
+        self.add(Route::Run(Box::new(Run::<T>(PhantomData))))
     }
 
-    fn add(mut self, route: Box<dyn Route<S>>) -> Self {
+    fn add(mut self, route: Route<S>) -> Self {
         let t = route.message_type();
         assert!(
             self.routes.insert(t, route).is_none(),
@@ -507,7 +537,12 @@ impl<S: Consume> Router<S> {
 /// A batch message after decoding: admitted with its route, or rejected.
 enum Step<'r, S: Consume> {
     Rejected(Rejection),
-    Admitted(&'r dyn Route<S>),
+    Admitted(&'r Route<S>),
+}
+
+/// The router's own bookkeeping went wrong (never expected): the batch is retried.
+fn bookkeeping(what: &str) -> HandlerError {
+    HandlerError::Other(format!("message router: {what}"))
 }
 
 impl<S: Consume> BatchHandler for Router<S> {
@@ -532,9 +567,9 @@ impl<S: Consume> BatchHandler for Router<S> {
                 ))));
                 continue;
             };
-            match route.decode(svc, msg) {
+            match route.decoder().decode(svc, msg) {
                 Ok((key, value)) => {
-                    steps.push(Step::Admitted(route.as_ref()));
+                    steps.push(Step::Admitted(route));
                     planned.messages.push(PlannedMessage {
                         message_type: route.message_type(),
                         inbound: msg,
@@ -564,14 +599,14 @@ impl<S: Consume> BatchHandler for Router<S> {
                 }
                 Step::Admitted(route) => *route,
             };
-            if route.runs() {
+            if let Route::Run(route) = route {
                 let mut run = Vec::new();
                 let mut keys = Vec::new();
                 while i < batch.len()
                     && matches!(&steps[i], Step::Admitted(r) if r.message_type() == route.message_type())
                 {
                     let Some(p) = admitted.next() else {
-                        unreachable!("one planned message per admitted step")
+                        return Err(bookkeeping("fewer decoded messages than admitted"));
                     };
                     keys.push(p.key);
                     run.push((&batch[i], p.value));
@@ -593,8 +628,8 @@ impl<S: Consume> BatchHandler for Router<S> {
                 }
                 continue;
             }
-            let Some(p) = admitted.next() else {
-                unreachable!("one planned message per admitted step")
+            let (Route::One(route), Some(p)) = (route, admitted.next()) else {
+                return Err(bookkeeping("fewer decoded messages than admitted"));
             };
             let mut cx = Cx {
                 tx,

@@ -1,5 +1,5 @@
 //! Message → stored state and the business day's work. The agreements queue's routes
-//! ([`router`]); each batch keeps its delivery order.
+//! ([`routes`]); each batch keeps its delivery order.
 //!
 //! - invoicing's claim events and dunning's transfers keep the claims projection current
 //!   ([`claims`]); a claim leaving the books may complete its plan, a payment on a covered claim
@@ -17,7 +17,7 @@ pub mod day;
 
 use std::collections::BTreeSet;
 
-use restance_bus::router::{Consume, Cx, On, Planned, Routes};
+use restance_bus::router::{self, Consume, Cx, On, Planned, Routes};
 use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened,
@@ -65,19 +65,11 @@ impl Consume for Shared {
     type Batch<'t> = Batch;
 
     fn key_of(&self, about: &dyn Subject) -> Option<DebtorKey> {
-        Some((
-            about.municipality()?.to_owned(),
-            about.debtor_id()?.to_owned(),
-        ))
+        router::debtor_key(about)
     }
 
     fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
-        match about.municipality() {
-            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
-                "data.municipality: {m} is not a configured municipality"
-            ))),
-            _ => Ok(()),
-        }
+        router::configured_municipality(&self.catalog, about)
     }
 
     async fn begin<'t>(

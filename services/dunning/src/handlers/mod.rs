@@ -1,4 +1,4 @@
-//! Message → stored state. The dunning queue's routes ([`router`]); each batch keeps its
+//! Message → stored state. The dunning queue's routes ([`routes`]); each batch keeps its
 //! delivery order.
 //!
 //! - invoicing's claim events keep each claim current ([`claims`]): opened, balance changed,
@@ -19,7 +19,7 @@ pub mod holds;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
+use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
     AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
@@ -68,19 +68,11 @@ impl Consume for Shared {
     type Batch<'t> = Batch;
 
     fn key_of(&self, about: &dyn Subject) -> Option<DebtorKey> {
-        Some((
-            about.municipality()?.to_owned(),
-            about.debtor_id()?.to_owned(),
-        ))
+        router::debtor_key(about)
     }
 
     fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
-        match about.municipality() {
-            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
-                "data.municipality: {m} is not a configured municipality"
-            ))),
-            _ => Ok(()),
-        }
+        router::configured_municipality(&self.catalog, about)
     }
 
     async fn begin<'t>(

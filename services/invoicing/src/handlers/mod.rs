@@ -1,4 +1,4 @@
-//! Message → domain → store. The invoicing queue's routes ([`router`]); each batch keeps its
+//! Message → domain → store. The invoicing queue's routes ([`routes`]); each batch keeps its
 //! delivery order, and runs of consecutive invoices are stored with multi-row statements.
 //!
 //! Replicas share the database: a batch first locks every debtor it will touch, in key order

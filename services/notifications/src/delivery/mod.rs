@@ -118,7 +118,7 @@ impl Worker {
         })
     }
 
-    /// Runs until `cancel` fires, then lets in-flight sends finish ([`Deliveries`] in
+    /// Runs until `cancel` fires, then lets in-flight sends finish (its rounds in
     /// [`restance_runtime::rounds`]).
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let pace = Pace {

@@ -1,5 +1,5 @@
 //! Message → decision → store, inside the consumer's transaction. The notifications queue's
-//! routes ([`router`]):
+//! routes ([`routes`]):
 //! - `notifications.notification.requested.v1` → a notification, planned into one delivery per
 //!   channel, or parked until its debtor is known ([`requests`]);
 //! - `invoicing.debtor.updated.v1` → the contact directory, and parked requests completed
@@ -13,7 +13,7 @@ pub mod requests;
 
 use crate::state::Shared;
 use crate::store::queries;
-use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
+use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome};
 use restance_contracts::messages::{DayOpened, DebtorUpdated, NotificationRequested};
 use restance_contracts::{Message, Subject};
@@ -41,10 +41,7 @@ impl Consume for Shared {
     type Batch<'t> = Batch;
 
     fn key_of(&self, about: &dyn Subject) -> Option<(String, String)> {
-        Some((
-            about.municipality()?.to_owned(),
-            about.debtor_id()?.to_owned(),
-        ))
+        router::debtor_key(about)
     }
 
     /// Takes the lock of every debtor the batch's messages decide on in one order before any

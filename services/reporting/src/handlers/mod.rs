@@ -1,4 +1,4 @@
-//! Message → projection. The reporting queue's routes ([`router`]); a batch is applied in
+//! Message → projection. The reporting queue's routes ([`routes`]); a batch is applied in
 //! delivery order on a [`working_set::WorkingSet`] and written back in one transaction.
 //!
 //! - invoicing's and dunning's claim events keep each claim and its versions ([`claims`]);
@@ -18,7 +18,7 @@ pub mod agreements;
 pub mod claims;
 pub mod working_set;
 
-use restance_bus::router::{Consume, Cx, Handled, On, Planned, Routes};
+use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
@@ -71,12 +71,7 @@ impl Consume for Shared {
     type Batch<'t> = Batch<'t>;
 
     fn admit_of(&self, about: &dyn Subject) -> Result<(), Rejection> {
-        match about.municipality() {
-            Some(m) if self.catalog.municipality(m).is_none() => Err(Rejection::new(format!(
-                "data.municipality: {m} is not a configured municipality"
-            ))),
-            _ => Ok(()),
-        }
+        router::configured_municipality(&self.catalog, about)
     }
 
     async fn begin<'t>(
