@@ -102,21 +102,4 @@ impl Application {
     }
 }
 
-impl restance_runtime::App for Application {
-    const SERVICE: &'static str = SERVICE;
-
-    fn build(
-        settings: Settings,
-        cancel: CancellationToken,
-    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
-        Application::build(settings, cancel)
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        Application::local_addr(self)
-    }
-
-    fn run_until_stopped(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
-        Application::run_until_stopped(self)
-    }
-}
+restance_runtime::impl_app!(Application, SERVICE);
