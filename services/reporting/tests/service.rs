@@ -1323,15 +1323,15 @@ async fn a_day_stays_open_while_another_replica_renders_its_report(
     svc.settle_days().await?;
     let lease = chrono::Utc::now() + chrono::Duration::hours(1);
     svc.db
-        .execute_raw(restance_bus::sql::stmt(
+        .execute_raw(restance_store::stmt(
             &svc.db,
             "INSERT INTO reports (report_id, kind, municipality, as_of, period_start, generated_on, state, \
              claimed_by, lease_until) VALUES ('monthly-0746-2026-12-31', 'monthly', '0746', $1, $2, $3, \
              'rendering', 'other-replica', $4)",
             vec![
-                restance_bus::sql::date(d("2026-12-31")),
-                restance_bus::sql::date(d("2026-12-01")),
-                restance_bus::sql::date(d("2027-01-04")),
+                restance_store::date(d("2026-12-31")),
+                restance_store::date(d("2026-12-01")),
+                restance_store::date(d("2027-01-04")),
                 lease.into(),
             ],
         ))
@@ -1351,7 +1351,7 @@ async fn a_day_stays_open_while_another_replica_renders_its_report(
     );
     // the other replica died: its lease runs out
     svc.db
-        .execute_raw(restance_bus::sql::stmt(
+        .execute_raw(restance_store::stmt(
             &svc.db,
             "UPDATE reports SET lease_until = $1 WHERE report_id = 'monthly-0746-2026-12-31'",
             vec![(chrono::Utc::now() - chrono::Duration::minutes(1)).into()],

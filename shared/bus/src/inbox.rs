@@ -3,8 +3,8 @@
 //! A message id is inserted in the same transaction as the message's effects; a message whose
 //! key is already there is a duplicate (a redelivery, or a producer's retry) and is skipped.
 
-use crate::sql::{rows_per_statement, stmt, value_rows};
 use chrono::Utc;
+use restance_store::{rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::HashSet;
 

@@ -32,7 +32,7 @@
 //!   yet").
 //!
 //! SQL is written once with `$n` placeholders, which both PostgreSQL and SQLite (through sqlx)
-//! accept; the few statements that differ branch on the backend.
+//! accept; the helpers are the `restance-store` crate's.
 
 pub mod config;
 pub mod connection;
@@ -45,7 +45,6 @@ pub mod outbox;
 pub mod publisher;
 pub mod rejection;
 pub mod router;
-pub mod sql;
 pub mod topology;
 
 pub use config::BusSettings;

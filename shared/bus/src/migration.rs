@@ -1,6 +1,6 @@
 //! The inbox and outbox tables. Every service lists [`InboxOutbox`] first in its migrator.
 
-use crate::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// Creates `restance_inbox` and `restance_outbox`.

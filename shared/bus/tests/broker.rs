@@ -2,12 +2,12 @@
 //! consumer's promises (ack after commit, dedupe, poison isolation, dead letters with reasons).
 
 use restance_bus::migration::InboxOutbox;
-use restance_bus::sql::run_ddl;
 use restance_bus::{
     BatchHandler, BusSettings, ConfirmedPublisher, ConsumerRunner, Effects, HandlerError, Inbound,
     Outbox, OutboxRelay, Outcome, OutgoingMessage, PublishError, Readiness, Rejection,
     Subscription,
 };
+use restance_store::run_ddl;
 use restance_testkit::{
     BusProbe, TestDatabase, delete_test_topology, publish_raw, publish_replayed, take_all,
     unique_exchange,

@@ -7,7 +7,7 @@
 //! process per database file: no lock.
 
 use restance_bus::Backoff;
-use restance_bus::sql::{is_postgres, stmt};
+use restance_store::{is_postgres, stmt};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait,
 };

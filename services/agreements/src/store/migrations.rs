@@ -15,7 +15,7 @@
 //! - **`audit`** is written in the same transaction as the change it describes (who, what, when,
 //!   before and after); it never holds national ids (agreements never receives them).
 
-use restance_bus::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-agreements migrate`.

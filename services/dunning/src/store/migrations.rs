@@ -14,7 +14,7 @@
 //! - **Personal data** (`debtors.details`: national id, name, address of the debtor, needed for
 //!   `dunning.claim.transferred.v1`) is stored as the contract's JSON and never logged.
 
-use restance_bus::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-dunning migrate`.

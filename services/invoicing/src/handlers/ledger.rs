@@ -312,7 +312,7 @@ async fn tx_exec(
     values: Vec<sea_orm::Value>,
 ) -> Result<(), HandlerError> {
     use sea_orm::ConnectionTrait;
-    tx.execute_raw(restance_bus::sql::stmt(tx, sql, values))
+    tx.execute_raw(restance_store::stmt(tx, sql, values))
         .await?;
     Ok(())
 }

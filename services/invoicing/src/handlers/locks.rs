@@ -49,7 +49,7 @@ impl DebtorLocks {
     /// None held yet, in the transaction `tx`.
     pub fn new(tx: &impl ConnectionTrait) -> Self {
         Self {
-            postgres: restance_bus::sql::is_postgres(tx),
+            postgres: restance_store::is_postgres(tx),
             held: HashSet::new(),
         }
     }

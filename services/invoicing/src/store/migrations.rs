@@ -1,6 +1,6 @@
 //! The invoicing schema. Money columns are integer øre (`*_minor`).
 
-use restance_bus::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-invoicing migrate`.

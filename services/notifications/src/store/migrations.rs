@@ -1,7 +1,7 @@
 //! The notifications schema. Instants are integer milliseconds since the Unix epoch (`*_ms`),
 //! so that "due now" compares the same way on PostgreSQL and SQLite.
 
-use restance_bus::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-notifications migrate`.

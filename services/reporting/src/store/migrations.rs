@@ -24,7 +24,7 @@
 //!   before its files are rendered, published with its files' SHA-256 in one transaction with
 //!   the outbox.
 
-use restance_bus::sql::run_ddl;
+use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-reporting migrate`.

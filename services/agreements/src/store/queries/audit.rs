@@ -2,7 +2,7 @@
 
 use super::json;
 use chrono::{DateTime, Utc};
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,10 @@
 //! The projection of invoicing's claims.
 
 use super::{get_currency, opt_date, parse};
-use restance_bus::sql::{
+use restance_kernel::{BusinessDate, Currency, Money};
+use restance_store::{
     date, get_date, get_money, get_opt_date, placeholder_list, rows_per_statement, stmt, value_rows,
 };
-use restance_kernel::{BusinessDate, Currency, Money};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use restance_bus::sql::{placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_store::{placeholder_list, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// What an agreement covers: `plan` or `deferral`.

@@ -1,12 +1,12 @@
 //! Business days.
 
 use chrono::Utc;
-use restance_bus::sql::{date, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{date, stmt};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// The latest business date recorded (the shared query on this service's `business_days`).
-pub use restance_bus::sql::last_business_date;
+pub use restance_store::last_business_date;
 
 /// Records a business day.
 pub async fn insert_business_day(

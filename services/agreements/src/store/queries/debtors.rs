@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::DebtorKey;
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// Takes SQLite's write lock at the start of an API transaction (a no-op on PostgreSQL, where the

@@ -1,7 +1,7 @@
 //! Deferrals and the claims they cover.
 
-use restance_bus::sql::{date, get_date, get_opt_date, rows_per_statement, stmt, value_rows};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, get_opt_date, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,8 @@
 //! Meetings.
 
 use chrono::{DateTime, Utc};
-use restance_bus::sql::{date, get_date, get_opt_date, stmt, value_rows};
 use restance_kernel::{BusinessDate, Language};
+use restance_store::{date, get_date, get_opt_date, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use restance_bus::sql::{
+use restance_kernel::{BusinessDate, Currency, Money};
+use restance_store::{
     date, get_date, get_money, get_opt_date, rows_per_statement, stmt, value_rows,
 };
-use restance_kernel::{BusinessDate, Currency, Money};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,8 @@
 //! Caseworkers' tasks.
 
 use chrono::{DateTime, Utc};
-use restance_bus::sql::{date, get_date, is_postgres, stmt, value_rows};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, is_postgres, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 

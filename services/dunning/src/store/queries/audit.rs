@@ -1,7 +1,7 @@
 //! The API audit trail.
 
 use chrono::Utc;
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// Appends to the API audit trail (who, what, when, outcome). `detail` must not hold personal

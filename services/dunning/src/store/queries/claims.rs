@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use restance_bus::sql::{
+use restance_kernel::{BusinessDate, Currency, Money};
+use restance_store::{
     date, get_date, get_opt_date, placeholder_list, rows_per_statement, stmt, value_rows,
 };
-use restance_kernel::{BusinessDate, Currency, Money};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 use super::{DebtorKey, json, opt_date};

@@ -1,8 +1,8 @@
 //! Business days and the daily run: its cursor, failed attempts and parked debtors.
 
 use chrono::Utc;
-use restance_bus::sql::{date, get_date, get_opt_date, is_postgres, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub struct BusinessDay {
 }
 
 /// The latest business date recorded (the shared query on this service's `business_days`).
-pub use restance_bus::sql::last_business_date;
+pub use restance_store::last_business_date;
 
 /// Records a business day to run.
 pub async fn insert_business_day(

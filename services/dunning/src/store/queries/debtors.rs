@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use super::claims::per_debtor_chunk;
 use super::days::RunCursor;
 use super::{DebtorKey, json, opt_date};
-use restance_bus::sql::{
-    date, get_date, get_opt_date, is_postgres, rows_per_statement, stmt, value_rows,
-};
 use restance_contracts::messages::Debtor;
 use restance_kernel::{BusinessDate, PartyKind};
+use restance_store::{
+    date, get_date, get_opt_date, is_postgres, rows_per_statement, stmt, value_rows,
+};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// A debtor row.

@@ -1,7 +1,7 @@
 //! Each claim's dunning history.
 
-use restance_bus::sql::{date, get_date, rows_per_statement, stmt, value_rows};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 

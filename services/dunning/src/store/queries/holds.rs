@@ -1,7 +1,7 @@
 //! Holds and broken agreements.
 
-use restance_bus::sql::{date, get_date, get_opt_date, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, get_opt_date, stmt};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::claims::per_debtor_chunk;

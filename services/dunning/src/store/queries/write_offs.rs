@@ -1,8 +1,8 @@
 //! Write-off proposals and their approval.
 
 use chrono::Utc;
-use restance_bus::sql::{date, get_date, get_opt_date, is_postgres, stmt};
 use restance_kernel::{BusinessDate, Currency, Money};
+use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use serde::{Deserialize, Serialize};
 

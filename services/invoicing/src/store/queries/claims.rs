@@ -6,8 +6,8 @@ use super::{grouped, json_param, version_from, version_value};
 use crate::domain::allocation::OpenClaim;
 use crate::domain::balance::Balance;
 use chrono::NaiveDate;
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use restance_kernel::Money;
+use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 //! The business date.
 
 use chrono::NaiveDate;
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// The last business date this service opened, if any.

@@ -1,8 +1,8 @@
 //! Debtors: details, locks, credit balances, lookups by claim, reference or national id.
 
 use super::{grouped, json_param};
-use restance_bus::sql::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use restance_kernel::Money;
+use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! Ledger lines and rows keyed by a natural key.
 
 use chrono::NaiveDate;
-use restance_bus::sql::{rows_per_statement, stmt, value_rows};
 use restance_kernel::Money;
+use restance_store::{rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// One change to a claim's balance, for the audit trail and the invariant checks:

@@ -1,6 +1,6 @@
 //! Payment plans' references and the claims they cover.
 
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 /// A payment plan's reference and the claims it covers.

@@ -1,7 +1,7 @@
 //! Payment reference sequence numbers.
 
 use super::json_param;
-use restance_bus::sql::{is_postgres, placeholder_list, stmt};
+use restance_store::{is_postgres, placeholder_list, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::BTreeSet;
 

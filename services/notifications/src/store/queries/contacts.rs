@@ -1,6 +1,6 @@
 //! The contact directory, and the per-debtor lock.
 
-use restance_bus::sql::{is_postgres, stmt};
+use restance_store::{is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// A contact as stored: the details (JSON of the contract's `Debtor`; personal data) and the

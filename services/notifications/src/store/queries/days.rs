@@ -1,7 +1,7 @@
 //! The business day.
 
 use chrono::NaiveDate;
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// The latest business date seen in `calendar.day.opened.v1`.

@@ -1,6 +1,6 @@
 //! Deliveries: one row per notification and channel, claimed under a lease, finished or retried.
 
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// A delivery row to insert.

@@ -1,6 +1,6 @@
 //! Rendered documents (the PDFs).
 
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// A rendered letter on disk.

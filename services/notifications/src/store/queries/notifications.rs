@@ -1,6 +1,6 @@
 //! Notifications, their attachments, and the parked ones waiting for contact details.
 
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 /// A notification as first recorded.

@@ -1,6 +1,6 @@
 //! SMS deliveries as the gateway knows them, and its delivery reports.
 
-use restance_bus::sql::{is_postgres, stmt};
+use restance_store::{is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// The SMS delivery the gateway knows by `provider_id`: `(notification_id, plan JSON)`.

@@ -2,7 +2,7 @@ use super::contacts::debtor_lock_key;
 use super::*;
 use crate::store::Migrator;
 use chrono::NaiveDate;
-use restance_bus::sql::stmt;
+use restance_store::stmt;
 use restance_testkit::TestDatabase;
 use sea_orm::ConnectionTrait;
 use sea_orm::{Database, DatabaseConnection, TransactionTrait};

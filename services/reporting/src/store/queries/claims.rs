@@ -1,10 +1,10 @@
 //! Claims and their versions in business time.
 
-use restance_bus::sql::{
+use restance_kernel::BusinessDate;
+use restance_store::{
     date, get_date, get_money as money, get_opt_date, placeholder_list, rows_per_statement, stmt,
     value_rows,
 };
-use restance_kernel::BusinessDate;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 use super::{bad, opt_date};

@@ -1,12 +1,12 @@
 //! Business days, and the API audit trail.
 
 use chrono::Utc;
-use restance_bus::sql::{date, get_opt_date, is_postgres, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_opt_date, is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// The latest business date opened.
-pub use restance_bus::sql::last_business_date;
+pub use restance_store::last_business_date;
 
 /// The first business date opened (reporting's first day).
 pub async fn first_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {

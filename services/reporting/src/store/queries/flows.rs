@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use restance_bus::sql::{date, get_money as money, rows_per_statement, stmt, value_rows};
 use restance_kernel::{BusinessDate, Money};
+use restance_store::{date, get_money as money, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::{count_value, get_u64};

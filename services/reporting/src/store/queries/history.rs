@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use restance_bus::sql::{
+use restance_kernel::{BusinessDate, Money};
+use restance_store::{
     date, get_date, get_money as money, placeholder_list, rows_per_statement, stmt, value_rows,
 };
-use restance_kernel::{BusinessDate, Money};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::{count_value, get_u64};

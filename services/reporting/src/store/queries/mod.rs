@@ -19,8 +19,8 @@ pub use reports::*;
 pub use snapshots::*;
 
 use chrono::NaiveDate;
-use restance_bus::sql::{is_postgres, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{is_postgres, stmt};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 fn opt_date(d: Option<BusinessDate>) -> Value {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::{count_value, get_u64};
 use chrono::{DateTime, Utc};
-use restance_bus::sql::{date, get_date, is_postgres, placeholder_list, stmt};
 use restance_kernel::BusinessDate;
+use restance_store::{date, get_date, is_postgres, placeholder_list, stmt};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 

@@ -1,10 +1,8 @@
 //! Arrears snapshots: computed from the claim versions valid on a date, stored, read back.
 
 use chrono::Utc;
-use restance_bus::sql::{
-    date, get_money as money, is_postgres, rows_per_statement, stmt, value_rows,
-};
 use restance_kernel::{BusinessDate, Money};
+use restance_store::{date, get_money as money, is_postgres, rows_per_statement, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::days::one_date;
