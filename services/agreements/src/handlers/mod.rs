@@ -60,7 +60,7 @@ fn outcome(result: Result<(), Failure>) -> Result<Outcome, HandlerError> {
 }
 
 impl Consume for Shared {
-    const SERVICE: &'static str = "agreements";
+    const SERVICE: &'static str = crate::SERVICE;
     type Key = DebtorKey;
     type Batch<'t> = Batch;
 

@@ -63,7 +63,7 @@ pub struct Batch {
 }
 
 impl Consume for Shared {
-    const SERVICE: &'static str = "dunning";
+    const SERVICE: &'static str = crate::SERVICE;
     type Key = DebtorKey;
     type Batch<'t> = Batch;
 

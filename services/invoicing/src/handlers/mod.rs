@@ -34,7 +34,7 @@ pub fn routes() -> Routes<Shared> {
 }
 
 impl Consume for Shared {
-    const SERVICE: &'static str = "invoicing";
+    const SERVICE: &'static str = crate::SERVICE;
     // Which debtors a batch locks is found from the messages and the database ([`locks`]).
     type Key = ();
     type Batch<'t> = locks::DebtorLocks;

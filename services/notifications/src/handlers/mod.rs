@@ -35,7 +35,7 @@ pub struct Batch {
 }
 
 impl Consume for Shared {
-    const SERVICE: &'static str = "notifications";
+    const SERVICE: &'static str = crate::SERVICE;
     /// `(municipality, debtor_id)`: a debtor update's debtor, the debtor a request is for.
     type Key = (String, String);
     type Batch<'t> = Batch;

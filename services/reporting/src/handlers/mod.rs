@@ -65,7 +65,7 @@ impl std::fmt::Debug for Batch<'_> {
 }
 
 impl Consume for Shared {
-    const SERVICE: &'static str = "reporting";
+    const SERVICE: &'static str = crate::SERVICE;
     // The whole projection is one lock (business dates), so no per-message key.
     type Key = ();
     type Batch<'t> = Batch<'t>;
