@@ -19,7 +19,6 @@ pub struct Application {
     runtime: Runtime,
     api: axum::Router,
     run: run::DailyRun,
-    cancel: CancellationToken,
 }
 
 impl Application {
@@ -55,7 +54,7 @@ impl Application {
             catalog: settings.catalog.clone(),
             run_wake: Arc::new(Notify::new()),
         });
-        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel.clone()).await?;
+        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context().clone();
         let api = http::router(
@@ -77,7 +76,6 @@ impl Application {
             runtime,
             api,
             run,
-            cancel,
         })
     }
 
@@ -89,16 +87,10 @@ impl Application {
     /// Runs until the cancellation token fires, then drains. The daily run stops between
     /// chunks (a day in progress resumes at the next start).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (run, cancel) = (self.run, self.cancel.clone());
-        let worker = restance_runtime::supervise::spawn_supervised(
-            "daily-run",
-            self.runtime.context().readiness.clone(),
-            self.cancel.clone(),
-            move || run.clone().run(cancel.clone()),
-        );
-        let result = self.runtime.run(self.api).await;
-        let _ = worker.await;
-        result
+        let run = self.run;
+        self.runtime
+            .run_with_worker(self.api, "daily-run", move |cancel| run.clone().run(cancel))
+            .await
     }
 }
 

@@ -22,7 +22,6 @@ pub struct Application {
     runtime: Runtime,
     api: axum::Router,
     worker: Worker,
-    cancel: CancellationToken,
 }
 
 impl Application {
@@ -70,7 +69,7 @@ impl Application {
             catalog: catalog.clone(),
             worker_wake: Arc::new(Notify::new()),
         });
-        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel.clone()).await?;
+        let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context().clone();
         let api = http::router(
@@ -99,7 +98,6 @@ impl Application {
             runtime,
             api,
             worker,
-            cancel,
         })
     }
 
@@ -111,16 +109,12 @@ impl Application {
     /// Runs until the cancellation token fires, then drains. The worker stops between dates and
     /// reports (a day in progress resumes at the next start).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (worker, cancel) = (self.worker, self.cancel.clone());
-        let worker = restance_runtime::supervise::spawn_supervised(
-            "report-worker",
-            self.runtime.context().readiness.clone(),
-            self.cancel.clone(),
-            move || worker.clone().run(cancel.clone()),
-        );
-        let result = self.runtime.run(self.api).await;
-        let _ = worker.await;
-        result
+        let worker = self.worker;
+        self.runtime
+            .run_with_worker(self.api, "report-worker", move |cancel| {
+                worker.clone().run(cancel)
+            })
+            .await
     }
 }
 

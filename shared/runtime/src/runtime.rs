@@ -148,6 +148,32 @@ impl Runtime {
             .push(Box::new(move |cancel| tokio::spawn(runner.run(cancel))));
     }
 
+    /// [`Runtime::run`] with the service's business-day worker beside it, supervised
+    /// ([`crate::supervise::spawn_supervised`]: restarted if it panics) and stopped by the same
+    /// shutdown signal; returns once both have finished. `make` starts the worker with that
+    /// signal (e.g. `move |cancel| run.clone().run(cancel)`).
+    pub async fn run_with_worker<F, Fut>(
+        self,
+        api: Router,
+        name: &'static str,
+        make: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(CancellationToken) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let cancel = self.cancel.clone();
+        let worker = crate::supervise::spawn_supervised(
+            name,
+            self.ctx.readiness.clone(),
+            cancel.clone(),
+            move || make(cancel.clone()),
+        );
+        let result = self.run(api).await;
+        let _ = worker.await;
+        result
+    }
+
     /// Runs until the shutdown signal, then stops in order: consumers finish their batch,
     /// the relay flushes the outbox, the HTTP server closes last (so `/readyz` says 503
     /// while draining).
