@@ -72,11 +72,7 @@ impl Application {
             config.service.run,
             ctx.source(),
         );
-        Ok(Self {
-            runtime,
-            api,
-            run,
-        })
+        Ok(Self { runtime, api, run })
     }
 
     /// The bound HTTP address.

@@ -342,12 +342,14 @@ impl<S: Consume> Route<S> {
 struct Single<T>(PhantomData<fn() -> T>);
 struct Run<T>(PhantomData<fn() -> T>);
 
-fn take<T: 'static>(value: Value) -> T {
-    match value.into_any().downcast::<T>() {
-        Ok(v) => *v,
-        // The router stores each route's value under that route: a mismatch is a bug here.
-        Err(_) => unreachable!("a routed value of another type"),
-    }
+/// The decoded message back in its type. The router stores each route's value under that
+/// route, so a mismatch is a bug in the router: the batch is retried, nothing panics.
+fn take<T: 'static>(value: Value) -> Result<T, HandlerError> {
+    value
+        .into_any()
+        .downcast::<T>()
+        .map(|v| *v)
+        .map_err(|_| bookkeeping("a routed value of another type"))
 }
 
 impl<S, T> Decoder<S> for Single<T>
@@ -377,7 +379,7 @@ where
         cx: &'a mut Cx<'c, 't, S>,
         value: Value,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
-        Box::pin(svc.on(cx, take::<T>(value)))
+        Box::pin(async move { svc.on(cx, take::<T>(value)?).await })
     }
 }
 
@@ -410,8 +412,13 @@ where
         effects: &'a mut Effects,
         run: Vec<(&'a Inbound, Value)>,
     ) -> BoxFuture<'a, Result<Vec<Outcome>, HandlerError>> {
-        let run: Vec<(&Inbound, T)> = run.into_iter().map(|(m, v)| (m, take::<T>(v))).collect();
-        Box::pin(svc.on_run(tx, batch, effects, run))
+        Box::pin(async move {
+            let run = run
+                .into_iter()
+                .map(|(m, v)| Ok((m, take::<T>(v)?)))
+                .collect::<Result<Vec<(&Inbound, T)>, HandlerError>>()?;
+            svc.on_run(tx, batch, effects, run).await
+        })
     }
 }
 
