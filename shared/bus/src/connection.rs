@@ -93,12 +93,27 @@ pub async fn connect_with_backoff(
     }
 }
 
-/// One connection attempt.
+/// How long one connection attempt may take. Without a bound, an attempt into a network that
+/// drops packets (rather than refusing them) hangs until the kernel gives up, minutes later,
+/// and whatever waits on it (the relay, a consumer's supervisor) waits with it.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One connection attempt, given up after [`CONNECT_TIMEOUT`].
 pub async fn connect(url: &str, name: &str) -> Result<Connection, lapin::Error> {
     // No lapin auto-recovery: the supervisors in this crate reconnect themselves, so the
     // service can report itself unready meanwhile and replay nothing behind our back.
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    Connection::connect(url, props).await
+    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from the broker within {}s",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        )
+        .into()),
+    }
 }
 
 #[cfg(test)]

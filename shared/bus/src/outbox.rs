@@ -175,7 +175,8 @@ impl OutboxRelay {
             if cancel.is_cancelled() {
                 break;
             }
-            match self.round(ahead.take(), true).await {
+            let round = self.round(ahead.take(), true).await;
+            match self.stay_connected(round).await {
                 Ok(Rounded::Published(n, next)) if n >= self.settings.relay_batch => {
                     backoff.reset();
                     ahead = next;
@@ -221,6 +222,24 @@ impl OutboxRelay {
             }
         }
         self.publisher.close().await;
+    }
+
+    /// After a round that published nothing (an empty outbox, or another replica's relay
+    /// holding the lock): makes sure this relay's own connection is up all the same. A publish
+    /// that failed during a broker outage marks the service "not publishing"; without this, a
+    /// replica whose rows all went out through another replica's relay after the outage would
+    /// stay unready until it next had rows of its own, which after the day's work may be never.
+    async fn stay_connected(
+        &self,
+        round: Result<Rounded, RelayError>,
+    ) -> Result<Rounded, RelayError> {
+        match round {
+            Ok(Rounded::Published(0, _) | Rounded::Busy) => {
+                self.publisher.connect().await?;
+                round
+            }
+            other => other,
+        }
     }
 
     /// Publishes one round of up to `relay_batch` rows; returns how many were published (0

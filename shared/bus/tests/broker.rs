@@ -114,6 +114,58 @@ async fn the_relay_publishes_the_outbox_in_order_and_empties_it() -> anyhow::Res
     Ok(())
 }
 
+/// Issue 17 (`broker-restart-day`): a relay whose publish failed during a broker outage, and
+/// whose rows then all went out through another replica's relay, found nothing to publish and
+/// left its service unready for good. An idle relay now reconnects by itself.
+#[tokio::test]
+async fn an_idle_relay_whose_publisher_went_down_is_ready_again_without_rows_of_its_own()
+-> anyhow::Result<()> {
+    let exchange = unique_exchange();
+    let (tdb, db) = database().await?;
+    let readiness = Readiness::new();
+    let publisher = Arc::new(ConfirmedPublisher::new(
+        &settings(&exchange),
+        "test",
+        readiness.clone(),
+    ));
+    let relay = OutboxRelay::new(
+        db.clone(),
+        publisher.clone(),
+        Outbox::new(),
+        &settings(&exchange),
+        readiness.clone(),
+    );
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(relay.run(cancel.clone(), Duration::from_secs(1)));
+    let publishing = |want: bool| {
+        let readiness = readiness.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while readiness.report().broker_publish != want {
+                if tokio::time::Instant::now() > deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            true
+        }
+    };
+    assert!(publishing(true).await, "the relay connects at start");
+    // What a batch that failed on a lost connection leaves behind: no channel, "not publishing".
+    publisher.close().await;
+    assert!(!readiness.report().broker_publish);
+    let recovered = publishing(true).await;
+    cancel.cancel();
+    task.await?;
+    delete_test_topology(&exchange, &[]).await;
+    tdb.drop_database().await;
+    assert!(
+        recovered,
+        "an idle relay (empty outbox) reconnects and reports itself publishing again"
+    );
+    Ok(())
+}
+
 /// Records `data.n`; panics on `data.poison`; rejects `data.reject`; fails as a deadlock
 /// victim the first `data.conflicts` times; is not yet processable while `data.needs` names an
 /// `n` not recorded yet.
