@@ -5,7 +5,7 @@ use crate::check::{self, Outcome, RunResult};
 use crate::flow::{Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng};
 use crate::scenarios::{AGR, DUN, Fault, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
 use crate::strike::strike;
-use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
+use crate::system::{CASEWORKER, System, publish_all, quiet, rows, unquiet};
 use restance_system_tests::{day_opened, envelope, payment};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,6 +118,57 @@ async fn reached(sys: &System, until: &Until) -> bool {
     }
 }
 
+/// What of `until` does not hold, for the message of a phase that timed out.
+async fn unmet(sys: &System, until: &Until) -> Vec<String> {
+    let mut why = Vec::new();
+    match until {
+        Until::Stored { n, debtors } => {
+            for svc in [INV, DUN, AGR, REP] {
+                let have = sys.count(svc, "SELECT COUNT(*) FROM claims").await;
+                if have != *n {
+                    why.push(format!("{} has {have} of {n} claims", SERVICES[svc]));
+                }
+            }
+            let have = sys.count(NOT, "SELECT COUNT(*) FROM contacts").await;
+            if have < *debtors {
+                why.push(format!("notifications has {have} of {debtors} contacts"));
+            }
+        }
+        Until::Payments { n, fees } => {
+            for (table, want) in [("payments", n), ("fees", fees)] {
+                let have = sys
+                    .count(INV, &format!("SELECT COUNT(*) FROM {table}"))
+                    .await;
+                if have != *want {
+                    why.push(format!("invoicing has {have} of {want} {table}"));
+                }
+            }
+        }
+        Until::Agreements(n) => {
+            let have = sys.count(AGR, AGREEMENTS_MADE).await;
+            if have != *n {
+                why.push(format!("agreements has {have} of {n} agreements"));
+            }
+        }
+        Until::Day(day) => {
+            let [dun, agr, rep] = day_done(day);
+            for (svc, sql, what) in [
+                (DUN, dun, "its run done"),
+                (AGR, agr, "the day"),
+                (REP, rep, "its reports done"),
+            ] {
+                if sys.count(svc, &sql).await != 1 {
+                    why.push(format!("{} has not {what}", SERVICES[svc]));
+                }
+            }
+        }
+    }
+    if !matches!(until, Until::Stored { .. }) {
+        why.extend(unquiet(sys).await);
+    }
+    why
+}
+
 /// Waits (restarting what dies, as Kubernetes would) until `until` holds twice in a row.
 async fn wait_until(what: &str, sys: &mut System, until: Until) -> anyhow::Result<()> {
     let timeout = phase_timeout();
@@ -133,10 +184,12 @@ async fn wait_until(what: &str, sys: &mut System, until: Until) -> anyhow::Resul
         } else {
             stable = 0;
         }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{what}: not reached within {timeout:?}"
-        );
+        if Instant::now() >= deadline {
+            anyhow::bail!(
+                "{what}: not reached within {timeout:?} ({})",
+                unmet(sys, &until).await.join("; ")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

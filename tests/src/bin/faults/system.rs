@@ -248,19 +248,32 @@ impl System {
 
     /// Every replica answers `/readyz` 200.
     pub async fn all_ready(&self) -> bool {
+        self.not_ready().await.is_empty()
+    }
+
+    /// Every replica whose `/readyz` does not say ready, with what it says instead.
+    pub async fn not_ready(&self) -> Vec<String> {
         let client = reqwest::Client::new();
-        for p in self.procs.iter().flatten() {
-            let ok = client
-                .get(format!("{}/readyz", p.base_url))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if !ok {
-                return false;
+        let mut unready = Vec::new();
+        for (svc, replicas) in self.procs.iter().enumerate() {
+            for (i, p) in replicas.iter().enumerate() {
+                let answer = client
+                    .get(format!("{}/readyz", p.base_url))
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => unready.push(format!(
+                        "{}#{i}: {}",
+                        SERVICES[svc],
+                        r.text().await.unwrap_or_default()
+                    )),
+                    Err(e) => unready.push(format!("{}#{i}: {e}", SERVICES[svc])),
+                }
             }
         }
-        true
+        unready
     }
 
     /// Stops everything and cleans up (databases, queues, documents, this run's e-mails);
@@ -391,6 +404,38 @@ pub async fn publish_all(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow:
 
 /// Everything published and consumed, every outbox empty, every delivery final, every
 /// replica ready.
+/// What keeps the system from being [`quiet`], for a phase that timed out; empty when quiet.
+pub async fn unquiet(sys: &System) -> Vec<String> {
+    let mut why = Vec::new();
+    for i in [INV, DUN, AGR, NOT, REP] {
+        let n = sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await;
+        if n != 0 {
+            why.push(format!("{} has {n} outbox rows", SERVICES[i]));
+        }
+    }
+    let n = sys
+        .count(
+            NOT,
+            "SELECT COUNT(*) FROM deliveries WHERE status NOT IN ('sent','failed')",
+        )
+        .await;
+    if n != 0 {
+        why.push(format!("{n} deliveries neither sent nor failed"));
+    }
+    match queues_ready(&sys.exchange).await {
+        Some(0) => {}
+        Some(n) => why.push(format!("{n} messages ready in the queues")),
+        None => why.push("the queues cannot be read".to_owned()),
+    }
+    why.extend(
+        sys.not_ready()
+            .await
+            .into_iter()
+            .map(|r| format!("not ready: {r}")),
+    );
+    why
+}
+
 pub async fn quiet(sys: &System) -> bool {
     for i in [INV, DUN, AGR, NOT, REP] {
         if sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await != 0 {
