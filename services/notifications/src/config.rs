@@ -142,7 +142,10 @@ pub struct WorkerSettings {
     /// every commit that plans a delivery).
     pub poll_ms: u64,
     /// How long a claimed delivery is reserved for the worker that claimed it; after a crash
-    /// it is claimed again once this has passed.
+    /// it is claimed again once this has passed. A send still running 15 s before the lease
+    /// ends is given up (left to be claimed again, its outcome unknown), so two workers never
+    /// send one delivery at the same time. At least 20; below 45 a slow provider's answer may
+    /// come too late to count.
     pub lease_secs: u64,
     /// On shutdown, how long in-flight sends may take to finish.
     pub drain_secs: u64,
@@ -272,8 +275,15 @@ impl NotificationsConfig {
         if self.worker.concurrency == 0 {
             out.push("notifications.worker.concurrency: must be at least 1".to_owned());
         }
-        if self.worker.poll_ms == 0 || self.worker.lease_secs == 0 {
-            out.push("notifications.worker: poll_ms and lease_secs must be at least 1".to_owned());
+        if self.worker.poll_ms == 0 {
+            out.push("notifications.worker.poll_ms: must be at least 1".to_owned());
+        }
+        let min_lease = crate::delivery::MIN_LEASE_SECS;
+        if self.worker.lease_secs < min_lease {
+            out.push(format!(
+                "notifications.worker.lease_secs: {} is too short; a send must end 15 s before its lease does: at least {min_lease} (better 60 or more: the SMTP and SMS gateway timeouts are 30 s)",
+                self.worker.lease_secs
+            ));
         }
         out
     }

@@ -26,3 +26,5 @@ pub use startup::{Application, load_renderer};
 
 /// The service name: queue `<exchange>.notifications`, source `/restance/notifications`.
 pub const SERVICE: &str = "notifications";
+/// The HTTP port when `http.port` is not configured (DESIGN.md's table of services).
+pub const PORT: u16 = 8085;

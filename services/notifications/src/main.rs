@@ -1,7 +1,7 @@
 //! `restance-notifications` — run the service, or `restance-notifications migrate` to migrate
 //! and exit (the Kubernetes migration Job).
 
-use restance_notifications::{Application, SERVICE, store::Migrator};
+use restance_notifications::{Application, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
 /// The letters' allocator (see `restance_letters::Allocator`).
@@ -12,7 +12,7 @@ static GLOBAL: restance_letters::Allocator = restance_letters::Allocator;
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the notifications service: letters (PDF), SMS and e-mail ([notifications] \
                  section; services/notifications/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
         return Ok(());
     };
     let app = entry::or_exit(

@@ -1207,6 +1207,55 @@ async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A send that outlasts its claim is given up before the lease runs out, so no other replica can
+/// claim the delivery while this one still sends it: with a 20 s lease (15 s of margin) and a
+/// gateway that answers after 8 s, the worker gives up after 5 s, publishes nothing and leaves
+/// the delivery `sending`, to be claimed again with its outcome unknown once the lease is over.
+#[tokio::test]
+async fn a_send_that_outlasts_its_lease_is_given_up_before_another_replica_could_claim_it()
+-> anyhow::Result<()> {
+    let (mut app, gateway) = start_with("sqlite", |c| c.worker.lease_secs = 20).await?;
+    gateway.answer_next(SmsReply::Slow(Duration::from_secs(8)), 1);
+    let n = unique("L");
+    app.publish(&[
+        debtor_updated(&unique("d"), debtor("P-17")),
+        request(
+            &unique("e"),
+            &n,
+            "meeting_reminder",
+            to_debtor("P-17"),
+            json!({
+            "meeting":"2026-12-10T09:30","place":"Adelgade 44","contact":"Opkrævningen",
+            "legal_basis":"forvaltningsloven"}),
+        ),
+    ])
+    .await?;
+    let started = tokio::time::Instant::now();
+    while gateway.in_flight() == 0 {
+        anyhow::ensure!(started.elapsed() < T, "the SMS never reached the gateway");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The gateway answers after 8 s; the worker has given up by then.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert!(
+        app.seen("notifications.sms.sent.v1").is_empty(),
+        "no sms.sent from a send given up at its lease"
+    );
+    let d = app.deliveries(&n).await?;
+    let sms = d["deliveries"]
+        .as_array()
+        .and_then(|all| all.iter().find(|x| x["channel"] == "sms"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sms["status"], "sending", "left to its lease: {d}");
+    assert_eq!(sms["attempts"], 1);
+    assert!(
+        logs().contains("the send did not finish within its lease"),
+        "the give-up is logged"
+    );
+    app.stop().await
+}
+
 /// A configuration that cannot work is refused at start with every problem listed.
 #[tokio::test]
 async fn a_configuration_that_cannot_work_is_refused_with_every_problem() -> anyhow::Result<()> {

@@ -13,7 +13,9 @@
 //! died) is due again. Each claim raises `attempts`, and the outcome is written only where the
 //! row is still `sending` with the claim's `attempts` (a fencing token): a worker whose lease
 //! ran out while it was still busy cannot settle, or put back, the claim of the worker that
-//! took the delivery over.
+//! took the delivery over. Nor can it still be sending then: a send still running
+//! [`LEASE_MARGIN_MS`] before the lease ends is given up and left `sending`, to be claimed again
+//! with its outcome unknown, as after a crash.
 //!
 //! # Exactly one send per (notification, channel) — and the one window
 //! The natural key makes a redelivered or duplicated request plan nothing twice, and a row
@@ -66,6 +68,16 @@ pub enum SendError {
     /// Will not succeed (4xx, SMTP 5xx, an unusable recipient, a template that cannot render).
     Permanent(String),
 }
+
+/// How long before its lease ends a send is given up. Wider than the clock skew between
+/// replicas (leases are wall-clock times written by one replica and read by another) and than
+/// the time settling takes after the send.
+const LEASE_MARGIN_MS: i64 = 15_000;
+
+/// The shortest lease the configuration accepts: the margin and a few seconds to send in. A
+/// lease below 45 s (the SMTP and SMS gateway timeouts of 30 s and the margin) gives up sends
+/// that a slow provider would still have answered; the shipped 300 s leaves room to spare.
+pub const MIN_LEASE_SECS: u64 = 20;
 
 /// What a successful send produced.
 enum Sent {
@@ -207,10 +219,43 @@ impl Worker {
                 Err(()) => return,
             }
         }
-        let result = match &plan.route {
-            PlannedRoute::Letter { channel } => self.send_letter(&plan, *channel).await,
-            PlannedRoute::Sms { msisdn } => self.send_sms(&plan, msisdn.expose()).await,
-            PlannedRoute::Email { attach_pdf } => self.send_email(&plan, *attach_pdf).await,
+        // The send must end while the claim is still ours: once the lease runs out another
+        // worker may claim the delivery and send it too.
+        let left_ms = claimed
+            .lease_until_ms
+            .unwrap_or(i64::MIN)
+            .saturating_sub(self.shared.clock.now_ms())
+            .saturating_sub(LEASE_MARGIN_MS);
+        if left_ms <= 0 {
+            let reason = "claimed too long before it could be sent: not sent, tried again";
+            self.settle(
+                &key,
+                &plan,
+                attempt,
+                claimed.first_due_ms,
+                Err(SendError::Transient(reason.to_owned())),
+            )
+            .await;
+            return;
+        }
+        let send = async {
+            match &plan.route {
+                PlannedRoute::Letter { channel } => self.send_letter(&plan, *channel).await,
+                PlannedRoute::Sms { msisdn } => self.send_sms(&plan, msisdn.expose()).await,
+                PlannedRoute::Email { attach_pdf } => self.send_email(&plan, *attach_pdf).await,
+            }
+        };
+        let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+        let Ok(result) = tokio::time::timeout(left, send).await else {
+            // The provider may or may not have it. Left `sending`, the delivery is claimed
+            // again when the lease runs out, exactly as after a crash mid-send: with its
+            // outcome unknown (an SMS is first looked up in the delivery reports).
+            metrics::counter!("restance_notifications_deliveries_total",
+                "channel" => key.channel.clone(), "outcome" => "lease_ran_out")
+            .increment(1);
+            tracing::warn!(notification_id = %key.notification_id, channel = %key.channel,
+                "the send did not finish within its lease; the delivery is claimed again when the lease runs out, its outcome unknown");
+            return;
         };
         // Test harnesses only: the window between the provider's acceptance and the commit.
         if result.is_ok() {

@@ -180,6 +180,8 @@ pub struct Claimed {
     pub first_due_ms: i64,
     /// Set when an earlier attempt's sender died mid-send: the provider may have it already.
     pub outcome_unknown_ms: Option<i64>,
+    /// Until when this claim is this worker's.
+    pub lease_until_ms: Option<i64>,
 }
 
 /// Reads a delivery this worker claimed.
@@ -189,7 +191,7 @@ pub async fn claimed(
 ) -> Result<Option<Claimed>, DbErr> {
     db.query_one_raw(stmt(
         db,
-        "SELECT plan, attempts, first_due_ms, outcome_unknown_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
+        "SELECT plan, attempts, first_due_ms, outcome_unknown_ms, lease_until_ms FROM deliveries WHERE notification_id = $1 AND channel = $2",
         vec![key.notification_id.clone().into(), key.channel.clone().into()],
     ))
     .await?
@@ -199,6 +201,7 @@ pub async fn claimed(
             attempts: r.try_get_by_index(1)?,
             first_due_ms: r.try_get_by_index(2)?,
             outcome_unknown_ms: r.try_get_by_index(3)?,
+            lease_until_ms: r.try_get_by_index(4)?,
         })
     })
     .transpose()
