@@ -37,3 +37,5 @@ pub use startup::Application;
 
 /// The service name: queue `<exchange>.agreements`, source `/restance/agreements`.
 pub const SERVICE: &str = "agreements";
+/// The HTTP port when `http.port` is not configured (DESIGN.md's table of services).
+pub const PORT: u16 = 8083;

@@ -2,13 +2,13 @@
 //! (the Kubernetes migration Job). An unusable configuration (including an invalid
 //! `[agreements]` section) is listed on stderr and the process exits with status 2.
 
-use restance_agreements::{AgreementsConfig, Application, SERVICE, store::Migrator};
+use restance_agreements::{AgreementsConfig, Application, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the agreements service: payment plans, deferrals, meetings ([agreements]; services/agreements/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
         return Ok(());
     };
     let config = entry::or_exit(SERVICE, AgreementsConfig::load(&settings));

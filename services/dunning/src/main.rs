@@ -2,13 +2,13 @@
 //! (the Kubernetes migration Job). An unusable configuration (including an invalid `[dunning]`
 //! policy section) is listed on stderr and the process exits with status 2.
 
-use restance_dunning::{Application, DunningConfig, SERVICE, store::Migrator};
+use restance_dunning::{Application, DunningConfig, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the dunning service ([dunning] policies; services/dunning/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
         return Ok(());
     };
     let config = entry::or_exit(SERVICE, DunningConfig::load(&settings));

@@ -17,3 +17,5 @@ pub use startup::Application;
 
 /// The service name: queue `<exchange>.invoicing`, source `/restance/invoicing`.
 pub const SERVICE: &str = "invoicing";
+/// The HTTP port when `http.port` is not configured (DESIGN.md's table of services).
+pub const PORT: u16 = 8081;

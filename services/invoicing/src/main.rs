@@ -1,13 +1,13 @@
 //! `restance-invoicing` — run the service, or `restance-invoicing migrate` to migrate and exit
 //! (the Kubernetes migration Job).
 
-use restance_invoicing::{Application, SERVICE, store::Migrator};
+use restance_invoicing::{Application, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the claims ledger service.";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
         return Ok(());
     };
     let app = entry::or_exit(

@@ -35,3 +35,5 @@ pub use startup::Application;
 
 /// The service name: queue `<exchange>.reporting`, source `/restance/reporting`.
 pub const SERVICE: &str = "reporting";
+/// The HTTP port when `http.port` is not configured (DESIGN.md's table of services).
+pub const PORT: u16 = 8086;

@@ -2,14 +2,14 @@
 //! (the Kubernetes migration Job). An unusable configuration (including an invalid
 //! `[reporting]` section) is listed on stderr and the process exits with status 2.
 
-use restance_reporting::{Application, ReportingConfig, SERVICE, store::Migrator};
+use restance_reporting::{Application, PORT, ReportingConfig, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the reporting service: arrears projections, monthly and quarterly reports \
                  ([reporting]; services/reporting/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, about).await? else {
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
         return Ok(());
     };
     let config = entry::or_exit(SERVICE, ReportingConfig::load(&settings));

@@ -1,7 +1,7 @@
 //! The command line every service binary shares: `restance-<service> [migrate | --help]`.
 //!
 //! ```ignore
-//! let Some(settings) = entry::prepare::<Migrator>(SERVICE, ABOUT).await? else { return Ok(()) };
+//! let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, ABOUT).await? else { return Ok(()) };
 //! let app = entry::or_exit(SERVICE, Application::build(settings, shutdown::on_signal()).await);
 //! app.run_until_stopped().await
 //! ```
@@ -14,15 +14,17 @@ use crate::{Settings, database, telemetry};
 use sea_orm_migration::MigratorTrait;
 use std::fmt::Display;
 
-/// Loads the settings (exit 2 when unusable), starts logging and handles the arguments:
+/// Loads the settings for `service` with `port` as its default HTTP port (exit 2 when
+/// unusable), starts logging and handles the arguments:
 /// `migrate` migrates the database and returns `None`, `--help` prints `about` and returns
 /// `None`, no argument returns the settings to run the service with.
 pub async fn prepare<M: MigratorTrait>(
     service: &str,
+    port: u16,
     about: &str,
 ) -> anyhow::Result<Option<Settings>> {
     let binary = format!("restance-{service}");
-    let settings = match Settings::load(service) {
+    let settings = match Settings::load(service, port) {
         Ok(s) => s,
         Err(err) => {
             eprintln!("{binary}: {err}");

@@ -8,18 +8,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
-/// Default HTTP port per service (DESIGN.md).
-pub fn default_port(service: &str) -> u16 {
-    match service {
-        "invoicing" => 8081,
-        "dunning" => 8082,
-        "agreements" => 8083,
-        "guarantee" => 8084,
-        "notifications" => 8085,
-        "reporting" => 8086,
-        _ => 8080,
-    }
-}
+/// The HTTP port of settings loaded without a service's own ([`Settings::load_from`]): tools
+/// and tests, which bind their own or none.
+pub const DEFAULT_PORT: u16 = 8080;
 
 /// `[database]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -136,15 +127,27 @@ pub struct SettingsError(pub Vec<String>);
 
 impl Settings {
     /// Loads the settings of `service` from the file named by `RESTANCE_CONFIG` (default
-    /// `config/restance.toml`; a missing default file is allowed) and the environment.
-    pub fn load(service: &str) -> Result<Self, SettingsError> {
+    /// `config/restance.toml`; a missing default file is allowed) and the environment; `port`
+    /// is its HTTP port unless `http.port` says otherwise. The runtime knows no service by
+    /// name: each declares its own name and port (`SERVICE`, `PORT` in its `lib.rs`).
+    pub fn load(service: &str, port: u16) -> Result<Self, SettingsError> {
         let file = std::env::var_os("RESTANCE_CONFIG").map(PathBuf::from);
-        Self::load_from(service, file.as_deref(), true)
+        Self::load_with_port(service, port, file.as_deref(), true)
     }
 
-    /// Loads from an explicit file (or only defaults and environment when `None`).
+    /// Loads from an explicit file (or only defaults and environment when `None`), with
+    /// [`DEFAULT_PORT`] unless `http.port` says otherwise.
     pub fn load_from(
         service: &str,
+        file: Option<&Path>,
+        with_env: bool,
+    ) -> Result<Self, SettingsError> {
+        Self::load_with_port(service, DEFAULT_PORT, file, with_env)
+    }
+
+    fn load_with_port(
+        service: &str,
+        port: u16,
         file: Option<&Path>,
         with_env: bool,
     ) -> Result<Self, SettingsError> {
@@ -155,7 +158,7 @@ impl Settings {
                 format!("sqlite://var/{service}.db?mode=rwc"),
             )
             .and_then(|b| b.set_default("http.host", "0.0.0.0"))
-            .and_then(|b| b.set_default("http.port", i64::from(default_port(service))))
+            .and_then(|b| b.set_default("http.port", i64::from(port)))
             .and_then(|b| b.set_default("log.format", "json"))
             .and_then(|b| b.set_default("log.level", "info"))
             .and_then(|b| b.set_default("documents.dir", "var/documents"))
@@ -256,9 +259,12 @@ mod tests {
             "notifications",
             "reporting",
         ] {
+            let s = Settings::load_with_port(service, 8123, Some(&shipped()), false)
+                .expect("shipped config is valid");
+            assert_eq!(s.http.port, 8123, "the service's own port");
             let s = Settings::load_from(service, Some(&shipped()), false)
                 .expect("shipped config is valid");
-            assert_eq!(s.http.port, default_port(service));
+            assert_eq!(s.http.port, DEFAULT_PORT);
             assert_eq!(
                 s.database.url,
                 format!("sqlite://var/{service}.db?mode=rwc")

@@ -474,7 +474,8 @@ async fn run(url: &str, claims: u64) -> anyhow::Result<()> {
 /// The shipped catalog (`RESTANCE_CONFIG` or `config/restance.toml`).
 fn catalog() -> anyhow::Result<Catalog> {
     let settings =
-        restance_runtime::Settings::load("reporting").map_err(|e| anyhow::anyhow!("{e}"))?;
+        restance_runtime::Settings::load(restance_reporting::SERVICE, restance_reporting::PORT)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(settings.catalog)
 }
 
