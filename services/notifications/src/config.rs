@@ -142,10 +142,10 @@ pub struct WorkerSettings {
     /// every commit that plans a delivery).
     pub poll_ms: u64,
     /// How long a claimed delivery is reserved for the worker that claimed it; after a crash
-    /// it is claimed again once this has passed. A send still running 15 s before the lease
-    /// ends is given up (left to be claimed again, its outcome unknown), so two workers never
-    /// send one delivery at the same time. At least 20; below 45 a slow provider's answer may
-    /// come too late to count.
+    /// it is claimed again once this has passed. A send still running shortly before the lease
+    /// ends (a fifth of the lease, at most 15 s) is given up (left to be claimed again, its
+    /// outcome unknown), so two workers never send one delivery at the same time. At least 2;
+    /// below 45 a slow provider's answer may come too late to count.
     pub lease_secs: u64,
     /// On shutdown, how long in-flight sends may take to finish.
     pub drain_secs: u64,
@@ -281,7 +281,7 @@ impl NotificationsConfig {
         let min_lease = crate::delivery::MIN_LEASE_SECS;
         if self.worker.lease_secs < min_lease {
             out.push(format!(
-                "notifications.worker.lease_secs: {} is too short; a send must end 15 s before its lease does: at least {min_lease} (better 60 or more: the SMTP and SMS gateway timeouts are 30 s)",
+                "notifications.worker.lease_secs: {} is too short: at least {min_lease} (in production 60 or more: a send must end before its lease does, and the SMTP and SMS gateway timeouts are 30 s)",
                 self.worker.lease_secs
             ));
         }

@@ -1208,14 +1208,14 @@ async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
 }
 
 /// A send that outlasts its claim is given up before the lease runs out, so no other replica can
-/// claim the delivery while this one still sends it: with a 20 s lease (15 s of margin) and a
-/// gateway that answers after 8 s, the worker gives up after 5 s, publishes nothing and leaves
+/// claim the delivery while this one still sends it: with a 5 s lease (1 s of margin) and a
+/// gateway that answers after 6 s, the worker gives up after 4 s, publishes nothing and leaves
 /// the delivery `sending`, to be claimed again with its outcome unknown once the lease is over.
 #[tokio::test]
 async fn a_send_that_outlasts_its_lease_is_given_up_before_another_replica_could_claim_it()
 -> anyhow::Result<()> {
-    let (mut app, gateway) = start_with("sqlite", |c| c.worker.lease_secs = 20).await?;
-    gateway.answer_next(SmsReply::Slow(Duration::from_secs(8)), 1);
+    let (mut app, gateway) = start_with("sqlite", |c| c.worker.lease_secs = 5).await?;
+    gateway.answer_next(SmsReply::Slow(Duration::from_secs(6)), 1);
     let n = unique("L");
     app.publish(&[
         debtor_updated(&unique("d"), debtor("P-17")),
@@ -1235,13 +1235,16 @@ async fn a_send_that_outlasts_its_lease_is_given_up_before_another_replica_could
         anyhow::ensure!(started.elapsed() < T, "the SMS never reached the gateway");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The gateway answers after 8 s; the worker has given up by then.
-    tokio::time::sleep(Duration::from_secs(9)).await;
+    // The gateway answers after 6 s; the worker has given up by then. Checked before the
+    // lease (5 s from the claim) is over by more than 1.5 s: later, the delivery is claimed
+    // again.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let d = app.deliveries(&n).await?;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     assert!(
         app.seen("notifications.sms.sent.v1").is_empty(),
         "no sms.sent from a send given up at its lease"
     );
-    let d = app.deliveries(&n).await?;
     let sms = d["deliveries"]
         .as_array()
         .and_then(|all| all.iter().find(|x| x["channel"] == "sms"))

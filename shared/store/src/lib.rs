@@ -46,6 +46,32 @@ pub fn rows_per_statement(cols: usize) -> usize {
     (30_000 / cols.max(1)).max(1)
 }
 
+/// Rows whose column is in `keys`, however many keys: `sql` is given the placeholder list for
+/// one chunk (the statement may use it twice) and is run once per chunk, after `leading`
+/// parameters (`$1…`); every row goes through `from_row`. Order holds within a chunk only.
+pub async fn select_in<K, T>(
+    db: &impl ConnectionTrait,
+    sql: impl Fn(&str) -> String,
+    leading: &[Value],
+    keys: &[K],
+    from_row: impl Fn(&QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr>
+where
+    K: Clone + Into<Value>,
+{
+    let mut out = Vec::with_capacity(keys.len());
+    let per_chunk = rows_per_statement(1).saturating_sub(leading.len()).max(1);
+    for chunk in keys.chunks(per_chunk) {
+        let list = placeholder_list(leading.len() + 1, chunk.len());
+        let mut values = leading.to_vec();
+        values.extend(chunk.iter().cloned().map(Into::into));
+        for row in db.query_all_raw(stmt(db, sql(&list), values)).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Maps PostgreSQL DDL to the backend: on SQLite `BIGSERIAL PRIMARY KEY` becomes
 /// `INTEGER PRIMARY KEY AUTOINCREMENT`, `BYTEA` `BLOB`, `TIMESTAMPTZ` `TEXT`.
 pub fn ddl(backend: DbBackend, sql: &str) -> String {

@@ -13,9 +13,9 @@
 //! died) is due again. Each claim raises `attempts`, and the outcome is written only where the
 //! row is still `sending` with the claim's `attempts` (a fencing token): a worker whose lease
 //! ran out while it was still busy cannot settle, or put back, the claim of the worker that
-//! took the delivery over. Nor can it still be sending then: a send still running
-//! [`LEASE_MARGIN_MS`] before the lease ends is given up and left `sending`, to be claimed again
-//! with its outcome unknown, as after a crash.
+//! took the delivery over. Nor can it still be sending then: a send still running shortly before
+//! the lease ends (a fifth of the lease, at most 15 s) is given up and left `sending`, to be
+//! claimed again with its outcome unknown, as after a crash.
 //!
 //! # Exactly one send per (notification, channel) — and the one window
 //! The natural key makes a redelivered or duplicated request plan nothing twice, and a row
@@ -69,15 +69,19 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// How long before its lease ends a send is given up. Wider than the clock skew between
-/// replicas (leases are wall-clock times written by one replica and read by another) and than
-/// the time settling takes after the send.
-const LEASE_MARGIN_MS: i64 = 15_000;
+/// How long before its lease ends a send is given up: a fifth of the lease, at most 15 s (the
+/// shipped lease of 300 s). Wider than the clock skew between replicas (leases are wall-clock
+/// times written by one replica and read by another) and than settling takes after the send.
+fn lease_margin_ms(lease_secs: u64) -> i64 {
+    i64::try_from(lease_secs.saturating_mul(200))
+        .unwrap_or(i64::MAX)
+        .min(15_000)
+}
 
-/// The shortest lease the configuration accepts: the margin and a few seconds to send in. A
-/// lease below 45 s (the SMTP and SMS gateway timeouts of 30 s and the margin) gives up sends
-/// that a slow provider would still have answered; the shipped 300 s leaves room to spare.
-pub const MIN_LEASE_SECS: u64 = 20;
+/// The shortest lease the configuration accepts. A lease below 45 s (the SMTP and SMS gateway
+/// timeouts of 30 s and the margin) gives up sends that a slow provider would still have
+/// answered; short leases are for tests that want a crashed replica's sends taken over soon.
+pub const MIN_LEASE_SECS: u64 = 2;
 
 /// What a successful send produced.
 enum Sent {
@@ -225,7 +229,7 @@ impl Worker {
             .lease_until_ms
             .unwrap_or(i64::MIN)
             .saturating_sub(self.shared.clock.now_ms())
-            .saturating_sub(LEASE_MARGIN_MS);
+            .saturating_sub(lease_margin_ms(self.shared.config.worker.lease_secs));
         if left_ms <= 0 {
             let reason = "claimed too long before it could be sent: not sent, tried again";
             self.settle(

@@ -2,9 +2,7 @@
 
 use super::{get_currency, opt_date, parse};
 use restance_kernel::{BusinessDate, Currency, Money};
-use restance_store::{
-    date, get_date, get_money, get_opt_date, placeholder_list, rows_per_statement, stmt, value_rows,
-};
+use restance_store::{date, get_date, get_money, get_opt_date, select_in, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
@@ -176,18 +174,18 @@ pub async fn claims_by_id(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({}) ORDER BY due_date, claim_id",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push(claim_from(&row)?);
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| {
+            format!(
+                "SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({list}) ORDER BY due_date, claim_id"
+            )
+        },
+        &[],
+        ids,
+        claim_from,
+    )
+    .await
 }
 
 /// Every claim of a debtor, oldest due date first.

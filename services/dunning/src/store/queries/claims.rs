@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use restance_kernel::{BusinessDate, Currency, Money};
 use restance_store::{
-    date, get_date, get_opt_date, placeholder_list, rows_per_statement, stmt, value_rows,
+    date, get_date, get_opt_date, placeholder_list, rows_per_statement, select_in, stmt, value_rows,
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
@@ -232,18 +232,14 @@ pub async fn claims_by_id(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push(claim_from(&row)?);
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({list})"),
+        &[],
+        ids,
+        claim_from,
+    )
+    .await
 }
 
 /// Groups debtor keys by municipality (for index-friendly `IN` lists).

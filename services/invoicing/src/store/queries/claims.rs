@@ -7,7 +7,7 @@ use crate::domain::allocation::OpenClaim;
 use crate::domain::balance::Balance;
 use chrono::NaiveDate;
 use restance_kernel::Money;
-use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_store::{is_postgres, rows_per_statement, select_in, stmt, value_rows};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 
@@ -127,17 +127,20 @@ pub async fn claims_by_invoice_keys(
         return Ok(out);
     }
     for (source, ids) in by_source {
-        for chunk in ids.chunks(rows_per_statement(1)) {
-            let sql = format!(
-                "SELECT {CLAIM_COLUMNS} FROM claims WHERE source = $1 AND invoice_id IN ({})",
-                placeholder_list(2, chunk.len())
-            );
-            let mut values: Vec<Value> = vec![source.into()];
-            values.extend(chunk.iter().map(|s| Value::from(*s)));
-            for row in db.query_all_raw(stmt(db, sql, values)).await? {
-                out.push(claim_from(&row)?);
-            }
-        }
+        out.extend(
+            select_in(
+                db,
+                |list| {
+                    format!(
+                        "SELECT {CLAIM_COLUMNS} FROM claims WHERE source = $1 AND invoice_id IN ({list})"
+                    )
+                },
+                &[source.into()],
+                &ids,
+                claim_from,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

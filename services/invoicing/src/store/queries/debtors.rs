@@ -2,7 +2,9 @@
 
 use super::{grouped, json_param};
 use restance_kernel::Money;
-use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_store::{
+    is_postgres, placeholder_list, rows_per_statement, select_in, stmt, value_rows,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -201,18 +203,14 @@ pub async fn debtors_of_claims(
     db: &impl ConnectionTrait,
     claim_ids: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let mut out = Vec::new();
-    for chunk in claim_ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT municipality, debtor_id FROM claims WHERE claim_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(*s)).collect();
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| format!("SELECT municipality, debtor_id FROM claims WHERE claim_id IN ({list})"),
+        &[],
+        claim_ids,
+        debtor_key_from,
+    )
+    .await
 }
 
 /// The debtors of the claims and payment plans these reference keys name in a municipality.
@@ -221,21 +219,20 @@ pub async fn debtors_by_reference_keys(
     municipality: &str,
     keys: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let mut out = Vec::new();
-    for chunk in keys.chunks(rows_per_statement(1)) {
-        let list = placeholder_list(2, chunk.len());
-        let sql = format!(
-            "SELECT municipality, debtor_id FROM claims WHERE municipality = $1 AND reference_key IN ({list}) \
-             UNION SELECT municipality, debtor_id FROM plan_references \
-             WHERE municipality = $1 AND reference_key IN ({list})"
-        );
-        let mut values: Vec<Value> = vec![municipality.into()];
-        values.extend(chunk.iter().map(|s| Value::from(*s)));
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| {
+            format!(
+                "SELECT municipality, debtor_id FROM claims WHERE municipality = $1 AND reference_key IN ({list}) \
+                 UNION SELECT municipality, debtor_id FROM plan_references \
+                 WHERE municipality = $1 AND reference_key IN ({list})"
+            )
+        },
+        &[municipality.into()],
+        keys,
+        debtor_key_from,
+    )
+    .await
 }
 
 /// The debtors with any of these national ids in a municipality.
@@ -244,19 +241,23 @@ pub async fn debtors_by_national_ids(
     municipality: &str,
     national_ids: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let mut out = Vec::new();
-    for chunk in national_ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT municipality, debtor_id FROM debtors WHERE municipality = $1 AND national_id IN ({})",
-            placeholder_list(2, chunk.len())
-        );
-        let mut values: Vec<Value> = vec![municipality.into()];
-        values.extend(chunk.iter().map(|s| Value::from(*s)));
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| {
+            format!(
+                "SELECT municipality, debtor_id FROM debtors WHERE municipality = $1 AND national_id IN ({list})"
+            )
+        },
+        &[municipality.into()],
+        national_ids,
+        debtor_key_from,
+    )
+    .await
+}
+
+/// A `(municipality, debtor_id)` from the first two columns.
+fn debtor_key_from(r: &QueryResult) -> Result<(String, String), DbErr> {
+    Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))
 }
 
 /// Adds `delta` (may be negative) to a debtor's credit balance.

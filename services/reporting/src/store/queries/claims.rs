@@ -2,10 +2,10 @@
 
 use restance_kernel::BusinessDate;
 use restance_store::{
-    date, get_date, get_money as money, get_opt_date, placeholder_list, rows_per_statement, stmt,
+    date, get_date, get_money as money, get_opt_date, rows_per_statement, select_in, stmt,
     value_rows,
 };
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::{bad, opt_date};
 use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle, Version, VersionValue};
@@ -92,18 +92,14 @@ pub async fn claims_by_id(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(s.clone())).collect();
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.push(claim_from(&row)?);
-        }
-    }
-    Ok(out)
+    select_in(
+        db,
+        |list| format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({list})"),
+        &[],
+        ids,
+        claim_from,
+    )
+    .await
 }
 
 /// Every claim of a debtor.
