@@ -128,6 +128,9 @@ step "a clean slate: var/demo and the queues of exchange '$EXCHANGE'" clear_prev
 export RESTANCE__LOG__FORMAT=text
 export RESTANCE__BUS__EXCHANGE="$EXCHANGE"
 export RESTANCE__SMTP__URL="smtp://127.0.0.1:$SMTP_PORT"
+# The demo moves time by opening business days weeks ahead of today; in production a day more
+# than 3 days ahead is refused (calendar.max_days_ahead).
+export RESTANCE__CALENDAR__MAX_DAYS_AHEAD=36500
 # The demo runs at any hour: no SMS quiet hours here (the shipped config holds SMS 21:00-08:00).
 export RESTANCE__NOTIFICATIONS__QUIET_HOURS__START=00:00 RESTANCE__NOTIFICATIONS__QUIET_HOURS__END=00:00
 

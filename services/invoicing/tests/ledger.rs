@@ -832,3 +832,41 @@ async fn a_payment_on_a_plans_reference_pays_the_plans_claims_oldest_first() -> 
     );
     svc.stop().await
 }
+
+/// Security (issue 18, item 5): a business day more than `calendar.max_days_ahead` after the
+/// wall clock is dead-lettered with its reason before any service acts on it; today is opened.
+#[tokio::test]
+async fn a_business_day_too_far_ahead_is_dead_lettered_with_its_reason() -> anyhow::Result<()> {
+    let svc = TestApp::spawn::<Application>(Db::of("sqlite"), |s| {
+        s.calendar.max_days_ahead = 3;
+    })
+    .await?;
+    let today = chrono::Utc::now().date_naive();
+    let far = today + chrono::Days::new(400);
+    let day = |id: &str, date: chrono::NaiveDate| {
+        envelope(
+            "/restance/calendar",
+            id,
+            "calendar.day.opened.v1",
+            json!({ "date": date.to_string() }),
+        )
+    };
+    svc.publish(&[day("day-far", far), day("day-today", today)])
+        .await?;
+    svc.wait_inbox(2).await?;
+    let dead = svc.dead_letters().await?;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let reason = dead[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("{far} is 400 days after today ({today})"))
+            && reason.contains("RESTANCE__CALENDAR__MAX_DAYS_AHEAD"),
+        "{reason}"
+    );
+    let opened = svc
+        .count(&format!(
+            "SELECT COUNT(*) FROM business_days WHERE last_date = '{today}'"
+        ))
+        .await?;
+    assert_eq!(opened, 1, "today is opened, the far day is not");
+    svc.stop().await
+}

@@ -57,5 +57,5 @@ pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};
 pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishError};
 pub use rejection::Rejection;
-pub use router::{Consume, Cx, Handled, On, OnRun, Planned, Router, Routes};
+pub use router::{Admission, Consume, Cx, Handled, On, OnRun, Planned, Router, Routes};
 pub use topology::Topology;

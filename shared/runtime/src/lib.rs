@@ -8,6 +8,7 @@
 pub mod api;
 pub mod api_auth;
 pub mod app;
+pub mod calendar;
 pub mod database;
 pub mod entry;
 pub mod http;

@@ -135,6 +135,7 @@ impl Runtime {
             self.ctx.service,
             "the router is another service's"
         );
+        let router = router.admitting(crate::calendar::day_bound(&self.ctx.settings.calendar));
         let subscription = router.subscription(purpose);
         let runner = ConsumerRunner::new(
             &self.ctx.settings.bus,

@@ -97,6 +97,9 @@ pub struct Settings {
     /// `[api]`.
     #[serde(default)]
     pub api: ApiSettings,
+    /// `[calendar]`: how far ahead a business day may be opened.
+    #[serde(default)]
+    pub calendar: crate::calendar::CalendarSettings,
     /// `[documents]`.
     pub documents: DirSettings,
     /// `[templates]`.

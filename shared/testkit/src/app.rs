@@ -63,6 +63,11 @@ pub fn shipped_config() -> PathBuf {
     workspace_root().join("config/restance.toml")
 }
 
+/// How many days ahead of the wall clock the services under test accept a business day: tests
+/// move time by opening days (fixed dates, some years ahead), so the production bound of 3 days
+/// (`calendar.max_days_ahead`) is widened for them. A test of the bound sets its own.
+pub const TEST_DAYS_AHEAD: u32 = 36_500;
+
 /// The settings `service` loads from the shipped configuration (no environment).
 pub fn shipped_settings(service: &str) -> anyhow::Result<Settings> {
     Settings::load_from(service, Some(&shipped_config()), false)
@@ -142,6 +147,7 @@ impl<'a> Spawn<'a> {
         };
         let documents = tempfile::tempdir()?;
         settings.bus.exchange = exchange.clone();
+        settings.calendar.max_days_ahead = TEST_DAYS_AHEAD;
         settings.bus.batch_linger_ms = 5;
         settings.bus.relay_poll_ms = 50;
         settings.database.url = database.url.clone();

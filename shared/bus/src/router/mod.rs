@@ -506,14 +506,22 @@ impl<S: Consume> Routes<S> {
         Router {
             service,
             routes: self,
+            admissions: Vec::new(),
         }
     }
 }
+
+/// A rule every decoded message of a service passes before the service sees it, whatever the
+/// service: given the message as delivered and its decoded value (downcast it to the type the
+/// rule is about), it admits the message or rejects it with a reason. The runtime installs the
+/// deployment's rules (e.g. how far ahead a business day may be opened) on every router.
+pub type Admission = Arc<dyn Fn(&Inbound, &dyn Any) -> Result<(), Rejection> + Send + Sync>;
 
 /// A service's routes served by its state: the [`BatchHandler`] of its queue.
 pub struct Router<S: Consume> {
     service: Arc<S>,
     routes: Routes<S>,
+    admissions: Vec<Admission>,
 }
 
 impl<S: Consume> fmt::Debug for Router<S> {
@@ -538,6 +546,13 @@ impl<S: Consume> Router<S> {
     /// The service the router hands messages to.
     pub fn service(&self) -> &Arc<S> {
         &self.service
+    }
+
+    /// Adds a rule every decoded message passes after the service's own admission and before
+    /// any lock ([`Admission`]).
+    pub fn admitting(mut self, rule: Admission) -> Self {
+        self.admissions.push(rule);
+        self
     }
 }
 
@@ -574,7 +589,13 @@ impl<S: Consume> BatchHandler for Router<S> {
                 ))));
                 continue;
             };
-            match route.decoder().decode(svc, msg) {
+            let decoded = route.decoder().decode(svc, msg).and_then(|(key, value)| {
+                for rule in &self.admissions {
+                    rule(msg, (*value).as_any())?;
+                }
+                Ok((key, value))
+            });
+            match decoded {
                 Ok((key, value)) => {
                     steps.push(Step::Admitted(route));
                     planned.messages.push(PlannedMessage {

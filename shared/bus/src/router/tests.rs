@@ -257,3 +257,37 @@ async fn a_batch_of_nothing_but_bad_messages_still_begins_and_finishes() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_admission_rule_rejects_before_any_lock_and_the_service_never_sees_the_message() {
+    let probe = Arc::new(Probe::default());
+    let late: Admission = Arc::new(|msg: &Inbound, value: &dyn Any| {
+        match value.downcast_ref::<DayOpened>() {
+            Some(d) if d.date.to_string() > "2026-12-31".to_owned() => Err(Rejection::new(
+                format!("{}: {} is too far ahead", msg.message_type(), d.date),
+            )),
+            _ => Ok(()),
+        }
+    });
+    let r = router(probe.clone()).admitting(late);
+    let outcomes = handle(
+        &r,
+        &[day("2026-12-16"), day("2030-01-01"), payment("P1", "101")],
+    )
+    .await;
+    let reasons: Vec<String> = outcomes.iter().map(reason).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "Done".to_owned(),
+            "calendar.day.opened.v1: 2030-01-01 is too far ahead".to_owned(),
+            "Done".to_owned()
+        ]
+    );
+    assert_eq!(
+        probe.log()[0],
+        "begin 2 keys=[\"101\"] days=true",
+        "the rejected day is not planned"
+    );
+    assert!(!probe.log().iter().any(|l| l.contains("2030")));
+}
