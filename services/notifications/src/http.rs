@@ -8,8 +8,9 @@
 //! - `POST /api/v1/sms/status` — the SMS gateway's delivery reports (GatewayAPI's callback
 //!   JSON: `id`, `msisdn`, `time`, `status`, `userref`, `error`, `code`). The secret
 //!   `sms.callback_token` (`RESTANCE__SMS__CALLBACK_TOKEN`) must come as
-//!   `Authorization: Bearer <token>` or as `?token=<token>` in the callback URL configured at
-//!   the gateway; without a configured secret the endpoint refuses every report (403). A final
+//!   `Authorization: Bearer <token>` (a custom header configured at the gateway), never in the
+//!   URL, where proxies and the gateway's own logs would keep it: `?token=` is refused (401);
+//!   without a configured secret the endpoint refuses every report (403). A final
 //!   failure (UNDELIVERABLE, EXPIRED, REJECTED, …) publishes `notifications.delivery.failed.v1`
 //!   once, in the transaction that stores the report.
 //!
@@ -151,17 +152,13 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn callback_allowed(expected: &SecretString, headers: &HeaderMap, query: &TokenQuery) -> bool {
-    let expected = expected.expose_secret();
-    let bearer = headers
+fn callback_allowed(expected: &SecretString, headers: &HeaderMap) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    [bearer, query.token.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|given| secret_matches(given, expected))
+        .map(str::trim)
+        .is_some_and(|given| secret_matches(given, expected.expose_secret()))
 }
 
 /// A number or a string, as text (GatewayAPI sends ids and MSISDNs as numbers).
@@ -185,7 +182,14 @@ async fn sms_status(
         )
         .into_response();
     };
-    if !callback_allowed(expected, &headers, &query) {
+    if query.token.is_some() {
+        return ApiError::unauthorized(
+            "the callback secret goes in the Authorization header (Bearer), never in the URL; \
+             change the callback configured at the gateway",
+        )
+        .into_response();
+    }
+    if !callback_allowed(expected, &headers) {
         return ApiError::unauthorized("the callback token is missing or wrong").into_response();
     }
     let report: HashMap<String, Value> = match serde_json::from_slice(&body) {
