@@ -131,6 +131,9 @@ export RESTANCE__SMTP__URL="smtp://127.0.0.1:$SMTP_PORT"
 # The demo moves time by opening business days weeks ahead of today; in production a day more
 # than 3 days ahead is refused (calendar.max_days_ahead).
 export RESTANCE__CALENDAR__MAX_DAYS_AHEAD=36500
+# Invoicing, dunning and notifications run without API tokens here, their reads open to anyone on
+# this machine; in production a service without tokens refuses to start.
+export RESTANCE__API__OPEN=true
 # The demo runs at any hour: no SMS quiet hours here (the shipped config holds SMS 21:00-08:00).
 export RESTANCE__NOTIFICATIONS__QUIET_HOURS__START=00:00 RESTANCE__NOTIFICATIONS__QUIET_HOURS__END=00:00
 

@@ -36,7 +36,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         config.check(&settings.catalog)?;
         let tokens =
-            Arc::new(ApiTokens::parse(settings.api.tokens.as_ref()).map_err(anyhow::Error::msg)?);
+            Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the agreements API is closed (it shows personal finance data); set RESTANCE__API__TOKENS"

@@ -1558,7 +1558,9 @@ async fn an_invalid_agreements_section_refuses_to_start_with_every_problem() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, bad).expect("write");
-    let settings = Settings::load_from("agreements", Some(Path::new(&path)), false).expect("loads");
+    let mut settings =
+        Settings::load_from("agreements", Some(Path::new(&path)), false).expect("loads");
+    settings.api.open = true;
     let err = AgreementsConfig::load(&settings).expect_err("refused");
     let text = err.to_string();
     for expected in [

@@ -37,7 +37,7 @@ impl Application {
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
         let tokens =
-            Arc::new(ApiTokens::parse(settings.api.tokens.as_ref()).map_err(anyhow::Error::msg)?);
+            Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the dunning API is open for reading and every write (disputes, write-off approvals) is refused"

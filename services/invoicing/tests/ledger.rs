@@ -870,3 +870,24 @@ async fn a_business_day_too_far_ahead_is_dead_lettered_with_its_reason() -> anyh
     assert_eq!(opened, 1, "today is opened, the far day is not");
     svc.stop().await
 }
+
+/// Security (issue 18, item 4): without API tokens the service does not start, and says how to
+/// configure them, unless its reads are declared open (`api.open`, a local demo).
+#[tokio::test]
+async fn without_api_tokens_the_service_refuses_to_start_unless_declared_open() -> anyhow::Result<()>
+{
+    let mut settings = restance_testkit::shipped_settings("invoicing")?;
+    settings.api.tokens = None;
+    settings.api.open = false;
+    let err = Application::build(settings, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect_err("refused without tokens");
+    let text = err.to_string();
+    assert!(
+        text.contains("no API tokens are configured")
+            && text.contains("RESTANCE__API__TOKENS")
+            && text.contains("RESTANCE__API__OPEN=true"),
+        "{text}"
+    );
+    Ok(())
+}

@@ -81,7 +81,7 @@ impl Application {
             .section::<Option<SecretString>>("sms.callback_token")
             .ok()
             .flatten();
-        let tokens = ApiTokens::parse(settings.api.tokens.as_ref())
+        let tokens = ApiTokens::from_settings(&settings.api)
             .inspect_err(|e| problems.push(e.clone()));
         if !problems.is_empty() {
             anyhow::bail!(

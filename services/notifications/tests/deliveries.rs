@@ -1274,6 +1274,7 @@ async fn a_send_that_outlasts_its_lease_is_given_up_before_another_replica_could
 async fn a_configuration_that_cannot_work_is_refused_with_every_problem() -> anyhow::Result<()> {
     use restance_notifications::config::{Channel, NotificationsConfig};
     let mut settings = shipped_settings("notifications")?;
+    settings.api.open = true;
     settings.smtp.url = "mail.example:25".into();
     settings.sms.url = Some("gateway.example".into());
     let mut config = NotificationsConfig::default();

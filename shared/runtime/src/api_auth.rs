@@ -87,6 +87,22 @@ pub fn secret_matches(given: &str, expected: &str) -> bool {
 }
 
 impl ApiTokens {
+    /// The tokens of `[api]`. Without any, the service refuses to start unless `api.open` says
+    /// its reads may be open (a local demo); the service then says at start what is open.
+    pub fn from_settings(api: &crate::settings::ApiSettings) -> Result<Self, String> {
+        let tokens = Self::parse(api.tokens.as_ref())?;
+        if tokens.is_empty() {
+            if !api.open {
+                return Err("no API tokens are configured: set RESTANCE__API__TOKENS \
+                    (token:role[:holder],…; tokens of at least 16 characters) — or, for a local \
+                    demo only, RESTANCE__API__OPEN=true to serve the reads to anyone who reaches \
+                    the port"
+                    .to_owned());
+            }
+        }
+        Ok(tokens)
+    }
+
     /// Parses `token:role[:name],…`. Malformed entries are reported, not ignored.
     pub fn parse(spec: Option<&SecretString>) -> Result<Self, String> {
         let mut entries = Vec::new();
@@ -178,6 +194,32 @@ impl ApiTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::ApiSettings;
+
+    #[test]
+    fn without_tokens_a_service_refuses_to_start_unless_its_api_is_declared_open() {
+        let none = ApiSettings::default();
+        let err = ApiTokens::from_settings(&none).expect_err("closed by default");
+        assert!(
+            err.contains("RESTANCE__API__TOKENS") && err.contains("RESTANCE__API__OPEN=true"),
+            "{err}"
+        );
+        let blank = ApiSettings {
+            tokens: Some(SecretString::from(" , ")),
+            open: false,
+        };
+        assert!(ApiTokens::from_settings(&blank).is_err(), "blank is none");
+        let open = ApiSettings {
+            tokens: None,
+            open: true,
+        };
+        assert!(ApiTokens::from_settings(&open).expect("open").is_empty());
+        let with = ApiSettings {
+            tokens: Some(SecretString::from("0123456789abcdef:caseworker:kim")),
+            open: false,
+        };
+        assert!(!ApiTokens::from_settings(&with).expect("tokens").is_empty());
+    }
 
     #[test]
     fn tokens_map_to_roles() {

@@ -47,9 +47,14 @@ pub struct LogSettings {
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct ApiSettings {
-    /// `RESTANCE__API__TOKENS`: `token:role,…`. Empty: caseworker writes are refused.
+    /// `RESTANCE__API__TOKENS`: `token:role[:holder],…`. Required unless `open` is set.
     #[serde(default)]
     pub tokens: Option<SecretString>,
+    /// `RESTANCE__API__OPEN`: without tokens, serve the reads to anyone who reaches the port
+    /// (writes stay refused). Off by default: a service without tokens refuses to start. For a
+    /// local demo only.
+    #[serde(default)]
+    pub open: bool,
 }
 
 /// `[documents]` / `[templates]`.

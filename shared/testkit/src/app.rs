@@ -148,6 +148,8 @@ impl<'a> Spawn<'a> {
         let documents = tempfile::tempdir()?;
         settings.bus.exchange = exchange.clone();
         settings.calendar.max_days_ahead = TEST_DAYS_AHEAD;
+        // Tests that need tokens set them (and tokens take precedence over `open`).
+        settings.api.open = true;
         settings.bus.batch_linger_ms = 5;
         settings.bus.relay_poll_ms = 50;
         settings.database.url = database.url.clone();

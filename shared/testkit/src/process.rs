@@ -54,7 +54,8 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 impl ServiceProcess {
     /// Starts `name` with `env` (plus `RESTANCE__HTTP__PORT` on a free port, host 127.0.0.1,
-    /// and business days up to [`crate::app::TEST_DAYS_AHEAD`] ahead unless `env` says otherwise)
+    /// and, unless `env` says otherwise, business days up to [`crate::app::TEST_DAYS_AHEAD`]
+    /// ahead and an open API when `env` has no tokens)
     /// from the workspace root (so `config/` and `templates/` are found).
     pub async fn spawn(name: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port()?;
@@ -64,6 +65,12 @@ impl ServiceProcess {
             .collect();
         env.push(("RESTANCE__HTTP__PORT".into(), port.to_string()));
         env.push(("RESTANCE__HTTP__HOST".into(), "127.0.0.1".into()));
+        if !env
+            .iter()
+            .any(|(k, _)| k == "RESTANCE__API__TOKENS" || k == "RESTANCE__API__OPEN")
+        {
+            env.push(("RESTANCE__API__OPEN".into(), "true".into()));
+        }
         if !env.iter().any(|(k, _)| k == "RESTANCE__CALENDAR__MAX_DAYS_AHEAD") {
             env.push((
                 "RESTANCE__CALENDAR__MAX_DAYS_AHEAD".into(),
