@@ -131,11 +131,20 @@ async fn debtor_claims(
     if claims.is_empty() {
         return Err(ApiError::not_found("no claims for this debtor"));
     }
-    let open_total = claims
-        .iter()
-        .filter(|c| c.state == "open")
-        .map(|c| c.total)
-        .sum();
+    // Amounts are bounded at the contract (`MAX_AMOUNT_MINOR`), so this sum fits; checked all
+    // the same, so that no stored value can make a read panic.
+    let open_total = Money::checked_sum(
+        claims
+            .iter()
+            .filter(|c| c.state == "open")
+            .map(|c| c.total),
+    )
+    .ok_or_else(|| {
+        ApiError::unprocessable(
+            "the open total of this debtor's claims is too large to add up; the claims are listed \
+             one by one in the database",
+        )
+    })?;
     Ok(Json(DebtorClaims {
         debtor_id: id,
         claims,

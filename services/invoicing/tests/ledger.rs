@@ -677,6 +677,15 @@ async fn every_bad_input_is_dead_lettered_with_a_reason_and_the_consumer_keeps_g
             e["data"]["currency"] = json!("NOK");
         }),
     ));
+    // Amounts whose sums could overflow are refused at the contract (issue 18, item 7).
+    bad.push((
+        "amount beyond the largest one message may carry",
+        with(&|e| {
+            e["id"] = json!("b14");
+            e["data"]["amount"] = json!("92233720368547758.07");
+            e["data"]["lines"][0]["amount"] = json!("92233720368547758.07");
+        }),
+    ));
     let mut items: Vec<(String, Vec<u8>)> = bad
         .iter()
         .map(|(_, b)| ("billing.invoice.issued.v1".to_owned(), b.clone()))

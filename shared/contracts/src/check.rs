@@ -11,6 +11,10 @@ use crate::Problem;
 pub const MAX_ID_CHARS: usize = 100;
 /// Longest free text we accept in one field (invoice line text, reasons, names).
 pub const MAX_TEXT_CHARS: usize = 1000;
+/// Largest amount one message may carry, in øre: 1,000,000,000.00 — far above any municipal
+/// invoice, payment or fee, and small enough that sums stay exact: money is an `i64` of øre, and
+/// 92 million amounts of this size still fit, so no sum a debtor's claims can reach overflows.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
 
 /// Collects problems while a message is checked.
 #[derive(Debug, Default)]
@@ -65,12 +69,29 @@ impl Problems {
     pub(crate) fn positive(&mut self, path: &str, amount: Money) {
         if !amount.is_positive() {
             self.add(path, "must be greater than zero");
+        } else {
+            self.bounded(path, amount);
         }
     }
 
     pub(crate) fn not_negative(&mut self, path: &str, amount: Money) {
         if amount.is_negative() {
             self.add(path, "must not be negative");
+        } else {
+            self.bounded(path, amount);
+        }
+    }
+
+    /// At most [`MAX_AMOUNT_MINOR`] either way.
+    pub(crate) fn bounded(&mut self, path: &str, amount: Money) {
+        if amount.to_minor().unsigned_abs() > MAX_AMOUNT_MINOR.unsigned_abs() {
+            self.add(
+                path,
+                format!(
+                    "must be at most {} (the largest amount one message may carry)",
+                    Money::from_minor(MAX_AMOUNT_MINOR)
+                ),
+            );
         }
     }
 

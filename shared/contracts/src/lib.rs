@@ -37,7 +37,7 @@ pub mod messages;
 mod registry;
 mod subject;
 
-pub use check::{MAX_ID_CHARS, MAX_TEXT_CHARS};
+pub use check::{MAX_AMOUNT_MINOR, MAX_ID_CHARS, MAX_TEXT_CHARS};
 pub use decode::{
     DecodeError, MAX_ATTRIBUTE_CHARS, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, MAX_REASON_BYTES,
     decode_data, decode_envelope, hide_digit_runs, is_valid_type,

@@ -508,6 +508,51 @@ fn the_amount_must_equal_the_sum_of_the_lines() {
     );
 }
 
+/// Security (issue 18, item 7): an amount too large for sums to stay exact is refused with its
+/// reason, in invoices and payments alike; the largest accepted amount passes.
+#[test]
+fn an_amount_beyond_the_largest_one_message_may_carry_is_refused() {
+    for (amount, refused) in [
+        ("1000000000.00", false),
+        ("1000000000.01", true),
+        ("92233720368547758.07", true),
+    ] {
+        let mut data = design_invoice();
+        data["amount"] = json!(amount);
+        data["lines"] = json!([{ "text": "Ejendomsskat", "amount": amount }]);
+        let problems = invoice_problems_or_none(data);
+        assert_eq!(!problems.is_empty(), refused, "{amount}: {problems:?}");
+        if refused {
+            assert_eq!(
+                problems,
+                vec![Problem::new(
+                    "data.amount",
+                    "must be at most 1000000000.00 (the largest amount one message may carry)"
+                )]
+            );
+        }
+        let mut pay = payment();
+        pay["amount"] = json!(amount);
+        assert_eq!(
+            !problems_or_none::<PaymentReceived>(pay).is_empty(),
+            refused,
+            "payment of {amount}"
+        );
+    }
+}
+
+fn invoice_problems_or_none(data: Value) -> Vec<Problem> {
+    problems_or_none::<InvoiceIssued>(data)
+}
+
+fn problems_or_none<T: Message>(data: Value) -> Vec<Problem> {
+    match decode::<T>(data) {
+        Ok(_) => Vec::new(),
+        Err(DecodeError::InvalidData(problems)) => problems,
+        Err(other) => vec![Problem::new("decode", other.to_string())],
+    }
+}
+
 #[test]
 fn a_zero_or_negative_amount_is_refused() {
     for amount in ["0.00", "-2150.00"] {
