@@ -56,52 +56,73 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use system::{NO_REPORTS, REPLICAS};
 
+/// What the command line asked for.
+struct Args {
+    invoices: usize,
+    runs: usize,
+    seed: u64,
+    only: Option<Vec<String>>,
+    keep_logs: Option<PathBuf>,
+}
+
+impl Args {
+    /// Parses the arguments; `None` when the command only listed or helped.
+    fn parse() -> anyhow::Result<Option<Args>> {
+        let mut a = Args {
+            invoices: 50_000,
+            runs: 20,
+            seed: 2026,
+            only: None,
+            keep_logs: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut val = || {
+                args.next()
+                    .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
+            };
+            match arg.as_str() {
+                "--invoices" => a.invoices = val()?.parse()?,
+                "--runs" => a.runs = val()?.parse()?,
+                "--seed" => a.seed = val()?.parse()?,
+                "--replicas" => {
+                    let n: usize = val()?.parse()?;
+                    anyhow::ensure!((1..=5).contains(&n), "--replicas takes 1 to 5");
+                    REPLICAS.store(n, Ordering::Relaxed);
+                }
+                "--scenarios" => a.only = Some(val()?.split(',').map(str::to_owned).collect()),
+                "--keep-logs" => a.keep_logs = Some(PathBuf::from(val()?)),
+                "--without-delivery-reports" => {
+                    NO_REPORTS.store(true, Ordering::Relaxed);
+                }
+                "--list" => {
+                    for s in scenarios() {
+                        println!("{:<28} {}", s.name, s.what);
+                    }
+                    return Ok(None);
+                }
+                "--help" | "-h" => {
+                    println!(
+                        "faults [--invoices N] [--replicas N] [--runs R] [--seed S] [--scenarios a,b] [--keep-logs DIR] [--without-delivery-reports] [--list]"
+                    );
+                    return Ok(None);
+                }
+                other => anyhow::bail!("unknown argument {other}; try --help"),
+            }
+        }
+        Ok(Some(a))
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut invoices = 50_000usize;
-    let mut runs = 20usize;
-    let mut seed = 2026u64;
-    let mut only: Option<Vec<String>> = None;
-    let mut keep_logs: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--invoices" => invoices = val()?.parse()?,
-            "--runs" => runs = val()?.parse()?,
-            "--seed" => seed = val()?.parse()?,
-            "--replicas" => {
-                let n: usize = val()?.parse()?;
-                anyhow::ensure!((1..=5).contains(&n), "--replicas takes 1 to 5");
-                REPLICAS.store(n, Ordering::Relaxed);
-            }
-            "--scenarios" => only = Some(val()?.split(',').map(str::to_owned).collect()),
-            "--keep-logs" => keep_logs = Some(PathBuf::from(val()?)),
-            "--without-delivery-reports" => {
-                NO_REPORTS.store(true, Ordering::Relaxed);
-            }
-            "--list" => {
-                for s in scenarios() {
-                    println!("{:<28} {}", s.name, s.what);
-                }
-                return Ok(());
-            }
-            "--help" | "-h" => {
-                println!(
-                    "faults [--invoices N] [--replicas N] [--runs R] [--seed S] [--scenarios a,b] [--keep-logs DIR] [--without-delivery-reports] [--list]"
-                );
-                return Ok(());
-            }
-            other => anyhow::bail!("unknown argument {other}; try --help"),
-        }
-    }
-    let extra = u64::try_from(invoices.saturating_sub(5_000)).unwrap_or(u64::MAX) / 50;
+    let Some(args) = Args::parse()? else {
+        return Ok(());
+    };
+    let extra = u64::try_from(args.invoices.saturating_sub(5_000)).unwrap_or(u64::MAX) / 50;
     PHASE_TIMEOUT_SECS.store(300u64.saturating_add(extra), Ordering::Relaxed);
     let all = scenarios();
-    if let Some(names) = &only {
+    if let Some(names) = &args.only {
         for n in names {
             anyhow::ensure!(
                 all.iter().any(|s| s.name == n),
@@ -111,33 +132,98 @@ async fn main() -> anyhow::Result<()> {
     }
     let chosen: Vec<&Scenario> = all
         .iter()
-        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|n| n == s.name)))
+        .filter(|s| {
+            args.only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|n| n == s.name))
+        })
         .collect();
+    let seed = args.seed;
     let tag = format!("f{seed}");
-    let flow = generate(seed, invoices, &tag)?;
+    let flow = generate(seed, args.invoices, &tag)?;
     eprintln!(
-        "fault suite: seed {seed}, {invoices} invoices + {} race claims, {} debtors, {} agreements, {} hostile messages, {} replica(s) of each of the {} services, {runs} fired run(s) per scenario, {} scenario(s)",
+        "fault suite: seed {seed}, {} invoices + {} race claims, {} debtors, {} agreements, {} hostile messages, {} replica(s) of each of the {} services, {} fired run(s) per scenario, {} scenario(s)",
+        args.invoices,
         flow.race.len(),
         flow.debtors.len(),
         flow.agreements.len(),
         flow.hostile.len(),
         system::replicas(),
         SERVICES.len(),
+        args.runs,
         chosen.len()
     );
+    let (control, calibration) = control_run(&flow, &all[0], &args).await?;
 
-    // The control run: the reference outcome of this flow without a fault.
-    let control_scenario = &all[0];
+    println!();
+    // `runs` counts runs in which the fault fired: a run whose fault missed its moment proves
+    // nothing about that fault, so it is reported apart and another run is made in its place
+    // (up to three times `runs` attempts). Its lost and doubled effects still count: without a
+    // fault it is a control run, and any loss there is a bug.
+    println!(
+        "| scenario | fired runs | unfired (not counted) | lost | doubled | other violations | e-mails re-sent, same Message-ID | mean run s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut failed = false;
+    for (si, sc) in chosen.iter().enumerate() {
+        let tally = run_scenario(&flow, sc, si, &control, calibration, &args).await;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            sc.name,
+            tally.fired,
+            tally.unfired,
+            tally.lost,
+            tally.doubled,
+            tally.other,
+            tally.resent,
+            tally.mean_secs()
+        );
+        failed |= tally.failed;
+        if sc.name != "control" && tally.fired < args.runs {
+            eprintln!(
+                "  {}: the fault fired in {} of {} runs, short of the {} asked for — {}",
+                sc.name,
+                tally.fired,
+                tally.attempts,
+                args.runs,
+                if tally.fired == 0 {
+                    "this scenario proves nothing"
+                } else {
+                    "too few to count"
+                }
+            );
+            failed = true;
+        }
+    }
+    println!();
+    anyhow::ensure!(
+        !failed,
+        "the fault suite found lost or doubled effects or broken invariants (see above)"
+    );
+    println!(
+        "every run: 0 lost, 0 doubled, every invariant held, every service ready again, logs clean"
+    );
+    Ok(())
+}
+
+/// The control run: the reference outcome of the flow without a fault, checked against what the
+/// flow must produce, and the phase timings a fault is drawn inside.
+async fn control_run(
+    flow: &flow::Flow,
+    control_scenario: &Scenario,
+    args: &Args,
+) -> anyhow::Result<(check::Outcome, Calibration)> {
     eprintln!("control run …");
-    let (control, mut cres, clogs) = match run_once(&flow, control_scenario, seed, None).await {
+    let (control, mut cres, clogs) = match run_once(flow, control_scenario, args.seed, None).await
+    {
         (Ok((o, r)), logs) => (o, r, logs),
         (Err(e), logs) => {
-            save_logs(&keep_logs, "control", 0, &logs);
+            save_logs(&args.keep_logs, "control", 0, &logs);
             return Err(e.context("the control run (no fault) did not complete"));
         }
     };
     if !cres.violations.is_empty() {
-        save_logs(&keep_logs, "control", 0, &clogs);
+        save_logs(&args.keep_logs, "control", 0, &clogs);
         for v in &cres.violations {
             eprintln!("  control: {v}");
         }
@@ -174,107 +260,94 @@ async fn main() -> anyhow::Result<()> {
         calibration.reports.as_secs_f64()
     );
     cres.fired = true;
+    Ok((control, calibration))
+}
 
-    println!();
-    // `runs` counts runs in which the fault fired: a run whose fault missed its moment proves
-    // nothing about that fault, so it is reported apart and another run is made in its place
-    // (up to three times `runs` attempts). Its lost and doubled effects still count: without a
-    // fault it is a control run, and any loss there is a bug.
-    println!(
-        "| scenario | fired runs | unfired (not counted) | lost | doubled | other violations | e-mails re-sent, same Message-ID | mean run s |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let mut failed = false;
-    for (si, sc) in chosen.iter().enumerate() {
-        let mut fired = 0;
-        let mut unfired = 0;
-        let mut lost = 0;
-        let mut doubled = 0;
-        let mut other = 0;
-        let mut resent = 0;
-        let mut secs = 0.0;
-        let mut attempts = 0;
-        let max_attempts = runs.saturating_mul(3);
-        while fired < runs && attempts < max_attempts {
-            let run = attempts;
-            attempts += 1;
-            let run_seed =
-                seed ^ ((si as u64 + 1) << 32) ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9);
-            let (o, mut r, logs) = match run_once(&flow, sc, run_seed, Some(calibration)).await {
-                (Ok((o, r)), logs) => (o, r, logs),
-                (Err(e), logs) => {
-                    save_logs(&keep_logs, sc.name, run, &logs);
-                    eprintln!("  {} run {run}: the run did not complete: {e:#}", sc.name);
-                    failed = true;
-                    other += 1;
-                    continue;
-                }
-            };
-            check::compare(&control, &o, &flow, &mut r);
-            secs += r.elapsed.as_secs_f64();
-            if r.fired {
-                fired += 1;
-            } else {
-                unfired += 1;
-            }
-            lost += r.lost;
-            doubled += r.doubled;
-            resent += r.resent_same_id;
-            let others = r.violations.len();
-            eprintln!(
-                "  {} run {run}: {:.1} s, fired: {}, lost {}, doubled {}, e-mails re-sent with the same Message-ID {}; {}",
-                sc.name,
-                r.elapsed.as_secs_f64(),
-                r.fired,
-                r.lost,
-                r.doubled,
-                r.resent_same_id,
-                if r.evidence.is_empty() {
-                    "-"
-                } else {
-                    &r.evidence
-                }
-            );
-            for v in r.violations.iter().take(10) {
-                eprintln!("      {v}");
-            }
-            if others > 0 {
-                other += 1;
-                failed = true;
-                save_logs(&keep_logs, sc.name, run, &logs);
-            }
-        }
-        let mean = if attempts > 0 {
-            secs / attempts as f64
+/// What one scenario's runs added up to.
+#[derive(Default)]
+struct Tally {
+    fired: usize,
+    unfired: usize,
+    lost: usize,
+    doubled: usize,
+    other: usize,
+    resent: usize,
+    secs: f64,
+    attempts: usize,
+    failed: bool,
+}
+
+impl Tally {
+    fn mean_secs(&self) -> f64 {
+        if self.attempts > 0 {
+            self.secs / self.attempts as f64
         } else {
             0.0
-        };
-        println!(
-            "| {} | {fired} | {unfired} | {lost} | {doubled} | {other} | {resent} | {mean:.1} |",
-            sc.name
-        );
-        if sc.name != "control" && fired < runs {
-            eprintln!(
-                "  {}: the fault fired in {fired} of {attempts} runs, short of the {runs} asked for — {}",
-                sc.name,
-                if fired == 0 {
-                    "this scenario proves nothing"
-                } else {
-                    "too few to count"
-                }
-            );
-            failed = true;
         }
     }
-    println!();
-    anyhow::ensure!(
-        !failed,
-        "the fault suite found lost or doubled effects or broken invariants (see above)"
-    );
-    println!(
-        "every run: 0 lost, 0 doubled, every invariant held, every service ready again, logs clean"
-    );
-    Ok(())
+}
+
+/// Runs scenario `sc` (number `si` of the chosen) until its fault fired `args.runs` times (at
+/// most three times as many attempts), each run compared with the control's outcome.
+async fn run_scenario(
+    flow: &flow::Flow,
+    sc: &Scenario,
+    si: usize,
+    control: &check::Outcome,
+    calibration: Calibration,
+    args: &Args,
+) -> Tally {
+    let mut t = Tally::default();
+    let max_attempts = args.runs.saturating_mul(3);
+    while t.fired < args.runs && t.attempts < max_attempts {
+        let run = t.attempts;
+        t.attempts += 1;
+        let run_seed =
+            args.seed ^ ((si as u64 + 1) << 32) ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9);
+        let (o, mut r, logs) = match run_once(flow, sc, run_seed, Some(calibration)).await {
+            (Ok((o, r)), logs) => (o, r, logs),
+            (Err(e), logs) => {
+                save_logs(&args.keep_logs, sc.name, run, &logs);
+                eprintln!("  {} run {run}: the run did not complete: {e:#}", sc.name);
+                t.failed = true;
+                t.other += 1;
+                continue;
+            }
+        };
+        check::compare(control, &o, flow, &mut r);
+        t.secs += r.elapsed.as_secs_f64();
+        if r.fired {
+            t.fired += 1;
+        } else {
+            t.unfired += 1;
+        }
+        t.lost += r.lost;
+        t.doubled += r.doubled;
+        t.resent += r.resent_same_id;
+        eprintln!(
+            "  {} run {run}: {:.1} s, fired: {}, lost {}, doubled {}, e-mails re-sent with the same Message-ID {}; {}",
+            sc.name,
+            r.elapsed.as_secs_f64(),
+            r.fired,
+            r.lost,
+            r.doubled,
+            r.resent_same_id,
+            if r.evidence.is_empty() {
+                "-"
+            } else {
+                &r.evidence
+            }
+        );
+        for v in r.violations.iter().take(10) {
+            eprintln!("      {v}");
+        }
+        if !r.violations.is_empty() {
+            t.other += 1;
+            t.failed = true;
+            save_logs(&args.keep_logs, sc.name, run, &logs);
+        }
+    }
+    t
 }
 
 fn save_logs(dir: &Option<PathBuf>, scenario: &str, run: usize, logs: &[Vec<String>]) {
