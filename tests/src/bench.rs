@@ -710,6 +710,7 @@ pub async fn dunning(count: usize, chunk: Option<&str>) -> anyhow::Result<Dunnin
     result
 }
 
+#[allow(clippy::too_many_lines)] // starting the service, the run, and reading its figures, in that order
 async fn dunning_on(
     exchange: &str,
     db: &TestDatabase,

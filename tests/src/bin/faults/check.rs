@@ -70,6 +70,7 @@ fn stable_key(id: &str, template: &str, debtor: Option<&str>) -> String {
 
 /// Reads what the run produced: every database, the gateway, the audit queue, the dead-letter
 /// queues and the SMTP test server's spool.
+#[allow(clippy::too_many_lines)] // every source read in turn: each database, the gateway, the queues, the SMTP spool
 pub async fn collect(sys: &System) -> anyhow::Result<Outcome> {
     let mut o = Outcome::default();
     for r in rows(
@@ -187,6 +188,7 @@ pub async fn collect(sys: &System) -> anyhow::Result<Outcome> {
 }
 
 /// Invariants that hold in every run, with or without a fault.
+#[allow(clippy::too_many_lines)] // one invariant after the other, each a block with its comment
 pub async fn check_absolute(
     sys: &System,
     flow: &Flow,

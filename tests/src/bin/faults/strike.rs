@@ -38,6 +38,7 @@ fn pg_cluster() -> anyhow::Result<(String, String)> {
 /// `gate` is told the moment the fault is in effect (the process dead, the broker down, the
 /// connections closed, the alarm raised, PostgreSQL going down): the rest of a phase's
 /// messages is published from then on, so the phase is unfinished while the fault lasts.
+#[allow(clippy::too_many_lines)] // one arm per kind of fault, each with the evidence it reports
 pub async fn strike(
     sys: &mut System,
     fault: Fault,
