@@ -1179,20 +1179,22 @@ async fn without_an_sms_gateway_sms_deliveries_fail_with_a_reason() -> anyhow::R
     app.stop().await
 }
 
-/// SIGTERM while an SMS is at the gateway: the send finishes, its `sms.sent` is committed and
-/// published before the service stops, and it is sent once.
-#[tokio::test]
-async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
-    let (app, gateway) = start("sqlite").await?;
-    gateway.answer_next(SmsReply::Slow(Duration::from_millis(1500)), 1);
-    let n = unique("Z");
+/// Publishes a meeting reminder (SMS only) for debtor `party` and waits until the gateway is
+/// answering it slowly; returns the notification id.
+async fn sms_in_flight(
+    app: &TestApp,
+    gateway: &FakeSmsGateway,
+    prefix: &str,
+    party: &str,
+) -> anyhow::Result<String> {
+    let n = unique(prefix);
     app.publish(&[
-        debtor_updated(&unique("d"), debtor("P-16")),
+        debtor_updated(&unique("d"), debtor(party)),
         request(
             &unique("e"),
             &n,
             "meeting_reminder",
-            to_debtor("P-16"),
+            to_debtor(party),
             json!({
             "meeting":"2026-12-10T09:30","place":"Adelgade 44","contact":"Opkrævningen",
             "legal_basis":"forvaltningsloven"}),
@@ -1207,6 +1209,16 @@ async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(n)
+}
+
+/// SIGTERM while an SMS is at the gateway: the send finishes, its `sms.sent` is committed and
+/// published before the service stops, and it is sent once.
+#[tokio::test]
+async fn a_shutdown_lets_an_sms_in_flight_finish() -> anyhow::Result<()> {
+    let (app, gateway) = start("sqlite").await?;
+    gateway.answer_next(SmsReply::Slow(Duration::from_millis(1500)), 1);
+    let n = sms_in_flight(&app, &gateway, "Z", "P-16").await?;
     // The drain: the send in flight finishes and its sms.sent is published before the
     // service stops.
     let mut probe = app.shutdown().await?;
@@ -1226,25 +1238,7 @@ async fn a_send_that_outlasts_its_lease_is_given_up_before_another_replica_could
 -> anyhow::Result<()> {
     let (mut app, gateway) = start_with("sqlite", |c| c.worker.lease_secs = 5).await?;
     gateway.answer_next(SmsReply::Slow(Duration::from_secs(6)), 1);
-    let n = unique("L");
-    app.publish(&[
-        debtor_updated(&unique("d"), debtor("P-17")),
-        request(
-            &unique("e"),
-            &n,
-            "meeting_reminder",
-            to_debtor("P-17"),
-            json!({
-            "meeting":"2026-12-10T09:30","place":"Adelgade 44","contact":"Opkrævningen",
-            "legal_basis":"forvaltningsloven"}),
-        ),
-    ])
-    .await?;
-    let started = tokio::time::Instant::now();
-    while gateway.in_flight() == 0 {
-        anyhow::ensure!(started.elapsed() < T, "the SMS never reached the gateway");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let n = sms_in_flight(&app, &gateway, "L", "P-17").await?;
     // The gateway answers after 6 s; the worker has given up by then. Checked before the
     // lease (5 s from the claim) is over by more than 1.5 s: later, the delivery is claimed
     // again.
