@@ -24,7 +24,11 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-pipelines check-contracts k8s-validate fuzz-api faults-smoke demo-check test
+ci: fmt-check lint check-pipelines check-contracts k8s-validate check-no-crash-hook fuzz-api faults-smoke demo-check test
+
+# build the image's binaries with deploy/Dockerfile's own cargo line (dev profile by default) and fail if any has the crash-point hook (RESTANCE_CRASH_AT, restance-bus's `crash-points` feature)
+check-no-crash-hook profile="dev":
+    deploy/check-no-crash-hook.sh {{profile}}
 
 # find shell pipelines in deploy/ and this Justfile that can die of SIGPIPE or of an empty grep
 check-pipelines:
@@ -90,7 +94,7 @@ k8s-build overlay="dev":
 image:
     docker build -f deploy/Dockerfile -t restance:latest .
 
-# release build of every binary
+# release build of every binary (for tests and benchmarks: with the crash-point hook, like every workspace build; the image is built by deploy/Dockerfile without it)
 build:
     cargo build --workspace --bins --release
 

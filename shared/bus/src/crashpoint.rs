@@ -11,7 +11,7 @@
 //!   counted in `restance_worker_restarts_total{worker}`, and what it had claimed comes back
 //!   when its lease runs out. Later passes do nothing.
 //!
-//! Without it [`reached`] is one relaxed atomic load. The points (any of them in either mode):
+//! Unarmed, [`reached`] is one atomic load. The points (any of them in either mode):
 //!
 //! | point | where |
 //! |---|---|
@@ -25,11 +25,25 @@
 //!
 //! In abort mode the process ends with `abort()`: no destructor, drain or flush runs, the same
 //! as SIGKILL for everything the database and the broker can observe.
+//!
+//! **Only with the cargo feature `crash-points`** (off by default). Without it [`reached`] is an
+//! empty inline function and [`armed_spec`] is always `None`: the binary never reads the
+//! variable and its name is not in it, so setting it in production does nothing. The feature is
+//! turned on by the crates that need it — `restance-system-tests` (the fault suite, a normal
+//! dependency, so `cargo build --workspace --bins` builds the service binaries with the hook)
+//! and the dev-dependencies of services whose tests arm a point; each service has a
+//! `crash-points` feature forwarding to this one. The image (`deploy/Dockerfile`) builds its
+//! binaries with `--workspace --exclude restance-system-tests`, so without the hook, and
+//! `just check-no-crash-hook` (part of `just ci`) builds them that way and fails if the
+//! variable's name is in any of them.
 
+#[cfg(feature = "crash-points")]
 use std::sync::OnceLock;
+#[cfg(feature = "crash-points")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What happens at the armed pass.
+#[cfg(feature = "crash-points")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     /// `abort()` the process.
@@ -38,6 +52,7 @@ enum Action {
     Panic,
 }
 
+#[cfg(feature = "crash-points")]
 struct Armed {
     point: String,
     at: u64,
@@ -46,6 +61,7 @@ struct Armed {
 }
 
 /// `[panic:]<point>:<n>` → (point, n, action); `None` when it is not such a spec.
+#[cfg(feature = "crash-points")]
 fn parse(spec: &str) -> Option<(String, u64, Action)> {
     let (point, at) = spec.trim().rsplit_once(':')?;
     let at = at.trim().parse::<u64>().ok().filter(|n| *n > 0)?;
@@ -56,6 +72,7 @@ fn parse(spec: &str) -> Option<(String, u64, Action)> {
     (!point.is_empty()).then(|| (point.to_owned(), at, action))
 }
 
+#[cfg(feature = "crash-points")]
 fn armed() -> Option<&'static Armed> {
     static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
     ARMED
@@ -74,6 +91,7 @@ fn armed() -> Option<&'static Armed> {
 
 /// The armed point and pass number, for the startup log (`None` in production); in panic mode
 /// the point is given as `panic:<point>`.
+#[cfg(feature = "crash-points")]
 pub fn armed_spec() -> Option<(String, u64)> {
     armed().map(|a| {
         let point = match a.action {
@@ -89,6 +107,7 @@ pub fn armed_spec() -> Option<(String, u64)> {
 ///
 /// # Panics
 /// On the armed pass of a point armed with `panic:` — that is its purpose.
+#[cfg(feature = "crash-points")]
 pub fn reached(point: &str) {
     let Some(a) = armed() else { return };
     if a.point != point {
@@ -111,17 +130,32 @@ pub fn reached(point: &str) {
     }
 }
 
+/// The armed point and pass number, for the startup log: always `None` in a build without the
+/// `crash-points` feature.
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn armed_spec() -> Option<(String, u64)> {
+    None
+}
+
+/// Marks a pass through `point`: nothing in a build without the `crash-points` feature.
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn reached(_point: &str) {}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn unarmed_points_do_nothing() {
-        // The test process has no RESTANCE_CRASH_AT: passing any point is a no-op.
+        // The test process has no RESTANCE_CRASH_AT (and without the feature nothing reads
+        // it): passing any point is a no-op.
         for _ in 0..3 {
             super::reached("consumer.before_commit");
         }
         assert!(super::armed_spec().is_none());
     }
 
+    #[cfg(feature = "crash-points")]
     #[test]
     fn specs_name_a_point_a_pass_and_whether_to_panic() {
         use super::{Action, parse};

@@ -33,6 +33,11 @@
 //!
 //! SQL is written once with `$n` placeholders, which both PostgreSQL and SQLite (through sqlx)
 //! accept; the helpers are the `restance-store` crate's.
+//!
+//! Feature `crash-points` (off by default): the fault suite's crash-point hook
+//! ([`crashpoint`], `RESTANCE_CRASH_AT`). Without it the hook compiles to nothing; the fault
+//! suite and the tests that arm a point turn it on, the image's binaries are built without it
+//! (`just check-no-crash-hook`).
 
 pub mod config;
 pub mod connection;

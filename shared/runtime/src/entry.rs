@@ -57,9 +57,11 @@ pub async fn prepare<M: MigratorTrait>(
         }
         None => {
             if let Some((point, pass)) = restance_bus::crashpoint::armed_spec() {
-                tracing::warn!(%point, pass, "RESTANCE_CRASH_AT is set: this process aborts (armed \
-                    with panic:, the task passing it panics) at that crash point (fault-suite use \
-                    only; unset it in production)");
+                // (the variable is not named here: a build without the `crash-points` feature
+                // must not contain its name, which `just check-no-crash-hook` looks for)
+                tracing::warn!(%point, pass, "a crash point is armed: this process aborts (armed \
+                    with panic:, the task passing it panics) at that point (a fault-suite build \
+                    with the crash-points feature; never in production)");
             }
             Ok(Some(settings))
         }
