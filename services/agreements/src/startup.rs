@@ -35,8 +35,7 @@ impl Application {
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
         config.check(&settings.catalog)?;
-        let tokens =
-            Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
+        let tokens = Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the agreements API is closed (it shows personal finance data); set RESTANCE__API__TOKENS"

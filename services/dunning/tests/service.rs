@@ -1064,7 +1064,8 @@ async fn an_invalid_policy_refuses_to_start_with_every_problem() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, bad).expect("write");
-    let mut settings = Settings::load_from("dunning", Some(Path::new(&path)), false).expect("loads");
+    let mut settings =
+        Settings::load_from("dunning", Some(Path::new(&path)), false).expect("loads");
     settings.api.open = true;
     let err = DunningConfig::load(&settings).expect_err("refused");
     let text = err.to_string();

@@ -134,10 +134,7 @@ async fn debtor_claims(
     // Amounts are bounded at the contract (`MAX_AMOUNT_MINOR`), so this sum fits; checked all
     // the same, so that no stored value can make a read panic.
     let open_total = Money::checked_sum(
-        claims
-            .iter()
-            .filter(|c| c.state == "open")
-            .map(|c| c.total),
+        claims.iter().filter(|c| c.state == "open").map(|c| c.total),
     )
     .ok_or_else(|| {
         ApiError::unprocessable(

@@ -1147,7 +1147,11 @@ async fn sms_delivery_reports_are_stored_and_a_final_failure_is_published_once()
         .body("not json")
         .send()
         .await?;
-    assert_eq!(bad.status(), 400, "with the header, a body that is not JSON");
+    assert_eq!(
+        bad.status(),
+        400,
+        "with the header, a body that is not JSON"
+    );
     app.stop().await
 }
 

@@ -91,14 +91,12 @@ impl ApiTokens {
     /// its reads may be open (a local demo); the service then says at start what is open.
     pub fn from_settings(api: &crate::settings::ApiSettings) -> Result<Self, String> {
         let tokens = Self::parse(api.tokens.as_ref())?;
-        if tokens.is_empty() {
-            if !api.open {
-                return Err("no API tokens are configured: set RESTANCE__API__TOKENS \
-                    (token:role[:holder],…; tokens of at least 16 characters) — or, for a local \
-                    demo only, RESTANCE__API__OPEN=true to serve the reads to anyone who reaches \
-                    the port"
-                    .to_owned());
-            }
+        if tokens.is_empty() && !api.open {
+            return Err("no API tokens are configured: set RESTANCE__API__TOKENS \
+                (token:role[:holder],…; tokens of at least 16 characters) — or, for a local \
+                demo only, RESTANCE__API__OPEN=true to serve the reads to anyone who reaches \
+                the port"
+                .to_owned());
         }
         Ok(tokens)
     }

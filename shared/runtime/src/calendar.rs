@@ -12,8 +12,8 @@
 
 use chrono::NaiveDate;
 use restance_bus::{Admission, Inbound, Rejection};
-use restance_contracts::{Message, Problem};
 use restance_contracts::messages::DayOpened;
+use restance_contracts::{Message, Problem};
 use serde::Deserialize;
 use std::sync::Arc;
 

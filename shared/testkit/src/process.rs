@@ -71,7 +71,10 @@ impl ServiceProcess {
         {
             env.push(("RESTANCE__API__OPEN".into(), "true".into()));
         }
-        if !env.iter().any(|(k, _)| k == "RESTANCE__CALENDAR__MAX_DAYS_AHEAD") {
+        if !env
+            .iter()
+            .any(|(k, _)| k == "RESTANCE__CALENDAR__MAX_DAYS_AHEAD")
+        {
             env.push((
                 "RESTANCE__CALENDAR__MAX_DAYS_AHEAD".into(),
                 crate::app::TEST_DAYS_AHEAD.to_string(),

@@ -261,14 +261,15 @@ async fn a_batch_of_nothing_but_bad_messages_still_begins_and_finishes() {
 #[tokio::test]
 async fn an_admission_rule_rejects_before_any_lock_and_the_service_never_sees_the_message() {
     let probe = Arc::new(Probe::default());
-    let late: Admission = Arc::new(|msg: &Inbound, value: &dyn Any| {
-        match value.downcast_ref::<DayOpened>() {
-            Some(d) if d.date.to_string() > "2026-12-31".to_owned() => Err(Rejection::new(
-                format!("{}: {} is too far ahead", msg.message_type(), d.date),
-            )),
-            _ => Ok(()),
-        }
-    });
+    let late: Admission =
+        Arc::new(
+            |msg: &Inbound, value: &dyn Any| match value.downcast_ref::<DayOpened>() {
+                Some(d) if d.date.to_string().as_str() > "2026-12-31" => Err(Rejection::new(
+                    format!("{}: {} is too far ahead", msg.message_type(), d.date),
+                )),
+                _ => Ok(()),
+            },
+        );
     let r = router(probe.clone()).admitting(late);
     let outcomes = handle(
         &r,

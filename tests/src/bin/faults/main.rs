@@ -214,8 +214,7 @@ async fn control_run(
     args: &Args,
 ) -> anyhow::Result<(check::Outcome, Calibration)> {
     eprintln!("control run …");
-    let (control, mut cres, clogs) = match run_once(flow, control_scenario, args.seed, None).await
-    {
+    let (control, mut cres, clogs) = match run_once(flow, control_scenario, args.seed, None).await {
         (Ok((o, r)), logs) => (o, r, logs),
         (Err(e), logs) => {
             save_logs(&args.keep_logs, "control", 0, &logs);
