@@ -1,0 +1,89 @@
+//! The benchmarks' building blocks, shared by `just bench` (`bin/bench.rs`, everything in one
+//! run and one table), `just bench-ingest` and `just bench-dunning`:
+//!
+//! - the raw limits of this machine: confirmed 1 KiB publishes into a quorum queue
+//!   ([`raw_publish`]), consuming them with manual acks ([`RawQueue::consume`]), and multi-row
+//!   inserts into PostgreSQL ([`raw_insert`]);
+//! - the pipelines: upstream invoices through `restance-invoicing` ([`ingest`]), the daily run
+//!   of `restance-dunning` ([`dunning`]) and letters rendered by `bench-letters` ([`letters`]);
+//! - where the CPU went while each of them ran ([`CpuMeter`]): the machine has two cores shared
+//!   by the broker, PostgreSQL, the service and the load generator, so that split is what
+//!   explains most figures.
+//!
+//! Not part of CI: every function here needs the local broker and PostgreSQL, and the release
+//! build of the service it runs.
+
+// Rates, ratios and CPU seconds of measured times are floats by nature; no money is computed here.
+#![allow(clippy::float_arithmetic)]
+
+use crate::{day_opened, invoice, personal_data_in, to_items};
+use lapin::message::DeliveryResult;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection};
+use restance_testkit::{
+    ServiceProcess, TestDatabase, connect, declare_quorum_queue, delete_exchange, delete_queue,
+    delete_test_topology, exclusive_queue, publish_raw, queue_depth, unique_exchange,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Due date of the overdue claims the dunning benchmark seeds.
+pub const DUE: &str = "2026-12-15";
+/// The business day the dunning benchmark opens (7 days after [`DUE`]).
+pub const RUN_DATE: &str = "2026-12-22";
+/// The routing key of dunning's letters.
+pub const NOTIFICATIONS: &str = "notifications.notification.requested.v1";
+/// Size of a raw message.
+pub const RAW_BODY: usize = 1024;
+/// Publishes awaiting their confirm at once in the raw measurement.
+pub const RAW_WINDOW: usize = 1000;
+/// Prefetch of the raw consumer.
+pub const RAW_PREFETCH: u16 = 1000;
+/// The raw consumer acks (multiple) every this many deliveries.
+pub const RAW_ACK_EVERY: u64 = 250;
+/// Rows per statement (and per transaction) of the raw PostgreSQL measurement.
+pub const RAW_ROWS_PER_INSERT: usize = 500;
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures, as `1.23/1.10/0.95`.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join("/"))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// Prints a progress line to stderr with the elapsed time of `since`.
+pub fn progress(since: Instant, what: &str) {
+    eprintln!("  [{:>6.1} s] {what}", since.elapsed().as_secs_f64());
+}
+
+/// True while process `pid` runs (not exited, not a zombie).
+pub fn alive(pid: Option<u32>) -> bool {
+    let Some(pid) = pid else { return false };
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .and_then(|i| s[i + 1..].split_whitespace().next().map(|st| st != "Z"))
+        })
+        .unwrap_or(false)
+}
+
+mod cpu;
+mod dunning;
+mod ingest;
+mod letters;
+mod raw;
+
+pub use cpu::*;
+pub use dunning::*;
+pub use ingest::*;
+pub use letters::*;
+pub use raw::*;
