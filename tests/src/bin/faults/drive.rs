@@ -5,7 +5,8 @@ use crate::check::{self, Outcome, RunResult};
 use crate::flow::{Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng};
 use crate::scenarios::{AGR, DUN, Fault, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
 use crate::strike::strike;
-use crate::system::{CASEWORKER, System, publish_all, quiet, rows, unquiet};
+use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
+use crate::wait::{Until, day_done, poll_until, wait_until};
 use restance_system_tests::{day_opened, envelope, payment};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,146 +64,6 @@ impl Calibration {
 
 /// A message to publish (routing key, body), and whether it stores a row the phase counts.
 type Marked = ((String, Vec<u8>), bool);
-
-/// What a phase waits for.
-enum Until {
-    /// `n` claims in invoicing, dunning, agreements and reporting, `debtors` contacts in
-    /// notifications.
-    Stored { n: i64, debtors: i64 },
-    /// `n` payments and `fees` fees stored, and everything quiet.
-    Payments { n: i64, fees: i64 },
-    /// `n` agreements made, and everything quiet.
-    Agreements(i64),
-    /// Every service's work of this date done (dunning's run, agreements' follow-up,
-    /// reporting's snapshot and reports), and everything quiet.
-    Day(String),
-}
-
-const AGREEMENTS_MADE: &str = "SELECT (SELECT COUNT(*) FROM plans) + (SELECT COUNT(*) FROM deferrals) + (SELECT COUNT(*) FROM meetings)";
-
-fn day_done(day: &str) -> [String; 3] {
-    [
-        format!(
-            "SELECT COUNT(*) FROM business_days WHERE business_date = '{day}' AND state = 'done'"
-        ),
-        format!("SELECT COUNT(*) FROM business_days WHERE business_date = '{day}'"),
-        format!(
-            "SELECT COUNT(*) FROM business_days WHERE business_date = '{day}' AND state = 'done'"
-        ),
-    ]
-}
-
-async fn reached(sys: &System, until: &Until) -> bool {
-    match until {
-        Until::Stored { n, debtors } => {
-            for svc in [INV, DUN, AGR, REP] {
-                if sys.count(svc, "SELECT COUNT(*) FROM claims").await != *n {
-                    return false;
-                }
-            }
-            sys.count(NOT, "SELECT COUNT(*) FROM contacts").await >= *debtors
-        }
-        Until::Payments { n, fees } => {
-            sys.count(INV, "SELECT COUNT(*) FROM payments").await == *n
-                && sys.count(INV, "SELECT COUNT(*) FROM fees").await == *fees
-                && quiet(sys).await
-        }
-        Until::Agreements(n) => sys.count(AGR, AGREEMENTS_MADE).await == *n && quiet(sys).await,
-        Until::Day(day) => {
-            let [dun, agr, rep] = day_done(day);
-            sys.count(DUN, &dun).await == 1
-                && sys.count(AGR, &agr).await == 1
-                && sys.count(REP, &rep).await == 1
-                && quiet(sys).await
-        }
-    }
-}
-
-/// What of `until` does not hold, for the message of a phase that timed out.
-async fn unmet(sys: &System, until: &Until) -> Vec<String> {
-    let mut why = Vec::new();
-    match until {
-        Until::Stored { n, debtors } => {
-            for svc in [INV, DUN, AGR, REP] {
-                let have = sys.count(svc, "SELECT COUNT(*) FROM claims").await;
-                if have != *n {
-                    why.push(format!("{} has {have} of {n} claims", SERVICES[svc]));
-                }
-            }
-            let have = sys.count(NOT, "SELECT COUNT(*) FROM contacts").await;
-            if have < *debtors {
-                why.push(format!("notifications has {have} of {debtors} contacts"));
-            }
-        }
-        Until::Payments { n, fees } => {
-            for (table, want) in [("payments", n), ("fees", fees)] {
-                let have = sys
-                    .count(INV, &format!("SELECT COUNT(*) FROM {table}"))
-                    .await;
-                if have != *want {
-                    why.push(format!("invoicing has {have} of {want} {table}"));
-                }
-            }
-        }
-        Until::Agreements(n) => {
-            let have = sys.count(AGR, AGREEMENTS_MADE).await;
-            if have != *n {
-                why.push(format!("agreements has {have} of {n} agreements"));
-            }
-        }
-        Until::Day(day) => {
-            let [dun, agr, rep] = day_done(day);
-            for (svc, sql, what) in [
-                (DUN, dun, "its run done"),
-                (AGR, agr, "the day"),
-                (REP, rep, "its reports done"),
-            ] {
-                if sys.count(svc, &sql).await != 1 {
-                    why.push(format!("{} has not {what}", SERVICES[svc]));
-                }
-            }
-        }
-    }
-    if !matches!(until, Until::Stored { .. }) {
-        why.extend(unquiet(sys).await);
-    }
-    why
-}
-
-/// Waits (restarting what dies, as Kubernetes would) until `until` holds twice in a row.
-async fn wait_until(what: &str, sys: &mut System, until: Until) -> anyhow::Result<()> {
-    let timeout = phase_timeout();
-    let deadline = Instant::now() + timeout;
-    let mut stable = 0;
-    loop {
-        sys.supervise().await?;
-        if reached(sys, &until).await {
-            stable += 1;
-            if stable >= 2 {
-                return Ok(());
-            }
-        } else {
-            stable = 0;
-        }
-        if Instant::now() >= deadline {
-            anyhow::bail!(
-                "{what}: not reached within {timeout:?} ({})",
-                unmet(sys, &until).await.join("; ")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
-/// Polls `sql` (a count in service `svc`'s database) every 10 ms until it reaches `n`, and
-/// returns the time since `started`: how the control run measures a phase to the same condition
-/// that decides whether a fault fired.
-async fn poll_until(sys: &System, svc: usize, sql: &str, n: i64, started: Instant) -> Duration {
-    while sys.count(svc, sql).await < n && started.elapsed() < phase_timeout() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    started.elapsed()
-}
 
 /// Starts the run's system, drives the flow with the scenario's fault, checks, and stops
 /// everything; returns the outcome and every replica's log (by service).

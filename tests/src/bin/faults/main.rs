@@ -48,6 +48,7 @@ mod flow;
 mod scenarios;
 mod strike;
 mod system;
+mod wait;
 
 use drive::{Calibration, PHASE_TIMEOUT_SECS, run_once};
 use flow::generate;
