@@ -377,6 +377,41 @@ async fn replays_are_no_ops_and_conflicting_resends_are_rejected() -> anyhow::Re
     svc.stop().await
 }
 
+/// Security (issue 18, item 3): the same bank payment published again under another envelope
+/// `source` (which the sender chooses) pays once: payments are unique per
+/// `(municipality, payment_id)`.
+#[tokio::test]
+async fn the_same_payment_under_another_source_pays_once() -> anyhow::Result<()> {
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
+    svc.publish(&[invoice("e1", "DAY-1", "P-5", "400.00")])
+        .await?;
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    let first = payment("p1", "PAY-1", "400.00", None, Some("0101901234"));
+    let mut again = payment("p1-again", "PAY-1", "400.00", None, Some("0101901234"));
+    again["source"] = json!("/bank/someone-else");
+    svc.publish(&[first, again]).await?;
+    svc.wait_inbox(3).await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+    assert_eq!(
+        svc.probe.of_type("invoicing.payment.applied.v1").len(),
+        1,
+        "one payment applied"
+    );
+    assert!(
+        svc.probe
+            .of_type("invoicing.payment.unmatched.v1")
+            .is_empty()
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM payments").await?, 1);
+    let with_credit = svc
+        .count("SELECT COUNT(*) FROM debtors WHERE credit_minor <> 0")
+        .await?;
+    assert_eq!(with_credit, 0, "the copy did not become a credit balance");
+    svc.stop().await
+}
+
 #[tokio::test]
 async fn payments_match_by_payer_and_amount_or_go_to_manual_handling() -> anyhow::Result<()> {
     let mut svc = TestApp::spawn::<Application>(Db::of("sqlite"), |_| {}).await?;
@@ -896,6 +931,36 @@ async fn without_api_tokens_the_service_refuses_to_start_unless_declared_open() 
         text.contains("no API tokens are configured")
             && text.contains("RESTANCE__API__TOKENS")
             && text.contains("RESTANCE__API__OPEN=true"),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// A database that already booked one bank payment twice (under two sources) stops the
+/// migration that makes payments unique per municipality, and says what to do.
+#[tokio::test]
+async fn a_payment_booked_twice_stops_the_migration_with_what_to_do() -> anyhow::Result<()> {
+    use restance_invoicing::store::Migrator;
+    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm_migration::MigratorTrait;
+    let tdb = restance_testkit::TestDatabase::sqlite()?;
+    let db = Database::connect(&tdb.url).await?;
+    let before = Migrator::migrations().len() - 1;
+    Migrator::up(&db, Some(u32::try_from(before)?)).await?;
+    for source in ["/bank/nets", "/bank/someone-else"] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO payments (source, payment_id, municipality, amount_minor, booking_date, matched_by) \
+             VALUES ('{source}', 'PAY-1', '0746', 40000, '2026-12-20', 'payer_and_amount')"
+        ))
+        .await?;
+    }
+    let err = Migrator::up(&db, None)
+        .await
+        .expect_err("the unique index cannot be made");
+    let text = err.to_string();
+    assert!(
+        text.contains("1 payment id(s) are booked more than once")
+            && text.contains("reverse the extra bookings"),
         "{text}"
     );
     Ok(())

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(PlanReferences),
             Box::new(DebtorVersions),
             Box::new(ClaimVersions),
+            Box::new(PaymentsOncePerMunicipality),
         ]
     }
 }
@@ -198,6 +199,52 @@ impl MigrationTrait for ClaimVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// A payment is one effect per `(municipality, payment_id)`, whatever the envelope's `source`:
+/// the source is the sender's to choose, so the same bank payment published under a second
+/// source must not pay twice. Payments keep their `(source, payment_id)` key; this index makes
+/// the insert of a second copy do nothing. A database that already holds one payment id twice
+/// in a municipality stops the migration with what to do: those payments were booked twice and
+/// need a caseworker's look before the upgrade.
+#[derive(Debug)]
+struct PaymentsOncePerMunicipality;
+
+impl MigrationName for PaymentsOncePerMunicipality {
+    fn name(&self) -> &str {
+        "m20261208_000006_invoicing_payments_once_per_municipality"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PaymentsOncePerMunicipality {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let twice = db
+            .query_one_raw(restance_store::stmt(
+                db,
+                "SELECT COUNT(*) FROM (SELECT municipality, payment_id FROM payments \
+                 GROUP BY municipality, payment_id HAVING COUNT(*) > 1) AS twice",
+                vec![],
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        if twice > 0 {
+            return Err(DbErr::Migration(format!(
+                "{twice} payment id(s) are booked more than once in one municipality under \
+                 different sources (SELECT municipality, payment_id, source FROM payments WHERE \
+                 (municipality, payment_id) IN (SELECT municipality, payment_id FROM payments \
+                 GROUP BY 1, 2 HAVING COUNT(*) > 1)); reverse the extra bookings, then migrate again"
+            )));
+        }
+        run_ddl(
+            db,
+            "CREATE UNIQUE INDEX payments_once_per_municipality ON payments (municipality, payment_id)",
         )
         .await
     }
