@@ -9,7 +9,8 @@
 //! original routing key (the service's `x-restance-original-routing-key` header, or the
 //! broker's `x-death` record) through the shared confirmed publisher, and acks the dead letter
 //! only after the broker has confirmed the republish. Bodies are never printed: they hold
-//! personal data.
+//! personal data; and a national id in what is printed (an id a sender chose, a reason) is
+//! masked ([`mask_national_ids`]).
 
 use std::collections::BTreeMap;
 
@@ -83,6 +84,49 @@ pub struct ReplayReport {
     pub untouched: u64,
     /// Ids asked for but not found in the queue.
     pub not_found: Vec<String>,
+}
+
+/// `text` with every person's national id in it masked (`**********`): a run of 10 digits (or
+/// `DDMMYY-XXXX`) that is a valid CPR number, or of 11 digits that is a valid fødselsnummer,
+/// not part of a longer run of digits. Dead letters' ids and keys are chosen by their senders,
+/// and an upstream system may have built one from a national id.
+pub fn mask_national_ids(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < chars.len() && chars[end].is_ascii_digit() {
+            end += 1;
+        }
+        // DDMMYY-XXXX: six digits, a hyphen, four digits.
+        let hyphenated = end - i == 6
+            && chars.get(end) == Some(&'-')
+            && (end + 1..end + 5).all(|k| chars.get(k).is_some_and(char::is_ascii_digit))
+            && !chars.get(end + 5).is_some_and(char::is_ascii_digit);
+        let stop = if hyphenated { end + 5 } else { end };
+        let candidate: String = chars[i..stop].iter().collect();
+        let digits = candidate.chars().filter(char::is_ascii_digit).count();
+        if (digits == 10 || digits == 11)
+            && restance_kernel::NationalId::parse_for_kind(
+                restance_kernel::PartyKind::Person,
+                &candidate,
+            )
+            .is_ok()
+        {
+            for c in &mut out[i..stop] {
+                if c.is_ascii_digit() {
+                    *c = '*';
+                }
+            }
+        }
+        i = stop.max(i + 1);
+    }
+    out.into_iter().collect()
 }
 
 /// Describes a dead letter from its properties and body.
@@ -398,6 +442,23 @@ mod tests {
 
     fn long(s: &str) -> AMQPValue {
         AMQPValue::LongString(LongString::from(s))
+    }
+
+    #[test]
+    fn national_ids_in_what_is_printed_are_masked_and_nothing_else() {
+        // Valid CPR (0101901234 is the fixtures' test person), with and without the hyphen.
+        assert_eq!(mask_national_ids("inv-0101901234-1"), "inv-**********-1");
+        assert_eq!(mask_national_ids("P 010190-1234"), "P ******-****");
+        // Not an id: a date-like run that is no valid CPR, longer runs, short runs, uuids.
+        for keep in [
+            "day-2026-12-16",
+            "3213901234",
+            "01019012345678",
+            "PAY-1234567",
+            "7f0e4c1a-1234-4a5b-9c3d-123456789012",
+        ] {
+            assert_eq!(mask_national_ids(keep), keep, "{keep}");
+        }
     }
 
     #[test]

@@ -425,12 +425,16 @@ fn render_dead(queues: &[dead::DeadQueue], wide: bool) -> String {
             continue;
         };
         for l in &listing.letters {
-            let reason = l.reason.clone().unwrap_or_else(|| "-".into());
+            let shown = |v: &Option<String>| {
+                v.as_deref()
+                    .map_or_else(|| "-".to_owned(), dead::mask_national_ids)
+            };
+            let reason = shown(&l.reason);
             table.row(vec![
                 q.service.clone(),
-                l.message_id.clone().unwrap_or_else(|| "-".into()),
-                l.message_type.clone().unwrap_or_else(|| "-".into()),
-                l.original_key.clone().unwrap_or_else(|| "-".into()),
+                shown(&l.message_id),
+                shown(&l.message_type),
+                shown(&l.original_key),
                 l.size.to_string(),
                 if wide { reason } else { shorten(&reason, 100) },
             ]);
