@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the local services Restance's tests need are installed and running:
-#   RabbitMQ    127.0.0.1:5672  guest/guest           (Debian package rabbitmq-server)
+#   RabbitMQ    127.0.0.1:5672  guest/guest           (Debian package rabbitmq-server), with the
+#                               broker identities of deploy/rabbitmq/identities.toml (user
+#                               restance-dunning etc., each password its user name) for running a
+#                               service as production does; the demo and the tests use guest
 #   PostgreSQL  127.0.0.1:5432  user postgres, trust  (Debian package postgresql)
 #   SMTP sink   127.0.0.1:2525  accepts all mail, writes each message as an .eml file
 #                               (aiosmtpd in a venv under $RESTANCE_TOOLS_DIR; see smtp-sink.py)
@@ -67,7 +70,32 @@ ensure_rabbitmq() {
         die "rabbitmq: not listening on 127.0.0.1:5672 after 120 s"
     fi
     as_root "$ctl" -q await_startup --timeout 60 >/dev/null 2>&1 || true
+    RABBIT_STARTED=1
     log rabbitmq "running (127.0.0.1:5672, started)"
+}
+
+# One broker user per party (deploy/rabbitmq/identities.toml), least privilege, on vhost / for the
+# exchange `restance`; password = user name (this machine only). Applied (one rabbitmqctl
+# import_definitions) when the table changed since the last run or this run started the broker;
+# else nothing is done. Remove the stamp to apply again.
+RABBIT_STARTED=0
+ensure_identities() {
+    local py="$HERE/../rabbitmq/identities.py" stamp="$RESTANCE_TOOLS_DIR/rabbitmq/identities.sha256"
+    local defs want ctl
+    defs="$(python3 "$py" definitions --passwords same-as-user)" \
+        || die "rabbitmq: deploy/rabbitmq/identities.py failed (it needs python3 >= 3.11)"
+    want="$(printf '%s\n' "$defs" | sha256sum)"
+    want="${want%% *}"
+    if [ "$RABBIT_STARTED" -eq 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        log rabbitmq "broker identities in place (deploy/rabbitmq/identities.toml)"
+        return 0
+    fi
+    ctl="$(sbin rabbitmqctl)" || die "rabbitmqctl not found"
+    as_root python3 "$py" apply --passwords same-as-user --rabbitmqctl "$ctl" >/dev/null \
+        || die "rabbitmq: applying the broker identities failed (deploy/rabbitmq/identities.py apply)"
+    mkdir -p "$(dirname "$stamp")"
+    printf '%s\n' "$want" >"$stamp"
+    log rabbitmq "broker identities applied (deploy/rabbitmq/identities.toml; local password = user name)"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -219,7 +247,7 @@ services=("$@")
 [ "${#services[@]}" -gt 0 ] || services=(rabbitmq postgres smtp poppler)
 for s in "${services[@]}"; do
     case "$s" in
-        rabbitmq | rabbit) ensure_rabbitmq ;;
+        rabbitmq | rabbit) ensure_rabbitmq && ensure_identities ;;
         postgres | postgresql | pg) ensure_postgres ;;
         smtp | mail) ensure_smtp ;;
         poppler | pdf) ensure_poppler ;;
