@@ -282,7 +282,7 @@ pub fn campaign(tag: &str) -> Vec<Hostile> {
         &["notifications"],
     );
     let day = envelope(
-        "/restance/cli",
+        "/restance/calendar",
         &format!("{tag}-badday"),
         DAY,
         json!({"date":"2026-02-30"}),

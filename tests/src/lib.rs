@@ -128,7 +128,7 @@ pub fn invoice_due(
 /// `calendar.day.opened.v1` for `date`, as `restance day open` sends it.
 pub fn day_opened(date: &str) -> Value {
     envelope(
-        "/restance/cli",
+        "/restance/calendar",
         &format!("day-{date}-{}", uuid::Uuid::new_v4().simple()),
         "calendar.day.opened.v1",
         json!({ "date": date }),

@@ -59,7 +59,7 @@ fn with_ref(mut data: Value, r: Value) -> Value {
 
 fn day(date: &str) -> Value {
     envelope(
-        "/restance/cli",
+        "/restance/calendar",
         &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),

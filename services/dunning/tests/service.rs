@@ -154,7 +154,7 @@ impl Dunning for TestApp {
 
 fn day(date: &str) -> Value {
     envelope(
-        "/restance/cli",
+        "/restance/calendar",
         &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),

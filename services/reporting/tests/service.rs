@@ -86,7 +86,7 @@ fn with(mut base: Value, extra: Value) -> Value {
 
 fn day(date: &str) -> Value {
     envelope(
-        "/restance/cli",
+        "/restance/calendar",
         &new_id(),
         "calendar.day.opened.v1",
         json!({ "date": date }),

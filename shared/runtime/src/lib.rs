@@ -14,6 +14,7 @@ pub mod entry;
 pub mod http;
 pub mod rounds;
 pub mod runtime;
+pub mod senders;
 pub mod settings;
 pub mod shutdown;
 pub mod supervise;

@@ -135,7 +135,9 @@ impl Runtime {
             self.ctx.service,
             "the router is another service's"
         );
-        let router = router.admitting(crate::calendar::day_bound(&self.ctx.settings.calendar));
+        let router = router
+            .screening(crate::senders::sender_check(&self.ctx.settings.senders))
+            .admitting(crate::calendar::day_bound(&self.ctx.settings.calendar));
         let subscription = router.subscription(purpose);
         let runner = ConsumerRunner::new(
             &self.ctx.settings.bus,

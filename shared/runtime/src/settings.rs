@@ -105,6 +105,9 @@ pub struct Settings {
     /// `[calendar]`: how far ahead a business day may be opened.
     #[serde(default)]
     pub calendar: crate::calendar::CalendarSettings,
+    /// `[senders]`: the `source` patterns allowed to send each message type.
+    #[serde(default)]
+    pub senders: crate::senders::SendersSettings,
     /// `[documents]`.
     pub documents: DirSettings,
     /// `[templates]`.
@@ -224,6 +227,7 @@ impl Settings {
                 self.config_file.as_ref().map_or_else(|| "no file".to_owned(), |p| p.display().to_string())
             ));
         }
+        out.extend(self.senders.problems());
         out.extend(
             self.catalog
                 .validate()

@@ -19,8 +19,9 @@
 //! multi-row insert per run) it implements [`OnRun<T>`] and registers with [`Routes::on_run`].
 //!
 //! For each batch of new messages the router
-//! 1. decodes every message into its type (a failure is a [`Rejection`] with the field path)
-//!    and asks [`On::admit`] (e.g. "not a configured municipality");
+//! 1. passes every message through the deployment's [`Screen`]s on its envelope (e.g. "unexpected
+//!    source"), decodes it into its type (a failure is a [`Rejection`] with the field path), asks
+//!    [`On::admit`] (e.g. "not a configured municipality") and the deployment's [`Admission`]s;
 //! 2. calls [`Consume::begin`] once with the keys of every admitted message ([`Planned`]), so the
 //!    service can lock them all in one order before any write — two replicas' batches on the same
 //!    debtors then cannot deadlock;
@@ -506,10 +507,16 @@ impl<S: Consume> Routes<S> {
         Router {
             service,
             routes: self,
+            screens: Vec::new(),
             admissions: Vec::new(),
         }
     }
 }
+
+/// A rule every message of a service passes before its body is decoded, on what the envelope
+/// says (e.g. who may send its type): it admits the message or rejects it with a reason. The
+/// runtime installs the deployment's screens (the senders allowed per type) on every router.
+pub type Screen = Arc<dyn Fn(&Inbound) -> Result<(), Rejection> + Send + Sync>;
 
 /// A rule every decoded message of a service passes before the service sees it, whatever the
 /// service: given the message as delivered and its decoded value (downcast it to the type the
@@ -521,6 +528,7 @@ pub type Admission = Arc<dyn Fn(&Inbound, &dyn Any) -> Result<(), Rejection> + S
 pub struct Router<S: Consume> {
     service: Arc<S>,
     routes: Routes<S>,
+    screens: Vec<Screen>,
     admissions: Vec<Admission>,
 }
 
@@ -546,6 +554,13 @@ impl<S: Consume> Router<S> {
     /// The service the router hands messages to.
     pub fn service(&self) -> &Arc<S> {
         &self.service
+    }
+
+    /// Adds a rule every message of a routed type passes before it is decoded ([`Screen`]): a
+    /// message it rejects is never decoded, admitted or handled.
+    pub fn screening(mut self, rule: Screen) -> Self {
+        self.screens.push(rule);
+        self
     }
 
     /// Adds a rule every decoded message passes after the service's own admission and before
@@ -589,6 +604,10 @@ impl<S: Consume> BatchHandler for Router<S> {
                 ))));
                 continue;
             };
+            if let Err(rejection) = self.screens.iter().try_for_each(|screen| screen(msg)) {
+                steps.push(Step::Rejected(rejection));
+                continue;
+            }
             let decoded = route.decoder().decode(svc, msg).and_then(|(key, value)| {
                 for rule in &self.admissions {
                     rule(msg, (*value).as_any())?;

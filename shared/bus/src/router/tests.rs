@@ -292,3 +292,52 @@ async fn an_admission_rule_rejects_before_any_lock_and_the_service_never_sees_th
     );
     assert!(!probe.log().iter().any(|l| l.contains("2030")));
 }
+
+#[tokio::test]
+async fn a_screen_rejects_on_the_envelope_before_decoding_and_the_service_never_sees_it() {
+    let probe = Arc::new(Probe::default());
+    let senders: Screen = Arc::new(|msg: &Inbound| {
+        if msg.envelope.source == "/test/upstream" {
+            Ok(())
+        } else {
+            Err(Rejection::new(format!(
+                "unexpected source {} for {}",
+                msg.envelope.source,
+                msg.message_type()
+            )))
+        }
+    });
+    let r = router(probe.clone()).screening(senders);
+    let from = |source: &str, mut m: Inbound| {
+        m.envelope.source = source.to_owned();
+        m
+    };
+    // The second would not decode and the third names a municipality the service refuses: the
+    // screen's reason wins, since it runs first.
+    let outcomes = handle(
+        &r,
+        &[
+            day("2026-12-16"),
+            from("/elsewhere", msg(DayOpened::TYPE, json!({ "date": "not a date" }))),
+            from("/elsewhere", payment("P9", "999")),
+            payment("P1", "101"),
+        ],
+    )
+    .await;
+    let reasons: Vec<String> = outcomes.iter().map(reason).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "Done".to_owned(),
+            "unexpected source /elsewhere for calendar.day.opened.v1".to_owned(),
+            "unexpected source /elsewhere for bank.payment.received.v1".to_owned(),
+            "Done".to_owned()
+        ]
+    );
+    assert_eq!(
+        probe.log()[0],
+        "begin 2 keys=[\"101\"] days=true",
+        "the screened messages are not planned"
+    );
+    assert!(!probe.log().iter().any(|l| l.contains("P9")));
+}
