@@ -191,7 +191,7 @@ fn text(value: &AMQPValue) -> Option<String> {
 }
 
 async fn connect(bus: &BusSettings) -> anyhow::Result<Connection> {
-    restance_bus::connection::connect(&bus.url, "restance-cli-dead")
+    restance_bus::connection::connect(bus, "restance-cli-dead")
         .await
         .map_err(|e| broker::unreachable(bus, &e))
 }

@@ -64,10 +64,11 @@ impl Application {
                 ));
             }
         }
-        let mailer = Mailer::from_url(&settings.smtp.url).inspect_err(|e| problems.push(e.clone()));
+        let mailer = Mailer::from_url(&settings.smtp.url, &settings.tls)
+            .inspect_err(|e| problems.push(e.clone()));
         let sms = match &settings.sms.url {
             Some(url) if !url.trim().is_empty() => {
-                match SmsGateway::new(url.trim(), settings.sms.token.clone()) {
+                match SmsGateway::new(url.trim(), settings.sms.token.clone(), &settings.tls) {
                     Ok(g) => Some(g),
                     Err(e) => {
                         problems.push(e);

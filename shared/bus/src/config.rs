@@ -36,6 +36,10 @@ pub struct BusSettings {
     /// …up to this. The defaults (10 handlings, 200 ms doubling up to 6 s) wait about 30 s in
     /// all ([`Self::not_yet_pause`]).
     pub not_yet_max_pause_ms: u64,
+    /// `[tls]`, which the service's settings copy here (not part of `[bus]`): the CA bundle for
+    /// `amqps://` and whether plaintext off this machine is allowed.
+    #[serde(skip)]
+    pub tls: crate::tls::TlsSettings,
 }
 
 impl Default for BusSettings {
@@ -54,6 +58,7 @@ impl Default for BusSettings {
             not_yet_attempts: 10,
             not_yet_first_pause_ms: 200,
             not_yet_max_pause_ms: 6_000,
+            tls: crate::tls::TlsSettings::default(),
         }
     }
 }
@@ -68,7 +73,12 @@ impl BusSettings {
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !(self.url.starts_with("amqp://") || self.url.starts_with("amqps://")) {
-            out.push("bus.url: must be an amqp:// URL".to_owned());
+            out.push("bus.url: must be an amqp:// or amqps:// URL".to_owned());
+        } else if let Err(e) =
+            self.tls
+                .check("bus.url", &self.url, crate::tls::amqp_transport(&self.url))
+        {
+            out.push(e);
         }
         if self.exchange.is_empty() || self.exchange.contains(char::is_whitespace) {
             out.push("bus.exchange: must be a non-empty name without spaces".to_owned());

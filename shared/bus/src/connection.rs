@@ -4,8 +4,8 @@
 //! blocked by a broker memory alarm cannot stall acknowledgements (RabbitMQ blocks publishing
 //! connections, and acks travel on the consuming one).
 
-use crate::config::redact_url;
-use lapin::{Connection, ConnectionProperties};
+use crate::config::{BusSettings, redact_url};
+use lapin::{Connection, ConnectionProperties, tcp::OwnedTLSConfig};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -71,13 +71,14 @@ impl Backoff {
 /// Connects, retrying with backoff until it succeeds or `cancel` fires (then `None`).
 /// `name` shows in the RabbitMQ management UI as the connection name.
 pub async fn connect_with_backoff(
-    url: &str,
+    settings: &BusSettings,
     name: &str,
     cancel: &CancellationToken,
 ) -> Option<Connection> {
+    let url = &settings.url;
     let mut backoff = Backoff::default();
     loop {
-        match connect(url, name).await {
+        match connect(settings, name).await {
             Ok(conn) => {
                 tracing::info!(connection = name, broker = %redact_url(url), "connected to the broker");
                 return Some(conn);
@@ -98,12 +99,23 @@ pub async fn connect_with_backoff(
 /// and whatever waits on it (the relay, a consumer's supervisor) waits with it.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// One connection attempt, given up after [`CONNECT_TIMEOUT`].
-pub async fn connect(url: &str, name: &str) -> Result<Connection, lapin::Error> {
+/// One connection attempt, given up after [`CONNECT_TIMEOUT`]. `amqps://` goes over TLS,
+/// checking the broker's certificate against Mozilla's roots and `tls.ca_file`.
+pub async fn connect(settings: &BusSettings, name: &str) -> Result<Connection, lapin::Error> {
     // No lapin auto-recovery: the supervisors in this crate reconnect themselves, so the
     // service can report itself unready meanwhile and replay nothing behind our back.
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props)).await {
+    crate::tls::install_crypto_provider();
+    let tls = OwnedTLSConfig {
+        identity: None,
+        cert_chain: settings
+            .tls
+            .ca_pem()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+    };
+    let runtime = lapin::runtime::default_runtime()?;
+    let attempt = Connection::connect_with_config(&settings.url, props, tls, runtime);
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
         Ok(result) => result,
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,

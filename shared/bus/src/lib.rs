@@ -50,6 +50,7 @@ pub mod outbox;
 pub mod publisher;
 pub mod rejection;
 pub mod router;
+pub mod tls;
 pub mod topology;
 
 pub use config::BusSettings;
@@ -63,4 +64,5 @@ pub use outbox::{Outbox, OutboxRelay};
 pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishError};
 pub use rejection::Rejection;
 pub use router::{Admission, Consume, Cx, Handled, On, OnRun, Planned, Router, Routes};
+pub use tls::TlsSettings;
 pub use topology::Topology;

@@ -144,7 +144,7 @@ impl ConfirmedPublisher {
         let healthy = matches!(state, Some((conn, ch)) if conn.status().connected() && ch.status().connected());
         if !healthy {
             *state = None;
-            let conn = connection::connect(&self.settings.url, &self.name)
+            let conn = connection::connect(&self.settings, &self.name)
                 .await
                 .map_err(|e| {
                     self.readiness.set_publishing(false);

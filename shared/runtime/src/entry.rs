@@ -32,9 +32,13 @@ pub async fn prepare<M: MigratorTrait>(
         }
     };
     telemetry::init(&settings.log);
+    restance_bus::tls::install_crypto_provider();
+    if let Some(warning) = settings.tls.plaintext_warning() {
+        tracing::warn!("{warning}");
+    }
     match std::env::args().nth(1).as_deref() {
         Some("migrate") => {
-            let url = &settings.database.url;
+            let url = &settings.database_url();
             let db = database::connect(url, 1).await?;
             let redacted = settings.redacted_database_url();
             if !database::migrate::<M>(&db, url, &redacted, &crate::shutdown::on_signal()).await? {

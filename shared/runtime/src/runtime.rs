@@ -90,7 +90,7 @@ impl Runtime {
             "starting"
         );
         let db = database::connect_and_migrate::<M>(
-            &settings.database.url,
+            &settings.database_url(),
             settings.database.max_connections,
             &settings.redacted_database_url(),
             &cancel,

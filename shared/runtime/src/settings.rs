@@ -93,6 +93,10 @@ pub struct Settings {
     /// `[bus]`.
     #[serde(default)]
     pub bus: BusSettings,
+    /// `[tls]`: the CA bundle and whether plaintext off this machine is allowed
+    /// (`restance_bus::tls`); copied into `bus.tls` when loaded.
+    #[serde(default)]
+    pub tls: restance_bus::TlsSettings,
     /// `[database]`.
     pub database: DatabaseSettings,
     /// `[http]`.
@@ -205,6 +209,7 @@ impl Settings {
         let mut settings: Settings = raw.clone().try_deserialize().map_err(err)?;
         settings.service = service.to_owned();
         settings.config_file = config_file;
+        settings.bus.tls = settings.tls.clone();
         settings.raw = Some(raw);
         let problems = settings.problems();
         if problems.is_empty() {
@@ -216,10 +221,17 @@ impl Settings {
 
     /// Every problem with the common settings.
     pub fn problems(&self) -> Vec<String> {
-        let mut out = self.bus.problems();
+        let mut out = self.tls.problems();
+        out.extend(self.bus.problems());
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
             out.push("database.url: must start with sqlite: or postgres://".into());
+        } else if self.database.url.starts_with("postgres") {
+            let url = &self.database.url;
+            let transport = restance_bus::tls::postgres_transport(url);
+            if let Err(e) = self.tls.check("database.url", url, transport) {
+                out.push(e);
+            }
         }
         if self.catalog.municipalities.is_empty() {
             out.push(format!(
@@ -245,6 +257,12 @@ impl Settings {
             .ok_or_else(|| SettingsError(vec!["settings not loaded".into()]))?;
         raw.get::<T>(key)
             .map_err(|e| SettingsError(vec![format!("{key}: {e}")]))
+    }
+
+    /// The database URL to connect with: `tls.ca_file` added as `sslrootcert` where the URL
+    /// verifies the server and names no root of its own (`restance_bus::tls`).
+    pub fn database_url(&self) -> String {
+        restance_bus::tls::postgres_url_with_ca(&self.database.url, &self.tls)
     }
 
     /// The database URL without its password, for logs.

@@ -32,7 +32,15 @@ pub async fn connect() -> anyhow::Result<Connection> {
 
 /// Publishes raw bodies with a routing key, persistent, with confirms (waits for all).
 pub async fn publish_raw(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
-    let conn = connect().await?;
+    publish_raw_over(connect().await?, exchange, items).await
+}
+
+/// [`publish_raw`] over `conn` (a broker other than the test broker: a TLS node), closing it.
+pub async fn publish_raw_over(
+    conn: Connection,
+    exchange: &str,
+    items: &[(String, Vec<u8>)],
+) -> anyhow::Result<()> {
     let ch = conn.create_channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     declare_exchange(&ch, exchange).await?;
@@ -235,7 +243,15 @@ impl BusProbe {
 
     /// Listens to `binding` on `exchange`.
     pub async fn start_on(exchange: &str, binding: &str) -> anyhow::Result<Self> {
-        let conn = connect().await?;
+        Self::start_over(connect().await?, exchange, binding).await
+    }
+
+    /// Listens to `binding` on `exchange` over `conn` (another broker: a TLS node).
+    pub async fn start_over(
+        conn: Connection,
+        exchange: &str,
+        binding: &str,
+    ) -> anyhow::Result<Self> {
         let ch = conn.create_channel().await?;
         let q = exclusive_queue(&ch, exchange, binding).await?;
         let mut consumer = ch

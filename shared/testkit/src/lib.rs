@@ -10,17 +10,19 @@ pub mod envelope;
 pub mod log;
 pub mod process;
 pub mod sms;
+pub mod tls;
 
 pub use app::{
     Db, Spawn, TestApp, shipped_config, shipped_settings, short_not_yet, workspace_root,
 };
 pub use bus::{
     AMQP_URL, BusProbe, DeadLetter, connect, declare_quorum_queue, delete_exchange, delete_queue,
-    delete_test_topology, exclusive_queue, publish_envelopes, publish_raw, publish_replayed,
-    queue_depth, take_all, unique_exchange,
+    delete_test_topology, exclusive_queue, publish_envelopes, publish_raw, publish_raw_over,
+    publish_replayed, queue_depth, take_all, unique_exchange,
 };
 pub use db::TestDatabase;
 pub use envelope::{envelope, new_id};
 pub use log::logs;
 pub use process::{ServiceProcess, binary};
 pub use sms::{FakeSmsGateway, Reply as SmsReply, SmsRequest};
+pub use tls::{FakeSmtps, TestPki, TlsPostgres, TlsRabbitMq};

@@ -111,9 +111,13 @@ impl ServiceProcess {
         Ok(())
     }
 
-    /// Waits until `/readyz` answers 200.
+    /// Waits until `/readyz` answers 200. Each probe gives up after a second: the port is
+    /// bound before the service serves it (while it waits for its database), and a probe
+    /// without a bound would wait there past `timeout`.
     pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Ok(r) = client.get(format!("{}/readyz", self.base_url)).send().await

@@ -24,6 +24,34 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+/// TCP with a TLS handshake per connection; a failed handshake (a client that does not trust
+/// the certificate) is dropped and the next connection taken.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
 /// How the fake answers a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
@@ -114,9 +142,29 @@ impl FakeSmsGateway {
         Self::start_inner(Some(token.to_owned())).await
     }
 
+    /// Starts a gateway that serves `https://127.0.0.1:<port>` with `pki`'s server certificate
+    /// (the service trusts it through `RESTANCE__TLS__CA_FILE`) and requires `token`.
+    pub async fn start_https(token: &str, pki: &crate::tls::TestPki) -> anyhow::Result<Self> {
+        let tcp = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("https://{}", tcp.local_addr()?);
+        let listener = TlsListener {
+            tcp,
+            acceptor: tokio_rustls::TlsAcceptor::from(crate::tls::server_config(pki)?),
+        };
+        Ok(Self::serve(listener, url, Some(token.to_owned())))
+    }
+
     async fn start_inner(token: Option<String>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
+        Ok(Self::serve(listener, url, token))
+    }
+
+    fn serve<L>(listener: L, url: String, token: Option<String>) -> Self
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let state = Arc::new(Mutex::new(GatewayState {
             next_id: 1_000_000,
             token,
@@ -132,7 +180,7 @@ impl FakeSmsGateway {
                 .with_graceful_shutdown(async move { s.notified().await })
                 .await;
         });
-        Ok(Self { url, state, stop })
+        Self { url, state, stop }
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut GatewayState) -> T) -> T {

@@ -1,4 +1,8 @@
-//! E-mail over SMTP with lettre (no TLS: a relay inside the cluster, or the local test server).
+//! E-mail over SMTP with lettre. `smtps://` is implicit TLS (port 465 by default) and
+//! `smtp://…?tls=required` is STARTTLS that must succeed (port 587 by default), both with the
+//! server's certificate checked against Mozilla's roots and `tls.ca_file`; a plain `smtp://`
+//! (port 25) is for the loopback test server, or for a relay on a trusted network with
+//! `tls.allow_plaintext` ([`restance_bus::tls`]).
 //!
 //! Every e-mail has a text part and, when the template has one, an HTML alternative; then its
 //! attachments, each a part with its own `Content-Type` and `Content-Disposition: attachment;
@@ -27,7 +31,9 @@ use lettre::Address;
 use lettre::message::header::{self, ContentType, Headers};
 use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use restance_bus::tls::{TlsSettings, Transport};
 use std::time::Duration;
 
 /// The SMTP connection settings.
@@ -90,11 +96,30 @@ impl std::fmt::Debug for EmailAttachment {
 }
 
 impl Mailer {
-    /// A mailer for `smtp://[user:password@]host[:port]` (port 25 when absent).
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or_else(|| "smtp.url must look like smtp://host:port".to_owned())?;
+    /// A mailer for `smtp://[user:password@]host[:port][?tls=required]` or
+    /// `smtps://[user:password@]host[:port]`; plaintext off this machine only with
+    /// `tls.allow_plaintext`.
+    pub fn from_url(url: &str, tls: &TlsSettings) -> Result<Self, String> {
+        let (implicit_tls, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("smtp://") {
+            (false, rest)
+        } else {
+            return Err(
+                "smtp.url must look like smtp://host:port, smtp://host:port?tls=required or smtps://host:port"
+                    .to_owned(),
+            );
+        };
+        let (rest, starttls) = match rest.split_once('?') {
+            None => (rest, false),
+            Some((rest, "tls=required")) if !implicit_tls => (rest, true),
+            Some(_) => {
+                return Err(
+                    "smtp.url: the only query it takes is ?tls=required (STARTTLS), on smtp://"
+                        .to_owned(),
+                );
+            }
+        };
         let rest = rest.trim_end_matches('/');
         let (credentials, host_port) = match rest.rsplit_once('@') {
             Some((userinfo, hp)) => {
@@ -106,26 +131,56 @@ impl Mailer {
             }
             None => (None, rest),
         };
+        let default_port = match (implicit_tls, starttls) {
+            (true, _) => 465,
+            (false, true) => 587,
+            (false, false) => 25,
+        };
         let (host, port) = match host_port.rsplit_once(':') {
             Some((h, p)) => (
                 h,
                 p.parse::<u16>()
                     .map_err(|_| "smtp.url: the port must be a number".to_owned())?,
             ),
-            None => (host_port, 25),
+            None => (host_port, default_port),
         };
         if host.is_empty() {
             return Err("smtp.url names no host".to_owned());
         }
+        let transport = if implicit_tls || starttls {
+            Transport::Verified
+        } else {
+            Transport::Plain
+        };
+        tls.check("smtp.url", url, transport)?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
             .timeout(Some(Duration::from_secs(30)));
+        if transport == Transport::Verified {
+            restance_bus::tls::install_crypto_provider();
+            let mut params = TlsParameters::builder(host.to_owned());
+            if let Some(pem) = tls.ca_pem()? {
+                let ca = Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| format!("tls.ca_file: {e}"))?;
+                params = params.add_root_certificate(ca);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| format!("smtp.url: cannot set up TLS: {e}"))?;
+            builder = builder.tls(if implicit_tls {
+                Tls::Wrapper(params)
+            } else {
+                Tls::Required(params)
+            });
+        }
         if let Some(c) = credentials {
             builder = builder.credentials(c);
         }
+        let scheme = if implicit_tls { "smtps" } else { "smtp" };
+        let query = if starttls { "?tls=required" } else { "" };
         Ok(Self {
             transport: builder.build(),
-            server: format!("smtp://{host}:{port}"),
+            server: format!("{scheme}://{host}:{port}{query}"),
         })
     }
 
@@ -269,19 +324,44 @@ mod tests {
 
     #[test]
     fn smtp_urls_are_read_with_or_without_port_and_credentials() {
+        let strict = TlsSettings::default();
+        let open = TlsSettings {
+            allow_plaintext: true,
+            ..TlsSettings::default()
+        };
+        let server = |url: &str, tls: &TlsSettings| {
+            Mailer::from_url(url, tls).map(|m| m.server().to_owned())
+        };
         assert_eq!(
-            Mailer::from_url("smtp://127.0.0.1:2525")
-                .expect("ok")
-                .server(),
+            server("smtp://127.0.0.1:2525", &strict).expect("ok"),
             "smtp://127.0.0.1:2525"
         );
         assert_eq!(
-            Mailer::from_url("smtp://user:secret@relay.local")
-                .expect("ok")
-                .server(),
+            server("smtp://user:secret@relay.local", &open).expect("ok"),
             "smtp://relay.local:25"
         );
-        assert!(Mailer::from_url("http://x").is_err());
-        assert!(Mailer::from_url("smtp://host:port").is_err());
+        assert_eq!(
+            server("smtps://user:secret@relay.local", &strict).expect("ok"),
+            "smtps://relay.local:465"
+        );
+        assert_eq!(
+            server("smtp://relay.local?tls=required", &strict).expect("ok"),
+            "smtp://relay.local:587?tls=required"
+        );
+        assert!(Mailer::from_url("http://x", &open).is_err());
+        assert!(Mailer::from_url("smtp://host:port", &open).is_err());
+        assert!(Mailer::from_url("smtps://relay.local?tls=required", &open).is_err());
+        assert!(Mailer::from_url("smtp://relay.local?tls=opportunistic", &open).is_err());
+    }
+
+    #[test]
+    fn plain_smtp_off_this_machine_is_refused_unless_allowed() {
+        let err = Mailer::from_url("smtp://user:secret@relay.local", &TlsSettings::default())
+            .expect_err("plaintext to another host");
+        assert!(
+            err.contains("smtps://") && err.contains("tls=required"),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
     }
 }

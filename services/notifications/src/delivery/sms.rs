@@ -11,6 +11,7 @@
 
 use super::SendError;
 use crate::domain::ids::clean_reason;
+use restance_bus::tls::{TlsSettings, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -25,16 +26,35 @@ pub struct SmsGateway {
 
 impl SmsGateway {
     /// A client for the gateway at `base_url` (e.g. `https://gatewayapi.eu` or the test fake).
-    pub fn new(base_url: &str, token: Option<SecretString>) -> Result<Self, String> {
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+    /// `https://` checks the gateway's certificate against Mozilla's roots and `tls.ca_file`;
+    /// `http://` only to this machine, or with `tls.allow_plaintext`.
+    pub fn new(
+        base_url: &str,
+        token: Option<SecretString>,
+        tls: &TlsSettings,
+    ) -> Result<Self, String> {
+        let transport = if base_url.starts_with("https://") {
+            Transport::Verified
+        } else if base_url.starts_with("http://") {
+            Transport::Plain
+        } else {
             return Err(format!(
-                "sms.url must start with http:// or https:// (got {:?})",
+                "sms.url must start with https:// (or http:// to this machine) (got {:?})",
                 base_url.chars().take(40).collect::<String>()
             ));
+        };
+        tls.check("sms.url", base_url, transport)?;
+        restance_bus::tls::install_crypto_provider();
+        let mut roots = Vec::new();
+        if let Some(pem) = tls.ca_pem()? {
+            roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| format!("tls.ca_file: {e}"))?;
         }
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
+            .https_only(transport == Transport::Verified)
+            .tls_certs_merge(roots)
             .build()
             .map_err(|e| format!("cannot build the SMS client: {e}"))?;
         Ok(Self {
@@ -188,8 +208,12 @@ mod tests {
 
     #[test]
     fn only_http_urls_are_accepted() {
-        assert!(SmsGateway::new("ftp://x", None).is_err());
-        let g = SmsGateway::new("http://127.0.0.1:9/", None).expect("ok");
+        let strict = TlsSettings::default();
+        assert!(SmsGateway::new("ftp://x", None, &strict).is_err());
+        let err = SmsGateway::new("http://gateway.example", None, &strict).expect_err("plaintext");
+        assert!(err.contains("https://"), "{err}");
+        assert!(SmsGateway::new("https://gateway.example", None, &strict).is_ok());
+        let g = SmsGateway::new("http://127.0.0.1:9/", None, &strict).expect("ok");
         assert_eq!(g.endpoint(), "http://127.0.0.1:9/rest/mtsms");
     }
 }

@@ -216,7 +216,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         let name = format!("{}-consume", self.subscription.service);
         let mut backoff = Backoff::default();
         loop {
-            let Some(conn) = connect_with_backoff(&self.settings.url, &name, &cancel).await else {
+            let Some(conn) = connect_with_backoff(&self.settings, &name, &cancel).await else {
                 break;
             };
             match self.consume_on(&conn, &cancel).await {
