@@ -1412,6 +1412,41 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() ->
     a_balance_change_before_its_claim_is_opened_waits_for_it("sqlite").await
 }
 
+/// Security (issue 18, item 3): a transfer not from dunning and a claim's balance not from
+/// invoicing are dead-lettered with "unexpected source", and the claim stays as it was; the same
+/// transfer from dunning closes it.
+#[tokio::test]
+async fn events_from_a_source_their_type_does_not_allow_are_dead_lettered() -> anyhow::Result<()> {
+    let svc = start("sqlite").await?;
+    svc.send(&[svc.opened("C-SRC", "P-SRC", "500.00", "2026-11-15")])
+        .await?;
+    let mut transfer = transferred("C-SRC", "P-SRC", "2026-12-10");
+    transfer["source"] = json!("/restance/invoicing");
+    let mut paid = balance("C-SRC", "P-SRC", "100.00", "2026-12-01");
+    paid["source"] = json!("/bank/nets");
+    svc.send(&[transfer, paid]).await?;
+    let dead = svc.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /bank/nets for invoicing.claim.balance_changed.v1 (allowed: /restance/invoicing)",
+            "unexpected source /restance/invoicing for dunning.claim.transferred.v1 (allowed: /restance/dunning)",
+        ]
+    );
+    let open = "SELECT COUNT(*) FROM claims WHERE claim_id = 'C-SRC' AND state = 'open' \
+                AND principal_minor = 50000";
+    assert_eq!(svc.count(open).await?, 1, "the claim is as it was");
+
+    svc.send(&[transferred("C-SRC", "P-SRC", "2026-12-10")])
+        .await?;
+    let gone = "SELECT COUNT(*) FROM claims WHERE claim_id = 'C-SRC' AND state = 'transferred'";
+    assert_eq!(svc.count(gone).await?, 1, "dunning's transfer is handled");
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
 #[tokio::test]
 async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
     let mut svc = start("postgres").await?;

@@ -1001,6 +1001,53 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it(
     svc.stop().await
 }
 
+/// Security (issue 18, items 3 and 5): a claim event not from invoicing and a business day not
+/// from `restance day open` are dead-lettered with "unexpected source", before dunning stores or
+/// runs anything; the same from their senders are handled.
+#[tokio::test]
+async fn messages_from_a_source_their_type_does_not_allow_are_dead_lettered() -> anyhow::Result<()>
+{
+    let mut svc = start("sqlite", false).await?;
+    let claim = Claim {
+        id: "C-SRC",
+        debtor: "P-SRC",
+        category: "other",
+        amount: "100.00",
+        due: "2026-12-15",
+    };
+    let mut forged_claim = svc.opened(&claim);
+    forged_claim["source"] = json!("/billing/daycare");
+    let mut forged_day = day("2026-12-16");
+    forged_day["source"] = json!("/restance/agreements");
+    svc.publish(&[forged_claim, forged_day]).await?;
+    svc.settle().await?;
+    let dead = svc.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /billing/daycare for invoicing.claim.opened.v1 (allowed: /restance/invoicing)",
+            "unexpected source /restance/agreements for calendar.day.opened.v1 (allowed: /restance/calendar)",
+        ]
+    );
+    let stored = "SELECT COUNT(*) FROM claims WHERE claim_id = 'C-SRC'";
+    assert_eq!(svc.count(stored).await?, 0, "the claim is not stored");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM business_days").await?,
+        0,
+        "no day opened"
+    );
+    assert_eq!(svc.probe.of_type("dunning.message.rejected.v1").len(), 2);
+
+    svc.publish(&[svc.opened(&claim)]).await?;
+    svc.settle().await?;
+    svc.run_day("2026-12-16").await?;
+    assert_eq!(svc.count(stored).await?, 1);
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
 #[tokio::test]
 async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_postgres() -> anyhow::Result<()>
 {

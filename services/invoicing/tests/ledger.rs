@@ -915,6 +915,124 @@ async fn a_business_day_too_far_ahead_is_dead_lettered_with_its_reason() -> anyh
     svc.stop().await
 }
 
+/// Security (issue 18, item 3): a write-off approval is dunning's command. Published under any
+/// other `source` it is dead-lettered with "unexpected source", never retried, and the claim
+/// stays open with its balance; the same approval from dunning writes it off.
+#[tokio::test]
+async fn a_write_off_approval_not_from_dunning_is_dead_lettered_and_the_claim_stays_open()
+-> anyhow::Result<()> {
+    let mut svc = TestApp::spawn::<Application>(Db::of("sqlite"), |_| {}).await?;
+    svc.publish(&[invoice("e1", "WO-9", "P-92", "120.00")])
+        .await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    let approval = with_claim(
+        &claim_fields(&opened[0]),
+        json!({"write_off_id":"wo-9","reason":"limitation","approved_by":"kirsten",
+               "approved_date":"2029-12-20"}),
+    );
+    let from = |source: &str, id: &str| {
+        envelope(
+            source,
+            id,
+            "dunning.write_off.approved.v1",
+            approval.clone(),
+        )
+    };
+    svc.publish(&[
+        from("/restance/agreements", "a1"),
+        from("/billing/daycare", "a2"),
+        from("/restance/dunning-impostor", "a3"),
+    ])
+    .await?;
+    svc.wait_inbox(4).await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+    let dead = svc.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /billing/daycare for dunning.write_off.approved.v1 (allowed: /restance/dunning)",
+            "unexpected source /restance/agreements for dunning.write_off.approved.v1 (allowed: /restance/dunning)",
+            "unexpected source /restance/dunning-impostor for dunning.write_off.approved.v1 (allowed: /restance/dunning)",
+        ]
+    );
+    assert!(
+        svc.probe
+            .of_type("invoicing.claim.written_off.v1")
+            .is_empty(),
+        "nothing written off"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM claims WHERE state = 'open' AND principal_minor = 12000")
+            .await?,
+        1,
+        "the claim is open with its balance"
+    );
+    assert_eq!(
+        svc.probe.of_type("invoicing.message.rejected.v1").len(),
+        3,
+        "each sender is told once"
+    );
+
+    // The same approval from dunning.
+    svc.publish(&[from("/restance/dunning", "a4")]).await?;
+    let written = svc
+        .probe
+        .wait_for("invoicing.claim.written_off.v1", 1, T)
+        .await?;
+    assert_eq!(written[0]["data"]["invoice_id"], "WO-9");
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
+/// Security (issue 18, item 5): only `restance day open` (source `/restance/calendar`: the
+/// CronJob, or an operator by hand) opens a business day; a day from any other source is
+/// dead-lettered with "unexpected source" and today stays unopened until the calendar opens it.
+#[tokio::test]
+async fn a_business_day_from_another_source_than_the_calendar_is_dead_lettered()
+-> anyhow::Result<()> {
+    let svc = TestApp::spawn::<Application>(Db::of("sqlite"), |_| {}).await?;
+    let today = chrono::Utc::now().date_naive();
+    let day = |source: &str, id: &str| {
+        envelope(
+            source,
+            id,
+            "calendar.day.opened.v1",
+            json!({ "date": today.to_string() }),
+        )
+    };
+    svc.publish(&[
+        day("/restance/cli", &format!("day-{today}")),
+        day("/restance/dunning", "d2"),
+        day("/billing/daycare", "d3"),
+    ])
+    .await?;
+    svc.wait_inbox(3).await?;
+    let dead = svc.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /billing/daycare for calendar.day.opened.v1 (allowed: /restance/calendar)",
+            "unexpected source /restance/cli for calendar.day.opened.v1 (allowed: /restance/calendar)",
+            "unexpected source /restance/dunning for calendar.day.opened.v1 (allowed: /restance/calendar)",
+        ]
+    );
+    let opened = format!("SELECT COUNT(*) FROM business_days WHERE last_date = '{today}'");
+    assert_eq!(svc.count(&opened).await?, 0, "no day opened");
+    svc.publish(&[day("/restance/calendar", &format!("day-{today}"))])
+        .await?;
+    svc.wait_inbox(4).await?;
+    assert_eq!(svc.count(&opened).await?, 1, "the calendar's day is opened");
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
 /// Security (issue 18, item 4): without API tokens the service does not start, and says how to
 /// configure them, unless its reads are declared open (`api.open`, a local demo).
 #[tokio::test]

@@ -791,6 +791,61 @@ async fn bad_requests_are_dead_lettered_with_clear_reasons() -> anyhow::Result<(
     app.stop().await
 }
 
+/// Security (issue 18, item 3): a request to write to a debtor is a command only the services
+/// that write to debtors send (not by its type's prefix: dunning, agreements, guarantee and
+/// reporting). From invoicing it is dead-lettered with "unexpected source", and so is a debtor's
+/// details not from invoicing; nothing is sent. The same request from dunning goes out.
+#[tokio::test]
+async fn a_request_from_a_source_not_allowed_to_send_it_is_dead_lettered_and_nothing_is_sent()
+-> anyhow::Result<()> {
+    let (mut app, gateway) = start("sqlite").await?;
+    let n = unique("S");
+    let mut forged = request(
+        &unique("e"),
+        &n,
+        "reminder_1",
+        to_debtor("P-9"),
+        reminder_data(),
+    );
+    forged["source"] = json!("/restance/invoicing");
+    let mut forged_debtor = debtor_updated(&unique("d"), debtor("P-9"));
+    forged_debtor["source"] = json!("/bank/nets");
+    app.publish(&[
+        debtor_updated(&unique("d"), debtor("P-9")),
+        forged,
+        forged_debtor,
+    ])
+    .await?;
+    app.events("notifications.message.rejected.v1", 2).await?;
+    app.wait_processed().await?;
+    app.probe.settle(Duration::from_millis(800)).await;
+    assert!(app.seen("notifications.letter.ready.v1").is_empty());
+    assert!(gateway.requests().is_empty(), "no SMS");
+    let dead = app.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /bank/nets for invoicing.debtor.updated.v1 (allowed: /restance/invoicing)",
+            "unexpected source /restance/invoicing for notifications.notification.requested.v1 \
+             (allowed: /restance/dunning, /restance/agreements, /restance/guarantee, /restance/reporting)",
+        ]
+    );
+
+    app.publish(&[request(
+        &unique("e"),
+        &n,
+        "reminder_1",
+        to_debtor("P-9"),
+        reminder_data(),
+    )])
+    .await?;
+    let letter = app.events("notifications.letter.ready.v1", 1).await?;
+    assert_eq!(letter[0]["notification_id"], n.as_str());
+    app.stop().await
+}
+
 /// A recipient without any usable channel gets one failure per channel with the reason; an
 /// invalid phone number fails the SMS while the letter goes; an exempt debtor gets print.
 #[tokio::test]

@@ -1094,6 +1094,37 @@ async fn a_balance_change_before_its_claim_is_opened_waits_for_it_on_sqlite() ->
     a_balance_change_before_its_claim_is_opened_waits_for_it("sqlite").await
 }
 
+/// Security (issue 18, item 3): a claim announced by anyone but invoicing and a plan by anyone
+/// but agreements are dead-lettered with "unexpected source" and never reach the projection; the
+/// same claim from invoicing does.
+#[tokio::test]
+async fn events_from_a_source_their_type_does_not_allow_are_dead_lettered() -> anyhow::Result<()> {
+    let svc = start("sqlite").await?;
+    let mut forged_claim = svc.opened(&A);
+    forged_claim["source"] = json!("/billing/daycare");
+    let mut forged_plan = plan("PLAN-S", "0957", "P-1", &["A"], "2027-01-04");
+    forged_plan["source"] = json!("/restance/dunning");
+    svc.publish(&[forged_claim, forged_plan]).await?;
+    svc.settle_days().await?;
+    let dead = svc.dead_letters().await?;
+    let mut reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "unexpected source /billing/daycare for invoicing.claim.opened.v1 (allowed: /restance/invoicing)",
+            "unexpected source /restance/dunning for agreements.plan.created.v1 (allowed: /restance/agreements)",
+        ]
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM claims").await?, 0);
+
+    svc.publish(&[svc.opened(&A)]).await?;
+    svc.settle_days().await?;
+    assert_eq!(svc.count("SELECT COUNT(*) FROM claims").await?, 1);
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
 #[tokio::test]
 async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
     let mut svc = start("postgres").await?;
