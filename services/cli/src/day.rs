@@ -2,7 +2,8 @@
 //!
 //! The event id is `day-<date>` from source `/restance/calendar`, so opening the same day twice
 //! (a retried CronJob, an operator and the CronJob) is one event downstream: `(source, id)` is
-//! the idempotency key.
+//! the idempotency key. It is the one source the services take a day from (`[senders]`,
+//! `restance_runtime::senders`): a day from any other is dead-lettered as an "unexpected source".
 
 use chrono::{DateTime, Utc, Weekday};
 use restance_bus::{BusSettings, OutgoingMessage};

@@ -88,7 +88,9 @@ impl SourcePattern {
     /// Reads a pattern (see the [module docs](self)); the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.is_empty() {
-            return Err("is empty: a pattern names a source, e.g. /restance/dunning or /billing/*".into());
+            return Err(
+                "is empty: a pattern names a source, e.g. /restance/dunning or /billing/*".into(),
+            );
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("holds a space or a control character".into());
@@ -161,9 +163,7 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
             "/restance/guarantee",
             "/restance/reporting",
         ],
-        LetterReady::TYPE | SmsSent::TYPE | EmailSent::TYPE | DeliveryFailed::TYPE => {
-            NOTIFICATIONS
-        }
+        LetterReady::TYPE | SmsSent::TYPE | EmailSent::TYPE | DeliveryFailed::TYPE => NOTIFICATIONS,
         PlanCreated::TYPE
         | PlanDefaulted::TYPE
         | PlanCompleted::TYPE
@@ -281,10 +281,19 @@ mod tests {
         for ok in ["/billing/daycare", "/billing/water/2026", "/billing/x"] {
             assert!(p.matches(ok), "{ok}");
         }
-        for not in ["/billing/", "/billing", "/billingx/daycare", "/bank/nets", "billing/x"] {
+        for not in [
+            "/billing/",
+            "/billing",
+            "/billingx/daycare",
+            "/bank/nets",
+            "billing/x",
+        ] {
             assert!(!p.matches(not), "{not}");
         }
-        assert!(pattern("*").matches("/anything"), "a lone * allows any source");
+        assert!(
+            pattern("*").matches("/anything"),
+            "a lone * allows any source"
+        );
         assert_eq!(p.to_string(), "/billing/*");
     }
 
@@ -319,7 +328,11 @@ mod tests {
         assert!(!ok("billing.invoice.issued.v1", "/bank/nets"));
         assert!(ok("bank.payment.received.v1", "/bank/nets"));
         assert!(!ok("bank.payment.received.v1", "/restance/invoicing"));
-        for s in ["/restance/dunning", "/restance/agreements", "/restance/reporting"] {
+        for s in [
+            "/restance/dunning",
+            "/restance/agreements",
+            "/restance/reporting",
+        ] {
             assert!(ok("notifications.notification.requested.v1", s), "{s}");
         }
         assert!(!ok(
@@ -365,8 +378,16 @@ mod tests {
         };
         assert!(settings.problems().is_empty(), "{:?}", settings.problems());
         let senders = Senders::new(&settings);
-        assert!(senders.check("bank.payment.received.v1", "/bank/nets").is_ok());
-        assert!(senders.check("bank.payment.received.v1", "/bank/other").is_err());
+        assert!(
+            senders
+                .check("bank.payment.received.v1", "/bank/nets")
+                .is_ok()
+        );
+        assert!(
+            senders
+                .check("bank.payment.received.v1", "/bank/other")
+                .is_err()
+        );
         let r = senders
             .check("billing.invoice.credited.v1", "/billing/daycare")
             .expect_err("an empty list refuses everyone");

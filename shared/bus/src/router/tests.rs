@@ -318,7 +318,10 @@ async fn a_screen_rejects_on_the_envelope_before_decoding_and_the_service_never_
         &r,
         &[
             day("2026-12-16"),
-            from("/elsewhere", msg(DayOpened::TYPE, json!({ "date": "not a date" }))),
+            from(
+                "/elsewhere",
+                msg(DayOpened::TYPE, json!({ "date": "not a date" })),
+            ),
             from("/elsewhere", payment("P9", "999")),
             payment("P1", "101"),
         ],
