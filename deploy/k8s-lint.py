@@ -86,9 +86,37 @@ def smtp_port(url: str) -> int | None:
     return 587 if "tls=required" in rest else 25
 
 
+def url_port(url: str, default: int) -> int:
+    """The port of a URL (`default` when it names none)."""
+    hostport = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if ":" in hostport:
+        try:
+            return int(hostport.rsplit(":", 1)[1])
+        except ValueError:
+            pass
+    return default
+
+
 def network_checks(objs, pods, bad, problems):
     """pods: (object, pod template labels, pod spec) of every workload."""
     policies = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    secrets = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Secret"}
+
+    def env_value(e):
+        """An env var's value: literal, or from a Secret in the render (dev's); else None."""
+        if "value" in e:
+            return e["value"]
+        ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+        s = secrets.get(ref.get("name"))
+        if not s:
+            return None
+        if ref.get("key") in (s.get("stringData") or {}):
+            return s["stringData"][ref["key"]]
+        raw = (s.get("data") or {}).get(ref.get("key"))
+        try:
+            return base64.b64decode(raw.replace("\n", "")).decode() if raw else None
+        except Exception:  # noqa: BLE001 (reported by the base64 check)
+            return None
     deny = [p for p in policies
             if not (p["spec"].get("podSelector") or {})
             and {"Ingress", "Egress"} <= set(p["spec"].get("policyTypes") or [])
@@ -132,9 +160,14 @@ def network_checks(objs, pods, bad, problems):
         for c in pod.get("containers", []):
             env = {e["name"]: e for e in c.get("env", []) or []}
             if "RESTANCE__BUS__URL" in env:
-                need([5671, 5672], "the broker")
+                url = env_value(env["RESTANCE__BUS__URL"])
+                if url:  # the port its URL names (dev's rendered Secret)
+                    need([url_port(url, 5671 if url.startswith("amqps:") else 5672)], "the broker")
+                else:
+                    need([5671, 5672], "the broker")
             if "RESTANCE__DATABASE__URL" in env:
-                need([5432], "PostgreSQL")
+                url = env_value(env["RESTANCE__DATABASE__URL"])
+                need([url_port(url, 5432) if url else 5432], "PostgreSQL")
             if "RESTANCE__SMS__URL" in env:
                 need([443], "the SMS gateway")
             smtp = (env.get("RESTANCE__SMTP__URL") or {}).get("value")
