@@ -27,6 +27,8 @@ options (definitions, apply, remove, table):
                         file:PATH: lines `USER PASSWORD` (a deployment's; the output then holds
                         salted SHA-256 hashes: keep it as secret as the passwords)
   --no-exchanges        leave the exchanges out (they exist already)
+  --observer USER       also give the existing user USER every permission on the vhost (a test's
+                        probe queue; never for a deployment)
   --rabbitmqctl PATH    the rabbitmqctl to run (default: found on PATH or in /usr/sbin)
 
 Permissions per role (E = the exchange; RabbitMQ's access-control table: declaring needs
@@ -161,6 +163,9 @@ def definitions(args) -> dict:
                       "configure": configure, "write": write, "read": read})
         topics.append({"user": user, "vhost": args.vhost, "exchange": args.exchange,
                        "write": one_of(ident["publishes"]), "read": one_of(ident["consumes"])})
+    if args.observer:
+        perms.append({"user": args.observer, "vhost": args.vhost,
+                      "configure": ".*", "write": ".*", "read": ".*"})
     exchanges = [] if args.no_exchanges else [
         {"name": args.exchange, "vhost": args.vhost, "type": "topic", "durable": True,
          "auto_delete": False, "internal": False, "arguments": {}},
@@ -186,7 +191,7 @@ def dumps(d: dict) -> str:
 
 def committed_args():
     return argparse.Namespace(vhost="/", exchange="restance", user_prefix="",
-                              passwords="none", no_exchanges=False)
+                              passwords="none", no_exchanges=False, observer=None)
 
 
 def rabbitmqctl(args) -> list[str]:
@@ -299,6 +304,7 @@ def main() -> int:
     ap.add_argument("--user-prefix", default="")
     ap.add_argument("--passwords", default="none")
     ap.add_argument("--no-exchanges", action="store_true")
+    ap.add_argument("--observer")
     ap.add_argument("--delete-vhost", action="store_true")
     ap.add_argument("--rabbitmqctl")
     args = ap.parse_args()

@@ -64,7 +64,8 @@ impl Identity {
     }
 }
 
-/// The identities applied to a vhost of the test's own; removed (users and vhost) on drop.
+/// The identities applied to a vhost of the test's own (guest may do anything there, for the
+/// test's probe); removed (users and vhost) on drop.
 struct Identities {
     vhost: String,
     prefix: String,
@@ -111,6 +112,8 @@ impl Identities {
             &me.vhost,
             "--user-prefix",
             &me.prefix,
+            "--observer",
+            "guest",
         ])?;
         Ok(me)
     }
@@ -276,8 +279,8 @@ async fn every_identity_publishes_exactly_its_own_types() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A queue of the test's own on the vhost (guest, given full rights there) bound to every key:
-/// what the identities publish, read with basic.get.
+/// A queue of the test's own on the vhost (guest, the `--observer`) bound to every key: what the
+/// identities publish, read with basic.get.
 struct Probe {
     _conn: Connection,
     ch: Channel,
@@ -286,19 +289,6 @@ struct Probe {
 
 impl Probe {
     async fn start(ids: &Identities) -> anyhow::Result<Self> {
-        let status = Command::new("rabbitmqctl")
-            .args([
-                "-q",
-                "set_permissions",
-                "-p",
-                &ids.vhost,
-                "guest",
-                ".*",
-                ".*",
-                ".*",
-            ])
-            .status()?;
-        anyhow::ensure!(status.success(), "rabbitmqctl set_permissions guest failed");
         let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", ids.vhost);
         let conn = Connection::connect(&url, ConnectionProperties::default()).await?;
         let ch = conn.create_channel().await?;
