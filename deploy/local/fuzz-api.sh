@@ -54,6 +54,7 @@ for name in "${services[@]}"; do
         RESTANCE__DOCUMENTS__DIR="$WORK/$name/documents" \
         RESTANCE__API__TOKENS="$ADMIN_TOKEN:admin:fuzz-admin,$CASEWORKER_TOKEN:caseworker:fuzz-caseworker" \
         RESTANCE__SMS__CALLBACK_TOKEN="fuzz-callback-token-0123456789" \
+        RESTANCE__API__RATE_PER_SECOND=100000 RESTANCE__API__BURST=100000 \
         RESTANCE__LOG__FORMAT=text \
         "$BIN/restance-$name" >"$WORK/$name.log" 2>&1 &
     pid=$!

@@ -1,5 +1,5 @@
-//! `restance-agreements` — run the service, or `restance-agreements migrate` to migrate and exit
-//! (the Kubernetes migration Job). An unusable configuration (including an invalid
+//! `restance-agreements` — run the service, or `restance-agreements migrate` to migrate, declare
+//! its queues on the broker and exit (the Kubernetes migration Job). An unusable configuration (including an invalid
 //! `[agreements]` section) is listed on stderr and the process exits with status 2.
 
 use restance_agreements::{AgreementsConfig, Application, PORT, SERVICE, store::Migrator};
@@ -8,7 +8,8 @@ use restance_runtime::{entry, shutdown};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the agreements service: payment plans, deferrals, meetings ([agreements]; services/agreements/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
+    let queues = [restance_agreements::handlers::routes().subscription(None)];
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about, &queues).await? else {
         return Ok(());
     };
     let config = entry::or_exit(SERVICE, AgreementsConfig::load(&settings));

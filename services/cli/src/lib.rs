@@ -74,6 +74,8 @@ fn missing_config(path: &Path, from_env: Option<std::ffi::OsString>) -> String {
 // Long: one arm per subcommand, each a few lines handing over to its module.
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // reqwest (claims, reporting) and the broker over TLS take the process's rustls provider
+    restance_bus::tls::install_crypto_provider();
     // `claims` and `reporting` talk HTTP only; everything else reads the bus settings or the
     // catalog.
     let settings = match &cli.command {

@@ -1,5 +1,5 @@
-//! `restance-dunning` — run the service, or `restance-dunning migrate` to migrate and exit
-//! (the Kubernetes migration Job). An unusable configuration (including an invalid `[dunning]`
+//! `restance-dunning` — run the service, or `restance-dunning migrate` to migrate, declare
+//! its queues on the broker and exit (the Kubernetes migration Job). An unusable configuration (including an invalid `[dunning]`
 //! policy section) is listed on stderr and the process exits with status 2.
 
 use restance_dunning::{Application, DunningConfig, PORT, SERVICE, store::Migrator};
@@ -8,7 +8,8 @@ use restance_runtime::{entry, shutdown};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the dunning service ([dunning] policies; services/dunning/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
+    let queues = [restance_dunning::handlers::routes().subscription(None)];
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about, &queues).await? else {
         return Ok(());
     };
     let config = entry::or_exit(SERVICE, DunningConfig::load(&settings));

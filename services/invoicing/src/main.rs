@@ -1,5 +1,5 @@
-//! `restance-invoicing` — run the service, or `restance-invoicing migrate` to migrate and exit
-//! (the Kubernetes migration Job).
+//! `restance-invoicing` — run the service, or `restance-invoicing migrate` to migrate, declare
+//! its queues on the broker and exit (the Kubernetes migration Job).
 
 use restance_invoicing::{Application, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
@@ -7,7 +7,8 @@ use restance_runtime::{entry, shutdown};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the claims ledger service.";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
+    let queues = [restance_invoicing::handlers::routes().subscription(None)];
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about, &queues).await? else {
         return Ok(());
     };
     let app = entry::or_exit(

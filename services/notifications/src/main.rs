@@ -1,5 +1,5 @@
-//! `restance-notifications` — run the service, or `restance-notifications migrate` to migrate
-//! and exit (the Kubernetes migration Job).
+//! `restance-notifications` — run the service, or `restance-notifications migrate` to migrate,
+//! declare its queues on the broker and exit (the Kubernetes migration Job).
 
 use restance_notifications::{Application, PORT, SERVICE, store::Migrator};
 use restance_runtime::{entry, shutdown};
@@ -12,7 +12,8 @@ static GLOBAL: restance_letters::Allocator = restance_letters::Allocator;
 async fn main() -> anyhow::Result<()> {
     let about = "Runs the notifications service: letters (PDF), SMS and e-mail ([notifications] \
                  section; services/notifications/README.md).";
-    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about).await? else {
+    let queues = [restance_notifications::handlers::routes().subscription(None)];
+    let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about, &queues).await? else {
         return Ok(());
     };
     let app = entry::or_exit(

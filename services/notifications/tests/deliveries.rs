@@ -1354,7 +1354,7 @@ async fn a_configuration_that_cannot_work_is_refused_with_every_problem() -> any
         "notifications.templates.report_ready.channels: sms, but the template has no SMS text",
         "notifications.templates.report_ready.email_attach_pdf: the template has no letter to attach",
         "smtp.url must look like smtp://host:port",
-        "sms.url must start with http:// or https://",
+        "sms.url must start with https:// (or http:// to this machine)",
     ] {
         assert!(
             text.contains(expected),

@@ -205,8 +205,12 @@ pub fn postgres_url_with_ca(url: &str, tls: &TlsSettings) -> String {
     }
 }
 
-/// Makes ring the process's rustls provider. Idempotent; every binary calls it before its
-/// first connection (reqwest and lettre take the process default).
+/// Makes ring the process's rustls provider. Idempotent. **Every program calls it before it
+/// builds a `reqwest::Client`**: reqwest is built without a provider of its own (its default
+/// would be aws-lc) and panics without one, even for `http://`. The service binaries do it in
+/// `restance_runtime::entry::prepare`, the CLI in `restance_cli::run`, the test harnesses in
+/// the testkit's `TestApp`/`ServiceProcess`/`FakeSmsGateway`, and connecting to the broker
+/// does it too.
 pub fn install_crypto_provider() {
     // Err means a provider is installed already: the same one, as nothing else installs any.
     // rustls marks ring's provider deprecated because its key exchange is not post-quantum

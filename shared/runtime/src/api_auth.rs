@@ -205,16 +205,19 @@ mod tests {
         let blank = ApiSettings {
             tokens: Some(SecretString::from(" , ")),
             open: false,
+            ..ApiSettings::default()
         };
         assert!(ApiTokens::from_settings(&blank).is_err(), "blank is none");
         let open = ApiSettings {
             tokens: None,
             open: true,
+            ..ApiSettings::default()
         };
         assert!(ApiTokens::from_settings(&open).expect("open").is_empty());
         let with = ApiSettings {
             tokens: Some(SecretString::from("0123456789abcdef:caseworker:kim")),
             open: false,
+            ..ApiSettings::default()
         };
         assert!(!ApiTokens::from_settings(&with).expect("tokens").is_empty());
     }

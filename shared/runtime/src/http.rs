@@ -1,5 +1,6 @@
 //! `/healthz`, `/readyz`, `/metrics`, merged with a service's `/api/v1/…` router.
 
+use crate::api_guard::{self, ApiLimits, Guard};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -14,13 +15,23 @@ struct ProbeState {
     metrics: PrometheusHandle,
 }
 
-/// The probe routes; `api` is merged in (it carries its own state).
-pub fn router(readiness: Readiness, metrics: PrometheusHandle, api: Router) -> Router {
+/// The probe routes; `api` is merged in (it carries its own state) behind the rate, in-flight
+/// and time bounds of `limits` ([`crate::api_guard`]), which the probes are not behind.
+pub fn router(
+    readiness: Readiness,
+    metrics: PrometheusHandle,
+    api: Router,
+    limits: ApiLimits,
+) -> Router {
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(ProbeState { readiness, metrics });
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        Guard::new(limits),
+        api_guard::guard,
+    ));
     probes.merge(api)
 }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_auth;
+pub mod api_guard;
 pub mod app;
 pub mod calendar;
 pub mod database;

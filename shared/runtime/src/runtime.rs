@@ -202,7 +202,12 @@ impl Runtime {
         }
 
         let http_cancel = CancellationToken::new();
-        let app = http::router(ctx.readiness.clone(), telemetry::metrics(), api);
+        let app = http::router(
+            ctx.readiness.clone(),
+            telemetry::metrics(),
+            api,
+            ctx.settings.api.limits,
+        );
         let hc = http_cancel.clone();
         let server = tokio::spawn(async move {
             axum::serve(self.listener, app)

@@ -55,6 +55,10 @@ pub struct ApiSettings {
     /// local demo only.
     #[serde(default)]
     pub open: bool,
+    /// `RESTANCE__API__RATE_PER_SECOND`, `__BURST`, `__MAX_IN_FLIGHT`, `__REQUEST_TIMEOUT_MS`:
+    /// the bounds every API request passes ([`crate::api_guard`]).
+    #[serde(flatten, default)]
+    pub limits: crate::api_guard::ApiLimits,
 }
 
 /// `[documents]` / `[templates]`.
@@ -223,6 +227,7 @@ impl Settings {
     pub fn problems(&self) -> Vec<String> {
         let mut out = self.tls.problems();
         out.extend(self.bus.problems());
+        out.extend(self.api.limits.problems());
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
             out.push("database.url: must start with sqlite: or postgres://".into());

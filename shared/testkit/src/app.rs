@@ -130,6 +130,8 @@ impl<'a> Spawn<'a> {
         Fut: Future<Output = anyhow::Result<A>>,
     {
         crate::log::capture();
+        // reqwest takes the process's rustls provider, as the service binaries install it
+        restance_bus::tls::install_crypto_provider();
         let config_dir = tempfile::tempdir()?;
         let config_file = if self.toml.is_empty() {
             shipped_config()

@@ -58,6 +58,7 @@ impl ServiceProcess {
     /// ahead and an open API when `env` has no tokens)
     /// from the workspace root (so `config/` and `templates/` are found).
     pub async fn spawn(name: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        restance_bus::tls::install_crypto_provider();
         let port = free_port()?;
         let mut env: Vec<(String, String)> = env
             .iter()
@@ -115,6 +116,7 @@ impl ServiceProcess {
     /// bound before the service serves it (while it waits for its database), and a probe
     /// without a bound would wait there past `timeout`.
     pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        restance_bus::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(1))
             .build()?;

@@ -165,6 +165,7 @@ impl FakeSmsGateway {
         L: axum::serve::Listener,
         L::Addr: std::fmt::Debug,
     {
+        restance_bus::tls::install_crypto_provider();
         let state = Arc::new(Mutex::new(GatewayState {
             next_id: 1_000_000,
             token,

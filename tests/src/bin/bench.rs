@@ -160,6 +160,7 @@ fn check(ok: bool) -> &'static str {
 #[allow(clippy::too_many_lines)] // the measurements in the order the report lists them
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    restance_bus::tls::install_crypto_provider();
     let Some(o) = options()? else {
         return Ok(());
     };

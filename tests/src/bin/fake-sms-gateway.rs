@@ -11,6 +11,7 @@ use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    restance_bus::tls::install_crypto_provider();
     let gateway = FakeSmsGateway::start().await?;
     println!("url {}", gateway.url);
     std::io::stdout().flush()?;

@@ -376,7 +376,8 @@ async fn make_agreement(
             .await;
         match sent {
             Ok(r) if r.status().as_u16() == 201 => return Ok(()),
-            Ok(r) if r.status().is_client_error() => {
+            // 429: over the API's rate for this token — wait as told and send it again
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
                 anyhow::bail!("agreements refused a {kind:?} for {debtor}: {status} {text}");

@@ -117,6 +117,7 @@ impl Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    restance_bus::tls::install_crypto_provider();
     let Some(args) = Args::parse()? else {
         return Ok(());
     };
