@@ -280,7 +280,7 @@ mod tests {
     fn plaintext_off_the_machine_is_refused_with_the_fix() {
         let err = strict()
             .check("bus.url", "amqp://u:p@rabbitmq:5672/%2f", Transport::Plain)
-            .unwrap_err();
+            .expect_err("plaintext to another host");
         assert!(err.contains("bus.url") && err.contains("amqps://") && err.contains("rabbitmq"));
         assert!(err.contains("RESTANCE__TLS__ALLOW_PLAINTEXT"), "{err}");
         assert!(!err.contains("u:p"), "no credentials in the message: {err}");
@@ -288,7 +288,7 @@ mod tests {
         assert!(
             strict()
                 .check("database.url", url, postgres_transport(url))
-                .unwrap_err()
+                .expect_err("sslmode=require checks no certificate")
                 .contains("verify-full")
         );
         assert!(
@@ -361,9 +361,9 @@ mod tests {
         };
         assert!(missing.problems()[0].contains("/nonexistent/ca.pem"));
         let dir = std::env::temp_dir().join(format!("restance-tls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
         let empty = dir.join("empty.pem");
-        std::fs::write(&empty, "not a certificate\n").unwrap();
+        std::fs::write(&empty, "not a certificate\n").expect("a temporary file");
         let none = TlsSettings {
             ca_file: Some(empty),
             ..strict()

@@ -28,11 +28,11 @@ use tokio::sync::Semaphore;
 
 /// The bounds, from `[api]` (defaults fit a municipality's caseworkers and integrations with
 /// room to spare; a load test raises them).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ApiLimits {
     /// `RESTANCE__API__RATE_PER_SECOND`: sustained requests per second per client.
-    pub rate_per_second: f64,
+    pub rate_per_second: u32,
     /// `RESTANCE__API__BURST`: requests a client may make at once before the rate applies.
     pub burst: u32,
     /// `RESTANCE__API__MAX_IN_FLIGHT`: requests handled at once, all clients together.
@@ -44,7 +44,7 @@ pub struct ApiLimits {
 impl Default for ApiLimits {
     fn default() -> Self {
         Self {
-            rate_per_second: 50.0,
+            rate_per_second: 50,
             burst: 200,
             max_in_flight: 64,
             request_timeout_ms: 30_000,
@@ -56,8 +56,8 @@ impl ApiLimits {
     /// Every problem, as `api.<field>: …`.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if !(self.rate_per_second.is_finite() && self.rate_per_second > 0.0) {
-            out.push("api.rate_per_second: must be a number above 0".to_owned());
+        if self.rate_per_second == 0 {
+            out.push("api.rate_per_second: must be at least 1".to_owned());
         }
         if self.burst == 0 {
             out.push("api.burst: must be at least 1".to_owned());
@@ -77,9 +77,13 @@ impl ApiLimits {
 /// grow memory without bound — and each of them is refused by the token check anyway).
 const MAX_CLIENTS: usize = 10_000;
 
+/// One request, in the bucket's units (nanotokens: whole numbers, no rounding drift).
+const UNIT: u128 = 1_000_000_000;
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    tokens: f64,
+    /// What is left, in [`UNIT`]s.
+    units: u128,
     at: Instant,
 }
 
@@ -112,32 +116,34 @@ impl Guard {
 
     /// Takes one request from `client`'s bucket at `now`, or says when to retry.
     pub fn take(&self, client: [u8; 16], now: Instant) -> Result<(), Refused> {
-        let rate = self.limits.rate_per_second;
-        let burst = f64::from(self.limits.burst);
+        // a bucket refills `rate` requests per second, i.e. `rate` units per nanosecond
+        let rate = u128::from(self.limits.rate_per_second);
+        let full = u128::from(self.limits.burst) * UNIT;
+        let level = |b: &Bucket| {
+            b.units
+                .saturating_add(now.saturating_duration_since(b.at).as_nanos() * rate)
+                .min(full)
+        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
-            buckets.retain(|_, b| {
-                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
-            });
+            buckets.retain(|_, b| level(b) < full);
             if buckets.len() >= MAX_CLIENTS {
                 buckets.clear();
             }
         }
         let b = buckets.entry(client).or_insert(Bucket {
-            tokens: burst,
+            units: full,
             at: now,
         });
-        let refill = now.saturating_duration_since(b.at).as_secs_f64() * rate;
-        b.tokens = (b.tokens + refill).min(burst);
+        b.units = level(b);
         b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+        if b.units >= UNIT {
+            b.units -= UNIT;
             Ok(())
         } else {
-            let wait = ((1.0 - b.tokens) / rate).ceil();
-            // (a float of at most 1/rate seconds, ceiled: a small positive whole number)
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Err(Refused::Rate((wait as u64).max(1)))
+            let wait_ns = (UNIT - b.units).div_ceil(rate.max(1));
+            let secs = wait_ns.div_ceil(UNIT).max(1);
+            Err(Refused::Rate(u64::try_from(secs).unwrap_or(u64::MAX)))
         }
     }
 }
@@ -205,7 +211,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
 mod tests {
     use super::*;
 
-    fn limits(rate: f64, burst: u32) -> ApiLimits {
+    fn limits(rate: u32, burst: u32) -> ApiLimits {
         ApiLimits {
             rate_per_second: rate,
             burst,
@@ -215,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_client_gets_its_burst_then_its_rate() {
-        let g = Guard::new(limits(2.0, 3));
+        let g = Guard::new(limits(2, 3));
         let t0 = Instant::now();
         let a = [1u8; 16];
         for _ in 0..3 {
@@ -235,7 +241,7 @@ mod tests {
 
     #[test]
     fn clients_do_not_share_a_bucket() {
-        let g = Guard::new(limits(1.0, 1));
+        let g = Guard::new(limits(1, 1));
         let t0 = Instant::now();
         assert_eq!(g.take([1; 16], t0), Ok(()));
         assert!(g.take([1; 16], t0).is_err());
@@ -247,16 +253,23 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_rate_says_how_long_to_wait() {
-        let g = Guard::new(limits(0.1, 1));
+    fn a_client_is_told_how_long_to_wait() {
+        let g = Guard::new(limits(1, 2));
         let t0 = Instant::now();
         assert_eq!(g.take([3; 16], t0), Ok(()));
-        assert_eq!(g.take([3; 16], t0), Err(Refused::Rate(10)));
+        assert_eq!(g.take([3; 16], t0), Ok(()));
+        assert_eq!(g.take([3; 16], t0), Err(Refused::Rate(1)));
+        // 0.4 s later 0.4 of a request has come back: still one second to wait (rounded up)
+        assert_eq!(
+            g.take([3; 16], t0 + Duration::from_millis(400)),
+            Err(Refused::Rate(1))
+        );
+        assert_eq!(g.take([3; 16], t0 + Duration::from_millis(1000)), Ok(()));
     }
 
     #[test]
     fn many_clients_do_not_grow_memory_without_bound() {
-        let g = Guard::new(limits(1.0, 1));
+        let g = Guard::new(limits(1, 1));
         let t0 = Instant::now();
         for i in 0..(MAX_CLIENTS as u32 + 50) {
             let mut k = [0u8; 16];
@@ -269,7 +282,7 @@ mod tests {
     #[test]
     fn unusable_limits_are_named() {
         let bad = ApiLimits {
-            rate_per_second: 0.0,
+            rate_per_second: 0,
             burst: 0,
             max_in_flight: 0,
             request_timeout_ms: 0,

@@ -31,7 +31,7 @@ async fn serve(limits: ApiLimits) -> anyhow::Result<String> {
 async fn a_client_over_its_rate_is_told_when_to_come_back_and_others_are_served()
 -> anyhow::Result<()> {
     let url = serve(ApiLimits {
-        rate_per_second: 0.5,
+        rate_per_second: 1,
         burst: 3,
         ..ApiLimits::default()
     })
@@ -53,7 +53,7 @@ async fn a_client_over_its_rate_is_told_when_to_come_back_and_others_are_served(
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok()),
-        Some("2")
+        Some("1")
     );
     assert_eq!(
         refused
@@ -67,7 +67,7 @@ async fn a_client_over_its_rate_is_told_when_to_come_back_and_others_are_served(
         body["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("retry after 2 s"),
+            .contains("retry after 1 s"),
         "{body}"
     );
     assert_eq!(
