@@ -143,6 +143,9 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | InterestAssessed::TYPE
         | ReminderIssued::TYPE
         | ClaimTransferred::TYPE
+        // the transfer without the debtor's details (`ClaimHandedOver`), named as a string so
+        // that this table does not wait for the type
+        | "dunning.claim.handed_over.v1"
         | CaseworkerAlerted::TYPE
         | SupplySuspensionRequested::TYPE
         | SupplyRestorationRequested::TYPE
@@ -322,6 +325,8 @@ mod tests {
         assert!(ok("dunning.write_off.approved.v1", "/restance/dunning"));
         assert!(!ok("dunning.write_off.approved.v1", "/restance/invoicing"));
         assert!(!ok("dunning.write_off.approved.v1", "/billing/daycare"));
+        assert!(ok("dunning.claim.handed_over.v1", "/restance/dunning"));
+        assert!(!ok("dunning.claim.handed_over.v1", "/restance/invoicing"));
         assert!(ok("calendar.day.opened.v1", "/restance/calendar"));
         assert!(!ok("calendar.day.opened.v1", "/restance/cli"));
         assert!(ok("billing.invoice.issued.v1", "/billing/daycare"));
