@@ -3,7 +3,9 @@
 #   RabbitMQ    127.0.0.1:5672  guest/guest           (Debian package rabbitmq-server), with the
 #                               broker identities of deploy/rabbitmq/identities.toml (user
 #                               restance-dunning etc., each password its user name) for running a
-#                               service as production does; the demo and the tests use guest
+#                               service as production does; the demo and the tests use guest;
+#                               and the dead-letter retention policy on restance.*.dead
+#                               ([dead_letters] in identities.toml)
 #   PostgreSQL  127.0.0.1:5432  user postgres, trust  (Debian package postgresql)
 #   SMTP sink   127.0.0.1:2525  accepts all mail, writes each message as an .eml file
 #                               (aiosmtpd in a venv under $RESTANCE_TOOLS_DIR; see smtp-sink.py)
@@ -96,6 +98,31 @@ ensure_identities() {
     mkdir -p "$(dirname "$stamp")"
     printf '%s\n' "$want" >"$stamp"
     log rabbitmq "broker identities applied (deploy/rabbitmq/identities.toml; local password = user name)"
+}
+
+# The retention policy of the dead-letter queues restance.<service>.dead ([dead_letters] in
+# deploy/rabbitmq/identities.toml: message TTL, max length, overflow drop-head) on vhost /. Set
+# with rabbitmqctl set_policy (identities.py policy; the same policy again changes nothing) when
+# the table's values changed since the last run or this run started the broker; else nothing is
+# done. Remove the stamp to set it again. Other exchanges' queues (the demo's restance-demo, the
+# tests' test-…) are not matched.
+ensure_dead_letter_policy() {
+    local py="$HERE/../rabbitmq/identities.py" stamp="$RESTANCE_TOOLS_DIR/rabbitmq/dead-letter-policy.sha256"
+    local policy want ctl said
+    policy="$(python3 "$py" policy --print)" \
+        || die "rabbitmq: deploy/rabbitmq/identities.py policy --print failed"
+    want="$(printf '%s\n' "$policy" | sha256sum)"
+    want="${want%% *}"
+    if [ "$RABBIT_STARTED" -eq 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        log rabbitmq "dead-letter retention policy in place"
+        return 0
+    fi
+    ctl="$(sbin rabbitmqctl)" || die "rabbitmqctl not found"
+    said="$(as_root python3 "$py" policy --rabbitmqctl "$ctl")" \
+        || die "rabbitmq: setting the dead-letter retention policy failed (deploy/rabbitmq/identities.py policy)"
+    mkdir -p "$(dirname "$stamp")"
+    printf '%s\n' "$want" >"$stamp"
+    log rabbitmq "$said"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -247,7 +274,7 @@ services=("$@")
 [ "${#services[@]}" -gt 0 ] || services=(rabbitmq postgres smtp poppler)
 for s in "${services[@]}"; do
     case "$s" in
-        rabbitmq | rabbit) ensure_rabbitmq && ensure_identities ;;
+        rabbitmq | rabbit) ensure_rabbitmq && ensure_identities && ensure_dead_letter_policy ;;
         postgres | postgresql | pg) ensure_postgres ;;
         smtp | mail) ensure_smtp ;;
         poppler | pdf) ensure_poppler ;;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """One broker identity per party on the bus: RabbitMQ users, permissions and topic permissions
-made from the table deploy/rabbitmq/identities.toml (issue 18, item 2).
+made from the table deploy/rabbitmq/identities.toml (issue 18, item 2), and the retention policy
+of the dead-letter queues ([dead_letters] in the same file; issue 18, item 6).
 
 usage: identities.py COMMAND [options]
 
   definitions   print RabbitMQ definitions (vhost, exchanges, users, permissions, topic
-                permissions) as JSON; options below
+                permissions, the dead-letter retention policy) as JSON; options below
   write         regenerate deploy/rabbitmq/definitions.json (vhost /, exchange restance, users
                 without a password)
   check         definitions.json is what `write` makes, and every identity publishes exactly the
@@ -13,10 +14,13 @@ usage: identities.py COMMAND [options]
   apply         import the definitions into the local broker (rabbitmqctl import_definitions; as
                 root, or through sudo -n) and wait until every user can be found
   remove        delete the users (and with --delete-vhost the vhost) from the local broker
+  policy        set the dead-letter retention policy on the local broker (rabbitmqctl set_policy;
+                idempotent: the same policy again changes nothing); --print prints the policy as
+                JSON instead, --clear removes it (rabbitmqctl clear_policy; a missing one is fine)
   table         print the table as JSON: per identity its user, role, secret key, publishes,
                 consumes (the tests read it)
 
-options (definitions, apply, remove, table):
+options (definitions, apply, remove, table, policy):
   --vhost NAME          the virtual host (default /)
   --exchange NAME       the main exchange the permissions name (default restance; the dead-letter
                         exchange is NAME.dead and the queues NAME.<service>…)
@@ -30,6 +34,9 @@ options (definitions, apply, remove, table):
   --observer USER       also give the existing user USER every permission on the vhost (a test's
                         probe queue; never for a deployment)
   --rabbitmqctl PATH    the rabbitmqctl to run (default: found on PATH or in /usr/sbin)
+  --dead-ttl-ms MS      the dead letters' message TTL in milliseconds instead of the table's
+                        message_ttl_days (tests)
+  --dead-max-length N   the dead-letter queues' max length instead of the table's max_length (tests)
 
 Permissions per role (E = the exchange; RabbitMQ's access-control table: declaring needs
 configure, a queue with a dead-letter exchange also read on the queue and write on that exchange,
@@ -43,6 +50,11 @@ topic permission on the routing key, consuming and basic.get read on the queue):
   publisher   configure none, write ^E$, read none; topic E: write = its types, read none
   operator    configure ^(E|E\\.dead)$, write ^E$, read ^E\\.[^.]+\\.dead$ (the dead-letter queues);
               topic E: write = every type some service consumes, read none
+
+The dead-letter retention policy (vhost as given, name E-dead-letter-retention): pattern
+^E\\.[^.]+\\.dead$ (the dead-letter queues E.<service>.dead and nothing else), apply-to queues,
+priority 10, definition message-ttl (message_ttl_days in ms), max-length, overflow drop-head
+(RabbitMQ 3.10 or later: message-ttl on quorum queues came with 3.10).
 """
 
 from __future__ import annotations
@@ -69,6 +81,10 @@ ASYNCAPI = ROOT / "shared" / "contracts" / "asyncapi.yaml"
 RABBIT_VERSION = "3.10.8"
 ROLES = ("service", "scheduler", "publisher", "operator")
 NOTHING = "^$"  # RabbitMQ: matches no resource name
+DAY_MS = 24 * 60 * 60 * 1000
+# The policy wins over a catch-all policy (priority 0) an operator may have on the broker; only
+# one policy applies to a queue, the one of highest priority.
+DEAD_LETTER_POLICY_PRIORITY = 10
 
 
 def load_table() -> dict[str, dict]:
@@ -95,6 +111,47 @@ def load_table() -> dict[str, dict]:
         if ident["role"] == "operator":
             ident["publishes"] = consumed
     return table
+
+
+def load_dead_letters() -> dict[str, int]:
+    """The [dead_letters] section: message_ttl_days and max_length, positive integers."""
+    with open(TABLE, "rb") as f:
+        section = tomllib.load(f).get("dead_letters")
+    if not isinstance(section, dict):
+        sys.exit("identities.toml: no [dead_letters] section (message_ttl_days, max_length)")
+    problems = []
+    for key in ("message_ttl_days", "max_length"):
+        v = section.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            problems.append(f"[dead_letters] {key} = {v!r}: want a whole number of at least 1")
+    unknown = set(section) - {"message_ttl_days", "max_length"}
+    if unknown:
+        problems.append(f"[dead_letters]: unknown keys {sorted(unknown)}")
+    # RabbitMQ refuses a queue argument x-message-ttl above ten years (rabbit_misc:check_expiry)
+    if not problems and section["message_ttl_days"] > 3650:
+        problems.append("[dead_letters] message_ttl_days: at most 3650 (ten years)")
+    if problems:
+        sys.exit("identities.toml: " + "; ".join(problems))
+    return section
+
+
+def dead_letter_policy(args) -> dict:
+    """The retention policy of the dead-letter queues, as an entry of definitions' "policies"."""
+    section = load_dead_letters()
+    ttl_ms = (args.dead_ttl_ms if args.dead_ttl_ms is not None
+              else section["message_ttl_days"] * DAY_MS)
+    max_length = (args.dead_max_length if args.dead_max_length is not None
+                  else section["max_length"])
+    if ttl_ms < 1 or max_length < 1:
+        sys.exit("--dead-ttl-ms and --dead-max-length: want at least 1")
+    return {
+        "vhost": args.vhost,
+        "name": f"{args.exchange}-dead-letter-retention",
+        "pattern": f"^{rx(args.exchange)}\\.[^.]+\\.dead$",
+        "apply-to": "queues",
+        "priority": DEAD_LETTER_POLICY_PRIORITY,
+        "definition": {"message-ttl": ttl_ms, "max-length": max_length, "overflow": "drop-head"},
+    }
 
 
 def rx(name: str) -> str:
@@ -181,7 +238,7 @@ def definitions(args) -> dict:
         "exchanges": exchanges,
         "queues": [],
         "bindings": [],
-        "policies": [],
+        "policies": [dead_letter_policy(args)],
     }
 
 
@@ -191,7 +248,8 @@ def dumps(d: dict) -> str:
 
 def committed_args():
     return argparse.Namespace(vhost="/", exchange="restance", user_prefix="",
-                              passwords="none", no_exchanges=False, observer=None)
+                              passwords="none", no_exchanges=False, observer=None,
+                              dead_ttl_ms=None, dead_max_length=None)
 
 
 def rabbitmqctl(args) -> list[str]:
@@ -237,6 +295,31 @@ def apply(args) -> None:
     print(f"applied {len(want)} identities to vhost {args.vhost} (exchange {args.exchange})")
 
 
+def policy(args) -> None:
+    """Sets (or with --clear removes) the dead-letter retention policy on the local broker."""
+    p = dead_letter_policy(args)
+    if args.print:
+        sys.stdout.write(dumps(p))
+        return
+    if args.clear:
+        got = ctl_run(args, "clear_policy", "-p", p["vhost"], p["name"], check=False)
+        missing = ("does not exist", "not found")  # rabbitmqctl 3.10: "Parameter does not exist"
+        if got.returncode != 0 and not any(m in (got.stderr + got.stdout).lower() for m in missing):
+            sys.exit(f"rabbitmqctl clear_policy failed ({got.returncode}): "
+                     f"{(got.stderr or got.stdout).strip()}")
+        print(f"cleared policy {p['name']} on vhost {p['vhost']}")
+        return
+    ctl_run(args, "set_policy", "-p", p["vhost"], "--priority", str(p["priority"]),
+            "--apply-to", p["apply-to"], p["name"], p["pattern"],
+            json.dumps(p["definition"], sort_keys=True))
+    d = p["definition"]
+    ttl = d["message-ttl"]
+    kept = f"{ttl // DAY_MS} days" if ttl % DAY_MS == 0 else f"{ttl} ms"
+    print(f"dead-letter retention policy {p['name']} set on vhost {p['vhost']}: the queues "
+          f"{p['pattern']} keep a dead letter {kept}, at most {d['max-length']} per queue "
+          f"(the oldest go first)")
+
+
 def erlang_binary(text: str) -> str:
     return "<<\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"/utf8>>"
 
@@ -251,6 +334,26 @@ def remove(args) -> None:
         expr += f"_ = (catch rabbit_vhost:delete({erlang_binary(args.vhost)}, {actor})), "
     ctl_run(args, "eval", expr + "ok.")
     print(f"removed the identities{' and vhost ' + args.vhost if args.delete_vhost else ''}")
+
+
+def check_dead_letter_policy(table: dict[str, dict]) -> list[str]:
+    """The committed policy matches every service's dead-letter queue and no other name."""
+    import re
+
+    problems = []
+    p = dead_letter_policy(committed_args())
+    pattern = re.compile(p["pattern"])
+    services = [name for name, i in table.items() if i["role"] == "service"]
+    for s in services:
+        if not pattern.search(f"restance.{s}.dead"):
+            problems.append(f"the dead-letter policy's pattern {p['pattern']} misses "
+                            f"restance.{s}.dead")
+        for other in (f"restance.{s}", f"restance.{s}.daily", f"restance-demo.{s}.dead",
+                      f"test-0123456789ab.{s}.dead", f"restance.{s}.dead.x", "restance.dead"):
+            if pattern.search(other):
+                problems.append(f"the dead-letter policy's pattern {p['pattern']} also matches "
+                                f"{other}")
+    return problems
 
 
 def check() -> int:
@@ -271,6 +374,7 @@ def check() -> int:
         sends.setdefault(sender, set()).add(address[v["channel"]["$ref"].rsplit("/", 1)[-1]])
     known = set(address.values())
     table = load_table()
+    problems += check_dead_letter_policy(table)
     covered = set()
     for name, ident in table.items():
         for key in ("publishes", "consumes"):
@@ -291,14 +395,17 @@ def check() -> int:
     for p in problems:
         print(f"identities: {p}", file=sys.stderr)
     if not problems:
+        d = dead_letter_policy(committed_args())["definition"]
         print(f"identities: {len(table)} identities; definitions.json up to date; publishers "
-              "match asyncapi.yaml")
+              f"match asyncapi.yaml; dead letters kept {d['message-ttl'] // DAY_MS} days, at most "
+              f"{d['max-length']} per queue")
     return 1 if problems else 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("command", choices=["definitions", "write", "check", "apply", "remove", "table"])
+    ap.add_argument("command", choices=["definitions", "write", "check", "apply", "remove", "table",
+                                        "policy"])
     ap.add_argument("--vhost", default="/")
     ap.add_argument("--exchange", default="restance")
     ap.add_argument("--user-prefix", default="")
@@ -307,6 +414,10 @@ def main() -> int:
     ap.add_argument("--observer")
     ap.add_argument("--delete-vhost", action="store_true")
     ap.add_argument("--rabbitmqctl")
+    ap.add_argument("--dead-ttl-ms", type=int)
+    ap.add_argument("--dead-max-length", type=int)
+    ap.add_argument("--print", action="store_true")
+    ap.add_argument("--clear", action="store_true")
     args = ap.parse_args()
     if args.command == "definitions":
         sys.stdout.write(dumps(definitions(args)))
@@ -319,6 +430,8 @@ def main() -> int:
         apply(args)
     elif args.command == "remove":
         remove(args)
+    elif args.command == "policy":
+        policy(args)
     else:
         table = load_table()
         out = {name: {"user": args.user_prefix + i["user"], "role": i["role"],
