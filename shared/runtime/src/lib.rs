@@ -9,6 +9,7 @@ pub mod api;
 pub mod api_auth;
 pub mod api_guard;
 pub mod app;
+pub mod audit;
 pub mod calendar;
 pub mod database;
 pub mod entry;

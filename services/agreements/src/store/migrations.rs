@@ -28,6 +28,11 @@ impl MigratorTrait for Migrator {
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Agreements),
             Box::new(ClaimVersions),
+            // the audit trail: rows are inserted, never changed or deleted
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261217_000007_agreements_audit_append_only",
+                table: "audit",
+            }),
         ]
     }
 }

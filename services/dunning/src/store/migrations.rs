@@ -29,6 +29,11 @@ impl MigratorTrait for Migrator {
             Box::new(RunFailures),
             Box::new(DebtorVersions),
             Box::new(ClaimVersions),
+            // the audit trail: rows are inserted, never changed or deleted
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261217_000007_dunning_audit_append_only",
+                table: "api_audit",
+            }),
         ]
     }
 }

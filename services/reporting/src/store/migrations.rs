@@ -37,6 +37,11 @@ impl MigratorTrait for Migrator {
             Box::new(restance_bus::migration::InboxOutbox),
             Box::new(Reporting),
             Box::new(ClaimVersions),
+            // the audit trail: rows are inserted, never changed or deleted
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261217_000007_reporting_audit_append_only",
+                table: "api_audit",
+            }),
         ]
     }
 }

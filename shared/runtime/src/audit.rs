@@ -1,0 +1,70 @@
+//! Audit trails that cannot be rewritten by the service that writes them.
+//!
+//! [`AppendOnly`] is a migration that puts triggers on an audit table so that every `UPDATE`
+//! and `DELETE` (and on PostgreSQL `TRUNCATE`) fails with the reason, on PostgreSQL and SQLite
+//! alike: a bug, an injected statement or a hand at a `psql` prompt under the service's own
+//! database role cannot quietly change who did what. Rows are only ever inserted. (A superuser
+//! or the table's owner can drop a trigger; the production overlay runs the services under a
+//! role that owns their schema, so dropping one is a schema change the migration history and
+//! PostgreSQL's own log show — `SECURITY.md`.)
+
+use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+/// Makes `table` append-only. `name` is the migration's name (`mYYYYMMDD_NNNNNN_…`), unique in
+/// the service's migrator.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendOnly {
+    /// The migration's name.
+    pub name: &'static str,
+    /// The audit table.
+    pub table: &'static str,
+}
+
+impl MigrationName for AppendOnly {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+/// The error every refused change carries (a test looks for it).
+pub const APPEND_ONLY: &str = "is append-only";
+
+#[async_trait::async_trait]
+impl MigrationTrait for AppendOnly {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let t = self.table;
+        let statements: Vec<String> = match db.get_database_backend() {
+            DatabaseBackend::Postgres => vec![
+                format!(
+                    "CREATE OR REPLACE FUNCTION restance_append_only() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'the table % {APPEND_ONLY} (an audit trail): its rows are never changed or deleted', TG_TABLE_NAME; END \
+                     $$ LANGUAGE plpgsql"
+                ),
+                format!(
+                    "CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} \
+                     FOR EACH ROW EXECUTE FUNCTION restance_append_only()"
+                ),
+                format!(
+                    "CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} \
+                     FOR EACH STATEMENT EXECUTE FUNCTION restance_append_only()"
+                ),
+            ],
+            _ => vec![
+                format!(
+                    "CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN \
+                     SELECT RAISE(ABORT, 'the table {t} {APPEND_ONLY} (an audit trail): its rows are never changed or deleted'); END"
+                ),
+                format!(
+                    "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN \
+                     SELECT RAISE(ABORT, 'the table {t} {APPEND_ONLY} (an audit trail): its rows are never changed or deleted'); END"
+                ),
+            ],
+        };
+        for sql in statements {
+            db.execute_unprepared(&sql).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! The audit trails are append-only in the databases the services create: after
+//! `restance-<service> migrate`, inserting an audit row works and changing or deleting one fails
+//! with the reason, on SQLite and PostgreSQL (dunning's and reporting's `api_audit`, agreements'
+//! `audit`).
+
+use restance_testkit::{TestDatabase, binary, unique_exchange};
+use sea_orm::{ConnectionTrait, Database};
+use std::time::Duration;
+
+async fn migrate(service: &str, db_url: &str) -> anyhow::Result<()> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(binary(&format!("restance-{service}"))?)
+            .arg("migrate")
+            .current_dir(root)
+            .env("RESTANCE__BUS__EXCHANGE", unique_exchange())
+            .env("RESTANCE__DATABASE__URL", db_url)
+            .env("RESTANCE__API__OPEN", "true")
+            .output(),
+    )
+    .await??;
+    anyhow::ensure!(
+        out.status.success(),
+        "{service} migrate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The insert each service's audit table takes (its own columns).
+fn insert(table: &str) -> String {
+    let now = "'2026-12-07T10:00:00Z'";
+    if table == "audit" {
+        format!(
+            "INSERT INTO audit (at, caller, role, action, entity, outcome, detail) \
+             VALUES ({now}, 'kim', 'caseworker', 'plan.create', 'plan:1', 'done', 'test')"
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} (at, caller, role, action, target, outcome, detail) \
+             VALUES ({now}, 'kim', 'caseworker', 'write_off.approve', 'claim:1', 'done', 'test')"
+        )
+    }
+}
+
+async fn check(service: &str, table: &str, kind: &str) -> anyhow::Result<()> {
+    let db = TestDatabase::of_kind(kind).await?;
+    migrate(service, &db.url).await?;
+    let conn = Database::connect(&db.url).await?;
+    conn.execute_unprepared(&insert(table)).await?;
+    conn.execute_unprepared(&insert(table)).await?;
+    for change in [
+        format!("UPDATE {table} SET caller = 'someone else'"),
+        format!("DELETE FROM {table}"),
+    ]
+    .into_iter()
+    .chain((kind == "postgres").then(|| format!("TRUNCATE {table}")))
+    {
+        let err = conn
+            .execute_unprepared(&change)
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("{service} ({kind}): `{change}` was allowed"))?;
+        assert!(
+            err.to_string().contains("is append-only"),
+            "{service} ({kind}): `{change}` failed for another reason: {err}"
+        );
+    }
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT COUNT(*) AS n, MIN(caller) AS who FROM {table}"),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    assert_eq!(
+        row.try_get::<i64>("", "n")?,
+        2,
+        "{service} ({kind}): both rows kept"
+    );
+    assert_eq!(
+        row.try_get::<String>("", "who")?,
+        "kim",
+        "{service} ({kind}): unchanged"
+    );
+    conn.close().await.ok();
+    db.drop_database().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn audit_trails_are_append_only_on_sqlite() -> anyhow::Result<()> {
+    for (service, table) in [
+        ("dunning", "api_audit"),
+        ("reporting", "api_audit"),
+        ("agreements", "audit"),
+    ] {
+        check(service, table, "sqlite").await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn audit_trails_are_append_only_on_postgres() -> anyhow::Result<()> {
+    for (service, table) in [
+        ("dunning", "api_audit"),
+        ("reporting", "api_audit"),
+        ("agreements", "audit"),
+    ] {
+        check(service, table, "postgres").await?;
+    }
+    Ok(())
+}
