@@ -44,6 +44,7 @@ registry!(
     DebtorUpdated,
     ReminderIssued,
     ClaimTransferred,
+    ClaimHandedOver,
     CaseworkerAlerted,
     SupplySuspensionRequested,
     SupplyRestorationRequested,

@@ -95,6 +95,7 @@ about_claim!(
     ClaimWrittenOff,
     PrepaymentSettled,
     ClaimTransferred,
+    ClaimHandedOver,
     WriteOffApproved,
     WriteOffProposed,
 );

@@ -65,6 +65,7 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         DebtorUpdated::TYPE => through::<DebtorUpdated>(data),
         ReminderIssued::TYPE => through::<ReminderIssued>(data),
         ClaimTransferred::TYPE => through::<ClaimTransferred>(data),
+        ClaimHandedOver::TYPE => through::<ClaimHandedOver>(data),
         CaseworkerAlerted::TYPE => through::<CaseworkerAlerted>(data),
         SupplySuspensionRequested::TYPE => through::<SupplySuspensionRequested>(data),
         SupplyRestorationRequested::TYPE => through::<SupplyRestorationRequested>(data),
@@ -160,7 +161,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 42);
+    assert_eq!(all.len(), 43);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

@@ -1586,6 +1586,46 @@ fn a_confidential_address_never_reaches_a_private_collection_agency() {
     );
 }
 
+/// Issue 18, item 6: Restance's services get the transfer without the debtor — the same
+/// transfer_id, claim, authority, total and date, and no national id, name or address.
+#[test]
+fn a_handed_over_claim_is_the_transfer_without_the_debtor() {
+    let transfer = decode::<ClaimTransferred>(claim_transferred()).expect("a valid transfer");
+    let handed = transfer.handed_over();
+    assert_eq!(handed.transfer_id, transfer.transfer_id);
+    assert_eq!(handed.claim, transfer.claim);
+    assert_eq!(handed.authority, transfer.authority);
+    assert_eq!(handed.total, transfer.total);
+    assert_eq!(handed.transferred_date, transfer.transferred_date);
+    assert_eq!(handed.validate(), vec![]);
+    let wire = serde_json::to_value(&handed).expect("serialises");
+    let text = wire.to_string();
+    for personal in PERSONAL {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+    assert!(wire.get("debtor").is_none(), "{wire}");
+    assert_eq!(
+        decode::<ClaimHandedOver>(wire).expect("reads back"),
+        handed,
+        "round trip"
+    );
+    // The whole transfer also reads as a handed-over claim (unknown fields are ignored): the two
+    // share their fields' names and meaning.
+    assert_eq!(
+        decode::<ClaimHandedOver>(claim_transferred()).expect("a transfer's fields"),
+        handed
+    );
+
+    let mut bad = serde_json::to_value(&handed).expect("serialises");
+    bad["total"] = json!("0.00");
+    bad["transfer_id"] = json!("");
+    bad["claim_id"] = json!("");
+    assert_eq!(
+        paths(&refusal_of::<ClaimHandedOver>(bad)),
+        vec!["data.transfer_id", "data.claim_id", "data.total"]
+    );
+}
+
 #[test]
 fn a_reminder_names_its_claims_and_a_positive_fee() {
     let data = json!({"notification_id":"dun-5c1e9a27f04b83d6","municipality":"0746","debtor_id":"P-77",
@@ -1882,7 +1922,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 38 + SERVICES.len());
+    assert_eq!(types.len(), 39 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }

@@ -1,5 +1,6 @@
 //! From our dunning service: fees and interest to add to a claim's balance (for invoicing),
-//! reminders issued, claims transferred to state collection, supply suspension requests,
+//! reminders issued, claims transferred to state collection (the transfer for the authority, and
+//! the same without the debtor's details for Restance's services), supply suspension requests,
 //! caseworker alerts and write-off proposals and approvals.
 
 use restance_kernel::BusinessDate;
@@ -333,6 +334,59 @@ impl Validate for ClaimTransferred {
             );
         }
         p.text("data.legal_basis", &self.legal_basis);
+        p.into_vec()
+    }
+}
+
+impl ClaimTransferred {
+    /// The same transfer as Restance's own services receive it ([`ClaimHandedOver`]): the claim,
+    /// the authority, the total and the date — none of the debtor's details.
+    pub fn handed_over(&self) -> ClaimHandedOver {
+        ClaimHandedOver {
+            transfer_id: self.transfer_id.clone(),
+            claim: self.claim.clone(),
+            authority: self.authority,
+            currency: self.currency,
+            total: self.total,
+            transferred_date: self.transferred_date,
+        }
+    }
+}
+
+/// `dunning.claim.handed_over.v1` (internal): a claim was handed to state collection — the
+/// transfer without the debtor's details, for Restance's own services (invoicing marks the claim
+/// transferred, agreements closes its plan or deferral, reporting counts it transferred).
+///
+/// Dunning publishes one with every `dunning.claim.transferred.v1`, in the same transaction and
+/// with the same `transfer_id` ([`ClaimTransferred::handed_over`]); the transfer itself, with the
+/// national id, name and address, goes only to the collection authority's intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimHandedOver {
+    /// Dunning's id for the transfer (deterministic per claim), as in the transfer.
+    pub transfer_id: String,
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// Who collects it from now on.
+    pub authority: CollectionAuthority,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// What was transferred: principal + fees + interest.
+    pub total: Money,
+    /// The business date of the transfer.
+    pub transferred_date: BusinessDate,
+}
+
+impl Message for ClaimHandedOver {
+    const TYPE: &'static str = "dunning.claim.handed_over.v1";
+}
+
+impl Validate for ClaimHandedOver {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.transfer_id", &self.transfer_id);
+        self.claim.check(&mut p);
+        p.positive("data.total", self.total);
         p.into_vec()
     }
 }

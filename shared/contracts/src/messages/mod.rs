@@ -28,9 +28,9 @@ pub use benefits::{BenefitLaw, BenefitPaid};
 pub use billing::{InvoiceCredited, InvoiceIssued, InvoiceLine};
 pub use calendar::DayOpened;
 pub use dunning::{
-    CaseworkerAlerted, ClaimTransferred, CollectionAuthority, FeeAssessed, InterestAssessed,
-    ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested, TransferredDebtor,
-    WriteOffApproved, WriteOffProposed, WriteOffReason,
+    CaseworkerAlerted, ClaimHandedOver, ClaimTransferred, CollectionAuthority, FeeAssessed,
+    InterestAssessed, ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested,
+    TransferredDebtor, WriteOffApproved, WriteOffProposed, WriteOffReason,
 };
 pub use immigration::{
     GuaranteeBank, GuaranteeChangeReason, GuaranteeChanged, GuaranteeRegistered,
