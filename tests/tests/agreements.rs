@@ -493,8 +493,9 @@ async fn plans_deferrals_and_meetings_hold_dunning_and_hand_back_to_it() -> anyh
     // (b) dunning resumes: reminder 1, reminder 2 with the fee and the notice, then transfer.
     // (A broken agreement restarts the reminder procedure from its first step: a week after the
     // default, then two weeks for each step.) One business day a week until the transfer.
+    // (What agreements reads is the transfer without the debtor's details.)
     let transferred_b = |p: &mut BusProbe| {
-        p.of_type("dunning.claim.transferred.v1")
+        p.of_type("dunning.claim.handed_over.v1")
             .iter()
             .any(|t| t["data"]["claim_id"] == b.as_str())
     };
@@ -514,12 +515,17 @@ async fn plans_deferrals_and_meetings_hold_dunning_and_hand_back_to_it() -> anyh
             && b_letters.contains(&"reminder_2".to_owned()),
         "(b) {b_letters:?}"
     );
-    let transferred = probe
-        .of_type("dunning.claim.transferred.v1")
-        .into_iter()
-        .filter(|t| t["data"]["claim_id"] == b.as_str())
-        .count();
-    assert_eq!(transferred, 1, "(b) the claim reached transfer");
+    for ty in [
+        "dunning.claim.handed_over.v1",
+        "dunning.claim.transferred.v1",
+    ] {
+        let transferred = probe
+            .of_type(ty)
+            .into_iter()
+            .filter(|t| t["data"]["claim_id"] == b.as_str())
+            .count();
+        assert_eq!(transferred, 1, "(b) the claim reached transfer: {ty}");
+    }
     assert!(
         !letters_of(&mut probe, "P-A")
             .iter()

@@ -271,7 +271,7 @@ async fn every_identity_publishes_exactly_its_own_types() -> anyhow::Result<()> 
             continue;
         }
         assert!(
-            identity.publishes.len() < 12,
+            identity.publishes.len() <= 12,
             "{name} publishes {} types",
             identity.publishes.len()
         );
@@ -530,6 +530,28 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
         matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
         "dunning binding its queue to bank payments: {got:?}"
     );
+    // the transfer with the debtor's details is the collection authority's alone (issue 18,
+    // item 6): the services that act on a transfer may bind only the event without them
+    for name in ["invoicing", "agreements", "reporting"] {
+        let conn = ids.connect(name).await?;
+        let queue = format!("restance.{name}");
+        let got = on_channel(&conn, |ch| async move {
+            ch.queue_bind(
+                queue.as_str().into(),
+                EXCHANGE.into(),
+                "dunning.claim.transferred.v1".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+        })
+        .await;
+        assert!(
+            matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
+            "{name} binding its queue to dunning.claim.transferred.v1: {got:?}"
+        );
+        let _ = conn.close(200, "done".into()).await;
+    }
     let got = on_channel(&dunning, |ch| async move {
         ch.queue_declare(
             "restance.spy".into(),

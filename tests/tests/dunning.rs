@@ -287,6 +287,34 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("(a) not transferred"))?;
     assert_eq!(t_a["data"]["authority"], "gaeldsstyrelsen");
     assert_eq!(t_a["data"]["notice_date"], "2027-01-05");
+    // Each transfer comes with the same transfer for Restance's services without the debtor
+    // (issue 18, item 6): what invoicing marks the claim transferred from.
+    let handed_over = probe.wait_for("dunning.claim.handed_over.v1", 3, T).await?;
+    assert_eq!(
+        handed_over.len(),
+        transferred.len(),
+        "one of each per transfer"
+    );
+    for t in &transferred {
+        let h = handed_over
+            .iter()
+            .find(|h| h["data"]["transfer_id"] == t["data"]["transfer_id"])
+            .ok_or_else(|| anyhow::anyhow!("no handed-over event for {}", t["data"]))?;
+        for field in [
+            "claim_id",
+            "authority",
+            "currency",
+            "total",
+            "transferred_date",
+        ] {
+            assert_eq!(h["data"][field], t["data"][field], "{field}");
+        }
+        assert!(h["data"].get("debtor").is_none(), "{}", h["data"]);
+        let text = h.to_string();
+        for needle in PERSONAL_DATA {
+            assert!(!text.contains(needle), "{needle} in {text}");
+        }
+    }
     assert_eq!(
         letters_of(&mut probe, &a),
         ["reminder_1", "reminder_2", "transferred_to_collection"]

@@ -319,7 +319,8 @@ impl System {
                     let c = self.claim_mut(&claim_id)?;
                     c.interest += money("amount")?;
                 }
-                "dunning.claim.transferred.v1" => {
+                // reporting's transfer: the event without the debtor's details
+                "dunning.claim.handed_over.v1" => {
                     let today = self.today;
                     let c = self.claim_mut(&claim_id)?;
                     anyhow::ensure!(

@@ -114,7 +114,23 @@ fn payment(id: &str, debtor: &str, date: &str, parts: &[(&str, &str)]) -> Value 
     )
 }
 
+/// The transfer as agreements receives it: `dunning.claim.handed_over.v1`, without the debtor.
 fn transferred(id: &str, debtor: &str, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.claim.handed_over.v1",
+        with_ref(
+            json!({"transfer_id":format!("trf-{id}"),"authority":"gaeldsstyrelsen",
+                "currency":"DKK","total":"500.00","transferred_date":date}),
+            claim_ref(id, debtor),
+        ),
+    )
+}
+
+/// The transfer for the collection authority (`dunning.claim.transferred.v1`, with the debtor's
+/// national id, name and address): agreements does not bind it.
+fn transfer_for_the_authority(id: &str, debtor: &str, date: &str) -> Value {
     envelope(
         "/restance/dunning",
         &new_id(),
@@ -1432,7 +1448,7 @@ async fn events_from_a_source_their_type_does_not_allow_are_dead_lettered() -> a
         reasons,
         [
             "unexpected source /bank/nets for invoicing.claim.balance_changed.v1 (allowed: /restance/invoicing)",
-            "unexpected source /restance/invoicing for dunning.claim.transferred.v1 (allowed: /restance/dunning)",
+            "unexpected source /restance/invoicing for dunning.claim.handed_over.v1 (allowed: /restance/dunning)",
         ]
     );
     let open = "SELECT COUNT(*) FROM claims WHERE claim_id = 'C-SRC' AND state = 'open' \
@@ -1443,6 +1459,44 @@ async fn events_from_a_source_their_type_does_not_allow_are_dead_lettered() -> a
         .await?;
     let gone = "SELECT COUNT(*) FROM claims WHERE claim_id = 'C-SRC' AND state = 'transferred'";
     assert_eq!(svc.count(gone).await?, 1, "dunning's transfer is handled");
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
+/// Least personal data (issue 18, item 6): agreements closes a transferred claim from
+/// `dunning.claim.handed_over.v1` alone, which names no debtor details; the transfer for the
+/// collection authority (national id, name, address) is not bound to its queue, so it never
+/// reaches the service and changes nothing.
+#[tokio::test]
+async fn a_claim_is_transferred_from_the_event_without_the_debtors_details() -> anyhow::Result<()> {
+    let svc = start("sqlite").await?;
+    svc.send(&[svc.opened("C-HO", "P-HO", "500.00", "2026-11-15")])
+        .await?;
+    let for_the_authority = transfer_for_the_authority("C-HO", "P-HO", "2026-12-10");
+    restance_testkit::publish_raw(
+        &svc.exchange,
+        &[(
+            "dunning.claim.transferred.v1".to_owned(),
+            serde_json::to_vec(&for_the_authority)?,
+        )],
+    )
+    .await?;
+    // A day published after it on the same queue: handled means the transfer had its turn.
+    svc.send(&[day("2026-12-11")]).await?;
+    let state =
+        |s: &str| format!("SELECT COUNT(*) FROM claims WHERE claim_id = 'C-HO' AND state = '{s}'");
+    assert_eq!(
+        svc.count(&state("open")).await?,
+        1,
+        "the authority's transfer did not reach agreements"
+    );
+
+    let handed_over = transferred("C-HO", "P-HO", "2026-12-10");
+    for field in ["debtor", "national_id", "name", "address"] {
+        assert!(handed_over["data"].get(field).is_none(), "{field}");
+    }
+    svc.send(&[handed_over]).await?;
+    assert_eq!(svc.count(&state("transferred")).await?, 1);
     assert!(svc.dead_letters().await?.is_empty());
     svc.stop().await
 }
@@ -1479,7 +1533,7 @@ async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()>
             ))?,
         ),
         (
-            "dunning.claim.transferred.v1".into(),
+            "dunning.claim.handed_over.v1".into(),
             serde_json::to_vec(&transferred("NOPE-2", "P-7", "2026-12-10"))?,
         ),
         (
@@ -1521,8 +1575,8 @@ async fn bad_bus_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()>
     svc.stop().await
 }
 
-/// Nothing personal in what the service logs: the budget, the notes, the place, the national
-/// id in a transfer. (The buffer holds every test's logs of this binary.)
+/// Nothing personal in what the service logs: the budget, the notes, the place. (The buffer
+/// holds every test's logs of this binary; a transfer reaches agreements without the debtor.)
 #[tokio::test]
 async fn the_service_logs_no_personal_data() -> anyhow::Result<()> {
     let mut svc = start("sqlite").await?;

@@ -11,7 +11,7 @@
 //! | meeting offer | notification (+ `reminder.issued` for a policy step) | `step:<n>` or `meeting_offer:<notification_id>` |
 //! | caseworker alert | `dunning.caseworker.alerted.v1` | `step:<n>` or `alert:<alert_id>` |
 //! | transfer notice, company final notice, supply notice | notification (+ `reminder.issued` for a policy step) | `step:<n>` or `transfer_notice:<notification_id>` |
-//! | transfer | `dunning.claim.transferred.v1` per claim, notification | `step:<n>` |
+//! | transfer | `dunning.claim.transferred.v1` and `dunning.claim.handed_over.v1` per claim, notification | `step:<n>` |
 //! | supply suspension / restoration | `dunning.supply.suspension_requested.v1` / `restoration_requested.v1` | `step:<n>` / `restoration:<id>` |
 //! | write-off proposal | `dunning.write_off.proposed.v1`, a `write_offs` row | `write_off:<id>` |
 //! | step skipped | — | `step:<n>` |
@@ -23,6 +23,13 @@
 //! A transfer needs the debtor's national id, name and address (from
 //! `invoicing.debtor.updated.v1`). If they have not arrived, the transfer waits: it is left out
 //! of the day's decisions (nothing recorded) and the debtor is looked at again the next day.
+//!
+//! Each transferred claim is published twice, from the one [`ClaimTransferred`]: the transfer
+//! with the debtor's details (`dunning.claim.transferred.v1`, for the collection authority's
+//! intake only) and the same without them (`dunning.claim.handed_over.v1`,
+//! [`ClaimTransferred::handed_over`]), which invoicing, agreements and reporting consume. Both go
+//! into the run's outbox in the same transaction, under the same history key: a day run again
+//! publishes neither a second time.
 
 use std::collections::BTreeMap;
 
@@ -430,7 +437,10 @@ impl Publisher<'_> {
                         jurisdiction,
                         date,
                     );
+                    // For Restance's services: the same transfer without the debtor.
+                    let handed_over = event.handed_over();
                     out.effects.emit(event)?;
+                    out.effects.emit(handed_over)?;
                 }
             }
             Action::SupplySuspension {

@@ -335,6 +335,50 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
         vec![],
         "the transfer passes the contract's checks"
     );
+    // …and, for Restance's own services, the same transfer without the debtor (issue 18, item
+    // 6): the same transfer id, claim, authority, total and date, and nothing else — no national
+    // id, name or address.
+    let handed = svc.probe.of_type("dunning.claim.handed_over.v1");
+    assert_eq!(handed.len(), 1, "one handed-over event per transfer");
+    let h = &handed[0]["data"];
+    let fields: Vec<&str> = h
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = [
+        "transfer_id",
+        "claim_id",
+        "invoice_id",
+        "source",
+        "municipality",
+        "category",
+        "debtor_id",
+        "authority",
+        "currency",
+        "total",
+        "transferred_date",
+    ];
+    expected.sort_unstable();
+    let mut sorted = fields.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected, "{h:#}");
+    for field in expected {
+        assert_eq!(h[field], t[field], "{field} as in the transfer");
+    }
+    let text = handed[0].to_string();
+    for personal in ["0101901234", "Ane Hansen", "Parkvej", "Skanderborg"] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+    let decoded: restance_contracts::messages::ClaimHandedOver = serde_json::from_value(h.clone())?;
+    assert_eq!(
+        decoded,
+        restance_contracts::messages::ClaimTransferred::handed_over(&serde_json::from_value(
+            t.clone()
+        )?)
+    );
+    assert_eq!(restance_contracts::Validate::validate(&decoded), vec![]);
     assert_eq!(
         of_template(&mut svc.probe, "transferred_to_collection").len(),
         1
@@ -374,6 +418,7 @@ async fn a_standard_claim_is_reminded_charged_and_transferred(kind: &str) -> any
     // Nothing after the transfer.
     svc.run_day("2027-03-01").await?;
     assert_eq!(svc.probe.of_type("dunning.claim.transferred.v1").len(), 1);
+    assert_eq!(svc.probe.of_type("dunning.claim.handed_over.v1").len(), 1);
     assert_eq!(svc.probe.of_type(REQUESTED).len(), 3);
     svc.stop().await
 }

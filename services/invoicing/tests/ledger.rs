@@ -517,12 +517,20 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
             .expect("opened")
     };
     let (tr, wo) = (by_invoice("TR-1"), by_invoice("WO-1"));
+    // The transfer as invoicing receives it: dunning.claim.handed_over.v1, without the debtor.
     let transfer = with_claim(
         &tr,
-        json!({"transfer_id":"trf-1","authority":"gaeldsstyrelsen",
+        json!({"transfer_id":"trf-1","authority":"gaeldsstyrelsen","currency":"DKK",
+        "total":"300.00","transferred_date":"2027-01-20"}),
+    );
+    // The transfer with the debtor's details is the collection authority's: invoicing does not
+    // bind it, so this one (of the claim written off below) changes nothing.
+    let for_the_authority = with_claim(
+        &wo,
+        json!({"transfer_id":"trf-2","authority":"gaeldsstyrelsen",
         "debtor":{"id":"P-91","kind":"person","national_id":"0101901234","name":"Ane Hansen",
             "address_protection":"strictly_confidential"},
-        "currency":"DKK","principal":"300.00","fees":"0.00","interest":"0.00","total":"300.00",
+        "currency":"DKK","principal":"120.00","fees":"0.00","interest":"0.00","total":"120.00",
         "due_date":"2026-12-15","limitation_date":"2029-12-15","reminder_dates":["2026-12-20"],
         "notice_date":"2027-01-05","transferred_date":"2027-01-20",
         "legal_basis":"lov om inddrivelse af gæld til det offentlige § 2"}),
@@ -537,14 +545,20 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
     svc.publish(&[
         envelope(
             "/restance/dunning",
-            "d1",
+            "d0",
             "dunning.claim.transferred.v1",
+            for_the_authority,
+        ),
+        envelope(
+            "/restance/dunning",
+            "d1",
+            "dunning.claim.handed_over.v1",
             transfer.clone(),
         ),
         envelope(
             "/restance/dunning",
             "d2",
-            "dunning.claim.transferred.v1",
+            "dunning.claim.handed_over.v1",
             transfer,
         ),
         envelope(
@@ -596,6 +610,11 @@ async fn transfers_and_approved_write_offs_change_the_claim_state_once() -> anyh
     );
     svc.probe.settle(Duration::from_millis(500)).await;
     assert_eq!(svc.probe.of_type("invoicing.claim.written_off.v1").len(), 1);
+    assert_eq!(
+        svc.probe.of_type("invoicing.message.rejected.v1").len(),
+        2,
+        "the transfer for the authority reached nothing: WO-1 was written off, not transferred"
+    );
     let claims = claims(&svc, "P-91").await?;
     let text = claims.to_string();
     assert!(

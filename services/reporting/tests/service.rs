@@ -129,20 +129,17 @@ fn written_off(c: &C<'_>, principal: &str, date: &str) -> Value {
     )
 }
 
+/// The transfer as reporting receives it: `dunning.claim.handed_over.v1`, without the debtor
+/// (the transfer with the debtor's details is for the collection authority only).
 fn transferred(c: &C<'_>, total: &str, date: &str) -> Value {
     envelope(
         "/restance/dunning",
         &new_id(),
-        "dunning.claim.transferred.v1",
+        "dunning.claim.handed_over.v1",
         with(
             claim_ref(c),
             json!({"transfer_id":format!("trf-{}", c.id),"authority":"skattestyrelsen",
-                "debtor":{"id":c.debtor,"kind":"person","national_id":"2407854426","name":"Nukannguaq Petersen",
-                          "address":{"lines":["Aqqusinersuaq 31"],"postcode":"3911","city":"Sisimiut","country":"GL"},
-                          "address_protection":"none"},
-                "currency":"DKK","principal":total,"fees":"0.00","interest":"0.00","total":total,
-                "due_date":c.due,"limitation_date":"2029-10-01","reminder_dates":[],
-                "notice_date":c.due,"transferred_date":date,"legal_basis":"Inatsisartutlov om inddrivelse"}),
+                "currency":"DKK","total":total,"transferred_date":date}),
         ),
     )
 }

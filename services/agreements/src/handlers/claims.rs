@@ -16,8 +16,8 @@
 
 use restance_bus::Effects;
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
-    ClaimTransferred, ClaimWrittenOff, PaymentApplied,
+    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened, ClaimRef,
+    ClaimSettled, ClaimWrittenOff, PaymentApplied,
 };
 use restance_kernel::{BusinessDate, Money};
 use sea_orm::DatabaseTransaction;
@@ -207,14 +207,15 @@ pub async fn written_off(
     .await
 }
 
-/// `dunning.claim.transferred.v1`: the claim left the municipality for state collection. It
+/// `dunning.claim.handed_over.v1`: the claim left the municipality for state collection. It
 /// leaves its plan (which completes if nothing else is left, else the caseworker revises it) and
-/// its deferral. Only the claim reference and date are read: the debtor's details stay unread.
+/// its deferral. The event is the transfer without the debtor's details: those go only to the
+/// collection authority (`dunning.claim.transferred.v1`, which agreements does not bind).
 pub async fn transferred(
     tx: &DatabaseTransaction,
     shared: &Shared,
     effects: &mut Effects,
-    e: &ClaimTransferred,
+    e: &ClaimHandedOver,
 ) -> Result<(), Failure> {
     let claim_id = e.claim.claim_id.clone();
     let deferred =

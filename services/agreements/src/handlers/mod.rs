@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use restance_bus::router::{self, Consume, Cx, On, Planned, Routes};
 use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened,
+    ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
     PaymentApplied,
 };
 use restance_contracts::{Message, Subject};
@@ -38,7 +38,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimSettled>()
         .on::<ClaimWrittenOff>()
         .on::<PaymentApplied>()
-        .on::<ClaimTransferred>()
+        .on::<ClaimHandedOver>()
         .on::<DayOpened>()
 }
 
@@ -135,11 +135,11 @@ impl On<PaymentApplied> for Shared {
     }
 }
 
-impl On<ClaimTransferred> for Shared {
+impl On<ClaimHandedOver> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
-        e: ClaimTransferred,
+        e: ClaimHandedOver,
     ) -> Result<Outcome, HandlerError> {
         outcome(claims::transferred(cx.tx, self, cx.effects, &e).await)
     }

@@ -187,7 +187,8 @@ pub enum Action {
         /// The letter.
         letter: Letter,
     },
-    /// Transfer to the collection authority (`dunning.claim.transferred.v1` per claim, and the
+    /// Transfer to the collection authority (`dunning.claim.transferred.v1` for the authority
+    /// and `dunning.claim.handed_over.v1` for Restance's services per claim, and the
     /// `transferred_to_collection` letter); the claims leave municipal dunning.
     Transfer {
         /// The policy step.

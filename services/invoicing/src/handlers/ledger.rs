@@ -567,12 +567,13 @@ pub async fn open_day(tx: &DatabaseTransaction, date: NaiveDate) -> Result<Outco
     Ok(Outcome::Done)
 }
 
-/// `dunning.claim.transferred.v1`: the claim is handed to state collection; it stays owed (the
+/// `dunning.claim.handed_over.v1`: the claim is handed to state collection; it stays owed (the
 /// balance is unchanged) but leaves municipal collection: no more fees, interest or dunning here.
-/// A repeat is a no-op; a transfer of a claim that is not open is refused with the reason.
+/// A repeat is a no-op; a transfer of a claim that is not open is refused with the reason. (The
+/// transfer with the debtor's details, `dunning.claim.transferred.v1`, is the authority's.)
 pub async fn transfer_claim(
     tx: &DatabaseTransaction,
-    t: &m::ClaimTransferred,
+    t: &m::ClaimHandedOver,
     locks: &mut DebtorLocks,
 ) -> Result<Outcome, HandlerError> {
     let Some(mut claim) = locks.claim(tx, &t.claim.claim_id).await? else {

@@ -27,7 +27,7 @@ use crate::store::queries::{self, ClaimRow};
 use restance_bus::Planned;
 use restance_contracts::Message;
 use restance_contracts::messages::{
-    ClaimTransferred, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
+    ClaimHandedOver, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
     PaymentReceived, WriteOffApproved,
 };
 use restance_kernel::{Catalog, NationalId, PartyKind};
@@ -168,7 +168,7 @@ pub async fn foreseen(
             let is_claim_event = [
                 FeeAssessed::TYPE,
                 InterestAssessed::TYPE,
-                ClaimTransferred::TYPE,
+                ClaimHandedOver::TYPE,
                 WriteOffApproved::TYPE,
             ]
             .contains(&msg.message_type);

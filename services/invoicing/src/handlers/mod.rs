@@ -12,7 +12,7 @@ pub mod locks;
 use restance_bus::router::{Consume, Cx, On, OnRun, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Inbound, Outcome};
 use restance_contracts::messages::{
-    ClaimTransferred, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
+    ClaimHandedOver, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
     PaymentReceived, PlanCreated, WriteOffApproved,
 };
 use sea_orm::DatabaseTransaction;
@@ -28,7 +28,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<DayOpened>()
         .on::<FeeAssessed>()
         .on::<InterestAssessed>()
-        .on::<ClaimTransferred>()
+        .on::<ClaimHandedOver>()
         .on::<WriteOffApproved>()
         .on::<PlanCreated>()
 }
@@ -103,11 +103,13 @@ impl On<InterestAssessed> for Shared {
     }
 }
 
-impl On<ClaimTransferred> for Shared {
+/// The transfer to state collection without the debtor's details (`dunning.claim.handed_over.v1`;
+/// `dunning.claim.transferred.v1`, which carries them, is for the collection authority only).
+impl On<ClaimHandedOver> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
-        c: ClaimTransferred,
+        c: ClaimHandedOver,
     ) -> Result<Outcome, HandlerError> {
         ledger::transfer_claim(cx.tx, &c, cx.batch).await
     }

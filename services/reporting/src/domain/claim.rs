@@ -26,7 +26,7 @@ pub enum Lifecycle {
     Settled,
     /// Written off (`invoicing.claim.written_off.v1`): not arrears any more.
     WrittenOff,
-    /// Handed to state collection (`dunning.claim.transferred.v1`): still owed, still arrears.
+    /// Handed to state collection (`dunning.claim.handed_over.v1`): still owed, still arrears.
     Transferred,
 }
 

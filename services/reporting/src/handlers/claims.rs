@@ -7,7 +7,7 @@
 //! | `invoicing.claim.balance_changed.v1` | the balance as invoicing has it (a settled claim with a balance again is open) |
 //! | `invoicing.claim.settled.v1` | settled, nothing open |
 //! | `invoicing.claim.written_off.v1` | written off, nothing open (not arrears); flow `written_off` with the amount |
-//! | `dunning.claim.transferred.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
+//! | `dunning.claim.handed_over.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
 //! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
 //!
 //! **Order.** invoicing's four claim events carry the claim's `version` (one more with each
@@ -35,8 +35,8 @@
 
 use restance_bus::{Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened, ClaimRef, ClaimSettled,
-    ClaimTransferred, ClaimWrittenOff, PaymentApplied,
+    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened, ClaimRef,
+    ClaimSettled, ClaimWrittenOff, PaymentApplied,
 };
 use restance_kernel::{Catalog, Money};
 use sea_orm::DbErr;
@@ -233,8 +233,9 @@ pub async fn written_off(ws: &mut WorkingSet<'_>, e: &ClaimWrittenOff) -> Result
     Ok(Outcome::Done)
 }
 
-/// `dunning.claim.transferred.v1`: still owed, collected by the state; counted as transferred.
-pub async fn transferred(ws: &mut WorkingSet<'_>, e: &ClaimTransferred) -> Result<Outcome, DbErr> {
+/// `dunning.claim.handed_over.v1` (the transfer without the debtor's details): still owed,
+/// collected by the state; counted as transferred.
+pub async fn transferred(ws: &mut WorkingSet<'_>, e: &ClaimHandedOver) -> Result<Outcome, DbErr> {
     let row = known_or_reject!(ws, &e.claim);
     match row.lifecycle {
         Lifecycle::Transferred => return Ok(Outcome::Done),

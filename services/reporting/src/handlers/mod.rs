@@ -22,7 +22,7 @@ use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
-    AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimTransferred,
+    AgreementEvent, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
     ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, PaymentApplied, PlanCompleted,
     PlanCreated, PlanDefaulted,
 };
@@ -40,7 +40,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimSettled>()
         .on::<ClaimWrittenOff>()
         .on::<PaymentApplied>()
-        .on::<ClaimTransferred>()
+        .on::<ClaimHandedOver>()
         .on::<PlanCreated>()
         .on::<PlanDefaulted>()
         .on::<PlanCompleted>()
@@ -154,11 +154,11 @@ impl On<PaymentApplied> for Shared {
     }
 }
 
-impl On<ClaimTransferred> for Shared {
+impl On<ClaimHandedOver> for Shared {
     async fn on(
         &self,
         cx: &mut Cx<'_, '_, Self>,
-        e: ClaimTransferred,
+        e: ClaimHandedOver,
     ) -> Result<Outcome, HandlerError> {
         Ok(claims::transferred(&mut cx.batch.ws, &e).await?)
     }
