@@ -60,14 +60,23 @@ def http(method: str, port: int, path: str, body=None, token: str | None = None,
         req.add_header("content-type", "application/json")
     if token:
         req.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            payload = resp.read()
-    except urllib.error.HTTPError as e:
-        detail = e.read().decode("utf-8", "replace")[:300]
-        raise Missing(f"{method} :{port}{path} answered {e.code}: {detail}") from None
-    except OSError as e:
-        raise Missing(f"{method} :{port}{path} failed: {e}") from None
+    # A 429 (over the API's rate for this client: restance_runtime::api_guard) is waited out as
+    # its Retry-After says, as every client of the APIs should; anything else is an answer.
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                payload = resp.read()
+            break
+        except urllib.error.HTTPError as e:
+            if e.code == 429:
+                time.sleep(min(float(e.headers.get("retry-after") or 1), 5.0))
+                continue
+            detail = e.read().decode("utf-8", "replace")[:300]
+            raise Missing(f"{method} :{port}{path} answered {e.code}: {detail}") from None
+        except OSError as e:
+            raise Missing(f"{method} :{port}{path} failed: {e}") from None
+    else:
+        raise Missing(f"{method} :{port}{path} was over the API's rate for a minute")
     return payload if raw else json.loads(payload)
 
 
