@@ -43,13 +43,17 @@ configure, a queue with a dead-letter exchange also read on the queue and write 
 binding write on the queue and read on the exchange, publishing write on the exchange and the
 topic permission on the routing key, consuming and basic.get read on the queue):
 
-  service S   configure, write, read: ^(E|E\\.dead|E\\.S|E\\.S\\.[^.]+)$
+  service S   configure ^(E\\.S|E\\.S\\.[^.]+)$ (its queues);
+              write, read ^(E|E\\.dead|E\\.S|E\\.S\\.[^.]+)$
               topic E: write = its published types, read = the binding keys of its queue
-  scheduler   configure ^(E|E\\.dead)$ (Restance's publisher declares both), write ^E$, read none;
-              topic E: write = its types, read none
+  scheduler   configure none, write ^E$, read none; topic E: write = its types, read none
   publisher   configure none, write ^E$, read none; topic E: write = its types, read none
-  operator    configure ^(E|E\\.dead)$, write ^E$, read ^E\\.[^.]+\\.dead$ (the dead-letter queues);
+  operator    configure none, write ^E$, read ^E\\.[^.]+\\.dead$ (the dead-letter queues);
               topic E: write = every type some service consumes, read none
+
+No identity has configure on the exchanges E and E.dead (so none can delete or redeclare them):
+the definitions create them, and Restance's bus declares them passively, which needs no
+permission (it declares them for real only where they are missing: a development broker).
 
 The dead-letter retention policy (vhost as given, name E-dead-letter-retention): pattern
 ^E\\.[^.]+\\.dead$ (the dead-letter queues E.<service>.dead and nothing else), apply-to queues,
@@ -164,17 +168,17 @@ def one_of(names: list[str]) -> str:
 
 
 def permissions(name: str, role: str, exchange: str) -> tuple[str, str, str]:
-    """(configure, write, read) of an identity."""
+    """(configure, write, read) of an identity. Nobody has configure on the exchanges: the
+    definitions create them, and Restance's bus declares them passively (shared/bus topology.rs),
+    which needs no permission — so no identity can delete or redeclare them."""
     e, dead = rx(exchange), rx(exchange + ".dead")
-    exchanges = f"^({e}|{dead})$"
     if role == "service":
+        queues = f"^({e}\\.{rx(name)}|{e}\\.{rx(name)}\\.[^.]+)$"
         own = f"^({e}|{dead}|{e}\\.{rx(name)}|{e}\\.{rx(name)}\\.[^.]+)$"
-        return own, own, own
-    if role == "scheduler":
-        return exchanges, f"^{e}$", NOTHING
-    if role == "publisher":
+        return queues, own, own
+    if role in ("scheduler", "publisher"):
         return NOTHING, f"^{e}$", NOTHING
-    return exchanges, f"^{e}$", f"^{e}\\.[^.]+\\.dead$"
+    return NOTHING, f"^{e}$", f"^{e}\\.[^.]+\\.dead$"
 
 
 def password_hash(password: str, salt: bytes) -> str:

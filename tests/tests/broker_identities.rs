@@ -10,11 +10,12 @@
 //! identity (declares and binds its queues, consumes, publishes its events and dead letters), the
 //! day-open job opens a day and the operator lists dead letters — while a service cannot read
 //! another service's queue, bind its queue to a type it does not consume, or declare a queue
-//! outside its own names.
+//! outside its own names, and no identity can delete or redeclare the exchanges (none has
+//! configure on them; the bus declares them passively).
 
 use lapin::options::{
     BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -191,6 +192,29 @@ where
     op(ch).await.map_err(|e| e.to_string())
 }
 
+/// Declares `exchange` (durable, as the bus does) on a fresh channel, passively or for real.
+async fn declare_exchange(
+    conn: &Connection,
+    exchange: &str,
+    kind: ExchangeKind,
+    passive: bool,
+) -> Result<(), String> {
+    on_channel(conn, |ch| async move {
+        ch.exchange_declare(
+            exchange.into(),
+            kind,
+            ExchangeDeclareOptions {
+                passive,
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+    })
+    .await
+}
+
 #[tokio::test]
 async fn every_identity_publishes_exactly_its_own_types() -> anyhow::Result<()> {
     let ids = Identities::apply()?;
@@ -244,6 +268,57 @@ async fn every_identity_publishes_exactly_its_own_types() -> anyhow::Result<()> 
         matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
         "billing declaring the exchange: {got:?}"
     );
+
+    // no identity may delete or redeclare the exchanges (none has configure on them): the bus
+    // declares them passively, which needs no permission (the services still start on their
+    // identities: the_system_runs_with_one_identity_per_party)
+    let mut wrong = Vec::new();
+    for name in ids.table.keys() {
+        let conn = ids.connect(name).await?;
+        for (exchange, kind) in [
+            (EXCHANGE, ExchangeKind::Topic),
+            ("restance.dead", ExchangeKind::Direct),
+        ] {
+            let passive = declare_exchange(&conn, exchange, kind.clone(), true).await;
+            if passive.is_err() {
+                wrong.push(format!(
+                    "{name} declaring {exchange} passively: {passive:?}"
+                ));
+            }
+            let active = declare_exchange(&conn, exchange, kind, false).await;
+            if !matches!(&active, Err(e) if e.contains("ACCESS_REFUSED")) {
+                wrong.push(format!("{name} redeclaring {exchange}: {active:?}"));
+            }
+            let deleted = on_channel(&conn, |ch| async move {
+                ch.exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                    .await
+            })
+            .await;
+            if !matches!(&deleted, Err(e) if e.contains("ACCESS_REFUSED")) {
+                wrong.push(format!("{name} deleting {exchange}: {deleted:?}"));
+            }
+        }
+        let _ = conn.close(200, "done".into()).await;
+    }
+    assert!(
+        wrong.is_empty(),
+        "the exchanges are not safe from the identities:\n{}",
+        wrong.join("\n")
+    );
+    // …and both are still there, with nothing lost: an identity still publishes (below)
+    let guest = Connection::connect(
+        &format!("amqp://guest:guest@127.0.0.1:5672/{}", ids.vhost),
+        ConnectionProperties::default(),
+    )
+    .await?;
+    for (exchange, kind) in [
+        (EXCHANGE, ExchangeKind::Topic),
+        ("restance.dead", ExchangeKind::Direct),
+    ] {
+        let got = declare_exchange(&guest, exchange, kind, true).await;
+        assert_eq!(got, Ok(()), "{exchange} after the attempts");
+    }
+    let _ = guest.close(200, "done".into()).await;
 
     // every identity against every type of the contract: the broker's answer is the table's
     let mut wrong = Vec::new();
@@ -385,7 +460,8 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
     let documents_dir = documents.display().to_string();
 
     // every service on its own identity: ready means it declared and bound its queues (and
-    // dead-letter queue), consumes, and its publisher declared the exchanges
+    // dead-letter queue), consumes, and its publisher found the exchanges (passively: no
+    // identity has configure on them)
     let services = [
         ("invoicing", "restance-invoicing"),
         ("dunning", "restance-dunning"),

@@ -152,7 +152,7 @@ async fn scenario(exchange: String) -> anyhow::Result<()> {
     let ch = conn.create_channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     let queue = topology
-        .declare_service_queue(&ch, SERVICE, None, &[KEY.to_owned()], 3)
+        .declare_service_queue(&conn, SERVICE, None, &[KEY.to_owned()], 3)
         .await?;
 
     // Without the policy the dead-letter queue keeps every dead letter (and the service's queue

@@ -402,10 +402,10 @@ async fn dead_letters_are_listed_without_disturbing_them_and_replayed_with_confi
 }
 
 async fn dead_story(exchange: &str, topology: &Topology) -> anyhow::Result<()> {
-    let (_conn, ch) = channel().await?;
+    let (conn, ch) = channel().await?;
     // The queues a service "x" consuming invoices would declare.
     let main = topology
-        .declare_service_queue(&ch, "x", None, &[INVOICE.to_owned()], 5)
+        .declare_service_queue(&conn, "x", None, &[INVOICE.to_owned()], 5)
         .await?;
     let dead = topology.dead_queue("x");
 

@@ -150,13 +150,14 @@ impl ConfirmedPublisher {
                     self.readiness.set_publishing(false);
                     PublishError::Unavailable(e.to_string())
                 })?;
+            // passively: the identity needs no configure on the exchanges (Topology docs)
+            self.topology.ensure_exchanges(&conn).await?;
             let channel = conn.create_channel().await?;
             // Confirm mode: the broker acks each message once it is safely stored (for a
             // quorum queue: replicated to a majority), which is what lets the outbox forget it.
             channel
                 .confirm_select(ConfirmSelectOptions::default())
                 .await?;
-            self.topology.declare_exchanges(&channel).await?;
             *state = Some((conn, channel));
             self.readiness.set_publishing(true);
         }

@@ -9,10 +9,18 @@
 //! Queues are declared by the service that consumes them, at start, idempotently. Changing a
 //! queue's arguments (e.g. the delivery limit) on a live broker needs the queue deleted first
 //! (RabbitMQ refuses a redeclaration with other arguments) — or a policy.
+//!
+//! The two exchanges are declared **passively** first ([`Topology::ensure_exchanges`]): a passive
+//! declaration needs no permission, so a broker identity needs no configure permission on them
+//! (and cannot delete them). Only when the broker answers NOT_FOUND are they declared for real —
+//! which needs configure on them and is what a development broker (guest) gets; a production
+//! broker has them from its definitions (`deploy/rabbitmq/definitions.json`) before anyone
+//! connects.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{Channel, ExchangeKind};
+use lapin::{Channel, Connection, ErrorKind, ExchangeKind};
 
 /// Header carrying the reason a message was dead-lettered by a service.
 pub const REASON_HEADER: &str = "x-restance-reason";
@@ -57,33 +65,95 @@ impl Topology {
         format!("{}.{service}.dead", self.exchange)
     }
 
-    /// Declares the main and dead-letter exchanges (durable).
+    /// Declares the main and dead-letter exchanges (durable) on `channel`, for real: needs
+    /// configure permission on both (a development broker, a test's own exchange). Restance's
+    /// publisher and consumers use [`Topology::ensure_exchanges`] instead.
     pub async fn declare_exchanges(&self, channel: &Channel) -> Result<(), lapin::Error> {
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        channel
-            .exchange_declare(
-                self.exchange.as_str().into(),
-                ExchangeKind::Topic,
-                durable,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .exchange_declare(
-                self.dead_exchange().into(),
-                ExchangeKind::Direct,
-                durable,
-                FieldTable::default(),
-            )
-            .await
+        for (name, kind) in self.exchanges() {
+            channel
+                .exchange_declare(name.as_str().into(), kind, durable(), FieldTable::default())
+                .await?;
+        }
+        Ok(())
     }
 
-    /// Declares a service's queue with its dead-letter queue and binds it to `keys`.
-    /// Returns the queue name.
+    /// Makes sure the main and dead-letter exchanges exist, on channels of its own (closed
+    /// again): each is declared passively — which needs no permission, so an identity needs no
+    /// configure on the exchanges — and only if the broker answers NOT_FOUND (it then closes the
+    /// channel; a new one is opened) declared for real, which needs configure on it (a
+    /// development broker; a production broker has them from its definitions). An exchange that
+    /// is missing where the identity may not declare it is the broker's ACCESS_REFUSED.
+    pub async fn ensure_exchanges(&self, conn: &Connection) -> Result<(), lapin::Error> {
+        let mut channel = conn.create_channel().await?;
+        let mut outcome = Ok(());
+        for (name, kind) in self.exchanges() {
+            let passive = ExchangeDeclareOptions {
+                passive: true,
+                ..durable()
+            };
+            outcome = match channel
+                .exchange_declare(
+                    name.as_str().into(),
+                    kind.clone(),
+                    passive,
+                    FieldTable::default(),
+                )
+                .await
+            {
+                Err(err) if is_not_found(&err) => {
+                    tracing::info!(exchange = %name, "the exchange does not exist; declaring it");
+                    channel = conn.create_channel().await?;
+                    channel
+                        .exchange_declare(
+                            name.as_str().into(),
+                            kind,
+                            durable(),
+                            FieldTable::default(),
+                        )
+                        .await
+                }
+                other => other,
+            };
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if channel.status().connected() {
+            let _ = channel.close(200, "exchanges checked".into()).await;
+        }
+        outcome
+    }
+
+    fn exchanges(&self) -> [(String, ExchangeKind); 2] {
+        [
+            (self.exchange.clone(), ExchangeKind::Topic),
+            (self.dead_exchange(), ExchangeKind::Direct),
+        ]
+    }
+
+    /// Declares a service's queue with its dead-letter queue and binds it to `keys`, on a
+    /// channel of its own (closed again), after [`Topology::ensure_exchanges`]. Returns the queue
+    /// name.
     pub async fn declare_service_queue(
+        &self,
+        conn: &Connection,
+        service: &str,
+        purpose: Option<&str>,
+        keys: &[String],
+        delivery_limit: u32,
+    ) -> Result<String, lapin::Error> {
+        self.ensure_exchanges(conn).await?;
+        let channel = conn.create_channel().await?;
+        let outcome = self
+            .declare_queues(&channel, service, purpose, keys, delivery_limit)
+            .await;
+        if channel.status().connected() {
+            let _ = channel.close(200, "queues declared".into()).await;
+        }
+        outcome
+    }
+
+    async fn declare_queues(
         &self,
         channel: &Channel,
         service: &str,
@@ -91,7 +161,6 @@ impl Topology {
         keys: &[String],
         delivery_limit: u32,
     ) -> Result<String, lapin::Error> {
-        self.declare_exchanges(channel).await?;
         let dead = self.dead_queue(service);
         let durable = QueueDeclareOptions {
             durable: true,
@@ -137,6 +206,19 @@ impl Topology {
         }
         Ok(queue)
     }
+}
+
+fn durable() -> ExchangeDeclareOptions {
+    ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    }
+}
+
+/// The broker's NOT_FOUND (404), e.g. for a passive declaration of a missing exchange.
+fn is_not_found(err: &lapin::Error) -> bool {
+    matches!(err.kind(), ErrorKind::ProtocolError(e)
+        if *e.kind() == AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
 }
 
 fn long(s: &str) -> AMQPValue {

@@ -100,13 +100,12 @@ async fn declare_queues(
     let conn = restance_bus::connection::connect_with_backoff(&settings.bus, &name, cancel)
         .await
         .context("stopped before the broker was reachable")?;
-    let channel = conn.create_channel().await?;
     let topology = Topology::new(settings.bus.exchange.clone());
     let mut declared = Vec::new();
     for q in queues {
         let queue = topology
             .declare_service_queue(
-                &channel,
+                &conn,
                 &q.service,
                 q.purpose.as_deref(),
                 &q.message_types,

@@ -197,11 +197,12 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     }
 
     /// Declares the queue, its bindings and the dead-letter queue (idempotent; done on every
-    /// (re)connect before consuming).
-    pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
+    /// (re)connect before consuming), after checking the exchanges passively
+    /// ([`Topology::ensure_exchanges`]).
+    pub async fn declare(&self, conn: &lapin::Connection) -> Result<(), lapin::Error> {
         self.topology
             .declare_service_queue(
-                channel,
+                conn,
                 &self.subscription.service,
                 self.subscription.purpose.as_deref(),
                 &self.subscription.message_types,
@@ -243,13 +244,13 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         conn: &lapin::Connection,
         cancel: &CancellationToken,
     ) -> Result<(), lapin::Error> {
+        self.declare(conn).await?;
         let channel = conn.create_channel().await?;
         // Prefetch bounds memory and is what lets a batch fill: the broker keeps this many
         // unacked deliveries in flight to us.
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())
             .await?;
-        self.declare(&channel).await?;
         let tag = format!("{}-{}", self.queue, uuid::Uuid::new_v4());
         let mut consumer = channel
             .basic_consume(
