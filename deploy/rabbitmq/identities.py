@@ -48,8 +48,12 @@ topic permission on the routing key, consuming and basic.get read on the queue):
               topic E: write = its published types, read = the binding keys of its queue
   scheduler   configure none, write ^E$, read none; topic E: write = its types, read none
   publisher   configure none, write ^E$, read none; topic E: write = its types, read none
-  operator    configure none, write ^E$, read ^E\\.[^.]+\\.dead$ (the dead-letter queues);
+  operator    configure none, write ^E$, read the services' dead-letter queues E.S.dead;
               topic E: write = every type some service consumes, read none
+  consumer C  an outside consumer (the collection authority's intake): configure none, write
+              none, read ^(E\\.C|E\\.C\\.dead)$; topic E: write none, read = its types. Its queue
+              E.C (bound to its types only) and dead-letter queue E.C.dead (on E.dead) are in the
+              definitions (queues, bindings), so they exist before anything is published to them
 
 No identity has configure on the exchanges E and E.dead (so none can delete or redeclare them):
 the definitions create them, and Restance's bus declares them passively, which needs no
@@ -83,9 +87,11 @@ TABLE = HERE / "identities.toml"
 DEFINITIONS = HERE / "definitions.json"
 ASYNCAPI = ROOT / "shared" / "contracts" / "asyncapi.yaml"
 RABBIT_VERSION = "3.10.8"
-ROLES = ("service", "scheduler", "publisher", "operator")
+ROLES = ("service", "scheduler", "publisher", "operator", "consumer")
 NOTHING = "^$"  # RabbitMQ: matches no resource name
 DAY_MS = 24 * 60 * 60 * 1000
+# a consumer's queue: the delivery limit of Restance's own queues (BusSettings, bus.delivery_limit)
+CONSUMER_DELIVERY_LIMIT = 10
 # The policy wins over a catch-all policy (priority 0) an operator may have on the broker; only
 # one policy applies to a queue, the one of highest priority.
 DEAD_LETTER_POLICY_PRIORITY = 10
@@ -103,15 +109,23 @@ def load_table() -> dict[str, dict]:
             problems.append(f"{name}: a service consumes something")
         if role in ("service", "scheduler", "publisher") and not ident.get("publishes"):
             problems.append(f"{name}: lists nothing it publishes")
+        if role == "consumer" and (ident.get("publishes") or not ident.get("consumes")):
+            problems.append(f"{name}: a consumer publishes nothing and consumes something")
+        if role == "consumer" and "secret_key" in ident:
+            problems.append(f"{name}: a consumer runs outside Restance (no secret_key)")
         for key in ("publishes", "consumes"):
             values = ident.get(key, [])
             if len(set(values)) != len(values):
                 problems.append(f"{name}: {key} lists a type twice")
     if problems:
         sys.exit("identities.toml: " + "; ".join(problems))
-    consumed = sorted({t for i in table.values() for t in i.get("consumes", [])})
+    # the operator may publish what Restance's services consume — not what only an outside
+    # consumer takes (no operator can forge a transfer to the collection authority)
+    consumed = sorted({t for i in table.values() if i["role"] == "service"
+                       for t in i.get("consumes", [])})
     for ident in table.values():
         ident.setdefault("consumes", [])
+        ident.setdefault("publishes", [])
         if ident["role"] == "operator":
             ident["publishes"] = consumed
     return table
@@ -167,7 +181,8 @@ def one_of(names: list[str]) -> str:
     return "^(" + "|".join(rx(n) for n in sorted(names)) + ")$" if names else NOTHING
 
 
-def permissions(name: str, role: str, exchange: str) -> tuple[str, str, str]:
+def permissions(name: str, role: str, exchange: str,
+                services: list[str]) -> tuple[str, str, str]:
     """(configure, write, read) of an identity. Nobody has configure on the exchanges: the
     definitions create them, and Restance's bus declares them passively (shared/bus topology.rs),
     which needs no permission — so no identity can delete or redeclare them."""
@@ -178,7 +193,43 @@ def permissions(name: str, role: str, exchange: str) -> tuple[str, str, str]:
         return queues, own, own
     if role in ("scheduler", "publisher"):
         return NOTHING, f"^{e}$", NOTHING
-    return NOTHING, f"^{e}$", f"^{e}\\.[^.]+\\.dead$"
+    if role == "consumer":
+        # its queue and dead-letter queue come with the definitions: it only reads them
+        return NOTHING, NOTHING, one_of([f"{exchange}.{name}", f"{exchange}.{name}.dead"])
+    # the operator: the services' dead-letter queues (not an outside consumer's)
+    return NOTHING, f"^{e}$", one_of([f"{exchange}.{s}.dead" for s in services])
+
+
+def consumer_queues(table: dict[str, dict], args) -> tuple[list[dict], list[dict]]:
+    """(queues, bindings) of the consumers: each one's queue E.<name>, bound to its types only,
+    and its dead-letter queue E.<name>.dead on E.dead — in the definitions, so the queue exists
+    (and keeps what is published) before the consumer first connects. The arguments are those
+    Restance's own queues have (shared/bus topology.rs: quorum, delivery limit, at-least-once
+    dead-lettering), the consumer's own being unknown here: a consumer that declares its queue
+    must declare it passively, or with exactly these arguments."""
+    queues, bindings = [], []
+    for name, ident in table.items():
+        if ident["role"] != "consumer":
+            continue
+        queue, dead = f"{args.exchange}.{name}", f"{args.exchange}.{name}.dead"
+        queues.append({"name": queue, "vhost": args.vhost, "durable": True,
+                       "auto_delete": False,
+                       "arguments": {"x-queue-type": "quorum",
+                                     "x-delivery-limit": CONSUMER_DELIVERY_LIMIT,
+                                     "x-dead-letter-exchange": args.exchange + ".dead",
+                                     "x-dead-letter-routing-key": dead,
+                                     "x-dead-letter-strategy": "at-least-once",
+                                     "x-overflow": "reject-publish"}})
+        queues.append({"name": dead, "vhost": args.vhost, "durable": True,
+                       "auto_delete": False, "arguments": {"x-queue-type": "quorum"}})
+        for key in ident["consumes"]:
+            bindings.append({"source": args.exchange, "vhost": args.vhost,
+                             "destination": queue, "destination_type": "queue",
+                             "routing_key": key, "arguments": {}})
+        bindings.append({"source": args.exchange + ".dead", "vhost": args.vhost,
+                         "destination": dead, "destination_type": "queue",
+                         "routing_key": dead, "arguments": {}})
+    return queues, bindings
 
 
 def password_hash(password: str, salt: bytes) -> str:
@@ -206,6 +257,7 @@ def definitions(args) -> dict:
     if mode not in ("none", "same-as-user") and not mode.startswith("file:"):
         sys.exit(f"--passwords {mode}: want none, same-as-user or file:PATH")
     users, perms, topics = [], [], []
+    services = [name for name, i in table.items() if i["role"] == "service"]
     for name, ident in table.items():
         user = args.user_prefix + ident["user"]
         if mode == "none":
@@ -219,7 +271,7 @@ def definitions(args) -> dict:
             hashed = password_hash(given[user], secrets.token_bytes(4))
         users.append({"name": user, "password_hash": hashed,
                       "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []})
-        configure, write, read = permissions(name, ident["role"], args.exchange)
+        configure, write, read = permissions(name, ident["role"], args.exchange, services)
         perms.append({"user": user, "vhost": args.vhost,
                       "configure": configure, "write": write, "read": read})
         topics.append({"user": user, "vhost": args.vhost, "exchange": args.exchange,
@@ -233,6 +285,7 @@ def definitions(args) -> dict:
         {"name": args.exchange + ".dead", "vhost": args.vhost, "type": "direct", "durable": True,
          "auto_delete": False, "internal": False, "arguments": {}},
     ]
+    queues, bindings = consumer_queues(table, args)
     return {
         "rabbit_version": RABBIT_VERSION,
         "users": users,
@@ -240,8 +293,8 @@ def definitions(args) -> dict:
         "permissions": perms,
         "topic_permissions": topics,
         "exchanges": exchanges,
-        "queues": [],
-        "bindings": [],
+        "queues": queues,
+        "bindings": bindings,
         "policies": [dead_letter_policy(args)],
     }
 

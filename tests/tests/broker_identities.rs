@@ -663,3 +663,141 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&documents);
     Ok(())
 }
+
+/// The collection authority's intake (`collection-intake`, role consumer; issue 18, item 6): its
+/// queue is in the definitions, bound to the transfer only, so a transfer published before the
+/// intake ever connected waits there; the intake reads it, and publishes nothing, binds nothing,
+/// reads no other queue.
+#[tokio::test]
+async fn the_collection_intake_reads_the_transfers_and_nothing_else() -> anyhow::Result<()> {
+    const QUEUE: &str = "restance.collection-intake";
+    const TRANSFER: &str = "dunning.claim.transferred.v1";
+    let ids = Identities::apply()?;
+    let intake = ids.identity("collection-intake");
+    assert_eq!(intake.role, "consumer");
+    assert!(intake.publishes.is_empty(), "{:?}", intake.publishes);
+
+    // dunning transfers a claim (and hands it over) before the intake ever connected
+    let dunning = ids.connect("dunning").await?;
+    for ty in [TRANSFER, "dunning.claim.handed_over.v1"] {
+        assert_eq!(
+            publish(&dunning, EXCHANGE, ty).await,
+            Ok(()),
+            "dunning {ty}"
+        );
+    }
+
+    // the intake reads the transfer from its queue — and only the transfer arrived there
+    let conn = ids.connect("collection-intake").await?;
+    let ch = conn.create_channel().await?;
+    let got = ch
+        .basic_get(QUEUE.into(), BasicGetOptions { no_ack: false })
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no transfer in {QUEUE}"))?;
+    assert_eq!(got.delivery.routing_key.as_str(), TRANSFER);
+    got.delivery
+        .acker
+        .ack(lapin::options::BasicAckOptions::default())
+        .await?;
+    let more = ch
+        .basic_get(QUEUE.into(), BasicGetOptions { no_ack: true })
+        .await?;
+    assert!(
+        more.is_none(),
+        "{QUEUE} holds more than the transfer: {:?}",
+        more.map(|m| m.delivery.routing_key.to_string())
+    );
+    // …and may look at its own dead letters
+    let got = on_channel(&conn, |ch| async move {
+        ch.basic_get(
+            "restance.collection-intake.dead".into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+        .map(|m| m.is_none())
+    })
+    .await;
+    assert_eq!(got, Ok(true), "the intake reading its dead-letter queue");
+
+    // it publishes no type at all, not even the transfer, nor a dead letter
+    let mut published = Vec::new();
+    for ty in restance_contracts::known_types() {
+        let got = publish(&conn, EXCHANGE, ty).await;
+        if !refused(&got) {
+            published.push(format!("{ty}: {got:?}"));
+        }
+    }
+    assert!(published.is_empty(), "the intake published {published:?}");
+    let got = publish(&conn, "restance.dead", "restance.collection-intake.dead").await;
+    assert!(refused(&got), "the intake writing a dead letter: {got:?}");
+
+    // it binds its queue to no other type (nor again to the transfer), and declares nothing
+    for key in [
+        "dunning.claim.handed_over.v1",
+        "invoicing.debtor.updated.v1",
+        "#",
+        TRANSFER,
+    ] {
+        let got = on_channel(&conn, |ch| async move {
+            ch.queue_bind(
+                QUEUE.into(),
+                EXCHANGE.into(),
+                key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+        })
+        .await;
+        assert!(
+            matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
+            "the intake binding its queue to {key}: {got:?}"
+        );
+    }
+    let got = on_channel(&conn, |ch| async move {
+        ch.queue_declare(
+            "restance.collection-intake.spy".into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map(|_| ())
+    })
+    .await;
+    assert!(
+        matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
+        "the intake declaring a queue: {got:?}"
+    );
+    // it reads no other queue (a service's, a service's dead letters)
+    for queue in ["restance.invoicing", "restance.dunning.dead"] {
+        let got = on_channel(&conn, |ch| async move {
+            ch.basic_get(queue.into(), BasicGetOptions::default())
+                .await
+                .map(|_| ())
+        })
+        .await;
+        assert!(
+            matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
+            "the intake reading {queue}: {got:?}"
+        );
+    }
+    // and the operator neither forges a transfer (above: its types) nor reads the intake's
+    // dead letters, which hold the debtor's details
+    let operator = ids.connect("operator").await?;
+    assert!(refused(&publish(&operator, EXCHANGE, TRANSFER).await));
+    let got = on_channel(&operator, |ch| async move {
+        ch.basic_get(
+            "restance.collection-intake.dead".into(),
+            BasicGetOptions::default(),
+        )
+        .await
+        .map(|_| ())
+    })
+    .await;
+    assert!(
+        matches!(&got, Err(e) if e.contains("ACCESS_REFUSED")),
+        "the operator reading the intake's dead letters: {got:?}"
+    );
+    let _ = conn.close(200, "done".into()).await;
+    Ok(())
+}
