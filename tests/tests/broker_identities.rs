@@ -11,7 +11,9 @@
 //! day-open job opens a day and the operator lists dead letters — while a service cannot read
 //! another service's queue, bind its queue to a type it does not consume, or declare a queue
 //! outside its own names, and no identity can delete or redeclare the exchanges (none has
-//! configure on them; the bus declares them passively).
+//! configure on them; the bus declares them passively). The collection authority's intake reads
+//! the transfers (`dunning.claim.transferred.v1`, with the debtor's personal data) from the
+//! queue the definitions make for it, and nothing else; no Restance service can bind them.
 
 use lapin::options::{
     BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
