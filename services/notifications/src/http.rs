@@ -29,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
+use restance_contracts::messages::AddressProtection;
 use restance_contracts::messages::{DeliveryChannel, DeliveryFailed, SmsSent};
 use restance_runtime::api::{ApiError, Gate, Query, Reader, valid_id};
 use restance_runtime::api_auth::{ApiTokens, secret_matches};
@@ -83,7 +84,14 @@ impl FromRef<ApiState> for Gate {
     }
 }
 
-async fn document(State(state): State<ApiState>, _: Reader, Path(id): Path<String>) -> Response {
+/// A letter as PDF. A letter to a debtor whose address is protected (confidential or strictly
+/// confidential) is served only once its reading is in the audit trail (`api_audit`: who, when,
+/// which document); if that cannot be written, it is not served.
+async fn document(
+    State(state): State<ApiState>,
+    Reader(caller): Reader,
+    Path(id): Path<String>,
+) -> Response {
     if !is_document_id(&id) {
         return ApiError::not_found("no such document").into_response();
     }
@@ -92,6 +100,23 @@ async fn document(State(state): State<ApiState>, _: Reader, Path(id): Path<Strin
         Ok(None) => return ApiError::not_found("no such document").into_response(),
         Err(e) => return ApiError::unavailable(&e).into_response(),
     };
+    match queries::letter_protection(&state.db, &row.notification_id).await {
+        Ok(Some(protection)) if protection != AddressProtection::None => {
+            let (name, role) = caller
+                .as_ref()
+                .map_or(("anonymous (open API)", "none"), |c| {
+                    (c.name.as_str(), c.role.as_str())
+                });
+            if let Err(e) =
+                queries::audit_protected_read(&state.db, name, role, &row.document_id, protection)
+                    .await
+            {
+                return ApiError::unavailable(&e).into_response();
+            }
+        }
+        Ok(_) => {}
+        Err(e) => return ApiError::unavailable(&e).into_response(),
+    }
     match tokio::fs::read(state.documents.join(&row.path)).await {
         Ok(bytes) => (
             [

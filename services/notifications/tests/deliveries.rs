@@ -904,6 +904,100 @@ async fn unusable_channels_fail_with_reasons_and_the_others_still_go() -> anyhow
     app.stop().await
 }
 
+/// Reading a protected debtor's letter is audited (who, which document, which protection) before
+/// it is served; reading an unprotected debtor's letter is not; and the trail is append-only.
+#[tokio::test]
+async fn reading_a_protected_debtors_letter_is_audited() -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    let gateway = FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
+    let mut app = builder("sqlite", Some(&gateway))
+        .configure(api_tokens)
+        .spawn_with(|s, c| build(s, c, daytime(), |_| {}))
+        .await?;
+    let mut protected = debtor("P-20");
+    protected["address_protection"] = json!("confidential");
+    protected["digital_post"] = json!(false);
+    let mut open = debtor("P-21");
+    open["digital_post"] = json!(false);
+    let (n1, n2) = (unique("A"), unique("B"));
+    app.publish(&[
+        debtor_updated(&unique("d"), protected),
+        debtor_updated(&unique("d"), open),
+        request(
+            &unique("e"),
+            &n1,
+            "reminder_1",
+            to_debtor("P-20"),
+            reminder_data(),
+        ),
+        request(
+            &unique("e"),
+            &n2,
+            "reminder_1",
+            to_debtor("P-21"),
+            reminder_data(),
+        ),
+    ])
+    .await?;
+    let letters = app.events("notifications.letter.ready.v1", 2).await?;
+    let of = |n: &str| {
+        letters
+            .iter()
+            .find(|l| l["notification_id"] == n)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (protected_letter, open_letter) = (of(&n1), of(&n2));
+    letter_pdf(&app, &open_letter).await?;
+    let audit = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            let rows = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT caller, role, action, target, detail FROM api_audit ORDER BY seq",
+                ))
+                .await?;
+            rows.iter()
+                .map(|r| -> anyhow::Result<Vec<String>> {
+                    (0..5)
+                        .map(|i| Ok(r.try_get_by_index::<String>(i)?))
+                        .collect()
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        }
+    };
+    assert!(
+        audit(&app).await?.is_empty(),
+        "an unprotected debtor's letter is not audited"
+    );
+    letter_pdf(&app, &protected_letter).await?;
+    letter_pdf(&app, &protected_letter).await?;
+    let rows = audit(&app).await?;
+    let doc = protected_letter["document"]["id"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(rows.len(), 2, "each read is recorded: {rows:?}");
+    assert_eq!(
+        rows[0],
+        [
+            "token#1(unnamed-caseworker)",
+            "caseworker",
+            "read_document",
+            &format!("document:{doc}"),
+            "address protection: confidential",
+        ]
+    );
+    let err = app
+        .db
+        .execute_unprepared("DELETE FROM api_audit")
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("the read audit could be deleted"))?;
+    assert!(err.to_string().contains("append-only"), "{err}");
+    app.stop().await
+}
+
 /// Strictly confidential (code 6): the letter goes by the protected route, `letter.ready`
 /// carries no address, and the PDF prints none — not even where the data repeats it.
 #[tokio::test]

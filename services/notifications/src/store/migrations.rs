@@ -16,6 +16,11 @@ impl MigratorTrait for Migrator {
             Box::new(OutcomeUnknown),
             Box::new(Attachments),
             Box::new(ContactVersions),
+            Box::new(ReadAudit),
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261217_000007_notifications_audit_append_only",
+                table: "api_audit",
+            }),
         ]
     }
 }
@@ -174,6 +179,39 @@ impl MigrationTrait for ContactVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE contacts ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// The audit trail of reads of a protected debtor's letters (`GET /api/v1/documents/{id}` of a
+/// debtor with a confidential or strictly confidential address): who read which document, when.
+/// Append-only (the next migration).
+#[derive(Debug)]
+struct ReadAudit;
+
+impl MigrationName for ReadAudit {
+    fn name(&self) -> &str {
+        "m20261217_000006_notifications_read_audit"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ReadAudit {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE api_audit (
+                seq BIGSERIAL PRIMARY KEY,
+                at TIMESTAMPTZ NOT NULL,
+                caller TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL
+            );
+            CREATE INDEX api_audit_by_target ON api_audit (target, seq)",
         )
         .await
     }

@@ -1,5 +1,7 @@
 //! Rendered documents (the PDFs).
 
+use crate::domain::plan::DeliveryPlan;
+use restance_contracts::messages::AddressProtection;
 use restance_store::stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -59,4 +61,56 @@ pub async fn document(db: &impl ConnectionTrait, id: &str) -> Result<Option<Docu
         })
     })
     .transpose()
+}
+
+/// The address protection of a notification's letter recipient, from the letter delivery's
+/// plan (what the letter was rendered for); `None` when the notification has no letter.
+pub async fn letter_protection(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<AddressProtection>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT plan FROM deliveries WHERE notification_id = $1 AND channel = 'letter'",
+            vec![notification_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let plan: String = row.try_get_by_index(0)?;
+    let plan: DeliveryPlan = serde_json::from_str(&plan)
+        .map_err(|e| DbErr::Custom(format!("a stored delivery plan cannot be read: {e}")))?;
+    Ok(Some(plan.contact.protection))
+}
+
+/// Records that `caller` (`role`) read document `document_id` of a protected debtor.
+pub async fn audit_protected_read(
+    db: &impl ConnectionTrait,
+    caller: &str,
+    role: &str,
+    document_id: &str,
+    protection: AddressProtection,
+) -> Result<(), DbErr> {
+    let protection = serde_json::to_value(protection)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO api_audit (at, caller, role, action, target, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            chrono::Utc::now().into(),
+            restance_runtime::api::bounded_target(caller).into(),
+            restance_runtime::api::bounded_target(role).into(),
+            "read_document".into(),
+            format!("document:{document_id}").into(),
+            "served".into(),
+            format!("address protection: {protection}").into(),
+        ],
+    ))
+    .await
+    .map(|_| ())
 }
