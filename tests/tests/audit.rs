@@ -1,32 +1,10 @@
 //! The audit trails are append-only in the databases the services create: after
 //! `restance-<service> migrate`, inserting an audit row works and changing or deleting one fails
-//! with the reason, on SQLite and PostgreSQL (dunning's and reporting's `api_audit`, agreements'
-//! `audit`).
+//! with the reason, on SQLite and PostgreSQL (dunning's, reporting's and notifications'
+//! `api_audit`, agreements' `audit`).
 
-use restance_testkit::{TestDatabase, binary, unique_exchange};
+use restance_testkit::{TestDatabase, run_migrate, unique_exchange};
 use sea_orm::{ConnectionTrait, Database};
-use std::time::Duration;
-
-async fn migrate(service: &str, db_url: &str) -> anyhow::Result<()> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new(binary(&format!("restance-{service}"))?)
-            .arg("migrate")
-            .current_dir(root)
-            .env("RESTANCE__BUS__EXCHANGE", unique_exchange())
-            .env("RESTANCE__DATABASE__URL", db_url)
-            .env("RESTANCE__API__OPEN", "true")
-            .output(),
-    )
-    .await??;
-    anyhow::ensure!(
-        out.status.success(),
-        "{service} migrate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
 
 /// The insert each service's audit table takes (its own columns).
 fn insert(table: &str) -> String {
@@ -46,7 +24,15 @@ fn insert(table: &str) -> String {
 
 async fn check(service: &str, table: &str, kind: &str) -> anyhow::Result<()> {
     let db = TestDatabase::of_kind(kind).await?;
-    migrate(service, &db.url).await?;
+    let exchange = unique_exchange();
+    run_migrate(
+        service,
+        &[
+            ("RESTANCE__BUS__EXCHANGE", exchange.as_str()),
+            ("RESTANCE__DATABASE__URL", db.url.as_str()),
+        ],
+    )
+    .await?;
     let conn = Database::connect(&db.url).await?;
     conn.execute_unprepared(&insert(table)).await?;
     conn.execute_unprepared(&insert(table)).await?;
@@ -95,6 +81,7 @@ async fn audit_trails_are_append_only_on_sqlite() -> anyhow::Result<()> {
         ("dunning", "api_audit"),
         ("reporting", "api_audit"),
         ("agreements", "audit"),
+        ("notifications", "api_audit"),
     ] {
         check(service, table, "sqlite").await?;
     }
@@ -107,6 +94,7 @@ async fn audit_trails_are_append_only_on_postgres() -> anyhow::Result<()> {
         ("dunning", "api_audit"),
         ("reporting", "api_audit"),
         ("agreements", "audit"),
+        ("notifications", "api_audit"),
     ] {
         check(service, table, "postgres").await?;
     }

@@ -7,38 +7,11 @@
 use restance_system_tests::{invoice, to_items};
 use restance_testkit::{
     BusProbe, ServiceProcess, TestDatabase, binary, delete_test_topology, publish_raw, queue_depth,
-    unique_exchange,
+    run_migrate, unique_exchange,
 };
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-
-/// Runs `restance-<service> migrate` with `env` and returns its output; fails unless it exits 0.
-async fn migrate(service: &str, env: &[(&str, &str)]) -> anyhow::Result<String> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = tokio::time::timeout(
-        T,
-        tokio::process::Command::new(binary(&format!("restance-{service}"))?)
-            .arg("migrate")
-            .current_dir(root)
-            .envs(env.iter().copied())
-            .env("RESTANCE__API__OPEN", "true")
-            .env("RESTANCE__LOG__FORMAT", "text")
-            .output(),
-    )
-    .await??;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    anyhow::ensure!(
-        out.status.success(),
-        "migrate failed ({}):\n{text}",
-        out.status
-    );
-    Ok(text)
-}
 
 #[tokio::test]
 async fn an_invoice_published_before_invoicing_ever_ran_is_delivered() -> anyhow::Result<()> {
@@ -54,7 +27,7 @@ async fn an_invoice_published_before_invoicing_ever_ran_is_delivered() -> anyhow
         ("RESTANCE__BUS__EXCHANGE", exchange.as_str()),
         ("RESTANCE__DATABASE__URL", db.url.as_str()),
     ];
-    let log = migrate("invoicing", &env).await?;
+    let log = run_migrate("invoicing", &env).await?;
     assert!(log.contains("migrations applied"), "{log}");
     assert!(
         log.contains("dead-letter queue declared") && log.contains(&queue),
@@ -76,7 +49,7 @@ async fn an_invoice_published_before_invoicing_ever_ran_is_delivered() -> anyhow
     );
 
     // A second migrate (every deploy runs it) changes nothing and loses nothing.
-    migrate("invoicing", &env).await?;
+    run_migrate("invoicing", &env).await?;
     assert_eq!(queue_depth(&queue).await?, 1);
 
     let mut probe = BusProbe::start(&exchange).await?;

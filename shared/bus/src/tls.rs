@@ -68,16 +68,6 @@ impl TlsSettings {
         Ok(Some(text))
     }
 
-    /// The CA bundle's certificates (empty without `ca_file`).
-    pub fn ca_certificates(
-        &self,
-    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-        match self.ca_pem()? {
-            Some(text) => parse_certificates(&text).map_err(|e| format!("tls.ca_file: {e}")),
-            None => Ok(Vec::new()),
-        }
-    }
-
     /// Refuses `url` (named `setting` in the message) if it would travel in plaintext to a host
     /// off this machine and plaintext is not allowed. `transport` is what the caller's scheme
     /// rules made of the URL.

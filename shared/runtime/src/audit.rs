@@ -27,6 +27,21 @@ impl MigrationName for AppendOnly {
     }
 }
 
+/// The API audit table every service with API writes or audited reads keeps (`api_audit`; the
+/// shape dunning's and reporting's first migrations created): one row per action, with the
+/// token's holder and role, the action, its target, the outcome and a detail without personal
+/// data. Make it append-only with [`AppendOnly`].
+pub const API_AUDIT_TABLE: &str = "CREATE TABLE api_audit (
+    seq BIGSERIAL PRIMARY KEY,
+    at TIMESTAMPTZ NOT NULL,
+    caller TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL
+)";
+
 /// The error every refused change carries (a test looks for it).
 pub const APPEND_ONLY: &str = "is append-only";
 

@@ -29,9 +29,9 @@
 use restance_bus::router::Screen;
 use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
-    BenefitPaid, CaseworkerAlerted, ClaimBalanceChanged, ClaimOpened, ClaimSettled,
-    ClaimTransferred, ClaimWrittenOff, DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted,
-    DeliveryFailed, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
+    BenefitPaid, CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened,
+    ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened, DebtorUpdated, DeferralEnded,
+    DeferralGranted, DeliveryFailed, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
     InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
     MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
     PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentSettled, ReminderIssued, ReportPublished,
@@ -143,9 +143,7 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | InterestAssessed::TYPE
         | ReminderIssued::TYPE
         | ClaimTransferred::TYPE
-        // the transfer without the debtor's details (`ClaimHandedOver`), named as a string so
-        // that this table does not wait for the type
-        | "dunning.claim.handed_over.v1"
+        | ClaimHandedOver::TYPE
         | CaseworkerAlerted::TYPE
         | SupplySuspensionRequested::TYPE
         | SupplyRestorationRequested::TYPE

@@ -23,6 +23,6 @@ pub use bus::{
 pub use db::TestDatabase;
 pub use envelope::{envelope, new_id};
 pub use log::logs;
-pub use process::{ServiceProcess, binary};
+pub use process::{ServiceProcess, binary, run_migrate};
 pub use sms::{FakeSmsGateway, Reply as SmsReply, SmsRequest};
 pub use tls::{FakeSmtps, TestPki, TlsPostgres, TlsRabbitMq};

@@ -222,3 +222,32 @@ impl ServiceProcess {
         self.start().await
     }
 }
+
+/// Runs `restance-<service> migrate` (its database, and its queues on the broker) from the
+/// workspace root with `env` and an open API, and returns what it printed; fails unless it exits
+/// 0 within a minute.
+pub async fn run_migrate(service: &str, env: &[(&str, &str)]) -> anyhow::Result<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(binary(&format!("restance-{service}"))?)
+            .arg("migrate")
+            .current_dir(root)
+            .envs(env.iter().copied())
+            .env("RESTANCE__API__OPEN", "true")
+            .env("RESTANCE__LOG__FORMAT", "text")
+            .output(),
+    )
+    .await??;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    anyhow::ensure!(
+        out.status.success(),
+        "{service} migrate failed ({}):\n{text}",
+        out.status
+    );
+    Ok(text)
+}

@@ -30,7 +30,8 @@ pub struct TestPki {
     pub cert_pem: String,
     /// The server's private key, PEM (PKCS#8).
     pub key_pem: String,
-    dir: tempfile::TempDir,
+    /// Holds the files; removed with the value.
+    _dir: tempfile::TempDir,
 }
 
 impl TestPki {
@@ -67,7 +68,7 @@ impl TestPki {
             key_file,
             cert_pem,
             key_pem,
-            dir,
+            _dir: dir,
         })
     }
 
@@ -77,11 +78,6 @@ impl TestPki {
             ca_file: Some(self.ca_file.clone()),
             allow_plaintext: false,
         }
-    }
-
-    /// The directory holding the files.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 }
 

@@ -201,17 +201,11 @@ impl MigrationTrait for ReadAudit {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_ddl(
             manager.get_connection(),
-            "CREATE TABLE api_audit (
-                seq BIGSERIAL PRIMARY KEY,
-                at TIMESTAMPTZ NOT NULL,
-                caller TEXT NOT NULL,
-                role TEXT NOT NULL,
-                action TEXT NOT NULL,
-                target TEXT NOT NULL,
-                outcome TEXT NOT NULL,
-                detail TEXT NOT NULL
-            );
-            CREATE INDEX api_audit_by_target ON api_audit (target, seq)",
+            &format!(
+                "{};
+                CREATE INDEX api_audit_by_target ON api_audit (target, seq)",
+                restance_runtime::audit::API_AUDIT_TABLE
+            ),
         )
         .await
     }
