@@ -1,0 +1,1134 @@
+//! The recovery case: one guarantee's recovery as a state machine with every step recorded.
+//!
+//! The routine of seed 004, as states:
+//!
+//! ```text
+//!            ┌─ raise (amount > 0) ─→ Raised ─ payment ─→ PartPaid ─┐
+//! Opened ────┤                          │  └──── payment (in full) ──┴─→ Settled ─→ Closed
+//!            └─ release (nothing) ─→ Released ─────────────────────────────────────↗
+//! ```
+//!
+//! - **Opened** by a change that ends the guarantee, the end of its binding period, or a
+//!   caseworker (e.g. before payments expire);
+//! - **Raised** with the amount of a [`Recovery`]: the bank is asked to hold the amount and pay it,
+//!   the guarantor is told (amount, legal basis, the payments, how to complain) and invoicing
+//!   opens the claim; or **Released** when there is nothing to recover: the bank gets a release
+//!   letter;
+//! - **PartPaid** while the bank's payments do not cover the claim; **Settled** once they do:
+//!   the payment is checked in the books, the bank gets a release letter for the rest of the
+//!   guarantee and the administrator is told. Paid beyond the claim, the excess is the
+//!   guarantor's credit (invoicing keeps it as a credit balance);
+//! - **Closed** after settlement or release.
+//!
+//! Besides, a guarantee reduced after the claim was raised (but effective on or before the raise
+//! date) lowers the claim ([`RecoveryCase::adjust`]); and a caseworker confirms the manual step
+//! of returning the original guarantee to the bank ([`ManualStep`]) once the release letter has
+//! gone — before or after the case closes, since the paper may follow later.
+//!
+//! Every method returns the [`Effect`]s the step calls for (the service sends them through its
+//! outbox) or a [`CaseError`] that says why the step is not possible now; nothing panics and a
+//! refused step leaves the case as it was. Each step is a [`StepRecord`] (when, who, what);
+//! [`RecoveryCase::from_steps`] replays stored records through the same checks.
+
+use std::fmt;
+
+use restance_kernel::{BusinessDate, Money};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::guarantee::EndCause;
+use crate::domain::recovery::Recovery;
+
+/// Where a case is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// Opened; the recoverable amount is not yet decided.
+    Opened,
+    /// The claim is raised; nothing paid yet.
+    Raised,
+    /// Some of the claim is paid.
+    PartPaid,
+    /// Paid in full and checked in the books; the rest of the guarantee released.
+    Settled,
+    /// Nothing to recover; the guarantee released.
+    Released,
+    /// Done.
+    Closed,
+}
+
+impl CaseState {
+    /// The state's name as on the wire, e.g. `part_paid`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Opened => "opened",
+            CaseState::Raised => "raised",
+            CaseState::PartPaid => "part_paid",
+            CaseState::Settled => "settled",
+            CaseState::Released => "released",
+            CaseState::Closed => "closed",
+        }
+    }
+
+    /// True while the claim is raised and not paid in full.
+    pub const fn is_outstanding(self) -> bool {
+        matches!(self, CaseState::Raised | CaseState::PartPaid)
+    }
+}
+
+impl fmt::Display for CaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a case was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "cause")]
+pub enum Trigger {
+    /// The guarantee ended (a change, or its binding period ran out).
+    GuaranteeEnded(EndCause),
+    /// A caseworker asked for it (e.g. before payments expire).
+    Caseworker,
+}
+
+/// Who took a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Actor {
+    /// The service, on a message or on the business day.
+    Service,
+    /// A caseworker, by the id the API's token gives.
+    Caseworker(String),
+}
+
+/// A step done by hand outside the system, which a caseworker confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManualStep {
+    /// The original guarantee document was returned to the bank (seed 004: the municipality
+    /// returns the original after the binding period; only scans travel by e-mail).
+    OriginalReturnedToBank,
+}
+
+impl ManualStep {
+    /// Every manual step, in the order they are usually done.
+    pub const ALL: [ManualStep; 1] = [ManualStep::OriginalReturnedToBank];
+}
+
+impl fmt::Display for ManualStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManualStep::OriginalReturnedToBank => f.write_str("original returned to the bank"),
+        }
+    }
+}
+
+/// What happened in a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum Step {
+    /// The case was opened.
+    Opened {
+        /// Why.
+        trigger: Trigger,
+    },
+    /// The claim was raised.
+    Raised {
+        /// The claim (greater than zero).
+        amount: Money,
+        /// The cap it was raised under: the guarantee's amount that day.
+        cap: Money,
+        /// What had already expired when it was raised (lost to limitation).
+        expired: Money,
+    },
+    /// Nothing to recover: the guarantee was released.
+    Released {
+        /// The guarantee's amount released.
+        cap: Money,
+        /// What had already expired (lost to limitation).
+        expired: Money,
+    },
+    /// A payment toward the claim was received (matched in invoicing).
+    PaymentReceived {
+        /// The amount (greater than zero).
+        amount: Money,
+    },
+    /// The claim was lowered, because a reduction of the guarantee became known after the raise.
+    Adjusted {
+        /// The new claim.
+        amount: Money,
+    },
+    /// Paid in full: the payment is checked in the books and the rest of the guarantee released.
+    Settled {
+        /// Paid beyond the claim: the guarantor's credit.
+        credit: Money,
+        /// The part of the guarantee not claimed, now released.
+        rest_of_guarantee: Money,
+    },
+    /// The case was closed.
+    Closed,
+    /// A caseworker confirmed a manual step.
+    Confirmed {
+        /// Which.
+        manual: ManualStep,
+    },
+}
+
+/// One step of a case: when, by whom, what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The business date of the step.
+    pub on: BusinessDate,
+    /// Who took it.
+    pub by: Actor,
+    /// What happened.
+    pub step: Step,
+}
+
+/// What a step calls for; the service turns each into a message, a letter or an e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum Effect {
+    /// Publish `guarantee.recovery.raised.v1` (invoicing opens the claim from it).
+    RecoveryRaised {
+        /// The claim.
+        amount: Money,
+    },
+    /// Ask the bank to hold the amount and pay it to the municipality's account.
+    BankHoldAndPayLetter {
+        /// The amount.
+        amount: Money,
+    },
+    /// Tell the guarantor: amount, legal basis, the payments, how to complain.
+    GuarantorNotice {
+        /// The amount.
+        amount: Money,
+    },
+    /// Tell the bank the guarantee (or its rest) is released; the original is to be returned.
+    BankReleaseLetter {
+        /// The amount released.
+        released: Money,
+    },
+    /// Invoicing lowers the claim.
+    ClaimLowered {
+        /// The new claim.
+        amount: Money,
+    },
+    /// Tell the administrator the case is settled (e-mail).
+    AdministratorNotified,
+    /// The excess is the guarantor's credit (invoicing keeps it as a credit balance).
+    CreditToGuarantor {
+        /// The excess.
+        amount: Money,
+    },
+}
+
+/// The step a caller tried, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Opening a case.
+    Open,
+    /// Raising the claim.
+    Raise,
+    /// Releasing the guarantee.
+    Release,
+    /// Recording a payment.
+    RecordPayment,
+    /// Lowering the claim.
+    Adjust,
+    /// Settling.
+    Settle,
+    /// Closing.
+    Close,
+    /// Confirming a manual step.
+    Confirm,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Open => "open",
+            Action::Raise => "raise a claim on",
+            Action::Release => "release",
+            Action::RecordPayment => "record a payment on",
+            Action::Adjust => "lower the claim of",
+            Action::Settle => "settle",
+            Action::Close => "close",
+            Action::Confirm => "confirm a manual step on",
+        })
+    }
+}
+
+/// Why a step is not possible; the case is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    /// The step does not follow from the case's state.
+    #[error("cannot {action} a case that is {state}")]
+    NotAllowed {
+        /// What was tried.
+        action: Action,
+        /// Where the case is.
+        state: CaseState,
+    },
+    /// An amount that must be greater than zero is not.
+    #[error("cannot {action} a case with an amount of {amount}: it must be greater than zero")]
+    AmountNotPositive {
+        /// What was tried.
+        action: Action,
+        /// The amount given.
+        amount: Money,
+    },
+    /// The step is dated before the case's last step.
+    #[error("the step is dated {on}, before the case's last step on {last}")]
+    BeforeLastStep {
+        /// The step's date.
+        on: BusinessDate,
+        /// The last step's date.
+        last: BusinessDate,
+    },
+    /// A claim above the cap it is raised under.
+    #[error("a claim of {amount} is above the cap of {cap}")]
+    AboveCap {
+        /// The claim.
+        amount: Money,
+        /// The cap.
+        cap: Money,
+    },
+    /// The payments add up beyond what an amount can hold.
+    #[error("the payments add up beyond the range of an amount")]
+    AmountOutOfRange,
+    /// A claim can only be lowered.
+    #[error("the claim of {claim} can only be lowered, not set to {requested}")]
+    NotALowering {
+        /// The claim now.
+        claim: Money,
+        /// What was asked.
+        requested: Money,
+    },
+    /// The manual step was already confirmed.
+    #[error("'{0}' was already confirmed")]
+    AlreadyConfirmed(ManualStep),
+    /// Only a caseworker confirms a manual step.
+    #[error("'{0}' must be confirmed by a caseworker")]
+    CaseworkerOnly(ManualStep),
+    /// A stored settlement whose figures do not follow from the steps before it.
+    #[error("the settlement's figures do not follow from the case (credit {credit}, rest {rest})")]
+    SettlementMismatch {
+        /// The credit the steps give.
+        credit: Money,
+        /// The rest of the guarantee the steps give.
+        rest: Money,
+    },
+    /// Stored steps that do not begin with the opening.
+    #[error("a case's steps must begin with its opening, and only there")]
+    NotOpenedFirst,
+}
+
+/// A recovery case; see the module documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecoveryCase {
+    case_id: String,
+    guarantee_id: String,
+    state: CaseState,
+    cap: Money,
+    claim: Money,
+    paid: Money,
+    expired: Money,
+    confirmed: Vec<ManualStep>,
+    steps: Vec<StepRecord>,
+}
+
+impl RecoveryCase {
+    /// A case opened on `on` for the guarantee, with its first step recorded.
+    pub fn open(
+        case_id: impl Into<String>,
+        guarantee_id: impl Into<String>,
+        trigger: Trigger,
+        on: BusinessDate,
+        by: Actor,
+    ) -> RecoveryCase {
+        RecoveryCase {
+            case_id: case_id.into(),
+            guarantee_id: guarantee_id.into(),
+            state: CaseState::Opened,
+            cap: Money::ZERO,
+            claim: Money::ZERO,
+            paid: Money::ZERO,
+            expired: Money::ZERO,
+            confirmed: Vec::new(),
+            steps: vec![StepRecord {
+                on,
+                by,
+                step: Step::Opened { trigger },
+            }],
+        }
+    }
+
+    /// A stored case, replayed from its steps through the same checks as the live methods.
+    pub fn from_steps(
+        case_id: impl Into<String>,
+        guarantee_id: impl Into<String>,
+        steps: impl IntoIterator<Item = StepRecord>,
+    ) -> Result<RecoveryCase, CaseError> {
+        let mut steps = steps.into_iter();
+        let first = steps.next().ok_or(CaseError::NotOpenedFirst)?;
+        let Step::Opened { trigger } = first.step else {
+            return Err(CaseError::NotOpenedFirst);
+        };
+        let mut case = RecoveryCase::open(case_id, guarantee_id, trigger, first.on, first.by);
+        for record in steps {
+            case.record(record)?;
+        }
+        Ok(case)
+    }
+
+    /// Raises the claim of `recovery`, or releases the guarantee when it is zero, on the
+    /// recovery's date. Only from [`CaseState::Opened`].
+    pub fn raise_or_release(
+        &mut self,
+        recovery: &Recovery,
+        by: Actor,
+    ) -> Result<Vec<Effect>, CaseError> {
+        let step = if recovery.is_release() {
+            Step::Released {
+                cap: recovery.cap,
+                expired: recovery.expired,
+            }
+        } else {
+            Step::Raised {
+                amount: recovery.total,
+                cap: recovery.cap,
+                expired: recovery.expired,
+            }
+        };
+        self.record(StepRecord {
+            on: recovery.raised_on,
+            by,
+            step,
+        })
+    }
+
+    /// Records a payment toward the claim; when the claim is paid in full the case is settled
+    /// in the same call (and any excess is the guarantor's credit).
+    pub fn record_payment(
+        &mut self,
+        on: BusinessDate,
+        by: Actor,
+        amount: Money,
+    ) -> Result<Vec<Effect>, CaseError> {
+        let mut effects = self.record(StepRecord {
+            on,
+            by: by.clone(),
+            step: Step::PaymentReceived { amount },
+        })?;
+        effects.extend(self.settle_if_paid(on, by)?);
+        Ok(effects)
+    }
+
+    /// Lowers the claim to `amount` (a reduction of the guarantee effective on or before the
+    /// raise date became known later); settles the case if that much is already paid.
+    pub fn adjust(
+        &mut self,
+        on: BusinessDate,
+        by: Actor,
+        amount: Money,
+    ) -> Result<Vec<Effect>, CaseError> {
+        let mut effects = self.record(StepRecord {
+            on,
+            by: by.clone(),
+            step: Step::Adjusted { amount },
+        })?;
+        effects.extend(self.settle_if_paid(on, by)?);
+        Ok(effects)
+    }
+
+    fn settle_if_paid(&mut self, on: BusinessDate, by: Actor) -> Result<Vec<Effect>, CaseError> {
+        if self.paid < self.claim {
+            return Ok(Vec::new());
+        }
+        let step = Step::Settled {
+            credit: self.credit(),
+            rest_of_guarantee: self.rest_of_guarantee(),
+        };
+        self.record(StepRecord { on, by, step })
+    }
+
+    /// Closes a settled or released case.
+    pub fn close(&mut self, on: BusinessDate, by: Actor) -> Result<Vec<Effect>, CaseError> {
+        self.record(StepRecord {
+            on,
+            by,
+            step: Step::Closed,
+        })
+    }
+
+    /// A caseworker confirms a manual step, once, after the bank's release letter has gone
+    /// (released, settled or closed).
+    pub fn confirm(
+        &mut self,
+        on: BusinessDate,
+        caseworker: impl Into<String>,
+        manual: ManualStep,
+    ) -> Result<Vec<Effect>, CaseError> {
+        self.record(StepRecord {
+            on,
+            by: Actor::Caseworker(caseworker.into()),
+            step: Step::Confirmed { manual },
+        })
+    }
+
+    /// Checks `record` against the case and applies it; the one place the rules live.
+    fn record(&mut self, record: StepRecord) -> Result<Vec<Effect>, CaseError> {
+        if let Some(last) = self.steps.last()
+            && record.on < last.on
+        {
+            return Err(CaseError::BeforeLastStep {
+                on: record.on,
+                last: last.on,
+            });
+        }
+        let state = self.state;
+        let not_allowed = |action| CaseError::NotAllowed { action, state };
+        let positive = |action, amount: Money| {
+            if amount.is_positive() {
+                Ok(())
+            } else {
+                Err(CaseError::AmountNotPositive { action, amount })
+            }
+        };
+        let effects = match &record.step {
+            Step::Opened { .. } => return Err(CaseError::NotOpenedFirst),
+            Step::Raised {
+                amount,
+                cap,
+                expired,
+            } => {
+                if state != CaseState::Opened {
+                    return Err(not_allowed(Action::Raise));
+                }
+                positive(Action::Raise, *amount)?;
+                if amount > cap {
+                    return Err(CaseError::AboveCap {
+                        amount: *amount,
+                        cap: *cap,
+                    });
+                }
+                self.state = CaseState::Raised;
+                self.claim = *amount;
+                self.cap = *cap;
+                self.expired = *expired;
+                vec![
+                    Effect::RecoveryRaised { amount: *amount },
+                    Effect::BankHoldAndPayLetter { amount: *amount },
+                    Effect::GuarantorNotice { amount: *amount },
+                ]
+            }
+            Step::Released { cap, expired } => {
+                if state != CaseState::Opened {
+                    return Err(not_allowed(Action::Release));
+                }
+                self.state = CaseState::Released;
+                self.cap = *cap;
+                self.expired = *expired;
+                vec![Effect::BankReleaseLetter { released: *cap }]
+            }
+            Step::PaymentReceived { amount } => {
+                if !state.is_outstanding() {
+                    return Err(not_allowed(Action::RecordPayment));
+                }
+                positive(Action::RecordPayment, *amount)?;
+                self.paid = self
+                    .paid
+                    .checked_add(*amount)
+                    .ok_or(CaseError::AmountOutOfRange)?;
+                self.state = CaseState::PartPaid;
+                Vec::new()
+            }
+            Step::Adjusted { amount } => {
+                if !state.is_outstanding() {
+                    return Err(not_allowed(Action::Adjust));
+                }
+                positive(Action::Adjust, *amount)?;
+                if *amount >= self.claim {
+                    return Err(CaseError::NotALowering {
+                        claim: self.claim,
+                        requested: *amount,
+                    });
+                }
+                self.claim = *amount;
+                vec![Effect::ClaimLowered { amount: *amount }]
+            }
+            Step::Settled {
+                credit,
+                rest_of_guarantee,
+            } => {
+                if !state.is_outstanding() || self.paid < self.claim {
+                    return Err(not_allowed(Action::Settle));
+                }
+                if *credit != self.credit() || *rest_of_guarantee != self.rest_of_guarantee() {
+                    return Err(CaseError::SettlementMismatch {
+                        credit: self.credit(),
+                        rest: self.rest_of_guarantee(),
+                    });
+                }
+                self.state = CaseState::Settled;
+                let mut effects = vec![
+                    Effect::BankReleaseLetter {
+                        released: *rest_of_guarantee,
+                    },
+                    Effect::AdministratorNotified,
+                ];
+                if credit.is_positive() {
+                    effects.push(Effect::CreditToGuarantor { amount: *credit });
+                }
+                effects
+            }
+            Step::Closed => {
+                if !matches!(state, CaseState::Settled | CaseState::Released) {
+                    return Err(not_allowed(Action::Close));
+                }
+                self.state = CaseState::Closed;
+                Vec::new()
+            }
+            Step::Confirmed { manual } => {
+                if !matches!(
+                    state,
+                    CaseState::Settled | CaseState::Released | CaseState::Closed
+                ) {
+                    return Err(not_allowed(Action::Confirm));
+                }
+                if !matches!(record.by, Actor::Caseworker(_)) {
+                    return Err(CaseError::CaseworkerOnly(*manual));
+                }
+                if self.confirmed.contains(manual) {
+                    return Err(CaseError::AlreadyConfirmed(*manual));
+                }
+                self.confirmed.push(*manual);
+                Vec::new()
+            }
+        };
+        self.steps.push(record);
+        Ok(effects)
+    }
+
+    /// The case's id.
+    pub fn case_id(&self) -> &str {
+        &self.case_id
+    }
+
+    /// The guarantee's id.
+    pub fn guarantee_id(&self) -> &str {
+        &self.guarantee_id
+    }
+
+    /// Where the case is.
+    pub fn state(&self) -> CaseState {
+        self.state
+    }
+
+    /// Every step, oldest first.
+    pub fn steps(&self) -> &[StepRecord] {
+        &self.steps
+    }
+
+    /// The day the case was opened.
+    pub fn opened_on(&self) -> BusinessDate {
+        self.steps[0].on
+    }
+
+    /// The claim (zero until raised; lowered by adjustments).
+    pub fn claim(&self) -> Money {
+        self.claim
+    }
+
+    /// The cap the claim was raised (or the guarantee released) under.
+    pub fn cap(&self) -> Money {
+        self.cap
+    }
+
+    /// Everything received toward the claim, the excess included.
+    pub fn paid(&self) -> Money {
+        self.paid
+    }
+
+    /// The part of the payments that recovered the claim (at most the claim).
+    pub fn recovered(&self) -> Money {
+        self.paid.min(self.claim)
+    }
+
+    /// What is still owed on the claim.
+    pub fn outstanding(&self) -> Money {
+        Money::from_minor(self.claim.to_minor() - self.recovered().to_minor())
+    }
+
+    /// Paid beyond the claim: the guarantor's credit.
+    pub fn credit(&self) -> Money {
+        Money::from_minor(self.paid.to_minor() - self.recovered().to_minor())
+    }
+
+    /// The part of the guarantee not claimed, released when the case settles.
+    pub fn rest_of_guarantee(&self) -> Money {
+        Money::from_minor((self.cap.to_minor() - self.claim.to_minor()).max(0))
+    }
+
+    /// What had expired, unrecovered, when the claim was raised or the guarantee released.
+    pub fn expired(&self) -> Money {
+        self.expired
+    }
+
+    /// The manual steps confirmed so far.
+    pub fn confirmed(&self) -> &[ManualStep] {
+        &self.confirmed
+    }
+
+    /// The manual steps still to confirm once the release letter has gone (none before).
+    pub fn manual_steps_due(&self) -> Vec<ManualStep> {
+        if matches!(
+            self.state,
+            CaseState::Settled | CaseState::Released | CaseState::Closed
+        ) {
+            ManualStep::ALL
+                .into_iter()
+                .filter(|m| !self.confirmed.contains(m))
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The case as it stood at the end of `date` (its steps up to that day), or `None` if it was
+    /// not yet opened.
+    pub fn as_of(&self, date: BusinessDate) -> Option<RecoveryCase> {
+        if self.opened_on() > date {
+            return None;
+        }
+        let steps = self.steps.iter().take_while(|s| s.on <= date).cloned();
+        // The steps were checked when recorded, so the replay succeeds; fall back to self.
+        Some(
+            RecoveryCase::from_steps(self.case_id.clone(), self.guarantee_id.clone(), steps)
+                .unwrap_or_else(|_| self.clone()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::guarantee::tests::{d, guarantee, kr};
+    use crate::domain::limitation::Limitation;
+    use crate::domain::limitation::tests::DK;
+    use crate::domain::recovery::recoverable;
+    use crate::domain::recovery::tests::pay;
+    use proptest::prelude::*;
+    use restance_contracts::GuaranteeChangeReason;
+
+    fn divorce() -> Trigger {
+        Trigger::GuaranteeEnded(EndCause::Change(GuaranteeChangeReason::Divorce))
+    }
+
+    fn opened() -> RecoveryCase {
+        RecoveryCase::open("R-1", "G-1", divorce(), d("2026-05-04"), Actor::Service)
+    }
+
+    fn recovery(total: i64, cap: i64) -> Recovery {
+        Recovery {
+            raised_on: d("2026-05-04"),
+            cap: kr(cap),
+            total: kr(total),
+            in_time: kr(total),
+            expired: kr(1_000),
+            lines: Vec::new(),
+        }
+    }
+
+    fn raised(total: i64) -> RecoveryCase {
+        let mut case = opened();
+        case.raise_or_release(&recovery(total, 120_000), Actor::Service)
+            .expect("raised");
+        case
+    }
+
+    fn clerk() -> Actor {
+        Actor::Caseworker("cw-7".into())
+    }
+
+    #[test]
+    fn a_divorce_raises_the_claim_the_bank_pays_and_the_case_closes() {
+        // The issue's system test: three benefits, one older than 3 years at raise time.
+        let g = guarantee();
+        let payments = [
+            pay("B-1", "2024-02-01", 10_000),
+            pay("B-2", "2025-06-02", 12_000),
+            pay("B-3", "2026-01-05", 8_000),
+        ];
+        let today = d("2027-03-01");
+        let r = recoverable(&g, &payments, &Limitation::danish(DK), today);
+        let mut case = RecoveryCase::open("R-1", "G-1", divorce(), today, Actor::Service);
+        let effects = case.raise_or_release(&r, Actor::Service).expect("raised");
+        assert_eq!(
+            effects,
+            [
+                Effect::RecoveryRaised { amount: kr(20_000) },
+                Effect::BankHoldAndPayLetter { amount: kr(20_000) },
+                Effect::GuarantorNotice { amount: kr(20_000) },
+            ]
+        );
+        assert_eq!(case.state(), CaseState::Raised);
+        assert_eq!(case.expired(), kr(10_000));
+        let effects = case
+            .record_payment(d("2027-03-22"), Actor::Service, kr(20_000))
+            .expect("paid");
+        assert_eq!(
+            effects,
+            [
+                Effect::BankReleaseLetter {
+                    released: kr(100_000)
+                },
+                Effect::AdministratorNotified,
+            ]
+        );
+        assert_eq!(case.state(), CaseState::Settled);
+        case.close(d("2027-03-22"), Actor::Service).expect("closed");
+        assert_eq!(case.state(), CaseState::Closed);
+        assert_eq!(
+            case.manual_steps_due(),
+            [ManualStep::OriginalReturnedToBank]
+        );
+        case.confirm(d("2027-04-05"), "cw-7", ManualStep::OriginalReturnedToBank)
+            .expect("confirmed");
+        assert!(case.manual_steps_due().is_empty());
+        let steps: Vec<&str> = case
+            .steps()
+            .iter()
+            .map(|s| match s.step {
+                Step::Opened { .. } => "opened",
+                Step::Raised { .. } => "raised",
+                Step::PaymentReceived { .. } => "payment",
+                Step::Settled { .. } => "settled",
+                Step::Closed => "closed",
+                Step::Confirmed { .. } => "confirmed",
+                Step::Released { .. } | Step::Adjusted { .. } => "other",
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "opened",
+                "raised",
+                "payment",
+                "settled",
+                "closed",
+                "confirmed"
+            ]
+        );
+        assert_eq!(case.steps()[5].by, clerk());
+    }
+
+    #[test]
+    fn nothing_to_recover_releases_the_guarantee_and_closes() {
+        let mut case = opened();
+        let effects = case
+            .raise_or_release(&recovery(0, 120_000), Actor::Service)
+            .expect("released");
+        assert_eq!(
+            effects,
+            [Effect::BankReleaseLetter {
+                released: kr(120_000)
+            }]
+        );
+        assert_eq!(case.state(), CaseState::Released);
+        case.close(d("2026-05-04"), Actor::Service).expect("closed");
+        assert_eq!(case.state(), CaseState::Closed);
+    }
+
+    #[test]
+    fn a_part_payment_keeps_the_case_open() {
+        let mut case = raised(20_000);
+        let effects = case
+            .record_payment(d("2026-06-01"), Actor::Service, kr(5_000))
+            .expect("part paid");
+        assert!(effects.is_empty());
+        assert_eq!(case.state(), CaseState::PartPaid);
+        assert_eq!(case.outstanding(), kr(15_000));
+        assert_eq!(
+            case.close(d("2026-06-02"), Actor::Service),
+            Err(CaseError::NotAllowed {
+                action: Action::Close,
+                state: CaseState::PartPaid
+            })
+        );
+        case.record_payment(d("2026-06-15"), Actor::Service, kr(15_000))
+            .expect("settled");
+        assert_eq!(case.state(), CaseState::Settled);
+        assert_eq!(case.outstanding(), Money::ZERO);
+        assert_eq!(case.recovered(), kr(20_000));
+    }
+
+    #[test]
+    fn an_overpayment_becomes_the_guarantors_credit() {
+        let mut case = raised(20_000);
+        let effects = case
+            .record_payment(d("2026-06-01"), Actor::Service, kr(20_500))
+            .expect("settled");
+        assert!(effects.contains(&Effect::CreditToGuarantor { amount: kr(500) }));
+        assert_eq!(case.credit(), kr(500));
+        assert_eq!(case.recovered(), kr(20_000));
+        assert_eq!(
+            case.steps().last().map(|s| &s.step),
+            Some(&Step::Settled {
+                credit: kr(500),
+                rest_of_guarantee: kr(100_000)
+            })
+        );
+    }
+
+    #[test]
+    fn a_reduction_learnt_after_the_raise_lowers_the_claim_and_may_settle_it() {
+        let mut case = raised(20_000);
+        case.record_payment(d("2026-06-01"), Actor::Service, kr(12_000))
+            .expect("part paid");
+        assert_eq!(
+            case.adjust(d("2026-06-02"), clerk(), kr(20_000)),
+            Err(CaseError::NotALowering {
+                claim: kr(20_000),
+                requested: kr(20_000)
+            })
+        );
+        let effects = case
+            .adjust(d("2026-06-02"), clerk(), kr(10_000))
+            .expect("lowered");
+        assert_eq!(effects[0], Effect::ClaimLowered { amount: kr(10_000) });
+        assert!(effects.contains(&Effect::CreditToGuarantor { amount: kr(2_000) }));
+        assert_eq!(case.state(), CaseState::Settled);
+        assert_eq!(case.rest_of_guarantee(), kr(110_000));
+    }
+
+    #[test]
+    fn invalid_transitions_are_errors_with_a_reason_and_change_nothing() {
+        let mut case = opened();
+        let before = case.clone();
+        let err = case
+            .record_payment(d("2026-05-05"), Actor::Service, kr(1))
+            .expect_err("not raised");
+        assert_eq!(
+            err.to_string(),
+            "cannot record a payment on a case that is opened"
+        );
+        assert_eq!(
+            case.close(d("2026-05-05"), Actor::Service),
+            Err(CaseError::NotAllowed {
+                action: Action::Close,
+                state: CaseState::Opened
+            })
+        );
+        assert_eq!(
+            case.confirm(d("2026-05-05"), "cw-7", ManualStep::OriginalReturnedToBank),
+            Err(CaseError::NotAllowed {
+                action: Action::Confirm,
+                state: CaseState::Opened
+            }),
+            "the original goes back only after the release letter"
+        );
+        assert_eq!(case, before);
+
+        let mut case = raised(20_000);
+        let before = case.clone();
+        assert!(matches!(
+            case.raise_or_release(&recovery(5_000, 120_000), Actor::Service),
+            Err(CaseError::NotAllowed {
+                action: Action::Raise,
+                ..
+            })
+        ));
+        assert!(matches!(
+            case.raise_or_release(&recovery(0, 120_000), Actor::Service),
+            Err(CaseError::NotAllowed {
+                action: Action::Release,
+                ..
+            })
+        ));
+        assert_eq!(
+            case.record_payment(d("2026-06-01"), Actor::Service, Money::ZERO),
+            Err(CaseError::AmountNotPositive {
+                action: Action::RecordPayment,
+                amount: Money::ZERO
+            })
+        );
+        assert_eq!(
+            case.record_payment(d("2026-05-01"), Actor::Service, kr(1)),
+            Err(CaseError::BeforeLastStep {
+                on: d("2026-05-01"),
+                last: d("2026-05-04")
+            })
+        );
+        assert_eq!(case, before);
+    }
+
+    #[test]
+    fn a_manual_step_is_confirmed_once_and_by_a_caseworker() {
+        let mut case = opened();
+        case.raise_or_release(&recovery(0, 120_000), Actor::Service)
+            .expect("released");
+        assert_eq!(
+            case.record(StepRecord {
+                on: d("2026-05-05"),
+                by: Actor::Service,
+                step: Step::Confirmed {
+                    manual: ManualStep::OriginalReturnedToBank
+                }
+            }),
+            Err(CaseError::CaseworkerOnly(
+                ManualStep::OriginalReturnedToBank
+            ))
+        );
+        case.confirm(d("2026-05-05"), "cw-7", ManualStep::OriginalReturnedToBank)
+            .expect("confirmed");
+        let err = case
+            .confirm(d("2026-05-06"), "cw-7", ManualStep::OriginalReturnedToBank)
+            .expect_err("twice");
+        assert_eq!(
+            err.to_string(),
+            "'original returned to the bank' was already confirmed"
+        );
+        assert_eq!(case.confirmed(), [ManualStep::OriginalReturnedToBank]);
+        assert_eq!(
+            case.state(),
+            CaseState::Released,
+            "confirming does not close"
+        );
+    }
+
+    #[test]
+    fn a_claim_above_its_cap_or_a_forged_settlement_is_refused_on_replay() {
+        let open = StepRecord {
+            on: d("2026-05-04"),
+            by: Actor::Service,
+            step: Step::Opened {
+                trigger: Trigger::Caseworker,
+            },
+        };
+        let raise = |amount, cap| StepRecord {
+            on: d("2026-05-04"),
+            by: Actor::Service,
+            step: Step::Raised {
+                amount: kr(amount),
+                cap: kr(cap),
+                expired: Money::ZERO,
+            },
+        };
+        assert!(matches!(
+            RecoveryCase::from_steps("R", "G", [open.clone(), raise(10, 5)]),
+            Err(CaseError::AboveCap { .. })
+        ));
+        let pay = StepRecord {
+            on: d("2026-05-05"),
+            by: Actor::Service,
+            step: Step::PaymentReceived { amount: kr(10) },
+        };
+        let forged = StepRecord {
+            on: d("2026-05-05"),
+            by: Actor::Service,
+            step: Step::Settled {
+                credit: kr(3),
+                rest_of_guarantee: kr(5),
+            },
+        };
+        assert_eq!(
+            RecoveryCase::from_steps("R", "G", [open.clone(), raise(10, 15), pay, forged]),
+            Err(CaseError::SettlementMismatch {
+                credit: Money::ZERO,
+                rest: kr(5)
+            })
+        );
+        assert_eq!(
+            RecoveryCase::from_steps("R", "G", [raise(10, 15)]),
+            Err(CaseError::NotOpenedFirst)
+        );
+        assert_eq!(
+            RecoveryCase::from_steps("R", "G", [open.clone(), open]),
+            Err(CaseError::NotOpenedFirst)
+        );
+        assert_eq!(
+            RecoveryCase::from_steps("R", "G", []),
+            Err(CaseError::NotOpenedFirst)
+        );
+    }
+
+    #[test]
+    fn a_stored_case_replays_to_the_same_case_and_can_be_seen_as_of_a_date() {
+        let mut case = raised(20_000);
+        case.record_payment(d("2026-06-01"), Actor::Service, kr(5_000))
+            .expect("part paid");
+        case.record_payment(d("2026-07-01"), Actor::Service, kr(15_000))
+            .expect("settled");
+        case.close(d("2026-07-01"), Actor::Service).expect("closed");
+        let replayed =
+            RecoveryCase::from_steps("R-1", "G-1", case.steps().to_vec()).expect("replays");
+        assert_eq!(replayed, case);
+        assert_eq!(case.as_of(d("2026-05-03")), None);
+        let june = case.as_of(d("2026-06-30")).expect("opened by then");
+        assert_eq!(june.state(), CaseState::PartPaid);
+        assert_eq!(june.outstanding(), kr(15_000));
+        assert_eq!(case.as_of(d("2026-07-01")), Some(case.clone()));
+    }
+
+    /// Any sequence of attempted steps: refused ones change nothing, accepted ones keep the
+    /// figures consistent, and the case always replays from its steps.
+    #[derive(Debug, Clone)]
+    enum Attempt {
+        RaiseOrRelease(i64),
+        Pay(i64),
+        Adjust(i64),
+        Close,
+        Confirm,
+    }
+
+    fn arb_attempt() -> impl Strategy<Value = Attempt> {
+        prop_oneof![
+            (0i64..50_000).prop_map(Attempt::RaiseOrRelease),
+            (-10i64..30_000).prop_map(Attempt::Pay),
+            (-10i64..30_000).prop_map(Attempt::Adjust),
+            Just(Attempt::Close),
+            Just(Attempt::Confirm),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_of_steps_keeps_the_case_consistent(
+            attempts in proptest::collection::vec((arb_attempt(), 0i64..3), 0..20),
+        ) {
+            let mut case = opened();
+            let mut day = d("2026-05-04");
+            for (attempt, days_later) in attempts {
+                day = day.add_days(days_later);
+                let before = case.clone();
+                let result = match attempt {
+                    Attempt::RaiseOrRelease(kroner) => {
+                        let mut r = recovery(kroner, 40_000);
+                        r.total = kr(kroner.min(40_000));
+                        r.raised_on = day;
+                        case.raise_or_release(&r, Actor::Service)
+                    }
+                    Attempt::Pay(kroner) => case.record_payment(day, Actor::Service, kr(kroner)),
+                    Attempt::Adjust(kroner) => case.adjust(day, clerk(), kr(kroner)),
+                    Attempt::Close => case.close(day, Actor::Service),
+                    Attempt::Confirm => case.confirm(day, "cw-7", ManualStep::OriginalReturnedToBank),
+                };
+                if result.is_err() {
+                    prop_assert_eq!(&case, &before);
+                }
+                prop_assert!(!case.paid().is_negative());
+                prop_assert!(case.claim() <= case.cap());
+                prop_assert_eq!(case.recovered() + case.outstanding(), case.claim());
+                prop_assert_eq!(case.recovered() + case.credit(), case.paid());
+                prop_assert_eq!(case.state().is_outstanding(), case.outstanding().is_positive());
+                if !case.state().is_outstanding() {
+                    prop_assert!(case.outstanding().is_zero());
+                }
+                let replayed = RecoveryCase::from_steps("R-1", "G-1", case.steps().to_vec());
+                prop_assert_eq!(replayed.as_ref(), Ok(&case));
+            }
+        }
+    }
+}
