@@ -4,12 +4,14 @@
 //! the recipient is the spouse or the resident, and [`classify`] decides:
 //!
 //! - **recoverable** — paid to the *spouse* of a guarantee in force on the paid date, under
-//!   aktivloven or integrationsloven: the guarantee under udlændingeloven § 9, stk. 5 covers
-//!   exactly those benefits to the reunified spouse;
+//!   aktivloven (lov om aktiv socialpolitik) or integrationsloven: the guarantee under
+//!   udlændingeloven § 9, stk. 5 secures the public purse against exactly those benefits to the
+//!   reunified spouse;
 //! - **report** to the immigration service — paid to the spouse *or* the resident of a guarantee
 //!   in force on the paid date whose permit carries a maintenance requirement (forsørgelseskrav),
-//!   under any law (seed 004: "alle ydelser"); receiving public benefits may cost the permit, so
-//!   the authority must know. One benefit can be both recoverable and reported;
+//!   under any law (seed 004: "alle ydelser"; the duty to report is udlændingeloven § 9,
+//!   stk. 23, as the seed cites it); receiving public benefits may cost the permit, so the
+//!   authority must know. One benefit can be both recoverable and reported;
 //! - **no guarantee** — the recipient is in no guarantee: counted, not an error;
 //! - **not recoverable** — linked to a guarantee, but paid under another law, to the resident,
 //!   outside the guarantee's period, or already covered by another guarantee.

@@ -9,7 +9,7 @@
 //!   (forældelsesloven § 3), as dated rules;
 //! - [`recovery`]: what a claim raised on a date recovers (payments in time, capped at the
 //!   guarantee's amount), with its breakdown per payment, and what is at risk;
-//! - [`watch`]: the daily alert before recoverable payments expire;
+//! - [`watch`](mod@watch): the daily alert before recoverable payments expire;
 //! - [`case`]: the recovery case as a state machine with recorded steps and the effects each
 //!   step calls for;
 //! - [`quarterly`]: the first business day of a quarter, which statements fall due, and the

@@ -8,8 +8,10 @@
 //!   of the quarter's last day, and the [`Totals`] the statement shows:
 //!   - **opened**: cases opened in the quarter (a count; a case has no amount until raised);
 //!   - **raised**: claims raised in the quarter, with the amounts raised;
-//!   - **recovered**: cases with payments in the quarter, with the part of them that went to the
-//!     claim (an excess is the guarantor's credit, not recovered);
+//!   - **recovered**: cases whose recovered amount changed in the quarter, with the change — the
+//!     payments that went to the claim (an excess is the guarantor's credit, not recovered). It
+//!     is negative only in the rare quarter where a claim was lowered below what had already
+//!     been paid, so that the quarters always add up to what was recovered in all;
 //!   - **outstanding**: claims raised and not paid in full at the end of the quarter, with what is
 //!     owed;
 //!   - **expired unrecovered**: claims raised or guarantees released in the quarter while some
@@ -217,7 +219,7 @@ pub struct QuarterlySummary {
     pub opened: Totals,
     /// Claims raised in the quarter, with the amounts raised.
     pub raised: Totals,
-    /// Cases with payments in the quarter, with the amounts recovered.
+    /// Cases whose recovered amount changed in the quarter, with the change.
     pub recovered: Totals,
     /// Claims owed at the end of the quarter, with what is owed.
     pub outstanding: Totals,
@@ -249,18 +251,15 @@ pub fn summarize(quarter: Quarter, cases: &[RecoveryCase]) -> QuarterlySummary {
         let Some(at_end) = case.as_of(end) else {
             continue;
         };
-        let closed_before = start
-            .checked_add_days(-1)
-            .and_then(|eve| case.as_of(eve))
-            .is_some_and(|c| c.state() == CaseState::Closed);
-        if closed_before {
+        let before = start.checked_add_days(-1).and_then(|eve| case.as_of(eve));
+        if before
+            .as_ref()
+            .is_some_and(|c| c.state() == CaseState::Closed)
+        {
             continue;
         }
 
         let in_quarter = |on: BusinessDate| start <= on && on <= end;
-        // Replay the claim and the payments to split each payment into recovered and excess.
-        let (mut claim, mut paid) = (0i64, 0i64);
-        let mut recovered_in_quarter: Option<i64> = None;
         let mut row = CaseRow {
             case_id: case.case_id().to_owned(),
             guarantee_id: case.guarantee_id().to_owned(),
@@ -280,11 +279,9 @@ pub fn summarize(quarter: Quarter, cases: &[RecoveryCase]) -> QuarterlySummary {
             let now = in_quarter(record.on);
             match &record.step {
                 Step::Opened { .. } if now => summary.opened.add(Money::ZERO),
-                Step::Opened { .. } => {}
                 Step::Raised {
                     amount, expired, ..
                 } => {
-                    claim = amount.to_minor();
                     row.raised_on = Some(record.on);
                     if now {
                         summary.raised.add(*amount);
@@ -302,21 +299,20 @@ pub fn summarize(quarter: Quarter, cases: &[RecoveryCase]) -> QuarterlySummary {
                         }
                     }
                 }
-                Step::PaymentReceived { amount } => {
-                    let applied = amount.to_minor().min((claim - paid).max(0));
-                    paid = paid.saturating_add(amount.to_minor());
-                    if now {
-                        *recovered_in_quarter.get_or_insert(0) += applied;
-                    }
-                }
-                Step::Adjusted { amount } => claim = amount.to_minor(),
                 Step::Settled { .. } => row.settled_on = Some(record.on),
                 Step::Closed => row.closed_on = Some(record.on),
-                Step::Confirmed { .. } => {}
+                Step::Opened { .. }
+                | Step::PaymentReceived { .. }
+                | Step::Adjusted { .. }
+                | Step::Confirmed { .. } => {}
             }
         }
-        if let Some(applied) = recovered_in_quarter {
-            summary.recovered.add(Money::from_minor(applied));
+        // Recovered in the quarter: how much more of the claim was recovered at its end than at
+        // its start (payments beyond the claim are credit, not recovered).
+        let recovered_before = before.as_ref().map_or(0, |c| c.recovered().to_minor());
+        let recovered_now = at_end.recovered().to_minor() - recovered_before;
+        if recovered_now != 0 {
+            summary.recovered.add(Money::from_minor(recovered_now));
         }
         if at_end.state().is_outstanding() {
             summary.outstanding.add(at_end.outstanding());
@@ -330,6 +326,7 @@ pub fn summarize(quarter: Quarter, cases: &[RecoveryCase]) -> QuarterlySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::case::tests::{arb_attempt, try_step};
     use crate::domain::case::{Actor, Trigger};
     use crate::domain::guarantee::tests::{d, kr};
     use crate::domain::limitation::tests::DK;
@@ -569,6 +566,51 @@ mod tests {
                 out
             };
             prop_assert_eq!(seen, expected);
+        }
+
+        #[test]
+        fn the_quarters_add_up_to_the_cases(
+            specs in proptest::collection::vec(
+                (0i64..400, proptest::collection::vec((arb_attempt(), 0i64..60), 0..12)),
+                1..5,
+            ),
+        ) {
+            let mut cases = Vec::new();
+            for (i, (offset, attempts)) in specs.iter().enumerate() {
+                let mut day = d("2026-01-05").add_days(*offset);
+                let mut case = RecoveryCase::open(format!("R-{i}"), "G", Trigger::Caseworker, day, Actor::Service);
+                for (attempt, gap) in attempts {
+                    day = day.add_days(*gap);
+                    let _ = try_step(&mut case, attempt, day);
+                }
+                cases.push(case);
+            }
+            let last_day = cases.iter().filter_map(|c| c.steps().last().map(|s| s.on)).max().expect("cases");
+            let mut quarter = Quarter::containing(d("2026-01-05"));
+            let (mut opened, mut raised, mut recovered, mut released) = (0u32, 0i64, 0i64, 0u32);
+            let mut last = None;
+            while quarter <= Quarter::containing(last_day) {
+                let s = summarize(quarter, &cases);
+                opened += s.opened.cases;
+                raised += s.raised.amount.to_minor();
+                recovered += s.recovered.amount.to_minor();
+                released += s.released.cases;
+                let owed: i64 = s.rows.iter().filter(|r| r.state.is_outstanding()).map(|r| r.outstanding.to_minor()).sum();
+                prop_assert_eq!(s.outstanding.amount.to_minor(), owed);
+                prop_assert!(s.rows.windows(2).all(|w| w[0].case_id < w[1].case_id));
+                last = Some(s);
+                quarter = quarter.next();
+            }
+            let raised_in_steps: i64 = cases.iter().flat_map(|c| c.steps()).map(|s| match s.step {
+                Step::Raised { amount, .. } => amount.to_minor(),
+                _ => 0,
+            }).sum();
+            prop_assert_eq!(opened as usize, cases.len());
+            prop_assert_eq!(raised, raised_in_steps);
+            prop_assert_eq!(recovered, cases.iter().map(|c| c.recovered().to_minor()).sum::<i64>());
+            prop_assert_eq!(released as usize, cases.iter().filter(|c| c.steps().iter().any(|s| matches!(s.step, Step::Released { .. }))).count());
+            let last = last.expect("a quarter");
+            prop_assert_eq!(last.outstanding.amount.to_minor(), cases.iter().map(|c| c.outstanding().to_minor()).sum::<i64>());
         }
 
         #[test]

@@ -488,6 +488,22 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn a_guarantees_reductions_cap_the_claim_on_the_day_it_is_raised(
+            changes in proptest::collection::vec(crate::domain::guarantee::tests::arb_change(), 0..8),
+            payments in arb_payments(),
+            raised in 0i64..2_500,
+        ) {
+            let g = Guarantee::with_changes("G-1", crate::domain::guarantee::tests::registration(), changes)
+                .expect("valid");
+            let on = d("2023-01-02").add_days(raised);
+            let r = recoverable(&g, &payments, &dk(), on);
+            prop_assert_eq!(r.cap, g.amount_on(on));
+            prop_assert!(r.total <= g.amount_on(on));
+            prop_assert!(r.total <= r.in_time);
+            prop_assert_eq!(r.total + r.above_cap(), r.in_time);
+        }
+
+        #[test]
         fn the_breakdown_sums_to_the_total_oldest_first(
             payments in arb_payments(),
             cap in 0i64..20_000_000,

@@ -60,8 +60,11 @@ pub fn horizon(calendar: &BusinessCalendar, day: BusinessDate, within_days: u32)
 
 /// The alert for `guarantee` on the watch day `day`, if any of its `payments` (those recoverable
 /// from it and not yet claimed) expire within the window. `None` once a recovery has been raised
-/// for the guarantee (`recovery_raised`), or when nothing expires within the window. The cap is
-/// the guarantee's amount on `day`.
+/// (or the guarantee released) for it — `recovery_raised`, i.e.
+/// `case.is_some_and(`[`RecoveryCase::is_decided`]`)` — or when nothing expires within the window. The
+/// cap is the guarantee's amount on `day`.
+///
+/// [`RecoveryCase::is_decided`]: crate::domain::case::RecoveryCase::is_decided
 pub fn watch(
     guarantee: &Guarantee,
     payments: &[RecoverablePayment],
@@ -226,12 +229,13 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         #[test]
         fn nothing_recoverable_expires_without_an_alert_on_a_business_day_before_its_deadline(
             specs in proptest::collection::vec((0i64..400, 1i64..1_000_000, 0u32..40), 1..8),
-            within_days in 0u32..90,
+            // Small windows often: with them, a deadline on a weekend or at Easter is the hard case.
+            within_days in prop_oneof![Just(0u32), 0u32..4, 0u32..90],
             shift_by_calendar_only in any::<bool>(),
             years in 1u32..4,
             cap in 1i64..2_000_000,
