@@ -3,9 +3,9 @@
 //! The routine of seed 004, as states:
 //!
 //! ```text
-//!            ┌─ raise (amount > 0) ─→ Raised ─ payment ─→ PartPaid ─┐
-//! Opened ────┤                          │  └──── payment (in full) ──┴─→ Settled ─→ Closed
-//!            └─ release (nothing) ─→ Released ─────────────────────────────────────↗
+//! Opened ─┬─ raise (amount > 0) ─→ Raised ─┬─ part payment ─→ PartPaid ─┐
+//!         │                                └─ paid in full ─────────────┴─→ Settled ─→ Closed
+//!         └─ release (nothing to recover) ─→ Released ─────────────────────────────────→ Closed
 //! ```
 //!
 //! - **Opened** by a change that ends the guarantee, the end of its binding period, or a

@@ -59,12 +59,10 @@ pub fn horizon(calendar: &BusinessCalendar, day: BusinessDate, within_days: u32)
 }
 
 /// The alert for `guarantee` on the watch day `day`, if any of its `payments` (those recoverable
-/// from it and not yet claimed) expire within the window. `None` once a recovery has been raised
-/// (or the guarantee released) for it — `recovery_raised`, i.e.
-/// `case.is_some_and(`[`RecoveryCase::is_decided`]`)` — or when nothing expires within the window. The
-/// cap is the guarantee's amount on `day`.
-///
-/// [`RecoveryCase::is_decided`]: crate::domain::case::RecoveryCase::is_decided
+/// from it and not yet claimed) expire within the window; the cap is the guarantee's amount on
+/// `day`. `None` when nothing expires within the window, or when `recovery_raised`: the
+/// guarantee's case has decided the amount, raised or released
+/// ([`RecoveryCase::is_decided`](crate::domain::case::RecoveryCase::is_decided)).
 pub fn watch(
     guarantee: &Guarantee,
     payments: &[RecoverablePayment],
