@@ -35,7 +35,10 @@ impl Application {
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
         config.check(&settings.catalog)?;
-        let tokens = Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
+        let tokens = Arc::new(
+            ApiTokens::from_settings(&settings.api, crate::http::READ_ROLES)
+                .map_err(anyhow::Error::msg)?,
+        );
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the agreements API is closed (it shows personal finance data); set RESTANCE__API__TOKENS"

@@ -20,6 +20,14 @@ const REQUESTED: &str = "notifications.notification.requested.v1";
 const CASEWORKER: &str = "caseworker-token-0001";
 const ADMIN: &str = "admin-token-000000001";
 const CLERK: &str = "clerk-token-00000001";
+/// A caseworker of another municipality (0751): the tests' debtors are Skanderborg's (0746).
+const ELSEWHERE: &str = "aarhus-token-00000751";
+/// A caseworker of Skanderborg (0746).
+const HERE: &str = "skanderborg-token-0746";
+/// An admin limited to Skanderborg.
+const LOCAL_ADMIN: &str = "skanderborg-admin-0746";
+/// The arrears dashboard: reads reporting only.
+const DASHBOARD: &str = "dashboard-token-000001";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,7 +44,9 @@ async fn start_with(kind: &str, tokens: bool) -> anyhow::Result<TestApp> {
         short_not_yet(s);
         if tokens {
             s.api.tokens = Some(secrecy::SecretString::from(format!(
-                "{CASEWORKER}:caseworker,{ADMIN}:admin,{CLERK}:clerk"
+                "{CASEWORKER}:caseworker,{ADMIN}:admin,{CLERK}:reader,\
+                 {ELSEWHERE}:caseworker:ola:0751,{HERE}:caseworker:mhj:0746,\
+                 {LOCAL_ADMIN}:admin:lise:0746,{DASHBOARD}:reporting:dash"
             )));
         }
     })
@@ -481,6 +491,83 @@ async fn two_missed_instalments_bring_a_reminder_then_the_default() -> anyhow::R
     assert_eq!(tasks[0]["kind"], "plan_defaulted");
     assert_eq!(tasks[0]["subject"], plan_id.as_str());
     let task_id = tasks[0]["task_id"].as_str().expect("task id");
+
+    // A token limited to another municipality sees none of Skanderborg's plans, tasks or
+    // debtors and changes none of them (answered as missing, or 403 where it names 0746), each
+    // refusal audited; one of 0746 sees them; a role that does not read agreements reads
+    // nothing; the audit trail needs an admin of every municipality.
+    let plan_path = format!("/api/v1/plans/{plan_id}");
+    let (status, body) = svc.get(&plan_path, Some(ELSEWHERE)).await?;
+    assert_eq!(
+        (status, body["detail"].clone()),
+        (404, json!(format!("no plan {plan_id}")))
+    );
+    assert_eq!(svc.get(&plan_path, Some(HERE)).await?.0, 200);
+    assert_eq!(svc.get(&plan_path, Some(DASHBOARD)).await?.0, 403);
+    let (_, theirs) = svc.get("/api/v1/tasks?state=all", Some(ELSEWHERE)).await?;
+    assert_eq!(theirs["tasks"], json!([]), "another municipality's tasks");
+    let (_, ours) = svc.get("/api/v1/tasks?state=all", Some(HERE)).await?;
+    assert_eq!(ours["tasks"].as_array().map(Vec::len), Some(1), "{ours}");
+    for path in [
+        "/api/v1/tasks?municipality=0746",
+        "/api/v1/debtors/P-2?municipality=0746",
+    ] {
+        let (status, body) = svc.get(path, Some(ELSEWHERE)).await?;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(
+            body["detail"],
+            "this token is limited to the municipalities 0751"
+        );
+    }
+    assert_eq!(
+        svc.get("/api/v1/debtors/P-2?municipality=0746", Some(HERE))
+            .await?
+            .0,
+        200
+    );
+    let (status, _) = svc
+        .post(
+            &format!("/api/v1/tasks/{task_id}/done"),
+            Some(ELSEWHERE),
+            json!({}),
+        )
+        .await?;
+    assert_eq!(status, 404, "another municipality's task");
+    let (status, _) = svc
+        .post(
+            &format!("{plan_path}/cancel"),
+            Some(ELSEWHERE),
+            json!({"reason": "agreed with the debtor"}),
+        )
+        .await?;
+    assert_eq!(status, 404, "another municipality's plan");
+    let (status, _) = svc
+        .post(
+            "/api/v1/plans",
+            Some(ELSEWHERE),
+            plan_body(
+                "P-2",
+                &["C-1"],
+                json!({"instalment": "300.00"}),
+                "2027-03-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 403, "a plan in another municipality");
+    assert_eq!(svc.get("/api/v1/audit", Some(LOCAL_ADMIN)).await?.0, 403);
+    let (_, audit) = svc.get("/api/v1/audit?limit=1000", Some(ADMIN)).await?;
+    let refusals: Vec<&str> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["caller"] == "ola" && e["outcome"] == "refused")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(refusals.len(), 3, "{audit}");
+    for action in ["complete_task", "cancel_plan", "create_plan"] {
+        assert!(refusals.contains(&action), "{action} audited: {refusals:?}");
+    }
+
     let (status, done) = svc
         .post(
             &format!("/api/v1/tasks/{task_id}/done"),

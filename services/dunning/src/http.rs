@@ -10,8 +10,10 @@
 //!   (through the outbox, in the transaction that records the approval); invoicing writes the
 //!   claim off.
 //!
-//! **Access**: reads need a bearer token (any role) when `api.tokens` is configured and are
-//! open without tokens (the local demo; the service warns at start). Writes need a token with
+//! **Access**: reads need a bearer token with a read role ([`READ_ROLES`]) when `api.tokens` is
+//! configured and are open without tokens (the local demo; the service warns at start). A token
+//! limited to municipalities sees and acts on only theirs: another municipality's claim or
+//! proposal is answered 404 as if missing, and a write on one is audited as refused. Writes need a token with
 //! the role `caseworker`; with no tokens configured every write is refused (DESIGN.md:
 //! "none: writes refused"). Every write attempt is audited in `api_audit`: who (token name and
 //! role), what, when, and the outcome.
@@ -41,6 +43,10 @@ use crate::debtors;
 use crate::domain::{Hold, HoldKind, Scope};
 use crate::state::Shared;
 use crate::store::queries::{self, ClaimRow, HistoryRow, WriteOffRow};
+
+/// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
+/// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
+pub const READ_ROLES: &[&str] = restance_runtime::api_auth::DEFAULT_READ_ROLES;
 
 /// The role that may write.
 pub const CASEWORKER: &str = "caseworker";
@@ -195,7 +201,7 @@ pub struct ClaimDunning {
 
 async fn claim_dunning(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Json<ClaimDunning>, ApiError> {
     if !valid_id(&id) {
@@ -203,9 +209,13 @@ async fn claim_dunning(
     }
     load_claim_dunning(&state, &id)
         .await?
+        .filter(|c| reader.sees(&c.municipality))
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("dunning has no such claim"))
+        .ok_or_else(|| ApiError::not_found(NO_SUCH_CLAIM))
 }
+
+/// The answer for a claim dunning does not hold, or one outside the token's municipalities.
+const NO_SUCH_CLAIM: &str = "dunning has no such claim";
 
 async fn load_claim_dunning(state: &ApiState, id: &str) -> Result<Option<ClaimDunning>, DbErr> {
     let db = &state.db;
@@ -288,7 +298,7 @@ pub struct WriteOffList {
 
 async fn write_offs(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Query(q): Query<WriteOffQuery>,
 ) -> Result<Json<WriteOffList>, ApiError> {
     let wanted = q.state.unwrap_or_else(|| "proposed".into());
@@ -297,7 +307,8 @@ async fn write_offs(
             "state must be proposed, approved, written_off or withdrawn",
         ));
     }
-    let rows = queries::write_offs_in_state(&state.db, &wanted, 1000).await?;
+    let rows =
+        queries::write_offs_in_state(&state.db, &wanted, reader.municipalities(), 1000).await?;
     Ok(Json(WriteOffList {
         state: wanted,
         write_offs: rows
@@ -322,6 +333,8 @@ fn claim_ref(c: &ClaimRow) -> ClaimRef {
 enum Written {
     Ok(StatusCode, Value),
     Refused(ApiError),
+    /// The object is of a municipality outside the token's scope: answered as missing.
+    OutOfScope(ApiError),
 }
 
 async fn approve(
@@ -348,6 +361,11 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
             "no write-off proposal {id}"
         ))));
     };
+    if !caller.sees(&proposal.municipality) {
+        return Ok(Written::OutOfScope(ApiError::not_found(format!(
+            "no write-off proposal {id}"
+        ))));
+    }
     if proposal.state != "proposed" {
         return Ok(Written::Refused(ApiError::conflict(format!(
             "write-off {id} is {}, not proposed",
@@ -426,6 +444,11 @@ async fn finish_write(
             api::audit_refusal(state, Some(caller), action, target, refusal.detail()).await;
             refusal.into_response()
         }
+        Ok(Written::OutOfScope(not_found)) => {
+            api::out_of_scope(state, caller, action, target, not_found)
+                .await
+                .into_response()
+        }
         Err(e) => ApiError::unavailable(&e).into_response(),
     }
 }
@@ -471,10 +494,11 @@ async fn open_dispute_in_tx(
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(claim) = queries::claim(&tx, id).await? else {
-        return Ok(Written::Refused(ApiError::not_found(
-            "dunning has no such claim",
-        )));
+        return Ok(Written::Refused(ApiError::not_found(NO_SUCH_CLAIM)));
     };
+    if !caller.sees(&claim.municipality) {
+        return Ok(Written::OutOfScope(ApiError::not_found(NO_SUCH_CLAIM)));
+    }
     let key = (claim.municipality.clone(), claim.debtor_id.clone());
     queries::lock_debtors(&tx, std::slice::from_ref(&key)).await?;
     let from = queries::last_business_date(&tx)
@@ -556,10 +580,11 @@ async fn close_dispute_in_tx(
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(claim) = queries::claim(&tx, id).await? else {
-        return Ok(Written::Refused(ApiError::not_found(
-            "dunning has no such claim",
-        )));
+        return Ok(Written::Refused(ApiError::not_found(NO_SUCH_CLAIM)));
     };
+    if !caller.sees(&claim.municipality) {
+        return Ok(Written::OutOfScope(ApiError::not_found(NO_SUCH_CLAIM)));
+    }
     let key = (claim.municipality.clone(), claim.debtor_id.clone());
     queries::lock_debtors(&tx, std::slice::from_ref(&key)).await?;
     let existing = queries::holds_of(&tx, std::slice::from_ref(&key))

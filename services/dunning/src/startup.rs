@@ -36,7 +36,10 @@ impl Application {
         config: DunningConfig,
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let tokens = Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
+        let tokens = Arc::new(
+            ApiTokens::from_settings(&settings.api, crate::http::READ_ROLES)
+                .map_err(anyhow::Error::msg)?,
+        );
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the dunning API is open for reading and every write (disputes, write-off approvals) is refused"

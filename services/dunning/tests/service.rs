@@ -18,6 +18,12 @@ const T: Duration = Duration::from_secs(30);
 const REQUESTED: &str = "notifications.notification.requested.v1";
 const TOKEN: &str = "caseworker-token-0001";
 const CLERK: &str = "clerk-token-00000001";
+/// A caseworker of Skanderborg (0746), where the tests' claims are.
+const HERE: &str = "skanderborg-token-0746";
+/// A caseworker of another municipality (0751): sees none of the tests' claims.
+const ELSEWHERE: &str = "aarhus-token-00000751";
+/// The arrears dashboard: reads reporting, not dunning.
+const DASHBOARD: &str = "dashboard-token-000001";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -32,7 +38,8 @@ async fn start(kind: &str, tokens: bool) -> anyhow::Result<TestApp> {
             short_not_yet(s);
             if tokens {
                 s.api.tokens = Some(secrecy::SecretString::from(format!(
-                    "{TOKEN}:caseworker,{CLERK}:clerk"
+                    "{TOKEN}:caseworker,{CLERK}:clerk,{HERE}:caseworker:mhj:0746,\
+                     {ELSEWHERE}:caseworker:ola:0751,{DASHBOARD}:reporting:dash"
                 )));
             }
         })
@@ -698,8 +705,62 @@ async fn holds_disputes_and_write_offs(kind: &str) -> anyhow::Result<()> {
     assert_eq!(status, 200);
     assert_eq!(list["write_offs"][0]["write_off_id"], write_off_id.as_str());
 
-    // Approving: a clerk may not; a caseworker may, once.
+    // A token limited to another municipality sees none of it and may not act on it: the
+    // claim and the proposal are answered as if missing, and the refusals are audited. One of
+    // 0746 sees them; a token whose role does not read dunning reads nothing.
     let path = format!("/api/v1/write-offs/{write_off_id}/approve");
+    let (status, body) = svc
+        .get("/api/v1/claims/H-2/dunning", Some(ELSEWHERE))
+        .await?;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some("dunning has no such claim"))
+    );
+    assert_eq!(
+        svc.get("/api/v1/claims/H-2/dunning", Some(HERE)).await?.0,
+        200
+    );
+    let (status, body) = svc
+        .get("/api/v1/claims/H-2/dunning", Some(DASHBOARD))
+        .await?;
+    assert_eq!(status, 403, "{body}");
+    let (_, list) = svc
+        .get("/api/v1/write-offs?state=proposed", Some(ELSEWHERE))
+        .await?;
+    assert_eq!(
+        list["write_offs"],
+        json!([]),
+        "another municipality's proposals"
+    );
+    let (_, list) = svc
+        .get("/api/v1/write-offs?state=proposed", Some(HERE))
+        .await?;
+    assert_eq!(list["write_offs"][0]["write_off_id"], write_off_id.as_str());
+    let (status, body) = svc.post_json(&path, Some(ELSEWHERE), None).await?;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        body["detail"],
+        format!("no write-off proposal {write_off_id}")
+    );
+    let (status, _) = svc
+        .post_json(
+            "/api/v1/claims/H-1/disputes",
+            Some(ELSEWHERE),
+            Some(json!({"reason":"the debtor disputes the amount"})),
+        )
+        .await?;
+    assert_eq!(status, 404);
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM api_audit WHERE caller = 'ola' AND outcome = 'refused' \
+             AND detail LIKE 'outside the token''s municipalities (0751)%'"
+        )
+        .await?,
+        2,
+        "both writes outside the scope are audited"
+    );
+
+    // Approving: a clerk may not; a caseworker may, once.
     assert_eq!(svc.post_json(&path, Some(CLERK), None).await?.0, 403);
     assert_eq!(svc.post_json(&path, None, None).await?.0, 401);
     let (status, body) = svc.post_json(&path, Some(TOKEN), None).await?;

@@ -1,7 +1,8 @@
 //! `GET /api/v1/debtors/{id}/claims`: one view of a debtor's claims.
 //!
-//! Reads need a bearer token (any role) when `api.tokens` is configured; without tokens (a
-//! local demo) the API is open and the service says so at start. Errors are problem details
+//! Reads need a bearer token with a read role ([`READ_ROLES`]) when `api.tokens` is configured;
+//! a token limited to municipalities sees only their claims. Without tokens (a local demo) the
+//! API is open and the service says so at start. Errors are problem details
 //! (`application/problem+json`, with the compatibility member `error`; see
 //! `restance_runtime::api`).
 
@@ -15,6 +16,10 @@ use restance_runtime::api_auth::ApiTokens;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
+/// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
+pub const READ_ROLES: &[&str] = restance_runtime::api_auth::DEFAULT_READ_ROLES;
 
 #[derive(Clone)]
 struct ApiState {
@@ -97,7 +102,7 @@ pub struct DebtorClaims {
 
 async fn debtor_claims(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Path(id): Path<String>,
     Query(q): Query<ClaimsQuery>,
 ) -> Result<Json<DebtorClaims>, ApiError> {
@@ -107,6 +112,7 @@ async fn debtor_claims(
     let rows = queries::claims_of_debtor(&state.db, q.municipality.as_deref(), &id, false).await?;
     let claims: Vec<ClaimView> = rows
         .into_iter()
+        .filter(|c| reader.sees(&c.municipality))
         .map(|c| ClaimView {
             total: c.balance.total(),
             principal: c.balance.principal,

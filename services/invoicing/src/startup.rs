@@ -19,7 +19,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, binds; consumers and API wired.
     pub async fn build(settings: Settings, cancel: CancellationToken) -> anyhow::Result<Self> {
-        let tokens = Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
+        let tokens = Arc::new(
+            ApiTokens::from_settings(&settings.api, crate::http::READ_ROLES)
+                .map_err(anyhow::Error::msg)?,
+        );
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the debtor API is open to anyone who can reach the port"

@@ -1102,3 +1102,53 @@ async fn a_payment_booked_twice_stops_the_migration_with_what_to_do() -> anyhow:
     );
     Ok(())
 }
+
+/// Security (issue 18, item 4): reads need a token whose role reads invoicing, and a token
+/// limited to municipalities sees only their claims.
+#[tokio::test]
+async fn a_token_sees_only_its_municipalities_claims_and_needs_a_read_role() -> anyhow::Result<()> {
+    const HERE: &str = "skanderborg-token-0746";
+    const ELSEWHERE: &str = "aarhus-token-00000751";
+    const DASHBOARD: &str = "dashboard-token-000001";
+    let mut svc = TestApp::spawn::<Application>(Db::of("sqlite"), |s| {
+        s.api.tokens = Some(secrecy::SecretString::from(format!(
+            "{HERE}:caseworker:mhj:0746,{ELSEWHERE}:caseworker:ola:0751,{DASHBOARD}:reporting:dash"
+        )));
+    })
+    .await?;
+    svc.publish(&[invoice("e1", "DAY-1", "P-77", "2150.00")])
+        .await?;
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    let get = |token: &'static str| {
+        let url = format!("{}/api/v1/debtors/P-77/claims", svc.url);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await?;
+            let status = r.status().as_u16();
+            anyhow::Ok((status, r.json::<Value>().await.unwrap_or(Value::Null)))
+        }
+    };
+    let (status, ours) = get(HERE).await?;
+    assert_eq!(status, 200, "{ours}");
+    assert_eq!(ours["claims"].as_array().map(Vec::len), Some(1), "{ours}");
+    let (status, theirs) = get(ELSEWHERE).await?;
+    assert_eq!(
+        (status, theirs["detail"].as_str()),
+        (404, Some("no claims for this debtor")),
+        "another municipality's debtor is answered as unknown"
+    );
+    let (status, body) = get(DASHBOARD).await?;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("caseworker, admin, reader")),
+        "{body}"
+    );
+    svc.stop().await
+}

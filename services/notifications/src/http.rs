@@ -1,8 +1,9 @@
 //! The HTTP API (`openapi.yaml` beside `Cargo.toml`):
 //! - `GET /api/v1/documents/{id}` — a rendered letter as `application/pdf`, for the print /
-//!   digital-post provider and caseworkers. A bearer token (any role) is needed when
-//!   `api.tokens` is set; without tokens (a local demo) it is open and the service says so at
-//!   start.
+//!   digital-post provider and caseworkers. A bearer token with a read role ([`READ_ROLES`])
+//!   is needed when `api.tokens` is set; without tokens (a local demo) it is open and the
+//!   service says so at start. A token limited to municipalities gets only their letters
+//!   (another's is answered 404, as if missing).
 //! - `GET /api/v1/notifications/{id}` — the deliveries of a notification and their state (same
 //!   token rule).
 //! - `POST /api/v1/sms/status` — the SMS gateway's delivery reports (GatewayAPI's callback
@@ -32,7 +33,7 @@ use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::AddressProtection;
 use restance_contracts::messages::{DeliveryChannel, DeliveryFailed, SmsSent};
 use restance_runtime::api::{ApiError, Gate, Query, Reader, valid_id};
-use restance_runtime::api_auth::{ApiTokens, secret_matches};
+use restance_runtime::api_auth::{ApiTokens, Caller, secret_matches};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -40,6 +41,11 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
+/// otherwise: `caseworker` and `admin`. Letters carry the debtor's name and address, so the
+/// read-only `reader` role does not see them.
+pub const READ_ROLES: &[&str] = &["caseworker", "admin"];
 
 /// What the API needs.
 #[derive(Clone)]
@@ -100,6 +106,17 @@ async fn document(
         Ok(None) => return ApiError::not_found("no such document").into_response(),
         Err(e) => return ApiError::unavailable(&e).into_response(),
     };
+    // a token limited to municipalities: another's letter is answered as missing
+    if let Err(answer) = in_scope(
+        &state,
+        caller.as_ref(),
+        &row.notification_id,
+        "no such document",
+    )
+    .await
+    {
+        return answer;
+    }
     match queries::letter_protection(&state.db, &row.notification_id).await {
         Ok(Some(protection)) if protection != AddressProtection::None => {
             let (name, role) = caller
@@ -144,14 +161,36 @@ async fn document(
 const NO_DELIVERIES: &str =
     "no deliveries for this notification (unknown, parked or failed before planning)";
 
+/// `Ok` when `caller` may see notification `notification_id` (every caller may on an open
+/// gate, an unscoped token always); otherwise the answer: `not_found` as for a missing one, or
+/// 503 if the database cannot say.
+async fn in_scope(
+    state: &ApiState,
+    caller: Option<&Caller>,
+    notification_id: &str,
+    not_found: &str,
+) -> Result<(), Response> {
+    let Some(caller) = caller.filter(|c| c.municipalities.is_some()) else {
+        return Ok(());
+    };
+    match queries::municipality_of(&state.db, notification_id).await {
+        Ok(Some(m)) if caller.sees(&m) => Ok(()),
+        Ok(_) => Err(ApiError::not_found(not_found).into_response()),
+        Err(e) => Err(ApiError::unavailable(&e).into_response()),
+    }
+}
+
 async fn notification(
     State(state): State<ApiState>,
-    _: Reader,
+    Reader(caller): Reader,
     Path(id): Path<String>,
 ) -> Response {
     // an id the contracts would refuse was never requested: it has no deliveries
     if !valid_id(&id) {
         return ApiError::not_found(NO_DELIVERIES).into_response();
+    }
+    if let Err(answer) = in_scope(&state, caller.as_ref(), &id, NO_DELIVERIES).await {
+        return answer;
     }
     match queries::deliveries_of(&state.db, &id).await {
         Ok(rows) if rows.is_empty() => ApiError::not_found(NO_DELIVERIES).into_response(),

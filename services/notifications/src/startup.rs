@@ -82,8 +82,8 @@ impl Application {
             .section::<Option<SecretString>>("sms.callback_token")
             .ok()
             .flatten();
-        let tokens =
-            ApiTokens::from_settings(&settings.api).inspect_err(|e| problems.push(e.clone()));
+        let tokens = ApiTokens::from_settings(&settings.api, crate::http::READ_ROLES)
+            .inspect_err(|e| problems.push(e.clone()));
         if !problems.is_empty() {
             anyhow::bail!(
                 "configuration is not usable:\n  - {}",

@@ -988,6 +988,36 @@ async fn reading_a_protected_debtors_letter_is_audited() -> anyhow::Result<()> {
             "address protection: confidential",
         ]
     );
+    // A token of another municipality gets neither the letter nor its deliveries (answered as
+    // missing), a `reader` no letter at all; neither read is served, so neither is recorded.
+    let get = |path: String, token: &'static str| {
+        let url = format!("{}{path}", app.url);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await?;
+            anyhow::Ok(r.status().as_u16())
+        }
+    };
+    assert_eq!(
+        get(format!("/api/v1/documents/{doc}"), ELSEWHERE_TOKEN).await?,
+        404
+    );
+    assert_eq!(
+        get(format!("/api/v1/notifications/{n1}"), ELSEWHERE_TOKEN).await?,
+        404
+    );
+    assert_eq!(
+        get(format!("/api/v1/notifications/{n1}"), API_TOKEN).await?,
+        200
+    );
+    assert_eq!(
+        get(format!("/api/v1/documents/{doc}"), READER_TOKEN).await?,
+        403
+    );
+    assert_eq!(audit(&app).await?.len(), 2, "refused reads serve nothing");
     let err = app
         .db
         .execute_unprepared("DELETE FROM api_audit")

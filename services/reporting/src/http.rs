@@ -10,9 +10,14 @@
 //! - `POST /api/v1/history` — the day-one history import (`text/csv`, see
 //!   [`crate::domain::history`]); all rows or none.
 //!
-//! **Access**: reads need a bearer token (any role) when `api.tokens` is configured and are open
-//! without tokens (the local demo; the service warns at start). The import needs a token with the
-//! role `admin`; with no tokens configured it is refused. Every import attempt is audited.
+//! **Access**: reads need a bearer token with a read role ([`READ_ROLES`]: `reporting` too)
+//! when `api.tokens` is configured and are open without tokens (the local demo; the service
+//! warns at start). The import needs a token with the role `admin`; with no tokens configured it
+//! is refused. Every import attempt is audited. A token limited to municipalities reads only
+//! theirs: asking for another municipality's arrears or reports by name is refused (403, the
+//! municipalities are public), the report list leaves others out, and another municipality's
+//! report by id is answered 404 as if missing; an import with rows of another municipality is
+//! refused whole (403, audited).
 //!
 //! **Errors** are problem details (`application/problem+json`, with the compatibility member
 //! `error`; see `restance_runtime::api`).
@@ -39,6 +44,11 @@ use crate::domain::history::parse_history;
 use crate::domain::report::{ReportKind, compare_date};
 use crate::figures::{Opened, figures_on};
 use crate::store::queries;
+
+/// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
+/// otherwise: the kit's default and `reporting`, the role of the arrears figures' consumers (a
+/// dashboard, the finance office), which reads nothing else.
+pub const READ_ROLES: &[&str] = &["caseworker", "admin", "reader", "reporting"];
 
 /// The role that may import history.
 pub const ADMIN: &str = "admin";
@@ -104,9 +114,17 @@ struct ArrearsQuery {
     compare: Option<String>,
 }
 
+/// The refusal of a municipality named in a query outside the token's scope.
+fn outside_scope(reader: &Reader) -> ApiError {
+    ApiError::forbidden(format!(
+        "this token is limited to the municipalities {}",
+        reader.municipalities().unwrap_or_default().join(", ")
+    ))
+}
+
 async fn arrears(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Query(q): Query<ArrearsQuery>,
 ) -> Result<Response, ApiError> {
     let Some(code) = q.municipality.as_deref().filter(|m| !m.is_empty()) else {
@@ -114,6 +132,9 @@ async fn arrears(
             "municipality is required, e.g. ?municipality=0746",
         ));
     };
+    if !reader.sees(code) {
+        return Err(outside_scope(&reader));
+    }
     let Some(municipality) = state.catalog.municipality(code) else {
         return Err(ApiError::not_found(format!(
             "municipality {code:?} is not in the catalog"
@@ -190,7 +211,7 @@ struct ReportsQuery {
 
 async fn reports(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Query(q): Query<ReportsQuery>,
 ) -> Result<Response, ApiError> {
     let municipality = q.municipality.as_deref().filter(|m| !m.is_empty());
@@ -201,6 +222,19 @@ async fn reports(
             "municipality {m:?} is not in the catalog"
         )));
     }
+    if let Some(m) = municipality
+        && !reader.sees(m)
+    {
+        return Err(outside_scope(&reader));
+    }
+    let named: Vec<String>;
+    let municipalities = match municipality {
+        Some(m) => {
+            named = vec![m.to_owned()];
+            Some(named.as_slice())
+        }
+        None => reader.municipalities(),
+    };
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => match k.parse::<ReportKind>() {
@@ -223,20 +257,28 @@ async fn reports(
             }
         },
     };
-    let rows =
-        queries::reports(&state.db, municipality, kind.map(ReportKind::as_str), limit).await?;
+    let rows = queries::reports(
+        &state.db,
+        municipalities,
+        kind.map(ReportKind::as_str),
+        limit,
+    )
+    .await?;
     Ok(Json(json!({"reports": rows})).into_response())
 }
 
 async fn report(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     if !valid_id(&id) {
         return Err(ApiError::bad_request("report id must be 1–100 characters"));
     }
-    let Some(row) = queries::report(&state.db, &id).await? else {
+    let Some(row) = queries::report(&state.db, &id)
+        .await?
+        .filter(|r| reader.sees(&r.municipality))
+    else {
         return Err(ApiError::not_found(format!("no report {id}")));
     };
     let figures = queries::report_json(&state.db, &id)
@@ -252,13 +294,16 @@ async fn report(
 
 async fn report_file(
     State(state): State<ApiState>,
-    _: Reader,
+    reader: Reader,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     if !valid_id(&id) || !valid_id(&file) {
         return Err(ApiError::bad_request("ids must be 1–100 characters"));
     }
-    let Some(row) = queries::report(&state.db, &id).await? else {
+    let Some(row) = queries::report(&state.db, &id)
+        .await?
+        .filter(|r| reader.sees(&r.municipality))
+    else {
         return Err(ApiError::not_found(format!("no report {id}")));
     };
     let Some(f) = row.files.iter().find(|f| f.name == file) else {
@@ -328,6 +373,16 @@ async fn import_history(
             return Err(refusal);
         }
     };
+    if let Some(other) = rows.iter().find(|r| !caller.sees(&r.municipality)) {
+        let refusal = ApiError::forbidden(format!(
+            "the file has rows of municipality {} and this token is limited to {}; nothing \
+             imported",
+            other.municipality,
+            caller.scope().replace('+', ", ")
+        ));
+        api::audit_refusal(&state, Some(&caller), action, HISTORY, refusal.detail()).await;
+        return Err(refusal);
+    }
     let tx = state.db.begin().await?;
     // two imports at once (two replicas, two operators) run one after the other: each
     // replaces whole dates, so the later one wins entirely instead of mixing with the other

@@ -39,7 +39,10 @@ impl Application {
         config: ReportingConfig,
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let tokens = Arc::new(ApiTokens::from_settings(&settings.api).map_err(anyhow::Error::msg)?);
+        let tokens = Arc::new(
+            ApiTokens::from_settings(&settings.api, crate::http::READ_ROLES)
+                .map_err(anyhow::Error::msg)?,
+        );
         if tokens.is_empty() {
             tracing::warn!(
                 "api.tokens is empty: the reporting API is open for reading and the history import is refused"

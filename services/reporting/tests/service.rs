@@ -26,6 +26,14 @@ use sha2::{Digest, Sha256};
 const T: Duration = Duration::from_secs(60);
 const READER: &str = "reader-token-0000001";
 const ADMIN: &str = "admin-token-00000001";
+/// A reader limited to Skanderborg (0746).
+const SKANDERBORG: &str = "skanderborg-token-0746";
+/// A reader limited to 0957.
+const ONLY_0957: &str = "reader-0957-token-001";
+/// An admin limited to Skanderborg (0746).
+const LOCAL_ADMIN: &str = "skanderborg-admin-0746";
+/// The arrears dashboard: the `reporting` role.
+const DASHBOARD: &str = "dashboard-token-000001";
 const PUBLISHED: &str = "reporting.report.published.v1";
 const REQUESTED: &str = "notifications.notification.requested.v1";
 
@@ -47,7 +55,9 @@ async fn start_with(
         .configure(|s| {
             short_not_yet(s);
             s.api.tokens = Some(secrecy::SecretString::from(format!(
-                "{READER}:reader,{ADMIN}:admin"
+                "{READER}:reader,{ADMIN}:admin,{SKANDERBORG}:reader:kim:0746,\
+                 {ONLY_0957}:reader:aaja:0957,{LOCAL_ADMIN}:admin:lise:0746,\
+                 {DASHBOARD}:reporting:dash"
             )));
         })
         .spawn_with(|settings, cancel| async move {
@@ -900,6 +910,37 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         .await?;
     assert_eq!(status, 200);
     assert_eq!(list["reports"].as_array().map(Vec::len), Some(1), "{list}");
+    // Tokens limited to municipalities: Skanderborg's sees its report, another's sees it
+    // neither by id nor in the list, and is refused the municipality by name.
+    let report_path = "/api/v1/reports/monthly-0746-2026-12-31";
+    assert_eq!(svc.get(report_path, Some(SKANDERBORG)).await?.0, 200);
+    assert_eq!(svc.get(report_path, Some(DASHBOARD)).await?.0, 200);
+    let (status, body) = svc.get(report_path, Some(ONLY_0957)).await?;
+    assert_eq!(status, 404, "{body}");
+    let csv = format!("{report_path}/arrears-0746-2026-12.csv");
+    assert_eq!(svc.get(&csv, Some(ONLY_0957)).await?.0, 404);
+    assert_eq!(svc.get(&csv, Some(SKANDERBORG)).await?.0, 200);
+    let listed = |list: &Value| {
+        list["reports"]
+            .as_array()
+            .map(|r| r.iter().filter(|r| r["municipality"] == "0746").count())
+    };
+    let (_, all) = svc.get("/api/v1/reports", Some(READER)).await?;
+    assert!(listed(&all).is_some_and(|n| n > 0), "{all}");
+    let (_, theirs) = svc.get("/api/v1/reports", Some(ONLY_0957)).await?;
+    assert_eq!(listed(&theirs), Some(0), "{theirs}");
+    let (_, ours) = svc.get("/api/v1/reports", Some(SKANDERBORG)).await?;
+    assert_eq!(listed(&ours), listed(&all));
+    let (status, body) = svc
+        .get("/api/v1/reports?municipality=0746", Some(ONLY_0957))
+        .await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        svc.get("/api/v1/arrears?municipality=0746", Some(ONLY_0957))
+            .await?
+            .0,
+        403
+    );
     assert_eq!(
         mails_to(&committee, 2).await?.len(),
         2,
@@ -1315,15 +1356,43 @@ async fn the_api_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
         .await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], "live");
-    // The import needs an admin token; a refusal is audited.
+    // The dashboard reads reporting; a token limited to another municipality may not ask
+    // for 0957.
+    assert_eq!(
+        svc.get("/api/v1/arrears?municipality=0957", Some(DASHBOARD))
+            .await?
+            .0,
+        200
+    );
+    let (status, body) = svc
+        .get("/api/v1/arrears?municipality=0957", Some(SKANDERBORG))
+        .await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["detail"],
+        "this token is limited to the municipalities 0746"
+    );
+    // The import needs an admin token; a refusal is audited. An admin limited to 0746 may not
+    // import 0957's history: nothing is imported.
     let (status, _) = svc.import(None, "x").await?;
     assert_eq!(status, 401);
     let (status, body) = svc.import(Some(READER), "x").await?;
     assert_eq!(status, 403, "{body}");
+    let csv = "municipality;office;category;as_of;principal;fees;interest;claims;debtors\n\
+               0957;sisimiut;daycare;2026-01-31;1.500,00;0;0;3;3\n";
+    let (status, body) = svc.import(Some(LOCAL_ADMIN), csv).await?;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("municipality 0957") && d.contains("nothing imported")),
+        "{body}"
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM arrears_imported").await?, 0);
     assert_eq!(
         svc.count("SELECT COUNT(*) FROM api_audit WHERE outcome = 'refused'")
             .await?,
-        2
+        3
     );
     svc.stop().await
 }

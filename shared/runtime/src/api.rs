@@ -17,11 +17,14 @@
 //! ([`ApiError::with_member`]). `detail` is written by the service and never carries personal
 //! data (national ids, names, addresses, phone numbers).
 //!
-//! **Access** ([`Gate`]): reads need any known bearer token ([`Reader`], [`Gate::reader`]) —
-//! when no tokens are configured a service's reads are open (invoicing, dunning, notifications,
-//! reporting) or closed (agreements), as it chooses; writes need a role ([`Need`],
-//! [`Gate::writer`]) and are refused when no tokens are configured. Every refused write is
-//! audited through [`RefusalAudit`], which each service implements over its own audit table.
+//! **Access** ([`Gate`]): reads need a known bearer token whose role is one of the service's
+//! read roles ([`Reader`], [`Gate::reader`], [`crate::api_auth`]) — when no tokens are
+//! configured a service's reads are open (invoicing, dunning, notifications, reporting) or
+//! closed (agreements), as it chooses; writes need a role ([`Need`], [`Gate::writer`]) and are
+//! refused when no tokens are configured. Every refused write is audited through
+//! [`RefusalAudit`], which each service implements over its own audit table. A token limited to
+//! municipalities sees only theirs: handlers ask [`Reader::sees`] / [`Caller::sees`] and answer
+//! an object of another municipality as not found ([`out_of_scope`] for writes, audited).
 //!
 //! **Query strings** ([`Query`]) that cannot be read are a problem-details 400 too.
 
@@ -346,8 +349,9 @@ impl Gate {
         &self.tokens
     }
 
-    /// A read: any known token when tokens are configured (401 otherwise). Without tokens the
-    /// read is open (`Ok(None)`) or refused, as the gate was made. Not audited.
+    /// A read: a known token (401 otherwise) whose role may read this service (403 otherwise)
+    /// when tokens are configured. Without tokens the read is open (`Ok(None)`) or refused, as
+    /// the gate was made. Not audited.
     pub fn reader(&self, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
         if self.tokens.is_empty() {
             return match self.closed_without_tokens {
@@ -356,7 +360,8 @@ impl Gate {
             };
         }
         match self.tokens.authenticate(headers) {
-            Some(caller) => Ok(Some(caller.clone())),
+            Some(caller) if self.tokens.may_read(caller) => Ok(Some(caller.clone())),
+            Some(_) => Err(ApiError::forbidden(self.tokens.read_refusal())),
             None => Err(ApiError::unauthorized(TOKEN_REQUIRED)),
         }
     }
@@ -374,7 +379,7 @@ impl Gate {
     ) -> Result<Caller, ApiError> {
         let (caller, refusal) = match self.check(headers, need) {
             Ok(caller) => return Ok(caller),
-            Err(refused) => refused,
+            Err(refused) => *refused,
         };
         audit_refusal(audit, caller.as_ref(), action, target, refusal.detail()).await;
         Err(refusal)
@@ -385,24 +390,56 @@ impl Gate {
         &self,
         headers: &HeaderMap,
         need: Need,
-    ) -> Result<Caller, (Option<Caller>, ApiError)> {
+    ) -> Result<Caller, Box<(Option<Caller>, ApiError)>> {
         if self.tokens.is_empty() {
-            return Err((None, ApiError::forbidden(NO_TOKENS_FOR_WRITES)));
+            return Err(Box::new((None, ApiError::forbidden(NO_TOKENS_FOR_WRITES))));
         }
         match self.tokens.authenticate(headers) {
-            None => Err((None, ApiError::unauthorized(TOKEN_REQUIRED))),
-            Some(c) if !need.admits(c) => {
-                Err((Some(c.clone()), ApiError::forbidden(need.refusal())))
-            }
+            None => Err(Box::new((None, ApiError::unauthorized(TOKEN_REQUIRED)))),
+            Some(c) if !need.admits(c) => Err(Box::new((
+                Some(c.clone()),
+                ApiError::forbidden(need.refusal()),
+            ))),
             Some(c) => Ok(c.clone()),
         }
     }
 }
 
-/// Extractor for a read: any known token (see [`Gate::reader`]); `None` when the gate is open
-/// without tokens. The service's state gives the [`Gate`] through `FromRef`.
+/// Extractor for a read: a known token with a read role (see [`Gate::reader`]); `None` when
+/// the gate is open without tokens. The service's state gives the [`Gate`] through `FromRef`.
 #[derive(Debug, Clone)]
 pub struct Reader(pub Option<Caller>);
+
+impl Reader {
+    /// Whether the reader may see data of `municipality` (always, on an open gate).
+    pub fn sees(&self, municipality: &str) -> bool {
+        self.0.as_ref().is_none_or(|c| c.sees(municipality))
+    }
+
+    /// The municipalities the reader is limited to; `None`: every one.
+    pub fn municipalities(&self) -> Option<&[String]> {
+        self.0.as_ref().and_then(|c| c.municipalities.as_deref())
+    }
+}
+
+/// A write on an object of a municipality outside the caller's scope: audited as `action` on
+/// `target` and answered with `not_found` — the answer a missing object gets, so a scoped token
+/// cannot learn what other municipalities hold.
+pub async fn out_of_scope<A: RefusalAudit + ?Sized>(
+    audit: &A,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    not_found: ApiError,
+) -> ApiError {
+    let why = format!(
+        "outside the token's municipalities ({}); answered: {}",
+        caller.scope(),
+        not_found.detail()
+    );
+    audit_refusal(audit, Some(caller), action, target, &why).await;
+    not_found
+}
 
 impl<S> FromRequestParts<S> for Reader
 where
@@ -745,5 +782,56 @@ mod tests {
             .await
             .expect("readable");
         assert_eq!(q.state.as_deref(), Some("open"));
+    }
+
+    #[tokio::test]
+    async fn reads_need_a_read_role_and_a_scoped_token_sees_its_municipalities() {
+        let gate = Gate::open_without_tokens(tokens(
+            "cccccccccccccccc1:caseworker:mhj:0746,dddddddddddddddd2:reporting:dash,\
+             rrrrrrrrrrrrrrrr3:reader:kim",
+        ));
+        let mhj = gate
+            .reader(&headers(Some("cccccccccccccccc1")))
+            .expect("caseworker reads");
+        let mhj = Reader(mhj);
+        assert!(mhj.sees("0746") && !mhj.sees("0751"));
+        assert_eq!(mhj.municipalities(), Some(&["0746".to_owned()][..]));
+        let kim = Reader(
+            gate.reader(&headers(Some("rrrrrrrrrrrrrrrr3")))
+                .expect("reader"),
+        );
+        assert!(kim.sees("0751") && kim.municipalities().is_none());
+        let e = gate
+            .reader(&headers(Some("dddddddddddddddd2")))
+            .expect_err("reporting may not read this service");
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        assert!(e.detail().contains("caseworker, admin, reader"), "{e}");
+        assert_eq!(
+            gate.reader(&headers(Some("nobody-at-all-0001")))
+                .expect_err("unknown")
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        // an open gate sees everything
+        assert!(Reader(None).sees("0751") && Reader(None).municipalities().is_none());
+        // a write outside the scope: answered as not found, audited as refused
+        let trail = Trail::default();
+        let caller = mhj.0.expect("caller");
+        let e = out_of_scope(
+            &trail,
+            &caller,
+            "approve",
+            "write_off:9",
+            ApiError::not_found("no such write-off"),
+        )
+        .await;
+        assert_eq!(e, ApiError::not_found("no such write-off"));
+        assert_eq!(
+            trail.0.lock().expect("trail").as_slice(),
+            [
+                "mhj|caseworker|approve|write_off:9|outside the token's municipalities (0746); \
+              answered: no such write-off"
+            ]
+        );
     }
 }

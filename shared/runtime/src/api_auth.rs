@@ -1,4 +1,21 @@
-//! Bearer tokens with roles for caseworker endpoints (`RESTANCE__API__TOKENS=token:role[:name],…`).
+//! Bearer tokens with roles for caseworker endpoints
+//! (`RESTANCE__API__TOKENS=token:role[:name[:municipalities]],…`).
+//!
+//! **Roles.** Writes name the role they need ([`crate::api::Need`]: `caseworker`, `admin`).
+//! Reads need a token whose role is one of the service's **read roles**: each service has its
+//! default ([`DEFAULT_READ_ROLES`] — `caseworker`, `admin` and the read-only `reader`;
+//! notifications, whose letters carry names and addresses, leaves `reader` out; reporting adds
+//! `reporting` for the figures' consumers) and
+//! `RESTANCE__API__READ_ROLES=role,role…` replaces it. So one `api-tokens` secret may serve
+//! every service while a token for the arrears dashboard (`reporting`) reads reporting and
+//! nothing else.
+//!
+//! **Municipality scope.** A fourth field limits a token to municipalities, by code, joined
+//! with `+` (`…:caseworker:mhj:0746+0751`); without it (or with `*`) the token sees every
+//! municipality the service holds. A scoped token's reads show only its municipalities' data —
+//! an object of another municipality is answered as if it did not exist (404), and lists leave
+//! it out — and its writes on another municipality's objects are refused the same way (and
+//! audited). A scoped token must name its holder.
 //!
 //! The optional name is who the audit trail records (a caseworker's initials or user id, e.g.
 //! `…:caseworker:mhj`). A token without a name is recorded as `token#<position>(unnamed-<role>)`,
@@ -20,11 +37,19 @@ use sha2::{Digest, Sha256};
 /// The shortest token accepted (after trimming).
 pub const MIN_TOKEN_CHARS: usize = 16;
 
+/// The roles that may read a service unless it or `RESTANCE__API__READ_ROLES` says otherwise.
+pub const DEFAULT_READ_ROLES: &[&str] = &["caseworker", "admin", "reader"];
+
+/// The longest municipality code in a token's scope (characters).
+const MAX_MUNICIPALITY_CHARS: usize = 16;
+
 /// Who may do what, parsed from the configured token list.
 #[derive(Clone, Default)]
 pub struct ApiTokens {
     /// In configuration order; a token listed twice is the later entry (as before).
     entries: Vec<Entry>,
+    /// The roles whose tokens may read this service ([`DEFAULT_READ_ROLES`] unless set).
+    read_roles: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -36,8 +61,12 @@ struct Entry {
 impl std::fmt::Debug for ApiTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // never the tokens or their digests: who they are is enough
-        f.debug_list()
-            .entries(self.entries.iter().map(|e| &e.caller))
+        f.debug_struct("ApiTokens")
+            .field(
+                "callers",
+                &self.entries.iter().map(|e| &e.caller).collect::<Vec<_>>(),
+            )
+            .field("read_roles", &self.read_roles)
             .finish()
     }
 }
@@ -48,8 +77,35 @@ pub struct Caller {
     /// A stable, non-secret name for the token: the configured name, else
     /// `token#<position>(unnamed-<role>)` (see [`unnamed`]).
     pub name: String,
-    /// `caseworker`, `admin`, …
+    /// `caseworker`, `admin`, `reader`, …
     pub role: String,
+    /// The municipalities (codes, sorted) the token is limited to; `None`: every municipality.
+    pub municipalities: Option<Vec<String>>,
+}
+
+impl Caller {
+    /// A caller for every municipality.
+    pub fn new(name: impl Into<String>, role: impl Into<String>) -> Caller {
+        Caller {
+            name: name.into(),
+            role: role.into(),
+            municipalities: None,
+        }
+    }
+
+    /// Whether the token may see (and act on) data of `municipality`.
+    pub fn sees(&self, municipality: &str) -> bool {
+        self.municipalities
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|c| c == municipality))
+    }
+
+    /// The scope as logged and audited: `*` or the codes joined with `+`.
+    pub fn scope(&self) -> String {
+        self.municipalities
+            .as_ref()
+            .map_or_else(|| "*".to_owned(), |m| m.join("+"))
+    }
 }
 
 /// The audit name of the unnamed token at `position` (1-based) with `role`:
@@ -89,8 +145,17 @@ pub fn secret_matches(given: &str, expected: &str) -> bool {
 impl ApiTokens {
     /// The tokens of `[api]`. Without any, the service refuses to start unless `api.open` says
     /// its reads may be open (a local demo); the service then says at start what is open.
-    pub fn from_settings(api: &crate::settings::ApiSettings) -> Result<Self, String> {
-        let tokens = Self::parse(api.tokens.as_ref())?;
+    ///
+    /// `default_read_roles` are the service's read roles unless `api.read_roles` is set.
+    pub fn from_settings(
+        api: &crate::settings::ApiSettings,
+        default_read_roles: &[&str],
+    ) -> Result<Self, String> {
+        let mut tokens = Self::parse(api.tokens.as_ref())?;
+        tokens.read_roles = match api.read_roles.as_deref() {
+            Some(list) => parse_roles(list)?,
+            None => default_read_roles.iter().map(|r| (*r).to_owned()).collect(),
+        };
         if tokens.is_empty() && !api.open {
             return Err("no API tokens are configured: set RESTANCE__API__TOKENS \
                 (token:role[:holder],…; tokens of at least 16 characters) — or, for a local \
@@ -98,14 +163,31 @@ impl ApiTokens {
                 the port"
                 .to_owned());
         }
+        if tokens.is_empty() {
+            tracing::warn!(
+                "api.open: no API tokens; the reads are served to anyone who reaches the port \
+                 and the writes are refused (a local demo only)"
+            );
+        } else {
+            tracing::info!(
+                tokens = %tokens.describe().join("; "),
+                read_roles = %tokens.read_roles.join(","),
+                "API tokens loaded (holder, role, municipalities)"
+            );
+        }
         Ok(tokens)
     }
 
-    /// Parses `token:role[:name],…`. Malformed entries are reported, not ignored.
+    /// Parses `token:role[:name[:municipalities]],…` (read roles: [`DEFAULT_READ_ROLES`]).
+    /// Malformed entries are reported, not ignored.
     pub fn parse(spec: Option<&SecretString>) -> Result<Self, String> {
         let mut entries = Vec::new();
+        let read_roles = DEFAULT_READ_ROLES.iter().map(|r| (*r).to_owned()).collect();
         let Some(spec) = spec else {
-            return Ok(Self { entries });
+            return Ok(Self {
+                entries,
+                read_roles,
+            });
         };
         for (i, entry) in spec
             .expose_secret()
@@ -124,8 +206,23 @@ impl ApiTokens {
                     i + 1
                 ));
             }
-            let (role, name) = match role.split_once(':') {
-                Some((role, name)) => {
+            let (role, rest) = match role.split_once(':') {
+                Some((role, rest)) => (role, Some(rest)),
+                None => (role, None),
+            };
+            let (name, scope) = match rest.map(|r| r.split_once(':')) {
+                Some(Some((name, scope))) => (Some(name), Some(scope)),
+                Some(None) => (rest, None),
+                None => (None, None),
+            };
+            let municipalities = match scope {
+                Some(scope) => parse_scope(scope).map_err(|why| {
+                    format!("api.tokens: entry {} has a municipality scope {why}", i + 1)
+                })?,
+                None => None,
+            };
+            let (role, name) = match name {
+                Some(name) => {
                     let name = name.trim();
                     if name.is_empty()
                         || name.len() > 64
@@ -142,6 +239,12 @@ impl ApiTokens {
                 }
                 None => (role.trim().to_owned(), None),
             };
+            if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!(
+                    "api.tokens: entry {} has a role with spaces",
+                    i + 1
+                ));
+            }
             if role.is_empty() {
                 return Err(format!("api.tokens: entry {} has no role", i + 1));
             }
@@ -150,10 +253,48 @@ impl ApiTokens {
                 caller: Caller {
                     name: name.unwrap_or_else(|| unnamed(i + 1, &role)),
                     role,
+                    municipalities,
                 },
             });
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            read_roles,
+        })
+    }
+
+    /// The roles whose tokens may read this service.
+    pub fn read_roles(&self) -> &[String] {
+        &self.read_roles
+    }
+
+    /// Whether `caller`'s role may read this service.
+    pub fn may_read(&self, caller: &Caller) -> bool {
+        self.read_roles.contains(&caller.role)
+    }
+
+    /// The refusal of a read by a token whose role may not read this service.
+    pub fn read_refusal(&self) -> String {
+        format!(
+            "this service's reads need a token with one of the roles {}",
+            self.read_roles.join(", ")
+        )
+    }
+
+    /// Who the tokens are, for the start-up log: `holder (role, scope)` per token, never the
+    /// tokens themselves.
+    pub fn describe(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} ({}, {})",
+                    e.caller.name,
+                    e.caller.role,
+                    e.caller.scope()
+                )
+            })
+            .collect()
     }
 
     /// True when no token is configured (writes are refused).
@@ -189,6 +330,51 @@ impl ApiTokens {
     }
 }
 
+/// A comma-separated list of roles (`RESTANCE__API__READ_ROLES`), at least one.
+fn parse_roles(list: &str) -> Result<Vec<String>, String> {
+    let roles: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if roles.is_empty() {
+        return Err(
+            "api.read_roles is set but names no role (RESTANCE__API__READ_ROLES=\
+            caseworker,admin,… ; unset it for the service's default)"
+                .to_owned(),
+        );
+    }
+    if let Some(bad) = roles
+        .iter()
+        .find(|r| r.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(format!("api.read_roles: the role {bad:?} has spaces"));
+    }
+    Ok(roles)
+}
+
+/// A token's scope: `*` (every municipality) or municipality codes joined with `+`.
+fn parse_scope(scope: &str) -> Result<Option<Vec<String>>, &'static str> {
+    let scope = scope.trim();
+    if scope == "*" {
+        return Ok(None);
+    }
+    let mut codes: Vec<String> = Vec::new();
+    for code in scope.split('+').map(str::trim) {
+        if code.is_empty()
+            || code.chars().count() > MAX_MUNICIPALITY_CHARS
+            || !code.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err("that is not `*` or municipality codes joined with + (e.g. 0746+0751)");
+        }
+        codes.push(code.to_owned());
+    }
+    codes.sort();
+    codes.dedup();
+    Ok(Some(codes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +383,8 @@ mod tests {
     #[test]
     fn without_tokens_a_service_refuses_to_start_unless_its_api_is_declared_open() {
         let none = ApiSettings::default();
-        let err = ApiTokens::from_settings(&none).expect_err("closed by default");
+        let err =
+            ApiTokens::from_settings(&none, DEFAULT_READ_ROLES).expect_err("closed by default");
         assert!(
             err.contains("RESTANCE__API__TOKENS") && err.contains("RESTANCE__API__OPEN=true"),
             "{err}"
@@ -207,19 +394,30 @@ mod tests {
             open: false,
             ..ApiSettings::default()
         };
-        assert!(ApiTokens::from_settings(&blank).is_err(), "blank is none");
+        assert!(
+            ApiTokens::from_settings(&blank, DEFAULT_READ_ROLES).is_err(),
+            "blank is none"
+        );
         let open = ApiSettings {
             tokens: None,
             open: true,
             ..ApiSettings::default()
         };
-        assert!(ApiTokens::from_settings(&open).expect("open").is_empty());
+        assert!(
+            ApiTokens::from_settings(&open, DEFAULT_READ_ROLES)
+                .expect("open")
+                .is_empty()
+        );
         let with = ApiSettings {
             tokens: Some(SecretString::from("0123456789abcdef:caseworker:kim")),
             open: false,
             ..ApiSettings::default()
         };
-        assert!(!ApiTokens::from_settings(&with).expect("tokens").is_empty());
+        assert!(
+            !ApiTokens::from_settings(&with, DEFAULT_READ_ROLES)
+                .expect("tokens")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -251,10 +449,7 @@ mod tests {
         );
         assert_eq!(
             tokens.authenticate(&h),
-            Some(&Caller {
-                name: "mhj".into(),
-                role: "caseworker".into()
-            })
+            Some(&Caller::new("mhj", "caseworker"))
         );
         h.insert(
             "authorization",
@@ -394,5 +589,87 @@ mod tests {
                 .authenticate(&bearer("aaaaaaaaaaaaaaaa1"))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_token_may_be_limited_to_municipalities() {
+        let spec = SecretString::from(
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:0751+0746, bbbbbbbbbbbbbbbb2:reader:kim:*, \
+             cccccccccccccccc3:admin",
+        );
+        let tokens = ApiTokens::parse(Some(&spec)).expect("valid");
+        let mhj = tokens
+            .authenticate(&bearer("aaaaaaaaaaaaaaaa1"))
+            .expect("known");
+        assert_eq!(mhj.name, "mhj");
+        assert_eq!(
+            mhj.municipalities.as_deref(),
+            Some(&["0746".to_owned(), "0751".to_owned()][..])
+        );
+        assert!(mhj.sees("0746") && mhj.sees("0751"));
+        assert!(!mhj.sees("0301") && !mhj.sees("074") && !mhj.sees(""));
+        assert_eq!(mhj.scope(), "0746+0751");
+        for every in ["bbbbbbbbbbbbbbbb2", "cccccccccccccccc3"] {
+            let c = tokens.authenticate(&bearer(every)).expect("known");
+            assert!(c.municipalities.is_none() && c.sees("0301") && c.scope() == "*");
+        }
+        for bad in [
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:",
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:0746+",
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:07 46",
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:0746,0751:x",
+            "aaaaaaaaaaaaaaaa1:caseworker::0746",
+            "aaaaaaaaaaaaaaaa1:case worker:mhj",
+        ] {
+            let err = ApiTokens::parse(Some(&SecretString::from(bad)));
+            assert!(err.is_err(), "{bad} accepted");
+        }
+        let err = ApiTokens::parse(Some(&SecretString::from(
+            "aaaaaaaaaaaaaaaa1:caseworker:mhj:07/46",
+        )))
+        .expect_err("bad scope");
+        assert!(
+            err.contains("entry 1") && err.contains("0746+0751"),
+            "{err}"
+        );
+        // the description for the start-up log names holders, roles and scopes, not tokens
+        let described = tokens.describe().join("; ");
+        assert_eq!(
+            described,
+            "mhj (caseworker, 0746+0751); kim (reader, *); token#3(unnamed-admin) (admin, *)"
+        );
+        assert!(!format!("{tokens:?}").contains("aaaaaaaaaaaaaaaa1"));
+    }
+
+    #[test]
+    fn each_service_has_read_roles_and_the_setting_replaces_them() {
+        let api = |read_roles: Option<&str>| ApiSettings {
+            tokens: Some(SecretString::from(
+                "aaaaaaaaaaaaaaaa1:caseworker:mhj, bbbbbbbbbbbbbbbb2:reporting:dash",
+            )),
+            read_roles: read_roles.map(str::to_owned),
+            ..ApiSettings::default()
+        };
+        let caseworker = Caller::new("mhj", "caseworker");
+        let dashboard = Caller::new("dash", "reporting");
+        let default = ApiTokens::from_settings(&api(None), DEFAULT_READ_ROLES).expect("valid");
+        assert!(default.may_read(&caseworker) && !default.may_read(&dashboard));
+        assert_eq!(
+            default.read_refusal(),
+            "this service's reads need a token with one of the roles caseworker, admin, reader"
+        );
+        let reporting =
+            ApiTokens::from_settings(&api(None), &["caseworker", "reporting"]).expect("valid");
+        assert!(reporting.may_read(&caseworker) && reporting.may_read(&dashboard));
+        let set = ApiTokens::from_settings(&api(Some(" reporting , ")), DEFAULT_READ_ROLES)
+            .expect("valid");
+        assert!(!set.may_read(&caseworker) && set.may_read(&dashboard));
+        assert_eq!(set.read_roles(), ["reporting"]);
+        for bad in [" , ", "", "case worker"] {
+            assert!(
+                ApiTokens::from_settings(&api(Some(bad)), DEFAULT_READ_ROLES).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -47,9 +47,14 @@ pub struct LogSettings {
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct ApiSettings {
-    /// `RESTANCE__API__TOKENS`: `token:role[:holder],…`. Required unless `open` is set.
+    /// `RESTANCE__API__TOKENS`: `token:role[:holder[:municipalities]],…`. Required unless
+    /// `open` is set ([`crate::api_auth`]).
     #[serde(default)]
     pub tokens: Option<SecretString>,
+    /// `RESTANCE__API__READ_ROLES`: `role,role,…` whose tokens may read this service; unset,
+    /// the service's default ([`crate::api_auth::DEFAULT_READ_ROLES`] or its own).
+    #[serde(default)]
+    pub read_roles: Option<String>,
     /// `RESTANCE__API__OPEN`: without tokens, serve the reads to anyone who reaches the port
     /// (writes stay refused). Off by default: a service without tokens refuses to start. For a
     /// local demo only.

@@ -54,6 +54,11 @@ use crate::store::queries::{self, AuditEntry};
 
 pub use requests::{MAX_CLAIMS, MAX_ID, MAX_LINE, MAX_NOTE};
 
+/// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
+/// otherwise: the kit's default (`caseworker`, `admin`, `reader`; a `reader` sees plans,
+/// deferrals, meetings and tasks but may change nothing).
+pub const READ_ROLES: &[&str] = restance_runtime::api_auth::DEFAULT_READ_ROLES;
+
 /// Who may write: a caseworker or an admin.
 pub const WRITERS: Need = Need::CaseworkerOrAdmin;
 /// The role that may read the audit trail.
@@ -152,7 +157,8 @@ fn bad_request(problems: Vec<Problem>) -> Refusal {
     }
 }
 
-/// Reads: a known token of any role. With no tokens configured the API is closed.
+/// Reads: a known token with a read role ([`READ_ROLES`]). With no tokens configured the API
+/// is closed.
 fn reader(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
     match state.gate.reader(headers) {
         Ok(Some(caller)) => Ok(caller),
@@ -162,16 +168,31 @@ fn reader(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>
     }
 }
 
-/// The audit trail: an admin token.
+/// The audit trail: an admin token for every municipality (the trail is not kept per
+/// municipality, so a token limited to some may not read it).
 fn admin_reader(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
     let caller = reader(state, headers)?;
-    if caller.role == ADMIN {
-        Ok(caller)
-    } else {
-        Err(Box::new(answer(ApiError::forbidden(
+    if caller.role != ADMIN {
+        return Err(Box::new(answer(ApiError::forbidden(
             "the audit trail needs a token with the admin role",
-        ))))
+        ))));
     }
+    if caller.municipalities.is_some() {
+        return Err(Box::new(answer(ApiError::forbidden(
+            "the audit trail covers every municipality: it needs an admin token that is not \
+             limited to municipalities",
+        ))));
+    }
+    Ok(caller)
+}
+
+/// The refusal of a municipality named in a read outside the token's scope (403: which
+/// municipalities exist is no secret; what they hold is).
+fn outside_scope(caller: &Caller) -> Response {
+    answer(ApiError::forbidden(format!(
+        "this token is limited to the municipalities {}",
+        caller.scope().replace('+', ", ")
+    )))
 }
 
 /// Refused writes go to `audit` (outcome `refused`, no before or after, the reason as detail)
@@ -198,20 +219,86 @@ impl RefusalAudit for ApiState {
 /// A write in progress: who, what, on which entity (for the audit trail).
 struct Write {
     actor: Actor,
+    /// The token, for its municipality scope.
+    caller: Caller,
     action: &'static str,
     entity: String,
 }
 
 impl Write {
-    /// Refuses the write (bad path or body, or the operation said no), audited.
-    async fn refuse(&self, state: &ApiState, refusal: Refusal) -> Response {
-        let caller = Caller {
-            name: self.actor.name.clone(),
-            role: self.actor.role.clone(),
-        };
+    /// `Ok` when the token may act on `municipality`'s data; otherwise the write is refused as
+    /// `not_found` — the answer a missing object gets — and audited as outside the scope.
+    async fn in_scope(
+        &self,
+        state: &ApiState,
+        municipality: &str,
+        not_found: String,
+    ) -> Result<(), Box<Response>> {
+        if self.caller.sees(municipality) {
+            return Ok(());
+        }
+        let refusal = Refusal::not_found(not_found);
+        let answered = refused(&refusal);
+        api::out_of_scope(
+            state,
+            &self.caller,
+            self.action,
+            &self.entity,
+            ApiError::not_found(refusal.error),
+        )
+        .await;
+        Err(Box::new(answered))
+    }
+
+    /// `Ok` when the token may act in `municipality`, named in the request's body; otherwise
+    /// 403, audited.
+    async fn may_act_in(&self, state: &ApiState, municipality: &str) -> Result<(), Box<Response>> {
+        if self.caller.sees(municipality) {
+            return Ok(());
+        }
+        let refusal = ApiError::forbidden(format!(
+            "this token is limited to the municipalities {}",
+            self.caller.scope().replace('+', ", ")
+        ));
         api::audit_refusal(
             state,
-            Some(&caller),
+            Some(&self.caller),
+            self.action,
+            &self.entity,
+            refusal.detail(),
+        )
+        .await;
+        Err(Box::new(answer(refusal)))
+    }
+
+    /// For a write on an existing object: `Ok` when the token is not limited to municipalities
+    /// or the object (looked up by `municipality_of`, `None` when there is no such object —
+    /// the operation then says so) is in its scope; see [`Write::in_scope`].
+    async fn object_in_scope<F>(
+        &self,
+        state: &ApiState,
+        municipality_of: F,
+        not_found: String,
+    ) -> Result<(), Box<Response>>
+    where
+        F: std::future::Future<Output = Result<Option<String>, DbErr>>,
+    {
+        if self.caller.municipalities.is_none() {
+            return Ok(());
+        }
+        match municipality_of.await {
+            Ok(Some(m)) => self.in_scope(state, &m, not_found).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(Box::new(answer(ApiError::unavailable(&e)))),
+        }
+    }
+
+    /// Refuses the write (bad path or body, or the operation said no), audited.
+    async fn refuse(&self, state: &ApiState, refusal: Refusal) -> Response {
+        let caller = &self.caller;
+        api::audit_refusal(
+            state,
+            Some(caller),
             self.action,
             &self.entity,
             &refusal.error,
@@ -235,9 +322,10 @@ async fn writer(
     {
         Ok(c) => Ok(Write {
             actor: Actor {
-                name: c.name,
-                role: c.role,
+                name: c.name.clone(),
+                role: c.role.clone(),
             },
+            caller: c,
             action,
             entity,
         }),

@@ -1,6 +1,9 @@
 //! The API's reads: one plan, deferral or meeting; the tasks; the citizen view of a debtor; the
-//! audit trail. Every read needs a known token (personal finance data); the audit trail needs
-//! an admin's.
+//! audit trail. Every read needs a known token with a read role (personal finance data); the
+//! audit trail needs an admin's for every municipality. A token limited to municipalities sees
+//! only theirs: another's plan, deferral or meeting is answered 404 as if missing, the task
+//! list leaves others out, and a debtor or task list of another municipality asked for by name
+//! is refused (403).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,7 @@ use restance_kernel::{BusinessDate, Money};
 use serde::Serialize;
 
 use super::requests::{param, valid_id};
-use super::{ApiState, admin_reader, answer, bad_request, reader, refused};
+use super::{ApiState, admin_reader, answer, bad_request, outside_scope, reader, refused};
 use crate::context::Refusal;
 use crate::deferrals::{self, DeferralView};
 use crate::meetings::{self, MeetingView};
@@ -50,16 +53,20 @@ pub(super) async fn plan(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers) {
-        return *r;
-    }
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let id = match path_id(path) {
         Ok(id) => id,
         Err(r) => return *r,
     };
     let db = &state.db;
     let result = async {
-        let Some(plan) = queries::plan(db, &id).await? else {
+        let Some(plan) = queries::plan(db, &id)
+            .await?
+            .filter(|p| caller.sees(&p.municipality))
+        else {
             return Ok(None);
         };
         let day = queries::last_business_date(db).await?;
@@ -81,15 +88,19 @@ pub(super) async fn deferral(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers) {
-        return *r;
-    }
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let id = match path_id(path) {
         Ok(id) => id,
         Err(r) => return *r,
     };
     let result = async {
-        match queries::deferral(&state.db, &id).await? {
+        match queries::deferral(&state.db, &id)
+            .await?
+            .filter(|d| caller.sees(&d.municipality))
+        {
             Some(d) => deferrals::view(&state.db, &d).await.map(Some),
             None => Ok(None),
         }
@@ -108,16 +119,17 @@ pub(super) async fn meeting(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers) {
-        return *r;
-    }
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let id = match path_id(path) {
         Ok(id) => id,
         Err(r) => return *r,
     };
     match queries::meeting(&state.db, &id).await {
-        Ok(Some(m)) => Json(meetings::view(&m)).into_response(),
-        Ok(None) => refused(&Refusal::not_found(format!("no meeting {id}"))),
+        Ok(Some(m)) if caller.sees(&m.municipality) => Json(meetings::view(&m)).into_response(),
+        Ok(_) => refused(&Refusal::not_found(format!("no meeting {id}"))),
         Err(e) => answer(ApiError::unavailable(&e)),
     }
 }
@@ -162,9 +174,10 @@ pub(super) async fn tasks(
     headers: HeaderMap,
     query: Pairs,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers) {
-        return *r;
-    }
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let q = match pairs(query) {
         Ok(q) => q,
         Err(r) => return *r,
@@ -188,12 +201,16 @@ pub(super) async fn tasks(
     if !problems.is_empty() {
         return refused(&bad_request(problems));
     }
+    if municipality.as_deref().is_some_and(|m| !caller.sees(m)) {
+        return outside_scope(&caller);
+    }
     let filter = TaskFilter {
         municipality,
         office,
         debtor_id: debtor,
         state: (wanted != "all").then(|| wanted.to_owned()),
         limit,
+        within: caller.municipalities.clone(),
     };
     match queries::tasks(&state.db, &filter).await {
         Ok(tasks) => Json(TaskList {
@@ -255,9 +272,10 @@ pub(super) async fn debtor(
     path: Result<Path<String>, PathRejection>,
     query: Pairs,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers) {
-        return *r;
-    }
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let id = match path_id(path) {
         Ok(id) => id,
         Err(r) => return *r,
@@ -277,6 +295,9 @@ pub(super) async fn debtor(
         }
         return refused(&bad_request(problems));
     };
+    if !caller.sees(&municipality) {
+        return outside_scope(&caller);
+    }
     match load_debtor(&state, &municipality, &id).await {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => refused(&Refusal::not_found(format!(

@@ -1,6 +1,10 @@
 //! The API's writes: each one authenticates, reads its path and body (400 with every problem),
 //! then runs its operation in one transaction with the debtor locked, its events in the outbox
-//! and its audit entry (see [`super::finish`]).
+//! and its audit entry (see [`super::finish`]). A token limited to municipalities may write only
+//! in theirs: a new plan, deferral or meeting in another is refused (403), and a write on
+//! another's plan, deferral, meeting or task is answered as if it did not exist (404); both
+//! are audited. (A municipality never changes on an object, so it is checked before the
+//! write's transaction.)
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -13,6 +17,7 @@ use super::requests::{
     self, DeferralBody, MeetingBody, OutcomeBody, PlanBody, ReasonBody, ReviseBody, valid_id,
 };
 use super::{ApiState, Write, bad_request, begin, finish, writer};
+use crate::store::queries;
 use crate::{deferrals, meetings, plans, tasks};
 
 type IdPath = Result<Path<String>, PathRejection>;
@@ -74,6 +79,7 @@ pub(super) async fn create_plan(
     let w = try_or_return!(writer(&state, &headers, "create_plan", "plan:new".into()).await);
     let parsed = requests::body::<PlanBody>(&body).and_then(PlanBody::into_plan);
     let req = try_or_return!(read(&state, &w, parsed).await);
+    try_or_return!(w.may_act_in(&state, &req.municipality).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
     let result = plans::create(&tx, &state.shared, &mut effects, &w.actor, req).await;
     finish(&state, &w, tx, effects, StatusCode::CREATED, result).await
@@ -88,6 +94,14 @@ pub(super) async fn revise_plan(
 ) -> Response {
     let w = try_or_return!(writer(&state, &headers, "revise_plan", entity("plan", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
+    try_or_return!(
+        w.object_in_scope(
+            &state,
+            plan_municipality(&state, &id),
+            format!("no plan {id}")
+        )
+        .await
+    );
     let parsed = requests::body::<ReviseBody>(&body).and_then(ReviseBody::into_revision);
     let req = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -104,6 +118,14 @@ pub(super) async fn cancel_plan(
 ) -> Response {
     let w = try_or_return!(writer(&state, &headers, "cancel_plan", entity("plan", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
+    try_or_return!(
+        w.object_in_scope(
+            &state,
+            plan_municipality(&state, &id),
+            format!("no plan {id}")
+        )
+        .await
+    );
     let parsed = requests::body::<ReasonBody>(&body).and_then(ReasonBody::into_reason);
     let reason = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -120,6 +142,7 @@ pub(super) async fn grant_deferral(
     let w = try_or_return!(writer(&state, &headers, "grant_deferral", "deferral:new".into()).await);
     let parsed = requests::body::<DeferralBody>(&body).and_then(DeferralBody::into_deferral);
     let req = try_or_return!(read(&state, &w, parsed).await);
+    try_or_return!(w.may_act_in(&state, &req.municipality).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
     let result = deferrals::grant(&tx, &state.shared, &mut effects, &w.actor, req).await;
     finish(&state, &w, tx, effects, StatusCode::CREATED, result).await
@@ -135,6 +158,15 @@ pub(super) async fn end_deferral(
     let w =
         try_or_return!(writer(&state, &headers, "end_deferral", entity("deferral", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
+    let of = async {
+        Ok(queries::deferral(&state.db, &id)
+            .await?
+            .map(|d| d.municipality))
+    };
+    try_or_return!(
+        w.object_in_scope(&state, of, format!("no deferral {id}"))
+            .await
+    );
     let parsed = requests::body::<ReasonBody>(&body).and_then(ReasonBody::into_reason);
     let reason = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -151,6 +183,7 @@ pub(super) async fn book_meeting(
     let w = try_or_return!(writer(&state, &headers, "book_meeting", "meeting:new".into()).await);
     let parsed = requests::body::<MeetingBody>(&body).and_then(MeetingBody::into_meeting);
     let req = try_or_return!(read(&state, &w, parsed).await);
+    try_or_return!(w.may_act_in(&state, &req.municipality).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
     let result = meetings::book(&tx, &state.shared, &mut effects, &w.actor, req).await;
     finish(&state, &w, tx, effects, StatusCode::CREATED, result).await
@@ -173,6 +206,15 @@ pub(super) async fn meeting_outcome(
         .await
     );
     let id = try_or_return!(path_id(&state, &w, path).await);
+    let of = async {
+        Ok(queries::meeting(&state.db, &id)
+            .await?
+            .map(|m| m.municipality))
+    };
+    try_or_return!(
+        w.object_in_scope(&state, of, format!("no meeting {id}"))
+            .await
+    );
     let parsed = requests::body::<OutcomeBody>(&body).and_then(OutcomeBody::into_outcome);
     let (outcome, result, note) = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
@@ -189,7 +231,18 @@ pub(super) async fn task_done(
 ) -> Response {
     let w = try_or_return!(writer(&state, &headers, "complete_task", entity("task", &path)).await);
     let id = try_or_return!(path_id(&state, &w, path).await);
+    let of = async {
+        Ok(queries::lock_task(&state.db, &id)
+            .await?
+            .map(|t| t.municipality))
+    };
+    try_or_return!(w.object_in_scope(&state, of, format!("no task {id}")).await);
     let (tx, effects) = try_or_return!(begin(&state).await);
     let result = tasks::done(&tx, &w.actor, &id).await;
     finish(&state, &w, tx, effects, StatusCode::OK, result).await
+}
+
+/// The municipality of plan `id`, if there is one.
+async fn plan_municipality(state: &ApiState, id: &str) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(queries::plan(&state.db, id).await?.map(|p| p.municipality))
 }

@@ -28,6 +28,12 @@ pub const CALLBACK_TOKEN: &str = "callback-secret-0123456789";
 /// A caseworker token for the documents API.
 pub const API_TOKEN: &str = "caseworker-token-0123456789";
 
+/// A caseworker of another municipality (0751) than the tests' requests (0746).
+pub const ELSEWHERE_TOKEN: &str = "aarhus-caseworker-token-0751";
+
+/// A read-only `reader`: notifications' letters are not for it.
+pub const READER_TOKEN: &str = "reader-token-0123456789";
+
 /// One renderer for every test of the process (loading renders every sample once).
 pub async fn renderer() -> anyhow::Result<Arc<restance_letters::Renderer>> {
     static RENDERER: OnceCell<Arc<restance_letters::Renderer>> = OnceCell::const_new();
@@ -78,7 +84,9 @@ pub fn builder<'a>(kind: &str, gateway: Option<&'a FakeSmsGateway>) -> Spawn<'a>
 
 /// For `configure`: bearer tokens required on the API ([`API_TOKEN`], a caseworker's).
 pub fn api_tokens(settings: &mut Settings) {
-    settings.api.tokens = Some(SecretString::from(format!("{API_TOKEN}:caseworker")));
+    settings.api.tokens = Some(SecretString::from(format!(
+        "{API_TOKEN}:caseworker,{ELSEWHERE_TOKEN}:caseworker:ola:0751,{READER_TOKEN}:reader:kim"
+    )));
 }
 
 /// The application as the tests build it: `[notifications]` as configured with the worker

@@ -116,6 +116,8 @@ pub struct TaskFilter {
     pub state: Option<String>,
     /// At most this many.
     pub limit: i64,
+    /// Only these municipalities (a token's scope); `None`: every one.
+    pub within: Option<Vec<String>>,
 }
 
 /// Tasks, by due date.
@@ -137,6 +139,18 @@ pub async fn tasks(db: &impl ConnectionTrait, f: &TaskFilter) -> Result<Vec<Task
     }
     if let Some(s) = &f.state {
         add("state", s.clone());
+    }
+    match f.within.as_deref() {
+        Some([]) => return Ok(Vec::new()),
+        Some(codes) => {
+            let first = values.len() + 1;
+            values.extend(codes.iter().map(|c| Value::from(c.as_str())));
+            clauses.push(format!(
+                "municipality IN ({})",
+                restance_store::placeholder_list(first, codes.len())
+            ));
+        }
+        None => {}
     }
     let filter = if clauses.is_empty() {
         String::new()

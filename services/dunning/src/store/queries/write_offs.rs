@@ -85,16 +85,30 @@ pub async fn insert_write_offs(
     Ok(())
 }
 
-/// Proposals in a state, oldest first.
+/// Proposals in a state, oldest first; of `municipalities` only, when given (a token's scope).
 pub async fn write_offs_in_state(
     db: &impl ConnectionTrait,
     state: &str,
+    municipalities: Option<&[String]>,
     limit: i64,
 ) -> Result<Vec<WriteOffRow>, DbErr> {
+    let mut values: Vec<sea_orm::Value> = vec![state.into(), limit.into()];
+    let only = match municipalities {
+        Some([]) => return Ok(Vec::new()),
+        Some(codes) => {
+            values.extend(codes.iter().map(|c| c.as_str().into()));
+            format!(
+                " AND municipality IN ({})",
+                restance_store::placeholder_list(3, codes.len())
+            )
+        }
+        None => String::new(),
+    };
     let sql = format!(
-        "SELECT {WRITE_OFF_COLUMNS} FROM write_offs WHERE state = $1 ORDER BY proposed_date, write_off_id LIMIT $2"
+        "SELECT {WRITE_OFF_COLUMNS} FROM write_offs WHERE state = $1{only} \
+         ORDER BY proposed_date, write_off_id LIMIT $2"
     );
-    db.query_all_raw(stmt(db, sql, vec![state.into(), limit.into()]))
+    db.query_all_raw(stmt(db, sql, values))
         .await?
         .iter()
         .map(write_off_from)

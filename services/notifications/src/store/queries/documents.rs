@@ -63,6 +63,21 @@ pub async fn document(db: &impl ConnectionTrait, id: &str) -> Result<Option<Docu
     .transpose()
 }
 
+/// The municipality a notification was requested for (a token's scope is checked against it).
+pub async fn municipality_of(
+    db: &impl ConnectionTrait,
+    notification_id: &str,
+) -> Result<Option<String>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT municipality FROM notifications WHERE notification_id = $1",
+        vec![notification_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
+
 /// The address protection of a notification's letter recipient, from the letter delivery's
 /// plan (what the letter was rendered for); `None` when the notification has no letter.
 pub async fn letter_protection(

@@ -235,18 +235,26 @@ async fn with_files(
     Ok(reports)
 }
 
-/// Reports, newest first, filtered by municipality and kind.
+/// Reports, newest first, of `municipalities` (all when `None`) and of `kind`.
 pub async fn reports(
     db: &impl ConnectionTrait,
-    municipality: Option<&str>,
+    municipalities: Option<&[String]>,
     kind: Option<&str>,
     limit: u64,
 ) -> Result<Vec<ReportRow>, DbErr> {
     let mut sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE 1 = 1");
     let mut values: Vec<Value> = Vec::new();
-    if let Some(m) = municipality {
-        values.push(m.into());
-        sql.push_str(&format!(" AND municipality = ${}", values.len()));
+    match municipalities {
+        Some([]) => return Ok(Vec::new()),
+        Some(codes) => {
+            let first = values.len() + 1;
+            values.extend(codes.iter().map(|m| Value::from(m.as_str())));
+            sql.push_str(&format!(
+                " AND municipality IN ({})",
+                restance_store::placeholder_list(first, codes.len())
+            ));
+        }
+        None => {}
     }
     if let Some(k) = kind {
         values.push(k.into());
