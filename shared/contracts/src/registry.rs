@@ -31,6 +31,8 @@ registry!(
     BenefitPaid,
     GuaranteeRegistered,
     GuaranteeChanged,
+    RecoveryRaised,
+    BenefitReported,
     DayOpened,
     FeeAssessed,
     InterestAssessed,

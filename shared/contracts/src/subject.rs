@@ -110,7 +110,17 @@ about_agreement!(
     MeetingMissed,
 );
 about_claim_id!(FeeAssessed, InterestAssessed);
-about_municipality!(PaymentReceived, PaymentUnmatched);
+about_municipality!(
+    PaymentReceived,
+    PaymentUnmatched,
+    BenefitPaid,
+    GuaranteeRegistered,
+    RecoveryRaised,
+    BenefitReported,
+);
+
+/// Names only its guarantee: the municipality is the registration's.
+impl Subject for GuaranteeChanged {}
 
 impl Subject for DayOpened {}
 

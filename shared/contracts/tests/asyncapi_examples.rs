@@ -52,6 +52,8 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         BenefitPaid::TYPE => through::<BenefitPaid>(data),
         GuaranteeRegistered::TYPE => through::<GuaranteeRegistered>(data),
         GuaranteeChanged::TYPE => through::<GuaranteeChanged>(data),
+        RecoveryRaised::TYPE => through::<RecoveryRaised>(data),
+        BenefitReported::TYPE => through::<BenefitReported>(data),
         DayOpened::TYPE => through::<DayOpened>(data),
         FeeAssessed::TYPE => through::<FeeAssessed>(data),
         InterestAssessed::TYPE => through::<InterestAssessed>(data),
@@ -161,7 +163,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 43);
+    assert_eq!(all.len(), 45);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

@@ -29,14 +29,15 @@
 use restance_bus::router::Screen;
 use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
-    BenefitPaid, CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened,
-    ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened, DebtorUpdated, DeferralEnded,
-    DeferralGranted, DeliveryFailed, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
-    InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
-    MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
-    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentSettled, ReminderIssued, ReportPublished,
-    SmsSent, SupplyRestorationRequested, SupplySuspensionRequested, WriteOffApproved,
-    WriteOffProposed, is_rejected_type,
+    BenefitPaid, BenefitReported, CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver,
+    ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened, DebtorUpdated,
+    DeferralEnded, DeferralGranted, DeliveryFailed, EmailSent, FeeAssessed, GuaranteeChanged,
+    GuaranteeRegistered, InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady,
+    MeetingHeld, MeetingMissed, MeetingScheduled, NotificationRequested, PaymentApplied,
+    PaymentReceived, PaymentUnmatched, PlanCompleted, PlanCreated, PlanDefaulted,
+    PrepaymentSettled, RecoveryRaised, ReminderIssued, ReportPublished, SmsSent,
+    SupplyRestorationRequested, SupplySuspensionRequested, WriteOffApproved, WriteOffProposed,
+    is_rejected_type,
 };
 use restance_contracts::{Message, Problem, known_types};
 use serde::Deserialize;
@@ -128,6 +129,7 @@ const INVOICING: &[&str] = &["/restance/invoicing"];
 const AGREEMENTS: &[&str] = &["/restance/agreements"];
 const NOTIFICATIONS: &[&str] = &["/restance/notifications"];
 const REPORTING: &[&str] = &["/restance/reporting"];
+const GUARANTEE: &[&str] = &["/restance/guarantee"];
 
 /// Who publishes `message_type` per the bus contract: the patterns allowed when `[senders]`
 /// does not name it (none for a type the contract does not know).
@@ -174,6 +176,7 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | MeetingHeld::TYPE
         | MeetingMissed::TYPE => AGREEMENTS,
         ReportPublished::TYPE => REPORTING,
+        RecoveryRaised::TYPE | BenefitReported::TYPE => GUARANTEE,
         t if is_rejected_type(t) => {
             let service = t.split('.').next().unwrap_or_default();
             return vec![format!("/restance/{service}")];

@@ -11,6 +11,7 @@ mod benefits;
 mod billing;
 mod calendar;
 mod dunning;
+mod guarantee;
 mod immigration;
 mod invoicing;
 mod notifications;
@@ -31,6 +32,9 @@ pub use dunning::{
     CaseworkerAlerted, ClaimHandedOver, ClaimTransferred, CollectionAuthority, FeeAssessed,
     InterestAssessed, ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested,
     TransferredDebtor, WriteOffApproved, WriteOffProposed, WriteOffReason,
+};
+pub use guarantee::{
+    BenefitReported, MAX_RECOVERED_PAYMENTS, RecipientRole, RecoveredPayment, RecoveryRaised,
 };
 pub use immigration::{
     GuaranteeBank, GuaranteeChangeReason, GuaranteeChanged, GuaranteeRegistered,
