@@ -80,14 +80,7 @@ impl Validate for RecoveryRaised {
         p.id("data.municipality", &self.municipality);
         p.id("data.office", &self.office);
         self.guarantor.check(&mut p, "data.guarantor");
-        p.text("data.bank.name", &self.bank.name);
-        if self.bank.reg_no.len() != 4 || !self.bank.reg_no.bytes().all(|b| b.is_ascii_digit()) {
-            p.add("data.bank.reg_no", "must be four digits");
-        }
-        if let Some(email) = &self.bank.email {
-            p.email("data.bank.email", email);
-        }
-        self.bank.address.check(&mut p, "data.bank.address");
+        self.bank.check(&mut p, "data.bank");
         if self.currency != Currency::Dkk {
             p.add("data.currency", "must be DKK (guarantees are Danish)");
         }

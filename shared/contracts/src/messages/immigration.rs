@@ -70,16 +70,24 @@ impl Validate for GuaranteeRegistered {
         }
         p.id("data.person_id", &self.person_id);
         self.guarantor.check(&mut p, "data.guarantor");
-        p.text("data.bank.name", &self.bank.name);
-        if self.bank.reg_no.len() != 4 || !self.bank.reg_no.bytes().all(|b| b.is_ascii_digit()) {
-            p.add("data.bank.reg_no", "must be four digits");
-        }
-        if let Some(email) = &self.bank.email {
-            p.email("data.bank.email", email);
-        }
-        self.bank.address.check(&mut p, "data.bank.address");
+        self.bank.check(&mut p, "data.bank");
         p.positive("data.amount", self.amount);
         p.into_vec()
+    }
+}
+
+impl GuaranteeBank {
+    /// The bank's name, a four-digit registration number, an e-mail address if given and the
+    /// postal address, at `path`.
+    pub(crate) fn check(&self, p: &mut Problems, path: &str) {
+        p.text(&format!("{path}.name"), &self.name);
+        if self.reg_no.len() != 4 || !self.reg_no.bytes().all(|b| b.is_ascii_digit()) {
+            p.add(format!("{path}.reg_no"), "must be four digits");
+        }
+        if let Some(email) = &self.email {
+            p.email(&format!("{path}.email"), email);
+        }
+        self.address.check(p, &format!("{path}.address"));
     }
 }
 
