@@ -8,11 +8,28 @@
 //! (forældelsesloven § 3). The municipality must also report benefits paid to either of them to
 //! the immigration service where a maintenance requirement applies.
 //!
-//! So far the crate is the pure domain ([`domain`]): no database, no broker, no HTTP and no
-//! clock. The handlers, the store and the API are built on top of it; they load the guarantee,
-//! its payments and its case, call a function of [`domain`], and store and publish what it
-//! returns.
-
-#![warn(missing_docs)]
+//! Where things are:
+//! - the rules are the pure [`domain`]: no database, no broker, no HTTP and no clock;
+//! - a guarantee enters in [`handlers::guarantees`] (`immigration.guarantee.registered.v1`,
+//!   `…changed.v1`), a benefit paid in [`handlers::benefits`] (`benefits.benefit.paid.v1`,
+//!   classified by [`domain::classify`] and stored with its classification);
+//! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
+//! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`).
+//!
+//! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
+//! and store what it returns.
 
 pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod state;
+pub mod store;
+
+pub use startup::Application;
+
+/// The service name: queue `<exchange>.guarantee`, source `/restance/guarantee`.
+pub const SERVICE: &str = "guarantee";
+/// The HTTP port when `http.port` is not configured (DESIGN.md's table of services).
+pub const PORT: u16 = 8084;

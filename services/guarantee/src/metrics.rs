@@ -1,0 +1,20 @@
+//! The service's own metrics (the runtime adds the bus, HTTP and database ones).
+//!
+//! Counted in the consumer's transaction, so a batch retried after a lock conflict may count a
+//! message twice; the inbox keeps the effects once.
+
+/// `restance_guarantee_guarantees_registered_total`: new guarantees stored.
+pub fn guarantee_registered() {
+    metrics::counter!("restance_guarantee_guarantees_registered_total").increment(1);
+}
+
+/// `restance_guarantee_changes_total{reason}`: new changes kept in a guarantee's history.
+pub fn change_recorded(reason: &'static str) {
+    metrics::counter!("restance_guarantee_changes_total", "reason" => reason).increment(1);
+}
+
+/// `restance_guarantee_benefits_total{outcome}`: benefits paid, classified
+/// (`recoverable`, `reported`, `no_guarantee`, `not_recoverable`).
+pub fn benefit_classified(outcome: &'static str) {
+    metrics::counter!("restance_guarantee_benefits_total", "outcome" => outcome).increment(1);
+}

@@ -1,0 +1,110 @@
+//! The guarantee schema. Money columns are integer øre (`*_minor`).
+//!
+//! National ids (`resident_national_id`, `spouse_national_id`, `recipient_national_id`, and
+//! the guarantor's inside `guarantor`) are stored in full: the benefits are matched to the
+//! guarantees by them, and the report to the immigration service carries them. They are never
+//! logged and the API shows only the birth date part.
+
+use restance_store::run_ddl;
+use sea_orm_migration::prelude::*;
+
+/// The migrator run at start and by `restance-guarantee migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(restance_bus::migration::InboxOutbox),
+            Box::new(Guarantees),
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261207_000003_guarantee_audit_append_only",
+                table: "api_audit",
+            }),
+        ]
+    }
+}
+
+/// Guarantees with their history of changes, benefits paid with their classification, the
+/// business date, and the API's audit trail.
+#[derive(Debug)]
+struct Guarantees;
+
+impl MigrationName for Guarantees {
+    fn name(&self) -> &str {
+        "m20261207_000002_guarantee_guarantees"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Guarantees {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            &format!(
+                "CREATE TABLE guarantees (
+                guarantee_id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                resident_national_id TEXT NOT NULL,
+                spouse_national_id TEXT NOT NULL,
+                person_id TEXT NOT NULL,
+                guarantor TEXT NOT NULL,
+                bank TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                binding_period_end DATE NOT NULL,
+                maintenance_requirement BOOLEAN NOT NULL,
+                registered_on DATE NOT NULL,
+                content_hash TEXT NOT NULL,
+                message_id TEXT NOT NULL
+            );
+            CREATE INDEX guarantees_by_spouse ON guarantees (municipality, spouse_national_id);
+            CREATE INDEX guarantees_by_resident ON guarantees (municipality, resident_national_id);
+            CREATE TABLE guarantee_changes (
+                seq BIGSERIAL PRIMARY KEY,
+                guarantee_id TEXT NOT NULL,
+                change_key TEXT NOT NULL UNIQUE,
+                reason TEXT NOT NULL,
+                effective_date DATE NOT NULL,
+                new_amount_minor BIGINT NULL,
+                source TEXT NOT NULL,
+                message_id TEXT NOT NULL
+            );
+            CREATE INDEX guarantee_changes_by_guarantee ON guarantee_changes (guarantee_id);
+            CREATE TABLE benefits (
+                source TEXT NOT NULL,
+                benefit_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                recipient_national_id TEXT NOT NULL,
+                law TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                paid_date DATE NOT NULL,
+                classification TEXT NOT NULL,
+                recoverable_from TEXT NULL,
+                reported BOOLEAN NOT NULL,
+                content_hash TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                PRIMARY KEY (source, benefit_id)
+            );
+            CREATE INDEX benefits_by_guarantee ON benefits (recoverable_from);
+            CREATE TABLE benefit_links (
+                source TEXT NOT NULL,
+                benefit_id TEXT NOT NULL,
+                guarantee_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                recoverable BOOLEAN NOT NULL,
+                reported BOOLEAN NOT NULL,
+                not_recoverable_reason TEXT NULL,
+                PRIMARY KEY (source, benefit_id, guarantee_id, role)
+            );
+            CREATE INDEX benefit_links_by_guarantee ON benefit_links (guarantee_id);
+            CREATE TABLE business_days (
+                business_date DATE PRIMARY KEY
+            );
+            {}",
+                restance_runtime::audit::API_AUDIT_TABLE
+            ),
+        )
+        .await
+    }
+}

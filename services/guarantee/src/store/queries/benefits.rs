@@ -1,0 +1,222 @@
+//! `benefits` and `benefit_links`: each benefit paid with its classification, and every
+//! guarantee it was found linked to (as spouse or resident) with what that link means.
+
+use restance_kernel::{BusinessDate, Money, Redacted};
+use restance_store::{date, get_date, get_money, stmt};
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::{from_word, word};
+use crate::domain::{BenefitLaw, Classification, NotRecoverableReason, Role};
+
+/// A benefit paid, as stored.
+#[derive(Debug, Clone)]
+pub struct NewBenefit {
+    /// The envelope source (with `benefit_id`, the natural key).
+    pub source: String,
+    /// The benefits system's id for the payment.
+    pub benefit_id: String,
+    /// The paying municipality.
+    pub municipality: String,
+    /// The recipient (never logged).
+    pub recipient_national_id: Redacted<String>,
+    /// The act.
+    pub law: BenefitLaw,
+    /// The amount paid.
+    pub amount: Money,
+    /// The day it was paid.
+    pub paid_date: BusinessDate,
+    /// SHA-256 of the message's data: the same benefit again must carry the same.
+    pub content_hash: String,
+}
+
+/// One word for what a benefit paid means, for the `classification` column and the metric:
+/// `recoverable` (it may also be reported: see the `reported` column), `reported` (reported,
+/// not recoverable), `no_guarantee` (the recipient is in no guarantee), `not_recoverable`.
+pub fn outcome(c: &Classification) -> &'static str {
+    if c.recoverable_from.is_some() {
+        "recoverable"
+    } else if c.is_reported() {
+        "reported"
+    } else if c.is_no_guarantee() {
+        "no_guarantee"
+    } else {
+        "not_recoverable"
+    }
+}
+
+/// The content hash of the benefit stored under `(source, benefit_id)`, if any.
+pub async fn content_hash(
+    db: &impl ConnectionTrait,
+    source: &str,
+    benefit_id: &str,
+) -> Result<Option<String>, DbErr> {
+    match db
+        .query_one_raw(stmt(
+            db,
+            "SELECT content_hash FROM benefits WHERE source = $1 AND benefit_id = $2",
+            vec![source.into(), benefit_id.into()],
+        ))
+        .await?
+    {
+        Some(row) => Ok(Some(row.try_get_by_index(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores the benefit with its classification and its links; `false` when a replica stored
+/// it first (nothing written then).
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    b: &NewBenefit,
+    c: &Classification,
+    message_id: &str,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO benefits (source, benefit_id, municipality, recipient_national_id, law, \
+             amount_minor, paid_date, classification, recoverable_from, reported, content_hash, \
+             message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (source, benefit_id) DO NOTHING",
+            vec![
+                b.source.clone().into(),
+                b.benefit_id.clone().into(),
+                b.municipality.clone().into(),
+                b.recipient_national_id.expose().clone().into(),
+                word(&b.law).into(),
+                b.amount.to_minor().into(),
+                date(b.paid_date),
+                outcome(c).into(),
+                c.recoverable_from.clone().into(),
+                c.is_reported().into(),
+                b.content_hash.clone().into(),
+                message_id.into(),
+            ],
+        ))
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for link in links(c) {
+        db.execute_raw(stmt(
+            db,
+            "INSERT INTO benefit_links (source, benefit_id, guarantee_id, role, recoverable, \
+             reported, not_recoverable_reason) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (source, benefit_id, guarantee_id, role) DO NOTHING",
+            vec![
+                b.source.clone().into(),
+                b.benefit_id.clone().into(),
+                link.guarantee_id.into(),
+                word(&link.role).into(),
+                link.recoverable.into(),
+                link.reported.into(),
+                link.reason.map(|r| word(&r)).into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(true)
+}
+
+struct LinkRow {
+    guarantee_id: String,
+    role: Role,
+    recoverable: bool,
+    reported: bool,
+    reason: Option<NotRecoverableReason>,
+}
+
+/// One row per guarantee and role the classification names.
+fn links(c: &Classification) -> Vec<LinkRow> {
+    let mut out: Vec<LinkRow> = c
+        .not_recoverable
+        .iter()
+        .map(|n| LinkRow {
+            guarantee_id: n.guarantee_id.clone(),
+            role: n.role,
+            recoverable: false,
+            reported: false,
+            reason: Some(n.reason),
+        })
+        .collect();
+    if let Some(g) = &c.recoverable_from {
+        // Only a spouse's benefit is recoverable (domain::benefit).
+        out.push(LinkRow {
+            guarantee_id: g.clone(),
+            role: Role::Spouse,
+            recoverable: true,
+            reported: false,
+            reason: None,
+        });
+    }
+    for report in &c.reports {
+        if let Some(row) = out
+            .iter_mut()
+            .find(|l| l.guarantee_id == report.guarantee_id && l.role == report.role)
+        {
+            row.reported = true;
+        }
+    }
+    out
+}
+
+/// A benefit paid as one guarantee sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedBenefit {
+    /// The envelope source.
+    pub source: String,
+    /// The benefits system's id.
+    pub benefit_id: String,
+    /// The act.
+    pub law: BenefitLaw,
+    /// The amount paid.
+    pub amount: Money,
+    /// The day it was paid.
+    pub paid_date: BusinessDate,
+    /// The recipient's role in this guarantee.
+    pub role: Role,
+    /// Recovered from this guarantee.
+    pub recoverable: bool,
+    /// Reported to the immigration service under this guarantee.
+    pub reported: bool,
+    /// Why it is not recovered from this guarantee.
+    pub not_recoverable_reason: Option<NotRecoverableReason>,
+}
+
+/// Every benefit linked to `guarantee_id`, oldest paid first.
+pub async fn of_guarantee(
+    db: &impl ConnectionTrait,
+    guarantee_id: &str,
+) -> Result<Vec<LinkedBenefit>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            "SELECT b.source, b.benefit_id, b.law, b.amount_minor, b.paid_date, l.role, \
+             l.recoverable, l.reported, l.not_recoverable_reason \
+             FROM benefit_links l JOIN benefits b \
+             ON b.source = l.source AND b.benefit_id = l.benefit_id \
+             WHERE l.guarantee_id = $1 ORDER BY b.paid_date, b.source, b.benefit_id, l.role",
+            vec![guarantee_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let law: String = row.try_get_by_index(2)?;
+            let role: String = row.try_get_by_index(5)?;
+            let reason: Option<String> = row.try_get_by_index(8)?;
+            Ok(LinkedBenefit {
+                source: row.try_get_by_index(0)?,
+                benefit_id: row.try_get_by_index(1)?,
+                law: from_word("benefits.law", &law)?,
+                amount: get_money(row, 3)?,
+                paid_date: get_date(row, 4)?,
+                role: from_word("benefit_links.role", &role)?,
+                recoverable: row.try_get_by_index(6)?,
+                reported: row.try_get_by_index(7)?,
+                not_recoverable_reason: reason
+                    .map(|r| from_word("benefit_links.not_recoverable_reason", &r))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
