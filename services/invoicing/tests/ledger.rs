@@ -1152,3 +1152,79 @@ async fn a_token_sees_only_its_municipalities_claims_and_needs_a_read_role() -> 
     );
     svc.stop().await
 }
+
+/// Issue 20: a recovery raised from a family-reunification guarantee becomes the guarantor's
+/// claim in category `guarantee`, once per case, with invoicing's own payment reference; a
+/// recovery invoicing cannot open is dead-lettered with its reason, and so is one that does not
+/// come from the guarantee service.
+#[tokio::test]
+async fn a_recovery_from_a_guarantee_becomes_the_guarantors_claim_once() -> anyhow::Result<()> {
+    let mut svc = TestApp::spawn::<Application>(Db::of("postgres"), |_| {}).await?;
+    let recovery = |case_id: &str, office: &str| {
+        json!({"case_id":case_id,"guarantee_id":"G-1","municipality":"0746","office":office,
+            "guarantor":{"id":"G-P-1","kind":"person","national_id":"2208861113","name":"Jonas K",
+              "address":{"lines":["Parkvej 3"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+              "language":"da","digital_post":true,"address_protection":"none"},
+            "bank":{"name":"Fællesbanken","reg_no":"5301",
+              "address":{"lines":["Bankpladsen 1"],"postcode":"1092","city":"København K","country":"DK"}},
+            "currency":"DKK","amount":"300.00","legal_basis":"udlændingeloven § 9, stk. 5",
+            "period_from":"2026-01-05","period_to":"2026-02-05","raised_date":"2027-03-02",
+            "due_date":"2027-04-01","payments":[
+              {"benefit_id":"B-1","law":"aktivloven","paid_date":"2026-01-05","paid_amount":"200.00","recovered":"200.00"},
+              {"benefit_id":"B-2","law":"integrationsloven","paid_date":"2026-02-05","paid_amount":"200.00","recovered":"100.00"}]})
+    };
+    let raised = |id: &str, source: &str, data: Value| {
+        envelope(source, id, "guarantee.recovery.raised.v1", data)
+    };
+    svc.publish(&[
+        raised("r1", "/restance/guarantee", recovery("GRC-1", "main")),
+        raised("r1-again", "/restance/guarantee", recovery("GRC-1", "main")),
+        raised("r2", "/restance/guarantee", recovery("GRC-2", "nowhere")),
+        raised("r3", "/billing/daycare", recovery("GRC-3", "main")),
+    ])
+    .await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    let d = &opened[0]["data"];
+    assert_eq!(d["category"], "guarantee");
+    assert_eq!(d["debtor_id"], "G-P-1");
+    assert_eq!(d["invoice_id"], "GRC-1");
+    assert_eq!(d["source"], "/restance/guarantee");
+    assert_eq!(d["amount"], "300.00");
+    assert_eq!(d["due_date"], "2027-04-01");
+    assert!(
+        d["ocr_line"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("+71<")),
+        "the bank pays by invoicing's reference: {d}"
+    );
+    svc.probe
+        .wait_for("invoicing.message.rejected.v1", 2, T)
+        .await?;
+    svc.wait_inbox(4).await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    let dead = svc.dead_letters().await?;
+    let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("data.office")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("unexpected source")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        svc.probe.of_type("invoicing.claim.opened.v1").len(),
+        1,
+        "one claim for the case, however often it is raised"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM claims WHERE category = 'guarantee'")
+            .await?,
+        1
+    );
+    svc.stop().await
+}

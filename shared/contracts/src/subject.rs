@@ -115,9 +115,18 @@ about_municipality!(
     PaymentUnmatched,
     BenefitPaid,
     GuaranteeRegistered,
-    RecoveryRaised,
     BenefitReported,
 );
+
+/// The claim it opens is the guarantor's.
+impl Subject for RecoveryRaised {
+    fn municipality(&self) -> Option<&str> {
+        Some(&self.municipality)
+    }
+    fn debtor_id(&self) -> Option<&str> {
+        Some(&self.guarantor.id)
+    }
+}
 
 /// Names only its guarantee: the municipality is the registration's.
 impl Subject for GuaranteeChanged {}

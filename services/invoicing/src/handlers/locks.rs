@@ -28,7 +28,7 @@ use restance_bus::Planned;
 use restance_contracts::Message;
 use restance_contracts::messages::{
     ClaimHandedOver, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
-    PaymentReceived, WriteOffApproved,
+    PaymentReceived, RecoveryRaised, WriteOffApproved,
 };
 use restance_kernel::{Catalog, NationalId, PartyKind};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -139,6 +139,8 @@ pub async fn foreseen(
     for msg in planned.messages() {
         if let Some(inv) = msg.get::<InvoiceIssued>() {
             keys.insert((inv.municipality.clone(), inv.debtor.id.clone()));
+        } else if let Some(r) = msg.get::<RecoveryRaised>() {
+            keys.insert((r.municipality.clone(), r.guarantor.id.clone()));
         } else if let Some(c) = msg.get::<InvoiceCredited>() {
             claim_ids.insert(claim_id_for(&msg.inbound.envelope.source, &c.invoice_id));
         } else if let Some(p) = msg.get::<PaymentReceived>() {

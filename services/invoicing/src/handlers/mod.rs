@@ -5,6 +5,7 @@
 //! ([`locks`], [`Consume::begin`]), and each handler reads a claim or a credit balance only
 //! under its debtor's lock.
 
+pub mod guarantee;
 pub mod invoices;
 mod ledger;
 pub mod locks;
@@ -13,7 +14,7 @@ use restance_bus::router::{Consume, Cx, On, OnRun, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Inbound, Outcome};
 use restance_contracts::messages::{
     ClaimHandedOver, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
-    PaymentReceived, PlanCreated, WriteOffApproved,
+    PaymentReceived, PlanCreated, RecoveryRaised, WriteOffApproved,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -31,6 +32,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimHandedOver>()
         .on::<WriteOffApproved>()
         .on::<PlanCreated>()
+        .on::<RecoveryRaised>()
 }
 
 impl Consume for Shared {
@@ -128,6 +130,26 @@ impl On<WriteOffApproved> for Shared {
 impl On<PlanCreated> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, p: PlanCreated) -> Result<Outcome, HandlerError> {
         ledger::record_plan(cx.tx, &self.catalog, &p).await
+    }
+}
+
+/// A recovery from a guarantee: opened as the invoice it amounts to ([`guarantee::as_invoice`]).
+impl On<RecoveryRaised> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        r: RecoveryRaised,
+    ) -> Result<Outcome, HandlerError> {
+        let invoice = guarantee::as_invoice(&r);
+        let mut outcomes = invoices::open_claims(
+            cx.tx,
+            &self.catalog,
+            vec![(cx.inbound, invoice)],
+            cx.effects,
+            cx.batch,
+        )
+        .await?;
+        Ok(outcomes.pop().unwrap_or(Outcome::Done))
     }
 }
 
