@@ -1489,3 +1489,61 @@ async fn a_debtor_whose_decision_fails_every_time_is_parked_on_postgres() -> any
 async fn a_debtor_whose_decision_fails_every_time_is_parked_on_sqlite() -> anyhow::Result<()> {
     a_debtor_whose_decision_fails_every_time_is_parked_and_the_day_goes_on("sqlite").await
 }
+
+/// Issue 20: a claim recovered from a family-reunification guarantee (category `guarantee`,
+/// policy `dk_guarantee`) gets no reminder, fee, interest or transfer: the bank was asked by the
+/// guarantee service's letter. Seven days after the due date the administrator is alerted, once.
+#[tokio::test]
+async fn a_guarantee_claim_gets_no_reminder_and_the_administrator_is_alerted() -> anyhow::Result<()>
+{
+    let mut svc = start("sqlite", false).await?;
+    svc.publish(&[
+        debtor_updated("G-P-1", "none"),
+        svc.opened(&Claim {
+            id: "GRC-1",
+            debtor: "G-P-1",
+            category: "guarantee",
+            amount: "24960.00",
+            due: "2026-12-15",
+        }),
+    ])
+    .await?;
+    svc.settle().await?;
+    svc.run_day("2026-12-21").await?;
+    assert!(
+        svc.probe
+            .of_type("dunning.caseworker.alerted.v1")
+            .is_empty()
+    );
+    svc.run_day("2026-12-22").await?;
+    let alerts = svc
+        .probe
+        .wait_for("dunning.caseworker.alerted.v1", 1, T)
+        .await?;
+    assert_eq!(alerts[0]["data"]["claim_ids"], json!(["GRC-1"]));
+    assert_eq!(alerts[0]["data"]["category"], "guarantee");
+    for date in ["2027-01-05", "2027-02-15", "2027-04-01"] {
+        svc.run_day(date).await?;
+    }
+    assert_eq!(
+        svc.probe.of_type("dunning.caseworker.alerted.v1").len(),
+        1,
+        "once"
+    );
+    for quiet in [
+        REQUESTED,
+        "dunning.reminder.issued.v1",
+        "dunning.fee.assessed.v1",
+        "dunning.interest.assessed.v1",
+        "dunning.claim.transferred.v1",
+    ] {
+        assert!(
+            svc.probe.of_type(quiet).is_empty(),
+            "{quiet}: {:#?}",
+            svc.probe.of_type(quiet)
+        );
+    }
+    let (_, view) = svc.get("/api/v1/claims/GRC-1/dunning", None).await?;
+    assert_eq!(view["policy"], "dk_guarantee@1", "{view}");
+    svc.stop().await
+}
