@@ -146,7 +146,12 @@ pub async fn change(
 /// The day the envelope was sent, in the time zone of the municipality's country.
 fn business_date_of(shared: &Shared, inbound: &Inbound, municipality: &str) -> BusinessDate {
     let zone = shared.country_of(municipality).time_zone();
-    inbound.envelope.time.with_timezone(&zone).date_naive().into()
+    inbound
+        .envelope
+        .time
+        .with_timezone(&zone)
+        .date_naive()
+        .into()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, HandlerError> {

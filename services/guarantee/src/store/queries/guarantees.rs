@@ -249,4 +249,3 @@ fn change_key(guarantee_id: &str, change: &Change) -> String {
         change.effective
     )
 }
-

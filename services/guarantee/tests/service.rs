@@ -1,0 +1,542 @@
+//! The guarantee service in-process against the real RabbitMQ and a real database (PostgreSQL
+//! and SQLite): guarantees registered and changed, benefits classified, every bad input
+//! dead-lettered with its reason, redeliveries without effect, the read API with scoped tokens,
+//! and no national id in the log.
+
+use restance_guarantee::Application;
+use restance_testkit::{Db, TestApp, envelope, short_not_yet};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+const CASEWORKER: &str = "caseworker-token-0001";
+const HERE: &str = "skanderborg-token-0001";
+const ELSEWHERE: &str = "qeqqata-token-00001";
+const DASHBOARD: &str = "dashboard-token-0001";
+
+const RESIDENT: &str = "2208861113";
+const SPOUSE: &str = "0304901548";
+const STRANGER: &str = "0101901234";
+const GUARANTOR_NAME: &str = "Jonas Kristensen";
+
+async fn start(kind: &str) -> anyhow::Result<TestApp> {
+    TestApp::spawn::<Application>(Db::of(kind), |s| {
+        short_not_yet(s);
+        s.api.tokens = Some(secrecy::SecretString::from(format!(
+            "{CASEWORKER}:caseworker,{HERE}:caseworker:mhj:0746,\
+             {ELSEWHERE}:caseworker:aka:0957,{DASHBOARD}:reporting:dash"
+        )));
+    })
+    .await
+}
+
+fn registration_data(guarantee_id: &str, municipality: &str, amount: &str) -> Value {
+    json!({"guarantee_id":guarantee_id,"municipality":municipality,
+        "resident_national_id":RESIDENT,"spouse_national_id":SPOUSE,"person_id":"PID-7713-2291",
+        "guarantor":{"id":"C-P-5521","kind":"person","national_id":RESIDENT,"name":GUARANTOR_NAME,
+            "address":{"lines":["Adelgade 88"],"postcode":"8660","city":"Skanderborg","country":"DK"},
+            "email":"jonas.k@example.org","language":"da","digital_post":true,
+            "address_protection":"none"},
+        "bank":{"name":"Fællesbanken A/S","reg_no":"5301",
+            "email":"sikkerhedsstillelse@faellesbanken.example",
+            "address":{"lines":["Holmens Kanal 2"],"postcode":"1060","city":"København K","country":"DK"}},
+        "amount":amount,"binding_period_end":"2029-01-14","maintenance_requirement":true})
+}
+
+/// A registration sent on `time` (the day the guarantee is in force from).
+fn registered(id: &str, data: Value, time: &str) -> Value {
+    let mut e = envelope(
+        "/immigration/uds",
+        id,
+        "immigration.guarantee.registered.v1",
+        data,
+    );
+    e["time"] = json!(time);
+    e
+}
+
+fn changed(
+    id: &str,
+    guarantee_id: &str,
+    reason: &str,
+    effective: &str,
+    amount: Option<&str>,
+) -> Value {
+    let mut data = json!({"guarantee_id":guarantee_id,"reason":reason,"effective_date":effective});
+    if let Some(a) = amount {
+        data["new_amount"] = json!(a);
+    }
+    envelope(
+        "/immigration/uds",
+        id,
+        "immigration.guarantee.changed.v1",
+        data,
+    )
+}
+
+fn benefit(
+    id: &str,
+    benefit_id: &str,
+    recipient: &str,
+    law: &str,
+    amount: &str,
+    paid: &str,
+) -> Value {
+    envelope(
+        "/benefits/yds",
+        id,
+        "benefits.benefit.paid.v1",
+        json!({"benefit_id":benefit_id,"municipality":"0746","recipient_national_id":recipient,
+               "law":law,"amount":amount,"paid_date":paid}),
+    )
+}
+
+fn day(date: &str) -> Value {
+    envelope(
+        "/restance/calendar",
+        &format!("day-{date}"),
+        "calendar.day.opened.v1",
+        json!({"date":date}),
+    )
+}
+
+/// The classification stored for a benefit.
+async fn classification(svc: &TestApp, benefit_id: &str) -> anyhow::Result<String> {
+    for outcome in ["recoverable", "reported", "no_guarantee", "not_recoverable"] {
+        let n = svc
+            .count(&format!(
+                "SELECT COUNT(*) FROM benefits WHERE benefit_id = '{benefit_id}' \
+                 AND classification = '{outcome}'"
+            ))
+            .await?;
+        if n == 1 {
+            return Ok(outcome.to_owned());
+        }
+    }
+    anyhow::bail!("benefit {benefit_id} is not stored")
+}
+
+/// Registration 15 January 2024 (120,000.00, maintenance requirement), reduced to 10,000.00
+/// from 1 January 2025, divorce from 1 May 2026; benefits to the spouse, the resident and a
+/// stranger; the day 4 May 2026 opened.
+async fn a_guarantee_story(svc: &mut TestApp) -> anyhow::Result<()> {
+    svc.publish(&[registered(
+        "r1",
+        registration_data("G-1", "0746", "120000.00"),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.wait_processed().await?;
+    svc.publish(&[
+        changed(
+            "c1",
+            "G-1",
+            "amount_reduced",
+            "2025-01-01",
+            Some("10000.00"),
+        ),
+        benefit("b1", "B-1", SPOUSE, "aktivloven", "12000.00", "2024-06-03"),
+        benefit("b2", "B-2", SPOUSE, "other", "500.00", "2024-07-01"),
+        benefit(
+            "b3",
+            "B-3",
+            RESIDENT,
+            "integrationsloven",
+            "800.00",
+            "2024-08-01",
+        ),
+        benefit("b4", "B-4", STRANGER, "aktivloven", "900.00", "2024-09-02"),
+        changed("c2", "G-1", "divorce", "2026-05-01", None),
+        benefit("b5", "B-5", SPOUSE, "aktivloven", "700.00", "2026-06-01"),
+        day("2026-05-04"),
+    ])
+    .await?;
+    svc.settle().await?;
+    Ok(())
+}
+
+async fn a_guarantee_is_registered_changed_and_its_benefits_classified(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    a_guarantee_story(&mut svc).await?;
+    assert_eq!(svc.count("SELECT COUNT(*) FROM guarantees").await?, 1);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantee_changes WHERE guarantee_id = 'G-1'")
+            .await?,
+        2
+    );
+    // registered_on is the envelope's day
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantees WHERE registered_on = '2024-01-15'")
+            .await?,
+        1
+    );
+    assert_eq!(classification(&svc, "B-1").await?, "recoverable");
+    assert_eq!(classification(&svc, "B-2").await?, "reported");
+    assert_eq!(classification(&svc, "B-3").await?, "reported");
+    assert_eq!(classification(&svc, "B-4").await?, "no_guarantee");
+    // paid after the divorce ended the guarantee: neither recovered nor reported
+    assert_eq!(classification(&svc, "B-5").await?, "not_recoverable");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM benefits WHERE reported AND recoverable_from = 'G-1'")
+            .await?,
+        1,
+        "B-1 is recoverable and reported"
+    );
+    assert!(svc.dead_letters().await?.is_empty());
+
+    let (status, view) = svc.get("/api/v1/guarantees/G-1", Some(CASEWORKER)).await?;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["as_of"], "2026-05-04", "the last business day opened");
+    assert_eq!(view["registered_on"], "2024-01-15");
+    assert_eq!(view["ends"]["from"], "2026-05-01");
+    assert_eq!(view["ends"]["cause"], "divorce");
+    assert_eq!(view["in_force"], false);
+    assert_eq!(view["amount_as_of"], "10000.00");
+    assert_eq!(view["history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(view["history"][0]["reason"], "amount_reduced");
+    assert_eq!(view["benefits"].as_array().map(Vec::len), Some(4), "{view}");
+    // 12,000.00 in time, capped at the reduced amount
+    assert_eq!(view["recoverable"]["total"], "10000.00");
+    assert_eq!(view["recoverable"]["in_time"], "12000.00");
+    assert_eq!(view["recoverable"]["lines"][0]["benefit_id"], "B-1");
+    assert_eq!(view["expiring"]["within_days"], 60);
+    assert_eq!(
+        view["expiring"]["expiring"].as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(view["resident"]["birth_date"], "1986-08-22");
+    assert_eq!(view["spouse"]["birth_date"], "1990-04-03");
+    assert_eq!(view["guarantor"]["name"], GUARANTOR_NAME);
+    let body = view.to_string();
+    for id in [RESIDENT, SPOUSE] {
+        assert!(!body.contains(id), "the answer holds a national id");
+    }
+
+    // Two years on, B-1 (paid 3 June 2024) is about to expire: the window shows it.
+    let (status, view) = svc
+        .get("/api/v1/guarantees/G-1?as_of=2027-05-03", Some(CASEWORKER))
+        .await?;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        view["expiring"]["expiring"][0]["benefit_id"], "B-1",
+        "{view}"
+    );
+    assert_eq!(view["expiring"]["amount_at_risk"], "10000.00");
+    // and after its deadline nothing is left to recover
+    let (_, view) = svc
+        .get("/api/v1/guarantees/G-1?as_of=2027-07-01", Some(CASEWORKER))
+        .await?;
+    assert_eq!(view["recoverable"]["total"], "0.00");
+    assert_eq!(view["recoverable"]["expired"], "12000.00");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_guarantee_is_registered_changed_and_its_benefits_classified_sqlite() -> anyhow::Result<()>
+{
+    a_guarantee_is_registered_changed_and_its_benefits_classified("sqlite").await
+}
+
+#[tokio::test]
+async fn a_guarantee_is_registered_changed_and_its_benefits_classified_postgres()
+-> anyhow::Result<()> {
+    a_guarantee_is_registered_changed_and_its_benefits_classified("postgres").await
+}
+
+async fn every_bad_input_is_dead_lettered_with_its_reason(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    svc.publish(&[registered(
+        "r1",
+        registration_data("G-1", "0746", "120000.00"),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.wait_processed().await?;
+    svc.publish(&[
+        // the same guarantee again with another amount
+        registered(
+            "r2",
+            registration_data("G-1", "0746", "90000.00"),
+            "2024-01-16T09:00:00Z",
+        ),
+        // a change effective before the registration
+        changed("c1", "G-1", "divorce", "2023-12-31", None),
+        // a change for a guarantee never registered
+        changed("c2", "G-404", "death", "2026-01-05", None),
+        // a negative amount, an unknown law
+        benefit("b1", "B-NEG", SPOUSE, "aktivloven", "-100.00", "2024-06-03"),
+        benefit(
+            "b2",
+            "B-LAW",
+            SPOUSE,
+            "serviceloven",
+            "100.00",
+            "2024-06-03",
+        ),
+        // a registration for a municipality not configured here
+        registered(
+            "r3",
+            registration_data("G-CPH", "0101", "120000.00"),
+            "2024-01-15T09:00:00Z",
+        ),
+    ])
+    .await?;
+    svc.probe
+        .wait_for("guarantee.message.rejected.v1", 6, Duration::from_secs(40))
+        .await?;
+    svc.settle().await?;
+    let dead = svc.dead_letters().await?;
+    assert_eq!(dead.len(), 6, "{dead:?}");
+    let reason_of = |key: &str, needle: &str| {
+        dead.iter()
+            .filter(|d| d.original_key.as_deref() == Some(key))
+            .filter_map(|d| d.reason.clone())
+            .find(|r| r.contains(needle))
+    };
+    let registered_key = "immigration.guarantee.registered.v1";
+    let changed_key = "immigration.guarantee.changed.v1";
+    let benefit_key = "benefits.benefit.paid.v1";
+    assert!(
+        reason_of(registered_key, "already registered with other content").is_some(),
+        "{dead:?}"
+    );
+    assert!(
+        reason_of(changed_key, "before the guarantee was registered").is_some(),
+        "{dead:?}"
+    );
+    assert!(
+        reason_of(changed_key, "unknown guarantee G-404").is_some(),
+        "{dead:?}"
+    );
+    assert!(reason_of(benefit_key, "data.amount").is_some(), "{dead:?}");
+    assert!(reason_of(benefit_key, "data.law").is_some(), "{dead:?}");
+    assert!(
+        reason_of(registered_key, "not a configured municipality").is_some(),
+        "{dead:?}"
+    );
+    for d in &dead {
+        let reason = d.reason.clone().unwrap_or_default();
+        for id in [RESIDENT, SPOUSE] {
+            assert!(
+                !reason.contains(id),
+                "a reason holds a national id: {reason}"
+            );
+        }
+    }
+    // Nothing of them was stored; the first registration stands as it was.
+    assert_eq!(svc.count("SELECT COUNT(*) FROM guarantees").await?, 1);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantees WHERE amount_minor = 12000000")
+            .await?,
+        1
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantee_changes").await?,
+        0
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM benefits").await?, 0);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn every_bad_input_is_dead_lettered_with_its_reason_sqlite() -> anyhow::Result<()> {
+    every_bad_input_is_dead_lettered_with_its_reason("sqlite").await
+}
+
+#[tokio::test]
+async fn every_bad_input_is_dead_lettered_with_its_reason_postgres() -> anyhow::Result<()> {
+    every_bad_input_is_dead_lettered_with_its_reason("postgres").await
+}
+
+#[tokio::test]
+async fn a_change_waits_for_its_registration() -> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.publish(&[changed("c1", "G-LATE", "divorce", "2026-05-01", None)])
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    svc.publish(&[registered(
+        "r1",
+        registration_data("G-LATE", "0746", "50000.00"),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantee_changes WHERE guarantee_id = 'G-LATE'")
+            .await?,
+        1
+    );
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
+async fn the_same_messages_twice_change_nothing(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    let registration = registration_data("G-1", "0746", "120000.00");
+    svc.publish(&[registered(
+        "r1",
+        registration.clone(),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.wait_processed().await?;
+    svc.publish(&[
+        // a redelivery (same id) and a resend under another id, a day later
+        registered("r1", registration.clone(), "2024-01-15T09:00:00Z"),
+        registered("r1-again", registration, "2024-01-16T09:00:00Z"),
+        changed("c1", "G-1", "divorce", "2026-05-01", None),
+        changed("c1", "G-1", "divorce", "2026-05-01", None),
+        changed("c1-again", "G-1", "divorce", "2026-05-01", None),
+        benefit("b1", "B-1", SPOUSE, "aktivloven", "12000.00", "2024-06-03"),
+        benefit("b1", "B-1", SPOUSE, "aktivloven", "12000.00", "2024-06-03"),
+        benefit(
+            "b1-again",
+            "B-1",
+            SPOUSE,
+            "aktivloven",
+            "12000.00",
+            "2024-06-03",
+        ),
+    ])
+    .await?;
+    // the inbox keeps one row per (source, id): six distinct messages so far
+    svc.wait_inbox(6).await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert!(svc.dead_letters().await?.is_empty());
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM restance_inbox").await?,
+        6,
+        "the redeliveries were duplicates"
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM guarantees").await?, 1);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantees WHERE registered_on = '2024-01-15'")
+            .await?,
+        1,
+        "the first registration's day stands"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM guarantee_changes").await?,
+        1
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM benefits").await?, 1);
+    assert_eq!(svc.count("SELECT COUNT(*) FROM benefit_links").await?, 1);
+    // The same benefit id from another benefits system is another benefit.
+    svc.publish(&[{
+        let mut b = benefit("b1", "B-1", SPOUSE, "aktivloven", "12000.00", "2024-06-03");
+        b["source"] = json!("/benefits/other");
+        b
+    }])
+    .await?;
+    svc.wait_inbox(7).await?;
+    assert_eq!(svc.count("SELECT COUNT(*) FROM benefits").await?, 2);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn the_same_messages_twice_change_nothing_sqlite() -> anyhow::Result<()> {
+    the_same_messages_twice_change_nothing("sqlite").await
+}
+
+#[tokio::test]
+async fn the_same_messages_twice_change_nothing_postgres() -> anyhow::Result<()> {
+    the_same_messages_twice_change_nothing("postgres").await
+}
+
+async fn the_api_answers_its_readers_in_their_municipalities(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    svc.publish(&[registered(
+        "r1",
+        registration_data("G-1", "0746", "120000.00"),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.settle().await?;
+    let (status, _) = svc.get("/api/v1/guarantees/G-1", Some(HERE)).await?;
+    assert_eq!(
+        status, 200,
+        "a token for Skanderborg reads Skanderborg's guarantee"
+    );
+    let (status, body) = svc.get("/api/v1/guarantees/G-1", Some(ELSEWHERE)).await?;
+    assert_eq!(
+        status, 404,
+        "another municipality's guarantee is not there: {body}"
+    );
+    let (status, missing) = svc.get("/api/v1/guarantees/G-404", Some(HERE)).await?;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body["detail"], missing["detail"],
+        "the same answer as a missing one"
+    );
+    let (status, _) = svc.get("/api/v1/guarantees/G-1", None).await?;
+    assert_eq!(status, 401);
+    let (status, _) = svc.get("/api/v1/guarantees/G-1", Some(DASHBOARD)).await?;
+    assert_eq!(status, 403, "the reporting role does not read guarantees");
+    let (status, _) = svc
+        .get("/api/v1/guarantees/G-1?as_of=someday", Some(HERE))
+        .await?;
+    assert_eq!(status, 400);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn the_api_answers_its_readers_in_their_municipalities_sqlite() -> anyhow::Result<()> {
+    the_api_answers_its_readers_in_their_municipalities("sqlite").await
+}
+
+#[tokio::test]
+async fn the_api_answers_its_readers_in_their_municipalities_postgres() -> anyhow::Result<()> {
+    the_api_answers_its_readers_in_their_municipalities("postgres").await
+}
+
+#[tokio::test]
+async fn without_tokens_the_api_is_closed() -> anyhow::Result<()> {
+    let svc = TestApp::spawn::<Application>(Db::Sqlite, |_| {}).await?;
+    let (status, body) = svc.get("/api/v1/guarantees/G-1", None).await?;
+    assert_eq!(status, 403, "{body}");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn the_service_logs_no_national_id() -> anyhow::Result<()> {
+    let mut svc = start("sqlite").await?;
+    a_guarantee_story(&mut svc).await?;
+    svc.publish(&[
+        registered(
+            "r2",
+            registration_data("G-1", "0746", "1.00"),
+            "2024-01-15T09:00:00Z",
+        ),
+        benefit("b9", "B-9", SPOUSE, "aktivloven", "-1.00", "2024-06-03"),
+    ])
+    .await?;
+    svc.probe
+        .wait_for("guarantee.message.rejected.v1", 2, T)
+        .await?;
+    svc.settle().await?;
+    let (status, _) = svc.get("/api/v1/guarantees/G-1", Some(CASEWORKER)).await?;
+    assert_eq!(status, 200);
+    svc.stop().await?;
+    let logs = restance_testkit::logs();
+    assert!(logs.contains("benefit classified"), "the capture works");
+    assert!(logs.contains("guarantee registered"), "the capture works");
+    for needle in [
+        RESIDENT,
+        SPOUSE,
+        STRANGER,
+        "220886",
+        "030490",
+        GUARANTOR_NAME,
+        "Adelgade",
+        "jonas.k@",
+    ] {
+        assert!(
+            !logs.contains(needle),
+            "the log contains personal data ({needle})"
+        );
+    }
+    Ok(())
+}
