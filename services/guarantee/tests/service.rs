@@ -540,3 +540,41 @@ async fn the_service_logs_no_national_id() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn migrate_prepares_the_database_and_the_queue() -> anyhow::Result<()> {
+    for kind in ["sqlite", "postgres"] {
+        let db = restance_testkit::TestDatabase::of_kind(kind).await?;
+        let exchange = restance_testkit::unique_exchange();
+        let env = [
+            ("RESTANCE__BUS__EXCHANGE", exchange.as_str()),
+            ("RESTANCE__DATABASE__URL", db.url.as_str()),
+        ];
+        let log = restance_testkit::run_migrate("guarantee", &env).await?;
+        assert!(log.contains("migrations applied"), "{log}");
+        let queue = format!("{exchange}.guarantee");
+        assert_eq!(restance_testkit::queue_depth(&queue).await?, 0, "{log}");
+        assert_eq!(
+            restance_testkit::queue_depth(&format!("{queue}.dead")).await?,
+            0
+        );
+        // the audit trail is append-only
+        let conn = sea_orm::Database::connect(&db.url).await?;
+        use sea_orm::ConnectionTrait;
+        conn.execute_unprepared(
+            "INSERT INTO api_audit (at, caller, role, action, target, outcome, detail) \
+             VALUES (CURRENT_TIMESTAMP, 'kim', 'caseworker', 'read', 'guarantee:G-1', 'done', 'test')",
+        )
+        .await?;
+        let err = conn
+            .execute_unprepared("DELETE FROM api_audit")
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("{kind}: api_audit rows could be deleted"))?;
+        assert!(err.to_string().contains("is append-only"), "{err}");
+        drop(conn);
+        restance_testkit::delete_test_topology(&exchange, &["guarantee"]).await;
+        db.drop_database().await;
+    }
+    Ok(())
+}
