@@ -18,3 +18,11 @@ pub fn change_recorded(reason: &'static str) {
 pub fn benefit_classified(outcome: &'static str) {
     metrics::counter!("restance_guarantee_benefits_total", "outcome" => outcome).increment(1);
 }
+
+/// `restance_guarantee_benefits_reclassified_total{outcome}`: stored benefits whose
+/// classification changed when a guarantee of their recipient was registered or changed (the
+/// new outcome).
+pub fn benefit_reclassified(outcome: &'static str) {
+    metrics::counter!("restance_guarantee_benefits_reclassified_total", "outcome" => outcome)
+        .increment(1);
+}

@@ -578,3 +578,58 @@ async fn migrate_prepares_the_database_and_the_queue() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+async fn benefits_are_classified_again_when_their_guarantee_arrives_or_ends(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    // The benefits office is first: no guarantee yet.
+    svc.publish(&[
+        benefit("b1", "B-1", SPOUSE, "aktivloven", "1000.00", "2024-06-03"),
+        benefit("b2", "B-2", SPOUSE, "aktivloven", "2000.00", "2024-09-02"),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(classification(&svc, "B-1").await?, "no_guarantee");
+    // The registration (in force from 15 January 2024) arrives: both are recoverable now.
+    svc.publish(&[registered(
+        "r1",
+        registration_data("G-1", "0746", "120000.00"),
+        "2024-01-15T09:00:00Z",
+    )])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(classification(&svc, "B-1").await?, "recoverable");
+    assert_eq!(classification(&svc, "B-2").await?, "recoverable");
+    // Death from 1 August 2024, reported late: B-2 was paid after the guarantee ended.
+    svc.publish(&[changed("c1", "G-1", "death", "2024-08-01", None)])
+        .await?;
+    svc.settle().await?;
+    assert_eq!(classification(&svc, "B-1").await?, "recoverable");
+    assert_eq!(classification(&svc, "B-2").await?, "not_recoverable");
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM benefit_links WHERE benefit_id = 'B-2' \
+             AND not_recoverable_reason = 'outside_guarantee_period'"
+        )
+        .await?,
+        1
+    );
+    let (_, view) = svc
+        .get("/api/v1/guarantees/G-1?as_of=2024-10-01", Some(CASEWORKER))
+        .await?;
+    assert_eq!(view["recoverable"]["total"], "1000.00", "{view}");
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn benefits_are_classified_again_when_their_guarantee_arrives_or_ends_sqlite()
+-> anyhow::Result<()> {
+    benefits_are_classified_again_when_their_guarantee_arrives_or_ends("sqlite").await
+}
+
+#[tokio::test]
+async fn benefits_are_classified_again_when_their_guarantee_arrives_or_ends_postgres()
+-> anyhow::Result<()> {
+    benefits_are_classified_again_when_their_guarantee_arrives_or_ends("postgres").await
+}

@@ -16,6 +16,9 @@
 //! law, an invalid national id) never gets here: the contract's decoder rejects it with the
 //! field's path.
 //!
+//! A benefit is classified against the guarantees stored when it arrives; when a guarantee of
+//! its recipient is registered or changed later, [`reclassify`] classifies it again.
+//!
 //! Acting on the classification plugs in after [`receive`] has stored it: a report is the
 //! event `guarantee.benefit.reported.v1` (for the [`crate::domain::Report`]s), a recoverable
 //! payment may be due a guidance letter to its recipient ([`crate::domain::GuidanceLetters`]).
@@ -25,7 +28,7 @@ use restance_contracts::messages::BenefitPaid;
 use restance_kernel::Redacted;
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{Link, PaidBenefit, classify};
+use crate::domain::{Classification, Link, PaidBenefit, classify};
 use crate::metrics;
 use crate::store::queries::benefits::{self, NewBenefit, outcome};
 use crate::store::queries::guarantees;
@@ -42,27 +45,16 @@ pub async fn receive(
         return Ok(same_or_rejected(&b.benefit_id, &known, &content_hash));
     }
     let recipient = b.recipient_national_id.expose().as_str();
-    let stored = guarantees::of_person(tx, &b.municipality, recipient).await?;
-    let mut loaded = Vec::with_capacity(stored.len());
-    for g in &stored {
-        if let Some(role) = g.role_of(recipient) {
-            loaded.push((role, guarantees::load(tx, g).await?));
-        }
-    }
-    let links: Vec<Link<'_>> = loaded
-        .iter()
-        .map(|(role, guarantee)| Link {
-            role: *role,
-            guarantee,
-        })
-        .collect();
-    let classification = classify(
-        &PaidBenefit {
+    let classification = classify_against_guarantees(
+        tx,
+        &b.municipality,
+        recipient,
+        PaidBenefit {
             law: b.law,
             paid_date: b.paid_date,
         },
-        &links,
-    );
+    )
+    .await?;
     let benefit = NewBenefit {
         source: source.to_owned(),
         benefit_id: b.benefit_id.clone(),
@@ -91,6 +83,72 @@ pub async fn receive(
         "benefit classified"
     );
     Ok(Outcome::Done)
+}
+
+/// Classifies a benefit paid to `recipient` against the municipality's guarantees as they are
+/// stored now.
+async fn classify_against_guarantees(
+    tx: &DatabaseTransaction,
+    municipality: &str,
+    recipient: &str,
+    benefit: PaidBenefit,
+) -> Result<Classification, HandlerError> {
+    let stored = guarantees::of_person(tx, municipality, recipient).await?;
+    let mut loaded = Vec::with_capacity(stored.len());
+    for g in &stored {
+        if let Some(role) = g.role_of(recipient) {
+            loaded.push((role, guarantees::load(tx, g).await?));
+        }
+    }
+    let links: Vec<Link<'_>> = loaded
+        .iter()
+        .map(|(role, guarantee)| Link {
+            role: *role,
+            guarantee,
+        })
+        .collect();
+    Ok(classify(&benefit, &links))
+}
+
+/// Classifies again the municipality's benefits paid to `people` (a guarantee's resident and
+/// spouse) after their guarantees changed: a guarantee registered after some of its benefits
+/// arrived (the two come from different systems, in no promised order), or a change that moves
+/// the guarantee's end before a payment. A classification that changes is stored with its new
+/// links and counted (`restance_guarantee_benefits_reclassified_total{outcome}`).
+pub async fn reclassify(
+    tx: &DatabaseTransaction,
+    municipality: &str,
+    people: &[&str],
+) -> Result<(), HandlerError> {
+    for b in benefits::of_recipients(tx, municipality, people).await? {
+        let classification = classify_against_guarantees(
+            tx,
+            municipality,
+            b.recipient_national_id.expose(),
+            PaidBenefit {
+                law: b.law,
+                paid_date: b.paid_date,
+            },
+        )
+        .await?;
+        let now = outcome(&classification);
+        if now == b.classification
+            && classification.recoverable_from == b.recoverable_from
+            && classification.is_reported() == b.reported
+        {
+            continue;
+        }
+        benefits::reclassify(tx, &b.source, &b.benefit_id, &classification).await?;
+        metrics::benefit_reclassified(now);
+        tracing::info!(
+            benefit_id = %b.benefit_id,
+            municipality,
+            was = %b.classification,
+            outcome = now,
+            "benefit classified again"
+        );
+    }
+    Ok(())
 }
 
 fn same_or_rejected(benefit_id: &str, known: &str, now: &str) -> Outcome {

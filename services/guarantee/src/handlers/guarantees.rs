@@ -15,6 +15,9 @@
 //!   again for a while (`bus.not_yet_attempts`, about 30 s) before it dead-letters it as an
 //!   unknown guarantee — the way dunning and agreements wait for a claim's `claim.opened`.
 //!
+//! A new registration or change classifies the benefits already stored for the guarantee's
+//! two people again ([`super::benefits::reclassify`]).
+//!
 //! Raising recovery when a change ends the guarantee (expiry, moving away, divorce, death)
 //! plugs in after [`change`] has recorded the change: the guarantee's [`ending`] and
 //! `domain::recoverable` on the day say what to raise or release.
@@ -69,6 +72,11 @@ pub async fn register(
     };
     if guarantees::insert(tx, &stored, &inbound.envelope.id).await? {
         metrics::guarantee_registered();
+        let people = [
+            stored.resident_national_id.expose().as_str(),
+            stored.spouse_national_id.expose().as_str(),
+        ];
+        super::benefits::reclassify(tx, &stored.municipality, &people).await?;
         tracing::info!(
             guarantee_id = %g.guarantee_id,
             municipality = %g.municipality,
@@ -129,6 +137,11 @@ pub async fn change(
             .await?;
             if new {
                 metrics::change_recorded(reason_label(&change));
+                let people = [
+                    stored.resident_national_id.expose().as_str(),
+                    stored.spouse_national_id.expose().as_str(),
+                ];
+                super::benefits::reclassify(tx, &stored.municipality, &people).await?;
                 let ending = guarantee.ending();
                 tracing::info!(
                     guarantee_id = %c.guarantee_id,

@@ -97,24 +97,7 @@ pub async fn insert(
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    for link in links(c) {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO benefit_links (source, benefit_id, guarantee_id, role, recoverable, \
-             reported, not_recoverable_reason) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (source, benefit_id, guarantee_id, role) DO NOTHING",
-            vec![
-                b.source.clone().into(),
-                b.benefit_id.clone().into(),
-                link.guarantee_id.into(),
-                word(&link.role).into(),
-                link.recoverable.into(),
-                link.reported.into(),
-                link.reason.map(|r| word(&r)).into(),
-            ],
-        ))
-        .await?;
-    }
+    insert_links(db, &b.source, &b.benefit_id, c).await?;
     Ok(true)
 }
 
@@ -219,4 +202,116 @@ pub async fn of_guarantee(
             })
         })
         .collect()
+}
+
+/// A stored benefit, as a new classification needs it.
+#[derive(Debug, Clone)]
+pub struct StoredBenefit {
+    /// The envelope source.
+    pub source: String,
+    /// The benefits system's id.
+    pub benefit_id: String,
+    /// The recipient (never logged).
+    pub recipient_national_id: Redacted<String>,
+    /// The act.
+    pub law: BenefitLaw,
+    /// The day it was paid.
+    pub paid_date: BusinessDate,
+    /// The stored classification word ([`outcome`]).
+    pub classification: String,
+    /// The guarantee it is recovered from.
+    pub recoverable_from: Option<String>,
+    /// Reported.
+    pub reported: bool,
+}
+
+/// The municipality's benefits paid to any of `national_ids`.
+pub async fn of_recipients(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    national_ids: &[&str],
+) -> Result<Vec<StoredBenefit>, DbErr> {
+    let mut out = Vec::new();
+    for id in national_ids {
+        let rows = db
+            .query_all_raw(stmt(
+                db,
+                "SELECT source, benefit_id, recipient_national_id, law, paid_date, \
+                 classification, recoverable_from, reported FROM benefits \
+                 WHERE municipality = $1 AND recipient_national_id = $2 \
+                 ORDER BY paid_date, source, benefit_id",
+                vec![municipality.into(), (*id).into()],
+            ))
+            .await?;
+        for row in &rows {
+            let law: String = row.try_get_by_index(3)?;
+            out.push(StoredBenefit {
+                source: row.try_get_by_index(0)?,
+                benefit_id: row.try_get_by_index(1)?,
+                recipient_national_id: Redacted(row.try_get_by_index(2)?),
+                law: from_word("benefits.law", &law)?,
+                paid_date: get_date(row, 4)?,
+                classification: row.try_get_by_index(5)?,
+                recoverable_from: row.try_get_by_index(6)?,
+                reported: row.try_get_by_index(7)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces a stored benefit's classification and links.
+pub async fn reclassify(
+    db: &impl ConnectionTrait,
+    source: &str,
+    benefit_id: &str,
+    c: &Classification,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE benefits SET classification = $3, recoverable_from = $4, reported = $5 \
+         WHERE source = $1 AND benefit_id = $2",
+        vec![
+            source.into(),
+            benefit_id.into(),
+            outcome(c).into(),
+            c.recoverable_from.clone().into(),
+            c.is_reported().into(),
+        ],
+    ))
+    .await?;
+    db.execute_raw(stmt(
+        db,
+        "DELETE FROM benefit_links WHERE source = $1 AND benefit_id = $2",
+        vec![source.into(), benefit_id.into()],
+    ))
+    .await?;
+    insert_links(db, source, benefit_id, c).await
+}
+
+async fn insert_links(
+    db: &impl ConnectionTrait,
+    source: &str,
+    benefit_id: &str,
+    c: &Classification,
+) -> Result<(), DbErr> {
+    for link in links(c) {
+        db.execute_raw(stmt(
+            db,
+            "INSERT INTO benefit_links (source, benefit_id, guarantee_id, role, recoverable, \
+             reported, not_recoverable_reason) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (source, benefit_id, guarantee_id, role) DO NOTHING",
+            vec![
+                source.into(),
+                benefit_id.into(),
+                link.guarantee_id.into(),
+                word(&link.role).into(),
+                link.recoverable.into(),
+                link.reported.into(),
+                link.reason.map(|r| word(&r)).into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
 }
