@@ -8,7 +8,8 @@
 //! masked. National ids are never answered: the resident, the spouse and a guarantor who is a
 //! person are shown by their birth date only (the part of a CPR number that is not a secret to
 //! a caseworker who already knows the person, and enough to tell two people of one name
-//! apart). Errors are problem details (`restance_runtime::api`). Described in `openapi.yaml`.
+//! apart). Every answered read is recorded in the audit trail (`api_audit`: who, when, which
+//! guarantee) before it is answered. Errors are problem details (`restance_runtime::api`). Described in `openapi.yaml`.
 //!
 //! The day the amounts are for is `as_of` when given, else the last business day opened
 //! (`calendar.day.opened.v1`), else today's date in Copenhagen (before any day was opened).
@@ -30,7 +31,7 @@ use crate::domain::{
 };
 use crate::state::Shared;
 use crate::store::queries::benefits::{self, LinkedBenefit};
-use crate::store::queries::{days, guarantees};
+use crate::store::queries::{audit, days, guarantees};
 
 /// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
 /// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
@@ -208,6 +209,22 @@ async fn guarantee(
         .await?
         .filter(|g| reader.sees(&g.municipality))
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    // The view shows a guarantor and the benefits paid to a family: it is served only once the
+    // reading is in the audit trail.
+    let (caller, role) = reader
+        .0
+        .as_ref()
+        .map_or(("anonymous", "-"), |c| (c.name.as_str(), c.role.as_str()));
+    audit::record(
+        db,
+        caller,
+        role,
+        "read_guarantee",
+        &format!("guarantee:{}", stored.guarantee_id),
+        "done",
+        "",
+    )
+    .await?;
     let guarantee = guarantees::load(db, &stored).await?;
     let linked = benefits::of_guarantee(db, &id).await?;
     let as_of = match q.as_of {

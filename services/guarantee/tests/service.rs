@@ -460,6 +460,15 @@ async fn the_api_answers_its_readers_in_their_municipalities(kind: &str) -> anyh
         status, 200,
         "a token for Skanderborg reads Skanderborg's guarantee"
     );
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM api_audit WHERE caller = 'mhj' AND role = 'caseworker' \
+             AND action = 'read_guarantee' AND target = 'guarantee:G-1'"
+        )
+        .await?,
+        1,
+        "the read is audited"
+    );
     let (status, body) = svc.get("/api/v1/guarantees/G-1", Some(ELSEWHERE)).await?;
     assert_eq!(
         status, 404,
@@ -479,6 +488,11 @@ async fn the_api_answers_its_readers_in_their_municipalities(kind: &str) -> anyh
         .get("/api/v1/guarantees/G-1?as_of=someday", Some(HERE))
         .await?;
     assert_eq!(status, 400);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM api_audit").await?,
+        1,
+        "only the answered read is in the trail"
+    );
     svc.stop().await
 }
 

@@ -1,6 +1,8 @@
 //! The SQL, one file per table family: [`guarantees`] (with their changes), [`benefits`] (with
-//! the guarantees each is linked to) and [`days`] (the business date).
+//! the guarantees each is linked to), [`days`] (the business date) and [`audit`] (the API's
+//! audit trail).
 
+pub mod audit;
 pub mod benefits;
 pub mod days;
 pub mod guarantees;
