@@ -41,10 +41,11 @@ pub async fn receive(
 ) -> Result<Outcome, HandlerError> {
     let source = inbound.envelope.source.as_str();
     let content_hash = super::content_hash(&b)?;
+    let recipient = b.recipient_national_id.expose().as_str();
+    guarantees::lock_people(tx, &b.municipality, &[recipient]).await?;
     if let Some(known) = benefits::content_hash(tx, source, &b.benefit_id).await? {
         return Ok(same_or_rejected(&b.benefit_id, &known, &content_hash));
     }
-    let recipient = b.recipient_national_id.expose().as_str();
     let classification = classify_against_guarantees(
         tx,
         &b.municipality,

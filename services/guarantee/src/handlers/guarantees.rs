@@ -70,12 +70,13 @@ pub async fn register(
         bank: to_json(&g.bank)?,
         registration,
     };
+    let people = [
+        stored.resident_national_id.expose().as_str(),
+        stored.spouse_national_id.expose().as_str(),
+    ];
+    guarantees::lock_people(tx, &stored.municipality, &people).await?;
     if guarantees::insert(tx, &stored, &inbound.envelope.id).await? {
         metrics::guarantee_registered();
-        let people = [
-            stored.resident_national_id.expose().as_str(),
-            stored.spouse_national_id.expose().as_str(),
-        ];
         super::benefits::reclassify(tx, &stored.municipality, &people).await?;
         tracing::info!(
             guarantee_id = %g.guarantee_id,
@@ -114,6 +115,11 @@ pub async fn change(
             )),
         ));
     };
+    let people = [
+        stored.resident_national_id.expose().as_str(),
+        stored.spouse_national_id.expose().as_str(),
+    ];
+    guarantees::lock_people(tx, &stored.municipality, &people).await?;
     let mut guarantee = guarantees::load(tx, &stored).await?;
     let change = Change {
         reason: c.reason,
@@ -137,10 +143,6 @@ pub async fn change(
             .await?;
             if new {
                 metrics::change_recorded(reason_label(&change));
-                let people = [
-                    stored.resident_national_id.expose().as_str(),
-                    stored.spouse_national_id.expose().as_str(),
-                ];
                 super::benefits::reclassify(tx, &stored.municipality, &people).await?;
                 let ending = guarantee.ending();
                 tracing::info!(
