@@ -137,3 +137,62 @@ pub(crate) fn content_hash<T: Serialize>(data: &T) -> Result<String, HandlerErro
         .map_err(|e| HandlerError::Other(format!("the message does not serialize: {e}")))?;
     Ok(hex::encode(Sha256::digest(bytes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_bound_to_the_three_inbound_types_and_the_day() {
+        assert_eq!(
+            routes().message_types(),
+            [
+                "benefits.benefit.paid.v1",
+                "calendar.day.opened.v1",
+                "immigration.guarantee.changed.v1",
+                "immigration.guarantee.registered.v1",
+            ]
+        );
+    }
+
+    fn envelope(data: serde_json::Value) -> restance_contracts::Envelope<serde_json::Value> {
+        serde_json::from_value(serde_json::json!({"specversion":"1.0","id":"c1",
+            "source":"/immigration/uds","type":"immigration.guarantee.changed.v1",
+            "time":"2026-12-01T06:00:00Z","data":data}))
+        .expect("envelope")
+    }
+
+    #[test]
+    fn the_wrapper_decodes_validates_and_names_fields_as_the_message_does() {
+        use restance_contracts::decode_data;
+        let good = envelope(serde_json::json!({"guarantee_id":"G-1","reason":"divorce",
+            "effective_date":"2026-05-01"}));
+        let wrapped = decode_data::<WithSubject<GuaranteeChanged>>(&good).expect("decodes");
+        assert_eq!(
+            wrapped.0,
+            decode_data::<GuaranteeChanged>(&good).expect("decodes")
+        );
+        for (data, path) in [
+            (
+                serde_json::json!({"guarantee_id":"G-1","reason":"amount_reduced",
+                    "effective_date":"2025-01-01"}),
+                "data.new_amount",
+            ),
+            (
+                serde_json::json!({"guarantee_id":"G-1","reason":"eloped",
+                    "effective_date":"2025-01-01"}),
+                "data.reason",
+            ),
+        ] {
+            let e = envelope(data);
+            let wrapped = decode_data::<WithSubject<GuaranteeChanged>>(&e)
+                .expect_err("refused")
+                .to_string();
+            let bare = decode_data::<GuaranteeChanged>(&e)
+                .expect_err("refused")
+                .to_string();
+            assert_eq!(wrapped, bare);
+            assert!(wrapped.contains(path), "{wrapped}");
+        }
+    }
+}

@@ -315,3 +315,76 @@ async fn insert_links(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{NotRecoverable, Report};
+
+    fn not_recoverable(g: &str, role: Role, reason: NotRecoverableReason) -> NotRecoverable {
+        NotRecoverable {
+            guarantee_id: g.into(),
+            role,
+            reason,
+        }
+    }
+
+    #[test]
+    fn one_word_says_what_a_benefit_means() {
+        let none = Classification::default();
+        assert_eq!(outcome(&none), "no_guarantee");
+        let recoverable = Classification {
+            recoverable_from: Some("G-1".into()),
+            reports: vec![Report {
+                guarantee_id: "G-1".into(),
+                role: Role::Spouse,
+            }],
+            not_recoverable: vec![],
+        };
+        assert_eq!(outcome(&recoverable), "recoverable");
+        let reported = Classification {
+            recoverable_from: None,
+            reports: vec![Report {
+                guarantee_id: "G-1".into(),
+                role: Role::Resident,
+            }],
+            not_recoverable: vec![not_recoverable(
+                "G-1",
+                Role::Resident,
+                NotRecoverableReason::PaidToResident,
+            )],
+        };
+        assert_eq!(outcome(&reported), "reported");
+        let neither = Classification {
+            reports: vec![],
+            ..reported.clone()
+        };
+        assert_eq!(outcome(&neither), "not_recoverable");
+    }
+
+    #[test]
+    fn every_linked_guarantee_gets_one_row_with_its_report() {
+        let c = Classification {
+            recoverable_from: Some("G-1".into()),
+            reports: vec![Report {
+                guarantee_id: "G-1".into(),
+                role: Role::Spouse,
+            }],
+            not_recoverable: vec![not_recoverable(
+                "G-2",
+                Role::Spouse,
+                NotRecoverableReason::CoveredByAnotherGuarantee,
+            )],
+        };
+        let rows = links(&c);
+        assert_eq!(rows.len(), 2);
+        let g1 = rows.iter().find(|r| r.guarantee_id == "G-1").expect("G-1");
+        assert!(g1.recoverable && g1.reported && g1.reason.is_none());
+        let g2 = rows.iter().find(|r| r.guarantee_id == "G-2").expect("G-2");
+        assert!(!g2.recoverable && !g2.reported);
+        assert_eq!(
+            g2.reason,
+            Some(NotRecoverableReason::CoveredByAnotherGuarantee)
+        );
+    }
+}
