@@ -248,14 +248,23 @@ async fn a_guarantee_is_registered_changed_and_its_benefits_classified_postgres(
 
 async fn every_bad_input_is_dead_lettered_with_its_reason(kind: &str) -> anyhow::Result<()> {
     let mut svc = start(kind).await?;
-    svc.publish(&[registered(
-        "r1",
-        registration_data("G-1", "0746", "120000.00"),
-        "2024-01-15T09:00:00Z",
-    )])
+    svc.publish(&[
+        registered(
+            "r1",
+            registration_data("G-1", "0746", "120000.00"),
+            "2024-01-15T09:00:00Z",
+        ),
+        benefit("b0", "B-1", SPOUSE, "aktivloven", "100.00", "2024-06-03"),
+    ])
     .await?;
     svc.wait_processed().await?;
+    let mut ended_before = registration_data("G-OLD", "0746", "120000.00");
+    ended_before["binding_period_end"] = json!("2023-12-31");
     svc.publish(&[
+        // a binding period that ended before the guarantee was registered
+        registered("r4", ended_before, "2024-01-15T09:00:00Z"),
+        // the same benefit again with another amount
+        benefit("b3", "B-1", SPOUSE, "aktivloven", "200.00", "2024-06-03"),
         // the same guarantee again with another amount
         registered(
             "r2",
@@ -285,11 +294,11 @@ async fn every_bad_input_is_dead_lettered_with_its_reason(kind: &str) -> anyhow:
     ])
     .await?;
     svc.probe
-        .wait_for("guarantee.message.rejected.v1", 6, Duration::from_secs(40))
+        .wait_for("guarantee.message.rejected.v1", 8, Duration::from_secs(40))
         .await?;
     svc.settle().await?;
     let dead = svc.dead_letters().await?;
-    assert_eq!(dead.len(), 6, "{dead:?}");
+    assert_eq!(dead.len(), 8, "{dead:?}");
     let reason_of = |key: &str, needle: &str| {
         dead.iter()
             .filter(|d| d.original_key.as_deref() == Some(key))
@@ -317,6 +326,18 @@ async fn every_bad_input_is_dead_lettered_with_its_reason(kind: &str) -> anyhow:
         reason_of(registered_key, "not a configured municipality").is_some(),
         "{dead:?}"
     );
+    assert!(
+        reason_of(registered_key, "binding period ends").is_some(),
+        "{dead:?}"
+    );
+    assert!(
+        reason_of(
+            benefit_key,
+            "already recorded from this source with other content"
+        )
+        .is_some(),
+        "{dead:?}"
+    );
     for d in &dead {
         let reason = d.reason.clone().unwrap_or_default();
         for id in [RESIDENT, SPOUSE] {
@@ -337,7 +358,13 @@ async fn every_bad_input_is_dead_lettered_with_its_reason(kind: &str) -> anyhow:
         svc.count("SELECT COUNT(*) FROM guarantee_changes").await?,
         0
     );
-    assert_eq!(svc.count("SELECT COUNT(*) FROM benefits").await?, 0);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM benefits WHERE amount_minor = 10000")
+            .await?,
+        1,
+        "only the first B-1"
+    );
+    assert_eq!(svc.count("SELECT COUNT(*) FROM benefits").await?, 1);
     svc.stop().await
 }
 
