@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 13] = [
+pub const TEMPLATE_IDS: [&str; 17] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -56,6 +56,10 @@ pub const TEMPLATE_IDS: [&str; 13] = [
     "supply_suspension_notice",
     "write_off_notice",
     "report_ready",
+    "guarantee_bank_hold",
+    "guarantee_bank_release",
+    "guarantee_notice",
+    "guarantee_guidance",
 ];
 
 /// Every language the template set must be complete in.
