@@ -467,6 +467,7 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
         ("agreements", "restance-agreements"),
         ("notifications", "restance-notifications"),
         ("reporting", "restance-reporting"),
+        ("guarantee", "restance-guarantee"),
     ];
     let mut dbs = Vec::new();
     let mut running = Vec::new();
