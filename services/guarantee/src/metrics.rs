@@ -26,3 +26,9 @@ pub fn benefit_reclassified(outcome: &'static str) {
     metrics::counter!("restance_guarantee_benefits_reclassified_total", "outcome" => outcome)
         .increment(1);
 }
+
+/// `restance_guarantee_cases_total{state}`: recovery cases opened and decided (`raised`, or
+/// `closed` after a release).
+pub fn case_decided(state: &'static str) {
+    metrics::counter!("restance_guarantee_cases_total", "state" => state).increment(1);
+}

@@ -17,7 +17,13 @@ pub struct Shared {
     pub(crate) limitation: Limitation,
     /// How far ahead "expires soon" looks.
     pub(crate) watch: WatchConfig,
+    /// Days from the raise date to the bank's due date in `guarantee.recovery.raised.v1` and
+    /// the guarantor's notice.
+    pub(crate) due_days: u32,
 }
+
+/// The default of [`Shared::due_days`].
+pub const DUE_DAYS: u32 = 30;
 
 impl Shared {
     /// Handling that checks municipalities against `catalog`, with the Danish limitation and
@@ -27,6 +33,7 @@ impl Shared {
             catalog,
             limitation: Limitation::danish(BusinessCalendar::new(Country::Dk)),
             watch: WatchConfig::default(),
+            due_days: DUE_DAYS,
         }
     }
 

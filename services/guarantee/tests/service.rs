@@ -674,3 +674,182 @@ async fn benefits_are_classified_again_when_their_guarantee_arrives_or_ends_post
 -> anyhow::Result<()> {
     benefits_are_classified_again_when_their_guarantee_arrives_or_ends("postgres").await
 }
+
+const RAISED: &str = "guarantee.recovery.raised.v1";
+const REQUESTED: &str = "notifications.notification.requested.v1";
+
+/// A guarantee registered 1 June 2022 with three benefits to the spouse (one paid in February
+/// 2023, more than three years before the divorce), a second guarantee of another spouse with
+/// none; both divorced from 1 May 2026, processed on the business day 4 May 2026.
+async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    let mut other = registration_data("G-Z", "0746", "50000.00");
+    other["spouse_national_id"] = json!(STRANGER);
+    svc.publish(&[
+        day("2026-05-04"),
+        registered(
+            "r1",
+            registration_data("G-R", "0746", "120000.00"),
+            "2022-06-01T09:00:00Z",
+        ),
+        registered("r2", other, "2022-06-01T09:00:00Z"),
+    ])
+    .await?;
+    svc.wait_processed().await?;
+    svc.publish(&[
+        benefit("b0", "B-OLD", SPOUSE, "aktivloven", "900.00", "2023-02-01"),
+        benefit("b1", "B-1", SPOUSE, "aktivloven", "7000.00", "2025-03-03"),
+        benefit(
+            "b2",
+            "B-2",
+            SPOUSE,
+            "integrationsloven",
+            "5000.00",
+            "2025-09-01",
+        ),
+    ])
+    .await?;
+    svc.wait_processed().await?;
+    assert_eq!(classification(&svc, "B-OLD").await?, "recoverable");
+    svc.publish(&[
+        changed("c1", "G-R", "divorce", "2026-05-01", None),
+        changed("c2", "G-Z", "divorce", "2026-05-01", None),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(svc.dead_letters().await?.is_empty());
+
+    let raised = svc.probe.of_type(RAISED);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let r = &raised[0]["data"];
+    assert_eq!(r["case_id"], "G-R/R1");
+    assert_eq!(r["guarantee_id"], "G-R");
+    assert_eq!(r["municipality"], "0746");
+    assert_eq!(r["amount"], "12000.00", "B-OLD is lost to limitation");
+    assert_eq!(r["currency"], "DKK");
+    assert_eq!(r["raised_date"], "2026-05-04");
+    assert_eq!(r["due_date"], "2026-06-03");
+    assert_eq!(r["period_from"], "2025-03-03");
+    assert_eq!(r["period_to"], "2025-09-01");
+    assert_eq!(
+        r["legal_basis"],
+        "udlændingeloven § 9, stk. 5; lov om aktiv socialpolitik og integrationsloven"
+    );
+    assert_eq!(r["guarantor"]["name"], GUARANTOR_NAME);
+    assert_eq!(r["bank"]["reg_no"], "5301");
+    let payments: Vec<(&str, &str)> = r["payments"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    (
+                        p["benefit_id"].as_str().unwrap_or_default(),
+                        p["recovered"].as_str().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(payments, [("B-1", "7000.00"), ("B-2", "5000.00")]);
+
+    let letters = svc.probe.of_type(REQUESTED);
+    let of = |template: &str| -> Vec<&Value> {
+        letters
+            .iter()
+            .filter(|e| e["data"]["template"] == template)
+            .collect()
+    };
+    let notices = of("guarantee_notice");
+    assert_eq!(notices.len(), 1, "{letters:?}");
+    let n = &notices[0]["data"];
+    assert_eq!(n["notification_id"], "guarantee:G-R/R1:guarantee_notice");
+    assert_eq!(n["recipient"]["name"], GUARANTOR_NAME);
+    assert_eq!(n["recipient"]["party_kind"], "person");
+    assert_eq!(n["recipient"]["address_protection"], "none");
+    assert_eq!(n["related"]["case_id"], "G-R/R1");
+    assert_eq!(n["data"]["reason"], "divorce");
+    assert_eq!(n["data"]["amount"], "12000.00");
+    assert_eq!(n["data"]["bank"], "Fællesbanken A/S");
+    assert_eq!(n["data"]["pay_by"], "2026-06-03");
+    assert_eq!(n["data"]["payments"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !n.to_string().contains("B-OLD"),
+        "nothing for the old payment"
+    );
+
+    let releases = of("guarantee_bank_release");
+    assert_eq!(releases.len(), 1, "{letters:?}");
+    let rel = &releases[0]["data"];
+    assert_eq!(rel["related"]["case_id"], "G-Z/R1");
+    assert_eq!(rel["recipient"]["name"], "Fællesbanken A/S");
+    assert_eq!(rel["recipient"]["party_kind"], "company");
+    assert_eq!(rel["data"]["released_amount"], "50000.00");
+    assert_eq!(rel["data"]["guarantor"], GUARANTOR_NAME);
+    assert_eq!(
+        of("guarantee_bank_hold").len(),
+        0,
+        "the hold letter waits for the claim's reference"
+    );
+    assert_eq!(letters.len(), 2, "{letters:?}");
+
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM recovery_cases WHERE case_id = 'G-R/R1' AND state = 'raised' \
+             AND claim_minor = 1200000"
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM recovery_cases WHERE case_id = 'G-Z/R1' AND state = 'closed'"
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM case_steps WHERE case_id = 'G-R/R1' AND actor = 'system'")
+            .await?,
+        2,
+        "opened, raised"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM case_steps WHERE case_id = 'G-Z/R1'")
+            .await?,
+        3,
+        "opened, released, closed"
+    );
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM case_steps WHERE case_id = 'G-R/R1' AND seq = 1 \
+             AND sent LIKE '%guarantee:G-R/R1:guarantee_notice%'"
+        )
+        .await?,
+        1
+    );
+
+    // The same divorce again (another message id), and a later ending of a guarantee that has
+    // its case: nothing more.
+    svc.publish(&[
+        changed("c3", "G-R", "divorce", "2026-05-01", None),
+        changed("c4", "G-Z", "divorce", "2026-05-01", None),
+        changed("c5", "G-R", "death", "2026-05-02", None),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(svc.dead_letters().await?.is_empty());
+    assert_eq!(svc.probe.of_type(RAISED).len(), 1);
+    assert_eq!(svc.probe.of_type(REQUESTED).len(), 2);
+    assert_eq!(svc.count("SELECT COUNT(*) FROM recovery_cases").await?, 2);
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_ending_raises_recovery_or_releases_the_guarantee_sqlite() -> anyhow::Result<()> {
+    an_ending_raises_recovery_or_releases_the_guarantee("sqlite").await
+}
+
+#[tokio::test]
+async fn an_ending_raises_recovery_or_releases_the_guarantee_postgres() -> anyhow::Result<()> {
+    an_ending_raises_recovery_or_releases_the_guarantee("postgres").await
+}

@@ -18,13 +18,10 @@
 //! A new registration or change classifies the benefits already stored for the guarantee's
 //! two people again ([`super::benefits::reclassify`]).
 //!
-//! Raising recovery when a change ends the guarantee (expiry, moving away, divorce, death)
-//! plugs in after [`change`] has recorded the change: the guarantee's [`ending`] and
-//! `domain::recoverable` on the day say what to raise or release.
-//!
-//! [`ending`]: crate::domain::Guarantee::ending
+//! A new change that ends the guarantee (expiry, moving away, divorce, death) raises recovery
+//! or releases the guarantee in the same transaction ([`super::recovery::on_ending`]).
 
-use restance_bus::{HandlerError, Inbound, Outcome, Rejection};
+use restance_bus::{Effects, HandlerError, Inbound, Outcome, Rejection};
 use restance_contracts::messages::{GuaranteeChanged, GuaranteeRegistered};
 use restance_kernel::{BusinessDate, Redacted};
 use sea_orm::DatabaseTransaction;
@@ -102,7 +99,9 @@ pub async fn register(
 
 /// Keeps a change in its guarantee's history (see the module documentation).
 pub async fn change(
+    shared: &Shared,
     tx: &DatabaseTransaction,
+    effects: &mut Effects,
     inbound: &Inbound,
     c: GuaranteeChanged,
 ) -> Result<Outcome, HandlerError> {
@@ -152,6 +151,10 @@ pub async fn change(
                     ends = %ending.from,
                     "guarantee changed"
                 );
+                if ends(change.reason) {
+                    super::recovery::on_ending(shared, tx, effects, inbound, &stored, &guarantee)
+                        .await?;
+                }
             }
             Ok(Outcome::Done)
         }
@@ -159,7 +162,11 @@ pub async fn change(
 }
 
 /// The day the envelope was sent, in the time zone of the municipality's country.
-fn business_date_of(shared: &Shared, inbound: &Inbound, municipality: &str) -> BusinessDate {
+pub(crate) fn business_date_of(
+    shared: &Shared,
+    inbound: &Inbound,
+    municipality: &str,
+) -> BusinessDate {
     let zone = shared.country_of(municipality).time_zone();
     inbound
         .envelope
@@ -172,6 +179,11 @@ fn business_date_of(shared: &Shared, inbound: &Inbound, municipality: &str) -> B
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, HandlerError> {
     serde_json::to_value(value)
         .map_err(|e| HandlerError::Other(format!("the message does not serialize: {e}")))
+}
+
+/// Whether a change of this reason ends the guarantee (all but a reduced amount).
+pub fn ends(reason: crate::domain::GuaranteeChangeReason) -> bool {
+    !matches!(reason, crate::domain::GuaranteeChangeReason::AmountReduced)
 }
 
 /// The change's reason as a fixed metric label.

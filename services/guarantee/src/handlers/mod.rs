@@ -15,6 +15,7 @@
 pub mod benefits;
 pub mod days;
 pub mod guarantees;
+pub mod recovery;
 
 use restance_bus::router::{Consume, Cx, On, Planned, Routes, configured_municipality};
 use restance_bus::{HandlerError, Outcome, Rejection};
@@ -72,7 +73,7 @@ impl On<GuaranteeChanged> for Shared {
         cx: &mut Cx<'_, '_, Self>,
         msg: GuaranteeChanged,
     ) -> Result<Outcome, HandlerError> {
-        guarantees::change(cx.tx, cx.inbound, msg).await
+        guarantees::change(self, cx.tx, cx.effects, cx.inbound, msg).await
     }
 }
 

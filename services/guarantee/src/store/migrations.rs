@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261207_000003_guarantee_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(RecoveryCases),
         ]
     }
 }
@@ -104,6 +105,49 @@ impl MigrationTrait for Guarantees {
             {}",
                 restance_runtime::audit::API_AUDIT_TABLE
             ),
+        )
+        .await
+    }
+}
+
+/// The recovery cases (one per guarantee and case number) and their recorded steps: when, who
+/// (`system` or a caseworker), what (the domain's `Step` as JSON) and what was sent for it.
+#[derive(Debug)]
+struct RecoveryCases;
+
+impl MigrationName for RecoveryCases {
+    fn name(&self) -> &str {
+        "m20261207_000004_guarantee_recovery_cases"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RecoveryCases {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE recovery_cases (
+                case_id TEXT PRIMARY KEY,
+                guarantee_id TEXT NOT NULL,
+                case_no BIGINT NOT NULL,
+                municipality TEXT NOT NULL,
+                state TEXT NOT NULL,
+                opened_on DATE NOT NULL,
+                claim_minor BIGINT NOT NULL,
+                cap_minor BIGINT NOT NULL,
+                expired_minor BIGINT NOT NULL,
+                message_id TEXT NOT NULL,
+                UNIQUE (guarantee_id, case_no)
+            );
+            CREATE TABLE case_steps (
+                case_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                step_date DATE NOT NULL,
+                actor TEXT NOT NULL,
+                step TEXT NOT NULL,
+                sent TEXT NOT NULL,
+                PRIMARY KEY (case_id, seq)
+            )",
         )
         .await
     }

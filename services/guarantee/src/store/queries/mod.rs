@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod benefits;
+pub mod cases;
 pub mod days;
 pub mod guarantees;
 

@@ -1,0 +1,433 @@
+//! Raising recovery when a change ends a guarantee (binding period expired, moved away, divorce,
+//! death), in the transaction that stores the change.
+//!
+//! - **The day.** The claim is raised "on the day the claim is raised" (issue 20): the business
+//!   date the change is processed — the last business day opened (`calendar.day.opened.v1`),
+//!   else the envelope's date in the municipality's time zone (as the API's "today"). The
+//!   amount is `domain::recoverable` that day over the guarantee's recoverable payments (the
+//!   spouse's, paid while it was in force), so limitation counts to the raise date, not the
+//!   change's effective date, and the cap is the guarantee's amount that day.
+//! - **Only an ended guarantee.** A change whose ending lies after that day (a divorce reported
+//!   ahead of its date) raises nothing now; the guarantee has not ended yet.
+//! - **One case per guarantee.** The case is `<guarantee>/R1` ([`cases::case_id`]); a guarantee
+//!   that has a case opens no other on a later ending change (death after divorce). The
+//!   guarantee's row lock serialises the changes; a redelivered change is already known and
+//!   never reaches here.
+//! - **Release.** Nothing to recover: a `guarantee_bank_release` letter to the bank for the
+//!   guarantee's amount that day, and the case is closed.
+//! - **Raise.** `guarantee.recovery.raised.v1` (invoicing opens the guarantor's claim) and a
+//!   `guarantee_notice` letter to the guarantor. The bank's `guarantee_bank_hold` letter needs
+//!   the claim's payment reference, which invoicing assigns: it is not sent here (it belongs on
+//!   `invoicing.claim.opened.v1` for the case, the next step); the raise step records that it
+//!   waits.
+//! - **Office** is the municipality's first office in the catalog; **due date** is the raise
+//!   date plus [`Shared::due_days`] (30).
+//! - **Recipients** are parties given in full (the guarantor is no debtor notifications knows
+//!   until invoicing publishes the claim's debtor): the bank as a company with its address and
+//!   e-mail; the guarantor with the registration's name, address, e-mail, language and address
+//!   protection, and the national id for digital post only when the registration says the
+//!   guarantor receives digital post.
+
+use restance_bus::{Effects, HandlerError, Inbound};
+use restance_contracts::Message;
+use restance_contracts::messages::{
+    Debtor, GuaranteeBank, NotificationRequested, Party, Recipient, RecoveredPayment,
+    RecoveryRaised, Related,
+};
+use restance_kernel::{BusinessDate, Currency, Money, PartyKind};
+use sea_orm::DatabaseTransaction;
+use serde_json::{Value, json};
+
+use crate::domain::{
+    Actor, BenefitLaw, Effect, EndCause, Guarantee, Recovery, RecoveryCase, Trigger, recoverable,
+};
+use crate::state::Shared;
+use crate::store::queries::guarantees::StoredGuarantee;
+use crate::store::queries::{benefits, cases, days, word};
+
+/// The letter to the guarantor when a claim is raised.
+pub const NOTICE: &str = "guarantee_notice";
+/// The letter to the bank when nothing is recovered.
+pub const RELEASE: &str = "guarantee_bank_release";
+/// The letter to the bank asking it to hold and pay (sent once the claim has its reference).
+pub const HOLD: &str = "guarantee_bank_hold";
+
+/// The legal basis of every guarantee recovery.
+pub const ALIENS_ACT: &str = "udlændingeloven § 9, stk. 5";
+
+/// Opens, raises or releases the guarantee's recovery case if `guarantee` (with the change just
+/// recorded) has ended by the business day; see the module documentation.
+pub async fn on_ending(
+    shared: &Shared,
+    tx: &DatabaseTransaction,
+    effects: &mut Effects,
+    inbound: &Inbound,
+    stored: &StoredGuarantee,
+    guarantee: &Guarantee,
+) -> Result<(), HandlerError> {
+    let on = match days::latest(tx).await? {
+        Some(day) => day,
+        None => super::guarantees::business_date_of(shared, inbound, &stored.municipality),
+    };
+    let ending = guarantee.ending();
+    if ending.from > on {
+        tracing::info!(guarantee_id = %stored.guarantee_id, ends = %ending.from, %on,
+            "the guarantee ends later: no recovery raised yet");
+        return Ok(());
+    }
+    if cases::count_of(tx, &stored.guarantee_id).await? > 0 {
+        return Ok(());
+    }
+    let case_no = 1;
+    let case_id = cases::case_id(&stored.guarantee_id, case_no);
+    let linked = benefits::of_guarantee(tx, &stored.guarantee_id).await?;
+    let payments = crate::http::recoverable_payments(guarantee, &linked);
+    let recovery = recoverable(guarantee, &payments, &shared.limitation, on);
+    let mut case = RecoveryCase::open(
+        case_id.clone(),
+        stored.guarantee_id.clone(),
+        Trigger::GuaranteeEnded(ending.cause),
+        on,
+        Actor::Service,
+    );
+    let refused = |e: crate::domain::CaseError| HandlerError::Other(format!("case {case_id}: {e}"));
+    let decided = case
+        .raise_or_release(&recovery, Actor::Service)
+        .map_err(refused)?;
+    let letters = Letters::of(shared, stored, &case_id, ending.cause, &recovery)?;
+    let mut sent = vec![Vec::new(), Vec::new()];
+    for effect in decided {
+        match effect {
+            Effect::RecoveryRaised { .. } => {
+                effects.emit(letters.raised(shared.due_days)?)?;
+                sent[1].push(format!("{} {case_id}", RecoveryRaised::TYPE));
+            }
+            Effect::GuarantorNotice { .. } => {
+                let n = letters.notice(shared.due_days);
+                sent[1].push(format!("{NOTICE} {}", n.notification_id));
+                effects.emit(n)?;
+            }
+            Effect::BankHoldAndPayLetter { .. } => {
+                sent[1].push(format!("{HOLD} waits for the claim's payment reference"));
+            }
+            Effect::BankReleaseLetter { released } => {
+                let n = letters.release(released);
+                sent[1].push(format!("{RELEASE} {}", n.notification_id));
+                effects.emit(n)?;
+            }
+            Effect::ClaimLowered { .. }
+            | Effect::AdministratorNotified
+            | Effect::CreditToGuarantor { .. } => {}
+        }
+    }
+    if recovery.is_release() {
+        case.close(on, Actor::Service).map_err(refused)?;
+        sent.push(Vec::new());
+    }
+    cases::insert(
+        tx,
+        &case,
+        case_no,
+        &stored.municipality,
+        on,
+        &sent,
+        &inbound.envelope.id,
+    )
+    .await?;
+    crate::metrics::case_decided(case.state().as_str());
+    tracing::info!(
+        guarantee_id = %stored.guarantee_id,
+        case_id = %case_id,
+        state = %case.state(),
+        amount = %case.claim(),
+        "recovery case opened"
+    );
+    Ok(())
+}
+
+/// The legal basis of a recovery: the Aliens Act and the acts the payments were made under,
+/// e.g. `udlændingeloven § 9, stk. 5; lov om aktiv socialpolitik og integrationsloven`.
+pub fn legal_basis(laws: &[BenefitLaw]) -> String {
+    let acts: Vec<&str> = laws
+        .iter()
+        .filter_map(|law| match law {
+            BenefitLaw::Aktivloven => Some("lov om aktiv socialpolitik"),
+            BenefitLaw::Integrationsloven => Some("integrationsloven"),
+            BenefitLaw::Other => None,
+        })
+        .collect();
+    match acts.as_slice() {
+        [] => ALIENS_ACT.to_owned(),
+        [one] => format!("{ALIENS_ACT}; {one}"),
+        [rest @ .., last] => format!("{ALIENS_ACT}; {} og {last}", rest.join(", ")),
+    }
+}
+
+/// The payments a recovery takes something from, oldest first, as the contract lists them.
+pub fn recovered_payments(recovery: &Recovery) -> Vec<RecoveredPayment> {
+    recovery
+        .shares()
+        .filter(|l| l.recovered.is_positive())
+        .map(|l| RecoveredPayment {
+            benefit_id: l.benefit_id.clone(),
+            law: l.law,
+            paid_date: l.paid_date,
+            paid_amount: l.amount,
+            recovered: l.recovered,
+        })
+        .collect()
+}
+
+/// The reason word of the notice template for what ended the guarantee.
+pub fn reason_word(cause: EndCause) -> String {
+    match cause {
+        EndCause::BindingPeriodEnd => "binding_period_expired".to_owned(),
+        EndCause::Change(reason) => word(&reason),
+    }
+}
+
+/// The notification id of a case's letter: the same case and template give the same id.
+pub fn notification_id(case_id: &str, template: &str) -> String {
+    format!("guarantee:{case_id}:{template}")
+}
+
+/// What the case's messages are made of.
+struct Letters<'a> {
+    stored: &'a StoredGuarantee,
+    case_id: &'a str,
+    office: String,
+    guarantor: Debtor,
+    bank: GuaranteeBank,
+    cause: EndCause,
+    recovery: &'a Recovery,
+    payments: Vec<RecoveredPayment>,
+    legal_basis: String,
+}
+
+impl<'a> Letters<'a> {
+    fn of(
+        shared: &Shared,
+        stored: &'a StoredGuarantee,
+        case_id: &'a str,
+        cause: EndCause,
+        recovery: &'a Recovery,
+    ) -> Result<Self, HandlerError> {
+        let guarantor: Debtor = serde_json::from_value(stored.guarantor.expose().clone())
+            .map_err(|e| HandlerError::Other(format!("stored guarantor does not read: {e}")))?;
+        let bank: GuaranteeBank = serde_json::from_value(stored.bank.clone())
+            .map_err(|e| HandlerError::Other(format!("stored bank does not read: {e}")))?;
+        let office = shared
+            .catalog
+            .municipality(&stored.municipality)
+            .and_then(|m| m.offices.keys().next().cloned())
+            .ok_or_else(|| {
+                HandlerError::Other(format!(
+                    "municipality {} has no office in the catalog",
+                    stored.municipality
+                ))
+            })?;
+        let payments = recovered_payments(recovery);
+        let laws: Vec<BenefitLaw> = recovery
+            .laws()
+            .into_iter()
+            .filter(|law| payments.iter().any(|p| p.law == *law))
+            .collect();
+        Ok(Self {
+            stored,
+            case_id,
+            office,
+            guarantor,
+            bank,
+            cause,
+            recovery,
+            payments,
+            legal_basis: legal_basis(&laws),
+        })
+    }
+
+    fn due(&self, due_days: u32) -> BusinessDate {
+        let on = self.recovery.raised_on;
+        on.checked_add_days(i64::from(due_days)).unwrap_or(on)
+    }
+
+    fn period(&self) -> (BusinessDate, BusinessDate) {
+        let on = self.recovery.raised_on;
+        let from = self.payments.first().map_or(on, |p| p.paid_date);
+        let to = self.payments.last().map_or(on, |p| p.paid_date);
+        (from, to)
+    }
+
+    fn raised(&self, due_days: u32) -> Result<RecoveryRaised, HandlerError> {
+        let (period_from, period_to) = self.period();
+        Ok(RecoveryRaised {
+            case_id: self.case_id.to_owned(),
+            guarantee_id: self.stored.guarantee_id.clone(),
+            municipality: self.stored.municipality.clone(),
+            office: self.office.clone(),
+            guarantor: self.guarantor.clone(),
+            bank: self.bank.clone(),
+            currency: Currency::Dkk,
+            amount: self.recovery.total,
+            legal_basis: self.legal_basis.clone(),
+            period_from,
+            period_to,
+            raised_date: self.recovery.raised_on,
+            due_date: self.due(due_days),
+            payments: self.payments.clone(),
+        })
+    }
+
+    fn notice(&self, due_days: u32) -> NotificationRequested {
+        let (period_from, period_to) = self.period();
+        let g = &self.guarantor;
+        let digital = g.digital_post.then(|| g.national_id.clone());
+        let party = Party {
+            name: g.name.clone(),
+            party_kind: g.kind,
+            national_id: digital,
+            address: Some(g.address.clone()),
+            email: g.email.clone(),
+            phone: g.phone.clone(),
+            language: g.language,
+            address_protection: Some(g.address_protection),
+        };
+        let data = json!({
+            "guarantee_id": self.stored.guarantee_id,
+            "bank": self.bank.name,
+            "reason": reason_word(self.cause),
+            "amount": self.recovery.total,
+            "currency": "DKK",
+            "period_from": period_from,
+            "period_to": period_to,
+            "payments": self.payments.iter().map(|p| json!({
+                "benefit_id": p.benefit_id,
+                "law": p.law,
+                "paid_date": p.paid_date,
+                "paid_amount": p.paid_amount,
+                "recovered": p.recovered,
+            })).collect::<Vec<Value>>(),
+            "pay_by": self.due(due_days),
+            "legal_basis": self.legal_basis,
+        });
+        self.request(NOTICE, Recipient::Party(party), data)
+    }
+
+    fn release(&self, released: Money) -> NotificationRequested {
+        let data = json!({
+            "guarantee_id": self.stored.guarantee_id,
+            "guarantor": self.guarantor.name.expose(),
+            "released_amount": released,
+            "currency": "DKK",
+            "legal_basis": ALIENS_ACT,
+        });
+        self.request(RELEASE, Recipient::Party(self.bank_party()), data)
+    }
+
+    fn bank_party(&self) -> Party {
+        Party {
+            name: restance_kernel::Redacted(self.bank.name.clone()),
+            party_kind: PartyKind::Company,
+            national_id: None,
+            address: Some(self.bank.address.clone()),
+            email: self.bank.email.clone().map(restance_kernel::Redacted),
+            phone: None,
+            language: None,
+            address_protection: None,
+        }
+    }
+
+    fn request(&self, template: &str, recipient: Recipient, data: Value) -> NotificationRequested {
+        NotificationRequested {
+            notification_id: notification_id(self.case_id, template),
+            municipality: self.stored.municipality.clone(),
+            office: Some(self.office.clone()),
+            template: template.to_owned(),
+            language: None,
+            recipient,
+            data,
+            related: Related {
+                service: Some(crate::SERVICE.to_owned()),
+                claim_ids: Vec::new(),
+                debtor_id: Some(self.guarantor.id.clone()),
+                case_id: Some(self.case_id.to_owned()),
+            },
+            attachments: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Limitation, RecoverablePayment, recoverable_with_cap};
+    use restance_kernel::{BusinessCalendar, Country};
+
+    fn date(s: &str) -> BusinessDate {
+        s.parse().expect("date")
+    }
+
+    fn money(s: &str) -> Money {
+        Money::parse(s).expect("money")
+    }
+
+    #[test]
+    fn the_legal_basis_names_the_acts_of_the_payments() {
+        assert_eq!(legal_basis(&[]), "udlændingeloven § 9, stk. 5");
+        assert_eq!(
+            legal_basis(&[BenefitLaw::Integrationsloven]),
+            "udlændingeloven § 9, stk. 5; integrationsloven"
+        );
+        assert_eq!(
+            legal_basis(&[
+                BenefitLaw::Aktivloven,
+                BenefitLaw::Integrationsloven,
+                BenefitLaw::Other
+            ]),
+            "udlændingeloven § 9, stk. 5; lov om aktiv socialpolitik og integrationsloven"
+        );
+    }
+
+    #[test]
+    fn only_payments_something_is_recovered_from_are_listed() {
+        let limitation = Limitation::danish(BusinessCalendar::new(Country::Dk));
+        let pay = |id: &str, paid: &str, amount: &str| RecoverablePayment {
+            benefit_id: id.into(),
+            law: BenefitLaw::Aktivloven,
+            paid_date: date(paid),
+            amount: money(amount),
+        };
+        let payments = [
+            pay("OLD", "2022-01-03", "500.00"),
+            pay("B-1", "2025-02-03", "700.00"),
+            pay("B-2", "2025-03-03", "800.00"),
+            pay("B-3", "2025-04-01", "900.00"),
+        ];
+        // capped at 1,000.00: B-1 in full, B-2 in part, B-3 nothing; OLD expired
+        let recovery =
+            recoverable_with_cap(money("1000.00"), &payments, &limitation, date("2026-05-04"));
+        let listed = recovered_payments(&recovery);
+        let ids: Vec<&str> = listed.iter().map(|p| p.benefit_id.as_str()).collect();
+        assert_eq!(ids, ["B-1", "B-2"]);
+        assert_eq!(listed[1].recovered, money("300.00"));
+        assert_eq!(listed[1].paid_amount, money("800.00"));
+    }
+
+    #[test]
+    fn the_reason_is_the_templates_word() {
+        use crate::domain::GuaranteeChangeReason as R;
+        assert_eq!(reason_word(EndCause::Change(R::Divorce)), "divorce");
+        assert_eq!(reason_word(EndCause::Change(R::MovedAway)), "moved_away");
+        assert_eq!(
+            reason_word(EndCause::BindingPeriodEnd),
+            "binding_period_expired"
+        );
+    }
+
+    #[test]
+    fn a_letters_id_is_the_case_and_template() {
+        assert_eq!(
+            notification_id("G-1/R1", NOTICE),
+            "guarantee:G-1/R1:guarantee_notice"
+        );
+    }
+}
