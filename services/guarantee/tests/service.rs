@@ -676,6 +676,38 @@ async fn benefits_are_classified_again_when_their_guarantee_arrives_or_ends_post
 }
 
 const RAISED: &str = "guarantee.recovery.raised.v1";
+
+/// The letter's data passes the harmonised template's check and renders (PDF in da and en).
+fn assert_renders(renderer: &restance_letters::Renderer, request: &Value) {
+    let template = request["data"]["template"].as_str().expect("template");
+    let data = &request["data"]["data"];
+    assert_eq!(
+        renderer.check_data(template, data),
+        Vec::<String>::new(),
+        "{template}: {data:#}"
+    );
+    for language in [restance_kernel::Language::Da, restance_kernel::Language::En] {
+        let mut input = renderer
+            .sample_input(template, language)
+            .expect("sample input");
+        input.data = data.clone();
+        let pdf = renderer
+            .render_pdf(template, language, &input)
+            .unwrap_or_else(|e| panic!("{template} ({language:?}) does not render: {e}"));
+        assert!(pdf.pages >= 1);
+    }
+}
+
+/// The event passes its contract's own checks.
+fn assert_valid<T: restance_contracts::Message>(event: &Value) {
+    let decoded: T = serde_json::from_value(event["data"].clone()).expect("decodes");
+    assert_eq!(
+        restance_contracts::Validate::validate(&decoded),
+        vec![],
+        "{}",
+        T::TYPE
+    );
+}
 const REQUESTED: &str = "notifications.notification.requested.v1";
 
 /// A guarantee registered 1 June 2022 with three benefits to the spouse (one paid in February
@@ -791,6 +823,15 @@ async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyh
         "the hold letter waits for the claim's reference"
     );
     assert_eq!(letters.len(), 2, "{letters:?}");
+    let renderer = restance_letters::Renderer::load(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"),
+    )
+    .expect("templates load");
+    for letter in &letters {
+        assert_renders(&renderer, letter);
+        assert_valid::<restance_contracts::messages::NotificationRequested>(letter);
+    }
+    assert_valid::<restance_contracts::messages::RecoveryRaised>(&raised[0]);
 
     assert_eq!(
         svc.count(
