@@ -712,11 +712,14 @@ const REQUESTED: &str = "notifications.notification.requested.v1";
 
 /// A guarantee registered 1 June 2022 with three benefits to the spouse (one paid in February
 /// 2023, more than three years before the divorce), a second guarantee of another spouse with
-/// none; both divorced from 1 May 2026, processed on the business day 4 May 2026.
+/// none; both divorced from 1 May 2026, processed on the business day 4 May 2026; a third whose
+/// ending is reported ahead of its date.
 async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyhow::Result<()> {
     let mut svc = start(kind).await?;
     let mut other = registration_data("G-Z", "0746", "50000.00");
     other["spouse_national_id"] = json!(STRANGER);
+    let mut later = registration_data("G-L", "0746", "60000.00");
+    later["spouse_national_id"] = json!(STRANGER);
     svc.publish(&[
         day("2026-05-04"),
         registered(
@@ -725,6 +728,7 @@ async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyh
             "2022-06-01T09:00:00Z",
         ),
         registered("r2", other, "2022-06-01T09:00:00Z"),
+        registered("r3", later, "2022-06-01T09:00:00Z"),
     ])
     .await?;
     svc.wait_processed().await?;
@@ -746,6 +750,8 @@ async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyh
     svc.publish(&[
         changed("c1", "G-R", "divorce", "2026-05-01", None),
         changed("c2", "G-Z", "divorce", "2026-05-01", None),
+        // reported ahead of its date: the guarantee has not ended on 4 May 2026
+        changed("c6", "G-L", "moved_away", "2026-06-01", None),
     ])
     .await?;
     svc.settle().await?;
@@ -823,6 +829,12 @@ async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyh
         "the hold letter waits for the claim's reference"
     );
     assert_eq!(letters.len(), 2, "{letters:?}");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM recovery_cases WHERE guarantee_id = 'G-L'")
+            .await?,
+        0,
+        "an ending after the business day raises nothing yet"
+    );
     let renderer = restance_letters::Renderer::load(
         &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"),
     )

@@ -1,6 +1,7 @@
 //! Message → domain → store. The guarantee queue's routes ([`routes`]): the registrations and
-//! changes from the immigration authority ([`guarantees`]), the benefits paid from the benefits
-//! office ([`benefits`]), and the business day ([`days`]).
+//! changes from the immigration authority ([`guarantees`]; a change that ends a guarantee raises
+//! recovery or releases it, [`recovery`]), the benefits paid from the benefits office
+//! ([`benefits`]), and the business day ([`days`]).
 //!
 //! The handlers are thin: they load the guarantee and its history, ask [`crate::domain`], and
 //! store what it answers in the consumer's transaction. Every message that cannot be processed
