@@ -95,17 +95,21 @@ pub async fn on_ending(
         .raise_or_release(&recovery, Actor::Service)
         .map_err(refused)?;
     let letters = Letters::of(shared, stored, &case_id, ending.cause, &recovery)?;
+    // What the decision sends, built first and emitted only once the case is stored: a case
+    // already there (which the row lock and the count above rule out) sends nothing.
+    let mut raised = None;
+    let mut requests = Vec::new();
     let mut sent = vec![Vec::new(), Vec::new()];
     for effect in decided {
         match effect {
             Effect::RecoveryRaised { .. } => {
-                effects.emit(letters.raised(shared.due_days)?)?;
+                raised = Some(letters.raised(shared.due_days));
                 sent[1].push(format!("{} {case_id}", RecoveryRaised::TYPE));
             }
             Effect::GuarantorNotice { .. } => {
                 let n = letters.notice(shared.due_days);
                 sent[1].push(format!("{NOTICE} {}", n.notification_id));
-                effects.emit(n)?;
+                requests.push(n);
             }
             Effect::BankHoldAndPayLetter { .. } => {
                 sent[1].push(format!("{HOLD} waits for the claim's payment reference"));
@@ -113,7 +117,7 @@ pub async fn on_ending(
             Effect::BankReleaseLetter { released } => {
                 let n = letters.release(released);
                 sent[1].push(format!("{RELEASE} {}", n.notification_id));
-                effects.emit(n)?;
+                requests.push(n);
             }
             Effect::ClaimLowered { .. }
             | Effect::AdministratorNotified
@@ -124,7 +128,7 @@ pub async fn on_ending(
         case.close(on, Actor::Service).map_err(refused)?;
         sent.push(Vec::new());
     }
-    cases::insert(
+    let stored_now = cases::insert(
         tx,
         &case,
         case_no,
@@ -134,6 +138,15 @@ pub async fn on_ending(
         &inbound.envelope.id,
     )
     .await?;
+    if !stored_now {
+        return Ok(());
+    }
+    if let Some(r) = raised {
+        effects.emit(r)?;
+    }
+    for n in requests {
+        effects.emit(n)?;
+    }
     crate::metrics::case_decided(case.state().as_str());
     tracing::info!(
         guarantee_id = %stored.guarantee_id,
@@ -257,9 +270,9 @@ impl<'a> Letters<'a> {
         (from, to)
     }
 
-    fn raised(&self, due_days: u32) -> Result<RecoveryRaised, HandlerError> {
+    fn raised(&self, due_days: u32) -> RecoveryRaised {
         let (period_from, period_to) = self.period();
-        Ok(RecoveryRaised {
+        RecoveryRaised {
             case_id: self.case_id.to_owned(),
             guarantee_id: self.stored.guarantee_id.clone(),
             municipality: self.stored.municipality.clone(),
@@ -274,7 +287,7 @@ impl<'a> Letters<'a> {
             raised_date: self.recovery.raised_on,
             due_date: self.due(due_days),
             payments: self.payments.clone(),
-        })
+        }
     }
 
     fn notice(&self, due_days: u32) -> NotificationRequested {
