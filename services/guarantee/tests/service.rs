@@ -894,6 +894,59 @@ async fn an_ending_raises_recovery_or_releases_the_guarantee(kind: &str) -> anyh
     assert_eq!(svc.probe.of_type(RAISED).len(), 1);
     assert_eq!(svc.probe.of_type(REQUESTED).len(), 2);
     assert_eq!(svc.count("SELECT COUNT(*) FROM recovery_cases").await?, 2);
+
+    // Invoicing opens the claim (as it does from the raise) with its payment reference: the
+    // bank's hold-and-pay letter goes out with it, once; another category's claim is ignored.
+    let opened = |id: &str, invoice_id: &str, category: &str, source: &str| {
+        envelope(
+            "/restance/invoicing",
+            id,
+            "invoicing.claim.opened.v1",
+            json!({"claim_id":format!("CLM-{invoice_id}"),"invoice_id":invoice_id,
+                "source":source,"municipality":"0746","category":category,"debtor_id":"G-P-1",
+                "office":"main","currency":"DKK","amount":"12000.00","issue_date":"2026-05-04",
+                "due_date":"2026-06-03","payment_reference":"000000067097535",
+                "ocr_line":"+71<000000067097535+85412345<","prepayment":false,
+                "direct_debit":false}),
+        )
+    };
+    svc.publish(&[
+        opened("o1", "G-R/R1", "guarantee", "/restance/guarantee"),
+        opened("o1-again", "G-R/R1", "guarantee", "/restance/guarantee"),
+        opened("o2", "DAY-1", "daycare", "/billing/daycare"),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert!(svc.dead_letters().await?.is_empty());
+    let holds: Vec<Value> = svc
+        .probe
+        .of_type(REQUESTED)
+        .into_iter()
+        .filter(|e| e["data"]["template"] == "guarantee_bank_hold")
+        .collect();
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    let h = &holds[0]["data"];
+    assert_eq!(h["notification_id"], "guarantee:G-R/R1:guarantee_bank_hold");
+    assert_eq!(h["recipient"]["name"], "Fællesbanken A/S");
+    assert_eq!(h["recipient"]["party_kind"], "company");
+    assert_eq!(h["related"]["claim_ids"], json!(["CLM-G-R/R1"]));
+    assert_eq!(h["data"]["amount"], "12000.00");
+    assert_eq!(h["data"]["pay_by"], "2026-06-03");
+    assert_eq!(
+        h["data"]["payment"]["ocr_line"],
+        "+71<000000067097535+85412345<"
+    );
+    assert_eq!(h["data"]["payments"].as_array().map(Vec::len), Some(2));
+    assert_renders(&renderer, &holds[0]);
+    assert_valid::<restance_contracts::messages::NotificationRequested>(&holds[0]);
+    assert_eq!(svc.probe.of_type(REQUESTED).len(), 3);
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM held_letters WHERE case_id = 'G-R/R1' AND sent_on IS NOT NULL"
+        )
+        .await?,
+        1
+    );
     svc.stop().await
 }
 

@@ -21,7 +21,9 @@ pub mod recovery;
 use restance_bus::router::{Consume, Cx, On, Planned, Routes, configured_municipality};
 use restance_bus::{HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
-use restance_contracts::messages::{BenefitPaid, DayOpened, GuaranteeChanged, GuaranteeRegistered};
+use restance_contracts::messages::{
+    BenefitPaid, ClaimOpened, DayOpened, GuaranteeChanged, GuaranteeRegistered,
+};
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -35,6 +37,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<GuaranteeChanged>()
         .on::<BenefitPaid>()
         .on::<DayOpened>()
+        .on::<ClaimOpened>()
 }
 
 impl Consume for Shared {
@@ -88,6 +91,15 @@ impl On<BenefitPaid> for Shared {
     }
 }
 
+/// A claim invoicing opened: for a raised case's claim, the bank's hold-and-pay letter goes out
+/// with the claim's payment reference ([`recovery::send_held_letter`]); other claims are ignored.
+impl On<ClaimOpened> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, c: ClaimOpened) -> Result<Outcome, HandlerError> {
+        recovery::send_held_letter(cx.tx, cx.effects, &c).await?;
+        Ok(Outcome::Done)
+    }
+}
+
 impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
         days::open(cx.tx, d.date).await
@@ -107,7 +119,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_queue_is_bound_to_the_three_inbound_types_and_the_day() {
+    fn the_queue_is_bound_to_the_three_inbound_types_the_day_and_opened_claims() {
         assert_eq!(
             routes().message_types(),
             [
@@ -115,6 +127,7 @@ mod tests {
                 "calendar.day.opened.v1",
                 "immigration.guarantee.changed.v1",
                 "immigration.guarantee.registered.v1",
+                "invoicing.claim.opened.v1",
             ]
         );
     }

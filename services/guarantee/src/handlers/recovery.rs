@@ -17,9 +17,8 @@
 //!   guarantee's amount that day, and the case is closed.
 //! - **Raise.** `guarantee.recovery.raised.v1` (invoicing opens the guarantor's claim) and a
 //!   `guarantee_notice` letter to the guarantor. The bank's `guarantee_bank_hold` letter needs
-//!   the claim's payment reference, which invoicing assigns: it is not sent here (it belongs on
-//!   `invoicing.claim.opened.v1` for the case, the next step); the raise step records that it
-//!   waits.
+//!   the claim's payment reference, which invoicing assigns: it is kept (`held_letters`) and
+//!   sent by [`send_held_letter`] on the `invoicing.claim.opened.v1` of the case's claim.
 //! - **Office** is the municipality's first office in the catalog; **due date** is the raise
 //!   date plus [`Shared::due_days`] (30).
 //! - **Recipients** are parties given in full (the guarantor is no debtor notifications knows
@@ -98,6 +97,7 @@ pub async fn on_ending(
     // What the decision sends, built first and emitted only once the case is stored: a case
     // already there (which the row lock and the count above rule out) sends nothing.
     let mut raised = None;
+    let mut held = None;
     let mut requests = Vec::new();
     let mut sent = vec![Vec::new(), Vec::new()];
     for effect in decided {
@@ -112,7 +112,12 @@ pub async fn on_ending(
                 requests.push(n);
             }
             Effect::BankHoldAndPayLetter { .. } => {
-                sent[1].push(format!("{HOLD} waits for the claim's payment reference"));
+                let n = letters.hold(shared.due_days);
+                sent[1].push(format!(
+                    "{HOLD} {} (sent when invoicing gives the claim its payment reference)",
+                    n.notification_id
+                ));
+                held = Some(n);
             }
             Effect::BankReleaseLetter { released } => {
                 let n = letters.release(released);
@@ -143,6 +148,9 @@ pub async fn on_ending(
     }
     if let Some(r) = raised {
         effects.emit(r)?;
+    }
+    if let Some(n) = held {
+        cases::hold_letter(tx, &case_id, &n).await?;
     }
     for n in requests {
         effects.emit(n)?;
@@ -203,6 +211,43 @@ pub fn reason_word(cause: EndCause) -> String {
 pub fn notification_id(case_id: &str, template: &str) -> String {
     format!("guarantee:{case_id}:{template}")
 }
+
+/// `invoicing.claim.opened.v1` for a raised case's claim (category `guarantee`, opened from
+/// `guarantee.recovery.raised.v1`, so its invoice id is the case id): the bank's held
+/// hold-and-pay letter goes out now with the claim's payment reference, once. Any other claim
+/// is none of this service's business.
+pub async fn send_held_letter(
+    tx: &DatabaseTransaction,
+    effects: &mut Effects,
+    claim: &restance_contracts::messages::ClaimOpened,
+) -> Result<(), HandlerError> {
+    if claim.claim.category != "guarantee" || claim.claim.source != SOURCE {
+        return Ok(());
+    }
+    let case_id = &claim.claim.invoice_id;
+    let Some(mut letter) = cases::held_letter(tx, case_id).await? else {
+        return Ok(());
+    };
+    if let Value::Object(data) = &mut letter.data {
+        data.insert(
+            "payment".into(),
+            json!({"ocr_line": claim.ocr_line, "account": null}),
+        );
+        data.retain(|_, v| !v.is_null());
+        if let Some(Value::Object(payment)) = data.get_mut("payment") {
+            payment.retain(|_, v| !v.is_null());
+        }
+    }
+    letter.related.claim_ids = vec![claim.claim.claim_id.clone()];
+    cases::letter_sent(tx, case_id, &claim.claim.claim_id, claim.issue_date).await?;
+    tracing::info!(case_id = %case_id, claim_id = %claim.claim.claim_id,
+        "the bank's hold-and-pay letter is sent with the claim's payment reference");
+    effects.emit(letter)?;
+    Ok(())
+}
+
+/// The envelope source of this service's events, which invoicing keeps as the claim's source.
+pub const SOURCE: &str = "/restance/guarantee";
 
 /// What the case's messages are made of.
 struct Letters<'a> {
@@ -323,6 +368,30 @@ impl<'a> Letters<'a> {
             "legal_basis": self.legal_basis,
         });
         self.request(NOTICE, Recipient::Party(party), data)
+    }
+
+    /// The bank's hold-and-pay letter without its payment block: [`send_held_letter`] adds the
+    /// claim's payment reference once invoicing has opened the claim.
+    fn hold(&self, due_days: u32) -> NotificationRequested {
+        let (period_from, period_to) = self.period();
+        let data = json!({
+            "guarantee_id": self.stored.guarantee_id,
+            "guarantor": self.guarantor.name.expose(),
+            "amount": self.recovery.total,
+            "currency": "DKK",
+            "period_from": period_from,
+            "period_to": period_to,
+            "payments": self.payments.iter().map(|p| json!({
+                "benefit_id": p.benefit_id,
+                "law": p.law,
+                "paid_date": p.paid_date,
+                "paid_amount": p.paid_amount,
+                "recovered": p.recovered,
+            })).collect::<Vec<Value>>(),
+            "pay_by": self.due(due_days),
+            "legal_basis": self.legal_basis,
+        });
+        self.request(HOLD, Recipient::Party(self.bank_party()), data)
     }
 
     fn release(&self, released: Money) -> NotificationRequested {

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
                 table: "api_audit",
             }),
             Box::new(RecoveryCases),
+            Box::new(HeldLetters),
         ]
     }
 }
@@ -147,6 +148,33 @@ impl MigrationTrait for RecoveryCases {
                 step TEXT NOT NULL,
                 sent TEXT NOT NULL,
                 PRIMARY KEY (case_id, seq)
+            )",
+        )
+        .await
+    }
+}
+
+/// The bank's hold-and-pay letter of a raised case, kept until invoicing has opened the claim and
+/// given it its payment reference (`invoicing.claim.opened.v1`), then sent once.
+#[derive(Debug)]
+struct HeldLetters;
+
+impl MigrationName for HeldLetters {
+    fn name(&self) -> &str {
+        "m20261207_000005_guarantee_held_letters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for HeldLetters {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE held_letters (
+                case_id TEXT PRIMARY KEY,
+                request TEXT NOT NULL,
+                claim_id TEXT NULL,
+                sent_on DATE NULL
             )",
         )
         .await

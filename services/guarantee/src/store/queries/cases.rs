@@ -110,6 +110,69 @@ async fn insert_step(
     .map(|_| ())
 }
 
+/// Keeps the bank's hold-and-pay letter of `case_id` until the claim's payment reference is
+/// known (a second keep of the same case changes nothing).
+pub async fn hold_letter(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    request: &restance_contracts::messages::NotificationRequested,
+) -> Result<(), DbErr> {
+    let text = serde_json::to_string(request)
+        .map_err(|e| DbErr::Custom(format!("the hold letter does not serialize: {e}")))?;
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO held_letters (case_id, request) VALUES ($1, $2) \
+         ON CONFLICT (case_id) DO NOTHING",
+        vec![case_id.into(), text.into()],
+    ))
+    .await
+    .map(drop)
+}
+
+/// The held letter of `case_id` not sent yet, locked on PostgreSQL for the transaction.
+pub async fn held_letter(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+) -> Result<Option<restance_contracts::messages::NotificationRequested>, DbErr> {
+    let lock = if restance_store::is_postgres(db) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let Some(row) = db
+        .query_one_raw(stmt(
+            db,
+            format!(
+                "SELECT request FROM held_letters WHERE case_id = $1 AND sent_on IS NULL{lock}"
+            ),
+            vec![case_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let text: String = row.try_get_by_index(0)?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| DbErr::Custom(format!("a held letter does not read: {e}")))
+}
+
+/// Marks the held letter of `case_id` sent on `on` for claim `claim_id`.
+pub async fn letter_sent(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    claim_id: &str,
+    on: BusinessDate,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE held_letters SET claim_id = $2, sent_on = $3 WHERE case_id = $1",
+        vec![case_id.into(), claim_id.into(), date(on)],
+    ))
+    .await
+    .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
