@@ -42,6 +42,49 @@ pub const API_AUDIT_TABLE: &str = "CREATE TABLE api_audit (
     detail TEXT NOT NULL
 )";
 
+/// One row of [`API_AUDIT_TABLE`]: who (the token's holder and role), what, on what, the outcome
+/// and a detail without personal data.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiAuditRow<'a> {
+    /// The token's holder, or `anonymous`.
+    pub caller: &'a str,
+    /// The token's role, or `-`.
+    pub role: &'a str,
+    /// What was done or tried (`approve_write_off`, `read_document`, …).
+    pub action: &'a str,
+    /// On what (`claim:<id>`, `document:<id>`, …).
+    pub target: &'a str,
+    /// `approved`, `refused`, `served`, …
+    pub outcome: &'a str,
+    /// Why or what else, without personal data.
+    pub detail: &'a str,
+}
+
+/// Appends `row` to the service's `api_audit` ([`API_AUDIT_TABLE`]), stamped with the wall
+/// clock; caller, role and target are cut to [`crate::api::MAX_AUDIT_TARGET`] characters.
+pub async fn record_api_audit(
+    db: &impl ConnectionTrait,
+    row: ApiAuditRow<'_>,
+) -> Result<(), DbErr> {
+    use crate::api::bounded_target;
+    db.execute_raw(restance_store::stmt(
+        db,
+        "INSERT INTO api_audit (at, caller, role, action, target, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            chrono::Utc::now().into(),
+            bounded_target(row.caller).into(),
+            bounded_target(row.role).into(),
+            row.action.into(),
+            bounded_target(row.target).into(),
+            row.outcome.into(),
+            row.detail.into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
 /// The error every refused change carries (a test looks for it).
 pub const APPEND_ONLY: &str = "is append-only";
 

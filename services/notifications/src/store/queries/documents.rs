@@ -112,20 +112,18 @@ pub async fn audit_protected_read(
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    db.execute_raw(stmt(
+    let target = format!("document:{document_id}");
+    let detail = format!("address protection: {protection}");
+    restance_runtime::audit::record_api_audit(
         db,
-        "INSERT INTO api_audit (at, caller, role, action, target, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![
-            chrono::Utc::now().into(),
-            restance_runtime::api::bounded_target(caller).into(),
-            restance_runtime::api::bounded_target(role).into(),
-            "read_document".into(),
-            format!("document:{document_id}").into(),
-            "served".into(),
-            format!("address protection: {protection}").into(),
-        ],
-    ))
+        restance_runtime::audit::ApiAuditRow {
+            caller,
+            role,
+            action: "read_document",
+            target: &target,
+            outcome: "served",
+            detail: &detail,
+        },
+    )
     .await
-    .map(|_| ())
 }
