@@ -229,14 +229,11 @@ pub async fn send_held_letter(
         return Ok(());
     };
     if let Value::Object(data) = &mut letter.data {
-        data.insert(
-            "payment".into(),
-            json!({"ocr_line": claim.ocr_line, "account": null}),
-        );
-        data.retain(|_, v| !v.is_null());
-        if let Some(Value::Object(payment)) = data.get_mut("payment") {
-            payment.retain(|_, v| !v.is_null());
-        }
+        let payment = match &claim.ocr_line {
+            Some(line) => json!({ "ocr_line": line }),
+            None => json!({}),
+        };
+        data.insert("payment".into(), payment);
     }
     letter.related.claim_ids = vec![claim.claim.claim_id.clone()];
     cases::letter_sent(tx, case_id, &claim.claim.claim_id, claim.issue_date).await?;
@@ -357,13 +354,8 @@ impl<'a> Letters<'a> {
             "currency": "DKK",
             "period_from": period_from,
             "period_to": period_to,
-            "payments": self.payments.iter().map(|p| json!({
-                "benefit_id": p.benefit_id,
-                "law": p.law,
-                "paid_date": p.paid_date,
-                "paid_amount": p.paid_amount,
-                "recovered": p.recovered,
-            })).collect::<Vec<Value>>(),
+            // the contract's payment has exactly the letters' fields
+            "payments": self.payments,
             "pay_by": self.due(due_days),
             "legal_basis": self.legal_basis,
         });
@@ -381,13 +373,8 @@ impl<'a> Letters<'a> {
             "currency": "DKK",
             "period_from": period_from,
             "period_to": period_to,
-            "payments": self.payments.iter().map(|p| json!({
-                "benefit_id": p.benefit_id,
-                "law": p.law,
-                "paid_date": p.paid_date,
-                "paid_amount": p.paid_amount,
-                "recovered": p.recovered,
-            })).collect::<Vec<Value>>(),
+            // the contract's payment has exactly the letters' fields
+            "payments": self.payments,
             "pay_by": self.due(due_days),
             "legal_basis": self.legal_basis,
         });
