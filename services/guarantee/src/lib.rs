@@ -19,6 +19,7 @@
 //! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
 //! and store what it returns.
 
+pub mod config;
 pub mod domain;
 pub mod handlers;
 pub mod http;

@@ -11,6 +11,10 @@ async fn main() -> anyhow::Result<()> {
     let Some(settings) = entry::prepare::<Migrator>(SERVICE, PORT, about, &queues).await? else {
         return Ok(());
     };
+    entry::or_exit(
+        SERVICE,
+        restance_guarantee::config::GuaranteeConfig::load(&settings),
+    );
     let app = entry::or_exit(
         SERVICE,
         Application::build(settings, shutdown::on_signal()).await,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::GuaranteeConfig;
 use crate::state::Shared;
 use crate::{SERVICE, handlers, http, store};
 
@@ -29,7 +30,25 @@ impl Application {
                  benefits paid); set RESTANCE__API__TOKENS"
             );
         }
-        let shared = Arc::new(Shared::new(Arc::new(settings.catalog.clone())));
+        let config = GuaranteeConfig::load(&settings)?;
+        for (code, m) in &config.municipalities {
+            if m.administrator.is_none() {
+                tracing::warn!(municipality = %code,
+                    "no guarantee administrator configured: alerts and settled cases are not e-mailed \
+                     (set guarantee.municipalities.\"{code}\".administrator)");
+            }
+        }
+        tracing::info!(
+            due_days = config.due_days,
+            watch_within_days = config.watch.within_days,
+            guidance_letters = ?config.guidance_letters,
+            municipalities = ?config.municipalities.keys().collect::<Vec<_>>(),
+            "guarantee settings"
+        );
+        let shared = Arc::new(Shared::with_config(
+            Arc::new(settings.catalog.clone()),
+            config,
+        ));
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
         let api = http::router(runtime.context().db.clone(), tokens, shared);

@@ -3,7 +3,8 @@
 use restance_kernel::{BusinessCalendar, Catalog, Country};
 use std::sync::Arc;
 
-use crate::domain::{Limitation, WatchConfig};
+use crate::config::GuaranteeConfig;
+use crate::domain::{GuidanceLetters, Limitation, WatchConfig};
 
 /// The guarantee service's message handling and reads: the catalog the municipalities are
 /// checked against, the limitation rules a payment's deadline is counted by, and the watch
@@ -20,6 +21,10 @@ pub struct Shared {
     /// Days from the raise date to the bank's due date in `guarantee.recovery.raised.v1` and
     /// the guarantor's notice.
     pub(crate) due_days: u32,
+    /// Whether the recipient's guidance letter goes once per guarantee or per payment.
+    pub(crate) guidance: GuidanceLetters,
+    /// The `[guarantee]` section: offices, administrators, statement recipients.
+    pub(crate) config: GuaranteeConfig,
 }
 
 /// The default of [`Shared::due_days`].
@@ -34,7 +39,37 @@ impl Shared {
             limitation: Limitation::danish(BusinessCalendar::new(Country::Dk)),
             watch: WatchConfig::default(),
             due_days: DUE_DAYS,
+            guidance: GuidanceLetters::default(),
+            config: GuaranteeConfig::default(),
         }
+    }
+
+    /// Handling configured by the `[guarantee]` section (checked by [`GuaranteeConfig::load`]).
+    pub fn with_config(catalog: Arc<Catalog>, config: GuaranteeConfig) -> Self {
+        Self {
+            catalog,
+            limitation: config.limitation(),
+            watch: WatchConfig {
+                within_days: config.watch.within_days,
+            },
+            due_days: config.due_days,
+            guidance: config.guidance_letters,
+            config,
+        }
+    }
+
+    /// The office whose letterhead the municipality's letters carry: the configured one, else
+    /// the municipality's first office in the catalog.
+    pub(crate) fn office_of(&self, municipality: &str) -> Option<String> {
+        self.config
+            .municipalities
+            .get(municipality)
+            .and_then(|m| m.office.clone())
+            .or_else(|| {
+                self.catalog
+                    .municipality(municipality)
+                    .and_then(|m| m.offices.keys().next().cloned())
+            })
     }
 
     /// The country whose clock dates a message for `municipality` (Denmark when the catalog

@@ -74,8 +74,60 @@ pub async fn on_ending(
             "the guarantee ends later: no recovery raised yet");
         return Ok(());
     }
+    open_case(
+        shared,
+        tx,
+        effects,
+        Opening {
+            stored,
+            guarantee,
+            trigger: Trigger::GuaranteeEnded(ending.cause),
+            by: Actor::Service,
+            on,
+            message_id: &inbound.envelope.id,
+        },
+    )
+    .await
+    .map(drop)
+}
+
+/// What opens a case: the guarantee (locked by the caller), why, who, the business day it is
+/// raised on, and the message or request id that asked for it.
+#[derive(Debug)]
+pub struct Opening<'a> {
+    /// The guarantee as stored (its row locked by the caller's transaction).
+    pub stored: &'a StoredGuarantee,
+    /// The guarantee with its history.
+    pub guarantee: &'a Guarantee,
+    /// Why the case opens: the guarantee ended, or a caseworker asked.
+    pub trigger: Trigger,
+    /// Who opens it.
+    pub by: Actor,
+    /// The business day the claim is raised on (limitation counts to this day).
+    pub on: BusinessDate,
+    /// The inbound message's id, or the API request's id.
+    pub message_id: &'a str,
+}
+
+/// Opens the guarantee's recovery case on `opening.on` and raises or releases it at once (see
+/// the module documentation); `None` when the guarantee has a case already (one per guarantee),
+/// else the case as stored. The caller holds the guarantee's row lock.
+pub async fn open_case(
+    shared: &Shared,
+    tx: &DatabaseTransaction,
+    effects: &mut Effects,
+    opening: Opening<'_>,
+) -> Result<Option<RecoveryCase>, HandlerError> {
+    let Opening {
+        stored,
+        guarantee,
+        trigger,
+        by,
+        on,
+        message_id,
+    } = opening;
     if cases::count_of(tx, &stored.guarantee_id).await? > 0 {
-        return Ok(());
+        return Ok(None);
     }
     let case_no = 1;
     let case_id = cases::case_id(&stored.guarantee_id, case_no);
@@ -85,15 +137,15 @@ pub async fn on_ending(
     let mut case = RecoveryCase::open(
         case_id.clone(),
         stored.guarantee_id.clone(),
-        Trigger::GuaranteeEnded(ending.cause),
+        trigger,
         on,
-        Actor::Service,
+        by.clone(),
     );
     let refused = |e: crate::domain::CaseError| HandlerError::Other(format!("case {case_id}: {e}"));
     let decided = case
-        .raise_or_release(&recovery, Actor::Service)
+        .raise_or_release(&recovery, by.clone())
         .map_err(refused)?;
-    let letters = Letters::of(shared, stored, &case_id, ending.cause, &recovery)?;
+    let letters = Letters::of(shared, stored, &case_id, trigger, &recovery)?;
     // What the decision sends, built first and emitted only once the case is stored: a case
     // already there (which the row lock and the count above rule out) sends nothing.
     let mut raised = None;
@@ -130,7 +182,7 @@ pub async fn on_ending(
         }
     }
     if recovery.is_release() {
-        case.close(on, Actor::Service).map_err(refused)?;
+        case.close(on, by.clone()).map_err(refused)?;
         sent.push(Vec::new());
     }
     let stored_now = cases::insert(
@@ -140,11 +192,11 @@ pub async fn on_ending(
         &stored.municipality,
         on,
         &sent,
-        &inbound.envelope.id,
+        message_id,
     )
     .await?;
     if !stored_now {
-        return Ok(());
+        return Ok(None);
     }
     if let Some(r) = raised {
         effects.emit(r)?;
@@ -163,7 +215,7 @@ pub async fn on_ending(
         amount = %case.claim(),
         "recovery case opened"
     );
-    Ok(())
+    Ok(Some(case))
 }
 
 /// The legal basis of a recovery: the Aliens Act and the acts the payments were made under,
@@ -199,11 +251,12 @@ pub fn recovered_payments(recovery: &Recovery) -> Vec<RecoveredPayment> {
         .collect()
 }
 
-/// The reason word of the notice template for what ended the guarantee.
-pub fn reason_word(cause: EndCause) -> String {
-    match cause {
-        EndCause::BindingPeriodEnd => "binding_period_expired".to_owned(),
-        EndCause::Change(reason) => word(&reason),
+/// The reason word of the notice template for why the case was opened.
+pub fn reason_word(trigger: Trigger) -> String {
+    match trigger {
+        Trigger::GuaranteeEnded(EndCause::BindingPeriodEnd) => "binding_period_expired".to_owned(),
+        Trigger::GuaranteeEnded(EndCause::Change(reason)) => word(&reason),
+        Trigger::Caseworker => "caseworker".to_owned(),
     }
 }
 
@@ -253,7 +306,7 @@ struct Letters<'a> {
     office: String,
     guarantor: Debtor,
     bank: GuaranteeBank,
-    cause: EndCause,
+    trigger: Trigger,
     recovery: &'a Recovery,
     payments: Vec<RecoveredPayment>,
     legal_basis: String,
@@ -264,18 +317,14 @@ impl<'a> Letters<'a> {
         shared: &Shared,
         stored: &'a StoredGuarantee,
         case_id: &'a str,
-        cause: EndCause,
+        trigger: Trigger,
         recovery: &'a Recovery,
     ) -> Result<Self, HandlerError> {
         let guarantor: Debtor = serde_json::from_value(stored.guarantor.expose().clone())
             .map_err(|e| HandlerError::Other(format!("stored guarantor does not read: {e}")))?;
         let bank: GuaranteeBank = serde_json::from_value(stored.bank.clone())
             .map_err(|e| HandlerError::Other(format!("stored bank does not read: {e}")))?;
-        let office = shared
-            .catalog
-            .municipality(&stored.municipality)
-            .and_then(|m| m.offices.keys().next().cloned())
-            .ok_or_else(|| {
+        let office = shared.office_of(&stored.municipality).ok_or_else(|| {
                 HandlerError::Other(format!(
                     "municipality {} has no office in the catalog",
                     stored.municipality
@@ -293,7 +342,7 @@ impl<'a> Letters<'a> {
             office,
             guarantor,
             bank,
-            cause,
+            trigger,
             recovery,
             payments,
             legal_basis: legal_basis(&laws),
@@ -349,7 +398,7 @@ impl<'a> Letters<'a> {
         let data = json!({
             "guarantee_id": self.stored.guarantee_id,
             "bank": self.bank.name,
-            "reason": reason_word(self.cause),
+            "reason": reason_word(self.trigger),
             "amount": self.recovery.total,
             "currency": "DKK",
             "period_from": period_from,
@@ -484,12 +533,14 @@ mod tests {
     #[test]
     fn the_reason_is_the_templates_word() {
         use crate::domain::GuaranteeChangeReason as R;
-        assert_eq!(reason_word(EndCause::Change(R::Divorce)), "divorce");
-        assert_eq!(reason_word(EndCause::Change(R::MovedAway)), "moved_away");
+        let ended = |cause| Trigger::GuaranteeEnded(cause);
+        assert_eq!(reason_word(ended(EndCause::Change(R::Divorce))), "divorce");
+        assert_eq!(reason_word(ended(EndCause::Change(R::MovedAway))), "moved_away");
         assert_eq!(
-            reason_word(EndCause::BindingPeriodEnd),
+            reason_word(ended(EndCause::BindingPeriodEnd)),
             "binding_period_expired"
         );
+        assert_eq!(reason_word(Trigger::Caseworker), "caseworker");
     }
 
     #[test]

@@ -110,6 +110,116 @@ async fn insert_step(
     .map(|_| ())
 }
 
+/// A stored case: the case replayed from its steps, where it is kept and the claim invoicing
+/// opened for it (once the bank's letter has gone with its payment reference).
+#[derive(Debug)]
+pub struct StoredCase {
+    /// The case as its steps make it.
+    pub case: RecoveryCase,
+    /// The municipality.
+    pub municipality: String,
+    /// The claim invoicing opened from the case's `guarantee.recovery.raised.v1`, when known.
+    pub claim_id: Option<String>,
+}
+
+/// The case `case_id` with its steps, its row locked on PostgreSQL for the transaction (a
+/// step is appended under that lock, so two replicas never number a step twice).
+pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<StoredCase>, DbErr> {
+    let lock = if restance_store::is_postgres(db) {
+        " FOR UPDATE OF c"
+    } else {
+        ""
+    };
+    let Some(row) = db
+        .query_one_raw(stmt(
+            db,
+            format!(
+                "SELECT c.guarantee_id, c.municipality, h.claim_id FROM recovery_cases c \
+                 LEFT JOIN held_letters h ON h.case_id = c.case_id WHERE c.case_id = $1{lock}"
+            ),
+            vec![case_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let guarantee_id: String = row.try_get_by_index(0)?;
+    let municipality: String = row.try_get_by_index(1)?;
+    let claim_id: Option<String> = row.try_get_by_index(2)?;
+    let rows = db
+        .query_all_raw(stmt(
+            db,
+            "SELECT step_date, actor, step FROM case_steps WHERE case_id = $1 ORDER BY seq",
+            vec![case_id.into()],
+        ))
+        .await?;
+    let mut steps = Vec::with_capacity(rows.len());
+    for r in rows {
+        let on: BusinessDate = restance_store::get_date(&r, 0)?;
+        let actor: String = r.try_get_by_index(1)?;
+        let step: String = r.try_get_by_index(2)?;
+        let step = serde_json::from_str(&step)
+            .map_err(|e| DbErr::Custom(format!("a step of case {case_id} does not read: {e}")))?;
+        steps.push(StepRecord {
+            on,
+            by: actor_of(&actor),
+            step,
+        });
+    }
+    let case = RecoveryCase::from_steps(case_id, guarantee_id, steps)
+        .map_err(|e| DbErr::Custom(format!("case {case_id} does not replay: {e}")))?;
+    Ok(Some(StoredCase {
+        case,
+        municipality,
+        claim_id,
+    }))
+}
+
+/// The case of the claim `claim_id` (the claim invoicing opened for it), if any.
+pub async fn of_claim(db: &impl ConnectionTrait, claim_id: &str) -> Result<Option<String>, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT case_id FROM held_letters WHERE claim_id = $1",
+            vec![claim_id.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get_by_index(0)).transpose()
+}
+
+/// Stores the steps of `case` from `from` on (those [`load`] did not return), with what was
+/// sent for each (`sent[i]` for step `from + i`), and the case's state and amounts now.
+pub async fn append(
+    db: &impl ConnectionTrait,
+    case: &RecoveryCase,
+    from: usize,
+    sent: &[Vec<String>],
+) -> Result<(), DbErr> {
+    for (i, record) in case.steps().iter().enumerate().skip(from) {
+        let what = sent.get(i - from).cloned().unwrap_or_default();
+        insert_step(db, case.case_id(), i, record, &what).await?;
+    }
+    db.execute_raw(stmt(
+        db,
+        "UPDATE recovery_cases SET state = $2, claim_minor = $3 WHERE case_id = $1",
+        vec![
+            case.case_id().into(),
+            case.state().as_str().into(),
+            case.claim().to_minor().into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
+/// The actor as [`actor_word`] stored it.
+pub fn actor_of(word: &str) -> Actor {
+    match word.strip_prefix("caseworker:") {
+        Some(id) => Actor::Caseworker(id.to_owned()),
+        None => Actor::Service,
+    }
+}
+
 /// Keeps the bank's hold-and-pay letter of `case_id` until the claim's payment reference is
 /// known (a second keep of the same case changes nothing).
 pub async fn hold_letter(
@@ -187,5 +297,8 @@ mod tests {
     fn the_service_is_stored_as_system() {
         assert_eq!(actor_word(&Actor::Service), "system");
         assert_eq!(actor_word(&Actor::Caseworker("ah".into())), "caseworker:ah");
+        for by in [Actor::Service, Actor::Caseworker("ah".into())] {
+            assert_eq!(actor_of(&actor_word(&by)), by);
+        }
     }
 }
