@@ -2,14 +2,20 @@
 //! amount and what expires soon. The daily limitation watch plugs in here: it runs for the day
 //! this records, over the guarantees with no recovery raised (`domain::watch`).
 
-use restance_bus::{HandlerError, Outcome};
+use restance_bus::{Effects, HandlerError, Outcome};
 use restance_kernel::BusinessDate;
 use sea_orm::DatabaseTransaction;
 
+use crate::state::Shared;
 use crate::store::queries::days;
 
 /// Records the day opened.
-pub async fn open(tx: &DatabaseTransaction, day: BusinessDate) -> Result<Outcome, HandlerError> {
+pub async fn open(
+    _shared: &Shared,
+    tx: &DatabaseTransaction,
+    _effects: &mut Effects,
+    day: BusinessDate,
+) -> Result<Outcome, HandlerError> {
     days::record(tx, day).await?;
     tracing::info!(%day, "business day opened");
     Ok(Outcome::Done)
