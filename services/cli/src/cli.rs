@@ -91,6 +91,27 @@ pub enum SampleCommand {
     /// contract), `config` (valid contract, but invoicing refuses it against the configuration).
     /// Publish them with `restance publish --allow-invalid --routing-key billing.invoice.issued.v1`.
     Bad(SampleBadArgs),
+    /// Guarantee recovery's traffic (seed 004): family-reunification guarantees
+    /// (`immigration.guarantee.registered.v1`), benefits paid to the spouses and others
+    /// (`benefits.benefit.paid.v1`), and on the start date the changes that end some of them
+    /// (`immigration.guarantee.changed.v1`: divorce, moving away, death) — in publishing order.
+    Guarantees(SampleGuaranteesArgs),
+}
+
+/// `restance sample guarantees`.
+#[derive(Debug, Args)]
+pub struct SampleGuaranteesArgs {
+    /// How many guarantees per Danish municipality.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    /// Only this municipality (its code, e.g. 0746); default: every Danish one configured.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// The day the changes arrive (benefits are paid before it); default: today.
+    #[arg(long, alias = "start", value_name = "YYYY-MM-DD")]
+    pub start_date: Option<BusinessDate>,
 }
 
 /// Options every sample command shares.

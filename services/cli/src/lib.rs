@@ -331,6 +331,26 @@ fn run_sample(settings: &Settings, command: SampleCommand) -> anyhow::Result<Exi
                 sampler.run_tag()
             );
         }
+        SampleCommand::Guarantees(args) => {
+            let seed = seed_or_clock(args.seed.seed);
+            let start = args.start_date.unwrap_or_else(day::today);
+            let sample = sample::guarantees::sample(
+                &settings.catalog,
+                seed,
+                args.count,
+                args.municipality.as_deref(),
+                start,
+            )?;
+            for line in &sample.lines {
+                let mut bytes = serde_json::to_vec(line)?;
+                bytes.push(b'\n');
+                out.write_all(&bytes)?;
+            }
+            eprintln!(
+                "sample: {} guarantee(s), {} benefit(s), {} change(s) on {start}",
+                sample.guarantees, sample.benefits, sample.changes
+            );
+        }
         SampleCommand::Payments(args) => {
             let seed = seed_or_clock(args.seed.seed);
             let text = std::fs::read_to_string(&args.for_file)
