@@ -19,9 +19,9 @@ ROOT="$PWD"
 DEMO="$ROOT/var/demo"
 EXCHANGE="${RESTANCE_DEMO_EXCHANGE:-restance-demo}"
 SMTP_PORT="${RESTANCE_DEMO_SMTP_PORT:-2526}"
-PORTS=(8081 8082 8083 8085 8086)
+PORTS=(8081 8082 8083 8084 8085 8086)
 SHOW=(python3 "$ROOT/deploy/local/demo_show.py" --demo "$DEMO" --exchange "$EXCHANGE")
-# the caseworker APIs of agreements and reporting are closed without tokens (token:role:name)
+# the caseworker APIs of agreements, guarantee and reporting are closed without tokens (token:role:name)
 CASEWORKER=demo-caseworker-token-0001
 ADMIN=demo-admin-token-0000000001
 export RESTANCE_DEMO_CASEWORKER_TOKEN="$CASEWORKER" RESTANCE_DEMO_ADMIN_TOKEN="$ADMIN"
@@ -69,7 +69,7 @@ finish() {
     say "stopping the demo's processes (SIGTERM: finish in-flight work, flush the outbox)"
     stop_all
     local n
-    for n in invoicing dunning agreements notifications reporting; do
+    for n in invoicing dunning agreements guarantee notifications reporting; do
         [ -f "$DEMO/$n.log" ] && printf '%-14s %s\n' "$n:" "$(tail -n 1 "$DEMO/$n.log")"
     done
     say "summary"
@@ -165,6 +165,7 @@ start_everything() {
     start_service invoicing 8081
     start_service dunning 8082
     start_service agreements 8083 "$tokens"
+    start_service guarantee 8084 "$tokens"
     start_service notifications 8085
     start_service reporting 8086 "$tokens"
     "${SHOW[@]}" ready || return 1
@@ -172,7 +173,7 @@ start_everything() {
     echo "SMTP test server on 127.0.0.1:$SMTP_PORT: the mail it receives is in var/demo/mail"
 }
 # the started processes must be known to this shell (to stop them), so this step is not a subshell
-say "starting the SMTP test server, the SMS gateway stand-in and the five services"
+say "starting the SMTP test server, the SMS gateway stand-in and the six services"
 if ! start_everything; then
     failed+=("starting the services")
     echo "!! the services did not all start (their logs are under var/demo)" >&2
@@ -207,6 +208,13 @@ publish_bad() {
     restance publish --allow-invalid --routing-key billing.invoice.issued.v1 "$DEMO/bad.jsonl" >"$DEMO/bad-publish.log" 2>&1
     tail -n 3 "$DEMO/bad-publish.log"
 }
+publish_guarantees() {
+    restance sample guarantees --count 10 --seed 7 --start 2026-11-02 >"$DEMO/guarantees.jsonl"
+    echo "demo: guarantee_messages=$(awk 'NF {n++} END {print n+0}' "$DEMO/guarantees.jsonl")"
+    restance publish "$DEMO/guarantees.jsonl"
+}
+step "family-reunification guarantees from the immigration authority, benefits paid to the spouses, and on 2 November the divorces, moves and deaths that end some of them" publish_guarantees
+
 step "bad input, one of each kind (each must end as a dead letter with its reason)" publish_bad
 
 # let invoicing's claim events reach dunning first (in production the day opens in the morning; a
@@ -227,6 +235,14 @@ step "opening 2027-01-04: second reminders with a fee and notice of transfer; me
 step "opening 2027-01-11: the business day before the meeting — its SMS reminder" open_day 2027-01-11
 step "opening 2027-01-20: transfers to state collection where the notice has run out" open_day 2027-01-20
 
+pay_guarantees() {
+    "${SHOW[@]}" guarantee-payments "$DEMO/bank-guarantees.jsonl"
+    restance publish "$DEMO/bank-guarantees.jsonl"
+}
+step "the banks pay the recovery claims by their payment reference (one in full, one in part)" pay_guarantees
+step "guarantee recovery (restance-guarantee, :8084): the cases, a bank's hold-and-pay letter, what the administrator was told" \
+    "${SHOW[@]}" guarantee
+
 step "a claim that went through reminders: its dunning history (GET :8082/api/v1/claims/{id}/dunning)" "${SHOW[@]}" history
 step "its first reminder letter (pdftotext of the PDF notifications rendered)" "${SHOW[@]}" letter
 step "SMS at the gateway stand-in (it masks the phone numbers)" "${SHOW[@]}" sms
@@ -245,7 +261,7 @@ step "a debtor's claims with their payment lines (restance claims)" claims_of_de
 
 dead_letters() {
     local s
-    for s in invoicing dunning agreements notifications reporting; do
+    for s in invoicing dunning agreements guarantee notifications reporting; do
         restance dead list --service "$s" --limit 20
     done
     "${SHOW[@]}" dead-count

@@ -34,6 +34,7 @@ SERVICES = {
     "invoicing": 8081,
     "dunning": 8082,
     "agreements": 8083,
+    "guarantee": 8084,
     "notifications": 8085,
     "reporting": 8086,
 }
@@ -432,6 +433,105 @@ def cmd_mail(d: Demo, _args) -> None:
     count("emails_with_spreadsheets", committee)
 
 
+def sample_guarantees(d: Demo) -> tuple[dict, list[dict]]:
+    """The sample's registrations by guarantee id, and its changes in publishing order."""
+    registered, changes = {}, []
+    for line in (d.dir / "guarantees.jsonl").read_text().splitlines():
+        if not line.strip():
+            continue
+        e = json.loads(line)
+        if e["type"] == "immigration.guarantee.registered.v1":
+            registered[e["data"]["guarantee_id"]] = e["data"]
+        elif e["type"] == "immigration.guarantee.changed.v1":
+            changes.append(e["data"])
+    return registered, changes
+
+
+def guarantee_claims(d: Demo) -> list[tuple[str, dict]]:
+    """(guarantee id, open claim in invoicing) of every guarantee whose ending raised a claim."""
+    registered, changes = sample_guarantees(d)
+    out = []
+    for ch in changes:
+        if ch["reason"] not in ("divorce", "death", "moved_away"):
+            continue
+        g = registered[ch["guarantee_id"]]
+        view = http("GET", SERVICES["invoicing"],
+                    f"/api/v1/debtors/{g['guarantor']['id']}/claims?municipality={g['municipality']}")
+        for c in view["claims"]:
+            if c.get("category") == "guarantee" and c.get("invoice_id", "").startswith(ch["guarantee_id"] + "/"):
+                out.append((ch["guarantee_id"], c))
+    return out
+
+
+def cmd_guarantee_payments(d: Demo, args) -> None:
+    """Bank payments for the recovery claims: the first in full, the second in part."""
+    d.wait_quiet("the recovery claims", timeout=120)
+    claims = [(g, c) for g, c in guarantee_claims(d) if c.get("state") == "open"]
+    if len(claims) < 2:
+        raise Missing(f"fewer than two open recovery claims in invoicing ({len(claims)})")
+    lines = []
+    for (guarantee_id, c), share in zip(claims[:2], (1.0, 0.5)):
+        balance = float(c["balance"])
+        amount = f"{balance * share:.2f}"
+        payment_id = f"BANK-{c['claim_id']}"
+        envelope = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "restance-demo/" + payment_id)),
+            "source": f"/bank/{c.get('municipality', '0746')}",
+            "type": "bank.payment.received.v1",
+            "time": "2027-01-20T11:00:00Z",
+            "datacontenttype": "application/json",
+            "data": {
+                "payment_id": payment_id, "municipality": c.get("municipality", "0746"), "amount": amount,
+                "currency": "DKK", "booking_date": "2027-01-20", "channel": "fik",
+                "payment_reference": c["ocr_line"],
+            },
+        }
+        lines.append(json.dumps(envelope, ensure_ascii=False))
+        print(f"the bank of guarantee {guarantee_id} pays {amount} of {c['balance']} to claim {c['claim_id']} "
+              f"with the reference {c['ocr_line']}")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    count("guarantee_payments", len(lines))
+
+
+def cmd_guarantee(d: Demo, _args) -> None:
+    d.wait_quiet("the recovery cases", timeout=120)
+    registered, changes = sample_guarantees(d)
+    states: dict[str, int] = {}
+    shown = False
+    for gid in registered:
+        g = http("GET", SERVICES["guarantee"], f"/api/v1/guarantees/{gid}", token=CASEWORKER)
+        case = g.get("case") or {}
+        state = case.get("state", "no case")
+        states[state] = states.get(state, 0) + 1
+        print(f"{gid}: {g.get('amount')} at {g['bank']['name']}, in force {g.get('in_force')}, "
+              f"{len(g.get('benefits', []))} benefit(s), recoverable now {g['recoverable'].get('total')}, case: {state}")
+        if case and not shown and case.get("steps") and state == "closed" and case.get("claim") not in (None, "0.00"):
+            shown = True
+            print(f"  the case {case.get('case_id')} step by step:")
+            for st in case["steps"]:
+                print(f"    {st.get('on')}  {st.get('by')}  {st.get('step')}  {', '.join(st.get('sent') or [])}")
+    for state, n in sorted(states.items()):
+        count(f"guarantee_cases_{state.replace(' ', '_')}", n)
+    # the bank's hold-and-pay letter of the first raised case, as rendered
+    for gid, c in guarantee_claims(d)[:1]:
+        notification = f"guarantee:{gid}/R1:guarantee_bank_hold"
+        doc = document_id(notification)
+        pdf = http("GET", SERVICES["notifications"], f"/api/v1/documents/{doc}", raw=True)
+        path = d.dir / "bank-hold-letter.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        lines = [l for l in text.splitlines() if l.strip()]
+        print(f"the bank's letter for {gid} (GET :8085/api/v1/documents/{doc} -> var/demo/bank-hold-letter.pdf):")
+        print("\n".join(lines[:30]))
+        count("guarantee_letter_lines", min(len(lines), 30))
+    admin = [p.name for p in d.mails() if "sikkerhedsstillelse@skanderborg" in p.read_text(errors="replace")]
+    print(f"e-mails to the guarantee administrator: {len(admin)}")
+    count("guarantee_admin_emails", len(admin))
+    if not shown:
+        raise Missing("no recovery case was settled and closed")
+
+
 def cmd_debtor(d: Demo, _args) -> None:
     picked = d.picked()
     print(picked["debtor_id"], picked["municipality"])
@@ -475,6 +575,8 @@ def main() -> int:
                  "debtor", "dead-count", "metrics"):
         sub.add_parser(name)
     sub.add_parser("day").add_argument("date")
+    sub.add_parser("guarantee")
+    sub.add_parser("guarantee-payments").add_argument("out")
     args = p.parse_args()
     d = Demo(args)
     try:

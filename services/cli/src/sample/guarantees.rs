@@ -11,7 +11,7 @@
 //! |---------|--------------------------------------------------|--------------------------|
 //! | 0       | to the spouse, monthly, some older than 3 years  | divorce → a claim        |
 //! | 1       | none                                             | moved away → released    |
-//! | 2       | to the spouse, recent                            | none (watched)           |
+//! | 2       | to the spouse, one about to expire               | none (watched)           |
 //! | 3       | to the spouse and to the resident                | death → a claim          |
 //! | 4       | none                                             | amount reduced           |
 //!
@@ -186,6 +186,10 @@ pub fn sample(
                         let on = start.add_days(-30 - i64::from(k) * 61);
                         benefits.push(pay(&mut rng, &spouse_id, k, on)?);
                     }
+                    // one whose three years run out some 60 days after the start: the watch
+                    // alerts the administrator before it expires
+                    let on = start.add_days(60 - 3 * 365);
+                    benefits.push(pay(&mut rng, &spouse_id, 9, on)?);
                 }
                 3 => {
                     let resident_id = resident.national_id.expose().clone();
