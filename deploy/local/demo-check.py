@@ -78,11 +78,20 @@ def check_run(name: str, text: str) -> list[str]:
     need(re.search(r"\+71<|KID|<\d", claims) is not None, "the debtor's claims with their payment lines")
     hist = section(secs, "a claim that went through reminders")
     need(c.get("history_reminders", 0) >= 2 and hist.count("reminder") >= 2, "a dunning history with two reminders")
+    gua = section(secs, "guarantee recovery")
+    need(c.get("guarantee_payments") == 2, "the banks paid two recovery claims")
+    need(c.get("guarantee_cases_closed", 0) >= 2 and c.get("guarantee_cases_part_paid", 0) >= 1,
+         "recovery cases closed (settled or released) and one part paid")
+    need("step by step" in gua and "guarantee_bank_release" in gua, "a settled case's steps with the release letter")
+    need(c.get("guarantee_letter_lines", 0) >= 10 and re.search(r"\+71<", gua) is not None,
+         "the bank's hold-and-pay letter with its payment line")
+    need(c.get("guarantee_admin_emails", 0) >= 1, "the guarantee administrator's e-mails")
+    need(re.search(r"\b\d{6}-?\d{4}\b", gua) is None, "no national id in the guarantee section")
     dead = section(secs, "dead letters")
     need(c.get("dead_letters", 0) >= c.get("bad_messages", 1) > 0, "a dead letter for every bad message")
     need("REASON" in dead and re.search(r"invoicing .*\S+ *$", dead, re.M) is not None, "dead letters listed with reasons")
     met = section(secs, "what the services did")
-    for svc in ("invoicing", "dunning", "agreements", "notifications", "reporting"):
+    for svc in ("invoicing", "dunning", "agreements", "guarantee", "notifications", "reporting"):
         need(re.search(rf"^{svc} +restance_", met, re.M) is not None, f"metrics of {svc}, labelled by service")
     summary = section(secs, "summary")
     need("left running:" in summary, "the summary says what is left running")
