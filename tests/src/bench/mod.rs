@@ -5,7 +5,9 @@
 //!   ([`raw_publish`]), consuming them with manual acks ([`RawQueue::consume`]), and multi-row
 //!   inserts into PostgreSQL ([`raw_insert`]);
 //! - the pipelines: upstream invoices through `restance-invoicing` ([`ingest`]), the daily run
-//!   of `restance-dunning` ([`dunning`]) and letters rendered by `bench-letters` ([`letters`]);
+//!   of `restance-dunning` ([`dunning`]), letters rendered by `bench-letters` ([`letters`]) and
+//!   guarantees, benefits, recovery cases and the quarterly statement of `restance-guarantee`
+//!   ([`guarantee`]);
 //! - where the CPU went while each of them ran ([`CpuMeter`]): the machine has two cores shared
 //!   by the broker, PostgreSQL, the service and the load generator, so that split is what
 //!   explains most figures.
@@ -78,12 +80,14 @@ pub fn alive(pid: Option<u32>) -> bool {
 
 mod cpu;
 mod dunning;
+mod guarantee;
 mod ingest;
 mod letters;
 mod raw;
 
 pub use cpu::*;
 pub use dunning::*;
+pub use guarantee::*;
 pub use ingest::*;
 pub use letters::*;
 pub use raw::*;

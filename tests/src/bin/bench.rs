@@ -10,17 +10,19 @@
 //!   published — rate / r1 rate, target ≥ 0.5;
 //! - (b) dunning's daily run over N overdue claims: decisions, notification requests and
 //!   events — run time / the time r1's rate needs for as many messages, target ≤ 2;
-//! - (c) letters rendered by `bench-letters` — letters/s, target ≥ 200.
+//! - (c) letters rendered by `bench-letters` — letters/s, target ≥ 200;
+//! - (d) guarantee recovery: G guarantees and B benefits taken in, C recovery cases raised, and
+//!   the quarterly statement (`restance-guarantee`) — each phase's message rate / r1's rate.
 //!
 //! Every service stays ≤ 150 MiB RSS. Each row also shows the load average and where the CPU
 //! went during it (two cores shared by the broker, PostgreSQL, the service and this load
 //! generator). A phase that fails (the broker or PostgreSQL restarted by someone else's fault
 //! suite) is retried once.
 //!
-//! `bench [--invoices N] [--claims N] [--letters N] [--raw N] [--quick] [--chunk DEBTORS]`;
-//! a count of 0 skips its phase. Needs the release builds of `restance-invoicing`,
-//! `restance-dunning` and `bench-letters` next to this binary (the `just bench` recipe builds
-//! them).
+//! `bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N]
+//! [--raw N] [--quick] [--chunk DEBTORS]`; a count of 0 skips its phase. Needs the release
+//! builds of `restance-invoicing`, `restance-dunning`, `restance-guarantee` and `bench-letters`
+//! next to this binary (the `just bench` recipe builds them).
 
 // Rates and ratios of measured times are floats by nature; no money is computed here.
 #![allow(clippy::float_arithmetic)]
@@ -43,18 +45,22 @@ struct Options {
     invoices: usize,
     claims: usize,
     letters: usize,
+    guarantees: usize,
+    benefits: usize,
+    cases: usize,
     single: usize,
     raw: usize,
     chunk: Option<String>,
 }
 
-const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--raw N] [--quick] [--chunk DEBTORS]\n\
-    defaults: 1000000 invoices, 1000000 claims, 10000 letters, raw = invoices;\n\
-    --quick: 20000 invoices, 20000 claims, 1000 letters; a count of 0 skips its phase";
+const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N] [--raw N] [--quick] [--chunk DEBTORS]\n\
+    defaults: 1000000 invoices, 1000000 claims, 10000 letters, 10000 guarantees, 100000 benefits, 1000 cases, raw = invoices;\n\
+    --quick: 20000 invoices, 20000 claims, 1000 letters, 1000 guarantees, 10000 benefits, 100 cases; a count of 0 skips its phase";
 
 fn options() -> anyhow::Result<Option<Options>> {
     let mut args = std::env::args().skip(1);
     let (mut invoices, mut claims, mut letters, mut raw) = (None, None, None, None);
+    let (mut guarantees, mut benefits, mut cases) = (None, None, None);
     let mut quick = false;
     let mut chunk = None;
     while let Some(a) = args.next() {
@@ -68,6 +74,9 @@ fn options() -> anyhow::Result<Option<Options>> {
             "--claims" => claims = Some(number("--claims")?),
             "--letters" => letters = Some(number("--letters")?),
             "--raw" => raw = Some(number("--raw")?),
+            "--guarantees" => guarantees = Some(number("--guarantees")?),
+            "--benefits" => benefits = Some(number("--benefits")?),
+            "--cases" => cases = Some(number("--cases")?),
             "--quick" => quick = true,
             "--chunk" => {
                 chunk = Some(
@@ -87,6 +96,11 @@ fn options() -> anyhow::Result<Option<Options>> {
     } else {
         (1_000_000, 1_000_000, 10_000)
     };
+    let (dg, db, dk) = if quick {
+        (1_000, 10_000, 100)
+    } else {
+        (10_000, 100_000, 1_000)
+    };
     let invoices = invoices.unwrap_or(di);
     let claims = claims.unwrap_or(dc);
     let letters = letters.unwrap_or(dl);
@@ -100,6 +114,9 @@ fn options() -> anyhow::Result<Option<Options>> {
         invoices,
         claims,
         letters,
+        guarantees: guarantees.unwrap_or(dg),
+        benefits: benefits.unwrap_or(db),
+        cases: cases.unwrap_or(dk),
         single: letters.min(if quick { 100 } else { 500 }),
         raw,
         chunk,
@@ -358,6 +375,69 @@ async fn main() -> anyhow::Result<()> {
             load: load(),
             cpu: Some(run.cpu),
         });
+    }
+
+    // (d) guarantee recovery.
+    if o.guarantees > 0 || o.benefits > 0 {
+        let (g, b, k) = (o.guarantees, o.benefits, o.cases);
+        eprintln!("(d) {g} guarantees, {b} benefits, {k} cases → restance-guarantee …");
+        let mut run = retried("the guarantee benchmark", || bench::guarantee(g, b, k)).await?;
+        if run.disturbed {
+            eprintln!("the broker or PostgreSQL went away during the run; running it again …");
+            run = retried("the guarantee benchmark", || bench::guarantee(g, b, k)).await?;
+        }
+        if !run.personal_data.is_empty() {
+            leaks.push(format!(
+                "restance-guarantee's log holds {} national id(s) of the generated data",
+                run.personal_data.len()
+            ));
+        }
+        if mib(run.rss_kib) > RSS_LIMIT_MIB {
+            short.push(format!(
+                "(d) restance-guarantee {:.1} MiB RSS",
+                mib(run.rss_kib)
+            ));
+        }
+        let disturbed = if run.disturbed { DISTURBED } else { "" };
+        let mut phases = vec![
+            (
+                format!("(d1) guarantees registered (restance-guarantee){disturbed}"),
+                &run.registrations,
+            ),
+            (
+                format!(
+                    "(d2) benefits paid, classified and linked (restance-guarantee){disturbed}"
+                ),
+                &run.benefits,
+            ),
+            (
+                format!(
+                    "(d3) divorces → recovery cases: {} raised (recovery.raised + notice + hold letter kept), {} released (release letter){disturbed}",
+                    run.raised,
+                    run.cases.messages as i64 - run.raised
+                ),
+                &run.cases,
+            ),
+        ];
+        if let Some(s) = &run.statement {
+            phases.push((
+                format!("(d4) the quarterly statement of {} cases (XLSX stored, e-mail requested){disturbed}", run.cases.messages),
+                s,
+            ));
+        }
+        for (measure, p) in phases {
+            let rate = p.messages as f64 / p.secs.max(1e-9);
+            rows.push(Row {
+                measure,
+                count: p.messages as u64,
+                secs: p.secs,
+                ratio: format!("{:.2} (rate / r1)", rate / raw_rate),
+                target: "—".into(),
+                rss: rss_cell(run.rss_kib),
+                load: load(),
+                cpu: p.cpu,
+            });
+        }
     }
 
     println!();
