@@ -203,9 +203,7 @@ async fn a_guarantee_is_recovered_from_the_bank_and_another_released() -> anyhow
     .await?;
 
     // G-A: the claim for the two payments still within limitation.
-    let raised = probe
-        .wait_for("guarantee.recovery.raised.v1", 1, T)
-        .await?;
+    let raised = probe.wait_for("guarantee.recovery.raised.v1", 1, T).await?;
     let r = &raised[0]["data"];
     assert_eq!(r["case_id"], "G-A/R1");
     assert_eq!(r["amount"], "10000.00");
