@@ -126,8 +126,15 @@ pub async fn applied(
                 Err(e) => return Ok(Outcome::Rejected(refused(e))),
             }
         }
-        if !cases::record_payment(tx, &case_id, &p.payment_id, amount, p.booking_date, &inbound.envelope.id)
-            .await?
+        if !cases::record_payment(
+            tx,
+            &case_id,
+            &p.payment_id,
+            amount,
+            p.booking_date,
+            &inbound.envelope.id,
+        )
+        .await?
         {
             tracing::info!(case_id = %case_id, payment_id = %p.payment_id,
                 "the payment is recorded on the case already");
@@ -135,7 +142,16 @@ pub async fn applied(
         }
         case = next;
         let (sent, requests) = if settled {
-            settlement(shared, tx, &case, &stored.municipality, &claim_id, on, &decided).await?
+            settlement(
+                shared,
+                tx,
+                &case,
+                &stored.municipality,
+                &claim_id,
+                on,
+                &decided,
+            )
+            .await?
         } else {
             (vec![Vec::new()], Vec::new())
         };
@@ -201,7 +217,12 @@ async fn settlement(
                         let mut n = parties.request(
                             CASE_SETTLED,
                             contact.recipient(),
-                            settled_data(case, &stored.guarantee_id, parties.guarantor.name.expose(), on),
+                            settled_data(
+                                case,
+                                &stored.guarantee_id,
+                                parties.guarantor.name.expose(),
+                                on,
+                            ),
                         );
                         n.related.claim_ids = vec![claim_id.to_owned()];
                         settled_sent.push(format!("{CASE_SETTLED} {}", n.notification_id));

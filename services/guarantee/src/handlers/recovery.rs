@@ -515,7 +515,8 @@ impl<'a> Letters<'a> {
             "pay_by": self.due(due_days),
             "legal_basis": self.legal_basis,
         });
-        self.parties.request(HOLD, Recipient::Party(self.parties.bank_party()), data)
+        self.parties
+            .request(HOLD, Recipient::Party(self.parties.bank_party()), data)
     }
 
     fn release(&self, released: Money) -> NotificationRequested {
@@ -584,7 +585,10 @@ mod tests {
         use crate::domain::GuaranteeChangeReason as R;
         let ended = |cause| Trigger::GuaranteeEnded(cause);
         assert_eq!(reason_word(ended(EndCause::Change(R::Divorce))), "divorce");
-        assert_eq!(reason_word(ended(EndCause::Change(R::MovedAway))), "moved_away");
+        assert_eq!(
+            reason_word(ended(EndCause::Change(R::MovedAway))),
+            "moved_away"
+        );
         assert_eq!(
             reason_word(ended(EndCause::BindingPeriodEnd)),
             "binding_period_expired"
