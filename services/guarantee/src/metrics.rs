@@ -32,3 +32,20 @@ pub fn benefit_reclassified(outcome: &'static str) {
 pub fn case_decided(state: &'static str) {
     metrics::counter!("restance_guarantee_cases_total", "state" => state).increment(1);
 }
+
+/// `restance_guarantee_payments_recorded_total{state}`: the bank's payments recorded on a
+/// recovery case, by the case's state after it (`part_paid`, or `closed` once settled).
+pub fn payment_recorded(state: &'static str) {
+    metrics::counter!("restance_guarantee_payments_recorded_total", "state" => state).increment(1);
+}
+
+/// `restance_guarantee_cases_settled_total`: recovery cases paid in full, settled and closed.
+pub fn case_settled() {
+    metrics::counter!("restance_guarantee_cases_settled_total").increment(1);
+}
+
+/// `restance_guarantee_claims_settled_unpaid_total`: a case's claim settled in invoicing while
+/// the payments recorded on the case did not cover it (kept for a caseworker).
+pub fn claim_settled_unpaid() {
+    metrics::counter!("restance_guarantee_claims_settled_unpaid_total").increment(1);
+}

@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 17] = [
+pub const TEMPLATE_IDS: [&str; 18] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -58,6 +58,7 @@ pub const TEMPLATE_IDS: [&str; 17] = [
     "report_ready",
     "guarantee_bank_hold",
     "guarantee_bank_release",
+    "guarantee_case_settled",
     "guarantee_notice",
     "guarantee_guidance",
 ];

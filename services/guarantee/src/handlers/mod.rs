@@ -1,7 +1,8 @@
 //! Message → domain → store. The guarantee queue's routes ([`routes`]): the registrations and
 //! changes from the immigration authority ([`guarantees`]; a change that ends a guarantee raises
 //! recovery or releases it, [`recovery`]), the benefits paid from the benefits office
-//! ([`benefits`]), and the business day ([`days`]).
+//! ([`benefits`]), the business day ([`days`]), and invoicing's claims of the recovery cases:
+//! opened ([`recovery::send_held_letter`]), paid and settled ([`payments`]).
 //!
 //! The handlers are thin: they load the guarantee and its history, ask [`crate::domain`], and
 //! store what it answers in the consumer's transaction. Every message that cannot be processed
@@ -16,13 +17,15 @@
 pub mod benefits;
 pub mod days;
 pub mod guarantees;
+pub mod payments;
 pub mod recovery;
 
 use restance_bus::router::{Consume, Cx, On, Planned, Routes, configured_municipality};
 use restance_bus::{HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
-    BenefitPaid, ClaimOpened, DayOpened, GuaranteeChanged, GuaranteeRegistered,
+    BenefitPaid, ClaimOpened, ClaimSettled, DayOpened, GuaranteeChanged, GuaranteeRegistered,
+    PaymentApplied,
 };
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -38,6 +41,8 @@ pub fn routes() -> Routes<Shared> {
         .on::<BenefitPaid>()
         .on::<DayOpened>()
         .on::<ClaimOpened>()
+        .on::<PaymentApplied>()
+        .on::<ClaimSettled>()
 }
 
 impl Consume for Shared {
@@ -100,6 +105,30 @@ impl On<ClaimOpened> for Shared {
     }
 }
 
+/// A payment invoicing applied: the allocations to a case's claim are recorded on the case
+/// ([`payments::applied`]); a payment in full settles and closes it. Other claims are ignored.
+impl On<PaymentApplied> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        p: PaymentApplied,
+    ) -> Result<Outcome, HandlerError> {
+        payments::applied(self, cx.tx, cx.effects, cx.inbound, &p).await
+    }
+}
+
+/// A claim invoicing settled: for a case's claim still outstanding here, kept for a caseworker
+/// ([`payments::claim_settled`]); otherwise ignored.
+impl On<ClaimSettled> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        s: ClaimSettled,
+    ) -> Result<Outcome, HandlerError> {
+        payments::claim_settled(cx.tx, cx.inbound, &s).await
+    }
+}
+
 impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
         days::open(self, cx.tx, cx.effects, d.date).await
@@ -119,7 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_queue_is_bound_to_the_three_inbound_types_the_day_and_opened_claims() {
+    fn the_queue_is_bound_to_the_three_inbound_types_the_day_and_its_claims() {
         assert_eq!(
             routes().message_types(),
             [
@@ -128,6 +157,8 @@ mod tests {
                 "immigration.guarantee.changed.v1",
                 "immigration.guarantee.registered.v1",
                 "invoicing.claim.opened.v1",
+                "invoicing.claim.settled.v1",
+                "invoicing.payment.applied.v1",
             ]
         );
     }

@@ -48,6 +48,9 @@ use crate::store::queries::{benefits, cases, days, word};
 pub const NOTICE: &str = "guarantee_notice";
 /// The letter to the bank when nothing is recovered.
 pub const RELEASE: &str = "guarantee_bank_release";
+/// The notification key of the bank's release letter after a settlement (the rest of the
+/// guarantee): distinct from [`RELEASE`]'s, so its id never collides with a release letter's.
+pub const RELEASE_SETTLED: &str = "guarantee_bank_release:settled";
 /// The letter to the bank asking it to hold and pay (sent once the claim has its reference).
 pub const HOLD: &str = "guarantee_bank_hold";
 
@@ -299,13 +302,111 @@ pub async fn send_held_letter(
 /// The envelope source of this service's events, which invoicing keeps as the claim's source.
 pub const SOURCE: &str = "/restance/guarantee";
 
-/// What the case's messages are made of.
+/// Who a case's messages are for and from: the guarantee as stored, the case, the office whose
+/// letterhead they carry, the guarantor and the bank. What the release letter after a
+/// settlement needs ([`crate::handlers::payments`]); the raise's letters add the recovery
+/// ([`Letters`]).
+pub(crate) struct Parties<'a> {
+    pub(crate) stored: &'a StoredGuarantee,
+    pub(crate) case_id: &'a str,
+    pub(crate) office: String,
+    pub(crate) guarantor: Debtor,
+    pub(crate) bank: GuaranteeBank,
+}
+
+impl<'a> Parties<'a> {
+    /// The parties of `case_id` from the stored guarantee (its guarantor and bank blocks).
+    pub(crate) fn of(
+        shared: &Shared,
+        stored: &'a StoredGuarantee,
+        case_id: &'a str,
+    ) -> Result<Self, HandlerError> {
+        let guarantor: Debtor = serde_json::from_value(stored.guarantor.expose().clone())
+            .map_err(|e| HandlerError::Other(format!("stored guarantor does not read: {e}")))?;
+        let bank: GuaranteeBank = serde_json::from_value(stored.bank.clone())
+            .map_err(|e| HandlerError::Other(format!("stored bank does not read: {e}")))?;
+        let office = shared.office_of(&stored.municipality).ok_or_else(|| {
+            HandlerError::Other(format!(
+                "municipality {} has no office in the catalog",
+                stored.municipality
+            ))
+        })?;
+        Ok(Self {
+            stored,
+            case_id,
+            office,
+            guarantor,
+            bank,
+        })
+    }
+
+    /// The bank's `guarantee_bank_release` letter releasing `released`, with what was
+    /// `recovered` when something was; its notification id is the case and `key` (the template
+    /// itself for the release without recovery, [`RELEASE_SETTLED`] after a settlement).
+    pub(crate) fn release(
+        &self,
+        key: &str,
+        released: Money,
+        recovered: Option<Money>,
+    ) -> NotificationRequested {
+        let mut data = json!({
+            "guarantee_id": self.stored.guarantee_id,
+            "guarantor": self.guarantor.name.expose(),
+            "released_amount": released,
+            "currency": "DKK",
+            "legal_basis": ALIENS_ACT,
+        });
+        if let (Some(recovered), Value::Object(fields)) = (recovered, &mut data) {
+            fields.insert("recovered_amount".into(), json!(recovered));
+        }
+        let mut n = self.request(RELEASE, Recipient::Party(self.bank_party()), data);
+        n.notification_id = notification_id(self.case_id, key);
+        n
+    }
+
+    fn bank_party(&self) -> Party {
+        Party {
+            name: restance_kernel::Redacted(self.bank.name.clone()),
+            party_kind: PartyKind::Company,
+            national_id: None,
+            address: Some(self.bank.address.clone()),
+            email: self.bank.email.clone().map(restance_kernel::Redacted),
+            phone: None,
+            language: None,
+            address_protection: None,
+        }
+    }
+
+    /// A notification of the case with `template` to `recipient`; its id is the case and the
+    /// template.
+    pub(crate) fn request(
+        &self,
+        template: &str,
+        recipient: Recipient,
+        data: Value,
+    ) -> NotificationRequested {
+        NotificationRequested {
+            notification_id: notification_id(self.case_id, template),
+            municipality: self.stored.municipality.clone(),
+            office: Some(self.office.clone()),
+            template: template.to_owned(),
+            language: None,
+            recipient,
+            data,
+            related: Related {
+                service: Some(crate::SERVICE.to_owned()),
+                claim_ids: Vec::new(),
+                debtor_id: Some(self.guarantor.id.clone()),
+                case_id: Some(self.case_id.to_owned()),
+            },
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// What the raise's messages are made of: the parties and the recovery.
 struct Letters<'a> {
-    stored: &'a StoredGuarantee,
-    case_id: &'a str,
-    office: String,
-    guarantor: Debtor,
-    bank: GuaranteeBank,
+    parties: Parties<'a>,
     trigger: Trigger,
     recovery: &'a Recovery,
     payments: Vec<RecoveredPayment>,
@@ -320,16 +421,7 @@ impl<'a> Letters<'a> {
         trigger: Trigger,
         recovery: &'a Recovery,
     ) -> Result<Self, HandlerError> {
-        let guarantor: Debtor = serde_json::from_value(stored.guarantor.expose().clone())
-            .map_err(|e| HandlerError::Other(format!("stored guarantor does not read: {e}")))?;
-        let bank: GuaranteeBank = serde_json::from_value(stored.bank.clone())
-            .map_err(|e| HandlerError::Other(format!("stored bank does not read: {e}")))?;
-        let office = shared.office_of(&stored.municipality).ok_or_else(|| {
-                HandlerError::Other(format!(
-                    "municipality {} has no office in the catalog",
-                    stored.municipality
-                ))
-            })?;
+        let parties = Parties::of(shared, stored, case_id)?;
         let payments = recovered_payments(recovery);
         let laws: Vec<BenefitLaw> = recovery
             .laws()
@@ -337,11 +429,7 @@ impl<'a> Letters<'a> {
             .filter(|law| payments.iter().any(|p| p.law == *law))
             .collect();
         Ok(Self {
-            stored,
-            case_id,
-            office,
-            guarantor,
-            bank,
+            parties,
             trigger,
             recovery,
             payments,
@@ -364,12 +452,12 @@ impl<'a> Letters<'a> {
     fn raised(&self, due_days: u32) -> RecoveryRaised {
         let (period_from, period_to) = self.period();
         RecoveryRaised {
-            case_id: self.case_id.to_owned(),
-            guarantee_id: self.stored.guarantee_id.clone(),
-            municipality: self.stored.municipality.clone(),
-            office: self.office.clone(),
-            guarantor: self.guarantor.clone(),
-            bank: self.bank.clone(),
+            case_id: self.parties.case_id.to_owned(),
+            guarantee_id: self.parties.stored.guarantee_id.clone(),
+            municipality: self.parties.stored.municipality.clone(),
+            office: self.parties.office.clone(),
+            guarantor: self.parties.guarantor.clone(),
+            bank: self.parties.bank.clone(),
             currency: Currency::Dkk,
             amount: self.recovery.total,
             legal_basis: self.legal_basis.clone(),
@@ -383,7 +471,7 @@ impl<'a> Letters<'a> {
 
     fn notice(&self, due_days: u32) -> NotificationRequested {
         let (period_from, period_to) = self.period();
-        let g = &self.guarantor;
+        let g = &self.parties.guarantor;
         let digital = g.digital_post.then(|| g.national_id.clone());
         let party = Party {
             name: g.name.clone(),
@@ -396,8 +484,8 @@ impl<'a> Letters<'a> {
             address_protection: Some(g.address_protection),
         };
         let data = json!({
-            "guarantee_id": self.stored.guarantee_id,
-            "bank": self.bank.name,
+            "guarantee_id": self.parties.stored.guarantee_id,
+            "bank": self.parties.bank.name,
             "reason": reason_word(self.trigger),
             "amount": self.recovery.total,
             "currency": "DKK",
@@ -408,7 +496,7 @@ impl<'a> Letters<'a> {
             "pay_by": self.due(due_days),
             "legal_basis": self.legal_basis,
         });
-        self.request(NOTICE, Recipient::Party(party), data)
+        self.parties.request(NOTICE, Recipient::Party(party), data)
     }
 
     /// The bank's hold-and-pay letter without its payment block: [`send_held_letter`] adds the
@@ -416,8 +504,8 @@ impl<'a> Letters<'a> {
     fn hold(&self, due_days: u32) -> NotificationRequested {
         let (period_from, period_to) = self.period();
         let data = json!({
-            "guarantee_id": self.stored.guarantee_id,
-            "guarantor": self.guarantor.name.expose(),
+            "guarantee_id": self.parties.stored.guarantee_id,
+            "guarantor": self.parties.guarantor.name.expose(),
             "amount": self.recovery.total,
             "currency": "DKK",
             "period_from": period_from,
@@ -427,50 +515,12 @@ impl<'a> Letters<'a> {
             "pay_by": self.due(due_days),
             "legal_basis": self.legal_basis,
         });
-        self.request(HOLD, Recipient::Party(self.bank_party()), data)
+        self.parties
+            .request(HOLD, Recipient::Party(self.parties.bank_party()), data)
     }
 
     fn release(&self, released: Money) -> NotificationRequested {
-        let data = json!({
-            "guarantee_id": self.stored.guarantee_id,
-            "guarantor": self.guarantor.name.expose(),
-            "released_amount": released,
-            "currency": "DKK",
-            "legal_basis": ALIENS_ACT,
-        });
-        self.request(RELEASE, Recipient::Party(self.bank_party()), data)
-    }
-
-    fn bank_party(&self) -> Party {
-        Party {
-            name: restance_kernel::Redacted(self.bank.name.clone()),
-            party_kind: PartyKind::Company,
-            national_id: None,
-            address: Some(self.bank.address.clone()),
-            email: self.bank.email.clone().map(restance_kernel::Redacted),
-            phone: None,
-            language: None,
-            address_protection: None,
-        }
-    }
-
-    fn request(&self, template: &str, recipient: Recipient, data: Value) -> NotificationRequested {
-        NotificationRequested {
-            notification_id: notification_id(self.case_id, template),
-            municipality: self.stored.municipality.clone(),
-            office: Some(self.office.clone()),
-            template: template.to_owned(),
-            language: None,
-            recipient,
-            data,
-            related: Related {
-                service: Some(crate::SERVICE.to_owned()),
-                claim_ids: Vec::new(),
-                debtor_id: Some(self.guarantor.id.clone()),
-                case_id: Some(self.case_id.to_owned()),
-            },
-            attachments: Vec::new(),
-        }
+        self.parties.release(RELEASE, released, None)
     }
 }
 
@@ -535,7 +585,10 @@ mod tests {
         use crate::domain::GuaranteeChangeReason as R;
         let ended = |cause| Trigger::GuaranteeEnded(cause);
         assert_eq!(reason_word(ended(EndCause::Change(R::Divorce))), "divorce");
-        assert_eq!(reason_word(ended(EndCause::Change(R::MovedAway))), "moved_away");
+        assert_eq!(
+            reason_word(ended(EndCause::Change(R::MovedAway))),
+            "moved_away"
+        );
         assert_eq!(
             reason_word(ended(EndCause::BindingPeriodEnd)),
             "binding_period_expired"

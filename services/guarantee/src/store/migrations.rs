@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(RecoveryCases),
             Box::new(HeldLetters),
+            Box::new(CasePayments),
         ]
     }
 }
@@ -175,6 +176,44 @@ impl MigrationTrait for HeldLetters {
                 request TEXT NOT NULL,
                 claim_id TEXT NULL,
                 sent_on DATE NULL
+            )",
+        )
+        .await
+    }
+}
+
+/// The bank's payments recorded on a case, once per payment id (`invoicing.payment.applied.v1`
+/// redelivered under another envelope id is not recorded twice), and the claims invoicing
+/// settled while the payments recorded on their case did not cover them (a credit note, say):
+/// kept for a caseworker, the case left as it is.
+#[derive(Debug)]
+struct CasePayments;
+
+impl MigrationName for CasePayments {
+    fn name(&self) -> &str {
+        "m20261207_000006_guarantee_case_payments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CasePayments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE case_payments (
+                case_id TEXT NOT NULL,
+                payment_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                booking_date DATE NOT NULL,
+                message_id TEXT NOT NULL,
+                PRIMARY KEY (case_id, payment_id)
+            );
+            CREATE TABLE case_claim_settlements (
+                case_id TEXT PRIMARY KEY,
+                claim_id TEXT NOT NULL,
+                settled_on DATE NOT NULL,
+                outstanding_minor BIGINT NOT NULL,
+                message_id TEXT NOT NULL
             )",
         )
         .await

@@ -212,6 +212,62 @@ pub async fn append(
     .map(drop)
 }
 
+/// Records the payment `payment_id` on `case_id` once: false (nothing written) when it is
+/// recorded already — the same payment applied again under another envelope id.
+pub async fn record_payment(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    payment_id: &str,
+    amount: Money,
+    booking_date: BusinessDate,
+    message_id: &str,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO case_payments (case_id, payment_id, amount_minor, booking_date, \
+             message_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, payment_id) DO NOTHING",
+            vec![
+                case_id.into(),
+                payment_id.into(),
+                amount.to_minor().into(),
+                date(booking_date),
+                message_id.into(),
+            ],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that invoicing settled the claim `claim_id` of `case_id` on `on` while
+/// `outstanding` was still owed on the case by the payments recorded; once per case (the first
+/// settlement stands). False when one is recorded already.
+pub async fn record_claim_settled(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+    claim_id: &str,
+    on: BusinessDate,
+    outstanding: Money,
+    message_id: &str,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO case_claim_settlements (case_id, claim_id, settled_on, \
+             outstanding_minor, message_id) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (case_id) DO NOTHING",
+            vec![
+                case_id.into(),
+                claim_id.into(),
+                date(on),
+                outstanding.to_minor().into(),
+                message_id.into(),
+            ],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The actor as [`actor_word`] stored it.
 pub fn actor_of(word: &str) -> Actor {
     match word.strip_prefix("caseworker:") {
