@@ -12,7 +12,7 @@
 //! and quarter) and e-mailed with the XLSX attached to each recipient (template
 //! [`TEMPLATE`], one `notifications.notification.requested.v1` per recipient with a
 //! deterministic notification id); a day opened again finds the statement stored and sends
-//! nothing. `GET /api/v1/statements/{id}` downloads it.
+//! nothing. A quarter in which no case was open gets no statement. `GET /api/v1/statements/{id}` downloads it.
 
 use restance_bus::{Effects, HandlerError};
 use restance_contracts::messages::{Attachment, NotificationRequested, Related};
@@ -78,6 +78,11 @@ async fn produce(
         }
     }
     let summary = summarize(quarter, &loaded);
+    if summary.rows.is_empty() {
+        // no case was open in the quarter: nothing to state (the first day the service opens
+        // looks back one quarter, usually to before any case)
+        return Ok(());
+    }
     let mut names = Vec::with_capacity(summary.rows.len());
     for row in &summary.rows {
         names.push(guarantor_name(tx, &row.guarantee_id).await?);
