@@ -26,8 +26,7 @@ use restance_contracts::messages::{Attachment, BenefitPaid};
 use restance_contracts::{DecodeError, Envelope, Message, SPEC_VERSION, decode_data};
 use restance_kernel::{BusinessDate, Country, Money, NationalId};
 use restance_runtime::api::{
-    self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, out_of_scope,
-    valid_id,
+    self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, out_of_scope, valid_id,
 };
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
@@ -77,7 +76,10 @@ struct ApiState {
 
 impl RefusalAudit for ApiState {
     async fn record_refusal(&self, r: api::Refusal<'_>) -> Result<(), DbErr> {
-        audit::record(&self.db, r.caller, r.role, r.action, r.target, "refused", r.why).await
+        audit::record(
+            &self.db, r.caller, r.role, r.action, r.target, "refused", r.why,
+        )
+        .await
     }
 }
 
@@ -471,9 +473,10 @@ fn case_view(stored: cases::StoredCase) -> CaseView {
 }
 
 fn caller_of(reader: &Reader) -> (&str, &str) {
-    reader.0.as_ref().map_or(api::ANONYMOUS, |c| {
-        (c.name.as_str(), c.role.as_str())
-    })
+    reader
+        .0
+        .as_ref()
+        .map_or(api::ANONYMOUS, |c| (c.name.as_str(), c.role.as_str()))
 }
 
 async fn read_case(
@@ -668,10 +671,7 @@ async fn commit(
     tx: DatabaseTransaction,
     effects: Effects,
 ) -> Result<(), ApiError> {
-    state
-        .outbox
-        .enqueue(&tx, &effects.into_messages())
-        .await?;
+    state.outbox.enqueue(&tx, &effects.into_messages()).await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(())
@@ -706,12 +706,11 @@ async fn raise_recovery(
         let e = ApiError::bad_request("guarantee id must be 1–100 characters");
         return Err(refuse(&state, &caller, ACTION, &target, e).await);
     }
-    let reason = match body_of::<RaiseBody>(&body)
-        .and_then(|b| reason_of("reason", b.reason.as_deref()))
-    {
-        Ok(r) => r,
-        Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
-    };
+    let reason =
+        match body_of::<RaiseBody>(&body).and_then(|b| reason_of("reason", b.reason.as_deref())) {
+            Ok(r) => r,
+            Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
+        };
     let tx = state.db.begin().await?;
     let Some(stored) = guarantees::find_for_update(&tx, &id).await? else {
         drop(tx);
@@ -853,10 +852,18 @@ async fn confirm_step(
         ACTION,
         &target,
         "done",
-        &format!("{} on {on}; note: {note}", crate::store::queries::word(&step)),
+        &format!(
+            "{} on {on}; note: {note}",
+            crate::store::queries::word(&step)
+        ),
     )
     .await?;
-    commit(&state, tx, Effects::new(format!("/restance/{}", crate::SERVICE))).await?;
+    commit(
+        &state,
+        tx,
+        Effects::new(format!("/restance/{}", crate::SERVICE)),
+    )
+    .await?;
     let view = cases::load(&state.db, &case_id)
         .await?
         .map(case_view)
@@ -927,19 +934,22 @@ async fn enter_benefit(
                 .iter()
                 .map(|p| format!("{}: {}", field_path(&p.path), p.message))
                 .collect();
-            let err = ApiError::unprocessable(format!(
-                "the benefit is not valid: {}",
-                listed.join("; ")
-            ))
-            .with_problems(
-                problems
-                    .iter()
-                    .map(|p| FieldProblem::new(field_path(&p.path), p.message.clone())),
-            );
+            let err =
+                ApiError::unprocessable(format!("the benefit is not valid: {}", listed.join("; ")))
+                    .with_problems(
+                        problems
+                            .iter()
+                            .map(|p| FieldProblem::new(field_path(&p.path), p.message.clone())),
+                    );
             return Err(refuse(&state, &caller, ACTION, &target, err).await);
         }
     };
-    if state.shared.catalog.municipality(&benefit.municipality).is_none() {
+    if state
+        .shared
+        .catalog
+        .municipality(&benefit.municipality)
+        .is_none()
+    {
         let err = ApiError::unprocessable(format!(
             "municipality: {} is not a configured municipality",
             benefit.municipality
@@ -995,7 +1005,12 @@ async fn enter_benefit(
         &format!("{}; reason: {reason}", classification.classification),
     )
     .await?;
-    commit(&state, tx, Effects::new(format!("/restance/{}", crate::SERVICE))).await?;
+    commit(
+        &state,
+        tx,
+        Effects::new(format!("/restance/{}", crate::SERVICE)),
+    )
+    .await?;
     let status = if known {
         StatusCode::OK
     } else {
@@ -1089,7 +1104,10 @@ async fn statement_file(
     .await?;
     Ok((
         [
-            (header::CONTENT_TYPE, crate::handlers::quarterly::XLSX.to_owned()),
+            (
+                header::CONTENT_TYPE,
+                crate::handlers::quarterly::XLSX.to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{}\"", row.file_name),

@@ -59,7 +59,11 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
     two_guarantees(&mut svc).await?;
 
     // --- POST /api/v1/benefits
-    let body = benefit_body("B-API-1", "7000.00", Some("paid before the system, file 2025/17"));
+    let body = benefit_body(
+        "B-API-1",
+        "7000.00",
+        Some("paid before the system, file 2025/17"),
+    );
     let (s, v) = svc.post("/api/v1/benefits", None, body.clone()).await?;
     assert_eq!(s, 401, "{v}");
     let (s, v) = svc
@@ -164,7 +168,11 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
         .await?;
     assert_eq!(s, 404);
     let (s, case) = svc
-        .post("/api/v1/guarantees/G-R/recovery", Some(HERE), reason.clone())
+        .post(
+            "/api/v1/guarantees/G-R/recovery",
+            Some(HERE),
+            reason.clone(),
+        )
         .await?;
     assert_eq!(s, 201, "{case}");
     assert_eq!(case["case_id"], "G-R/R1");
@@ -175,7 +183,11 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
     assert_eq!(case["steps"][0]["by"]["id"], "mhj");
     assert_eq!(case["steps"][0]["step"]["trigger"]["kind"], "caseworker");
     let (s, v) = svc
-        .post("/api/v1/guarantees/G-R/recovery", Some(HERE), reason.clone())
+        .post(
+            "/api/v1/guarantees/G-R/recovery",
+            Some(HERE),
+            reason.clone(),
+        )
         .await?;
     assert_eq!(s, 409, "a case exists: {v}");
     svc.probe
@@ -227,17 +239,18 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
     assert_eq!(v["cases"][0]["case_id"], "G-R/R1");
     assert_eq!(v["cases"][0]["claim"], "7000.00");
     let (_, v) = svc
-        .get("/api/v1/cases?state=raised&municipality=0746", Some(CASEWORKER))
+        .get(
+            "/api/v1/cases?state=raised&municipality=0746",
+            Some(CASEWORKER),
+        )
         .await?;
     assert_eq!(v["cases"].as_array().map(Vec::len), Some(1), "{v}");
     let (_, v) = svc.get("/api/v1/cases?state=closed", Some(HERE)).await?;
     assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "{v}");
-    let (_, v) = svc.get("/api/v1/cases?state=raised", Some(ELSEWHERE)).await?;
-    assert_eq!(
-        v["cases"].as_array().map(Vec::len),
-        Some(0),
-        "scoped: {v}"
-    );
+    let (_, v) = svc
+        .get("/api/v1/cases?state=raised", Some(ELSEWHERE))
+        .await?;
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "scoped: {v}");
     let (s, v) = svc.get("/api/v1/cases?state=bogus", Some(HERE)).await?;
     assert_eq!(s, 400, "{v}");
     let (s, one) = svc.get("/api/v1/cases/G-R%2FR1", Some(HERE)).await?;
@@ -297,7 +310,11 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
         .await?;
     assert_eq!(s, 422, "a note is required: {v}");
     let (s, v) = svc
-        .post("/api/v1/cases/G-Z%2FR1/steps", Some(ELSEWHERE), step.clone())
+        .post(
+            "/api/v1/cases/G-Z%2FR1/steps",
+            Some(ELSEWHERE),
+            step.clone(),
+        )
         .await?;
     assert_eq!(s, 404, "{v}");
     let (s, v) = svc
@@ -334,14 +351,13 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
 }
 
 #[tokio::test]
-async fn the_api_enters_benefits_raises_recovery_and_confirms_steps_sqlite() -> anyhow::Result<()>
-{
+async fn the_api_enters_benefits_raises_recovery_and_confirms_steps_sqlite() -> anyhow::Result<()> {
     the_api_enters_benefits_raises_recovery_and_confirms_steps("sqlite").await
 }
 
 #[tokio::test]
-async fn the_api_enters_benefits_raises_recovery_and_confirms_steps_postgres()
--> anyhow::Result<()> {
+async fn the_api_enters_benefits_raises_recovery_and_confirms_steps_postgres() -> anyhow::Result<()>
+{
     the_api_enters_benefits_raises_recovery_and_confirms_steps("postgres").await
 }
 
@@ -455,7 +471,13 @@ async fn the_quarterly_statement_is_stored_emailed_and_downloadable(
     assert_eq!(cell(&cases, 7, 0), "", "two cases");
     let totals = wb.worksheet_range("Totaler")?;
     let lines: Vec<(String, String, String)> = (1..=6)
-        .map(|r| (cell(&totals, r, 0), cell(&totals, r, 1), cell(&totals, r, 2)))
+        .map(|r| {
+            (
+                cell(&totals, r, 0),
+                cell(&totals, r, 1),
+                cell(&totals, r, 2),
+            )
+        })
         .collect();
     let expected = [
         ("Oprettet", "2.00", "0.00"),
@@ -521,13 +543,12 @@ async fn the_quarterly_statement_is_stored_emailed_and_downloadable(
 }
 
 #[tokio::test]
-async fn the_quarterly_statement_is_stored_emailed_and_downloadable_sqlite() -> anyhow::Result<()>
-{
+async fn the_quarterly_statement_is_stored_emailed_and_downloadable_sqlite() -> anyhow::Result<()> {
     the_quarterly_statement_is_stored_emailed_and_downloadable("sqlite").await
 }
 
 #[tokio::test]
-async fn the_quarterly_statement_is_stored_emailed_and_downloadable_postgres()
--> anyhow::Result<()> {
+async fn the_quarterly_statement_is_stored_emailed_and_downloadable_postgres() -> anyhow::Result<()>
+{
     the_quarterly_statement_is_stored_emailed_and_downloadable("postgres").await
 }

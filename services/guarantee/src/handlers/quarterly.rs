@@ -108,7 +108,10 @@ async fn produce(
         .map_err(|e| HandlerError::Other(format!("statement {statement_id}: {e}")))?;
     let file_name = format!("guarantee-statement-{municipality}-{quarter}.xlsx");
     let attachment = Attachment::from_bytes(file_name.clone(), XLSX, &bytes);
-    let recipients = shared.config.municipality(municipality).statement_recipients;
+    let recipients = shared
+        .config
+        .municipality(municipality)
+        .statement_recipients;
     let row = StatementRow {
         statement_id: statement_id.clone(),
         municipality: municipality.to_owned(),
