@@ -14,24 +14,36 @@
 //! The day the amounts are for is `as_of` when given, else the last business day opened
 //! (`calendar.day.opened.v1`), else today's date in Copenhagen (before any day was opened).
 
+use axum::body::Bytes;
 use axum::extract::{FromRef, Path, State};
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use restance_bus::{Effects, HandlerError, Outbox, Outcome};
+use restance_contracts::messages::{Attachment, BenefitPaid};
+use restance_contracts::{DecodeError, Envelope, Message, SPEC_VERSION, decode_data};
 use restance_kernel::{BusinessDate, Country, Money, NationalId};
-use restance_runtime::api::{ApiError, Gate, Query, Reader, valid_id};
-use restance_runtime::api_auth::ApiTokens;
-use sea_orm::DatabaseConnection;
+use restance_runtime::api::{
+    self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, out_of_scope, valid_id,
+};
+use restance_runtime::api_auth::{ApiTokens, Caller};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::domain::{
-    AtRisk, BenefitLaw, Change, EndCause, Guarantee, NotRecoverableReason, RecoverablePayment,
-    Recovery, Role, at_risk, horizon, recoverable,
+    Actor, AtRisk, BenefitLaw, CaseState, Change, EndCause, Guarantee, ManualStep,
+    NotRecoverableReason, RecoverablePayment, Recovery, RecoveryCase, Role, StepRecord, Trigger,
+    at_risk, horizon, recoverable,
 };
+use crate::handlers::recovery::{Opening, open_case};
 use crate::state::Shared;
 use crate::store::queries::benefits::{self, LinkedBenefit};
-use crate::store::queries::{audit, days, guarantees};
+use crate::store::queries::reads::{self, CaseListRow, StoredClassification};
+use crate::store::queries::statements::{self, StatementRow};
+use crate::store::queries::{audit, cases, days, guarantees};
 
 /// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
 /// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
@@ -42,11 +54,33 @@ const CLOSED: &str =
 
 const NOT_FOUND: &str = "no such guarantee";
 
+/// Who may write: a caseworker or an admin (the guarantee administrator and the benefits office).
+pub const WRITERS: Need = Need::CaseworkerOrAdmin;
+
+/// The source of a benefit entered over the API (its natural key is `(source, benefit_id)`).
+pub const API_SOURCE: &str = "/restance/guarantee/api";
+
+/// The longest `reason` or `note` a write accepts (characters).
+pub const MAX_REASON: usize = 500;
+
+const NO_CASE: &str = "no such recovery case";
+const NO_STATEMENT: &str = "no such statement";
+
 #[derive(Clone)]
 struct ApiState {
     db: DatabaseConnection,
     gate: Gate,
+    outbox: Outbox,
     shared: Arc<Shared>,
+}
+
+impl RefusalAudit for ApiState {
+    async fn record_refusal(&self, r: api::Refusal<'_>) -> Result<(), DbErr> {
+        audit::record(
+            &self.db, r.caller, r.role, r.action, r.target, "refused", r.why,
+        )
+        .await
+    }
 }
 
 impl FromRef<ApiState> for Gate {
@@ -55,15 +89,37 @@ impl FromRef<ApiState> for Gate {
     }
 }
 
-/// The guarantee API router.
-pub fn router(db: DatabaseConnection, tokens: Arc<ApiTokens>, shared: Arc<Shared>) -> Router {
+/// The guarantee API router. A case id holds a `/` (`G-1/R1`): it is percent-encoded in a path
+/// (`/api/v1/cases/G-1%2FR1`), or the case is reached by its guarantee
+/// (`/api/v1/guarantees/{id}/case`).
+pub fn router(
+    db: DatabaseConnection,
+    tokens: Arc<ApiTokens>,
+    outbox: Outbox,
+    shared: Arc<Shared>,
+) -> Router {
     Router::new()
         .route("/api/v1/guarantees/{id}", get(guarantee))
+        .route("/api/v1/guarantees/{id}/case", get(case_of_guarantee))
+        .route("/api/v1/guarantees/{id}/recovery", post(raise_recovery))
+        .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/cases/{case_id}", get(one_case))
+        .route("/api/v1/cases/{case_id}/steps", post(confirm_step))
+        .route("/api/v1/benefits", post(enter_benefit))
+        .route("/api/v1/statements", get(list_statements))
+        .route("/api/v1/statements/{id}", get(statement_file))
+        .fallback(unknown_path)
         .with_state(ApiState {
             db,
             gate: Gate::closed_without_tokens(tokens, CLOSED),
+            outbox,
             shared,
         })
+}
+
+/// Any other path: a problem-details 404 like every other refusal.
+async fn unknown_path() -> ApiError {
+    ApiError::not_found("no such path in the guarantee API")
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,7 +205,7 @@ pub struct ExpiringView {
 }
 
 /// The guarantee view.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct GuaranteeView {
     /// The immigration authority's id.
     pub guarantee_id: String,
@@ -191,6 +247,8 @@ pub struct GuaranteeView {
     pub recoverable: Recovery,
     /// What expires within the watch window.
     pub expiring: ExpiringView,
+    /// The guarantee's recovery case with its steps (`None`: no recovery raised).
+    pub case: Option<CaseView>,
 }
 
 async fn guarantee(
@@ -246,6 +304,10 @@ async fn guarantee(
         as_of,
         until,
     );
+    let case = match reads::case_of_guarantee(db, &id).await? {
+        Some(case_id) => cases::load(db, &case_id).await?.map(case_view),
+        None => None,
+    };
     let ending = guarantee.ending();
     let registration = stored.registration;
     let guarantor = stored.guarantor.expose();
@@ -286,6 +348,7 @@ async fn guarantee(
             horizon: until,
             at_risk: expiring,
         },
+        case,
     }))
 }
 
@@ -346,4 +409,711 @@ fn today() -> BusinessDate {
         .with_timezone(&Country::Dk.time_zone())
         .date_naive()
         .into()
+}
+
+// ------------------------------------------------------------------ cases
+
+/// A recovery case with its steps.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaseView {
+    /// `<guarantee_id>/R<n>`.
+    pub case_id: String,
+    /// The guarantee.
+    pub guarantee_id: String,
+    /// The municipality.
+    pub municipality: String,
+    /// Where the case is.
+    pub state: CaseState,
+    /// The business day it was opened.
+    pub opened_on: BusinessDate,
+    /// The claim (after any lowering).
+    pub claim: Money,
+    /// The guarantee's amount the claim was capped at.
+    pub cap: Money,
+    /// Paid toward the claim.
+    pub paid: Money,
+    /// What the payments recovered of the claim.
+    pub recovered: Money,
+    /// Still owed.
+    pub outstanding: Money,
+    /// Paid beyond the claim (the guarantor's credit).
+    pub credit: Money,
+    /// Lost to limitation before the claim was raised or the guarantee released.
+    pub expired: Money,
+    /// The manual steps confirmed.
+    pub confirmed: Vec<ManualStep>,
+    /// The manual steps a caseworker may confirm now.
+    pub manual_steps_due: Vec<ManualStep>,
+    /// The claim invoicing opened for it, once known.
+    pub claim_id: Option<String>,
+    /// Every step: when, who, what.
+    pub steps: Vec<StepRecord>,
+}
+
+fn case_view(stored: cases::StoredCase) -> CaseView {
+    let c: &RecoveryCase = &stored.case;
+    CaseView {
+        case_id: c.case_id().to_owned(),
+        guarantee_id: c.guarantee_id().to_owned(),
+        municipality: stored.municipality.clone(),
+        state: c.state(),
+        opened_on: c.opened_on(),
+        claim: c.claim(),
+        cap: c.cap(),
+        paid: c.paid(),
+        recovered: c.recovered(),
+        outstanding: c.outstanding(),
+        credit: c.credit(),
+        expired: c.expired(),
+        confirmed: c.confirmed().to_vec(),
+        manual_steps_due: c.manual_steps_due(),
+        claim_id: stored.claim_id.clone(),
+        steps: c.steps().to_vec(),
+    }
+}
+
+fn caller_of(reader: &Reader) -> (&str, &str) {
+    reader
+        .0
+        .as_ref()
+        .map_or(api::ANONYMOUS, |c| (c.name.as_str(), c.role.as_str()))
+}
+
+async fn read_case(
+    state: &ApiState,
+    reader: &Reader,
+    case_id: &str,
+) -> Result<Json<CaseView>, ApiError> {
+    if !valid_id(case_id) {
+        return Err(ApiError::bad_request("case id must be 1–100 characters"));
+    }
+    let stored = cases::load(&state.db, case_id)
+        .await?
+        .filter(|c| reader.sees(&c.municipality))
+        .ok_or_else(|| ApiError::not_found(NO_CASE))?;
+    let (caller, role) = caller_of(reader);
+    audit::record(
+        &state.db,
+        caller,
+        role,
+        "read_case",
+        &format!("case:{case_id}"),
+        "done",
+        "",
+    )
+    .await?;
+    Ok(Json(case_view(stored)))
+}
+
+/// `GET /api/v1/cases/{case_id}` (the id percent-encoded: `G-1%2FR1`).
+async fn one_case(
+    State(state): State<ApiState>,
+    reader: Reader,
+    Path(case_id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    read_case(&state, &reader, &case_id).await
+}
+
+/// `GET /api/v1/guarantees/{id}/case`: the guarantee's case.
+async fn case_of_guarantee(
+    State(state): State<ApiState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    if !valid_id(&id) {
+        return Err(ApiError::bad_request(
+            "guarantee id must be 1–100 characters",
+        ));
+    }
+    let case_id = reads::case_of_guarantee(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(NO_CASE))?;
+    read_case(&state, &reader, &case_id).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CaseQuery {
+    state: Option<String>,
+    municipality: Option<String>,
+}
+
+/// The cases listed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseList {
+    /// By case id, at most [`reads::MAX_LIST`].
+    pub cases: Vec<CaseListRow>,
+}
+
+const STATES: [CaseState; 6] = [
+    CaseState::Opened,
+    CaseState::Raised,
+    CaseState::PartPaid,
+    CaseState::Settled,
+    CaseState::Released,
+    CaseState::Closed,
+];
+
+/// `GET /api/v1/cases?state=&municipality=`.
+async fn list_cases(
+    State(state): State<ApiState>,
+    reader: Reader,
+    Query(q): Query<CaseQuery>,
+) -> Result<Json<CaseList>, ApiError> {
+    if let Some(s) = &q.state
+        && !STATES.iter().any(|k| k.as_str() == s)
+    {
+        return Err(ApiError::bad_request_at(
+            "state",
+            "must be one of opened, raised, part_paid, settled, released, closed",
+        ));
+    }
+    if let Some(m) = &q.municipality
+        && !valid_id(m)
+    {
+        return Err(ApiError::bad_request_at(
+            "municipality",
+            "must be 1–100 characters",
+        ));
+    }
+    let list = reads::cases(
+        &state.db,
+        q.state.as_deref(),
+        q.municipality.as_deref(),
+        reader.municipalities(),
+    )
+    .await?;
+    let (caller, role) = caller_of(&reader);
+    audit::record(
+        &state.db,
+        caller,
+        role,
+        "list_cases",
+        &format!(
+            "cases:state={},municipality={}",
+            q.state.as_deref().unwrap_or("*"),
+            q.municipality.as_deref().unwrap_or("*")
+        ),
+        "done",
+        &format!("{} cases", list.len()),
+    )
+    .await?;
+    Ok(Json(CaseList { cases: list }))
+}
+
+// ------------------------------------------------------------------ writes
+
+/// The body of a raise: why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RaiseBody {
+    reason: Option<String>,
+}
+
+/// The body of a manual step's confirmation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepBody {
+    step: Option<String>,
+    note: Option<String>,
+}
+
+/// A write's body as JSON, or a problem-details 400.
+fn body_of<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = if e.is_data() {
+            "does not have the expected fields (see openapi.yaml)"
+        } else {
+            "must be a JSON object"
+        };
+        ApiError::bad_request_at("body", message)
+    })
+}
+
+/// A required reason (or note): 1–[`MAX_REASON`] characters, trimmed.
+fn reason_of(field: &str, value: Option<&str>) -> Result<String, ApiError> {
+    let text = value.map(str::trim).unwrap_or_default();
+    if text.is_empty() || text.chars().count() > MAX_REASON {
+        return Err(ApiError::unprocessable(format!(
+            "{field}: is required, 1–{MAX_REASON} characters"
+        ))
+        .with_problems([FieldProblem::new(
+            field,
+            format!("is required, 1–{MAX_REASON} characters"),
+        )]));
+    }
+    Ok(text.to_owned())
+}
+
+/// The API request's id, recorded where a message's id would be.
+fn request_id(action: &str, caller: &Caller) -> String {
+    format!(
+        "api:{action}:{}:{}",
+        caller.name,
+        Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
+    )
+}
+
+/// A refusal after the caller was admitted: audited with its reason and answered.
+async fn refuse(
+    state: &ApiState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    err: ApiError,
+) -> ApiError {
+    api::audit_refusal(state, Some(caller), action, target, err.detail()).await;
+    err
+}
+
+/// Commits a write with its events (outbox) and wakes the relay.
+async fn commit(
+    state: &ApiState,
+    tx: DatabaseTransaction,
+    effects: Effects,
+) -> Result<(), ApiError> {
+    state.outbox.enqueue(&tx, &effects.into_messages()).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(())
+}
+
+fn handler_error(e: HandlerError) -> ApiError {
+    match e {
+        HandlerError::Database(db) => ApiError::unavailable(&db),
+        HandlerError::Other(why) => ApiError::conflict(why),
+    }
+}
+
+/// The business day a write acts on: the last opened, else today in Copenhagen.
+async fn business_day(tx: &DatabaseTransaction) -> Result<BusinessDate, ApiError> {
+    Ok(days::latest(tx).await?.unwrap_or_else(today))
+}
+
+/// `POST /api/v1/guarantees/{id}/recovery`: a caseworker raises recovery now.
+async fn raise_recovery(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    const ACTION: &str = "raise_recovery";
+    let target = format!("guarantee:{id}");
+    let caller = state
+        .gate
+        .writer(&headers, WRITERS, &state, ACTION, &target)
+        .await?;
+    if !valid_id(&id) {
+        let e = ApiError::bad_request("guarantee id must be 1–100 characters");
+        return Err(refuse(&state, &caller, ACTION, &target, e).await);
+    }
+    let reason =
+        match body_of::<RaiseBody>(&body).and_then(|b| reason_of("reason", b.reason.as_deref())) {
+            Ok(r) => r,
+            Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
+        };
+    let tx = state.db.begin().await?;
+    let Some(stored) = guarantees::find_for_update(&tx, &id).await? else {
+        drop(tx);
+        let e = ApiError::not_found(NOT_FOUND);
+        return Err(refuse(&state, &caller, ACTION, &target, e).await);
+    };
+    if !caller.sees(&stored.municipality) {
+        drop(tx);
+        return Err(out_of_scope(
+            &state,
+            &caller,
+            ACTION,
+            &target,
+            ApiError::not_found(NOT_FOUND),
+        )
+        .await);
+    }
+    let guarantee = guarantees::load(&tx, &stored).await?;
+    let on = business_day(&tx).await?;
+    let message_id = request_id(ACTION, &caller);
+    let mut effects = Effects::new(format!("/restance/{}", crate::SERVICE));
+    let opened = open_case(
+        &state.shared,
+        &tx,
+        &mut effects,
+        Opening {
+            stored: &stored,
+            guarantee: &guarantee,
+            trigger: Trigger::Caseworker,
+            by: Actor::Caseworker(caller.name.clone()),
+            on,
+            message_id: &message_id,
+        },
+    )
+    .await;
+    let case = match opened {
+        Ok(Some(case)) => case,
+        Ok(None) => {
+            drop(tx);
+            let e = ApiError::conflict(format!("guarantee {id} has a recovery case already"));
+            return Err(refuse(&state, &caller, ACTION, &target, e).await);
+        }
+        Err(e) => {
+            drop(tx);
+            let e = handler_error(e);
+            return Err(refuse(&state, &caller, ACTION, &target, e).await);
+        }
+    };
+    audit::record(
+        &tx,
+        &caller.name,
+        &caller.role,
+        ACTION,
+        &target,
+        case.state().as_str(),
+        &format!("case {} on {on}; reason: {reason}", case.case_id()),
+    )
+    .await?;
+    commit(&state, tx, effects).await?;
+    let view = cases::load(&state.db, case.case_id())
+        .await?
+        .map(case_view)
+        .ok_or_else(|| ApiError::internal("the case just stored does not read"))?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `POST /api/v1/cases/{case_id}/steps`: a caseworker confirms a manual step.
+async fn confirm_step(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(case_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<CaseView>, ApiError> {
+    const ACTION: &str = "confirm_step";
+    let target = format!("case:{case_id}");
+    let caller = state
+        .gate
+        .writer(&headers, WRITERS, &state, ACTION, &target)
+        .await?;
+    if !valid_id(&case_id) {
+        let e = ApiError::bad_request("case id must be 1–100 characters");
+        return Err(refuse(&state, &caller, ACTION, &target, e).await);
+    }
+    let parsed = body_of::<StepBody>(&body).and_then(|b| {
+        let step = match b.step.as_deref() {
+            Some("original_returned_to_bank") => ManualStep::OriginalReturnedToBank,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "step: must be one of original_returned_to_bank",
+                )
+                .with_problems([FieldProblem::new(
+                    "step",
+                    "must be one of original_returned_to_bank",
+                )]));
+            }
+        };
+        Ok((step, reason_of("note", b.note.as_deref())?))
+    });
+    let (step, note) = match parsed {
+        Ok(p) => p,
+        Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
+    };
+    let tx = state.db.begin().await?;
+    let Some(stored) = cases::load(&tx, &case_id).await? else {
+        drop(tx);
+        let e = ApiError::not_found(NO_CASE);
+        return Err(refuse(&state, &caller, ACTION, &target, e).await);
+    };
+    if !caller.sees(&stored.municipality) {
+        drop(tx);
+        return Err(out_of_scope(
+            &state,
+            &caller,
+            ACTION,
+            &target,
+            ApiError::not_found(NO_CASE),
+        )
+        .await);
+    }
+    let on = business_day(&tx).await?.max(
+        stored
+            .case
+            .steps()
+            .last()
+            .map_or(BusinessDate::from_naive(chrono::NaiveDate::MIN), |s| s.on),
+    );
+    let mut case = stored.case.clone();
+    let from = case.steps().len();
+    if let Err(refused) = case.confirm(on, caller.name.clone(), step) {
+        drop(tx);
+        let e = ApiError::conflict(format!("case {case_id}: {refused}"));
+        return Err(refuse(&state, &caller, ACTION, &target, e).await);
+    }
+    cases::append(&tx, &case, from, &[Vec::new()]).await?;
+    audit::record(
+        &tx,
+        &caller.name,
+        &caller.role,
+        ACTION,
+        &target,
+        "done",
+        &format!(
+            "{} on {on}; note: {note}",
+            crate::store::queries::word(&step)
+        ),
+    )
+    .await?;
+    commit(
+        &state,
+        tx,
+        Effects::new(format!("/restance/{}", crate::SERVICE)),
+    )
+    .await?;
+    let view = cases::load(&state.db, &case_id)
+        .await?
+        .map(case_view)
+        .ok_or_else(|| ApiError::internal("the case just stored does not read"))?;
+    Ok(Json(view))
+}
+
+/// A benefit entered over the API, as stored.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BenefitEntered {
+    /// [`API_SOURCE`].
+    pub source: String,
+    /// The benefit's id.
+    pub benefit_id: String,
+    /// Its classification as stored.
+    #[serde(flatten)]
+    pub classification: StoredClassification,
+}
+
+/// `POST /api/v1/benefits`: a benefit paid before the system existed, entered by the benefits
+/// office (the contract's `data` plus `reason`).
+async fn enter_benefit(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    const ACTION: &str = "enter_benefit";
+    let caller = state
+        .gate
+        .writer(&headers, WRITERS, &state, ACTION, "benefits")
+        .await?;
+    let mut data: serde_json::Map<String, serde_json::Value> = match body_of(&body) {
+        Ok(d) => d,
+        Err(e) => return Err(refuse(&state, &caller, ACTION, "benefits", e).await),
+    };
+    let benefit_id = data
+        .get("benefit_id")
+        .and_then(|v| v.as_str())
+        .filter(|b| valid_id(b))
+        .unwrap_or("-")
+        .to_owned();
+    let target = format!("benefit:{benefit_id}");
+    let reason = data
+        .remove("reason")
+        .and_then(|v| v.as_str().map(str::to_owned));
+    let reason = match reason_of("reason", reason.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
+    };
+    let envelope = Envelope {
+        specversion: SPEC_VERSION.to_owned(),
+        id: request_id(ACTION, &caller),
+        source: API_SOURCE.to_owned(),
+        r#type: BenefitPaid::TYPE.to_owned(),
+        time: Utc::now(),
+        datacontenttype: None,
+        subject: None,
+        data: serde_json::Value::Object(data),
+    };
+    let benefit = match decode_data::<BenefitPaid>(&envelope) {
+        Ok(b) => b,
+        Err(e) => {
+            let problems = match e {
+                DecodeError::InvalidData(p) => p,
+                other => vec![restance_contracts::Problem::new("body", other.reason())],
+            };
+            let listed: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", field_path(&p.path), p.message))
+                .collect();
+            let err =
+                ApiError::unprocessable(format!("the benefit is not valid: {}", listed.join("; ")))
+                    .with_problems(
+                        problems
+                            .iter()
+                            .map(|p| FieldProblem::new(field_path(&p.path), p.message.clone())),
+                    );
+            return Err(refuse(&state, &caller, ACTION, &target, err).await);
+        }
+    };
+    if state
+        .shared
+        .catalog
+        .municipality(&benefit.municipality)
+        .is_none()
+    {
+        let err = ApiError::unprocessable(format!(
+            "municipality: {} is not a configured municipality",
+            benefit.municipality
+        ))
+        .with_problems([FieldProblem::new(
+            "municipality",
+            "is not a configured municipality",
+        )]);
+        return Err(refuse(&state, &caller, ACTION, &target, err).await);
+    }
+    if !caller.sees(&benefit.municipality) {
+        return Err(out_of_scope(
+            &state,
+            &caller,
+            ACTION,
+            &target,
+            ApiError::not_found("no such municipality for this token"),
+        )
+        .await);
+    }
+    let tx = state.db.begin().await?;
+    let known = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
+        .await?
+        .is_some();
+    let outcome = benefits_record(&tx, &envelope.id, benefit.clone()).await;
+    match outcome {
+        Ok(Outcome::Done) => {}
+        Ok(Outcome::Rejected(r)) => {
+            drop(tx);
+            let e = ApiError::conflict(r.reason);
+            return Err(refuse(&state, &caller, ACTION, &target, e).await);
+        }
+        Ok(_) => {
+            drop(tx);
+            let e = ApiError::conflict("the benefit cannot be recorded now; try again");
+            return Err(refuse(&state, &caller, ACTION, &target, e).await);
+        }
+        Err(e) => {
+            drop(tx);
+            return Err(handler_error(e));
+        }
+    }
+    let classification = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the benefit just stored does not read"))?;
+    audit::record(
+        &tx,
+        &caller.name,
+        &caller.role,
+        ACTION,
+        &target,
+        if known { "same" } else { "done" },
+        &format!("{}; reason: {reason}", classification.classification),
+    )
+    .await?;
+    commit(
+        &state,
+        tx,
+        Effects::new(format!("/restance/{}", crate::SERVICE)),
+    )
+    .await?;
+    let status = if known {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(BenefitEntered {
+            source: API_SOURCE.to_owned(),
+            benefit_id: benefit.benefit_id,
+            classification,
+        }),
+    )
+        .into_response())
+}
+
+async fn benefits_record(
+    tx: &DatabaseTransaction,
+    request_id: &str,
+    b: BenefitPaid,
+) -> Result<Outcome, HandlerError> {
+    crate::handlers::benefits::record(tx, API_SOURCE, request_id, b).await
+}
+
+/// A contract path (`data.amount`) as the body's field (`amount`).
+fn field_path(path: &str) -> String {
+    path.strip_prefix("data.").unwrap_or(path).to_owned()
+}
+
+// ------------------------------------------------------------------ statements
+
+/// The statements listed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatementList {
+    /// Newest quarter first.
+    pub statements: Vec<StatementRow>,
+}
+
+/// `GET /api/v1/statements`.
+async fn list_statements(
+    State(state): State<ApiState>,
+    reader: Reader,
+) -> Result<Json<StatementList>, ApiError> {
+    let list = statements::list(&state.db, reader.municipalities()).await?;
+    let (caller, role) = caller_of(&reader);
+    audit::record(
+        &state.db,
+        caller,
+        role,
+        "list_statements",
+        "statements",
+        "done",
+        &format!("{} statements", list.len()),
+    )
+    .await?;
+    Ok(Json(StatementList { statements: list }))
+}
+
+/// `GET /api/v1/statements/{id}`: the XLSX.
+async fn statement_file(
+    State(state): State<ApiState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !valid_id(&id) {
+        return Err(ApiError::bad_request(
+            "statement id must be 1–100 characters",
+        ));
+    }
+    let (row, content) = statements::find(&state.db, &id)
+        .await?
+        .filter(|(r, _)| reader.sees(&r.municipality))
+        .ok_or_else(|| ApiError::not_found(NO_STATEMENT))?;
+    let bytes = Attachment {
+        name: row.file_name.clone(),
+        media_type: crate::handlers::quarterly::XLSX.to_owned(),
+        content_base64: content,
+    }
+    .content()
+    .ok_or_else(|| ApiError::internal("the stored statement does not decode"))?;
+    let (caller, role) = caller_of(&reader);
+    audit::record(
+        &state.db,
+        caller,
+        role,
+        "read_statement",
+        &format!("statement:{id}"),
+        "done",
+        "",
+    )
+    .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                crate::handlers::quarterly::XLSX.to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", row.file_name),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

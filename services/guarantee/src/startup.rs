@@ -51,7 +51,8 @@ impl Application {
         ));
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
-        let api = http::router(runtime.context().db.clone(), tokens, shared);
+        let ctx = runtime.context();
+        let api = http::router(ctx.db.clone(), tokens, ctx.outbox.clone(), shared);
         Ok(Self { runtime, api })
     }
 

@@ -39,7 +39,18 @@ pub async fn receive(
     inbound: &Inbound,
     b: BenefitPaid,
 ) -> Result<Outcome, HandlerError> {
-    let source = inbound.envelope.source.as_str();
+    record(tx, &inbound.envelope.source, &inbound.envelope.id, b).await
+}
+
+/// Classifies and stores a benefit paid from `source` (the envelope's, or the API's
+/// `/restance/guarantee/api` for a benefit entered by hand), asked for by `message_id` (the
+/// message's or the request's id): [`receive`] without the envelope.
+pub async fn record(
+    tx: &DatabaseTransaction,
+    source: &str,
+    message_id: &str,
+    b: BenefitPaid,
+) -> Result<Outcome, HandlerError> {
     let content_hash = super::content_hash(&b)?;
     let recipient = b.recipient_national_id.expose().as_str();
     guarantees::lock_people(tx, &b.municipality, &[recipient]).await?;
@@ -66,7 +77,7 @@ pub async fn receive(
         paid_date: b.paid_date,
         content_hash: content_hash.clone(),
     };
-    if !benefits::insert(tx, &benefit, &classification, &inbound.envelope.id).await? {
+    if !benefits::insert(tx, &benefit, &classification, message_id).await? {
         // A replica stored the same key between the look and the insert.
         let known = benefits::content_hash(tx, source, &b.benefit_id)
             .await?

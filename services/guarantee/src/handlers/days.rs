@@ -17,6 +17,7 @@ pub async fn open(
     day: BusinessDate,
 ) -> Result<Outcome, HandlerError> {
     days::record(tx, day).await?;
+    super::quarterly::on_day(_shared, tx, _effects, day).await?;
     tracing::info!(%day, "business day opened");
     Ok(Outcome::Done)
 }

@@ -18,6 +18,7 @@ pub mod benefits;
 pub mod days;
 pub mod guarantees;
 pub mod payments;
+pub mod quarterly;
 pub mod recovery;
 
 use restance_bus::router::{Consume, Cx, On, Planned, Routes, configured_municipality};

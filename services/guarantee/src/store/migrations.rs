@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(RecoveryCases),
             Box::new(HeldLetters),
             Box::new(CasePayments),
+            Box::new(Statements),
         ]
     }
 }
@@ -214,6 +215,38 @@ impl MigrationTrait for CasePayments {
                 settled_on DATE NOT NULL,
                 outstanding_minor BIGINT NOT NULL,
                 message_id TEXT NOT NULL
+            )",
+        )
+        .await
+    }
+}
+
+/// The quarterly statements: one per municipality and quarter (the id is deterministic), the
+/// XLSX kept for download and the figures as JSON.
+#[derive(Debug)]
+struct Statements;
+
+impl MigrationName for Statements {
+    fn name(&self) -> &str {
+        "m20261207_000007_guarantee_statements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Statements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE statements (
+                statement_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                quarter TEXT NOT NULL,
+                produced_on DATE NOT NULL,
+                file_name TEXT NOT NULL,
+                xlsx_base64 TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                recipients BIGINT NOT NULL,
+                UNIQUE (municipality, quarter)
             )",
         )
         .await

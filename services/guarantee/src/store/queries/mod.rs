@@ -7,6 +7,8 @@ pub mod benefits;
 pub mod cases;
 pub mod days;
 pub mod guarantees;
+pub mod reads;
+pub mod statements;
 
 use sea_orm::DbErr;
 use serde::Serialize;
