@@ -13,6 +13,8 @@
 //! - a guarantee enters in [`handlers::guarantees`] (`immigration.guarantee.registered.v1`,
 //!   `…changed.v1`), a benefit paid in [`handlers::benefits`] (`benefits.benefit.paid.v1`,
 //!   classified by [`domain::classify`] and stored with its classification);
+//! - a guarantee that ends raises its recovery case in [`handlers::recovery`]; the bank's
+//!   payments of the case's claim settle and close it in [`handlers::payments`];
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
 //! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`).
 //!

@@ -52,26 +52,45 @@ fn assert_email_renders(renderer: &Renderer, request: &Value) {
 /// 5,000.00), divorced from 1 May 2026, processed on 4 May 2026: case G-R/R1 raised for
 /// 12,000.00; then invoicing opens its claim CLM-G-R/R1 with the payment reference.
 async fn a_raised_case_with_its_claim(svc: &mut TestApp) -> anyhow::Result<()> {
+    a_raised_case_with_its_claim_in(svc, "0746").await
+}
+
+/// [`a_raised_case_with_its_claim`] in `municipality`.
+async fn a_raised_case_with_its_claim_in(
+    svc: &mut TestApp,
+    municipality: &str,
+) -> anyhow::Result<()> {
+    let in_municipality = |mut e: Value| {
+        e["data"]["municipality"] = json!(municipality);
+        e
+    };
     svc.publish(&[
         day("2026-05-04"),
         registered(
             "r1",
-            registration_data("G-R", "0746", "120000.00"),
+            registration_data("G-R", municipality, "120000.00"),
             "2022-06-01T09:00:00Z",
         ),
     ])
     .await?;
     svc.wait_processed().await?;
     svc.publish(&[
-        benefit("b1", "B-1", SPOUSE, "aktivloven", "7000.00", "2025-03-03"),
-        benefit(
+        in_municipality(benefit(
+            "b1",
+            "B-1",
+            SPOUSE,
+            "aktivloven",
+            "7000.00",
+            "2025-03-03",
+        )),
+        in_municipality(benefit(
             "b2",
             "B-2",
             SPOUSE,
             "integrationsloven",
             "5000.00",
             "2025-09-01",
-        ),
+        )),
     ])
     .await?;
     svc.wait_processed().await?;
@@ -83,7 +102,7 @@ async fn a_raised_case_with_its_claim(svc: &mut TestApp) -> anyhow::Result<()> {
         "o1",
         "invoicing.claim.opened.v1",
         json!({"claim_id":CLAIM,"invoice_id":CASE,"source":"/restance/guarantee",
-            "municipality":"0746","category":"guarantee","debtor_id":"C-P-5521","office":"main",
+            "municipality":municipality,"category":"guarantee","debtor_id":"C-P-5521","office":"main",
             "currency":"DKK","amount":"12000.00","issue_date":"2026-05-04",
             "due_date":"2026-06-03","payment_reference":"000000067097535",
             "ocr_line":"+71<000000067097535+85412345<","prepayment":false,
@@ -401,4 +420,38 @@ async fn an_overpayment_is_the_guarantors_credit_sqlite() -> anyhow::Result<()> 
 #[tokio::test]
 async fn an_overpayment_is_the_guarantors_credit_postgres() -> anyhow::Result<()> {
     an_overpayment_is_the_guarantors_credit("postgres").await
+}
+
+/// Qeqqata (0957) has no guarantee administrator configured: the case settles and closes, the
+/// bank gets its letter, the settled step says no e-mail was sent.
+async fn without_an_administrator_the_case_closes_unmailed(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    a_raised_case_with_its_claim_in(&mut svc, "0957").await?;
+    let mut payment = applied("a1", "P-1", "2026-05-27", &[(CLAIM, "12000.00")], "0.00");
+    payment["data"]["municipality"] = json!("0957");
+    svc.publish(&[payment]).await?;
+    svc.settle().await?;
+    assert!(svc.dead_letters().await?.is_empty());
+    assert_eq!(state_of(&svc, "closed").await?, 1);
+    assert_eq!(requested(&mut svc, "guarantee_bank_release").len(), 1);
+    assert_eq!(requested(&mut svc, "guarantee_case_settled").len(), 0);
+    assert_eq!(
+        svc.count(&format!(
+            "SELECT COUNT(*) FROM case_steps WHERE case_id = '{CASE}' \
+             AND step LIKE '%\"settled\"%' AND sent LIKE '%no administrator configured%'"
+        ))
+        .await?,
+        1
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn without_an_administrator_the_case_closes_unmailed_sqlite() -> anyhow::Result<()> {
+    without_an_administrator_the_case_closes_unmailed("sqlite").await
+}
+
+#[tokio::test]
+async fn without_an_administrator_the_case_closes_unmailed_postgres() -> anyhow::Result<()> {
+    without_an_administrator_the_case_closes_unmailed("postgres").await
 }
