@@ -14,7 +14,9 @@
 //!   `…changed.v1`), a benefit paid in [`handlers::benefits`] (`benefits.benefit.paid.v1`,
 //!   classified by [`domain::classify`] and stored with its classification);
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
-//! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`).
+//! - the API is [`http`] (the guarantee and its case, the cases by state, the writes — raise
+//!   recovery, enter a benefit, confirm a manual step — and the quarterly statements, described
+//!   in `openapi.yaml`); the quarterly statement is [`handlers::quarterly`].
 //!
 //! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
 //! and store what it returns.
