@@ -1,5 +1,10 @@
 //! `GET /api/v1/guarantees/{id}`: a guarantee with its history, the benefits linked to it, what
-//! can be recovered from it on a day and what expires within the watch window.
+//! can be recovered from it on a day, what expires within the watch window and its recovery case.
+//! Besides: the cases by state (`GET /api/v1/cases`) and one case with its steps; the writes of
+//! a caseworker or admin ([`WRITERS`]) — raise recovery now, enter a benefit paid before the
+//! system, confirm a manual step — each in one transaction with its audit row (who, and the
+//! reason or note) and, where it publishes, the outbox; and the quarterly statements (list, XLSX).
+//! A refused write is audited with why ([`RefusalAudit`]).
 //!
 //! Reads need a bearer token with a read role ([`READ_ROLES`], or `RESTANCE__API__READ_ROLES`);
 //! a token limited to municipalities sees only their guarantees — another municipality's is

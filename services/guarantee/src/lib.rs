@@ -16,7 +16,9 @@
 //! - a guarantee that ends raises its recovery case in [`handlers::recovery`]; the bank's
 //!   payments of the case's claim settle and close it in [`handlers::payments`];
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
-//! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`).
+//! - the API is [`http`] (the guarantee and its case, the cases by state, the writes — raise
+//!   recovery, enter a benefit, confirm a manual step — and the quarterly statements, described
+//!   in `openapi.yaml`); the quarterly statement is [`handlers::quarterly`].
 //!
 //! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
 //! and store what it returns.

@@ -347,7 +347,26 @@ async fn the_api_enters_benefits_raises_recovery_and_confirms_steps(
     );
     assert!(audit_count(&svc, "confirm_step", "refused").await? >= 5);
     assert!(svc.dead_letters().await?.is_empty());
-    svc.stop().await
+    svc.stop().await?;
+    assert_no_personal_data_logged("recovery case opened");
+    Ok(())
+}
+
+/// The log holds `expected` (the capture works) and no national id, name or address.
+fn assert_no_personal_data_logged(expected: &str) {
+    let logs = restance_testkit::logs();
+    assert!(logs.contains(expected), "the capture works");
+    for needle in [
+        RESIDENT,
+        SPOUSE,
+        STRANGER,
+        GUARANTOR_NAME,
+        "Adelgade",
+        "jonas.k@",
+        "sikkerhedsstillelse@skanderborg",
+    ] {
+        assert!(!logs.contains(needle), "the log holds {needle:?}");
+    }
 }
 
 #[tokio::test]
@@ -539,7 +558,9 @@ async fn the_quarterly_statement_is_stored_emailed_and_downloadable(
     assert!(audit_count(&svc, "read_statement", "done").await? >= 1);
     assert!(audit_count(&svc, "list_statements", "done").await? >= 2);
     assert!(svc.dead_letters().await?.is_empty());
-    svc.stop().await
+    svc.stop().await?;
+    assert_no_personal_data_logged("quarterly statement produced");
+    Ok(())
 }
 
 #[tokio::test]

@@ -415,3 +415,72 @@ fn write_case(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, RecoveryCase, Trigger};
+    use calamine::{Data, Reader, Xlsx};
+    use restance_kernel::BusinessDate;
+
+    fn date(s: &str) -> BusinessDate {
+        s.parse().expect("date")
+    }
+
+    fn number(s: &str) -> f64 {
+        s.parse().expect("number")
+    }
+
+    #[test]
+    fn an_amount_is_its_kroner_as_a_number() {
+        assert_eq!(amount(Money::from_minor(1_234_567)), number("12345.67"));
+        assert_eq!(amount(Money::from_minor(-5)), number("-0.05"));
+        assert_eq!(amount(Money::ZERO), number("0"));
+    }
+
+    #[test]
+    fn the_workbook_reads_back_with_its_rows_and_totals() {
+        let case = RecoveryCase::open(
+            "G-1/R1",
+            "G-1",
+            Trigger::Caseworker,
+            date("2026-05-04"),
+            Actor::Caseworker("mhj".into()),
+        );
+        let quarter = Quarter::containing(date("2026-05-04"));
+        let summary = summarize(quarter, &[case]);
+        let names = vec!["Jonas Kristensen".to_owned()];
+        let sheet = Sheet {
+            statement_id: "GS-0746-2026-Q2",
+            municipality: "0746",
+            municipality_name: "Skanderborg",
+            produced_on: date("2026-07-01"),
+            language: Language::En,
+            summary: &summary,
+            guarantors: &names,
+        };
+        let bytes = workbook(&sheet).expect("workbook");
+        assert_eq!(bytes, workbook(&sheet).expect("again"), "deterministic");
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("opens");
+        assert_eq!(wb.sheet_names(), ["Cases", "Totals"]);
+        let cases = wb.worksheet_range("Cases").expect("cases");
+        assert_eq!(
+            cases.get_value((HEADER_ROW + 1, 0)),
+            Some(&Data::String("G-1/R1".into()))
+        );
+        assert_eq!(
+            cases.get_value((HEADER_ROW + 1, 2)),
+            Some(&Data::String("Jonas Kristensen".into()))
+        );
+        assert_eq!(
+            cases.get_value((HEADER_ROW + 1, 3)),
+            Some(&Data::String("opened".into()))
+        );
+        let totals = wb.worksheet_range("Totals").expect("totals");
+        assert_eq!(
+            totals.get_value((1, 0)),
+            Some(&Data::String("Opened".into()))
+        );
+        assert_eq!(totals.get_value((1, 1)), Some(&Data::Float(number("1"))));
+    }
+}
