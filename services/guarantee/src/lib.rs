@@ -20,6 +20,7 @@
 //! and store what it returns.
 
 pub mod config;
+pub mod daily_file;
 pub mod domain;
 pub mod handlers;
 pub mod http;

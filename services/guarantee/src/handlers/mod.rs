@@ -102,7 +102,7 @@ impl On<ClaimOpened> for Shared {
 
 impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
-        days::open(self, cx.tx, cx.effects, d.date).await
+        days::open(self, cx.tx, cx.effects, d.date, &cx.inbound.envelope.id).await
     }
 }
 
