@@ -67,7 +67,7 @@ impl On<GuaranteeRegistered> for Shared {
         cx: &mut Cx<'_, '_, Self>,
         msg: GuaranteeRegistered,
     ) -> Result<Outcome, HandlerError> {
-        guarantees::register(self, cx.tx, cx.inbound, msg).await
+        guarantees::register(self, cx.tx, cx.effects, cx.inbound, msg).await
     }
 }
 
@@ -87,7 +87,7 @@ impl On<BenefitPaid> for Shared {
         cx: &mut Cx<'_, '_, Self>,
         msg: BenefitPaid,
     ) -> Result<Outcome, HandlerError> {
-        benefits::receive(cx.tx, cx.inbound, msg).await
+        benefits::receive(self, cx.tx, cx.effects, cx.inbound, msg).await
     }
 }
 
