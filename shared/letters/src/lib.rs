@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 17] = [
+pub const TEMPLATE_IDS: [&str; 18] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -60,6 +60,7 @@ pub const TEMPLATE_IDS: [&str; 17] = [
     "guarantee_bank_release",
     "guarantee_notice",
     "guarantee_guidance",
+    "guarantee_expiry_alert",
 ];
 
 /// Every language the template set must be complete in.
