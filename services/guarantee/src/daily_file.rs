@@ -32,8 +32,7 @@ use crate::store::queries::audit;
 use crate::store::queries::daily::{self, StoredReport};
 
 /// The CSV's header line.
-pub const HEADER: &str =
-    "PersonID,national_id,role,benefit_id,law,amount,paid_date,guarantee_id";
+pub const HEADER: &str = "PersonID,national_id,role,benefit_id,law,amount,paid_date,guarantee_id";
 
 const CLOSED: &str =
     "the benefit reports are closed: no api.tokens are configured (RESTANCE__API__TOKENS)";

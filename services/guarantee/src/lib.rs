@@ -14,7 +14,9 @@
 //!   `…changed.v1`), a benefit paid in [`handlers::benefits`] (`benefits.benefit.paid.v1`,
 //!   classified by [`domain::classify`] and stored with its classification);
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
-//! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`).
+//! - the read API is [`http`] (`GET /api/v1/guarantees/{id}`, described in `openapi.yaml`);
+//! - the business day (endings that have come, the limitation watch, the daily file) is
+//!   [`handlers::days`], the daily file of benefit reports and its routes [`daily_file`].
 //!
 //! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
 //! and store what it returns.

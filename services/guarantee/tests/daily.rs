@@ -50,7 +50,11 @@ fn assert_email_renders(renderer: &Renderer, request: &Value) {
     for language in [Language::Da, Language::En, Language::Kl, Language::Nb] {
         let mut input = renderer.sample_input(template, language).expect("sample");
         input.data = data.clone();
-        for part in [TextPart::EmailSubject, TextPart::EmailText, TextPart::EmailHtml] {
+        for part in [
+            TextPart::EmailSubject,
+            TextPart::EmailText,
+            TextPart::EmailHtml,
+        ] {
             let text = renderer
                 .render_text(template, language, part, &input)
                 .expect("renders")
@@ -155,8 +159,10 @@ async fn endings_raise_on_their_day(kind: &str) -> anyhow::Result<()> {
         1
     );
     assert_eq!(
-        svc.count("SELECT COUNT(*) FROM recovery_cases WHERE case_id = 'G-B/R1' AND state = 'closed'")
-            .await?,
+        svc.count(
+            "SELECT COUNT(*) FROM recovery_cases WHERE case_id = 'G-B/R1' AND state = 'closed'"
+        )
+        .await?,
         1
     );
     // the day again (another message id) and the next day: nothing more
@@ -283,7 +289,10 @@ async fn the_business_day_alerts_reports_and_guides(kind: &str) -> anyhow::Resul
     assert_eq!(a["data"]["first_deadline"], "2027-03-01");
     assert_eq!(a["data"]["guarantor"], GUARANTOR_NAME);
     for id in [SPOUSE, RESIDENT] {
-        assert!(!alerts[0].to_string().contains(id), "a national id in the alert");
+        assert!(
+            !alerts[0].to_string().contains(id),
+            "a national id in the alert"
+        );
     }
     assert_email_renders(&renderer, &alerts[0]);
     assert_valid::<restance_contracts::messages::NotificationRequested>(&alerts[0]);
@@ -296,7 +305,10 @@ async fn the_business_day_alerts_reports_and_guides(kind: &str) -> anyhow::Resul
         1,
         "recorded without an administrator"
     );
-    assert!(svc.logs().contains("no guarantee administrator is configured to be told"));
+    assert!(
+        svc.logs()
+            .contains("no guarantee administrator is configured to be told")
+    );
     assert_eq!(
         svc.count(
             "SELECT COUNT(*) FROM report_files WHERE file_date = '2027-01-04' AND row_count = 5"
@@ -329,7 +341,10 @@ async fn the_business_day_alerts_reports_and_guides(kind: &str) -> anyhow::Resul
     let second = &alerts[1]["data"];
     assert_eq!(second["data"]["payments"][0]["benefit_id"], "B-W2");
     assert_eq!(second["data"]["payments"].as_array().map(Vec::len), Some(1));
-    assert_eq!(second["data"]["first_deadline"], "2027-03-01", "B-W1 is still the first");
+    assert_eq!(
+        second["data"]["first_deadline"], "2027-03-01",
+        "B-W1 is still the first"
+    );
     assert_eq!(svc.count("SELECT COUNT(*) FROM report_files").await?, 1);
 
     // the same day again, and the next: nothing more
@@ -389,8 +404,16 @@ async fn the_daily_file_is_served_to_caseworkers_and_audited(svc: &TestApp) -> a
     for (path, token, status) in [
         ("/api/v1/benefit-reports/2027-01-04.csv", None, 401),
         ("/api/v1/benefit-reports/2027-01-04.csv", Some(HERE), 403),
-        ("/api/v1/benefit-reports/2027-01-04.csv", Some(DASHBOARD), 403),
-        ("/api/v1/benefit-reports/2027-01-05.csv", Some(CASEWORKER), 404),
+        (
+            "/api/v1/benefit-reports/2027-01-04.csv",
+            Some(DASHBOARD),
+            403,
+        ),
+        (
+            "/api/v1/benefit-reports/2027-01-05.csv",
+            Some(CASEWORKER),
+            404,
+        ),
         ("/api/v1/benefit-reports/nonsense", Some(CASEWORKER), 404),
     ] {
         let r = get(path, token).await?;
@@ -455,8 +478,11 @@ async fn a_weekend_deadline_is_alerted_on_the_friday(kind: &str) -> anyhow::Resu
     .await?;
     let mut g = registration_data("G-S", "0746", "120000.00");
     g["binding_period_end"] = json!("2031-01-14");
-    svc.publish(&[day("2026-06-02"), registered("r1", g, "2026-01-05T09:00:00Z")])
-        .await?;
+    svc.publish(&[
+        day("2026-06-02"),
+        registered("r1", g, "2026-01-05T09:00:00Z"),
+    ])
+    .await?;
     svc.wait_processed().await?;
     svc.publish(&[
         benefit("b1", "B-S1", SPOUSE, "aktivloven", "1000.00", "2026-06-02"),

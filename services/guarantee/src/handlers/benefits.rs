@@ -228,7 +228,12 @@ pub fn report_id(source: &str, benefit_id: &str, guarantee_id: &str) -> String {
 
 /// `guarantee.benefit.reported.v1` for `paid` under `g`, reported on `on` (or the paid date,
 /// when that is later: a report is never dated before the payment).
-pub fn reported(paid: &Paid<'_>, g: &StoredGuarantee, role: Role, on: BusinessDate) -> BenefitReported {
+pub fn reported(
+    paid: &Paid<'_>,
+    g: &StoredGuarantee,
+    role: Role,
+    on: BusinessDate,
+) -> BenefitReported {
     BenefitReported {
         report_id: report_id(paid.source, paid.benefit_id, &g.guarantee_id),
         municipality: g.municipality.clone(),
@@ -254,7 +259,10 @@ pub fn guidance_notification_id(guarantee_id: &str, benefit_key: &str) -> String
         format!("guarantee:{guarantee_id}:{GUIDANCE}")
     } else {
         let digest = Sha256::digest(benefit_key);
-        format!("guarantee:{guarantee_id}:{GUIDANCE}:{}", &hex::encode(digest)[..16])
+        format!(
+            "guarantee:{guarantee_id}:{GUIDANCE}:{}",
+            &hex::encode(digest)[..16]
+        )
     }
 }
 

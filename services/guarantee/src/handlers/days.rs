@@ -318,7 +318,10 @@ pub fn alert_data(
 
 /// The daily file of `day`: the reports of the previous business days not in a file yet, as one
 /// CSV; the number of reports filed.
-pub async fn daily_file(tx: &DatabaseTransaction, day: BusinessDate) -> Result<usize, HandlerError> {
+pub async fn daily_file(
+    tx: &DatabaseTransaction,
+    day: BusinessDate,
+) -> Result<usize, HandlerError> {
     let reports = daily::unfiled_before(tx, day).await?;
     if reports.is_empty() {
         return Ok(0);
@@ -385,11 +388,17 @@ mod tests {
         while paid <= d("2024-12-31") {
             let deadline = limitation.deadline(paid).raise_by;
             if day <= deadline && deadline <= until {
-                assert!(from <= paid && paid <= to, "{paid} ({deadline}) not in {from}..{to}");
+                assert!(
+                    from <= paid && paid <= to,
+                    "{paid} ({deadline}) not in {from}..{to}"
+                );
             }
             paid = paid.add_days(1);
         }
-        assert!(to < d("2024-03-20") && from > d("2023-12-31"), "{from}..{to}");
+        assert!(
+            to < d("2024-03-20") && from > d("2023-12-31"),
+            "{from}..{to}"
+        );
     }
 
     #[test]

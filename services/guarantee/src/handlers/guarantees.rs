@@ -76,8 +76,7 @@ pub async fn register(
     if guarantees::insert(tx, &stored, &inbound.envelope.id).await? {
         metrics::guarantee_registered();
         let on = today(shared, tx, inbound, &stored.municipality).await?;
-        super::benefits::reclassify(shared, tx, effects, on, &stored.municipality, &people)
-            .await?;
+        super::benefits::reclassify(shared, tx, effects, on, &stored.municipality, &people).await?;
         tracing::info!(
             guarantee_id = %g.guarantee_id,
             municipality = %g.municipality,
