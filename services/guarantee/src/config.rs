@@ -247,7 +247,7 @@ impl GuaranteeConfig {
             return Limitation::danish(calendar);
         }
         // checked by `check`; the Danish default if the rules were never checked
-        Limitation::new(calendar.clone(), self.limitation.clone())
+        Limitation::new(calendar, self.limitation.clone())
             .unwrap_or_else(|_| Limitation::danish(calendar))
     }
 
