@@ -564,3 +564,93 @@ async fn a_weekend_deadline_is_alerted_on_the_friday_sqlite() -> anyhow::Result<
 async fn a_weekend_deadline_is_alerted_on_the_friday_postgres() -> anyhow::Result<()> {
     a_weekend_deadline_is_alerted_on_the_friday("postgres").await
 }
+
+/// 10,000 guarantees, each with a recoverable payment to its spouse spread over eight years: the
+/// day's prefilters load only the few whose payments expire within the window, and the day is
+/// done in seconds. Rows are written straight into the tables (the messages would take minutes).
+async fn ten_thousand_guarantees_make_a_short_day(kind: &str) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut svc = start_with(kind, None).await?;
+    let guarantor = registration_data("G", "0746", "1.00")["guarantor"].to_string();
+    let bank = registration_data("G", "0746", "1.00")["bank"].to_string();
+    let backend = svc.db.get_database_backend();
+    const N: usize = 10_000;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(500) {
+        let mut g = Vec::new();
+        let mut b = Vec::new();
+        let mut l = Vec::new();
+        for i in chunk {
+            let paid = chrono::NaiveDate::from_ymd_opt(2022, 6, 1).expect("date")
+                + chrono::Duration::days(i64::try_from(*i % 2_900).expect("small"));
+            g.push(format!(
+                "('G-{i}', '/immigration/uds', '0746', 'R{i}', 'S{i}', 'PID-{i}', '{}', '{}', \
+                 5000000, '2029-01-14', FALSE, '2022-06-01', 'h', 'm')",
+                guarantor.replace('\'', "''"),
+                bank.replace('\'', "''"),
+            ));
+            b.push(format!(
+                "('/benefits/yds', 'B-{i}', '0746', 'S{i}', 'aktivloven', 100000, '{paid}', \
+                 'recoverable', 'G-{i}', FALSE, 'h', 'm')"
+            ));
+            l.push(format!(
+                "('/benefits/yds', 'B-{i}', 'G-{i}', 'spouse', TRUE, FALSE, NULL)"
+            ));
+        }
+        for (table, rows) in [
+            (
+                "guarantees (guarantee_id, source, municipality, resident_national_id, \
+                 spouse_national_id, person_id, guarantor, bank, amount_minor, binding_period_end, \
+                 maintenance_requirement, registered_on, content_hash, message_id)",
+                g,
+            ),
+            (
+                "benefits (source, benefit_id, municipality, recipient_national_id, law, \
+                 amount_minor, paid_date, classification, recoverable_from, reported, \
+                 content_hash, message_id)",
+                b,
+            ),
+            (
+                "benefit_links (source, benefit_id, guarantee_id, role, recoverable, reported, \
+                 not_recoverable_reason)",
+                l,
+            ),
+        ] {
+            svc.db
+                .execute_raw(Statement::from_string(
+                    backend,
+                    format!("INSERT INTO {table} VALUES {}", rows.join(", ")),
+                ))
+                .await?;
+        }
+    }
+    assert_eq!(svc.count("SELECT COUNT(*) FROM guarantees").await?, 10_000);
+    let started = std::time::Instant::now();
+    svc.publish(&[day("2027-01-04")]).await?;
+    svc.wait_processed().await?;
+    let took = started.elapsed();
+    // paid 4 January – 5 March 2024 (deadlines within 60 days): 61 of every 2,900 days
+    let alerted = svc.count("SELECT COUNT(*) FROM watch_alerts").await?;
+    assert!((150..=300).contains(&alerted), "{alerted} alerted");
+    assert_eq!(svc.count("SELECT COUNT(*) FROM recovery_cases").await?, 0);
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "the day of 10,000 guarantees took {took:?}"
+    );
+    eprintln!("the day of 10,000 guarantees ({alerted} alerted) took {took:?}");
+    svc.settle().await?;
+    assert_eq!(
+        of_template(&mut svc, "guarantee_expiry_alert").len(),
+        usize::try_from(alerted)?
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn ten_thousand_guarantees_make_a_short_day_sqlite() -> anyhow::Result<()> {
+    ten_thousand_guarantees_make_a_short_day("sqlite").await
+}
+
+#[tokio::test]
+async fn ten_thousand_guarantees_make_a_short_day_postgres() -> anyhow::Result<()> {
+    ten_thousand_guarantees_make_a_short_day("postgres").await
+}
