@@ -10,7 +10,7 @@
 //!    ([`daily::ended_without_case`]) finds them without loading every guarantee.
 //! 3. **The limitation watch** ([`watch_limitation`]): for every guarantee with no case and a
 //!    recoverable payment that may expire within the window (SQL prefilter on the paid date,
-//!    [`daily::watch_candidates`]), [`crate::domain::watch`]; each payment of an alert is
+//!    [`daily::watch_candidates`]), [`crate::domain::watch()`]; each payment of an alert is
 //!    alerted **once** (`watch_alerts`, keyed by guarantee and benefit): the municipality's
 //!    administrator gets one e-mail (`guarantee_expiry_alert`, notification id
 //!    `guarantee:<guarantee>:guarantee_expiry_alert:<day>`) with the payments first alerted that
