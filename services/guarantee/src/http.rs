@@ -104,6 +104,7 @@ pub fn router(
     shared: Arc<Shared>,
 ) -> Router {
     Router::new()
+        .merge(crate::daily_file::routes(db.clone(), tokens.clone()))
         .route("/api/v1/guarantees/{id}", get(guarantee))
         .route("/api/v1/guarantees/{id}/case", get(case_of_guarantee))
         .route("/api/v1/guarantees/{id}/recovery", post(raise_recovery))
@@ -979,7 +980,16 @@ async fn enter_benefit(
     let known = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
         .await?
         .is_some();
-    let outcome = benefits_record(&tx, &envelope.id, benefit.clone()).await;
+    let mut effects = Effects::new(format!("/restance/{}", crate::SERVICE));
+    let on = business_day(&tx).await?;
+    let by = crate::handlers::benefits::Recording {
+        source: API_SOURCE,
+        message_id: &envelope.id,
+        on,
+    };
+    let outcome =
+        crate::handlers::benefits::record(&state.shared, &tx, &mut effects, by, benefit.clone())
+            .await;
     match outcome {
         Ok(Outcome::Done) => {}
         Ok(Outcome::Rejected(r)) => {
@@ -1010,12 +1020,7 @@ async fn enter_benefit(
         &format!("{}; reason: {reason}", classification.classification),
     )
     .await?;
-    commit(
-        &state,
-        tx,
-        Effects::new(format!("/restance/{}", crate::SERVICE)),
-    )
-    .await?;
+    commit(&state, tx, effects).await?;
     let status = if known {
         StatusCode::OK
     } else {
@@ -1030,14 +1035,6 @@ async fn enter_benefit(
         }),
     )
         .into_response())
-}
-
-async fn benefits_record(
-    tx: &DatabaseTransaction,
-    request_id: &str,
-    b: BenefitPaid,
-) -> Result<Outcome, HandlerError> {
-    crate::handlers::benefits::record(tx, API_SOURCE, request_id, b).await
 }
 
 /// A contract path (`data.amount`) as the body's field (`amount`).

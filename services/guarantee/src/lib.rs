@@ -17,13 +17,18 @@
 //!   payments of the case's claim settle and close it in [`handlers::payments`];
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
 //! - the API is [`http`] (the guarantee and its case, the cases by state, the writes — raise
-//!   recovery, enter a benefit, confirm a manual step — and the quarterly statements, described
-//!   in `openapi.yaml`); the quarterly statement is [`handlers::quarterly`].
+//!   recovery, enter a benefit, confirm a manual step — the quarterly statements and the daily
+//!   files of benefit reports, described in `openapi.yaml`); the quarterly statement is
+//!   [`handlers::quarterly`];
+//! - the business day (endings that have come, the limitation watch, the daily file, the
+//!   quarterly statement) is [`handlers::days`], the daily file of benefit reports and its routes
+//!   [`daily_file`].
 //!
 //! The handlers load the guarantee, its payments and its case, call a function of [`domain`],
 //! and store what it returns.
 
 pub mod config;
+pub mod daily_file;
 pub mod domain;
 pub mod handlers;
 pub mod http;

@@ -49,3 +49,40 @@ pub fn case_settled() {
 pub fn claim_settled_unpaid() {
     metrics::counter!("restance_guarantee_claims_settled_unpaid_total").increment(1);
 }
+
+/// `restance_guarantee_watch_alerts_total{outcome}`: alerts of the limitation watch with
+/// payments alerted for the first time: `sent` (e-mailed to the administrator) or
+/// `no_administrator` (recorded, nobody configured to tell).
+pub fn watch_alert(outcome: &'static str) {
+    metrics::counter!("restance_guarantee_watch_alerts_total", "outcome" => outcome).increment(1);
+}
+
+/// `restance_guarantee_amount_at_risk_minor{municipality}`: what claims not raised would lose
+/// if the payments expiring within the watch window expire, summed over the municipality's
+/// guarantees with no case, in øre (minor units, as the tables), as of the last business day
+/// opened.
+pub fn amount_at_risk(municipality: &str, amount: restance_kernel::Money) {
+    // an øre amount as the gauge's float: exact up to 2^53 øre, far beyond any guarantee
+    #[allow(clippy::cast_precision_loss)]
+    let minor = amount.to_minor() as f64;
+    metrics::gauge!("restance_guarantee_amount_at_risk_minor", "municipality" => municipality.to_owned())
+        .set(minor);
+}
+
+/// `restance_guarantee_benefits_reported_total`: reports to the immigration service
+/// (`guarantee.benefit.reported.v1`), one per benefit and guarantee.
+pub fn benefit_reported() {
+    metrics::counter!("restance_guarantee_benefits_reported_total").increment(1);
+}
+
+/// `restance_guarantee_report_file_rows_total`: reports put into a daily file.
+pub fn report_file(rows: usize) {
+    metrics::counter!("restance_guarantee_report_file_rows_total")
+        .increment(u64::try_from(rows).unwrap_or(u64::MAX));
+}
+
+/// `restance_guarantee_guidance_letters_total`: guidance letters requested for recipients of
+/// recoverable benefits.
+pub fn guidance_letter() {
+    metrics::counter!("restance_guarantee_guidance_letters_total").increment(1);
+}

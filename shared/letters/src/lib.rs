@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 19] = [
+pub const TEMPLATE_IDS: [&str; 20] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -62,6 +62,7 @@ pub const TEMPLATE_IDS: [&str; 19] = [
     "guarantee_notice",
     "guarantee_guidance",
     "guarantee_statement",
+    "guarantee_expiry_alert",
 ];
 
 /// Every language the template set must be complete in.

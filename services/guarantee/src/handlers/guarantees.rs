@@ -39,6 +39,7 @@ pub const UNKNOWN_GUARANTEE: &str = "unknown_guarantee";
 pub async fn register(
     shared: &Shared,
     tx: &DatabaseTransaction,
+    effects: &mut Effects,
     inbound: &Inbound,
     g: GuaranteeRegistered,
 ) -> Result<Outcome, HandlerError> {
@@ -74,7 +75,8 @@ pub async fn register(
     guarantees::lock_people(tx, &stored.municipality, &people).await?;
     if guarantees::insert(tx, &stored, &inbound.envelope.id).await? {
         metrics::guarantee_registered();
-        super::benefits::reclassify(tx, &stored.municipality, &people).await?;
+        let on = today(shared, tx, inbound, &stored.municipality).await?;
+        super::benefits::reclassify(shared, tx, effects, on, &stored.municipality, &people).await?;
         tracing::info!(
             guarantee_id = %g.guarantee_id,
             municipality = %g.municipality,
@@ -142,7 +144,9 @@ pub async fn change(
             .await?;
             if new {
                 metrics::change_recorded(reason_label(&change));
-                super::benefits::reclassify(tx, &stored.municipality, &people).await?;
+                let on = today(shared, tx, inbound, &stored.municipality).await?;
+                super::benefits::reclassify(shared, tx, effects, on, &stored.municipality, &people)
+                    .await?;
                 let ending = guarantee.ending();
                 tracing::info!(
                     guarantee_id = %c.guarantee_id,
@@ -159,6 +163,20 @@ pub async fn change(
             Ok(Outcome::Done)
         }
     }
+}
+
+/// The business day a message is processed on: the last business day opened, else the
+/// envelope's date in the municipality's time zone.
+pub(crate) async fn today(
+    shared: &Shared,
+    tx: &DatabaseTransaction,
+    inbound: &Inbound,
+    municipality: &str,
+) -> Result<BusinessDate, HandlerError> {
+    Ok(match crate::store::queries::days::latest(tx).await? {
+        Some(day) => day,
+        None => business_date_of(shared, inbound, municipality),
+    })
 }
 
 /// The day the envelope was sent, in the time zone of the municipality's country.

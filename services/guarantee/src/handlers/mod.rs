@@ -73,7 +73,7 @@ impl On<GuaranteeRegistered> for Shared {
         cx: &mut Cx<'_, '_, Self>,
         msg: GuaranteeRegistered,
     ) -> Result<Outcome, HandlerError> {
-        guarantees::register(self, cx.tx, cx.inbound, msg).await
+        guarantees::register(self, cx.tx, cx.effects, cx.inbound, msg).await
     }
 }
 
@@ -93,7 +93,7 @@ impl On<BenefitPaid> for Shared {
         cx: &mut Cx<'_, '_, Self>,
         msg: BenefitPaid,
     ) -> Result<Outcome, HandlerError> {
-        benefits::receive(cx.tx, cx.inbound, msg).await
+        benefits::receive(self, cx.tx, cx.effects, cx.inbound, msg).await
     }
 }
 
@@ -132,7 +132,7 @@ impl On<ClaimSettled> for Shared {
 
 impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
-        days::open(self, cx.tx, cx.effects, d.date).await
+        days::open(self, cx.tx, cx.effects, d.date, &cx.inbound.envelope.id).await
     }
 }
 

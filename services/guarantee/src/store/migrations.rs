@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(HeldLetters),
             Box::new(CasePayments),
             Box::new(Statements),
+            Box::new(DailyWork),
         ]
     }
 }
@@ -247,6 +248,69 @@ impl MigrationTrait for Statements {
                 summary TEXT NOT NULL,
                 recipients BIGINT NOT NULL,
                 UNIQUE (municipality, quarter)
+            )",
+        )
+        .await
+    }
+}
+
+/// What the business day and the benefits handler keep: the limitation watch's alerts (one row
+/// per guarantee and payment: each payment is alerted once, also when no administrator is
+/// configured to receive it), the reports to the immigration service (one per benefit and
+/// guarantee, until they go into a daily file), the daily files themselves, and the guidance
+/// letters sent (once per guarantee, or per payment).
+#[derive(Debug)]
+struct DailyWork;
+
+impl MigrationName for DailyWork {
+    fn name(&self) -> &str {
+        "m20261207_000008_guarantee_daily_work"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DailyWork {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE watch_alerts (
+                guarantee_id TEXT NOT NULL,
+                benefit_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                alerted_on DATE NOT NULL,
+                deadline DATE NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                notification_id TEXT NULL,
+                PRIMARY KEY (guarantee_id, benefit_id)
+            );
+            CREATE INDEX benefits_by_paid_date ON benefits (paid_date);
+            CREATE TABLE benefit_reports (
+                report_id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                benefit_id TEXT NOT NULL,
+                guarantee_id TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                person_id TEXT NOT NULL,
+                recipient_national_id TEXT NOT NULL,
+                recipient_role TEXT NOT NULL,
+                law TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                paid_date DATE NOT NULL,
+                reported_on DATE NOT NULL,
+                file_date DATE NULL
+            );
+            CREATE INDEX benefit_reports_by_file ON benefit_reports (file_date, reported_on);
+            CREATE TABLE report_files (
+                file_date DATE PRIMARY KEY,
+                csv TEXT NOT NULL,
+                row_count BIGINT NOT NULL
+            );
+            CREATE TABLE guidance_letters (
+                guarantee_id TEXT NOT NULL,
+                benefit_key TEXT NOT NULL,
+                notification_id TEXT NOT NULL,
+                sent_on DATE NOT NULL,
+                PRIMARY KEY (guarantee_id, benefit_key)
             )",
         )
         .await

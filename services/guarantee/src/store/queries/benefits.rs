@@ -215,6 +215,8 @@ pub struct StoredBenefit {
     pub recipient_national_id: Redacted<String>,
     /// The act.
     pub law: BenefitLaw,
+    /// The amount paid.
+    pub amount: Money,
     /// The day it was paid.
     pub paid_date: BusinessDate,
     /// The stored classification word ([`outcome`]).
@@ -237,7 +239,7 @@ pub async fn of_recipients(
             .query_all_raw(stmt(
                 db,
                 "SELECT source, benefit_id, recipient_national_id, law, paid_date, \
-                 classification, recoverable_from, reported FROM benefits \
+                 classification, recoverable_from, reported, amount_minor FROM benefits \
                  WHERE municipality = $1 AND recipient_national_id = $2 \
                  ORDER BY paid_date, source, benefit_id",
                 vec![municipality.into(), (*id).into()],
@@ -250,6 +252,7 @@ pub async fn of_recipients(
                 benefit_id: row.try_get_by_index(1)?,
                 recipient_national_id: Redacted(row.try_get_by_index(2)?),
                 law: from_word("benefits.law", &law)?,
+                amount: get_money(row, 8)?,
                 paid_date: get_date(row, 4)?,
                 classification: row.try_get_by_index(5)?,
                 recoverable_from: row.try_get_by_index(6)?,

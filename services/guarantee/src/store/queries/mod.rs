@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod benefits;
 pub mod cases;
+pub mod daily;
 pub mod days;
 pub mod guarantees;
 pub mod reads;
