@@ -180,12 +180,14 @@ impl GuaranteeConfig {
             ));
         }
         if !self.limitation.is_empty()
-            && let Err(e) = Limitation::new(
-                BusinessCalendar::new(Country::Dk),
-                self.limitation.clone(),
-            )
+            && let Err(e) =
+                Limitation::new(BusinessCalendar::new(Country::Dk), self.limitation.clone())
         {
-            problems.extend(e.problems.iter().map(|p| format!("guarantee.limitation: {p}")));
+            problems.extend(
+                e.problems
+                    .iter()
+                    .map(|p| format!("guarantee.limitation: {p}")),
+            );
         }
         for (code, m) in &self.municipalities {
             let at = format!("guarantee.municipalities.{code}");
@@ -288,7 +290,8 @@ mod tests {
         )
         .expect("shipped config");
         let c = parse(&text);
-        c.check(&catalog()).expect("the shipped [guarantee] is valid");
+        c.check(&catalog())
+            .expect("the shipped [guarantee] is valid");
     }
 
     #[test]

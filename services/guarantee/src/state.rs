@@ -22,7 +22,6 @@ pub struct Shared {
     /// the guarantor's notice.
     pub(crate) due_days: u32,
     /// Whether the recipient's guidance letter goes once per guarantee or per payment.
-    #[allow(dead_code)] // read by the guidance letters, which are not built yet
     pub(crate) guidance: GuidanceLetters,
     /// The `[guarantee]` section: offices, administrators, statement recipients.
     pub(crate) config: GuaranteeConfig,
