@@ -259,6 +259,7 @@ async fn a_guarantee_is_recovered_from_the_bank_and_another_released() -> anyhow
         .chain(&b)
         .filter_map(|r| r["data"]["notification_id"].as_str().map(str::to_owned))
         .collect();
+    let nconn = Database::connect(&not_db.url).await?;
     let deadline = tokio::time::Instant::now() + T;
     let ready = loop {
         let ready: Vec<Value> = probe
@@ -271,9 +272,19 @@ async fn a_guarantee_is_recovered_from_the_bank_and_another_released() -> anyhow
         }
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
-            "letters rendered: {} of {letters:?}; failed: {:?}",
-            ready.len(),
-            probe.of_type("notifications.delivery.failed.v1")
+            "letters rendered: {:?} of {letters:?}; failed: {:?}; rejected: {:#?}; deliveries: {:?}",
+            ready
+                .iter()
+                .map(|r| r["data"]["notification_id"].clone())
+                .collect::<Vec<_>>(),
+            probe.of_type("notifications.delivery.failed.v1"),
+            probe.of_type("notifications.message.rejected.v1"),
+            text(
+                &nconn,
+                "SELECT string_agg(notification_id || ' ' || channel || ' ' || status || ' ' \
+                 || coalesce(last_error, '-') || ' ' || plan, ' | ') FROM deliveries"
+            )
+            .await?
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };

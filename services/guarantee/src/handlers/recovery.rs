@@ -361,6 +361,13 @@ impl<'a> Parties<'a> {
         }
         let mut n = self.request(RELEASE, Recipient::Party(self.bank_party()), data);
         n.notification_id = notification_id(self.case_id, key);
+        if recovered.is_none() {
+            // Nothing was recovered, so invoicing never opened a claim for the guarantor and
+            // never told notifications about them: naming the guarantor as the related debtor
+            // would park the bank's letter for good (notifications waits for a related debtor's
+            // address protection). The letter carries the guarantor's name, not their address.
+            n.related.debtor_id = None;
+        }
         n
     }
 
