@@ -453,7 +453,18 @@ pub struct CaseView {
     /// The claim invoicing opened for it, once known.
     pub claim_id: Option<String>,
     /// Every step: when, who, what.
-    pub steps: Vec<StepRecord>,
+    pub steps: Vec<StepView>,
+}
+
+/// A step of a case as the API shows it: when, who, what, and what was sent for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    /// The step.
+    #[serde(flatten)]
+    pub record: StepRecord,
+    /// The messages and letters sent for it (`<type or template> <id>`), e.g.
+    /// `guarantee_notice guarantee:G-1/R1:guarantee_notice`.
+    pub sent: Vec<String>,
 }
 
 fn case_view(stored: cases::StoredCase) -> CaseView {
@@ -474,7 +485,15 @@ fn case_view(stored: cases::StoredCase) -> CaseView {
         confirmed: c.confirmed().to_vec(),
         manual_steps_due: c.manual_steps_due(),
         claim_id: stored.claim_id.clone(),
-        steps: c.steps().to_vec(),
+        steps: c
+            .steps()
+            .iter()
+            .enumerate()
+            .map(|(i, record)| StepView {
+                record: record.clone(),
+                sent: stored.sent.get(i).cloned().unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 

@@ -120,6 +120,8 @@ pub struct StoredCase {
     pub municipality: String,
     /// The claim invoicing opened from the case's `guarantee.recovery.raised.v1`, when known.
     pub claim_id: Option<String>,
+    /// What was sent for each step (`sent[i]` for `case.steps()[i]`): the messages and letters.
+    pub sent: Vec<Vec<String>>,
 }
 
 /// The case `case_id` with its steps, its row locked on PostgreSQL for the transaction (a
@@ -149,12 +151,15 @@ pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<Sto
     let rows = db
         .query_all_raw(stmt(
             db,
-            "SELECT step_date, actor, step FROM case_steps WHERE case_id = $1 ORDER BY seq",
+            "SELECT step_date, actor, step, sent FROM case_steps WHERE case_id = $1 ORDER BY seq",
             vec![case_id.into()],
         ))
         .await?;
     let mut steps = Vec::with_capacity(rows.len());
+    let mut sent = Vec::with_capacity(rows.len());
     for r in rows {
+        let what: String = r.try_get_by_index(3)?;
+        sent.push(serde_json::from_str(&what).unwrap_or_default());
         let on: BusinessDate = restance_store::get_date(&r, 0)?;
         let actor: String = r.try_get_by_index(1)?;
         let step: String = r.try_get_by_index(2)?;
@@ -172,6 +177,7 @@ pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<Sto
         case,
         municipality,
         claim_id,
+        sent,
     }))
 }
 
