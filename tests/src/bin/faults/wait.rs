@@ -1,22 +1,55 @@
 //! What a phase of the flow waits for, and saying what did not hold when it times out.
 
 use crate::drive::phase_timeout;
-use crate::scenarios::{AGR, DUN, INV, NOT, REP, SERVICES};
+use crate::scenarios::{AGR, DUN, GUA, INV, NOT, REP, SERVICES};
 use crate::system::{System, quiet, unquiet};
 use std::time::{Duration, Instant};
 
 /// What a phase waits for.
 pub enum Until {
     /// `n` claims in invoicing, dunning, agreements and reporting, `debtors` contacts in
-    /// notifications.
-    Stored { n: i64, debtors: i64 },
+    /// notifications, `guarantees` guarantees and `benefits` benefits in guarantee.
+    Stored {
+        n: i64,
+        debtors: i64,
+        guarantees: i64,
+        benefits: i64,
+    },
     /// `n` payments and `fees` fees stored, and everything quiet.
     Payments { n: i64, fees: i64 },
     /// `n` agreements made, and everything quiet.
     Agreements(i64),
     /// Every service's work of this date done (dunning's run, agreements' follow-up,
-    /// reporting's snapshot and reports), and everything quiet.
+    /// reporting's snapshot and reports, guarantee's business day), and everything quiet.
     Day(String),
+    /// Guarantee has `changes` changes; at least `cases` recovery cases, `held_sent` bank's
+    /// hold letters sent, and notifications at least `letters` of guarantee's letters, each
+    /// delivered; and everything quiet.
+    Guarantees {
+        changes: i64,
+        cases: i64,
+        held_sent: i64,
+        letters: i64,
+    },
+}
+
+const GUARANTEE_SQL: [(&str, &str); 3] = [
+    ("recovery cases", "SELECT COUNT(*) FROM recovery_cases"),
+    (
+        "bank's hold letters sent",
+        "SELECT COUNT(*) FROM held_letters WHERE sent_on IS NOT NULL",
+    ),
+    (
+        "guarantee letters delivered",
+        "SELECT COUNT(DISTINCT n.notification_id) FROM notifications n JOIN deliveries d \
+         ON d.notification_id = n.notification_id \
+         WHERE n.notification_id LIKE 'guarantee:%' AND d.status = 'sent'",
+    ),
+];
+
+/// Guarantee's record of the business day `day`.
+pub fn guarantee_day(day: &str) -> String {
+    format!("SELECT COUNT(*) FROM business_days WHERE business_date = '{day}'")
 }
 
 const AGREEMENTS_MADE: &str = "SELECT (SELECT COUNT(*) FROM plans) + (SELECT COUNT(*) FROM deferrals) + (SELECT COUNT(*) FROM meetings)";
@@ -35,13 +68,20 @@ pub fn day_done(day: &str) -> [String; 3] {
 
 pub async fn reached(sys: &System, until: &Until) -> bool {
     match until {
-        Until::Stored { n, debtors } => {
+        Until::Stored {
+            n,
+            debtors,
+            guarantees,
+            benefits,
+        } => {
             for svc in [INV, DUN, AGR, REP] {
                 if sys.count(svc, "SELECT COUNT(*) FROM claims").await != *n {
                     return false;
                 }
             }
             sys.count(NOT, "SELECT COUNT(*) FROM contacts").await >= *debtors
+                && sys.count(GUA, "SELECT COUNT(*) FROM guarantees").await == *guarantees
+                && sys.count(GUA, "SELECT COUNT(*) FROM benefits").await == *benefits
         }
         Until::Payments { n, fees } => {
             sys.count(INV, "SELECT COUNT(*) FROM payments").await == *n
@@ -54,6 +94,26 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
             sys.count(DUN, &dun).await == 1
                 && sys.count(AGR, &agr).await == 1
                 && sys.count(REP, &rep).await == 1
+                && sys.count(GUA, &guarantee_day(day)).await == 1
+                && quiet(sys).await
+        }
+        Until::Guarantees {
+            changes,
+            cases,
+            held_sent,
+            letters,
+        } => {
+            if sys
+                .count(GUA, "SELECT COUNT(*) FROM guarantee_changes")
+                .await
+                != *changes
+            {
+                return false;
+            }
+            let [(_, c), (_, h), (_, l)] = GUARANTEE_SQL;
+            sys.count(GUA, c).await >= *cases
+                && sys.count(GUA, h).await >= *held_sent
+                && sys.count(NOT, l).await >= *letters
                 && quiet(sys).await
         }
     }
@@ -63,7 +123,12 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
 pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
     let mut why = Vec::new();
     match until {
-        Until::Stored { n, debtors } => {
+        Until::Stored {
+            n,
+            debtors,
+            guarantees,
+            benefits,
+        } => {
             for svc in [INV, DUN, AGR, REP] {
                 let have = sys.count(svc, "SELECT COUNT(*) FROM claims").await;
                 if have != *n {
@@ -73,6 +138,14 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             let have = sys.count(NOT, "SELECT COUNT(*) FROM contacts").await;
             if have < *debtors {
                 why.push(format!("notifications has {have} of {debtors} contacts"));
+            }
+            for (table, want) in [("guarantees", guarantees), ("benefits", benefits)] {
+                let have = sys
+                    .count(GUA, &format!("SELECT COUNT(*) FROM {table}"))
+                    .await;
+                if have != *want {
+                    why.push(format!("guarantee has {have} of {want} {table}"));
+                }
             }
         }
         Until::Payments { n, fees } => {
@@ -100,6 +173,30 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             ] {
                 if sys.count(svc, &sql).await != 1 {
                     why.push(format!("{} has not {what}", SERVICES[svc]));
+                }
+            }
+            if sys.count(GUA, &guarantee_day(day)).await != 1 {
+                why.push("guarantee has not recorded the day".to_owned());
+            }
+        }
+        Until::Guarantees {
+            changes,
+            cases,
+            held_sent,
+            letters,
+        } => {
+            let have = sys
+                .count(GUA, "SELECT COUNT(*) FROM guarantee_changes")
+                .await;
+            if have != *changes {
+                why.push(format!("guarantee has {have} of {changes} changes"));
+            }
+            let [c, h, l] = GUARANTEE_SQL;
+            for ((what, sql), svc, want) in [(c, GUA, cases), (h, GUA, held_sent), (l, NOT, letters)]
+            {
+                let have = sys.count(svc, sql).await;
+                if have < *want {
+                    why.push(format!("{have} of {want} {what}"));
                 }
             }
         }
