@@ -507,7 +507,7 @@ async fn end_guarantees(
         .filter(|g| g.expected == GuaranteeEnd::Released)
         .count();
     wait_until(
-        "every ended guarantee's recovery raised or released, and its letters delivered",
+        "every ended guarantee's recovery raised or released, and its letters requested",
         sys,
         Until::Guarantees {
             changes: nreduced + nended,

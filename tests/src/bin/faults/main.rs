@@ -34,9 +34,10 @@
 //!   within three years on the raise day, capped at the guarantee's amount that day) or
 //!   released and closed, none for a guarantee in force; each raised case one
 //!   `guarantee.recovery.raised.v1`, one claim in invoicing (category `guarantee`, the
-//!   guarantor its debtor, the same amount), the notice and the hold letter, each released one
-//!   the release letter, every letter delivered once (by notification id); every benefit stored
-//!   once with the classification the flow's inputs call for;
+//!   guarantor its debtor, the same amount), the notice and the hold letter, each delivered,
+//!   each released one the bank's release letter (requested once by notification id; it waits
+//!   in notifications for the guarantor's details, a known gap: `check::check_guarantees`);
+//!   every benefit stored once with the classification the flow's inputs call for;
 //! - invariants (`check::check_absolute`): every invoice exactly one claim; each claim's
 //!   balance equals its ledger; every payment counted once; dunning's view equals invoicing's;
 //!   at most one SMS per notification at the gateway and one event per effect on the bus; the

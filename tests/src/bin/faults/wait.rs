@@ -23,8 +23,8 @@ pub enum Until {
     /// reporting's snapshot and reports, guarantee's business day), and everything quiet.
     Day(String),
     /// Guarantee has `changes` changes; at least `cases` recovery cases, `held_sent` bank's
-    /// hold letters sent, and notifications at least `letters` of guarantee's letters, each
-    /// delivered; and everything quiet.
+    /// hold letters sent, and notifications at least `letters` of guarantee's letters; and
+    /// everything quiet (every delivery planned final).
     Guarantees {
         changes: i64,
         cases: i64,
@@ -39,11 +39,11 @@ const GUARANTEE_SQL: [(&str, &str); 3] = [
         "bank's hold letters sent",
         "SELECT COUNT(*) FROM held_letters WHERE sent_on IS NOT NULL",
     ),
+    // Requested, not delivered: the bank's release letter of a guarantee released without a
+    // claim waits in notifications for the guarantor's details (see `check::check_guarantees`).
     (
-        "guarantee letters delivered",
-        "SELECT COUNT(DISTINCT n.notification_id) FROM notifications n JOIN deliveries d \
-         ON d.notification_id = n.notification_id \
-         WHERE n.notification_id LIKE 'guarantee:%' AND d.status = 'sent'",
+        "guarantee letters requested",
+        "SELECT COUNT(*) FROM notifications WHERE notification_id LIKE 'guarantee:%'",
     ),
 ];
 
