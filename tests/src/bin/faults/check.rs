@@ -3,8 +3,7 @@
 
 use crate::drive::Calibration;
 use crate::flow::{
-    Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_OPENING, RACE_PAYMENT,
-    RACE_ROUNDS,
+    Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_OPENING, RACE_PAYMENT, RACE_ROUNDS,
 };
 use crate::scenarios::{AGR, DUN, GUA, INV, NOT, REP, SERVICES};
 use crate::system::{System, count, rows, spool_files};
@@ -855,8 +854,9 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
     for (case_id, (g, _, _)) in &o.cases {
         if !known.contains(g.as_str()) {
             r.doubled += 1;
-            r.violations
-                .push(format!("recovery case {case_id} of a guarantee the flow does not have: {g}"));
+            r.violations.push(format!(
+                "recovery case {case_id} of a guarantee the flow does not have: {g}"
+            ));
         }
     }
     for g in &flow.guarantees {
@@ -883,7 +883,10 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
             .effects
             .get(&("guarantee.recovery.raised.v1".to_owned(), case_id.clone()))
             .map_or(0, BTreeSet::len);
-        let claims = o.guarantee_claims.get(&case_id).map_or(&[][..], Vec::as_slice);
+        let claims = o
+            .guarantee_claims
+            .get(&case_id)
+            .map_or(&[][..], Vec::as_slice);
         let (state, claim) = o
             .cases
             .get(&case_id)
@@ -908,7 +911,12 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
                     1,
                     raised_events,
                 );
-                tally(r, &format!("claims in invoicing of {case_id}"), 1, claims.len());
+                tally(
+                    r,
+                    &format!("claims in invoicing of {case_id}"),
+                    1,
+                    claims.len(),
+                );
                 for (category, claimed, debtor) in claims {
                     if category != "guarantee" || claimed != amount || *debtor != guarantor.id {
                         r.violations.push(format!(
@@ -978,15 +986,17 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
     for (id, template) in &o.notifications {
         if id.starts_with("guarantee:") && !want_letters.contains(id) {
             r.doubled += 1;
-            r.violations
-                .push(format!("{template} {id} requested, not expected by the flow"));
+            r.violations.push(format!(
+                "{template} {id} requested, not expected by the flow"
+            ));
         }
     }
     for (case_id, claims) in &o.guarantee_claims {
         if !o.cases.contains_key(case_id) {
             r.doubled += claims.len();
-            r.violations
-                .push(format!("a guarantee claim {case_id} in invoicing without a case"));
+            r.violations.push(format!(
+                "a guarantee claim {case_id} in invoicing without a case"
+            ));
         }
     }
     // Benefits: each stored once, with its classification.
@@ -1012,7 +1022,11 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
             wrong.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
         ));
     }
-    let known: BTreeSet<&str> = flow.benefits.iter().map(|b| b.benefit_id.as_str()).collect();
+    let known: BTreeSet<&str> = flow
+        .benefits
+        .iter()
+        .map(|b| b.benefit_id.as_str())
+        .collect();
     let extra = o
         .benefits
         .keys()
@@ -1020,7 +1034,8 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
         .count();
     if extra > 0 {
         r.doubled += extra;
-        r.violations
-            .push(format!("{extra} benefit(s) stored that the flow did not pay"));
+        r.violations.push(format!(
+            "{extra} benefit(s) stored that the flow did not pay"
+        ));
     }
 }

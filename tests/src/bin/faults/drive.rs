@@ -5,9 +5,7 @@ use crate::check::{self, Outcome, RunResult};
 use crate::flow::{
     Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng,
 };
-use crate::scenarios::{
-    AGR, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of,
-};
+use crate::scenarios::{AGR, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
 use crate::strike::strike;
 use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
 use crate::wait::{Until, day_done, poll_until, wait_until};

@@ -282,7 +282,9 @@ pub fn generate(seed: u64, n: usize, tag: &str) -> anyhow::Result<Flow> {
     }
     let (guarantees, benefits, strangers) = guarantees(&mut rng, n, tag, &debtors);
     let scan = LogScan::new(
-        debtors.iter().chain(guarantees.iter().map(|g| &g.guarantor)),
+        debtors
+            .iter()
+            .chain(guarantees.iter().map(|g| &g.guarantor)),
         guarantees
             .iter()
             .map(|g| &g.spouse_national_id)
@@ -457,7 +459,8 @@ fn guarantees(
         let amount: i64 = if kind == 3 {
             5_000_000
         } else {
-            [5_000_000, 7_500_000, 10_000_000, 12_000_000][usize::try_from(rng.range(0, 3)).unwrap_or(0)]
+            [5_000_000, 7_500_000, 10_000_000, 12_000_000]
+                [usize::try_from(rng.range(0, 3)).unwrap_or(0)]
         };
         let reduced: Option<(String, i64)> = (kind == 3).then(|| (day(2025, 6, 2), 1_500_000));
         let maintenance = kind == 4;
@@ -478,7 +481,8 @@ fn guarantees(
                 "integrationsloven"
             }
         };
-        let in_time = |rng: &mut Rng| day(rng.range(2024, 2026), rng.range(1, 11), rng.range(1, 28));
+        let in_time =
+            |rng: &mut Rng| day(rng.range(2024, 2026), rng.range(1, 11), rng.range(1, 28));
         let barred = |rng: &mut Rng| day(2023, rng.range(1, 10), rng.range(1, 28));
         let some = |rng: &mut Rng| i64::try_from(rng.range(2_000, 9_000)).unwrap_or(2_000) * 100;
         match kind {
@@ -555,7 +559,7 @@ fn guarantees(
                 Recipient::Spouse => spouse.as_str(),
                 Recipient::Resident => guarantor.national_id.as_str(),
             };
-            benefit(&mut benefits, to, *l, *a, d.as_str(), class);
+            benefit(&mut benefits, to, l, *a, d.as_str(), class);
         }
         let cap = match &reduced {
             Some((from, to)) if from.as_str() <= RAISE_DAY => *to,
@@ -587,7 +591,12 @@ fn guarantees(
         // The day the authority registered it: the guarantee is in force from this date.
         registration["time"] = json!(format!("{registered_on}T09:00:00Z"));
         let change = |id: String, data: Value| {
-            envelope("/immigration/uds", &id, "immigration.guarantee.changed.v1", data)
+            envelope(
+                "/immigration/uds",
+                &id,
+                "immigration.guarantee.changed.v1",
+                data,
+            )
         };
         let reduction = reduced.map(|(from, to)| {
             change(

@@ -171,7 +171,10 @@ async fn main() -> anyhow::Result<()> {
         flow.debtors.len(),
         flow.agreements.len(),
         flow.guarantees.len(),
-        flow.guarantees.iter().filter(|g| g.ending.is_some()).count(),
+        flow.guarantees
+            .iter()
+            .filter(|g| g.ending.is_some())
+            .count(),
         flow.benefits.len(),
         flow.strangers.len(),
         flow.hostile.len(),

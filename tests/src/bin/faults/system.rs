@@ -413,10 +413,10 @@ pub async fn publish_all(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow:
 /// What keeps the system from being [`quiet`], for a phase that timed out; empty when quiet.
 pub async fn unquiet(sys: &System) -> Vec<String> {
     let mut why = Vec::new();
-    for i in 0..SERVICES.len() {
+    for (i, name) in SERVICES.iter().enumerate() {
         let n = sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await;
         if n != 0 {
-            why.push(format!("{} has {n} outbox rows", SERVICES[i]));
+            why.push(format!("{name} has {n} outbox rows"));
         }
     }
     let n = sys

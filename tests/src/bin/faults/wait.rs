@@ -192,7 +192,8 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
                 why.push(format!("guarantee has {have} of {changes} changes"));
             }
             let [c, h, l] = GUARANTEE_SQL;
-            for ((what, sql), svc, want) in [(c, GUA, cases), (h, GUA, held_sent), (l, NOT, letters)]
+            for ((what, sql), svc, want) in
+                [(c, GUA, cases), (h, GUA, held_sent), (l, NOT, letters)]
             {
                 let have = sys.count(svc, sql).await;
                 if have < *want {
