@@ -2,9 +2,7 @@
 //! system.
 
 use crate::check::{self, Outcome, RunResult};
-use crate::flow::{
-    Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng,
-};
+use crate::flow::{Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng};
 use crate::scenarios::{AGR, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
 use crate::strike::strike;
 use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
@@ -470,8 +468,6 @@ async fn end_guarantees(
         Until::Guarantees {
             changes: nreduced,
             cases: 0,
-            held_sent: 0,
-            letters: 0,
         },
     )
     .await?;
@@ -494,24 +490,12 @@ async fn end_guarantees(
         fired,
     )
     .await?;
-    let raised = flow
-        .guarantees
-        .iter()
-        .filter(|g| matches!(g.expected, GuaranteeEnd::Raised(_)))
-        .count();
-    let released = flow
-        .guarantees
-        .iter()
-        .filter(|g| g.expected == GuaranteeEnd::Released)
-        .count();
     wait_until(
         "every ended guarantee's recovery raised or released, and its letters requested",
         sys,
         Until::Guarantees {
             changes: nreduced + nended,
             cases: nended,
-            held_sent: i64::try_from(raised).unwrap_or(0),
-            letters: i64::try_from(2 * raised + released).unwrap_or(0),
         },
     )
     .await?;
