@@ -24,6 +24,7 @@ const INVOICE: &str = "billing.invoice.issued.v1";
 const PAYMENT: &str = "bank.payment.received.v1";
 const REQUESTED: &str = "notifications.notification.requested.v1";
 const DAY: &str = "calendar.day.opened.v1";
+const BENEFIT: &str = "benefits.benefit.paid.v1";
 
 /// The campaign; `tag` makes every id unique to one run.
 #[allow(clippy::too_many_lines)] // a table: one hostile message per entry
@@ -297,8 +298,29 @@ pub fn campaign(tag: &str) -> Vec<Hostile> {
             "agreements",
             "notifications",
             "reporting",
+            "guarantee",
         ],
     );
+    // The guarantee service's inbound side: the contract's decoder refuses both.
+    for (class, n, law, amount) in [
+        ("benefit with a negative amount", 1, "aktivloven", "-100.00"),
+        ("benefit under an unknown law", 2, "serviceloven", "100.00"),
+    ] {
+        let benefit = envelope(
+            "/benefits/yds",
+            &format!("{tag}-badbenefit-{n}"),
+            BENEFIT,
+            json!({"benefit_id":format!("{tag}-BAD-YD-{n}"),"municipality":"0746",
+                   "recipient_national_id":"0101901234","law":law,"amount":amount,
+                   "paid_date":"2026-11-02"}),
+        );
+        push(
+            class,
+            BENEFIT,
+            serde_json::to_vec(&benefit).unwrap_or_default(),
+            &["guarantee"],
+        );
+    }
     out
 }
 

@@ -3,7 +3,7 @@
 
 use crate::check::{self, Outcome, RunResult};
 use crate::flow::{Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng};
-use crate::scenarios::{AGR, DUN, Fault, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
+use crate::scenarios::{AGR, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
 use crate::strike::strike;
 use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
 use crate::wait::{Until, day_done, poll_until, wait_until};
@@ -42,6 +42,8 @@ pub struct Calibration {
     pub payments: Duration,
     /// From the first race message published to every fee stored.
     pub race: Duration,
+    /// From the first change that ends a guarantee published to every recovery case opened.
+    pub guarantees: Duration,
     /// From the first day opened to dunning's run of it done.
     pub dunning: Duration,
     /// From the first day opened to its letters and SMS delivered.
@@ -137,15 +139,17 @@ pub async fn run_once(
     (Ok((outcome, result)), logs)
 }
 
-/// A fault in a phase of published messages (invoices, payments, the race): `items` are the
-/// phase's messages, each marked with whether it stores a row counted by `count_sql` in
-/// invoicing. The upstream publishes a seeded 30–70 % of them, the fault strikes once invoicing
+/// A fault in a phase of published messages (invoices, payments, the race, the changes that end
+/// guarantees): `items` are the phase's messages, each marked with whether it stores a row
+/// counted by `count_sql` in service `svc` (invoicing, or guarantee for its changes). The upstream publishes a seeded 30–70 % of them, the fault strikes once invoicing
 /// has stored a seeded 10–90 % of those (so the consumers are mid-stream: messages in flight, a
 /// batch open), and the rest is published only once the fault is in effect. The phase is
 /// therefore unfinished while the fault lasts by construction, whatever the machine's speed.
 /// Returns the evidence and whether the fault fired (the phase unfinished when it struck).
+#[allow(clippy::too_many_arguments)]
 async fn publish_across_fault(
     sys: &mut System,
+    svc: usize,
     fault: Fault,
     rng: &mut Rng,
     items: Vec<Marked>,
@@ -171,7 +175,7 @@ async fn publish_across_fault(
     }
     let [in_first, in_rest] = counted;
     let total = in_first + in_rest;
-    let base = sys.count(INV, count_sql).await.max(0);
+    let base = sys.count(svc, count_sql).await.max(0);
     let target = if in_first == 0 {
         0
     } else {
@@ -181,10 +185,10 @@ async fn publish_across_fault(
     let ex = sys.exchange.clone();
     let publisher = tokio::spawn(async move { publish_all(&ex, &first).await });
     let started = Instant::now();
-    while sys.count(INV, count_sql).await - base < target && started.elapsed() < phase_timeout() {
+    while sys.count(svc, count_sql).await - base < target && started.elapsed() < phase_timeout() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let stored = sys.count(INV, count_sql).await - base;
+    let stored = sys.count(svc, count_sql).await - base;
     let (gate, opened) = tokio::sync::oneshot::channel::<()>();
     let ex = sys.exchange.clone();
     let rest_publisher = tokio::spawn(async move {
@@ -205,10 +209,12 @@ async fn publish_across_fault(
 }
 
 /// A phase of published messages: with its fault placed by progress when the fault is in this
-/// phase, else published at once and measured until `count_sql` reaches `n` more rows.
+/// phase, else published at once and measured until `count_sql` (in service `svc`) reaches `n`
+/// more rows.
 #[allow(clippy::too_many_arguments)]
 async fn publish_phase(
     sys: &mut System,
+    svc: usize,
     phase: Phase,
     scenario: &Scenario,
     rng: &mut Rng,
@@ -219,15 +225,16 @@ async fn publish_phase(
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
     if phase_of(scenario.fault) == Some(phase) {
-        *fired = publish_across_fault(sys, scenario.fault, rng, items, count_sql, what).await?;
+        *fired =
+            publish_across_fault(sys, svc, scenario.fault, rng, items, count_sql, what).await?;
         return Ok(started.elapsed());
     }
     let n = items.iter().filter(|(_, s)| *s).count() as i64;
-    let base = sys.count(INV, count_sql).await.max(0);
+    let base = sys.count(svc, count_sql).await.max(0);
     let items: Vec<(String, Vec<u8>)> = items.into_iter().map(|(i, _)| i).collect();
     let ex = sys.exchange.clone();
     let publisher = tokio::spawn(async move { publish_all(&ex, &items).await });
-    let took = poll_until(sys, INV, count_sql, base + n, started).await;
+    let took = poll_until(sys, svc, count_sql, base + n, started).await;
     publisher.await??;
     Ok(took)
 }
@@ -431,6 +438,70 @@ async fn make_agreements(
     Ok(fired)
 }
 
+/// The guarantees phase, on the business day [`DAY0`] (guarantee has it): first the amount
+/// reductions (stored before any ending, so that the cap is the same in every run), then the
+/// changes that end guarantees — with the fault placed by progress when it is this phase's,
+/// counted by the recovery cases opened — and the wait until every case is opened, every
+/// raised case's claim opened in invoicing and the bank's hold letter sent, and every letter
+/// delivered.
+///
+/// The bank's payment of a raised claim plugs in after this wait: a `bank.payment.received.v1`
+/// on the claim's FIK line (`claims_of`), then a wait for the case's settlement.
+async fn end_guarantees(
+    sys: &mut System,
+    flow: &Flow,
+    scenario: &Scenario,
+    rng: &mut Rng,
+    fired: &mut (String, bool),
+) -> anyhow::Result<Duration> {
+    let reductions: Vec<(String, Vec<u8>)> = flow
+        .guarantees
+        .iter()
+        .filter_map(|g| g.reduction.as_ref())
+        .map(item)
+        .collect::<anyhow::Result<_>>()?;
+    let nreduced = i64::try_from(reductions.len()).unwrap_or(0);
+    publish_all(&sys.exchange, &reductions).await?;
+    wait_until(
+        "every guarantee's amount reduction stored",
+        sys,
+        Until::Guarantees {
+            changes: nreduced,
+            cases: 0,
+        },
+    )
+    .await?;
+    let endings: Vec<Marked> = flow
+        .guarantees
+        .iter()
+        .filter_map(|g| g.ending.as_ref())
+        .map(|e| Ok((item(e)?, true)))
+        .collect::<anyhow::Result<_>>()?;
+    let nended = i64::try_from(endings.len()).unwrap_or(0);
+    let took = publish_phase(
+        sys,
+        GUA,
+        Phase::Guarantees,
+        scenario,
+        rng,
+        endings,
+        "SELECT COUNT(*) FROM recovery_cases",
+        "recovery cases",
+        fired,
+    )
+    .await?;
+    wait_until(
+        "every ended guarantee's recovery raised or released, and its letters requested",
+        sys,
+        Until::Guarantees {
+            changes: nreduced + nended,
+            cases: nended,
+        },
+    )
+    .await?;
+    Ok(took)
+}
+
 /// The flow with its fault, then the checks that need the running system.
 #[allow(clippy::too_many_lines)] // the flow, phase by phase
 async fn drive(
@@ -468,6 +539,17 @@ async fn drive(
         let at = usize::try_from(rng.range(0, items.len() as u64)).unwrap_or(0);
         items.insert(at, ((h.routing_key.clone(), h.body.clone()), false));
     }
+    // The guarantees' registrations and the benefits paid, at seeded positions too: a benefit
+    // may arrive before its guarantee (guarantee classifies it again when the guarantee comes).
+    for e in flow
+        .guarantees
+        .iter()
+        .map(|g| &g.registration)
+        .chain(flow.benefits.iter().map(|b| &b.message))
+    {
+        let at = usize::try_from(rng.range(0, items.len() as u64)).unwrap_or(0);
+        items.insert(at, (item(e)?, false));
+    }
     let debtors: BTreeSet<&str> = flow
         .invoices
         .iter()
@@ -477,6 +559,7 @@ async fn drive(
     let ndebtors = i64::try_from(debtors.len()).unwrap_or(0);
     phases.ingest = publish_phase(
         sys,
+        INV,
         Phase::Ingest,
         scenario,
         rng,
@@ -492,6 +575,8 @@ async fn drive(
         Until::Stored {
             n: n_i64,
             debtors: ndebtors,
+            guarantees: i64::try_from(flow.guarantees.len()).unwrap_or(0),
+            benefits: i64::try_from(flow.benefits.len()).unwrap_or(0),
         },
     )
     .await?;
@@ -526,6 +611,7 @@ async fn drive(
     let npay = i64::try_from(payments.len()).unwrap_or(0);
     phases.payments = publish_phase(
         sys,
+        INV,
         Phase::Payments,
         scenario,
         rng,
@@ -548,6 +634,7 @@ async fn drive(
     sent_minor += race_fees * RACE_PAYMENT;
     phases.race = publish_phase(
         sys,
+        INV,
         Phase::Race,
         scenario,
         rng,
@@ -567,7 +654,8 @@ async fn drive(
     )
     .await?;
 
-    // Phase 4: a business day before the first reminder, then caseworkers' agreements.
+    // Phase 4: a business day before the first reminder; the changes that end guarantees
+    // (recovery raised on that day); then caseworkers' agreements.
     publish_all(&exchange, &[item(&day_opened(DAY0))?]).await?;
     wait_until(
         &format!("the day {DAY0} done"),
@@ -575,6 +663,7 @@ async fn drive(
         Until::Day(DAY0.into()),
     )
     .await?;
+    phases.guarantees = end_guarantees(sys, flow, scenario, rng, &mut fired).await?;
     if let Some(f) = make_agreements(sys, flow, scenario, rng).await? {
         fired = f;
     }

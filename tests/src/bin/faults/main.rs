@@ -1,32 +1,53 @@
 //! `just faults`: the fault suite. A seeded flow runs through every service of the collection
 //! loop — `restance-invoicing`, `restance-dunning`, `restance-agreements`,
-//! `restance-notifications` and `restance-reporting`, each with `--replicas` processes on one
-//! queue and one PostgreSQL database, as production runs them — on the real RabbitMQ, the fake
-//! SMS gateway and the SMTP test server, while one fault strikes at a seeded random point:
+//! `restance-notifications`, `restance-reporting` and `restance-guarantee`, six services each
+//! with `--replicas` processes on one queue and one PostgreSQL database, as production runs
+//! them — on the real RabbitMQ, the fake SMS gateway and the SMTP test server, while one fault
+//! strikes at a seeded random point:
 //!
-//! 1. N upstream invoices (with the bad-input campaign mixed in);
-//! 2. payments for most of them;
+//! 1. N upstream invoices (with the bad-input campaign mixed in), and among them
+//!    G = max(4, N/25) family-reunification guarantees of Skanderborg (their guarantors and
+//!    spouses people of their own) and the benefits paid — to spouses in time and time-barred,
+//!    under another law, before the registration or after the ending, to residents, and to
+//!    people without a guarantee;
+//! 2. payments for most of the invoices;
 //! 3. the race: fees, interest charges and part payments on the same claims at the same time;
-//! 4. a business day, then caseworkers' plans, deferrals and meetings over agreements' API;
+//! 4. a business day; on it the changes that end most guarantees (divorce, moving away, death,
+//!    the binding period's end; one amount reduced first), each raising recovery — a claim for
+//!    the guarantor in invoicing, the guarantor's notice and the bank's hold-and-pay letter
+//!    once invoicing has given the claim its payment reference — or, with nothing recoverable,
+//!    releasing the guarantee with the bank's release letter; then caseworkers' plans,
+//!    deferrals and meetings over agreements' API;
 //! 5. two dunning days whose reminders become letters and SMS; the second also brings the
 //!    meetings' SMS reminders and the month-end and quarter-end reports with their e-mails.
 //!
-//! After every run an invariant checker reads all five databases, the fake SMS gateway and the
+//! After every run an invariant checker reads all six databases, the fake SMS gateway and the
 //! SMTP server (the third parties), an audit queue on the bus and every dead-letter queue:
 //!
 //! - what the flow's own inputs say it must produce (`check::check_expected`), in every run
 //!   including the control: the race claims' exact balances; each agreement once, its letters
 //!   and SMS once; no reminder or fee for a debtor under an agreement; every other open claim
 //!   its first reminder once, no paid claim any; every expected report published, each e-mail
-//!   once at the SMTP server by `Message-ID`;
+//!   once at the SMTP server by `Message-ID`; each ended guarantee exactly one recovery case,
+//!   raised for the amount the flow computes by the service's rule (the spouse's payments under
+//!   aktivloven or integrationsloven, paid on or after the registration and before the ending,
+//!   within three years on the raise day, capped at the guarantee's amount that day) or
+//!   released and closed, none for a guarantee in force; each raised case one
+//!   `guarantee.recovery.raised.v1`, one claim in invoicing (category `guarantee`, the
+//!   guarantor its debtor, the same amount), the notice and the hold letter, each delivered,
+//!   each released one the bank's release letter (requested once by notification id; it waits
+//!   in notifications for the guarantor's details, a known gap: `check::check_guarantees`);
+//!   every benefit stored once with the classification the flow's inputs call for;
 //! - invariants (`check::check_absolute`): every invoice exactly one claim; each claim's
 //!   balance equals its ledger; every payment counted once; dunning's view equals invoicing's;
 //!   at most one SMS per notification at the gateway and one event per effect on the bus; the
 //!   dead-letter queues hold exactly the hostile messages, each with a reason;
-//! - the same outcome as a control run of the same flow without a fault (`check::compare`);
+//! - the same outcome as a control run of the same flow without a fault (`check::compare`),
+//!   the recovery cases, the benefits' classifications and the guarantee claims included;
 //! - every replica answers `/readyz` 200 again without a manual step;
 //! - no replica's log holds a national id, phone number, address, name or e-mail of the
-//!   generated debtors.
+//!   generated debtors and guarantors, or a national id of the spouses and the other benefit
+//!   recipients.
 //!
 //! Each run also records evidence that its fault really happened. A run whose fault did not
 //! fire is reported as such, never counted as a pass: `--runs R` asks for R runs in which the
@@ -144,11 +165,18 @@ async fn main() -> anyhow::Result<()> {
     let tag = format!("f{seed}");
     let flow = generate(seed, args.invoices, &tag)?;
     eprintln!(
-        "fault suite: seed {seed}, {} invoices + {} race claims, {} debtors, {} agreements, {} hostile messages, {} replica(s) of each of the {} services, {} fired run(s) per scenario, {} scenario(s)",
+        "fault suite: seed {seed}, {} invoices + {} race claims, {} debtors, {} agreements, {} guarantees ({} ended) with {} benefits paid ({} people without a guarantee among the recipients), {} hostile messages, {} replica(s) of each of the {} services, {} fired run(s) per scenario, {} scenario(s)",
         args.invoices,
         flow.race.len(),
         flow.debtors.len(),
         flow.agreements.len(),
+        flow.guarantees.len(),
+        flow.guarantees
+            .iter()
+            .filter(|g| g.ending.is_some())
+            .count(),
+        flow.benefits.len(),
+        flow.strangers.len(),
         flow.hostile.len(),
         system::replicas(),
         SERVICES.len(),
@@ -236,7 +264,7 @@ async fn control_run(
         ..cres.phases
     };
     eprintln!(
-        "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} report(s), {} e-mail(s) at the SMTP server, {} dead letter(s), {:.1} s",
+        "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} report(s), {} e-mail(s) at the SMTP server, {} recovery case(s) ({} raised), {} dead letter(s), {:.1} s",
         control.claims.len(),
         control.fees.values().map(Vec::len).sum::<usize>(),
         control.notifications.len(),
@@ -248,14 +276,21 @@ async fn control_run(
             .count(),
         control.reports.len(),
         control.emails.values().sum::<usize>(),
+        control.cases.len(),
+        control
+            .cases
+            .values()
+            .filter(|(_, state, _)| state == "raised")
+            .count(),
         control.dead.values().map(Vec::len).sum::<usize>(),
         cres.elapsed.as_secs_f64()
     );
     eprintln!(
-        "  control phases (a fault in a day is drawn inside it): invoices {:.2} s, payments {:.2} s, race {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s, the reports {:.2} s",
+        "  control phases (a fault in a day is drawn inside it): invoices {:.2} s, payments {:.2} s, race {:.2} s, guarantees' endings {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s, the reports {:.2} s",
         calibration.ingest.as_secs_f64(),
         calibration.payments.as_secs_f64(),
         calibration.race.as_secs_f64(),
+        calibration.guarantees.as_secs_f64(),
         calibration.dunning.as_secs_f64(),
         calibration.day.as_secs_f64(),
         calibration.reports.as_secs_f64()
@@ -394,6 +429,22 @@ mod tests {
             ),
             (format!("name={}!", d.name), "a name of a generated debtor"),
             ("Ane Hansen".to_owned(), "the fixtures' personal data"),
+            (
+                format!("x {} y", flow.guarantees[1].guarantor.national_id),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("name={}!", flow.guarantees[2].guarantor.name),
+                "a name of a generated debtor",
+            ),
+            (
+                format!("spouse {}", flow.guarantees[0].spouse_national_id),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("to {}", flow.strangers[0]),
+                "a national id or phone number of a generated debtor",
+            ),
         ];
         for (log, kind) in cases {
             assert_eq!(

@@ -1,18 +1,20 @@
 //! The services of the flow, its phases, and the faults that strike them.
 
 /// The services of the flow, by index. Every one runs `--replicas` processes.
-pub const SERVICES: [&str; 5] = [
+pub const SERVICES: [&str; 6] = [
     "invoicing",
     "dunning",
     "agreements",
     "notifications",
     "reporting",
+    "guarantee",
 ];
 pub const INV: usize = 0;
 pub const DUN: usize = 1;
 pub const AGR: usize = 2;
 pub const NOT: usize = 3;
 pub const REP: usize = 4;
+pub const GUA: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -22,6 +24,9 @@ pub enum Phase {
     Payments,
     /// Fees, interest charges and part payments on the same claims at the same time.
     Race,
+    /// The changes that end guarantees arrive: each ended guarantee's recovery is raised (a
+    /// claim in invoicing, the guarantor's notice, the bank's hold letter) or released.
+    Guarantees,
     /// Caseworkers make plans, deferrals and meetings over agreements' API.
     Agreements,
     /// The first reminder day: letters and SMS.
@@ -163,6 +168,21 @@ pub fn scenarios() -> Vec<Scenario> {
             "kill-reporting",
             Kill9(REP, Day2),
             "kill -9 of one reporting replica while the month-end reports are made",
+        ),
+        s(
+            "kill-guarantee",
+            Kill9(GUA, Guarantees),
+            "kill -9 of one guarantee replica while the changes that end guarantees raise recovery",
+        ),
+        s(
+            "guarantee-before-commit",
+            Crash(GUA, "consumer.before_commit", 12),
+            "a guarantee replica dies with a batch written, not committed",
+        ),
+        s(
+            "guarantee-after-commit",
+            Crash(GUA, "consumer.after_commit", 12),
+            "a guarantee replica dies after commit, before the ack",
         ),
         s(
             "relay-mid-publish",

@@ -1,7 +1,7 @@
 //! The system under test: every service of the flow with `--replicas` processes each, one
 //! PostgreSQL database per service, one exchange, the fake SMS gateway, the SMTP test server.
 
-use crate::scenarios::{AGR, DUN, INV, NOT, REP, SERVICES};
+use crate::scenarios::{NOT, SERVICES};
 use restance_testkit::{
     FakeSmsGateway, ServiceProcess, TestDatabase, connect, declare_quorum_queue, delete_queue,
     delete_test_topology, publish_raw, unique_exchange,
@@ -114,9 +114,9 @@ pub struct System {
     pub gateway: FakeSmsGateway,
     pub documents: PathBuf,
     /// How often a replica of each service was started again after it died or was stopped.
-    pub restarts: [u32; 5],
+    pub restarts: [u32; SERVICES.len()],
     /// Whether a replica of each service died by itself (a crash point) at least once.
-    pub crashed: [bool; 5],
+    pub crashed: [bool; SERVICES.len()],
     /// The run's SMTP test server.
     pub smtp: SmtpSink,
 }
@@ -137,8 +137,13 @@ impl System {
         let audit = format!("{exchange}.audit");
         declare_quorum_queue(&exchange, &audit, AUDITED).await?;
         let n = replicas();
-        // 15 pools of the default 8 would pass PostgreSQL's default 100 connections.
-        let pool = if n > 1 { "4" } else { "8" };
+        // Six services' pools must stay under PostgreSQL's default 100 connections, with room
+        // for the checker's: 6 × 8 alone, 18 × 4 with up to three replicas, 30 × 3 with five.
+        let pool = match n {
+            1 => "8",
+            2 | 3 => "4",
+            _ => "3",
+        };
         let tokens = format!("{CASEWORKER}:caseworker:fault-suite");
         let mut procs = Vec::new();
         for (i, name) in SERVICES.iter().enumerate() {
@@ -211,8 +216,8 @@ impl System {
             procs,
             gateway,
             documents,
-            restarts: [0; 5],
-            crashed: [false; 5],
+            restarts: [0; SERVICES.len()],
+            crashed: [false; SERVICES.len()],
             smtp,
         })
     }
@@ -360,6 +365,7 @@ pub const AUDITED: &[&str] = &[
     "agreements.deferral.granted.v1",
     "agreements.meeting.scheduled.v1",
     "reporting.report.published.v1",
+    "guarantee.recovery.raised.v1",
 ];
 
 /// Ready messages in the services' queues (0 when all consumed); `None` while the broker is away.
@@ -407,10 +413,10 @@ pub async fn publish_all(exchange: &str, items: &[(String, Vec<u8>)]) -> anyhow:
 /// What keeps the system from being [`quiet`], for a phase that timed out; empty when quiet.
 pub async fn unquiet(sys: &System) -> Vec<String> {
     let mut why = Vec::new();
-    for i in [INV, DUN, AGR, NOT, REP] {
+    for (i, name) in SERVICES.iter().enumerate() {
         let n = sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await;
         if n != 0 {
-            why.push(format!("{} has {n} outbox rows", SERVICES[i]));
+            why.push(format!("{name} has {n} outbox rows"));
         }
     }
     let n = sys
@@ -437,7 +443,7 @@ pub async fn unquiet(sys: &System) -> Vec<String> {
 }
 
 pub async fn quiet(sys: &System) -> bool {
-    for i in [INV, DUN, AGR, NOT, REP] {
+    for i in 0..SERVICES.len() {
         if sys.count(i, "SELECT COUNT(*) FROM restance_outbox").await != 0 {
             return false;
         }

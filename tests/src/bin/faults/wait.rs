@@ -1,22 +1,48 @@
 //! What a phase of the flow waits for, and saying what did not hold when it times out.
 
 use crate::drive::phase_timeout;
-use crate::scenarios::{AGR, DUN, INV, NOT, REP, SERVICES};
+use crate::scenarios::{AGR, DUN, GUA, INV, NOT, REP, SERVICES};
 use crate::system::{System, quiet, unquiet};
 use std::time::{Duration, Instant};
 
 /// What a phase waits for.
 pub enum Until {
     /// `n` claims in invoicing, dunning, agreements and reporting, `debtors` contacts in
-    /// notifications.
-    Stored { n: i64, debtors: i64 },
+    /// notifications, `guarantees` guarantees and `benefits` benefits in guarantee.
+    Stored {
+        n: i64,
+        debtors: i64,
+        guarantees: i64,
+        benefits: i64,
+    },
     /// `n` payments and `fees` fees stored, and everything quiet.
     Payments { n: i64, fees: i64 },
     /// `n` agreements made, and everything quiet.
     Agreements(i64),
     /// Every service's work of this date done (dunning's run, agreements' follow-up,
-    /// reporting's snapshot and reports), and everything quiet.
+    /// reporting's snapshot and reports, guarantee's business day), and everything quiet.
     Day(String),
+    /// Guarantee has `changes` changes and at least `cases` recovery cases, no bank's letter
+    /// held, and notifications every letter its cases call for; and everything quiet (every
+    /// delivery planned final).
+    Guarantees { changes: i64, cases: i64 },
+}
+
+/// The guarantees phase's progress, from what the service did (not from what the flow expects,
+/// so that a wrong outcome is reported by the checker instead of timing the phase out): the
+/// cases opened; the bank's hold letters still held (waiting for their claim's
+/// `invoicing.claim.opened.v1`); the letters the cases call for — the notice and the hold letter
+/// of a raised case, the release letter of a released (closed) one — and those notifications
+/// has. Requested, not delivered: the bank's release letter of a guarantee released without a
+/// claim waits in notifications for the guarantor's details (see `check::check_guarantees`).
+const CASES: &str = "SELECT COUNT(*) FROM recovery_cases";
+const HELD: &str = "SELECT COUNT(*) FROM held_letters WHERE sent_on IS NULL";
+const LETTERS_DUE: &str = "SELECT CAST(COALESCE(SUM(CASE state WHEN 'raised' THEN 2 WHEN 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM recovery_cases";
+const LETTERS: &str = "SELECT COUNT(*) FROM notifications WHERE notification_id LIKE 'guarantee:%'";
+
+/// Guarantee's record of the business day `day`.
+pub fn guarantee_day(day: &str) -> String {
+    format!("SELECT COUNT(*) FROM business_days WHERE business_date = '{day}'")
 }
 
 const AGREEMENTS_MADE: &str = "SELECT (SELECT COUNT(*) FROM plans) + (SELECT COUNT(*) FROM deferrals) + (SELECT COUNT(*) FROM meetings)";
@@ -35,13 +61,20 @@ pub fn day_done(day: &str) -> [String; 3] {
 
 pub async fn reached(sys: &System, until: &Until) -> bool {
     match until {
-        Until::Stored { n, debtors } => {
+        Until::Stored {
+            n,
+            debtors,
+            guarantees,
+            benefits,
+        } => {
             for svc in [INV, DUN, AGR, REP] {
                 if sys.count(svc, "SELECT COUNT(*) FROM claims").await != *n {
                     return false;
                 }
             }
             sys.count(NOT, "SELECT COUNT(*) FROM contacts").await >= *debtors
+                && sys.count(GUA, "SELECT COUNT(*) FROM guarantees").await == *guarantees
+                && sys.count(GUA, "SELECT COUNT(*) FROM benefits").await == *benefits
         }
         Until::Payments { n, fees } => {
             sys.count(INV, "SELECT COUNT(*) FROM payments").await == *n
@@ -54,6 +87,16 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
             sys.count(DUN, &dun).await == 1
                 && sys.count(AGR, &agr).await == 1
                 && sys.count(REP, &rep).await == 1
+                && sys.count(GUA, &guarantee_day(day)).await == 1
+                && quiet(sys).await
+        }
+        Until::Guarantees { changes, cases } => {
+            sys.count(GUA, "SELECT COUNT(*) FROM guarantee_changes")
+                .await
+                == *changes
+                && sys.count(GUA, CASES).await >= *cases
+                && sys.count(GUA, HELD).await == 0
+                && sys.count(NOT, LETTERS).await >= sys.count(GUA, LETTERS_DUE).await
                 && quiet(sys).await
         }
     }
@@ -63,7 +106,12 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
 pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
     let mut why = Vec::new();
     match until {
-        Until::Stored { n, debtors } => {
+        Until::Stored {
+            n,
+            debtors,
+            guarantees,
+            benefits,
+        } => {
             for svc in [INV, DUN, AGR, REP] {
                 let have = sys.count(svc, "SELECT COUNT(*) FROM claims").await;
                 if have != *n {
@@ -73,6 +121,14 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             let have = sys.count(NOT, "SELECT COUNT(*) FROM contacts").await;
             if have < *debtors {
                 why.push(format!("notifications has {have} of {debtors} contacts"));
+            }
+            for (table, want) in [("guarantees", guarantees), ("benefits", benefits)] {
+                let have = sys
+                    .count(GUA, &format!("SELECT COUNT(*) FROM {table}"))
+                    .await;
+                if have != *want {
+                    why.push(format!("guarantee has {have} of {want} {table}"));
+                }
             }
         }
         Until::Payments { n, fees } => {
@@ -101,6 +157,36 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
                 if sys.count(svc, &sql).await != 1 {
                     why.push(format!("{} has not {what}", SERVICES[svc]));
                 }
+            }
+            if sys.count(GUA, &guarantee_day(day)).await != 1 {
+                why.push("guarantee has not recorded the day".to_owned());
+            }
+        }
+        Until::Guarantees { changes, cases } => {
+            let have = sys
+                .count(GUA, "SELECT COUNT(*) FROM guarantee_changes")
+                .await;
+            if have != *changes {
+                why.push(format!("guarantee has {have} of {changes} changes"));
+            }
+            let have = sys.count(GUA, CASES).await;
+            if have < *cases {
+                why.push(format!("guarantee has {have} of {cases} recovery cases"));
+            }
+            let held = sys.count(GUA, HELD).await;
+            if held != 0 {
+                why.push(format!(
+                    "guarantee holds {held} bank's letter(s) for a claim not opened"
+                ));
+            }
+            let (due, have) = (
+                sys.count(GUA, LETTERS_DUE).await,
+                sys.count(NOT, LETTERS).await,
+            );
+            if have < due {
+                why.push(format!(
+                    "notifications has {have} of the {due} letters guarantee's cases call for"
+                ));
             }
         }
     }
