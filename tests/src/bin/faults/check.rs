@@ -1,7 +1,7 @@
 //! The checker: what a run produced, the invariants that hold in every run, what the flow's
 //! own inputs say it must produce, and the comparison with the control run.
 
-use crate::drive::Calibration;
+use crate::drive::{Calibration, DAY0, DAY1, DAY2};
 use crate::flow::{
     Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_OPENING, RACE_PAYMENT, RACE_ROUNDS,
 };
@@ -928,6 +928,8 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
                 for t in ["guarantee_notice", "guarantee_bank_hold"] {
                     want_letters.insert(format!("guarantee:{case_id}:{t}"));
                 }
+                // its spouse had a recoverable benefit: the guidance letter, once per guarantee
+                want_letters.insert(format!("guarantee:{guarantee_id}:guarantee_guidance"));
             }
             GuaranteeEnd::Released => {
                 if of_this.len() == 1 && (state != "closed" || claim != 0) {
@@ -954,14 +956,9 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
     for id in &want_letters {
         let requested = usize::from(o.notifications.contains_key(id));
         tally(r, &format!("letter {id} requested"), 1, requested);
-        // KNOWN GAP (restance-guarantee): the bank's release letter of a guarantee released
-        // without a claim names the guarantor as its `related.debtor_id`, and notifications
-        // parks a letter to a party about a debtor until invoicing has told it about that
-        // debtor — which never happens without a claim: the letter waits
-        // `notifications.parked_timeout_secs` (a day) and then fails. Until the service sends
-        // it without the guarantor (or invoicing learns the guarantor), it must be requested
-        // once and parked, not failed; every other guarantee letter must be delivered.
-        // The bank's letters go by e-mail too: once at the SMTP server by `Message-ID`.
+        // Every guarantee letter must be delivered (the bank's release letter of a guarantee
+        // released without a claim names no related debtor, so notifications does not wait
+        // for one). The bank's letters go by e-mail too: once at the SMTP server by `Message-ID`.
         match o.emails.get(id).copied().unwrap_or(0) {
             n if n > 1 && r.email_window => r.resent_same_id += n - 1,
             n if n > 1 => {
@@ -971,9 +968,7 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
             }
             _ => {}
         }
-        let parked_release = id.ends_with(":guarantee_bank_release")
-            && o.notification_state.get(id).is_some_and(|s| s == "parked");
-        if requested == 1 && !delivered(id) && !parked_release {
+        if requested == 1 && !delivered(id) {
             r.lost += 1;
             r.violations.push(format!(
                 "letter {id} never delivered ({})",
@@ -983,8 +978,40 @@ fn check_guarantees(flow: &Flow, o: &Outcome, r: &mut RunResult) {
             ));
         }
     }
+    // What the service writes of its own besides the cases' letters: the guidance letter of a
+    // guarantee whose spouse was paid under aktivloven or integrationsloven (required above for
+    // a raised case; a benefit the ending later makes unrecoverable was recoverable when it
+    // came), the administrator's expiry alerts of the flow's guarantees, and — on DAY2, the
+    // first day opened in 2027 — the quarterly statement of Q4 2026 to 0746's one recipient.
+    let statement = "guarantee:GS-0746-2026-Q4:guarantee_statement:1".to_owned();
+    tally(
+        r,
+        "the quarterly statement of Q4 2026 requested",
+        1,
+        usize::from(o.notifications.contains_key(&statement)),
+    );
+    let mut allowed: BTreeSet<String> = BTreeSet::from([statement]);
+    for g in &flow.guarantees {
+        let paid_to_spouse = flow.benefits.iter().any(|b| {
+            let d = &b.message["data"];
+            d["recipient_national_id"] == g.spouse_national_id.as_str() && d["law"] != "other"
+        });
+        if paid_to_spouse {
+            allowed.insert(format!("guarantee:{}:guarantee_guidance", g.guarantee_id));
+        }
+    }
+    let alert_of_flow = |id: &str| {
+        known.iter().any(|g| {
+            id.strip_prefix(&format!("guarantee:{g}:guarantee_expiry_alert:"))
+                .is_some_and(|day| [DAY0, DAY1, DAY2].contains(&day))
+        })
+    };
     for (id, template) in &o.notifications {
-        if id.starts_with("guarantee:") && !want_letters.contains(id) {
+        if id.starts_with("guarantee:")
+            && !want_letters.contains(id)
+            && !allowed.contains(id)
+            && !alert_of_flow(id)
+        {
             r.doubled += 1;
             r.violations.push(format!(
                 "{template} {id} requested, not expected by the flow"
