@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(CasePayments),
             Box::new(Statements),
             Box::new(DailyWork),
+            Box::new(BenefitsByRecipient),
         ]
     }
 }
@@ -312,6 +313,29 @@ impl MigrationTrait for DailyWork {
                 sent_on DATE NOT NULL,
                 PRIMARY KEY (guarantee_id, benefit_key)
             )",
+        )
+        .await
+    }
+}
+
+/// Benefits by their recipient: a registration or a change classifies the benefits of the
+/// guarantee's two people again, and without this index each did a full scan of `benefits`
+/// (measured: 1,000 changes over 100,000 benefits took 23 s, nearly all of it PostgreSQL).
+#[derive(Debug)]
+struct BenefitsByRecipient;
+
+impl MigrationName for BenefitsByRecipient {
+    fn name(&self) -> &str {
+        "m20261207_000009_guarantee_benefits_by_recipient"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for BenefitsByRecipient {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE INDEX benefits_by_recipient ON benefits (municipality, recipient_national_id)",
         )
         .await
     }
