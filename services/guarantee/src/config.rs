@@ -28,9 +28,8 @@
 
 use std::collections::BTreeMap;
 
-use restance_contracts::Validate;
-use restance_contracts::messages::{NotificationRequested, Party, Recipient, Related};
-use restance_kernel::{BusinessCalendar, Catalog, Country, Language, PartyKind, Redacted};
+use restance_contracts::messages::EmailContact;
+use restance_kernel::{BusinessCalendar, Catalog, Country};
 use restance_runtime::Settings;
 use serde::Deserialize;
 
@@ -109,43 +108,9 @@ pub struct MunicipalityGuarantees {
     pub statement_recipients: Vec<Contact>,
 }
 
-/// A person or function reached by e-mail (the administrator, a statement recipient).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Contact {
-    /// The name the e-mail is addressed to.
-    pub name: String,
-    /// The e-mail address.
-    pub email: String,
-    /// The e-mail's language; absent: the municipality's.
-    #[serde(default)]
-    pub language: Option<Language>,
-}
-
-impl std::fmt::Debug for Contact {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Contact")
-            .field("name", &self.name)
-            .field("email", &"[redacted]")
-            .finish()
-    }
-}
-
-impl Contact {
-    /// The notifications command's recipient: a party given in full, reached by e-mail.
-    pub fn recipient(&self) -> Recipient {
-        Recipient::Party(Party {
-            name: Redacted::new(self.name.clone()),
-            party_kind: PartyKind::Company,
-            national_id: None,
-            address: None,
-            email: Some(Redacted::new(self.email.clone())),
-            phone: None,
-            language: self.language,
-            address_protection: None,
-        })
-    }
-}
+/// A person or function reached by e-mail (the administrator, a statement recipient): the
+/// contracts' [`EmailContact`], its `recipient()` the notifications command's party.
+pub type Contact = EmailContact;
 
 /// The configuration cannot be used; every problem on its own line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,25 +178,9 @@ impl GuaranteeConfig {
                         .map(|(i, c)| (format!("statement_recipients[{i}]"), c)),
                 );
             for (field, c) in contacts {
-                if c.name.trim().is_empty() {
-                    problems.push(format!("{at}.{field}.name: must not be empty"));
-                }
                 // the notifications command's own checks: what it would refuse, refused here
-                let probe = NotificationRequested {
-                    notification_id: "probe".into(),
-                    municipality: code.clone(),
-                    office: None,
-                    template: "report_ready".into(),
-                    language: None,
-                    recipient: c.recipient(),
-                    data: serde_json::json!({}),
-                    related: Related::default(),
-                    attachments: Vec::new(),
-                };
-                for p in probe.validate() {
-                    if let Some(sub) = p.path.strip_prefix("data.recipient.") {
-                        problems.push(format!("{at}.{field}.{sub}: {}", p.message));
-                    }
+                for (sub, message) in c.problems(code) {
+                    problems.push(format!("{at}.{field}.{sub}: {message}"));
                 }
             }
         }

@@ -22,9 +22,8 @@
 
 use std::collections::BTreeMap;
 
-use restance_contracts::Validate;
-use restance_contracts::messages::{NotificationRequested, Party, Recipient, Related};
-use restance_kernel::{Catalog, Language, PartyKind, Redacted};
+use restance_contracts::messages::EmailContact;
+use restance_kernel::Catalog;
 use restance_runtime::Settings;
 use serde::Deserialize;
 
@@ -81,47 +80,9 @@ pub struct MunicipalityReports {
     pub recipients: Vec<ReportRecipient>,
 }
 
-/// A recipient of the report e-mails (a committee, the council secretariat, a person).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportRecipient {
-    /// The name the e-mail is addressed to.
-    pub name: String,
-    /// The e-mail address.
-    pub email: String,
-    /// The e-mail's language; absent: the municipality's.
-    #[serde(default)]
-    pub language: Option<Language>,
-}
-
-impl std::fmt::Debug for ReportRecipient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Names and addresses of people are personal data: never in logs.
-        f.debug_struct("ReportRecipient")
-            .field("name", &"[redacted]")
-            .field("email", &"[redacted]")
-            .field("language", &self.language)
-            .finish()
-    }
-}
-
-impl ReportRecipient {
-    /// The notifications command's recipient: a party given in full, reached by e-mail.
-    /// Committees and secretariats are organisations, so the party is a company-kind party
-    /// (no address protection applies to a mailing list).
-    pub fn party(&self) -> Recipient {
-        Recipient::Party(Party {
-            name: Redacted::new(self.name.clone()),
-            party_kind: PartyKind::Company,
-            national_id: None,
-            address: None,
-            email: Some(Redacted::new(self.email.clone())),
-            phone: None,
-            language: self.language,
-            address_protection: None,
-        })
-    }
-}
+/// A recipient of the report e-mails (a committee, the council secretariat, a person): the
+/// contracts' [`EmailContact`], its `recipient()` the notifications command's party.
+pub type ReportRecipient = EmailContact;
 
 /// The configuration cannot be used; every problem on its own line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,24 +136,8 @@ impl ReportingConfig {
                     problems.push(format!("{at}.email: listed twice"));
                 }
                 // The notifications command's own checks: what it would refuse, refused here.
-                let probe = NotificationRequested {
-                    notification_id: "probe".into(),
-                    municipality: code.clone(),
-                    office: None,
-                    template: "report_ready".into(),
-                    language: None,
-                    recipient: r.party(),
-                    data: serde_json::json!({}),
-                    related: Related::default(),
-                    attachments: Vec::new(),
-                };
-                for p in probe.validate() {
-                    let field = p
-                        .path
-                        .strip_prefix("data.recipient.")
-                        .unwrap_or(&p.path)
-                        .to_owned();
-                    problems.push(format!("{at}.{field}: {}", p.message));
+                for (field, message) in r.problems(code) {
+                    problems.push(format!("{at}.{field}: {message}"));
                 }
             }
         }

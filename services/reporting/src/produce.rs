@@ -337,7 +337,7 @@ impl Producer {
                     office: None,
                     template: "report_ready".into(),
                     language: Some(language),
-                    recipient: recipient.party(),
+                    recipient: recipient.recipient(),
                     data: mail_data(
                         serde_json::json!({
                             "report_title": Labels::of(language).title(report.kind),

@@ -46,9 +46,9 @@ pub use invoicing::{
     StoredDebtorCopy,
 };
 pub use notifications::{
-    Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailSent, LetterChannel,
-    LetterReady, LetterRecipient, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, NotificationRequested,
-    Party, Recipient, Related, SmsSent,
+    Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailContact, EmailSent,
+    LetterChannel, LetterReady, LetterRecipient, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS,
+    NotificationRequested, Party, Recipient, Related, SmsSent,
 };
 pub use party::{Address, AddressProtection, Debtor};
 pub(crate) use rejected::REJECTED_TYPES;

@@ -351,6 +351,77 @@ impl Party {
     }
 }
 
+/// Someone a service e-mails by configuration rather than as a debtor — a committee, a
+/// council secretariat, a guarantee administrator: a name, an e-mail address and optionally the
+/// e-mail's language (absent: the municipality's). Read from a service's configuration section
+/// (reporting's report recipients, guarantee's administrator and statement recipients).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailContact {
+    /// The name the e-mail is addressed to.
+    pub name: String,
+    /// The e-mail address.
+    pub email: String,
+    /// The e-mail's language; absent: the municipality's.
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+impl std::fmt::Debug for EmailContact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names and addresses of people are personal data: never in logs.
+        f.debug_struct("EmailContact")
+            .field("name", &"[redacted]")
+            .field("email", &"[redacted]")
+            .field("language", &self.language)
+            .finish()
+    }
+}
+
+impl EmailContact {
+    /// The notifications command's recipient: a party given in full, reached by e-mail.
+    /// Committees, secretariats and administrators are functions of an organisation, so the
+    /// party is company-kind (no address protection applies to a mailing address).
+    pub fn recipient(&self) -> Recipient {
+        Recipient::Party(Party {
+            name: Redacted::new(self.name.clone()),
+            party_kind: PartyKind::Company,
+            national_id: None,
+            address: None,
+            email: Some(Redacted::new(self.email.clone())),
+            phone: None,
+            language: self.language,
+            address_protection: None,
+        })
+    }
+
+    /// What the notifications command would refuse about this contact for `municipality`, as
+    /// `(field, message)` (`field` relative to the contact, e.g. `email`): checked when a
+    /// configuration is loaded, so that a bad address stops the service at start rather than
+    /// dead-lettering its first e-mail.
+    pub fn problems(&self, municipality: &str) -> Vec<(String, String)> {
+        let probe = NotificationRequested {
+            notification_id: "probe".into(),
+            municipality: municipality.to_owned(),
+            office: None,
+            template: "report_ready".into(),
+            language: None,
+            recipient: self.recipient(),
+            data: serde_json::json!({}),
+            related: Related::default(),
+            attachments: Vec::new(),
+        };
+        probe
+            .validate()
+            .into_iter()
+            .map(|p| {
+                let field = p.path.strip_prefix("data.recipient.").unwrap_or(&p.path);
+                (field.to_owned(), p.message)
+            })
+            .collect()
+    }
+}
+
 /// What a notification concerns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
