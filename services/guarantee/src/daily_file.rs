@@ -146,7 +146,9 @@ async fn admitted(
     };
     let (name, role) = caller
         .as_ref()
-        .map_or(("anonymous", "-"), |c| (c.name.as_str(), c.role.as_str()));
+        .map_or(restance_runtime::api::ANONYMOUS, |c| {
+            (c.name.as_str(), c.role.as_str())
+        });
     if let Err(e) = audit::record(
         &state.db,
         name,

@@ -275,10 +275,7 @@ async fn guarantee(
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     // The view shows a guarantor and the benefits paid to a family: it is served only once the
     // reading is in the audit trail.
-    let (caller, role) = reader
-        .0
-        .as_ref()
-        .map_or(("anonymous", "-"), |c| (c.name.as_str(), c.role.as_str()));
+    let (caller, role) = caller_of(&reader);
     audit::record(
         db,
         caller,
