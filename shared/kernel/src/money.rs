@@ -182,6 +182,12 @@ impl Money {
         self.0
     }
 
+    /// The amount as the number a spreadsheet cell holds (a double, in kroner): exact for
+    /// every amount below 2^53 øre. For display and files only; money is never computed in it.
+    pub fn to_f64(&self) -> f64 {
+        rust_decimal::prelude::ToPrimitive::to_f64(&self.as_decimal()).unwrap_or_default()
+    }
+
     /// True for `0.00`.
     pub fn is_zero(&self) -> bool {
         self.0.is_zero()

@@ -284,15 +284,9 @@ fn labels(language: Language) -> Labels {
     }
 }
 
-/// An amount as the number a cell holds (kroner), without float arithmetic: the decimal text
-/// read as a number.
+/// An amount as the number a cell holds (kroner).
 fn amount(m: Money) -> f64 {
-    let minor = m.to_minor();
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-        .parse()
-        .unwrap_or_default()
+    m.to_f64()
 }
 
 fn text_date(d: Option<BusinessDate>) -> String {

@@ -744,7 +744,7 @@ fn row(i: usize) -> Result<u32, FilesError> {
 
 /// An amount as the number Excel stores (a double; exact for every amount below 2^53 øre).
 fn money(m: Money) -> f64 {
-    decimal_number(m.as_decimal())
+    m.to_f64()
 }
 
 fn count(n: u64) -> f64 {
