@@ -699,6 +699,27 @@ async fn commit(
     Ok(())
 }
 
+/// A transaction for an API write that holds SQLite's write lock from its start (a no-op on
+/// PostgreSQL, where the guarantee's and the case's row locks serialise writers). A SQLite
+/// transaction that reads first and writes later fails at once with "database is locked" when
+/// the outbox relay or the consumer wrote meanwhile; one that writes first waits for the lock
+/// (the busy timeout) instead — as agreements' API does.
+async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
+    let tx = db.begin().await?;
+    if !restance_store::is_postgres(&tx) {
+        sea_orm::ConnectionTrait::execute_raw(
+            &tx,
+            restance_store::stmt(
+                &tx,
+                "UPDATE business_days SET business_date = business_date WHERE 1 = 0",
+                vec![],
+            ),
+        )
+        .await?;
+    }
+    Ok(tx)
+}
+
 fn handler_error(e: HandlerError) -> ApiError {
     match e {
         HandlerError::Database(db) => ApiError::unavailable(&db),
@@ -733,7 +754,7 @@ async fn raise_recovery(
             Ok(r) => r,
             Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
         };
-    let tx = state.db.begin().await?;
+    let tx = write_transaction(&state.db).await?;
     let Some(stored) = guarantees::find_for_update(&tx, &id).await? else {
         drop(tx);
         let e = ApiError::not_found(NOT_FOUND);
@@ -835,7 +856,7 @@ async fn confirm_step(
         Ok(p) => p,
         Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
     };
-    let tx = state.db.begin().await?;
+    let tx = write_transaction(&state.db).await?;
     let Some(stored) = cases::load(&tx, &case_id).await? else {
         drop(tx);
         let e = ApiError::not_found(NO_CASE);
@@ -992,7 +1013,7 @@ async fn enter_benefit(
         )
         .await);
     }
-    let tx = state.db.begin().await?;
+    let tx = write_transaction(&state.db).await?;
     let known = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
         .await?
         .is_some();
