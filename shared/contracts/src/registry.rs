@@ -66,6 +66,11 @@ registry!(
     MeetingHeld,
     MeetingMissed,
     ReportPublished,
+    CounsellingApplied,
+    CaseOpened,
+    CaseClosed,
+    DunningHeld,
+    DunningReleased,
 );
 
 /// Every message type (routing key) in the contract, including each service's

@@ -116,6 +116,9 @@ about_municipality!(
     BenefitPaid,
     GuaranteeRegistered,
     BenefitReported,
+    CounsellingApplied,
+    CaseOpened,
+    CaseClosed,
 );
 
 /// The claim it opens is the guarantor's.
@@ -127,6 +130,22 @@ impl Subject for RecoveryRaised {
         Some(&self.guarantor.id)
     }
 }
+
+/// A counselling case's hold names the applicant as invoicing's debtor.
+macro_rules! about_debtor {
+    ($($t:ty),* $(,)?) => {$(
+        impl Subject for $t {
+            fn municipality(&self) -> Option<&str> {
+                Some(&self.municipality)
+            }
+            fn debtor_id(&self) -> Option<&str> {
+                Some(&self.debtor_id)
+            }
+        }
+    )*};
+}
+
+about_debtor!(DunningHeld, DunningReleased);
 
 /// Names only its guarantee: the municipality is the registration's.
 impl Subject for GuaranteeChanged {}

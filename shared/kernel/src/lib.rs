@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod catalog;
 pub mod date;
 pub mod money;

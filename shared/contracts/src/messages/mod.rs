@@ -10,6 +10,7 @@ mod bank;
 mod benefits;
 mod billing;
 mod calendar;
+mod counselling;
 mod dunning;
 mod guarantee;
 mod immigration;
@@ -28,6 +29,10 @@ pub use bank::{PaymentChannel, PaymentReceived};
 pub use benefits::{BenefitLaw, BenefitPaid};
 pub use billing::{InvoiceCredited, InvoiceIssued, InvoiceLine};
 pub use calendar::DayOpened;
+pub use counselling::{
+    Applicant, ApplicationAnswers, ApplicationChannel, CaseClosed, CaseOpened, CloseReason,
+    CounsellingApplied, DunningHeld, DunningReleased,
+};
 pub use dunning::{
     CaseworkerAlerted, ClaimHandedOver, ClaimTransferred, CollectionAuthority, FeeAssessed,
     InterestAssessed, ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested,

@@ -17,6 +17,7 @@ pub const SERVICES: &[&str] = &[
     "guarantee",
     "notifications",
     "reporting",
+    "counselling",
 ];
 
 /// The routing key a service publishes its rejections under: `<service>.message.rejected.v1`.
@@ -32,6 +33,7 @@ pub(crate) const REJECTED_TYPES: &[&str] = &[
     "guarantee.message.rejected.v1",
     "notifications.message.rejected.v1",
     "reporting.message.rejected.v1",
+    "counselling.message.rejected.v1",
 ];
 
 /// Whether `type_` is one of our services' rejection types.
