@@ -816,6 +816,101 @@ fn a_benefit_recipient_must_be_a_person() {
     );
 }
 
+/// A Kristiansand application for debt counselling (the asyncapi example's applicant).
+fn counselling_application() -> Value {
+    json!({"application_id":"SS-4204-2027-000318","municipality":"4204","channel":"web",
+        "applied_date":"2027-01-11",
+        "applicant":{"id":"P-4711","national_id":"15038512363","name":"Kari Nordmann",
+          "address":{"lines":["Dronningens gate 25"],"postcode":"4610","city":"Kristiansand","country":"NO"},
+          "email":"kari.nordmann@example.org","phone":"+4791234567","language":"nb",
+          "digital_post":true,"address_protection":"none"},
+        "answers":{"income_reported":false,"household_adults":1,"household_children":2,
+          "debt_register_consent":true}})
+}
+
+#[test]
+fn an_application_may_leave_out_the_national_id_but_a_given_one_is_a_persons() {
+    assert_eq!(
+        problems_of::<CounsellingApplied>(counselling_application()),
+        vec![]
+    );
+    let mut without = counselling_application();
+    without["applicant"]
+        .as_object_mut()
+        .expect("applicant")
+        .remove("national_id");
+    let applied = decode::<CounsellingApplied>(without).expect("no national id is fine");
+    assert_eq!(applied.applicant.national_id, None);
+    assert_eq!(applied.channel, ApplicationChannel::Web);
+
+    let mut company = counselling_application();
+    company["applicant"]["national_id"] = json!("963951949");
+    let problems = problems_of::<CounsellingApplied>(company);
+    assert_eq!(paths(&problems), vec!["data.applicant.national_id"]);
+    let mut wrong = counselling_application();
+    wrong["applicant"]["national_id"] = json!("15038512364");
+    match decode::<CounsellingApplied>(wrong) {
+        Err(e) => assert!(!e.reason().contains("15038512364"), "{}", e.reason()),
+        Ok(_) => panic!("a wrong check digit is refused"),
+    }
+}
+
+#[test]
+fn an_applications_answers_are_checked_without_repeating_the_applicant() {
+    let mut data = counselling_application();
+    data["answers"]["household_adults"] = json!(0);
+    data["answers"]["household_children"] = json!(51);
+    data["answers"]["monthly_income"] = json!("-1.00");
+    data["applicant"]["phone"] = json!("91234567");
+    let problems = problems_of::<CounsellingApplied>(data);
+    assert_eq!(
+        paths(&problems),
+        vec![
+            "data.applicant.phone",
+            "data.answers.household_adults",
+            "data.answers.household_children",
+            "data.answers.monthly_income",
+        ]
+    );
+    let text = format!("{problems:?}");
+    for personal in ["91234567", "Kari Nordmann", "Dronningens", "15038512363"] {
+        assert!(!text.contains(personal), "{text}");
+    }
+}
+
+#[test]
+fn a_counselling_case_closes_not_before_its_work_ended_and_for_a_known_reason() {
+    let closed = json!({"case_id":"GR-4204-2027-000042","municipality":"4204","applicant_id":"P-4711",
+        "counsellor":"EG","reason":"completed","work_ended_date":"2027-04-14","closed_date":"2027-06-14"});
+    assert_eq!(problems_of::<CaseClosed>(closed.clone()), vec![]);
+    let mut early = closed.clone();
+    early["closed_date"] = json!("2027-04-13");
+    assert_eq!(
+        paths(&problems_of::<CaseClosed>(early)),
+        vec!["data.closed_date"]
+    );
+    let mut unknown = closed;
+    unknown["reason"] = json!("moved_away");
+    assert!(decode::<CaseClosed>(unknown).is_err());
+    for reason in CloseReason::ALL {
+        assert_eq!(CloseReason::parse(reason.as_str()), Some(reason));
+    }
+}
+
+#[test]
+fn a_dunning_hold_and_its_release_name_the_case_and_the_debtor() {
+    let held = json!({"case_id":"GR-4204-2027-000042","municipality":"4204","debtor_id":"P-4711",
+        "from_date":"2027-01-11"});
+    let h = decode::<DunningHeld>(held).expect("valid");
+    assert_eq!(h.debtor_id, "P-4711");
+    let released = json!({"case_id":"GR 42","municipality":"4204","debtor_id":"",
+        "released_date":"2027-04-14"});
+    assert_eq!(
+        paths(&problems_of::<DunningReleased>(released)),
+        vec!["data.case_id", "data.debtor_id"]
+    );
+}
+
 #[test]
 fn a_fee_belongs_to_a_dunning_step_of_one_or_more() {
     let data = json!({"fee_id":"F-1","claim_id":"C-1","debtor_id":"P-77","municipality":"0746","step":0,
@@ -1922,7 +2017,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 41 + SERVICES.len());
+    assert_eq!(types.len(), 46 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }
