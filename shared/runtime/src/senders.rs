@@ -29,15 +29,15 @@
 use restance_bus::router::Screen;
 use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
-    BenefitPaid, BenefitReported, CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver,
-    ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff, DayOpened, DebtorUpdated,
-    DeferralEnded, DeferralGranted, DeliveryFailed, EmailSent, FeeAssessed, GuaranteeChanged,
-    GuaranteeRegistered, InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady,
-    MeetingHeld, MeetingMissed, MeetingScheduled, NotificationRequested, PaymentApplied,
-    PaymentReceived, PaymentUnmatched, PlanCompleted, PlanCreated, PlanDefaulted,
-    PrepaymentSettled, RecoveryRaised, ReminderIssued, ReportPublished, SmsSent,
-    SupplyRestorationRequested, SupplySuspensionRequested, WriteOffApproved, WriteOffProposed,
-    is_rejected_type,
+    BenefitPaid, BenefitReported, CaseClosed, CaseOpened, CaseworkerAlerted, ClaimBalanceChanged,
+    ClaimHandedOver, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
+    CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DeliveryFailed,
+    DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
+    InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
+    MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
+    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentSettled, RecoveryRaised, ReminderIssued,
+    ReportPublished, SmsSent, SupplyRestorationRequested, SupplySuspensionRequested,
+    WriteOffApproved, WriteOffProposed, is_rejected_type,
 };
 use restance_contracts::{Message, Problem, known_types};
 use serde::Deserialize;
@@ -130,6 +130,7 @@ const AGREEMENTS: &[&str] = &["/restance/agreements"];
 const NOTIFICATIONS: &[&str] = &["/restance/notifications"];
 const REPORTING: &[&str] = &["/restance/reporting"];
 const GUARANTEE: &[&str] = &["/restance/guarantee"];
+const COUNSELLING: &[&str] = &["/restance/counselling"];
 
 /// Who publishes `message_type` per the bus contract: the patterns allowed when `[senders]`
 /// does not name it (none for a type the contract does not know).
@@ -139,6 +140,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         PaymentReceived::TYPE => &["/bank/*"],
         BenefitPaid::TYPE => &["/benefits/*"],
         GuaranteeRegistered::TYPE | GuaranteeChanged::TYPE => &["/immigration/*"],
+        // the municipality's self-service web forms
+        CounsellingApplied::TYPE => &["/selfservice/*"],
         // `restance day open`: the CronJob, or an operator opening a day by hand.
         DayOpened::TYPE => &["/restance/calendar"],
         FeeAssessed::TYPE
@@ -165,6 +168,7 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
             "/restance/agreements",
             "/restance/guarantee",
             "/restance/reporting",
+            "/restance/counselling",
         ],
         LetterReady::TYPE | SmsSent::TYPE | EmailSent::TYPE | DeliveryFailed::TYPE => NOTIFICATIONS,
         PlanCreated::TYPE
@@ -177,6 +181,9 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | MeetingMissed::TYPE => AGREEMENTS,
         ReportPublished::TYPE => REPORTING,
         RecoveryRaised::TYPE | BenefitReported::TYPE => GUARANTEE,
+        CaseOpened::TYPE | CaseClosed::TYPE | DunningHeld::TYPE | DunningReleased::TYPE => {
+            COUNSELLING
+        }
         t if is_rejected_type(t) => {
             let service = t.split('.').next().unwrap_or_default();
             return vec![format!("/restance/{service}")];
@@ -366,7 +373,8 @@ mod tests {
         assert_eq!(
             r.reason,
             "unexpected source /x for notifications.notification.requested.v1 (allowed: \
-             /restance/dunning, /restance/agreements, /restance/guarantee, /restance/reporting)"
+             /restance/dunning, /restance/agreements, /restance/guarantee, /restance/reporting, \
+             /restance/counselling)"
         );
     }
 
