@@ -1480,3 +1480,7 @@ pub const TEMPLATES: [&str; 12] = [
     CREDITOR_CLOSING,
     CASE_CLOSED,
 ];
+
+#[cfg(test)]
+#[path = "case_tests.rs"]
+mod tests;
