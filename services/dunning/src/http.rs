@@ -131,9 +131,9 @@ pub struct BalanceView {
 /// A hold on a claim.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct HoldView {
-    /// The plan, deferral, meeting or dispute id.
+    /// The plan, deferral, meeting or dispute id, or the counselling case id.
     pub hold_id: String,
-    /// `plan`, `deferral`, `meeting` or `dispute`.
+    /// `plan`, `deferral`, `meeting`, `dispute` or `counselling`.
     pub kind: String,
     /// First day held.
     pub from: BusinessDate,

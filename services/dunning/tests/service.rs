@@ -1,7 +1,7 @@
 //! The dunning service in-process against the real RabbitMQ and a real database (PostgreSQL and
-//! SQLite): the handler paths, the daily run (duplicate and skipped days), holds, disputes,
-//! write-off approval, bad input → dead letters with reasons, and the letters' data checked
-//! against the harmonised templates.
+//! SQLite): the handler paths, the daily run (duplicate and skipped days), holds (agreements and
+//! debt counselling), disputes, write-off approval, bad input → dead letters with reasons, and
+//! the letters' data checked against the harmonised templates.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -855,6 +855,140 @@ async fn holds_disputes_and_write_offs_on_postgres() -> anyhow::Result<()> {
 #[tokio::test]
 async fn holds_disputes_and_write_offs_on_sqlite() -> anyhow::Result<()> {
     holds_disputes_and_write_offs("sqlite").await
+}
+
+/// `counselling.dunning.held.v1` (`held`) or `counselling.dunning.released.v1` (`released`) of
+/// case `case` for debtor `debtor` of Skanderborg, as the counselling service publishes it.
+fn counselling(type_: &str, case: &str, debtor: &str, date: &str) -> Value {
+    let (date_key, type_) = match type_ {
+        "held" => ("from_date", "counselling.dunning.held.v1"),
+        _ => ("released_date", "counselling.dunning.released.v1"),
+    };
+    let mut data = json!({"case_id":case,"municipality":"0746","debtor_id":debtor});
+    data[date_key] = json!(date);
+    envelope("/restance/counselling", &new_id(), type_, data)
+}
+
+/// The claims `reminder_1` went out for so far.
+fn reminded(probe: &mut BusProbe) -> Vec<String> {
+    let mut claims: Vec<String> = of_template(probe, "reminder_1")
+        .iter()
+        .filter_map(|e| {
+            e["data"]["related"]["claim_ids"][0]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    claims.sort();
+    claims
+}
+
+async fn a_debtor_in_debt_counselling_is_reminded_only_after_the_release(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind, false).await?;
+    let claim = |id, debtor| Claim {
+        id,
+        debtor,
+        category: "other",
+        amount: "800.00",
+        due: "2026-12-15",
+    };
+    // P-C1 applied for debt counselling: its hold arrives twice (the same hold, another
+    // message). P-C2 is not in counselling. P-C3's hold comes before dunning knows the debtor.
+    svc.publish(&[
+        debtor_updated("P-C1", "none"),
+        svc.opened(&claim("CNS-1", "P-C1")),
+        debtor_updated("P-C2", "none"),
+        svc.opened(&claim("CNS-2", "P-C2")),
+        counselling("held", "GR-1", "P-C1", "2026-12-16"),
+        counselling("held", "GR-1", "P-C1", "2026-12-16"),
+        counselling("held", "GR-3", "P-C3", "2026-12-16"),
+    ])
+    .await?;
+    svc.settle().await?;
+    svc.publish(&[
+        debtor_updated("P-C3", "none"),
+        svc.opened(&claim("CNS-3", "P-C3")),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM holds WHERE kind = 'counselling'")
+            .await?,
+        2,
+        "one hold per case and debtor"
+    );
+
+    // Day 7 after due: only the debtor outside counselling is reminded.
+    svc.run_day("2026-12-22").await?;
+    assert_eq!(
+        reminded(&mut svc.probe),
+        ["CNS-2"],
+        "held debtors get no reminder"
+    );
+    let (status, view) = svc.get("/api/v1/claims/CNS-1/dunning", None).await?;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        view["holds"],
+        json!([{"hold_id":"GR-1","kind":"counselling","from":"2026-12-16"}])
+    );
+
+    // The case's work ends: the hold ends the day before. A release of a hold that was never
+    // created is refused with the reason; a late copy of the hold does not hold again.
+    svc.publish(&[
+        counselling("released", "GR-404", "P-C1", "2027-01-04"),
+        counselling("released", "GR-1", "P-C1", "2027-01-04"),
+    ])
+    .await?;
+    let rejected = svc
+        .probe
+        .wait_for("dunning.message.rejected.v1", 1, T)
+        .await?;
+    assert_eq!(
+        rejected[0]["data"]["reason"],
+        "no counselling hold GR-404 for debtor P-C1 in municipality 0746: it must be created first"
+    );
+    svc.settle().await?;
+    svc.publish(&[counselling("held", "GR-1", "P-C1", "2026-12-16")])
+        .await?;
+    svc.settle().await?;
+    let (_, view) = svc.get("/api/v1/claims/CNS-1/dunning", None).await?;
+    assert_eq!(
+        view["holds"],
+        json!([{"hold_id":"GR-1","kind":"counselling","from":"2026-12-16","until":"2027-01-03"}])
+    );
+
+    // After the hold the step gets its full interval again: reminder 1 seven days after it.
+    svc.run_day("2027-01-10").await?;
+    assert!(
+        !reminded(&mut svc.probe).contains(&"CNS-1".to_owned()),
+        "not before seven days after the release"
+    );
+    svc.run_day("2027-01-11").await?;
+    let claims = reminded(&mut svc.probe);
+    assert_eq!(
+        claims.iter().filter(|c| *c == "CNS-1").count(),
+        1,
+        "released: reminder 1 ({claims:?})"
+    );
+    assert!(
+        !claims.contains(&"CNS-3".to_owned()),
+        "a claim opened during counselling is held too"
+    );
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn a_debtor_in_debt_counselling_is_reminded_only_after_the_release_on_postgres()
+-> anyhow::Result<()> {
+    a_debtor_in_debt_counselling_is_reminded_only_after_the_release("postgres").await
+}
+
+#[tokio::test]
+async fn a_debtor_in_debt_counselling_is_reminded_only_after_the_release_on_sqlite()
+-> anyhow::Result<()> {
+    a_debtor_in_debt_counselling_is_reminded_only_after_the_release("sqlite").await
 }
 
 /// `invoicing.debtor.updated.v1` with a version (`None`: a copy from an older invoicing).

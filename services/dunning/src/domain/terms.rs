@@ -125,4 +125,8 @@ pub enum HoldKind {
     Meeting,
     /// The debtor disputes the claim.
     Dispute,
+    /// The debtor is in debt counselling (gjeldsrådgivning): the municipality holds its own
+    /// dunning of them while the case is active (`counselling.dunning.held.v1` until
+    /// `counselling.dunning.released.v1`). Always the whole debtor.
+    Counselling,
 }

@@ -111,7 +111,7 @@ pub enum ClaimStatus {
 /// A pause in dunning for some or all of a debtor's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
-    /// The id of what caused it (plan, deferral, meeting, dispute id).
+    /// The id of what caused it (plan, deferral, meeting, dispute id; the counselling case id).
     pub hold_id: String,
     /// Why dunning is paused.
     pub kind: HoldKind,

@@ -1,5 +1,5 @@
 //! The agreements events as holds and broken agreements (DOMAIN.md principle 2: dialogue before
-//! force).
+//! force), and debt counselling's hold on the debtor.
 //!
 //! | event | effect |
 //! |---|---|
@@ -10,12 +10,16 @@
 //! | `deferral.ended` | the deferral hold ends the day before `ended_date` |
 //! | `meeting.scheduled` | a `meeting` hold from the last opened business date (or the meeting date, if earlier), without end |
 //! | `meeting.held` / `meeting.missed` | the meeting hold ends on that day |
+//! | `counselling.dunning.held` | a `counselling` hold (id: the case) on the whole debtor from `from_date`, without end; the same hold again changes nothing (an ended one stays ended) |
+//! | `counselling.dunning.released` | the counselling hold ends the day before `released_date` |
 //!
 //! The scope's `claim_ids` must be the debtor's claims (empty: all of them). An event that ends
-//! a hold dunning never heard of is refused with the reason.
+//! a hold dunning never heard of is refused with the reason. A counselling hold may name a debtor
+//! dunning has no claims of yet (the batch inserts the debtor's row first, as for a new claim):
+//! the claims opened while it lasts are held too.
 
 use restance_bus::{HandlerError, Outcome, Rejection};
-use restance_contracts::messages::{AgreementEvent, AgreementScope};
+use restance_contracts::messages::{AgreementEvent, AgreementScope, DunningHeld, DunningReleased};
 use restance_kernel::BusinessDate;
 use sea_orm::DatabaseTransaction;
 
@@ -32,6 +36,57 @@ fn scope_of(s: &AgreementScope) -> Scope {
 
 fn day_before(d: BusinessDate) -> BusinessDate {
     d.checked_add_days(-1).unwrap_or(d)
+}
+
+/// The rejection of an event that ends a hold dunning does not have.
+fn no_such_hold(kind: HoldKind, id: &str, key: &DebtorKey) -> Outcome {
+    let what = match kind {
+        HoldKind::Counselling => "counselling hold",
+        other => queries::hold_kind_name(other),
+    };
+    Outcome::Rejected(Rejection::new(format!(
+        "no {what} {id} for debtor {} in municipality {}: it must be created first",
+        key.1, key.0
+    )))
+}
+
+/// `counselling.dunning.held.v1`: a counselling hold on the whole debtor from `from_date`,
+/// without end (the debtor's row exists and is locked). A hold the debtor has under the same
+/// case id is kept as it is — the same message again, or a late copy after the release, changes
+/// nothing.
+pub async fn counselling_held(
+    tx: &DatabaseTransaction,
+    e: &DunningHeld,
+) -> Result<Outcome, HandlerError> {
+    let key: DebtorKey = (e.municipality.clone(), e.debtor_id.clone());
+    let hold = Hold {
+        hold_id: e.case_id.clone(),
+        kind: HoldKind::Counselling,
+        scope: Scope::Debtor,
+        from: e.from_date,
+        until: None,
+    };
+    if !queries::insert_hold(tx, &key, &hold).await? {
+        tracing::debug!(case_id = %e.case_id, municipality = %e.municipality,
+            "counselling hold already recorded: nothing to do");
+    }
+    Ok(Outcome::Done)
+}
+
+/// `counselling.dunning.released.v1`: the case's counselling hold ends the day before
+/// `released_date` (never later than an end it has); a release of a hold dunning does not have
+/// is rejected.
+pub async fn counselling_released(
+    tx: &DatabaseTransaction,
+    e: &DunningReleased,
+) -> Result<Outcome, HandlerError> {
+    let key: DebtorKey = (e.municipality.clone(), e.debtor_id.clone());
+    let until = day_before(e.released_date);
+    if queries::end_hold(tx, &key, HoldKind::Counselling, &e.case_id, until).await? {
+        Ok(Outcome::Done)
+    } else {
+        Ok(no_such_hold(HoldKind::Counselling, &e.case_id, &key))
+    }
 }
 
 /// Applies an agreements event (the debtor is known and locked).
@@ -66,12 +121,7 @@ pub async fn apply(tx: &DatabaseTransaction, e: &AgreementEvent) -> Result<Outco
             if queries::end_hold(tx, &key, kind, &id, until).await? {
                 Ok::<Outcome, HandlerError>(Outcome::Done)
             } else {
-                Ok(Outcome::Rejected(Rejection::new(format!(
-                    "no {} {id} for debtor {} in municipality {}: it must be created first",
-                    queries::hold_kind_name(kind),
-                    key.1,
-                    key.0
-                ))))
+                Ok(no_such_hold(kind, &id, &key))
             }
         }
     };

@@ -4,7 +4,8 @@
 //! - invoicing's claim events keep each claim current ([`claims`]): opened, balance changed,
 //!   settled, written off, payments (a part payment is an acknowledgement: limitation starts
 //!   again), the debtor's details (for transfers);
-//! - the agreements events become holds and broken agreements ([`holds`]);
+//! - the agreements events become holds and broken agreements, debt counselling's events a
+//!   counselling hold on the debtor ([`holds`]);
 //! - `calendar.day.opened.v1` records a business day for the daily run ([`crate::run`]); a date
 //!   at or before the last recorded one is a duplicate.
 //!
@@ -23,8 +24,8 @@ use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
     AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
-    DebtorUpdated, DeferralEnded, DeferralGranted, MeetingHeld, MeetingMissed, MeetingScheduled,
-    PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
+    DebtorUpdated, DeferralEnded, DeferralGranted, DunningHeld, DunningReleased, MeetingHeld,
+    MeetingMissed, MeetingScheduled, PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
 };
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
@@ -51,6 +52,8 @@ pub fn routes() -> Routes<Shared> {
         .on::<MeetingScheduled>()
         .on::<MeetingHeld>()
         .on::<MeetingMissed>()
+        .on::<DunningHeld>()
+        .on::<DunningReleased>()
 }
 
 /// One batch's state.
@@ -80,9 +83,11 @@ impl Consume for Shared {
         tx: &'t DatabaseTransaction,
         planned: &Planned<'_, DebtorKey>,
     ) -> Result<Batch, HandlerError> {
-        // A new claim or a debtor's details may name a debtor dunning has not seen: insert it
-        // first, so that it has a row to lock.
-        let new_debtors = planned.keys_of(&[ClaimOpened::TYPE, DebtorUpdated::TYPE]);
+        // A new claim, a debtor's details or a counselling hold may name a debtor dunning has
+        // not seen: insert it first, so that it has a row to lock (a counselling hold then
+        // covers the claims opened later).
+        let new_debtors =
+            planned.keys_of(&[ClaimOpened::TYPE, DebtorUpdated::TYPE, DunningHeld::TYPE]);
         queries::ensure_debtors(tx, &new_debtors).await?;
         let locked = queries::lock_debtors(tx, &planned.keys()).await?;
         Ok(Batch {
@@ -218,6 +223,22 @@ agreement_routes!(
     MeetingMissed,
 );
 
+impl On<DunningHeld> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: DunningHeld) -> Result<Outcome, HandlerError> {
+        holds::counselling_held(cx.tx, &e).await
+    }
+}
+
+impl On<DunningReleased> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DunningReleased,
+    ) -> Result<Outcome, HandlerError> {
+        holds::counselling_released(cx.tx, &e).await
+    }
+}
+
 /// `calendar.day.opened.v1`: records the business day for the run; a date at or before the last
 /// recorded one is a duplicate (DESIGN.md, "Time: the business day"). Returns whether it was new.
 async fn open_day(tx: &DatabaseTransaction, d: DayOpened) -> Result<bool, HandlerError> {
@@ -230,4 +251,56 @@ async fn open_day(tx: &DatabaseTransaction, d: DayOpened) -> Result<bool, Handle
     queries::insert_business_day(tx, d.date).await?;
     tracing::info!(business_date = %d.date, "business day opened: the daily run will decide it");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bindings of the dunning queue: `consumes` of `[identities.dunning]` in
+    /// deploy/rabbitmq/identities.toml must list exactly these.
+    #[test]
+    fn the_queue_is_bound_to_invoicing_the_day_agreements_and_counselling_holds() {
+        assert_eq!(
+            routes().message_types(),
+            [
+                "agreements.deferral.ended.v1",
+                "agreements.deferral.granted.v1",
+                "agreements.meeting.held.v1",
+                "agreements.meeting.missed.v1",
+                "agreements.meeting.scheduled.v1",
+                "agreements.plan.completed.v1",
+                "agreements.plan.created.v1",
+                "agreements.plan.defaulted.v1",
+                "calendar.day.opened.v1",
+                "counselling.dunning.held.v1",
+                "counselling.dunning.released.v1",
+                "invoicing.claim.balance_changed.v1",
+                "invoicing.claim.opened.v1",
+                "invoicing.claim.settled.v1",
+                "invoicing.claim.written_off.v1",
+                "invoicing.debtor.updated.v1",
+                "invoicing.payment.applied.v1",
+            ]
+        );
+    }
+
+    /// The broker lets dunning's identity bind exactly what its router binds.
+    #[test]
+    fn the_broker_identity_binds_exactly_the_routed_types() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/rabbitmq/identities.toml"
+        );
+        let text = std::fs::read_to_string(path).expect("identities.toml is readable");
+        let table: toml::Table = toml::from_str(&text).expect("identities.toml is TOML");
+        let mut consumes: Vec<String> = table["identities"]["dunning"]["consumes"]
+            .as_array()
+            .expect("dunning consumes a list")
+            .iter()
+            .map(|t| t.as_str().expect("a type").to_owned())
+            .collect();
+        consumes.sort();
+        assert_eq!(consumes, routes().message_types());
+    }
 }

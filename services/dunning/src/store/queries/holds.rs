@@ -15,6 +15,7 @@ pub fn hold_kind_name(kind: HoldKind) -> &'static str {
         HoldKind::Deferral => "deferral",
         HoldKind::Meeting => "meeting",
         HoldKind::Dispute => "dispute",
+        HoldKind::Counselling => "counselling",
     }
 }
 
@@ -24,6 +25,7 @@ fn parse_hold_kind(s: &str) -> Result<HoldKind, DbErr> {
         "deferral" => HoldKind::Deferral,
         "meeting" => HoldKind::Meeting,
         "dispute" => HoldKind::Dispute,
+        "counselling" => HoldKind::Counselling,
         other => return Err(DbErr::Custom(format!("unknown hold kind {other:?}"))),
     })
 }
@@ -95,6 +97,32 @@ pub async fn upsert_hold(
     ))
     .await?;
     Ok(())
+}
+
+/// Records a hold unless one of the same kind and id exists (kept as it is, ended or not).
+/// Returns `false` if it existed.
+pub async fn insert_hold(
+    db: &impl ConnectionTrait,
+    key: &DebtorKey,
+    hold: &Hold,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(stmt(
+            db,
+            "INSERT INTO holds (municipality, debtor_id, kind, hold_id, claim_ids, from_date, until_date, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) ON CONFLICT (municipality, debtor_id, kind, hold_id) DO NOTHING",
+            vec![
+                key.0.clone().into(),
+                key.1.clone().into(),
+                hold_kind_name(hold.kind).into(),
+                hold.hold_id.clone().into(),
+                scope_json(&hold.scope)?.into(),
+                date(hold.from),
+                opt_date(hold.until),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected() > 0)
 }
 
 /// Ends a hold: its last held day becomes `until` (never later than an end it already has).
