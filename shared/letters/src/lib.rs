@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 20] = [
+pub const TEMPLATE_IDS: [&str; 32] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -63,6 +63,18 @@ pub const TEMPLATE_IDS: [&str; 20] = [
     "guarantee_guidance",
     "guarantee_statement",
     "guarantee_expiry_alert",
+    "counselling_reply",
+    "counselling_guidance",
+    "counselling_meeting_invitation",
+    "counselling_missing_documentation",
+    "counselling_meeting_confirmation",
+    "counselling_meeting_reminder",
+    "counselling_contact_request",
+    "counselling_closure_warning",
+    "counselling_debt_request",
+    "counselling_debt_feedback",
+    "counselling_creditor_closing",
+    "counselling_case_closed",
 ];
 
 /// Every language the template set must be complete in.
