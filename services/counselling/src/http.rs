@@ -731,6 +731,22 @@ struct CloseBody {
 /// The longest free text a step takes (a place, a document's name, a creditor's name).
 const MAX_TEXT: usize = 300;
 
+/// The most entries a list in a step's body may have (documents, debt items).
+const MAX_ENTRIES: usize = 100;
+
+fn bounded<T>(field: &str, v: &[T]) -> Result<(), ApiError> {
+    if v.len() > MAX_ENTRIES {
+        return Err(
+            ApiError::unprocessable(format!("{field}: at most {MAX_ENTRIES} entries"))
+                .with_problems([FieldProblem::new(
+                    field,
+                    format!("at most {MAX_ENTRIES} entries"),
+                )]),
+        );
+    }
+    Ok(())
+}
+
 fn text(field: &str, s: &str) -> Result<String, ApiError> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > MAX_TEXT {
@@ -746,6 +762,7 @@ fn text(field: &str, s: &str) -> Result<String, ApiError> {
 }
 
 fn texts(field: &str, v: &[String]) -> Result<Vec<String>, ApiError> {
+    bounded(field, v)?;
     v.iter()
         .enumerate()
         .map(|(i, s)| text(&format!("{field}[{i}]"), s))
@@ -769,6 +786,7 @@ fn items_of(
     creditor: Option<&str>,
     source: Source,
 ) -> Result<Vec<DebtItem>, ApiError> {
+    bounded("items", &body.items)?;
     let mut out = Vec::with_capacity(body.items.len());
     for (i, it) in body.items.into_iter().enumerate() {
         let name = match (creditor, it.creditor.as_deref()) {

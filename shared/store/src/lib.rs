@@ -120,6 +120,44 @@ pub fn get_money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
     Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
 }
 
+/// The advisory lock key of `parts` in `namespace`: the first 8 bytes of SHA-256 over them,
+/// NUL-separated (a collision only serialises two unrelated transactions).
+pub fn advisory_key(namespace: &str, parts: &[&str]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(namespace.as_bytes());
+    for part in parts {
+        hasher.update([0u8]);
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// Serialises, across replicas, transactions about the same things: a transaction-scoped
+/// advisory lock per key on PostgreSQL, taken in key order (taking one again in the same
+/// transaction is free); nothing on SQLite, which has one writer. Two transactions that lock
+/// the same keys in other orders may deadlock; PostgreSQL breaks it and the consumer retries
+/// the batch (a lock conflict, never a rejection).
+pub async fn advisory_locks(db: &impl ConnectionTrait, mut keys: Vec<i64>) -> Result<(), DbErr> {
+    if !is_postgres(db) {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        db.execute_raw(stmt(
+            db,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The latest date in a service's `business_days (business_date DATE …)` table, if any.
 pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
     match db

@@ -219,6 +219,9 @@ pub struct Entry {
 /// Who acts for the service itself.
 pub const SYSTEM: &str = "system";
 
+/// How far ahead a meeting may be booked (days).
+pub const MAX_MEETING_DAYS_AHEAD: i64 = 366;
+
 /// The longest note (characters).
 pub const MAX_NOTE: usize = 2_000;
 
@@ -766,6 +769,12 @@ impl Case {
         if m.at.date() < on.as_naive() {
             return Err(rule(format!(
                 "the meeting ({}) is before today ({on})",
+                m.at.date()
+            )));
+        }
+        if m.at.date() > on.add_days(MAX_MEETING_DAYS_AHEAD).as_naive() {
+            return Err(rule(format!(
+                "the meeting ({}) is more than {MAX_MEETING_DAYS_AHEAD} days ahead",
                 m.at.date()
             )));
         }

@@ -70,6 +70,12 @@ pub async fn open(
             a.applied_date
         ))));
     }
+    if a.applied_date.year() < 2000 {
+        return Ok(Err(Rejection::new(format!(
+            "data.applied_date: {} is before 2000",
+            a.applied_date
+        ))));
+    }
     let hash = crate::handlers::content_hash(a)?;
     if let Some((case_id, stored_hash)) =
         cases::of_application(tx, source, &a.application_id).await?
@@ -88,6 +94,11 @@ pub async fn open(
         .national_id
         .as_ref()
         .map(|n| n.expose().as_str().to_owned());
+    if let Some(n) = &national_id {
+        // an invoicing debtor update of the same person on another replica waits, so the hold
+        // is asked for by one of the two (the update sees this case, or this sees the debtor)
+        lock_person(tx, &a.municipality, n).await?;
+    }
     let previous = match &national_id {
         Some(n) => cases::latest_of_person(tx, &a.municipality, n).await?,
         None => None,
@@ -164,6 +175,17 @@ pub async fn open(
         }
     }
     Ok(Ok(Opened::New(case_id)))
+}
+
+/// Serialises, across replicas, an application and invoicing's debtor updates of the same
+/// person (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer).
+pub async fn lock_person(
+    tx: &DatabaseTransaction,
+    municipality: &str,
+    national_id: &str,
+) -> Result<(), HandlerError> {
+    let key = restance_store::advisory_key("counselling.person", &[municipality, national_id]);
+    Ok(restance_store::advisory_locks(tx, vec![key]).await?)
 }
 
 /// Holds `debtor_id`'s dunning for case `case_id` from `on` (once per case and debtor).

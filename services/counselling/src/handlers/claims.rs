@@ -33,6 +33,7 @@ pub async fn debtor_updated(
         return Ok(Outcome::Done);
     }
     let national_id = d.debtor.national_id.expose().as_str();
+    super::applications::lock_person(tx, &d.municipality, national_id).await?;
     let version = d.version.map_or(i64::MAX / 2, |v| v as i64);
     invoicing::upsert_debtor(tx, &d.municipality, &d.debtor.id, national_id, version).await?;
     if m.hold_dunning {

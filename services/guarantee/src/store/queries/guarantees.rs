@@ -262,34 +262,9 @@ pub async fn lock_people(
     municipality: &str,
     national_ids: &[&str],
 ) -> Result<(), DbErr> {
-    if !is_postgres(db) {
-        return Ok(());
-    }
-    let mut keys: Vec<i64> = national_ids
+    let keys = national_ids
         .iter()
-        .map(|id| person_lock_key(municipality, id))
+        .map(|id| restance_store::advisory_key("guarantee.person", &[municipality, id]))
         .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        db.execute_raw(stmt(
-            db,
-            "SELECT pg_advisory_xact_lock($1)",
-            vec![key.into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-/// The advisory lock key of a person: the first 8 bytes of SHA-256 over a prefix, the
-/// municipality and the national id (a collision only serialises two people's messages).
-fn person_lock_key(municipality: &str, national_id: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!(
-        "guarantee.person\u{0}{municipality}\u{0}{national_id}"
-    ));
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(bytes)
+    restance_store::advisory_locks(db, keys).await
 }
