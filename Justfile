@@ -108,23 +108,28 @@ build:
 # (0 skips a phase). docs/performance.md explains the figures.
 # the throughput benchmarks in one run and one table (not in CI; see docs/performance.md)
 bench-pipeline *args: services
-    cargo build --release -p restance-invoicing -p restance-dunning -p restance-guarantee -p restance-letters --bins
+    cargo build --release -p restance-invoicing -p restance-dunning -p restance-guarantee -p restance-counselling -p restance-letters --bins
     cargo run --release -p restance-system-tests --bin bench -- {{args}}
 
 # ingest benchmark alone: N upstream invoices end to end vs the raw confirmed-publish rate
-bench-ingest count="100000": (bench-pipeline "--invoices" count "--claims" "0" "--letters" "0" "--guarantees" "0" "--benefits" "0")
+bench-ingest count="100000": (bench-pipeline "--invoices" count "--claims" "0" "--letters" "0" "--guarantees" "0" "--benefits" "0" "--counselling" "0")
 
 # letters benchmark alone: N reminder PDFs on all cores, letters/s and peak RSS (target >= 200/s)
 bench-letters count="10000":
     cargo run --release -p restance-letters --bin bench-letters -- --count {{count}} --templates templates
 
 # dunning benchmark alone: the daily run over N overdue claims vs the raw confirmed-publish rate
-bench-dunning count="1000000": (bench-pipeline "--invoices" "0" "--claims" count "--letters" "0" "--guarantees" "0" "--benefits" "0")
+bench-dunning count="1000000": (bench-pipeline "--invoices" "0" "--claims" count "--letters" "0" "--guarantees" "0" "--benefits" "0" "--counselling" "0")
 
 # guarantee benchmark alone: G guarantees and B benefits taken in, C recovery cases raised, the quarterly statement (not in CI)
 bench-guarantee guarantees="10000" benefits="100000" cases="1000": services
     cargo build --release -p restance-guarantee --bins
-    cargo run --release -p restance-system-tests --bin bench -- --raw {{benefits}} --invoices 0 --claims 0 --letters 0 --guarantees {{guarantees}} --benefits {{benefits}} --cases {{cases}}
+    cargo run --release -p restance-system-tests --bin bench -- --raw {{benefits}} --invoices 0 --claims 0 --letters 0 --guarantees {{guarantees}} --benefits {{benefits}} --cases {{cases}} --counselling 0
+
+# counselling benchmark alone: N applications, N reviews over the API, a business day with N open cases' timers due (not in CI)
+bench-counselling cases="10000": services
+    cargo build --release -p restance-counselling --bins
+    cargo run --release -p restance-system-tests --bin bench -- --raw 100000 --invoices 0 --claims 0 --letters 0 --guarantees 0 --benefits 0 --counselling {{cases}}
 
 # reporting benchmark: N claims with two years of daily history; an as-of query and one monthly report (not in CI; target < 2 s each)
 bench-report claims="1000000": services

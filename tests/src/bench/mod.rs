@@ -7,7 +7,8 @@
 //! - the pipelines: upstream invoices through `restance-invoicing` ([`ingest`]), the daily run
 //!   of `restance-dunning` ([`dunning`]), letters rendered by `bench-letters` ([`letters`]) and
 //!   guarantees, benefits, recovery cases and the quarterly statement of `restance-guarantee`
-//!   ([`guarantee`]);
+//!   ([`guarantee`]); debt-counselling applications, reviews and a day of timers of
+//!   `restance-counselling` ([`counselling`]);
 //! - where the CPU went while each of them ran ([`CpuMeter`]): the machine has two cores shared
 //!   by the broker, PostgreSQL, the service and the load generator, so that split is what
 //!   explains most figures.
@@ -78,6 +79,7 @@ pub fn alive(pid: Option<u32>) -> bool {
         .unwrap_or(false)
 }
 
+mod counselling;
 mod cpu;
 mod dunning;
 mod guarantee;
@@ -85,6 +87,7 @@ mod ingest;
 mod letters;
 mod raw;
 
+pub use counselling::*;
 pub use cpu::*;
 pub use dunning::*;
 pub use guarantee::*;

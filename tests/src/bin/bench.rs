@@ -12,7 +12,9 @@
 //!   events — run time / the time r1's rate needs for as many messages, target ≤ 2;
 //! - (c) letters rendered by `bench-letters` — letters/s, target ≥ 200;
 //! - (d) guarantee recovery: G guarantees and B benefits taken in, C recovery cases raised, and
-//!   the quarterly statement (`restance-guarantee`) — each phase's message rate / r1's rate.
+//!   the quarterly statement (`restance-guarantee`) — each phase's message rate / r1's rate;
+//! - (e) debt counselling: N applications taken in, N reviews over the API, and a business day
+//!   with N open cases whose timers are all due (`restance-counselling`).
 //!
 //! Every service stays ≤ 150 MiB RSS. Each row also shows the load average and where the CPU
 //! went during it (two cores shared by the broker, PostgreSQL, the service and this load
@@ -48,19 +50,21 @@ struct Options {
     guarantees: usize,
     benefits: usize,
     cases: usize,
+    counselling: usize,
     single: usize,
     raw: usize,
     chunk: Option<String>,
 }
 
-const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N] [--raw N] [--quick] [--chunk DEBTORS]\n\
-    defaults: 1000000 invoices, 1000000 claims, 10000 letters, 10000 guarantees, 100000 benefits, 1000 cases, raw = invoices;\n\
-    --quick: 20000 invoices, 20000 claims, 1000 letters, 1000 guarantees, 10000 benefits, 100 cases; a count of 0 skips its phase";
+const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N] [--counselling N] [--raw N] [--quick] [--chunk DEBTORS]\n\
+    defaults: 1000000 invoices, 1000000 claims, 10000 letters, 10000 guarantees, 100000 benefits, 1000 cases, 10000 counselling cases, raw = invoices;\n\
+    --quick: 20000 invoices, 20000 claims, 1000 letters, 1000 guarantees, 10000 benefits, 100 cases, 1000 counselling cases; a count of 0 skips its phase";
 
 fn options() -> anyhow::Result<Option<Options>> {
     let mut args = std::env::args().skip(1);
     let (mut invoices, mut claims, mut letters, mut raw) = (None, None, None, None);
     let (mut guarantees, mut benefits, mut cases) = (None, None, None);
+    let mut counselling = None;
     let mut quick = false;
     let mut chunk = None;
     while let Some(a) = args.next() {
@@ -77,6 +81,7 @@ fn options() -> anyhow::Result<Option<Options>> {
             "--guarantees" => guarantees = Some(number("--guarantees")?),
             "--benefits" => benefits = Some(number("--benefits")?),
             "--cases" => cases = Some(number("--cases")?),
+            "--counselling" => counselling = Some(number("--counselling")?),
             "--quick" => quick = true,
             "--chunk" => {
                 chunk = Some(
@@ -117,6 +122,7 @@ fn options() -> anyhow::Result<Option<Options>> {
         guarantees: guarantees.unwrap_or(dg),
         benefits: benefits.unwrap_or(db),
         cases: cases.unwrap_or(dk),
+        counselling: counselling.unwrap_or(if quick { 1_000 } else { 10_000 }),
         single: letters.min(if quick { 100 } else { 500 }),
         raw,
         chunk,
@@ -426,6 +432,64 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         for (measure, p) in phases {
+            let rate = p.messages as f64 / p.secs.max(1e-9);
+            rows.push(Row {
+                measure,
+                count: p.messages as u64,
+                secs: p.secs,
+                ratio: format!("{:.2} (rate / r1)", rate / raw_rate),
+                target: "—".into(),
+                rss: rss_cell(run.rss_kib),
+                load: load(),
+                cpu: p.cpu,
+            });
+        }
+    }
+
+    // (e) debt counselling.
+    if o.counselling > 0 {
+        let n = o.counselling;
+        eprintln!(
+            "(e) {n} counselling applications, reviews and a day of timers → restance-counselling …"
+        );
+        let mut run = retried("the counselling benchmark", || bench::counselling(n)).await?;
+        if run.disturbed {
+            eprintln!("the broker or PostgreSQL went away during the run; running it again …");
+            run = retried("the counselling benchmark", || bench::counselling(n)).await?;
+        }
+        if !run.personal_data.is_empty() {
+            leaks.push(format!(
+                "restance-counselling's log holds {} national id(s) of the generated data",
+                run.personal_data.len()
+            ));
+        }
+        if mib(run.rss_kib) > RSS_LIMIT_MIB {
+            short.push(format!(
+                "(e) restance-counselling {:.1} MiB RSS",
+                mib(run.rss_kib)
+            ));
+        }
+        let disturbed = if run.disturbed { DISTURBED } else { "" };
+        for (measure, p) in [
+            (
+                format!(
+                    "(e1) applications → cases assigned, case.opened (restance-counselling){disturbed}"
+                ),
+                &run.applications,
+            ),
+            (
+                format!(
+                    "(e2) reviews over the API, 4 at a time: reply letter requested, audited (restance-counselling){disturbed}"
+                ),
+                &run.reviews,
+            ),
+            (
+                format!(
+                    "(e3) a business day with {n} open cases, every timer due (restance-counselling){disturbed}"
+                ),
+                &run.day,
+            ),
+        ] {
             let rate = p.messages as f64 / p.secs.max(1e-9);
             rows.push(Row {
                 measure,
