@@ -30,3 +30,15 @@ pub fn day_cases(n: u64) {
 pub fn hold(change: &'static str, n: u64) {
     metrics::counter!("restance_counselling_dunning_holds_total", "change" => change).increment(n);
 }
+
+/// `restance_counselling_cases{phase}`: cases per phase, as of the last business day opened.
+pub fn cases_by_phase(counts: &[(String, i64)]) {
+    for phase in crate::domain::Phase::ALL {
+        let n = counts
+            .iter()
+            .find(|(p, _)| p == phase.as_str())
+            .map_or(0, |(_, n)| *n);
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("restance_counselling_cases", "phase" => phase.as_str()).set(n as f64);
+    }
+}

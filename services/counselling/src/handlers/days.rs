@@ -47,6 +47,7 @@ pub async fn open(
         }
     }
     crate::metrics::day_cases(looked);
+    crate::metrics::cases_by_phase(&cases::count_by_phase(tx).await?);
     tracing::info!(date = %today, cases = looked, "business day: counselling timers run");
     Ok(Outcome::Done)
 }
