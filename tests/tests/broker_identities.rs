@@ -468,6 +468,7 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
         ("notifications", "restance-notifications"),
         ("reporting", "restance-reporting"),
         ("guarantee", "restance-guarantee"),
+        ("counselling", "restance-counselling"),
     ];
     let mut dbs = Vec::new();
     let mut running = Vec::new();
@@ -531,6 +532,42 @@ async fn the_system_runs_with_one_identity_per_party() -> anyhow::Result<()> {
     // …and the bad one is dead-lettered (restance.dead) and reported (the rejected event)
     let rejected = probe.wait_for("invoicing.message.rejected.v1").await?;
     assert_eq!(rejected["source"], "/restance/invoicing");
+
+    // a self-service form's application becomes a counselling case: counselling consumes it and
+    // publishes under its identity
+    let selfservice = ids.connect("selfservice").await?;
+    let application = restance_testkit::envelope(
+        "/selfservice/web",
+        &format!("app-{id}"),
+        "selfservice.counselling.applied.v1",
+        serde_json::json!({"application_id":format!("A-{id}"),"municipality":"4204",
+            "channel":"web","applied_date":"2026-09-01",
+            "applicant":{"id":format!("P-{id}"),"national_id":"07038510007","name":"Ola Nordmann",
+                "address":{"lines":["Markens gate 12"],"postcode":"4611","city":"Kristiansand",
+                    "country":"NO"},
+                "language":"nb","digital_post":true,"address_protection":"none"},
+            "answers":{"income_reported":true,"household_adults":1,"household_children":0,
+                "debt_register_consent":true}}),
+    );
+    let ch = selfservice.create_channel().await?;
+    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let confirm = ch
+        .basic_publish(
+            EXCHANGE.into(),
+            "selfservice.counselling.applied.v1".into(),
+            BasicPublishOptions::default(),
+            &serde_json::to_vec(&application)?,
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await?
+        .await?;
+    assert!(
+        confirm.is_ack(),
+        "self-service's application was not confirmed"
+    );
+    let opened = probe.wait_for("counselling.case.opened.v1").await?;
+    assert_eq!(opened["source"], "/restance/counselling");
+    assert_eq!(opened["data"]["application_id"], format!("A-{id}"));
 
     // the day-open job opens a day with its identity (the CronJob's command)
     let today = chrono::Local::now().date_naive().to_string();
