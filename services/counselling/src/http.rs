@@ -257,6 +257,18 @@ fn applicant_view(shared: &Shared, stored: &StoredCase, reader: Option<&Caller>)
     }
 }
 
+/// A claim category's name in the municipality's language (the key when the catalog lacks it).
+fn category_name(shared: &Shared, municipality: &str, category: &str) -> String {
+    let language = shared
+        .catalog
+        .municipality(municipality)
+        .map_or(restance_kernel::Language::Nb, |m| m.language);
+    shared
+        .catalog
+        .category(category)
+        .map_or_else(|| category.to_owned(), |c| c.name_in(language).to_owned())
+}
+
 /// The applicant's open claims in Restance, as debt items.
 async fn restance_items(
     db: &impl ConnectionTrait,
@@ -278,7 +290,7 @@ async fn restance_items(
             source: Source::Restance,
             creditor: name.clone(),
             reference: Some(c.invoice_id),
-            kind: c.category,
+            kind: category_name(shared, &stored.municipality, &c.category),
             balance: c.balance,
             interest: c.interest.min(c.balance),
             monthly_cost: Money::from_minor(0),
@@ -500,14 +512,7 @@ async fn refuse(
 /// PostgreSQL, where the case's row lock serialises writers).
 async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
     let tx = db.begin().await?;
-    if !restance_store::is_postgres(&tx) {
-        tx.execute_raw(restance_store::stmt(
-            &tx,
-            "UPDATE business_days SET business_date = business_date WHERE 1 = 0",
-            vec![],
-        ))
-        .await?;
-    }
+    restance_store::take_write_lock(&tx, "business_days", "business_date").await?;
     Ok(tx)
 }
 

@@ -190,6 +190,11 @@ async fn a_case_runs_from_application_to_its_closing(kind: &str) -> anyhow::Resu
     let sheet = wb.worksheet_range("Gjeldsskjema")?;
     assert_eq!(cell(&sheet, 3, 0), "Kreditor");
     assert_eq!(cell(&sheet, 4, 0), "Kristiansand kommune");
+    assert_eq!(
+        cell(&sheet, 4, 2),
+        "Vann",
+        "the category in the municipality's language"
+    );
     assert_eq!(cell(&sheet, 4, 3), "1500.00");
     assert_eq!(cell(&sheet, 5, 0), "Lindorff AS");
     assert_eq!(cell(&sheet, 6, 0), "Sum");

@@ -706,17 +706,7 @@ async fn commit(
 /// (the busy timeout) instead — as agreements' API does.
 async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
     let tx = db.begin().await?;
-    if !restance_store::is_postgres(&tx) {
-        sea_orm::ConnectionTrait::execute_raw(
-            &tx,
-            restance_store::stmt(
-                &tx,
-                "UPDATE business_days SET business_date = business_date WHERE 1 = 0",
-                vec![],
-            ),
-        )
-        .await?;
-    }
+    restance_store::take_write_lock(&tx, "business_days", "business_date").await?;
     Ok(tx)
 }
 

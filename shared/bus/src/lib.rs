@@ -57,7 +57,7 @@ pub use config::BusSettings;
 pub use connection::Backoff;
 pub use consumer::{
     BatchHandler, ConsumerRunner, Effects, HandlerError, Inbound, Outcome, Subscription,
-    UNKNOWN_CLAIM, is_contention,
+    UNKNOWN_CLAIM, content_hash, is_contention,
 };
 pub use health::Readiness;
 pub use outbox::{Outbox, OutboxRelay};

@@ -120,6 +120,27 @@ pub fn get_money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
     Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
 }
 
+/// Takes SQLite's write lock at the start of a transaction that reads before it writes (an API
+/// write): a no-op on PostgreSQL, where row locks serialise writers. A SQLite transaction that
+/// reads first and writes later fails at once with "database is locked" when another connection
+/// (the relay, the consumer) wrote meanwhile; one that writes first waits for the lock (the busy
+/// timeout) instead. `table` and `column` name any table of the service (nothing is changed).
+pub async fn take_write_lock(
+    db: &impl ConnectionTrait,
+    table: &str,
+    column: &str,
+) -> Result<(), DbErr> {
+    if !is_postgres(db) {
+        db.execute_raw(stmt(
+            db,
+            format!("UPDATE {table} SET {column} = {column} WHERE 1 = 0"),
+            vec![],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The advisory lock key of `parts` in `namespace`: the first 8 bytes of SHA-256 over them,
 /// NUL-separated (a collision only serialises two unrelated transactions).
 pub fn advisory_key(namespace: &str, parts: &[&str]) -> i64 {

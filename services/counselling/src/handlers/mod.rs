@@ -21,8 +21,6 @@ use restance_contracts::messages::{
     DebtorUpdated,
 };
 use sea_orm::DatabaseTransaction;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::state::Shared;
 
@@ -122,13 +120,7 @@ impl On<ClaimWrittenOff> for Shared {
     }
 }
 
-/// SHA-256 (hex) of a message's data as it decoded: the same content gives the same hash
-/// whatever the envelope around it.
-pub(crate) fn content_hash<T: Serialize>(data: &T) -> Result<String, HandlerError> {
-    let bytes = serde_json::to_vec(data)
-        .map_err(|e| HandlerError::Other(format!("the message does not serialize: {e}")))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
-}
+pub(crate) use restance_bus::content_hash;
 
 #[cfg(test)]
 mod tests {

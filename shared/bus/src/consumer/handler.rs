@@ -198,3 +198,13 @@ pub struct Subscription {
     /// Routing keys (message types) bound to the queue.
     pub message_types: Vec<String>,
 }
+
+/// SHA-256 (hex) of a message's data as it decoded: the same content gives the same hash
+/// whatever the envelope around it (a natural key received again with other content is refused
+/// by comparing these).
+pub fn content_hash<T: serde::Serialize>(data: &T) -> Result<String, HandlerError> {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(data)
+        .map_err(|e| HandlerError::Other(format!("the message does not serialize: {e}")))?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}

@@ -12,15 +12,7 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 /// writes later fails at once with "database is locked" when another connection wrote meanwhile;
 /// one that writes first waits for the lock (the busy timeout) instead.
 pub async fn begin_write(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    if !is_postgres(db) {
-        db.execute_raw(stmt(
-            db,
-            "UPDATE debtors SET debtor_id = debtor_id WHERE 1 = 0",
-            vec![],
-        ))
-        .await?;
-    }
-    Ok(())
+    restance_store::take_write_lock(db, "debtors", "debtor_id").await
 }
 
 /// Creates the debtor rows that do not exist yet.
