@@ -47,6 +47,37 @@ pub enum Command {
     /// Arrears reporting: load the history the first reports compare with.
     #[command(subcommand)]
     Reporting(ReportingCommand),
+    /// Watch events on the exchange that no service here consumes (a test exchange's):
+    /// `open` a tap before they are published, `read` it afterwards.
+    #[command(subcommand)]
+    Tap(TapCommand),
+}
+
+/// `restance tap …`.
+#[derive(Debug, Subcommand)]
+pub enum TapCommand {
+    /// Declare the queue `<exchange>.tap.<NAME>` bound to the given message types (it expires
+    /// after an hour unused, and keeps at most 10,000 messages).
+    Open {
+        /// The tap's name (a-z, 0-9, '-').
+        name: String,
+        /// A routing key (message type) to catch; in a pattern `*` is one dot-separated word,
+        /// `#` any number (`counselling.case.#`).
+        #[arg(long = "key", value_name = "TYPE", required = true)]
+        keys: Vec<String>,
+    },
+    /// Take and print what the tap caught since (and remove it from the tap); fields with
+    /// personal data are shown as "(personal data)".
+    Read {
+        /// The tap's name.
+        name: String,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One envelope per line as JSON (still redacted) instead of the readable form.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `restance publish`.
@@ -96,6 +127,28 @@ pub enum SampleCommand {
     /// (`benefits.benefit.paid.v1`), and on the start date the changes that end some of them
     /// (`immigration.guarantee.changed.v1`: divorce, moving away, death) — in publishing order.
     Guarantees(SampleGuaranteesArgs),
+    /// Debt counselling's traffic (seed 003): applications from the self-service web form
+    /// (`selfservice.counselling.applied.v1`) for each Norwegian municipality — every other one
+    /// with an income reported (the counsellor can reply at once), the others without (the
+    /// counsellor calls first).
+    Counselling(SampleCounsellingArgs),
+}
+
+/// `restance sample counselling`.
+#[derive(Debug, Args)]
+pub struct SampleCounsellingArgs {
+    /// How many applications per Norwegian municipality.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    /// Only this municipality (its code, e.g. 4204); default: every Norwegian one configured.
+    #[arg(long, value_name = "CODE")]
+    pub municipality: Option<String>,
+    /// The day the applications were submitted; default: today. restance-counselling refuses
+    /// an application dated after today.
+    #[arg(long, alias = "start", alias = "start-date", value_name = "YYYY-MM-DD")]
+    pub applied_date: Option<BusinessDate>,
 }
 
 /// `restance sample guarantees`.

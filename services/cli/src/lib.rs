@@ -3,10 +3,11 @@
 //! Where things are:
 //! - the command line itself (every option and its help) is [`cli`]; [`run`] dispatches;
 //! - `publish` is [`publish`], built on the shared confirmed publisher ([`broker`]);
-//! - `sample invoices|payments|bad` is [`sample`];
+//! - `sample invoices|payments|bad|guarantees|counselling` is [`sample`];
 //! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`];
 //! - `letters preview` is [`letters`], on the shared `restance-letters` renderer;
-//! - `reporting import-history` is [`reporting`] (an upload to restance-reporting's API).
+//! - `reporting import-history` is [`reporting`] (an upload to restance-reporting's API);
+//! - `tap open|read` is [`tap`] (events no service here consumes, redacted).
 //!
 //! Configuration is the services' own: [`restance_runtime::Settings`] loaded for the service
 //! name `cli`, so the CLI reaches the same broker and exchange and knows the same catalog.
@@ -23,6 +24,7 @@ pub mod publish;
 pub mod reporting;
 pub mod sample;
 mod table;
+pub mod tap;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -35,7 +37,7 @@ use serde::Serialize;
 
 use cli::{
     Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs, ReportingCommand,
-    SampleCommand,
+    SampleCommand, TapCommand,
 };
 use sample::payments::PaymentSampler;
 use sample::{InvoiceSampler, SampleOptions};
@@ -132,6 +134,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "opened business day {date}: {} id {} from {} on exchange {}",
                 envelope.r#type, envelope.id, envelope.source, settings.bus.exchange
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tap(TapCommand::Open { name, keys }) => {
+            let settings = settings()?;
+            let queue = tap::open(&settings.bus, &name, &keys).await?;
+            println!(
+                "tap {queue} on exchange {} catches {} (read it with: restance tap read {name})",
+                settings.bus.exchange,
+                keys.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tap(TapCommand::Read { name, limit, json }) => {
+            let settings = settings()?;
+            let Some(events) = tap::read(&settings.bus, &name, limit).await? else {
+                anyhow::bail!(
+                    "there is no tap {name} on exchange {} (open it first: restance tap open {name} --key TYPE; an unused tap expires after an hour)",
+                    settings.bus.exchange
+                );
+            };
+            let mut out = std::io::stdout().lock();
+            for event in &events {
+                if json {
+                    writeln!(out, "{}", dead::mask_national_ids(&event.to_string()))?;
+                } else {
+                    write!(out, "{}", tap::render(event))?;
+                }
+            }
+            eprintln!("tap {name}: {} event(s) taken", events.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Dead(DeadCommand::List {
@@ -349,6 +380,34 @@ fn run_sample(settings: &Settings, command: SampleCommand) -> anyhow::Result<Exi
             eprintln!(
                 "sample: {} guarantee(s), {} benefit(s), {} change(s) on {start}",
                 sample.guarantees, sample.benefits, sample.changes
+            );
+        }
+        SampleCommand::Counselling(args) => {
+            let seed = seed_or_clock(args.seed.seed);
+            let today = day::today();
+            let applied = args.applied_date.unwrap_or(today);
+            if applied > today {
+                eprintln!(
+                    "sample: applied on {applied}, after today ({today}): restance-counselling \
+                     refuses such an application until then"
+                );
+            }
+            let sample = sample::counselling::sample(
+                &settings.catalog,
+                seed,
+                args.count,
+                args.municipality.as_deref(),
+                applied,
+            )?;
+            for line in &sample.lines {
+                let mut bytes = serde_json::to_vec(line)?;
+                bytes.push(b'\n');
+                out.write_all(&bytes)?;
+            }
+            eprintln!(
+                "sample: {} counselling application(s) applied on {applied}, {} with an income reported",
+                sample.lines.len(),
+                sample.with_income
             );
         }
         SampleCommand::Payments(args) => {

@@ -580,3 +580,84 @@ async fn dead_story(exchange: &str, topology: &Topology) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_tap_catches_the_types_it_was_opened_for_and_prints_them_redacted() {
+    let exchange = unique_exchange();
+    let tap = format!("{exchange}.tap.demo");
+    let result = tap_story(&exchange).await;
+    cleanup(&exchange, std::slice::from_ref(&tap)).await;
+    result.expect("tap story");
+}
+
+async fn tap_story(exchange: &str) -> anyhow::Result<()> {
+    let missing = restance(exchange, &["tap", "read", "demo"]).await?;
+    ensure!(!missing.status.success(), "no tap yet: an error");
+    ensure!(
+        stderr(&missing).contains("there is no tap demo"),
+        "{}",
+        stderr(&missing)
+    );
+    let opened = restance(
+        exchange,
+        &["tap", "open", "demo", "--key", "selfservice.counselling.#"],
+    )
+    .await?;
+    ensure!(opened.status.success(), "{}", stderr(&opened));
+    ensure!(stdout(&opened).contains(&format!("tap {exchange}.tap.demo")));
+
+    let sample = restance(
+        exchange,
+        &[
+            "sample",
+            "counselling",
+            "--count",
+            "2",
+            "--seed",
+            "7",
+            "--applied-date",
+            "2026-12-04",
+        ],
+    )
+    .await?;
+    ensure!(sample.status.success(), "{}", stderr(&sample));
+    let lines = stdout(&sample);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("counselling.jsonl");
+    std::fs::write(&file, &lines)?;
+    let path = file.to_string_lossy().into_owned();
+    let published = restance(exchange, &["publish", &path]).await?;
+    ensure!(published.status.success(), "{}", stderr(&published));
+    let read = restance(exchange, &["tap", "read", "demo", "--json"]).await?;
+    ensure!(read.status.success(), "{}", stderr(&read));
+    let events: Vec<Value> = stdout(&read)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    ensure!(events.len() == 2, "{events:?}");
+    ensure!(envelope_ids(&stdout(&read)) == envelope_ids(&lines));
+    for e in &events {
+        ensure!(e["type"] == "selfservice.counselling.applied.v1");
+        ensure!(e["data"]["applicant"]["national_id"] == "(personal data)");
+        ensure!(e["data"]["applicant"]["name"] == "(personal data)");
+        ensure!(e["data"]["municipality"] == "4204");
+    }
+    let sent: Vec<Value> = lines
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    for s in &sent {
+        let id = s["data"]["applicant"]["national_id"]
+            .as_str()
+            .unwrap_or_default();
+        ensure!(
+            !id.is_empty() && !stdout(&read).contains(id),
+            "{id} printed"
+        );
+    }
+    let again = restance(exchange, &["tap", "read", "demo"]).await?;
+    ensure!(again.status.success(), "{}", stderr(&again));
+    ensure!(stdout(&again).is_empty(), "read takes the events");
+    ensure!(stderr(&again).contains("0 event(s) taken"));
+    Ok(())
+}

@@ -11,6 +11,7 @@
 //! in every way the contract and the configuration forbid.
 
 pub mod bad;
+pub mod counselling;
 pub mod guarantees;
 mod lines;
 mod national_ids;
