@@ -49,10 +49,10 @@ faults invoices="50000" runs="20" *args: services
     cargo build --release --workspace --bins
     cargo run --release -p restance-system-tests --bin faults -- --invoices {{invoices}} --runs {{runs}} --keep-logs target/fault-logs {{args}}
 
-# the fault suite's small version, part of `just ci`: 300 invoices, 2 replicas of every service, the bad-input campaign, the fee/interest/payment race, one kill, a kill during the race, the SMS crash window, one broker restart, one kill of restance-guarantee while guarantees end
+# the fault suite's small version, part of `just ci`: 300 invoices, 2 replicas of every service, the bad-input campaign, the fee/interest/payment race, one kill, a kill during the race, the SMS crash window, one broker restart, one kill of restance-guarantee while guarantees end, one kill of restance-counselling while its cases are reviewed
 faults-smoke: services
     cargo build --workspace --bins
-    cargo run -p restance-system-tests --bin faults -- --invoices 300 --replicas 2 --runs 1 --scenarios kill-invoicing,kill-invoicing-race,notifications-after-send,broker-restart,kill-guarantee --keep-logs target/fault-logs
+    cargo run -p restance-system-tests --bin faults -- --invoices 300 --replicas 2 --runs 1 --scenarios kill-invoicing,kill-invoicing-race,notifications-after-send,broker-restart,kill-guarantee,kill-counselling --keep-logs target/fault-logs
 
 # format the code
 fmt:

@@ -25,6 +25,7 @@ const PAYMENT: &str = "bank.payment.received.v1";
 const REQUESTED: &str = "notifications.notification.requested.v1";
 const DAY: &str = "calendar.day.opened.v1";
 const BENEFIT: &str = "benefits.benefit.paid.v1";
+const APPLIED: &str = "selfservice.counselling.applied.v1";
 
 /// The campaign; `tag` makes every id unique to one run.
 #[allow(clippy::too_many_lines)] // a table: one hostile message per entry
@@ -299,6 +300,7 @@ pub fn campaign(tag: &str) -> Vec<Hostile> {
             "notifications",
             "reporting",
             "guarantee",
+            "counselling",
         ],
     );
     // The guarantee service's inbound side: the contract's decoder refuses both.
@@ -319,6 +321,44 @@ pub fn campaign(tag: &str) -> Vec<Hostile> {
             BENEFIT,
             serde_json::to_vec(&benefit).unwrap_or_default(),
             &["guarantee"],
+        );
+    }
+    // The counselling service's inbound side: a Danish CPR number in Kristiansand (the handler
+    // refuses a national id of another country, without repeating it), and an application
+    // dated in the future (the handler refuses it too).
+    for (class, n, national_id, applied) in [
+        (
+            "counselling application with a CPR number in Norway",
+            1,
+            "0101901234",
+            "2026-11-02",
+        ),
+        (
+            "counselling application dated in the future",
+            2,
+            "01019000083",
+            "2099-01-04",
+        ),
+    ] {
+        let application = envelope(
+            "/selfservice/web",
+            &format!("{tag}-badapplication-{n}"),
+            APPLIED,
+            json!({"application_id":format!("{tag}-BAD-GR-{n}"),"municipality":"4204",
+                   "channel":"web","applied_date":applied,
+                   "applicant":{"id":format!("{tag}-BAD-GRP-{n}"),"national_id":national_id,
+                       "name":"Kari Nordmann",
+                       "address":{"lines":["Markens gate 1"],"postcode":"4611",
+                           "city":"Kristiansand","country":"NO"},
+                       "language":"nb","digital_post":false,"address_protection":"none"},
+                   "answers":{"income_reported":true,"household_adults":1,
+                       "household_children":0,"debt_register_consent":false}}),
+        );
+        push(
+            class,
+            APPLIED,
+            serde_json::to_vec(&application).unwrap_or_default(),
+            &["counselling"],
         );
     }
     out

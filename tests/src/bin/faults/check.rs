@@ -5,7 +5,7 @@ use crate::drive::{Calibration, DAY0, DAY1, DAY2};
 use crate::flow::{
     Agreement, Flow, GuaranteeEnd, RACE_FEE, RACE_INTEREST, RACE_OPENING, RACE_PAYMENT, RACE_ROUNDS,
 };
-use crate::scenarios::{AGR, DUN, GUA, INV, NOT, REP, SERVICES};
+use crate::scenarios::{AGR, CNS, DUN, GUA, INV, NOT, REP, SERVICES};
 use crate::system::{System, count, rows, spool_files};
 use restance_system_tests::hostile::Hostile;
 use restance_testkit::{DeadLetter, take_all};
@@ -47,6 +47,8 @@ pub struct Outcome {
     /// invoice id (the case id) → (category, amount, debtor) of each claim invoicing opened
     /// from `guarantee.recovery.raised.v1`.
     pub guarantee_claims: BTreeMap<String, Vec<(String, i64, String)>>,
+    /// application id → (case id, phase) of each case in counselling's `cases`.
+    pub counselling_cases: BTreeMap<String, Vec<(String, String)>>,
 }
 
 #[derive(Debug, Default)]
@@ -150,7 +152,7 @@ pub async fn collect(sys: &System) -> anyhow::Result<Outcome> {
         let k = match ty.as_str() {
             "invoicing.claim.opened.v1" => field("claim_id"),
             "reporting.report.published.v1" => field("report_id"),
-            "guarantee.recovery.raised.v1" => field("case_id"),
+            "guarantee.recovery.raised.v1" | "counselling.case.opened.v1" => field("case_id"),
             t if t.starts_with("agreements.") => field("debtor_id"),
             _ => key(field("notification_id")),
         };
@@ -206,6 +208,17 @@ pub async fn collect(sys: &System) -> anyhow::Result<Outcome> {
                 r.try_get_by_index(2)?,
                 r.try_get_by_index(3)?,
             ));
+    }
+    for r in rows(
+        &sys.conns[CNS],
+        "SELECT application_id, case_id, phase FROM cases",
+    )
+    .await?
+    {
+        o.counselling_cases
+            .entry(r.try_get_by_index(0)?)
+            .or_default()
+            .push((r.try_get_by_index(1)?, r.try_get_by_index(2)?));
     }
     for r in rows(&sys.conns[REP], "SELECT report_id, state FROM reports").await? {
         o.reports
@@ -572,6 +585,17 @@ pub fn compare(control: &Outcome, o: &Outcome, flow: &Flow, r: &mut RunResult) {
         &claims(&o.guarantee_claims),
         r,
     );
+    let counselling = |m: &BTreeMap<String, Vec<(String, String)>>| {
+        m.iter()
+            .flat_map(|(a, cs)| cs.iter().map(move |(c, p)| format!("{a} {c} {p}")))
+            .collect::<BTreeSet<_>>()
+    };
+    diff(
+        "counselling case(s) (application, case, phase)",
+        &counselling(&control.counselling_cases),
+        &counselling(&o.counselling_cases),
+        r,
+    );
     let mails = |m: &BTreeMap<String, usize>| m.keys().cloned().collect::<BTreeSet<_>>();
     diff(
         "e-mail(s) at the SMTP server",
@@ -828,7 +852,107 @@ pub async fn check_expected(
         );
     }
     check_guarantees(flow, o, r);
+    check_counselling(flow, o, r);
     Ok(())
+}
+
+/// What the flow's debt-counselling applications must come to: each application exactly one
+/// case (the copy of one under another message id none more), each case exactly one
+/// `counselling.case.opened.v1`, reviewed as suitable (now in `documentation`), and exactly one
+/// `counselling_reply` requested, delivered once (one `notifications.letter.ready.v1`). No case
+/// of an application the flow did not send.
+fn check_counselling(flow: &Flow, o: &Outcome, r: &mut RunResult) {
+    const OPENED: &str = "counselling.case.opened.v1";
+    const REPLY: &str = "counselling_reply";
+    let known: BTreeSet<&str> = flow
+        .applications
+        .iter()
+        .map(|a| a.application_id.as_str())
+        .collect();
+    for (application_id, cases) in &o.counselling_cases {
+        if !known.contains(application_id.as_str()) {
+            r.doubled += cases.len();
+            r.violations.push(format!(
+                "{} counselling case(s) of an application the flow did not send: {application_id}",
+                cases.len()
+            ));
+        }
+    }
+    let mut case_ids: BTreeSet<&str> = BTreeSet::new();
+    for a in &flow.applications {
+        let id = &a.application_id;
+        let cases = o.counselling_cases.get(id).map_or(&[][..], Vec::as_slice);
+        tally(
+            r,
+            &format!("counselling cases of application {id}"),
+            1,
+            cases.len(),
+        );
+        for (case_id, phase) in cases {
+            case_ids.insert(case_id);
+            let opened = o
+                .effects
+                .get(&(OPENED.to_owned(), case_id.clone()))
+                .map_or(0, BTreeSet::len);
+            tally(r, &format!("{OPENED} of {case_id}"), 1, opened);
+            if phase != "documentation" {
+                r.violations.push(format!(
+                    "counselling case {case_id} of {id} is in {phase}, expected documentation (reviewed as suitable)"
+                ));
+            }
+            let prefix = format!("counselling:{case_id}:");
+            let replies: Vec<&String> = o
+                .notifications
+                .iter()
+                .filter(|(k, t)| k.starts_with(&prefix) && *t == REPLY)
+                .map(|(k, _)| k)
+                .collect();
+            tally(
+                r,
+                &format!("{REPLY} requested for {case_id}"),
+                1,
+                replies.len(),
+            );
+            for k in replies {
+                let sent = o
+                    .deliveries
+                    .iter()
+                    .filter(|((n, _), s)| n == k && *s == "sent")
+                    .count();
+                if sent == 0 {
+                    r.lost += 1;
+                    r.violations.push(format!(
+                        "{REPLY} {k} never delivered ({})",
+                        o.notification_state
+                            .get(k)
+                            .map_or("no state", String::as_str)
+                    ));
+                }
+                let ready = o
+                    .effects
+                    .get(&("notifications.letter.ready.v1".to_owned(), k.clone()))
+                    .map_or(0, BTreeSet::len);
+                tally(r, &format!("letters ready of {k}"), 1, ready);
+            }
+        }
+    }
+    // Nothing else: a case reviewed on DAY0 waits for the applicant's documents, and the
+    // inactivity watch gives the counsellor a call task (no letter, no SMS) within the flow.
+    for (k, t) in &o.notifications {
+        if k.starts_with("counselling:") && t != REPLY {
+            r.doubled += 1;
+            r.violations
+                .push(format!("{t} {k} requested, not expected by the flow"));
+        }
+    }
+    for (ty, case_id) in o.effects.keys() {
+        if ty == OPENED && !case_ids.contains(case_id.as_str()) {
+            r.doubled += 1;
+            r.violations.push(format!(
+                "{OPENED} of {case_id}, no case of the flow's applications"
+            ));
+        }
+    }
 }
 
 /// What the flow's guarantees must come to: each ended guarantee exactly one recovery case in

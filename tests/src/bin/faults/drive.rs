@@ -3,7 +3,9 @@
 
 use crate::check::{self, Outcome, RunResult};
 use crate::flow::{Agreement, Flow, RACE_FEE, RACE_INTEREST, RACE_PAYMENT, RACE_ROUNDS, Rng};
-use crate::scenarios::{AGR, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of};
+use crate::scenarios::{
+    AGR, CNS, DUN, Fault, GUA, INV, NOT, Phase, REP, SERVICES, Scenario, phase_of,
+};
 use crate::strike::strike;
 use crate::system::{CASEWORKER, System, publish_all, quiet, rows};
 use crate::wait::{Until, day_done, poll_until, wait_until};
@@ -44,6 +46,8 @@ pub struct Calibration {
     pub race: Duration,
     /// From the first change that ends a guarantee published to every recovery case opened.
     pub guarantees: Duration,
+    /// From the first counselling case listed to every case reviewed and its reply delivered.
+    pub reviews: Duration,
     /// From the first day opened to dunning's run of it done.
     pub dunning: Duration,
     /// From the first day opened to its letters and SMS delivered.
@@ -438,6 +442,148 @@ async fn make_agreements(
     Ok(fired)
 }
 
+/// The debt-counselling cases a caseworker has still to review: `GET /api/v1/cases?phase=review`
+/// through any replica (the next one when one does not answer), at most 500 a time.
+async fn cases_in_review(
+    sys: &mut System,
+    http: &reqwest::Client,
+    k: usize,
+) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut attempt = 0;
+    loop {
+        let replicas = sys.procs[CNS].len();
+        let url = format!(
+            "{}/api/v1/cases?phase=review",
+            sys.procs[CNS][(k + attempt) % replicas].base_url
+        );
+        attempt += 1;
+        let answer = http
+            .get(url)
+            .bearer_auth(CASEWORKER)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        match answer {
+            Ok(r) if r.status().is_success() => {
+                let list: Value = r.json().await?;
+                return Ok(list["cases"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .filter_map(|c| c["case_id"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default());
+            }
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                anyhow::bail!("counselling refused the list of cases in review: {status} {text}");
+            }
+            _ => {
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "counselling did not list the cases in review within 90 s"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                sys.supervise().await?;
+            }
+        }
+    }
+}
+
+/// Reviews one case as suitable through any replica, as a caseworker's browser behind a load
+/// balancer would: a replica that does not answer is tried again through the next one. A review
+/// whose answer never came may have been made: the next try's 409 "reviewed already" says so,
+/// and the review is done.
+async fn review_case(
+    sys: &mut System,
+    http: &reqwest::Client,
+    k: usize,
+    case_id: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut attempt = 0;
+    loop {
+        let replicas = sys.procs[CNS].len();
+        let url = format!(
+            "{}/api/v1/cases/{case_id}/review",
+            sys.procs[CNS][(k + attempt) % replicas].base_url
+        );
+        attempt += 1;
+        let sent = http
+            .post(url)
+            .bearer_auth(CASEWORKER)
+            .json(&json!({"decision":"suitable"}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().as_u16() == 200 => return Ok(()),
+            Ok(r) if r.status().as_u16() == 409 => {
+                let text = r.text().await.unwrap_or_default();
+                if attempt > 1 && text.contains("reviewed already") {
+                    return Ok(());
+                }
+                anyhow::bail!("counselling refused the review of {case_id}: 409 {text}");
+            }
+            // 429: over the API's rate for this token — wait and send it again
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                anyhow::bail!("counselling refused the review of {case_id}: {status} {text}");
+            }
+            _ => {
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "counselling did not review {case_id} within 90 s"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                sys.supervise().await?;
+            }
+        }
+    }
+}
+
+/// The reviews phase: every debt-counselling case still in review, found by listing them, is
+/// reviewed as suitable through the replicas in turn. A fault in this phase strikes after a
+/// seeded 20–60 % of them; the rest are reviewed while it is in effect.
+async fn review_cases(
+    sys: &mut System,
+    flow: &Flow,
+    scenario: &Scenario,
+    rng: &mut Rng,
+) -> anyhow::Result<Option<(String, bool)>> {
+    let http = reqwest::Client::new();
+    let total = flow.applications.len();
+    let strike_at = (phase_of(scenario.fault) == Some(Phase::Reviews)).then(|| {
+        let t = total as u64;
+        usize::try_from(rng.range((t / 5).max(1), (t * 3 / 5).max(1))).unwrap_or(1)
+    });
+    let mut fired = None;
+    let mut k = 0;
+    loop {
+        let listed = cases_in_review(sys, &http, k).await?;
+        if listed.is_empty() {
+            break;
+        }
+        for case_id in listed {
+            if strike_at == Some(k) {
+                let e = strike(sys, scenario.fault, rng, false, None).await?;
+                fired = Some((format!("{e}; {k}/{total} cases reviewed at the time"), true));
+            }
+            review_case(sys, &http, k, &case_id).await?;
+            k += 1;
+            anyhow::ensure!(
+                k <= 2 * total,
+                "{k} reviews of {total} cases: the cases in review do not become fewer"
+            );
+        }
+    }
+    Ok(fired)
+}
+
 /// The guarantees phase, on the business day [`DAY0`] (guarantee has it): first the amount
 /// reductions (stored before any ending, so that the cap is the same in every run), then the
 /// changes that end guarantees — with the fault placed by progress when it is this phase's,
@@ -550,6 +696,16 @@ async fn drive(
         let at = usize::try_from(rng.range(0, items.len() as u64)).unwrap_or(0);
         items.insert(at, (item(e)?, false));
     }
+    // The debt-counselling applications and the copy of one, at seeded positions too.
+    for e in flow
+        .applications
+        .iter()
+        .map(|a| &a.message)
+        .chain([&flow.duplicate_application])
+    {
+        let at = usize::try_from(rng.range(0, items.len() as u64)).unwrap_or(0);
+        items.insert(at, (item(e)?, false));
+    }
     let debtors: BTreeSet<&str> = flow
         .invoices
         .iter()
@@ -577,6 +733,7 @@ async fn drive(
             debtors: ndebtors,
             guarantees: i64::try_from(flow.guarantees.len()).unwrap_or(0),
             benefits: i64::try_from(flow.benefits.len()).unwrap_or(0),
+            applications: i64::try_from(flow.applications.len()).unwrap_or(0),
         },
     )
     .await?;
@@ -655,7 +812,8 @@ async fn drive(
     .await?;
 
     // Phase 4: a business day before the first reminder; the changes that end guarantees
-    // (recovery raised on that day); then caseworkers' agreements.
+    // (recovery raised on that day); then caseworkers' agreements; then the review of every
+    // debt-counselling case.
     publish_all(&exchange, &[item(&day_opened(DAY0))?]).await?;
     wait_until(
         &format!("the day {DAY0} done"),
@@ -673,6 +831,17 @@ async fn drive(
         Until::Agreements(i64::try_from(flow.agreements.len()).unwrap_or(0)),
     )
     .await?;
+    let reviews_started = Instant::now();
+    if let Some(f) = review_cases(sys, flow, scenario, rng).await? {
+        fired = f;
+    }
+    wait_until(
+        "every counselling case reviewed and its reply delivered",
+        sys,
+        Until::Replies,
+    )
+    .await?;
+    phases.reviews = reviews_started.elapsed();
 
     // Phase 5: two dunning days; the second is also the month-end and quarter-end reports'.
     for (day, phase) in [(DAY1, Phase::Day1), (DAY2, Phase::Day2)] {

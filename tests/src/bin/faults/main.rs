@@ -1,15 +1,18 @@
 //! `just faults`: the fault suite. A seeded flow runs through every service of the collection
 //! loop — `restance-invoicing`, `restance-dunning`, `restance-agreements`,
-//! `restance-notifications`, `restance-reporting` and `restance-guarantee`, six services each
-//! with `--replicas` processes on one queue and one PostgreSQL database, as production runs
-//! them — on the real RabbitMQ, the fake SMS gateway and the SMTP test server, while one fault
+//! `restance-notifications`, `restance-reporting`, `restance-guarantee` and
+//! `restance-counselling`, seven services each with `--replicas` processes on one queue and one
+//! PostgreSQL database, as production runs them — on the real RabbitMQ, the fake SMS gateway and the SMTP test server, while one fault
 //! strikes at a seeded random point:
 //!
 //! 1. N upstream invoices (with the bad-input campaign mixed in), and among them
 //!    G = max(4, N/25) family-reunification guarantees of Skanderborg (their guarantors and
 //!    spouses people of their own) and the benefits paid — to spouses in time and time-barred,
 //!    under another law, before the registration or after the ending, to residents, and to
-//!    people without a guarantee;
+//!    people without a guarantee; and C = max(3, N/50) applications for debt counselling in
+//!    Kristiansand (4204) from the web form (applicants with a fødselsnummer of their own and
+//!    income reported, no debtors of the invoices), one of them sent twice under another
+//!    message id;
 //! 2. payments for most of the invoices;
 //! 3. the race: fees, interest charges and part payments on the same claims at the same time;
 //! 4. a business day; on it the changes that end most guarantees (divorce, moving away, death,
@@ -17,11 +20,13 @@
 //!    the guarantor in invoicing, the guarantor's notice and the bank's hold-and-pay letter
 //!    once invoicing has given the claim its payment reference — or, with nothing recoverable,
 //!    releasing the guarantee with the bank's release letter; then caseworkers' plans,
-//!    deferrals and meetings over agreements' API;
+//!    deferrals and meetings over agreements' API; then a caseworker lists the counselling
+//!    cases in review over counselling's API and reviews each as suitable (a review retried
+//!    after a fault that answers 409 "reviewed already" was made);
 //! 5. two dunning days whose reminders become letters and SMS; the second also brings the
 //!    meetings' SMS reminders and the month-end and quarter-end reports with their e-mails.
 //!
-//! After every run an invariant checker reads all six databases, the fake SMS gateway and the
+//! After every run an invariant checker reads all seven databases, the fake SMS gateway and the
 //! SMTP server (the third parties), an audit queue on the bus and every dead-letter queue:
 //!
 //! - what the flow's own inputs say it must produce (`check::check_expected`), in every run
@@ -37,17 +42,21 @@
 //!   guarantor its debtor, the same amount), the notice and the hold letter, each delivered,
 //!   each released one the bank's release letter (requested once by notification id; it waits
 //!   in notifications for the guarantor's details, a known gap: `check::check_guarantees`);
-//!   every benefit stored once with the classification the flow's inputs call for;
+//!   every benefit stored once with the classification the flow's inputs call for; each
+//!   counselling application exactly one case (the copy none more), each case one
+//!   `counselling.case.opened.v1`, in documentation after its review, its `counselling_reply`
+//!   requested once and delivered once, and no other counselling letter or SMS;
 //! - invariants (`check::check_absolute`): every invoice exactly one claim; each claim's
 //!   balance equals its ledger; every payment counted once; dunning's view equals invoicing's;
 //!   at most one SMS per notification at the gateway and one event per effect on the bus; the
 //!   dead-letter queues hold exactly the hostile messages, each with a reason;
 //! - the same outcome as a control run of the same flow without a fault (`check::compare`),
-//!   the recovery cases, the benefits' classifications and the guarantee claims included;
+//!   the recovery cases, the benefits' classifications, the guarantee claims and the
+//!   counselling cases included;
 //! - every replica answers `/readyz` 200 again without a manual step;
 //! - no replica's log holds a national id, phone number, address, name or e-mail of the
-//!   generated debtors and guarantors, or a national id of the spouses and the other benefit
-//!   recipients.
+//!   generated debtors, guarantors and counselling applicants, or a national id of the spouses
+//!   and the other benefit recipients.
 //!
 //! Each run also records evidence that its fault really happened. A run whose fault did not
 //! fire is reported as such, never counted as a pass: `--runs R` asks for R runs in which the
@@ -165,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
     let tag = format!("f{seed}");
     let flow = generate(seed, args.invoices, &tag)?;
     eprintln!(
-        "fault suite: seed {seed}, {} invoices + {} race claims, {} debtors, {} agreements, {} guarantees ({} ended) with {} benefits paid ({} people without a guarantee among the recipients), {} hostile messages, {} replica(s) of each of the {} services, {} fired run(s) per scenario, {} scenario(s)",
+        "fault suite: seed {seed}, {} invoices + {} race claims, {} debtors, {} agreements, {} guarantees ({} ended) with {} benefits paid ({} people without a guarantee among the recipients), {} counselling applications (dated {}, one sent twice), {} hostile messages, {} replica(s) of each of the {} services, {} fired run(s) per scenario, {} scenario(s)",
         args.invoices,
         flow.race.len(),
         flow.debtors.len(),
@@ -177,6 +186,8 @@ async fn main() -> anyhow::Result<()> {
             .count(),
         flow.benefits.len(),
         flow.strangers.len(),
+        flow.applications.len(),
+        flow::applied_date(),
         flow.hostile.len(),
         system::replicas(),
         SERVICES.len(),
@@ -264,7 +275,7 @@ async fn control_run(
         ..cres.phases
     };
     eprintln!(
-        "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} report(s), {} e-mail(s) at the SMTP server, {} recovery case(s) ({} raised), {} dead letter(s), {:.1} s",
+        "  control: {} claims, {} fee(s), {} notification(s), {} SMS, {} letter(s) ready, {} report(s), {} e-mail(s) at the SMTP server, {} recovery case(s) ({} raised), {} counselling case(s) ({} reviewed), {} dead letter(s), {:.1} s",
         control.claims.len(),
         control.fees.values().map(Vec::len).sum::<usize>(),
         control.notifications.len(),
@@ -282,15 +293,27 @@ async fn control_run(
             .values()
             .filter(|(_, state, _)| state == "raised")
             .count(),
+        control
+            .counselling_cases
+            .values()
+            .map(Vec::len)
+            .sum::<usize>(),
+        control
+            .counselling_cases
+            .values()
+            .flatten()
+            .filter(|(_, phase)| phase != "review")
+            .count(),
         control.dead.values().map(Vec::len).sum::<usize>(),
         cres.elapsed.as_secs_f64()
     );
     eprintln!(
-        "  control phases (a fault in a day is drawn inside it): invoices {:.2} s, payments {:.2} s, race {:.2} s, guarantees' endings {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s, the reports {:.2} s",
+        "  control phases (a fault in a day is drawn inside it): invoices {:.2} s, payments {:.2} s, race {:.2} s, guarantees' endings {:.2} s, counselling's reviews {:.2} s, dunning's run {:.2} s, the day delivered {:.2} s, the reports {:.2} s",
         calibration.ingest.as_secs_f64(),
         calibration.payments.as_secs_f64(),
         calibration.race.as_secs_f64(),
         calibration.guarantees.as_secs_f64(),
+        calibration.reviews.as_secs_f64(),
         calibration.dunning.as_secs_f64(),
         calibration.day.as_secs_f64(),
         calibration.reports.as_secs_f64()
@@ -400,7 +423,39 @@ fn save_logs(dir: &Option<PathBuf>, scenario: &str, run: usize, logs: &[Vec<Stri
 }
 #[cfg(test)]
 mod tests {
-    use crate::flow::{generate, personal_data_hits};
+    use crate::flow::{Rng, generate, norwegian_national_id, personal_data_hits};
+    use restance_kernel::{Country, NationalId, NationalIdKind, PartyKind};
+
+    #[test]
+    fn the_applicants_national_ids_are_valid_fodselsnumre_of_the_1900s() {
+        let mut rng = Rng(11);
+        let mut used = std::collections::HashSet::new();
+        for _ in 0..2_000 {
+            let s = norwegian_national_id(&mut rng, &mut used);
+            let id = NationalId::parse_as(NationalIdKind::Fodselsnummer, &s)
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert!(id.is_valid_for(Country::No, PartyKind::Person), "{s}");
+            let born = id
+                .birth_date()
+                .unwrap_or_else(|| panic!("{s}: no birth date"));
+            assert_eq!(chrono::Datelike::year(&born) / 100, 19, "{s}");
+        }
+        assert_eq!(used.len(), 2_000, "each one once");
+        let flow = generate(7, 300, "t").expect("flow");
+        assert_eq!(flow.applications.len(), 6, "max(3, N/50)");
+        assert_eq!(
+            flow.duplicate_application["data"], flow.applications[0].message["data"],
+            "the copy has the same data"
+        );
+        assert_ne!(
+            flow.duplicate_application["id"], flow.applications[0].message["id"],
+            "under another message id"
+        );
+        assert!(
+            crate::flow::applied_date().as_str() <= crate::drive::DAY0,
+            "never after the flow's first day"
+        );
+    }
 
     #[test]
     fn the_log_scan_finds_every_kind_of_generated_personal_data_and_nothing_else() {
@@ -445,6 +500,17 @@ mod tests {
                 format!("to {}", flow.strangers[0]),
                 "a national id or phone number of a generated debtor",
             ),
+            (
+                format!(
+                    "applicant fnr={} y",
+                    flow.applications[1].applicant.national_id
+                ),
+                "a national id or phone number of a generated debtor",
+            ),
+            (
+                format!("name={}!", flow.applications[2].applicant.name),
+                "a name of a generated debtor",
+            ),
         ];
         for (log, kind) in cases {
             assert_eq!(
@@ -458,7 +524,17 @@ mod tests {
             .iter()
             .find_map(|d| d.phone.clone())
             .expect("a debtor with a phone");
-        for log in [format!("sms to {phone}"), format!("sms to {}", &phone[3..])] {
+        let norwegian = flow.applications[0]
+            .applicant
+            .phone
+            .clone()
+            .expect("an applicant's phone");
+        for log in [
+            format!("sms to {phone}"),
+            format!("sms to {}", &phone[3..]),
+            format!("sms to {norwegian}"),
+            format!("sms to {}", &norwegian[3..]),
+        ] {
             assert_eq!(
                 personal_data_hits(&log, &flow),
                 vec!["a national id or phone number of a generated debtor".to_owned()],

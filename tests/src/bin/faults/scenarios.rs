@@ -1,13 +1,14 @@
 //! The services of the flow, its phases, and the faults that strike them.
 
 /// The services of the flow, by index. Every one runs `--replicas` processes.
-pub const SERVICES: [&str; 6] = [
+pub const SERVICES: [&str; 7] = [
     "invoicing",
     "dunning",
     "agreements",
     "notifications",
     "reporting",
     "guarantee",
+    "counselling",
 ];
 pub const INV: usize = 0;
 pub const DUN: usize = 1;
@@ -15,6 +16,7 @@ pub const AGR: usize = 2;
 pub const NOT: usize = 3;
 pub const REP: usize = 4;
 pub const GUA: usize = 5;
+pub const CNS: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -29,6 +31,9 @@ pub enum Phase {
     Guarantees,
     /// Caseworkers make plans, deferrals and meetings over agreements' API.
     Agreements,
+    /// A caseworker reviews every debt-counselling case as suitable over counselling's API:
+    /// each review's reply letter is requested and delivered.
+    Reviews,
     /// The first reminder day: letters and SMS.
     Day1,
     /// The second reminder day: fees, interest, the meeting reminders, the month-end and
@@ -183,6 +188,21 @@ pub fn scenarios() -> Vec<Scenario> {
             "guarantee-after-commit",
             Crash(GUA, "consumer.after_commit", 12),
             "a guarantee replica dies after commit, before the ack",
+        ),
+        s(
+            "kill-counselling",
+            Kill9(CNS, Reviews),
+            "kill -9 of one counselling replica while a caseworker reviews the debt-counselling cases",
+        ),
+        s(
+            "counselling-before-commit",
+            Crash(CNS, "consumer.before_commit", 12),
+            "a counselling replica dies with a batch written, not committed",
+        ),
+        s(
+            "counselling-after-commit",
+            Crash(CNS, "consumer.after_commit", 12),
+            "a counselling replica dies after commit, before the ack",
         ),
         s(
             "relay-mid-publish",

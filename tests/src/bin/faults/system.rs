@@ -18,7 +18,8 @@ pub static NO_REPORTS: AtomicBool = AtomicBool::new(false);
 /// `--replicas N`: processes per service.
 pub static REPLICAS: AtomicUsize = AtomicUsize::new(1);
 pub const CALLBACK_TOKEN: &str = "fault-suite-callback";
-/// The caseworker's token for agreements' API.
+/// The caseworker's token for agreements' and counselling's APIs (its name, `fault-suite`, is
+/// no counsellor's id: it reviews any case, and sees no protected address).
 pub const CASEWORKER: &str = "fault-suite-caseworker";
 
 pub fn replicas() -> usize {
@@ -137,12 +138,15 @@ impl System {
         let audit = format!("{exchange}.audit");
         declare_quorum_queue(&exchange, &audit, AUDITED).await?;
         let n = replicas();
-        // Six services' pools must stay under PostgreSQL's default 100 connections, with room
-        // for the checker's: 6 × 8 alone, 18 × 4 with up to three replicas, 30 × 3 with five.
+        // Seven services' pools must stay under PostgreSQL's default 100 connections (97 for
+        // ordinary users), with room for the checker's seven and the test databases' admin
+        // connection: 7 × 8 = 56 alone, 14 × 4 = 56 with two replicas, 21 × 3 = 63 with three,
+        // 28 × 3 = 84 with four, 35 × 2 = 70 with five.
         let pool = match n {
             1 => "8",
-            2 | 3 => "4",
-            _ => "3",
+            2 => "4",
+            3 | 4 => "3",
+            _ => "2",
         };
         let tokens = format!("{CASEWORKER}:caseworker:fault-suite");
         let mut procs = Vec::new();
@@ -354,7 +358,8 @@ pub fn spool_files(spool: &std::path::Path) -> std::collections::BTreeSet<PathBu
 // ------------------------------------------------------------------ the bus side
 
 /// What a third party acts on (letters, SMS, e-mail), every claim announced, every agreement
-/// made and every report published: the audit queue (durable, quorum) lets the checker see
+/// made, every report published, every recovery raised and every counselling case opened: the
+/// audit queue (durable, quorum) lets the checker see
 /// every copy the services published, across broker restarts.
 pub const AUDITED: &[&str] = &[
     "notifications.letter.ready.v1",
@@ -366,6 +371,7 @@ pub const AUDITED: &[&str] = &[
     "agreements.meeting.scheduled.v1",
     "reporting.report.published.v1",
     "guarantee.recovery.raised.v1",
+    "counselling.case.opened.v1",
 ];
 
 /// Ready messages in the services' queues (0 when all consumed); `None` while the broker is away.

@@ -1,32 +1,42 @@
 //! What a phase of the flow waits for, and saying what did not hold when it times out.
 
 use crate::drive::phase_timeout;
-use crate::scenarios::{AGR, DUN, GUA, INV, NOT, REP, SERVICES};
+use crate::scenarios::{AGR, CNS, DUN, GUA, INV, NOT, REP, SERVICES};
 use crate::system::{System, quiet, unquiet};
 use std::time::{Duration, Instant};
 
 /// What a phase waits for.
 pub enum Until {
     /// `n` claims in invoicing, dunning, agreements and reporting, `debtors` contacts in
-    /// notifications, `guarantees` guarantees and `benefits` benefits in guarantee.
+    /// notifications, `guarantees` guarantees and `benefits` benefits in guarantee, at least
+    /// `applications` cases in counselling (a case too many is the checker's to count).
     Stored {
         n: i64,
         debtors: i64,
         guarantees: i64,
         benefits: i64,
+        applications: i64,
     },
     /// `n` payments and `fees` fees stored, and everything quiet.
     Payments { n: i64, fees: i64 },
     /// `n` agreements made, and everything quiet.
     Agreements(i64),
     /// Every service's work of this date done (dunning's run, agreements' follow-up,
-    /// reporting's snapshot and reports, guarantee's business day), and everything quiet.
+    /// reporting's snapshot and reports, guarantee's and counselling's business day), and
+    /// everything quiet.
     Day(String),
     /// Guarantee has `changes` changes and at least `cases` recovery cases, no bank's letter
     /// held, and notifications every letter its cases call for; and everything quiet (every
     /// delivery planned final).
     Guarantees { changes: i64, cases: i64 },
+    /// No counselling case left in review, notifications has a reply letter for every case
+    /// reviewed (from what the service did, as [`Until::Guarantees`]), and everything quiet.
+    Replies,
 }
+
+const IN_REVIEW: &str = "SELECT COUNT(*) FROM cases WHERE phase = 'review'";
+const REVIEWED: &str = "SELECT COUNT(*) FROM cases WHERE phase <> 'review'";
+const REPLIES: &str = "SELECT COUNT(*) FROM notifications WHERE template = 'counselling_reply'";
 
 /// The guarantees phase's progress, from what the service did (not from what the flow expects,
 /// so that a wrong outcome is reported by the checker instead of timing the phase out): the
@@ -40,7 +50,7 @@ const HELD: &str = "SELECT COUNT(*) FROM held_letters WHERE sent_on IS NULL";
 const LETTERS_DUE: &str = "SELECT CAST(COALESCE(SUM(CASE state WHEN 'raised' THEN 2 WHEN 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM recovery_cases";
 const LETTERS: &str = "SELECT COUNT(*) FROM notifications WHERE notification_id LIKE 'guarantee:%'";
 
-/// Guarantee's record of the business day `day`.
+/// Guarantee's (and counselling's: the same table) record of the business day `day`.
 pub fn guarantee_day(day: &str) -> String {
     format!("SELECT COUNT(*) FROM business_days WHERE business_date = '{day}'")
 }
@@ -66,6 +76,7 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
             debtors,
             guarantees,
             benefits,
+            applications,
         } => {
             for svc in [INV, DUN, AGR, REP] {
                 if sys.count(svc, "SELECT COUNT(*) FROM claims").await != *n {
@@ -75,6 +86,7 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
             sys.count(NOT, "SELECT COUNT(*) FROM contacts").await >= *debtors
                 && sys.count(GUA, "SELECT COUNT(*) FROM guarantees").await == *guarantees
                 && sys.count(GUA, "SELECT COUNT(*) FROM benefits").await == *benefits
+                && sys.count(CNS, "SELECT COUNT(*) FROM cases").await >= *applications
         }
         Until::Payments { n, fees } => {
             sys.count(INV, "SELECT COUNT(*) FROM payments").await == *n
@@ -88,6 +100,7 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
                 && sys.count(AGR, &agr).await == 1
                 && sys.count(REP, &rep).await == 1
                 && sys.count(GUA, &guarantee_day(day)).await == 1
+                && sys.count(CNS, &guarantee_day(day)).await == 1
                 && quiet(sys).await
         }
         Until::Guarantees { changes, cases } => {
@@ -97,6 +110,11 @@ pub async fn reached(sys: &System, until: &Until) -> bool {
                 && sys.count(GUA, CASES).await >= *cases
                 && sys.count(GUA, HELD).await == 0
                 && sys.count(NOT, LETTERS).await >= sys.count(GUA, LETTERS_DUE).await
+                && quiet(sys).await
+        }
+        Until::Replies => {
+            sys.count(CNS, IN_REVIEW).await == 0
+                && sys.count(NOT, REPLIES).await >= sys.count(CNS, REVIEWED).await
                 && quiet(sys).await
         }
     }
@@ -111,6 +129,7 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             debtors,
             guarantees,
             benefits,
+            applications,
         } => {
             for svc in [INV, DUN, AGR, REP] {
                 let have = sys.count(svc, "SELECT COUNT(*) FROM claims").await;
@@ -129,6 +148,12 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
                 if have != *want {
                     why.push(format!("guarantee has {have} of {want} {table}"));
                 }
+            }
+            let have = sys.count(CNS, "SELECT COUNT(*) FROM cases").await;
+            if have < *applications {
+                why.push(format!(
+                    "counselling has {have} cases of {applications} applications"
+                ));
             }
         }
         Until::Payments { n, fees } => {
@@ -161,6 +186,9 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             if sys.count(GUA, &guarantee_day(day)).await != 1 {
                 why.push("guarantee has not recorded the day".to_owned());
             }
+            if sys.count(CNS, &guarantee_day(day)).await != 1 {
+                why.push("counselling has not recorded the day".to_owned());
+            }
         }
         Until::Guarantees { changes, cases } => {
             let have = sys
@@ -186,6 +214,21 @@ pub async fn unmet(sys: &System, until: &Until) -> Vec<String> {
             if have < due {
                 why.push(format!(
                     "notifications has {have} of the {due} letters guarantee's cases call for"
+                ));
+            }
+        }
+        Until::Replies => {
+            let left = sys.count(CNS, IN_REVIEW).await;
+            if left != 0 {
+                why.push(format!("counselling has {left} case(s) in review"));
+            }
+            let (due, have) = (
+                sys.count(CNS, REVIEWED).await,
+                sys.count(NOT, REPLIES).await,
+            );
+            if have < due {
+                why.push(format!(
+                    "notifications has {have} reply letter(s) of the {due} cases reviewed"
                 ));
             }
         }
