@@ -490,14 +490,7 @@ impl Case {
 
     fn notify(&mut self, on: BusinessDate, template: &'static str, to: To, data: Value) -> Effect {
         self.sent += 1;
-        let kind = if template.ends_with("_confirmation")
-            || template.ends_with("_reminder")
-            || template == CONTACT_REQUEST
-        {
-            "sms"
-        } else {
-            "letter"
-        };
+        let kind = if is_sms(template) { "sms" } else { "letter" };
         let whom = match to {
             To::Applicant => "the applicant".to_owned(),
             To::Creditor(i) => self
@@ -1473,6 +1466,14 @@ pub const DEBT_FEEDBACK: &str = "counselling_debt_feedback";
 pub const CREDITOR_CLOSING: &str = "counselling_creditor_closing";
 /// `counselling_case_closed`.
 pub const CASE_CLOSED: &str = "counselling_case_closed";
+
+/// Whether `template` is one of the service's SMS (no letter, no legal basis).
+pub fn is_sms(template: &str) -> bool {
+    matches!(
+        template,
+        MEETING_CONFIRMATION | MEETING_REMINDER | CONTACT_REQUEST
+    )
+}
 
 /// Every template the service sends.
 pub const TEMPLATES: [&str; 12] = [

@@ -103,9 +103,7 @@ fn request(
             stored.municipality
         ))
     })?;
-    let is_sms = template.ends_with("_confirmation")
-        || template.ends_with("_reminder")
-        || template == crate::domain::case::CONTACT_REQUEST;
+    let is_sms = crate::domain::case::is_sms(template);
     if let Value::Object(fields) = &mut data {
         if !is_sms {
             fields.insert("legal_basis".into(), json!(shared.config.legal_basis));
