@@ -85,4 +85,3 @@ impl Budget {
         Money::try_round_from(scaled.round_dp_with_strategy(2, RoundingStrategy::ToZero)).ok()
     }
 }
-
