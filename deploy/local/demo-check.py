@@ -4,7 +4,8 @@
 Each run must have succeeded at every step and shown every section README promises, with real
 content (a letter's text, SMS, the caseworker's view, the report CSV with its 12-months-earlier
 column, this run's committee e-mails with their attachments, claims with payment lines, a dunning
-history with reminders, dead letters with reasons, metrics by service); and the two runs' counts
+history with reminders, a counselling case with its letters and debt schedule, dead letters
+with reasons, metrics by service); and the two runs' counts
 (`demo: name=value` lines) must be equal: the second run starts from a clean slate too.
 Usage: demo-check.py RUN1.log RUN2.log — prints one line per check, exits 1 on any failure.
 """
@@ -87,11 +88,28 @@ def check_run(name: str, text: str) -> list[str]:
          "the bank's hold-and-pay letter with its payment line")
     need(c.get("guarantee_admin_emails", 0) >= 1, "the guarantee administrator's e-mails")
     need(re.search(r"\b\d{6}-?\d{4}\b", gua) is None, "no national id in the guarantee section")
+    need(c.get("counselling_applications") == 2, "two counselling applications published")
+    ses = section(secs, "a debt counsellor works a case")
+    need(c.get("counselling_cases") == 2 and c.get("counselling_steps") == 6,
+         "both applications opened a case and the counsellor's six steps were taken")
+    need("counselling_reply to the applicant" in ses and "counselling_debt_request to Lindorff AS" in ses,
+         "the session sent the reply and the creditor's request")
+    cou = section(secs, "debt counselling (restance-counselling")
+    need(c.get("counselling_timeline", 0) >= 8 and "schedule" in cou, "the case's timeline to the schedule")
+    need(c.get("counselling_letters_requested", 0) >= 3
+         and c.get("counselling_letters_rendered") == c.get("counselling_letters_requested"),
+         "the case's letters (reply, debt request, debt feedback) requested and rendered as PDF")
+    need(c.get("counselling_reply_lines", 0) >= 10, "the reply letter's text")
+    need("sheet Gjeldsskjema" in cou and c.get("counselling_schedule_items", 0) >= 1 and "Lindorff AS" in cou,
+         "the debt schedule's XLSX with its rows")
+    need(c.get("counselling_events_opened") == 2 and "counselling.case.opened.v1  id " in cou,
+         "the counselling.case.opened.v1 events caught on the exchange")
+    need(re.search(r"(?<!\d)\d{6} ?\d{5}(?!\d)", ses + cou) is None, "no fødselsnummer in the counselling sections")
     dead = section(secs, "dead letters")
     need(c.get("dead_letters", 0) >= c.get("bad_messages", 1) > 0, "a dead letter for every bad message")
     need("REASON" in dead and re.search(r"invoicing .*\S+ *$", dead, re.M) is not None, "dead letters listed with reasons")
     met = section(secs, "what the services did")
-    for svc in ("invoicing", "dunning", "agreements", "guarantee", "notifications", "reporting"):
+    for svc in ("invoicing", "dunning", "agreements", "guarantee", "counselling", "notifications", "reporting"):
         need(re.search(rf"^{svc} +restance_", met, re.M) is not None, f"metrics of {svc}, labelled by service")
     summary = section(secs, "summary")
     need("left running:" in summary, "the summary says what is left running")

@@ -19,12 +19,17 @@ ROOT="$PWD"
 DEMO="$ROOT/var/demo"
 EXCHANGE="${RESTANCE_DEMO_EXCHANGE:-restance-demo}"
 SMTP_PORT="${RESTANCE_DEMO_SMTP_PORT:-2526}"
-PORTS=(8081 8082 8083 8084 8085 8086)
+PORTS=(8081 8082 8083 8084 8085 8086 8087)
 SHOW=(python3 "$ROOT/deploy/local/demo_show.py" --demo "$DEMO" --exchange "$EXCHANGE")
-# the caseworker APIs of agreements, guarantee and reporting are closed without tokens (token:role:name)
+# the caseworker APIs of agreements, guarantee, counselling and reporting are closed without
+# tokens (token:role:name)
 CASEWORKER=demo-caseworker-token-0001
 ADMIN=demo-admin-token-0000000001
+# counselling's counsellors: a token's name is the counsellor's id in [counselling] (Kristiansand:
+# EG days 1–12, KH 13–16 and the protected cases, AG 17–31)
+COUNSELLORS="EG:demo-counsellor-token-eg01,KH:demo-counsellor-token-kh01,AG:demo-counsellor-token-ag01"
 export RESTANCE_DEMO_CASEWORKER_TOKEN="$CASEWORKER" RESTANCE_DEMO_ADMIN_TOKEN="$ADMIN"
+export RESTANCE_DEMO_COUNSELLOR_TOKENS="$COUNSELLORS"
 
 failed=()
 pids=()
@@ -69,7 +74,7 @@ finish() {
     say "stopping the demo's processes (SIGTERM: finish in-flight work, flush the outbox)"
     stop_all
     local n
-    for n in invoicing dunning agreements guarantee notifications reporting; do
+    for n in invoicing dunning agreements guarantee counselling notifications reporting; do
         [ -f "$DEMO/$n.log" ] && printf '%-14s %s\n' "$n:" "$(tail -n 1 "$DEMO/$n.log")"
     done
     say "summary"
@@ -168,12 +173,15 @@ start_everything() {
     start_service guarantee 8084 "$tokens"
     start_service notifications 8085
     start_service reporting 8086 "$tokens"
+    local c counsellor_tokens="$CASEWORKER:caseworker:demo-caseworker,$ADMIN:admin:demo-admin"
+    for c in ${COUNSELLORS//,/ }; do counsellor_tokens+=",${c#*:}:caseworker:${c%%:*}"; done
+    start_service counselling 8087 "RESTANCE__API__TOKENS=$counsellor_tokens"
     "${SHOW[@]}" ready || return 1
     echo "SMS gateway stand-in (GatewayAPI's REST dialect) on $RESTANCE__SMS__URL: what it receives is in var/demo/sms-gateway.log"
     echo "SMTP test server on 127.0.0.1:$SMTP_PORT: the mail it receives is in var/demo/mail"
 }
 # the started processes must be known to this shell (to stop them), so this step is not a subshell
-say "starting the SMTP test server, the SMS gateway stand-in and the six services"
+say "starting the SMTP test server, the SMS gateway stand-in and the seven services"
 if ! start_everything; then
     failed+=("starting the services")
     echo "!! the services did not all start (their logs are under var/demo)" >&2
@@ -215,6 +223,16 @@ publish_guarantees() {
 }
 step "family-reunification guarantees from the immigration authority, benefits paid to the spouses, and on 2 November the divorces, moves and deaths that end some of them" publish_guarantees
 
+publish_counselling() {
+    # nothing here consumes counselling's case events: a tap catches them to show one later
+    restance tap open counselling --key counselling.case.opened.v1 --key counselling.case.closed.v1
+    # applied on a day before the demo's first business day (the service refuses a future one)
+    restance sample counselling --count 2 --seed 7 --applied-date 2026-12-04 >"$DEMO/counselling.jsonl"
+    echo "demo: counselling_applications=$(awk 'NF {n++} END {print n+0}' "$DEMO/counselling.jsonl")"
+    restance publish "$DEMO/counselling.jsonl"
+}
+step "applications for debt counselling from Kristiansand's self-service form (restance sample counselling), one with an income reported, one without" publish_counselling
+
 step "bad input, one of each kind (each must end as a dead letter with its reason)" publish_bad
 
 # let invoicing's claim events reach dunning first (in production the day opens in the morning; a
@@ -230,6 +248,9 @@ step "opening the business day 2026-12-16: reminders for what fell due a week ag
 step "a caseworker makes agreements (restance-agreements, :8083): a payment plan, a deferral, a meeting" \
     "${SHOW[@]}" agreements
 
+step "a debt counsellor works a case (restance-counselling, :8087): the reply, documents and power of attorney, a creditor and its answer, the budget, the debt schedule" \
+    "${SHOW[@]}" counselling-session
+
 step "opening 2027-01-04: second reminders with a fee and notice of transfer; meeting offers for daycare; the December and Q4 arrears reports" \
     open_day 2027-01-04
 step "opening 2027-01-11: the business day before the meeting — its SMS reminder" open_day 2027-01-11
@@ -242,6 +263,13 @@ pay_guarantees() {
 step "the banks pay the recovery claims by their payment reference (one in full, one in part)" pay_guarantees
 step "guarantee recovery (restance-guarantee, :8084): the cases, a bank's hold-and-pay letter, what the administrator was told" \
     "${SHOW[@]}" guarantee
+
+show_counselling() {
+    restance tap read counselling --json >"$DEMO/counselling-events.jsonl"
+    "${SHOW[@]}" counselling
+}
+step "debt counselling (restance-counselling, :8087): the case's timeline, the reply letter, the debt schedule as XLSX, the case events" \
+    show_counselling
 
 step "a claim that went through reminders: its dunning history (GET :8082/api/v1/claims/{id}/dunning)" "${SHOW[@]}" history
 step "its first reminder letter (pdftotext of the PDF notifications rendered)" "${SHOW[@]}" letter
@@ -261,7 +289,7 @@ step "a debtor's claims with their payment lines (restance claims)" claims_of_de
 
 dead_letters() {
     local s
-    for s in invoicing dunning agreements guarantee notifications reporting; do
+    for s in invoicing dunning agreements guarantee counselling notifications reporting; do
         restance dead list --service "$s" --limit 20
     done
     "${SHOW[@]}" dead-count

@@ -28,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 SERVICES = {
@@ -37,9 +39,14 @@ SERVICES = {
     "guarantee": 8084,
     "notifications": 8085,
     "reporting": 8086,
+    "counselling": 8087,
 }
 CASEWORKER = os.environ.get("RESTANCE_DEMO_CASEWORKER_TOKEN", "")
 ADMIN = os.environ.get("RESTANCE_DEMO_ADMIN_TOKEN", "")
+# counsellor id -> token ("EG:token,KH:token,…"): a counselling token's name is the counsellor
+COUNSELLORS = dict(
+    pair.split(":", 1) for pair in os.environ.get("RESTANCE_DEMO_COUNSELLOR_TOKENS", "").split(",") if ":" in pair
+)
 
 
 class Missing(Exception):
@@ -166,7 +173,11 @@ class Demo:
 
     def quiet_state(self):
         queues = self.queues()
-        busy = None if queues is None else sum(n for q, n in queues.items() if not q.endswith(".dead"))
+        # dead letters and the demo's tap (`restance tap`: what it caught waits there to be shown)
+        # are not work left to do
+        busy = None if queues is None else sum(
+            n for q, n in queues.items() if not q.endswith(".dead") and not q.startswith(f"{self.exchange}.tap.")
+        )
         return (busy, self.consumed(), self.letters(), len(self.sms_lines()), len(self.mails()), self.due_deliveries())
 
     def wait_quiet(self, what: str, timeout: float = 300, still: float = 3.0) -> None:
@@ -544,6 +555,211 @@ def cmd_guarantee(d: Demo, _args) -> None:
         raise Missing("no recovery case was settled and closed")
 
 
+def counselling_applications(d: Demo) -> list[dict]:
+    """The sample's applications (their data), in publishing order."""
+    return [json.loads(l)["data"] for l in (d.dir / "counselling.jsonl").read_text().splitlines() if l.strip()]
+
+
+def counselling_cases(d: Demo) -> dict[str, dict]:
+    """application id -> the case as GET /api/v1/cases/{id} answers it, for every open case."""
+    port = SERVICES["counselling"]
+    listed = http("GET", port, "/api/v1/cases", token=CASEWORKER)
+    out = {}
+    for row in listed.get("cases", []):
+        v = http("GET", port, f"/api/v1/cases/{row['case_id']}", token=CASEWORKER)
+        v["next_task"] = row.get("next_task")
+        out[v["application_id"]] = v
+    return out
+
+
+def counselling_notifications(case: dict) -> list[tuple[str, str, str]]:
+    """(notification id, template, kind) of every letter and SMS of the case, in order: the case
+    numbers what it sends (the timeline's n-th letter or SMS is `counselling:{case}:{n}:{template}`)."""
+    out = []
+    for e in case["case"]["timeline"]:
+        if e.get("kind") in ("letter", "sms"):
+            template = e["text"].split(" ", 1)[0]
+            out.append((f"counselling:{case['case']['case_id']}:{len(out) + 1}:{template}", template, e["kind"]))
+    return out
+
+
+def print_entries(entries: list[dict], indent: str = "  ") -> None:
+    for e in entries:
+        print(f"{indent}{e.get('on')}  {e.get('by', ''):<7} {e.get('kind', ''):<16} {e.get('text', '')}")
+
+
+def cmd_counselling_session(d: Demo, _args) -> None:
+    """The counsellor's session on the case whose applicant reported an income."""
+    d.wait_quiet("the counselling applications", timeout=120)
+    apps = counselling_applications(d)
+    cases = counselling_cases(d)
+    print(f"the counsellors' list (GET :8087/api/v1/cases): {len(cases)} open case(s) from {len(apps)} application(s)")
+    for a in apps:
+        v = cases.get(a["application_id"])
+        if v is None:
+            continue
+        c, task = v["case"], v.get("next_task") or {}
+        print(f"  {c['case_id']}  counsellor {c['counsellor']}  phase {c['phase']}  opened {c['opened_on']}  "
+              f"income reported: {a['answers']['income_reported']}  next task: {task.get('kind', '-')} {task.get('due', '')}".rstrip())
+    count("counselling_cases", len(cases))
+    picked = next((cases[a["application_id"]] for a in apps
+                   if a["answers"]["income_reported"] and a["application_id"] in cases), None)
+    if picked is None:
+        raise Missing("no counselling case opened from an application with an income reported")
+    app = next(a for a in apps if a["application_id"] == picked["application_id"])
+    case_id, counsellor = picked["case"]["case_id"], picked["case"]["counsellor"]
+    token = COUNSELLORS.get(counsellor)
+    if not token:
+        raise Missing(f"the demo has no token for counsellor {counsellor} (RESTANCE_DEMO_COUNSELLOR_TOKENS)")
+    print(f"-- counsellor {counsellor} (with a token named for the counsellor: the timeline names who did what) on case {case_id}; "
+          f"the applicant was born {picked['applicant']['birth_date']} (the API never shows the national id)")
+    income, expenses = app["answers"]["monthly_income"], app["answers"]["monthly_expenses"]
+    steps = [
+        ("review", {"decision": "suitable"},
+         "the first review: suitable (an income is reported, so no calls first) — the reply letter"),
+        ("documents", {"received": ["Skattemelding 2025", "Lønnsslipper september–november", "Oversikt over gjeld"],
+                       "power_of_attorney": True},
+         "the documents and the signed power of attorney are in"),
+        ("creditors", {"name": "Lindorff AS", "reference": "L-4711", "email": "gjeld@lindorff.example",
+                       "address": {"lines": ["Postboks 283 Skøyen"], "postcode": "0213", "city": "Oslo", "country": "NO"}},
+         "a creditor is asked for the debt (letter and e-mail: name and birth date only)"),
+        ("creditors/0/answer", {"items": [{"kind": "forbrukslån", "reference": "L-4711", "balance": "48500.00",
+                                           "interest": "2150.00", "monthly_cost": "1450.00"}]},
+         "Lindorff answers: one consumer loan"),
+        ("budget", {"monthly_income": income, "monthly_expenses": expenses},
+         f"the household budget: income {income}, necessary expenses {expenses} a month"),
+        ("schedule", {}, "the debt schedule goes to the applicant with the budget's verdict"),
+    ]
+    seen = len(picked["case"]["timeline"])
+    v = picked
+    for path, body, what in steps:
+        v = http("POST", SERVICES["counselling"], f"/api/v1/cases/{case_id}/{path}", body, token)
+        print(f"POST :8087/api/v1/cases/{{id}}/{path}: {what} -> phase {v['case']['phase']}")
+        print_entries(v["case"]["timeline"][seen:], "    ")
+        seen = len(v["case"]["timeline"])
+    sched = v.get("schedule") or {}
+    totals = sched.get("totals") or {}
+    print(f"the debt schedule: {len(sched.get('items', []))} item(s), balance {totals.get('balance')}, "
+          f"monthly cost {totals.get('monthly_cost')}, can service the debt: {sched.get('can_service')}")
+    (d.dir / "counselling-case.json").write_text(json.dumps({"case_id": case_id, "counsellor": counsellor}))
+    count("counselling_steps", len(steps))
+    d.wait_quiet("the counselling letters", timeout=120)
+
+
+def xlsx_rows(path: Path) -> tuple[str, list[list[str]]]:
+    """The first sheet's name and its rows as text (shared strings resolved), read with zipfile."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        shared = []
+        if "xl/sharedStrings.xml" in names:
+            for si in ET.fromstring(z.read("xl/sharedStrings.xml")).findall("m:si", ns):
+                shared.append("".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t")))
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        sheet = book.find("m:sheets/m:sheet", ns)
+        sheet_name = sheet.get("name") if sheet is not None else "?"
+        root = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    rows = []
+    for row in root.iter(f"{{{ns['m']}}}row"):
+        cells = {}
+        for c in row.findall("m:c", ns):
+            col = re.match(r"[A-Z]+", c.get("r", "A")).group(0)
+            v = c.find("m:v", ns)
+            text = "" if v is None else (v.text or "")
+            if c.get("t") == "s" and text:
+                text = shared[int(text)]
+            elif c.get("t") == "inlineStr":
+                text = "".join(t.text or "" for t in c.iter(f"{{{ns['m']}}}t"))
+            elif text and c.get("t") is None:
+                text = f"{float(text):,.2f}"
+            cells[col] = text
+        width = max((ord(k[-1]) - 64 for k in cells), default=0)
+        rows.append([cells.get(chr(65 + i), "") for i in range(width)])
+    return sheet_name, rows
+
+
+def cmd_counselling(d: Demo, _args) -> None:
+    d.wait_quiet("the counselling letters", timeout=120)
+    try:
+        picked = json.loads((d.dir / "counselling-case.json").read_text())
+    except OSError:
+        raise Missing("no counselling case was worked (the counsellor's session failed)") from None
+    case_id = picked["case_id"]
+    port = SERVICES["counselling"]
+    v = http("GET", port, f"/api/v1/cases/{case_id}", token=CASEWORKER)
+    c = v["case"]
+    print(f"case {case_id} (GET :8087/api/v1/cases/{{id}}): counsellor {c['counsellor']}, phase {c['phase']}, "
+          f"opened {c['opened_on']}, applicant born {v['applicant']['birth_date']}, "
+          f"power of attorney {c.get('power_of_attorney')}, next timer {v.get('next_timer')}")
+    print("its timeline:")
+    print_entries(c["timeline"])
+    count("counselling_timeline", len(c["timeline"]))
+    tasks = v.get("tasks") or []
+    print("the counsellor's tasks now:", "; ".join(f"{t.get('kind')} {t.get('due', '')}".strip() for t in tasks) or "none")
+
+    # what the case sent, as notifications delivered it
+    sent = counselling_notifications(v)
+    rendered = 0
+    print("what the case sent (GET :8085/api/v1/notifications/{id}):")
+    for nid, template, kind in sent:
+        n = http("GET", SERVICES["notifications"], f"/api/v1/notifications/{nid}")
+        channels = ", ".join(f"{x.get('channel')} {x.get('status')}" for x in n.get("deliveries", []))
+        pdf = b""
+        if kind == "letter":
+            pdf = http("GET", SERVICES["notifications"], f"/api/v1/documents/{document_id(nid)}", raw=True)
+            rendered += 1 if pdf.startswith(b"%PDF-") else 0
+        print(f"  {template:<34} {kind:<6} {channels}" + (f"  (PDF {len(pdf)} bytes)" if pdf else ""))
+    letters = [s for s in sent if s[2] == "letter"]
+    count("counselling_letters_requested", len(letters))
+    count("counselling_letters_rendered", rendered)
+
+    # the reply letter as the applicant reads it
+    reply = next((nid for nid, template, _ in sent if template == "counselling_reply"), None)
+    if reply is None:
+        raise Missing("the case sent no reply letter")
+    doc = document_id(reply)
+    path = d.dir / "counselling-reply.pdf"
+    path.write_bytes(http("GET", SERVICES["notifications"], f"/api/v1/documents/{doc}", raw=True))
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = next((l.split()[-1] for l in info.splitlines() if l.startswith("Pages:")), "?")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    lines = [l for l in text.splitlines() if l.strip()]
+    print(f"the reply letter (GET :8085/api/v1/documents/{doc} -> var/demo/counselling-reply.pdf, {pages} page(s)):")
+    print("\n".join(lines[:30]))
+    count("counselling_reply_lines", min(len(lines), 30))
+
+    # the debt schedule as the counsellor downloads it
+    xlsx = http("GET", port, f"/api/v1/cases/{case_id}/schedule.xlsx", token=CASEWORKER, raw=True)
+    if not xlsx.startswith(b"PK"):
+        raise Missing("GET /api/v1/cases/{id}/schedule.xlsx did not answer with an XLSX")
+    path = d.dir / f"gjeldsskjema-{case_id}.xlsx"
+    path.write_bytes(xlsx)
+    sheet, rows = xlsx_rows(path)
+    print(f"the debt schedule (GET :8087/api/v1/cases/{{id}}/schedule.xlsx -> var/demo/{path.name}, "
+          f"{len(xlsx)} bytes), sheet {sheet}:")
+    for row in rows:
+        print("  " + " | ".join(row))
+    header = next((i for i, r in enumerate(rows) if r and r[0] == "Kreditor"), None)
+    total = next((i for i, r in enumerate(rows) if r and r[0] == "Sum"), None)
+    if header is None or total is None:
+        raise Missing(f"the schedule's sheet {sheet} has no Kreditor header or Sum row")
+    count("counselling_schedule_items", total - header - 1)
+
+    # the case events, as the tap on the exchange caught them (restance tap read counselling)
+    events = [json.loads(l) for l in (d.dir / "counselling-events.jsonl").read_text().splitlines() if l.strip()]
+    opened = [e for e in events if e.get("type") == "counselling.case.opened.v1"]
+    print(f"the case events on the exchange (restance tap read counselling): {len(events)}, "
+          f"{len(opened)} counselling.case.opened.v1; this case's:")
+    for e in opened:
+        if e["data"].get("case_id") == case_id:
+            print(f"  {e['type']}  id {e['id']}  from {e['source']}  at {e['time']}")
+            for line in json.dumps(e["data"], indent=2, ensure_ascii=False).splitlines():
+                print("    " + line)
+    count("counselling_events_opened", len(opened))
+    if not any(e["data"].get("case_id") == case_id for e in opened):
+        raise Missing(f"no counselling.case.opened.v1 for {case_id} reached the tap")
+
+
 def cmd_debtor(d: Demo, _args) -> None:
     picked = d.picked()
     print(picked["debtor_id"], picked["municipality"])
@@ -588,6 +804,8 @@ def main() -> int:
         sub.add_parser(name)
     sub.add_parser("day").add_argument("date")
     sub.add_parser("guarantee")
+    sub.add_parser("counselling-session")
+    sub.add_parser("counselling")
     sub.add_parser("guarantee-payments").add_argument("out")
     args = p.parse_args()
     d = Demo(args)
