@@ -526,6 +526,10 @@ async fn bad_input_gets_a_reason(kind: &str) -> anyhow::Result<()> {
     };
     svc.publish(&[
         applied("g0", good),
+        applied(
+            "g1",
+            application_data("B-9", Some(FNR_EG), "none", true, "paper"),
+        ),
         applied("b1", other),
         applied("b2", with(&["municipality"], json!("0746"))),
         applied(
@@ -539,7 +543,23 @@ async fn bad_input_gets_a_reason(kind: &str) -> anyhow::Result<()> {
     ])
     .await?;
     svc.settle().await?;
-    assert_eq!(svc.count("SELECT COUNT(*) FROM cases").await?, 1);
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM cases").await?,
+        1,
+        "B-9 joins B-0's case"
+    );
+    let (_, v) = svc
+        .get(
+            &format!("/api/v1/cases/{}", case_of(&svc, "B-0").await?),
+            Some(EG),
+        )
+        .await?;
+    assert!(
+        v["case"]["timeline"]
+            .to_string()
+            .contains("another application by paper"),
+        "{v}"
+    );
     let dead = svc.dead_letters().await?;
     let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
     assert_eq!(dead.len(), 7, "{reasons:#?}");

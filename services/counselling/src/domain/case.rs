@@ -300,6 +300,10 @@ pub struct Case {
     /// How many letters and SMS went (numbering their notification keys).
     #[serde(default)]
     pub sent: u32,
+    /// Later applications of the same person received while the case works (their source and
+    /// id), recorded on it instead of opening a second case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later_applications: Vec<String>,
 }
 
 /// Who receives a notification.
@@ -460,6 +464,7 @@ impl Case {
             notes: Vec::new(),
             timeline: Vec::new(),
             sent: 0,
+            later_applications: Vec::new(),
         };
         let mut text = format!(
             "application by {}; assigned to {} ({})",
@@ -600,6 +605,32 @@ impl Case {
     }
 
     /// Contact from the applicant (a call or e-mail in, a visit): the watch starts over.
+    /// Another application of the same person while this case works: recorded on it (the
+    /// counsellor's question: new information?) and counted as contact, instead of a second
+    /// case. False when `key` (its source and id) was recorded before.
+    pub fn another_application(
+        &mut self,
+        on: BusinessDate,
+        key: &str,
+        channel: ApplicationChannel,
+    ) -> bool {
+        if !self.phase.is_active() || self.later_applications.iter().any(|k| k == key) {
+            return false;
+        }
+        self.later_applications.push(key.to_owned());
+        self.contact(on);
+        self.log(
+            on,
+            "application",
+            SYSTEM,
+            format!(
+                "another application by {} while the case works: new information?",
+                channel.as_str()
+            ),
+        );
+        true
+    }
+
     pub fn record_contact(&mut self, on: BusinessDate, by: &str, how: &str) -> Result<(), Refused> {
         self.active()?;
         self.contact(on);

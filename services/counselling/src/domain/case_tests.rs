@@ -144,6 +144,54 @@ fn an_unclarified_application_needs_two_calls_and_two_business_days_before_the_r
 }
 
 #[test]
+fn another_application_while_the_case_works_is_recorded_once_as_contact() {
+    let f = Fixture::new();
+    let mut c = opened(ApplicationChannel::Web, false, "2027-03-01");
+    c.review(
+        d("2027-03-01"),
+        Decision::Suitable { meeting: None },
+        "EG",
+        &f.rules(),
+    )
+    .expect("reply");
+    assert!(c.another_application(
+        d("2027-03-10"),
+        "/selfservice/web\nA-9",
+        ApplicationChannel::Paper
+    ));
+    assert!(
+        !c.another_application(
+            d("2027-03-11"),
+            "/selfservice/web\nA-9",
+            ApplicationChannel::Paper
+        ),
+        "once"
+    );
+    assert_eq!(c.last_contact, d("2027-03-10"));
+    assert!(
+        c.timeline
+            .last()
+            .is_some_and(|e| e.text.contains("new information?"))
+    );
+    c.close(
+        d("2027-03-12"),
+        CloseReason::Withdrawn,
+        "trukket",
+        "EG",
+        &f.rules(),
+    )
+    .expect("closed");
+    assert!(
+        !c.another_application(
+            d("2027-03-13"),
+            "/selfservice/web\nA-10",
+            ApplicationChannel::Web
+        ),
+        "a closed case takes none"
+    );
+}
+
+#[test]
 fn a_clear_application_gets_the_reply_at_once_without_a_deadline() {
     let f = Fixture::new();
     let mut c = opened(ApplicationChannel::Web, false, "2027-03-01");

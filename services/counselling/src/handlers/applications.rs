@@ -6,7 +6,8 @@
 //!   content it is refused.
 //! - The municipality must have debt counselling configured, the national id (if any) must be a
 //!   person's id of the municipality's country.
-//! - An applicant who had a case before is flagged with a link to it.
+//! - An applicant who had a case before is flagged with a link to it; an application of a person
+//!   whose case still works is recorded on that case (new information?) instead of a second one.
 //! - The case is assigned ([`crate::domain::assignment`]), `counselling.case.opened.v1` goes
 //!   out, and where the municipality holds its own dunning during counselling, each of the
 //!   applicant's debtor ids in invoicing gets `counselling.dunning.held.v1`.
@@ -98,6 +99,21 @@ pub async fn open(
         // an invoicing debtor update of the same person on another replica waits, so the hold
         // is asked for by one of the two (the update sees this case, or this sees the debtor)
         lock_person(tx, &a.municipality, n).await?;
+    }
+    if let Some(n) = &national_id
+        && let Some(active) = cases::active_of_person(tx, &a.municipality, n)
+            .await?
+            .first()
+        && let Some(mut stored) = cases::load(tx, active, true).await?
+    {
+        // the person's case still works: the application is recorded on it, not a second case
+        let key = format!("{source}\n{}", a.application_id);
+        if stored.case.another_application(on, &key, a.channel) {
+            let cal = shared.calendar(&a.municipality);
+            let next = stored.case.next_timer(on.add_days(-1), &shared.rules(&cal));
+            cases::save(tx, &stored.case, next).await?;
+        }
+        return Ok(Ok(Opened::Again(stored.case_id)));
     }
     let previous = match &national_id {
         Some(n) => cases::latest_of_person(tx, &a.municipality, n).await?,
