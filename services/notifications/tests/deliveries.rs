@@ -829,7 +829,8 @@ async fn a_request_from_a_source_not_allowed_to_send_it_is_dead_lettered_and_not
         [
             "unexpected source /bank/nets for invoicing.debtor.updated.v1 (allowed: /restance/invoicing)",
             "unexpected source /restance/invoicing for notifications.notification.requested.v1 \
-             (allowed: /restance/dunning, /restance/agreements, /restance/guarantee, /restance/reporting)",
+             (allowed: /restance/dunning, /restance/agreements, /restance/guarantee, /restance/reporting, \
+             /restance/counselling)",
         ]
     );
 
