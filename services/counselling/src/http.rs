@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDateTime, Utc};
-use restance_bus::{Effects, HandlerError, Outbox};
+use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{Address, CloseReason, CounsellingApplied};
 use restance_contracts::{DecodeError, Message};
 use restance_kernel::budget::Budget;
@@ -37,7 +37,7 @@ use restance_runtime::api::{
 };
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use restance_runtime::audit::{ApiAuditRow, record_api_audit};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -508,27 +508,8 @@ async fn refuse(
     err
 }
 
-/// A transaction for an API write that holds SQLite's write lock from its start (a no-op on
-/// PostgreSQL, where the case's row lock serialises writers).
-async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
-    let tx = db.begin().await?;
-    restance_store::take_write_lock(&tx, "business_days", "business_date").await?;
-    Ok(tx)
-}
-
-fn handler_error(e: HandlerError) -> ApiError {
-    match e {
-        HandlerError::Database(db) => ApiError::unavailable(&db),
-        HandlerError::Other(why) => ApiError::conflict(why),
-    }
-}
-
 fn refused(case_id: &str, r: Refused) -> ApiError {
     ApiError::conflict(format!("case {case_id}: {r}"))
-}
-
-fn field_path(path: &str) -> String {
-    path.strip_prefix("data.").unwrap_or(path).to_owned()
 }
 
 /// `POST /api/v1/cases`: a paper application registered by the document centre — the
@@ -565,7 +546,7 @@ async fn register_application(
             };
             let listed: Vec<String> = problems
                 .iter()
-                .map(|p| format!("{}: {}", field_path(&p.path), p.message))
+                .map(|p| format!("{}: {}", api::body_path(&p.path), p.message))
                 .collect();
             let err = ApiError::unprocessable(format!(
                 "the application is not valid: {}",
@@ -574,7 +555,7 @@ async fn register_application(
             .with_problems(
                 problems
                     .iter()
-                    .map(|p| FieldProblem::new(field_path(&p.path), p.message.clone())),
+                    .map(|p| FieldProblem::new(api::body_path(&p.path), p.message.clone())),
             );
             return Err(refuse(&state, &caller, ACTION, "cases", err).await);
         }
@@ -590,11 +571,11 @@ async fn register_application(
         )
         .await);
     }
-    let tx = write_transaction(&state.db).await?;
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let mut out = Effects::new(format!("/restance/{}", crate::SERVICE));
     let opened = applications::open(&state.shared, &tx, &mut out, API_SOURCE, &app)
         .await
-        .map_err(handler_error)?;
+        .map_err(api::handler_error)?;
     let (case_id, status) = match opened {
         Err(rejection) => {
             drop(tx);
@@ -1022,7 +1003,7 @@ async fn write(
         let e = ApiError::bad_request("case id must be 1–100 characters");
         return Err(refuse(state, caller, action, &target, e).await);
     }
-    let tx = write_transaction(&state.db).await?;
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let Some(mut stored) = cases::load(&tx, id, true).await? else {
         drop(tx);
         return Err(refuse(state, caller, action, &target, ApiError::not_found(NO_CASE)).await);
@@ -1173,7 +1154,7 @@ async fn write(
     let mut out = Effects::new(format!("/restance/{}", crate::SERVICE));
     crate::handlers::effects::carry_out(shared, &tx, &mut out, &stored, effects, on)
         .await
-        .map_err(handler_error)?;
+        .map_err(api::handler_error)?;
     audit(
         &tx,
         &caller.name,

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use restance_bus::{Effects, HandlerError, Outbox, Outcome};
+use restance_bus::{Effects, Outbox, Outcome};
 use restance_contracts::messages::{Attachment, BenefitPaid};
 use restance_contracts::{DecodeError, Envelope, Message, SPEC_VERSION, decode_data};
 use restance_kernel::{BusinessDate, Country, Money, NationalId};
@@ -34,7 +34,7 @@ use restance_runtime::api::{
     self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, out_of_scope, valid_id,
 };
 use restance_runtime::api_auth::{ApiTokens, Caller};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -699,24 +699,6 @@ async fn commit(
     Ok(())
 }
 
-/// A transaction for an API write that holds SQLite's write lock from its start (a no-op on
-/// PostgreSQL, where the guarantee's and the case's row locks serialise writers). A SQLite
-/// transaction that reads first and writes later fails at once with "database is locked" when
-/// the outbox relay or the consumer wrote meanwhile; one that writes first waits for the lock
-/// (the busy timeout) instead — as agreements' API does.
-async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
-    let tx = db.begin().await?;
-    restance_store::take_write_lock(&tx, "business_days", "business_date").await?;
-    Ok(tx)
-}
-
-fn handler_error(e: HandlerError) -> ApiError {
-    match e {
-        HandlerError::Database(db) => ApiError::unavailable(&db),
-        HandlerError::Other(why) => ApiError::conflict(why),
-    }
-}
-
 /// The business day a write acts on: the last opened, else today in Copenhagen.
 async fn business_day(tx: &DatabaseTransaction) -> Result<BusinessDate, ApiError> {
     Ok(days::latest(tx).await?.unwrap_or_else(today))
@@ -744,7 +726,7 @@ async fn raise_recovery(
             Ok(r) => r,
             Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
         };
-    let tx = write_transaction(&state.db).await?;
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let Some(stored) = guarantees::find_for_update(&tx, &id).await? else {
         drop(tx);
         let e = ApiError::not_found(NOT_FOUND);
@@ -788,7 +770,7 @@ async fn raise_recovery(
         }
         Err(e) => {
             drop(tx);
-            let e = handler_error(e);
+            let e = api::handler_error(e);
             return Err(refuse(&state, &caller, ACTION, &target, e).await);
         }
     };
@@ -846,7 +828,7 @@ async fn confirm_step(
         Ok(p) => p,
         Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
     };
-    let tx = write_transaction(&state.db).await?;
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let Some(stored) = cases::load(&tx, &case_id).await? else {
         drop(tx);
         let e = ApiError::not_found(NO_CASE);
@@ -965,14 +947,14 @@ async fn enter_benefit(
             };
             let listed: Vec<String> = problems
                 .iter()
-                .map(|p| format!("{}: {}", field_path(&p.path), p.message))
+                .map(|p| format!("{}: {}", api::body_path(&p.path), p.message))
                 .collect();
             let err =
                 ApiError::unprocessable(format!("the benefit is not valid: {}", listed.join("; ")))
                     .with_problems(
                         problems
                             .iter()
-                            .map(|p| FieldProblem::new(field_path(&p.path), p.message.clone())),
+                            .map(|p| FieldProblem::new(api::body_path(&p.path), p.message.clone())),
                     );
             return Err(refuse(&state, &caller, ACTION, &target, err).await);
         }
@@ -1003,7 +985,7 @@ async fn enter_benefit(
         )
         .await);
     }
-    let tx = write_transaction(&state.db).await?;
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let known = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
         .await?
         .is_some();
@@ -1031,7 +1013,7 @@ async fn enter_benefit(
         }
         Err(e) => {
             drop(tx);
-            return Err(handler_error(e));
+            return Err(api::handler_error(e));
         }
     }
     let classification = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
@@ -1062,11 +1044,6 @@ async fn enter_benefit(
         }),
     )
         .into_response())
-}
-
-/// A contract path (`data.amount`) as the body's field (`amount`).
-fn field_path(path: &str) -> String {
-    path.strip_prefix("data.").unwrap_or(path).to_owned()
 }
 
 // ------------------------------------------------------------------ statements

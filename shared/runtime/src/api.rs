@@ -36,7 +36,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::DbErr;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde_json::{Map, Value, json};
 
 use crate::api_auth::{ApiTokens, Caller};
@@ -475,6 +475,34 @@ where
             .map(|axum::extract::Query(q)| Query(q))
             .map_err(|_| ApiError::bad_request_at("query", QUERY_UNREADABLE))
     }
+}
+
+/// A transaction for an API write that holds SQLite's write lock from its start (a no-op on
+/// PostgreSQL, where row locks serialise writers; see [`restance_store::take_write_lock`]).
+/// `table`.`column` is any table of the service; nothing is changed.
+pub async fn write_transaction(
+    db: &DatabaseConnection,
+    table: &str,
+    column: &str,
+) -> Result<DatabaseTransaction, ApiError> {
+    let tx = db.begin().await?;
+    restance_store::take_write_lock(&tx, table, column).await?;
+    Ok(tx)
+}
+
+/// A handler's error as the API's answer: the database unavailable → 503, anything else (a
+/// rule of the handler) → 409 with its reason.
+pub fn handler_error(e: restance_bus::HandlerError) -> ApiError {
+    match e {
+        restance_bus::HandlerError::Database(db) => ApiError::unavailable(&db),
+        restance_bus::HandlerError::Other(why) => ApiError::conflict(why),
+    }
+}
+
+/// A contract problem's path (`data.applicant.national_id`) as the request body's
+/// (`applicant.national_id`): an API that takes a message's `data` as its body.
+pub fn body_path(path: &str) -> String {
+    path.strip_prefix("data.").unwrap_or(path).to_owned()
 }
 
 #[cfg(test)]
