@@ -114,11 +114,9 @@ pub struct InvalidConfig(pub Vec<String>);
 impl CounsellingConfig {
     /// Reads `[counselling]` from the settings (defaults when absent) and checks it.
     pub fn load(settings: &Settings) -> Result<CounsellingConfig, InvalidConfig> {
-        let config = match settings.section::<CounsellingConfig>("counselling") {
-            Ok(c) => c,
-            Err(e) if e.0.iter().any(|m| m.contains("not found")) => CounsellingConfig::default(),
-            Err(e) => return Err(InvalidConfig(e.0)),
-        };
+        let config = settings
+            .section_or_default::<CounsellingConfig>("counselling")
+            .map_err(|e| InvalidConfig(e.0))?;
         config.check(&settings.catalog)
     }
 

@@ -371,22 +371,15 @@ async fn list_cases(
         reader.municipalities(),
     )
     .await?;
+    let latest = days::latest(&state.db).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let next_task = match cases::load(&state.db, &row.case_id, false).await? {
-            Some(stored) => {
-                let cal = state.shared.calendar(&stored.municipality);
-                let today = days::latest(&state.db)
-                    .await?
-                    .unwrap_or_else(|| today_in(&state.shared, &stored.municipality));
-                stored
-                    .case
-                    .tasks(today, &state.shared.rules(&cal))
-                    .into_iter()
-                    .next()
-            }
-            None => None,
-        };
+    for (row, case) in rows {
+        let cal = state.shared.calendar(&row.municipality);
+        let today = latest.unwrap_or_else(|| today_in(&state.shared, &row.municipality));
+        let next_task = case
+            .tasks(today, &state.shared.rules(&cal))
+            .into_iter()
+            .next();
         out.push(CaseListEntry { row, next_task });
     }
     let (caller, role) = caller_of(&reader);
@@ -818,7 +811,10 @@ fn items_of(
 enum Step {
     Call(CallOutcome),
     Contact(String),
-    Review(Decision),
+    /// Suitable, with the meeting a drop-in applicant's invitation offers.
+    Suitable(Option<NewMeeting>),
+    /// Not suitable, with the closing note (where to turn is the municipality's `refer_to`).
+    NotSuitable(String),
     Documents {
         received: Vec<String>,
         missing: Vec<String>,
@@ -844,16 +840,11 @@ fn parse_step(step: &str, body: &Bytes) -> Result<(&'static str, Step), ApiError
         ),
         "review" => {
             let b: ReviewBody = body_of(body)?;
-            let d = match b.decision {
-                DecisionWord::Suitable => Decision::Suitable {
-                    meeting: b.meeting.map(meeting_of).transpose()?,
-                },
-                DecisionWord::NotSuitable => Decision::NotSuitable {
-                    refer_to: String::new(),
-                    note: b.note.unwrap_or_default(),
-                },
+            let step = match b.decision {
+                DecisionWord::Suitable => Step::Suitable(b.meeting.map(meeting_of).transpose()?),
+                DecisionWord::NotSuitable => Step::NotSuitable(b.note.unwrap_or_default()),
             };
-            ("review", Step::Review(d))
+            ("review", step)
         }
         "documents" => {
             let b: DocumentsBody = body_of(body)?;
@@ -1036,20 +1027,19 @@ async fn write(
             .record_contact(on, by, &how)
             .map(|()| Vec::new())
             .map_err(|r| refused(id, r)),
-        Step::Review(d) => {
-            let d = match d {
-                Decision::NotSuitable { note, .. } => {
-                    let refer_to = shared
-                        .municipality(&stored.municipality)
-                        .map_or_else(String::new, |m| m.refer_to.clone());
-                    Decision::NotSuitable { refer_to, note }
-                }
-                other => other,
-            };
-            detail = match &d {
-                Decision::Suitable { .. } => "suitable".into(),
-                Decision::NotSuitable { .. } => "not suitable".into(),
-            };
+        Step::Suitable(meeting) => {
+            detail = "suitable".into();
+            stored
+                .case
+                .review(on, Decision::Suitable { meeting }, by, &rules)
+                .map_err(|r| refused(id, r))
+        }
+        Step::NotSuitable(note) => {
+            detail = "not suitable".into();
+            let refer_to = shared
+                .municipality(&stored.municipality)
+                .map_or_else(String::new, |m| m.refer_to.clone());
+            let d = Decision::NotSuitable { refer_to, note };
             stored
                 .case
                 .review(on, d, by, &rules)

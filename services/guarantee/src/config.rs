@@ -121,11 +121,9 @@ impl GuaranteeConfig {
     /// Reads `[guarantee]` from the settings (defaults when absent) and checks it against the
     /// catalog.
     pub fn load(settings: &Settings) -> Result<GuaranteeConfig, InvalidConfig> {
-        let config = match settings.section::<GuaranteeConfig>("guarantee") {
-            Ok(c) => c,
-            Err(e) if e.0.iter().any(|m| m.contains("not found")) => GuaranteeConfig::default(),
-            Err(e) => return Err(InvalidConfig(e.0)),
-        };
+        let config = settings
+            .section_or_default::<GuaranteeConfig>("guarantee")
+            .map_err(|e| InvalidConfig(e.0))?;
         config.check(&settings.catalog)
     }
 

@@ -230,11 +230,7 @@ impl NotificationsConfig {
     pub fn from_settings(
         settings: &restance_runtime::Settings,
     ) -> Result<Self, restance_runtime::settings::SettingsError> {
-        match settings.section::<NotificationsConfig>("notifications") {
-            Ok(c) => Ok(c),
-            Err(e) if e.0.iter().any(|m| m.contains("not found")) => Ok(Self::default()),
-            Err(e) => Err(e),
-        }
+        settings.section_or_default::<NotificationsConfig>("notifications")
     }
 
     /// Problems that need no templates: numbers, sender names.

@@ -93,11 +93,9 @@ impl ReportingConfig {
     /// Reads `[reporting]` from the settings (defaults when absent) and checks it against the
     /// catalog.
     pub fn load(settings: &Settings) -> Result<ReportingConfig, InvalidConfig> {
-        let config = match settings.section::<ReportingConfig>("reporting") {
-            Ok(c) => c,
-            Err(e) if e.0.iter().any(|m| m.contains("not found")) => ReportingConfig::default(),
-            Err(e) => return Err(InvalidConfig(e.0)),
-        };
+        let config = settings
+            .section_or_default::<ReportingConfig>("reporting")
+            .map_err(|e| InvalidConfig(e.0))?;
         config.check(&settings.catalog)
     }
 

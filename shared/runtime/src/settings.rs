@@ -269,6 +269,23 @@ impl Settings {
             .map_err(|e| SettingsError(vec![format!("{key}: {e}")]))
     }
 
+    /// A service-specific section, or `T::default()` when the file and the environment have no
+    /// such section (every key of it has a default); any other problem is an error.
+    pub fn section_or_default<T: DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> Result<T, SettingsError> {
+        let raw = self
+            .raw
+            .as_ref()
+            .ok_or_else(|| SettingsError(vec!["settings not loaded".into()]))?;
+        match raw.get::<T>(key) {
+            Ok(t) => Ok(t),
+            Err(config::ConfigError::NotFound(_)) => Ok(T::default()),
+            Err(e) => Err(SettingsError(vec![format!("{key}: {e}")])),
+        }
+    }
+
     /// The database URL to connect with: `tls.ca_file` added as `sslrootcert` where the URL
     /// verifies the server and names no root of its own (`restance_bus::tls`).
     pub fn database_url(&self) -> String {

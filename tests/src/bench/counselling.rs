@@ -136,6 +136,7 @@ async fn counselling_on(
     run.applications = timed(
         &db,
         &svc,
+        "restance-counselling",
         "applications → cases",
         n,
         "SELECT COUNT(*) FROM cases",
@@ -164,6 +165,7 @@ async fn counselling_on(
     run.reviews = timed(
         &db,
         &svc,
+        "restance-counselling",
         "reviews over the API",
         cases.len(),
         "SELECT COUNT(*) FROM cases WHERE phase = 'documentation'",
@@ -174,6 +176,7 @@ async fn counselling_on(
     run.day = timed(
         &db,
         &svc,
+        "restance-counselling",
         "the business day with every case's timer due",
         n,
         "SELECT COUNT(*) FROM cases WHERE next_timer IS NULL AND state LIKE '%calls_due%'",
@@ -231,72 +234,6 @@ async fn review_all(base: String, cases: Vec<String>) -> anyhow::Result<()> {
         t.await??;
     }
     Ok(())
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<i64>(0)?,
-        None => 0,
-    })
-}
-
-/// Runs `work` and waits until `sql` counts `want` rows and the outbox is empty.
-async fn timed<F>(
-    db: &DatabaseConnection,
-    svc: &ServiceProcess,
-    what: &str,
-    messages: usize,
-    sql: &str,
-    want: i64,
-    work: F,
-) -> anyhow::Result<GuaranteePhase>
-where
-    F: Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    eprintln!("  {what}: {messages} …");
-    let cpu = CpuMeter::start(svc.pid());
-    let t = Instant::now();
-    let mut worker = Some(tokio::spawn(work));
-    let mut stall = Stall::new(Duration::from_secs(180));
-    let mut last = Instant::now();
-    loop {
-        if worker
-            .as_ref()
-            .is_some_and(tokio::task::JoinHandle::is_finished)
-            && let Some(done) = worker.take()
-        {
-            // the requests or publishes are all made (or one failed, which says why)
-            done.await??;
-        }
-        let n = scalar(db, sql).await?;
-        let pending = scalar(db, "SELECT COUNT(*) FROM restance_outbox").await?;
-        if n >= want && pending == 0 && worker.is_none() {
-            break;
-        }
-        stall.check(u64::try_from(n).unwrap_or(0), what)?;
-        anyhow::ensure!(
-            alive(svc.pid()),
-            "restance-counselling stopped; log:\n{}",
-            svc.log_text()
-        );
-        if last.elapsed() > Duration::from_secs(5) {
-            progress(t, &format!("{what}: {n}/{want}, outbox {pending}"));
-            last = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let secs = t.elapsed().as_secs_f64();
-    Ok(GuaranteePhase {
-        messages,
-        secs,
-        cpu: Some(cpu.stop()),
-    })
 }
 
 #[cfg(test)]

@@ -119,19 +119,6 @@ fn divorce(i: usize) -> Value {
     )
 }
 
-async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<i64>(0)?,
-        None => 0,
-    })
-}
-
 /// Publishes `items` and waits until `sql` counts `want` rows and the outbox is empty.
 async fn phase(
     exchange: &str,
@@ -143,38 +130,19 @@ async fn phase(
     want: i64,
 ) -> anyhow::Result<GuaranteePhase> {
     let messages = items.len();
-    eprintln!("  {what}: {messages} message(s) …");
-    let cpu = CpuMeter::start(svc.pid());
-    let t = Instant::now();
     let ex = exchange.to_owned();
-    let publisher = tokio::spawn(async move { publish_raw(&ex, &items).await });
-    let mut stall = Stall::new(Duration::from_secs(120));
-    let mut last = Instant::now();
-    loop {
-        let n = scalar(db, sql).await?;
-        let pending = scalar(db, "SELECT COUNT(*) FROM restance_outbox").await?;
-        if n >= want && pending == 0 && publisher.is_finished() {
-            break;
-        }
-        stall.check(u64::try_from(n).unwrap_or(0), what)?;
-        anyhow::ensure!(
-            alive(svc.pid()),
-            "restance-guarantee stopped; log:\n{}",
-            svc.log_text()
-        );
-        if last.elapsed() > Duration::from_secs(5) {
-            progress(t, &format!("{what}: {n}/{want}, outbox {pending}"));
-            last = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let secs = t.elapsed().as_secs_f64();
-    publisher.await??;
-    Ok(GuaranteePhase {
+    let publish = async move { publish_raw(&ex, &items).await };
+    timed(
+        db,
+        svc,
+        "restance-guarantee",
+        what,
         messages,
-        secs,
-        cpu: Some(cpu.stop()),
-    })
+        sql,
+        want,
+        publish,
+    )
+    .await
 }
 
 fn items(envs: impl Iterator<Item = Value>) -> Vec<(String, Vec<u8>)> {

@@ -255,15 +255,16 @@ pub struct ListRow {
 pub const MAX_LIST: u64 = 500;
 
 /// Cases by counsellor and/or phase (open ones when `phase` is `None`), within
-/// `municipalities` (`None`: all), by case id.
+/// `municipalities` (`None`: all), by case id, each with its case (for the next task).
 pub async fn list(
     db: &impl ConnectionTrait,
     counsellor: Option<&str>,
     phase: Option<Phase>,
     municipalities: Option<&[String]>,
-) -> Result<Vec<ListRow>, DbErr> {
+) -> Result<Vec<(ListRow, Case)>, DbErr> {
     let mut sql = String::from(
-        "SELECT case_id, municipality, counsellor, phase, opened_on, next_timer FROM cases WHERE 1 = 1",
+        "SELECT case_id, municipality, counsellor, phase, opened_on, next_timer, state \
+         FROM cases WHERE 1 = 1",
     );
     let mut values: Vec<Value> = Vec::new();
     if let Some(c) = counsellor {
@@ -293,7 +294,10 @@ pub async fn list(
     rows.iter()
         .map(|r| {
             let phase: String = r.try_get_by_index(3)?;
-            Ok(ListRow {
+            let state: String = r.try_get_by_index(6)?;
+            let case = serde_json::from_str(&state)
+                .map_err(|e| DbErr::Custom(format!("cases.state does not read: {e}")))?;
+            let row = ListRow {
                 case_id: r.try_get_by_index(0)?,
                 municipality: r.try_get_by_index(1)?,
                 counsellor: r.try_get_by_index(2)?,
@@ -301,7 +305,8 @@ pub async fn list(
                     .ok_or_else(|| DbErr::Custom(format!("cases.phase: {phase:?}")))?,
                 opened_on: get_date(r, 4)?,
                 next_timer: get_opt_date(r, 5)?,
-            })
+            };
+            Ok((row, case))
         })
         .collect()
 }
