@@ -65,6 +65,7 @@ registry!(
     MeetingScheduled,
     MeetingHeld,
     MeetingMissed,
+    ClaimReleased,
     ReportPublished,
     CounsellingApplied,
     CaseOpened,

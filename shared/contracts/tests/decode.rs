@@ -2017,7 +2017,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 46 + SERVICES.len());
+    assert_eq!(types.len(), 47 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }

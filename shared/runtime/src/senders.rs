@@ -30,7 +30,7 @@ use restance_bus::router::Screen;
 use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
     BenefitPaid, BenefitReported, CaseClosed, CaseOpened, CaseworkerAlerted, ClaimBalanceChanged,
-    ClaimHandedOver, ClaimOpened, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
+    ClaimHandedOver, ClaimOpened, ClaimReleased, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
     CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DeliveryFailed,
     DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
     InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
@@ -178,7 +178,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | DeferralEnded::TYPE
         | MeetingScheduled::TYPE
         | MeetingHeld::TYPE
-        | MeetingMissed::TYPE => AGREEMENTS,
+        | MeetingMissed::TYPE
+        | ClaimReleased::TYPE => AGREEMENTS,
         ReportPublished::TYPE => REPORTING,
         RecoveryRaised::TYPE | BenefitReported::TYPE => GUARANTEE,
         CaseOpened::TYPE | CaseClosed::TYPE | DunningHeld::TYPE | DunningReleased::TYPE => {

@@ -377,6 +377,52 @@ impl Validate for MeetingMissed {
     }
 }
 
+/// `agreements.claim.released.v1`: the social caseworker released claims held at the
+/// special-consideration gate: dunning may go on with fees and transfer.
+///
+/// The answer to `dunning.caseworker.alerted.v1` (social-caseworker categories such as daycare
+/// and family): a caseworker's release, with a reason, is one of the gate's openers beside a held
+/// meeting, a payment plan and a deferral. Natural key: `release_id` (deterministic, e.g. from
+/// `alert_id`: one alert is released once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimReleased {
+    /// The release's id, deterministic (e.g. from `alert_id`).
+    pub release_id: String,
+    /// Debtor, municipality, claims (never empty: a release names the claims it frees).
+    #[serde(flatten)]
+    pub scope: AgreementScope,
+    /// The alert answered, when the release answers one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// The business date of the release.
+    pub released_date: BusinessDate,
+    /// The caseworker's reason, no personal data.
+    pub reason: String,
+    /// The caseworker's user id.
+    pub released_by: String,
+}
+
+impl Message for ClaimReleased {
+    const TYPE: &'static str = "agreements.claim.released.v1";
+}
+
+impl Validate for ClaimReleased {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.release_id", &self.release_id);
+        self.scope.check(&mut p);
+        if self.scope.claim_ids.is_empty() {
+            p.add("data.claim_ids", "must name at least one claim");
+        }
+        if let Some(alert_id) = &self.alert_id {
+            p.id("data.alert_id", alert_id);
+        }
+        p.text("data.reason", &self.reason);
+        p.id("data.released_by", &self.released_by);
+        p.into_vec()
+    }
+}
+
 /// Any of the agreements service's events, for a consumer that handles them alike (dunning's
 /// holds, reporting's claim states).
 #[derive(Debug, Clone, PartialEq, Eq)]
