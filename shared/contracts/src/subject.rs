@@ -108,6 +108,7 @@ about_agreement!(
     MeetingScheduled,
     MeetingHeld,
     MeetingMissed,
+    ClaimReleased,
 );
 about_claim_id!(FeeAssessed, InterestAssessed);
 about_municipality!(
@@ -145,7 +146,7 @@ macro_rules! about_debtor {
     )*};
 }
 
-about_debtor!(DunningHeld, DunningReleased);
+about_debtor!(DunningHeld, DunningReleased, CaseworkerAlerted);
 
 /// Names only its guarantee: the municipality is the registration's.
 impl Subject for GuaranteeChanged {}

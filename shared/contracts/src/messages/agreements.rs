@@ -78,6 +78,39 @@ pub struct PlanCreated {
     /// earlier one. Absent reads as 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u32>,
+    /// What kind of agreement: a payment plan, or an assignment of a future receivable
+    /// (transport) published as a plan with one instalment (the expected amount on the expected
+    /// date). Absent reads as `plan`; consumers that do not care treat both alike (the claims
+    /// are held, a missed date is a default, a payment on the reference settles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AgreementKind>,
+    /// For an assignment: the receivable assigned. Present exactly when `kind` is `assignment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<AssignedReceivable>,
+}
+
+/// The kind of agreement a `agreements.plan.created.v1` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementKind {
+    /// A payment plan (afdragsordning).
+    Plan,
+    /// An assignment of a future receivable (transport i et fremtidigt tilgodehavende).
+    Assignment,
+}
+
+/// The future receivable a citizen assigned to cover claims (seed 002, "transport").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedReceivable {
+    /// What it is, e.g. `tax refund 2026` or `holiday pay`: no personal data.
+    pub source: String,
+}
+
+impl PlanCreated {
+    /// The kind, absent read as a plan.
+    pub fn kind(&self) -> AgreementKind {
+        self.kind.unwrap_or(AgreementKind::Plan)
+    }
 }
 
 impl Message for PlanCreated {
@@ -132,6 +165,24 @@ impl Validate for PlanCreated {
         }
         if self.revision == Some(0) {
             p.add("data.revision", "must be 1 or more");
+        }
+        match (self.kind(), &self.assignment) {
+            (AgreementKind::Assignment, None) => {
+                p.add("data.assignment", "an assignment names its receivable");
+            }
+            (AgreementKind::Assignment, Some(a)) => {
+                p.text("data.assignment.source", &a.source);
+                if self.instalments.len() != 1 {
+                    p.add(
+                        "data.instalments",
+                        "an assignment has exactly one instalment: the expected amount on the expected date",
+                    );
+                }
+            }
+            (AgreementKind::Plan, Some(_)) => {
+                p.add("data.assignment", "only an assignment names a receivable");
+            }
+            (AgreementKind::Plan, None) => {}
         }
         p.into_vec()
     }
