@@ -72,6 +72,9 @@ registry!(
     CaseClosed,
     DunningHeld,
     DunningReleased,
+    PrepaymentExpired,
+    RefundRequested,
+    RefundConfirmed,
 );
 
 /// Every message type (routing key) in the contract, including each service's

@@ -93,6 +93,9 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         CaseClosed::TYPE => through::<CaseClosed>(data),
         DunningHeld::TYPE => through::<DunningHeld>(data),
         DunningReleased::TYPE => through::<DunningReleased>(data),
+        PrepaymentExpired::TYPE => through::<PrepaymentExpired>(data),
+        RefundRequested::TYPE => through::<RefundRequested>(data),
+        RefundConfirmed::TYPE => through::<RefundConfirmed>(data),
         t if is_rejected_type(t) => through::<MessageRejected>(data),
         other => panic!("no Rust type for {other}: add an arm here and to the registry"),
     }
@@ -169,7 +172,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 52);
+    assert_eq!(all.len(), 55);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

@@ -2017,7 +2017,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 47 + SERVICES.len());
+    assert_eq!(types.len(), 50 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }
@@ -2322,4 +2322,63 @@ fn a_subject_is_one_line_like_the_other_attributes() {
     );
     v["subject"] = json!("CLM-0746-000481");
     assert!(decode_envelope(&bytes(&v)).is_ok());
+}
+
+#[test]
+fn an_expired_prepayment_names_its_claim_an_open_amount_and_a_reason() {
+    let data = json!({"claim_id":"CLM-0957-000151","invoice_id":"BYG-2026-0092",
+        "source":"/billing/permits","municipality":"0957","category":"building_permit",
+        "debtor_id":"GL-P-3107","currency":"DKK","amount":"1200.00","expired_date":"2027-03-18",
+        "reason":"prepayment unpaid 90 days after its due date","version":2});
+    let e = decode::<PrepaymentExpired>(data.clone()).expect("valid");
+    assert_eq!(e.amount, Money::from_minor(120_000));
+    assert_eq!(e.claim_version(), Some(2));
+    let mut nothing_open = data;
+    nothing_open["amount"] = json!("0.00");
+    nothing_open["reason"] = json!(" ");
+    assert_eq!(
+        paths(&problems_of::<PrepaymentExpired>(nothing_open)),
+        vec!["data.amount", "data.reason"]
+    );
+}
+
+#[test]
+fn a_refund_goes_to_a_checked_national_id_or_an_account_and_never_shows_them() {
+    let nemkonto = json!({"refund_id":"RFD-0746-1","municipality":"0746","debtor_id":"P-77",
+        "currency":"DKK","amount":"200.00","requested_date":"2027-01-15",
+        "payee":{"method":"public_account","national_id":"0101901234"}});
+    let r = decode::<RefundRequested>(nemkonto.clone()).expect("valid");
+    assert!(matches!(r.payee, RefundPayee::PublicAccount { .. }));
+    assert!(!format!("{r:?}").contains("0101901234"));
+
+    let mut bad_id = nemkonto.clone();
+    bad_id["payee"]["national_id"] = json!("3213901234");
+    let err = decode::<RefundRequested>(bad_id).expect_err("a CPR with no such birth date is refused");
+    assert!(!err.reason().contains("3213901234"), "{}", err.reason());
+
+    let mut account = nemkonto;
+    account["payee"] = json!({"method":"account","account":"12/34","holder_name":"Kari"});
+    account["amount"] = json!("0.00");
+    let problems = problems_of::<RefundRequested>(account.clone());
+    assert_eq!(paths(&problems), vec!["data.amount", "data.payee.account"]);
+    assert!(problems.iter().all(|p| !p.to_string().contains("12/34")));
+    account["payee"]["account"] = json!("1234 56 78903");
+    account["amount"] = json!("350.00");
+    assert!(decode::<RefundRequested>(account).is_ok());
+}
+
+#[test]
+fn a_refund_confirmation_names_the_refund_and_a_positive_amount() {
+    let data = json!({"refund_id":"RFD-0746-1","paid_date":"2027-01-20","amount":"200.00"});
+    assert_eq!(
+        decode::<RefundConfirmed>(data.clone()).expect("valid").amount,
+        Money::from_minor(20_000)
+    );
+    let mut none = data;
+    none["amount"] = json!("-1.00");
+    none["refund_id"] = json!("");
+    assert_eq!(
+        paths(&problems_of::<RefundConfirmed>(none)),
+        vec!["data.refund_id", "data.amount"]
+    );
 }

@@ -35,7 +35,8 @@ use restance_contracts::messages::{
     DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
     InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
     MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
-    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentSettled, RecoveryRaised, ReminderIssued,
+    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired, PrepaymentSettled, RecoveryRaised,
+    RefundConfirmed, RefundRequested, ReminderIssued,
     ReportPublished, SmsSent, SupplyRestorationRequested, SupplySuspensionRequested,
     WriteOffApproved, WriteOffProposed, is_rejected_type,
 };
@@ -137,7 +138,7 @@ const COUNSELLING: &[&str] = &["/restance/counselling"];
 pub fn default_senders(message_type: &str) -> Vec<String> {
     let fixed: &[&str] = match message_type {
         InvoiceIssued::TYPE | InvoiceCredited::TYPE => &["/billing/*"],
-        PaymentReceived::TYPE => &["/bank/*"],
+        PaymentReceived::TYPE | RefundConfirmed::TYPE => &["/bank/*"],
         BenefitPaid::TYPE => &["/benefits/*"],
         GuaranteeRegistered::TYPE | GuaranteeChanged::TYPE => &["/immigration/*"],
         // the municipality's self-service web forms
@@ -161,6 +162,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | PaymentApplied::TYPE
         | PaymentUnmatched::TYPE
         | PrepaymentSettled::TYPE
+        | PrepaymentExpired::TYPE
+        | RefundRequested::TYPE
         | DebtorUpdated::TYPE => INVOICING,
         // A command to notifications, from every service that writes to debtors.
         NotificationRequested::TYPE => &[

@@ -242,6 +242,7 @@ pub async fn receive_payment(
     let matched_label = match matched_by {
         MatchedBy::Reference => "reference",
         MatchedBy::PayerAndAmount => "payer_and_amount",
+        MatchedBy::Payer => "payer",
         MatchedBy::CreditBalance => "credit_balance",
     };
     set_payment_match(tx, source, &p.payment_id, Some(&debtor_id), matched_label).await?;

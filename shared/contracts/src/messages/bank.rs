@@ -97,3 +97,29 @@ impl Validate for PaymentReceived {
         p.into_vec()
     }
 }
+
+/// `bank.refund.confirmed.v1`: the payment system paid out a refund invoicing asked for
+/// (`invoicing.refund.requested.v1`, same `refund_id`). Invoicing books it: the debtor's credit
+/// balance is reduced by `amount`, once per `refund_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundConfirmed {
+    /// The refund, as invoicing named it in `invoicing.refund.requested.v1`.
+    pub refund_id: String,
+    /// The date the money left the municipality's account.
+    pub paid_date: BusinessDate,
+    /// The amount paid out: the amount requested.
+    pub amount: Money,
+}
+
+impl Message for RefundConfirmed {
+    const TYPE: &'static str = "bank.refund.confirmed.v1";
+}
+
+impl Validate for RefundConfirmed {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.refund_id", &self.refund_id);
+        p.positive("data.amount", self.amount);
+        p.into_vec()
+    }
+}

@@ -5,7 +5,7 @@
 //! `debtor_id`.
 
 use restance_kernel::BusinessDate;
-use restance_kernel::{Currency, Money, PaymentReference, Redacted};
+use restance_kernel::{Currency, Money, NationalId, PaymentReference, Redacted};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{Problems, ReferenceScheme};
@@ -402,6 +402,9 @@ pub enum MatchedBy {
     Reference,
     /// By the payer's national id and the exact open amount.
     PayerAndAmount,
+    /// By the payer's national id alone (no usable reference, no claim of exactly this amount):
+    /// spread over the debtor's open claims, oldest first; the rest is credit balance.
+    Payer,
     /// Not a bank payment: the debtor's existing credit balance was applied.
     CreditBalance,
 }
@@ -653,4 +656,126 @@ impl DebtorUpdated {
             },
         }
     }
+}
+
+/// `invoicing.prepayment.expired.v1`: a prepayment claim stayed unpaid for the configured period
+/// (`[invoicing] prepayment_expiry_days`) and expired — the permit it paid for was never issued.
+/// The claim leaves the books in its own terminal state `expired`: its open amount is no longer
+/// owed, never arrears, and reported apart (outstanding prepayments, not arrears).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepaymentExpired {
+    /// Which claim.
+    #[serde(flatten)]
+    pub claim: ClaimRef,
+    /// The claim's currency.
+    pub currency: Currency,
+    /// The amount that was still open when it expired (principal, fees and interest; greater
+    /// than zero — a settled prepayment does not expire).
+    pub amount: Money,
+    /// The business date it expired.
+    pub expired_date: BusinessDate,
+    /// Why, e.g. `prepayment unpaid 90 days after the due date; the permit was not issued`.
+    pub reason: String,
+    /// Invoicing's version of the expired claim (nothing open; see [`ClaimEvent`]). Optional on
+    /// the wire, as on the other claim events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+impl Message for PrepaymentExpired {
+    const TYPE: &'static str = "invoicing.prepayment.expired.v1";
+}
+
+impl Validate for PrepaymentExpired {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        self.claim.check(&mut p);
+        check_claim_version(&mut p, self.version);
+        p.positive("data.amount", self.amount);
+        p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+claim_event!(PrepaymentExpired);
+
+/// `invoicing.refund.requested.v1`: the municipality owes a debtor money (a credit balance from
+/// an overpayment or a credit note beyond the balance) that no claim used; the payment system is
+/// asked to pay it out. It answers with `bank.refund.confirmed.v1` (same `refund_id`), and only
+/// then is the credit balance reduced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequested {
+    /// Invoicing's id for the refund, deterministic (the same credit balance refunded on the
+    /// same date gets the same id), so a repeated request is recognisable as one refund.
+    pub refund_id: String,
+    /// Municipality code (whose account pays).
+    pub municipality: String,
+    /// The debtor owed the money.
+    pub debtor_id: String,
+    /// The currency.
+    pub currency: Currency,
+    /// The amount to pay out, greater than zero.
+    pub amount: Money,
+    /// The business date of the request.
+    pub requested_date: BusinessDate,
+    /// Where the money goes.
+    pub payee: RefundPayee,
+}
+
+/// Where a refund is paid. Personal data: `Debug` prints `[redacted]` for the id and account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum RefundPayee {
+    /// The payee's public payment account (NemKonto in Denmark and Greenland), which the payment
+    /// system finds from the national id: CPR for a person, CVR for a company.
+    PublicAccount {
+        /// The payee's national id (checked when read).
+        national_id: Redacted<NationalId>,
+    },
+    /// A bank account given for this refund (Norway, which has no public payment account, or a
+    /// payee without one): IBAN or the domestic account number.
+    Account {
+        /// The account number: 5–34 letters and digits, spaces allowed (personal data).
+        account: Redacted<String>,
+        /// The account holder's name, if known (personal data).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder_name: Option<Redacted<String>>,
+    },
+}
+
+impl Message for RefundRequested {
+    const TYPE: &'static str = "invoicing.refund.requested.v1";
+}
+
+impl Validate for RefundRequested {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.refund_id", &self.refund_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        p.positive("data.amount", self.amount);
+        if let RefundPayee::Account {
+            account,
+            holder_name,
+        } = &self.payee
+        {
+            if !is_account_number(account.expose()) {
+                p.add(
+                    "data.payee.account",
+                    "must be an account number or IBAN: 5 to 34 letters and digits (spaces allowed)",
+                );
+            }
+            if let Some(name) = holder_name {
+                p.text("data.payee.holder_name", name.expose());
+            }
+        }
+        p.into_vec()
+    }
+}
+
+/// An account number as a payment system takes it: an IBAN or a domestic number (the Danish
+/// reg.nr. + account, the Norwegian 11 digits), 5–34 letters and digits once spaces are removed.
+pub fn is_account_number(text: &str) -> bool {
+    let compact: Vec<char> = text.chars().filter(|c| *c != ' ').collect();
+    (5..=34).contains(&compact.len()) && compact.iter().all(char::is_ascii_alphanumeric)
 }

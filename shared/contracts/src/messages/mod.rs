@@ -21,11 +21,11 @@ mod rejected;
 mod reporting;
 
 pub use agreements::{
-    AgreementEvent, AgreementKind, AgreementScope, AssignedReceivable, ClaimReleased,
-    DeferralEndReason, DeferralEnded, DeferralGranted, Instalment, MeetingHeld, MeetingMissed,
-    MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted, PlanEndReason,
+    AgreementEvent, AgreementScope, ClaimReleased, DeferralEndReason, DeferralEnded,
+    DeferralGranted, Instalment, MeetingHeld, MeetingMissed, MeetingScheduled, PlanCompleted,
+    PlanCreated, PlanDefaulted, PlanEndReason,
 };
-pub use bank::{PaymentChannel, PaymentReceived};
+pub use bank::{PaymentChannel, PaymentReceived, RefundConfirmed};
 pub use benefits::{BenefitLaw, BenefitPaid};
 pub use billing::{InvoiceCredited, InvoiceIssued, InvoiceLine};
 pub use calendar::DayOpened;
@@ -47,8 +47,8 @@ pub use immigration::{
 pub use invoicing::{
     Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened,
     ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy, DebtorUpdated, MAX_CLAIM_VERSION,
-    MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentSettled,
-    StoredDebtorCopy,
+    MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentExpired,
+    PrepaymentSettled, RefundPayee, RefundRequested, StoredDebtorCopy, is_account_number,
 };
 pub use notifications::{
     Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailContact, EmailSent,
