@@ -21,9 +21,9 @@ mod rejected;
 mod reporting;
 
 pub use agreements::{
-    AgreementEvent, AgreementScope, ClaimReleased, DeferralEndReason, DeferralEnded,
-    DeferralGranted, Instalment, MeetingHeld, MeetingMissed, MeetingScheduled, PlanCompleted,
-    PlanCreated, PlanDefaulted, PlanEndReason,
+    AgreementEvent, AgreementKind, AgreementScope, AssignedReceivable, ClaimReleased,
+    DeferralEndReason, DeferralEnded, DeferralGranted, Instalment, MeetingHeld, MeetingMissed,
+    MeetingScheduled, PlanCompleted, PlanCreated, PlanDefaulted, PlanEndReason,
 };
 pub use bank::{PaymentChannel, PaymentReceived, RefundConfirmed};
 pub use benefits::{BenefitLaw, BenefitPaid};
