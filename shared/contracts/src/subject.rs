@@ -146,12 +146,20 @@ macro_rules! about_debtor {
     )*};
 }
 
-about_debtor!(DunningHeld, DunningReleased, CaseworkerAlerted);
+about_debtor!(
+    DunningHeld,
+    DunningReleased,
+    CaseworkerAlerted,
+    RefundRequested
+);
 
 /// Names only its guarantee: the municipality is the registration's.
 impl Subject for GuaranteeChanged {}
 
 impl Subject for DayOpened {}
+
+/// Names only its refund: invoicing finds the debtor from it.
+impl Subject for RefundConfirmed {}
 
 impl Subject for InvoiceIssued {
     fn municipality(&self) -> Option<&str> {
