@@ -16,6 +16,10 @@
 //! [agreements.meetings.places."0957"]
 //! sisimiut = "Restanceafdelingen, Aqqusinersuaq 4, 3911 Sisimiut"   # default place per office
 //!
+//! [agreements.alerts]
+//! caseworker_answer_days = 10    # business days from dunning's alert to the social caseworker's
+//!                                # answer; unanswered after that: a supervisor task (never released)
+//!
 //! [agreements.legal_basis."0746"]  # per municipality: the rules each letter cites
 //! plan = "…"
 //! deferral = "…"
@@ -46,6 +50,9 @@ pub struct AgreementsConfig {
     /// `[agreements.meetings]`.
     #[serde(default)]
     pub meetings: MeetingSettings,
+    /// `[agreements.alerts]`.
+    #[serde(default)]
+    pub alerts: AlertSettings,
     /// `[agreements.legal_basis."<municipality>"]`: every configured municipality needs one.
     #[serde(default)]
     pub legal_basis: BTreeMap<String, LegalBasis>,
@@ -123,6 +130,29 @@ impl Default for DeferralSettings {
         Self {
             review_grace_days: default_review_grace(),
             max_days: default_max_days(),
+        }
+    }
+}
+
+/// `[agreements.alerts]`: the social caseworker's alerts from dunning.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Business days (of the municipality's country) from the alert's date within which the
+    /// social caseworker answers; an alert still open after that is escalated to a supervisor
+    /// task — the claims stay held, never released by time.
+    #[serde(default = "default_answer_days")]
+    pub caseworker_answer_days: u32,
+}
+
+fn default_answer_days() -> u32 {
+    10
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            caseworker_answer_days: default_answer_days(),
         }
     }
 }
@@ -231,6 +261,12 @@ impl AgreementsConfig {
             self.meetings.max_days_ahead,
             1,
             3660,
+        );
+        range(
+            "alerts.caseworker_answer_days",
+            self.alerts.caseworker_answer_days,
+            1,
+            120,
         );
         for (code, offices) in &self.meetings.places {
             let Some(m) = catalog.municipality(code) else {

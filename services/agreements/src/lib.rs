@@ -15,8 +15,10 @@
 //! It publishes `agreements.plan.created|defaulted|completed.v1`,
 //! `agreements.deferral.granted|ended.v1`, `agreements.meeting.scheduled|held|missed.v1` (dunning
 //! holds the claims while an agreement is in force) and `notifications.notification.requested.v1`
-//! for its letters and SMS.
+//! for its letters and SMS. It consumes dunning's `dunning.caseworker.alerted.v1` as a task for the
+//! social caseworker ([`alerts`]) and publishes the answer, `agreements.claim.released.v1`.
 
+pub mod alerts;
 pub mod config;
 pub mod context;
 pub mod deferrals;

@@ -83,3 +83,13 @@ pub fn claim_update(event: &'static str, outcome: &'static str) {
     metrics::counter!("restance_agreements_claim_updates_total", "event" => event, "outcome" => outcome)
         .increment(1);
 }
+
+/// A social caseworker's alert was answered (`how`: `released` by a caseworker, `agreement`).
+pub fn alert_answered(how: &'static str) {
+    metrics::counter!("restance_agreements_alerts_answered_total", "how" => how).increment(1);
+}
+
+/// An unanswered alert went to a supervisor.
+pub fn alert_escalated() {
+    metrics::counter!("restance_agreements_alerts_escalated_total").increment(1);
+}

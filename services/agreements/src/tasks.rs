@@ -8,6 +8,8 @@
 //! | `plan_defaulted` | a plan was broken: dunning resumes, contact the debtor |
 //! | `plan_balance_remaining` | every instalment is paid but something is still open: revise |
 //! | `plan_coverage_changed` | a covered claim was transferred to state collection: revise |
+//! | `caseworker_alert` | dunning alerted the social caseworker: answer (meeting, agreement, release) |
+//! | `caseworker_alert_escalated` | for a supervisor: an alert is unanswered after the longest wait |
 //!
 //! A task's id is derived from its kind, subject and occasion, so a repeated day or a
 //! redelivered message raises it once.
@@ -34,6 +36,11 @@ pub const PLAN_BALANCE_REMAINING: &str = "plan_balance_remaining";
 /// A covered claim left for state collection.
 pub const PLAN_COVERAGE_CHANGED: &str = "plan_coverage_changed";
 
+/// Dunning alerted the social caseworker (`dunning.caseworker.alerted.v1`).
+pub const CASEWORKER_ALERT: &str = "caseworker_alert";
+/// An alert unanswered after `[agreements.alerts] caseworker_answer_days`: for a supervisor.
+pub const CASEWORKER_ALERT_ESCALATED: &str = "caseworker_alert_escalated";
+
 /// Every kind, for the API's filter.
 pub const KINDS: &[&str] = &[
     REVIEW_DEFERRAL,
@@ -42,6 +49,8 @@ pub const KINDS: &[&str] = &[
     PLAN_DEFAULTED,
     PLAN_BALANCE_REMAINING,
     PLAN_COVERAGE_CHANGED,
+    CASEWORKER_ALERT,
+    CASEWORKER_ALERT_ESCALATED,
 ];
 
 /// A task to raise.

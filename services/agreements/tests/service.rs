@@ -1802,3 +1802,180 @@ fn every_template_agreements_sends_is_shipped_and_configured() {
         "seed 003: SMS"
     );
 }
+
+/// Dunning's alert to the social caseworker (`dunning.caseworker.alerted.v1`).
+fn alerted(alert_id: &str, debtor: &str, claims: &[&str], date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.caseworker.alerted.v1",
+        json!({"alert_id":alert_id,"municipality":"0746","debtor_id":debtor,"category":"daycare",
+               "claim_ids":claims,
+               "reason":"daycare arrears: the social caseworker is to be involved before a fee or a transfer",
+               "alerted_date":date}),
+    )
+}
+
+/// Issue 22, item 4: the social gate closes only on an answer. An alert becomes one task however
+/// often it comes; the caseworker's release (with a reason, audited) publishes
+/// `agreements.claim.released.v1` once; an alert nobody answers goes to a supervisor the
+/// business day after its answer day and stays open (never released by time); an alert whose
+/// claims a deferral covers is answered by it; bad alerts are dead-lettered with their reasons.
+#[tokio::test]
+async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_by_time()
+-> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-A1", "P-AL", "900.00", "2026-12-01"),
+        svc.opened("C-A2", "P-AL", "400.00", "2026-12-01"),
+        svc.opened("C-B1", "P-BL", "650.00", "2026-12-01"),
+        svc.opened("C-C1", "P-CL", "300.00", "2026-12-01"),
+        day("2027-01-04"),
+    ])
+    .await?;
+    // The same alert twice: a republish with a new message id (a redelivery of one id is the
+    // inbox's, as for every message) raises one task.
+    svc.send(&[
+        alerted("alr-1", "P-AL", &["C-A1"], "2027-01-04"),
+        alerted("alr-1", "P-AL", &["C-A1"], "2027-01-04"),
+        alerted("alr-2", "P-BL", &["C-B1"], "2027-01-04"),
+        alerted("alr-3", "P-CL", &["C-C1"], "2027-01-04"),
+    ])
+    .await?;
+    let (status, tasks) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=caseworker_alert",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(status, 200, "{tasks}");
+    let list = tasks["tasks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 3, "one task per alert: {tasks}");
+    assert_eq!(
+        list.iter().filter(|t| t["subject"] == "alr-1").count(),
+        1,
+        "{tasks}"
+    );
+    let (status, alert) = svc.get("/api/v1/alerts/alr-1", Some(CASEWORKER)).await?;
+    assert_eq!(status, 200, "{alert}");
+    assert_eq!(alert["state"], "open");
+    assert_eq!(alert["answer_due"], "2027-01-18", "10 business days");
+
+    // The release: a reason is required; then once, audited, and its tasks are done.
+    let (status, body) = svc
+        .post(
+            "/api/v1/alerts/alr-1/release",
+            Some(CASEWORKER),
+            json!({"reason":" "}),
+        )
+        .await?;
+    assert_eq!(status, 422, "{body}");
+    let (status, released) = svc
+        .post(
+            "/api/v1/alerts/alr-1/release",
+            Some(CASEWORKER),
+            json!({"reason":"family seen by the social caseworker; no special grounds"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{released}");
+    assert_eq!(released["state"], "released");
+    let (status, again) = svc
+        .post(
+            "/api/v1/alerts/alr-1/release",
+            Some(CASEWORKER),
+            json!({"reason":"again"}),
+        )
+        .await?;
+    assert_eq!(status, 409, "{again}");
+    svc.settle().await?;
+    let events = svc.events("agreements.claim.released.v1");
+    assert_eq!(events.len(), 1, "released once");
+    assert_valid::<restance_contracts::messages::ClaimReleased>(&events[0]);
+    let data = &events[0]["data"];
+    assert_eq!(data["alert_id"], "alr-1");
+    assert_eq!(data["claim_ids"], json!(["C-A1"]));
+    assert_eq!(data["released_date"], "2027-01-04");
+    assert_eq!(
+        data["reason"],
+        "family seen by the social caseworker; no special grounds"
+    );
+    assert!(
+        data["release_id"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("rel-"))
+    );
+    assert!(data["released_by"].as_str().is_some_and(|b| !b.is_empty()));
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM audit WHERE action = 'release_claims' AND outcome = 'done' \
+                   AND entity = 'alert:alr-1' AND before_json IS NOT NULL AND after_json IS NOT NULL")
+            .await?,
+        1,
+        "who, when, what"
+    );
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM tasks WHERE subject = 'alr-1' AND state = 'done'")
+            .await?,
+        1
+    );
+
+    // alr-3: a deferral covers its claim, so the next day it is answered, not escalated.
+    let (status, d) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-CL","claim_ids":["C-C1"],
+                   "reason":"acute_social","until":"2027-03-31"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{d}");
+
+    // alr-2: nobody answers. Not on its answer day; the business day after, once.
+    svc.send(&[day("2027-01-05"), day("2027-01-18")]).await?;
+    let (_, alert3) = svc.get("/api/v1/alerts/alr-3", Some(CASEWORKER)).await?;
+    assert_eq!(alert3["state"], "answered", "{alert3}");
+    let escalated = "SELECT COUNT(*) FROM tasks WHERE kind = 'caseworker_alert_escalated'";
+    assert_eq!(
+        svc.count(escalated).await?,
+        0,
+        "not before the answer day has passed"
+    );
+    svc.send(&[day("2027-01-19"), day("2027-01-20")]).await?;
+    assert_eq!(svc.count(escalated).await?, 1, "escalated once");
+    let (_, sup) = svc
+        .get(
+            "/api/v1/tasks?municipality=0746&kind=caseworker_alert_escalated",
+            Some(CASEWORKER),
+        )
+        .await?;
+    assert_eq!(sup["tasks"][0]["subject"], "alr-2", "{sup}");
+    let (_, alert2) = svc.get("/api/v1/alerts/alr-2", Some(CASEWORKER)).await?;
+    assert_eq!(alert2["state"], "open", "never released by time: {alert2}");
+    assert_eq!(alert2["escalated"], true);
+    svc.settle().await?;
+    assert_eq!(
+        svc.events("agreements.claim.released.v1").len(),
+        1,
+        "nothing released by time"
+    );
+
+    // Bad alerts: no claims, an unconfigured municipality, another debtor's claim.
+    let mut no_claims = alerted("alr-bad-1", "P-AL", &[], "2027-01-20");
+    no_claims["data"]["claim_ids"] = json!([]);
+    let mut nowhere = alerted("alr-bad-2", "P-AL", &["C-A2"], "2027-01-20");
+    nowhere["data"]["municipality"] = json!("9999");
+    let others = alerted("alr-bad-3", "P-AL", &["C-B1"], "2027-01-20");
+    svc.send(&[no_claims, nowhere, others]).await?;
+    let dead = svc.dead_letters().await?;
+    let reasons: Vec<String> = dead.iter().filter_map(|d| d.reason.clone()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:#?}");
+    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    assert!(has("data.claim_ids"), "{reasons:#?}");
+    assert!(has("9999 is not a configured municipality"), "{reasons:#?}");
+    assert!(has("belongs to another debtor"), "{reasons:#?}");
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM caseworker_alerts").await?,
+        3,
+        "no bad alert stored"
+    );
+    svc.stop().await
+}

@@ -60,6 +60,11 @@ pub fn meeting_reminder(meeting_id: &str) -> String {
     digest("agr", &["meeting_reminder", meeting_id])
 }
 
+/// The release of a social caseworker's alert: one per alert.
+pub fn release(alert_id: &str) -> String {
+    digest("rel", &["release", alert_id])
+}
+
 /// A task: one per kind and subject (and occasion, e.g. a plan revision).
 pub fn task(kind: &str, subject: &str, occasion: &str) -> String {
     digest("tsk", &["task", kind, subject, occasion])

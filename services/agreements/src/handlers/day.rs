@@ -7,7 +7,9 @@
 //! 2. plans: missed instalments are reminded, plans with too many misses are defaulted, a plan
 //!    whose instalments are paid but whose claims still have something open raises a task;
 //! 3. meetings: the SMS reminder on the business day before; a task when a meeting's day passed
-//!    without an outcome.
+//!    without an outcome;
+//! 4. the social caseworker's alerts: answered by an agreement, or escalated to a supervisor
+//!    once their answer day has passed.
 //!
 //! The number of agreements in force is small next to the number of claims (a caseworker makes
 //! each one), so one transaction per day is enough; a skipped day is caught up by the next one.
@@ -21,7 +23,7 @@ use sea_orm::DatabaseTransaction;
 use crate::context::Failure;
 use crate::state::Shared;
 use crate::store::queries::{self, DebtorKey};
-use crate::{deferrals, meetings, metrics, plans};
+use crate::{alerts, deferrals, meetings, metrics, plans};
 
 /// Records `date` as the business date and does its work; a date at or before the last one is a
 /// duplicate and changes nothing.
@@ -46,6 +48,7 @@ pub async fn open(
         }
     }
     meetings::daily(tx, shared, effects, locked, date).await?;
+    alerts::daily(tx, locked, date).await?;
     metrics::tasks_open(queries::open_task_count(tx).await?);
     tracing::info!(business_date = %date, events = effects.len(), "business day opened: agreements followed up");
     Ok(())

@@ -4,6 +4,7 @@
 //! - invoicing's claim events and dunning's transfers keep the claims projection current
 //!   ([`claims`]); a claim leaving the books may complete its plan, a payment on a covered claim
 //!   counts towards its plan;
+//! - dunning's `dunning.caseworker.alerted.v1` becomes a caseworker task ([`crate::alerts`]);
 //! - `calendar.day.opened.v1` records the business date and does the day's work ([`day`]):
 //!   deferrals expire and are reviewed, plans are followed (reminders, defaults), meetings get
 //!   their SMS reminder. A date at or before the last one is a duplicate.
@@ -20,8 +21,8 @@ use std::collections::BTreeSet;
 use restance_bus::router::{self, Consume, Cx, On, Planned, Routes};
 use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
-    PaymentApplied,
+    CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
+    ClaimWrittenOff, DayOpened, PaymentApplied,
 };
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimWrittenOff>()
         .on::<PaymentApplied>()
         .on::<ClaimHandedOver>()
+        .on::<CaseworkerAlerted>()
         .on::<DayOpened>()
 }
 
@@ -81,6 +83,7 @@ impl Consume for Shared {
         // The day's work may change any agreement: lock every debtor who has one.
         if planned.contains::<DayOpened>() {
             touched.extend(queries::debtors_with_agreements(tx).await?);
+            touched.extend(queries::debtors_with_open_alerts(tx).await?);
         }
         queries::ensure_debtors(tx, &planned.keys_of(&[ClaimOpened::TYPE])).await?;
         let touched: Vec<DebtorKey> = touched.into_iter().collect();
@@ -142,6 +145,16 @@ impl On<ClaimHandedOver> for Shared {
         e: ClaimHandedOver,
     ) -> Result<Outcome, HandlerError> {
         outcome(claims::transferred(cx.tx, self, cx.effects, &e).await)
+    }
+}
+
+impl On<CaseworkerAlerted> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: CaseworkerAlerted,
+    ) -> Result<Outcome, HandlerError> {
+        outcome(crate::alerts::received(cx.tx, self, &e).await)
     }
 }
 

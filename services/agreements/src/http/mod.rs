@@ -97,6 +97,8 @@ pub fn router(
             "/api/v1/meetings/{id}/outcome",
             post(writes::meeting_outcome),
         )
+        .route("/api/v1/alerts/{id}", get(reads::alert))
+        .route("/api/v1/alerts/{id}/release", post(writes::release_alert))
         .route("/api/v1/tasks", get(reads::tasks))
         .route("/api/v1/tasks/{id}/done", post(writes::task_done))
         .route("/api/v1/debtors/{id}", get(reads::debtor))

@@ -113,6 +113,27 @@ pub(super) async fn deferral(
     }
 }
 
+/// `GET /api/v1/alerts/{id}`: a social caseworker's alert and its answer.
+pub(super) async fn alert(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let caller = match reader(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let id = match path_id(path) {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    match queries::alert(&state.db, &id, false).await {
+        Ok(Some(a)) if caller.sees(&a.municipality) => Json(a).into_response(),
+        Ok(_) => refused(&Refusal::not_found(format!("no alert {id}"))),
+        Err(e) => answer(ApiError::unavailable(&e)),
+    }
+}
+
 /// `GET /api/v1/meetings/{id}`.
 pub(super) async fn meeting(
     State(state): State<ApiState>,

@@ -18,7 +18,7 @@ use super::requests::{
 };
 use super::{ApiState, Write, bad_request, begin, finish, writer};
 use crate::store::queries;
-use crate::{deferrals, meetings, plans, tasks};
+use crate::{alerts, deferrals, meetings, plans, tasks};
 
 type IdPath = Result<Path<String>, PathRejection>;
 
@@ -171,6 +171,32 @@ pub(super) async fn end_deferral(
     let reason = try_or_return!(read(&state, &w, parsed).await);
     let (tx, mut effects) = try_or_return!(begin(&state).await);
     let result = deferrals::revoke(&tx, &mut effects, &w.actor, &id, &reason).await;
+    finish(&state, &w, tx, effects, StatusCode::OK, result).await
+}
+
+/// `POST /api/v1/alerts/{id}/release`: `{reason}`.
+pub(super) async fn release_alert(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: IdPath,
+    body: Bytes,
+) -> Response {
+    let w =
+        try_or_return!(writer(&state, &headers, "release_claims", entity("alert", &path)).await);
+    let id = try_or_return!(path_id(&state, &w, path).await);
+    let of = async {
+        Ok(queries::alert(&state.db, &id, false)
+            .await?
+            .map(|a| a.municipality))
+    };
+    try_or_return!(
+        w.object_in_scope(&state, of, format!("no alert {id}"))
+            .await
+    );
+    let parsed = requests::body::<ReasonBody>(&body).and_then(ReasonBody::into_reason);
+    let reason = try_or_return!(read(&state, &w, parsed).await);
+    let (tx, mut effects) = try_or_return!(begin(&state).await);
+    let result = alerts::release(&tx, &mut effects, &w.actor, &id, &reason).await;
     finish(&state, &w, tx, effects, StatusCode::OK, result).await
 }
 

@@ -174,6 +174,8 @@ fn announce(
             instalments: wire(instalments),
             payment_reference: Some(plan.payment_reference.clone()),
             revision: Some(plan.revision),
+            kind: None,
+            assignment: None,
         },
     )?;
     let refs: Vec<&ClaimRow> = claims.iter().collect();

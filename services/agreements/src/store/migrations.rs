@@ -33,6 +33,8 @@ impl MigratorTrait for Migrator {
                 name: "m20261217_000007_agreements_audit_append_only",
                 table: "audit",
             }),
+            Box::new(CaseworkerAlerts),
+            Box::new(Assignments),
         ]
     }
 }
@@ -247,6 +249,69 @@ impl MigrationTrait for ClaimVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// The social caseworker's alerts (`dunning.caseworker.alerted.v1`, natural key `alert_id`) and
+/// their answer: released (by whom, when, why), answered by an agreement, or still open —
+/// escalated to a supervisor once the answer day has passed (`alerts.rs`).
+#[derive(Debug)]
+struct CaseworkerAlerts;
+
+impl MigrationName for CaseworkerAlerts {
+    fn name(&self) -> &str {
+        "m20261222_000008_agreements_caseworker_alerts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CaseworkerAlerts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE caseworker_alerts (
+                alert_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                office TEXT NOT NULL,
+                category TEXT NOT NULL,
+                claim_ids TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                alerted_date DATE NOT NULL,
+                answer_due DATE NOT NULL,
+                state TEXT NOT NULL,
+                escalated BOOLEAN NOT NULL,
+                answered_date DATE NULL,
+                answered_by TEXT NULL,
+                answer TEXT NULL
+            );
+            CREATE INDEX caseworker_alerts_by_state ON caseworker_alerts (state, municipality, debtor_id);
+            CREATE INDEX caseworker_alerts_by_debtor ON caseworker_alerts (municipality, debtor_id)",
+        )
+        .await
+    }
+}
+
+/// Assignments of future receivables (transport) are plans of kind `assignment` with the
+/// receivable's source (`plans.kind`, `plans.assignment_source`); existing plans are `plan`.
+#[derive(Debug)]
+struct Assignments;
+
+impl MigrationName for Assignments {
+    fn name(&self) -> &str {
+        "m20261222_000009_agreements_assignments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Assignments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'plan';
+            ALTER TABLE plans ADD COLUMN assignment_source TEXT NULL",
         )
         .await
     }

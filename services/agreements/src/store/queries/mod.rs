@@ -1,6 +1,7 @@
 //! SQL for agreements' tables (PostgreSQL and SQLite alike, `$n` placeholders). Reads return
 //! typed rows; a stored value that cannot be read back is a [`DbErr::Custom`] naming the column.
 
+mod alerts;
 mod audit;
 mod claims;
 mod coverage;
@@ -11,6 +12,7 @@ mod meetings;
 mod plans;
 mod tasks;
 
+pub use alerts::*;
 pub use audit::*;
 pub use claims::*;
 pub use coverage::*;

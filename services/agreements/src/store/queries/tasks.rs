@@ -183,3 +183,20 @@ pub async fn open_task_count(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
         None => Ok(0),
     }
 }
+
+/// Marks every open task about `subject` done (an alert answered closes its tasks).
+pub async fn complete_tasks_of(
+    db: &impl ConnectionTrait,
+    subject: &str,
+    by: &str,
+) -> Result<u64, DbErr> {
+    Ok(db
+        .execute_raw(stmt(
+            db,
+            "UPDATE tasks SET state = 'done', done_by = $2, done_at = $3 \
+             WHERE subject = $1 AND state = 'open'",
+            vec![subject.into(), by.into(), Utc::now().into()],
+        ))
+        .await?
+        .rows_affected())
+}
