@@ -26,6 +26,7 @@
 //! ([`MAX_ATTACHMENT_BYTES`]), the e-mail goes without them and names the link or, without a
 //! public address, the report's folder under the documents directory (logged as a warning).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,9 +38,13 @@ use restance_kernel::{BusinessDate, Catalog};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use sha2::{Digest, Sha256};
 
-use crate::config::ReportingConfig;
+use crate::config::{ReportGroup, ReportingConfig};
 use crate::domain::assemble::{ReportInputs, build_report};
-use crate::domain::report::{Fmt, HISTORY_MONTHS, HistoryPoint, Report, compare_date, report_id};
+use crate::domain::consolidate::{Group, consolidate};
+use crate::domain::report::{
+    Fmt, HISTORY_MONTHS, HistoryPoint, Measure, MeasureRow, Report, ReportKind, compare_date,
+    measure_rows, report_id,
+};
 use crate::domain::schedule::DueReport;
 use crate::figures::{Opened, figures_on};
 use crate::files::labels::Labels;
@@ -86,6 +91,44 @@ pub fn history_dates(as_of: BusinessDate) -> Vec<BusinessDate> {
         .collect();
     dates.reverse();
     dates
+}
+
+/// "Measures taken" by a municipality from `start` to `end`, against the same period 12 months
+/// earlier (blank when that period began before reporting's first business day):
+/// [`crate::domain::report::measures`].
+pub async fn measures_taken(
+    db: &impl sea_orm::ConnectionTrait,
+    municipality: &str,
+    start: BusinessDate,
+    end: BusinessDate,
+    opened: Option<Opened>,
+) -> Result<Vec<MeasureRow>, DbErr> {
+    async fn counts(
+        db: &impl sea_orm::ConnectionTrait,
+        municipality: &str,
+        start: BusinessDate,
+        end: BusinessDate,
+    ) -> Result<BTreeMap<Measure, u64>, DbErr> {
+        let mut counts = queries::period_measures(db, municipality, start, end).await?;
+        let flows = queries::period_flows(db, municipality, start, end).await?;
+        counts.insert(Measure::Transfers, flows.transfers.count);
+        counts.insert(Measure::WriteOffs, flows.write_offs.count);
+        Ok(counts)
+    }
+    let now = counts(db, municipality, start, end).await?;
+    let (then_start, then_end) = (start.sub_months(12), compare_date(end));
+    let then = match opened {
+        Some(o) if o.first <= then_start => {
+            Some(counts(db, municipality, then_start, then_end).await?)
+        }
+        _ => None,
+    };
+    let get = |c: &BTreeMap<Measure, u64>, m: Measure| c.get(&m).copied().unwrap_or(0);
+    let then_of = then.as_ref().map(|t| move |m: Measure| get(t, m));
+    Ok(measure_rows(
+        |m| get(&now, m),
+        then_of.as_ref().map(|f| f as &dyn Fn(Measure) -> u64),
+    ))
 }
 
 /// Only `[A-Za-z0-9_-]`: a path component that can never climb out of its directory.
@@ -156,6 +199,11 @@ impl Producer {
         due: &DueReport,
         generated_on: BusinessDate,
     ) -> Result<Option<Report>, DbErr> {
+        if let Some(group) = self.config.groups.get(municipality) {
+            return self
+                .build_group(municipality, group, due, generated_on)
+                .await;
+        }
         let Some(m) = self.catalog.municipality(municipality) else {
             return Ok(None);
         };
@@ -170,6 +218,12 @@ impl Producer {
             .map(|(_, f)| f);
         let flows = queries::period_flows(db, municipality, due.period_start, due.as_of).await?;
         let totals = queries::totals_on(db, municipality, &history_dates(due.as_of)).await?;
+        let measures = if due.kind == ReportKind::Monthly {
+            Vec::new()
+        } else {
+            measures_taken(db, municipality, due.period_start, due.as_of, opened).await?
+        };
+        let prepayments = queries::prepayments_on(db, municipality, due.as_of).await?;
         let history = totals
             .into_iter()
             .map(|(month_end, total)| HistoryPoint { month_end, total })
@@ -188,8 +242,59 @@ impl Producer {
                 flows,
                 history,
                 generated_on,
+                measures,
+                prepayments,
             },
         )))
+    }
+
+    /// A group's consolidated report: its members' reports added up
+    /// ([`crate::domain::consolidate`]); `None` when a member has no figures for the date (a
+    /// total of some members would be a false total).
+    async fn build_group(
+        &self,
+        key: &str,
+        group: &ReportGroup,
+        due: &DueReport,
+        generated_on: BusinessDate,
+    ) -> Result<Option<Report>, DbErr> {
+        let mut members = Vec::with_capacity(group.municipalities.len());
+        for code in &group.municipalities {
+            if self.config.groups.contains_key(code) {
+                return Ok(None);
+            }
+            match Box::pin(self.build(code, due, generated_on)).await? {
+                Some(r) => members.push(r),
+                None => {
+                    tracing::warn!(group = %key, municipality = %code, as_of = %due.as_of,
+                        "a member of the group has no figures for the date: the consolidated report is not produced");
+                    return Ok(None);
+                }
+            }
+        }
+        let language = group
+            .language
+            .or_else(|| members.first().map(|m| m.language))
+            .unwrap_or(restance_kernel::Language::Da);
+        let info = Group {
+            key,
+            name: &group.name,
+            language,
+        };
+        consolidate(&self.catalog, info, &members)
+            .map(Some)
+            .map_err(|e| DbErr::Custom(format!("group {key}: {e}")))
+    }
+
+    /// The municipality a report's e-mails are sent for (the sender of the letters): the
+    /// municipality itself, or a group's first member.
+    fn sender(&self, scope: &str) -> String {
+        self.config
+            .groups
+            .get(scope)
+            .and_then(|g| g.municipalities.first())
+            .cloned()
+            .unwrap_or_else(|| scope.to_owned())
     }
 
     /// Produces `due` for `municipality` on the business day `day` (see the module
@@ -272,7 +377,7 @@ impl Producer {
         metrics::counter!("restance_reporting_reports_published_total", "kind" => due.kind.as_str())
             .increment(1);
         metrics::histogram!("restance_reporting_report_seconds").record(seconds);
-        tracing::info!(report_id = %id, files = files.len(), recipients = self.config.recipients(municipality).len(),
+        tracing::info!(report_id = %id, files = files.len(), recipients = self.config.recipients(municipality, due.kind).len(),
             seconds, "report published");
         Ok(Produced::Published(files.len()))
     }
@@ -323,7 +428,8 @@ impl Producer {
             &report.report_id,
             attached_files.is_some(),
         );
-        for recipient in self.config.recipients(&report.municipality) {
+        let sender = self.sender(&report.municipality);
+        for recipient in self.config.recipients(&report.municipality, report.kind) {
             let language = recipient.language.unwrap_or(report.language);
             let fmt = Fmt {
                 language,
@@ -333,7 +439,7 @@ impl Producer {
             effects
                 .emit(NotificationRequested {
                     notification_id: format!("{}-mail-{}", report.report_id, &address[..16]),
-                    municipality: report.municipality.clone(),
+                    municipality: sender.clone(),
                     office: None,
                     template: "report_ready".into(),
                     language: Some(language),

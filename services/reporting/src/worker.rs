@@ -8,7 +8,8 @@
 //!    overdue depend on the date, not on whether the day was opened. One date is one
 //!    transaction; a crash repeats at most that date;
 //! 2. **produces the reports that fall due** on the day (first business day of the month or
-//!    quarter in each municipality's calendar, caught up after skipped days —
+//!    quarter in each municipality's calendar, caught up after skipped days; the follow-ups on a
+//!    municipality's extra dates; the groups' consolidated reports —
 //!    [`crate::domain::schedule`]), each exactly once ([`crate::produce`]);
 //! 3. marks the day done.
 //!
@@ -24,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerSettings;
-use crate::domain::schedule::due_reports;
+use crate::domain::schedule::{DueReport, due_follow_ups, due_reports};
 use crate::produce::{ProduceError, Produced, Producer};
 use crate::store::queries;
 
@@ -87,17 +88,42 @@ impl Worker {
                 date = date.add_days(1);
             }
         }
+        // Every municipality's calendar reports and its follow-ups on extra dates, then the
+        // groups' consolidated reports (after their members', on the first member's calendar).
+        let mut work: Vec<(&str, DueReport)> = Vec::new();
         for (code, m) in &self.catalog.municipalities {
-            for due in due_reports(&m.calendar(), previous, day) {
-                if cancel.is_cancelled() {
-                    return Ok(false);
+            let calendar = m.calendar();
+            for due in due_reports(&calendar, previous, day) {
+                work.push((code, due));
+            }
+            let extra = self.producer.config.extra_dates(code);
+            for due in due_follow_ups(&calendar, &extra, previous, day) {
+                work.push((code, due));
+            }
+        }
+        for (key, g) in &self.producer.config.groups {
+            let Some(first) = g
+                .municipalities
+                .first()
+                .and_then(|c| self.catalog.municipality(c))
+            else {
+                continue;
+            };
+            for due in due_reports(&first.calendar(), previous, day) {
+                if g.kinds.contains(&due.kind) {
+                    work.push((key, due));
                 }
-                match self.producer.produce(code, &due, day).await? {
-                    Produced::Published(_) | Produced::NotMine | Produced::NoFigures => {}
-                    Produced::Failed(reason) => {
-                        tracing::error!(municipality = %code, kind = due.kind.as_str(), as_of = %due.as_of,
-                            reason = %reason, "report failed; it is recorded as failed and not retried");
-                    }
+            }
+        }
+        for (code, due) in work {
+            if cancel.is_cancelled() {
+                return Ok(false);
+            }
+            match self.producer.produce(code, &due, day).await? {
+                Produced::Published(_) | Produced::NotMine | Produced::NoFigures => {}
+                Produced::Failed(reason) => {
+                    tracing::error!(municipality = %code, kind = due.kind.as_str(), as_of = %due.as_of,
+                        reason = %reason, "report failed; it is recorded as failed and not retried");
                 }
             }
         }

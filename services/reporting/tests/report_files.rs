@@ -160,6 +160,9 @@ fn january_report(language: Language) -> Report {
         },
         history,
         generated_on: date("2027-02-01"),
+        measures: Vec::new(),
+        prepayments: Default::default(),
+        members: Vec::new(),
     }
 }
 
@@ -569,13 +572,16 @@ fn the_csv_is_for_danish_excel_bom_semicolons_decimal_commas_and_crlf() {
     assert_eq!(
         lines,
         vec![
-            "Kategori;key;Restancer 31.01.2027;Hovedstol;Gebyrer;Renter;Krav;Skyldnere;Restancer 31.01.2026;Ændring kr.;Ændring %",
-            "Daginstitution;daycare;120000,00;110000,00;6000,00;4000,00;40;35;100000,00;20000,00;20,0",
-            "Ejendomsskat;property_tax;250000,50;240000,50;5000,00;5000,00;12;12;300000,00;-49999,50;-16,7",
-            "\"Husleje; bolig\";rent;80000,00;80000,00;0,00;0,00;9;9;60000,00;20000,00;33,3",
-            "\"Vand & \"\"varme\"\"\";water;5000,00;5000,00;0,00;0,00;3;3;;;",
-            "SFO;after_school;0,00;0,00;0,00;0,00;0;0;0,00;0,00;",
-            "I alt;;455000,50;435000,50;11000,00;9000,00;64;55;460000,00;-4999,50;-1,1",
+            "Kategori;key;Restancer 31.01.2027;Hovedstol;Gebyrer;Renter;Krav;Skyldnere;Restancer 31.01.2026;Ændring kr.;Ændring %;Andel",
+            "Daginstitution;daycare;120000,00;110000,00;6000,00;4000,00;40;35;100000,00;20000,00;20,0;26,4",
+            "Ejendomsskat;property_tax;250000,50;240000,50;5000,00;5000,00;12;12;300000,00;-49999,50;-16,7;54,9",
+            "\"Husleje; bolig\";rent;80000,00;80000,00;0,00;0,00;9;9;60000,00;20000,00;33,3;17,6",
+            "\"Vand & \"\"varme\"\"\";water;5000,00;5000,00;0,00;0,00;3;3;;;;1,1",
+            "SFO;after_school;0,00;0,00;0,00;0,00;0;0;0,00;0,00;;0,0",
+            "I alt;;455000,50;435000,50;11000,00;9000,00;64;55;460000,00;-4999,50;-1,1;100,0",
+            "",
+            "Udestående forudbetalinger (ikke restancer);key;Krav;Beløb",
+            "Udestående forudbetalinger (ikke restancer);prepayments;0;0,00",
         ]
     );
 }
@@ -648,7 +654,7 @@ fn a_report_with_no_categories_and_no_history_still_renders() {
     assert!(zip_entry(&files[0].bytes, "xl/charts/chart1.xml").is_none());
     let csv = String::from_utf8(files[1].bytes.clone()).expect("utf-8");
     assert!(
-        csv.ends_with("Total;;0,00;0,00;0,00;0,00;0;55;;;\r\n"),
+        csv.contains("\r\nTotal;;0,00;0,00;0,00;0,00;0;55;;;;\r\n"),
         "{csv}"
     );
 }
@@ -673,5 +679,172 @@ fn every_language_renders() {
         assert_eq!(files.len(), 3, "{language}");
         let wb = workbook(&files[0].bytes);
         assert_eq!(wb.sheet_names().len(), 7, "{language}");
+    }
+}
+
+/// The council's quarterly report of the same figures: measures taken in the quarter against
+/// the same quarter a year earlier, outstanding prepayments apart from the arrears.
+fn quarterly_report(language: Language) -> Report {
+    use restance_reporting::report::{Measure, MeasureRow, Prepayments};
+    let mut report = january_report(language);
+    report.kind = ReportKind::Quarterly;
+    report.period_start = date("2026-11-01");
+    report.as_of = date("2027-01-31");
+    report.report_id = report_id(ReportKind::Quarterly, "0746", report.as_of);
+    report.measures = Measure::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, measure)| {
+            let recorded = measure.recorded();
+            MeasureRow {
+                measure,
+                now: recorded.then_some(10 + i as u64),
+                then: (recorded && measure != Measure::MeetingsHeld).then_some(5),
+            }
+        })
+        .collect();
+    report.prepayments = Prepayments {
+        claims: 3,
+        amount: kr("4500.00"),
+    };
+    report
+}
+
+#[test]
+fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_prepayments_apart() {
+    let report = quarterly_report(Language::Da);
+    let files = render(&report);
+    let mut wb = workbook(&file(&files, ".xlsx").bytes);
+    let names = wb.sheet_names();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(names[7], "Tiltag");
+
+    // Each category's share of the total (seed 000: "A-bidrag … 74 % af restancen").
+    let arrears = wb.worksheet_range("Restancer").expect("arrears");
+    assert_eq!(shown(&cell(&arrears, "K10"), 0), "Andel");
+    assert_eq!(
+        shown(&cell(&arrears, "K12"), 6),
+        ratio_of("250000.50", "455000.50")
+    );
+    assert_eq!(
+        shown(&cell(&arrears, "K16"), 6),
+        "1.000000",
+        "the total is 100 %"
+    );
+    let formulas = wb.worksheet_formula("Restancer").expect("formulas");
+    assert_eq!(
+        shown(&cell_formula(&formulas, "K12"), 0),
+        "IF($B$16=0,\"–\",B12/$B$16)"
+    );
+    assert_eq!(
+        report.share_of_total(&report.categories[1].now),
+        Some(rust_decimal::Decimal::new(549, 1))
+    );
+
+    // Measures taken: the quarter against the same quarter a year earlier; distraints and
+    // campaigns "not recorded", never 0; a blank earlier period stays blank.
+    let measures = wb.worksheet_range("Tiltag").expect("measures");
+    assert_eq!(shown(&cell(&measures, "A10"), 0), "Tiltag");
+    assert_eq!(shown(&cell(&measures, "C10"), 0), "Samme periode året før");
+    let expected = [
+        ("Rykkere", "10", "5", "5"),
+        ("Tilbud om sættemøde", "11", "5", "6"),
+        ("Gebyrer pålagt", "12", "5", "7"),
+        ("Sættemøder holdt", "13", "", ""),
+        ("Afdragsordninger indgået", "14", "5", "9"),
+        ("Afdragsordninger misligholdt", "15", "5", "10"),
+        ("Henstand bevilget", "16", "5", "11"),
+        ("Krav overdraget til inddrivelse", "17", "5", "12"),
+        (
+            "Udlæg foretaget af kommunen",
+            "ikke registreret",
+            "ikke registreret",
+            "",
+        ),
+        ("Krav afskrevet", "19", "5", "14"),
+        ("Kampagner", "ikke registreret", "ikke registreret", ""),
+    ];
+    for (i, (name, now, then, change)) in expected.iter().enumerate() {
+        let r = 11 + i;
+        assert_eq!(shown(&cell(&measures, &format!("A{r}")), 0), *name);
+        assert_eq!(shown(&cell(&measures, &format!("B{r}")), 0), *now, "{name}");
+        assert_eq!(
+            shown(&cell(&measures, &format!("C{r}")), 0),
+            *then,
+            "{name}"
+        );
+        assert_eq!(
+            shown(&cell(&measures, &format!("D{r}")), 0),
+            *change,
+            "{name}"
+        );
+    }
+    assert_eq!(shown(&cell(&measures, "E11"), 6), "1.000000", "+100 %");
+
+    // Prepayments apart from the arrears, on the period sheet.
+    let period = wb.worksheet_range("Perioden").expect("period");
+    let rows: Vec<String> = (1..=40)
+        .map(|r| shown(&cell(&period, &format!("A{r}")), 0))
+        .collect();
+    let at = rows
+        .iter()
+        .rposition(|t| t == "Udestående forudbetalinger (ikke restancer)")
+        .expect("prepayments row")
+        + 1;
+    assert_eq!(shown(&cell(&period, &format!("B{at}")), 0), "3");
+    assert_eq!(money_cell(&period, &format!("C{at}")), "4500.00");
+    // …and the arrears do not include them.
+    assert_eq!(money_cell(&arrears, "B16"), "455000.50");
+
+    // The CSV carries the same after the category table.
+    let csv = String::from_utf8(file(&files, ".csv").bytes.clone()).expect("utf-8");
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 7 + 3 + 1 + 12, "{csv}");
+    assert_eq!(
+        lines[9],
+        "Udestående forudbetalinger (ikke restancer);prepayments;3;4500,00"
+    );
+    assert_eq!(
+        lines[11],
+        "Tiltag;key;Periode 01.11.2026 – 31.01.2027;Samme periode året før;Ændring"
+    );
+    assert_eq!(lines[12], "Rykkere;reminders;10;5;5");
+    assert_eq!(lines[15], "Sættemøder holdt;meetings_held;13;;");
+    assert_eq!(
+        lines[20],
+        "Udlæg foretaget af kommunen;distraints;ikke registreret;ikke registreret;"
+    );
+    assert_eq!(
+        lines[22],
+        "Kampagner;campaigns;ikke registreret;ikke registreret;"
+    );
+    assert!(
+        file(&files, ".xlsx")
+            .name
+            .ends_with("arrears-0746-2027-q1.xlsx")
+    );
+}
+
+#[test]
+fn a_follow_up_report_is_named_after_its_date_and_titled_in_every_language() {
+    for language in [Language::Da, Language::Kl, Language::Nb, Language::En] {
+        let mut report = quarterly_report(language);
+        report.kind = ReportKind::FollowUp;
+        report.period_start = date("2027-01-01");
+        report.as_of = date("2027-04-30");
+        report.compare_as_of = compare_date(report.as_of);
+        report.report_id = report_id(ReportKind::FollowUp, "0746", report.as_of);
+        let files = render(&report);
+        assert_eq!(files[0].name, "arrears-0746-2027-04-30.xlsx");
+        let mut wb = workbook(&files[0].bytes);
+        let first = wb.sheet_names()[0].clone();
+        let sheet = wb.worksheet_range(&first).expect("sheet");
+        let title = shown(&cell(&sheet, "A1"), 0);
+        assert!(
+            ["Opfølgning", "Malinnaaneq", "Oppfølging", "Follow-up"]
+                .iter()
+                .any(|t| title.starts_with(t)),
+            "{title}"
+        );
     }
 }

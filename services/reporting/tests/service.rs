@@ -13,6 +13,7 @@ use restance_contracts::messages::NotificationRequested;
 use restance_kernel::{BusinessDate, Money};
 use restance_reporting::domain::arrears::{ClaimHistory, arrears_on};
 use restance_reporting::files::{CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
+use restance_reporting::report::ReportKind;
 use restance_reporting::store::queries;
 use restance_reporting::{Application, ReportingConfig};
 use restance_testkit::{
@@ -202,6 +203,72 @@ fn deferral(
         "agreements.deferral.granted.v1",
         json!({"deferral_id":id,"municipality":municipality,"debtor_id":debtor,"claim_ids":claims,
                "from":from,"until":until,"reason":"acute social situation"}),
+    )
+}
+
+/// `invoicing.claim.opened.v1` of a prepayment (a permit paid before it is issued).
+fn prepayment(mut opened: Value) -> Value {
+    opened["data"]["prepayment"] = json!(true);
+    opened
+}
+
+/// `invoicing.prepayment.expired.v1`: the permit was never issued.
+fn expired(c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/invoicing",
+        &new_id(),
+        "invoicing.prepayment.expired.v1",
+        with(
+            claim_ref(c),
+            json!({"currency":"DKK","amount":c.amount,"expired_date":date,
+                   "reason":"prepayment unpaid; the permit was not issued"}),
+        ),
+    )
+}
+
+/// `dunning.reminder.issued.v1` (a reminder or, by its template, a meeting offer).
+fn letter(c: &C<'_>, step: u32, template: &str, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.reminder.issued.v1",
+        json!({"notification_id":format!("{}-{step}", c.id),"municipality":c.municipality,
+               "debtor_id":c.debtor,"claim_ids":[c.id],"step":step,"template":template,
+               "currency":"DKK","issued_date":date,"policy":"dk-municipal@1"}),
+    )
+}
+
+/// `dunning.fee.assessed.v1`.
+fn fee(c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.fee.assessed.v1",
+        json!({"fee_id":format!("fee-{}", c.id),"claim_id":c.id,"debtor_id":c.debtor,
+               "municipality":c.municipality,"step":2,"amount":"250.00","currency":"DKK",
+               "assessed_date":date,"legal_basis":"gebyrloven § 6, stk. 1"}),
+    )
+}
+
+/// `agreements.meeting.held.v1`.
+fn meeting_held(id: &str, c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/agreements",
+        &new_id(),
+        "agreements.meeting.held.v1",
+        json!({"meeting_id":id,"municipality":c.municipality,"debtor_id":c.debtor,
+               "claim_ids":[c.id],"held_date":date}),
+    )
+}
+
+/// `agreements.plan.defaulted.v1`.
+fn plan_defaulted(plan_id: &str, c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/agreements",
+        &new_id(),
+        "agreements.plan.defaulted.v1",
+        json!({"plan_id":plan_id,"municipality":c.municipality,"debtor_id":c.debtor,
+               "claim_ids":[c.id],"defaulted_date":date,"reason":"two instalments missed"}),
     )
 }
 
@@ -647,15 +714,24 @@ async fn mails_to(address: &str, n: usize) -> anyhow::Result<Vec<Value>> {
 async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyhow::Result<()> {
     // Skanderborg's committee under an address of this run, so that its e-mails at the SMTP
     // test server are this run's.
-    let committee = format!(
-        "oekonomiudvalget-{}@skanderborg.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    let to_committee = committee.clone();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let committee = format!("oekonomiudvalget-{}@skanderborg.example", &run[..10]);
+    // The quarterly report goes to the council (seed 000), as shipped for Skanderborg.
+    let council = format!("byraadet-{}@skanderborg.example", &run[..10]);
+    let (to_committee, to_council) = (committee.clone(), council.clone());
     let mut svc = start_with(kind, move |config| {
         if let Some(m) = config.municipalities.get_mut("0746") {
             for r in &mut m.recipients {
                 r.email = to_committee.clone();
+            }
+            for (kind, list) in &mut m.recipients_by_kind {
+                for r in list {
+                    r.email = if *kind == ReportKind::Monthly {
+                        to_committee.clone()
+                    } else {
+                        to_council.clone()
+                    };
+                }
             }
         }
     })
@@ -681,12 +757,36 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         direct_debit: true,
         ..daycare
     };
+    // Two building-permit prepayments in the daycare debtor's name, past due: not arrears. One
+    // expires unpaid (the permit was never issued) and is no longer outstanding either.
+    let permit = C {
+        id: "R-3",
+        category: "building_permit",
+        amount: "5000.00",
+        due: "2026-12-05",
+        ..daycare
+    };
+    let expiring = C {
+        id: "R-4",
+        amount: "700.00",
+        ..permit
+    };
     svc.publish(&[
         day("2026-12-01"),
         svc.opened(&daycare),
         svc.opened(&water),
+        prepayment(svc.opened(&permit)),
+        prepayment(svc.opened(&expiring)),
         day("2026-12-16"),
+        letter(&daycare, 1, "reminder_1", "2026-12-16"),
+        letter(&daycare, 2, "meeting_offer", "2026-12-16"),
+        fee(&daycare, "2026-12-16"),
         balance(&daycare, "2150.00", "250.00", "fee", "2026-12-16"),
+        meeting_held("M-1", &daycare, "2026-12-17"),
+        plan("P-1", "0746", "P-8", &["R-2"], "2026-12-17"),
+        plan("P-1", "0746", "P-8", &["R-2"], "2026-12-17"),
+        plan_defaulted("P-1", &water, "2026-12-18"),
+        expired(&expiring, "2026-12-20"),
         day("2026-12-31"),
     ])
     .await?;
@@ -830,6 +930,14 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
             a.name
         );
     }
+    // Monthly to the finance committee, quarterly to the council.
+    let to_of = |e: &Value| e["data"]["recipient"]["email"].as_str().map(str::to_owned);
+    assert_eq!(to_of(&mails[0]).as_deref(), Some(committee.as_str()));
+    assert_eq!(to_of(&mails[1]).as_deref(), Some(council.as_str()));
+    assert_eq!(
+        mails[1]["data"]["related"]["case_id"],
+        "quarterly-0746-2026-12-31"
+    );
     // The notification id is still the report's and the address's (idempotency unchanged).
     let address_hash = hex::encode(Sha256::digest(committee.as_bytes()));
     assert_eq!(
@@ -841,17 +949,18 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     // server, read back with Python's email package: the decoded subject (with its å), the
     // committee's address in To: (on the header's first line), and the two files with their
     // content types and exactly the bytes of the report files.
-    let received = mails_to(&committee, 2).await?;
-    assert_eq!(received.len(), 2, "one e-mail per report: {received:#?}");
+    let received = mails_to(&committee, 1).await?;
+    assert_eq!(received.len(), 1, "the monthly report: {received:#?}");
     let monthly_mail = received
         .iter()
         .find(|m| m["subject"] == "Månedsrapport: restancer pr. kategori pr. 31. december 2026")
         .ok_or_else(|| anyhow::anyhow!("no monthly e-mail: {received:#?}"))?;
+    let to_council = mails_to(&council, 1).await?;
     assert!(
-        received.iter().any(
+        to_council.iter().any(
             |m| m["subject"] == "Kvartalsrapport: restancer pr. kategori pr. 31. december 2026"
         ),
-        "{received:#?}"
+        "{to_council:#?}"
     );
     assert_eq!(monthly_mail["to"], json!([committee]));
     assert!(
@@ -895,7 +1004,61 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     };
     assert_eq!(figure("daycare"), "2400.00");
     assert_eq!(figure("water"), "900.00");
+    // Prepayments are not arrears: the permit's category has none, the unpaid one is
+    // outstanding apart, the expired one is neither.
+    assert_eq!(figure("building_permit"), "0.00");
+    assert_eq!(
+        report["report"]["prepayments"],
+        json!({"claims": 1, "amount": "5000.00"})
+    );
     assert_eq!(report["report"]["direct_debit"]["amount"], "900.00");
+    assert_eq!(
+        report["report"]["measures"],
+        json!([]),
+        "monthly: no measures"
+    );
+
+    // The council's quarterly report: measures taken in the quarter. Reporting began on
+    // 1 December 2026, so the same quarter a year earlier has no figures (blank, not 0);
+    // distraints and campaigns have no event yet: not recorded.
+    let (status, quarterly) = svc
+        .get("/api/v1/reports/quarterly-0746-2026-12-31", Some(READER))
+        .await?;
+    assert_eq!(status, 200, "{quarterly}");
+    let measures: Vec<(String, Value, Value)> = quarterly["report"]["measures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            (
+                m["measure"].as_str().unwrap_or_default().to_owned(),
+                m["now"].clone(),
+                m["then"].clone(),
+            )
+        })
+        .collect();
+    let n = |v: u64| json!(v);
+    assert_eq!(
+        measures,
+        vec![
+            ("reminders".into(), n(1), Value::Null),
+            ("meetings_offered".into(), n(1), Value::Null),
+            ("fees".into(), n(1), Value::Null),
+            ("meetings_held".into(), n(1), Value::Null),
+            ("plans_made".into(), n(1), Value::Null),
+            ("plans_broken".into(), n(1), Value::Null),
+            ("deferrals".into(), n(0), Value::Null),
+            ("transfers".into(), n(0), Value::Null),
+            ("distraints".into(), Value::Null, Value::Null),
+            ("write_offs".into(), n(0), Value::Null),
+            ("campaigns".into(), Value::Null, Value::Null),
+        ]
+    );
+    assert_eq!(
+        quarterly["report"]["prepayments"],
+        json!({"claims": 1, "amount": "5000.00"})
+    );
 
     // A duplicate day and the next day produce nothing more.
     svc.publish(&[day("2027-01-04"), day("2027-01-05")]).await?;
@@ -942,8 +1105,13 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         403
     );
     assert_eq!(
-        mails_to(&committee, 2).await?.len(),
-        2,
+        mails_to(&committee, 1).await?.len(),
+        1,
+        "no e-mail sent twice"
+    );
+    assert_eq!(
+        mails_to(&council, 1).await?.len(),
+        1,
         "no e-mail sent twice"
     );
     notifications.terminate(T).await?;

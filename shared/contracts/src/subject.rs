@@ -94,6 +94,7 @@ about_claim!(
     ClaimSettled,
     ClaimWrittenOff,
     PrepaymentSettled,
+    PrepaymentExpired,
     ClaimTransferred,
     ClaimHandedOver,
     WriteOffApproved,
@@ -121,6 +122,19 @@ about_municipality!(
     CaseOpened,
     CaseClosed,
 );
+
+/// A dunning letter: its municipality, debtor and claims.
+impl Subject for ReminderIssued {
+    fn municipality(&self) -> Option<&str> {
+        Some(&self.municipality)
+    }
+    fn debtor_id(&self) -> Option<&str> {
+        Some(&self.debtor_id)
+    }
+    fn claim_ids(&self) -> Vec<&str> {
+        self.claim_ids.iter().map(String::as_str).collect()
+    }
+}
 
 /// The claim it opens is the guarantor's.
 impl Subject for RecoveryRaised {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::arrears::{ALL_KEY, Arrears, Cell, Dimension};
 use crate::domain::history::ImportedRow;
 use crate::domain::report::{
-    AgeBucket, AgeRow, ArrearsState, Change, DirectDebit, Figures, HistoryPoint, PeriodFlows,
-    Report, ReportKind, Row, StateRow, report_id,
+    AgeBucket, AgeRow, ArrearsState, Change, DirectDebit, Figures, HistoryPoint, MeasureRow,
+    PeriodFlows, Prepayments, Report, ReportKind, Row, StateRow, report_id,
 };
 
 /// Where the figures of a date come from.
@@ -174,6 +174,10 @@ pub struct ReportInputs {
     pub history: Vec<HistoryPoint>,
     /// The business day the report is produced.
     pub generated_on: BusinessDate,
+    /// Measures taken (empty for a monthly report).
+    pub measures: Vec<MeasureRow>,
+    /// Prepayments outstanding as of `as_of`.
+    pub prepayments: Prepayments,
 }
 
 /// Fills the report model for municipality `code` from its figures.
@@ -242,6 +246,9 @@ pub fn build_report(
         flows: inputs.flows,
         history: inputs.history,
         generated_on: inputs.generated_on,
+        measures: inputs.measures,
+        prepayments: inputs.prepayments,
+        members: Vec::new(),
     }
 }
 

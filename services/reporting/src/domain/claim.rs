@@ -28,6 +28,13 @@ pub enum Lifecycle {
     WrittenOff,
     /// Handed to state collection (`dunning.claim.handed_over.v1`): still owed, still arrears.
     Transferred,
+    /// An unpaid prepayment (`invoicing.claim.opened.v1` with `prepayment: true`: a permit or
+    /// land allocation paid before it is handed out, seed 000). Owed, but never arrears: the
+    /// permit is simply not issued until it is paid. Reported apart as outstanding prepayments.
+    Prepayment,
+    /// A prepayment that expired unpaid (`invoicing.prepayment.expired.v1`): the permit was
+    /// never issued and the claim left the books; neither arrears nor outstanding.
+    Expired,
 }
 
 impl Lifecycle {
@@ -38,7 +45,17 @@ impl Lifecycle {
             Lifecycle::Settled => "settled",
             Lifecycle::WrittenOff => "written_off",
             Lifecycle::Transferred => "transferred",
+            Lifecycle::Prepayment => "prepayment",
+            Lifecycle::Expired => "expired",
         }
+    }
+
+    /// Whether nothing more is owed on it (settled, written off, an expired prepayment).
+    pub const fn is_closed(self) -> bool {
+        matches!(
+            self,
+            Lifecycle::Settled | Lifecycle::WrittenOff | Lifecycle::Expired
+        )
     }
 
     /// The lifecycle a stored name stands for.
@@ -48,6 +65,8 @@ impl Lifecycle {
             Lifecycle::Settled,
             Lifecycle::WrittenOff,
             Lifecycle::Transferred,
+            Lifecycle::Prepayment,
+            Lifecycle::Expired,
         ]
         .into_iter()
         .find(|l| l.as_str() == s)
@@ -154,6 +173,10 @@ pub enum ClaimState {
     Settled,
     /// Written off.
     WrittenOff,
+    /// An unpaid prepayment: not arrears (reported apart).
+    Prepayment,
+    /// A prepayment that expired unpaid: nothing owed.
+    Expired,
 }
 
 impl ClaimState {
@@ -166,6 +189,8 @@ impl ClaimState {
             ClaimState::Transferred => "transferred",
             ClaimState::Settled => "settled",
             ClaimState::WrittenOff => "written_off",
+            ClaimState::Prepayment => "prepayment",
+            ClaimState::Expired => "expired",
         }
     }
 
@@ -178,19 +203,25 @@ impl ClaimState {
             ClaimState::Transferred,
             ClaimState::Settled,
             ClaimState::WrittenOff,
+            ClaimState::Prepayment,
+            ClaimState::Expired,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
     }
 
-    /// The arrears state it is reported under; `None` for settled and written-off claims.
+    /// The arrears state it is reported under; `None` for settled and written-off claims and
+    /// for prepayments (outstanding or expired).
     pub const fn arrears(self) -> Option<ArrearsState> {
         match self {
             ClaimState::Open => Some(ArrearsState::Open),
             ClaimState::UnderPlan => Some(ArrearsState::UnderPlan),
             ClaimState::Deferred => Some(ArrearsState::Deferred),
             ClaimState::Transferred => Some(ArrearsState::Transferred),
-            ClaimState::Settled | ClaimState::WrittenOff => None,
+            ClaimState::Settled
+            | ClaimState::WrittenOff
+            | ClaimState::Prepayment
+            | ClaimState::Expired => None,
         }
     }
 
@@ -201,13 +232,16 @@ impl ClaimState {
 /// The state a claim is counted in, from its lifecycle and the agreements covering it.
 ///
 /// Precedence: a written-off or settled claim is just that; a transferred claim is collected by
-/// the state whatever was agreed before; a deferral in force wins over a plan (nothing is due
-/// while deferred); then a plan; else open.
+/// the state whatever was agreed before; an unpaid prepayment is a prepayment whatever covers
+/// it (never arrears); a deferral in force wins over a plan (nothing is due while deferred);
+/// then a plan; else open.
 pub fn state_of(lifecycle: Lifecycle, holds: &Holds) -> ClaimState {
     match lifecycle {
         Lifecycle::WrittenOff => ClaimState::WrittenOff,
         Lifecycle::Settled => ClaimState::Settled,
         Lifecycle::Transferred => ClaimState::Transferred,
+        Lifecycle::Prepayment => ClaimState::Prepayment,
+        Lifecycle::Expired => ClaimState::Expired,
         Lifecycle::Open if holds.has(HoldKind::Deferral) => ClaimState::Deferred,
         Lifecycle::Open if holds.has(HoldKind::Plan) => ClaimState::UnderPlan,
         Lifecycle::Open => ClaimState::Open,

@@ -7,7 +7,8 @@
 //!   and distinct debtor counts of a snapshot, and [`arrears::arrears_on`], the in-memory
 //!   reference the SQL is tested against;
 //! - [`schedule`]: which reports fall due on an opened business day (first business day of the
-//!   month / quarter, caught up when days were skipped);
+//!   month / quarter, caught up when days were skipped; a municipality's extra dates);
+//! - [`consolidate`]: a group's report from its members' reports;
 //! - [`history`]: the day-one history file (CSV) and its checks;
 //! - [`assemble`]: figures of two dates → the [`crate::domain::report::Report`] model and the arrears
 //!   API's JSON.
@@ -15,6 +16,7 @@
 pub mod arrears;
 pub mod assemble;
 pub mod claim;
+pub mod consolidate;
 pub mod history;
 pub mod report;
 pub mod schedule;

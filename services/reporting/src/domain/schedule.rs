@@ -11,6 +11,7 @@
 
 use restance_kernel::{BusinessCalendar, BusinessDate};
 
+use crate::config::MonthDay;
 use crate::domain::report::ReportKind;
 
 /// A report that falls due.
@@ -61,6 +62,43 @@ pub fn due_reports(
         }
         month = month.add_months(1);
     }
+    due
+}
+
+/// The follow-up reports on a municipality's extra dates (`extra_dates`, month-days) that fall
+/// due on the opened day `day` (previous opened day `previous`): each as of its date, for the
+/// year so far, due on the first business day after the date — caught up on the first opened
+/// day after that when it was skipped, exactly once, like the calendar reports. The first day
+/// reporting opens looks back to its own month only.
+pub fn due_follow_ups(
+    calendar: &BusinessCalendar,
+    extra_dates: &[MonthDay],
+    previous: Option<BusinessDate>,
+    day: BusinessDate,
+) -> Vec<DueReport> {
+    let after = match previous {
+        Some(p) if p < day => p,
+        Some(_) => return Vec::new(),
+        None => day.first_of_month().add_days(-1),
+    };
+    let mut due = Vec::new();
+    for year in after.year() - 1..=day.year() {
+        for md in extra_dates {
+            let Some(date) = md.in_year(year) else {
+                continue;
+            };
+            let on = calendar.next_business_day_after(date);
+            if on > after && on <= day {
+                let (period_start, as_of) = ReportKind::FollowUp.period_containing(date);
+                due.push(DueReport {
+                    kind: ReportKind::FollowUp,
+                    period_start,
+                    as_of,
+                });
+            }
+        }
+    }
+    due.sort();
     due
 }
 
@@ -130,6 +168,73 @@ mod tests {
         // Opened on 1 March, a Monday: February's report the same day.
         assert_eq!(due_reports(&DK, None, d("2027-03-01")).len(), 1);
         assert!(due_reports(&DK, Some(d("2027-03-02")), d("2027-03-02")).is_empty());
+    }
+
+    const BUDGET: [MonthDay; 2] = [
+        MonthDay { month: 4, day: 30 },
+        MonthDay { month: 8, day: 31 },
+    ];
+
+    #[test]
+    fn skanderborgs_budget_follow_ups_fall_due_the_business_day_after_their_dates() {
+        // 30 April 2027 is a Friday: the follow-up is due Monday 3 May, year to date.
+        assert!(due_follow_ups(&DK, &BUDGET, Some(d("2027-04-29")), d("2027-04-30")).is_empty());
+        assert_eq!(
+            due_follow_ups(&DK, &BUDGET, Some(d("2027-04-30")), d("2027-05-03")),
+            [DueReport {
+                kind: ReportKind::FollowUp,
+                period_start: d("2027-01-01"),
+                as_of: d("2027-04-30"),
+            }]
+        );
+        assert!(due_follow_ups(&DK, &BUDGET, Some(d("2027-05-03")), d("2027-05-04")).is_empty());
+        // Skipped days: caught up once on the next opened day.
+        let due = due_follow_ups(&DK, &BUDGET, Some(d("2027-04-20")), d("2027-09-15"));
+        assert_eq!(
+            due.iter().map(|r| r.as_of).collect::<Vec<_>>(),
+            [d("2027-04-30"), d("2027-08-31")]
+        );
+        // Across the new year.
+        let dec = [MonthDay { month: 12, day: 31 }];
+        let due = due_follow_ups(&DK, &dec, Some(d("2026-12-31")), d("2027-01-04"));
+        assert_eq!(
+            due.iter()
+                .map(|r| (r.period_start, r.as_of))
+                .collect::<Vec<_>>(),
+            [(d("2026-01-01"), d("2026-12-31"))]
+        );
+        assert!(due_follow_ups(&DK, &[], Some(d("2027-04-30")), d("2027-05-03")).is_empty());
+    }
+
+    proptest! {
+        /// Whichever days are opened, every follow-up falls due exactly once.
+        #[test]
+        fn every_follow_up_falls_due_exactly_once(gaps in prop::collection::vec(1i64..60, 1..40)) {
+            let mut day = d("2026-11-20");
+            let mut previous = None;
+            let mut seen = std::collections::BTreeSet::new();
+            let mut opened = vec![day];
+            for g in gaps {
+                day = day.add_days(g);
+                opened.push(day);
+            }
+            for &day in &opened {
+                for r in due_follow_ups(&DK, &BUDGET, previous, day) {
+                    prop_assert!(seen.insert(r.as_of), "twice: {:?}", r);
+                    prop_assert!(r.as_of < day);
+                }
+                previous = Some(day);
+            }
+            let last = *opened.last().expect("days");
+            for year in 2027..=last.year() {
+                for md in BUDGET {
+                    let date = md.in_year(year).expect("date");
+                    if DK.next_business_day_after(date) <= last {
+                        prop_assert!(seen.contains(&date), "missing {}", date);
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

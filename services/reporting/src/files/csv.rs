@@ -9,8 +9,15 @@
 //! report's language.
 //!
 //! Columns: name; key; total now; principal; fees; interest; claims; debtors; total 12 months
-//! earlier; change kr; change % (one decimal). A blank comparison means no figures for that
-//! date. The last row is the total (distinct debtors; see [`Report::total_now`]).
+//! earlier; change kr; change % (one decimal); share of the total now % (one decimal). A blank
+//! comparison means no figures for that date. The last row of the table is the total (distinct
+//! debtors; see [`Report::total_now`]).
+//!
+//! After an empty line, the outstanding prepayments (not arrears): heading; `prepayments`,
+//! claims, amount. A report with measures taken (quarterly, follow-up, consolidated) then has,
+//! after another empty line, the measures table: measure; key; the period; the same period a
+//! year earlier; change — "not recorded" (in the report's language) where the system has no
+//! event for a measure yet, blank where there are no figures for the earlier period.
 
 use restance_kernel::Money;
 use rust_decimal::Decimal;
@@ -48,19 +55,74 @@ pub fn render(report: &Report) -> Vec<u8> {
         ),
         labels.change_amount.to_owned(),
         labels.change_percent.to_owned(),
+        labels.share.to_owned(),
     ];
     push_line(&mut out, header.iter().map(|h| text_field(h)));
+    let share = |f: &Figures| report.share_of_total(f).map(decimal).unwrap_or_default();
     for row in &report.categories {
-        push_line(
-            &mut out,
-            figures_line(&row.name, &row.key, &row.now, row.then.as_ref()),
-        );
+        let mut line = figures_line(&row.name, &row.key, &row.now, row.then.as_ref());
+        line.push(share(&row.now));
+        push_line(&mut out, line);
     }
     let total_then = report.total_then();
+    let total_now = report.total_now();
+    let mut line = figures_line(labels.total, "", &total_now, total_then.as_ref());
+    line.push(share(&total_now));
+    push_line(&mut out, line);
+
+    // Apart from the arrears: the outstanding prepayments (not arrears, seed 000).
+    out.push_str("\r\n");
     push_line(
         &mut out,
-        figures_line(labels.total, "", &report.total_now(), total_then.as_ref()),
+        [labels.prepayments, "key", labels.claims, labels.amount].map(text_field),
     );
+    push_line(
+        &mut out,
+        [
+            text_field(labels.prepayments),
+            "prepayments".to_owned(),
+            report.prepayments.claims.to_string(),
+            money(report.prepayments.amount),
+        ],
+    );
+
+    if !report.measures.is_empty() {
+        out.push_str("\r\n");
+        let period = format!(
+            "{} {} – {}",
+            labels.period,
+            fmt.date(report.period_start),
+            fmt.date(report.as_of)
+        );
+        push_line(
+            &mut out,
+            [
+                labels.measure,
+                "key",
+                &period,
+                labels.same_period_last_year,
+                labels.change,
+            ]
+            .map(text_field),
+        );
+        for m in &report.measures {
+            let count = |n: Option<u64>| match (n, m.now) {
+                (Some(n), _) => n.to_string(),
+                (None, None) => text_field(labels.not_recorded),
+                (None, Some(_)) => String::new(),
+            };
+            push_line(
+                &mut out,
+                [
+                    text_field(m.measure.label(report.language)),
+                    m.measure.as_str().to_owned(),
+                    count(m.now),
+                    count(m.then),
+                    m.change().map(|c| c.to_string()).unwrap_or_default(),
+                ],
+            );
+        }
+    }
     out.into_bytes()
 }
 

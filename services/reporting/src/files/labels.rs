@@ -16,6 +16,24 @@ pub struct Labels {
     pub monthly_title: &'static str,
     /// Title of a quarterly report.
     pub quarterly_title: &'static str,
+    /// Title of a follow-up report on an extra date (e.g. a budget follow-up).
+    pub follow_up_title: &'static str,
+    /// Sheet name of "measures taken".
+    pub sheet_measures: &'static str,
+    /// Column: measure taken.
+    pub measure: &'static str,
+    /// Column: the same period 12 months earlier.
+    pub same_period_last_year: &'static str,
+    /// A measure the system does not record yet (not the same as 0).
+    pub not_recorded: &'static str,
+    /// Outstanding prepayments (reported apart, not arrears).
+    pub prepayments: &'static str,
+    /// Note under the measures: what "not recorded" means.
+    pub note_measures: &'static str,
+    /// The members of a consolidated report.
+    pub members: &'static str,
+    /// Column: change (a count).
+    pub change: &'static str,
     /// "Municipality".
     pub municipality: &'static str,
     /// "Period".
@@ -118,6 +136,7 @@ impl Labels {
         match kind {
             ReportKind::Monthly => self.monthly_title,
             ReportKind::Quarterly => self.quarterly_title,
+            ReportKind::FollowUp => self.follow_up_title,
         }
     }
 }
@@ -125,6 +144,15 @@ impl Labels {
 const DA: Labels = Labels {
     monthly_title: "Månedsrapport: restancer pr. kategori",
     quarterly_title: "Kvartalsrapport: restancer pr. kategori",
+    follow_up_title: "Opfølgning: restancer pr. kategori",
+    sheet_measures: "Tiltag",
+    measure: "Tiltag",
+    same_period_last_year: "Samme periode året før",
+    not_recorded: "ikke registreret",
+    prepayments: "Udestående forudbetalinger (ikke restancer)",
+    note_measures: "Ikke registreret: tiltaget registreres endnu ikke i systemet; det er ikke det samme som 0.",
+    members: "Kommuner",
+    change: "Ændring",
     municipality: "Kommune",
     period: "Periode",
     as_of: "Opgjort pr.",
@@ -172,6 +200,15 @@ const DA: Labels = Labels {
 const KL: Labels = Labels {
     monthly_title: "Qaammammut nalunaarusiaq: akiitsut immikkoortunut",
     quarterly_title: "Qaammatinut pingasunut nalunaarusiaq: akiitsut immikkoortunut",
+    follow_up_title: "Malinnaaneq: akiitsut immikkoortunut",
+    sheet_measures: "Iliuusissat",
+    measure: "Iliuuseq",
+    same_period_last_year: "Siorna piffissami assingani",
+    not_recorded: "nalunaarsorneqanngilaq",
+    prepayments: "Siumoortumik akiliutissat akilerneqanngitsut (akiitsuunngitsut)",
+    note_measures: "Nalunaarsorneqanngilaq: iliuuseq suli systemimi nalunaarsorneqanngilaq; 0-mut assigiinngilaq.",
+    members: "Kommunit",
+    change: "Allanngorneq",
     municipality: "Kommuni",
     period: "Piffissaq",
     as_of: "Ulloq",
@@ -219,6 +256,15 @@ const KL: Labels = Labels {
 const NB: Labels = Labels {
     monthly_title: "Månedsrapport: restanser per kategori",
     quarterly_title: "Kvartalsrapport: restanser per kategori",
+    follow_up_title: "Oppfølging: restanser per kategori",
+    sheet_measures: "Tiltak",
+    measure: "Tiltak",
+    same_period_last_year: "Samme periode året før",
+    not_recorded: "ikke registrert",
+    prepayments: "Utestående forskuddsbetalinger (ikke restanser)",
+    note_measures: "Ikke registrert: tiltaket registreres ennå ikke i systemet; det er ikke det samme som 0.",
+    members: "Kommuner",
+    change: "Endring",
     municipality: "Kommune",
     period: "Periode",
     as_of: "Per",
@@ -266,6 +312,15 @@ const NB: Labels = Labels {
 const EN: Labels = Labels {
     monthly_title: "Monthly report: arrears by category",
     quarterly_title: "Quarterly report: arrears by category",
+    follow_up_title: "Follow-up report: arrears by category",
+    sheet_measures: "Measures",
+    measure: "Measure taken",
+    same_period_last_year: "Same period a year earlier",
+    not_recorded: "not recorded",
+    prepayments: "Outstanding prepayments (not arrears)",
+    note_measures: "Not recorded: the system does not record this measure yet; it is not the same as 0.",
+    members: "Municipalities",
+    change: "Change",
     municipality: "Municipality",
     period: "Period",
     as_of: "As of",
@@ -326,6 +381,7 @@ mod tests {
                 l.sheet_period,
                 l.sheet_history,
                 l.sheet_summary,
+                l.sheet_measures,
             ];
             for name in names {
                 assert!(name.chars().count() <= 31, "{name} is too long");

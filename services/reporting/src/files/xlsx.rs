@@ -64,9 +64,13 @@ pub mod col {
     pub const CHANGE: u16 = 8;
     /// Change in per cent (`=(now − then) / |then|`, formatted `0.0%`).
     pub const CHANGE_PERCENT: u16 = 9;
+    /// Share of the total arrears now (`=B / B<total>`, formatted `0.0%`; seed 000's
+    /// "A-bidrag … 74 % af restancen").
+    pub const SHARE: u16 = 10;
 }
 
-/// The sheet names of a report in `language`, in workbook order.
+/// The sheet names of a report in `language`, in workbook order; a report with measures taken
+/// (quarterly, follow-up, consolidated) has an eighth sheet, [`Labels::sheet_measures`].
 pub fn sheet_names(language: Language) -> [&'static str; 7] {
     let l = Labels::of(language);
     [
@@ -97,6 +101,8 @@ struct Formats {
     total_count: Format,
     total_change: Format,
     total_percent: Format,
+    total_share: Format,
+    change_count: Format,
     note: Format,
     wrap: Format,
 }
@@ -143,6 +149,8 @@ impl Formats {
             total_percent: total()
                 .set_num_format(PERCENT)
                 .set_align(FormatAlign::Right),
+            total_share: total().set_num_format(SHARE).set_align(FormatAlign::Right),
+            change_count: Format::new().set_num_format("+#,##0;-#,##0;0"),
             note: Format::new().set_italic().set_font_color("#595959"),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
         }
@@ -240,6 +248,13 @@ pub fn render(report: &Report) -> Result<Vec<u8>, FilesError> {
         ws.insert_chart(HEADER_ROW, 3, &history_chart(report, names[6])?)?;
     }
 
+    if !report.measures.is_empty() {
+        let ws = workbook.add_worksheet();
+        ws.set_name(labels.sheet_measures)?;
+        heading_block(ws, &formats, report, labels)?;
+        measures_table(ws, &formats, report, labels)?;
+    }
+
     Ok(workbook.save_to_buffer()?)
 }
 
@@ -330,11 +345,27 @@ fn comparison_table(
         ),
         labels.change_amount.to_owned(),
         labels.change_percent.to_owned(),
+        labels.share.to_owned(),
     ];
     for (c, h) in (0_u16..).zip(&headings) {
         ws.write_string_with_format(HEADER_ROW, c, h, &f.header)?;
     }
     table_widths(ws)?;
+    ws.set_column_width(col::SHARE, 11)?;
+
+    let total_at = FIRST_ROW + row(rows.len())?;
+    let total_now = rows.iter().fold(Money::ZERO, |acc, r| acc + r.now.total);
+    for (i, r) in rows.iter().enumerate() {
+        share_formula(
+            ws,
+            FIRST_ROW + row(i)?,
+            total_at,
+            r.now.total,
+            total_now,
+            &f.share,
+        )?;
+    }
+    share_formula(ws, total_at, total_at, total_now, total_now, &f.total_share)?;
 
     for (i, r) in rows.iter().enumerate() {
         let at = FIRST_ROW + row(i)?;
@@ -351,7 +382,6 @@ fn comparison_table(
         }
     }
 
-    let total_at = FIRST_ROW + row(rows.len())?;
     ws.write_string_with_format(total_at, col::NAME, labels.total, &f.total_text)?;
     let now = rows.iter().fold(Figures::ZERO, |acc, r| acc.plus(&r.now));
     let any_then = rows.iter().any(|r| r.then.is_some());
@@ -473,6 +503,111 @@ fn change_formulas(
         Formula::new(format!("=IF({h}=0,\"{NO_PERCENT}\",({b}-{h})/ABS({h}))")).set_result(ratio),
         percent_format,
     )?;
+    Ok(())
+}
+
+/// A row's share of the table's total now: `=IF($B$n=0,"–",Bi/$B$n)`, with its result (the
+/// report's [`Report::share_of_total`] is the same ratio rounded to one decimal per cent).
+fn share_formula(
+    ws: &mut Worksheet,
+    at: u32,
+    total_at: u32,
+    part: Money,
+    total: Money,
+    format: &Format,
+) -> Result<(), FilesError> {
+    let b = rust_xlsxwriter::row_col_to_cell(at, col::TOTAL);
+    let t = rust_xlsxwriter::row_col_to_cell_absolute(total_at, col::TOTAL);
+    let result = if total.is_zero() {
+        NO_PERCENT.to_owned()
+    } else {
+        part.as_decimal()
+            .checked_div(total.as_decimal())
+            .map(|r| decimal_result(r.round_dp(15)))
+            .unwrap_or_else(|| NO_PERCENT.to_owned())
+    };
+    ws.write_formula_with_format(
+        at,
+        col::SHARE,
+        Formula::new(format!("=IF({t}=0,\"{NO_PERCENT}\",{b}/{t})")).set_result(result),
+        format,
+    )?;
+    Ok(())
+}
+
+/// "Measures taken" in the period against the same period 12 months earlier (a measure the
+/// system does not record yet says so instead of a count), then the outstanding prepayments.
+fn measures_table(
+    ws: &mut Worksheet,
+    f: &Formats,
+    report: &Report,
+    labels: &Labels,
+) -> Result<(), FilesError> {
+    let fmt = Fmt {
+        language: report.language,
+        currency: report.currency,
+    };
+    let headings = [
+        labels.measure.to_owned(),
+        format!(
+            "{} {} – {}",
+            labels.period,
+            fmt.date(report.period_start),
+            fmt.date(report.as_of)
+        ),
+        labels.same_period_last_year.to_owned(),
+        labels.change.to_owned(),
+        labels.change_percent.to_owned(),
+    ];
+    for (c, h) in (0_u16..).zip(&headings) {
+        ws.write_string_with_format(HEADER_ROW, c, h, &f.header)?;
+    }
+    ws.set_column_width(0, 44)?;
+    for c in 1..=4 {
+        ws.set_column_width(c, 18)?;
+    }
+    for (i, m) in report.measures.iter().enumerate() {
+        let at = FIRST_ROW + row(i)?;
+        ws.write_string_with_format(at, 0, m.measure.label(report.language), &f.text)?;
+        match m.now {
+            Some(n) => ws.write_number_with_format(at, 1, count(n), &f.count)?,
+            None => ws.write_string_with_format(at, 1, labels.not_recorded, &f.text)?,
+        };
+        match (m.now, m.then) {
+            (_, Some(t)) => ws.write_number_with_format(at, 2, count(t), &f.count)?,
+            (None, None) => ws.write_string_with_format(at, 2, labels.not_recorded, &f.text)?,
+            (Some(_), None) => ws.write_blank(at, 2, &f.count)?,
+        };
+        if let (Some(n), Some(t)) = (m.now, m.then) {
+            let b = rust_xlsxwriter::row_col_to_cell(at, 1);
+            let c = rust_xlsxwriter::row_col_to_cell(at, 2);
+            let change = Decimal::from(n) - Decimal::from(t);
+            ws.write_formula_with_format(
+                at,
+                3,
+                Formula::new(format!("={b}-{c}")).set_result(decimal_result(change)),
+                &f.change_count,
+            )?;
+            let ratio = if t == 0 {
+                NO_PERCENT.to_owned()
+            } else {
+                change
+                    .checked_div(Decimal::from(t))
+                    .map(|r| decimal_result(r.round_dp(15)))
+                    .unwrap_or_else(|| NO_PERCENT.to_owned())
+            };
+            ws.write_formula_with_format(
+                at,
+                4,
+                Formula::new(format!("=IF({c}=0,\"{NO_PERCENT}\",({b}-{c})/{c})"))
+                    .set_result(ratio),
+                &f.percent,
+            )?;
+        }
+    }
+    let at = FIRST_ROW + row(report.measures.len())? + 1;
+    ws.write_string_with_format(at, 0, labels.note_measures, &f.note)?;
+    ws.write_string_with_format(at + 1, 0, labels.note_blank, &f.note)?;
     Ok(())
 }
 
@@ -705,6 +840,17 @@ fn period_table(
         Some(v) => ws.write_number_with_format(at, 2, v, &f.share)?,
         None => ws.write_blank(at, 2, &f.share)?,
     };
+
+    // Prepayments are not arrears (seed 000): outstanding ones are shown apart.
+    at += 2;
+    let heading = format!("{} {}", labels.prepayments, fmt.date(report.as_of));
+    ws.write_string_with_format(at, 0, &heading, &f.header)?;
+    ws.write_string_with_format(at, 1, labels.claims, &f.header)?;
+    ws.write_string_with_format(at, 2, labels.amount, &f.header)?;
+    at += 1;
+    ws.write_string_with_format(at, 0, labels.prepayments, &f.text)?;
+    ws.write_number_with_format(at, 1, count(report.prepayments.claims), &f.count)?;
+    ws.write_number_with_format(at, 2, money(report.prepayments.amount), &f.money)?;
     Ok(())
 }
 

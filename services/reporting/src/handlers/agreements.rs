@@ -6,6 +6,7 @@
 //! | `plan.defaulted` / `plan.completed` | the plan no longer covers them |
 //! | `deferral.granted` | the covered claims are deferred from `from` (at once when `from` has come, else when that day opens) to `until` |
 //! | `deferral.ended` | no longer deferred |
+//! | `meeting.held` | no claim changes; counted as a measure taken |
 //! | a day opens | pending deferrals whose `from` has come start (stamped `from`); deferrals past `until` end (stamped the day after `until`) |
 //!
 //! Empty `claim_ids` cover every claim of the debtor that is not settled or written off at that
@@ -20,7 +21,8 @@ use restance_contracts::messages::{AgreementEvent, AgreementScope};
 use restance_kernel::BusinessDate;
 use sea_orm::DbErr;
 
-use crate::domain::claim::{HoldKind, Lifecycle};
+use crate::domain::claim::HoldKind;
+use crate::domain::report::Measure;
 use crate::handlers::working_set::WorkingSet;
 use crate::store::queries::{self, HoldRow, HoldStatus};
 
@@ -35,7 +37,7 @@ async fn covered(
             .await?;
         return Ok(Ok(claims
             .into_iter()
-            .filter(|c| !matches!(c.lifecycle, Lifecycle::Settled | Lifecycle::WrittenOff))
+            .filter(|c| !c.lifecycle.is_closed())
             .map(|c| c.claim_id)
             .collect()));
     }
@@ -91,6 +93,10 @@ pub async fn apply(ws: &mut WorkingSet<'_>, event: &AgreementEvent) -> Result<Ou
             };
             let stamp = ws.stamp(e.created_date);
             let previous = queries::hold(ws.tx(), HoldKind::Plan, &e.plan_id).await?;
+            if previous.is_none() {
+                // A revision of a known plan is not a new plan.
+                ws.measure(&e.scope.municipality, stamp, Measure::PlansMade);
+            }
             let hold = HoldRow {
                 kind: HoldKind::Plan,
                 hold_id: e.plan_id.clone(),
@@ -116,7 +122,12 @@ pub async fn apply(ws: &mut WorkingSet<'_>, event: &AgreementEvent) -> Result<Ou
             Ok(Outcome::Done)
         }
         AgreementEvent::PlanDefaulted(e) => {
-            end(ws, HoldKind::Plan, &e.plan_id, ws.stamp(e.defaulted_date)).await
+            let stamp = ws.stamp(e.defaulted_date);
+            let known = queries::hold(ws.tx(), HoldKind::Plan, &e.plan_id).await?;
+            if known.is_none_or(|h| h.status != HoldStatus::Ended) {
+                ws.measure(&e.scope.municipality, stamp, Measure::PlansBroken);
+            }
+            end(ws, HoldKind::Plan, &e.plan_id, stamp).await
         }
         AgreementEvent::PlanCompleted(e) => {
             end(ws, HoldKind::Plan, &e.plan_id, ws.stamp(e.completed_date)).await
@@ -144,8 +155,11 @@ pub async fn apply(ws: &mut WorkingSet<'_>, event: &AgreementEvent) -> Result<Ou
                 status,
                 claim_ids: ids.clone(),
             };
-            if let Some(previous) =
-                queries::hold(ws.tx(), HoldKind::Deferral, &e.deferral_id).await?
+            let previous = queries::hold(ws.tx(), HoldKind::Deferral, &e.deferral_id).await?;
+            if previous.is_none() {
+                ws.measure(&e.scope.municipality, ws.stamp(e.from), Measure::Deferrals);
+            }
+            if let Some(previous) = previous
                 && previous.status == HoldStatus::Active
             {
                 cover(ws, &previous, &previous.claim_ids, false, stamp).await?;
@@ -165,10 +179,14 @@ pub async fn apply(ws: &mut WorkingSet<'_>, event: &AgreementEvent) -> Result<Ou
             )
             .await
         }
-        // Meetings change no claim's state; reporting is not bound to them.
-        AgreementEvent::MeetingScheduled(_)
-        | AgreementEvent::MeetingHeld(_)
-        | AgreementEvent::MeetingMissed(_) => Ok(Outcome::Done),
+        // A meeting held changes no claim's state; it is a measure taken.
+        AgreementEvent::MeetingHeld(e) => {
+            let stamp = ws.stamp(e.held_date);
+            ws.measure(&e.scope.municipality, stamp, Measure::MeetingsHeld);
+            Ok(Outcome::Done)
+        }
+        // Not bound: a meeting booked or missed changes nothing reporting shows.
+        AgreementEvent::MeetingScheduled(_) | AgreementEvent::MeetingMissed(_) => Ok(Outcome::Done),
     }
 }
 

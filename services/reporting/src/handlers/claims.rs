@@ -3,12 +3,14 @@
 //!
 //! | event | effect (stamped with the current business date) |
 //! |---|---|
-//! | `invoicing.claim.opened.v1` | a new claim, open, principal = amount; flow `billed` |
+//! | `invoicing.claim.opened.v1` | a new claim, open (a prepayment: `prepayment`, never arrears), principal = amount; flow `billed` |
 //! | `invoicing.claim.balance_changed.v1` | the balance as invoicing has it (a settled claim with a balance again is open) |
 //! | `invoicing.claim.settled.v1` | settled, nothing open |
 //! | `invoicing.claim.written_off.v1` | written off, nothing open (not arrears); flow `written_off` with the amount |
 //! | `dunning.claim.handed_over.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
 //! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
+//! | `invoicing.prepayment.expired.v1` | an unpaid prepayment expired: `expired`, nothing open (neither arrears nor outstanding) |
+//! | `dunning.reminder.issued.v1`, `dunning.fee.assessed.v1` | counted as measures taken (`domain::report::measures`) |
 //!
 //! **Order.** invoicing's four claim events carry the claim's `version` (one more with each
 //! write of the claim in invoicing). The claim row keeps the version it was last changed by
@@ -36,12 +38,13 @@
 use restance_bus::{Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened, ClaimRef,
-    ClaimSettled, ClaimWrittenOff, PaymentApplied,
+    ClaimSettled, ClaimWrittenOff, FeeAssessed, PaymentApplied, PrepaymentExpired, ReminderIssued,
 };
 use restance_kernel::{Catalog, Money};
 use sea_orm::DbErr;
 
 use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle};
+use crate::domain::report::Measure;
 use crate::handlers::working_set::WorkingSet;
 use crate::store::queries::{ClaimRow, FlowKind};
 
@@ -153,9 +156,17 @@ pub async fn opened(
         debtor_id: e.claim.debtor_id.clone(),
         due_date: e.due_date,
         direct_debit: e.direct_debit,
-        lifecycle: Lifecycle::Open,
+        lifecycle: if e.prepayment {
+            Lifecycle::Prepayment
+        } else {
+            Lifecycle::Open
+        },
         holds: Holds::new(),
-        state: ClaimState::Open,
+        state: if e.prepayment {
+            ClaimState::Prepayment
+        } else {
+            ClaimState::Open
+        },
         balance: Balance {
             principal: e.amount,
             ..Balance::ZERO
@@ -201,7 +212,7 @@ pub async fn settled(ws: &mut WorkingSet<'_>, e: &ClaimSettled) -> Result<Outcom
     let stamp = ws.stamp(e.settled_date);
     ws.change(&row.claim_id, stamp, |c| {
         c.invoicing_version = version;
-        if c.lifecycle != Lifecycle::WrittenOff {
+        if !matches!(c.lifecycle, Lifecycle::WrittenOff | Lifecycle::Expired) {
             c.lifecycle = Lifecycle::Settled;
         }
         c.balance = Balance::ZERO;
@@ -239,7 +250,9 @@ pub async fn transferred(ws: &mut WorkingSet<'_>, e: &ClaimHandedOver) -> Result
     let row = known_or_reject!(ws, &e.claim);
     match row.lifecycle {
         Lifecycle::Transferred => return Ok(Outcome::Done),
-        Lifecycle::Open => {}
+        // A prepayment should never be transferred (dunning leaves prepayments alone); if one
+        // is, it is owed to the state's collection like any claim and counted so.
+        Lifecycle::Open | Lifecycle::Prepayment => {}
         other => {
             return Ok(Outcome::Rejected(Rejection::new(format!(
                 "claim {} is {}; only an open claim can be transferred to state collection",
@@ -297,4 +310,50 @@ pub async fn payment_applied(
     let stamp = ws.stamp(e.booking_date);
     ws.payment(&e.municipality, stamp, amount, dd_amount);
     Ok(Outcome::Done)
+}
+
+/// `invoicing.prepayment.expired.v1`: an unpaid prepayment left the books (the permit was never
+/// issued); it is no longer outstanding. Only a prepayment expires: any other claim → refused.
+pub async fn prepayment_expired(
+    ws: &mut WorkingSet<'_>,
+    e: &PrepaymentExpired,
+) -> Result<Outcome, DbErr> {
+    let row = known_or_reject!(ws, &e.claim);
+    let Some(version) = newest(&row, e, "prepayment_expired") else {
+        return Ok(Outcome::Done);
+    };
+    match row.lifecycle {
+        Lifecycle::Expired => return Ok(Outcome::Done),
+        Lifecycle::Prepayment => {}
+        other => {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.claim_id: claim {} is {}; only an unpaid prepayment expires",
+                row.claim_id,
+                other.as_str()
+            ))));
+        }
+    }
+    let stamp = ws.stamp(e.expired_date);
+    ws.change(&row.claim_id, stamp, |c| {
+        c.invoicing_version = version;
+        c.lifecycle = Lifecycle::Expired;
+        c.balance = Balance::ZERO;
+    });
+    Ok(Outcome::Done)
+}
+
+/// `dunning.reminder.issued.v1`: a letter counted as a reminder or a meeting offer (its
+/// template), for "measures taken".
+pub fn reminder_issued(ws: &mut WorkingSet<'_>, e: &ReminderIssued) -> Outcome {
+    let stamp = ws.stamp(e.issued_date);
+    ws.measure(&e.municipality, stamp, Measure::of_letter(&e.template));
+    Outcome::Done
+}
+
+/// `dunning.fee.assessed.v1`: a fee, for "measures taken" (its amount reaches the balance
+/// through invoicing's `balance_changed`).
+pub fn fee_assessed(ws: &mut WorkingSet<'_>, e: &FeeAssessed) -> Outcome {
+    let stamp = ws.stamp(e.assessed_date);
+    ws.measure(&e.municipality, stamp, Measure::Fees);
+    Outcome::Done
 }

@@ -3,6 +3,8 @@
 //!
 //! - invoicing's and dunning's claim events keep each claim and its versions ([`claims`]);
 //! - agreements' plans and deferrals set the claims' state ([`agreements`]);
+//! - dunning's reminders and fees, agreements' meetings held, new plans, broken plans and
+//!   deferrals are counted as "measures taken" (`domain::report::measures`);
 //! - `calendar.day.opened.v1` moves the business date every later change is stamped with, starts
 //!   and ends deferrals, and records the day for the worker ([`crate::worker`]), which takes the
 //!   closed dates' snapshots and produces the reports that fall due. A date at or before the last
@@ -23,8 +25,8 @@ use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
     AgreementEvent, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
-    ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, PaymentApplied, PlanCompleted,
-    PlanCreated, PlanDefaulted,
+    ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, FeeAssessed, MeetingHeld,
+    PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired, ReminderIssued,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -41,11 +43,15 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimWrittenOff>()
         .on::<PaymentApplied>()
         .on::<ClaimHandedOver>()
+        .on::<PrepaymentExpired>()
+        .on::<ReminderIssued>()
+        .on::<FeeAssessed>()
         .on::<PlanCreated>()
         .on::<PlanDefaulted>()
         .on::<PlanCompleted>()
         .on::<DeferralGranted>()
         .on::<DeferralEnded>()
+        .on::<MeetingHeld>()
         .on::<DayOpened>()
 }
 
@@ -164,6 +170,32 @@ impl On<ClaimHandedOver> for Shared {
     }
 }
 
+impl On<PrepaymentExpired> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: PrepaymentExpired,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::prepayment_expired(&mut cx.batch.ws, &e).await?)
+    }
+}
+
+impl On<ReminderIssued> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ReminderIssued,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::reminder_issued(&mut cx.batch.ws, &e))
+    }
+}
+
+impl On<FeeAssessed> for Shared {
+    async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: FeeAssessed) -> Result<Outcome, HandlerError> {
+        Ok(claims::fee_assessed(&mut cx.batch.ws, &e))
+    }
+}
+
 /// The agreements events reporting follows, each through [`agreements::apply`].
 macro_rules! agreement_routes {
     ($($t:ident),* $(,)?) => {$(
@@ -181,6 +213,7 @@ agreement_routes!(
     PlanCompleted,
     DeferralGranted,
     DeferralEnded,
+    MeetingHeld,
 );
 
 impl On<DayOpened> for Shared {

@@ -1,6 +1,6 @@
 //! The claims a batch touches, kept in memory while the batch is applied in delivery order and
 //! written back at its end in a few multi-row statements — with their new versions, the day's
-//! flow sums and payments.
+//! flow sums, payments and measures taken.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +8,8 @@ use restance_kernel::{BusinessDate, Money};
 use sea_orm::{DatabaseTransaction, DbErr};
 
 use crate::domain::claim::{Version, state_of, supersede};
-use crate::store::queries::{self, ClaimRow, FlowKind, FlowRow, PaymentRow};
+use crate::domain::report::Measure;
+use crate::store::queries::{self, ClaimRow, FlowKind, FlowRow, MeasureCount, PaymentRow};
 
 /// A claim of the batch: its row as it stands after the messages so far, and its versions (the
 /// stored current one first, if it was stored).
@@ -31,6 +32,7 @@ pub struct WorkingSet<'a> {
     absent: BTreeSet<String>,
     flows: BTreeMap<FlowKey, (u64, Money)>,
     payments: BTreeMap<(String, BusinessDate), PaymentRow>,
+    measures: BTreeMap<(String, BusinessDate, Measure), u64>,
     /// The last opened business date (changes are stamped with it).
     pub day: Option<BusinessDate>,
 }
@@ -44,6 +46,7 @@ impl<'a> WorkingSet<'a> {
             absent: BTreeSet::new(),
             flows: BTreeMap::new(),
             payments: BTreeMap::new(),
+            measures: BTreeMap::new(),
             day,
         }
     }
@@ -170,6 +173,14 @@ impl<'a> WorkingSet<'a> {
         entry.1 += amount;
     }
 
+    /// Counts one measure taken (a reminder, a fee, a meeting held …) on `date`.
+    pub fn measure(&mut self, municipality: &str, date: BusinessDate, measure: Measure) {
+        *self
+            .measures
+            .entry((municipality.to_owned(), date, measure))
+            .or_insert(0) += 1;
+    }
+
     /// Adds a payment to the day's sums.
     pub fn payment(
         &mut self,
@@ -227,6 +238,19 @@ impl<'a> WorkingSet<'a> {
         queries::add_flows(self.tx, &flows).await?;
         let payments: Vec<PaymentRow> = self.payments.into_values().collect();
         queries::add_payments(self.tx, &payments).await?;
+        let measures: Vec<MeasureCount> = self
+            .measures
+            .into_iter()
+            .map(
+                |((municipality, business_date, measure), count)| MeasureCount {
+                    municipality,
+                    business_date,
+                    measure,
+                    count,
+                },
+            )
+            .collect();
+        queries::add_measures(self.tx, &measures).await?;
         Ok(versions.len())
     }
 }

@@ -42,6 +42,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261217_000007_reporting_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(MeasuresDaily),
         ]
     }
 }
@@ -237,6 +238,37 @@ impl MigrationTrait for ClaimVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// "Measures taken" per municipality, business date and measure (reminders, meeting offers,
+/// fees, meetings held, plans made and broken, deferrals), added up as the events arrive; a
+/// period's measures are a range sum (`domain::report::measures`). Transfers and write-offs are
+/// counted in `flows_daily` already. Prepayments need no column: an unpaid prepayment is the
+/// claim state `prepayment`, which is not an arrears state.
+#[derive(Debug)]
+struct MeasuresDaily;
+
+impl MigrationName for MeasuresDaily {
+    fn name(&self) -> &str {
+        "m20261218_000009_reporting_measures_daily"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MeasuresDaily {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE measures_daily (
+                municipality TEXT NOT NULL,
+                business_date DATE NOT NULL,
+                measure TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                PRIMARY KEY (municipality, business_date, measure)
+            )",
         )
         .await
     }

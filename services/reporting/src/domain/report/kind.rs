@@ -18,33 +18,47 @@ pub enum ReportKind {
     Monthly,
     /// One calendar quarter, produced on the first business day of the next quarter.
     Quarterly,
+    /// A municipality's own extra report date (`reporting.municipalities.<code>.extra_dates`,
+    /// e.g. Skanderborg's council follows arrears at each budget follow-up, seed 001): the
+    /// figures as of that date, the measures of the year so far (a budget follow-up is
+    /// year-to-date), produced on the first business day after the date.
+    FollowUp,
 }
 
 impl ReportKind {
-    /// Every kind, in the order they are produced on a day when both are due.
+    /// The calendar kinds every municipality gets, in the order they are produced on a day
+    /// when both are due (a follow-up report only where extra dates are configured).
     pub const ALL: [ReportKind; 2] = [ReportKind::Monthly, ReportKind::Quarterly];
+
+    /// Every kind, for configuration and the API.
+    pub const EVERY: [ReportKind; 3] = [
+        ReportKind::Monthly,
+        ReportKind::Quarterly,
+        ReportKind::FollowUp,
+    ];
 
     /// The snake_case name used on the wire, in ids and in the API: `monthly`, `quarterly`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ReportKind::Monthly => "monthly",
             ReportKind::Quarterly => "quarterly",
+            ReportKind::FollowUp => "follow_up",
         }
     }
 
     /// The period (first day, last day) that contains `date`: its month or its quarter.
     pub fn period_containing(self, date: BusinessDate) -> (BusinessDate, BusinessDate) {
         let first_of_month = date.first_of_month();
-        let start = match self {
-            ReportKind::Monthly => first_of_month,
+        match self {
+            ReportKind::Monthly => (first_of_month, first_of_month.last_of_month()),
             // Months 1-3 → 1, 4-6 → 4, …: step back to the quarter's first month.
-            ReportKind::Quarterly => first_of_month.sub_months((date.month() - 1) % 3),
-        };
-        let end = match self {
-            ReportKind::Monthly => start.last_of_month(),
-            ReportKind::Quarterly => start.add_months(2).last_of_month(),
-        };
-        (start, end)
+            ReportKind::Quarterly => {
+                let start = first_of_month.sub_months((date.month() - 1) % 3);
+                (start, start.add_months(2).last_of_month())
+            }
+            // Year to date: 1 January to the follow-up date itself.
+            ReportKind::FollowUp => (first_of_month.sub_months(date.month() - 1), date),
+        }
     }
 
     /// The period that ended just before `today`'s period began: on any day of February, the
@@ -58,11 +72,13 @@ impl ReportKind {
     }
 
     /// Whether a report of this kind is due on the first business day of `date`'s month: monthly
-    /// every month, quarterly in January, April, July and October.
+    /// every month, quarterly in January, April, July and October; a follow-up never by the
+    /// calendar (it has its own dates).
     pub fn is_due_in_month_of(self, date: BusinessDate) -> bool {
         match self {
             ReportKind::Monthly => true,
             ReportKind::Quarterly => date.month() % 3 == 1,
+            ReportKind::FollowUp => false,
         }
     }
 }
@@ -75,7 +91,7 @@ impl fmt::Display for ReportKind {
 
 /// A report kind name that is not `monthly` or `quarterly`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown report kind (expected monthly or quarterly)")]
+#[error("unknown report kind (expected monthly, quarterly or follow_up)")]
 pub struct UnknownReportKind;
 
 impl FromStr for ReportKind {
@@ -85,6 +101,7 @@ impl FromStr for ReportKind {
         match s {
             "monthly" => Ok(ReportKind::Monthly),
             "quarterly" => Ok(ReportKind::Quarterly),
+            "follow_up" => Ok(ReportKind::FollowUp),
             _ => Err(UnknownReportKind),
         }
     }

@@ -16,6 +16,7 @@ mod breakdowns;
 mod figures;
 mod format;
 mod kind;
+mod measures;
 mod model;
 mod summary;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use breakdowns::*;
 pub use figures::*;
 pub use format::*;
 pub use kind::*;
+pub use measures::*;
 pub use model::*;
 
 use rust_decimal::{Decimal, RoundingStrategy};

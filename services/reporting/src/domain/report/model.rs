@@ -3,6 +3,7 @@
 use super::breakdowns::{AgeRow, DirectDebit, HistoryPoint, PeriodFlows, StateRow};
 use super::figures::{CategoryRow, Change, Figures, OfficeRow};
 use super::kind::ReportKind;
+use super::measures::{MeasureRow, Prepayments};
 use super::percent_of;
 use restance_kernel::{BusinessDate, Currency, Language};
 use rust_decimal::Decimal;
@@ -53,6 +54,18 @@ pub struct Report {
     pub history: Vec<HistoryPoint>,
     /// The business day the report was produced (printed on it; never the wall clock).
     pub generated_on: BusinessDate,
+    /// "Measures taken" in the period against the same period 12 months earlier, in
+    /// [`super::Measure::ALL`] order; empty in a monthly report (the council's reports — the
+    /// quarterly, the follow-ups and the consolidated ones — carry them).
+    #[serde(default)]
+    pub measures: Vec<MeasureRow>,
+    /// The prepayment claims outstanding as of `as_of`: not arrears, reported apart.
+    #[serde(default)]
+    pub prepayments: Prepayments,
+    /// For a consolidated report over a group of municipalities: the members' codes and names,
+    /// in configuration order; empty for one municipality's report.
+    #[serde(default)]
+    pub members: Vec<(String, String)>,
 }
 
 /// Why a report cannot be rendered: its figures contradict each other.
@@ -117,13 +130,24 @@ impl Report {
         )
     }
 
+    /// `figures`' share of the total arrears now, in per cent (one decimal, half away from
+    /// zero); `None` when there are no arrears. Seed 000: "A-bidrag … udgør 74 % af restancen".
+    pub fn share_of_total(&self, figures: &Figures) -> Option<Decimal> {
+        percent_of(
+            figures.total.as_decimal(),
+            self.total_now().total.as_decimal(),
+        )
+    }
+
     /// The quarter (1–4) the report's period ends in.
     pub fn quarter(&self) -> u32 {
         (self.as_of.month() - 1) / 3 + 1
     }
 
     /// The stem shared by the report's files: `arrears-<municipality>-<yyyy>-<mm>` for a monthly
-    /// report (the month reported on), `arrears-<municipality>-<yyyy>-q<n>` for a quarterly one.
+    /// report (the month reported on), `arrears-<municipality>-<yyyy>-q<n>` for a quarterly one,
+    /// `arrears-<municipality>-<yyyy-mm-dd>` for a follow-up (a group's key in place of the
+    /// municipality for a consolidated report).
     /// Only `[A-Za-z0-9_-]` of the municipality code is kept, so the name is always a plain file
     /// name.
     pub fn file_stem(&self) -> String {
@@ -145,6 +169,7 @@ impl Report {
                     self.quarter()
                 )
             }
+            ReportKind::FollowUp => format!("arrears-{code}-{}", self.as_of),
         }
     }
 

@@ -88,6 +88,9 @@ fn january_2027(language: Language) -> Report {
         },
         history: Vec::new(),
         generated_on: date("2027-02-01"),
+        measures: Vec::new(),
+        prepayments: Default::default(),
+        members: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use restance_store::{date, get_money as money, rows_per_statement, stmt, value_r
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::{count_value, get_u64};
-use crate::domain::report::{Flow, PeriodFlows};
+use crate::domain::report::{Flow, Measure, PeriodFlows, Prepayments};
 
 /// What moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,5 +175,92 @@ pub async fn period_flows(
         new_arrears: Some(flow(FlowKind::NewArrears)),
         payments: Some(paid),
         payments_by_direct_debit: Some(by_dd),
+    })
+}
+
+/// Measures taken on a business date (reminders, fees, meetings, plans …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureCount {
+    /// Municipality code.
+    pub municipality: String,
+    /// The business date.
+    pub business_date: BusinessDate,
+    /// Which measure.
+    pub measure: Measure,
+    /// How many.
+    pub count: u64,
+}
+
+/// Adds measures to the day's counts.
+pub async fn add_measures(db: &impl ConnectionTrait, rows: &[MeasureCount]) -> Result<(), DbErr> {
+    const COLS: usize = 4;
+    for chunk in rows.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO measures_daily (municipality, business_date, measure, count) VALUES {} \
+             ON CONFLICT (municipality, business_date, measure) DO UPDATE SET \
+             count = measures_daily.count + excluded.count",
+            value_rows(chunk.len(), COLS)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * COLS);
+        for m in chunk {
+            values.push(m.municipality.clone().into());
+            values.push(date(m.business_date));
+            values.push(m.measure.as_str().into());
+            values.push(count_value(m.count));
+        }
+        db.execute_raw(stmt(db, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// The measures counted in a municipality from `start` to `end` (both inclusive), by measure
+/// (measures with no count are absent). Transfers and write-offs come from the flows
+/// ([`period_flows`]), not from here.
+pub async fn period_measures(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    start: BusinessDate,
+    end: BusinessDate,
+) -> Result<BTreeMap<Measure, u64>, DbErr> {
+    let mut out = BTreeMap::new();
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT measure, CAST(SUM(count) AS BIGINT) FROM measures_daily \
+             WHERE municipality = $1 AND business_date >= $2 AND business_date <= $3 GROUP BY measure",
+            vec![municipality.into(), date(start), date(end)],
+        ))
+        .await?
+    {
+        let name: String = r.try_get_by_index(0)?;
+        if let Some(m) = Measure::parse(&name) {
+            out.insert(m, get_u64(&r, 1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The prepayment claims of a municipality outstanding (unpaid, not expired) at the end of
+/// `day`, from the claim versions valid then: not arrears, reported apart.
+pub async fn prepayments_on(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    day: BusinessDate,
+) -> Result<Prepayments, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) \
+             FROM claim_versions WHERE municipality = $1 AND state = 'prepayment' \
+             AND total_minor > 0 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)",
+            vec![municipality.into(), date(day)],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => Prepayments {
+            claims: get_u64(&r, 0)?,
+            amount: money(&r, 1)?,
+        },
+        None => Prepayments::default(),
     })
 }
