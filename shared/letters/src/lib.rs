@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 32] = [
+pub const TEMPLATE_IDS: [&str; 33] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -51,6 +51,7 @@ pub const TEMPLATE_IDS: [&str; 32] = [
     "payment_plan_confirmation",
     "plan_instalment_reminder",
     "deferral_confirmation",
+    "assignment_confirmation",
     "transferred_to_collection",
     "company_final_notice",
     "supply_suspension_notice",
