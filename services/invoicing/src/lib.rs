@@ -6,6 +6,7 @@
 //! - the tables are in [`store::migrations`], the SQL in [`store::queries`];
 //! - the HTTP API is [`http`].
 
+pub mod config;
 pub mod domain;
 pub mod handlers;
 pub mod http;

@@ -28,13 +28,15 @@ impl Application {
                 "api.tokens is empty: the debtor API is open to anyone who can reach the port"
             );
         }
+        let config = crate::config::InvoicingConfig::load(&settings)?;
         let catalog = Arc::new(settings.catalog.clone());
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(
             None,
-            handlers::routes().serve(Arc::new(Shared::new(catalog))),
+            handlers::routes().serve(Arc::new(Shared::with_config(catalog.clone(), config))),
         );
-        let api = http::router(runtime.context().db.clone(), tokens);
+        let ctx = runtime.context();
+        let api = http::router(ctx.db.clone(), tokens, ctx.outbox.clone(), catalog);
         Ok(Self { runtime, api })
     }
 

@@ -2,10 +2,14 @@
 //!
 //! - [`allocation`]: how a payment is spread over a debtor's open claims;
 //! - [`balance`]: a claim's balance and what credit notes, fees and interest do to it;
-//! - [`matching`]: which claim a bank payment belongs to;
-//! - [`references`]: the payment reference a claim gets.
+//! - [`matching`]: which debtor and claim a bank payment belongs to;
+//! - [`prepayment`]: when an unpaid prepayment claim expires;
+//! - [`references`]: the payment reference a claim gets;
+//! - [`refunds`]: when a credit balance is refunded, to whom, under which id.
 
 pub mod allocation;
 pub mod balance;
 pub mod matching;
+pub mod prepayment;
 pub mod references;
+pub mod refunds;

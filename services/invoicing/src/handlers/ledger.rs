@@ -94,15 +94,15 @@ async fn store_change(
 }
 
 /// What posts an allocation: a payment or a debtor's credit balance.
-struct Posting<'a> {
-    kind: &'static str,
-    ref_id: &'a str,
-    date: NaiveDate,
-    cause: BalanceChangeCause,
+pub(super) struct Posting<'a> {
+    pub(super) kind: &'static str,
+    pub(super) ref_id: &'a str,
+    pub(super) date: NaiveDate,
+    pub(super) cause: BalanceChangeCause,
 }
 
 /// Applies an allocation to the loaded claims; returns the event lines.
-async fn apply_allocations(
+pub(super) async fn apply_allocations(
     tx: &DatabaseTransaction,
     claims: &mut HashMap<String, ClaimRow>,
     allocations: &[Allocation],
@@ -148,8 +148,9 @@ async fn apply_allocations(
 }
 
 // Long: the steps of applying a payment under the debtor's lock — match, allocate, book, announce — in transaction order.
-/// `bank.payment.received.v1`: match, allocate, keep the rest as credit. The debtor's claims
-/// and credit balance are read and rewritten under the debtor's lock.
+/// `bank.payment.received.v1`: match (reference, else the payer's national id —
+/// [`crate::domain::matching`]), allocate, keep the rest as credit. The debtor's claims and
+/// credit balance are read and rewritten under the debtor's lock.
 pub async fn receive_payment(
     tx: &DatabaseTransaction,
     catalog: &Catalog,
@@ -209,6 +210,7 @@ pub async fn receive_payment(
             {
                 c.payer_claims.push((debtor.clone(), claim.open_claim()));
             }
+            c.payer_debtors.push(debtor);
         }
     }
 
@@ -222,6 +224,7 @@ pub async fn receive_payment(
             claim_id,
             debtor_id,
         } => (Some(claim_id), debtor_id, MatchedBy::PayerAndAmount),
+        Match::Payer { debtor_id } => (None, debtor_id, MatchedBy::Payer),
         Match::Unmatched(reason) => {
             set_payment_match(tx, source, &p.payment_id, None, "unmatched").await?;
             effects.emit(PaymentUnmatched {
@@ -271,7 +274,14 @@ pub async fn receive_payment(
     )
     .await?;
     if !result.remainder.is_zero() {
-        queries::add_credit(tx, &p.municipality, &debtor_id, result.remainder).await?;
+        queries::add_credit(
+            tx,
+            &p.municipality,
+            &debtor_id,
+            result.remainder,
+            p.booking_date.into(),
+        )
+        .await?;
     }
     effects.emit(PaymentApplied {
         payment_id: p.payment_id.clone(),
@@ -318,18 +328,20 @@ async fn tx_exec(
     Ok(())
 }
 
-/// A new claim of a debtor with a credit balance: the credit pays it at once. The caller holds
-/// the debtor's lock.
+/// A new claim of a debtor with a credit balance: the credit (less refunds requested and not yet
+/// confirmed) pays it at once. The caller holds the debtor's lock.
 pub async fn apply_credit_balance(
     tx: &DatabaseTransaction,
     claim: ClaimRow,
     effects: &mut Effects,
 ) -> Result<(), HandlerError> {
     let key = (claim.municipality.clone(), claim.debtor_id.clone());
-    let credit = queries::debtors(tx, std::slice::from_ref(&key))
+    let booked = queries::debtors(tx, std::slice::from_ref(&key))
         .await?
         .get(&key)
         .map_or(Money::ZERO, |d| d.credit);
+    // A refund requested and not yet confirmed has reserved its amount: it is on its way out.
+    let credit = booked - queries::pending_refunds(tx, &key.0, &key.1).await?;
     if !credit.is_positive() {
         return Ok(());
     }
@@ -359,7 +371,7 @@ pub async fn apply_credit_balance(
         effects,
     )
     .await?;
-    queries::add_credit(tx, &muni, &debtor, -used).await?;
+    queries::add_credit(tx, &muni, &debtor, -used, date).await?;
     effects.emit(PaymentApplied {
         payment_id: ref_id,
         municipality: muni,
@@ -434,7 +446,7 @@ pub async fn credit_note(
         queries::update_claim(tx, &mut claim, 1).await?;
     }
     if !excess.is_zero() {
-        queries::add_credit(tx, &claim.municipality, &claim.debtor_id, excess).await?;
+        queries::add_credit(tx, &claim.municipality, &claim.debtor_id, excess, date).await?;
     }
     Ok(Outcome::Done)
 }
@@ -554,17 +566,6 @@ pub async fn add_interest(
         effects,
     )
     .await?;
-    Ok(Outcome::Done)
-}
-
-/// `calendar.day.opened.v1`: invoicing records the business date (it stamps credit notes);
-/// a date at or before the last one is a duplicate.
-pub async fn open_day(tx: &DatabaseTransaction, date: NaiveDate) -> Result<Outcome, HandlerError> {
-    let last = queries::last_business_date(tx).await?;
-    if last.is_none_or(|l| date > l) {
-        queries::set_business_date(tx, date).await?;
-        tracing::info!(business_date = %date, "business day opened");
-    }
     Ok(Outcome::Done)
 }
 

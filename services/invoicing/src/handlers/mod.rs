@@ -5,6 +5,7 @@
 //! ([`locks`], [`Consume::begin`]), and each handler reads a claim or a credit balance only
 //! under its debtor's lock.
 
+pub mod daily;
 pub mod guarantee;
 pub mod invoices;
 mod ledger;
@@ -14,7 +15,7 @@ use restance_bus::router::{Consume, Cx, On, OnRun, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Inbound, Outcome};
 use restance_contracts::messages::{
     ClaimHandedOver, DayOpened, FeeAssessed, InterestAssessed, InvoiceCredited, InvoiceIssued,
-    PaymentReceived, PlanCreated, RecoveryRaised, WriteOffApproved,
+    PaymentReceived, PlanCreated, RecoveryRaised, RefundConfirmed, WriteOffApproved,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -33,6 +34,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<WriteOffApproved>()
         .on::<PlanCreated>()
         .on::<RecoveryRaised>()
+        .on::<RefundConfirmed>()
 }
 
 impl Consume for Shared {
@@ -155,6 +157,25 @@ impl On<RecoveryRaised> for Shared {
 
 impl On<DayOpened> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, d: DayOpened) -> Result<Outcome, HandlerError> {
-        ledger::open_day(cx.tx, d.date.into()).await
+        daily::open_day(
+            cx.tx,
+            &self.catalog,
+            &self.config,
+            d.date.into(),
+            cx.effects,
+            cx.batch,
+        )
+        .await
+    }
+}
+
+/// The payment system paid a refund out: booked once ([`daily::confirm_refund`]).
+impl On<RefundConfirmed> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        c: RefundConfirmed,
+    ) -> Result<Outcome, HandlerError> {
+        daily::confirm_refund(cx.tx, &c, cx.batch).await
     }
 }

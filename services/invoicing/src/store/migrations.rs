@@ -16,6 +16,11 @@ impl MigratorTrait for Migrator {
             Box::new(DebtorVersions),
             Box::new(ClaimVersions),
             Box::new(PaymentsOncePerMunicipality),
+            Box::new(Refunds),
+            Box::new(restance_runtime::audit::AppendOnly {
+                name: "m20261209_000008_invoicing_api_audit_append_only",
+                table: "api_audit",
+            }),
         ]
     }
 }
@@ -247,5 +252,53 @@ impl MigrationTrait for PaymentsOncePerMunicipality {
             "CREATE UNIQUE INDEX payments_once_per_municipality ON payments (municipality, payment_id)",
         )
         .await
+    }
+}
+
+/// Refunds of credit balances and the caseworkers' holds on them (issue 22, item 11); since when
+/// a debtor has had a credit balance (the refund waits `refund_after_days` from then); the API
+/// audit trail of the caseworkers' refund decisions. A credit balance that exists already starts
+/// its period on the last business day.
+#[derive(Debug)]
+struct Refunds;
+
+impl MigrationName for Refunds {
+    fn name(&self) -> &str {
+        "m20261209_000007_invoicing_refunds"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Refunds {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        run_ddl(
+            db,
+            "ALTER TABLE debtors ADD COLUMN credit_since DATE;
+            UPDATE debtors SET credit_since = (SELECT MAX(last_date) FROM business_days)
+                WHERE credit_minor > 0;
+            CREATE TABLE refunds (
+                refund_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL,
+                requested_date DATE NOT NULL,
+                requested_by TEXT NOT NULL,
+                state TEXT NOT NULL,
+                paid_date DATE
+            );
+            CREATE INDEX refunds_by_debtor ON refunds (municipality, debtor_id);
+            CREATE TABLE refund_holds (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                held_by TEXT NOT NULL,
+                held_date DATE NOT NULL,
+                PRIMARY KEY (municipality, debtor_id)
+            )",
+        )
+        .await?;
+        run_ddl(db, restance_runtime::audit::API_AUDIT_TABLE).await
     }
 }

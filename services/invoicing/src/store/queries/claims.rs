@@ -433,3 +433,39 @@ pub async fn update_claim(
     c.version = version_from(&row, 0)?;
     Ok(())
 }
+
+/// Open prepayment claims due on or before `last_due` (candidates for expiry), oldest first.
+pub async fn open_prepayments_due_by(
+    db: &impl ConnectionTrait,
+    last_due: NaiveDate,
+) -> Result<Vec<ClaimRow>, DbErr> {
+    db.query_all_raw(stmt(
+        db,
+        format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims WHERE state = 'open' AND prepayment = $1 \
+             AND due_date <= $2 ORDER BY due_date, seq"
+        ),
+        vec![true.into(), last_due.into()],
+    ))
+    .await?
+    .iter()
+    .map(claim_from)
+    .collect()
+}
+
+/// What the debtor paid on a claim (payments and credit balance used; not credit notes).
+pub async fn paid_on_claim(db: &impl ConnectionTrait, claim_id: &str) -> Result<Money, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT CAST(COALESCE(SUM(principal_minor + fees_minor + interest_minor), 0) AS BIGINT) \
+             FROM ledger_lines WHERE claim_id = $1 AND kind IN ('payment', 'credit_balance')",
+            vec![claim_id.into()],
+        ))
+        .await?;
+    let sum: i64 = match row {
+        Some(r) => r.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(Money::from_minor(-sum))
+}

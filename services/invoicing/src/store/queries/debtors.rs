@@ -260,17 +260,27 @@ fn debtor_key_from(r: &QueryResult) -> Result<(String, String), DbErr> {
     Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))
 }
 
-/// Adds `delta` (may be negative) to a debtor's credit balance.
+/// Adds `delta` (may be negative) to a debtor's credit balance on business date `on`. The date a
+/// balance first became positive is kept (`credit_since`: the refund period runs from it) and
+/// cleared when the balance is used up.
 pub async fn add_credit(
     db: &impl ConnectionTrait,
     municipality: &str,
     debtor_id: &str,
     delta: Money,
+    on: chrono::NaiveDate,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db,
-        "UPDATE debtors SET credit_minor = credit_minor + $1 WHERE municipality = $2 AND debtor_id = $3",
-        vec![delta.to_minor().into(), municipality.into(), debtor_id.into()],
+        "UPDATE debtors SET credit_minor = credit_minor + $1, credit_since = CASE \
+         WHEN credit_minor + $1 <= 0 THEN NULL WHEN credit_minor > 0 THEN credit_since ELSE $4 END \
+         WHERE municipality = $2 AND debtor_id = $3",
+        vec![
+            delta.to_minor().into(),
+            municipality.into(),
+            debtor_id.into(),
+            on.into(),
+        ],
     ))
     .await
     .map(|_| ())

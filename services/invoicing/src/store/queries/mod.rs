@@ -20,6 +20,7 @@ mod debtors;
 mod ledger;
 mod plans;
 mod references;
+mod refunds;
 
 pub use claims::*;
 pub use days::*;
@@ -27,6 +28,7 @@ pub use debtors::*;
 pub use ledger::*;
 pub use plans::*;
 pub use references::*;
+pub use refunds::*;
 
 use sea_orm::{DbErr, QueryResult, Value};
 use serde::Serialize;
