@@ -33,6 +33,8 @@ use crate::store::queries::ClaimRow;
 pub mod templates {
     /// A plan's confirmation with its schedule.
     pub const PLAN_CONFIRMATION: &str = "payment_plan_confirmation";
+    /// An assignment of a future receivable (transport) is confirmed.
+    pub const ASSIGNMENT_CONFIRMATION: &str = "assignment_confirmation";
     /// A missed instalment.
     pub const INSTALMENT_REMINDER: &str = "plan_instalment_reminder";
     /// A deferral's confirmation.
@@ -161,6 +163,29 @@ pub fn plan_confirmation(
         "first_due": letter.instalments.first().map(|i| i.due_date),
         "instalment_count": letter.instalments.len(),
         "total": total,
+        "currency": letter.currency,
+        "claims": lines,
+        "payment": plan_payment(municipality, letter.ocr_line),
+        "legal_basis": letter.legal_basis,
+    })
+}
+
+/// `assignment_confirmation`: an assignment of a future receivable (transport) — what was
+/// assigned, when it is expected, how much of it covers the claims, and the agreement's own
+/// payment details (the receivable's payer or the citizen pays with them).
+pub fn assignment_confirmation(
+    catalog: &Catalog,
+    municipality: &Municipality,
+    letter: &PlanLetter<'_>,
+    source: &str,
+) -> Value {
+    let (lines, _) = claim_lines(catalog, municipality.language, letter.claims);
+    let first = letter.instalments.first();
+    json!({
+        "assignment_id": letter.plan_id,
+        "source": source,
+        "expected_date": first.map(|i| i.due_date),
+        "amount": first.map(|i| i.amount),
         "currency": letter.currency,
         "claims": lines,
         "payment": plan_payment(municipality, letter.ocr_line),

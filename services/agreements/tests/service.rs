@@ -1782,6 +1782,7 @@ fn every_template_agreements_sends_is_shipped_and_configured() {
     };
     for id in [
         PLAN_CONFIRMATION,
+        ASSIGNMENT_CONFIRMATION,
         INSTALMENT_REMINDER,
         DEFERRAL_CONFIRMATION,
         MEETING_CONFIRMATION,
@@ -1977,5 +1978,147 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
         3,
         "no bad alert stored"
     );
+    svc.stop().await
+}
+
+/// Issue 22, item 7 (seed 002, "transport"): a citizen assigns a named future amount to cover
+/// listed claims. It is published as `agreements.plan.created.v1` of kind `assignment` with one
+/// instalment (dunning holds the claims, invoicing allocates a payment quoting the reference),
+/// confirmed by letter; paid, it completes; its date missed past the grace days, it is defaulted
+/// at once like a broken plan; it is not revised; bad requests say which field.
+#[tokio::test]
+async fn an_assigned_tax_refund_holds_the_claims_settles_them_or_defaults() -> anyhow::Result<()> {
+    let mut svc = start("postgres").await?;
+    svc.send(&[
+        svc.opened("C-T1", "P-TR", "1000.00", "2026-12-01"),
+        svc.opened("C-T2", "P-TR", "500.00", "2026-12-01"),
+        svc.opened("C-U1", "P-UR", "500.00", "2026-12-01"),
+        day("2027-01-20"),
+    ])
+    .await?;
+    let (status, asg) = svc
+        .post(
+            "/api/v1/assignments",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-TR","claim_ids":["C-T1"],
+                   "source":"tax refund 2026","expected_date":"2027-04-15",
+                   "expected_amount":"1850.00"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{asg}");
+    assert_eq!(asg["kind"], "assignment");
+    assert_eq!(asg["assignment_source"], "tax refund 2026");
+    assert_eq!(
+        asg["instalments"].as_array().map(Vec::len),
+        Some(1),
+        "{asg}"
+    );
+    assert_eq!(asg["instalments"][0]["due_date"], "2027-04-15");
+    assert_eq!(
+        asg["instalments"][0]["amount"], "1000.00",
+        "at most the covered balance"
+    );
+    let (status, missed) = svc
+        .post(
+            "/api/v1/assignments",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-UR","claim_ids":["C-U1"],
+                   "source":"holiday pay","expected_date":"2027-02-01",
+                   "expected_amount":"500.00"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{missed}");
+    svc.settle().await?;
+    let created = svc.events("agreements.plan.created.v1");
+    assert_eq!(created.len(), 2);
+    assert_valid::<restance_contracts::messages::PlanCreated>(&created[0]);
+    let data = &created[0]["data"];
+    assert_eq!(data["kind"], "assignment");
+    assert_eq!(data["assignment"]["source"], "tax refund 2026");
+    assert_eq!(data["claim_ids"], json!(["C-T1"]));
+    assert!(data["payment_reference"].is_string(), "{data}");
+    let letters = svc.letters("assignment_confirmation");
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0]["data"]["data"]["source"], "tax refund 2026");
+    assert_eq!(letters[0]["data"]["data"]["expected_date"], "2027-04-15");
+    assert_renders(&renderer(), &letters[0]);
+    assert!(
+        svc.letters("payment_plan_confirmation").is_empty(),
+        "an assignment's own letter"
+    );
+
+    // Not revised; a claim in it is in no other plan.
+    let id = asg["plan_id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = svc
+        .post(
+            &format!("/api/v1/plans/{id}/revise"),
+            Some(CASEWORKER),
+            json!({"number_of_instalments":2,"first_due_date":"2027-03-01"}),
+        )
+        .await?;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-TR",
+                &["C-T1"],
+                json!({"number_of_instalments":2}),
+                "2027-03-01",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 409, "{body}");
+
+    // The holiday pay does not come: after the grace days the assignment is broken, at once.
+    svc.send(&[day("2027-02-08")]).await?;
+    svc.settle().await?;
+    assert!(svc.events("agreements.plan.defaulted.v1").is_empty());
+    svc.send(&[day("2027-02-09")]).await?;
+    svc.settle().await?;
+    let defaulted = svc.events("agreements.plan.defaulted.v1");
+    assert_eq!(defaulted.len(), 1, "{defaulted:#?}");
+    assert_eq!(defaulted[0]["data"]["plan_id"], missed["plan_id"]);
+    assert!(
+        svc.letters("plan_instalment_reminder").is_empty(),
+        "no reminder first: there is nothing later to catch up with"
+    );
+
+    // The tax refund comes on the agreement's reference: the claim settles, the assignment is done.
+    svc.send(&[
+        payment("PAY-T1", "P-TR", "2027-04-14", &[("C-T1", "1000.00")]),
+        settled("C-T1", "P-TR", "2027-04-14"),
+    ])
+    .await?;
+    svc.settle().await?;
+    let completed = svc.events("agreements.plan.completed.v1");
+    assert_eq!(completed.len(), 1, "{completed:#?}");
+    assert_eq!(completed[0]["data"]["plan_id"], asg["plan_id"]);
+    assert_eq!(completed[0]["data"]["reason"], "paid");
+
+    // Bad requests name the field.
+    let (status, body) = svc
+        .post(
+            "/api/v1/assignments",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-TR","claim_ids":["C-T2"],
+                   "source":" ","expected_date":"2027-13-01","expected_amount":"12,5"}),
+        )
+        .await?;
+    assert_eq!(status, 400, "{body}");
+    let text = body.to_string();
+    for field in ["source", "expected_date", "expected_amount"] {
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    let (status, body) = svc
+        .post(
+            "/api/v1/assignments",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-TR","claim_ids":["C-T2"],
+                   "source":"holiday pay","expected_date":"2027-05-01","expected_amount":"0.00"}),
+        )
+        .await?;
+    assert_eq!(status, 422, "{body}");
     svc.stop().await
 }

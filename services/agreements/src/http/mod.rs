@@ -86,6 +86,7 @@ pub fn router(
     Router::new()
         .route("/api/v1/plans", post(writes::create_plan))
         .route("/api/v1/plans/{id}", get(reads::plan))
+        .route("/api/v1/assignments", post(writes::create_assignment))
         .route("/api/v1/plans/{id}/revise", post(writes::revise_plan))
         .route("/api/v1/plans/{id}/cancel", post(writes::cancel_plan))
         .route("/api/v1/deferrals", post(writes::grant_deferral))

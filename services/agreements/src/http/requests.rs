@@ -18,7 +18,7 @@ use serde_json::Number;
 use crate::deferrals::NewDeferral;
 use crate::domain::{Budget, DeferralReason, Frequency, MAX_INSTALMENTS, MeetingResult, Sizing};
 use crate::meetings::{NewMeeting, Outcome};
-use crate::plans::{NewPlan, Revision};
+use crate::plans::{AssignmentTerms, NewPlan, Revision};
 
 /// Longest id (municipality, debtor, claim, path ids): the contract's limit.
 pub const MAX_ID: usize = restance_runtime::api::MAX_ID;
@@ -244,6 +244,61 @@ impl PlanBody {
                 frequency: self.frequency.unwrap_or(Frequency::Monthly),
                 first_due_date,
                 note: self.note,
+                assignment: None,
+            }),
+            _ => Err(p),
+        }
+    }
+}
+
+/// `POST /api/v1/assignments`: an assignment of a future receivable (transport).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentBody {
+    municipality: String,
+    debtor_id: String,
+    #[serde(default)]
+    claim_ids: Option<Vec<String>>,
+    source: String,
+    expected_date: String,
+    expected_amount: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+impl AssignmentBody {
+    /// The assignment to record (as a plan of kind `assignment`), or every problem.
+    pub fn into_plan(self) -> Result<NewPlan, Invalid> {
+        let mut p = Invalid::default();
+        check_id(&mut p, "municipality", &self.municipality);
+        check_id(&mut p, "debtor_id", &self.debtor_id);
+        let claim_ids = self.claim_ids.unwrap_or_default();
+        check_claims(&mut p, &claim_ids);
+        check_note(&mut p, &self.note);
+        if self.source.trim().is_empty()
+            || self.source.chars().count() > 200
+            || self.source.chars().any(char::is_control)
+        {
+            p.add(
+                "source",
+                "must name the receivable in one line of 1–200 characters, e.g. \"tax refund 2026\"",
+            );
+        }
+        let expected = date(&mut p, "expected_date", &self.expected_date);
+        let amount = money(&mut p, "expected_amount", &self.expected_amount);
+        match (expected, amount) {
+            (Some(expected), Some(amount)) if p.0.is_empty() => Ok(NewPlan {
+                municipality: self.municipality,
+                debtor_id: self.debtor_id,
+                claim_ids,
+                sizing: Sizing::Count(1),
+                frequency: Frequency::Monthly,
+                first_due_date: expected,
+                note: self.note,
+                assignment: Some(AssignmentTerms {
+                    source: self.source.trim().to_owned(),
+                    expected_amount: amount,
+                }),
             }),
             _ => Err(p),
         }

@@ -14,7 +14,8 @@ use axum::response::Response;
 use restance_contracts::Problem;
 
 use super::requests::{
-    self, DeferralBody, MeetingBody, OutcomeBody, PlanBody, ReasonBody, ReviseBody, valid_id,
+    self, AssignmentBody, DeferralBody, MeetingBody, OutcomeBody, PlanBody, ReasonBody, ReviseBody,
+    valid_id,
 };
 use super::{ApiState, Write, bad_request, begin, finish, writer};
 use crate::store::queries;
@@ -172,6 +173,22 @@ pub(super) async fn end_deferral(
     let (tx, mut effects) = try_or_return!(begin(&state).await);
     let result = deferrals::revoke(&tx, &mut effects, &w.actor, &id, &reason).await;
     finish(&state, &w, tx, effects, StatusCode::OK, result).await
+}
+
+/// `POST /api/v1/assignments`: an assignment of a future receivable (a plan of kind
+/// `assignment`).
+pub(super) async fn create_assignment(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let w = try_or_return!(writer(&state, &headers, "create_assignment", "plan:new".into()).await);
+    let parsed = requests::body::<AssignmentBody>(&body).and_then(AssignmentBody::into_plan);
+    let req = try_or_return!(read(&state, &w, parsed).await);
+    try_or_return!(w.may_act_in(&state, &req.municipality).await);
+    let (tx, mut effects) = try_or_return!(begin(&state).await);
+    let result = plans::create(&tx, &state.shared, &mut effects, &w.actor, req).await;
+    finish(&state, &w, tx, effects, StatusCode::CREATED, result).await
 }
 
 /// `POST /api/v1/alerts/{id}/release`: `{reason}`.

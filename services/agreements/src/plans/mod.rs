@@ -18,6 +18,17 @@
 //!   caseworker gets a task to revise the plan for the claims that remain.
 //! - **A revision** (`agreements.plan.created.v1` again: same plan id, next revision, same
 //!   reference) is dated the business day it was agreed: it is a new acknowledgement.
+//! - **An assignment of a future receivable** (transport, seed 002; `POST /api/v1/assignments`)
+//!   is a plan of kind `assignment`: the citizen assigns a named future amount (a tax refund,
+//!   holiday pay) to the listed claims. One instalment: the expected amount — at most the covered
+//!   balance — on the expected date (moved to a business day), the agreement's own payment
+//!   reference, `agreements.plan.created.v1` with `kind: assignment` and `assignment.source`, so
+//!   dunning holds the claims and invoicing allocates a payment quoting the reference exactly as
+//!   for a plan. The date missed (past `plans.grace_days`) is a default at once — a broken
+//!   agreement like a missed instalment, no reminder first (`misses_before_default` is 1 for an
+//!   assignment: there is no later instalment to catch up with); paid → completed. An amount
+//!   that came short leaves the `plan_balance_remaining` task. It is not revised: cancel it and
+//!   agree a plan for what is left. Its letter is `assignment_confirmation`.
 //! - **Cancel** ends the plan by agreement (`plan.completed`, reason `cancelled`): not a broken
 //!   agreement.
 
@@ -31,8 +42,8 @@ use std::collections::BTreeSet;
 
 use restance_bus::Effects;
 use restance_contracts::messages::{
-    AgreementScope, Instalment as WireInstalment, PlanCompleted, PlanCreated, PlanDefaulted,
-    PlanEndReason,
+    AgreementKind, AgreementScope, AssignedReceivable, Instalment as WireInstalment, PlanCompleted,
+    PlanCreated, PlanDefaulted, PlanEndReason,
 };
 use restance_kernel::{BusinessDate, Money};
 use sea_orm::{DatabaseTransaction, DbErr};
@@ -40,7 +51,9 @@ use serde_json::{Value, json};
 
 use crate::config::LetterKind;
 use crate::context::{Actor, Failure, Refusal, business_day, emit, lock_debtor, requested_claims};
-use crate::domain::{Frequency, Instalment, Schedule, ScheduleError, Sizing, Terms, ids};
+use crate::domain::{
+    Frequency, Instalment, Schedule, ScheduleError, Sizing, Terms, TrackingRules, ids,
+};
 use crate::letters::{self, Addressee, PlanLetter, templates};
 use crate::state::Shared;
 use crate::store::queries::{self, AuditEntry, ClaimRow, CoverageKind, PlanRow, PlanStatus};
@@ -63,6 +76,31 @@ pub struct NewPlan {
     pub first_due_date: BusinessDate,
     /// The caseworker's note.
     pub note: Option<String>,
+    /// An assignment of a future receivable instead of a payment plan (then `sizing` and
+    /// `frequency` are not used; `first_due_date` is the expected date).
+    pub assignment: Option<AssignmentTerms>,
+}
+
+/// What an assignment of a future receivable (transport) assigns.
+#[derive(Debug, Clone)]
+pub struct AssignmentTerms {
+    /// What, e.g. `tax refund 2026` (one line, no personal data: it goes on the bus).
+    pub source: String,
+    /// How much is expected; the assignment covers at most the claims' balance.
+    pub expected_amount: Money,
+}
+
+/// The tracking rules for `plan`: an assignment has one instalment and nothing later to catch up
+/// with, so its one miss is the default.
+pub fn rules_of(rules: TrackingRules, plan: &PlanRow) -> TrackingRules {
+    if plan.is_assignment() {
+        TrackingRules {
+            misses_before_default: 1,
+            ..rules
+        }
+    } else {
+        rules
+    }
 }
 
 /// A caseworker's revision.
@@ -108,6 +146,36 @@ fn schedule_refusal(err: &ScheduleError, sizing: &Sizing) -> Refusal {
         _ => sizing_field,
     };
     Refusal::unprocessable(field, err.to_string())
+}
+
+/// An assignment's one instalment: the expected amount, at most the covered balance, on the
+/// expected date (moved to a business day).
+fn assignment_schedule(
+    balance: Money,
+    a: &AssignmentTerms,
+    expected: BusinessDate,
+    municipality: &restance_kernel::Municipality,
+) -> Result<Schedule, Refusal> {
+    if !balance.is_positive() {
+        return Err(Refusal::unprocessable(
+            "claim_ids",
+            ScheduleError::NothingToPay.to_string(),
+        ));
+    }
+    if !a.expected_amount.is_positive() {
+        return Err(Refusal::unprocessable(
+            "expected_amount",
+            "must be greater than zero",
+        ));
+    }
+    Ok(Schedule {
+        instalments: vec![Instalment {
+            due_date: municipality
+                .calendar()
+                .next_business_day_on_or_after(expected),
+            amount: a.expected_amount.min(balance),
+        }],
+    })
 }
 
 /// The first due date must be on or after the business date and within the configured reach.
@@ -174,30 +242,41 @@ fn announce(
             instalments: wire(instalments),
             payment_reference: Some(plan.payment_reference.clone()),
             revision: Some(plan.revision),
-            kind: None,
-            assignment: None,
+            kind: plan.is_assignment().then_some(AgreementKind::Assignment),
+            assignment: plan
+                .assignment_source
+                .as_ref()
+                .map(|source| AssignedReceivable {
+                    source: source.clone(),
+                }),
         },
     )?;
     let refs: Vec<&ClaimRow> = claims.iter().collect();
-    let data = letters::plan_confirmation(
-        &shared.catalog,
-        municipality,
-        &PlanLetter {
-            plan_id: &plan.plan_id,
-            instalments,
-            claims: &refs,
-            ocr_line: &plan.ocr_line,
-            currency: plan.currency,
-            legal_basis: shared
-                .config
-                .legal_basis(&plan.municipality, LetterKind::Plan),
-        },
-    );
+    let letter = PlanLetter {
+        plan_id: &plan.plan_id,
+        instalments,
+        claims: &refs,
+        ocr_line: &plan.ocr_line,
+        currency: plan.currency,
+        legal_basis: shared
+            .config
+            .legal_basis(&plan.municipality, LetterKind::Plan),
+    };
+    let (template, data) = match &plan.assignment_source {
+        Some(source) => (
+            templates::ASSIGNMENT_CONFIRMATION,
+            letters::assignment_confirmation(&shared.catalog, municipality, &letter, source),
+        ),
+        None => (
+            templates::PLAN_CONFIRMATION,
+            letters::plan_confirmation(&shared.catalog, municipality, &letter),
+        ),
+    };
     emit(
         effects,
         letters::request(
             ids::plan_confirmation(&plan.plan_id, plan.revision),
-            templates::PLAN_CONFIRMATION,
+            template,
             &Addressee {
                 municipality: &plan.municipality,
                 office: &plan.office,
@@ -252,13 +331,26 @@ pub async fn create(
 
     check_first_due(shared, day, req.first_due_date)?;
     let balance = sum_balance(&claims);
-    let terms = Terms {
-        sizing: req.sizing,
-        frequency: req.frequency,
-        first_due: req.first_due_date,
+    let schedule = match &req.assignment {
+        Some(a) => assignment_schedule(balance, a, req.first_due_date, municipality)?,
+        None => {
+            let terms = Terms {
+                sizing: req.sizing,
+                frequency: req.frequency,
+                first_due: req.first_due_date,
+            };
+            Schedule::plan(balance, &terms, &municipality.calendar())
+                .map_err(|e| schedule_refusal(&e, &req.sizing))?
+        }
     };
-    let schedule = Schedule::plan(balance, &terms, &municipality.calendar())
-        .map_err(|e| schedule_refusal(&e, &req.sizing))?;
+    let terms = match &req.assignment {
+        Some(a) => json!({
+            "source": a.source,
+            "expected_date": req.first_due_date,
+            "expected_amount": a.expected_amount,
+        }),
+        None => terms_json(&req.sizing, req.frequency, req.first_due_date),
+    };
 
     let seq = queries::next_reference_seq(tx, &req.municipality).await?;
     let reference = municipality.plan_payment_reference(seq).map_err(|e| {
@@ -268,7 +360,11 @@ pub async fn create(
         ))
     })?;
     let plan = PlanRow {
-        plan_id: ids::new_id("pln"),
+        plan_id: ids::new_id(if req.assignment.is_some() {
+            "asg"
+        } else {
+            "pln"
+        }),
         municipality: req.municipality.clone(),
         debtor_id: req.debtor_id.clone(),
         office: claims
@@ -281,7 +377,7 @@ pub async fn create(
         currency: claims.first().map_or(municipality.currency, |c| c.currency),
         total: schedule.total(),
         frequency: req.frequency,
-        terms: terms_json(&req.sizing, req.frequency, req.first_due_date),
+        terms,
         payment_reference: reference.key().to_owned(),
         ocr_line: reference.ocr_line(),
         note: req.note,
@@ -289,6 +385,7 @@ pub async fn create(
         ended_date: None,
         end_reason: None,
         created_by: actor.name.clone(),
+        assignment_source: req.assignment.as_ref().map(|a| a.source.clone()),
     };
     queries::save_plan(tx, &plan).await?;
     queries::insert_plan_claims(tx, &plan.plan_id, &ids).await?;
@@ -308,7 +405,11 @@ pub async fn create(
         AuditEntry {
             caller: &actor.name,
             role: &actor.role,
-            action: "create_plan",
+            action: if plan.is_assignment() {
+                "create_assignment"
+            } else {
+                "create_plan"
+            },
             entity: &format!("plan:{}", plan.plan_id),
             outcome: "done",
             before: None,
@@ -362,6 +463,11 @@ pub async fn revise(
 ) -> Result<PlanView, Failure> {
     let mut plan = lock_plan(tx, plan_id).await?;
     require_active(&plan)?;
+    if plan.is_assignment() {
+        return Err(Failure::Refused(Refusal::conflict(format!(
+            "{plan_id} is an assignment of a future receivable: it is not revised; cancel it and agree a plan for what is left"
+        ))));
+    }
     let day = business_day(tx).await?;
     let rules = shared.config.plans.rules();
     let tracked = load(tx, &plan).await?;

@@ -177,7 +177,7 @@ pub async fn track(
     mut plan: PlanRow,
     day: BusinessDate,
 ) -> Result<(), Failure> {
-    let rules = shared.config.plans.rules();
+    let rules = super::rules_of(shared.config.plans.rules(), &plan);
     let tracked = load(tx, &plan).await?;
     let assessment = domain::assess(&tracked.state(&plan), rules, day);
     if let Some(reason) = assessment.default_reason {

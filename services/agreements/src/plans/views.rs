@@ -64,6 +64,12 @@ pub struct PlanView {
     pub frequency: Frequency,
     /// The agreed terms.
     pub terms: Value,
+    /// `plan`, or `assignment` (of a future receivable: one instalment, the expected amount on
+    /// the expected date).
+    pub kind: &'static str,
+    /// For an assignment: what was assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment_source: Option<String>,
     /// The plan's payment reference (FIK payment id or KID).
     pub payment_reference: String,
     /// As printed.
@@ -110,6 +116,7 @@ pub(super) fn view_of(
     rules: TrackingRules,
     day: Option<BusinessDate>,
 ) -> PlanView {
+    let rules = super::rules_of(rules, plan);
     let day = day.unwrap_or(plan.revised_date);
     let live = plan.state == PlanStatus::Active;
     let progress = domain::progress(&tracked.state(plan), rules, day);
@@ -133,6 +140,12 @@ pub(super) fn view_of(
         .filter(|i| i.status == InstalmentStatus::Missed)
         .count();
     PlanView {
+        kind: if plan.is_assignment() {
+            "assignment"
+        } else {
+            "plan"
+        },
+        assignment_source: plan.assignment_source.clone(),
         plan_id: plan.plan_id.clone(),
         municipality: plan.municipality.clone(),
         debtor_id: plan.debtor_id.clone(),

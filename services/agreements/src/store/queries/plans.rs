@@ -109,11 +109,21 @@ pub struct PlanRow {
     pub end_reason: Option<String>,
     /// Who agreed it (token name).
     pub created_by: String,
+    /// For an assignment of a future receivable (transport): what was assigned, e.g. `tax
+    /// refund 2026`; `None` for a payment plan (stored as `kind` = `assignment` | `plan`).
+    pub assignment_source: Option<String>,
+}
+
+impl PlanRow {
+    /// Whether it is an assignment of a future receivable rather than a payment plan.
+    pub fn is_assignment(&self) -> bool {
+        self.assignment_source.is_some()
+    }
 }
 
 const PLAN_COLUMNS: &str = "plan_id, municipality, debtor_id, office, state, revision, created_date, revised_date, \
     currency, total_minor, frequency, terms, payment_reference, ocr_line, note, remaining_task_revision, \
-    ended_date, end_reason, created_by";
+    ended_date, end_reason, created_by, kind, assignment_source";
 
 fn plan_from(r: &QueryResult) -> Result<PlanRow, DbErr> {
     let state: String = r.try_get_by_index(4)?;
@@ -144,6 +154,7 @@ fn plan_from(r: &QueryResult) -> Result<PlanRow, DbErr> {
         ended_date: get_opt_date(r, 16)?,
         end_reason: r.try_get_by_index(17)?,
         created_by: r.try_get_by_index(18)?,
+        assignment_source: r.try_get_by_index(20)?,
     })
 }
 
@@ -168,6 +179,13 @@ fn plan_values(p: &PlanRow) -> Result<Vec<Value>, DbErr> {
         opt_date(p.ended_date),
         p.end_reason.clone().into(),
         p.created_by.clone().into(),
+        if p.is_assignment() {
+            "assignment"
+        } else {
+            "plan"
+        }
+        .into(),
+        p.assignment_source.clone().into(),
     ])
 }
 
@@ -179,7 +197,7 @@ pub async fn save_plan(db: &impl ConnectionTrait, p: &PlanRow) -> Result<(), DbE
          total_minor = excluded.total_minor, frequency = excluded.frequency, terms = excluded.terms, \
          note = excluded.note, remaining_task_revision = excluded.remaining_task_revision, \
          ended_date = excluded.ended_date, end_reason = excluded.end_reason",
-        value_rows(1, 19)
+        value_rows(1, 21)
     );
     db.execute_raw(stmt(db, sql, plan_values(p)?)).await?;
     Ok(())
