@@ -9,9 +9,11 @@ use crate::{Message, Problem, Validate};
 
 /// `bank.payment.received.v1`: a payment was booked on the municipality's account.
 ///
-/// Invoicing matches it by reference; else by payer and exact open amount; else it publishes
-/// `invoicing.payment.unmatched.v1`. A *valid* reference that matches no claim is therefore not a
-/// contract problem; a reference whose check digit is wrong is (the bank file is corrupt).
+/// Invoicing matches it by reference; else by the payer's national id (a claim of exactly the
+/// amount first, else the debtor's open claims oldest first, the rest credit balance); else — the
+/// payer unknown — it publishes `invoicing.payment.unmatched.v1`. A *valid* reference that
+/// matches no claim is therefore not a contract problem; a reference whose check digit is wrong is
+/// (the bank file is corrupt).
 /// The natural key is `(envelope source, payment_id)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentReceived {
