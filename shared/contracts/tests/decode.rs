@@ -1756,6 +1756,50 @@ fn a_plan_total_is_the_sum_of_its_instalments() {
     );
 }
 
+/// Issue 22, item 7: an assignment of a future receivable rides on `agreements.plan.created.v1`
+/// as additive optional fields; a consumer that knows nothing of them reads a plan (absent =
+/// `plan`), and an assignment names its receivable and has exactly one instalment.
+#[test]
+fn an_assignment_is_a_plan_of_one_instalment_that_names_its_receivable() {
+    let plan = decode::<PlanCreated>(plan_created()).expect("a plan");
+    assert_eq!(plan.kind(), AgreementKind::Plan);
+    let mut data = plan_created();
+    data["kind"] = json!("assignment");
+    data["assignment"] = json!({"source":"tax refund 2026"});
+    data["instalments"] = json!([{"due_date":"2027-04-15","amount":"1991.50"}]);
+    let assignment = decode::<PlanCreated>(data.clone()).expect("an assignment");
+    assert_eq!(assignment.kind(), AgreementKind::Assignment);
+    assert_eq!(
+        assignment.assignment.map(|a| a.source),
+        Some("tax refund 2026".to_owned())
+    );
+    let mut two = data.clone();
+    two["instalments"] = json!([{"due_date":"2027-04-15","amount":"991.50"},
+        {"due_date":"2027-05-15","amount":"1000.00"}]);
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(two)),
+        vec!["data.instalments"]
+    );
+    let mut unnamed = data.clone();
+    unnamed["assignment"] = json!(null);
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(unnamed)),
+        vec!["data.assignment"]
+    );
+    let mut blank = data;
+    blank["assignment"]["source"] = json!(" ");
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(blank)),
+        vec!["data.assignment.source"]
+    );
+    let mut stray = plan_created();
+    stray["assignment"] = json!({"source":"holiday pay"});
+    assert_eq!(
+        paths(&refusal_of::<PlanCreated>(stray)),
+        vec!["data.assignment"]
+    );
+}
+
 #[test]
 fn instalments_are_in_due_date_order_and_not_before_the_plan() {
     let mut data = plan_created();
