@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 33] = [
+pub const TEMPLATE_IDS: [&str; 34] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -55,6 +55,7 @@ pub const TEMPLATE_IDS: [&str; 33] = [
     "transferred_to_collection",
     "company_final_notice",
     "supply_suspension_notice",
+    "distraint_notice",
     "write_off_notice",
     "report_ready",
     "guarantee_bank_hold",
