@@ -166,6 +166,33 @@ pub fn letter_data(
             data.insert("payment".into(), payment(ctx.municipality, claims.first()));
             data.insert("legal_basis".into(), json!(basis(LetterKind::Supply)));
         }
+        templates::DISTRAINT_NOTICE => {
+            let (step, legal) = match action {
+                Action::DistraintNotice {
+                    step, legal_basis, ..
+                } => (*step, legal_basis.as_str()),
+                _ => (0, ""),
+            };
+            let notice_days = usize::try_from(step.saturating_sub(1))
+                .ok()
+                .and_then(|i| ctx.resolved.version.steps.get(i))
+                .and_then(|s| match s.action {
+                    StepAction::Transfer { notice_min_days } => Some(notice_min_days),
+                    _ => None,
+                })
+                .unwrap_or(ctx.settings.pay_within_days);
+            let distraint = plus(ctx.date, notice_days);
+            let last_day = distraint.checked_add_days(-1).unwrap_or(distraint);
+            data.insert("distraint_date".into(), json!(distraint));
+            data.insert("pay_by".into(), json!(pay_by.min(last_day)));
+            data.insert("payment".into(), payment(ctx.municipality, claims.first()));
+            let basis = if legal.is_empty() {
+                basis(LetterKind::Reminder)
+            } else {
+                legal.to_owned()
+            };
+            data.insert("legal_basis".into(), json!(basis));
+        }
         templates::TRANSFERRED_TO_COLLECTION => {
             data.insert("transferred_on".into(), json!(ctx.date));
             data.insert("collection_authority".into(), json!(authority));

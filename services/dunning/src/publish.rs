@@ -14,6 +14,8 @@
 //! | transfer | `dunning.claim.transferred.v1` and `dunning.claim.handed_over.v1` per claim, notification | `step:<n>` |
 //! | supply suspension / restoration | `dunning.supply.suspension_requested.v1` / `restoration_requested.v1` | `step:<n>` / `restoration:<id>` |
 //! | write-off proposal | `dunning.write_off.proposed.v1`, a `write_offs` row | `write_off:<id>` |
+//! | transfer proposal, distraint case | a `collection_cases` row | `transfer_proposal:<id>` / `distraint_case:<id>` |
+//! | plan offer (a kept claim), distraint notice | notification | `plan_offer:<notification_id>` / `distraint_notice:<notification_id>` |
 //! | step skipped | — | `step:<n>` |
 //!
 //! `dunning.reminder.issued.v1` needs a step number ≥ 1, so letters a gate sends outside the
@@ -42,6 +44,7 @@ use restance_contracts::messages::{
 };
 use restance_kernel::{BusinessDate, Catalog, Currency};
 use rust_decimal::Decimal;
+use serde_json::json;
 
 use crate::config::{LetterKind, LetterSettings};
 use crate::debtors::LoadedDebtor;
@@ -51,7 +54,9 @@ use crate::domain::{
     TransferAuthority, TransferredClaim, next_steps,
 };
 use crate::letters::{LetterContext, letter_data};
-use crate::store::queries::{ClaimRow, HistoryRow, WriteOffRow};
+use crate::store::queries::{
+    CaseRow, ClaimRow, DISTRAINT, DebtorKey, HistoryRow, TRANSFER_PROPOSAL, WriteOffRow,
+};
 
 /// What the decisions of a chunk of debtors write: events for the outbox, history rows,
 /// write-off proposals.
@@ -63,6 +68,8 @@ pub struct DayOutput {
     pub history: Vec<HistoryRow>,
     /// Write-off proposals.
     pub write_offs: Vec<WriteOffRow>,
+    /// Transfer proposals and distraint cases for the caseworkers.
+    pub cases: Vec<CaseRow>,
     /// Decisions taken, by action name (for metrics).
     pub by_action: BTreeMap<&'static str, u64>,
 }
@@ -74,6 +81,7 @@ impl DayOutput {
             effects: Effects::new(source),
             history: Vec::new(),
             write_offs: Vec::new(),
+            cases: Vec::new(),
             by_action: BTreeMap::new(),
         }
     }
@@ -136,6 +144,8 @@ fn history_key(action: &Action) -> String {
         Action::Interest { interest_id, .. } => format!("interest:{interest_id}"),
         Action::SupplyRestoration { restoration_id, .. } => format!("restoration:{restoration_id}"),
         Action::WriteOffProposal { proposal_id, .. } => format!("write_off:{proposal_id}"),
+        Action::TransferProposal { proposal_id, .. } => format!("transfer_proposal:{proposal_id}"),
+        Action::DistraintCase { case_id, .. } => format!("distraint_case:{case_id}"),
         Action::CaseworkerAlert {
             step: None,
             alert_id,
@@ -500,6 +510,37 @@ impl Publisher<'_> {
                 balance,
                 date,
             )?,
+            Action::TransferProposal {
+                proposal_id,
+                claim_ids,
+                grounds,
+                ..
+            } => out.cases.push(case_row(
+                proposal_id,
+                TRANSFER_PROPOSAL,
+                &debtor.key,
+                claims,
+                claim_ids,
+                json!({"reason": decision.reason, "policy": policy, "claims": grounds}),
+                date,
+            )),
+            Action::DistraintCase {
+                case_id, claim_ids, ..
+            } => {
+                let notice = lead.history.distraint_notice_sent;
+                out.cases.push(case_row(
+                    case_id,
+                    DISTRAINT,
+                    &debtor.key,
+                    claims,
+                    claim_ids,
+                    json!({"reason": decision.reason, "policy": policy, "notice_sent": notice,
+                           "legal_basis": resolved.table.distraint_legal_basis}),
+                    date,
+                ));
+            }
+            // a letter only (requested in `publish`)
+            Action::PlanOffer { .. } | Action::DistraintNotice { .. } => {}
             Action::StepSkipped { .. } => {}
         }
         Ok(())
@@ -713,6 +754,47 @@ fn write_off_proposed(
         approved_date: None,
     });
     Ok(())
+}
+
+/// A caseworker's case (transfer proposal or distraint) of the decision's claims.
+fn case_row(
+    case_id: &str,
+    kind: &str,
+    key: &DebtorKey,
+    claims: &[ClaimRow],
+    claim_ids: &[String],
+    grounds: serde_json::Value,
+    date: BusinessDate,
+) -> CaseRow {
+    let mut categories: Vec<String> = claims.iter().map(|c| c.category.clone()).collect();
+    categories.sort();
+    categories.dedup();
+    let balance = claims
+        .iter()
+        .filter_map(|c| c.balance.total())
+        .try_fold(
+            restance_kernel::Money::ZERO,
+            restance_kernel::Money::checked_add,
+        )
+        .unwrap_or(restance_kernel::Money::ZERO);
+    CaseRow {
+        case_id: case_id.to_owned(),
+        kind: kind.to_owned(),
+        municipality: key.0.clone(),
+        debtor_id: key.1.clone(),
+        office: claims.first().map(|c| c.office.clone()).unwrap_or_default(),
+        categories,
+        claim_ids: claim_ids.to_vec(),
+        currency: claims.first().map_or(Currency::Dkk, |c| c.currency),
+        balance,
+        opened_date: date,
+        state: "open".into(),
+        grounds,
+        decided_by: None,
+        decided_date: None,
+        decision: None,
+        reason: None,
+    }
 }
 
 #[cfg(test)]

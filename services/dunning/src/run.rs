@@ -271,6 +271,7 @@ impl DailyRun {
         queries::upsert_claims(&tx, &claims).await?;
         queries::insert_history(&tx, &out.history).await?;
         queries::insert_write_offs(&tx, &out.write_offs).await?;
+        queries::insert_cases(&tx, &out.cases).await?;
         queries::set_next_action_dates(&tx, &dates).await?;
         let messages = out.effects.into_messages();
         self.outbox.enqueue(&tx, &messages).await?;

@@ -287,6 +287,7 @@ fn initial_view(s: &Scenario) -> DebtorView {
                 payment_reference: None,
                 status: ClaimStatus::Open,
                 last_acknowledged: None,
+                prepayment: false,
                 history: ClaimHistory::default(),
             }
         })

@@ -1450,11 +1450,51 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
     ])
     .await?;
     svc.settle().await?;
+    svc.run_day("2027-01-13").await?;
+    assert_eq!(
+        of_template(&mut svc.probe, "reminder_2").len(),
+        1,
+        "the daycare claim waits for the social caseworker's answer (its 14 days after the offer have passed); the company goes on"
+    );
+    // The social caseworker answers the alert: the claim is released with a reason.
+    svc.publish(&[
+        envelope(
+            "/restance/agreements",
+            &new_id(),
+            "agreements.claim.released.v1",
+            json!({"release_id":"rel-1","municipality":"0746","debtor_id":"P-D","claim_ids":["DAY-1"],
+                   "alert_id": alerts[0]["data"]["alert_id"],"released_date":"2027-01-14",
+                   "reason":"the family has help from the caseworker; the fee may follow",
+                   "released_by":"sagsbehandler-7"}),
+        ),
+        // a release naming another debtor's claim is refused with its reason
+        envelope(
+            "/restance/agreements",
+            &new_id(),
+            "agreements.claim.released.v1",
+            json!({"release_id":"rel-2","municipality":"0746","debtor_id":"P-D","claim_ids":["WAT-1"],
+                   "released_date":"2027-01-14","reason":"wrong claim","released_by":"sagsbehandler-7"}),
+        ),
+    ])
+    .await?;
+    svc.settle().await?;
+    let reasons: Vec<String> = svc
+        .dead_letters()
+        .await?
+        .iter()
+        .filter_map(|d| d.reason.clone())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("no claim WAT-1 of debtor P-D")),
+        "{reasons:#?}"
+    );
     svc.run_day("2027-01-17").await?;
     assert_eq!(
         of_template(&mut svc.probe, "reminder_2").len(),
         3,
-        "daycare 14 days after the offer, the company after its notice, water after the plan"
+        "daycare after the release (14 days after the offer had passed), the company after its notice, water after the plan"
     );
     svc.run_day("2027-01-24").await?;
     let notices = of_template(&mut svc.probe, "supply_suspension_notice");
@@ -1505,12 +1545,19 @@ async fn special_consideration_companies_and_supply_closure() -> anyhow::Result<
             "reminder_1",
             "reminder_2",
             "supply_suspension_notice",
-            "transferred_to_collection"
         ]
     );
     for request in &requests {
         assert_renders(&renderer, request);
     }
+    // From 1 February 2027 Skanderborg decides each transfer (dk_special version 2): the company's
+    // daycare claim reached its transfer step on 7 February and is proposed, not transferred.
+    assert!(svc.probe.of_type("dunning.claim.transferred.v1").is_empty());
+    assert_eq!(
+        svc.count("SELECT COUNT(*) FROM collection_cases WHERE kind = 'transfer_proposal' AND state = 'open' AND debtor_id = 'CO-1'")
+            .await?,
+        1
+    );
     svc.stop().await
 }
 

@@ -35,6 +35,7 @@ fn debtor(i: usize, due: BusinessDate) -> DebtorView {
             payment_reference: None,
             status: ClaimStatus::Open,
             last_acknowledged: None,
+            prepayment: false,
             history: ClaimHistory::default(),
         }],
         holds: vec![],

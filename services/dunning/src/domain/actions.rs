@@ -104,6 +104,44 @@ pub struct TransferredClaim {
     pub notice_sent: BusinessDate,
 }
 
+/// Why a claim is proposed for transfer: what the caseworker decides on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferGrounds {
+    /// The claim.
+    pub claim_id: String,
+    /// Its category.
+    pub category: String,
+    /// Its due date.
+    pub due_date: BusinessDate,
+    /// What is open (principal + fees + interest).
+    pub balance: Money,
+    /// The letters dunning sent for it (policy steps taken), with their dates.
+    pub letters: Vec<StepTaken>,
+    /// When the written notice of transfer was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_sent: Option<BusinessDate>,
+    /// The debtor's last response after the notice: a payment, an agreement, a meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_after_notice: Option<BusinessDate>,
+    /// Agreements (plans, deferrals) made on it.
+    pub agreements_made: u32,
+    /// Agreements broken.
+    pub agreements_broken: u32,
+    /// A special-consideration category (daycare, family area).
+    pub special_consideration: bool,
+    /// The rule that made the proposal (policy source).
+    pub rule: String,
+}
+
+/// A policy step taken, for the grounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTaken {
+    /// The step number.
+    pub step: u32,
+    /// When.
+    pub date: BusinessDate,
+}
+
 /// What to do. Every action that concerns claims names them; every letter has its
 /// deterministic notification id; fees, interest, transfers and proposals their natural keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +287,48 @@ pub enum Action {
         /// What would be written off.
         balance: ClaimBalance,
     },
+    /// Propose the transfer to a caseworker (policy `transfer.mode = "review"`): a row in the
+    /// proposal list with its grounds; the claims wait for the decision.
+    TransferProposal {
+        /// Deterministic ([`crate::domain::ids::transfer_proposal_id`]).
+        proposal_id: String,
+        /// The policy step that is the transfer.
+        step: u32,
+        /// The claims.
+        claim_ids: Vec<String>,
+        /// Why a transfer is proposed, per claim.
+        grounds: Vec<TransferGrounds>,
+    },
+    /// The plan offer of a claim a caseworker kept from transfer (a `meeting_offer` letter).
+    PlanOffer {
+        /// The claims.
+        claim_ids: Vec<String>,
+        /// The letter.
+        letter: Letter,
+    },
+    /// The notice before distraint (udlægsvarsel) for priority claims the municipality collects
+    /// itself (seed 001), with the legal basis.
+    DistraintNotice {
+        /// The policy step that would otherwise transfer.
+        step: u32,
+        /// The claims.
+        claim_ids: Vec<String>,
+        /// The letter (`distraint_notice`).
+        letter: Letter,
+        /// The rule cited.
+        legal_basis: String,
+    },
+    /// A distraint case for the municipality's caseworker (bailiff): the claims and their balance.
+    DistraintCase {
+        /// Deterministic ([`crate::domain::ids::distraint_case_id`]).
+        case_id: String,
+        /// The policy step that would otherwise transfer.
+        step: u32,
+        /// The claims.
+        claim_ids: Vec<String>,
+        /// What is open on them together.
+        balance: Money,
+    },
     /// A step that does not apply today was passed over (recorded, nothing sent).
     StepSkipped {
         /// The policy step.
@@ -270,6 +350,10 @@ impl Action {
             | Action::SupplySuspensionNotice { claim_ids, .. }
             | Action::SupplySuspension { claim_ids, .. }
             | Action::SupplyRestoration { claim_ids, .. }
+            | Action::TransferProposal { claim_ids, .. }
+            | Action::PlanOffer { claim_ids, .. }
+            | Action::DistraintNotice { claim_ids, .. }
+            | Action::DistraintCase { claim_ids, .. }
             | Action::StepSkipped { claim_ids, .. } => {
                 claim_ids.iter().map(String::as_str).collect()
             }
@@ -288,6 +372,8 @@ impl Action {
             | Action::TransferNotice { letter, .. }
             | Action::Transfer { letter, .. }
             | Action::CompanyFinalNotice { letter, .. }
+            | Action::PlanOffer { letter, .. }
+            | Action::DistraintNotice { letter, .. }
             | Action::SupplySuspensionNotice { letter, .. } => Some(letter),
             _ => None,
         }
@@ -308,7 +394,12 @@ impl Action {
             | Action::TransferNotice { step, .. } => *step,
             Action::Interest { .. }
             | Action::SupplyRestoration { .. }
+            | Action::PlanOffer { .. }
             | Action::WriteOffProposal { .. } => None,
+            // not the step itself: the transfer step is taken when the claim is transferred
+            Action::TransferProposal { .. }
+            | Action::DistraintNotice { .. }
+            | Action::DistraintCase { .. } => None,
         }
     }
 
@@ -327,6 +418,10 @@ impl Action {
             Action::SupplySuspension { .. } => "supply_suspension",
             Action::SupplyRestoration { .. } => "supply_restoration",
             Action::WriteOffProposal { .. } => "write_off_proposal",
+            Action::TransferProposal { .. } => "transfer_proposal",
+            Action::PlanOffer { .. } => "plan_offer",
+            Action::DistraintNotice { .. } => "distraint_notice",
+            Action::DistraintCase { .. } => "distraint_case",
             Action::StepSkipped { .. } => "step_skipped",
         }
     }

@@ -98,6 +98,44 @@ pub fn write_off_id(claim_id: &str, limitation_date: BusinessDate) -> String {
     )
 }
 
+/// A transfer proposal: `tpr-<hex16>` of (sorted claim ids, the date proposed). A claim kept
+/// with a later review date is proposed again under a new id.
+pub fn transfer_proposal_id(claim_ids: &[String], proposed: BusinessDate) -> String {
+    digest(
+        "tpr",
+        &[
+            "transfer_proposal",
+            &claim_set(claim_ids),
+            &proposed.to_string(),
+        ],
+    )
+}
+
+/// A municipal distraint case: `dst-<hex16>` of (sorted claim ids).
+pub fn distraint_case_id(claim_ids: &[String]) -> String {
+    digest("dst", &["distraint_case", &claim_set(claim_ids)])
+}
+
+/// The letter a decision outside the step sequence sends on `date` (the plan offer of a claim
+/// kept from transfer): `dun-<hex16>` of (sorted claim ids, tag and date, template), never the
+/// id of a step's or a gate's letter.
+pub fn notification_id_on(
+    claim_ids: &[String],
+    tag: &str,
+    date: BusinessDate,
+    template: &str,
+) -> String {
+    digest(
+        "dun",
+        &[
+            "notification",
+            &claim_set(claim_ids),
+            &format!("{tag}:{date}"),
+            template,
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

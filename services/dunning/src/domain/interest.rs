@@ -16,7 +16,10 @@
 //! it is assessed (after a skipped day, missed periods are caught up at today's principal).
 //! **Holds**: a period whose first day falls in a hold that does not let interest run
 //! (`interest_continues_during`) is not charged (`monthly_started`); under `annual_over_reference`
-//! the held days are left out. **Limitation**: no interest from the limitation date on.
+//! the held days are left out. **Limitation**: no interest from the limitation date on, none at
+//! all once the claim's limitation date has passed (not even back interest for earlier periods),
+//! and none for a period whose own interest would be statute-barred when first assessed.
+//! **Threshold**: a policy's `threshold.min_interest` leaves out a period's charge below it.
 //! **Rounding**: to øre, half away from zero ([`Money::round_from`], the kernel's one rounding
 //! rule). Decimal arithmetic only.
 
@@ -142,7 +145,7 @@ pub fn due_charges(
     today: BusinessDate,
 ) -> Vec<InterestCharge> {
     let mut charges = Vec::new();
-    if !accrues(claim, policy) {
+    if !accrues(claim, policy) || today >= limitation {
         return charges;
     }
     let mut n = first_open_period(claim);
@@ -157,16 +160,47 @@ pub fn due_charges(
         let Some((rate, unit)) = version.interest.rate_percent() else {
             continue;
         };
-        if assessed_on(unit, &p).is_none_or(|on| on > today)
+        let Some(on) = assessed_on(unit, &p) else {
+            continue;
+        };
+        if on > today
             || claim.history.interest_assessed_for(p.from)
+            || interest_barred(claim, on, version.limitation_years, today)
         {
             continue;
         }
-        if let Some(charge) = charge(claim, holds, version, p, rate, unit, limitation) {
+        if let Some(charge) = charge(claim, holds, version, p, rate, unit, limitation)
+            && version
+                .threshold
+                .as_ref()
+                .and_then(|t| t.min_interest)
+                .is_none_or(|min| charge.amount >= min)
+        {
             charges.push(charge);
         }
     }
     charges
+}
+
+/// True if the interest of a period that fell due on `owed_from` is itself statute-barred on
+/// `today` (DOMAIN.md, Limitation: each interest amount has its own limitation, from the day it
+/// is owed or the debtor's later acknowledgement). Dunning that first looks at an old claim
+/// late never assesses such back interest.
+fn interest_barred(
+    claim: &ClaimState,
+    owed_from: BusinessDate,
+    years: u32,
+    today: BusinessDate,
+) -> bool {
+    let start = [Some(owed_from), claim.last_acknowledged]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(owed_from);
+    years
+        .checked_mul(12)
+        .and_then(|m| start.as_naive().checked_add_months(Months::new(m)))
+        .is_none_or(|barred| BusinessDate::from(barred) <= today)
 }
 
 /// The interest for one period, or `None` if nothing is owed for it.
@@ -254,7 +288,7 @@ pub fn next_assessment_after(
     limitation: BusinessDate,
     today: BusinessDate,
 ) -> Option<BusinessDate> {
-    if !accrues(claim, policy) {
+    if !accrues(claim, policy) || today >= limitation {
         return None;
     }
     let mut n = first_open_period(claim).max(period_number_on(claim.due_date, today));
@@ -312,6 +346,7 @@ mod tests {
             payment_reference: None,
             status: ClaimStatus::Open,
             last_acknowledged: None,
+            prepayment: false,
             history: ClaimHistory::default(),
         }
     }
@@ -328,6 +363,8 @@ mod tests {
                 interest_continues_during: continues,
                 special_consideration: None,
                 limitation_years: 3,
+                transfer: Default::default(),
+                threshold: None,
             }],
         }
     }
@@ -471,11 +508,15 @@ mod tests {
     fn no_interest_from_the_limitation_date_or_on_closed_claims() {
         let c = claim("2026-12-15", "1000.00");
         let p = policy(monthly(), vec![]);
-        let charges = due_charges(&c, &[], &p, d("2027-02-01"), d("2027-06-01"));
+        let charges = due_charges(&c, &[], &p, d("2027-02-01"), d("2027-01-20"));
         assert_eq!(
             charges.len(),
             2,
             "Dec 16 and Jan 16 start before the limitation date"
+        );
+        assert!(
+            due_charges(&c, &[], &p, d("2027-02-01"), d("2027-06-01")).is_empty(),
+            "no back interest once the limitation date has passed (issue 22, item 10)"
         );
         assert_eq!(
             next_assessment_after(&c, &p, d("2027-02-01"), d("2027-01-20")),

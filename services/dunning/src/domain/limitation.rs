@@ -1,7 +1,8 @@
 //! Limitation (forældelse): when a claim can no longer be collected.
 //!
 //! DOMAIN.md, "Limitation": 3 years from the due date by default (DK forældelsesloven § 3),
-//! interrupted by the debtor's acknowledgement — a part payment or a signed payment plan — after
+//! interrupted by the debtor's acknowledgement — a part payment or a signed payment plan — and by
+//! legal steps and distraint (recorded by a caseworker: `ClaimHistory::interruptions`), after
 //! which a new period starts. The service reports part payments as `last_acknowledged`; a payment
 //! plan counts from the day it began (a [`HoldKind::Plan`] hold), so the service need not report
 //! it twice. On the limitation date dunning proposes a write-off once; the claim then gets no
@@ -13,7 +14,8 @@ use restance_kernel::BusinessDate;
 use crate::domain::view::{ClaimState, Hold, HoldKind};
 
 /// The claim's limitation date as known on `today`: `years` after the later of the due date,
-/// the last acknowledgement and the start of the latest payment plan that has begun.
+/// the last acknowledgement, the start of the latest payment plan that has begun and the latest
+/// recorded distraint or legal step.
 pub fn limitation_date<'a>(
     claim: &ClaimState,
     holds: impl Iterator<Item = &'a Hold>,
@@ -24,11 +26,16 @@ pub fn limitation_date<'a>(
         .filter(|h| h.kind == HoldKind::Plan && h.from <= today)
         .map(|h| h.from)
         .max();
-    let start = [Some(claim.due_date), claim.last_acknowledged, plan_started]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(claim.due_date);
+    let start = [
+        Some(claim.due_date),
+        claim.last_acknowledged,
+        plan_started,
+        claim.history.last_interruption(),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(claim.due_date);
     start
         .as_naive()
         .checked_add_months(Months::new(years.checked_mul(12)?))
@@ -60,6 +67,7 @@ mod tests {
             payment_reference: None,
             status: ClaimStatus::Open,
             last_acknowledged: None,
+            prepayment: false,
             history: ClaimHistory::default(),
         }
     }

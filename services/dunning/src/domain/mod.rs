@@ -47,5 +47,6 @@ pub use policy::{
 };
 pub use view::{
     BrokenAgreement, CategoryFlags, ClaimBalance, ClaimHistory, ClaimState, ClaimStatus,
-    DebtorView, FeeRecord, Hold, HoldKind, Scope, StepRecord,
+    DebtorView, FeeRecord, Hold, HoldKind, Interruption, InterruptionKind, KeepTrack, Scope,
+    StepRecord, TransferChoice, TransferDecision,
 };

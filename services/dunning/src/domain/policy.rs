@@ -47,8 +47,10 @@ pub mod templates {
     pub const TRANSFERRED_TO_COLLECTION: &str = "transferred_to_collection";
     /// The letter telling the debtor that a claim was written off (sent after approval).
     pub const WRITE_OFF_NOTICE: &str = "write_off_notice";
+    /// The notice before distraint (udlægsvarsel) for a priority claim.
+    pub const DISTRAINT_NOTICE: &str = "distraint_notice";
     /// Every template id above.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         REMINDER_1,
         REMINDER_2,
         MEETING_OFFER,
@@ -56,6 +58,7 @@ pub mod templates {
         SUPPLY_SUSPENSION_NOTICE,
         TRANSFERRED_TO_COLLECTION,
         WRITE_OFF_NOTICE,
+        DISTRAINT_NOTICE,
     ];
     /// The templates a `reminder` or `transfer_notice` step may name.
     pub const REMINDERS: [&str; 2] = [REMINDER_1, REMINDER_2];
@@ -129,6 +132,9 @@ pub struct LegalTable {
     pub first_fee_min_days_after_due: u32,
     /// A claim is transferred only if principal + fees + interest is at least this (DK 100 kr).
     pub transfer_min_balance: Money,
+    /// The rule the notice before distraint cites (priority claims, made by the municipality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distraint_legal_basis: Option<String>,
 }
 
 /// One dunning procedure with its versions.
@@ -165,6 +171,73 @@ pub struct PolicyVersion {
     /// Limitation period in years from the due date or the last acknowledgement.
     #[serde(default = "default_limitation_years")]
     pub limitation_years: u32,
+    /// Whether a claim that reaches its transfer step is transferred at once or proposed to a
+    /// caseworker (`transfer = { mode = "review" }`); automatic when absent.
+    #[serde(default)]
+    pub transfer: TransferRule,
+    /// The small-balance threshold (bagatelgrænse): below it no reminder, fee or transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// How a claim that reached its transfer step goes to the state (issue: seeds 001 and 002).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRule {
+    /// `automatic` (Greenland: about 14 days after the deadline) or `review` (Skanderborg
+    /// decides case by case; Albertslund transfers only the able-but-unwilling).
+    #[serde(default)]
+    pub mode: TransferMode,
+    /// Seed 002: a proposal needs no response from the debtor after the written notice, or at
+    /// least `broken_agreements_for_transfer` broken agreements.
+    #[serde(default)]
+    pub only_unwilling_or_defaulting: bool,
+    /// How many broken agreements make a repeated defaulter (seed 002: "gentagne gange").
+    #[serde(default = "default_broken_agreements")]
+    pub broken_agreements_for_transfer: u32,
+    /// Where the rule comes from (the municipality's collection policy), shown with proposals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Default for TransferRule {
+    fn default() -> Self {
+        TransferRule {
+            mode: TransferMode::Automatic,
+            only_unwilling_or_defaulting: false,
+            broken_agreements_for_transfer: default_broken_agreements(),
+            source: None,
+        }
+    }
+}
+
+fn default_broken_agreements() -> u32 {
+    2
+}
+
+/// Transfer at once or after a caseworker's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// The transfer step transfers.
+    #[default]
+    Automatic,
+    /// The transfer step makes a transfer proposal; a caseworker transfers or keeps it.
+    Review,
+}
+
+/// The small-balance threshold (bagatelgrænse) of a policy version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// An open balance (principal + fees + interest) below this gets no further reminder, fee,
+    /// transfer or distraint; it waits for a payment or, in the end, limitation and write-off.
+    pub below: Money,
+    /// No interest is charged for a period when the amount would be below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interest: Option<Money>,
+    /// Where the figure comes from (the municipality's decision, a circular).
+    pub source: String,
 }
 
 fn default_limitation_years() -> u32 {

@@ -113,6 +113,7 @@ mod tests {
             payment_reference: None,
             status: ClaimStatus::Open,
             last_acknowledged: None,
+            prepayment: false,
             history: ClaimHistory::default(),
         }
     }
@@ -128,6 +129,7 @@ mod tests {
             min_days_between_fees: 10,
             first_fee_min_days_after_due: 14,
             transfer_min_balance: Money::from_minor(10_000),
+            distraint_legal_basis: None,
         }
     }
 

@@ -60,6 +60,10 @@ pub struct ClaimState {
     /// period starts again from it (DOMAIN.md, "Limitation").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_acknowledged: Option<BusinessDate>,
+    /// A prepayment claim (a permit waits for it, seed 000): not arrears, so dunning takes no
+    /// step, charges no fee or interest and never transfers it; invoicing expires it unpaid.
+    #[serde(default)]
+    pub prepayment: bool,
     /// What dunning already did.
     #[serde(default)]
     pub history: ClaimHistory,
@@ -80,6 +84,10 @@ pub struct CategoryFlags {
     /// A private-law claim (rent).
     #[serde(default)]
     pub private_law: bool,
+    /// A priority claim (property tax): the municipality makes distraint (udlæg) itself
+    /// instead of transferring it (seed 001).
+    #[serde(default)]
+    pub priority_claim: bool,
 }
 
 impl From<&Category> for CategoryFlags {
@@ -89,6 +97,7 @@ impl From<&Category> for CategoryFlags {
             social_caseworker: c.social_caseworker,
             supply_closure_allowed: c.supply_closure_allowed,
             private_law: c.private_law,
+            priority_claim: c.priority_claim,
         }
     }
 }
@@ -205,6 +214,88 @@ pub struct ClaimHistory {
     /// When a write-off was proposed (the claim then gets nothing more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off_proposed: Option<BusinessDate>,
+    /// When the claim was last proposed for transfer (policy `transfer.mode = "review"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_proposed: Option<BusinessDate>,
+    /// The caseworker's last decision on a transfer proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_decision: Option<TransferDecision>,
+    /// When the plan offer of a "keep" decision was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_plan_offered: Option<BusinessDate>,
+    /// When the notice before distraint (udlægsvarsel) was sent (priority claims).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distraint_notice_sent: Option<BusinessDate>,
+    /// When a distraint case was opened for the caseworker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distraint_opened: Option<BusinessDate>,
+    /// When the social caseworker released the claim at the special-consideration gate
+    /// (`agreements.claim.released.v1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseworker_released: Option<BusinessDate>,
+    /// When a meeting about the claim was held (`agreements.meeting.held.v1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_held: Option<BusinessDate>,
+    /// Steps that interrupt limitation besides acknowledgements: a recorded distraint or another
+    /// legal step (DOMAIN.md, Limitation), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interruptions: Vec<Interruption>,
+}
+
+/// A caseworker's decision on a transfer proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferDecision {
+    /// Transfer or keep.
+    pub choice: TransferChoice,
+    /// The business date decided.
+    pub date: BusinessDate,
+    /// For `keep`: what the municipality does with it instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<KeepTrack>,
+}
+
+/// Transfer the claim to the state, or keep it with the municipality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferChoice {
+    /// Transfer at the next daily run.
+    Transfer,
+    /// Keep it on a municipal track.
+    Keep,
+}
+
+/// The municipal track of a claim kept from transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "track", rename_all = "snake_case")]
+pub enum KeepTrack {
+    /// Offer a meeting about a payment plan (a `meeting_offer` letter at the next run).
+    PlanOffer,
+    /// The municipality makes distraint itself (priority claims only).
+    Distraint,
+    /// Look at it again on this date (a new proposal then).
+    Review {
+        /// The date of the new review.
+        on: BusinessDate,
+    },
+}
+
+/// A step that interrupts limitation: a new period starts from its date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interruption {
+    /// `distraint` or `legal_step`.
+    pub kind: InterruptionKind,
+    /// When.
+    pub date: BusinessDate,
+}
+
+/// What interrupted limitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptionKind {
+    /// A distraint (udlæg) was made.
+    Distraint,
+    /// Another legal step (a court claim, a summons, an enforcement request).
+    LegalStep,
 }
 
 /// A step of the policy taken (or skipped) for a claim.
@@ -255,6 +346,10 @@ impl ClaimHistory {
                 self.transfer_notice_sent,
                 self.supply_notice_sent,
                 self.supply_suspended,
+                self.transfer_proposed,
+                self.kept_plan_offered,
+                self.distraint_notice_sent,
+                self.distraint_opened,
             ]
             .contains(&Some(date))
     }
@@ -287,6 +382,21 @@ impl ClaimHistory {
                 skipped,
             });
         }
+    }
+}
+
+impl ClaimHistory {
+    /// The caseworker's transfer decision that answers the latest proposal, if any.
+    pub fn decision_on_proposal(&self) -> Option<&TransferDecision> {
+        let proposed = self.transfer_proposed?;
+        self.transfer_decision
+            .as_ref()
+            .filter(|d| d.date >= proposed)
+    }
+
+    /// The latest recorded distraint or legal step.
+    pub fn last_interruption(&self) -> Option<BusinessDate> {
+        self.interruptions.iter().map(|i| i.date).max()
     }
 }
 
@@ -453,6 +563,22 @@ fn record_action(
         }
         Action::StepSkipped { step, claim_ids } => each(claim_ids, &mut |c| {
             c.history.step(*step, date, true);
+        }),
+        Action::TransferProposal { claim_ids, .. } => each(claim_ids, &mut |c| {
+            if c.history.transfer_proposed.is_none_or(|d| d < date) {
+                c.history.transfer_proposed = Some(date);
+            }
+        }),
+        Action::PlanOffer { claim_ids, .. } => each(claim_ids, &mut |c| {
+            if c.history.kept_plan_offered.is_none_or(|d| d < date) {
+                c.history.kept_plan_offered = Some(date);
+            }
+        }),
+        Action::DistraintNotice { claim_ids, .. } => each(claim_ids, &mut |c| {
+            first(&mut c.history.distraint_notice_sent);
+        }),
+        Action::DistraintCase { claim_ids, .. } => each(claim_ids, &mut |c| {
+            first(&mut c.history.distraint_opened);
         }),
     }
 }

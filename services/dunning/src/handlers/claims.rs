@@ -89,6 +89,7 @@ pub async fn opened(
         suspension_id: None,
         next_action_date: None,
         invoicing_version: e.version.unwrap_or(0),
+        prepayment: e.prepayment,
     };
     queries::insert_claim_if_new(tx, &row).await?;
     Ok(Outcome::Done)

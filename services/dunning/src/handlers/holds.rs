@@ -9,7 +9,8 @@
 //! | `deferral.granted` | a `deferral` hold `from`..=`until` |
 //! | `deferral.ended` | the deferral hold ends the day before `ended_date` |
 //! | `meeting.scheduled` | a `meeting` hold from the last opened business date (or the meeting date, if earlier), without end |
-//! | `meeting.held` / `meeting.missed` | the meeting hold ends on that day |
+//! | `meeting.held` / `meeting.missed` | the meeting hold ends on that day; a meeting held is noted on the claims (it opens the social-caseworker gate) |
+//! | `claim.released` | the social caseworker's release is noted on the claims (it opens the gate) |
 //! | `counselling.dunning.held` | a `counselling` hold (id: the case) on the whole debtor from `from_date`, without end; the same hold again changes nothing (an ended one stays ended) |
 //! | `counselling.dunning.released` | the counselling hold ends the day before `released_date` |
 //!
@@ -19,12 +20,14 @@
 //! the claims opened while it lasts are held too.
 
 use restance_bus::{HandlerError, Outcome, Rejection};
-use restance_contracts::messages::{AgreementEvent, AgreementScope, DunningHeld, DunningReleased};
+use restance_contracts::messages::{
+    AgreementEvent, AgreementScope, ClaimReleased, DunningHeld, DunningReleased,
+};
 use restance_kernel::BusinessDate;
 use sea_orm::DatabaseTransaction;
 
 use crate::domain::{BrokenAgreement, Hold, HoldKind, Scope};
-use crate::store::queries::{self, DebtorKey};
+use crate::store::queries::{self, DebtorKey, HistoryRow};
 
 fn scope_of(s: &AgreementScope) -> Scope {
     if s.claim_ids.is_empty() {
@@ -48,6 +51,77 @@ fn no_such_hold(kind: HoldKind, id: &str, key: &DebtorKey) -> Outcome {
         "no {what} {id} for debtor {} in municipality {}: it must be created first",
         key.1, key.0
     )))
+}
+
+/// `agreements.claim.released.v1`: the social caseworker released the claims held at the
+/// special-consideration gate, with a reason: fees and transfer may follow (the gate opens on
+/// this answer, a meeting held, or a plan or deferral — never by time). The claims must be the
+/// debtor's; the same release again changes nothing.
+pub async fn released(
+    tx: &DatabaseTransaction,
+    e: &ClaimReleased,
+) -> Result<Outcome, HandlerError> {
+    let key: DebtorKey = (e.scope.municipality.clone(), e.scope.debtor_id.clone());
+    let found = queries::claims_by_id(tx, &e.scope.claim_ids).await?;
+    for (i, id) in e.scope.claim_ids.iter().enumerate() {
+        if !found
+            .iter()
+            .any(|c| &c.claim_id == id && c.municipality == key.0 && c.debtor_id == key.1)
+        {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.claim_ids[{i}]: no claim {id} of debtor {} in municipality {}",
+                key.1, key.0
+            ))));
+        }
+    }
+    mark_claims(tx, &key, &e.scope.claim_ids, |h| {
+        h.caseworker_released.get_or_insert(e.released_date);
+    })
+    .await?;
+    queries::insert_history(
+        tx,
+        &e.scope
+            .claim_ids
+            .iter()
+            .map(|id| HistoryRow {
+                claim_id: id.clone(),
+                entry_key: format!("released:{}", e.release_id),
+                business_date: e.released_date,
+                position: i64::MAX,
+                action: "caseworker_released".into(),
+                step: None,
+                policy: "-".into(),
+                reason: format!(
+                    "released by the social caseworker {}: {}",
+                    e.released_by, e.reason
+                ),
+                detail: serde_json::json!({"release_id": e.release_id, "alert_id": e.alert_id})
+                    .to_string(),
+            })
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    Ok(Outcome::Done)
+}
+
+/// Changes the history of the debtor's claims named (all its live claims when `ids` is empty).
+async fn mark_claims(
+    tx: &DatabaseTransaction,
+    key: &DebtorKey,
+    ids: &[String],
+    mut change: impl FnMut(&mut crate::domain::ClaimHistory),
+) -> Result<(), HandlerError> {
+    let mut claims = if ids.is_empty() {
+        queries::live_claims_of(tx, std::slice::from_ref(key)).await?
+    } else {
+        queries::claims_by_id(tx, ids).await?
+    };
+    claims.retain(|c| c.municipality == key.0 && c.debtor_id == key.1);
+    for c in &mut claims {
+        change(&mut c.history);
+    }
+    queries::upsert_claims(tx, &claims).await?;
+    Ok(())
 }
 
 /// `counselling.dunning.held.v1`: a counselling hold on the whole debtor from `from_date`,
@@ -171,7 +245,17 @@ pub async fn apply(tx: &DatabaseTransaction, e: &AgreementEvent) -> Result<Outco
             queries::upsert_hold(tx, &key, &h, None).await?;
             Ok(Outcome::Done)
         }
-        AgreementEvent::MeetingHeld(m) => end(HoldKind::Meeting, &m.meeting_id, m.held_date).await,
+        AgreementEvent::MeetingHeld(m) => {
+            let ended = end(HoldKind::Meeting, &m.meeting_id, m.held_date).await?;
+            if matches!(ended, Outcome::Done) {
+                // the answer that opens the social-caseworker gate (`social_answer`)
+                mark_claims(tx, &key, &scope.claim_ids, |h| {
+                    h.meeting_held.get_or_insert(m.held_date);
+                })
+                .await?;
+            }
+            Ok(ended)
+        }
         AgreementEvent::MeetingMissed(m) => end(HoldKind::Meeting, &m.meeting_id, m.date).await,
     }
 }

@@ -23,9 +23,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
-    AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimSettled, ClaimWrittenOff, DayOpened,
-    DebtorUpdated, DeferralEnded, DeferralGranted, DunningHeld, DunningReleased, MeetingHeld,
-    MeetingMissed, MeetingScheduled, PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted,
+    AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimReleased, ClaimSettled, ClaimWrittenOff,
+    DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DunningHeld, DunningReleased,
+    MeetingHeld, MeetingMissed, MeetingScheduled, PaymentApplied, PlanCompleted, PlanCreated,
+    PlanDefaulted,
 };
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
@@ -54,6 +55,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<MeetingMissed>()
         .on::<DunningHeld>()
         .on::<DunningReleased>()
+        .on::<ClaimReleased>()
 }
 
 /// One batch's state.
@@ -223,6 +225,23 @@ agreement_routes!(
     MeetingMissed,
 );
 
+impl On<ClaimReleased> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: ClaimReleased,
+    ) -> Result<Outcome, HandlerError> {
+        let key = (e.scope.municipality.clone(), e.scope.debtor_id.clone());
+        if !cx.batch.locked.contains_key(&key) {
+            return Ok(Outcome::Rejected(Rejection::new(format!(
+                "data.debtor_id: dunning has no claims of debtor {} in municipality {}",
+                e.scope.debtor_id, e.scope.municipality
+            ))));
+        }
+        holds::released(cx.tx, &e).await
+    }
+}
+
 impl On<DunningHeld> for Shared {
     async fn on(&self, cx: &mut Cx<'_, '_, Self>, e: DunningHeld) -> Result<Outcome, HandlerError> {
         holds::counselling_held(cx.tx, &e).await
@@ -264,6 +283,7 @@ mod tests {
         assert_eq!(
             routes().message_types(),
             [
+                "agreements.claim.released.v1",
                 "agreements.deferral.ended.v1",
                 "agreements.deferral.granted.v1",
                 "agreements.meeting.held.v1",

@@ -8,7 +8,9 @@
 //! - `GET /api/v1/write-offs?state=proposed` — write-off proposals;
 //! - `POST /api/v1/write-offs/{id}/approve` — approve one: `dunning.write_off.approved.v1`
 //!   (through the outbox, in the transaction that records the approval); invoicing writes the
-//!   claim off.
+//!   claim off;
+//! - transfer proposals (policy `transfer.mode = "review"`), the municipality's distraint cases
+//!   and recorded legal steps: see [`cases`].
 //!
 //! **Access**: reads need a bearer token with a read role ([`READ_ROLES`]) when `api.tokens` is
 //! configured and are open without tokens (the local demo; the service warns at start). A token
@@ -38,6 +40,8 @@ use restance_runtime::api_auth::{ApiTokens, Caller};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+mod cases;
 
 use crate::debtors;
 use crate::domain::{Hold, HoldKind, Scope};
@@ -77,6 +81,21 @@ pub fn router(
         )
         .route("/api/v1/write-offs", get(write_offs))
         .route("/api/v1/write-offs/{id}/approve", post(approve))
+        .route("/api/v1/transfer-proposals", get(cases::transfer_proposals))
+        .route(
+            "/api/v1/transfer-proposals/{id}/decision",
+            post(cases::decide_one),
+        )
+        .route(
+            "/api/v1/transfer-proposals/decisions",
+            post(cases::decide_batch),
+        )
+        .route("/api/v1/distraint-cases", get(cases::distraint_cases))
+        .route(
+            "/api/v1/distraint-cases/{id}/record",
+            post(cases::record_distraint),
+        )
+        .route("/api/v1/claims/{id}/legal-steps", post(cases::legal_step))
         .with_state(ApiState {
             db,
             gate: Gate::open_without_tokens(tokens),

@@ -34,6 +34,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261217_000007_dunning_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(CollectionCases),
         ]
     }
 }
@@ -232,6 +233,49 @@ impl MigrationTrait for ClaimVersions {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
+        )
+        .await
+    }
+}
+
+/// Prepayment claims (not arrears) and the caseworkers' collection cases: transfer proposals
+/// (`transfer = review`) and the municipality's own distraint cases (priority claims). A case
+/// row is inserted once under its deterministic id (`ON CONFLICT DO NOTHING`) and then only
+/// changes state by a caseworker's audited decision.
+#[derive(Debug)]
+struct CollectionCases;
+
+impl MigrationName for CollectionCases {
+    fn name(&self) -> &str {
+        "m20261220_000008_dunning_collection_cases"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CollectionCases {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN prepayment BOOLEAN NOT NULL DEFAULT FALSE;
+            CREATE TABLE collection_cases (
+                case_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                office TEXT NOT NULL,
+                categories TEXT NOT NULL,
+                claim_ids TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                balance_minor BIGINT NOT NULL,
+                opened_date DATE NOT NULL,
+                state TEXT NOT NULL,
+                grounds TEXT NOT NULL,
+                decided_by TEXT NULL,
+                decided_date DATE NULL,
+                decision TEXT NULL,
+                reason TEXT NULL
+            );
+            CREATE INDEX collection_cases_list ON collection_cases (kind, state, municipality, opened_date, case_id)",
         )
         .await
     }

@@ -21,6 +21,9 @@ pub(super) fn next_action_date(
     policies: &Policies,
     today: BusinessDate,
 ) -> Option<BusinessDate> {
+    if claim.prepayment {
+        return None;
+    }
     let change = policies.next_change_after(&after.municipality, &claim.category, today);
     let Ok(resolved) = policies.resolve(&after.municipality, &claim.category, today) else {
         return if claim.is_active() { change } else { None };
@@ -59,7 +62,7 @@ fn next_active(
     resolved: &Resolved<'_>,
     today: BusinessDate,
 ) -> Option<BusinessDate> {
-    if !claim.is_active() || claim.history.write_off_proposed.is_some() {
+    if !claim.is_active() || claim.prepayment || claim.history.write_off_proposed.is_some() {
         return None;
     }
     let tomorrow = plus_days(today, 1);

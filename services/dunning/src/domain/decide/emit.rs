@@ -275,7 +275,7 @@ fn fee_for_group<'a>(
 
 /// Gate letters: one meeting offer and one caseworker alert for all the debtor's claims that
 /// need them today; a missing transfer notice per policy version.
-pub(super) fn emit_gates(out: &mut Decisions, gates: &[Gated<'_>]) {
+pub(super) fn emit_gates(out: &mut Decisions, gates: &[Gated<'_>], today: BusinessDate) {
     let pick = |want: fn(Gate) -> bool| -> Vec<&Gated<'_>> {
         gates.iter().filter(|g| want(g.gate)).collect()
     };
@@ -325,6 +325,83 @@ pub(super) fn emit_gates(out: &mut Decisions, gates: &[Gated<'_>]) {
                 claim_ids: claim_ids(&claims),
                 letter: letter(&claims, 0, templates::REMINDER_2, &[]),
             },
+        });
+    }
+    emit_collection_gates(out, gates, today);
+}
+
+/// The municipality's choices at the transfer step, grouped per policy version and step like the
+/// steps: transfer proposals, plan offers for kept claims, distraint notices and cases.
+fn emit_collection_gates(out: &mut Decisions, gates: &[Gated<'_>], today: BusinessDate) {
+    let mut groups: BTreeMap<(PolicyRef, u32, u8), Vec<&Gated<'_>>> = BTreeMap::new();
+    for g in gates {
+        let order = match g.gate {
+            Gate::TransferProposal => 0,
+            Gate::PlanOffer => 1,
+            Gate::DistraintNotice => 2,
+            Gate::DistraintCase => 3,
+            Gate::Meeting { .. } | Gate::TransferNotice => continue,
+        };
+        groups
+            .entry((g.resolved.policy_ref(), g.number, order))
+            .or_default()
+            .push(g);
+    }
+    for ((policy, number, _), group) in groups {
+        let Some(lead) = group.first() else {
+            continue;
+        };
+        let claims: Vec<&ClaimState> = group.iter().map(|p| p.claim).collect();
+        let ids = claim_ids(&claims);
+        let reason = lead.reason.clone();
+        let action = match lead.gate {
+            Gate::TransferProposal => Action::TransferProposal {
+                proposal_id: ids::transfer_proposal_id(&ids, today),
+                step: number,
+                grounds: group.iter().filter_map(|g| g.grounds.clone()).collect(),
+                claim_ids: ids,
+            },
+            Gate::PlanOffer => Action::PlanOffer {
+                letter: Letter {
+                    notification_id: ids::notification_id_on(
+                        &ids,
+                        "plan_offer",
+                        today,
+                        templates::MEETING_OFFER,
+                    ),
+                    template: templates::MEETING_OFFER.to_owned(),
+                    channels: vec![Channel::Letter, Channel::Sms],
+                    office: lead.claim.office.clone(),
+                },
+                claim_ids: ids,
+            },
+            Gate::DistraintNotice => Action::DistraintNotice {
+                step: number,
+                letter: letter(&claims, number, templates::DISTRAINT_NOTICE, &[]),
+                legal_basis: lead
+                    .resolved
+                    .table
+                    .distraint_legal_basis
+                    .clone()
+                    .unwrap_or_default(),
+                claim_ids: ids,
+            },
+            Gate::DistraintCase => Action::DistraintCase {
+                case_id: ids::distraint_case_id(&ids),
+                step: number,
+                balance: claims
+                    .iter()
+                    .filter_map(|c| c.balance.total())
+                    .try_fold(Money::ZERO, Money::checked_add)
+                    .unwrap_or(Money::ZERO),
+                claim_ids: ids,
+            },
+            Gate::Meeting { .. } | Gate::TransferNotice => continue,
+        };
+        out.decisions.push(Decision {
+            policy,
+            reason,
+            action,
         });
     }
 }

@@ -12,7 +12,10 @@
 //! | when a step falls due; holds; fee spacing | [`crate::domain::schedule`] |
 //! | steps in order, at most one step per claim and day, skipped days | `plan_claim` |
 //! | special consideration: meeting offer and caseworker before hard steps | `special_consideration_gate` |
-//! | transfer: after the notice, above the minimum | `transfer_check` |
+//! | transfer: after the notice, above the minimum; automatic or proposed for review | `transfer_check`, `review_check` |
+//! | priority claims: the municipality's own distraint instead of a transfer | `distraint_check` |
+//! | the small-balance threshold: no reminder, fee or transfer below it | `check_step` |
+//! | prepayments are not arrears: nothing at all | `assess_claims` |
 //! | supply suspension: broken agreement and notice | `supply_check` |
 //! | one letter and one fee for claims at the same step | `emit_step`, `fee_for_group` |
 //! | default interest | [`crate::domain::interest`] |
@@ -38,11 +41,12 @@ use std::collections::BTreeMap;
 
 use restance_kernel::{BusinessDate, Money, PartyKind};
 
+use crate::domain::actions::TransferGrounds;
 use crate::domain::actions::{Action, Decision, Decisions};
 use crate::domain::limitation::limitation_date;
 use crate::domain::policy::{Policies, PolicyRef, Resolved, Step};
 use crate::domain::view::{ClaimState, DebtorView, Hold};
-use checks::{OnceADay, needs_restoration, plan_claim};
+use checks::{OnceADay, needs_restoration, plan_claim, transfer_grounds};
 use dates::next_action_date;
 use emit::{emit_gates, emit_interest, emit_restorations, emit_step, emit_write_off};
 
@@ -60,8 +64,12 @@ enum Outcome<'p> {
         step: &'p Step,
         reason: String,
     },
-    /// A gate sends something before the step.
-    Gate { gate: Gate, reason: String },
+    /// A gate sends something before step `number`.
+    Gate {
+        number: u32,
+        gate: Gate,
+        reason: String,
+    },
 }
 
 /// What a gate sends before a step may be taken.
@@ -71,6 +79,14 @@ enum Gate {
     Meeting { offer: bool, alert: bool },
     /// A transfer found no written notice: send it now (with the `reminder_2` letter).
     TransferNotice,
+    /// `transfer = review`: propose the transfer to a caseworker.
+    TransferProposal,
+    /// A claim kept from transfer with a plan offer: send the offer.
+    PlanOffer,
+    /// A priority claim: the notice before distraint.
+    DistraintNotice,
+    /// A priority claim: open the distraint case.
+    DistraintCase,
 }
 
 /// The result of checking a due step's conditions.
@@ -127,7 +143,8 @@ fn assess_claims<'a>(
         if needs_restoration(view, claim, date) {
             restorations.push((claim, resolved.policy_ref()));
         }
-        if !claim.is_active() {
+        if !claim.is_active() || claim.prepayment {
+            // a prepayment is not arrears (seed 000): no step, fee, interest or transfer
             continue;
         }
         let holds: Vec<&Hold> = view.holds_of(&claim.claim_id).collect();
@@ -198,10 +215,17 @@ fn plan_steps<'a>(view: &DebtorView, live: &'a [Live<'a>], date: BusinessDate) -
                     step,
                     reason,
                 }),
-            Outcome::Gate { gate, reason } => agenda.gates.push(Gated {
+            Outcome::Gate {
+                number,
+                gate,
+                reason,
+            } => agenda.gates.push(Gated {
                 claim,
                 resolved,
+                number,
                 gate,
+                grounds: (gate == Gate::TransferProposal)
+                    .then(|| transfer_grounds(view, claim, &resolved, date)),
                 reason,
             }),
             Outcome::Finished | Outcome::Waiting(_) => {}
@@ -226,7 +250,7 @@ impl Agenda<'_> {
         for ((_, number), group) in &self.steps {
             emit_step(out, group, *number, date);
         }
-        emit_gates(out, &self.gates);
+        emit_gates(out, &self.gates, date);
     }
 }
 
@@ -287,7 +311,11 @@ struct Planned<'a> {
 struct Gated<'a> {
     claim: &'a ClaimState,
     resolved: Resolved<'a>,
+    /// The step the gate stands before.
+    number: u32,
     gate: Gate,
+    /// A transfer proposal's grounds.
+    grounds: Option<TransferGrounds>,
     reason: String,
 }
 

@@ -221,6 +221,7 @@ fn claim(id: &str, category: &str, due: &str, principal: &str) -> ClaimState {
         payment_reference: None,
         status: ClaimStatus::Open,
         last_acknowledged: None,
+        prepayment: false,
         history: ClaimHistory::default(),
     }
 }
@@ -638,6 +639,8 @@ fn interest_runs_during_a_plan_but_not_during_a_deferral_when_the_policy_says_so
 #[test]
 fn a_daycare_debtor_is_offered_a_meeting_before_any_fee() {
     let mut view = person(vec![claim("C-1", "daycare", "2026-12-15", "2150.00")]);
+    // the social caseworker answers the alert by releasing the claim on 2027-01-04
+    view.claims[0].history.caseworker_released = Some(d("2027-01-04"));
     let days = run_days(&mut view, &policies(), "2026-12-15", "2027-02-28");
     let summary: Vec<(BusinessDate, Vec<&str>)> =
         days.iter().map(|(date, a)| (*date, names(a))).collect();
@@ -661,6 +664,7 @@ fn a_daycare_debtor_is_offered_a_meeting_before_any_fee() {
 fn without_a_meeting_step_the_gate_offers_one_before_the_fee() {
     // a family claim on the standard policy: the gate sends the offer and the alert itself
     let mut view = person(vec![claim("C-1", "family", "2026-12-15", "2150.00")]);
+    view.claims[0].history.caseworker_released = Some(d("2027-01-10"));
     let days = run_days(&mut view, &policies(), "2026-12-15", "2027-02-28");
     let summary: Vec<(BusinessDate, Vec<&str>)> =
         days.iter().map(|(date, a)| (*date, names(a))).collect();
@@ -690,6 +694,8 @@ fn a_scheduled_meeting_is_a_hold() {
         "2027-01-02",
         Some("2027-01-20"),
     ));
+    // the meeting was held: the answer that opens the social-caseworker gate
+    view.claims[0].history.meeting_held = Some(d("2027-01-20"));
     let days = run_days(&mut view, &policies(), "2026-12-30", "2027-02-28");
     assert_eq!(
         days[0].0,
@@ -1077,3 +1083,6 @@ fn decisions_serialise_to_json_with_money_and_rates_as_strings() {
     let back: Decisions = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, decisions);
 }
+
+// --- collection policy: transfer as a decision, distraint, thresholds, limitation -------------
+mod collection;

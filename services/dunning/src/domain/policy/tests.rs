@@ -19,6 +19,7 @@ fn table(fee: &str) -> LegalTable {
         min_days_between_fees: 0,
         first_fee_min_days_after_due: 0,
         transfer_min_balance: m("100.00"),
+        distraint_legal_basis: None,
     }
 }
 
@@ -52,6 +53,8 @@ fn the_version_in_force_is_the_latest_that_has_started() {
         interest_continues_during: vec![],
         special_consideration: None,
         limitation_years: 3,
+        transfer: Default::default(),
+        threshold: None,
     };
     let policy = Policy {
         name: String::new(),

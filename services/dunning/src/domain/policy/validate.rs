@@ -203,6 +203,7 @@ fn check_version(
         ));
     }
     check_interest(path, v, out);
+    check_collection(path, v, out);
     if let Some(sc) = v.special_consideration {
         check_days(
             &format!("{path}.special_consideration.meeting_wait_days"),
@@ -215,6 +216,41 @@ fn check_version(
     }
     for kind in [PartyKind::Person, PartyKind::Company] {
         check_sequence(path, v, kind, tables, out);
+    }
+}
+
+/// The transfer rule and the small-balance threshold (issue 22).
+fn check_collection(path: &str, v: &PolicyVersion, out: &mut Vec<String>) {
+    let t = &v.transfer;
+    if t.broken_agreements_for_transfer == 0 || t.broken_agreements_for_transfer > 12 {
+        out.push(format!(
+            "{path}.transfer.broken_agreements_for_transfer: must be 1 to 12"
+        ));
+    }
+    if t.only_unwilling_or_defaulting && t.mode != super::TransferMode::Review {
+        out.push(format!(
+            "{path}.transfer.only_unwilling_or_defaulting: needs mode = \"review\" (a caseworker decides)"
+        ));
+    }
+    if t.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        out.push(format!(
+            "{path}.transfer.source: empty; name the decision or leave it out"
+        ));
+    }
+    if let Some(th) = &v.threshold {
+        if !th.below.is_positive() {
+            out.push(format!("{path}.threshold.below: must be more than 0.00"));
+        }
+        if th.min_interest.is_some_and(|m| !m.is_positive()) {
+            out.push(format!(
+                "{path}.threshold.min_interest: must be more than 0.00"
+            ));
+        }
+        if th.source.trim().is_empty() {
+            out.push(format!(
+                "{path}.threshold.source: say where the threshold comes from (the municipality's decision)"
+            ));
+        }
     }
 }
 

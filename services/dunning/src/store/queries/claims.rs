@@ -52,6 +52,8 @@ pub struct ClaimRow {
     pub suspension_id: Option<String>,
     /// When the claim needs looking at again (informational; the debtor row drives the run).
     pub next_action_date: Option<BusinessDate>,
+    /// A prepayment claim: not arrears, never dunned.
+    pub prepayment: bool,
     /// Invoicing's version of the claim the balance and status came from (0: only events
     /// without a version): an older claim event arriving later is ignored
     /// (`handlers::claims`, `ClaimCopy`).
@@ -72,6 +74,7 @@ impl ClaimRow {
             payment_reference: Some(self.payment_reference.clone()),
             status: self.status,
             last_acknowledged: self.last_acknowledged,
+            prepayment: self.prepayment,
             history: self.history.clone(),
         }
     }
@@ -107,8 +110,8 @@ fn parse_status(s: &str) -> Result<ClaimStatus, DbErr> {
 const CLAIM_COLUMNS: &str = "claim_id, municipality, debtor_id, source, invoice_id, category, office, \
     currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
     payment_reference, ocr_line, status, last_acknowledged, history, suspension_id, next_action_date, \
-    invoicing_version";
-const CLAIM_COLS: usize = 22;
+    invoicing_version, prepayment";
+const CLAIM_COLS: usize = 23;
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     let currency: String = row.try_get_by_index(7)?;
@@ -146,6 +149,7 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
             u64::try_from(v)
                 .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
         },
+        prepayment: row.try_get_by_index(22)?,
     })
 }
 
@@ -181,6 +185,7 @@ fn claim_values(c: &ClaimRow, out: &mut Vec<Value>) -> Result<(), DbErr> {
             })?
             .into(),
     );
+    out.push(c.prepayment.into());
     Ok(())
 }
 

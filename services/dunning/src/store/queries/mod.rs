@@ -3,6 +3,7 @@
 //! writes of many rows are multi-row statements.
 
 mod audit;
+mod cases;
 mod claims;
 mod days;
 mod debtors;
@@ -11,6 +12,7 @@ mod holds;
 mod write_offs;
 
 pub use audit::*;
+pub use cases::*;
 pub use claims::*;
 pub use days::*;
 pub use debtors::*;

@@ -390,3 +390,35 @@ fn a_policy_of_another_country_is_refused() {
         "dunning.municipalities.\"0746\".default: policy standard uses jurisdiction dk (NO) but municipality 0746 is in DK",
     );
 }
+
+#[test]
+fn a_transfer_rule_and_threshold_are_checked() {
+    let first = |p: &mut Policies| {
+        let id = p.policies.keys().next().expect("a policy").clone();
+        p.policies.get_mut(&id).expect("policy").versions[0].clone()
+    };
+    let id = valid().policies.keys().next().expect("a policy").clone();
+    let path = format!("dunning.policies.{id}.versions[0]");
+    let id2 = id.clone();
+    problem_after(
+        move |p| {
+            let mut v = first(p);
+            v.transfer.only_unwilling_or_defaulting = true;
+            p.policies.get_mut(&id2).expect("policy").versions[0] = v;
+        },
+        &format!("{path}.transfer.only_unwilling_or_defaulting: needs mode"),
+    );
+    let id3 = id.clone();
+    problem_after(
+        move |p| {
+            let mut v = first(p);
+            v.threshold = Some(crate::domain::policy::Threshold {
+                below: "0.00".parse().expect("m"),
+                min_interest: None,
+                source: " ".into(),
+            });
+            p.policies.get_mut(&id3).expect("policy").versions[0] = v;
+        },
+        &format!("{path}.threshold.below: must be more than 0.00"),
+    );
+}
