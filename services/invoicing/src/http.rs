@@ -160,6 +160,9 @@ pub struct CreditView {
     pub refund_pending: Money,
     /// Since when the debtor has had it (the refund period runs from this date).
     pub since: Option<chrono::NaiveDate>,
+    /// No public payment account in this municipality's country (Norway): the daily run does
+    /// not refund it; a caseworker refunds it to an account (`refund_now` with `account`).
+    pub needs_account: bool,
     /// A caseworker's hold on the debtor's refunds.
     pub hold: Option<HoldView>,
     /// Refunds, oldest first.
@@ -214,11 +217,10 @@ async fn credit_views(
             .iter()
             .filter(|r| r.state == "requested")
             .fold(Money::ZERO, |sum, r| sum + r.amount);
+        let muni = state.catalog.municipality(&row.municipality);
         out.push(CreditView {
-            currency: state
-                .catalog
-                .municipality(&row.municipality)
-                .map_or_else(String::new, |m| m.currency.to_string()),
+            currency: muni.map_or_else(String::new, |m| m.currency.to_string()),
+            needs_account: muni.is_some_and(|m| !refunds::has_public_account(m.country)),
             municipality: row.municipality,
             amount: row.credit,
             refund_pending,

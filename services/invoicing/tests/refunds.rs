@@ -179,6 +179,7 @@ async fn a_credit_balance_is_shown_refunded_to_nemkonto_and_booked_once(
     assert_eq!(credit["amount"], "200.00", "{v:#}");
     assert_eq!(credit["since"], "2026-12-02");
     assert_eq!(credit["refund_pending"], "0.00");
+    assert_eq!(credit["needs_account"], false, "NemKonto in Denmark");
 
     // 29 days later a claim could still use it; on the 30th it is refunded.
     svc.publish(&[day("d1", "2026-12-31")]).await?;
@@ -436,6 +437,88 @@ async fn an_unpaid_building_permit_prepayment_expires_and_leaves_the_books() -> 
     assert_eq!(
         requested[0]["data"]["payee"],
         json!({"method":"public_account","national_id":CVR})
+    );
+    svc.stop().await
+}
+
+/// Norway has no public payment account: a Kristiansand credit balance is not refunded by the
+/// daily run, the debtor view says an account is needed, and a caseworker refunds it to one.
+#[tokio::test]
+async fn a_norwegian_credit_balance_waits_for_a_caseworker_to_give_an_account() -> anyhow::Result<()>
+{
+    let mut svc = TestApp::builder(Db::of("postgres"))
+        .toml(PERIODS)
+        .configure(|s| {
+            s.api.tokens = Some(secrecy::SecretString::from(format!(
+                "{CASEWORKER}:caseworker:kn:4204"
+            )));
+        })
+        .spawn::<Application>()
+        .await?;
+    svc.publish(&[
+        envelope(
+            "/billing/water",
+            "e1",
+            "billing.invoice.issued.v1",
+            json!({"invoice_id":"VANN-1","municipality":"4204","office":"main","category":"water",
+              "debtor":{"id":"NO-P-19","kind":"person","national_id":"15038512363","name":"Kari Nordmann",
+                "address":{"lines":["Markens gate 1"],"postcode":"4611","city":"Kristiansand","country":"NO"},
+                "language":"nb","digital_post":true,"address_protection":"none"},
+              "currency":"NOK","lines":[{"text":"Vann","amount":"500.00"}],"amount":"500.00",
+              "issue_date":"2026-12-01","due_date":"2026-12-15","prepayment":false,"direct_debit":false}),
+        ),
+        day("d0", "2026-12-02"),
+    ])
+    .await?;
+    svc.probe
+        .wait_for("invoicing.claim.opened.v1", 1, T)
+        .await?;
+    svc.publish(&[envelope(
+        "/billing/water",
+        "c1",
+        "billing.invoice.credited.v1",
+        json!({"invoice_id":"VANN-1","credit_id":"KR-1","amount":"850.00","reason":"feilfakturert"}),
+    )])
+    .await?;
+    svc.probe
+        .wait_for("invoicing.claim.settled.v1", 1, T)
+        .await?;
+    svc.publish(&[day("d1", "2027-02-01")]).await?;
+    svc.settle().await?;
+    assert!(
+        svc.probe
+            .of_type("invoicing.refund.requested.v1")
+            .is_empty()
+    );
+    let v = view(&svc, "NO-P-19").await?;
+    assert_eq!(v["credit_balances"][0]["amount"], "350.00", "{v:#}");
+    assert_eq!(v["credit_balances"][0]["needs_account"], true);
+
+    let (status, _) = decide(
+        &svc,
+        "NO-P-19",
+        json!({"municipality":"4204","decision":"refund_now","reason":"kunden ba om det"}),
+    )
+    .await?;
+    assert_eq!(status, 400, "an account is required in Norway");
+    let (status, answer) = decide(
+        &svc,
+        "NO-P-19",
+        json!({"municipality":"4204","decision":"refund_now","reason":"kunden ba om det",
+            "account":"1234 56 78903"}),
+    )
+    .await?;
+    assert_eq!(status, 200, "{answer}");
+    let requested = svc
+        .probe
+        .wait_for("invoicing.refund.requested.v1", 1, T)
+        .await?;
+    let r = &requested[0]["data"];
+    assert_eq!(r["currency"], "NOK");
+    assert_eq!(r["amount"], "350.00");
+    assert_eq!(
+        r["payee"],
+        json!({"method":"account","account":"1234 56 78903"})
     );
     svc.stop().await
 }
