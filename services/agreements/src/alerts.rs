@@ -14,8 +14,9 @@
 //!   (who, when, before and after) and closes the alert's open tasks; a second release is 409;
 //! - **the longest wait**: on the first business day after the answer day an open alert raises
 //!   one `caseworker_alert_escalated` task for a supervisor; the claims stay held. An alert
-//!   whose claims are all under an active plan or deferral, or no longer open, is closed as
-//!   `answered` instead (dunning's gate is open by the agreement; nothing to escalate).
+//!   answered otherwise — a meeting with the debtor held since the alert, or every claim under
+//!   an active plan or deferral, or no longer open — is closed as `answered` on the next
+//!   business day (dunning's gate is open by that; nothing to escalate).
 
 use std::collections::BTreeSet;
 
@@ -208,9 +209,12 @@ pub async fn release(
     Ok(after)
 }
 
-/// Whether an agreement answers the alert: every claim is under an active plan or deferral, or
-/// no longer open.
+/// Whether the alert is answered without a release: a meeting with the debtor was held since
+/// the alert, or every claim is under an active plan or deferral, or no longer open.
 async fn answered_by_agreement(tx: &DatabaseTransaction, a: &AlertRow) -> Result<bool, DbErr> {
+    if queries::meeting_held_since(tx, &a.municipality, &a.debtor_id, a.alerted_date).await? {
+        return Ok(true);
+    }
     let plans = queries::coverage_of(tx, CoverageKind::Plan, &a.claim_ids).await?;
     let deferrals = queries::coverage_of(tx, CoverageKind::Deferral, &a.claim_ids).await?;
     for id in &a.claim_ids {
@@ -241,7 +245,10 @@ pub async fn daily(
             after.state = AlertState::Answered;
             after.answered_date = Some(day);
             after.answered_by = Some("system".into());
-            after.answer = Some("a plan or deferral covers every claim, or none is open".into());
+            after.answer = Some(
+                "a meeting was held, or a plan or deferral covers every claim, or none is open"
+                    .into(),
+            );
             queries::save_alert(tx, &after).await?;
             queries::complete_tasks_of(tx, &a.alert_id, "system").await?;
             queries::audit(

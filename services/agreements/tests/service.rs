@@ -1821,7 +1821,8 @@ fn alerted(alert_id: &str, debtor: &str, claims: &[&str], date: &str) -> Value {
 /// often it comes; the caseworker's release (with a reason, audited) publishes
 /// `agreements.claim.released.v1` once; an alert nobody answers goes to a supervisor the
 /// business day after its answer day and stays open (never released by time); an alert whose
-/// claims a deferral covers is answered by it; bad alerts are dead-lettered with their reasons.
+/// claims a deferral covers, or whose debtor had a meeting held since, is answered by that; bad
+/// alerts are dead-lettered with their reasons.
 #[tokio::test]
 async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_by_time()
 -> anyhow::Result<()> {
@@ -1831,6 +1832,7 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
         svc.opened("C-A2", "P-AL", "400.00", "2026-12-01"),
         svc.opened("C-B1", "P-BL", "650.00", "2026-12-01"),
         svc.opened("C-C1", "P-CL", "300.00", "2026-12-01"),
+        svc.opened("C-D1", "P-DL", "250.00", "2026-12-01"),
         day("2027-01-04"),
     ])
     .await?;
@@ -1841,6 +1843,7 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
         alerted("alr-1", "P-AL", &["C-A1"], "2027-01-04"),
         alerted("alr-2", "P-BL", &["C-B1"], "2027-01-04"),
         alerted("alr-3", "P-CL", &["C-C1"], "2027-01-04"),
+        alerted("alr-4", "P-DL", &["C-D1"], "2027-01-04"),
     ])
     .await?;
     let (status, tasks) = svc
@@ -1851,7 +1854,7 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
         .await?;
     assert_eq!(status, 200, "{tasks}");
     let list = tasks["tasks"].as_array().cloned().unwrap_or_default();
-    assert_eq!(list.len(), 3, "one task per alert: {tasks}");
+    assert_eq!(list.len(), 4, "one task per alert: {tasks}");
     assert_eq!(
         list.iter().filter(|t| t["subject"] == "alr-1").count(),
         1,
@@ -1930,10 +1933,36 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
         .await?;
     assert_eq!(status, 201, "{d}");
 
+    // alr-4: a joint meeting with the social caseworker is held; it answers the alert.
+    let (status, meeting) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-DL","claim_ids":["C-D1"],
+                   "at":"2027-01-05T10:00:00+01:00","office":"main","with_social_caseworker":true}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{meeting}");
+
     // alr-2: nobody answers. Not on its answer day; the business day after, once.
-    svc.send(&[day("2027-01-05"), day("2027-01-18")]).await?;
+    svc.send(&[day("2027-01-05")]).await?;
+    let meeting_id = meeting["meeting_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, held) = svc
+        .post(
+            &format!("/api/v1/meetings/{meeting_id}/outcome"),
+            Some(CASEWORKER),
+            json!({"outcome":"held","result":"no_agreement"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{held}");
+    svc.send(&[day("2027-01-18")]).await?;
     let (_, alert3) = svc.get("/api/v1/alerts/alr-3", Some(CASEWORKER)).await?;
     assert_eq!(alert3["state"], "answered", "{alert3}");
+    let (_, alert4) = svc.get("/api/v1/alerts/alr-4", Some(CASEWORKER)).await?;
+    assert_eq!(alert4["state"], "answered", "a meeting held: {alert4}");
     let escalated = "SELECT COUNT(*) FROM tasks WHERE kind = 'caseworker_alert_escalated'";
     assert_eq!(
         svc.count(escalated).await?,
@@ -1975,7 +2004,7 @@ async fn a_caseworker_alert_is_a_task_released_once_or_escalated_never_released_
     assert!(has("belongs to another debtor"), "{reasons:#?}");
     assert_eq!(
         svc.count("SELECT COUNT(*) FROM caseworker_alerts").await?,
-        3,
+        4,
         "no bad alert stored"
     );
     svc.stop().await

@@ -164,3 +164,24 @@ pub async fn debtors_with_open_alerts(db: &impl ConnectionTrait) -> Result<Vec<D
         .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
         .collect()
 }
+
+/// Whether a meeting with the debtor was held on or after `since` (it answers an alert).
+pub async fn meeting_held_since(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    since: BusinessDate,
+) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT COUNT(*) FROM meetings WHERE municipality = $1 AND debtor_id = $2 \
+             AND state = 'held' AND outcome_date >= $3",
+            vec![municipality.into(), debtor_id.into(), date(since)],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)? > 0,
+        None => false,
+    })
+}
