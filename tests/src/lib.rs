@@ -163,6 +163,20 @@ pub fn deferral_ended(deferral_id: &str, debtor: &str, claim_id: &str, ended: &s
     )
 }
 
+/// `agreements.claim.released.v1`: the social caseworker releases a Skanderborg claim held at
+/// the special-consideration gate (answering `alert_id`).
+pub fn claim_released(alert_id: &str, debtor: &str, claim_id: &str, released: &str) -> Value {
+    envelope(
+        "/restance/agreements",
+        &format!("released-{alert_id}"),
+        "agreements.claim.released.v1",
+        json!({"release_id":format!("rel-{alert_id}"),"municipality":"0746","debtor_id":debtor,
+               "claim_ids":[claim_id],"alert_id":alert_id,"released_date":released,
+               "reason":"the family has help; the reminder procedure may go on",
+               "released_by":"sagsbehandler-1"}),
+    )
+}
+
 /// `invoicing.claim.opened.v1` as invoicing announces a Skanderborg claim (`seq` chooses a
 /// valid FIK payment id), for tests that run dunning without invoicing.
 pub fn claim_opened(claim_id: &str, debtor: &str, amount: &str, due: &str, seq: u64) -> Value {

@@ -62,6 +62,7 @@ struct Stage {
     dunning_db: DatabaseConnection,
     agreements_db: DatabaseConnection,
     agreements_url: String,
+    dunning_url: String,
     http: reqwest::Client,
 }
 
@@ -111,6 +112,28 @@ impl Stage {
             .await?;
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// The open transfer proposal of a Skanderborg debtor in dunning, if any.
+    async fn proposal_of(&self, debtor: &str) -> anyhow::Result<Option<String>> {
+        let list: Value = self
+            .http
+            .get(format!(
+                "{}/api/v1/transfer-proposals?municipality=0746",
+                self.dunning_url
+            ))
+            .bearer_auth(CASEWORKER)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(list["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["debtor_id"] == debtor)
+            .and_then(|c| c["case_id"].as_str().map(str::to_owned)))
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -203,6 +226,7 @@ async fn plans_deferrals_and_meetings_hold_dunning_and_hand_back_to_it() -> anyh
         dunning_db: Database::connect(&dun_db.url).await?,
         agreements_db: Database::connect(&agr_db.url).await?,
         agreements_url: agreements.base_url.clone(),
+        dunning_url: dunning.base_url.clone(),
         http: reqwest::Client::new(),
     };
 
@@ -490,25 +514,55 @@ async fn plans_deferrals_and_meetings_hold_dunning_and_hand_back_to_it() -> anyh
     })
     .await?;
 
-    // (b) dunning resumes: reminder 1, reminder 2 with the fee and the notice, then transfer.
-    // (A broken agreement restarts the reminder procedure from its first step: a week after the
-    // default, then two weeks for each step.) One business day a week until the transfer.
-    // (What agreements reads is the transfer without the debtor's details.)
+    // (b) dunning resumes: reminder 1, reminder 2 with the fee and the notice, then — since
+    // 1 February 2027 Skanderborg decides each transfer (seed 001, issue 22) — a transfer
+    // proposal, which a caseworker decides: transfer. (A broken agreement restarts the reminder
+    // procedure from its first step: a week after the default, then two weeks for each step.)
+    // One business day a week until the proposal. One defaulted plan alone no longer transfers.
+    let mut day: restance_kernel::BusinessDate = "2027-02-15".parse()?;
+    let proposal = loop {
+        if let Some(id) = stage.proposal_of("P-B").await? {
+            break id;
+        }
+        anyhow::ensure!(
+            day.to_string().as_str() < "2027-04-30",
+            "(b) no transfer proposal by {day}: {:?}",
+            letters_of(&mut probe, "P-B")
+        );
+        stage.open_day(&mut probe, &day.to_string()).await?;
+        day = day.add_days(7);
+    };
+    assert!(
+        probe
+            .of_type("dunning.claim.handed_over.v1")
+            .iter()
+            .all(|t| t["data"]["claim_id"] != b.as_str()),
+        "(b) proposed, not transferred"
+    );
+    let decided = stage
+        .http
+        .post(format!(
+            "{}/api/v1/transfer-proposals/{proposal}/decision",
+            stage.dunning_url
+        ))
+        .bearer_auth(CASEWORKER)
+        .json(&json!({"decision": "transfer",
+                      "reason": "a broken plan and no answer to the notice: able but unwilling"}))
+        .send()
+        .await?;
+    assert_eq!(decided.status().as_u16(), 200, "{:?}", decided.text().await);
+    stage.open_day(&mut probe, &day.to_string()).await?;
     let transferred_b = |p: &mut BusProbe| {
         p.of_type("dunning.claim.handed_over.v1")
             .iter()
             .any(|t| t["data"]["claim_id"] == b.as_str())
     };
-    let mut day: restance_kernel::BusinessDate = "2027-02-15".parse()?;
-    while !transferred_b(&mut probe) {
-        anyhow::ensure!(
-            day.to_string().as_str() < "2027-04-30",
-            "(b) no transfer by {day}: {:?}",
-            letters_of(&mut probe, "P-B")
-        );
-        stage.open_day(&mut probe, &day.to_string()).await?;
-        day = day.add_days(7);
-    }
+    wait_until(
+        &mut probe,
+        "(b) transferred after the decision",
+        transferred_b,
+    )
+    .await?;
     let b_letters = letters_of(&mut probe, "P-B");
     assert!(
         b_letters.contains(&"reminder_1".to_owned())

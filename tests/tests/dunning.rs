@@ -8,8 +8,8 @@
 //! letter dunning asked for must come out as a rendered PDF (`notifications.letter.ready.v1`).
 
 use restance_system_tests::{
-    PERSONAL_DATA, claim_opened, day_opened, deferral_ended, deferral_granted, invoice_due,
-    payment, to_items,
+    PERSONAL_DATA, claim_opened, claim_released, day_opened, deferral_ended, deferral_granted,
+    invoice_due, payment, to_items,
 };
 use restance_testkit::{
     BusProbe, FakeSmsGateway, ServiceProcess, TestDatabase, delete_test_topology, publish_raw,
@@ -251,6 +251,16 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["data"]["claim_ids"][0], b.as_str());
     assert!(events_of(&mut probe, "dunning.fee.assessed.v1", &b).is_empty());
+    // The social caseworker answers the alert (agreements.claim.released.v1): the fee may follow.
+    let alert_id = alerts[0]["data"]["alert_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    publish_raw(
+        &exchange,
+        &to_items(&[claim_released(&alert_id, "P-B", &b, "2027-01-04")]),
+    )
+    .await?;
 
     // Two weeks after reminder 1: reminder 2 with the fee and the notice of transfer.
     open_day(&exchange, &dconn, &mut probe, "2027-01-05").await?;
@@ -278,7 +288,8 @@ async fn the_dunning_stories_of_seed_001_and_002() -> anyhow::Result<()> {
         "(c) paid: nothing more"
     );
 
-    // Transfer; the daycare claim gets its fee only now, two weeks after the meeting offer.
+    // Transfer; the daycare claim gets its fee only now, two weeks after the meeting offer and
+    // after the social caseworker's answer.
     open_day(&exchange, &dconn, &mut probe, "2027-01-19").await?;
     let transferred = probe.wait_for("dunning.claim.transferred.v1", 3, T).await?;
     let t_a = transferred
