@@ -3,6 +3,10 @@
 //! - `GET /api/v1/arrears?municipality=0746&as_of=2027-01-31&compare=12m` — a municipality's
 //!   arrears at the end of a date by category, state, office and age, with the figures 12 months
 //!   earlier and the change (an indexed read of the stored snapshot; see [`crate::figures`]);
+//! - `GET /api/v1/arrears-lists/{municipality}/{office}?date=2027-01-31&format=csv|xlsx|json` —
+//!   an office's daily arrears list: one row per claim in arrears (debtor id only), by category
+//!   and age, with totals; prepayments are not arrears and not listed
+//!   ([`crate::domain::arrears_list`]);
 //! - `GET /api/v1/reports?municipality=0746&kind=monthly` — the reports produced, newest first;
 //! - `GET /api/v1/reports/{id}` — one report with its files and its figures (the report model);
 //! - `GET /api/v1/reports/{id}/{file}` — a report file's bytes with its media type (only the
@@ -73,6 +77,10 @@ pub fn router(
 ) -> Router {
     Router::new()
         .route("/api/v1/arrears", get(arrears))
+        .route(
+            "/api/v1/arrears-lists/{municipality}/{office}",
+            get(arrears_list),
+        )
         .route("/api/v1/reports", get(reports))
         .route("/api/v1/reports/{id}", get(report))
         .route("/api/v1/reports/{id}/{file}", get(report_file))
@@ -203,6 +211,105 @@ async fn arrears(
 }
 
 #[derive(Debug, Deserialize)]
+struct ListQuery {
+    date: Option<String>,
+    format: Option<String>,
+}
+
+/// An office's arrears list on a date (default: the current business date, still open: the
+/// list so far). Only dates since reporting's first business day: the list needs the claims
+/// themselves, which imported history does not have.
+async fn arrears_list(
+    State(state): State<ApiState>,
+    reader: Reader,
+    Path((code, office)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    if !reader.sees(&code) {
+        return Err(outside_scope(&reader));
+    }
+    let Some(municipality) = state.catalog.municipality(&code) else {
+        return Err(ApiError::not_found(format!(
+            "municipality {code:?} is not in the catalog"
+        )));
+    };
+    if !municipality.has_office(&office) {
+        return Err(ApiError::not_found(format!(
+            "municipality {code} has no office {office:?}; its offices: {}",
+            municipality
+                .offices
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let format = match q.format.as_deref() {
+        None | Some("" | "csv") => "csv",
+        Some("xlsx") => "xlsx",
+        Some("json") => "json",
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?} is not csv, xlsx or json"
+            )));
+        }
+    };
+    let date = match q.date.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<BusinessDate>().map_err(|_| {
+            ApiError::bad_request(format!("date {s:?} is not a date like 2027-01-31"))
+        })?),
+    };
+    let Some(opened) = Opened::load(&state.db).await? else {
+        return Err(ApiError::not_found("no business day has been opened yet"));
+    };
+    let date = date.unwrap_or(opened.last);
+    if date > opened.last {
+        return Err(ApiError::bad_request(format!(
+            "date {date} is after the current business date {}",
+            opened.last
+        )));
+    }
+    if date < opened.first {
+        return Err(ApiError::not_found(format!(
+            "no arrears list before reporting's first business day ({}): imported history has no claims",
+            opened.first
+        )));
+    }
+    let claims = queries::claims_in_arrears(&state.db, &code, &office, date).await?;
+    let list = crate::domain::arrears_list::arrears_list(
+        &state.catalog,
+        &code,
+        municipality,
+        &office,
+        date,
+        claims,
+    );
+    let stem = crate::files::arrears_list::file_stem(&list);
+    let (bytes, media_type, name) = match format {
+        "json" => return Ok(Json(list).into_response()),
+        "xlsx" => (
+            crate::files::arrears_list::xlsx(&list)
+                .map_err(|e| ApiError::internal(format!("the list could not be rendered: {e}")))?,
+            crate::files::XLSX_MEDIA_TYPE,
+            format!("{stem}.xlsx"),
+        ),
+        _ => (
+            crate::files::arrears_list::csv(&list),
+            crate::files::CSV_MEDIA_TYPE,
+            format!("{stem}.csv"),
+        ),
+    };
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
 struct ReportsQuery {
     municipality: Option<String>,
     kind: Option<String>,
@@ -241,7 +348,7 @@ async fn reports(
             Ok(kind) => Some(kind),
             Err(_) => {
                 return Err(ApiError::bad_request(format!(
-                    "kind {k:?} is not monthly or quarterly"
+                    "kind {k:?} is not monthly, quarterly or follow_up"
                 )));
             }
         },

@@ -1331,6 +1331,282 @@ async fn events_from_a_source_their_type_does_not_allow_are_dead_lettered() -> a
     svc.stop().await
 }
 
+/// Skanderborg's council follows arrears at each budget follow-up (seed 001): an extra report
+/// date gives a follow-up report the business day after it. And a consolidated quarterly report
+/// over Qeqqata and Skanderborg (seed 000: working together), its figures the members' added up,
+/// its e-mail to the group's recipient in the first member's name.
+#[tokio::test]
+async fn a_follow_up_on_an_extra_date_and_a_groups_consolidated_report_are_produced()
+-> anyhow::Result<()> {
+    let group_mail = format!(
+        "restancer-{}@selvstyret.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let to_group = group_mail.clone();
+    let mut svc = start_with("sqlite", move |config| {
+        if let Some(m) = config.municipalities.get_mut("0746") {
+            m.extra_dates = vec!["12-15".into()];
+        }
+        config.groups.insert(
+            "gl-dk".into(),
+            restance_reporting::config::ReportGroup {
+                name: "Qeqqata og Skanderborg".into(),
+                municipalities: vec!["0957".into(), "0746".into()],
+                kinds: vec![ReportKind::Quarterly],
+                language: None,
+                recipients: vec![restance_reporting::config::ReportRecipient {
+                    name: "Selvstyret, restancer".into(),
+                    email: to_group,
+                    language: None,
+                }],
+            },
+        );
+    })
+    .await?;
+    let skanderborg = C {
+        id: "S-1",
+        municipality: "0746",
+        office: "main",
+        category: "child_support_advance",
+        debtor: "P-9",
+        amount: "7400.00",
+        due: "2026-12-02",
+        direct_debit: false,
+    };
+    let qeqqata = C {
+        id: "Q-1",
+        due: "2026-12-02",
+        amount: "2600.00",
+        ..A
+    };
+    svc.publish(&[
+        day("2026-12-01"),
+        svc.opened(&skanderborg),
+        svc.opened(&qeqqata),
+        day("2026-12-16"),
+    ])
+    .await?;
+    svc.settle_days().await?;
+    let published = |svc: &mut TestApp| -> Vec<String> {
+        svc.probe
+            .of_type(PUBLISHED)
+            .iter()
+            .filter_map(|e| e["data"]["report_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    svc.probe.wait_for(PUBLISHED, 1, T).await?;
+    assert_eq!(published(&mut svc), ["follow_up-0746-2026-12-15"]);
+    let (status, follow_up) = svc
+        .get("/api/v1/reports/follow_up-0746-2026-12-15", Some(READER))
+        .await?;
+    assert_eq!(status, 200, "{follow_up}");
+    assert_eq!(
+        follow_up["report"]["period_start"], "2026-01-01",
+        "year to date"
+    );
+    assert!(
+        follow_up["files"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f["name"] == "arrears-0746-2026-12-15.xlsx")),
+        "{follow_up}"
+    );
+    assert!(
+        follow_up["report"]["measures"]
+            .as_array()
+            .is_some_and(|m| m.len() == 11),
+        "{follow_up}"
+    );
+
+    svc.publish(&[day("2026-12-31"), day("2027-01-04")]).await?;
+    svc.settle_days().await?;
+    svc.probe.wait_for(PUBLISHED, 8, T).await?;
+    let ids = published(&mut svc);
+    assert!(
+        ids.contains(&"quarterly-gl-dk-2026-12-31".to_owned()),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.iter().any(|i| i.starts_with("monthly-gl-dk")),
+        "{ids:?}"
+    );
+    let (status, group) = svc
+        .get("/api/v1/reports/quarterly-gl-dk-2026-12-31", Some(READER))
+        .await?;
+    assert_eq!(status, 200, "{group}");
+    let report = &group["report"];
+    assert_eq!(report["municipality_name"], "Qeqqata og Skanderborg");
+    assert_eq!(report["members"][0][0], "0957");
+    let total: Money = report["categories"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| {
+            c["now"]["total"]
+                .as_str()
+                .and_then(|t| Money::parse(t).ok())
+        })
+        .sum();
+    assert_eq!(total, Money::parse("10000.00")?);
+    // Seed 000: the child-support advances' share of the group's arrears, in the workbook.
+    let xlsx = group["files"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "arrears-gl-dk-2026-q4.xlsx"))
+        .and_then(|f| f["path"].as_str())
+        .map(|p| svc.documents().join(p))
+        .ok_or_else(|| anyhow::anyhow!("no workbook: {group}"))?;
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx)?;
+    let names = wb.sheet_names();
+    assert_eq!(names.len(), 8, "{names:?}");
+    let sheet = wb.worksheet_range(&names[0])?;
+    let row = (10..30)
+        .find(|r| {
+            sheet
+                .get_value((*r, 0))
+                .is_some_and(|v| v.to_string().contains("A-bidrag"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no A-bidrag row"))?;
+    assert_eq!(
+        sheet.get_value((row, 10)).map(|v| v.to_string()).as_deref(),
+        Some("0.74")
+    );
+    // The group's e-mail, in the first member's name.
+    let mails: Vec<Value> = svc
+        .probe
+        .of_type(REQUESTED)
+        .into_iter()
+        .filter(|e| e["data"]["related"]["case_id"] == "quarterly-gl-dk-2026-12-31")
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0]["data"]["municipality"], "0957");
+    assert_eq!(mails[0]["data"]["recipient"]["email"], group_mail);
+    svc.stop().await?;
+    Ok(())
+}
+
+/// The finance office's daily arrears list (issue 22 item 6): one row per claim of the office
+/// in arrears, debtor id only, by category and age with totals; another office's claims, a
+/// prepayment and a claim not yet due are not on it. CSV and XLSX read back.
+#[tokio::test]
+async fn an_office_gets_its_daily_arrears_list_as_csv_and_xlsx() -> anyhow::Result<()> {
+    let svc = start("postgres").await?;
+    // Skanderborg's office (Danish headings); a Qeqqata claim (B) is another office's.
+    let skanderborg = |c: C<'static>| C {
+        municipality: "0746",
+        office: "main",
+        ..c
+    };
+    let (a, cc, dd) = (skanderborg(A), skanderborg(CC), skanderborg(DD));
+    let permit = C {
+        id: "PP-1",
+        category: "building_permit",
+        amount: "4000.00",
+        due: "2026-12-01",
+        ..cc
+    };
+    svc.publish(&[
+        day("2026-12-01"),
+        svc.opened(&a),
+        svc.opened(&B),
+        svc.opened(&cc),
+        svc.opened(&dd),
+        prepayment(svc.opened(&permit)),
+        day("2027-02-10"),
+        balance(&cc, "2000.00", "250.00", "fee", "2027-02-10"),
+    ])
+    .await?;
+    svc.settle_days().await?;
+
+    let path = "/api/v1/arrears-lists/0746/main?date=2027-02-10";
+    let (status, ct, bytes) = svc.get_bytes(path, READER).await?;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(ct.as_deref(), Some(CSV_MEDIA_TYPE));
+    let csv = String::from_utf8(bytes)?;
+    let lines: Vec<&str> = csv
+        .trim_start_matches('\u{feff}')
+        .split_terminator("\r\n")
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Krav-id;Skyldner-id;Kategori;key;Forfaldsdato;Dage over forfald;age;Status;Hovedstol;Gebyrer;Renter;I alt",
+            "A;P-1;Dagtilbud;daycare;2027-01-15;26;days_0_30;open;1000,00;0,00;0,00;1000,00",
+            "D;P-3;Varme;heat;2027-02-01;9;days_0_30;open;300,00;0,00;0,00;300,00",
+            "C;P-2;Husleje;rent;2026-10-01;132;days_91_365;open;2000,00;250,00;0,00;2250,00",
+            "",
+            "Kategori;key;0–30 dage;31–90 dage;91–365 dage;Over 1 år;I alt;Krav",
+            "Dagtilbud;daycare;1000,00;0,00;0,00;0,00;1000,00;1",
+            "Varme;heat;300,00;0,00;0,00;0,00;300,00;1",
+            "Husleje;rent;0,00;0,00;2250,00;0,00;2250,00;1",
+            "I alt;;1300,00;0,00;2250,00;0,00;3550,00;3",
+        ],
+        "{csv}"
+    );
+
+    // The same list as a workbook: the rows and the totals by category and age.
+    let (status, ct, bytes) = svc
+        .get_bytes(&format!("{path}&format=xlsx"), READER)
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(ct.as_deref(), Some(XLSX_MEDIA_TYPE));
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))?;
+    assert_eq!(wb.sheet_names(), ["Restanceliste", "Kategori og alder"]);
+    let rows = wb.worksheet_range("Restanceliste")?;
+    let text = |r: u32, c: u32| {
+        rows.get_value((r, c))
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(text(2, 0), "Krav-id");
+    assert_eq!(
+        (text(3, 0), text(3, 1), text(3, 4)),
+        ("A".into(), "P-1".into(), "26".into())
+    );
+    assert_eq!((text(5, 0), text(5, 9)), ("C".into(), "2250".into()));
+    assert_eq!(
+        (text(6, 0), text(6, 1), text(6, 9)),
+        ("I alt".into(), "3".into(), "3550".into())
+    );
+    let totals = wb.worksheet_range("Kategori og alder")?;
+    assert_eq!(
+        totals.get_value((6, 5)).map(|v| v.to_string()).as_deref(),
+        Some("3550")
+    );
+
+    // JSON for a dashboard; refusals.
+    let (status, json) = svc
+        .get(&format!("{path}&format=json"), Some(READER))
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(json["total"], json!({"claims": 3, "amount": "3550.00"}));
+    let (status, _) = svc.get(path, Some(ONLY_0957)).await?;
+    assert_eq!(status, 403, "another municipality's token");
+    let (status, body) = svc
+        .get("/api/v1/arrears-lists/0746/nuuk", Some(READER))
+        .await?;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = svc.get(&format!("{path}&format=pdf"), Some(READER)).await?;
+    assert_eq!(status, 400);
+    let (status, _) = svc
+        .get(
+            "/api/v1/arrears-lists/0746/main?date=2027-02-11",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 400, "after the current business date");
+    let (status, _) = svc
+        .get(
+            "/api/v1/arrears-lists/0746/main?date=2026-11-30",
+            Some(READER),
+        )
+        .await?;
+    assert_eq!(status, 404, "before reporting's first business day");
+    svc.stop().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn bad_messages_are_dead_lettered_with_reasons() -> anyhow::Result<()> {
     let mut svc = start("postgres").await?;

@@ -9,11 +9,13 @@
 //! - [`schedule`]: which reports fall due on an opened business day (first business day of the
 //!   month / quarter, caught up when days were skipped; a municipality's extra dates);
 //! - [`consolidate`]: a group's report from its members' reports;
+//! - [`arrears_list`]: an office's daily arrears list (one row per claim, by category and age);
 //! - [`history`]: the day-one history file (CSV) and its checks;
 //! - [`assemble`]: figures of two dates → the [`crate::domain::report::Report`] model and the arrears
 //!   API's JSON.
 
 pub mod arrears;
+pub mod arrears_list;
 pub mod assemble;
 pub mod claim;
 pub mod consolidate;

@@ -34,6 +34,18 @@ pub struct Labels {
     pub members: &'static str,
     /// Column: change (a count).
     pub change: &'static str,
+    /// Title of an office's daily arrears list.
+    pub list_title: &'static str,
+    /// Sheet name of the list's rows.
+    pub sheet_list: &'static str,
+    /// Sheet name of the list's totals by category and age.
+    pub sheet_list_totals: &'static str,
+    /// Column: the claim's id.
+    pub claim_id: &'static str,
+    /// Column: the debtor's id.
+    pub debtor_id: &'static str,
+    /// Column: the due date.
+    pub due_date: &'static str,
     /// "Municipality".
     pub municipality: &'static str,
     /// "Period".
@@ -153,6 +165,12 @@ const DA: Labels = Labels {
     note_measures: "Ikke registreret: tiltaget registreres endnu ikke i systemet; det er ikke det samme som 0.",
     members: "Kommuner",
     change: "Ændring",
+    list_title: "Restanceliste",
+    sheet_list: "Restanceliste",
+    sheet_list_totals: "Kategori og alder",
+    claim_id: "Krav-id",
+    debtor_id: "Skyldner-id",
+    due_date: "Forfaldsdato",
     municipality: "Kommune",
     period: "Periode",
     as_of: "Opgjort pr.",
@@ -209,6 +227,12 @@ const KL: Labels = Labels {
     note_measures: "Nalunaarsorneqanngilaq: iliuuseq suli systemimi nalunaarsorneqanngilaq; 0-mut assigiinngilaq.",
     members: "Kommunit",
     change: "Allanngorneq",
+    list_title: "Akiitsunik allattorsimaffik",
+    sheet_list: "Akiitsut",
+    sheet_list_totals: "Immikkoortut ukiuilu",
+    claim_id: "Akiligassap normua",
+    debtor_id: "Akiliisussap normua",
+    due_date: "Akiligassap ulloa",
     municipality: "Kommuni",
     period: "Piffissaq",
     as_of: "Ulloq",
@@ -265,6 +289,12 @@ const NB: Labels = Labels {
     note_measures: "Ikke registrert: tiltaket registreres ennå ikke i systemet; det er ikke det samme som 0.",
     members: "Kommuner",
     change: "Endring",
+    list_title: "Restanseliste",
+    sheet_list: "Restanseliste",
+    sheet_list_totals: "Kategori og alder",
+    claim_id: "Krav-id",
+    debtor_id: "Skyldner-id",
+    due_date: "Forfallsdato",
     municipality: "Kommune",
     period: "Periode",
     as_of: "Per",
@@ -321,6 +351,12 @@ const EN: Labels = Labels {
     note_measures: "Not recorded: the system does not record this measure yet; it is not the same as 0.",
     members: "Municipalities",
     change: "Change",
+    list_title: "Arrears list",
+    sheet_list: "Arrears list",
+    sheet_list_totals: "Category and age",
+    claim_id: "Claim id",
+    debtor_id: "Debtor id",
+    due_date: "Due date",
     municipality: "Municipality",
     period: "Period",
     as_of: "As of",

@@ -11,6 +11,7 @@
 //!
 //! A quarterly report uses `-q<n>` for the month: `arrears-0746-2027-q1.xlsx`.
 
+pub mod arrears_list;
 pub mod chart;
 pub mod csv;
 pub mod labels;

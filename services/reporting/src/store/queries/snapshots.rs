@@ -9,6 +9,7 @@ use super::days::one_date;
 use super::flows::{FlowKind, FlowRow, add_flows};
 use super::{bad, count_value, get_u64};
 use crate::domain::arrears::{AgeBounds, Arrears, Cell, Dimension};
+use crate::domain::arrears_list::ListedClaim;
 use crate::domain::claim::{Balance, ClaimState};
 use crate::domain::report::{AgeBucket, ArrearsState};
 
@@ -34,7 +35,7 @@ pub async fn has_snapshot(db: &impl ConnectionTrait, day: BusinessDate) -> Resul
 /// versions started by then (`claim_versions_current`) and the few closed after it
 /// (`claim_versions_closed`).
 fn valid_versions(extra: &str) -> String {
-    let columns = "municipality, office, category, state, direct_debit, debtor_id, due_date, \
+    let columns = "claim_id, municipality, office, category, state, direct_debit, debtor_id, due_date, \
         principal_minor, fees_minor, interest_minor, total_minor, \
         CASE WHEN due_date >= $2 THEN 'days_0_30' WHEN due_date >= $3 THEN 'days_31_90' \
         WHEN due_date >= $4 THEN 'days_91_365' ELSE 'over_365' END AS age_bucket";
@@ -144,6 +145,41 @@ pub async fn compute_arrears(
         }
     }
     Ok(arrears.sorted())
+}
+
+/// Every claim of `office` in arrears at the end of `day` (the daily arrears list; the same
+/// versions a snapshot counts, so the list and the figures agree).
+pub async fn claims_in_arrears(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    office: &str,
+    day: BusinessDate,
+) -> Result<Vec<ListedClaim>, DbErr> {
+    let sql = format!(
+        "SELECT claim_id, debtor_id, category, due_date, state, direct_debit, principal_minor, \
+         fees_minor, interest_minor FROM ({}) v",
+        valid_versions(" AND office = $6")
+    );
+    let mut values = snapshot_values(municipality, day);
+    values.push(office.into());
+    db.query_all_raw(stmt(db, sql, values))
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get_by_index(4)?;
+            Ok(ListedClaim {
+                claim_id: r.try_get_by_index(0)?,
+                debtor_id: r.try_get_by_index(1)?,
+                category: r.try_get_by_index(2)?,
+                due_date: restance_store::get_date(r, 3)?,
+                state: parse_arrears_state(&state)?,
+                direct_debit: r.try_get_by_index(5)?,
+                principal: money(r, 6)?,
+                fees: money(r, 7)?,
+                interest: money(r, 8)?,
+            })
+        })
+        .collect()
 }
 
 /// What fell into arrears on `day` (due the day before, unpaid at the end of `day`), per office
