@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 34] = [
+pub const TEMPLATE_IDS: [&str; 35] = [
     "reminder_1",
     "reminder_2",
     "meeting_offer",
@@ -57,6 +57,7 @@ pub const TEMPLATE_IDS: [&str; 34] = [
     "supply_suspension_notice",
     "distraint_notice",
     "write_off_notice",
+    "campaign_notice",
     "report_ready",
     "guarantee_bank_hold",
     "guarantee_bank_release",
