@@ -153,6 +153,9 @@ pub struct LegalBasis {
     /// The supply suspension notice.
     #[serde(default)]
     pub supply: Option<String>,
+    /// The notice that a claim was written off (limitation).
+    #[serde(default)]
+    pub write_off: Option<String>,
 }
 
 /// What a letter is about, to pick its legal basis.
@@ -166,6 +169,8 @@ pub enum LetterKind {
     Transfer,
     /// Supply suspension notice.
     Supply,
+    /// The write-off notice.
+    WriteOff,
 }
 
 impl LetterSettings {
@@ -176,6 +181,7 @@ impl LetterSettings {
             LetterKind::MeetingOffer => b.meeting_offer.as_deref(),
             LetterKind::Transfer => b.transfer.as_deref(),
             LetterKind::Supply => b.supply.as_deref(),
+            LetterKind::WriteOff => b.write_off.as_deref(),
         });
         configured
             .filter(|s| !s.trim().is_empty())

@@ -193,6 +193,11 @@ pub fn letter_data(
             };
             data.insert("legal_basis".into(), json!(basis));
         }
+        templates::WRITE_OFF_NOTICE => {
+            data.insert("written_off_on".into(), json!(ctx.date));
+            data.insert("reason".into(), json!("statute_barred"));
+            data.insert("legal_basis".into(), json!(basis(LetterKind::WriteOff)));
+        }
         templates::TRANSFERRED_TO_COLLECTION => {
             data.insert("transferred_on".into(), json!(ctx.date));
             data.insert("collection_authority".into(), json!(authority));

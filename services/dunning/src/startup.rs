@@ -54,6 +54,7 @@ impl Application {
         let shared = Arc::new(Shared {
             policies: config.policies,
             catalog: settings.catalog.clone(),
+            letters: config.service.letters.clone(),
             run_wake: Arc::new(Notify::new()),
         });
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;

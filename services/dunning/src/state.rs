@@ -5,6 +5,7 @@ use std::sync::Arc;
 use restance_kernel::Catalog;
 use tokio::sync::Notify;
 
+use crate::config::LetterSettings;
 use crate::domain::Policies;
 
 /// What the handlers share.
@@ -14,6 +15,8 @@ pub struct Shared {
     pub policies: Policies,
     /// The catalog.
     pub catalog: Catalog,
+    /// Letter settings (the API's write-off notice uses them too).
+    pub letters: LetterSettings,
     /// Wakes the daily-run worker when a business day is recorded.
     pub run_wake: Arc<Notify>,
 }

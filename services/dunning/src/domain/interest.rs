@@ -365,6 +365,7 @@ mod tests {
                 limitation_years: 3,
                 transfer: Default::default(),
                 threshold: None,
+                write_off_notice: false,
             }],
         }
     }

@@ -178,6 +178,9 @@ pub struct PolicyVersion {
     /// The small-balance threshold (bagatelgrænse): below it no reminder, fee or transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<Threshold>,
+    /// Send the debtor the `write_off_notice` letter when a caseworker approves a write-off.
+    #[serde(default)]
+    pub write_off_notice: bool,
 }
 
 /// How a claim that reached its transfer step goes to the state (issue: seeds 001 and 002).

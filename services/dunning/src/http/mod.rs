@@ -31,7 +31,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
-use restance_contracts::messages::{ClaimRef, WriteOffApproved, WriteOffReason};
+use restance_contracts::messages::{
+    ClaimRef, NotificationRequested, Recipient, Related, WriteOffApproved, WriteOffReason,
+};
 use restance_kernel::{BusinessDate, Money};
 use restance_runtime::api::{
     self, ApiError, Gate, Need, Query, Reader, Refusal, RefusalAudit, valid_id,
@@ -44,7 +46,8 @@ use serde_json::{Value, json};
 mod cases;
 
 use crate::debtors;
-use crate::domain::{Hold, HoldKind, Scope};
+use crate::domain::{Action, Hold, HoldKind, Scope, ids, templates};
+use crate::letters::{LetterContext, letter_data};
 use crate::state::Shared;
 use crate::store::queries::{self, ClaimRow, HistoryRow, WriteOffRow};
 
@@ -412,6 +415,11 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
             approved_date: day,
         })
         .map_err(|e| DbErr::Custom(e.to_string()))?;
+    if let Some(notice) = write_off_notice(state, &tx, &claim, id, day).await? {
+        effects
+            .emit(notice)
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+    }
     queries::approve_write_off(&tx, id, &caller.name, day).await?;
     queries::insert_history(
         &tx,
@@ -448,6 +456,77 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
         StatusCode::OK,
         json!({"write_off_id": id, "state": "approved", "approved_by": caller.name, "approved_date": day}),
     ))
+}
+
+/// The `write_off_notice` letter to the debtor for an approved write-off, where the claim's policy
+/// version in force says so (`write_off_notice = true`); its id is deterministic per write-off.
+async fn write_off_notice(
+    state: &ApiState,
+    tx: &sea_orm::DatabaseTransaction,
+    claim: &ClaimRow,
+    write_off_id: &str,
+    day: BusinessDate,
+) -> Result<Option<NotificationRequested>, DbErr> {
+    let shared = &state.shared;
+    let Ok(resolved) = shared
+        .policies
+        .resolve(&claim.municipality, &claim.category, day)
+    else {
+        return Ok(None);
+    };
+    if !resolved.version.write_off_notice {
+        return Ok(None);
+    }
+    let (Some(municipality), Some(jurisdiction)) = (
+        shared.catalog.municipality(&claim.municipality),
+        shared
+            .policies
+            .policies
+            .get(resolved.policy_id)
+            .map(|p| p.jurisdiction.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    let key = (claim.municipality.clone(), claim.debtor_id.clone());
+    let kind = queries::lock_debtors(tx, std::slice::from_ref(&key))
+        .await?
+        .get(&key)
+        .map_or(restance_kernel::PartyKind::Person, |d| d.kind);
+    let ctx = LetterContext {
+        date: day,
+        municipality,
+        catalog: &shared.catalog,
+        resolved: &resolved,
+        jurisdiction,
+        settings: &shared.letters,
+        kind,
+    };
+    let template = templates::WRITE_OFF_NOTICE;
+    let action = Action::WriteOffProposal {
+        proposal_id: write_off_id.to_owned(),
+        claim_id: claim.claim_id.clone(),
+        limitation_date: day,
+        balance: claim.balance,
+    };
+    let claim_ids = vec![claim.claim_id.clone()];
+    Ok(Some(NotificationRequested {
+        notification_id: ids::notification_id_on(&claim_ids, write_off_id, day, template),
+        municipality: claim.municipality.clone(),
+        office: (!claim.office.is_empty()).then(|| claim.office.clone()),
+        template: template.to_owned(),
+        language: None,
+        recipient: Recipient::Debtor {
+            debtor_id: claim.debtor_id.clone(),
+        },
+        data: letter_data(&ctx, &action, template, &[claim]),
+        related: Related {
+            service: Some("dunning".into()),
+            claim_ids,
+            debtor_id: Some(claim.debtor_id.clone()),
+            case_id: None,
+        },
+        attachments: Vec::new(),
+    }))
 }
 
 async fn finish_write(

@@ -55,6 +55,7 @@ fn the_version_in_force_is_the_latest_that_has_started() {
         limitation_years: 3,
         transfer: Default::default(),
         threshold: None,
+        write_off_notice: false,
     };
     let policy = Policy {
         name: String::new(),
