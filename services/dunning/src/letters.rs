@@ -193,6 +193,12 @@ pub fn letter_data(
             };
             data.insert("legal_basis".into(), json!(basis));
         }
+        templates::PRE_DUE_NOTICE => {
+            let due = claims.iter().map(|c| c.due_date).min().unwrap_or(ctx.date);
+            data.insert("due_date".into(), json!(due));
+            data.insert("payment".into(), payment(ctx.municipality, claims.first()));
+            data.insert("legal_basis".into(), json!(basis(LetterKind::Reminder)));
+        }
         templates::WRITE_OFF_NOTICE => {
             data.insert("written_off_on".into(), json!(ctx.date));
             data.insert("reason".into(), json!("statute_barred"));

@@ -540,7 +540,9 @@ impl Publisher<'_> {
                 ));
             }
             // a letter only (requested in `publish`)
-            Action::PlanOffer { .. } | Action::DistraintNotice { .. } => {}
+            Action::PlanOffer { .. }
+            | Action::PreDueNotice { .. }
+            | Action::DistraintNotice { .. } => {}
             Action::StepSkipped { .. } => {}
         }
         Ok(())

@@ -288,6 +288,7 @@ fn initial_view(s: &Scenario) -> DebtorView {
                 status: ClaimStatus::Open,
                 last_acknowledged: None,
                 prepayment: false,
+                direct_debit: false,
                 history: ClaimHistory::default(),
             }
         })

@@ -36,6 +36,7 @@ fn debtor(i: usize, due: BusinessDate) -> DebtorView {
             status: ClaimStatus::Open,
             last_acknowledged: None,
             prepayment: false,
+            direct_debit: false,
             history: ClaimHistory::default(),
         }],
         holds: vec![],

@@ -299,6 +299,13 @@ pub enum Action {
         /// Why a transfer is proposed, per claim.
         grounds: Vec<TransferGrounds>,
     },
+    /// The friendly notice before the due date (`pre_due_notice`).
+    PreDueNotice {
+        /// The claims falling due.
+        claim_ids: Vec<String>,
+        /// The letter.
+        letter: Letter,
+    },
     /// The plan offer of a claim a caseworker kept from transfer (a `meeting_offer` letter).
     PlanOffer {
         /// The claims.
@@ -352,6 +359,7 @@ impl Action {
             | Action::SupplyRestoration { claim_ids, .. }
             | Action::TransferProposal { claim_ids, .. }
             | Action::PlanOffer { claim_ids, .. }
+            | Action::PreDueNotice { claim_ids, .. }
             | Action::DistraintNotice { claim_ids, .. }
             | Action::DistraintCase { claim_ids, .. }
             | Action::StepSkipped { claim_ids, .. } => {
@@ -373,6 +381,7 @@ impl Action {
             | Action::Transfer { letter, .. }
             | Action::CompanyFinalNotice { letter, .. }
             | Action::PlanOffer { letter, .. }
+            | Action::PreDueNotice { letter, .. }
             | Action::DistraintNotice { letter, .. }
             | Action::SupplySuspensionNotice { letter, .. } => Some(letter),
             _ => None,
@@ -395,6 +404,7 @@ impl Action {
             Action::Interest { .. }
             | Action::SupplyRestoration { .. }
             | Action::PlanOffer { .. }
+            | Action::PreDueNotice { .. }
             | Action::WriteOffProposal { .. } => None,
             // not the step itself: the transfer step is taken when the claim is transferred
             Action::TransferProposal { .. }
@@ -420,6 +430,7 @@ impl Action {
             Action::WriteOffProposal { .. } => "write_off_proposal",
             Action::TransferProposal { .. } => "transfer_proposal",
             Action::PlanOffer { .. } => "plan_offer",
+            Action::PreDueNotice { .. } => "pre_due_notice",
             Action::DistraintNotice { .. } => "distraint_notice",
             Action::DistraintCase { .. } => "distraint_case",
             Action::StepSkipped { .. } => "step_skipped",

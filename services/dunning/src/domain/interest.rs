@@ -347,6 +347,7 @@ mod tests {
             status: ClaimStatus::Open,
             last_acknowledged: None,
             prepayment: false,
+            direct_debit: false,
             history: ClaimHistory::default(),
         }
     }
@@ -366,6 +367,7 @@ mod tests {
                 transfer: Default::default(),
                 threshold: None,
                 write_off_notice: false,
+                pre_due_notice: None,
             }],
         }
     }

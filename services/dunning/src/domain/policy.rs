@@ -49,8 +49,10 @@ pub mod templates {
     pub const WRITE_OFF_NOTICE: &str = "write_off_notice";
     /// The notice before distraint (udlægsvarsel) for a priority claim.
     pub const DISTRAINT_NOTICE: &str = "distraint_notice";
+    /// The friendly notice before the due date (adviser).
+    pub const PRE_DUE_NOTICE: &str = "pre_due_notice";
     /// Every template id above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         REMINDER_1,
         REMINDER_2,
         MEETING_OFFER,
@@ -59,6 +61,7 @@ pub mod templates {
         TRANSFERRED_TO_COLLECTION,
         WRITE_OFF_NOTICE,
         DISTRAINT_NOTICE,
+        PRE_DUE_NOTICE,
     ];
     /// The templates a `reminder` or `transfer_notice` step may name.
     pub const REMINDERS: [&str; 2] = [REMINDER_1, REMINDER_2];
@@ -181,6 +184,18 @@ pub struct PolicyVersion {
     /// Send the debtor the `write_off_notice` letter when a caseworker approves a write-off.
     #[serde(default)]
     pub write_off_notice: bool,
+    /// A friendly notice before the due date (adviser, seed 001) for the categories of this
+    /// policy; not for direct-debit or prepayment claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_due_notice: Option<PreDueNotice>,
+}
+
+/// `pre_due_notice = { days_before = 5 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreDueNotice {
+    /// Sent this many days before the due date (1 to 60).
+    pub days_before: u32,
 }
 
 /// How a claim that reached its transfer step goes to the state (issue: seeds 001 and 002).

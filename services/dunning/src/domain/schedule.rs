@@ -114,6 +114,7 @@ mod tests {
             status: ClaimStatus::Open,
             last_acknowledged: None,
             prepayment: false,
+            direct_debit: false,
             history: ClaimHistory::default(),
         }
     }

@@ -64,6 +64,9 @@ pub struct ClaimState {
     /// step, charges no fee or interest and never transfers it; invoicing expires it unpaid.
     #[serde(default)]
     pub prepayment: bool,
+    /// Collected by direct debit (Betalingsservice, AvtaleGiro): no notice before the due date.
+    #[serde(default)]
+    pub direct_debit: bool,
     /// What dunning already did.
     #[serde(default)]
     pub history: ClaimHistory,
@@ -214,6 +217,9 @@ pub struct ClaimHistory {
     /// When a write-off was proposed (the claim then gets nothing more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off_proposed: Option<BusinessDate>,
+    /// When the notice before the due date was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_due_sent: Option<BusinessDate>,
     /// When the claim was last proposed for transfer (policy `transfer.mode = "review"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_proposed: Option<BusinessDate>,
@@ -573,6 +579,9 @@ fn record_action(
             if c.history.kept_plan_offered.is_none_or(|d| d < date) {
                 c.history.kept_plan_offered = Some(date);
             }
+        }),
+        Action::PreDueNotice { claim_ids, .. } => each(claim_ids, &mut |c| {
+            first(&mut c.history.pre_due_sent);
         }),
         Action::DistraintNotice { claim_ids, .. } => each(claim_ids, &mut |c| {
             first(&mut c.history.distraint_notice_sent);

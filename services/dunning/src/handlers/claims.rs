@@ -90,6 +90,7 @@ pub async fn opened(
         next_action_date: None,
         invoicing_version: e.version.unwrap_or(0),
         prepayment: e.prepayment,
+        direct_debit: e.direct_debit,
     };
     queries::insert_claim_if_new(tx, &row).await?;
     Ok(Outcome::Done)

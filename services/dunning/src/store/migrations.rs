@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
                 table: "api_audit",
             }),
             Box::new(CollectionCases),
+            Box::new(DirectDebit),
         ]
     }
 }
@@ -276,6 +277,28 @@ impl MigrationTrait for CollectionCases {
                 reason TEXT NULL
             );
             CREATE INDEX collection_cases_list ON collection_cases (kind, state, municipality, opened_date, case_id)",
+        )
+        .await
+    }
+}
+
+/// Whether invoicing collects a claim by direct debit: such a claim gets no notice before its
+/// due date (the payment service collects it).
+#[derive(Debug)]
+struct DirectDebit;
+
+impl MigrationName for DirectDebit {
+    fn name(&self) -> &str {
+        "m20261222_000010_dunning_direct_debit"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DirectDebit {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE claims ADD COLUMN direct_debit BOOLEAN NOT NULL DEFAULT FALSE",
         )
         .await
     }

@@ -76,6 +76,18 @@ fn next_active(
         return tomorrow;
     }
     let interest = interest::next_assessment_after(claim, resolved.policy, limitation, today);
+    let pre_due = resolved
+        .version
+        .pre_due_notice
+        .filter(|_| !claim.direct_debit && claim.history.pre_due_sent.is_none())
+        .and_then(|n| super::pre_due_date(claim, n))
+        .filter(|d| *d > today && *d < claim.due_date)
+        .or_else(|| {
+            super::pre_due_notice_on(claim, resolved, today)
+                .then_some(tomorrow)
+                .flatten()
+                .filter(|t| *t < claim.due_date)
+        });
     let plan = plan_claim(after, claim, resolved, today, OnceADay::Ignore);
     let step = if plan.skipped.is_empty() {
         match plan.outcome {
@@ -86,7 +98,7 @@ fn next_active(
     } else {
         tomorrow
     };
-    earliest([Some(limitation), interest, step])
+    earliest([Some(limitation), interest, step, pre_due])
 }
 
 fn earliest<const N: usize>(dates: [Option<BusinessDate>; N]) -> Option<BusinessDate> {

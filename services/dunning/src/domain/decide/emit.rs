@@ -426,3 +426,33 @@ pub(super) fn emit_restorations(
         },
     });
 }
+
+/// One notice before the due date per policy version for the debtor's claims falling due.
+pub(super) fn emit_pre_due(
+    out: &mut Decisions,
+    groups: &BTreeMap<PolicyRef, Vec<&ClaimState>>,
+    today: BusinessDate,
+) {
+    for (policy, claims) in groups {
+        let ids = claim_ids(claims);
+        let due = claims.iter().map(|c| c.due_date).min().unwrap_or(today);
+        out.decisions.push(Decision {
+            policy: policy.clone(),
+            reason: format!("notice before the due date {due} (pre_due_notice, seed 001)"),
+            action: Action::PreDueNotice {
+                letter: Letter {
+                    notification_id: ids::notification_id_on(
+                        &ids,
+                        "pre_due",
+                        due,
+                        templates::PRE_DUE_NOTICE,
+                    ),
+                    template: templates::PRE_DUE_NOTICE.to_owned(),
+                    channels: Vec::new(),
+                    office: claims.first().map(|c| c.office.clone()).unwrap_or_default(),
+                },
+                claim_ids: ids,
+            },
+        });
+    }
+}

@@ -48,7 +48,7 @@ use crate::domain::policy::{Policies, PolicyRef, Resolved, Step};
 use crate::domain::view::{ClaimState, DebtorView, Hold};
 use checks::{OnceADay, needs_restoration, plan_claim, transfer_grounds};
 use dates::next_action_date;
-use emit::{emit_gates, emit_interest, emit_restorations, emit_step, emit_write_off};
+use emit::{emit_gates, emit_interest, emit_pre_due, emit_restorations, emit_step, emit_write_off};
 
 /// What the step sequence asks of one claim today.
 #[derive(Debug)]
@@ -128,6 +128,7 @@ fn assess_claims<'a>(
     let mut order: Vec<&ClaimState> = view.claims.iter().collect();
     order.sort_by(|a, b| (a.due_date, &a.claim_id).cmp(&(b.due_date, &b.claim_id)));
     let mut restorations: Vec<(&ClaimState, PolicyRef)> = Vec::new();
+    let mut pre_due: BTreeMap<PolicyRef, Vec<&ClaimState>> = BTreeMap::new();
     let mut live = Vec::new();
     for claim in order {
         let resolved = match policies.resolve(&view.municipality, &claim.category, date) {
@@ -146,6 +147,12 @@ fn assess_claims<'a>(
         if !claim.is_active() || claim.prepayment {
             // a prepayment is not arrears (seed 000): no step, fee, interest or transfer
             continue;
+        }
+        if pre_due_notice_on(claim, &resolved, date) {
+            pre_due
+                .entry(resolved.policy_ref())
+                .or_default()
+                .push(claim);
         }
         let holds: Vec<&Hold> = view.holds_of(&claim.claim_id).collect();
         let Some(limitation) = limitation_date(
@@ -174,7 +181,35 @@ fn assess_claims<'a>(
         });
     }
     emit_restorations(out, &restorations, date);
+    emit_pre_due(out, &pre_due, date);
     live
+}
+
+/// Seed 001: a friendly notice `days_before` the due date (or later, before the due date, when a
+/// day was skipped), once, for claims not collected by direct debit. A claim first seen on its
+/// due date or later gets none.
+pub(super) fn pre_due_notice_on(
+    claim: &ClaimState,
+    resolved: &Resolved<'_>,
+    date: BusinessDate,
+) -> bool {
+    let Some(notice) = resolved.version.pre_due_notice else {
+        return false;
+    };
+    !claim.direct_debit
+        && claim.history.pre_due_sent.is_none()
+        && date < claim.due_date
+        && pre_due_date(claim, notice).is_some_and(|from| from <= date)
+}
+
+/// The day the notice before the due date is due.
+pub(super) fn pre_due_date(
+    claim: &ClaimState,
+    notice: crate::domain::policy::PreDueNotice,
+) -> Option<BusinessDate> {
+    claim
+        .due_date
+        .checked_add_days(-i64::from(notice.days_before))
 }
 
 /// What the open claims' step sequences ask for today, grouped: claims that take the same step

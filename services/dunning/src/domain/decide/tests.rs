@@ -222,6 +222,7 @@ fn claim(id: &str, category: &str, due: &str, principal: &str) -> ClaimState {
         status: ClaimStatus::Open,
         last_acknowledged: None,
         prepayment: false,
+        direct_debit: false,
         history: ClaimHistory::default(),
     }
 }

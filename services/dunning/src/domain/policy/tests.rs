@@ -56,6 +56,7 @@ fn the_version_in_force_is_the_latest_that_has_started() {
         transfer: Default::default(),
         threshold: None,
         write_off_notice: false,
+        pre_due_notice: None,
     };
     let policy = Policy {
         name: String::new(),

@@ -237,6 +237,13 @@ fn check_collection(path: &str, v: &PolicyVersion, out: &mut Vec<String>) {
             "{path}.transfer.source: empty; name the decision or leave it out"
         ));
     }
+    if let Some(n) = v.pre_due_notice
+        && !(1..=60).contains(&n.days_before)
+    {
+        out.push(format!(
+            "{path}.pre_due_notice.days_before: must be 1 to 60"
+        ));
+    }
     if let Some(th) = &v.threshold {
         if !th.below.is_positive() {
             out.push(format!("{path}.threshold.below: must be more than 0.00"));

@@ -54,6 +54,8 @@ pub struct ClaimRow {
     pub next_action_date: Option<BusinessDate>,
     /// A prepayment claim: not arrears, never dunned.
     pub prepayment: bool,
+    /// Collected by direct debit.
+    pub direct_debit: bool,
     /// Invoicing's version of the claim the balance and status came from (0: only events
     /// without a version): an older claim event arriving later is ignored
     /// (`handlers::claims`, `ClaimCopy`).
@@ -75,6 +77,7 @@ impl ClaimRow {
             status: self.status,
             last_acknowledged: self.last_acknowledged,
             prepayment: self.prepayment,
+            direct_debit: self.direct_debit,
             history: self.history.clone(),
         }
     }
@@ -110,8 +113,8 @@ fn parse_status(s: &str) -> Result<ClaimStatus, DbErr> {
 const CLAIM_COLUMNS: &str = "claim_id, municipality, debtor_id, source, invoice_id, category, office, \
     currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
     payment_reference, ocr_line, status, last_acknowledged, history, suspension_id, next_action_date, \
-    invoicing_version, prepayment";
-const CLAIM_COLS: usize = 23;
+    invoicing_version, prepayment, direct_debit";
+const CLAIM_COLS: usize = 24;
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
     let currency: String = row.try_get_by_index(7)?;
@@ -150,6 +153,7 @@ fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
                 .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
         },
         prepayment: row.try_get_by_index(22)?,
+        direct_debit: row.try_get_by_index(23)?,
     })
 }
 
@@ -186,6 +190,7 @@ fn claim_values(c: &ClaimRow, out: &mut Vec<Value>) -> Result<(), DbErr> {
             .into(),
     );
     out.push(c.prepayment.into());
+    out.push(c.direct_debit.into());
     Ok(())
 }
 

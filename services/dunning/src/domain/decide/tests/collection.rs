@@ -81,9 +81,20 @@ steps = [
     { after_due_days = 14, action = { kind = "transfer", notice_min_days = 7 } },
 ]
 
+[policies.adviser]
+jurisdiction = "dk"
+[[policies.adviser.versions]]
+version = 1
+effective_from = "2020-01-01"
+interest = { kind = "none" }
+pre_due_notice = { days_before = 5 }
+steps = [
+    { after_due_days = 7, action = { kind = "reminder", template = "reminder_1" } },
+]
+
 [municipalities."0746"]
 default = "review"
-categories = { property_tax = "automatic", water = "automatic", daycare = "automatic", seed002 = "unwilling", automatic = "automatic" }
+categories = { property_tax = "automatic", water = "automatic", daycare = "automatic", seed002 = "unwilling", automatic = "automatic", adviser = "adviser" }
 
 [municipalities."0957"]
 default = "greenland"
@@ -513,4 +524,40 @@ fn interest_that_is_itself_statute_barred_is_never_assessed() {
         .collect();
     assert_eq!(periods.first(), Some(&d("2023-04-02")), "{periods:?}");
     assert_eq!(periods.len(), 36, "April 2023 to March 2026");
+}
+
+// --- 6. the notice before the due date ---------------------------------------------------------
+
+#[test]
+fn a_notice_before_the_due_date_goes_once_and_not_for_direct_debit() {
+    let mut paper = claim("C-1", "adviser", "2027-03-01", "800.00");
+    paper.due_date = d("2027-03-01");
+    let mut debit = claim("C-2", "adviser", "2027-03-01", "800.00");
+    debit.direct_debit = true;
+    let mut view = person(vec![paper, debit]);
+    assert_eq!(
+        next_steps(&view, &collection(), d("2027-02-10")).next_action["C-1"],
+        Some(d("2027-02-24"))
+    );
+    let days = run_days(&mut view, &collection(), "2027-02-10", "2027-03-20");
+    assert_eq!(
+        summary(&days),
+        vec![
+            (d("2027-02-24"), vec!["pre_due_notice"]),
+            (d("2027-03-08"), vec!["reminder"]),
+        ]
+    );
+    let Action::PreDueNotice { claim_ids, letter } = &days[0].1[0] else {
+        panic!("a pre-due notice expected");
+    };
+    assert_eq!(
+        claim_ids,
+        &vec!["C-1".to_owned()],
+        "not the direct-debit claim"
+    );
+    assert_eq!(letter.template, "pre_due_notice");
+    // first seen on its due date: no notice
+    let mut late = person(vec![claim("C-3", "adviser", "2027-03-01", "800.00")]);
+    let days = run_days(&mut late, &collection(), "2027-03-01", "2027-03-05");
+    assert!(days.is_empty(), "{:?}", summary(&days));
 }
