@@ -52,6 +52,7 @@ registry!(
     SupplyRestorationRequested,
     WriteOffProposed,
     WriteOffApproved,
+    DistraintRecorded,
     NotificationRequested,
     LetterReady,
     SmsSent,

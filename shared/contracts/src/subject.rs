@@ -136,6 +136,19 @@ impl Subject for ReminderIssued {
     }
 }
 
+/// A recorded distraint: its municipality, debtor and claims.
+impl Subject for DistraintRecorded {
+    fn municipality(&self) -> Option<&str> {
+        Some(&self.municipality)
+    }
+    fn debtor_id(&self) -> Option<&str> {
+        Some(&self.debtor_id)
+    }
+    fn claim_ids(&self) -> Vec<&str> {
+        self.claim_ids.iter().map(String::as_str).collect()
+    }
+}
+
 /// The claim it opens is the guarantor's.
 impl Subject for RecoveryRaised {
     fn municipality(&self) -> Option<&str> {

@@ -2061,7 +2061,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 50 + SERVICES.len());
+    assert_eq!(types.len(), 51 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }
@@ -2424,5 +2424,21 @@ fn a_refund_confirmation_names_the_refund_and_a_positive_amount() {
     assert_eq!(
         paths(&problems_of::<RefundConfirmed>(none)),
         vec!["data.refund_id", "data.amount"]
+    );
+}
+
+#[test]
+fn a_recorded_distraint_names_its_case_and_at_least_one_claim() {
+    let data = json!({"distraint_id":"dst-4e81c07a2b9d5f13","municipality":"0746","debtor_id":"P-7741",
+                      "claim_ids":["CLM-0746-004512"],"recorded_date":"2027-03-18"});
+    let d = decode::<DistraintRecorded>(data.clone()).expect("valid without a legal basis");
+    assert_eq!(d.legal_basis, None);
+    assert_eq!(d.claim_ids(), vec!["CLM-0746-004512"]);
+    let mut none = data;
+    none["claim_ids"] = json!([]);
+    none["distraint_id"] = json!("");
+    assert_eq!(
+        paths(&problems_of::<DistraintRecorded>(none)),
+        vec!["data.distraint_id", "data.claim_ids"]
     );
 }

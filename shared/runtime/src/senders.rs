@@ -32,13 +32,13 @@ use restance_contracts::messages::{
     BenefitPaid, BenefitReported, CaseClosed, CaseOpened, CaseworkerAlerted, ClaimBalanceChanged,
     ClaimHandedOver, ClaimOpened, ClaimReleased, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
     CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DeliveryFailed,
-    DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
-    InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
-    MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
-    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired, PrepaymentSettled, RecoveryRaised,
-    RefundConfirmed, RefundRequested, ReminderIssued,
-    ReportPublished, SmsSent, SupplyRestorationRequested, SupplySuspensionRequested,
-    WriteOffApproved, WriteOffProposed, is_rejected_type,
+    DistraintRecorded, DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged,
+    GuaranteeRegistered, InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady,
+    MeetingHeld, MeetingMissed, MeetingScheduled, NotificationRequested, PaymentApplied,
+    PaymentReceived, PaymentUnmatched, PlanCompleted, PlanCreated, PlanDefaulted,
+    PrepaymentExpired, PrepaymentSettled, RecoveryRaised, RefundConfirmed, RefundRequested,
+    ReminderIssued, ReportPublished, SmsSent, SupplyRestorationRequested,
+    SupplySuspensionRequested, WriteOffApproved, WriteOffProposed, is_rejected_type,
 };
 use restance_contracts::{Message, Problem, known_types};
 use serde::Deserialize;
@@ -154,7 +154,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | SupplySuspensionRequested::TYPE
         | SupplyRestorationRequested::TYPE
         | WriteOffProposed::TYPE
-        | WriteOffApproved::TYPE => DUNNING,
+        | WriteOffApproved::TYPE
+        | DistraintRecorded::TYPE => DUNNING,
         ClaimOpened::TYPE
         | ClaimBalanceChanged::TYPE
         | ClaimSettled::TYPE

@@ -1,7 +1,7 @@
 //! From our dunning service: fees and interest to add to a claim's balance (for invoicing),
 //! reminders issued, claims transferred to state collection (the transfer for the authority, and
 //! the same without the debtor's details for Restance's services), supply suspension requests,
-//! caseworker alerts and write-off proposals and approvals.
+//! caseworker alerts, write-off proposals and approvals, and the municipality's recorded distraints.
 
 use restance_kernel::BusinessDate;
 use restance_kernel::{Currency, Money, NationalId, PartyKind, Redacted};
@@ -424,6 +424,45 @@ impl Validate for CaseworkerAlerted {
         p.id("data.category", &self.category);
         claim_ids(&mut p, &self.claim_ids);
         p.text("data.reason", &self.reason);
+        p.into_vec()
+    }
+}
+
+/// `dunning.distraint.recorded.v1`: a caseworker recorded the municipality's own distraint
+/// (udlæg) for a debtor's priority claims (property tax): the distraint case is closed as
+/// recorded, and the claims stay with the municipality under distraint (reporting shows them in
+/// their own state and counts the distraint among the measures taken). No personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistraintRecorded {
+    /// The distraint case (`dst-…`): the natural key, one recorded distraint per case.
+    pub distraint_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor.
+    pub debtor_id: String,
+    /// The claims under distraint (never empty).
+    pub claim_ids: Vec<String>,
+    /// The day the distraint was made (limitation runs again from it).
+    pub recorded_date: BusinessDate,
+    /// The rule the distraint rests on, as cited in the notice before distraint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
+}
+
+impl Message for DistraintRecorded {
+    const TYPE: &'static str = "dunning.distraint.recorded.v1";
+}
+
+impl Validate for DistraintRecorded {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.distraint_id", &self.distraint_id);
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        claim_ids(&mut p, &self.claim_ids);
+        if let Some(basis) = &self.legal_basis {
+            p.text("data.legal_basis", basis);
+        }
         p.into_vec()
     }
 }
