@@ -42,7 +42,8 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 35] = [
+pub const TEMPLATE_IDS: [&str; 36] = [
+    "pre_due_notice",
     "reminder_1",
     "reminder_2",
     "meeting_offer",
