@@ -5,6 +5,7 @@
 //! by its own distraint, and a recorded legal step moves a claim's limitation.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,9 +17,12 @@ use serde_json::{Value, json};
 const T: Duration = Duration::from_secs(30);
 const REQUESTED: &str = "notifications.notification.requested.v1";
 const TRANSFERRED: &str = "dunning.claim.transferred.v1";
+const DISTRAINT_RECORDED: &str = "dunning.distraint.recorded.v1";
 const TOKEN: &str = "caseworker-token-0001";
-/// May read, not write.
+/// Neither reads nor writes dunning's decisions.
 const CLERK: &str = "clerk-token-00000001";
+/// Reads, may not write.
+const READER: &str = "reader-token-00000001";
 /// A caseworker of Skanderborg (0746), where the tests' claims are.
 const HERE: &str = "skanderborg-token-0746";
 /// A caseworker of another municipality (0751): sees none of the tests' claims.
@@ -37,7 +41,7 @@ async fn start(kind: &str) -> anyhow::Result<TestApp> {
         .configure(|s| {
             short_not_yet(s);
             s.api.tokens = Some(secrecy::SecretString::from(format!(
-                "{TOKEN}:caseworker,{CLERK}:clerk,{HERE}:caseworker:mhj:0746,\
+                "{TOKEN}:caseworker,{CLERK}:clerk,{READER}:reader,{HERE}:caseworker:mhj:0746,\
                  {ELSEWHERE}:caseworker:ola:0751"
             )));
         })
@@ -200,6 +204,33 @@ fn letters_for(probe: &mut BusProbe, template: &str, claim: &str) -> usize {
         .count()
 }
 
+/// The letter's data renders with the harmonised template (as in tests/service.rs).
+fn assert_all_render(probe: &mut BusProbe) {
+    let renderer = restance_letters::Renderer::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"),
+    )
+    .expect("templates load");
+    for request in probe.of_type(REQUESTED) {
+        let template = request["data"]["template"].as_str().expect("template");
+        let data = &request["data"]["data"];
+        assert_eq!(
+            renderer.check_data(template, data),
+            Vec::<String>::new(),
+            "{template}: {data:#}"
+        );
+        for language in [restance_kernel::Language::Da, restance_kernel::Language::En] {
+            let mut input = renderer
+                .sample_input(template, language)
+                .expect("sample input");
+            input.data = data.clone();
+            let pdf = renderer
+                .render_pdf(template, language, &input)
+                .unwrap_or_else(|e| panic!("{template} ({language:?}) does not render: {e}"));
+            assert!(pdf.pages >= 1);
+        }
+    }
+}
+
 fn cases(list: &Value) -> &Vec<Value> {
     list["cases"].as_array().expect("cases")
 }
@@ -316,7 +347,7 @@ async fn transfer_is_a_decision(kind: &str) -> anyhow::Result<()> {
         let c = &open[id];
         // two started months of interest (February, and March from the 2nd)
         let balance = balance_after(amount, 2);
-        total = total + money(&balance);
+        total += money(&balance);
         assert_eq!(c["municipality"], "0746", "{c:#}");
         assert_eq!(c["debtor_id"], debtor);
         assert_eq!(c["categories"], json!(["other"]));
@@ -395,6 +426,8 @@ async fn transfer_is_a_decision(kind: &str) -> anyhow::Result<()> {
         "another municipality"
     );
     assert_eq!(svc.get("/api/v1/transfer-proposals", None).await?.0, 401);
+    let (status, l) = svc.get("/api/v1/transfer-proposals", Some(READER)).await?;
+    assert_eq!((status, &l["count"]), (200, &json!(6)), "a reader reads");
 
     // The CSV: a header and one row for the only proposal of at least 2,000.
     let (status, text) = svc
@@ -449,6 +482,12 @@ async fn transfer_is_a_decision(kind: &str) -> anyhow::Result<()> {
             .await?
             .0,
         401
+    );
+    assert_eq!(
+        svc.post_json(&decide("T-A"), Some(READER), Some(transfer.clone()))
+            .await?
+            .0,
+        403
     );
     assert_eq!(
         svc.post_json(&decide("T-A"), Some(CLERK), Some(transfer.clone()))
@@ -755,6 +794,13 @@ async fn transfer_is_a_decision(kind: &str) -> anyhow::Result<()> {
     assert_eq!(t["fees"], "250.00");
     assert_eq!(t["interest"], "20.00", "two started months at 1 %");
     assert_eq!(t["total"], balance_after("1000.00", 2));
+    let decoded: restance_contracts::messages::ClaimTransferred =
+        serde_json::from_value(t.clone())?;
+    assert_eq!(
+        restance_contracts::Validate::validate(&decoded),
+        vec![],
+        "the transfer passes the contract's checks"
+    );
     assert_eq!(svc.probe.of_type("dunning.claim.handed_over.v1").len(), 1);
     assert_eq!(
         letters_for(&mut svc.probe, "transferred_to_collection", "T-A"),
@@ -819,6 +865,7 @@ async fn transfer_is_a_decision(kind: &str) -> anyhow::Result<()> {
         1,
         "T-B is not proposed again without a broken agreement"
     );
+    assert_all_render(&mut svc.probe);
     assert!(svc.dead_letters().await?.is_empty());
     svc.stop().await
 }
@@ -956,12 +1003,29 @@ async fn a_priority_claim_goes_to_distraint(kind: &str) -> anyhow::Result<()> {
     assert_eq!(answer["state"], "recorded");
     assert_eq!(answer["recorded_date"], "2027-03-18");
     assert_eq!(answer["claim_ids"], json!(["PT-1"]));
+    // Published for reporting, from the same transaction: the case, the claims, the date and
+    // the legal basis — no personal data.
+    let events = svc.probe.wait_for(DISTRAINT_RECORDED, 1, T).await?;
+    assert_eq!(
+        events[0]["data"],
+        json!({"distraint_id": case_id, "municipality": "0746", "debtor_id": "P-T",
+               "claim_ids": ["PT-1"], "recorded_date": "2027-03-18",
+               "legal_basis": DISTRAINT_BASIS}),
+        "{events:#?}"
+    );
+    assert_eq!(events[0]["source"], "/restance/dunning");
     assert_eq!(
         svc.post_json(&record, Some(HERE), Some(body("2027-03-18")))
             .await?
             .0,
         409,
         "recorded once"
+    );
+    svc.settle().await?;
+    assert_eq!(
+        svc.probe.of_type(DISTRAINT_RECORDED).len(),
+        1,
+        "published once: the refused second record publishes nothing"
     );
     let (_, l) = svc
         .get("/api/v1/distraint-cases?state=recorded", Some(TOKEN))
@@ -997,6 +1061,8 @@ async fn a_priority_claim_goes_to_distraint(kind: &str) -> anyhow::Result<()> {
         "one distraint case, no proposal"
     );
     assert_eq!(of_template(&mut svc.probe, "distraint_notice").len(), 1);
+    assert_eq!(svc.probe.of_type(DISTRAINT_RECORDED).len(), 1);
+    assert_all_render(&mut svc.probe);
     assert!(svc.dead_letters().await?.is_empty());
     svc.stop().await
 }
