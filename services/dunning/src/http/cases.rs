@@ -16,8 +16,8 @@
 //!   the municipality collects itself (seed 001): the notice was sent, the caseworker makes the
 //!   distraint;
 //! - `POST /api/v1/distraint-cases/{id}/record` — `{"recorded_date": "…", "reason": "…"}`: the
-//!   distraint is made; it interrupts limitation (a new period from that date) and shows on the
-//!   claim;
+//!   distraint is made; it interrupts limitation (a new period from that date), shows on the
+//!   claim and is published as `dunning.distraint.recorded.v1` (for reporting);
 //! - `POST /api/v1/claims/{id}/legal-steps` — `{"date": "…", "reason": "…"}`: another legal step
 //!   (a court claim, an enforcement request) that interrupts limitation.
 //!
@@ -27,6 +27,8 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use restance_bus::Effects;
+use restance_contracts::messages::DistraintRecorded;
 use restance_kernel::{BusinessDate, Money};
 use restance_runtime::api::{ApiError, Query, Reader, valid_id};
 use restance_runtime::api_auth::Caller;
@@ -650,7 +652,25 @@ async fn record_in_tx(
         reason,
     )
     .await?;
+    // Reporting counts it among the measures taken and shows the claims under distraint: in the
+    // same transaction as the record, once per case (a second record is a 409 above).
+    let mut effects = Effects::new(state.source.clone());
+    effects
+        .emit(DistraintRecorded {
+            distraint_id: id.to_owned(),
+            municipality: case.municipality.clone(),
+            debtor_id: case.debtor_id.clone(),
+            claim_ids: case.claim_ids.clone(),
+            recorded_date: recorded,
+            legal_basis: case.grounds["legal_basis"]
+                .as_str()
+                .filter(|b| !b.trim().is_empty())
+                .map(str::to_owned),
+        })
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    state.outbox.enqueue(&tx, &effects.into_messages()).await?;
     tx.commit().await?;
+    state.outbox.wake();
     Ok(Written::Ok(
         StatusCode::OK,
         json!({"case_id": id, "state": "recorded", "recorded_date": recorded, "claim_ids": claims}),
