@@ -18,6 +18,7 @@
 //! consideration for daycare and the family area, fees and interest never above what the law
 //! allows, transfer to state collection only after the reminder procedure and a written notice.
 
+pub mod campaigns;
 pub mod config;
 pub mod debtors;
 pub mod domain;

@@ -51,8 +51,10 @@ pub mod templates {
     pub const DISTRAINT_NOTICE: &str = "distraint_notice";
     /// The friendly notice before the due date (adviser).
     pub const PRE_DUE_NOTICE: &str = "pre_due_notice";
+    /// A campaign's letter (company notice, settlement visit, direct debit, information).
+    pub const CAMPAIGN_NOTICE: &str = "campaign_notice";
     /// Every template id above.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         REMINDER_1,
         REMINDER_2,
         MEETING_OFFER,
@@ -62,6 +64,7 @@ pub mod templates {
         WRITE_OFF_NOTICE,
         DISTRAINT_NOTICE,
         PRE_DUE_NOTICE,
+        CAMPAIGN_NOTICE,
     ];
     /// The templates a `reminder` or `transfer_notice` step may name.
     pub const REMINDERS: [&str; 2] = [REMINDER_1, REMINDER_2];

@@ -43,6 +43,7 @@ use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod campaigns;
 mod cases;
 
 use crate::debtors;
@@ -99,6 +100,13 @@ pub fn router(
             post(cases::record_distraint),
         )
         .route("/api/v1/claims/{id}/legal-steps", post(cases::legal_step))
+        .route(
+            "/api/v1/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/api/v1/campaigns/{id}", get(campaigns::one))
+        .route("/api/v1/campaigns/{id}/approve", post(campaigns::approve))
+        .route("/api/v1/campaigns/{id}/list.csv", get(campaigns::list_csv))
         .with_state(ApiState {
             db,
             gate: Gate::open_without_tokens(tokens),

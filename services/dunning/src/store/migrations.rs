@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
                 table: "api_audit",
             }),
             Box::new(CollectionCases),
+            Box::new(Campaigns),
             Box::new(DirectDebit),
         ]
     }
@@ -299,6 +300,47 @@ impl MigrationTrait for DirectDebit {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN direct_debit BOOLEAN NOT NULL DEFAULT FALSE",
+        )
+        .await
+    }
+}
+
+/// Campaigns (`crate::campaigns`): the draft or sent campaign with its request, and the debtors
+/// it was sent to with the claims selected and the notification requested (one row per campaign
+/// and debtor, inserted in the approving transaction).
+#[derive(Debug)]
+struct Campaigns;
+
+impl MigrationName for Campaigns {
+    fn name(&self) -> &str {
+        "m20261221_000009_dunning_campaigns"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Campaigns {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE campaigns (
+                campaign_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_date DATE NOT NULL,
+                approved_by TEXT NULL,
+                approved_date DATE NULL
+            );
+            CREATE INDEX campaigns_by_date ON campaigns (created_date, campaign_id);
+            CREATE TABLE campaign_debtors (
+                campaign_id TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                claim_ids TEXT NOT NULL,
+                arrears_minor BIGINT NOT NULL,
+                notification_id TEXT NOT NULL,
+                PRIMARY KEY (campaign_id, debtor_id)
+            )",
         )
         .await
     }

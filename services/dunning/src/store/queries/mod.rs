@@ -3,6 +3,7 @@
 //! writes of many rows are multi-row statements.
 
 mod audit;
+mod campaigns;
 mod cases;
 mod claims;
 mod days;
@@ -12,6 +13,7 @@ mod holds;
 mod write_offs;
 
 pub use audit::*;
+pub use campaigns::*;
 pub use cases::*;
 pub use claims::*;
 pub use days::*;
