@@ -250,6 +250,18 @@ fn fee(c: &C<'_>, date: &str) -> Value {
     )
 }
 
+/// `dunning.distraint.recorded.v1`: the municipality's own distraint for a priority claim.
+fn distraint(case_id: &str, c: &C<'_>, date: &str) -> Value {
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.distraint.recorded.v1",
+        json!({"distraint_id":case_id,"municipality":c.municipality,"debtor_id":c.debtor,
+               "claim_ids":[c.id],"recorded_date":date,
+               "legal_basis":"kommunens udpantningsret for ejendomsskat"}),
+    )
+}
+
 /// `agreements.meeting.held.v1`.
 fn meeting_held(id: &str, c: &C<'_>, date: &str) -> Value {
     envelope(
@@ -771,13 +783,24 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         amount: "700.00",
         ..permit
     };
+    // Property tax, a priority claim: the municipality makes distraint itself (seed 001).
+    let property_tax = C {
+        id: "R-5",
+        category: "property_tax",
+        debtor: "P-9",
+        amount: "3200.00",
+        due: "2026-12-01",
+        ..daycare
+    };
     svc.publish(&[
         day("2026-12-01"),
         svc.opened(&daycare),
         svc.opened(&water),
         prepayment(svc.opened(&permit)),
         prepayment(svc.opened(&expiring)),
+        svc.opened(&property_tax),
         day("2026-12-16"),
+        distraint("dst-r5", &property_tax, "2026-12-16"),
         letter(&daycare, 1, "reminder_1", "2026-12-16"),
         letter(&daycare, 2, "meeting_offer", "2026-12-16"),
         fee(&daycare, "2026-12-16"),
@@ -795,6 +818,10 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
         svc.probe.of_type(PUBLISHED).is_empty(),
         "no report before the first business day of January"
     );
+    // A second copy of the distraint (another envelope) is not a second distraint.
+    svc.publish(&[distraint("dst-r5", &property_tax, "2026-12-16")])
+        .await?;
+    svc.settle_days().await?;
     // 1 January 2027 is a holiday (Friday), the 4th is the first business day: December's
     // monthly report and the fourth quarter's.
     svc.publish(&[day("2027-01-01"), day("2027-01-04")]).await?;
@@ -1020,7 +1047,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
 
     // The council's quarterly report: measures taken in the quarter. Reporting began on
     // 1 December 2026, so the same quarter a year earlier has no figures (blank, not 0);
-    // distraints and campaigns have no event yet: not recorded.
+    // campaigns have no event yet: not recorded. The distraint is counted once.
     let (status, quarterly) = svc
         .get("/api/v1/reports/quarterly-0746-2026-12-31", Some(READER))
         .await?;
@@ -1050,7 +1077,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
             ("plans_broken".into(), n(1), Value::Null),
             ("deferrals".into(), n(0), Value::Null),
             ("transfers".into(), n(0), Value::Null),
-            ("distraints".into(), Value::Null, Value::Null),
+            ("distraints".into(), n(1), Value::Null),
             ("write_offs".into(), n(0), Value::Null),
             ("campaigns".into(), Value::Null, Value::Null),
         ]
@@ -1058,6 +1085,58 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
     assert_eq!(
         quarterly["report"]["prepayments"],
         json!({"claims": 1, "amount": "5000.00"})
+    );
+    // The property tax under distraint: its own arrears state, still arrears.
+    let state_total = |report: &Value, key: &str| {
+        report["report"]["states"]
+            .as_array()
+            .and_then(|s| s.iter().find(|r| r["state"] == key))
+            .map(|r| r["now"]["total"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        state_total(&quarterly, "distraint"),
+        "3200.00",
+        "{quarterly:#}"
+    );
+    assert_eq!(figure("property_tax"), "3200.00");
+    // … and read back from the quarterly report's files: the measure in the CSV, the state in
+    // the workbook's state sheet (Danish: Skanderborg's language).
+    let quarterly_files = published[1]["data"]["files"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let file_of = |suffix: &str| {
+        quarterly_files
+            .iter()
+            .find(|f| f["name"].as_str().is_some_and(|n| n.ends_with(suffix)))
+            .and_then(|f| f["path"].as_str())
+            .map(|p| svc.documents().join(p))
+            .ok_or_else(|| anyhow::anyhow!("no {suffix} in {quarterly_files:#?}"))
+    };
+    let csv = String::from_utf8(std::fs::read(file_of(".csv")?)?)?;
+    assert!(
+        csv.lines()
+            .any(|l| l == "Udlæg foretaget af kommunen;distraints;1;;"),
+        "{csv}"
+    );
+    assert!(!csv.contains("distraints;ikke registreret"), "{csv}");
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(file_of(".xlsx")?)?;
+    let states = wb.worksheet_range("Status")?;
+    let distraint_row = (0..u32::try_from(states.height())?)
+        .find(|r| {
+            states.get_value((*r, 0)).is_some_and(
+                |v| matches!(v, calamine::Data::String(s) if s == "Udlæg ved kommunen"),
+            )
+        })
+        .ok_or_else(|| anyhow::anyhow!("no distraint row in the state sheet"))?;
+    assert_eq!(
+        states
+            .get_value((distraint_row, 1))
+            .map(|v| v.to_string())
+            .as_deref(),
+        Some("3200")
     );
 
     // A duplicate day and the next day produce nothing more.

@@ -3,7 +3,8 @@
 //! date, one row each, by category and age, with totals — for the finance office to work from.
 //!
 //! - **Which claims**: exactly those the arrears figures count ([`crate::domain::arrears`]): a
-//!   balance at the end of the date, due before it, open, under a plan, deferred or transferred.
+//!   balance at the end of the date, due before it, open, under a plan, deferred, under the
+//!   municipality's distraint or transferred.
 //!   Prepayments are not arrears and are not listed; settled and written-off claims neither.
 //! - **No personal data**: the debtor's id (the billing system's), never a national id, name or
 //!   address; reporting does not hold them.

@@ -28,6 +28,10 @@ pub enum Lifecycle {
     WrittenOff,
     /// Handed to state collection (`dunning.claim.handed_over.v1`): still owed, still arrears.
     Transferred,
+    /// The municipality made distraint (udlæg) for it itself (`dunning.distraint.recorded.v1`,
+    /// priority claims such as property tax): still owed to the municipality, still arrears,
+    /// reported in its own state.
+    Distraint,
     /// An unpaid prepayment (`invoicing.claim.opened.v1` with `prepayment: true`: a permit or
     /// land allocation paid before it is handed out, seed 000). Owed, but never arrears: the
     /// permit is simply not issued until it is paid. Reported apart as outstanding prepayments.
@@ -45,6 +49,7 @@ impl Lifecycle {
             Lifecycle::Settled => "settled",
             Lifecycle::WrittenOff => "written_off",
             Lifecycle::Transferred => "transferred",
+            Lifecycle::Distraint => "distraint",
             Lifecycle::Prepayment => "prepayment",
             Lifecycle::Expired => "expired",
         }
@@ -65,6 +70,7 @@ impl Lifecycle {
             Lifecycle::Settled,
             Lifecycle::WrittenOff,
             Lifecycle::Transferred,
+            Lifecycle::Distraint,
             Lifecycle::Prepayment,
             Lifecycle::Expired,
         ]
@@ -156,7 +162,7 @@ impl Holds {
     }
 }
 
-/// The state a claim is counted in. The first four are the arrears states of the report; a
+/// The state a claim is counted in. The first five are the arrears states of the report; a
 /// settled or written-off claim has no balance and is not arrears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +175,8 @@ pub enum ClaimState {
     Deferred,
     /// Transferred to state collection.
     Transferred,
+    /// Under the municipality's own distraint (udlæg).
+    Distraint,
     /// Paid in full.
     Settled,
     /// Written off.
@@ -187,6 +195,7 @@ impl ClaimState {
             ClaimState::UnderPlan => "under_plan",
             ClaimState::Deferred => "deferred",
             ClaimState::Transferred => "transferred",
+            ClaimState::Distraint => "distraint",
             ClaimState::Settled => "settled",
             ClaimState::WrittenOff => "written_off",
             ClaimState::Prepayment => "prepayment",
@@ -201,6 +210,7 @@ impl ClaimState {
             ClaimState::UnderPlan,
             ClaimState::Deferred,
             ClaimState::Transferred,
+            ClaimState::Distraint,
             ClaimState::Settled,
             ClaimState::WrittenOff,
             ClaimState::Prepayment,
@@ -218,6 +228,7 @@ impl ClaimState {
             ClaimState::UnderPlan => Some(ArrearsState::UnderPlan),
             ClaimState::Deferred => Some(ArrearsState::Deferred),
             ClaimState::Transferred => Some(ArrearsState::Transferred),
+            ClaimState::Distraint => Some(ArrearsState::Distraint),
             ClaimState::Settled
             | ClaimState::WrittenOff
             | ClaimState::Prepayment
@@ -226,13 +237,16 @@ impl ClaimState {
     }
 
     /// The stored names of the arrears states, for SQL `IN (…)` lists.
-    pub const ARREARS: [&'static str; 4] = ["open", "under_plan", "deferred", "transferred"];
+    pub const ARREARS: [&'static str; 5] =
+        ["open", "under_plan", "deferred", "distraint", "transferred"];
 }
 
 /// The state a claim is counted in, from its lifecycle and the agreements covering it.
 ///
 /// Precedence: a written-off or settled claim is just that; a transferred claim is collected by
-/// the state whatever was agreed before; an unpaid prepayment is a prepayment whatever covers
+/// the state whatever was agreed before; a claim under the municipality's distraint stays under
+/// distraint whatever is agreed (the distraint is the municipality's security until it is paid);
+/// an unpaid prepayment is a prepayment whatever covers
 /// it (never arrears); a deferral in force wins over a plan (nothing is due while deferred);
 /// then a plan; else open.
 pub fn state_of(lifecycle: Lifecycle, holds: &Holds) -> ClaimState {
@@ -240,6 +254,7 @@ pub fn state_of(lifecycle: Lifecycle, holds: &Holds) -> ClaimState {
         Lifecycle::WrittenOff => ClaimState::WrittenOff,
         Lifecycle::Settled => ClaimState::Settled,
         Lifecycle::Transferred => ClaimState::Transferred,
+        Lifecycle::Distraint => ClaimState::Distraint,
         Lifecycle::Prepayment => ClaimState::Prepayment,
         Lifecycle::Expired => ClaimState::Expired,
         Lifecycle::Open if holds.has(HoldKind::Deferral) => ClaimState::Deferred,
@@ -365,6 +380,24 @@ mod tests {
                 ..Balance::ZERO
             },
         }
+    }
+
+    #[test]
+    fn a_claim_under_distraint_is_its_own_arrears_state_whatever_is_agreed() {
+        let mut holds = Holds::new();
+        holds.add(HoldKind::Plan, "P-1");
+        holds.add(HoldKind::Deferral, "D-1");
+        let state = state_of(Lifecycle::Distraint, &holds);
+        assert_eq!(state, ClaimState::Distraint);
+        assert_eq!(state.arrears(), Some(ArrearsState::Distraint));
+        assert!(ClaimState::ARREARS.contains(&"distraint"));
+        assert_eq!(ClaimState::parse("distraint"), Some(ClaimState::Distraint));
+        assert_eq!(Lifecycle::parse("distraint"), Some(Lifecycle::Distraint));
+        assert!(!Lifecycle::Distraint.is_closed());
+        assert_eq!(
+            "distraint".parse::<ArrearsState>(),
+            Ok(ArrearsState::Distraint)
+        );
     }
 
     #[test]

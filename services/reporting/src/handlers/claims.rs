@@ -8,6 +8,7 @@
 //! | `invoicing.claim.settled.v1` | settled, nothing open |
 //! | `invoicing.claim.written_off.v1` | written off, nothing open (not arrears); flow `written_off` with the amount |
 //! | `dunning.claim.handed_over.v1` | transferred (still arrears); flow `transferred` with the balance transferred |
+//! | `dunning.distraint.recorded.v1` | its open claims under `distraint` (still arrears, its own state); one distraint counted as a measure taken |
 //! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
 //! | `invoicing.prepayment.expired.v1` | an unpaid prepayment expired: `expired`, nothing open (neither arrears nor outstanding) |
 //! | `dunning.reminder.issued.v1`, `dunning.fee.assessed.v1` | counted as measures taken (`domain::report::measures`) |
@@ -38,7 +39,8 @@
 use restance_bus::{Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened, ClaimRef,
-    ClaimSettled, ClaimWrittenOff, FeeAssessed, PaymentApplied, PrepaymentExpired, ReminderIssued,
+    ClaimSettled, ClaimWrittenOff, DistraintRecorded, FeeAssessed, PaymentApplied,
+    PrepaymentExpired, ReminderIssued,
 };
 use restance_kernel::{Catalog, Money};
 use sea_orm::DbErr;
@@ -251,8 +253,9 @@ pub async fn transferred(ws: &mut WorkingSet<'_>, e: &ClaimHandedOver) -> Result
     match row.lifecycle {
         Lifecycle::Transferred => return Ok(Outcome::Done),
         // A prepayment should never be transferred (dunning leaves prepayments alone); if one
-        // is, it is owed to the state's collection like any claim and counted so.
-        Lifecycle::Open | Lifecycle::Prepayment => {}
+        // is, it is owed to the state's collection like any claim and counted so. A claim under
+        // the municipality's distraint that is transferred after all is the state's from then.
+        Lifecycle::Open | Lifecycle::Prepayment | Lifecycle::Distraint => {}
         other => {
             return Ok(Outcome::Rejected(Rejection::new(format!(
                 "claim {} is {}; only an open claim can be transferred to state collection",
@@ -339,6 +342,41 @@ pub async fn prepayment_expired(
         c.lifecycle = Lifecycle::Expired;
         c.balance = Balance::ZERO;
     });
+    Ok(Outcome::Done)
+}
+
+/// `dunning.distraint.recorded.v1`: the municipality made distraint for a debtor's claims. Its
+/// open claims are under distraint from the business date (still arrears, reported in their own
+/// state); a claim that was settled, written off or transferred before the event came stays so.
+/// The distraint is one measure taken, counted once: a repeat whose claims are all under
+/// distraint already changes nothing. A claim not known yet is waited for; one of another
+/// debtor is refused.
+pub async fn distraint_recorded(
+    ws: &mut WorkingSet<'_>,
+    e: &DistraintRecorded,
+) -> Result<Outcome, DbErr> {
+    let mut rows = Vec::with_capacity(e.claim_ids.len());
+    for (i, id) in e.claim_ids.iter().enumerate() {
+        let path = format!("data.claim_ids[{i}]");
+        match ws.claim(id).await? {
+            None => return Ok(Outcome::not_yet(UNKNOWN_CLAIM, unknown(id, &path))),
+            Some(row) if row.municipality != e.municipality || row.debtor_id != e.debtor_id => {
+                return Ok(Outcome::Rejected(Rejection::new(format!(
+                    "{path}: claim {id} is not a claim of debtor {} in municipality {}",
+                    e.debtor_id, e.municipality
+                ))));
+            }
+            Some(row) => rows.push(row.clone()),
+        }
+    }
+    if rows.iter().all(|r| r.lifecycle == Lifecycle::Distraint) {
+        return Ok(Outcome::Done);
+    }
+    let stamp = ws.stamp(e.recorded_date);
+    for row in rows.iter().filter(|r| r.lifecycle == Lifecycle::Open) {
+        ws.change(&row.claim_id, stamp, |c| c.lifecycle = Lifecycle::Distraint);
+    }
+    ws.measure(&e.municipality, stamp, Measure::Distraints);
     Ok(Outcome::Done)
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - invoicing's and dunning's claim events keep each claim and its versions ([`claims`]);
 //! - agreements' plans and deferrals set the claims' state ([`agreements`]);
-//! - dunning's reminders and fees, agreements' meetings held, new plans, broken plans and
+//! - dunning's recorded distraints put their claims in the state `distraint`;
+//! - dunning's reminders, fees and distraints, agreements' meetings held, new plans, broken plans and
 //!   deferrals are counted as "measures taken" (`domain::report::measures`);
 //! - `calendar.day.opened.v1` moves the business date every later change is stamped with, starts
 //!   and ends deferrals, and records the day for the worker ([`crate::worker`]), which takes the
@@ -25,8 +26,9 @@ use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
     AgreementEvent, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
-    ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, FeeAssessed, MeetingHeld,
-    PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired, ReminderIssued,
+    ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, DistraintRecorded, FeeAssessed,
+    MeetingHeld, PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired,
+    ReminderIssued,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -46,6 +48,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<PrepaymentExpired>()
         .on::<ReminderIssued>()
         .on::<FeeAssessed>()
+        .on::<DistraintRecorded>()
         .on::<PlanCreated>()
         .on::<PlanDefaulted>()
         .on::<PlanCompleted>()
@@ -196,6 +199,16 @@ impl On<FeeAssessed> for Shared {
     }
 }
 
+impl On<DistraintRecorded> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DistraintRecorded,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::distraint_recorded(&mut cx.batch.ws, &e).await?)
+    }
+}
+
 /// The agreements events reporting follows, each through [`agreements::apply`].
 macro_rules! agreement_routes {
     ($($t:ident),* $(,)?) => {$(
@@ -231,5 +244,37 @@ impl On<DayOpened> for Shared {
                 "business day opened: later changes belong to it; the worker closes the dates before it");
         }
         Ok(Outcome::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same types as `consumes` of `[identities.reporting]` in deploy/rabbitmq/identities.toml.
+    #[test]
+    fn the_queue_is_bound_to_the_claims_agreements_measures_and_the_day() {
+        assert_eq!(
+            routes().message_types(),
+            [
+                "agreements.deferral.ended.v1",
+                "agreements.deferral.granted.v1",
+                "agreements.meeting.held.v1",
+                "agreements.plan.completed.v1",
+                "agreements.plan.created.v1",
+                "agreements.plan.defaulted.v1",
+                "calendar.day.opened.v1",
+                "dunning.claim.handed_over.v1",
+                "dunning.distraint.recorded.v1",
+                "dunning.fee.assessed.v1",
+                "dunning.reminder.issued.v1",
+                "invoicing.claim.balance_changed.v1",
+                "invoicing.claim.opened.v1",
+                "invoicing.claim.settled.v1",
+                "invoicing.claim.written_off.v1",
+                "invoicing.payment.applied.v1",
+                "invoicing.prepayment.expired.v1",
+            ]
+        );
     }
 }

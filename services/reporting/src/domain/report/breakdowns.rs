@@ -17,26 +17,31 @@ pub enum ArrearsState {
     UnderPlan,
     /// Payment deferred (henstand) until a date.
     Deferred,
+    /// Under the municipality's own distraint (udlæg; priority claims such as property tax):
+    /// collected by the municipality, not transferred.
+    Distraint,
     /// Transferred to the state collection authority (Gældsstyrelsen / Statens innkrevingssentral).
     Transferred,
 }
 
 impl ArrearsState {
     /// Every state, in the order the report lists them.
-    pub const ALL: [ArrearsState; 4] = [
+    pub const ALL: [ArrearsState; 5] = [
         ArrearsState::Open,
         ArrearsState::UnderPlan,
         ArrearsState::Deferred,
+        ArrearsState::Distraint,
         ArrearsState::Transferred,
     ];
 
     /// The snake_case name used in storage and the API: `open`, `under_plan`, `deferred`,
-    /// `transferred`.
+    /// `distraint`, `transferred`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ArrearsState::Open => "open",
             ArrearsState::UnderPlan => "under_plan",
             ArrearsState::Deferred => "deferred",
+            ArrearsState::Distraint => "distraint",
             ArrearsState::Transferred => "transferred",
         }
     }
@@ -58,6 +63,10 @@ impl ArrearsState {
             (Deferred, Kl) => "Kinguartitsineq",
             (Deferred, Nb) => "Betalingsutsettelse",
             (Deferred, En) => "Deferred",
+            (Distraint, Da) => "Udlæg ved kommunen",
+            (Distraint, Kl) => "Kommunip arsaarinera",
+            (Distraint, Nb) => "Utlegg ved kommunen",
+            (Distraint, En) => "Distraint by the municipality",
             (Transferred, Da) => "Overdraget til inddrivelse",
             (Transferred, Kl) => "Akiligassanik katersuisartunut ingerlateqqitaq",
             (Transferred, Nb) => "Overført til statlig innkreving",
@@ -79,7 +88,7 @@ impl FromStr for ArrearsState {
 
 /// A state name that is not one of [`ArrearsState::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown arrears state (expected open, under_plan, deferred or transferred)")]
+#[error("unknown arrears state (expected open, under_plan, deferred, distraint or transferred)")]
 pub struct UnknownArrearsState;
 
 /// One row of the arrears-by-state table: the state's figures now and 12 months earlier.

@@ -16,7 +16,7 @@
 //! | plans broken | `agreements.plan.defaulted.v1` of a plan not ended already | plans |
 //! | deferrals | `agreements.deferral.granted.v1` for a deferral reporting has not seen | deferrals |
 //! | transfers | `dunning.claim.handed_over.v1` | claims (the flows' count) |
-//! | distraints | none yet | *not recorded* |
+//! | distraints | `dunning.distraint.recorded.v1` (the caseworker recorded the municipality's own distraint) | distraints (one per case, however many claims it names; a repeat naming only claims already under distraint is not counted again) |
 //! | write-offs | `invoicing.claim.written_off.v1` | claims (the flows' count) |
 //! | campaigns | none yet | *not recorded* |
 //!
@@ -49,7 +49,7 @@ pub enum Measure {
     Deferrals,
     /// Claims transferred to state collection.
     Transfers,
-    /// Distraints made by the municipality (udlæg) — no event yet.
+    /// Distraints made by the municipality (udlæg).
     Distraints,
     /// Claims written off.
     WriteOffs,
@@ -99,7 +99,7 @@ impl Measure {
     /// Set to `true` in the same change that routes the measure's event (see the module
     /// documentation).
     pub const fn recorded(self) -> bool {
-        !matches!(self, Measure::Distraints | Measure::Campaigns)
+        !matches!(self, Measure::Campaigns)
     }
 
     /// Whether its count comes from the flows (claims transferred / written off) rather than
@@ -245,16 +245,40 @@ mod tests {
     }
 
     #[test]
-    fn distraints_and_campaigns_are_not_recorded_rather_than_zero() {
+    fn campaigns_are_not_recorded_rather_than_zero() {
         let rows = measure_rows(|_| 0, Some(&|_| 0));
         assert_eq!(rows.len(), Measure::ALL.len());
         for row in rows {
-            if matches!(row.measure, Measure::Distraints | Measure::Campaigns) {
+            if row.measure == Measure::Campaigns {
                 assert_eq!((row.now, row.then), (None, None), "{row:?}");
             } else {
                 assert_eq!((row.now, row.then), (Some(0), Some(0)), "{row:?}");
             }
         }
+    }
+
+    #[test]
+    fn distraints_are_counted_against_the_same_period_a_year_earlier() {
+        assert!(Measure::Distraints.recorded());
+        assert!(!Measure::Distraints.from_flows());
+        let rows = measure_rows(
+            |m| u64::from(m == Measure::Distraints) * 3,
+            Some(&|m| u64::from(m == Measure::Distraints)),
+        );
+        let row = rows
+            .iter()
+            .find(|r| r.measure == Measure::Distraints)
+            .expect("distraints");
+        assert_eq!(
+            (row.now, row.then, row.change()),
+            (Some(3), Some(1), Some(2))
+        );
+        let blank = measure_rows(|_| 2, None);
+        let row = blank
+            .iter()
+            .find(|r| r.measure == Measure::Distraints)
+            .expect("distraints");
+        assert_eq!((row.now, row.then), (Some(2), None));
     }
 
     #[test]
