@@ -49,6 +49,49 @@ pub struct ServiceSettings {
     /// What letters print besides the claims.
     #[serde(default)]
     pub letters: LetterSettings,
+    /// `[dunning.campaigns]`: who is told of a settlement visit.
+    #[serde(default)]
+    pub campaigns: CampaignSettings,
+}
+
+/// `[dunning.campaigns]`: per collection office (`"<municipality>/<office>"`), the settlement
+/// office manager who receives a settlement-visit campaign's list of debtors by e-mail (CSV
+/// attached) when it is approved.
+///
+/// ```toml
+/// [dunning.campaigns.offices."0957/sarfannguit"]
+/// manager_email = "bygdekontor.sarfannguit@qeqqata.example"
+/// manager_name = "Bygdekontoret i Sarfannguit"   # optional
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CampaignSettings {
+    /// The office managers by `"<municipality>/<office>"`.
+    #[serde(default)]
+    pub offices: BTreeMap<String, OfficeManager>,
+}
+
+/// A settlement office manager.
+#[derive(Clone, Deserialize)]
+pub struct OfficeManager {
+    /// Where the list goes.
+    pub manager_email: String,
+    /// The name on the e-mail (default: the office's).
+    #[serde(default)]
+    pub manager_name: Option<String>,
+}
+
+/// The e-mail address is personal data: not printed.
+impl std::fmt::Debug for OfficeManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfficeManager").finish_non_exhaustive()
+    }
+}
+
+impl CampaignSettings {
+    /// The manager of `office` in `municipality`, if configured.
+    pub fn manager(&self, municipality: &str, office: &str) -> Option<&OfficeManager> {
+        self.offices.get(&format!("{municipality}/{office}"))
+    }
 }
 
 /// `[dunning.run]`.
@@ -276,6 +319,28 @@ impl DunningConfig {
             if !policies.jurisdictions.contains_key(key) {
                 problems.push(format!(
                     "dunning.letters.legal_basis.{key}: no such jurisdiction in dunning.jurisdictions"
+                ));
+            }
+        }
+        for (key, manager) in &service.campaigns.offices {
+            let known = key.split_once('/').is_some_and(|(m, o)| {
+                catalog
+                    .municipality(m)
+                    .is_some_and(|m| m.offices.contains_key(o))
+            });
+            if !known {
+                problems.push(format!(
+                    "dunning.campaigns.offices.\"{key}\": must be \"<municipality>/<office>\" of an office in the catalog"
+                ));
+            }
+            let email = manager.manager_email.trim();
+            let well_formed = email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !well_formed {
+                problems.push(format!(
+                    "dunning.campaigns.offices.\"{key}\".manager_email: must be an e-mail address"
                 ));
             }
         }

@@ -55,6 +55,7 @@ impl Application {
             policies: config.policies,
             catalog: settings.catalog.clone(),
             letters: config.service.letters.clone(),
+            campaigns: config.service.campaigns.clone(),
             run_wake: Arc::new(Notify::new()),
         });
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;

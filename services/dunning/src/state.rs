@@ -17,6 +17,8 @@ pub struct Shared {
     pub catalog: Catalog,
     /// Letter settings (the API's write-off notice uses them too).
     pub letters: LetterSettings,
+    /// Campaign settings (the settlement office managers).
+    pub campaigns: crate::config::CampaignSettings,
     /// Wakes the daily-run worker when a business day is recorded.
     pub run_wake: Arc<Notify>,
 }

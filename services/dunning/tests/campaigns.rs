@@ -22,7 +22,11 @@ const SECOND: &str = "skanderborg-token-0746";
 
 async fn start(kind: &str) -> anyhow::Result<TestApp> {
     TestApp::builder(Db::of(kind))
-        .toml("[dunning.run]\npoll_ms = 50\nchunk_debtors = 3")
+        .toml(
+            "[dunning.run]\npoll_ms = 50\nchunk_debtors = 3\n\
+             [dunning.campaigns.offices.\"0746/main\"]\n\
+             manager_email = \"kontorleder@skanderborg.example\"\n",
+        )
         .configure(|s| {
             short_not_yet(s);
             s.api.tokens = Some(secrecy::SecretString::from(format!(
@@ -443,18 +447,76 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
     assert_eq!(csv.lines().count(), 1 + debtors.len(), "{csv}");
     assert!(csv.contains("\"P-1\",\"Ane Hansen\",\"C-1 C-2\","), "{csv}");
 
-    // Every write audited: 2 created, 2 approved, refusals too.
+    // A settlement visit to the office: the office manager gets the list by e-mail (CSV).
+    let (status, visit) = post(
+        &svc,
+        "/api/v1/campaigns",
+        Some(TOKEN),
+        Some(json!({"kind":"settlement_visit","municipality":"0746","selection":{"office":"main","debtor_kind":"person"},
+            "visit":{"dates":["2027-01-19","2027-01-20"],"place":"Medborgerhuset","slots":"09:00-12:00"}})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{visit}");
+    assert_eq!(visit["preview"]["debtors"], 1, "P-2 has paid: P-1 is left");
+    let visit_id = visit["campaign_id"].as_str().expect("id").to_owned();
+    let (status, body) = post(
+        &svc,
+        &format!("/api/v1/campaigns/{visit_id}/approve"),
+        Some(SECOND),
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["office_manager_told"], true);
+    svc.settle().await?;
+    let letters = campaign_requests(&mut svc.probe);
+    let last = letters.last().expect("the visit letter");
+    assert_eq!(last["data"]["data"]["kind"], "settlement_visit");
+    assert_eq!(last["data"]["data"]["visit_place"], "Medborgerhuset");
+    assert_eq!(last["data"]["data"]["visit_dates"][1]["date"], "2027-01-20");
+    assert_render(std::slice::from_ref(last));
+    let mails: Vec<Value> = svc
+        .probe
+        .of_type(REQUESTED)
+        .into_iter()
+        .filter(|e| e["data"]["template"] == "report_ready")
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0]["data"];
+    assert_eq!(
+        mail["recipient"]["email"],
+        "kontorleder@skanderborg.example"
+    );
+    assert_eq!(
+        mail["attachments"][0]["media_type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = restance_contracts::messages::Attachment {
+        name: String::new(),
+        media_type: String::new(),
+        content_base64: mail["attachments"][0]["content_base64"]
+            .as_str()
+            .expect("content")
+            .to_owned(),
+    }
+    .content()
+    .expect("base64");
+    let csv = String::from_utf8(csv)?;
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("\"P-1\",\"Ane Hansen\""), "{csv}");
+
+    // Every write audited: 3 created, 3 approved, refusals too.
     assert_eq!(
         svc.count(
             "SELECT COUNT(*) FROM api_audit WHERE action = 'approve_campaign' AND outcome = 'sent'"
         )
         .await?,
-        2
+        3
     );
     assert_eq!(
         svc.count("SELECT COUNT(*) FROM api_audit WHERE action = 'create_campaign' AND outcome = 'created'")
             .await?,
-        2
+        3
     );
     assert!(
         svc.count("SELECT COUNT(*) FROM api_audit WHERE action = 'approve_campaign' AND outcome = 'refused'")

@@ -20,8 +20,10 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use restance_contracts::messages::{NotificationRequested, Recipient, Related};
-use restance_kernel::BusinessDate;
+use restance_contracts::messages::{
+    Attachment, MAX_ATTACHMENT_BYTES, NotificationRequested, Party, Recipient, Related,
+};
+use restance_kernel::{BusinessDate, PartyKind, Redacted};
 use restance_runtime::api::{ApiError, Reader, valid_id};
 use restance_runtime::api_auth::Caller;
 use sea_orm::{DbErr, TransactionTrait};
@@ -347,29 +349,138 @@ pub(super) async fn list_csv(
 /// The list of the debtors sent to: debtor id, name (when invoicing announced it), claims,
 /// arrears. No national id and no address.
 async fn office_list(state: &ApiState, c: &CampaignRow) -> Result<String, DbErr> {
-    let debtors = queries::campaign_debtors(&state.db, &c.campaign_id).await?;
+    let debtors: Vec<SelectedDebtor> = queries::campaign_debtors(&state.db, &c.campaign_id)
+        .await?
+        .into_iter()
+        .map(|d| d.debtor)
+        .collect();
+    debtor_list(&state.db, &c.campaign_id, &c.municipality, &debtors).await
+}
+
+async fn debtor_list(
+    db: &impl sea_orm::ConnectionTrait,
+    campaign_id: &str,
+    municipality: &str,
+    debtors: &[SelectedDebtor],
+) -> Result<String, DbErr> {
     let keys: Vec<queries::DebtorKey> = debtors
         .iter()
-        .map(|d| (c.municipality.clone(), d.debtor.debtor_id.clone()))
+        .map(|d| (municipality.to_owned(), d.debtor_id.clone()))
         .collect();
-    let details = queries::debtor_details(&state.db, &keys).await?;
+    let details = queries::debtor_details(db, &keys).await?;
     let mut out = String::from("campaign_id,debtor_id,name,claim_ids,arrears\r\n");
-    for d in &debtors {
+    for d in debtors {
         let name = details
-            .get(&(c.municipality.clone(), d.debtor.debtor_id.clone()))
+            .get(&(municipality.to_owned(), d.debtor_id.clone()))
             .map(|x| x.name.expose().clone())
             .unwrap_or_default();
         let fields = [
-            c.campaign_id.clone(),
-            d.debtor.debtor_id.clone(),
+            campaign_id.to_owned(),
+            d.debtor_id.clone(),
             name,
-            d.debtor.claim_ids.join(" "),
-            d.debtor.arrears.to_string(),
+            d.claim_ids.join(" "),
+            d.arrears.to_string(),
         ];
         out.push_str(&fields.iter().map(|f| cell(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     Ok(out)
+}
+
+/// The settlement office manager's e-mail (template `report_ready`, the list as CSV attached)
+/// for a settlement visit to an office with a configured manager; `None` otherwise.
+async fn manager_mail(
+    state: &ApiState,
+    tx: &impl sea_orm::ConnectionTrait,
+    c: &CampaignRow,
+    day: BusinessDate,
+    selected: &[SelectedDebtor],
+) -> Result<Option<NotificationRequested>, DbErr> {
+    if c.spec.kind != CampaignKind::SettlementVisit {
+        return Ok(None);
+    }
+    let Some(office) = c.spec.selection.office.as_deref() else {
+        return Ok(None);
+    };
+    let Some(manager) = state.shared.campaigns.manager(&c.municipality, office) else {
+        return Ok(None);
+    };
+    let municipality = state.shared.catalog.municipality(&c.municipality);
+    let language = municipality.map(|m| m.language);
+    let csv = debtor_list(tx, &c.campaign_id, &c.municipality, selected).await?;
+    let file = format!("{}-{office}.csv", c.campaign_id);
+    let list_path = format!("/api/v1/campaigns/{}/list.csv", c.campaign_id);
+    let (attachments, location) = if csv.len() <= MAX_ATTACHMENT_BYTES {
+        (
+            vec![Attachment::from_bytes(
+                file.clone(),
+                "text/csv; charset=utf-8",
+                csv.as_bytes(),
+            )],
+            None,
+        )
+    } else {
+        (Vec::new(), Some(list_path))
+    };
+    let place = c.spec.visit.as_ref().map_or("", |v| v.place.as_str());
+    let title = match language {
+        Some(restance_kernel::Language::Kl) => format!("Nunaqarfimmut tikeraarneq: {place}"),
+        Some(restance_kernel::Language::Nb) => format!("Bygdebesøk: {place}"),
+        Some(restance_kernel::Language::En) => format!("Settlement visit: {place}"),
+        _ => format!("Bygdebesøg: {place}"),
+    };
+    let period = c.spec.visit.as_ref().map(|v| {
+        v.dates
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let mut data = Map::new();
+    data.insert("report_title".into(), json!(title));
+    data.insert("as_of".into(), json!(day));
+    if let Some(period) = period {
+        data.insert("period".into(), json!(period));
+    }
+    if attachments.is_empty() {
+        data.insert("location".into(), json!(location));
+    } else {
+        data.insert("attached_files".into(), json!(file));
+    }
+    let name = manager
+        .manager_name
+        .clone()
+        .or_else(|| {
+            municipality
+                .and_then(|m| m.offices.get(office))
+                .map(|o| o.name.clone())
+        })
+        .unwrap_or_else(|| office.to_owned());
+    Ok(Some(NotificationRequested {
+        notification_id: format!("{}-office", c.campaign_id),
+        municipality: c.municipality.clone(),
+        office: Some(office.to_owned()),
+        template: "report_ready".into(),
+        language,
+        recipient: Recipient::Party(Party {
+            name: Redacted::new(name),
+            party_kind: PartyKind::Company,
+            national_id: None,
+            address: None,
+            email: Some(Redacted::new(manager.manager_email.trim().to_owned())),
+            phone: None,
+            language,
+            address_protection: None,
+        }),
+        data: Value::Object(data),
+        related: Related {
+            service: Some("dunning".into()),
+            claim_ids: Vec::new(),
+            debtor_id: None,
+            case_id: Some(c.campaign_id.clone()),
+        },
+        attachments,
+    }))
 }
 
 /// `POST /api/v1/campaigns/{id}/approve`.
@@ -544,6 +655,15 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
         });
     }
     queries::insert_campaign_debtors(&tx, id, &rows).await?;
+    let told = match manager_mail(state, &tx, &c, day, &selected).await? {
+        Some(mail) => {
+            effects
+                .emit(mail)
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
+            true
+        }
+        None => false,
+    };
     let preview = campaigns::preview(&selected);
     queries::audit(
         &tx,
@@ -567,6 +687,7 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
             "approved_date": day,
             "sent": preview.debtors,
             "total": preview.total,
+            "office_manager_told": told,
         }),
     ))
 }
