@@ -68,6 +68,13 @@ def check_run(name: str, text: str) -> list[str]:
     need(c.get("caseworker_plans", 0) >= 1 and "  plan " in cw, "the caseworker's view with the plan")
     rep = section(secs, "the arrears reports")
     need("arrears-0746-2026-12.csv" in rep and "2025" in rep, "the December CSV with its December 2025 column")
+    camp = section(secs, "campaigns (restance-dunning")
+    need(c.get("campaigns") == 2 and "approved by its own creator -> 409" in camp
+         and c.get("campaign_direct_debit_debtors", 0) > 0 and c.get("campaign_settlement_visit_debtors", 0) > 0,
+         "two campaigns previewed, refused to their creator and approved by a second caseworker")
+    need("outcome:" in section(secs, "the campaigns' outcome"), "the campaigns' outcome")
+    need("arrears-0746-2026-q4.csv" in rep and c.get("quarterly_measures", 0) >= 8,
+         f"the Q4 report's measures taken for the council (saw {c.get('quarterly_measures')} rows)")
     need(".xlsx" in rep, "the XLSX beside the CSV")
     mail = section(secs, "this run's e-mails")
     need(c.get("emails", 0) > 0 and "Subject: " in mail and "=?utf-8?" not in mail.lower(),

@@ -25,10 +25,11 @@ SHOW=(python3 "$ROOT/deploy/local/demo_show.py" --demo "$DEMO" --exchange "$EXCH
 # tokens (token:role:name)
 CASEWORKER=demo-caseworker-token-0001
 ADMIN=demo-admin-token-0000000001
+SUPERVISOR=demo-supervisor-token-0001
 # counselling's counsellors: a token's name is the counsellor's id in [counselling] (Kristiansand:
 # EG days 1–12, KH 13–16 and the protected cases, AG 17–31)
 COUNSELLORS="EG:demo-counsellor-token-eg01,KH:demo-counsellor-token-kh01,AG:demo-counsellor-token-ag01"
-export RESTANCE_DEMO_CASEWORKER_TOKEN="$CASEWORKER" RESTANCE_DEMO_ADMIN_TOKEN="$ADMIN"
+export RESTANCE_DEMO_CASEWORKER_TOKEN="$CASEWORKER" RESTANCE_DEMO_ADMIN_TOKEN="$ADMIN" RESTANCE_DEMO_SUPERVISOR_TOKEN="$SUPERVISOR"
 export RESTANCE_DEMO_COUNSELLOR_TOKENS="$COUNSELLORS"
 
 failed=()
@@ -136,8 +137,9 @@ export RESTANCE__SMTP__URL="smtp://127.0.0.1:$SMTP_PORT"
 # The demo moves time by opening business days weeks ahead of today; in production a day more
 # than 3 days ahead is refused (calendar.max_days_ahead).
 export RESTANCE__CALENDAR__MAX_DAYS_AHEAD=36500
-# Invoicing, dunning and notifications run without API tokens here, their reads open to anyone on
-# this machine; in production a service without tokens refuses to start.
+# Invoicing and notifications run without API tokens here, their reads open to anyone on this
+# machine; in production a service without tokens refuses to start. Dunning has tokens: its
+# campaigns are made by one caseworker and approved by another.
 export RESTANCE__API__OPEN=true
 # The demo runs at any hour: no SMS quiet hours here (the shipped config holds SMS 21:00-08:00).
 export RESTANCE__NOTIFICATIONS__QUIET_HOURS__START=00:00 RESTANCE__NOTIFICATIONS__QUIET_HOURS__END=00:00
@@ -168,7 +170,7 @@ start_everything() {
     [ -n "$RESTANCE__SMS__URL" ] || { echo "the SMS gateway stand-in did not start: $(cat "$DEMO/sms-gateway.log")" >&2; return 1; }
     export RESTANCE__SMS__URL
     start_service invoicing 8081
-    start_service dunning 8082
+    start_service dunning 8082 "$tokens,$SUPERVISOR:caseworker:demo-supervisor"
     start_service agreements 8083 "$tokens"
     start_service guarantee 8084 "$tokens"
     start_service notifications 8085
@@ -253,8 +255,11 @@ step "a debt counsellor works a case (restance-counselling, :8087): the reply, d
 
 step "opening 2027-01-04: second reminders with a fee and notice of transfer; meeting offers for daycare; the December and Q4 arrears reports" \
     open_day 2027-01-04
+step "campaigns (restance-dunning, :8082): a direct-debit drive in Skanderborg and a settlement visit in Sisimiut — previewed, approved by a second caseworker, one letter per debtor" \
+    "${SHOW[@]}" campaigns
 step "opening 2027-01-11: the business day before the meeting — its SMS reminder" open_day 2027-01-11
-step "opening 2027-01-20: transfers to state collection where the notice has run out" open_day 2027-01-20
+step "opening 2027-01-20: transfers to state collection where the notice has run out; property tax goes to the municipality's own distraint instead" open_day 2027-01-20
+step "the campaigns' outcome: paid, agreed, no response (GET :8082/api/v1/campaigns)" "${SHOW[@]}" campaign-outcome
 
 pay_guarantees() {
     "${SHOW[@]}" guarantee-payments "$DEMO/bank-guarantees.jsonl"
@@ -275,7 +280,7 @@ step "a claim that went through reminders: its dunning history (GET :8082/api/v1
 step "its first reminder letter (pdftotext of the PDF notifications rendered)" "${SHOW[@]}" letter
 step "SMS at the gateway stand-in (it masks the phone numbers)" "${SHOW[@]}" sms
 step "the caseworker's view of a citizen with a payment plan, and the open tasks (restance-agreements)" "${SHOW[@]}" caseworker
-step "the arrears reports (restance-reporting, :8086): December 2026 against December 2025" "${SHOW[@]}" reports
+step "the arrears reports (restance-reporting, :8086): December 2026 against December 2025; the quarterly report to the council with the measures taken" "${SHOW[@]}" reports
 step "this run's e-mails to the finance committees, as a mail client shows them (var/demo/mail)" "${SHOW[@]}" mail
 
 claims_of_debtor() {

@@ -43,6 +43,8 @@ SERVICES = {
 }
 CASEWORKER = os.environ.get("RESTANCE_DEMO_CASEWORKER_TOKEN", "")
 ADMIN = os.environ.get("RESTANCE_DEMO_ADMIN_TOKEN", "")
+# a second caseworker: a campaign is approved by another caseworker than the one who made it
+SUPERVISOR = os.environ.get("RESTANCE_DEMO_SUPERVISOR_TOKEN", "")
 # counsellor id -> token ("EG:token,KH:token,…"): a counselling token's name is the counsellor
 COUNSELLORS = dict(
     pair.split(":", 1) for pair in os.environ.get("RESTANCE_DEMO_COUNSELLOR_TOKENS", "").split(",") if ":" in pair
@@ -86,6 +88,18 @@ def http(method: str, port: int, path: str, body=None, token: str | None = None,
     else:
         raise Missing(f"{method} :{port}{path} was over the API's rate for a minute")
     return payload if raw else json.loads(payload)
+
+
+def http_status(method: str, port: int, path: str, body=None, token: str | None = None) -> int:
+    """The status of a request that is expected to be refused (a 4xx is the answer, not a failure)."""
+    try:
+        http(method, port, path, body, token)
+        return 200
+    except Missing as e:
+        m = re.search(r"answered (\d{3})", str(e))
+        if m:
+            return int(m.group(1))
+        raise
 
 
 def metrics(port: int) -> dict[str, float]:
@@ -302,6 +316,58 @@ def cmd_agreements(d: Demo, _args) -> None:
     d.wait_quiet("the agreements' confirmations", timeout=120)
 
 
+def show_campaign(c: dict) -> None:
+    spec = {k: c.get(k) for k in ("campaign_id", "kind", "municipality", "state", "created_by")}
+    print("  ", spec)
+    print("   selection:", c.get("selection"), " preview:", c.get("preview"))
+
+
+def cmd_campaigns(d: Demo, _args) -> None:
+    """Two campaigns (issue 22, item 5): a direct-debit drive for Skanderborg's citizens in arrears
+    and a settlement visit in Sisimiut (Qeqqata); each previewed, refused to its creator, approved by
+    a second caseworker, and then sent as one letter per debtor through notifications."""
+    port = SERVICES["dunning"]
+    made = []
+    for body in (
+        {"kind": "direct_debit", "municipality": "0746", "title": "Tilmeld dine regninger til Betalingsservice",
+         "selection": {"debtor_kind": "person", "min_arrears": "1000.00"}, "channels": ["letter"]},
+        {"kind": "settlement_visit", "municipality": "0957", "title": "Kommunip Sisimiuni tikeraarnera",
+         "selection": {"office": "sisimiut"}, "deadline": "2027-01-29",
+         "visit": {"dates": ["2027-01-26", "2027-01-27"], "place": "Sisimiut, bygdekontoret",
+                   "slots": "kl. 9–12 og 13–15"}, "channels": ["letter"]},
+    ):
+        print(f"-- POST :8082/api/v1/campaigns ({body['kind']}, {body['municipality']}) by demo-caseworker")
+        c = http("POST", port, "/api/v1/campaigns", body, CASEWORKER)
+        show_campaign(c)
+        made.append(c)
+    count("campaigns", len(made))
+    for c in made:
+        cid = c["campaign_id"]
+        status = http_status("POST", port, f"/api/v1/campaigns/{cid}/approve", {}, CASEWORKER)
+        print(f"-- {cid}: approved by its own creator -> {status} (a second caseworker must approve)")
+        if status != 409:
+            raise Missing(f"the creator's own approval of {cid} answered {status}, not 409")
+        sent = http("POST", port, f"/api/v1/campaigns/{cid}/approve", {}, SUPERVISOR)
+        print(f"-- {cid}: approved by demo-supervisor:", {k: sent.get(k) for k in ("state", "sent", "approved_by")})
+        count(f"campaign_{c['kind']}_debtors", int((c.get("preview") or {}).get("debtors", 0)))
+    listing = http("GET", port, f"/api/v1/campaigns/{made[1]['campaign_id']}/list.csv", token=ADMIN, raw=True)
+    lines = listing.decode("utf-8-sig").splitlines()
+    print(f"-- the settlement office manager's list (GET …/list.csv): {len(lines) - 1} debtor(s)")
+    for line in lines[:4]:
+        print("   ", line[:120])
+
+
+def cmd_campaign_outcome(d: Demo, _args) -> None:
+    port = SERVICES["dunning"]
+    listing = http("GET", port, "/api/v1/campaigns", token=ADMIN)
+    items = listing.get("campaigns", listing) if isinstance(listing, dict) else listing
+    for c in items:
+        print(" ", c.get("campaign_id"), c.get("kind"), c.get("municipality"), "outcome:", c.get("outcome"))
+    if not items:
+        raise Missing("no campaign in dunning's list")
+    count("campaigns_listed", len(items))
+
+
 def cmd_history(d: Demo, _args) -> None:
     """The first claim (in publishing order) that received a first and a second reminder."""
     checked = 0
@@ -310,7 +376,7 @@ def cmd_history(d: Demo, _args) -> None:
         view = http("GET", SERVICES["invoicing"], f"/api/v1/debtors/{debtor}/claims?municipality={muni}")
         for claim in view["claims"]:
             checked += 1
-            h = http("GET", SERVICES["dunning"], f"/api/v1/claims/{claim['claim_id']}/dunning")
+            h = http("GET", SERVICES["dunning"], f"/api/v1/claims/{claim['claim_id']}/dunning", token=ADMIN)
             steps = [e for e in h.get("history", []) if e.get("action") == "reminder"]
             if len(steps) < 2:
                 continue
@@ -414,6 +480,21 @@ def cmd_reports(d: Demo, _args) -> None:
     if header is None:
         raise Missing("the December CSV has no column for December 2025 (the 12-months-earlier comparison)")
     print("beside it:", " ".join(sorted(p.name for p in path.parent.iterdir())))
+    # the quarterly report to the council: the measures taken against the same quarter a year
+    # earlier, and each category's share (issue 22, item 8)
+    quarterly = sorted((d.dir / "documents" / "reports" / "0746").rglob("arrears-0746-2026-q4.csv"))
+    if not quarterly:
+        raise Missing("no Q4 2026 CSV under var/demo/documents/reports/0746 (the quarterly report to the council)")
+    qrows = list(csv.reader(quarterly[0].read_text(encoding="utf-8-sig").replace("\r\n", "\n").splitlines(), delimiter=";"))
+    start = next((i for i, row in enumerate(qrows[:-1]) if len(row) > 1 and row[1] == "key"
+                  and len(qrows[i + 1]) > 1 and qrows[i + 1][1] == "reminders"), None)
+    if start is None:
+        raise Missing("the Q4 report has no measures taken (the council's account of the measures)")
+    print(f"{quarterly[0].name}: the measures taken, Q4 2026 against Q4 2025 (for the council):")
+    measures = [row for row in qrows[start:] if len(row) >= 4]
+    for row in measures:
+        print("  " + ";".join(row))
+    count("quarterly_measures", len(measures) - 1)
     a = http("GET", SERVICES["reporting"], "/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m", token=ADMIN)
     print("as-of query GET :8086/api/v1/arrears?municipality=0746&as_of=2026-12-31&compare=12m:")
     print("  ", {k: a[k] for k in a if not isinstance(a[k], (list, dict))})
@@ -800,7 +881,7 @@ def main() -> int:
     p.add_argument("--exchange", required=True)
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("ready", "settle", "agreements", "history", "letter", "sms", "caseworker", "reports", "mail",
-                 "debtor", "dead-count", "metrics"):
+                 "debtor", "dead-count", "metrics", "campaigns", "campaign-outcome"):
         sub.add_parser(name)
     sub.add_parser("day").add_argument("date")
     sub.add_parser("guarantee")
