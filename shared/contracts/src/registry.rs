@@ -53,6 +53,7 @@ registry!(
     WriteOffProposed,
     WriteOffApproved,
     DistraintRecorded,
+    CampaignSent,
     NotificationRequested,
     LetterReady,
     SmsSent,

@@ -149,6 +149,19 @@ impl Subject for DistraintRecorded {
     }
 }
 
+/// A campaign sent: its municipality and every claim it names (many debtors, so no single one).
+impl Subject for CampaignSent {
+    fn municipality(&self) -> Option<&str> {
+        Some(&self.municipality)
+    }
+    fn claim_ids(&self) -> Vec<&str> {
+        self.debtors
+            .iter()
+            .flat_map(|d| d.claim_ids.iter().map(String::as_str))
+            .collect()
+    }
+}
+
 /// The claim it opens is the guarantor's.
 impl Subject for RecoveryRaised {
     fn municipality(&self) -> Option<&str> {

@@ -74,6 +74,7 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         WriteOffProposed::TYPE => through::<WriteOffProposed>(data),
         WriteOffApproved::TYPE => through::<WriteOffApproved>(data),
         DistraintRecorded::TYPE => through::<DistraintRecorded>(data),
+        CampaignSent::TYPE => through::<CampaignSent>(data),
         NotificationRequested::TYPE => through::<NotificationRequested>(data),
         LetterReady::TYPE => through::<LetterReady>(data),
         SmsSent::TYPE => through::<SmsSent>(data),
@@ -173,7 +174,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 57);
+    assert_eq!(all.len(), 58);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

@@ -2061,7 +2061,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 51 + SERVICES.len());
+    assert_eq!(types.len(), 52 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }
@@ -2397,7 +2397,8 @@ fn a_refund_goes_to_a_checked_national_id_or_an_account_and_never_shows_them() {
 
     let mut bad_id = nemkonto.clone();
     bad_id["payee"]["national_id"] = json!("3213901234");
-    let err = decode::<RefundRequested>(bad_id).expect_err("a CPR with no such birth date is refused");
+    let err =
+        decode::<RefundRequested>(bad_id).expect_err("a CPR with no such birth date is refused");
     assert!(!err.reason().contains("3213901234"), "{}", err.reason());
 
     let mut account = nemkonto;
@@ -2415,7 +2416,9 @@ fn a_refund_goes_to_a_checked_national_id_or_an_account_and_never_shows_them() {
 fn a_refund_confirmation_names_the_refund_and_a_positive_amount() {
     let data = json!({"refund_id":"RFD-0746-1","paid_date":"2027-01-20","amount":"200.00"});
     assert_eq!(
-        decode::<RefundConfirmed>(data.clone()).expect("valid").amount,
+        decode::<RefundConfirmed>(data.clone())
+            .expect("valid")
+            .amount,
         Money::from_minor(20_000)
     );
     let mut none = data;
@@ -2440,5 +2443,29 @@ fn a_recorded_distraint_names_its_case_and_at_least_one_claim() {
     assert_eq!(
         paths(&problems_of::<DistraintRecorded>(none)),
         vec!["data.distraint_id", "data.claim_ids"]
+    );
+}
+
+#[test]
+fn a_sent_campaign_names_its_debtors_and_their_claims() {
+    let data = json!({"campaign_id":"cmp-1","municipality":"0746","kind":"direct_debit","sent_date":"2027-02-02",
+                      "debtors":[{"debtor_id":"P-1","claim_ids":["CLM-1"]}]});
+    let c = decode::<CampaignSent>(data.clone()).expect("valid");
+    assert_eq!(c.kind, CampaignKind::DirectDebit);
+    assert_eq!(c.claim_ids(), vec!["CLM-1"]);
+    let mut bad = data.clone();
+    bad["debtors"] = json!([{"debtor_id":"P-1","claim_ids":[]}]);
+    assert_eq!(
+        paths(&problems_of::<CampaignSent>(bad)),
+        vec!["data.debtors[0].claim_ids"]
+    );
+    let mut many = data;
+    many["debtors"] = json!(vec![
+        json!({"debtor_id":"P-1","claim_ids":["CLM-1"]});
+        MAX_CAMPAIGN_DEBTORS + 1
+    ]);
+    assert_eq!(
+        paths(&problems_of::<CampaignSent>(many)),
+        vec!["data.debtors"]
     );
 }

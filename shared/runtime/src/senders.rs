@@ -29,16 +29,17 @@
 use restance_bus::router::Screen;
 use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
-    BenefitPaid, BenefitReported, CaseClosed, CaseOpened, CaseworkerAlerted, ClaimBalanceChanged,
-    ClaimHandedOver, ClaimOpened, ClaimReleased, ClaimSettled, ClaimTransferred, ClaimWrittenOff,
-    CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DeliveryFailed,
-    DistraintRecorded, DunningHeld, DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged,
-    GuaranteeRegistered, InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady,
-    MeetingHeld, MeetingMissed, MeetingScheduled, NotificationRequested, PaymentApplied,
-    PaymentReceived, PaymentUnmatched, PlanCompleted, PlanCreated, PlanDefaulted,
-    PrepaymentExpired, PrepaymentSettled, RecoveryRaised, RefundConfirmed, RefundRequested,
-    ReminderIssued, ReportPublished, SmsSent, SupplyRestorationRequested,
-    SupplySuspensionRequested, WriteOffApproved, WriteOffProposed, is_rejected_type,
+    BenefitPaid, BenefitReported, CampaignSent, CaseClosed, CaseOpened, CaseworkerAlerted,
+    ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimReleased, ClaimSettled,
+    ClaimTransferred, ClaimWrittenOff, CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded,
+    DeferralGranted, DeliveryFailed, DistraintRecorded, DunningHeld, DunningReleased, EmailSent,
+    FeeAssessed, GuaranteeChanged, GuaranteeRegistered, InterestAssessed, InvoiceCredited,
+    InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed, MeetingScheduled,
+    NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched, PlanCompleted,
+    PlanCreated, PlanDefaulted, PrepaymentExpired, PrepaymentSettled, RecoveryRaised,
+    RefundConfirmed, RefundRequested, ReminderIssued, ReportPublished, SmsSent,
+    SupplyRestorationRequested, SupplySuspensionRequested, WriteOffApproved, WriteOffProposed,
+    is_rejected_type,
 };
 use restance_contracts::{Message, Problem, known_types};
 use serde::Deserialize;
@@ -155,7 +156,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | SupplyRestorationRequested::TYPE
         | WriteOffProposed::TYPE
         | WriteOffApproved::TYPE
-        | DistraintRecorded::TYPE => DUNNING,
+        | DistraintRecorded::TYPE
+        | CampaignSent::TYPE => DUNNING,
         ClaimOpened::TYPE
         | ClaimBalanceChanged::TYPE
         | ClaimSettled::TYPE

@@ -1,7 +1,8 @@
 //! From our dunning service: fees and interest to add to a claim's balance (for invoicing),
 //! reminders issued, claims transferred to state collection (the transfer for the authority, and
 //! the same without the debtor's details for Restance's services), supply suspension requests,
-//! caseworker alerts, write-off proposals and approvals, and the municipality's recorded distraints.
+//! caseworker alerts, write-off proposals and approvals, the municipality's recorded distraints
+//! and the campaigns sent.
 
 use restance_kernel::BusinessDate;
 use restance_kernel::{Currency, Money, NationalId, PartyKind, Redacted};
@@ -462,6 +463,99 @@ impl Validate for DistraintRecorded {
         claim_ids(&mut p, &self.claim_ids);
         if let Some(basis) = &self.legal_basis {
             p.text("data.legal_basis", basis);
+        }
+        p.into_vec()
+    }
+}
+
+/// The most debtors one campaign may name.
+pub const MAX_CAMPAIGN_DEBTORS: usize = 5000;
+
+/// What a campaign is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    /// A notice to companies in arrears.
+    CompanyNotice,
+    /// An invitation to the settlement office.
+    SettlementVisit,
+    /// A drive for direct debit (Betalingsservice/AvtaleGiro).
+    DirectDebit,
+    /// General information.
+    Information,
+}
+
+impl CampaignKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignKind::CompanyNotice => "company_notice",
+            CampaignKind::SettlementVisit => "settlement_visit",
+            CampaignKind::DirectDebit => "direct_debit",
+            CampaignKind::Information => "information",
+        }
+    }
+}
+
+/// One debtor a campaign was sent to, with the claims that put them in the selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignDebtor {
+    /// The debtor.
+    pub debtor_id: String,
+    /// The debtor's claims in the campaign's selection (never empty).
+    pub claim_ids: Vec<String>,
+}
+
+/// `dunning.campaign.sent.v1`: a second caseworker approved a campaign and dunning sent one
+/// notice per debtor (in the same transaction). Reporting counts it among the measures taken and
+/// shows its outcome (paid, agreed, no response). No personal data: debtor and claim ids only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSent {
+    /// The campaign (`cmp-…`): the natural key, a campaign is sent once.
+    pub campaign_id: String,
+    /// Municipality code.
+    pub municipality: String,
+    /// What kind of campaign.
+    pub kind: CampaignKind,
+    /// The business date it was sent (approved).
+    pub sent_date: BusinessDate,
+    /// The debtors it was sent to (1 to [`MAX_CAMPAIGN_DEBTORS`]).
+    pub debtors: Vec<CampaignDebtor>,
+}
+
+impl Message for CampaignSent {
+    const TYPE: &'static str = "dunning.campaign.sent.v1";
+}
+
+impl Validate for CampaignSent {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.campaign_id", &self.campaign_id);
+        p.id("data.municipality", &self.municipality);
+        if self.debtors.is_empty() {
+            p.add("data.debtors", "must name at least one debtor");
+        }
+        if self.debtors.len() > MAX_CAMPAIGN_DEBTORS {
+            p.add(
+                "data.debtors",
+                format!("must name at most {MAX_CAMPAIGN_DEBTORS} debtors"),
+            );
+        }
+        for (i, d) in self.debtors.iter().enumerate() {
+            p.id(&format!("data.debtors[{i}].debtor_id"), &d.debtor_id);
+            let path = format!("data.debtors[{i}].claim_ids");
+            if d.claim_ids.is_empty() {
+                p.add(path.clone(), "must name at least one claim");
+            }
+            if d.claim_ids.len() > MAX_CLAIMS {
+                p.add(
+                    path.clone(),
+                    format!("must list at most {MAX_CLAIMS} claims"),
+                );
+            }
+            for (j, id) in d.claim_ids.iter().enumerate() {
+                p.id(&format!("{path}[{j}]"), id);
+            }
         }
         p.into_vec()
     }

@@ -34,10 +34,10 @@ pub use counselling::{
     CounsellingApplied, DunningHeld, DunningReleased,
 };
 pub use dunning::{
-    CaseworkerAlerted, ClaimHandedOver, ClaimTransferred, CollectionAuthority, DistraintRecorded,
-    FeeAssessed, InterestAssessed, ReminderIssued, SupplyRestorationRequested,
-    SupplySuspensionRequested, TransferredDebtor, WriteOffApproved, WriteOffProposed,
-    WriteOffReason,
+    CampaignDebtor, CampaignKind, CampaignSent, CaseworkerAlerted, ClaimHandedOver,
+    ClaimTransferred, CollectionAuthority, DistraintRecorded, FeeAssessed, InterestAssessed,
+    MAX_CAMPAIGN_DEBTORS, ReminderIssued, SupplyRestorationRequested, SupplySuspensionRequested,
+    TransferredDebtor, WriteOffApproved, WriteOffProposed, WriteOffReason,
 };
 pub use guarantee::{
     BenefitReported, MAX_RECOVERED_PAYMENTS, RecipientRole, RecoveredPayment, RecoveryRaised,
