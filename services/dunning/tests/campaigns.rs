@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(30);
 const REQUESTED: &str = "notifications.notification.requested.v1";
+const CAMPAIGN_SENT: &str = "dunning.campaign.sent.v1";
 /// The creator's token.
 const TOKEN: &str = "caseworker-token-0001";
 /// A second caseworker of Skanderborg (0746).
@@ -347,6 +348,17 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
     let sent = campaign_requests(&mut svc.probe);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["data"]["recipient"]["debtor_id"], "F-1");
+    // The campaign itself, for reporting: once, not again on the retried approval.
+    let campaigns = svc.probe.of_type(CAMPAIGN_SENT);
+    assert_eq!(campaigns.len(), 1, "{campaigns:?}");
+    let c = &campaigns[0]["data"];
+    assert_eq!(c["campaign_id"], notice_id.as_str());
+    assert_eq!(c["municipality"], "0746");
+    assert_eq!(c["kind"], "company_notice");
+    assert_eq!(c["debtors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(c["debtors"][0]["debtor_id"], "F-1");
+    assert!(c["debtors"][0]["claim_ids"][0].is_string(), "{c}");
+    assert!(c.get("name").is_none() && c["debtors"][0].get("name").is_none());
     assert_eq!(sent[0]["data"]["data"]["kind"], "company_notice");
     assert_eq!(sent[0]["data"]["data"]["deadline"], "2027-01-15");
     assert_eq!(
@@ -366,6 +378,13 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
     svc.settle().await?;
     let sent = campaign_requests(&mut svc.probe);
     assert_eq!(sent.len(), 1 + debtors.len());
+    let campaigns = svc.probe.of_type(CAMPAIGN_SENT);
+    assert_eq!(campaigns.len(), 2);
+    assert_eq!(campaigns[1]["data"]["campaign_id"], info_id.as_str());
+    assert_eq!(
+        campaigns[1]["data"]["debtors"].as_array().map(Vec::len),
+        Some(debtors.len())
+    );
     let ids: std::collections::BTreeSet<_> = sent
         .iter()
         .map(|r| {

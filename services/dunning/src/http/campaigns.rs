@@ -11,7 +11,9 @@
 //!   the creator's; 409 otherwise, and 409 when already sent): the selection is fixed and one
 //!   `notifications.notification.requested.v1` (template `campaign_notice`) per debtor goes
 //!   through the outbox in the approving transaction, under the id `cmp-<campaign>-<hash of
-//!   the debtor>` so that nothing is ever sent twice;
+//!   the debtor>` so that nothing is ever sent twice; with them, once, the campaign itself as
+//!   `dunning.campaign.sent.v1` (debtor and claim ids; reporting counts it and shows its
+//!   outcome). A selection of more than 5000 debtors is refused (409): split it;
 //! - `GET /api/v1/campaigns/{id}/list.csv` — the debtors sent to (name, claims, arrears): the
 //!   settlement office manager's list for a settlement visit.
 //!
@@ -21,7 +23,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use restance_contracts::messages::{
-    Attachment, MAX_ATTACHMENT_BYTES, NotificationRequested, Party, Recipient, Related,
+    Attachment, CampaignDebtor, CampaignKind as SentKind, CampaignSent, MAX_ATTACHMENT_BYTES,
+    MAX_CAMPAIGN_DEBTORS, NotificationRequested, Party, Recipient, Related,
 };
 use restance_kernel::{BusinessDate, PartyKind, Redacted};
 use restance_runtime::api::{ApiError, Reader, valid_id};
@@ -585,6 +588,16 @@ fn letter_data(
     Value::Object(data)
 }
 
+/// The contract's name for a campaign's kind.
+fn sent_kind(kind: CampaignKind) -> SentKind {
+    match kind {
+        CampaignKind::CompanyNotice => SentKind::CompanyNotice,
+        CampaignKind::SettlementVisit => SentKind::SettlementVisit,
+        CampaignKind::DirectDebit => SentKind::DirectDebit,
+        CampaignKind::Information => SentKind::Information,
+    }
+}
+
 async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(c) = queries::campaign(&tx, id, true).await? else {
@@ -617,6 +630,12 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
         ))));
     }
     let (selected, claims) = selection(&tx, &c.spec, day).await?;
+    if selected.len() > MAX_CAMPAIGN_DEBTORS {
+        return Ok(Written::Refused(ApiError::conflict(format!(
+            "campaign {id} selects {} debtors, more than {MAX_CAMPAIGN_DEBTORS}: narrow the selection",
+            selected.len()
+        ))));
+    }
     let office = c.spec.selection.office.clone();
     let mut effects = restance_bus::Effects::new(state.source.clone());
     let mut rows = Vec::with_capacity(selected.len());
@@ -655,6 +674,25 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
         });
     }
     queries::insert_campaign_debtors(&tx, id, &rows).await?;
+    // Reporting counts the campaign among the measures taken and shows its outcome: in the same
+    // transaction as the notices, once (a second approval is a 409 above).
+    if !selected.is_empty() {
+        effects
+            .emit(CampaignSent {
+                campaign_id: id.to_owned(),
+                municipality: c.municipality.clone(),
+                kind: sent_kind(c.spec.kind),
+                sent_date: day,
+                debtors: selected
+                    .iter()
+                    .map(|d| CampaignDebtor {
+                        debtor_id: d.debtor_id.clone(),
+                        claim_ids: d.claim_ids.clone(),
+                    })
+                    .collect(),
+            })
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+    }
     let told = match manager_mail(state, &tx, &c, day, &selected).await? {
         Some(mail) => {
             effects
