@@ -36,8 +36,10 @@ use sea_orm::{DbErr, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiState, NO_SUCH_CLAIM, Written, finish_write, may_write};
-use crate::debtors;
+use super::{
+    ApiState, Audited, NO_SUCH_CLAIM, Written, finish_write, may_write, reason_of,
+    reevaluate_and_audit,
+};
 use crate::domain::{Interruption, InterruptionKind, KeepTrack, TransferChoice, TransferDecision};
 use crate::store::queries::{self, CaseFilter, CaseRow, DISTRAINT, HistoryRow, TRANSFER_PROPOSAL};
 
@@ -240,10 +242,7 @@ pub(super) struct DecisionBody {
 fn parse_decision(
     b: &DecisionBody,
 ) -> Result<(TransferChoice, Option<KeepTrack>, String), ApiError> {
-    let reason = b.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::bad_request_at("reason", "1–500 characters"));
-    }
+    let reason = reason_of(&b.reason)?;
     let choice = match b.decision.as_str() {
         "transfer" => TransferChoice::Transfer,
         "keep" => TransferChoice::Keep,
@@ -511,21 +510,17 @@ async fn decide_in_tx(
         })
         .collect();
     queries::insert_history(&tx, &rows).await?;
-    debtors::reevaluate(
+    reevaluate_and_audit(
+        state,
         &tx,
-        std::slice::from_ref(&key),
-        &state.shared.policies,
-        &state.shared.catalog,
-    )
-    .await?;
-    queries::audit(
-        &tx,
-        &caller.name,
-        &caller.role,
-        "decide_transfer",
-        &format!("transfer_proposal:{id}"),
-        state_name,
-        reason,
+        &key,
+        caller,
+        Audited {
+            action: "decide_transfer",
+            target: &format!("transfer_proposal:{id}"),
+            outcome: state_name,
+            detail: reason,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -565,10 +560,10 @@ pub(super) async fn record_distraint(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let reason = b.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return ApiError::bad_request_at("reason", "1–500 characters").into_response();
-    }
+    let reason = match reason_of(&b.reason) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
     let result = record_in_tx(&state, &caller, &id, b.recorded_date, reason).await;
     finish_write(&state, &caller, "record_distraint", &target, result).await
 }
@@ -635,21 +630,17 @@ async fn record_in_tx(
         json!({"case_id": id, "recorded_date": recorded}),
     )
     .await?;
-    debtors::reevaluate(
+    reevaluate_and_audit(
+        state,
         &tx,
-        std::slice::from_ref(&key),
-        &state.shared.policies,
-        &state.shared.catalog,
-    )
-    .await?;
-    queries::audit(
-        &tx,
-        &caller.name,
-        &caller.role,
-        "record_distraint",
-        &format!("distraint:{id}"),
-        "recorded",
-        reason,
+        &key,
+        caller,
+        Audited {
+            action: "record_distraint",
+            target: &format!("distraint:{id}"),
+            outcome: "recorded",
+            detail: reason,
+        },
     )
     .await?;
     // Reporting counts it among the measures taken and shows the claims under distraint: in the
@@ -706,11 +697,11 @@ pub(super) async fn legal_step(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let reason = b.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return ApiError::bad_request_at("reason", "1–500 characters").into_response();
-    }
-    let result = legal_step_in_tx(&state, &caller, &id, b.date, &reason).await;
+    let reason = match reason_of(&b.reason) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let result = legal_step_in_tx(&state, &caller, &id, b.date, reason).await;
     finish_write(&state, &caller, "record_legal_step", &target, result).await
 }
 
@@ -764,21 +755,17 @@ async fn legal_step_in_tx(
         json!({"date": date}),
     )
     .await?;
-    debtors::reevaluate(
+    reevaluate_and_audit(
+        state,
         &tx,
-        std::slice::from_ref(&key),
-        &state.shared.policies,
-        &state.shared.catalog,
-    )
-    .await?;
-    queries::audit(
-        &tx,
-        &caller.name,
-        &caller.role,
-        "record_legal_step",
-        &format!("claim:{id}"),
-        "recorded",
-        reason,
+        &key,
+        caller,
+        Audited {
+            action: "record_legal_step",
+            target: &format!("claim:{id}"),
+            outcome: "recorded",
+            detail: reason,
+        },
     )
     .await?;
     tx.commit().await?;

@@ -537,6 +537,52 @@ async fn write_off_notice(
     }))
 }
 
+/// What a caseworker's write records in `api_audit`.
+struct Audited<'a> {
+    action: &'a str,
+    target: &'a str,
+    outcome: &'a str,
+    detail: &'a str,
+}
+
+/// The end of every write on a debtor's claims, before the commit: the debtor's next action date
+/// recomputed from what changed (never its actions: the daily run takes them), and the write
+/// audited.
+async fn reevaluate_and_audit(
+    state: &ApiState,
+    tx: &sea_orm::DatabaseTransaction,
+    key: &queries::DebtorKey,
+    caller: &Caller,
+    audited: Audited<'_>,
+) -> Result<(), DbErr> {
+    debtors::reevaluate(
+        tx,
+        std::slice::from_ref(key),
+        &state.shared.policies,
+        &state.shared.catalog,
+    )
+    .await?;
+    queries::audit(
+        tx,
+        &caller.name,
+        &caller.role,
+        audited.action,
+        audited.target,
+        audited.outcome,
+        audited.detail,
+    )
+    .await
+}
+
+/// A caseworker's reason, trimmed: 1–500 characters.
+fn reason_of(text: &str) -> Result<&str, ApiError> {
+    let reason = text.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::bad_request_at("reason", "1–500 characters"));
+    }
+    Ok(reason)
+}
+
 async fn finish_write(
     state: &ApiState,
     caller: &Caller,
@@ -584,10 +630,10 @@ async fn open_dispute(
         )
         .into_response();
     };
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return ApiError::bad_request("reason must be 1–500 characters").into_response();
-    }
+    let reason = match reason_of(&body.reason) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
     let result = open_dispute_in_tx(&state, &caller, &id, reason).await;
     finish_write(&state, &caller, "open_dispute", &target, result).await
 }
@@ -637,21 +683,17 @@ async fn open_dispute_in_tx(
         }],
     )
     .await?;
-    debtors::reevaluate(
+    reevaluate_and_audit(
+        state,
         &tx,
-        std::slice::from_ref(&key),
-        &state.shared.policies,
-        &state.shared.catalog,
-    )
-    .await?;
-    queries::audit(
-        &tx,
-        &caller.name,
-        &caller.role,
-        "open_dispute",
-        &format!("claim:{id}"),
-        "opened",
-        &dispute_id,
+        &key,
+        caller,
+        Audited {
+            action: "open_dispute",
+            target: &format!("claim:{id}"),
+            outcome: "opened",
+            detail: &dispute_id,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -727,21 +769,17 @@ async fn close_dispute_in_tx(
         }],
     )
     .await?;
-    debtors::reevaluate(
+    reevaluate_and_audit(
+        state,
         &tx,
-        std::slice::from_ref(&key),
-        &state.shared.policies,
-        &state.shared.catalog,
-    )
-    .await?;
-    queries::audit(
-        &tx,
-        &caller.name,
-        &caller.role,
-        "close_dispute",
-        &format!("claim:{id}"),
-        "closed",
-        dispute_id,
+        &key,
+        caller,
+        Audited {
+            action: "close_dispute",
+            target: &format!("claim:{id}"),
+            outcome: "closed",
+            detail: dispute_id,
+        },
     )
     .await?;
     tx.commit().await?;
