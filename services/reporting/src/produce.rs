@@ -224,6 +224,12 @@ impl Producer {
             measures_taken(db, municipality, due.period_start, due.as_of, opened).await?
         };
         let prepayments = queries::prepayments_on(db, municipality, due.as_of).await?;
+        let campaigns = if due.kind == ReportKind::Monthly {
+            Vec::new()
+        } else {
+            queries::campaign_outcomes(db, municipality, due.period_start, due.as_of, due.as_of)
+                .await?
+        };
         let history = totals
             .into_iter()
             .map(|(month_end, total)| HistoryPoint { month_end, total })
@@ -244,6 +250,7 @@ impl Producer {
                 generated_on,
                 measures,
                 prepayments,
+                campaigns,
             },
         )))
     }

@@ -162,6 +162,7 @@ fn january_report(language: Language) -> Report {
         generated_on: date("2027-02-01"),
         measures: Vec::new(),
         prepayments: Default::default(),
+        campaigns: Vec::new(),
         members: Vec::new(),
     }
 }
@@ -685,7 +686,7 @@ fn every_language_renders() {
 /// The council's quarterly report of the same figures: measures taken in the quarter against
 /// the same quarter a year earlier, outstanding prepayments apart from the arrears.
 fn quarterly_report(language: Language) -> Report {
-    use restance_reporting::report::{Measure, MeasureRow, Prepayments};
+    use restance_reporting::report::{CampaignOutcome, Measure, MeasureRow, Prepayments};
     let mut report = january_report(language);
     report.kind = ReportKind::Quarterly;
     report.period_start = date("2026-11-01");
@@ -707,6 +708,15 @@ fn quarterly_report(language: Language) -> Report {
         claims: 3,
         amount: kr("4500.00"),
     };
+    report.campaigns = vec![CampaignOutcome {
+        campaign_id: "cmp-2c71a9e04b18d35f".into(),
+        kind: "direct_debit".into(),
+        sent_date: date("2026-12-02"),
+        debtors: 40,
+        paid: 12,
+        agreed: 5,
+        no_response: 23,
+    }];
     report
 }
 
@@ -741,8 +751,8 @@ fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_pr
         Some(rust_decimal::Decimal::new(549, 1))
     );
 
-    // Measures taken: the quarter against the same quarter a year earlier; campaigns "not
-    // recorded", never 0; a blank earlier period stays blank.
+    // Measures taken: the quarter against the same quarter a year earlier (campaigns too, since
+    // dunning.campaign.sent.v1); a blank earlier period stays blank.
     let measures = wb.worksheet_range("Tiltag").expect("measures");
     assert_eq!(shown(&cell(&measures, "A10"), 0), "Tiltag");
     assert_eq!(shown(&cell(&measures, "C10"), 0), "Samme periode året før");
@@ -757,7 +767,7 @@ fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_pr
         ("Krav overdraget til inddrivelse", "17", "5", "12"),
         ("Udlæg foretaget af kommunen", "18", "5", "13"),
         ("Krav afskrevet", "19", "5", "14"),
-        ("Kampagner", "ikke registreret", "ikke registreret", ""),
+        ("Kampagner", "20", "5", "15"),
     ];
     for (i, (name, now, then, change)) in expected.iter().enumerate() {
         let r = 11 + i;
@@ -775,6 +785,27 @@ fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_pr
         );
     }
     assert_eq!(shown(&cell(&measures, "E11"), 6), "1.000000", "+100 %");
+    // Below the measures and their notes: each campaign's outcome.
+    assert_eq!(
+        shown(&cell(&measures, "A26"), 0),
+        "Kampagnernes resultat (betalt, aftale, intet svar)"
+    );
+    let outcome: Vec<String> = ["A", "B", "C", "D", "E", "F", "G"]
+        .iter()
+        .map(|c| shown(&cell(&measures, &format!("{c}28")), 0))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            "cmp-2c71a9e04b18d35f",
+            "Tilmelding til Betalingsservice",
+            "02.12.2026",
+            "40",
+            "12",
+            "5",
+            "23"
+        ]
+    );
 
     // Prepayments apart from the arrears, on the period sheet.
     let period = wb.worksheet_range("Perioden").expect("period");
@@ -794,7 +825,7 @@ fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_pr
     // The CSV carries the same after the category table.
     let csv = String::from_utf8(file(&files, ".csv").bytes.clone()).expect("utf-8");
     let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
-    assert_eq!(lines.len(), 7 + 3 + 1 + 12, "{csv}");
+    assert_eq!(lines.len(), 7 + 3 + 1 + 12 + 1 + 3, "{csv}");
     assert_eq!(
         lines[9],
         "Udestående forudbetalinger (ikke restancer);prepayments;3;4500,00"
@@ -806,9 +837,14 @@ fn the_quarterly_report_shows_each_categorys_share_the_measures_taken_and_the_pr
     assert_eq!(lines[12], "Rykkere;reminders;10;5;5");
     assert_eq!(lines[15], "Sættemøder holdt;meetings_held;13;;");
     assert_eq!(lines[20], "Udlæg foretaget af kommunen;distraints;18;5;13");
+    assert_eq!(lines[22], "Kampagner;campaigns;20;5;15");
     assert_eq!(
-        lines[22],
-        "Kampagner;campaigns;ikke registreret;ikke registreret;"
+        lines[25],
+        "Kampagne;Art;Sendt;Skyldnere;Betalt;Aftale;Intet svar"
+    );
+    assert_eq!(
+        lines[26],
+        "cmp-2c71a9e04b18d35f;Tilmelding til Betalingsservice;02.12.2026;40;12;5;23"
     );
     assert!(
         file(&files, ".xlsx")

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::arrears::{ALL_KEY, Arrears, Cell, Dimension};
 use crate::domain::history::ImportedRow;
 use crate::domain::report::{
-    AgeBucket, AgeRow, ArrearsState, Change, DirectDebit, Figures, HistoryPoint, MeasureRow,
-    PeriodFlows, Prepayments, Report, ReportKind, Row, StateRow, report_id,
+    AgeBucket, AgeRow, ArrearsState, CampaignOutcome, Change, DirectDebit, Figures, HistoryPoint,
+    MeasureRow, PeriodFlows, Prepayments, Report, ReportKind, Row, StateRow, report_id,
 };
 
 /// Where the figures of a date come from.
@@ -178,6 +178,8 @@ pub struct ReportInputs {
     pub measures: Vec<MeasureRow>,
     /// Prepayments outstanding as of `as_of`.
     pub prepayments: Prepayments,
+    /// The campaigns sent in the period and their outcome (empty for a monthly report).
+    pub campaigns: Vec<CampaignOutcome>,
 }
 
 /// Fills the report model for municipality `code` from its figures.
@@ -248,6 +250,7 @@ pub fn build_report(
         generated_on: inputs.generated_on,
         measures: inputs.measures,
         prepayments: inputs.prepayments,
+        campaigns: inputs.campaigns,
         members: Vec::new(),
     }
 }

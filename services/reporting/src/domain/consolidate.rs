@@ -219,6 +219,11 @@ pub fn consolidate(
                 claims: acc.claims + m.prepayments.claims,
                 amount: acc.amount + m.prepayments.amount,
             }),
+        campaigns: {
+            let mut all: Vec<_> = members.iter().flat_map(|m| m.campaigns.clone()).collect();
+            all.sort_by(|a, b| (a.sent_date, &a.campaign_id).cmp(&(b.sent_date, &b.campaign_id)));
+            all
+        },
         members: members
             .iter()
             .map(|m| (m.municipality.clone(), m.municipality_name.clone()))
@@ -292,6 +297,7 @@ mod tests {
                 claims: 1,
                 amount: kr("500.00"),
             },
+            campaigns: Vec::new(),
             members: Vec::new(),
         }
     }
@@ -358,7 +364,11 @@ mod tests {
             .iter()
             .find(|m| m.measure == Measure::Campaigns)
             .expect("campaigns");
-        assert_eq!(campaigns.now, None, "not recorded stays not recorded");
+        assert_eq!(
+            campaigns.now,
+            Some(4),
+            "campaigns are recorded and added up"
+        );
         assert_eq!(r.members.len(), 2);
         assert!(r.check().is_empty(), "{:?}", r.check());
     }

@@ -17,12 +17,15 @@
 //! claims, amount. A report with measures taken (quarterly, follow-up, consolidated) then has,
 //! after another empty line, the measures table: measure; key; the period; the same period a
 //! year earlier; change — "not recorded" (in the report's language) where the system has no
-//! event for a measure yet, blank where there are no figures for the earlier period.
+//! event for a measure yet, blank where there are no figures for the earlier period. After
+//! another empty line, the campaign outcome: heading; columns; one row per campaign sent in the
+//! period (campaign; kind; sent date; debtors sent to; paid; agreed; no response — as of the
+//! report's date, [`crate::domain::report::campaigns`]).
 
 use restance_kernel::Money;
 use rust_decimal::Decimal;
 
-use crate::domain::report::{Change, Figures, Fmt, Report};
+use crate::domain::report::{Change, Figures, Fmt, Report, campaign_kind_label};
 use crate::files::labels::Labels;
 
 /// The UTF-8 byte-order mark Excel needs to read the file as UTF-8.
@@ -119,6 +122,23 @@ pub fn render(report: &Report) -> Vec<u8> {
                     count(m.now),
                     count(m.then),
                     m.change().map(|c| c.to_string()).unwrap_or_default(),
+                ],
+            );
+        }
+        out.push_str("\r\n");
+        push_line(&mut out, [text_field(labels.campaigns)]);
+        push_line(&mut out, labels.campaign_columns.map(text_field));
+        for c in &report.campaigns {
+            push_line(
+                &mut out,
+                [
+                    text_field(&c.campaign_id),
+                    text_field(campaign_kind_label(&c.kind, report.language)),
+                    fmt.date(c.sent_date),
+                    c.debtors.to_string(),
+                    c.paid.to_string(),
+                    c.agreed.to_string(),
+                    c.no_response.to_string(),
                 ],
             );
         }

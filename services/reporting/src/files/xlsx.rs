@@ -27,7 +27,7 @@ use rust_xlsxwriter::{
 
 use restance_kernel::{BusinessDate, Language, Money};
 
-use crate::domain::report::{Figures, Fmt, Report};
+use crate::domain::report::{Figures, Fmt, Report, campaign_kind_label};
 use crate::files::FilesError;
 use crate::files::labels::Labels;
 
@@ -608,6 +608,42 @@ fn measures_table(
     let at = FIRST_ROW + row(report.measures.len())? + 1;
     ws.write_string_with_format(at, 0, labels.note_measures, &f.note)?;
     ws.write_string_with_format(at + 1, 0, labels.note_blank, &f.note)?;
+    campaigns_table(ws, f, report, labels, &fmt, at + 3)
+}
+
+/// Below the measures: the campaigns sent in the period and their outcome as of the report's
+/// date (debtors sent to, paid, agreed, no response — [`crate::domain::report::campaigns`]).
+fn campaigns_table(
+    ws: &mut Worksheet,
+    f: &Formats,
+    report: &Report,
+    labels: &Labels,
+    fmt: &Fmt,
+    top: u32,
+) -> Result<(), FilesError> {
+    ws.write_string_with_format(top, 0, labels.campaigns, &f.text)?;
+    for (c, h) in (0_u16..).zip(labels.campaign_columns) {
+        ws.write_string_with_format(top + 1, c, h, &f.header)?;
+    }
+    for (i, c) in report.campaigns.iter().enumerate() {
+        let at = top + 2 + row(i)?;
+        ws.write_string_with_format(at, 0, &c.campaign_id, &f.text)?;
+        ws.write_string_with_format(
+            at,
+            1,
+            campaign_kind_label(&c.kind, report.language),
+            &f.text,
+        )?;
+        ws.write_string_with_format(at, 2, fmt.date(c.sent_date), &f.text)?;
+        for (col, n) in [
+            (3, c.debtors),
+            (4, c.paid),
+            (5, c.agreed),
+            (6, c.no_response),
+        ] {
+            ws.write_number_with_format(at, col, count(n), &f.count)?;
+        }
+    }
     Ok(())
 }
 

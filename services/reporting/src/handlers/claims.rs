@@ -12,6 +12,7 @@
 //! | `invoicing.payment.applied.v1` | the day's payments (the balances come with `balance_changed`) |
 //! | `invoicing.prepayment.expired.v1` | an unpaid prepayment expired: `expired`, nothing open (neither arrears nor outstanding) |
 //! | `dunning.reminder.issued.v1`, `dunning.fee.assessed.v1` | counted as measures taken (`domain::report::measures`) |
+//! | `dunning.campaign.sent.v1` | the campaign kept (`campaigns_sent`, for its outcome in the council's reports); one campaign counted as a measure taken |
 //!
 //! **Order.** invoicing's four claim events carry the claim's `version` (one more with each
 //! write of the claim in invoicing). The claim row keeps the version it was last changed by
@@ -38,8 +39,8 @@
 
 use restance_bus::{Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
-    ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened, ClaimRef,
-    ClaimSettled, ClaimWrittenOff, DistraintRecorded, FeeAssessed, PaymentApplied,
+    CampaignSent, ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimHandedOver, ClaimOpened,
+    ClaimRef, ClaimSettled, ClaimWrittenOff, DistraintRecorded, FeeAssessed, PaymentApplied,
     PrepaymentExpired, ReminderIssued,
 };
 use restance_kernel::{Catalog, Money};
@@ -48,7 +49,7 @@ use sea_orm::DbErr;
 use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle};
 use crate::domain::report::Measure;
 use crate::handlers::working_set::WorkingSet;
-use crate::store::queries::{ClaimRow, FlowKind};
+use crate::store::queries::{self, ClaimRow, FlowKind};
 
 /// The stored claim `claim` names, or what becomes of the event: not yet (an unknown claim)
 /// or rejected (another debtor's).
@@ -377,6 +378,26 @@ pub async fn distraint_recorded(
         ws.change(&row.claim_id, stamp, |c| c.lifecycle = Lifecycle::Distraint);
     }
     ws.measure(&e.municipality, stamp, Measure::Distraints);
+    Ok(Outcome::Done)
+}
+
+/// `dunning.campaign.sent.v1`: the campaign is kept with its debtors and their listed claims
+/// (its outcome is computed when a report is produced) and counted once as a measure taken; a
+/// redelivery changes nothing.
+pub async fn campaign_sent(ws: &mut WorkingSet<'_>, e: &CampaignSent) -> Result<Outcome, DbErr> {
+    let fresh = queries::insert_campaign(
+        ws.tx(),
+        &e.campaign_id,
+        &e.municipality,
+        e.kind.as_str(),
+        e.sent_date,
+        &e.debtors,
+    )
+    .await?;
+    if fresh {
+        let stamp = ws.stamp(e.sent_date);
+        ws.measure(&e.municipality, stamp, Measure::Campaigns);
+    }
     Ok(Outcome::Done)
 }
 

@@ -4,7 +4,7 @@
 //! - invoicing's and dunning's claim events keep each claim and its versions ([`claims`]);
 //! - agreements' plans and deferrals set the claims' state ([`agreements`]);
 //! - dunning's recorded distraints put their claims in the state `distraint`;
-//! - dunning's reminders, fees and distraints, agreements' meetings held, new plans, broken plans and
+//! - dunning's reminders, fees, distraints and campaigns sent, agreements' meetings held, new plans, broken plans and
 //!   deferrals are counted as "measures taken" (`domain::report::measures`);
 //! - `calendar.day.opened.v1` moves the business date every later change is stamped with, starts
 //!   and ends deferrals, and records the day for the worker ([`crate::worker`]), which takes the
@@ -25,7 +25,7 @@ use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::Subject;
 use restance_contracts::messages::{
-    AgreementEvent, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
+    AgreementEvent, CampaignSent, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
     ClaimWrittenOff, DayOpened, DeferralEnded, DeferralGranted, DistraintRecorded, FeeAssessed,
     MeetingHeld, PaymentApplied, PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired,
     ReminderIssued,
@@ -49,6 +49,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ReminderIssued>()
         .on::<FeeAssessed>()
         .on::<DistraintRecorded>()
+        .on::<CampaignSent>()
         .on::<PlanCreated>()
         .on::<PlanDefaulted>()
         .on::<PlanCompleted>()
@@ -209,6 +210,16 @@ impl On<DistraintRecorded> for Shared {
     }
 }
 
+impl On<CampaignSent> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: CampaignSent,
+    ) -> Result<Outcome, HandlerError> {
+        Ok(claims::campaign_sent(&mut cx.batch.ws, &e).await?)
+    }
+}
+
 /// The agreements events reporting follows, each through [`agreements::apply`].
 macro_rules! agreement_routes {
     ($($t:ident),* $(,)?) => {$(
@@ -264,6 +275,7 @@ mod tests {
                 "agreements.plan.created.v1",
                 "agreements.plan.defaulted.v1",
                 "calendar.day.opened.v1",
+                "dunning.campaign.sent.v1",
                 "dunning.claim.handed_over.v1",
                 "dunning.distraint.recorded.v1",
                 "dunning.fee.assessed.v1",

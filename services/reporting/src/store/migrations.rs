@@ -44,6 +44,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(MeasuresDaily),
             Box::new(PrepaymentIndex),
+            Box::new(CampaignsSent),
         ]
     }
 }
@@ -293,6 +294,36 @@ impl MigrationTrait for PrepaymentIndex {
             manager.get_connection(),
             "CREATE INDEX claim_versions_prepayment ON claim_versions (municipality, valid_from) \
              WHERE state = 'prepayment' AND total_minor > 0",
+        )
+        .await
+    }
+}
+
+/// The campaigns sent (`dunning.campaign.sent.v1`): one row per campaign, its debtors and their
+/// listed claims as JSON, read back for the campaign outcome in the council's reports
+/// (`queries::campaign_outcomes`).
+#[derive(Debug)]
+struct CampaignsSent;
+
+impl MigrationName for CampaignsSent {
+    fn name(&self) -> &str {
+        "m20261219_000011_reporting_campaigns_sent"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CampaignsSent {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE campaigns_sent (
+                campaign_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                sent_date DATE NOT NULL,
+                debtors TEXT NOT NULL
+            );
+            CREATE INDEX campaigns_sent_period ON campaigns_sent (municipality, sent_date);",
         )
         .await
     }

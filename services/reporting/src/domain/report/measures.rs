@@ -18,7 +18,7 @@
 //! | transfers | `dunning.claim.handed_over.v1` | claims (the flows' count) |
 //! | distraints | `dunning.distraint.recorded.v1` (the caseworker recorded the municipality's own distraint) | distraints (one per case, however many claims it names; a repeat naming only claims already under distraint is not counted again) |
 //! | write-offs | `invoicing.claim.written_off.v1` | claims (the flows' count) |
-//! | campaigns | none yet | *not recorded* |
+//! | campaigns | `dunning.campaign.sent.v1` (a second caseworker approved the campaign and its notices went out) | campaigns (one per campaign, however many debtors; a redelivery is not counted again); each one's outcome is its own section ([`super::campaigns`]) |
 //!
 //! A measure without an event is shown as "not recorded", never as 0: a zero would tell the
 //! council nothing was done. When its event comes, the measure gets a route that counts it
@@ -53,7 +53,7 @@ pub enum Measure {
     Distraints,
     /// Claims written off.
     WriteOffs,
-    /// Campaigns sent (company notice, settlement visit, direct debit, information) — no event yet.
+    /// Campaigns sent (company notice, settlement visit, direct debit, information).
     Campaigns,
 }
 
@@ -99,7 +99,9 @@ impl Measure {
     /// Set to `true` in the same change that routes the measure's event (see the module
     /// documentation).
     pub const fn recorded(self) -> bool {
-        !matches!(self, Measure::Campaigns)
+        // Every measure has its event now (campaigns: `dunning.campaign.sent.v1`).
+        let _ = self;
+        true
     }
 
     /// Whether its count comes from the flows (claims transferred / written off) rather than
@@ -245,16 +247,26 @@ mod tests {
     }
 
     #[test]
-    fn campaigns_are_not_recorded_rather_than_zero() {
+    fn every_measure_is_recorded_and_campaigns_compare_with_a_year_earlier() {
         let rows = measure_rows(|_| 0, Some(&|_| 0));
         assert_eq!(rows.len(), Measure::ALL.len());
         for row in rows {
-            if row.measure == Measure::Campaigns {
-                assert_eq!((row.now, row.then), (None, None), "{row:?}");
-            } else {
-                assert_eq!((row.now, row.then), (Some(0), Some(0)), "{row:?}");
-            }
+            assert_eq!((row.now, row.then), (Some(0), Some(0)), "{row:?}");
         }
+        assert!(Measure::Campaigns.recorded());
+        assert!(!Measure::Campaigns.from_flows());
+        let rows = measure_rows(
+            |m| u64::from(m == Measure::Campaigns) * 2,
+            Some(&|m| u64::from(m == Measure::Campaigns)),
+        );
+        let row = rows
+            .iter()
+            .find(|r| r.measure == Measure::Campaigns)
+            .expect("campaigns");
+        assert_eq!(
+            (row.now, row.then, row.change()),
+            (Some(2), Some(1), Some(1))
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! municipality's arrears — so adding up a report's rows cannot fail in practice.
 
 mod breakdowns;
+mod campaigns;
 mod figures;
 mod format;
 mod kind;
@@ -23,6 +24,7 @@ mod summary;
 mod tests;
 
 pub use breakdowns::*;
+pub use campaigns::*;
 pub use figures::*;
 pub use format::*;
 pub use kind::*;

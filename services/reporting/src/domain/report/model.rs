@@ -1,6 +1,7 @@
 //! The report itself: its totals, shares, file name and consistency check.
 
 use super::breakdowns::{AgeRow, DirectDebit, HistoryPoint, PeriodFlows, StateRow};
+use super::campaigns::CampaignOutcome;
 use super::figures::{CategoryRow, Change, Figures, OfficeRow};
 use super::kind::ReportKind;
 use super::measures::{MeasureRow, Prepayments};
@@ -62,6 +63,10 @@ pub struct Report {
     /// The prepayment claims outstanding as of `as_of`: not arrears, reported apart.
     #[serde(default)]
     pub prepayments: Prepayments,
+    /// The campaigns sent in the period and their outcome as of `as_of`, oldest first
+    /// ([`super::campaigns`]); empty in a monthly report.
+    #[serde(default)]
+    pub campaigns: Vec<CampaignOutcome>,
     /// For a consolidated report over a group of municipalities: the members' codes and names,
     /// in configuration order; empty for one municipality's report.
     #[serde(default)]

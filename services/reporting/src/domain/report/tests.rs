@@ -90,6 +90,7 @@ fn january_2027(language: Language) -> Report {
         generated_on: date("2027-02-01"),
         measures: Vec::new(),
         prepayments: Default::default(),
+        campaigns: Vec::new(),
         members: Vec::new(),
     }
 }

@@ -2,6 +2,7 @@
 //! rows are multi-row statements; sums are cast to `BIGINT` (PostgreSQL sums integers as
 //! `NUMERIC`).
 
+mod campaigns;
 mod claims;
 mod days;
 mod flows;
@@ -10,6 +11,7 @@ mod holds;
 mod reports;
 mod snapshots;
 
+pub use campaigns::*;
 pub use claims::*;
 pub use days::*;
 pub use flows::*;
