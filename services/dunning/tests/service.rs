@@ -3,8 +3,7 @@
 //! debt counselling), disputes, write-off approval, bad input → dead letters with reasons, and
 //! the letters' data checked against the harmonised templates.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use restance_dunning::{Application, DunningConfig};
@@ -14,8 +13,9 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-const T: Duration = Duration::from_secs(30);
-const REQUESTED: &str = "notifications.notification.requested.v1";
+mod common;
+use common::*;
+
 const TOKEN: &str = "caseworker-token-0001";
 const CLERK: &str = "clerk-token-00000001";
 /// A caseworker of Skanderborg (0746), where the tests' claims are.
@@ -24,10 +24,6 @@ const HERE: &str = "skanderborg-token-0746";
 const ELSEWHERE: &str = "aarhus-token-00000751";
 /// The arrears dashboard: reads reporting, not dunning.
 const DASHBOARD: &str = "dashboard-token-000001";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Dunning as these tests run it: a short "not yet" budget, the API tokens if asked for, and
 /// the daily run polling every 50 ms in chunks of three debtors.
@@ -45,127 +41,6 @@ async fn start(kind: &str, tokens: bool) -> anyhow::Result<TestApp> {
         })
         .spawn::<Application>()
         .await
-}
-
-/// A claim as invoicing announces it.
-struct Claim<'a> {
-    id: &'a str,
-    debtor: &'a str,
-    category: &'a str,
-    amount: &'a str,
-    due: &'a str,
-}
-
-/// What these tests do with a running dunning service.
-trait Dunning {
-    fn opened(&self, c: &Claim<'_>) -> Value;
-    async fn run_day(&self, date: &str) -> anyhow::Result<()>;
-    async fn wait_day_done(&self, date: &str) -> anyhow::Result<()>;
-    async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)>;
-    async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)>;
-}
-
-impl Dunning for TestApp {
-    fn opened(&self, c: &Claim<'_>) -> Value {
-        static SEQ: AtomicU64 = AtomicU64::new(1);
-        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
-        let issue = c
-            .due
-            .parse::<restance_kernel::BusinessDate>()
-            .expect("due date")
-            .add_days(-14);
-        let reference = self
-            .settings
-            .catalog
-            .municipality("0746")
-            .expect("0746")
-            .payment_reference(seq)
-            .expect("reference");
-        envelope(
-            "/restance/invoicing",
-            &new_id(),
-            "invoicing.claim.opened.v1",
-            json!({"claim_id":c.id,"invoice_id":format!("INV-{}", c.id),"source":"/billing/test",
-                "municipality":"0746","category":c.category,"debtor_id":c.debtor,"office":"main",
-                "currency":"DKK","amount":c.amount,"issue_date":issue,"due_date":c.due,
-                "payment_reference":reference.key(),"ocr_line":reference.ocr_line(),
-                "prepayment":false,"direct_debit":false}),
-        )
-    }
-
-    async fn run_day(&self, date: &str) -> anyhow::Result<()> {
-        self.publish(&[day(date)]).await?;
-        self.wait_day_done(date).await
-    }
-
-    async fn wait_day_done(&self, date: &str) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + T;
-        loop {
-            let row = self
-                .db
-                .query_one_raw(Statement::from_string(
-                    self.db.get_database_backend(),
-                    format!("SELECT state FROM business_days WHERE business_date = '{date}'"),
-                ))
-                .await?;
-            let done = match row {
-                Some(r) => r.try_get_by_index::<String>(0)? == "done",
-                None => false,
-            };
-            let pending = restance_bus::Outbox::pending(&self.db).await?;
-            if done && pending == 0 {
-                tokio::time::sleep(Duration::from_millis(150)).await;
-                return Ok(());
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "day {date} not done (outbox {pending})"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new().post(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
-        let mut req = reqwest::Client::new().delete(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-}
-
-fn day(date: &str) -> Value {
-    envelope(
-        "/restance/calendar",
-        &new_id(),
-        "calendar.day.opened.v1",
-        json!({ "date": date }),
-    )
 }
 
 fn debtor_updated(debtor: &str, protection: &str) -> Value {
@@ -219,14 +94,6 @@ fn balance(id: &str, debtor: &str, principal: &str, fees: &str, date: &str) -> V
             claim_ref(id, debtor, "other"),
         ),
     )
-}
-
-fn of_template(probe: &mut BusProbe, template: &str) -> Vec<Value> {
-    probe
-        .of_type(REQUESTED)
-        .into_iter()
-        .filter(|e| e["data"]["template"] == template)
-        .collect()
 }
 
 /// The letter's data renders with the harmonised template (every language's PDF and texts).

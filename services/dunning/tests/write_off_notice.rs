@@ -3,15 +3,13 @@
 //! `write_off_notice` letter — once, with the law it cites — in the approving transaction; before
 //! that version, or under a policy without the flag, nothing is sent.
 
-use std::time::Duration;
-
 use restance_dunning::Application;
 use restance_testkit::{Db, TestApp, envelope, new_id, short_not_yet};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-const T: Duration = Duration::from_secs(30);
-const REQUESTED: &str = "notifications.notification.requested.v1";
+mod common;
+use common::{Dunning, REQUESTED};
+
 const HERE: &str = "skanderborg-token-0746";
 
 async fn start(kind: &str) -> anyhow::Result<TestApp> {
@@ -45,39 +43,6 @@ fn opened(app: &TestApp, id: &str, seq: u64, due: &str) -> Value {
             "payment_reference":reference.key(),"ocr_line":reference.ocr_line(),
             "prepayment":false,"direct_debit":false}),
     )
-}
-
-async fn run_day(app: &TestApp, date: &str) -> anyhow::Result<()> {
-    app.publish(&[envelope(
-        "/restance/calendar",
-        &new_id(),
-        "calendar.day.opened.v1",
-        json!({ "date": date }),
-    )])
-    .await?;
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let row = app
-            .db
-            .query_one_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                format!("SELECT state FROM business_days WHERE business_date = '{date}'"),
-            ))
-            .await?;
-        let done = match row {
-            Some(r) => r.try_get_by_index::<String>(0)? == "done",
-            None => false,
-        };
-        if done && restance_bus::Outbox::pending(&app.db).await? == 0 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "day {date} not done"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn approve(app: &TestApp, id: &str) -> anyhow::Result<u16> {
@@ -119,7 +84,7 @@ async fn an_approved_write_off_is_told_to_the_debtor_where_the_policy_says_so(
     .await?;
     app.settle().await?;
     // approved in January, under version 1: no notice
-    run_day(&app, "2027-01-15").await?;
+    app.run_day("2027-01-15").await?;
     app.settle().await?;
     let old = write_off_of(&mut app, "OLD");
     assert!(!old.is_empty());
@@ -127,7 +92,7 @@ async fn an_approved_write_off_is_told_to_the_debtor_where_the_policy_says_so(
     app.settle().await?;
     assert!(notices(&mut app).is_empty(), "version 1 sends no notice");
     // approved in February, under version 2: the notice, once
-    run_day(&app, "2027-02-15").await?;
+    app.run_day("2027-02-15").await?;
     app.settle().await?;
     let new = write_off_of(&mut app, "NEW");
     assert!(!new.is_empty());
