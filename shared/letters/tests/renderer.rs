@@ -376,3 +376,34 @@ fn no_templates_folder_says_where_it_looked() {
     );
     assert!(err.contains("RESTANCE__TEMPLATES__DIR"), "{err}");
 }
+
+/// A letter that switches on a field renders every branch in every language, not only the one
+/// its sample takes (`campaign_notice`'s kl text once failed for the direct-debit drive alone).
+#[test]
+fn every_campaign_kind_renders_in_every_language() {
+    let r = renderer();
+    for kind in [
+        "company_notice",
+        "settlement_visit",
+        "direct_debit",
+        "information",
+    ] {
+        for language in LANGUAGES {
+            let mut input = r.sample_input("campaign_notice", language).expect("sample");
+            input.data["kind"] = serde_json::json!(kind);
+            input.data["deadline"] = serde_json::json!("2027-02-01");
+            input.data["signup"] = serde_json::json!("betalingsservice");
+            let pdf = r.render_pdf("campaign_notice", language, &input);
+            assert!(pdf.is_ok(), "{language}/{kind}: {:?}", pdf.err());
+            for part in [TextPart::Sms, TextPart::EmailText] {
+                let text = r
+                    .render_text("campaign_notice", language, part, &input)
+                    .unwrap_or_else(|e| panic!("{language}/{kind} {part:?}: {e}"));
+                assert!(
+                    text.is_some_and(|t| !t.trim().is_empty()),
+                    "{language}/{kind} {part:?}"
+                );
+            }
+        }
+    }
+}
