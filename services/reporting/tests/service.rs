@@ -262,6 +262,21 @@ fn distraint(case_id: &str, c: &C<'_>, date: &str) -> Value {
     )
 }
 
+/// `dunning.campaign.sent.v1`: a campaign sent to debtors, each with their listed claims.
+fn campaign_sent(campaign_id: &str, debtors: &[(&str, &[&str])], date: &str) -> Value {
+    let debtors: Vec<Value> = debtors
+        .iter()
+        .map(|(d, claims)| json!({"debtor_id": d, "claim_ids": claims}))
+        .collect();
+    envelope(
+        "/restance/dunning",
+        &new_id(),
+        "dunning.campaign.sent.v1",
+        json!({"campaign_id":campaign_id,"municipality":"0746","kind":"information",
+               "sent_date":date,"debtors":debtors}),
+    )
+}
+
 /// `agreements.meeting.held.v1`.
 fn meeting_held(id: &str, c: &C<'_>, date: &str) -> Value {
     envelope(
@@ -1047,7 +1062,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
 
     // The council's quarterly report: measures taken in the quarter. Reporting began on
     // 1 December 2026, so the same quarter a year earlier has no figures (blank, not 0);
-    // campaigns have no event yet: not recorded. The distraint is counted once.
+    // no campaign was sent: 0 (campaigns are recorded). The distraint is counted once.
     let (status, quarterly) = svc
         .get("/api/v1/reports/quarterly-0746-2026-12-31", Some(READER))
         .await?;
@@ -1079,7 +1094,7 @@ async fn a_report_is_produced_once_on_the_first_business_day(kind: &str) -> anyh
             ("transfers".into(), n(0), Value::Null),
             ("distraints".into(), n(1), Value::Null),
             ("write_offs".into(), n(0), Value::Null),
-            ("campaigns".into(), Value::Null, Value::Null),
+            ("campaigns".into(), n(0), Value::Null),
         ]
     );
     assert_eq!(
@@ -1999,4 +2014,124 @@ async fn a_day_stays_open_while_another_replica_renders_its_report_on_postgres()
 async fn a_day_stays_open_while_another_replica_renders_its_report_on_sqlite() -> anyhow::Result<()>
 {
     a_day_stays_open_while_another_replica_renders_its_report("sqlite").await
+}
+
+/// A campaign sent in the quarter (issue 22, item 5) is counted among the measures taken, and its
+/// outcome is in the quarterly report's files: of three debtors one paid (every listed claim
+/// settled), one agreed (a plan on a listed claim after the campaign) and one did not respond. A
+/// second copy of the event counts nothing more.
+async fn a_campaigns_outcome_is_in_the_quarterly_report(kind: &str) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    let paid = C {
+        id: "K-1",
+        municipality: "0746",
+        office: "main",
+        category: "daycare",
+        debtor: "P-21",
+        amount: "1200.00",
+        due: "2026-11-15",
+        direct_debit: false,
+    };
+    let agreed = C {
+        id: "K-2",
+        debtor: "P-22",
+        amount: "800.00",
+        ..paid
+    };
+    let silent = C {
+        id: "K-3",
+        debtor: "P-23",
+        amount: "450.00",
+        ..paid
+    };
+    let sent = campaign_sent(
+        "cmp-k1",
+        &[("P-21", &["K-1"]), ("P-22", &["K-2"]), ("P-23", &["K-3"])],
+        "2026-12-16",
+    );
+    svc.publish(&[
+        day("2026-12-01"),
+        svc.opened(&paid),
+        svc.opened(&agreed),
+        svc.opened(&silent),
+        day("2026-12-16"),
+        sent.clone(),
+        day("2026-12-17"),
+        settled(&paid, "2026-12-17"),
+        plan("P-K2", "0746", "P-22", &["K-2"], "2026-12-17"),
+        day("2026-12-31"),
+    ])
+    .await?;
+    svc.settle_days().await?;
+    // A redelivery (another envelope, the same campaign) is not a second campaign.
+    let mut again = sent;
+    again["id"] = json!(new_id());
+    svc.publish(&[again]).await?;
+    svc.settle_days().await?;
+    svc.publish(&[day("2027-01-01"), day("2027-01-04")]).await?;
+    svc.settle_days().await?;
+    svc.probe.wait_for(PUBLISHED, 6, T).await?;
+    let quarterly = svc
+        .probe
+        .of_type(PUBLISHED)
+        .into_iter()
+        .find(|e| e["data"]["report_id"] == "quarterly-0746-2026-12-31")
+        .ok_or_else(|| anyhow::anyhow!("no quarterly report for 0746"))?;
+    let files = quarterly["data"]["files"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let file_of = |suffix: &str| {
+        files
+            .iter()
+            .find(|f| f["name"].as_str().is_some_and(|n| n.ends_with(suffix)))
+            .and_then(|f| f["path"].as_str())
+            .map(|p| svc.documents().join(p))
+            .ok_or_else(|| anyhow::anyhow!("no {suffix} in {files:#?}"))
+    };
+    let csv = String::from_utf8(std::fs::read(file_of(".csv")?)?)?;
+    assert!(csv.lines().any(|l| l == "Kampagner;campaigns;1;;"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l == "Kampagne;Art;Sendt;Skyldnere;Betalt;Aftale;Intet svar"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l == "cmp-k1;Information;16.12.2026;3;1;1;1"),
+        "{csv}"
+    );
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(file_of(".xlsx")?)?;
+    let measures = wb.worksheet_range("Tiltag")?;
+    let at = (0..u32::try_from(measures.height())?)
+        .find(|r| {
+            measures
+                .get_value((*r, 0))
+                .is_some_and(|v| matches!(v, calamine::Data::String(s) if s == "cmp-k1"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no campaign row on the measures sheet"))?;
+    let row: Vec<String> = (0..7)
+        .map(|c| {
+            measures
+                .get_value((at, c))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        row,
+        ["cmp-k1", "Information", "16.12.2026", "3", "1", "1", "1"]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_campaigns_outcome_is_in_the_quarterly_report_on_postgres() -> anyhow::Result<()> {
+    a_campaigns_outcome_is_in_the_quarterly_report("postgres").await
+}
+
+#[tokio::test]
+async fn a_campaigns_outcome_is_in_the_quarterly_report_on_sqlite() -> anyhow::Result<()> {
+    a_campaigns_outcome_is_in_the_quarterly_report("sqlite").await
 }
