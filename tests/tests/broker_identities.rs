@@ -345,7 +345,8 @@ async fn every_identity_publishes_exactly_its_own_types() -> anyhow::Result<()> 
             continue;
         }
         assert!(
-            identity.publishes.len() <= 12,
+            // dunning, the widest, publishes 14 (issue 22 added the distraint and the campaign)
+            identity.publishes.len() <= 16,
             "{name} publishes {} types",
             identity.publishes.len()
         );
