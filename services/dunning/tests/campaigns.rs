@@ -6,14 +6,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use restance_dunning::Application;
 use restance_testkit::{BusProbe, Db, TestApp, envelope, new_id, short_not_yet};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-const T: Duration = Duration::from_secs(30);
+mod common;
+use common::Dunning;
+
 const REQUESTED: &str = "notifications.notification.requested.v1";
 const CAMPAIGN_SENT: &str = "dunning.campaign.sent.v1";
 /// The creator's token.
@@ -92,43 +92,6 @@ fn company(debtor: &str, cvr: &str) -> Value {
             "name":"Skanderborg Byg ApS","address":{"lines":["Industrivej 3"],"postcode":"8660","city":"Skanderborg","country":"DK"},
             "digital_post":true,"address_protection":"none"}}),
     )
-}
-
-fn day(date: &str) -> Value {
-    envelope(
-        "/restance/calendar",
-        &new_id(),
-        "calendar.day.opened.v1",
-        json!({ "date": date }),
-    )
-}
-
-async fn run_day(app: &TestApp, date: &str) -> anyhow::Result<()> {
-    app.publish(&[day(date)]).await?;
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let row = app
-            .db
-            .query_one_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                format!("SELECT state FROM business_days WHERE business_date = '{date}'"),
-            ))
-            .await?;
-        let done = match row {
-            Some(r) => r.try_get_by_index::<String>(0)? == "done",
-            None => false,
-        };
-        let pending = restance_bus::Outbox::pending(&app.db).await?;
-        if done && pending == 0 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "day {date} not done (outbox {pending})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn post(
@@ -234,7 +197,7 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
     }
     svc.publish(&msgs).await?;
     svc.settle().await?;
-    run_day(&svc, TODAY).await?;
+    svc.run_day(TODAY).await?;
     svc.settle().await?;
     assert!(svc.probe.of_type("dunning.fee.assessed.v1").is_empty());
     // The first started month of interest is assessed on the day after the due date: the arrears
