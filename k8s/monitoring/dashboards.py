@@ -28,6 +28,8 @@ SERVICES = {
     "guarantee": "Guarantee (family-reunification guarantees)",
     "counselling": "Counselling (debt counselling)",
 }
+# the services with a supervised background worker (restance_worker_restarts_total{worker})
+WORKERS = {"dunning": "daily run", "notifications": "delivery worker", "reporting": "report schedule"}
 RATE = "$__rate_interval"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -105,8 +107,9 @@ def common_rows(l, svc):
     l.panel("Ready replicas (/readyz)", [(f"sum(restance_ready{{{job}}})", "ready"),
                                          (f"count(restance_ready{{{job}}})", "scraped")],
             description="restance_ready is 1 while the replica's /readyz answers 200. Runbook: RestanceServiceNotReady.")
-    l.panel("Worker restarts", [(f"sum by (worker) (increase(restance_worker_restarts_total{{{job}}}[1h]))", "{{worker}}")],
-            description="Background workers restarted after a panic (last hour). Runbook: RestanceWorkerRestarted.")
+    if svc in WORKERS:
+        l.panel("Worker restarts", [(f"sum by (worker) (increase(restance_worker_restarts_total{{{job}}}[1h]))", "{{worker}}")],
+                description="Background workers restarted after a panic (last hour). Runbook: RestanceWorkerRestarted.")
     l.row("Bus: messages in and out")
     l.panel("Messages in (consumed) by queue", [(f"sum by (queue) (rate(restance_bus_consumed_total{{{job}}}[{RATE}]))", "{{queue}}")], unit="ops")
     l.panel("Messages out (published with confirms)", [(f"sum(rate(restance_bus_published_total{{{job}}}[{RATE}]))", "published"),
