@@ -122,13 +122,12 @@ def common_rows(l, svc):
             description="Messages waiting in the queues (rabbitmq_prometheus, per-object metrics). A .dead queue holds dead letters.")
     l.row("API")
     l.panel("Requests by status", [(f'sum by (status) (rate(restance_http_requests_total{{{job}}}[{RATE}]))', "{{status}}")], unit="reqps")
-    l.panel("Latency p50 / p95 / p99", [
-        (f'histogram_quantile(0.5, sum by (le) (rate(restance_http_request_duration_seconds_bucket{{{job}}}[{RATE}])))', "p50"),
-        (f'histogram_quantile(0.95, sum by (le) (rate(restance_http_request_duration_seconds_bucket{{{job}}}[{RATE}])))', "p95"),
-        (f'histogram_quantile(0.99, sum by (le) (rate(restance_http_request_duration_seconds_bucket{{{job}}}[{RATE}])))', "p99"),
-    ], unit="s")
+    l.panel("Latency: mean, and p99 of the slowest replica", [
+        (f'sum(rate(restance_http_request_duration_seconds_sum{{{job}}}[{RATE}])) / sum(rate(restance_http_request_duration_seconds_count{{{job}}}[{RATE}]))', "mean"),
+        (f'max(restance_http_request_duration_seconds{{{job},quantile="0.99"}})', "p99 (slowest replica)"),
+    ], unit="s", description="The services render timings as summaries: quantiles per process, so replicas cannot be merged; the mean is exact.")
     l.panel("Server errors (5xx) by route", [(f'sum by (route) (rate(restance_http_requests_total{{{job},status=~"5.."}}[{RATE}]))', "{{route}}")], unit="reqps")
-    l.panel("Slowest routes (p95)", [(f'histogram_quantile(0.95, sum by (le, route) (rate(restance_http_request_duration_seconds_bucket{{{job}}}[{RATE}])))', "{{route}}")], unit="s")
+    l.panel("Slowest routes (p95, slowest replica)", [(f'max by (route) (restance_http_request_duration_seconds{{{job},quantile="0.95"}})', "{{route}}")], unit="s")
 
 
 def specific_rows(l, svc):
@@ -186,7 +185,7 @@ def overview():
     l.row("API")
     l.panel("Requests by service", [(f"sum by (job) (rate(restance_http_requests_total[{RATE}]))", "{{job}}")], unit="reqps")
     l.panel("Server errors (5xx) by service", [(f'sum by (job) (rate(restance_http_requests_total{{status=~"5.."}}[{RATE}]))', "{{job}}")], unit="reqps")
-    l.panel("Latency p95 by service", [(f"histogram_quantile(0.95, sum by (le, job) (rate(restance_http_request_duration_seconds_bucket[{RATE}])))", "{{job}}")], unit="s", width=24)
+    l.panel("Latency p95 by service (slowest replica)", [('max by (job) (restance_http_request_duration_seconds{quantile="0.95"})', "{{job}}")], unit="s", width=24)
     return dashboard("restance-overview", "Restance / Overview", l, ["overview"])
 
 
