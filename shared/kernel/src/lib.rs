@@ -13,6 +13,7 @@ pub mod date;
 pub mod money;
 pub mod national_id;
 pub mod reference;
+pub mod retention;
 
 pub use catalog::{Catalog, Category, KidSettings, Language, Municipality, Office, Sender};
 pub use date::{BusinessCalendar, BusinessDate, DateError, Holiday, easter_sunday};
