@@ -461,7 +461,7 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
         .probe
         .of_type(REQUESTED)
         .into_iter()
-        .filter(|e| e["data"]["template"] == "report_ready")
+        .filter(|e| e["data"]["template"] == "campaign_office_list")
         .collect();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0]["data"];
@@ -469,6 +469,30 @@ async fn campaigns_end_to_end(kind: &str) -> anyhow::Result<()> {
         mail["recipient"]["email"],
         "kontorleder@skanderborg.example"
     );
+    assert_eq!(mail["data"]["visit_place"], "Medborgerhuset");
+    assert_eq!(mail["data"]["visit_dates"], "2027-01-19, 2027-01-20");
+    assert!(mail["data"]["debtor_count"].as_u64().is_some_and(|n| n >= 1));
+    let renderer = restance_letters::Renderer::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"),
+    )
+    .expect("templates load");
+    assert_eq!(
+        renderer.check_data("campaign_office_list", &mail["data"]),
+        Vec::<String>::new()
+    );
+    let mut input = renderer
+        .sample_input("campaign_office_list", restance_kernel::Language::Da)
+        .expect("sample input");
+    input.data = mail["data"].clone();
+    let text = renderer
+        .render_text(
+            "campaign_office_list",
+            restance_kernel::Language::Da,
+            restance_letters::TextPart::EmailText,
+            &input,
+        )
+        .expect("the manager's e-mail renders");
+    assert!(text.contains("Medborgerhuset"), "{text}");
     assert_eq!(
         mail["attachments"][0]["media_type"],
         "text/csv; charset=utf-8"

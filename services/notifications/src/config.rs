@@ -208,6 +208,7 @@ impl Default for NotificationsConfig {
             ("company_final_notice", t(&[Letter])),
             ("supply_suspension_notice", t(&[Letter, Sms])),
             ("write_off_notice", t(&[Letter])),
+            ("campaign_office_list", t(&[Email])),
             ("report_ready", t(&[Email])),
         ]
         .into_iter()

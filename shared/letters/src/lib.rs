@@ -42,7 +42,7 @@ use text::Escape;
 use world::Typesetter;
 
 /// The template ids the other services rely on; the manifest must declare each of them.
-pub const TEMPLATE_IDS: [&str; 36] = [
+pub const TEMPLATE_IDS: [&str; 37] = [
     "pre_due_notice",
     "reminder_1",
     "reminder_2",
@@ -59,6 +59,7 @@ pub const TEMPLATE_IDS: [&str; 36] = [
     "distraint_notice",
     "write_off_notice",
     "campaign_notice",
+    "campaign_office_list",
     "report_ready",
     "guarantee_bank_hold",
     "guarantee_bank_release",

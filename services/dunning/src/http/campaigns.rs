@@ -390,13 +390,12 @@ async fn debtor_list(
     Ok(out)
 }
 
-/// The settlement office manager's e-mail (template `report_ready`, the list as CSV attached)
+/// The settlement office manager's e-mail (template `campaign_office_list`, the list as CSV attached)
 /// for a settlement visit to an office with a configured manager; `None` otherwise.
 async fn manager_mail(
     state: &ApiState,
     tx: &impl sea_orm::ConnectionTrait,
     c: &CampaignRow,
-    day: BusinessDate,
     selected: &[SelectedDebtor],
 ) -> Result<Option<NotificationRequested>, DbErr> {
     if c.spec.kind != CampaignKind::SettlementVisit {
@@ -426,13 +425,7 @@ async fn manager_mail(
         (Vec::new(), Some(list_path))
     };
     let place = c.spec.visit.as_ref().map_or("", |v| v.place.as_str());
-    let title = match language {
-        Some(restance_kernel::Language::Kl) => format!("Nunaqarfimmut tikeraarneq: {place}"),
-        Some(restance_kernel::Language::Nb) => format!("Bygdebesøk: {place}"),
-        Some(restance_kernel::Language::En) => format!("Settlement visit: {place}"),
-        _ => format!("Bygdebesøg: {place}"),
-    };
-    let period = c.spec.visit.as_ref().map(|v| {
+    let dates = c.spec.visit.as_ref().map_or_else(String::new, |v| {
         v.dates
             .iter()
             .map(ToString::to_string)
@@ -440,11 +433,9 @@ async fn manager_mail(
             .join(", ")
     });
     let mut data = Map::new();
-    data.insert("report_title".into(), json!(title));
-    data.insert("as_of".into(), json!(day));
-    if let Some(period) = period {
-        data.insert("period".into(), json!(period));
-    }
+    data.insert("visit_place".into(), json!(place));
+    data.insert("visit_dates".into(), json!(dates));
+    data.insert("debtor_count".into(), json!(selected.len()));
     if attachments.is_empty() {
         data.insert("location".into(), json!(location));
     } else {
@@ -463,7 +454,7 @@ async fn manager_mail(
         notification_id: format!("{}-office", c.campaign_id),
         municipality: c.municipality.clone(),
         office: Some(office.to_owned()),
-        template: "report_ready".into(),
+        template: "campaign_office_list".into(),
         language,
         recipient: Recipient::Party(Party {
             name: Redacted::new(name),
@@ -693,7 +684,7 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
             })
             .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
-    let told = match manager_mail(state, &tx, &c, day, &selected).await? {
+    let told = match manager_mail(state, &tx, &c, &selected).await? {
         Some(mail) => {
             effects
                 .emit(mail)
