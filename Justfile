@@ -118,6 +118,9 @@ bench-pipeline *args: services
 # ingest benchmark alone: N upstream invoices end to end vs the raw confirmed-publish rate
 bench-ingest count="100000": (bench-pipeline "--invoices" count "--claims" "0" "--letters" "0" "--guarantees" "0" "--benefits" "0" "--counselling" "0")
 
+# tracing's cost: the ingest benchmark with trace export off, then on (OTLP to a receiver in the benchmark), in one run
+bench-tracing count="20000": (bench-pipeline "--invoices" count "--claims" "0" "--letters" "0" "--guarantees" "0" "--benefits" "0" "--counselling" "0" "--otlp")
+
 # letters benchmark alone: N reminder PDFs on all cores, letters/s and peak RSS (target >= 200/s)
 bench-letters count="10000":
     cargo run --release -p restance-letters --bin bench-letters -- --count {{count}} --templates templates

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod hostile;
+pub mod otlp;
 
 use serde_json::{Value, json};
 

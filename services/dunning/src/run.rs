@@ -261,8 +261,11 @@ impl DailyRun {
         let mut dates = Vec::with_capacity(loaded.len());
         let mut claims = Vec::new();
         for (debtor, decisions) in loaded.iter_mut().zip(decided) {
-            let next =
-                publisher.apply(debtor, decisions, details.get(&debtor.key), day, &mut out)?;
+            // What the run does for a debtor continues the trace of its last opened claim.
+            let traced = rows.get(&debtor.key).and_then(|r| r.traceparent.as_deref());
+            let next = restance_bus::trace::resumed_span("debtor", traced).in_scope(|| {
+                publisher.apply(debtor, decisions, details.get(&debtor.key), day, &mut out)
+            })?;
             dates.push((debtor.key.clone(), next));
             claims.extend(debtor.claims.iter().cloned());
         }

@@ -936,6 +936,8 @@ async fn enter_benefit(
         time: Utc::now(),
         datacontenttype: None,
         subject: None,
+        traceparent: None,
+        tracestate: None,
         data: serde_json::Value::Object(data),
     };
     let benefit = match decode_data::<BenefitPaid>(&envelope) {

@@ -52,6 +52,7 @@ pub mod rejection;
 pub mod router;
 pub mod tls;
 pub mod topology;
+pub mod trace;
 
 pub use config::BusSettings;
 pub use connection::Backoff;

@@ -65,11 +65,18 @@ impl OutgoingMessage {
         }
     }
 
-    /// Serialises an envelope into an event for the main exchange.
+    /// Serialises an envelope into an event for the main exchange. An envelope without a
+    /// `traceparent` of its own gets the current span's ([`crate::trace::current`]): what a
+    /// handler or an API request enqueues carries the trace it was made in, and the outbox
+    /// stores it so.
     pub fn from_envelope<T: serde::Serialize>(
         envelope: &restance_contracts::Envelope<T>,
     ) -> Result<Self, serde_json::Error> {
-        let body = serde_json::to_vec(envelope)?;
+        let body = match crate::trace::current() {
+            Some(cx) if envelope.traceparent.is_none() => envelope
+                .to_json_bytes_traced(&cx.traceparent.to_string(), cx.tracestate.as_deref())?,
+            _ => serde_json::to_vec(envelope)?,
+        };
         Ok(Self::event(&envelope.r#type, &envelope.id, body))
     }
 }

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::envelope::{DATA_CONTENT_TYPE, Envelope, SPEC_VERSION};
+use crate::trace_context::is_carried_tracestate;
 use crate::{Message, Problem};
 
 /// Largest message body accepted (256 KiB); a real invoice is a few KiB.
@@ -211,6 +212,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
         }
     };
     let subject = subject_attribute(&map, &mut problems);
+    let (traceparent, tracestate) = trace_attributes(&map);
     let data = match map.remove("data") {
         None | Some(Value::Null) => {
             problems.push(Problem::new("data", "is required"));
@@ -233,6 +235,8 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<Value>, DecodeError> {
                 time,
                 datacontenttype,
                 subject,
+                traceparent,
+                tracestate,
                 data,
             })
         }
@@ -317,6 +321,25 @@ fn subject_attribute(map: &Map<String, Value>, problems: &mut Vec<Problem>) -> O
             None
         }
     }
+}
+
+/// `traceparent` and `tracestate` as they came, when they are one-line strings of a sane
+/// length; anything else is left out. Never a problem: tracing must not cost a message
+/// ([`crate::trace_context`]); whether `traceparent` parses is the consumer's question.
+fn trace_attributes(map: &Map<String, Value>) -> (Option<String>, Option<String>) {
+    let traceparent = match map.get("traceparent") {
+        Some(Value::String(s)) if s.len() <= 128 && !s.chars().any(char::is_control) => {
+            Some(s.clone())
+        }
+        _ => None,
+    };
+    let tracestate = match map.get("tracestate") {
+        Some(Value::String(s)) if traceparent.is_some() && is_carried_tracestate(s) => {
+            Some(s.clone())
+        }
+        _ => None,
+    };
+    (traceparent, tracestate)
 }
 
 impl Envelope<Value> {

@@ -6,6 +6,10 @@
 //! ```
 //! The AMQP body is this JSON with content type [`CONTENT_TYPE`]; the bus copies `id` to the
 //! AMQP `message_id` and `type` to the AMQP `type` property. `(source, id)` is the idempotency key.
+//!
+//! `traceparent` and `tracestate` (the CloudEvents distributed-tracing extension, W3C trace
+//! context) are optional: the bus fills them from the span that publishes, and continues the
+//! trace when it consumes ([`crate::TraceParent`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,6 +46,13 @@ pub struct Envelope<T = Value> {
     /// Optional subject within the source, e.g. a claim id. Never personal data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// W3C `traceparent` of the span that published the event (distributed-tracing extension).
+    /// Kept as received: a malformed one is ignored by the consumer, never a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// W3C `tracestate` that travels with `traceparent` (vendor data, passed on unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
     /// The message itself.
     pub data: T,
 }
@@ -68,6 +79,8 @@ impl<T: Message> Envelope<T> {
             time,
             datacontenttype: Some(DATA_CONTENT_TYPE.to_owned()),
             subject: None,
+            traceparent: None,
+            tracestate: None,
             data,
         }
     }
@@ -89,6 +102,8 @@ impl<T: Serialize> Envelope<T> {
             time: Utc::now(),
             datacontenttype: Some(DATA_CONTENT_TYPE.to_owned()),
             subject: None,
+            traceparent: None,
+            tracestate: None,
             data,
         }
     }
@@ -99,9 +114,46 @@ impl<T: Serialize> Envelope<T> {
         self
     }
 
+    /// The same event carrying the trace context `traceparent` (and `tracestate`) — for a
+    /// publisher that continues a trace; the bus does it for every event a handler emits.
+    pub fn with_trace(
+        mut self,
+        traceparent: impl Into<String>,
+        tracestate: Option<String>,
+    ) -> Envelope<T> {
+        self.traceparent = Some(traceparent.into());
+        self.tracestate = tracestate;
+        self
+    }
+
     /// The AMQP body: this event as structured-mode JSON bytes.
     pub fn to_json_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(self)
+    }
+
+    /// The AMQP body with `traceparent` and `tracestate` set to the given context when the
+    /// event carries none of its own (the bus: the span that enqueues the event), without
+    /// copying the event.
+    pub fn to_json_bytes_traced(
+        &self,
+        traceparent: &str,
+        tracestate: Option<&str>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        if self.traceparent.is_some() {
+            return self.to_json_bytes();
+        }
+        serde_json::to_vec(&EnvelopeView {
+            specversion: &self.specversion,
+            id: &self.id,
+            source: &self.source,
+            r#type: &self.r#type,
+            time: &self.time,
+            datacontenttype: self.datacontenttype.as_deref(),
+            subject: self.subject.as_deref(),
+            traceparent: Some(traceparent),
+            tracestate,
+            data: &self.data,
+        })
     }
 
     /// The same event with raw JSON data, e.g. to store in an outbox.
@@ -109,6 +161,26 @@ impl<T: Serialize> Envelope<T> {
         let data = serde_json::to_value(&self.data)?;
         Ok(self.map_data(|_| data))
     }
+}
+
+/// [`Envelope`] borrowed, serialised exactly like it (same names, order and omissions).
+#[derive(Serialize)]
+struct EnvelopeView<'a, T> {
+    specversion: &'a str,
+    id: &'a str,
+    source: &'a str,
+    #[serde(rename = "type")]
+    r#type: &'a str,
+    time: &'a DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datacontenttype: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traceparent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracestate: Option<&'a str>,
+    data: &'a T,
 }
 
 impl<T> Envelope<T> {
@@ -126,6 +198,8 @@ impl<T> Envelope<T> {
             time: self.time,
             datacontenttype: self.datacontenttype,
             subject: self.subject,
+            traceparent: self.traceparent,
+            tracestate: self.tracestate,
             data: f(self.data),
         }
     }

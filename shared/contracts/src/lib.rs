@@ -36,6 +36,7 @@ mod message;
 pub mod messages;
 mod registry;
 mod subject;
+pub mod trace_context;
 
 pub use check::{MAX_AMOUNT_MINOR, MAX_ID_CHARS, MAX_TEXT_CHARS};
 pub use decode::{
@@ -47,3 +48,4 @@ pub use message::{Message, Problem, Validate};
 pub use messages::*;
 pub use registry::{known_types, validate_dynamic};
 pub use subject::Subject;
+pub use trace_context::TraceParent;

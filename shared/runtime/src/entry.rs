@@ -43,7 +43,7 @@ pub async fn prepare<M: MigratorTrait>(
             std::process::exit(2);
         }
     };
-    telemetry::init(&settings.log);
+    telemetry::init_service(service, &settings.log, &settings.telemetry);
     restance_bus::tls::install_crypto_provider();
     if let Some(warning) = settings.tls.plaintext_warning() {
         tracing::warn!("{warning}");

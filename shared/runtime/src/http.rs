@@ -1,13 +1,19 @@
 //! `/healthz`, `/readyz`, `/metrics`, merged with a service's `/api/v1/…` router.
+//!
+//! Every API request is handled in a `request` span that continues the caller's W3C
+//! `traceparent`/`tracestate` headers (a new trace without them, or with a malformed one): its
+//! log lines carry `trace_id`, and the messages an API write publishes carry its trace.
 
 use crate::api_guard::{self, ApiLimits, Guard};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use restance_bus::Readiness;
+use tracing::Instrument as _;
 
 #[derive(Clone)]
 struct ProbeState {
@@ -28,11 +34,52 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(ProbeState { readiness, metrics });
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        Guard::new(limits),
-        api_guard::guard,
-    ));
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            Guard::new(limits),
+            api_guard::guard,
+        ))
+        .layer(axum::middleware::from_fn(traced));
     probes.merge(api)
+}
+
+/// Runs the request in a `request` span continuing its `traceparent` header
+/// ([`restance_bus::trace`]): a new trace without one or with a malformed one.
+async fn traced(request: Request, next: Next) -> Response {
+    // (the headers are read before the request moves on: a borrow of it held across the
+    // await would make the future not Send)
+    let headers = request.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (traceparent, tracestate) = (header("traceparent"), header("tracestate"));
+    let parent = restance_bus::trace::remote_parent(traceparent.as_deref(), "http");
+    let tracestate = match tracestate {
+        Some(state)
+            if !parent.is_empty()
+                && restance_contracts::trace_context::is_carried_tracestate(&state) =>
+        {
+            state
+        }
+        _ => String::new(),
+    };
+    // The route's pattern, not the path: paths hold ids.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        traceparent = %parent,
+        tracestate = %tracestate,
+    );
+    next.run(request).instrument(span).await
 }
 
 async fn healthz() -> &'static str {

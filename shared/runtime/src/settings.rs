@@ -44,6 +44,26 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// `[telemetry]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct TelemetrySettings {
+    /// `RESTANCE__TELEMETRY__OTLP_ENDPOINT`: the OTLP/HTTP collector, e.g.
+    /// `http://otel-collector:4318` (spans go to `/v1/traces`). Unset or empty: no export (trace
+    /// ids still travel in messages and log lines).
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl TelemetrySettings {
+    /// The endpoint, when export is on.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+    }
+}
+
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct ApiSettings {
@@ -112,6 +132,9 @@ pub struct Settings {
     pub http: HttpSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[telemetry]`: trace export.
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     /// `[api]`.
     #[serde(default)]
     pub api: ApiSettings,

@@ -6,17 +6,29 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 fn buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    install(None)
+}
+
+// The services' own subscriber (restance_runtime::telemetry): JSON lines with `trace_id` and
+// `span_id` inside traced spans, and an OTLP exporter when a test asks for one.
+fn install(otlp_endpoint: Option<&str>) -> &'static Arc<Mutex<Vec<u8>>> {
     static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUFFER.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .json()
-            .with_ansi(false)
-            .with_writer(Sink(buffer.clone()))
-            .finish();
+        let log = restance_runtime::settings::LogSettings {
+            format: "json".to_owned(),
+            level: "info".to_owned(),
+        };
+        let telemetry = restance_runtime::settings::TelemetrySettings {
+            otlp_endpoint: otlp_endpoint.map(str::to_owned),
+        };
         // Another subscriber set first (a test's own) wins; the buffer then stays empty.
-        let _ = tracing::subscriber::set_global_default(subscriber);
+        restance_runtime::telemetry::init_service_with_writer(
+            "test",
+            &log,
+            &telemetry,
+            Sink(buffer.clone()),
+        );
         buffer
     })
 }
@@ -24,6 +36,13 @@ fn buffer() -> &'static Arc<Mutex<Vec<u8>>> {
 /// Starts capturing (once per process; [`crate::TestApp`] does it when it starts a service).
 pub fn capture() {
     buffer();
+}
+
+/// Starts capturing and exports every finished span over OTLP to `endpoint` (a test's
+/// receiver). Call it before anything else in the process logs: once capture has started, the
+/// subscriber stays as it was (without an exporter).
+pub fn capture_exporting_to(endpoint: &str) {
+    install(Some(endpoint));
 }
 
 /// Everything logged in this process since [`capture`].

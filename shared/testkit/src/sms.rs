@@ -88,6 +88,8 @@ impl Reply {
 pub struct SmsRequest {
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The W3C `traceparent` header, if any.
+    pub traceparent: Option<String>,
     /// The JSON body as sent.
     pub body: Value,
     /// `sender`.
@@ -359,6 +361,10 @@ async fn mtsms(
         .unwrap_or_default();
     let mut request = SmsRequest {
         authorization: authorization.clone(),
+        traceparent: headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: parsed.clone(),
         sender: text("sender"),
         message: text("message"),

@@ -137,9 +137,14 @@ pub fn invoice_item(i: usize) -> (String, Vec<u8>) {
 /// `invoicing.claim.opened.v1` published. The service inherits this process's environment, so
 /// `RESTANCE__BUS__…` settings given to the benchmark reach it.
 pub async fn ingest(count: usize) -> anyhow::Result<IngestRun> {
+    ingest_with(count, &[]).await
+}
+
+/// [`ingest`] with more environment for the service (e.g. trace export on).
+pub async fn ingest_with(count: usize, env: &[(&str, &str)]) -> anyhow::Result<IngestRun> {
     let exchange = unique_exchange();
     let db = TestDatabase::postgres().await?;
-    let result = ingest_on(&exchange, &db, count).await;
+    let result = ingest_on(&exchange, &db, count, env).await;
     delete_test_topology(&exchange, &["invoicing"]).await;
     db.drop_database().await;
     result
@@ -165,20 +170,21 @@ async fn log_statements(db: &TestDatabase) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ingest_on(exchange: &str, db: &TestDatabase, count: usize) -> anyhow::Result<IngestRun> {
+async fn ingest_on(
+    exchange: &str,
+    db: &TestDatabase,
+    count: usize,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<IngestRun> {
     log_statements(db).await?;
-    let svc = ServiceProcess::spawn(
-        "restance-invoicing",
-        &[
-            ("RESTANCE__BUS__EXCHANGE", exchange),
-            ("RESTANCE__DATABASE__URL", &db.url),
-            (
-                "RESTANCE__LOG__LEVEL",
-                &std::env::var("RESTANCE__LOG__LEVEL").unwrap_or_else(|_| "warn".to_owned()),
-            ),
-        ],
-    )
-    .await?;
+    let level = std::env::var("RESTANCE__LOG__LEVEL").unwrap_or_else(|_| "warn".to_owned());
+    let mut env = vec![
+        ("RESTANCE__BUS__EXCHANGE", exchange),
+        ("RESTANCE__DATABASE__URL", db.url.as_str()),
+        ("RESTANCE__LOG__LEVEL", level.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let svc = ServiceProcess::spawn("restance-invoicing", &env).await?;
     svc.wait_ready(Duration::from_secs(60)).await?;
     let counter = Counter::start(exchange, "invoicing.claim.opened.v1").await?;
     eprintln!("  generating {count} invoices (not timed) …");

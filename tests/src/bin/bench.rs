@@ -54,10 +54,13 @@ struct Options {
     single: usize,
     raw: usize,
     chunk: Option<String>,
+    /// Runs the ingest a second time with OTLP trace export on (to a receiver in this process).
+    otlp: bool,
 }
 
-const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N] [--counselling N] [--raw N] [--quick] [--chunk DEBTORS]\n\
+const USAGE: &str = "bench [--invoices N] [--claims N] [--letters N] [--guarantees N] [--benefits N] [--cases N] [--counselling N] [--raw N] [--quick] [--chunk DEBTORS] [--otlp]\n\
     defaults: 1000000 invoices, 1000000 claims, 10000 letters, 10000 guarantees, 100000 benefits, 1000 cases, 10000 counselling cases, raw = invoices;\n\
+    --otlp: the ingest again with trace export on (RESTANCE__TELEMETRY__OTLP_ENDPOINT to a receiver here), off vs on in one run;\n\
     --quick: 20000 invoices, 20000 claims, 1000 letters, 1000 guarantees, 10000 benefits, 100 cases, 1000 counselling cases; a count of 0 skips its phase";
 
 fn options() -> anyhow::Result<Option<Options>> {
@@ -67,6 +70,7 @@ fn options() -> anyhow::Result<Option<Options>> {
     let mut counselling = None;
     let mut quick = false;
     let mut chunk = None;
+    let mut otlp = false;
     while let Some(a) = args.next() {
         let mut number = |name: &str| -> anyhow::Result<usize> {
             args.next()
@@ -83,6 +87,7 @@ fn options() -> anyhow::Result<Option<Options>> {
             "--cases" => cases = Some(number("--cases")?),
             "--counselling" => counselling = Some(number("--counselling")?),
             "--quick" => quick = true,
+            "--otlp" => otlp = true,
             "--chunk" => {
                 chunk = Some(
                     args.next()
@@ -126,6 +131,7 @@ fn options() -> anyhow::Result<Option<Options>> {
         single: letters.min(if quick { 100 } else { 500 }),
         raw,
         chunk,
+        otlp,
     }))
 }
 
@@ -301,6 +307,35 @@ async fn main() -> anyhow::Result<()> {
             secs: run.secs,
             ratio: format!("{ratio:.2} (rate / r1)"),
             target: format!("≥ {INGEST_TARGET:.2} {}", check(ratio >= INGEST_TARGET)),
+            rss: rss_cell(run.rss_kib),
+            load: load(),
+            cpu: Some(run.cpu),
+        });
+    }
+
+    // (a2) the same ingest with trace export on: what tracing costs when it exports (off
+    // above: ids propagate and log, nothing is exported).
+    if o.invoices > 0 && o.otlp {
+        let n = o.invoices;
+        let receiver = restance_system_tests::otlp::OtlpReceiver::start().await?;
+        eprintln!("(a2) {n} invoices again, spans exported over OTLP to {} …", receiver.endpoint);
+        let endpoint = receiver.endpoint.clone();
+        let run = retried("the ingest pipeline with OTLP export", || {
+            bench::ingest_with(n, &[("RESTANCE__TELEMETRY__OTLP_ENDPOINT", endpoint.as_str())])
+        })
+        .await?;
+        leaks.extend(leaked("restance-invoicing's log", &run.personal_data));
+        let ratio = (n as f64 / run.secs) / raw_rate;
+        eprintln!("  {} spans received", receiver.spans().len());
+        rows.push(Row {
+            measure: format!(
+                "(a2) the same with OTLP trace export on{}",
+                if run.disturbed { DISTURBED } else { "" }
+            ),
+            count: n as u64,
+            secs: run.secs,
+            ratio: format!("{ratio:.2} (rate / r1)"),
+            target: "—".into(),
             rss: rss_cell(run.rss_kib),
             load: load(),
             cpu: Some(run.cpu),

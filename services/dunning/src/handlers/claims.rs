@@ -93,6 +93,10 @@ pub async fn opened(
         direct_debit: e.direct_debit,
     };
     queries::insert_claim_if_new(tx, &row).await?;
+    if let Some(traceparent) = restance_bus::trace::current_traceparent() {
+        let key = (e.claim.municipality.clone(), e.claim.debtor_id.clone());
+        queries::set_debtor_trace(tx, &key, &traceparent).await?;
+    }
     Ok(Outcome::Done)
 }
 

@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(CollectionCases),
             Box::new(Campaigns),
             Box::new(DirectDebit),
+            Box::new(DebtorTrace),
         ]
     }
 }
@@ -300,6 +301,28 @@ impl MigrationTrait for DirectDebit {
         run_ddl(
             manager.get_connection(),
             "ALTER TABLE claims ADD COLUMN direct_debit BOOLEAN NOT NULL DEFAULT FALSE",
+        )
+        .await
+    }
+}
+
+/// The trace (W3C `traceparent`) of the claim that last opened for a debtor: the daily run
+/// continues it when it acts on the debtor, so a reminder is found in its invoice's trace.
+#[derive(Debug)]
+struct DebtorTrace;
+
+impl MigrationName for DebtorTrace {
+    fn name(&self) -> &str {
+        "m20261207_000011_dunning_debtor_trace"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DebtorTrace {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "ALTER TABLE debtors ADD COLUMN traceparent TEXT NULL",
         )
         .await
     }

@@ -187,7 +187,10 @@ pub async fn open_claims(
     let invoices = run.len();
     let mut outcomes: Vec<Outcome> = vec![Outcome::Done; invoices];
     let mut candidates = Vec::with_capacity(invoices);
+    // Each invoice's message, for the trace its events continue (one run, many traces).
+    let mut causes: HashMap<(String, String), &Inbound> = HashMap::with_capacity(invoices);
     for (idx, (msg, inv)) in run.into_iter().enumerate() {
+        causes.insert((msg.envelope.source.clone(), inv.invoice_id.clone()), msg);
         let problems = config_problems(catalog, &inv);
         if problems.is_empty() {
             let hash = content_hash(&inv);
@@ -354,15 +357,22 @@ pub async fn open_claims(
     // meanwhile.
     for (n, up) in &changed {
         if let Some(version) = versions.get(&(up.municipality.clone(), up.debtor_id.clone())) {
-            effects.emit(DebtorUpdated {
+            let event = DebtorUpdated {
                 municipality: up.municipality.clone(),
                 debtor: accepted[*n].inv.debtor.clone(),
                 version: Some(*version),
-            })?;
+            };
+            match causes.get(&(
+                accepted[*n].source.clone(),
+                accepted[*n].inv.invoice_id.clone(),
+            )) {
+                Some(cause) => effects.emit_for(cause, event)?,
+                None => effects.emit(event)?,
+            }
         }
     }
     for row in &rows {
-        effects.emit(ClaimOpened {
+        let event = ClaimOpened {
             claim: claim_ref(row),
             office: row.office.clone(),
             currency: row
@@ -377,7 +387,11 @@ pub async fn open_claims(
             prepayment: row.prepayment,
             direct_debit: row.direct_debit,
             version: Some(row.version),
-        })?;
+        };
+        match causes.get(&(row.source.clone(), row.invoice_id.clone())) {
+            Some(cause) => effects.emit_for(cause, event)?,
+            None => effects.emit(event)?,
+        }
     }
 
     // A debtor's credit balance pays the new claim at once. The credit as read under the lock,

@@ -59,6 +59,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// Why a send did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +216,19 @@ impl Worker {
                 .await
             {
                 Ok(Some(sent)) => {
+        // The delivery continues the trace of the request that planned it.
+        let span = restance_bus::trace::resumed_span("delivery", plan.traceparent.as_deref());
+        self.deliver_claimed(key, claimed, plan)
+            .instrument(span)
+            .await;
+    }
+
+    async fn deliver_claimed(
+        self: Arc<Self>,
+        key: DeliveryKey,
+        claimed: queries::Claimed,
+        plan: DeliveryPlan,
+    ) {
                     self.settle(&key, &plan, attempt, claimed.first_due_ms, Ok(sent))
                         .await;
                     return;

@@ -94,6 +94,10 @@ impl SmsGateway {
             "userref": userref,
         });
         let mut request = self.client.post(&self.endpoint).json(&body);
+        // The gateway (and whatever traces it) sees the delivery's trace.
+        if let Some(traceparent) = restance_bus::trace::current_traceparent() {
+            request = request.header("traceparent", traceparent);
+        }
         if let Some(token) = &self.token {
             request = request.header(
                 reqwest::header::AUTHORIZATION,

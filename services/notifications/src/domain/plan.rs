@@ -55,6 +55,10 @@ pub struct DeliveryPlan {
     pub contact: Contact,
     /// The route.
     pub route: PlannedRoute,
+    /// The W3C `traceparent` of the request's handling: the delivery, sent later by the
+    /// worker, continues that trace (absent in plans stored before tracing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl fmt::Debug for DeliveryPlan {

@@ -19,6 +19,9 @@ pub struct Inbound {
     pub redelivered: bool,
     /// The body as received, kept byte for byte for a dead letter.
     pub(super) raw: Arc<[u8]>,
+    /// The span the message is handled in: a child of its `traceparent`
+    /// ([`crate::trace::message_span`]).
+    pub(crate) span: tracing::Span,
 }
 
 impl Inbound {
@@ -26,11 +29,20 @@ impl Inbound {
     /// directly): the body kept for a dead letter is the envelope's JSON.
     pub fn from_envelope(envelope: Envelope<serde_json::Value>) -> Self {
         let raw: Arc<[u8]> = serde_json::to_vec(&envelope).unwrap_or_default().into();
+        let span = crate::trace::message_span(&envelope);
         Self {
+            span,
             envelope,
             redelivered: false,
             raw,
         }
+    }
+
+    /// The span this message is handled in; what is emitted inside it carries its trace.
+    /// The router enters it around each handler; a handler of a run ([`crate::OnRun`]) enters
+    /// it around what it does for one message of the run.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// The message type (routing key).
@@ -151,13 +163,20 @@ impl Effects {
         }
     }
 
-    /// Adds an event; it is published only if the transaction commits.
+    /// Adds an event; it is published only if the transaction commits. It carries the trace
+    /// of the current span (the message being handled).
     pub fn emit<T: Message>(&mut self, data: T) -> Result<(), HandlerError> {
         let envelope = Envelope::new(self.source.clone(), data);
         let msg = OutgoingMessage::from_envelope(&envelope)
             .map_err(|e| HandlerError::Other(format!("cannot serialise {}: {e}", T::TYPE)))?;
         self.messages.push(msg);
         Ok(())
+    }
+
+    /// Adds an event caused by `cause` (one message of a run): it carries that message's
+    /// trace, whatever span is current.
+    pub fn emit_for<T: Message>(&mut self, cause: &Inbound, data: T) -> Result<(), HandlerError> {
+        cause.span.in_scope(|| self.emit(data))
     }
 
     /// Events collected so far.

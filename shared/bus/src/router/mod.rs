@@ -43,6 +43,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 /// What a service is, as a consumer: its name, what a batch locks, the batch's own state.
 pub trait Consume: Send + Sync + Sized + 'static {
@@ -660,7 +661,15 @@ impl<S: Consume> BatchHandler for Router<S> {
                     i += 1;
                 }
                 let n = run.len();
-                let results = route.handle_run(svc, tx, &mut state, effects, run).await?;
+                // A run is one call for many messages: it runs in its first message's span;
+                // what it emits for one message carries that one's trace ([`Effects::emit_for`]).
+                let span = run
+                    .first()
+                    .map_or_else(tracing::Span::none, |(m, _)| m.span.clone());
+                let results = route
+                    .handle_run(svc, tx, &mut state, effects, run)
+                    .instrument(span)
+                    .await?;
                 if results.len() != n {
                     return Err(HandlerError::Other(format!(
                         "{}: the {} handler returned {} outcomes for {n} messages",
@@ -684,7 +693,8 @@ impl<S: Consume> BatchHandler for Router<S> {
                 effects,
                 inbound: &batch[i],
             };
-            let outcome = route.handle(svc, &mut cx, p.value).await?;
+            let span = batch[i].span.clone();
+            let outcome = route.handle(svc, &mut cx, p.value).instrument(span).await?;
             handled.push(Handled::new(route.message_type(), p.key, &outcome));
             outcomes.push(outcome);
             i += 1;

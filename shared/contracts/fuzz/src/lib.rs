@@ -119,6 +119,8 @@ fn assert_message_round_trips<T: Message + PartialEq + Debug>(env: &Envelope<Val
         time: env.time,
         datacontenttype: env.datacontenttype.clone(),
         subject: env.subject.clone(),
+        traceparent: env.traceparent.clone(),
+        tracestate: env.tracestate.clone(),
         data: message,
     };
     let bytes = typed

@@ -19,6 +19,8 @@ pub struct DebtorRow {
     pub kind: PartyKind,
     /// The earliest next action date of its claims.
     pub next_action_date: Option<BusinessDate>,
+    /// The trace of the claim that last opened for it (W3C `traceparent`).
+    pub traceparent: Option<String>,
 }
 
 fn party_kind(s: &str) -> PartyKind {
@@ -62,7 +64,7 @@ pub async fn lock_debtors(
     let rows = per_debtor_chunk(
         db,
         keys,
-        "SELECT municipality, debtor_id, kind, next_action_date FROM debtors",
+        "SELECT municipality, debtor_id, kind, next_action_date, traceparent FROM debtors",
         lock,
     )
     .await?;
@@ -74,10 +76,26 @@ pub async fn lock_debtors(
             DebtorRow {
                 kind: party_kind(&kind),
                 next_action_date: get_opt_date(&row, 3)?,
+                traceparent: row.try_get_by_index(4)?,
             },
         );
     }
     Ok(out)
+}
+
+/// Keeps `traceparent` as the debtor's trace: the daily run's work on it continues that trace.
+pub async fn set_debtor_trace(
+    db: &impl ConnectionTrait,
+    key: &DebtorKey,
+    traceparent: &str,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE debtors SET traceparent = $1 WHERE municipality = $2 AND debtor_id = $3".to_owned(),
+        vec![traceparent.into(), key.0.clone().into(), key.1.clone().into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Sets the debtors' next action dates.
