@@ -44,6 +44,7 @@ registry!(
     PaymentUnmatched,
     PrepaymentSettled,
     DebtorUpdated,
+    DebtorErased,
     ReminderIssued,
     ClaimTransferred,
     ClaimHandedOver,

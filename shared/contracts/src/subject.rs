@@ -210,6 +210,16 @@ impl Subject for InvoiceIssued {
     }
 }
 
+/// The erased debtor.
+impl Subject for DebtorErased {
+    fn municipality(&self) -> Option<&str> {
+        Some(&self.municipality)
+    }
+    fn debtor_id(&self) -> Option<&str> {
+        Some(&self.debtor_id)
+    }
+}
+
 impl Subject for DebtorUpdated {
     fn municipality(&self) -> Option<&str> {
         Some(&self.municipality)

@@ -65,6 +65,7 @@ fn round_trip(type_: &str, data: &Value) -> Value {
         PaymentUnmatched::TYPE => through::<PaymentUnmatched>(data),
         PrepaymentSettled::TYPE => through::<PrepaymentSettled>(data),
         DebtorUpdated::TYPE => through::<DebtorUpdated>(data),
+        DebtorErased::TYPE => through::<DebtorErased>(data),
         ReminderIssued::TYPE => through::<ReminderIssued>(data),
         ClaimTransferred::TYPE => through::<ClaimTransferred>(data),
         ClaimHandedOver::TYPE => through::<ClaimHandedOver>(data),
@@ -174,7 +175,7 @@ fn every_channel_refers_to_a_message_with_an_example_of_its_type() {
 fn every_example_decodes_validates_and_round_trips() {
     let doc = document();
     let all = examples(&doc);
-    assert_eq!(all.len(), 59);
+    assert_eq!(all.len(), 60);
     for (name, payload) in all {
         let bytes = serde_json::to_vec(&payload).expect("serialises");
         let envelope = decode_envelope(&bytes).unwrap_or_else(|e| panic!("{name}: {}", e.reason()));

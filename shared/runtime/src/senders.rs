@@ -31,13 +31,13 @@ use restance_bus::{Inbound, Rejection};
 use restance_contracts::messages::{
     BenefitPaid, BenefitReported, CampaignSent, CaseClosed, CaseOpened, CaseworkerAlerted,
     ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimReleased, ClaimSettled,
-    ClaimTransferred, ClaimWrittenOff, CounsellingApplied, DayOpened, DebtorUpdated, DeferralEnded,
-    DeferralGranted, DeliveryFailed, DistraintRecorded, DunningHeld, DunningReleased, EmailSent,
-    FeeAssessed, GuaranteeChanged, GuaranteeRegistered, InterestAssessed, InvoiceCredited,
-    InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed, MeetingScheduled,
-    NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched, PlanCompleted,
-    PlanCreated, PlanDefaulted, PrepaymentExpired, PrepaymentSettled, RecoveryRaised,
-    RefundConfirmed, RefundRequested, ReminderIssued, ReportPublished, SmsSent,
+    ClaimTransferred, ClaimWrittenOff, CounsellingApplied, DayOpened, DebtorErased, DebtorUpdated,
+    DeferralEnded, DeferralGranted, DeliveryFailed, DistraintRecorded, DunningHeld,
+    DunningReleased, EmailSent, FeeAssessed, GuaranteeChanged, GuaranteeRegistered,
+    InterestAssessed, InvoiceCredited, InvoiceIssued, LetterReady, MeetingHeld, MeetingMissed,
+    MeetingScheduled, NotificationRequested, PaymentApplied, PaymentReceived, PaymentUnmatched,
+    PlanCompleted, PlanCreated, PlanDefaulted, PrepaymentExpired, PrepaymentSettled,
+    RecoveryRaised, RefundConfirmed, RefundRequested, ReminderIssued, ReportPublished, SmsSent,
     SupplyRestorationRequested, SupplySuspensionRequested, WriteOffApproved, WriteOffProposed,
     is_rejected_type,
 };
@@ -167,7 +167,8 @@ pub fn default_senders(message_type: &str) -> Vec<String> {
         | PrepaymentSettled::TYPE
         | PrepaymentExpired::TYPE
         | RefundRequested::TYPE
-        | DebtorUpdated::TYPE => INVOICING,
+        | DebtorUpdated::TYPE
+        | DebtorErased::TYPE => INVOICING,
         // A command to notifications, from every service that writes to debtors.
         NotificationRequested::TYPE => &[
             "/restance/dunning",

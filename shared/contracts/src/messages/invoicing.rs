@@ -779,3 +779,42 @@ pub fn is_account_number(text: &str) -> bool {
     let compact: Vec<char> = text.chars().filter(|c| *c != ' ').collect();
     (5..=34).contains(&compact.len()) && compact.iter().all(char::is_ascii_alphanumeric)
 }
+
+/// `invoicing.debtor.erased.v1`: retention ran out for a debtor (every claim ended more than the
+/// configured period ago, `[retention]`, `restance_kernel::retention`): invoicing has replaced
+/// the debtor's personal data (name, address, national id, phone, e-mail) by a marker, keeping
+/// the debtor id, the claims and every amount and date. Each service holding personal data of
+/// this debtor erases its own copy; a repeat changes nothing. Carries no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebtorErased {
+    /// Municipality code.
+    pub municipality: String,
+    /// The debtor's id (kept: figures and projections stay keyed by it).
+    pub debtor_id: String,
+    /// The business date invoicing erased it.
+    pub erased_on: BusinessDate,
+    /// Invoicing's version of the debtor's details after the erasure (the sequence of
+    /// `invoicing.debtor.updated.v1`'s `version`): a copy of the details with this version or
+    /// lower, arriving late, must not bring the data back; a later invoice for the same debtor
+    /// id brings a higher one.
+    pub version: u64,
+}
+
+impl Message for DebtorErased {
+    const TYPE: &'static str = "invoicing.debtor.erased.v1";
+}
+
+impl Validate for DebtorErased {
+    fn validate(&self) -> Vec<Problem> {
+        let mut p = Problems::new();
+        p.id("data.municipality", &self.municipality);
+        p.id("data.debtor_id", &self.debtor_id);
+        if !(1..=MAX_DEBTOR_VERSION).contains(&self.version) {
+            p.add(
+                "data.version",
+                format!("must be between 1 and {MAX_DEBTOR_VERSION}"),
+            );
+        }
+        p.into_vec()
+    }
+}

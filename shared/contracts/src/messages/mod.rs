@@ -47,9 +47,10 @@ pub use immigration::{
 };
 pub use invoicing::{
     Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened,
-    ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy, DebtorUpdated, MAX_CLAIM_VERSION,
-    MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched, PrepaymentExpired,
-    PrepaymentSettled, RefundPayee, RefundRequested, StoredDebtorCopy, is_account_number,
+    ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy, DebtorErased, DebtorUpdated,
+    MAX_CLAIM_VERSION, MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched,
+    PrepaymentExpired, PrepaymentSettled, RefundPayee, RefundRequested, StoredDebtorCopy,
+    is_account_number,
 };
 pub use notifications::{
     Attachment, DeliveryChannel, DeliveryFailed, DocumentRef, EmailContact, EmailSent,
