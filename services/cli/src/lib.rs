@@ -7,13 +7,15 @@
 //! - `day open` is [`day`], `dead list|replay` is [`dead`], `claims` is [`claims`];
 //! - `letters preview` is [`letters`], on the shared `restance-letters` renderer;
 //! - `reporting import-history` is [`reporting`] (an upload to restance-reporting's API);
-//! - `tap open|read` is [`tap`] (events no service here consumes, redacted).
+//! - `tap open|read` is [`tap`] (events no service here consumes, redacted);
+//! - `bank import` is [`bank`] (camt.054 and OCR giro files to `bank.payment.received.v1`).
 //!
 //! Configuration is the services' own: [`restance_runtime::Settings`] loaded for the service
 //! name `cli`, so the CLI reaches the same broker and exchange and knows the same catalog.
 //! Nothing here prints a national id, address or phone number: sample data goes to stdout only
 //! as the JSON the user asked for, and dead letters are described without their bodies.
 
+pub mod bank;
 pub mod broker;
 pub mod claims;
 pub mod cli;
@@ -36,8 +38,8 @@ use restance_runtime::Settings;
 use serde::Serialize;
 
 use cli::{
-    Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs, ReportingCommand,
-    SampleCommand, TapCommand,
+    BankCommand, Cli, Command, DayCommand, DeadCommand, LettersCommand, PublishArgs,
+    ReportingCommand, SampleCommand, TapCommand,
 };
 use sample::payments::PaymentSampler;
 use sample::{InvoiceSampler, SampleOptions};
@@ -91,6 +93,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Publish(args) => run_publish(settings()?, &args).await,
+        Command::Bank(BankCommand::Import(args)) => run_bank_import(settings()?, &args).await,
+        Command::Bank(BankCommand::Sample(args)) => match run_bank_sample(settings()?, &args) {
+            Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
+            other => other,
+        },
         Command::Sample(command) => match run_sample(settings()?, command) {
             Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
             other => other,
@@ -324,6 +331,101 @@ async fn run_publish(settings: &Settings, args: &PublishArgs) -> anyhow::Result<
             ExitCode::FAILURE
         },
     )
+}
+
+async fn run_bank_import(
+    settings: &Settings,
+    args: &cli::BankImportArgs,
+) -> anyhow::Result<ExitCode> {
+    let accounts = bank::Accounts::new(&settings.catalog, args.municipality.as_deref())?;
+    let visible = std::io::stderr().is_terminal();
+    let files = match bank::read_files(&args.files, &accounts, &|path: &Path| {
+        bank::file_bar(path, visible)
+    }) {
+        Ok(files) => files,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            eprintln!(
+                "{} problem(s): nothing was published (fix the file or ask the bank for a new \
+                 one, then import again)",
+                problems.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print!("{}", bank::render_summary(&files, &settings.catalog));
+    if args.dry_run {
+        println!("dry run: nothing published");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total: usize = files.iter().map(|f| f.payments.len()).sum();
+    if total == 0 {
+        println!("no payments to publish");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let batch = usize::try_from(args.batch).unwrap_or(500);
+    let published = bank::publish(&files, &settings.bus, batch, visible).await?;
+    println!(
+        "published {} of {total} payment(s) to exchange {} in {:.2?}",
+        published.confirmed, settings.bus.exchange, published.elapsed
+    );
+    if published.not_confirmed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (location, why) in &published.failed {
+        eprintln!("error: not published: {location}: {why}");
+    }
+    if let Some(stopped) = &published.stopped {
+        eprintln!("error: publishing stopped: {stopped}");
+    }
+    eprintln!(
+        "error: {} payment(s) were not confirmed by the broker. Running the same command again \
+         is safe: each payment's id comes from the bank's own reference, so the ones already \
+         published are not booked twice",
+        published.not_confirmed
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+fn run_bank_sample(settings: &Settings, args: &cli::BankSampleArgs) -> anyhow::Result<ExitCode> {
+    let catalog = &settings.catalog;
+    let norwegian = args.format == cli::BankFileKind::Ocr;
+    let (code, municipality) = match &args.municipality {
+        Some(code) => catalog
+            .municipalities
+            .get_key_value(code)
+            .ok_or_else(|| anyhow::anyhow!("municipality {code} is not configured"))?,
+        None => catalog
+            .municipalities
+            .iter()
+            .find(|(_, m)| !norwegian || m.currency == restance_kernel::Currency::Nok)
+            .ok_or_else(|| anyhow::anyhow!("no suitable municipality is configured"))?,
+    };
+    let seed = seed_or_clock(args.seed.seed);
+    let date = args.date.unwrap_or_else(day::today);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let expected = match args.format {
+        cli::BankFileKind::Camt054 => bank::sample::camt054(
+            &mut out,
+            municipality,
+            args.camt_version,
+            args.entries,
+            seed,
+            date,
+        )?,
+        cli::BankFileKind::Ocr => {
+            bank::sample::ocr_giro(&mut out, municipality, args.entries, seed, date)?
+        }
+    };
+    out.flush()?;
+    eprintln!(
+        "sample: {} payment(s) to {code} summing to {} {}, {} debit(s)",
+        expected.payments, municipality.currency, expected.sum, expected.skipped
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_sample(settings: &Settings, command: SampleCommand) -> anyhow::Result<ExitCode> {

@@ -75,6 +75,14 @@ impl DailyRun {
         settings: RunSettings,
         source: String,
     ) -> Self {
+        // At 0 from the start (k8s/monitoring alerts on their increase).
+        metrics::counter!("restance_dunning_debtors_parked_total").increment(0);
+        metrics::counter!("restance_dunning_debtors_evaluated_total").increment(0);
+        metrics::gauge!("restance_dunning_run_unfinished").set(0.0);
+        // debtors done of the day being run; the last finish (0: none since this process started)
+        metrics::gauge!("restance_dunning_run_day_debtors").set(0.0);
+        metrics::gauge!("restance_dunning_run_last_finished_timestamp_seconds").increment(0.0);
+        let _ = metrics::histogram!("restance_dunning_run_seconds");
         Self {
             db,
             outbox,
@@ -99,8 +107,11 @@ impl DailyRun {
     /// Runs the earliest unfinished day to its end; `false` if there was none.
     pub async fn run_next_day(&self, cancel: &CancellationToken) -> Result<bool, HandlerError> {
         let Some(day) = queries::next_unfinished_day(&self.db).await? else {
+            metrics::gauge!("restance_dunning_run_unfinished").set(0.0);
             return Ok(false);
         };
+        // 1 while a recorded business day's run is not finished (alert: not done by morning)
+        metrics::gauge!("restance_dunning_run_unfinished").set(1.0);
         let started = Instant::now();
         if day.state == "pending" {
             tracing::info!(business_date = %day.date, "daily run started");
@@ -125,6 +136,10 @@ impl DailyRun {
                 Ok(Chunk::Processed(d, n)) => {
                     debtors += d;
                     decisions += n;
+                    let done = u64::try_from(day.debtors)
+                        .unwrap_or(0)
+                        .saturating_add(debtors);
+                    metrics::gauge!("restance_dunning_run_day_debtors").set(done as f64);
                     singles = singles.saturating_sub(1);
                 }
                 Ok(Chunk::DayDone) => break,
@@ -139,6 +154,8 @@ impl DailyRun {
         }
         let secs = started.elapsed().as_secs_f64();
         metrics::histogram!("restance_dunning_run_seconds").record(secs);
+        metrics::gauge!("restance_dunning_run_last_finished_timestamp_seconds")
+            .set(chrono::Utc::now().timestamp() as f64);
         tracing::info!(business_date = %day.date, debtors, decisions, parked, seconds = secs,
             "daily run finished");
         Ok(true)

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerSettings;
+use crate::domain::report::ReportKind;
 use crate::domain::schedule::{DueReport, due_follow_ups, due_reports};
 use crate::produce::{ProduceError, Produced, Producer};
 use crate::store::queries;
@@ -48,6 +49,18 @@ impl Worker {
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Self {
+        // At 0 from the start: the report schedule's dashboard and alerts (k8s/monitoring).
+        for kind in [
+            ReportKind::Monthly,
+            ReportKind::Quarterly,
+            ReportKind::FollowUp,
+        ] {
+            metrics::counter!("restance_reporting_reports_published_total", "kind" => kind.as_str())
+                .increment(0);
+        }
+        metrics::counter!("restance_reporting_report_failures_total").increment(0);
+        metrics::counter!("restance_reporting_days_closed_total").increment(0);
+        let _ = metrics::histogram!("restance_reporting_report_seconds");
         Self {
             db,
             producer,

@@ -166,6 +166,9 @@ impl OutboxRelay {
     /// Runs until `cancel` fires, then publishes what remains (bounded by `drain_for`).
     pub async fn run(self, cancel: CancellationToken, drain_for: std::time::Duration) {
         let mut backoff = Backoff::default();
+        metrics::counter!("restance_outbox_published_total").increment(0);
+        metrics::counter!("restance_bus_published_total").increment(0);
+        metrics::counter!("restance_bus_publish_failures_total").increment(0);
         if let Err(err) = self.publisher.connect().await {
             tracing::warn!(error = %err, "outbox relay cannot reach the broker yet; will retry");
         }
@@ -184,6 +187,9 @@ impl OutboxRelay {
                 }
                 Ok(Rounded::Published(..)) => {
                     backoff.reset();
+                    // A short round read every row there was: the outbox was empty.
+                    metrics::gauge!("restance_outbox_last_drained_timestamp_seconds")
+                        .set(Utc::now().timestamp() as f64);
                     tokio::select! {
                         () = cancel.cancelled() => break,
                         () = self.outbox.wake.notified() => {}

@@ -39,6 +39,7 @@ pub fn router(
             Guard::new(limits),
             api_guard::guard,
         ))
+        .layer(axum::middleware::from_fn(measure))
         .layer(axum::middleware::from_fn(traced));
     probes.merge(api)
 }
@@ -82,6 +83,25 @@ async fn traced(request: Request, next: Next) -> Response {
     next.run(request).instrument(span).await
 }
 
+/// Counts every API request by route template (never the path itself: it can carry ids) and
+/// status, and times it: `restance_http_requests_total{route, status}` and
+/// `restance_http_request_duration_seconds{route}` (a summary, like every timing here).
+/// Outside the guard, so refused requests (429, 503) count too.
+async fn measure(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("restance_http_requests_total", "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("restance_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -99,6 +119,9 @@ async fn readyz(State(state): State<ProbeState>) -> impl IntoResponse {
 }
 
 async fn render_metrics(State(state): State<ProbeState>) -> impl IntoResponse {
+    // What `/readyz` would answer now, for alerting on a replica that stays unready.
+    let ready = state.readiness.report().ready;
+    metrics::gauge!("restance_ready").set(if ready { 1.0 } else { 0.0 });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -65,6 +65,9 @@ impl Runtime {
         settings: Settings,
         cancel: CancellationToken,
     ) -> anyhow::Result<Self> {
+        // The recorder first: a metric registered before it exists (the series the service
+        // registers at 0 as it builds) would go nowhere.
+        let _ = telemetry::metrics();
         let service = settings.service.clone();
         let addr: SocketAddr = format!("{}:{}", settings.http.host, settings.http.port)
             .parse()

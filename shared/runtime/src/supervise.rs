@@ -39,6 +39,8 @@ where
         "restance_worker_restarts_total",
         "Background workers restarted after a panic or an unexpected stop"
     );
+    // At 0 from the start, so an alert on its increase sees the first restart.
+    metrics::counter!("restance_worker_restarts_total", "worker" => name).increment(0);
     tokio::spawn(async move {
         let mut backoff = FIRST_BACKOFF;
         loop {

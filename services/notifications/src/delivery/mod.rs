@@ -119,6 +119,15 @@ impl Worker {
         mailer: email::Mailer,
         documents: PathBuf,
     ) -> std::io::Result<Self> {
+        // At 0 from the start: the deliveries' dashboard and the SMS failure alert
+        // (k8s/monitoring) see "none yet" rather than "no data".
+        for channel in ["letter", "sms", "email"] {
+            for outcome in ["sent", "retry", "failed"] {
+                metrics::counter!("restance_notifications_deliveries_total",
+                    "channel" => channel, "outcome" => outcome)
+                .increment(0);
+            }
+        }
         let threads = match shared.config.worker.render_threads {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,

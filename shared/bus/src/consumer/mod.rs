@@ -215,6 +215,12 @@ impl<H: BatchHandler> ConsumerRunner<H> {
     /// Consumes until `cancel` fires; reconnects with backoff whenever the broker goes away.
     pub async fn run(self, cancel: CancellationToken) {
         let name = format!("{}-consume", self.subscription.service);
+        // Every series this queue reports, at 0 until something happens: dashboards and alerts
+        // (k8s/monitoring) see "none yet" instead of "no data".
+        metrics::counter!("restance_bus_consumed_total", "queue" => self.queue.clone())
+            .increment(0);
+        metrics::counter!("restance_bus_rejected_total", "queue" => self.queue.clone())
+            .increment(0);
         let mut backoff = Backoff::default();
         loop {
             let Some(conn) = connect_with_backoff(&self.settings, &name, &cancel).await else {
