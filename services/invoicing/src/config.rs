@@ -6,6 +6,7 @@
 //! refund_after_days = 30        # a credit balance no claim used for this many days is refunded
 //! ```
 
+use restance_kernel::retention::RetentionPolicy;
 use restance_runtime::Settings;
 use serde::Deserialize;
 
@@ -70,6 +71,17 @@ impl InvoicingConfig {
             Err(InvalidConfig(problems))
         }
     }
+}
+
+/// Reads `[retention]` (defaults when absent: 5 years, enabled) and checks it against the
+/// catalog's categories; a period below the legal minimum is refused naming its category.
+pub fn load_retention(
+    settings: &Settings,
+) -> Result<RetentionPolicy, restance_kernel::retention::InvalidRetention> {
+    settings
+        .section_or_default::<RetentionPolicy>("retention")
+        .map_err(|e| restance_kernel::retention::InvalidRetention(e.0))?
+        .checked(|key| settings.catalog.category(key).is_some())
 }
 
 #[cfg(test)]

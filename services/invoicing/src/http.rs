@@ -1,5 +1,6 @@
 //! `GET /api/v1/debtors/{id}/claims`: one view of a debtor's claims and of what the
 //! municipality owes the debtor (credit balances, their refunds and holds);
+//! `GET /api/v1/retention/preview`: what retention would erase on a date (admin);
 //! `POST /api/v1/debtors/{id}/refund-decisions`: a caseworker refunds a credit balance now, or
 //! holds or releases the debtor's refunds, with a reason (audited in `api_audit`: who, when,
 //! what, the outcome).
@@ -21,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{RefundPayee, is_account_number};
+use restance_kernel::retention::{Preview, PreviewMunicipality, RetentionPolicy};
 use restance_kernel::{Catalog, Money, Redacted};
 use restance_runtime::api::{
     self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, valid_id,
@@ -85,6 +87,110 @@ pub fn router(
             outbox,
             catalog,
         })
+}
+
+/// The retention preview's state: the database, the tokens and the policy.
+#[derive(Clone)]
+struct RetentionState {
+    db: DatabaseConnection,
+    gate: Gate,
+    policy: Arc<RetentionPolicy>,
+}
+
+impl RefusalAudit for RetentionState {
+    async fn record_refusal(&self, r: api::Refusal<'_>) -> Result<(), DbErr> {
+        record_api_audit(
+            &self.db,
+            ApiAuditRow {
+                caller: r.caller,
+                role: r.role,
+                action: r.action,
+                target: r.target,
+                outcome: "refused",
+                detail: r.why,
+            },
+        )
+        .await
+    }
+}
+
+/// `GET /api/v1/retention/preview[?date=YYYY-MM-DD]`: how many debtors (and their claims)
+/// retention would erase on the date (default: the last business date), per municipality, with
+/// the oldest and newest date their last claim ended; admin tokens only (refused without
+/// tokens). Counts and dates, never who.
+pub fn retention_router(
+    db: DatabaseConnection,
+    tokens: Arc<ApiTokens>,
+    policy: RetentionPolicy,
+) -> Router {
+    Router::new()
+        .route("/api/v1/retention/preview", get(retention_preview))
+        .with_state(RetentionState {
+            db,
+            gate: Gate::open_without_tokens(tokens),
+            policy: Arc::new(policy),
+        })
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviewQuery {
+    date: Option<chrono::NaiveDate>,
+}
+
+async fn retention_preview(
+    State(state): State<RetentionState>,
+    headers: HeaderMap,
+    Query(q): Query<PreviewQuery>,
+) -> Result<Json<Preview>, ApiError> {
+    let caller = state
+        .gate
+        .writer(
+            &headers,
+            Need::Admin,
+            &state,
+            "retention_preview",
+            "retention",
+        )
+        .await?;
+    let as_of = match q.date {
+        Some(date) => date,
+        None => queries::last_business_date(&state.db)
+            .await?
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    let due: Vec<_> = crate::handlers::retention::due_debtors(&state.db, &state.policy, as_of)
+        .await?
+        .into_iter()
+        .filter(|d| caller.sees(&d.municipality))
+        .collect();
+    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
+    for d in &due {
+        let claims = u64::try_from(d.claims).unwrap_or(0);
+        match municipalities.last_mut() {
+            Some(m) if m.municipality == d.municipality => {
+                m.debtors += 1;
+                m.records += claims;
+            }
+            _ => municipalities.push(PreviewMunicipality {
+                municipality: d.municipality.clone(),
+                debtors: 1,
+                records: claims,
+            }),
+        }
+    }
+    let (erased_so_far, _, _) = queries::erasures_so_far(&state.db).await?;
+    Ok(Json(Preview {
+        service: crate::SERVICE.to_owned(),
+        as_of,
+        enabled: state.policy.enabled,
+        debtors: due.len() as u64,
+        records: municipalities.iter().map(|m| m.records).sum(),
+        records_are: "claims".to_owned(),
+        oldest: due.iter().map(|d| d.last_ended).min(),
+        newest: due.iter().map(|d| d.last_ended).max(),
+        municipalities,
+        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,14 +29,18 @@ impl Application {
             );
         }
         let config = crate::config::InvoicingConfig::load(&settings)?;
+        let retention = crate::config::load_retention(&settings)?;
         let catalog = Arc::new(settings.catalog.clone());
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(
             None,
-            handlers::routes().serve(Arc::new(Shared::with_config(catalog.clone(), config))),
+            handlers::routes().serve(Arc::new(
+                Shared::with_config(catalog.clone(), config).with_retention(retention.clone()),
+            )),
         );
         let ctx = runtime.context();
-        let api = http::router(ctx.db.clone(), tokens, ctx.outbox.clone(), catalog);
+        let api = http::router(ctx.db.clone(), tokens.clone(), ctx.outbox.clone(), catalog)
+            .merge(http::retention_router(ctx.db.clone(), tokens, retention));
         Ok(Self { runtime, api })
     }
 

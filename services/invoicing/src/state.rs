@@ -2,6 +2,7 @@
 
 use crate::config::InvoicingConfig;
 use restance_kernel::Catalog;
+use restance_kernel::retention::RetentionPolicy;
 use std::sync::Arc;
 
 /// The invoicing service's message handling: validates against the catalog; its periods.
@@ -11,6 +12,8 @@ pub struct Shared {
     pub(crate) catalog: Arc<Catalog>,
     /// `[invoicing]`: prepayment expiry and refund periods.
     pub(crate) config: InvoicingConfig,
+    /// `[retention]`: when debtors' personal data goes.
+    pub(crate) retention: RetentionPolicy,
 }
 
 impl Shared {
@@ -21,6 +24,16 @@ impl Shared {
 
     /// Handling with the configured periods.
     pub fn with_config(catalog: Arc<Catalog>, config: InvoicingConfig) -> Self {
-        Self { catalog, config }
+        Self {
+            catalog,
+            config,
+            retention: RetentionPolicy::default(),
+        }
+    }
+
+    /// The same handling with this retention policy.
+    pub fn with_retention(mut self, retention: RetentionPolicy) -> Self {
+        self.retention = retention;
+        self
     }
 }

@@ -368,8 +368,10 @@ mod tests {
             "{}",
             problems[0]
         );
-        let mut p = RetentionPolicy::default();
-        p.years = 4;
+        let p = RetentionPolicy {
+            years: 4,
+            ..RetentionPolicy::default()
+        };
         assert!(p.problems(|_| true)[0].starts_with("retention.years: 4 years"));
     }
 

@@ -4,7 +4,8 @@
 //!   ([`crate::domain::prepayment`]);
 //! - credit balances pay the debtor's claims still open, and what no claim used for
 //!   `[invoicing] refund_after_days` is refunded ([`crate::domain::refunds`]);
-//! - `bank.refund.confirmed.v1` books a refund: the credit balance is reduced once.
+//! - `bank.refund.confirmed.v1` books a refund: the credit balance is reduced once;
+//! - debtors past retention are erased ([`super::retention`]).
 //!
 //! Each debtor's credit and claims are read and rewritten under the debtor's lock.
 
@@ -22,6 +23,7 @@ use restance_contracts::messages::{
     BalanceChangeCause, MatchedBy, PaymentApplied, PrepaymentExpired, RefundConfirmed, RefundPayee,
     RefundRequested,
 };
+use restance_kernel::retention::RetentionPolicy;
 use restance_kernel::{Catalog, Currency, Money, NationalId, PartyKind, Redacted};
 use sea_orm::DatabaseTransaction;
 use std::collections::HashMap;
@@ -33,6 +35,7 @@ pub async fn open_day(
     tx: &DatabaseTransaction,
     catalog: &Catalog,
     config: &InvoicingConfig,
+    retention: &RetentionPolicy,
     date: NaiveDate,
     effects: &mut Effects,
     locks: &mut DebtorLocks,
@@ -44,7 +47,8 @@ pub async fn open_day(
     queries::set_business_date(tx, date).await?;
     let expired = expire_prepayments(tx, config, date, effects, locks).await?;
     let requested = run_refunds(tx, catalog, config, date, effects, locks).await?;
-    tracing::info!(business_date = %date, expired, requested, "business day opened");
+    let erased = super::retention::erase_due(tx, retention, date, effects, locks).await?;
+    tracing::info!(business_date = %date, expired, requested, erased, "business day opened");
     Ok(Outcome::Done)
 }
 

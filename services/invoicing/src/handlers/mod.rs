@@ -10,6 +10,7 @@ pub mod guarantee;
 pub mod invoices;
 mod ledger;
 pub mod locks;
+pub mod retention;
 
 use restance_bus::router::{Consume, Cx, On, OnRun, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Inbound, Outcome};
@@ -161,6 +162,7 @@ impl On<DayOpened> for Shared {
             cx.tx,
             &self.catalog,
             &self.config,
+            &self.retention,
             d.date.into(),
             cx.effects,
             cx.batch,

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261209_000008_invoicing_api_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(Erasures),
         ]
     }
 }
@@ -300,5 +301,34 @@ impl MigrationTrait for Refunds {
         )
         .await?;
         run_ddl(db, restance_runtime::audit::API_AUDIT_TABLE).await
+    }
+}
+
+/// Retention (`restance_kernel::retention`): one row per debtor whose personal data was erased
+/// on a business day, with the legal source of the period that ran out. Who and when, never the
+/// data.
+#[derive(Debug)]
+struct Erasures;
+
+impl MigrationName for Erasures {
+    fn name(&self) -> &str {
+        "m20261218_000009_invoicing_erasures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Erasures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE erasures (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                erased_on DATE NOT NULL,
+                legal_source TEXT NOT NULL,
+                PRIMARY KEY (municipality, debtor_id, erased_on)
+            )",
+        )
+        .await
     }
 }

@@ -21,6 +21,7 @@ mod ledger;
 mod plans;
 mod references;
 mod refunds;
+mod retention;
 
 pub use claims::*;
 pub use days::*;
@@ -29,6 +30,7 @@ pub use ledger::*;
 pub use plans::*;
 pub use references::*;
 pub use refunds::*;
+pub use retention::*;
 
 use sea_orm::{DbErr, QueryResult, Value};
 use serde::Serialize;
