@@ -260,6 +260,29 @@ fn the_summary_has_counts_amounts_and_skipped_entries_but_no_payer() {
     }
 }
 
+#[test]
+fn a_long_list_of_skipped_entries_is_cut_and_counted_by_reason() {
+    let catalog = catalog();
+    let m = catalog.municipality("0746").expect("configured");
+    let date = BusinessDate::new(2026, 12, 16).expect("date");
+    let mut out = Vec::new();
+    let expected = sample::camt054(&mut out, m, 2, 4000, 7, date).expect("generates");
+    let file = import_generated(&out, "many.xml");
+    let summary = bank::render_summary(std::slice::from_ref(&file), &catalog);
+    let listed = summary
+        .lines()
+        .filter(|l| l.starts_with("  skipped "))
+        .count();
+    assert_eq!(listed, bank::MAX_SKIPPED_SHOWN);
+    let rest = expected.skipped as usize - bank::MAX_SKIPPED_SHOWN;
+    assert!(
+        summary.contains(&format!(
+            "  … and {rest} more skipped: a debit (CdtDbtInd DBIT)"
+        )),
+        "{summary}"
+    );
+}
+
 // ---- camt.054: every bad input is refused with where and why ---------------------------------
 
 fn assert_refused(name: &str, text: &str, expected: &[&str]) {

@@ -473,6 +473,9 @@ pub fn file_bar(path: &Path, visible: bool) -> ProgressBar {
     bar
 }
 
+/// Skipped entries listed one by one per file in the summary; the rest are counted by reason.
+pub const MAX_SKIPPED_SHOWN: usize = 100;
+
 /// The summary printed before publishing (and for `--dry-run`): no personal data.
 pub fn render_summary(files: &[BankFile], catalog: &Catalog) -> String {
     let mut out = String::new();
@@ -502,8 +505,17 @@ pub fn render_summary(files: &[BankFile], catalog: &Catalog) -> String {
             render_totals(&f.totals()),
             f.skipped.len()
         ));
-        for s in &f.skipped {
+        for s in f.skipped.iter().take(MAX_SKIPPED_SHOWN) {
             out.push_str(&format!("  skipped {}: {}\n", s.location.at, s.reason));
+        }
+        if f.skipped.len() > MAX_SKIPPED_SHOWN {
+            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+            for s in &f.skipped[MAX_SKIPPED_SHOWN..] {
+                *reasons.entry(s.reason.as_str()).or_default() += 1;
+            }
+            for (reason, n) in reasons {
+                out.push_str(&format!("  … and {n} more skipped: {reason}\n"));
+            }
         }
     }
     let all = totals(files.iter().flat_map(|f| f.payments.iter()));
