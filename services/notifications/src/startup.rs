@@ -131,6 +131,7 @@ impl Application {
             sms_enabled: sms.is_some(),
             sms_reports_enabled: callback_token.is_some(),
             wake: Arc::new(Notify::new()),
+            documents: documents.clone(),
         });
 
         // Shutdown order: the worker finishes its in-flight sends first (writing their events

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::config::NotificationsConfig;
 use restance_kernel::Catalog;
 use restance_letters::Renderer;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -25,6 +26,8 @@ pub struct Shared {
     pub sms_reports_enabled: bool,
     /// Wakes the delivery worker.
     pub wake: Arc<Notify>,
+    /// The documents directory (the letters' PDFs; retention removes a debtor's).
+    pub documents: PathBuf,
 }
 
 impl Shared {

@@ -32,6 +32,7 @@ async fn shared() -> anyhow::Result<Arc<Shared>> {
         sms_enabled: true,
         sms_reports_enabled: true,
         wake: Arc::new(tokio::sync::Notify::new()),
+        documents: std::env::temp_dir(),
     }))
 }
 

@@ -73,6 +73,18 @@ async fn store(
     // The debtor's lock first: a request for this debtor handled at the same moment by another
     // replica is either parked already (committed; found below) or reads what we store.
     queries::lock_debtor(tx, municipality, debtor_id).await?;
+    // A copy from before the debtor's erasure (retention) must not bring the data back; a later
+    // invoice for the same id brings a higher version.
+    if let Some(erased) = queries::erased_version(tx, municipality, debtor_id).await?
+        && update
+            .version
+            .is_none_or(|v| i64::try_from(v).unwrap_or(i64::MAX) <= erased)
+    {
+        counted("stale");
+        tracing::debug!(%debtor_id, version = update.version,
+            "a copy of the debtor's details from before its erasure arrived: ignored");
+        return Ok(None);
+    }
     // At most twice: a first contact another transaction inserted meanwhile is read again.
     for _ in 0..2 {
         let stored = queries::contact_for_update(tx, municipality, debtor_id).await?;

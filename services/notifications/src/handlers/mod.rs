@@ -4,18 +4,21 @@
 //!   channel, or parked until its debtor is known ([`requests`]);
 //! - `invoicing.debtor.updated.v1` → the contact directory, and parked requests completed
 //!   ([`directory`]);
+//! - `invoicing.debtor.erased.v1` → the debtor's personal data here erased (retention,
+//!   [`erasure`]);
 //! - `calendar.day.opened.v1` → the business date letters are dated with.
 //!
 //! Nothing is sent here: sending is the worker's ([`crate::delivery`]), after the commit.
 
 pub mod directory;
+pub mod erasure;
 pub mod requests;
 
 use crate::state::Shared;
 use crate::store::queries;
 use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome};
-use restance_contracts::messages::{DayOpened, DebtorUpdated, NotificationRequested};
+use restance_contracts::messages::{DayOpened, DebtorErased, DebtorUpdated, NotificationRequested};
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
 
@@ -24,6 +27,7 @@ pub fn routes() -> Routes<Shared> {
     Routes::new()
         .on::<NotificationRequested>()
         .on::<DebtorUpdated>()
+        .on::<DebtorErased>()
         .on::<DayOpened>()
 }
 
@@ -109,6 +113,17 @@ impl On<DebtorUpdated> for Shared {
         let (outcome, planned) = directory::debtor_updated(cx.tx, self, &d, cx.effects).await?;
         cx.batch.planned |= planned;
         Ok(outcome)
+    }
+}
+
+/// Retention ran out for a debtor: its personal data here goes ([`erasure::debtor_erased`]).
+impl On<DebtorErased> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DebtorErased,
+    ) -> Result<Outcome, HandlerError> {
+        erasure::debtor_erased(cx.tx, self, &e).await
     }
 }
 

@@ -185,6 +185,7 @@ pub async fn accept(
             waiting_for: waits_for,
             received_ms: now_ms,
             park_deadline_ms: parked.then(|| now_ms.saturating_add(timeout_ms)),
+            debtor_id: waits_for,
         },
     )
     .await?;

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261217_000007_notifications_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(Erasures),
         ]
     }
 }
@@ -205,6 +206,50 @@ impl MigrationTrait for ReadAudit {
                 "{};
                 CREATE INDEX api_audit_by_target ON api_audit (target, seq)",
                 restance_runtime::audit::API_AUDIT_TABLE
+            ),
+        )
+        .await
+    }
+}
+
+/// Retention (`invoicing.debtor.erased.v1`): each notification names the debtor it concerns
+/// (the recipient, else the related debtor; filled from the stored requests), so a debtor's
+/// letters, attachments and delivery plans can be found and erased; `erased_debtors` remembers
+/// the erasure with invoicing's version of the details, so a late copy of
+/// `invoicing.debtor.updated.v1` from before it cannot bring the contact back.
+#[derive(Debug)]
+struct Erasures;
+
+impl MigrationName for Erasures {
+    fn name(&self) -> &str {
+        "m20261218_000008_notifications_erasures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Erasures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let fill = if restance_store::is_postgres(db) {
+            "UPDATE notifications SET debtor_id = COALESCE(
+                request::jsonb #>> '{recipient,debtor_id}', request::jsonb #>> '{related,debtor_id}')"
+        } else {
+            "UPDATE notifications SET debtor_id = COALESCE(
+                json_extract(request, '$.recipient.debtor_id'), json_extract(request, '$.related.debtor_id'))"
+        };
+        run_ddl(
+            db,
+            &format!(
+                "ALTER TABLE notifications ADD COLUMN debtor_id TEXT NULL;
+                {fill};
+                CREATE INDEX notifications_by_debtor ON notifications (municipality, debtor_id);
+                CREATE TABLE erased_debtors (
+                    municipality TEXT NOT NULL,
+                    debtor_id TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    erased_on DATE NOT NULL,
+                    PRIMARY KEY (municipality, debtor_id)
+                )"
             ),
         )
         .await

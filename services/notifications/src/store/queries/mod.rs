@@ -6,6 +6,7 @@ mod contacts;
 mod days;
 mod deliveries;
 mod documents;
+mod erasure;
 mod notifications;
 mod sms;
 
@@ -13,6 +14,7 @@ pub use contacts::*;
 pub use days::*;
 pub use deliveries::*;
 pub use documents::*;
+pub use erasure::*;
 pub use notifications::*;
 pub use sms::*;
 

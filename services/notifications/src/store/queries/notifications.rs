@@ -24,6 +24,8 @@ pub struct NewNotification<'a> {
     pub received_ms: i64,
     /// When a parked request gives up.
     pub park_deadline_ms: Option<i64>,
+    /// The debtor it concerns (the recipient, else the related debtor), for retention.
+    pub debtor_id: Option<&'a str>,
 }
 
 /// Records a notification; false when its id is already known.
@@ -35,7 +37,8 @@ pub async fn insert_notification(
         .execute_raw(stmt(
             db,
             "INSERT INTO notifications (notification_id, municipality, template, content_hash, request, \
-             state, waiting_for, received_ms, park_deadline_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) \
+             state, waiting_for, received_ms, park_deadline_ms, debtor_id) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
              ON CONFLICT (notification_id) DO NOTHING",
             vec![
                 n.notification_id.into(),
@@ -47,6 +50,7 @@ pub async fn insert_notification(
                 n.waiting_for.map(str::to_owned).into(),
                 n.received_ms.into(),
                 n.park_deadline_ms.into(),
+                n.debtor_id.map(str::to_owned).into(),
             ],
         ))
         .await?;

@@ -1,0 +1,145 @@
+//! Retention in notifications, against the real RabbitMQ and databases: on
+//! `invoicing.debtor.erased.v1` the debtor's contact, the requests and delivery plans of the
+//! notifications about the debtor and the letters' PDFs (rows and files) go; what was sent and
+//! when stays; a late copy of the details from before the erasure does not bring them back,
+//! a newer one (a later invoice) does; a repeat erases nothing more.
+
+mod support;
+
+use restance_testkit::envelope;
+use serde_json::json;
+use support::*;
+
+fn erased(event_id: &str, debtor_id: &str, version: u64) -> serde_json::Value {
+    envelope(
+        "/restance/invoicing",
+        event_id,
+        "invoicing.debtor.erased.v1",
+        json!({"municipality":"0746","debtor_id":debtor_id,"erased_on":"2032-01-02",
+            "version":version}),
+    )
+}
+
+async fn an_erased_debtors_contact_requests_and_letters_go(
+    kind: &'static str,
+) -> anyhow::Result<()> {
+    let (mut app, _gateway) = start(kind).await?;
+    let n = unique("N");
+    app.publish(&[
+        debtor_updated_version(&unique("d"), debtor("P-1"), 1),
+        debtor_updated_version(&unique("d"), debtor("P-2"), 1),
+        request(
+            &unique("e"),
+            &n,
+            "reminder_1",
+            to_debtor("P-1"),
+            reminder_data(),
+        ),
+    ])
+    .await?;
+    let letter = app
+        .events("notifications.letter.ready.v1", 1)
+        .await?
+        .remove(0);
+    let path = letter["document"]["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pdf = app.documents().join(&path);
+    assert!(pdf.exists(), "the letter is on disk: {path}");
+    app.wait_processed().await?;
+    let sent_before = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM deliveries WHERE notification_id = '{n}' AND status = 'sent'"
+        ))
+        .await?;
+
+    app.publish(&[
+        erased(&unique("x"), "P-1", 2),
+        erased(&unique("x"), "P-1", 2),
+    ])
+    .await?;
+    app.wait_processed().await?;
+    assert!(!pdf.exists(), "the letter's PDF is removed");
+    let count = |sql: String| {
+        let app = &app;
+        async move { app.count(&sql).await }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM contacts WHERE debtor_id = 'P-1'".into()).await?,
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM contacts WHERE debtor_id = 'P-2'".into()).await?,
+        1,
+        "another debtor is kept"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM documents WHERE notification_id = '{n}'"
+        ))
+        .await?,
+        0
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM notifications WHERE notification_id = '{n}' \
+             AND request = '{{\"erased\":true}}'"
+        ))
+        .await?,
+        1,
+        "the request (name, address, letter data) is gone, the notification stays"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM deliveries WHERE notification_id = '{n}' \
+             AND plan = '{{\"erased\":true}}'"
+        ))
+        .await?,
+        count(format!(
+            "SELECT COUNT(*) FROM deliveries WHERE notification_id = '{n}'"
+        ))
+        .await?,
+        "every delivery plan (addresses, phone, e-mail) is gone"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM deliveries WHERE notification_id = '{n}' AND status = 'sent'"
+        ))
+        .await?,
+        sent_before,
+        "what was sent stays"
+    );
+
+    // A late copy from before the erasure does not bring the contact back; a later invoice does.
+    app.publish(&[debtor_updated_version(&unique("d"), debtor("P-1"), 1)])
+        .await?;
+    app.wait_processed().await?;
+    assert_eq!(
+        count("SELECT COUNT(*) FROM contacts WHERE debtor_id = 'P-1'".into()).await?,
+        0
+    );
+    app.publish(&[debtor_updated_version(&unique("d"), debtor("P-1"), 3)])
+        .await?;
+    app.wait_processed().await?;
+    assert_eq!(
+        count("SELECT COUNT(*) FROM contacts WHERE debtor_id = 'P-1'".into()).await?,
+        1
+    );
+    let logs = app.logs();
+    assert!(
+        !logs.contains("Ane Hansen") && !logs.contains("0101901234"),
+        "no personal data in the logs"
+    );
+    app.stop().await
+}
+
+#[tokio::test]
+async fn an_erased_debtors_contact_requests_and_letters_go_on_postgres() -> anyhow::Result<()> {
+    an_erased_debtors_contact_requests_and_letters_go("postgres").await
+}
+
+#[tokio::test]
+async fn an_erased_debtors_contact_requests_and_letters_go_on_sqlite() -> anyhow::Result<()> {
+    an_erased_debtors_contact_requests_and_letters_go("sqlite").await
+}
