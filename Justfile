@@ -142,6 +142,25 @@ bench-counselling cases="10000": services
 bench-report claims="1000000": services
     cargo run --release -p restance-reporting --bin bench-report -- --claims {{claims}}
 
+# bank files in: `restance bank import` of a generated camt.054 of N entries (`restance bank sample`), first --dry-run (read and check only), then published with confirms to the exchange restance-bench-bank (a tap catches them); wall time and peak RSS from /usr/bin/time -v (not in CI; profile=dev measures the dev build)
+bench-bank-import entries="100000" profile="release": services
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "{{profile}}" = release ]; then cargo build --release -p restance-cli --bin restance; else cargo build -p restance-cli --bin restance; fi
+    target="${CARGO_TARGET_DIR:-target}"
+    if [ "{{profile}}" = release ]; then bin="$target/release/restance"; else bin="$target/debug/restance"; fi
+    dir="$(mktemp -d)"
+    export RESTANCE__BUS__EXCHANGE=restance-bench-bank
+    "$bin" bank sample --entries {{entries}} --seed 1 --date 2026-12-16 > "$dir/camt054.xml"
+    echo "file: $(stat -c %s "$dir/camt054.xml") bytes, {{entries}} entries ({{profile}} build)"
+    "$bin" tap open bank-bench --key bank.payment.received.v1 > /dev/null
+    for mode in --dry-run --batch=500; do
+        /usr/bin/time -v -o "$dir/time" "$bin" bank import "$mode" "$dir/camt054.xml" > "$dir/out"
+        tail -n 2 "$dir/out"
+        grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$dir/time"
+    done
+    rm -rf "$dir"
+
 # fuzz the envelope and message decoders (cargo-fuzz, nightly; not in CI) for `seconds` per target; fails on any crash
 fuzz seconds="60":
     RESTANCE_FUZZ_SECONDS={{seconds}} deploy/local/fuzz-decoders.sh
