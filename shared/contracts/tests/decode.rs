@@ -2061,7 +2061,7 @@ fn known_types_are_unique_and_well_formed() {
     let types = known_types();
     let unique: std::collections::BTreeSet<_> = types.iter().collect();
     assert_eq!(unique.len(), types.len());
-    assert_eq!(types.len(), 52 + SERVICES.len());
+    assert_eq!(types.len(), 53 + SERVICES.len());
     for t in types {
         assert!(is_valid_type(t), "{t}");
     }
@@ -2468,4 +2468,16 @@ fn a_sent_campaign_names_its_debtors_and_their_claims() {
         paths(&problems_of::<CampaignSent>(many)),
         vec!["data.debtors"]
     );
+}
+
+#[test]
+fn a_debtor_erasure_names_the_debtor_and_a_version_and_nothing_personal() {
+    let ok = json!({"municipality":"0746","debtor_id":"P-77","erased_on":"2032-01-02","version":4});
+    let erased = decode::<DebtorErased>(ok).expect("valid");
+    assert_eq!((erased.debtor_id.as_str(), erased.version), ("P-77", 4));
+    let err = decode::<DebtorErased>(
+        json!({"municipality":"0746","debtor_id":"P-77","erased_on":"2032-01-02","version":0}),
+    )
+    .expect_err("refused");
+    assert!(err.reason().contains("data.version"), "{}", err.reason());
 }
