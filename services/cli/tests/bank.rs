@@ -283,6 +283,26 @@ fn a_long_list_of_skipped_entries_is_cut_and_counted_by_reason() {
     );
 }
 
+#[test]
+fn a_camt054_declared_in_iso_8859_1_is_read() {
+    let latin1: Vec<u8> = dk()
+        .replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("Latin-1"))
+        .collect();
+    let file = import_generated(&latin1, "latin1.xml");
+    assert_eq!(file.payments.len(), 4);
+    assert_eq!(
+        file.payments[1]
+            .envelope
+            .data
+            .payer_name
+            .as_ref()
+            .map(|n| n.expose().as_str()),
+        Some("Tømrerfirma Hansen ApS")
+    );
+}
+
 // ---- camt.054: every bad input is refused with where and why ---------------------------------
 
 fn assert_refused(name: &str, text: &str, expected: &[&str]) {

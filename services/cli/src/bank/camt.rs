@@ -262,20 +262,49 @@ pub fn read(
             .map_err(|e| vec![at("", format!("cannot open: {e}"))])
     };
     let version = root_version(open()?).map_err(|(where_, message)| vec![at(&where_, message)])?;
-    let document: Document =
-        quick_xml::de::from_reader(BufReader::new(Counting::new(open()?, bar.clone()))).map_err(
-            |e| {
-                // serde's error has no position: find it with a plain pass when it is XML's
-                let (where_, why) = match syntax_error(open().ok()) {
-                    Some((line, why)) => (format!("line {line}"), why),
-                    None => (String::new(), e.to_string()),
-                };
-                vec![at(
-                    &where_,
-                    format!("not a readable camt.054 document: {why}"),
-                )]
+    // A file declared in another encoding than UTF-8 (ISO-8859-1 from some Danish banks) is
+    // decoded first; quick-xml's serde reads UTF-8.
+    let decoded = {
+        let mut reader = quick_xml::Reader::from_reader(open()?);
+        let mut buf = Vec::new();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Decl(decl)) => match decl.encoder() {
+                Some(encoding) if encoding.name() != "UTF-8" => {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| vec![at("", format!("cannot read: {e}"))])?;
+                    bar.inc(bytes.len() as u64);
+                    let (text, _, malformed) = encoding.decode(&bytes);
+                    if malformed {
+                        return Err(vec![at(
+                            "",
+                            format!(
+                                "not valid {} text, as its declaration says",
+                                encoding.name()
+                            ),
+                        )]);
+                    }
+                    Some(text.into_owned())
+                }
+                _ => None,
             },
-        )?;
+            _ => None,
+        }
+    };
+    let parsed = match &decoded {
+        Some(text) => quick_xml::de::from_str::<Document>(text),
+        None => quick_xml::de::from_reader(BufReader::new(Counting::new(open()?, bar.clone()))),
+    };
+    let document: Document = parsed.map_err(|e| {
+        // serde's error has no position: find it with a plain pass when it is XML's
+        let (where_, why) = match syntax_error(open().ok()) {
+            Some((line, why)) => (format!("line {line}"), why),
+            None => (String::new(), e.to_string()),
+        };
+        vec![at(
+            &where_,
+            format!("not a readable camt.054 document: {why}"),
+        )]
+    })?;
     let mut reader = Reader {
         file: name,
         accounts,
