@@ -322,7 +322,8 @@ pub fn read(
             );
         }
         Some(n) => {
-            for (i, ntfctn) in n.notifications.iter().enumerate() {
+            // Each notification, and each entry, is dropped once read: the payments take its place.
+            for (i, ntfctn) in n.notifications.into_iter().enumerate() {
                 reader.notification(&format!("{root}/Ntfctn[{}]", i + 1), ntfctn);
                 if reader.problems.len() >= MAX_PROBLEMS {
                     reader.problem(
@@ -450,16 +451,16 @@ impl<'c> Reader<'_, 'c> {
         self.skipped.push(Skipped { location, reason });
     }
 
-    fn notification(&mut self, path: &str, n: &Ntfctn) {
+    fn notification(&mut self, path: &str, mut n: Ntfctn) {
         let id = n.account.as_ref().and_then(|a| a.id.as_ref());
         let (account, account_path) = match id {
             Some(AccountId {
                 iban: Some(iban), ..
-            }) => (iban.trim(), format!("{path}/Acct/Id/IBAN")),
+            }) => (iban.trim().to_owned(), format!("{path}/Acct/Id/IBAN")),
             Some(AccountId {
                 other: Some(Other { id: Some(other) }),
                 ..
-            }) => (other.trim(), format!("{path}/Acct/Id/Othr/Id")),
+            }) => (other.trim().to_owned(), format!("{path}/Acct/Id/Othr/Id")),
             _ => {
                 self.problem(
                     &format!("{path}/Acct/Id"),
@@ -468,7 +469,7 @@ impl<'c> Reader<'_, 'c> {
                 return;
             }
         };
-        let (code, municipality) = match self.accounts.municipality(account) {
+        let (code, municipality) = match self.accounts.municipality(&account) {
             Ok(found) => found,
             Err(why) => {
                 self.problem(&account_path, why);
@@ -476,12 +477,12 @@ impl<'c> Reader<'_, 'c> {
             }
         };
         let account_key: String = account.chars().filter(|c| !c.is_whitespace()).collect();
-        for (i, entry) in n.entries.iter().enumerate() {
-            let entry_path = format!("{path}/Ntry[{}]", i + 1);
-            self.entry(&entry_path, entry, code, municipality, &account_key);
-        }
         if let Some(credits) = n.summary.as_ref().and_then(|s| s.credits.as_ref()) {
-            self.check_summary(path, credits, n);
+            self.check_summary(path, credits, &n);
+        }
+        for (i, entry) in std::mem::take(&mut n.entries).into_iter().enumerate() {
+            let entry_path = format!("{path}/Ntry[{}]", i + 1);
+            self.entry(&entry_path, &entry, code, municipality, &account_key);
         }
     }
 
