@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod retention;
 pub mod startup;
 pub mod state;
 pub mod store;

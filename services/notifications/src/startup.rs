@@ -180,15 +180,17 @@ impl Application {
             let _done = guard;
             let _ = supervised.await;
         });
+        let tokens = Arc::new(tokens);
         let api = http::router(http::ApiState {
             db: ctx.db.clone(),
             outbox: ctx.outbox.clone(),
             source: ctx.source(),
-            tokens: Arc::new(tokens),
+            tokens: tokens.clone(),
             callback_token,
             documents,
             shared,
-        });
+        })
+        .merge(crate::retention::router(ctx.db.clone(), tokens));
         Ok(Self {
             runtime,
             api,

@@ -143,3 +143,34 @@ async fn an_erased_debtors_contact_requests_and_letters_go_on_postgres() -> anyh
 async fn an_erased_debtors_contact_requests_and_letters_go_on_sqlite() -> anyhow::Result<()> {
     an_erased_debtors_contact_requests_and_letters_go("sqlite").await
 }
+
+/// The preview (admin) says how many debtors were erased here and that nothing is left of them.
+#[tokio::test]
+async fn the_preview_counts_erased_debtors_and_what_is_left_of_them() -> anyhow::Result<()> {
+    const ADMIN: &str = "retention-admin-token-0001";
+    let gateway = restance_testkit::FakeSmsGateway::start_with_token(SMS_TOKEN).await?;
+    let app = builder("sqlite", Some(&gateway))
+        .configure(|s| {
+            s.api.tokens = Some(secrecy::SecretString::from(format!(
+                "{ADMIN}:admin:ops,{API_TOKEN}:caseworker"
+            )));
+        })
+        .spawn_with(|s, c| build(s, c, daytime(), |_| {}))
+        .await?;
+    let (status, _) = app
+        .get("/api/v1/retention/preview", Some(API_TOKEN))
+        .await?;
+    assert_eq!(status, 403, "a caseworker may not");
+    app.publish(&[
+        debtor_updated_version(&unique("d"), debtor("P-1"), 1),
+        erased(&unique("x"), "P-1", 2),
+    ])
+    .await?;
+    app.wait_processed().await?;
+    let (status, preview) = app.get("/api/v1/retention/preview", Some(ADMIN)).await?;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["service"], "notifications");
+    assert_eq!(preview["debtors"], 0, "{preview}");
+    assert_eq!(preview["erased_so_far"], 1, "{preview}");
+    app.stop().await
+}
