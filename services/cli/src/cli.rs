@@ -41,6 +41,9 @@ pub enum Command {
     Dead(DeadCommand),
     /// Show a debtor's claims from invoicing's API.
     Claims(ClaimsArgs),
+    /// Retention of personal data: what each service would erase.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// The harmonised letters (templates/): preview them as PDF.
     #[command(subcommand)]
     Letters(LettersCommand),
@@ -375,6 +378,45 @@ pub struct ClaimsArgs {
     #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `restance retention …`.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Show what retention would erase on a business date, per service: debtors (or cases) past
+    /// the configured period ([retention]), the records holding their personal data, the oldest
+    /// and newest date their last claim ended, and how many were erased so far. Counts and
+    /// dates only. Each service's GET /api/v1/retention/preview; needs a token with the admin
+    /// role.
+    Preview(RetentionPreviewArgs),
+}
+
+/// `restance retention preview`.
+#[derive(Debug, Args)]
+pub struct RetentionPreviewArgs {
+    /// The business date to preview; default: each service's last business date.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// Invoicing's base URL.
+    #[arg(
+        long,
+        env = "RESTANCE_INVOICING_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub invoicing_url: String,
+    /// Notifications' base URL.
+    #[arg(
+        long,
+        env = "RESTANCE_NOTIFICATIONS_URL",
+        default_value = "http://127.0.0.1:8085"
+    )]
+    pub notifications_url: String,
+    /// Bearer token with the admin role.
+    #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the services' JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }

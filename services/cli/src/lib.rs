@@ -24,6 +24,7 @@ pub mod dead;
 pub mod letters;
 pub mod publish;
 pub mod reporting;
+pub mod retention;
 pub mod sample;
 mod table;
 pub mod tap;
@@ -83,7 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // `claims` and `reporting` talk HTTP only; everything else reads the bus settings or the
     // catalog.
     let settings = match &cli.command {
-        Command::Claims(_) | Command::Reporting(_) => None,
+        Command::Claims(_) | Command::Reporting(_) | Command::Retention(_) => None,
         _ => Some(load_settings(cli.config.as_deref())?),
     };
     let settings = || {
@@ -263,6 +264,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some((view, _)) => print!("{}", claims::render(&view)),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(cli::RetentionCommand::Preview(args)) => {
+            let date = args.date.map(|d| d.to_string());
+            let mut previews = Vec::new();
+            for (service, url) in [
+                ("invoicing", &args.invoicing_url),
+                ("notifications", &args.notifications_url),
+            ] {
+                let preview =
+                    retention::fetch(service, url, date.as_deref(), args.token.as_deref()).await;
+                previews.push((service.to_owned(), preview));
+            }
+            if args.json {
+                let ok: Vec<_> = previews
+                    .iter()
+                    .filter_map(|(_, p)| p.as_ref().ok())
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&ok)?);
+            } else {
+                print!("{}", retention::render(&previews));
+            }
+            Ok(if previews.iter().all(|(_, p)| p.is_ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
