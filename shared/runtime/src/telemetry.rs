@@ -202,6 +202,9 @@ impl OtlpSink {
         use opentelemetry_otlp::WithExportConfig as _;
         use opentelemetry_sdk::trace::SpanProcessor as _;
         let url = traces_url(endpoint);
+        // reqwest (rustls without a provider of its own) needs the process's provider before
+        // it builds a client, even for http://
+        restance_bus::tls::install_crypto_provider();
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)

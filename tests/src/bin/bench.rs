@@ -321,7 +321,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("(a2) {n} invoices again, spans exported over OTLP to {} …", receiver.endpoint);
         let endpoint = receiver.endpoint.clone();
         let run = retried("the ingest pipeline with OTLP export", || {
-            bench::ingest_with(n, &[("RESTANCE__TELEMETRY__OTLP_ENDPOINT", endpoint.as_str())])
+            let endpoint = endpoint.clone();
+            async move {
+                let env = [("RESTANCE__TELEMETRY__OTLP_ENDPOINT", endpoint.as_str())];
+                bench::ingest_with(n, &env).await
+            }
         })
         .await?;
         leaks.extend(leaked("restance-invoicing's log", &run.personal_data));
