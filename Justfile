@@ -128,6 +128,10 @@ bench-letters count="10000":
 # dunning benchmark alone: the daily run over N overdue claims vs the raw confirmed-publish rate
 bench-dunning count="1000000": (bench-pipeline "--invoices" "0" "--claims" count "--letters" "0" "--guarantees" "0" "--benefits" "0" "--counselling" "0")
 
+# retention benchmark: invoicing's retention step over 1,000,000 claims of 250,000 debtors on PostgreSQL (time of the selection and of the whole step, peak RSS; dev profile, as the tests build)
+bench-retention: services
+    cargo nextest run -p restance-invoicing --test retention_bench --run-ignored ignored-only --no-capture
+
 # guarantee benchmark alone: G guarantees and B benefits taken in, C recovery cases raised, the quarterly statement (not in CI)
 bench-guarantee guarantees="10000" benefits="100000" cases="1000": services
     cargo build --release -p restance-guarantee --bins
