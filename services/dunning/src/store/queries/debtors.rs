@@ -92,7 +92,11 @@ pub async fn set_debtor_trace(
     db.execute_raw(stmt(
         db,
         "UPDATE debtors SET traceparent = $1 WHERE municipality = $2 AND debtor_id = $3".to_owned(),
-        vec![traceparent.into(), key.0.clone().into(), key.1.clone().into()],
+        vec![
+            traceparent.into(),
+            key.0.clone().into(),
+            key.1.clone().into(),
+        ],
     ))
     .await?;
     Ok(())
