@@ -913,3 +913,60 @@ async fn thirteen_months_of_arrears_reported_cell_by_cell() -> anyhow::Result<()
     );
     sys.stop().await
 }
+
+/// Retention (issue 23, item 4): invoicing erases the personal data of a debtor whose claims all
+/// ended more than 5 years before the end of the year (`invoicing.debtor.erased.v1`); reporting
+/// keys by debtor id and holds no personal data, so its arrears for past dates — every cell,
+/// the debtor counts included — are the same after retention as before.
+#[tokio::test]
+async fn past_arrears_are_the_same_cell_for_cell_after_retention() -> anyhow::Result<()> {
+    let mut sys = System::start().await?;
+    sys.open("2026-01-05").await?;
+    let paid = sys
+        .invoice("RET-1", "daycare", "P-R1", "900.00", "2026-01-15", false)
+        .await?;
+    sys.invoice("RET-2", "water", "P-R2", "450.00", "2026-01-10", false)
+        .await?;
+    sys.invoice("RET-3", "other", "P-R3", "300.00", "2026-01-12", true)
+        .await?;
+    sys.pay(&paid, "900.00").await?; // before its due date: settled, no reminder
+    sys.open("2026-01-22").await?;
+    sys.open("2026-02-02").await?;
+    sys.open("2026-02-05").await?;
+    let base = sys.reporting.base_url.clone();
+    let arrears = |as_of: &'static str| {
+        let url = format!("{base}/api/v1/arrears?municipality=0746&as_of={as_of}&compare=12m");
+        async move {
+            let r = reqwest::get(url).await?;
+            anyhow::ensure!(r.status().is_success(), "arrears {as_of}: {}", r.status());
+            anyhow::Ok(r.json::<Value>().await?)
+        }
+    };
+    let dates = ["2026-01-05", "2026-01-31", "2026-02-04"];
+    let mut before = Vec::new();
+    for as_of in dates {
+        before.push(arrears(as_of).await?);
+    }
+    // P-R1 settled in January 2026: kept to the end of 2031, erased on the first business day
+    // of 2032. The others still owe: kept.
+    sys.open("2032-01-05").await?;
+    let erased = sys.probe.of_type("invoicing.debtor.erased.v1");
+    let ids: Vec<&str> = erased
+        .iter()
+        .filter_map(|e| e["data"]["debtor_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["P-R1"], "only the debtor whose claims all ended");
+    assert_eq!(
+        count(
+            &sys.iconn,
+            "SELECT COUNT(*) FROM debtors WHERE debtor_id = 'P-R1' AND national_id = ''"
+        )
+        .await?,
+        1
+    );
+    for (as_of, before) in dates.into_iter().zip(before) {
+        let after = arrears(as_of).await?;
+        assert_eq!(before, after, "arrears on {as_of}, cell for cell");
+    }
+    sys.stop().await
+}

@@ -15,6 +15,10 @@ use restance_bus::{Effects, HandlerError};
 use restance_contracts::messages::DebtorErased;
 use restance_kernel::retention::{ClaimEnd, RetentionPolicy};
 use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::BTreeSet;
+
+/// Debtors locked per statement.
+const LOCK_CHUNK: usize = 1000;
 
 /// A debtor whose personal data is due to go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,13 +89,18 @@ pub async fn erase_due(
     if !policy.enabled {
         return Ok(0);
     }
+    let due = due_debtors(tx, policy, date).await?;
+    // Under the debtors' locks, taken in key order a chunk at a time: an invoice for one of them
+    // may be opening a claim right now (the erasure re-checks for open claims in its statement).
+    for chunk in due.chunks(LOCK_CHUNK) {
+        let keys: BTreeSet<(String, String)> = chunk
+            .iter()
+            .map(|d| (d.municipality.clone(), d.debtor_id.clone()))
+            .collect();
+        locks.lock_all(tx, &keys).await?;
+    }
     let mut erased = 0;
-    for debtor in due_debtors(tx, policy, date).await? {
-        // Under the debtor's lock: an invoice for it may be opening a claim right now (the
-        // erasure re-checks for open claims in its own statement).
-        locks
-            .lock(tx, &debtor.municipality, &debtor.debtor_id)
-            .await?;
+    for debtor in due {
         if let Some(version) = queries::erase_debtor(
             tx,
             &debtor.municipality,
