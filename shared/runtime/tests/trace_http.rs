@@ -51,7 +51,10 @@ async fn an_api_request_continues_the_callers_trace() -> anyhow::Result<()> {
         seen.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
         "{seen}"
     );
-    assert!(!seen.contains("00f067aa0ba902b7"), "a span of its own: {seen}");
+    assert!(
+        !seen.contains("00f067aa0ba902b7"),
+        "a span of its own: {seen}"
+    );
 
     // No header, or a malformed one: a new trace each time, and the request is served.
     let fresh = traceparent_seen(&url, None).await?;
