@@ -176,3 +176,34 @@ async fn the_preview_needs_an_admin_token() -> anyhow::Result<()> {
     assert_eq!(status, 200);
     svc.stop().await
 }
+
+/// A retention period below the legal minimum of 5 years stops the service at start, naming
+/// the category and the law.
+#[tokio::test]
+async fn a_period_below_five_years_is_refused_at_start_naming_the_category() -> anyhow::Result<()> {
+    let shipped = std::fs::read_to_string(restance_testkit::shipped_config())?;
+    let dir = std::env::temp_dir().join(format!("restance-retention-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("restance.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{shipped}\n[retention.categories.daycare]\nyears = 3\nlegal_source = \"a local decision\"\n"
+        ),
+    )?;
+    let mut settings = restance_runtime::Settings::load_from("invoicing", Some(&file), false)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    settings.api.open = true;
+    let err = Application::build(settings, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "retention.categories.daycare.years: 3 years is below the legal minimum of 5 years"
+        ) && text.contains("bogføringsloven § 12"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
