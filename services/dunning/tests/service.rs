@@ -1595,3 +1595,61 @@ async fn a_guarantee_claim_gets_no_reminder_and_the_administrator_is_alerted() -
     assert_eq!(view["policy"], "dk_guarantee@1", "{view}");
     svc.stop().await
 }
+
+/// Retention: `invoicing.debtor.erased.v1` erases the details dunning keeps for transfers; a late
+/// copy from before the erasure does not bring them back, a later invoice's copy does.
+async fn an_erased_debtors_details_go_and_a_late_copy_does_not_bring_them_back(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind, false).await?;
+    let details = "SELECT COUNT(*) FROM debtors WHERE municipality = '0746' AND debtor_id = 'P-E' \
+        AND details IS NOT NULL";
+    svc.publish(&[debtor_version("P-E", "none", Some(1))])
+        .await?;
+    svc.settle().await?;
+    assert_eq!(svc.count(details).await?, 1);
+    let erased = |version: u64| {
+        envelope(
+            "/restance/invoicing",
+            &new_id(),
+            "invoicing.debtor.erased.v1",
+            json!({"municipality":"0746","debtor_id":"P-E","erased_on":"2032-01-02","version":version}),
+        )
+    };
+    svc.publish(&[erased(2), erased(2)]).await?;
+    svc.settle().await?;
+    assert_eq!(svc.count(details).await?, 0, "the details are gone");
+    svc.publish(&[
+        debtor_version("P-E", "none", Some(1)),
+        debtor_version("P-E", "none", None),
+    ])
+    .await?;
+    svc.settle().await?;
+    assert_eq!(
+        svc.count(details).await?,
+        0,
+        "a copy from before the erasure is ignored"
+    );
+    svc.publish(&[debtor_version("P-E", "none", Some(3))])
+        .await?;
+    svc.settle().await?;
+    assert_eq!(
+        svc.count(details).await?,
+        1,
+        "a later invoice's copy is stored"
+    );
+    assert!(svc.dead_letters().await?.is_empty());
+    svc.stop().await
+}
+
+#[tokio::test]
+async fn an_erased_debtors_details_go_and_a_late_copy_does_not_bring_them_back_on_postgres()
+-> anyhow::Result<()> {
+    an_erased_debtors_details_go_and_a_late_copy_does_not_bring_them_back("postgres").await
+}
+
+#[tokio::test]
+async fn an_erased_debtors_details_go_and_a_late_copy_does_not_bring_them_back_on_sqlite()
+-> anyhow::Result<()> {
+    an_erased_debtors_details_go_and_a_late_copy_does_not_bring_them_back("sqlite").await
+}

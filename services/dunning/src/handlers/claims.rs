@@ -255,6 +255,16 @@ pub async fn debtor_updated(
     tx: &DatabaseTransaction,
     e: &DebtorUpdated,
 ) -> Result<Outcome, HandlerError> {
+    // A copy from before the debtor's erasure (retention) must not bring the details back; a
+    // later invoice for the same id brings a higher version.
+    if let Some(erased) = queries::erased_debtor_version(tx, &e.municipality, &e.debtor.id).await?
+        && e.version
+            .is_none_or(|v| i64::try_from(v).unwrap_or(i64::MAX) <= erased)
+    {
+        metrics::counter!("restance_dunning_debtor_updates_total", "outcome" => "stale")
+            .increment(1);
+        return Ok(Outcome::Done);
+    }
     let stored = queries::stored_debtor_copy(tx, &e.municipality, &e.debtor.id).await?;
     let before = stored.map(|(d, v)| StoredDebtorCopy {
         version: u64::try_from(v).unwrap_or(0),
@@ -293,5 +303,19 @@ pub async fn debtor_updated(
             }
         }
     }
+    Ok(Outcome::Done)
+}
+
+/// `invoicing.debtor.erased.v1`: retention ran out for the debtor (every claim ended long ago);
+/// the details dunning keeps for transfers (national id, name, address, contact) go, the
+/// erasure's version stays so a late copy of the details cannot bring them back. Claims,
+/// history and holds (no personal data) stay. A repeat changes nothing.
+pub async fn debtor_erased(
+    tx: &DatabaseTransaction,
+    e: &restance_contracts::messages::DebtorErased,
+) -> Result<Outcome, HandlerError> {
+    let version = i64::try_from(e.version)
+        .map_err(|_| HandlerError::Other(format!("debtor version {} too large", e.version)))?;
+    queries::erase_debtor_details(tx, &e.municipality, &e.debtor_id, version).await?;
     Ok(Outcome::Done)
 }

@@ -24,9 +24,9 @@ use restance_bus::router::{self, Consume, Cx, Handled, On, Planned, Routes};
 use restance_bus::{Effects, HandlerError, Outcome, Rejection};
 use restance_contracts::messages::{
     AgreementEvent, ClaimBalanceChanged, ClaimOpened, ClaimReleased, ClaimSettled, ClaimWrittenOff,
-    DayOpened, DebtorUpdated, DeferralEnded, DeferralGranted, DunningHeld, DunningReleased,
-    MeetingHeld, MeetingMissed, MeetingScheduled, PaymentApplied, PlanCompleted, PlanCreated,
-    PlanDefaulted,
+    DayOpened, DebtorErased, DebtorUpdated, DeferralEnded, DeferralGranted, DunningHeld,
+    DunningReleased, MeetingHeld, MeetingMissed, MeetingScheduled, PaymentApplied, PlanCompleted,
+    PlanCreated, PlanDefaulted,
 };
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
@@ -44,6 +44,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<ClaimWrittenOff>()
         .on::<PaymentApplied>()
         .on::<DebtorUpdated>()
+        .on::<DebtorErased>()
         .on::<DayOpened>()
         .on::<PlanCreated>()
         .on::<PlanDefaulted>()
@@ -174,6 +175,18 @@ impl On<DebtorUpdated> for Shared {
         e: DebtorUpdated,
     ) -> Result<Outcome, HandlerError> {
         claims::debtor_updated(cx.tx, &e).await
+    }
+}
+
+/// Retention ran out for a debtor: the details kept for transfers go
+/// ([`claims::debtor_erased`]).
+impl On<DebtorErased> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DebtorErased,
+    ) -> Result<Outcome, HandlerError> {
+        claims::debtor_erased(cx.tx, &e).await
     }
 }
 

@@ -237,3 +237,39 @@ pub async fn due_debtors(
         })
         .collect()
 }
+
+/// Retention: the debtor's details (personal data) erased, the erasure's version kept (never
+/// lowered).
+pub async fn erase_debtor_details(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+    version: i64,
+) -> Result<(), DbErr> {
+    db.execute_raw(stmt(
+        db,
+        "UPDATE debtors SET details = NULL, \
+           details_version = CASE WHEN details_version > $3 THEN details_version ELSE $3 END \
+         WHERE municipality = $1 AND debtor_id = $2",
+        vec![municipality.into(), debtor_id.into(), version.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The version an erased debtor's details were erased at (details gone, a version recorded).
+pub async fn erased_debtor_version(
+    db: &impl ConnectionTrait,
+    municipality: &str,
+    debtor_id: &str,
+) -> Result<Option<i64>, DbErr> {
+    db.query_one_raw(stmt(
+        db,
+        "SELECT details_version FROM debtors WHERE municipality = $1 AND debtor_id = $2 \
+         AND details IS NULL AND details_version > 0",
+        vec![municipality.into(), debtor_id.into()],
+    ))
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+}
