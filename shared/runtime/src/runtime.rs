@@ -239,11 +239,11 @@ impl Runtime {
         background.shutdown().await;
         ctx.db.clone().close().await.ok();
         tracing::info!(service = %ctx.service, "stopped");
+        // The spans still buffered for export (waits for the exporter: off the async threads).
+        let _ = tokio::task::spawn_blocking(crate::telemetry::flush).await;
         Ok(())
     }
 }
-        // The spans still buffered for export (waits for the exporter: off the async threads).
-        let _ = tokio::task::spawn_blocking(crate::telemetry::flush).await;
 
 /// Pings the database every few seconds so `/readyz` tells the truth between batches.
 async fn watch_database(db: DatabaseConnection, readiness: Readiness, cancel: CancellationToken) {

@@ -216,15 +216,6 @@ impl Worker {
                 return;
             }
         };
-        let attempt = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
-        if let (PlannedRoute::Sms { .. }, Some(since)) = (&plan.route, claimed.outcome_unknown_ms)
-            && self.shared.sms_reports_enabled
-        {
-            match self
-                .outcome_unknown_sms(&key, claimed.attempts, &plan, since)
-                .await
-            {
-                Ok(Some(sent)) => {
         // The delivery continues the trace of the request that planned it.
         let span = restance_bus::trace::resumed_span("delivery", plan.traceparent.as_deref());
         self.deliver_claimed(key, claimed, plan)
@@ -238,6 +229,15 @@ impl Worker {
         claimed: queries::Claimed,
         plan: DeliveryPlan,
     ) {
+        let attempt = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
+        if let (PlannedRoute::Sms { .. }, Some(since)) = (&plan.route, claimed.outcome_unknown_ms)
+            && self.shared.sms_reports_enabled
+        {
+            match self
+                .outcome_unknown_sms(&key, claimed.attempts, &plan, since)
+                .await
+            {
+                Ok(Some(sent)) => {
                     self.settle(&key, &plan, attempt, claimed.first_due_ms, Ok(sent))
                         .await;
                     return;

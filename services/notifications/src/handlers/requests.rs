@@ -344,8 +344,8 @@ pub async fn plan(
             route: planned_route
                 .clone()
                 .unwrap_or(PlannedRoute::Email { attach_pdf: false }),
-        };
             traceparent: restance_bus::trace::current_traceparent(),
+        };
         let plan_json = serde_json::to_string(&delivery_plan)
             .map_err(|e| HandlerError::Other(format!("cannot serialise a plan: {e}")))?;
         let error = planned_route.as_ref().err().map(|r| clean_reason(r));

@@ -443,13 +443,13 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         });
         let item = match decoded {
             Ok(envelope) => Ok(Inbound {
+                span: crate::trace::message_span(&envelope),
                 envelope,
                 redelivered: d.redelivered,
                 raw: Arc::from(d.data),
             }),
             Err(err) => {
                 // The idempotency key of something unreadable: its AMQP message id if any,
-                span: crate::trace::message_span(&envelope),
                 // else a hash of the body, so a redelivery is still recognised.
                 let (source, id, message_type) =
                     match serde_json::from_slice::<serde_json::Value>(&d.data) {
