@@ -168,6 +168,9 @@ impl<H: BatchHandler> ConsumerRunner<H> {
         // The index in `decoded` of each message of `todo`.
         let mut todo_at: Vec<usize> = Vec::new();
         let mut rejected: Vec<(RejectedMeta, Rejection)> = Vec::new();
+        // The span of each rejected message (none for one that did not decode): its
+        // `<service>.message.rejected.v1` carries the message's trace.
+        let mut rejected_spans: Vec<tracing::Span> = Vec::new();
         let mut taken = HashSet::with_capacity(fresh.len());
         for (at, d) in decoded.iter().enumerate() {
             match &d.item {
@@ -181,6 +184,7 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 Err((meta, why)) => {
                     if fresh.contains(&meta.key) && taken.insert(meta.key.clone()) {
                         rejected.push((meta.clone(), why.clone()));
+                        rejected_spans.push(tracing::Span::none());
                     }
                 }
             }
@@ -235,13 +239,14 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                     body: inbound.raw.to_vec(),
                 };
                 rejected.push((meta, why));
+                rejected_spans.push(inbound.span.clone());
             }
         }
         if !forget.is_empty() {
             inbox::forget(&tx, &forget).await?;
         }
         let mut out = effects.into_messages();
-        for (meta, why) in &rejected {
+        for ((meta, why), span) in rejected.iter().zip(&rejected_spans) {
             // The type passed the routing-key pattern, but its version digits are input: a
             // national id can hide there (found by fuzzing), so the log shows it with long
             // digit runs hidden, like the rejection reason does.
@@ -255,14 +260,17 @@ impl<H: BatchHandler> ConsumerRunner<H> {
                 routing_key: &meta.routing_key,
                 body: &meta.body,
             };
-            let pair = rejection_messages(
-                &self.topology,
-                &self.subscription.service,
-                &self.queue,
-                &delivery,
-                why,
-            )
-            .map_err(|e| HandlerError::Other(format!("cannot serialise a rejection: {e}")))?;
+            let pair = span
+                .in_scope(|| {
+                    rejection_messages(
+                        &self.topology,
+                        &self.subscription.service,
+                        &self.queue,
+                        &delivery,
+                        why,
+                    )
+                })
+                .map_err(|e| HandlerError::Other(format!("cannot serialise a rejection: {e}")))?;
             out.extend(pair);
         }
         if !rejected.is_empty() {
