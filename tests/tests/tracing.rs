@@ -115,7 +115,11 @@ async fn an_invoices_trace_reaches_its_reminder_letter_and_sms() -> anyhow::Resu
     // days after the due date under dk_standard), continues the claim's trace.
     publish_raw(&exchange, &to_items(&[day_opened("2026-12-22")])).await?;
     let reminder = probe.wait_for("dunning.reminder.issued.v1", 1, T).await?;
-    assert_eq!(trace_of(&reminder[0]).0, TRACE_ID, "the reminder's traceparent");
+    assert_eq!(
+        trace_of(&reminder[0]).0,
+        TRACE_ID,
+        "the reminder's traceparent"
+    );
     let requested = probe
         .wait_for("notifications.notification.requested.v1", 1, T)
         .await?;
@@ -126,8 +130,14 @@ async fn an_invoices_trace_reaches_its_reminder_letter_and_sms() -> anyhow::Resu
     );
 
     // notifications: the letter (its event and its delivery's log line) and the SMS request.
-    let letter = probe.wait_for("notifications.letter.ready.v1", 1, T).await?;
-    assert_eq!(trace_of(&letter[0]).0, TRACE_ID, "letter.ready's traceparent");
+    let letter = probe
+        .wait_for("notifications.letter.ready.v1", 1, T)
+        .await?;
+    assert_eq!(
+        trace_of(&letter[0]).0,
+        TRACE_ID,
+        "letter.ready's traceparent"
+    );
     let sms = gateway.wait_for_accepted(1, T).await?;
     let header = sms[0].traceparent.as_deref().unwrap_or_default();
     assert!(

@@ -318,7 +318,10 @@ async fn main() -> anyhow::Result<()> {
     if o.invoices > 0 && o.otlp {
         let n = o.invoices;
         let receiver = restance_system_tests::otlp::OtlpReceiver::start().await?;
-        eprintln!("(a2) {n} invoices again, spans exported over OTLP to {} …", receiver.endpoint);
+        eprintln!(
+            "(a2) {n} invoices again, spans exported over OTLP to {} …",
+            receiver.endpoint
+        );
         let endpoint = receiver.endpoint.clone();
         let run = retried("the ingest pipeline with OTLP export", || {
             let endpoint = endpoint.clone();
