@@ -413,6 +413,13 @@ pub struct RetentionPreviewArgs {
         default_value = "http://127.0.0.1:8085"
     )]
     pub notifications_url: String,
+    /// Counselling's base URL (its closed cases).
+    #[arg(
+        long,
+        env = "RESTANCE_COUNSELLING_URL",
+        default_value = "http://127.0.0.1:8087"
+    )]
+    pub counselling_url: String,
     /// Bearer token with the admin role.
     #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,

@@ -1,8 +1,9 @@
 //! `restance retention preview`: what retention would erase, per service — each service's
-//! `GET /api/v1/retention/preview` (admin token), shown as one table: debtors (or cases), the
-//! records holding their personal data, the oldest and newest date their last claim ended, and
-//! how many were erased so far. Counts and dates only, never who. A service that cannot be
-//! reached is listed with why, and the command exits non-zero.
+//! `GET /api/v1/retention/preview` (admin token; invoicing, notifications, counselling), shown
+//! as one table: debtors (or cases), the records holding their personal data, the oldest and
+//! newest date their last claim (or case) ended, and how many were erased so far. Counts and
+//! dates only, never who. A service that cannot be reached is listed with why, and the command
+//! exits non-zero.
 
 use std::time::Duration;
 
@@ -181,7 +182,34 @@ mod tests {
                 "notifications".into(),
                 Err("cannot reach notifications".into()),
             ),
+            (
+                "counselling".into(),
+                Ok(Preview {
+                    service: "counselling".into(),
+                    as_of: NaiveDate::from_ymd_opt(2032, 1, 2).expect("date"),
+                    enabled: true,
+                    debtors: 1,
+                    records: 1,
+                    records_are: "cases".into(),
+                    oldest: NaiveDate::from_ymd_opt(2026, 3, 3),
+                    newest: NaiveDate::from_ymd_opt(2026, 3, 3),
+                    municipalities: vec![PreviewMunicipality {
+                        municipality: "4204".into(),
+                        debtors: 1,
+                        records: 1,
+                    }],
+                    erased_so_far: 0,
+                }),
+            ),
         ]);
+        assert!(
+            out.contains("1 cases") && out.contains("2026-03-03"),
+            "{out}"
+        );
+        assert!(
+            out.contains("counselling: 4204 1 debtors, 1 records"),
+            "{out}"
+        );
         assert!(out.contains("5 claims"), "{out}");
         assert!(
             out.contains("2024-03-01") && out.contains("2025-06-30"),

@@ -26,6 +26,7 @@
 use std::collections::BTreeMap;
 
 use restance_kernel::Catalog;
+use restance_kernel::retention::RetentionPolicy;
 use restance_runtime::Settings;
 use serde::Deserialize;
 
@@ -110,6 +111,19 @@ pub struct MunicipalityCounselling {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid [counselling] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
 pub struct InvalidConfig(pub Vec<String>);
+
+/// Reads `[retention]` (defaults when absent: 5 years, enabled) and checks it; a category key
+/// is the case kind `counselling` or one of the catalog's categories.
+pub fn load_retention(
+    settings: &Settings,
+) -> Result<RetentionPolicy, restance_kernel::retention::InvalidRetention> {
+    settings
+        .section_or_default::<RetentionPolicy>("retention")
+        .map_err(|e| restance_kernel::retention::InvalidRetention(e.0))?
+        .checked(|key| {
+            key == crate::handlers::retention::CATEGORY || settings.catalog.category(key).is_some()
+        })
+}
 
 impl CounsellingConfig {
     /// Reads `[counselling]` from the settings (defaults when absent) and checks it.

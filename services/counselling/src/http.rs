@@ -17,6 +17,9 @@
 //!   records the audit row, in one transaction; a step the routine refuses is a 409 with the
 //!   rule's reason, a malformed body a 400/422 naming the field.
 //!
+//! - `GET /api/v1/retention/preview[?date=]` (admin): how many closed cases retention would
+//!   erase on the date, per municipality; counts and dates, never who.
+//!
 //! The day a write acts on is the last business day opened (`calendar.day.opened.v1`), else
 //! today in the municipality's country.
 
@@ -48,7 +51,8 @@ use crate::domain::{
 use crate::handlers::applications::{self, Opened};
 use crate::state::Shared;
 use crate::store::queries::cases::{self, ListRow, StoredCase};
-use crate::store::queries::{days, holds, invoicing};
+use crate::store::queries::{days, holds, invoicing, retention};
+use restance_kernel::retention::{Preview, PreviewMunicipality};
 
 /// The roles whose tokens may read unless `RESTANCE__API__READ_ROLES` says otherwise.
 pub const READ_ROLES: &[&str] = restance_runtime::api_auth::DEFAULT_READ_ROLES;
@@ -126,6 +130,7 @@ pub fn router(
             "/api/v1/cases/{id}/creditors/{n}/answer",
             post(creditor_answer),
         )
+        .route("/api/v1/retention/preview", get(retention_preview))
         .fallback(unknown_path)
         .with_state(ApiState {
             db,
@@ -1159,4 +1164,68 @@ async fn write(
     tx.commit().await?;
     state.outbox.wake();
     Ok(Json(view(&state.db, shared, &stored, Some(caller)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviewQuery {
+    date: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/v1/retention/preview[?date=YYYY-MM-DD]`: how many closed cases retention would
+/// erase on the date (default: the last business date), per municipality, with the oldest and
+/// newest date they closed; admin tokens only. Counts and dates, never who.
+async fn retention_preview(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
+) -> Result<Json<Preview>, ApiError> {
+    let caller = state
+        .gate
+        .writer(
+            &headers,
+            Need::Admin,
+            &state,
+            "retention_preview",
+            "retention",
+        )
+        .await?;
+    let as_of = match q.date {
+        Some(date) => date,
+        None => days::latest(&state.db)
+            .await?
+            .map_or_else(|| Utc::now().date_naive(), chrono::NaiveDate::from),
+    };
+    let policy = &state.shared.retention;
+    let due: Vec<_> = crate::handlers::retention::due_cases(&state.db, policy, as_of)
+        .await?
+        .into_iter()
+        .filter(|d| caller.sees(&d.stored.municipality))
+        .collect();
+    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
+    for d in &due {
+        match municipalities.last_mut() {
+            Some(m) if m.municipality == d.stored.municipality => {
+                m.debtors += 1;
+                m.records += 1;
+            }
+            _ => municipalities.push(PreviewMunicipality {
+                municipality: d.stored.municipality.clone(),
+                debtors: 1,
+                records: 1,
+            }),
+        }
+    }
+    let erased_so_far = retention::erasures_so_far(&state.db).await?;
+    Ok(Json(Preview {
+        service: crate::SERVICE.to_owned(),
+        as_of,
+        enabled: policy.enabled,
+        debtors: due.len() as u64,
+        records: due.len() as u64,
+        records_are: "cases".to_owned(),
+        oldest: due.iter().map(|d| d.closed_on).min(),
+        newest: due.iter().map(|d| d.closed_on).max(),
+        municipalities,
+        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
+    }))
 }

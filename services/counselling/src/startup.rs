@@ -45,7 +45,15 @@ impl Application {
             holds_dunning = ?config.municipalities.iter().filter(|(_, m)| m.hold_dunning).map(|(c, _)| c).collect::<Vec<_>>(),
             "counselling settings"
         );
-        let shared = Arc::new(Shared::new(Arc::new(settings.catalog.clone()), config));
+        let retention = crate::config::load_retention(&settings)?;
+        tracing::info!(
+            enabled = retention.enabled,
+            years = retention.years_for(handlers::retention::CATEGORY),
+            "retention settings"
+        );
+        let shared = Arc::new(
+            Shared::new(Arc::new(settings.catalog.clone()), config).with_retention(retention),
+        );
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context();

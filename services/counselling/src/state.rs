@@ -1,5 +1,6 @@
 //! What the handlers and the API share.
 
+use restance_kernel::retention::RetentionPolicy;
 use restance_kernel::{BusinessCalendar, Catalog, Country};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct Shared {
     pub(crate) config: CounsellingConfig,
     /// The assignment rules per municipality (checked at start).
     pub(crate) assignment: BTreeMap<String, Assignment>,
+    /// `[retention]`: when a closed case's personal data goes.
+    pub(crate) retention: RetentionPolicy,
 }
 
 impl Shared {
@@ -32,7 +35,14 @@ impl Shared {
             catalog,
             config,
             assignment,
+            retention: RetentionPolicy::default(),
         }
+    }
+
+    /// The same handling with this retention policy.
+    pub fn with_retention(mut self, retention: RetentionPolicy) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// The municipality's counselling settings, if it has any.

@@ -2,7 +2,8 @@
 //! stepped by [`crate::domain::Case::day`] (meeting reminders, the inactivity watch, the end of
 //! the closing tail) and stored with what it sent. Cases are taken in batches of
 //! [`BATCH`], soonest timer first, in the day's one transaction (a redelivered day finds the
-//! timers moved on and does nothing twice).
+//! timers moved on and does nothing twice). Then retention erases the personal data of the
+//! closed cases past their period ([`super::retention`]).
 
 use restance_bus::{Effects, HandlerError, Outcome};
 use restance_kernel::BusinessDate;
@@ -46,8 +47,9 @@ pub async fn open(
             looked += 1;
         }
     }
+    let erased = super::retention::erase_due(tx, &shared.retention, today).await?;
     crate::metrics::day_cases(looked);
     crate::metrics::cases_by_phase(&cases::count_by_phase(tx).await?);
-    tracing::info!(date = %today, cases = looked, "business day: counselling timers run");
+    tracing::info!(date = %today, cases = looked, erased, "business day: counselling timers run");
     Ok(Outcome::Done)
 }

@@ -12,6 +12,7 @@ pub mod applications;
 pub mod claims;
 pub mod days;
 pub mod effects;
+pub mod retention;
 
 use restance_bus::router::{Consume, Cx, On, Planned, Routes};
 use restance_bus::{HandlerError, Outcome, Rejection};

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
                 name: "m20261207_000003_counselling_audit_append_only",
                 table: "api_audit",
             }),
+            Box::new(Erasures),
         ]
     }
 }
@@ -100,6 +101,33 @@ impl MigrationTrait for Cases {
             {}",
                 restance_runtime::audit::API_AUDIT_TABLE
             ),
+        )
+        .await
+    }
+}
+
+/// Retention: one row per case whose personal data was erased (when and why, never the data).
+#[derive(Debug)]
+struct Erasures;
+
+impl MigrationName for Erasures {
+    fn name(&self) -> &str {
+        "m20261207_000004_counselling_erasures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Erasures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE erasures (
+                case_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                closed_on DATE NOT NULL,
+                erased_on DATE NOT NULL,
+                legal_source TEXT NOT NULL
+            );",
         )
         .await
     }
