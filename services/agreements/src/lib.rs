@@ -16,7 +16,9 @@
 //! `agreements.deferral.granted|ended.v1`, `agreements.meeting.scheduled|held|missed.v1` (dunning
 //! holds the claims while an agreement is in force) and `notifications.notification.requested.v1`
 //! for its letters and SMS. It consumes dunning's `dunning.caseworker.alerted.v1` as a task for the
-//! social caseworker ([`alerts`]) and publishes the answer, `agreements.claim.released.v1`.
+//! social caseworker ([`alerts`]) and publishes the answer, `agreements.claim.released.v1`; and
+//! invoicing's `invoicing.debtor.erased.v1` (retention), erasing its own personal data about the
+//! debtor ([`handlers::erasure`]).
 
 pub mod alerts;
 pub mod config;

@@ -2151,3 +2151,232 @@ async fn an_assigned_tax_refund_holds_the_claims_settles_them_or_defaults() -> a
     assert_eq!(status, 422, "{body}");
     svc.stop().await
 }
+
+fn debtor_erased(debtor: &str, version: u64) -> Value {
+    envelope(
+        "/restance/invoicing",
+        &new_id(),
+        "invoicing.debtor.erased.v1",
+        json!({"municipality":"0746","debtor_id":debtor,"erased_on":"2027-01-05","version":version}),
+    )
+}
+
+/// Retention: `invoicing.debtor.erased.v1` erases what agreements holds about the person — the
+/// plans' budget, notes and cancellation words, the deferral's note, the meeting's place,
+/// interpreter and note, the tasks' texts, the alert's reason — and keeps ids, states, amounts,
+/// dates and instalments. The same message again (the inbox) or a copy under another id changes
+/// nothing; a late copy of the alert does not bring its reason back; another debtor keeps all.
+async fn an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data(
+    kind: &str,
+) -> anyhow::Result<()> {
+    let mut svc = start(kind).await?;
+    svc.send(&[
+        svc.opened("E-1", "P-ER", "1800.00", "2026-11-15"),
+        svc.opened("E-2", "P-ER", "600.00", "2026-11-15"),
+        svc.opened("E-3", "P-ER", "300.00", "2026-11-15"),
+        svc.opened("K-1", "P-KEEP", "900.00", "2026-11-15"),
+        day("2026-12-16"),
+    ])
+    .await?;
+    let (status, plan) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-ER","claim_ids":["E-1"],
+                   "budget":{"monthly_income":"31415.92","monthly_expenses":"30815.92"},
+                   "first_due_date":"2027-01-04","note":"Lykke Sørensen lost her job at Bryggeriet"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{plan}");
+    let plan_path = format!("/api/v1/plans/{}", plan["plan_id"].as_str().expect("id"));
+    let (status, cancelled) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            plan_body(
+                "P-ER",
+                &["E-2"],
+                json!({"number_of_instalments": 2}),
+                "2027-01-04",
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{cancelled}");
+    let cancelled_id = cancelled["plan_id"].as_str().expect("id").to_owned();
+    let (status, body) = svc
+        .post(
+            &format!("/api/v1/plans/{cancelled_id}/cancel"),
+            Some(ADMIN),
+            json!({"reason": "moved in with her sister in Nuuk"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = svc
+        .post(
+            "/api/v1/deferrals",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-ER","claim_ids":["E-3"],
+                   "reason":"acute_social","until":"2027-01-15","note":"hospitalised in December"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    let (status, meeting) = svc
+        .post(
+            "/api/v1/meetings",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-ER","at":"2027-01-11T09:30:00+01:00",
+                   "office":"main","place":"Violvej 17, 8660 Skanderborg",
+                   "interpreter_language":"kl","note":"ring 28 91 44 05 first"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{meeting}");
+    let meeting_path = format!(
+        "/api/v1/meetings/{}",
+        meeting["meeting_id"].as_str().expect("id")
+    );
+    let (status, keep) = svc
+        .post(
+            "/api/v1/plans",
+            Some(CASEWORKER),
+            json!({"municipality":"0746","debtor_id":"P-KEEP","claim_ids":["K-1"],
+                   "number_of_instalments":3,"first_due_date":"2027-01-04",
+                   "note":"works nights"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{keep}");
+    svc.send(&[alerted("alr-E", "P-ER", &["E-1"], "2027-01-04")])
+        .await?;
+    svc.settle().await?;
+    let count = |what: &str| format!("SELECT COUNT(*) FROM {what}");
+    let tasks_before = svc.count(&count("tasks WHERE debtor_id = 'P-ER'")).await?;
+    assert!(tasks_before >= 1, "the alert's task");
+    let (_, plan_before) = svc.get(&plan_path, Some(CASEWORKER)).await?;
+    assert_eq!(
+        plan_before["note"],
+        "Lykke Sørensen lost her job at Bryggeriet"
+    );
+
+    // The erasure, the same message twice: the inbox handles it once.
+    let seen = svc.count(&count("restance_inbox")).await?;
+    let erased = debtor_erased("P-ER", 3);
+    svc.publish(&[erased.clone(), erased]).await?;
+    svc.wait_inbox(seen + 1).await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+
+    let (status, plan_after) = svc.get(&plan_path, Some(CASEWORKER)).await?;
+    assert_eq!(status, 200, "{plan_after}");
+    assert!(plan_after["note"].is_null(), "{plan_after}");
+    assert_eq!(plan_after["terms"]["budget"], json!({"erased": true}));
+    assert!(
+        plan_after["terms"].get("capacity").is_none(),
+        "{plan_after}"
+    );
+    assert_eq!(
+        plan_after["terms"]["frequency"],
+        plan_before["terms"]["frequency"]
+    );
+    for field in [
+        "plan_id",
+        "state",
+        "revision",
+        "total",
+        "paid",
+        "instalments",
+        "payment_reference",
+        "ocr_line",
+        "claims",
+    ] {
+        assert_eq!(plan_after[field], plan_before[field], "{field} stays");
+    }
+    let (status, meeting_after) = svc.get(&meeting_path, Some(CASEWORKER)).await?;
+    assert_eq!(status, 200, "{meeting_after}");
+    assert_eq!(meeting_after["place"], "[erased]");
+    assert!(meeting_after["note"].is_null(), "{meeting_after}");
+    assert_eq!(meeting_after["date"], meeting["date"]);
+    assert_eq!(meeting_after["state"], meeting["state"]);
+    let personal = [
+        "plans WHERE debtor_id = 'P-ER' AND (note IS NOT NULL OR terms LIKE '%monthly_income%' \
+         OR end_reason LIKE 'cancelled:%')",
+        "deferrals WHERE debtor_id = 'P-ER' AND note IS NOT NULL",
+        "meetings WHERE debtor_id = 'P-ER' AND (place <> '[erased]' OR interpreter IS NOT NULL \
+         OR note IS NOT NULL)",
+        "tasks WHERE debtor_id = 'P-ER' AND text <> '[erased]'",
+        "caseworker_alerts WHERE debtor_id = 'P-ER' AND (reason <> '[erased]' OR answer IS NOT NULL)",
+    ];
+    for what in personal {
+        assert_eq!(svc.count(&count(what)).await?, 0, "{what}");
+    }
+    let kept = [
+        ("plans WHERE debtor_id = 'P-ER'", 2),
+        (
+            "plans WHERE debtor_id = 'P-ER' AND state = 'cancelled' AND end_reason = 'cancelled'",
+            1,
+        ),
+        ("instalments", 8),
+        ("deferrals WHERE debtor_id = 'P-ER' AND state = 'active'", 1),
+        ("meetings WHERE debtor_id = 'P-ER'", 1),
+        ("caseworker_alerts WHERE debtor_id = 'P-ER'", 1),
+        (
+            "claims WHERE debtor_id = 'P-ER' AND amount_minor = 180000",
+            1,
+        ),
+        ("erased_debtors WHERE debtor_id = 'P-ER' AND version = 3", 1),
+        (
+            "plans WHERE debtor_id = 'P-KEEP' AND note = 'works nights'",
+            1,
+        ),
+    ];
+    for (what, n) in kept {
+        assert_eq!(svc.count(&count(what)).await?, n, "{what}");
+    }
+    assert_eq!(
+        svc.count(&count("tasks WHERE debtor_id = 'P-ER'")).await?,
+        tasks_before
+    );
+
+    // A copy under another id, an older one, and a late copy of the alert: nothing changes.
+    svc.publish(&[
+        debtor_erased("P-ER", 3),
+        debtor_erased("P-ER", 2),
+        alerted("alr-E", "P-ER", &["E-1"], "2027-01-04"),
+    ])
+    .await?;
+    svc.wait_inbox(seen + 4).await?;
+    svc.probe.settle(Duration::from_millis(300)).await;
+    assert!(svc.dead_letters().await?.is_empty());
+    let (_, plan_again) = svc.get(&plan_path, Some(CASEWORKER)).await?;
+    assert_eq!(plan_again, plan_after);
+    let (_, meeting_again) = svc.get(&meeting_path, Some(CASEWORKER)).await?;
+    assert_eq!(meeting_again, meeting_after);
+    for what in personal {
+        assert_eq!(svc.count(&count(what)).await?, 0, "{what}");
+    }
+    for (what, n) in kept {
+        assert_eq!(svc.count(&count(what)).await?, n, "{what}");
+    }
+    svc.stop().await?;
+    let logs = restance_testkit::logs();
+    for needle in ["31415.92", "Lykke", "Violvej", "28 91 44 05", "Nuuk"] {
+        assert!(
+            !logs.contains(needle),
+            "the log contains personal data ({needle}): {}",
+            logs.lines()
+                .filter(|l| l.contains(needle))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data_on_postgres()
+-> anyhow::Result<()> {
+    an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data("postgres").await
+}
+
+#[tokio::test]
+async fn an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data_on_sqlite()
+-> anyhow::Result<()> {
+    an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data("sqlite").await
+}

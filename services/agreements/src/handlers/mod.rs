@@ -5,6 +5,8 @@
 //!   ([`claims`]); a claim leaving the books may complete its plan, a payment on a covered claim
 //!   counts towards its plan;
 //! - dunning's `dunning.caseworker.alerted.v1` becomes a caseworker task ([`crate::alerts`]);
+//! - invoicing's `invoicing.debtor.erased.v1` (retention) erases agreements' personal data about
+//!   the debtor ([`erasure`]);
 //! - `calendar.day.opened.v1` records the business date and does the day's work ([`day`]):
 //!   deferrals expire and are reviewed, plans are followed (reminders, defaults), meetings get
 //!   their SMS reminder. A date at or before the last one is a duplicate.
@@ -15,6 +17,7 @@
 
 pub mod claims;
 pub mod day;
+pub mod erasure;
 
 use std::collections::BTreeSet;
 
@@ -22,7 +25,7 @@ use restance_bus::router::{self, Consume, Cx, On, Planned, Routes};
 use restance_bus::{HandlerError, Outcome, Rejection, UNKNOWN_CLAIM};
 use restance_contracts::messages::{
     CaseworkerAlerted, ClaimBalanceChanged, ClaimHandedOver, ClaimOpened, ClaimSettled,
-    ClaimWrittenOff, DayOpened, PaymentApplied,
+    ClaimWrittenOff, DayOpened, DebtorErased, PaymentApplied,
 };
 use restance_contracts::{Message, Subject};
 use sea_orm::DatabaseTransaction;
@@ -41,6 +44,7 @@ pub fn routes() -> Routes<Shared> {
         .on::<PaymentApplied>()
         .on::<ClaimHandedOver>()
         .on::<CaseworkerAlerted>()
+        .on::<DebtorErased>()
         .on::<DayOpened>()
 }
 
@@ -155,6 +159,17 @@ impl On<CaseworkerAlerted> for Shared {
         e: CaseworkerAlerted,
     ) -> Result<Outcome, HandlerError> {
         outcome(crate::alerts::received(cx.tx, self, &e).await)
+    }
+}
+
+impl On<DebtorErased> for Shared {
+    async fn on(
+        &self,
+        cx: &mut Cx<'_, '_, Self>,
+        e: DebtorErased,
+    ) -> Result<Outcome, HandlerError> {
+        erasure::debtor_erased(cx.tx, &e).await?;
+        Ok(Outcome::Done)
     }
 }
 

@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(CaseworkerAlerts),
             Box::new(Assignments),
+            Box::new(ErasedDebtors),
         ]
     }
 }
@@ -312,6 +313,35 @@ impl MigrationTrait for Assignments {
             manager.get_connection(),
             "ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'plan';
             ALTER TABLE plans ADD COLUMN assignment_source TEXT NULL",
+        )
+        .await
+    }
+}
+
+/// Retention: the debtors whose personal data was erased (`invoicing.debtor.erased.v1`), with
+/// invoicing's version of the details at the erasure (kept the highest) and the date — when,
+/// never what (`handlers::erasure`).
+#[derive(Debug)]
+struct ErasedDebtors;
+
+impl MigrationName for ErasedDebtors {
+    fn name(&self) -> &str {
+        "m20261223_000010_agreements_erased_debtors"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ErasedDebtors {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE erased_debtors (
+                municipality TEXT NOT NULL,
+                debtor_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                erased_on DATE NOT NULL,
+                PRIMARY KEY (municipality, debtor_id)
+            )",
         )
         .await
     }
