@@ -424,11 +424,13 @@ def check() -> int:
     spec = yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
     address = {k: v["address"] for k, v in spec["channels"].items()}
     sends: dict[str, set[str]] = {}
+    receives: dict[str, set[str]] = {}
     for op, v in spec["operations"].items():
-        if v["action"] != "send":
-            continue
-        sender = op.split("Send", 1)[0]
-        sends.setdefault(sender, set()).add(address[v["channel"]["$ref"].rsplit("/", 1)[-1]])
+        channel = address[v["channel"]["$ref"].rsplit("/", 1)[-1]]
+        if v["action"] == "send":
+            sends.setdefault(op.split("Send", 1)[0], set()).add(channel)
+        elif "Receive" in op:
+            receives.setdefault(op.split("Receive", 1)[0], set()).add(channel)
     known = set(address.values())
     table = load_table()
     problems += check_dead_letter_policy(table)
@@ -446,6 +448,14 @@ def check() -> int:
         if got != spec_sends:
             problems.append(f"{name}: publishes {sorted(got - spec_sends)} beyond and lacks "
                             f"{sorted(spec_sends - got)} of asyncapi.yaml's sender {sender}")
+        # what a service binds is what asyncapi.yaml says it receives (external systems and
+        # the operators' identities are not receivers there)
+        if ident["role"] == "service" and name in receives:
+            got, spec_receives = set(ident["consumes"]), receives[name]
+            if got != spec_receives:
+                problems.append(f"{name}: consumes {sorted(got - spec_receives)} beyond and "
+                                f"lacks {sorted(spec_receives - got)} of asyncapi.yaml's "
+                                f"receive operations of {name}")
     for sender in sorted(set(sends) - covered):
         problems.append(f"asyncapi.yaml's sender {sender} has no identity in identities.toml")
     for p in problems:
@@ -453,7 +463,7 @@ def check() -> int:
     if not problems:
         d = dead_letter_policy(committed_args())["definition"]
         print(f"identities: {len(table)} identities; definitions.json up to date; publishers "
-              f"match asyncapi.yaml; dead letters kept {d['message-ttl'] // DAY_MS} days, at most "
+              f"and consumers match asyncapi.yaml; dead letters kept {d['message-ttl'] // DAY_MS} days, at most "
               f"{d['max-length']} per queue")
     return 1 if problems else 0
 
