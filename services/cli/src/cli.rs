@@ -420,6 +420,13 @@ pub struct RetentionPreviewArgs {
         default_value = "http://127.0.0.1:8087"
     )]
     pub counselling_url: String,
+    /// Guarantee's base URL (its ended guarantees).
+    #[arg(
+        long,
+        env = "RESTANCE_GUARANTEE_URL",
+        default_value = "http://127.0.0.1:8084"
+    )]
+    pub guarantee_url: String,
     /// Bearer token with the admin role.
     #[arg(long, env = "RESTANCE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,

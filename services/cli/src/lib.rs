@@ -271,6 +271,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (service, url) in [
                 ("invoicing", &args.invoicing_url),
                 ("notifications", &args.notifications_url),
+                ("guarantee", &args.guarantee_url),
                 ("counselling", &args.counselling_url),
             ] {
                 let preview =

@@ -1,9 +1,9 @@
 //! `restance retention preview`: what retention would erase, per service — each service's
-//! `GET /api/v1/retention/preview` (admin token; invoicing, notifications, counselling), shown
-//! as one table: debtors (or cases), the records holding their personal data, the oldest and
-//! newest date their last claim (or case) ended, and how many were erased so far. Counts and
-//! dates only, never who. A service that cannot be reached is listed with why, and the command
-//! exits non-zero.
+//! `GET /api/v1/retention/preview` (admin token; invoicing, notifications, guarantee,
+//! counselling), shown as one table: debtors (or cases), the records holding their personal
+//! data, the oldest and newest date their last claim (or case) ended, and how many were erased
+//! so far. Counts and dates only, never who. A service that cannot be reached is listed with
+//! why, and the command exits non-zero.
 
 use std::time::Duration;
 

@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 
 use restance_contracts::messages::EmailContact;
+use restance_kernel::retention::RetentionPolicy;
 use restance_kernel::{BusinessCalendar, Catalog, Country};
 use restance_runtime::Settings;
 use serde::Deserialize;
@@ -204,6 +205,19 @@ impl GuaranteeConfig {
     pub fn municipality(&self, code: &str) -> MunicipalityGuarantees {
         self.municipalities.get(code).cloned().unwrap_or_default()
     }
+}
+
+/// Reads `[retention]` (defaults when absent: 5 years, enabled) and checks it; a category key
+/// is the case kind `guarantee` or one of the catalog's categories.
+pub fn load_retention(
+    settings: &Settings,
+) -> Result<RetentionPolicy, restance_kernel::retention::InvalidRetention> {
+    settings
+        .section_or_default::<RetentionPolicy>("retention")
+        .map_err(|e| restance_kernel::retention::InvalidRetention(e.0))?
+        .checked(|key| {
+            key == crate::handlers::retention::CATEGORY || settings.catalog.category(key).is_some()
+        })
 }
 
 #[cfg(test)]

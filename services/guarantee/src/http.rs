@@ -48,7 +48,8 @@ use crate::state::Shared;
 use crate::store::queries::benefits::{self, LinkedBenefit};
 use crate::store::queries::reads::{self, CaseListRow, StoredClassification};
 use crate::store::queries::statements::{self, StatementRow};
-use crate::store::queries::{audit, cases, days, guarantees};
+use crate::store::queries::{audit, cases, days, guarantees, retention};
+use restance_kernel::retention::{Preview, PreviewMunicipality};
 
 /// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
 /// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
@@ -105,6 +106,7 @@ pub fn router(
 ) -> Router {
     Router::new()
         .merge(crate::daily_file::routes(db.clone(), tokens.clone()))
+        .route("/api/v1/retention/preview", get(retention_preview))
         .route("/api/v1/guarantees/{id}", get(guarantee))
         .route("/api/v1/guarantees/{id}/case", get(case_of_guarantee))
         .route("/api/v1/guarantees/{id}/recovery", post(raise_recovery))
@@ -1124,4 +1126,70 @@ async fn statement_file(
         bytes,
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviewQuery {
+    date: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/v1/retention/preview[?date=YYYY-MM-DD]`: how many ended guarantees (and their
+/// recovery cases) retention would erase on the date (default: the last business date), per
+/// municipality, with the oldest and newest date they ended; admin tokens only. Counts and
+/// dates, never who.
+async fn retention_preview(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
+) -> Result<Json<Preview>, ApiError> {
+    let caller = state
+        .gate
+        .writer(
+            &headers,
+            Need::Admin,
+            &state,
+            "retention_preview",
+            "retention",
+        )
+        .await?;
+    let as_of = match q.date {
+        Some(date) => date,
+        None => days::latest(&state.db)
+            .await?
+            .map_or_else(|| Utc::now().date_naive(), chrono::NaiveDate::from),
+    };
+    let policy = &state.shared.retention;
+    let due: Vec<_> = crate::handlers::retention::due_guarantees(&state.db, policy, as_of)
+        .await?
+        .into_iter()
+        .filter(|d| caller.sees(&d.stored.municipality))
+        .collect();
+    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
+    for d in &due {
+        let cases = u64::try_from(d.cases).unwrap_or(0);
+        match municipalities.last_mut() {
+            Some(m) if m.municipality == d.stored.municipality => {
+                m.debtors += 1;
+                m.records += cases;
+            }
+            _ => municipalities.push(PreviewMunicipality {
+                municipality: d.stored.municipality.clone(),
+                debtors: 1,
+                records: cases,
+            }),
+        }
+    }
+    let erased_so_far = retention::erasures_so_far(&state.db).await?;
+    Ok(Json(Preview {
+        service: crate::SERVICE.to_owned(),
+        as_of,
+        enabled: policy.enabled,
+        debtors: due.len() as u64,
+        records: municipalities.iter().map(|m| m.records).sum(),
+        records_are: "recovery cases".to_owned(),
+        oldest: due.iter().map(|d| d.ended_on).min(),
+        newest: due.iter().map(|d| d.ended_on).max(),
+        municipalities,
+        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
+    }))
 }

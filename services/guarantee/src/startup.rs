@@ -45,10 +45,16 @@ impl Application {
             municipalities = ?config.municipalities.keys().collect::<Vec<_>>(),
             "guarantee settings"
         );
-        let shared = Arc::new(Shared::with_config(
-            Arc::new(settings.catalog.clone()),
-            config,
-        ));
+        let retention = crate::config::load_retention(&settings)?;
+        tracing::info!(
+            enabled = retention.enabled,
+            years = retention.years_for(handlers::retention::CATEGORY),
+            "retention settings"
+        );
+        let shared = Arc::new(
+            Shared::with_config(Arc::new(settings.catalog.clone()), config)
+                .with_retention(retention),
+        );
         let mut runtime = Runtime::start::<store::Migrator>(settings, cancel).await?;
         runtime.consume(None, handlers::routes().serve(shared.clone()));
         let ctx = runtime.context();

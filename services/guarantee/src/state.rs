@@ -1,5 +1,6 @@
 //! What the handlers and the API share.
 
+use restance_kernel::retention::RetentionPolicy;
 use restance_kernel::{BusinessCalendar, Catalog, Country};
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub struct Shared {
     pub(crate) guidance: GuidanceLetters,
     /// The `[guarantee]` section: offices, administrators, statement recipients.
     pub(crate) config: GuaranteeConfig,
+    /// `[retention]`: when an ended guarantee's personal data goes.
+    pub(crate) retention: RetentionPolicy,
 }
 
 /// The default of [`Shared::due_days`].
@@ -41,6 +44,7 @@ impl Shared {
             due_days: DUE_DAYS,
             guidance: GuidanceLetters::default(),
             config: GuaranteeConfig::default(),
+            retention: RetentionPolicy::default(),
         }
     }
 
@@ -55,7 +59,14 @@ impl Shared {
             due_days: config.due_days,
             guidance: config.guidance_letters,
             config,
+            retention: RetentionPolicy::default(),
         }
+    }
+
+    /// The same handling with this retention policy.
+    pub fn with_retention(mut self, retention: RetentionPolicy) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// The office whose letterhead the municipality's letters carry: the configured one, else

@@ -24,6 +24,9 @@
 //!    previous business days not yet in a file become one CSV ([`crate::daily_file::csv`]) in
 //!    `report_files` under the day; a day with nothing to report makes no file.
 //!
+//! 5. **Retention** ([`super::retention`]): the personal data of the guarantees that ended more
+//!    than the period ago, their cases all ended, is erased.
+//!
 //! Everything is keyed, so a redelivered day does nothing twice.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,7 +59,8 @@ pub async fn open(
     let alerted = watch_limitation(shared, tx, effects, day).await?;
     let filed = daily_file(tx, day).await?;
     super::quarterly::on_day(shared, tx, effects, day).await?;
-    tracing::info!(%day, raised, alerted, filed, "business day opened");
+    let erased = super::retention::erase_due(tx, &shared.retention, day).await?;
+    tracing::info!(%day, raised, alerted, filed, erased, "business day opened");
     Ok(Outcome::Done)
 }
 

@@ -20,6 +20,7 @@ pub mod guarantees;
 pub mod payments;
 pub mod quarterly;
 pub mod recovery;
+pub mod retention;
 
 use restance_bus::router::{Consume, Cx, On, Planned, Routes, configured_municipality};
 use restance_bus::{HandlerError, Outcome, Rejection};

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(Statements),
             Box::new(DailyWork),
             Box::new(BenefitsByRecipient),
+            Box::new(Erasures),
         ]
     }
 }
@@ -336,6 +337,34 @@ impl MigrationTrait for BenefitsByRecipient {
         run_ddl(
             manager.get_connection(),
             "CREATE INDEX benefits_by_recipient ON benefits (municipality, recipient_national_id)",
+        )
+        .await
+    }
+}
+
+/// Retention: one row per guarantee whose personal data was erased (when and why, never the
+/// data).
+#[derive(Debug)]
+struct Erasures;
+
+impl MigrationName for Erasures {
+    fn name(&self) -> &str {
+        "m20261207_000010_guarantee_erasures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Erasures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_ddl(
+            manager.get_connection(),
+            "CREATE TABLE erasures (
+                guarantee_id TEXT PRIMARY KEY,
+                municipality TEXT NOT NULL,
+                ended_on DATE NOT NULL,
+                erased_on DATE NOT NULL,
+                legal_source TEXT NOT NULL
+            )",
         )
         .await
     }

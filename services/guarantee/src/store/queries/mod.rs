@@ -9,6 +9,7 @@ pub mod daily;
 pub mod days;
 pub mod guarantees;
 pub mod reads;
+pub mod retention;
 pub mod statements;
 
 use sea_orm::DbErr;
