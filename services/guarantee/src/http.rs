@@ -1094,6 +1094,13 @@ async fn statement_file(
         .await?
         .filter(|(r, _)| reader.sees(&r.municipality))
         .ok_or_else(|| ApiError::not_found(NO_STATEMENT))?;
+    if content.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "the statement's file was emptied by retention ([retention], category guarantee): \
+             its summary is still in GET /api/v1/statements",
+        ));
+    }
     let bytes = Attachment {
         name: row.file_name.clone(),
         media_type: crate::handlers::quarterly::XLSX.to_owned(),

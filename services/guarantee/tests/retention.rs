@@ -40,6 +40,15 @@ async fn guarantee(svc: &TestApp, id: &str) -> anyhow::Result<Value> {
     Ok(v)
 }
 
+/// The daily files and statements whose content is still held.
+async fn files_kept(svc: &TestApp) -> anyhow::Result<i64> {
+    svc.count(
+        "SELECT (SELECT COUNT(*) FROM report_files WHERE csv <> '') \
+              + (SELECT COUNT(*) FROM statements WHERE xlsx_base64 <> '')",
+    )
+    .await
+}
+
 async fn with_national_ids(svc: &TestApp, id: &str) -> anyhow::Result<i64> {
     svc.count(&format!(
         "SELECT COUNT(*) FROM guarantees WHERE guarantee_id = '{id}' \
@@ -99,6 +108,20 @@ async fn an_ended_guarantee_is_erased_after_its_period(kind: &str) -> anyhow::Re
     assert_eq!(p["erased_so_far"], 0);
     assert!(!p.to_string().contains(GUARANTOR_NAME));
 
+    // files already produced: one of 2026 (emptied with 2032) and one of 2027 (kept)
+    let db = sea_orm::Database::connect(svc.db_url()).await?;
+    for (date, quarter) in [("2026-03-04", "2026-Q1"), ("2027-01-04", "2027-Q1")] {
+        use sea_orm::ConnectionTrait as _;
+        db.execute_unprepared(&format!(
+            "INSERT INTO report_files (file_date, csv, row_count) \
+             VALUES ('{date}', 'national_id\n{RESIDENT}\n', 1); \
+             INSERT INTO statements (statement_id, municipality, quarter, produced_on, file_name, \
+               xlsx_base64, summary, recipients) \
+             VALUES ('S-{quarter}', '0746', '{quarter}', '{date}', 's.xlsx', 'UEsDBA==', '{{}}', 1)"
+        ))
+        .await?;
+    }
+
     // kept through 31 December 2031
     svc.publish(&[day("2031-12-31")]).await?;
     svc.settle().await?;
@@ -108,10 +131,24 @@ async fn an_ended_guarantee_is_erased_after_its_period(kind: &str) -> anyhow::Re
         GUARANTOR_NAME
     );
 
+    assert_eq!(files_kept(&svc).await?, 4);
+
     // erased on the first business day of 2032
     svc.publish(&[day("2032-01-02")]).await?;
     svc.settle().await?;
     assert!(svc.dead_letters().await?.is_empty());
+    // the 2026 files are emptied (their date, count and summary stay), the 2027 ones kept
+    assert_eq!(files_kept(&svc).await?, 2);
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM report_files WHERE file_date = '2026-03-04' AND row_count = 1 \
+             AND csv = ''"
+        )
+        .await?,
+        1
+    );
+    let (status, body) = svc.get("/api/v1/statements/S-2026-Q1", Some(ADMIN)).await?;
+    assert_eq!(status, 410, "{body}");
     assert_eq!(with_national_ids(&svc, "G-B").await?, 0);
     assert_eq!(
         svc.count(&format!(

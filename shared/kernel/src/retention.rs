@@ -36,6 +36,11 @@ pub const LEGAL_MINIMUM_YEARS: u32 = 5;
 /// The longest period accepted (a typo guard, not a legal limit).
 pub const MAXIMUM_YEARS: u32 = 100;
 
+/// The case kinds a category key may also name: the guarantee and counselling services keep
+/// their own cases by these keys. Every service accepts them (the section is shared), whether
+/// or not it holds such cases.
+pub const CASE_KINDS: [&str; 2] = ["guarantee", "counselling"];
+
 /// The legal source of the default period.
 pub const DEFAULT_LEGAL_SOURCE: &str = "bogføringsloven § 12 (DK), bokføringsloven § 13 (NO): 5 years after the end of the financial year";
 
@@ -132,15 +137,15 @@ pub struct ClaimEnd<'a> {
 
 impl RetentionPolicy {
     /// Every problem with the section, each naming its key; `known` says whether a category key
-    /// is one the service knows (the catalog's categories, or its case kinds).
+    /// is one of the catalog's categories ([`CASE_KINDS`] are always known).
     pub fn problems(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
         let mut problems = Vec::new();
         check_period(&mut problems, "retention", self.years, &self.legal_source);
         for (key, period) in &self.categories {
             let at = format!("retention.categories.{key}");
-            if !known(key) {
+            if !known(key) && !CASE_KINDS.contains(&key.as_str()) {
                 problems.push(format!(
-                    "{at}: category \"{key}\" is not defined under categories"
+                    "{at}: category \"{key}\" is not defined under categories (nor is it a case kind: guarantee, counselling)"
                 ));
             }
             check_period(&mut problems, &at, period.years, &period.legal_source);
@@ -386,11 +391,15 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "retention.categories.dacyare: category \"dacyare\" is not defined under categories",
+                "retention.categories.dacyare: category \"dacyare\" is not defined under categories (nor is it a case kind: guarantee, counselling)",
                 "retention.categories.dacyare.legal_source: name the law or decision that sets the period",
             ]
         );
         assert!(RetentionPolicy::default().problems(|_| false).is_empty());
+        // the section is shared: every service accepts the case kinds' keys
+        let mut p = policy_with("guarantee", 10);
+        p.categories.extend(policy_with("counselling", 7).categories);
+        assert!(p.problems(|_| false).is_empty(), "{:?}", p.problems(|_| false));
     }
 
     #[test]

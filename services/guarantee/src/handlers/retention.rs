@@ -63,6 +63,34 @@ pub async fn due_guarantees(
     Ok(due)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn a_file_is_kept_through_the_end_of_its_year_plus_the_period() {
+        let policy = RetentionPolicy::default();
+        // produced 2026-03-03: kept through 2031-12-31, emptied from 2032-01-01
+        assert_eq!(files_kept_from(&policy, d("2031-12-31")), d("2026-01-01"));
+        assert!(d("2026-03-03") >= files_kept_from(&policy, d("2031-12-31")));
+        assert!(d("2026-03-03") < files_kept_from(&policy, d("2032-01-02")));
+        assert!(d("2026-12-31") < files_kept_from(&policy, d("2032-01-02")));
+        assert!(d("2027-01-01") >= files_kept_from(&policy, d("2032-01-02")));
+    }
+}
+
+/// The first date whose files are still kept on `today`: a file produced in year Y is kept
+/// through 31 December of Y + the period (category `guarantee`).
+pub fn files_kept_from(policy: &RetentionPolicy, today: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let years = i32::try_from(policy.years_for(CATEGORY)).unwrap_or(i32::MAX);
+    NaiveDate::from_ymd_opt(today.year().saturating_sub(years), 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
 /// Erases every ended guarantee due on `today` (nothing when `[retention] enabled = false`);
 /// returns how many.
 pub async fn erase_due(
@@ -84,5 +112,9 @@ pub async fn erase_due(
             erased += 1;
         }
     }
+    // The files already produced hold the national ids (daily files) and the guarantors' names
+    // (statements) of guarantees still in force too, so they are not rewritten per guarantee:
+    // a file is kept for the period from the end of the year it was produced and then emptied.
+    queries::erase_files_before(tx, files_kept_from(policy, today.into()).into()).await?;
     Ok(erased)
 }

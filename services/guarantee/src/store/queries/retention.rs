@@ -146,6 +146,33 @@ pub async fn erase_guarantee(
     Ok(true)
 }
 
+/// Empties the files produced before `before` (the first day whose files are still kept): the
+/// daily files to the immigration service (national ids of every guarantee reported that day)
+/// and the quarterly statements (guarantors' names). What stays: each file's date, row count,
+/// name and summary. Returns how many files were emptied.
+pub async fn erase_files_before(
+    db: &impl ConnectionTrait,
+    before: BusinessDate,
+) -> Result<u64, DbErr> {
+    let daily = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE report_files SET csv = '' WHERE file_date < $1 AND csv <> ''",
+            vec![date(before)],
+        ))
+        .await?
+        .rows_affected();
+    let statements = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE statements SET xlsx_base64 = '' WHERE produced_on < $1 AND xlsx_base64 <> ''",
+            vec![date(before)],
+        ))
+        .await?
+        .rows_affected();
+    Ok(daily + statements)
+}
+
 /// How many guarantees were erased so far.
 pub async fn erasures_so_far(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let row = db
