@@ -398,8 +398,13 @@ mod tests {
         assert!(RetentionPolicy::default().problems(|_| false).is_empty());
         // the section is shared: every service accepts the case kinds' keys
         let mut p = policy_with("guarantee", 10);
-        p.categories.extend(policy_with("counselling", 7).categories);
-        assert!(p.problems(|_| false).is_empty(), "{:?}", p.problems(|_| false));
+        p.categories
+            .extend(policy_with("counselling", 7).categories);
+        assert!(
+            p.problems(|_| false).is_empty(),
+            "{:?}",
+            p.problems(|_| false)
+        );
     }
 
     #[test]

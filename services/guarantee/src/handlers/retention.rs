@@ -63,26 +63,6 @@ pub async fn due_guarantees(
     Ok(due)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().expect("date")
-    }
-
-    #[test]
-    fn a_file_is_kept_through_the_end_of_its_year_plus_the_period() {
-        let policy = RetentionPolicy::default();
-        // produced 2026-03-03: kept through 2031-12-31, emptied from 2032-01-01
-        assert_eq!(files_kept_from(&policy, d("2031-12-31")), d("2026-01-01"));
-        assert!(d("2026-03-03") >= files_kept_from(&policy, d("2031-12-31")));
-        assert!(d("2026-03-03") < files_kept_from(&policy, d("2032-01-02")));
-        assert!(d("2026-12-31") < files_kept_from(&policy, d("2032-01-02")));
-        assert!(d("2027-01-01") >= files_kept_from(&policy, d("2032-01-02")));
-    }
-}
-
 /// The first date whose files are still kept on `today`: a file produced in year Y is kept
 /// through 31 December of Y + the period (category `guarantee`).
 pub fn files_kept_from(policy: &RetentionPolicy, today: NaiveDate) -> NaiveDate {
@@ -117,4 +97,24 @@ pub async fn erase_due(
     // a file is kept for the period from the end of the year it was produced and then emptied.
     queries::erase_files_before(tx, files_kept_from(policy, today.into()).into()).await?;
     Ok(erased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn a_file_is_kept_through_the_end_of_its_year_plus_the_period() {
+        let policy = RetentionPolicy::default();
+        // produced 2026-03-03: kept through 2031-12-31, emptied from 2032-01-01
+        assert_eq!(files_kept_from(&policy, d("2031-12-31")), d("2026-01-01"));
+        assert!(d("2026-03-03") >= files_kept_from(&policy, d("2031-12-31")));
+        assert!(d("2026-03-03") < files_kept_from(&policy, d("2032-01-02")));
+        assert!(d("2026-12-31") < files_kept_from(&policy, d("2032-01-02")));
+        assert!(d("2027-01-01") >= files_kept_from(&policy, d("2032-01-02")));
+    }
 }
