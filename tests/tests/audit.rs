@@ -1,7 +1,8 @@
 //! The audit trails are append-only in the databases the services create: after
 //! `restance-<service> migrate`, inserting an audit row works and changing or deleting one fails
 //! with the reason, on SQLite and PostgreSQL (dunning's, reporting's and notifications'
-//! `api_audit`, agreements' `audit`).
+//! `api_audit`, agreements' `audit`). Agreements' trail accepts one update: retention erasing a
+//! row's snapshots and detail, with who, what and when unchanged.
 
 use restance_testkit::{TestDatabase, run_migrate, unique_exchange};
 use sea_orm::{ConnectionTrait, Database};
@@ -42,7 +43,12 @@ async fn check(service: &str, table: &str, kind: &str) -> anyhow::Result<()> {
     ]
     .into_iter()
     .chain((kind == "postgres").then(|| format!("TRUNCATE {table}")))
-    {
+    // agreements' trail allows retention to erase a row's data, and nothing more with it
+    .chain((table == "audit").then(|| {
+        "UPDATE audit SET before_json = NULL, after_json = NULL, detail = '[erased]', \
+         caller = 'someone else'"
+            .to_owned()
+    })) {
         let err = conn
             .execute_unprepared(&change)
             .await
@@ -52,6 +58,13 @@ async fn check(service: &str, table: &str, kind: &str) -> anyhow::Result<()> {
             err.to_string().contains("is append-only"),
             "{service} ({kind}): `{change}` failed for another reason: {err}"
         );
+    }
+    if table == "audit" {
+        conn.execute_unprepared(
+            "UPDATE audit SET before_json = NULL, after_json = NULL, detail = '[erased]'",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{service} ({kind}): retention's erasure refused: {e}"))?;
     }
     let row = conn
         .query_one_raw(sea_orm::Statement::from_string(

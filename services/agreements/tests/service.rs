@@ -2257,6 +2257,20 @@ async fn an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data(
     );
 
     // The erasure, the same message twice: the inbox handles it once.
+    // the audit trail of the debtor's plans, deferrals, meetings, tasks and alerts
+    let audit_of_debtor = "audit WHERE entity IN (SELECT 'plan:' || plan_id FROM plans WHERE \
+         debtor_id = 'P-ER' UNION ALL SELECT 'meeting:' || meeting_id FROM meetings WHERE \
+         debtor_id = 'P-ER' UNION ALL SELECT 'deferral:' || deferral_id FROM deferrals WHERE \
+         debtor_id = 'P-ER')";
+    let audited = svc.count(&count(audit_of_debtor)).await?;
+    assert!(
+        svc.count(&count(&format!(
+            "{audit_of_debtor} AND after_json IS NOT NULL"
+        )))
+        .await?
+            > 0
+    );
+    let audit_rows = svc.count(&count("audit")).await?;
     let seen = svc.count(&count("restance_inbox")).await?;
     let erased = debtor_erased("P-ER", 3);
     svc.publish(&[erased.clone(), erased]).await?;
@@ -2332,6 +2346,17 @@ async fn an_erased_debtor_keeps_plans_and_amounts_but_no_personal_data(
     assert_eq!(
         svc.count(&count("tasks WHERE debtor_id = 'P-ER'")).await?,
         tasks_before
+    );
+    // the audit keeps every row, who and when, not the data
+    assert_eq!(svc.count(&count("audit")).await?, audit_rows);
+    assert_eq!(svc.count(&count(audit_of_debtor)).await?, audited);
+    assert_eq!(
+        svc.count(&count(&format!(
+            "{audit_of_debtor} AND (before_json IS NOT NULL OR after_json IS NOT NULL \
+             OR detail <> '[erased]')"
+        )))
+        .await?,
+        0
     );
 
     // A copy under another id, an older one, and a late copy of the alert: nothing changes.

@@ -34,6 +34,7 @@ pub async fn debtor_erased(tx: &DatabaseTransaction, e: &DebtorErased) -> Result
         meetings = erased.meetings,
         tasks = erased.tasks,
         alerts = erased.alerts,
+        audit = erased.audit,
         "a debtor past retention erased"
     );
     Ok(())

@@ -16,6 +16,7 @@
 //!   before and after); it never holds national ids (agreements never receives them).
 
 use restance_store::run_ddl;
+use sea_orm::{ConnectionTrait as _, DatabaseBackend};
 use sea_orm_migration::prelude::*;
 
 /// The migrator run at start and by `restance-agreements migrate`.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(CaseworkerAlerts),
             Box::new(Assignments),
             Box::new(ErasedDebtors),
+            Box::new(AuditErasable),
         ]
     }
 }
@@ -344,5 +346,60 @@ impl MigrationTrait for ErasedDebtors {
             )",
         )
         .await
+    }
+}
+
+/// Retention and the audit trail: the trail stays append-only — no row is deleted, and who
+/// (caller, role), what (action, entity), when and the outcome never change — but one change is
+/// allowed: a row's snapshots and detail erased (`before_json`, `after_json` NULL, `detail`
+/// `[erased]`) when the debtor's personal data goes (`store::queries::erasure`). The audit
+/// then keeps who and when, not the data. Every other update is refused as before.
+#[derive(Debug)]
+struct AuditErasable;
+
+impl MigrationName for AuditErasable {
+    fn name(&self) -> &str {
+        "m20261224_000011_agreements_audit_erasable"
+    }
+}
+
+/// The only update the audit trail accepts: the snapshots and detail erased, all else equal.
+const ERASURE_ONLY: &str = "NEW.seq = OLD.seq AND NEW.at = OLD.at AND NEW.caller = OLD.caller \
+     AND NEW.role = OLD.role AND NEW.action = OLD.action AND NEW.entity = OLD.entity \
+     AND NEW.outcome = OLD.outcome AND NEW.before_json IS NULL AND NEW.after_json IS NULL \
+     AND NEW.detail = '[erased]'";
+
+#[async_trait::async_trait]
+impl MigrationTrait for AuditErasable {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let refusal = format!(
+            "the table audit {} (an audit trail): its rows are never changed or deleted, \
+             only their data erased by retention",
+            restance_runtime::audit::APPEND_ONLY
+        );
+        let statements: Vec<String> = match db.get_database_backend() {
+            DatabaseBackend::Postgres => vec![
+                "DROP TRIGGER IF EXISTS audit_append_only ON audit".to_owned(),
+                "CREATE OR REPLACE TRIGGER audit_no_delete BEFORE DELETE ON audit \
+                 FOR EACH ROW EXECUTE FUNCTION restance_append_only()"
+                    .to_owned(),
+                format!(
+                    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE ON audit FOR EACH ROW \
+                     WHEN (NOT ({ERASURE_ONLY})) EXECUTE FUNCTION restance_append_only()"
+                ),
+            ],
+            _ => vec![
+                "DROP TRIGGER IF EXISTS audit_no_update".to_owned(),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit \
+                     WHEN NOT ({ERASURE_ONLY}) BEGIN SELECT RAISE(ABORT, '{refusal}'); END"
+                ),
+            ],
+        };
+        for sql in statements {
+            db.execute_unprepared(&sql).await?;
+        }
+        Ok(())
     }
 }

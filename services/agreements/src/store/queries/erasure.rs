@@ -43,6 +43,8 @@ pub struct Erased {
     pub tasks: u64,
     /// Caseworker alerts whose reason or answer went.
     pub alerts: u64,
+    /// Audit rows whose snapshots and detail went (who, what and when stay).
+    pub audit: u64,
 }
 
 /// The terms without the budget: `budget` becomes `{"erased": true}` and the capacity derived
@@ -149,6 +151,23 @@ pub async fn erase_debtor(
     .await?;
     erased.alerts = run("UPDATE caseworker_alerts SET reason = $3, answer = NULL \
          WHERE municipality = $1 AND debtor_id = $2 AND (reason <> $3 OR answer IS NOT NULL)")
+    .await?;
+    // the audit trail of the debtor's plans, deferrals, meetings, tasks and alerts keeps who,
+    // what and when; its snapshots and details go (the only update its trigger allows)
+    erased.audit = run(
+        "UPDATE audit SET before_json = NULL, after_json = NULL, detail = $3 \
+         WHERE (before_json IS NOT NULL OR after_json IS NOT NULL OR detail <> $3) \
+         AND entity IN ( \
+           SELECT 'plan:' || plan_id FROM plans WHERE municipality = $1 AND debtor_id = $2 \
+           UNION ALL SELECT 'deferral:' || deferral_id FROM deferrals \
+             WHERE municipality = $1 AND debtor_id = $2 \
+           UNION ALL SELECT 'meeting:' || meeting_id FROM meetings \
+             WHERE municipality = $1 AND debtor_id = $2 \
+           UNION ALL SELECT 'task:' || task_id FROM tasks \
+             WHERE municipality = $1 AND debtor_id = $2 \
+           UNION ALL SELECT 'alert:' || alert_id FROM caseworker_alerts \
+             WHERE municipality = $1 AND debtor_id = $2)",
+    )
     .await?;
     Ok(erased)
 }
