@@ -98,6 +98,17 @@ async fn a_settled_debtor_is_erased_after_five_years_from_the_end_of_the_year(
         "nothing goes before the period ran out"
     );
 
+    // a hold on a refund long done, with the caseworker's words about the person
+    {
+        use sea_orm::ConnectionTrait as _;
+        let db = sea_orm::Database::connect(svc.db_url()).await?;
+        db.execute_unprepared(
+            "INSERT INTO refund_holds (municipality, debtor_id, reason, held_by, held_date) \
+             VALUES ('0746', 'P-77', 'moved in with her sister in Aarhus', 'kim', '2027-01-04')",
+        )
+        .await?;
+        db.close().await?;
+    }
     svc.publish(&[day("2032-01-02"), day("2032-01-03")]).await?;
     let erased = svc
         .probe
@@ -131,8 +142,22 @@ async fn a_settled_debtor_is_erased_after_five_years_from_the_end_of_the_year(
         .await?,
         1
     );
+    assert_eq!(
+        svc.count(
+            "SELECT COUNT(*) FROM refund_holds WHERE debtor_id = 'P-77' AND reason = '[erased]' \
+             AND held_by = 'kim' AND held_date = '2027-01-04'"
+        )
+        .await?,
+        1,
+        "who held the refund and when stay, the words go"
+    );
     let (_, after) = get(&svc, "/api/v1/debtors/P-77/claims").await?;
-    assert_eq!(before, after, "the claims, amounts and dates stay");
+    // (the hold inserted above shows as a credit balance of 0.00 after; the claims are compared)
+    assert_eq!(
+        before["claims"], after["claims"],
+        "the claims, amounts and dates stay"
+    );
+    assert_eq!(before["open_total"], after["open_total"]);
     let (_, preview) = get(&svc, "/api/v1/retention/preview").await?;
     assert_eq!(preview["debtors"], 0, "{preview}");
     assert_eq!(preview["erased_so_far"], 1, "{preview}");

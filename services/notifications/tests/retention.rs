@@ -54,6 +54,17 @@ async fn an_erased_debtors_contact_requests_and_letters_go(
         ))
         .await?;
 
+    // a delivery report whose error text quotes the number
+    {
+        use sea_orm::ConnectionTrait as _;
+        let db = sea_orm::Database::connect(app.db_url()).await?;
+        db.execute_unprepared(&format!(
+            "INSERT INTO sms_reports (provider_id, status, notification_id, error, received_ms) \
+             VALUES ('{n}-r', 'failed', '{n}', 'number +45 28 91 44 05 unreachable', 1)"
+        ))
+        .await?;
+        db.close().await?;
+    }
     app.publish(&[
         erased(&unique("x"), "P-1", 2),
         erased(&unique("x"), "P-1", 2),
@@ -109,6 +120,15 @@ async fn an_erased_debtors_contact_requests_and_letters_go(
         .await?,
         sent_before,
         "what was sent stays"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(*) FROM sms_reports WHERE notification_id = '{n}' \
+             AND status = 'failed' AND error IS NULL"
+        ))
+        .await?,
+        1,
+        "the delivery report stays without the gateway's text"
     );
 
     // A late copy from before the erasure does not bring the contact back; a later invoice does.

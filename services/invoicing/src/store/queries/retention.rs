@@ -99,6 +99,14 @@ pub async fn erase_debtor(
     let Some(version) = version else {
         return Ok(None);
     };
+    // a caseworker's reason for holding a refund is free text about the person: who held it
+    // and when stay
+    db.execute_raw(stmt(
+        db,
+        "UPDATE refund_holds SET reason = '[erased]' WHERE municipality = $1 AND debtor_id = $2",
+        vec![municipality.into(), debtor_id.into()],
+    ))
+    .await?;
     db.execute_raw(stmt(
         db,
         "INSERT INTO erasures (municipality, debtor_id, erased_on, legal_source) \

@@ -85,6 +85,11 @@ pub async fn erase_debtor(
             "UPDATE deliveries SET plan = '{ERASED_JSON}', last_error = NULL \
              WHERE notification_id IN ({theirs})"
         ),
+        // the gateway's error text may quote the number; the status and time stay
+        format!(
+            "UPDATE sms_reports SET error = NULL \
+             WHERE error IS NOT NULL AND notification_id IN ({theirs})"
+        ),
     ] {
         db.execute_raw(stmt(db, sql, vec![m(), d()])).await?;
     }
