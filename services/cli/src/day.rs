@@ -79,7 +79,10 @@ pub fn describe_closed(date: BusinessDate, closed: &[Closed]) -> String {
 
 /// Publishes the opening of `date` with a confirm; the broker must route it to a queue.
 pub async fn open(bus: &BusSettings, date: BusinessDate) -> anyhow::Result<Envelope<DayOpened>> {
-    let envelope = day_opened(date, Utc::now());
+    // a new trace per opening: every service's handling of the day continues it, so an
+    // operator follows the day's work by the trace id the command prints
+    let root = restance_bus::trace::SpanContext::new_root();
+    let envelope = day_opened(date, Utc::now()).with_trace(root.traceparent.to_string(), None);
     let mut message = OutgoingMessage::from_envelope(&envelope)?;
     message.mandatory = true;
     let publisher = broker::publisher(bus).await?;

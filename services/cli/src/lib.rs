@@ -142,6 +142,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "opened business day {date}: {} id {} from {} on exchange {}",
                 envelope.r#type, envelope.id, envelope.source, settings.bus.exchange
             );
+            if let Some(trace_id) = envelope
+                .traceparent
+                .as_deref()
+                .and_then(restance_contracts::TraceParent::parse)
+                .map(|t| t.trace_id_hex())
+            {
+                println!(
+                    "trace {trace_id}: every service's work on the day carries it (trace_id in \
+                     the logs; the trace in your OTLP backend when export is on)"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Tap(TapCommand::Open { name, keys }) => {

@@ -349,6 +349,16 @@ async fn day_story(exchange: &str, queue: &str) -> anyhow::Result<()> {
     let v: Value = serde_json::from_slice(&got[0].body)?;
     ensure!(v["id"] == "day-2026-12-16" && v["source"] == "/restance/calendar");
     ensure!(v["data"]["date"] == "2026-12-16");
+    // a new trace, whose id the command prints for the operator to follow
+    let traceparent = v["traceparent"].as_str().unwrap_or_default();
+    let parsed = restance_contracts::TraceParent::parse(traceparent);
+    ensure!(parsed.is_some(), "a W3C traceparent: {v}");
+    let trace_id = parsed.map(|t| t.trace_id_hex()).unwrap_or_default();
+    ensure!(
+        stdout(&opened).contains(&format!("trace {trace_id}")),
+        "{}",
+        stdout(&opened)
+    );
     ensure!(
         stdout(&opened).contains(&format!(
             "opening business day 2026-12-16 (Wed) on exchange {exchange} at amqp://guest:***@"
