@@ -232,3 +232,66 @@ async fn a_period_below_five_years_is_refused_at_start_naming_the_category() -> 
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+/// `[retention] max_debtors_per_day` bounds a day: with 1, two debtors due go on two business
+/// days, in key order, each once.
+#[tokio::test]
+async fn a_backlog_goes_a_bounded_number_of_debtors_a_day() -> anyhow::Result<()> {
+    let mut svc = TestApp::builder(Db::of("sqlite"))
+        .toml("[retention]\nmax_debtors_per_day = 1\n")
+        .configure(|s| {
+            s.api.tokens = Some(secrecy::SecretString::from(format!("{ADMIN}:admin:ops")));
+        })
+        .spawn::<Application>()
+        .await?;
+    svc.publish(&[
+        invoice("e1", "DAY-1", "P-1", "100.00"),
+        invoice("e2", "DAY-2", "P-2", "200.00"),
+    ])
+    .await?;
+    let opened = svc
+        .probe
+        .wait_for("invoicing.claim.opened.v1", 2, T)
+        .await?;
+    let payments: Vec<Value> = opened
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            envelope(
+                "/bank/nets",
+                &format!("p{i}"),
+                "bank.payment.received.v1",
+                json!({"payment_id":format!("PAY-{i}"),"municipality":"0746",
+                    "amount":o["data"]["amount"],"currency":"DKK","booking_date":"2026-12-20",
+                    "channel":"fik","payment_reference":o["data"]["ocr_line"]}),
+            )
+        })
+        .collect();
+    svc.publish(&payments).await?;
+    svc.probe
+        .wait_for("invoicing.claim.settled.v1", 2, T)
+        .await?;
+    let (_, preview) = get(&svc, "/api/v1/retention/preview?date=2032-01-02").await?;
+    assert_eq!(preview["debtors"], 2, "{preview}");
+
+    svc.publish(&[day("2032-01-02")]).await?;
+    let first = svc
+        .probe
+        .wait_for("invoicing.debtor.erased.v1", 1, T)
+        .await?;
+    assert_eq!(first[0]["data"]["debtor_id"], "P-1");
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(svc.probe.of_type("invoicing.debtor.erased.v1").len(), 1);
+
+    svc.publish(&[day("2032-01-03")]).await?;
+    let both = svc
+        .probe
+        .wait_for("invoicing.debtor.erased.v1", 2, T)
+        .await?;
+    assert_eq!(both[1]["data"]["debtor_id"], "P-2");
+    svc.publish(&[day("2032-01-04")]).await?;
+    svc.wait_processed().await?;
+    svc.probe.settle(Duration::from_millis(500)).await;
+    assert_eq!(svc.probe.of_type("invoicing.debtor.erased.v1").len(), 2);
+    svc.stop().await
+}

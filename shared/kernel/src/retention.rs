@@ -20,6 +20,7 @@
 //! enabled = true
 //! years = 5
 //! legal_source = "bogføringsloven § 12 (DK), bokføringsloven § 13 (NO)"
+//! max_debtors_per_day = 50000
 //! [retention.categories.property_tax]
 //! years = 10
 //! legal_source = "the municipality's archive plan"
@@ -41,6 +42,10 @@ pub const MAXIMUM_YEARS: u32 = 100;
 /// or not it holds such cases.
 pub const CASE_KINDS: [&str; 2] = ["guarantee", "counselling"];
 
+/// The default of [`RetentionPolicy::max_debtors_per_day`]: about 12 s of invoicing's step on
+/// the reference machine (`just bench-retention`).
+pub const DEFAULT_MAX_DEBTORS_PER_DAY: u32 = 50_000;
+
 /// The legal source of the default period.
 pub const DEFAULT_LEGAL_SOURCE: &str = "bogføringsloven § 12 (DK), bokføringsloven § 13 (NO): 5 years after the end of the financial year";
 
@@ -57,6 +62,10 @@ pub struct RetentionPolicy {
     /// Categories with their own period, by category key (or a case kind: `guarantee`,
     /// `counselling`).
     pub categories: BTreeMap<String, CategoryPeriod>,
+    /// At most this many debtors erased on one business day; the rest follow on the next ones.
+    /// Keeps the day's transaction bounded when retention is first switched on over years of
+    /// settled debtors (the backlog), and in a year's first days.
+    pub max_debtors_per_day: u32,
 }
 
 /// One category's own period.
@@ -76,6 +85,7 @@ impl Default for RetentionPolicy {
             years: LEGAL_MINIMUM_YEARS,
             legal_source: DEFAULT_LEGAL_SOURCE.to_owned(),
             categories: BTreeMap::new(),
+            max_debtors_per_day: DEFAULT_MAX_DEBTORS_PER_DAY,
         }
     }
 }
@@ -141,6 +151,13 @@ impl RetentionPolicy {
     pub fn problems(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
         let mut problems = Vec::new();
         check_period(&mut problems, "retention", self.years, &self.legal_source);
+        if self.max_debtors_per_day == 0 {
+            problems.push(
+                "retention.max_debtors_per_day: must be at least 1 (switch retention off with \
+                 enabled = false)"
+                    .to_owned(),
+            );
+        }
         for (key, period) in &self.categories {
             let at = format!("retention.categories.{key}");
             if !known(key) && !CASE_KINDS.contains(&key.as_str()) {
@@ -417,6 +434,15 @@ mod tests {
         assert_eq!(p.years_for("daycare"), 6);
         assert_eq!(p.years_for("property_tax"), 10);
         assert_eq!(p.legal_source, DEFAULT_LEGAL_SOURCE);
+        assert_eq!(p.max_debtors_per_day, DEFAULT_MAX_DEBTORS_PER_DAY);
+        let none: RetentionPolicy = toml::from_str("max_debtors_per_day = 0\n").expect("toml");
+        assert_eq!(
+            none.problems(|_| true),
+            [
+                "retention.max_debtors_per_day: must be at least 1 (switch retention off with \
+              enabled = false)"
+            ]
+        );
     }
 
     proptest! {

@@ -77,8 +77,9 @@ fn due_among(policy: &RetentionPolicy, rows: &[EndedCategory], today: NaiveDate)
     due
 }
 
-/// Erases every debtor due on `date` (nothing when `[retention] enabled = false`) and publishes
-/// one `invoicing.debtor.erased.v1` each; returns how many.
+/// Erases the debtors due on `date` — at most `[retention] max_debtors_per_day`, the first in key
+/// order; nothing when `enabled = false` — and publishes one `invoicing.debtor.erased.v1` each;
+/// returns how many.
 pub async fn erase_due(
     tx: &sea_orm::DatabaseTransaction,
     policy: &RetentionPolicy,
@@ -89,7 +90,18 @@ pub async fn erase_due(
     if !policy.enabled {
         return Ok(0);
     }
-    let due = due_debtors(tx, policy, date).await?;
+    let mut due = due_debtors(tx, policy, date).await?;
+    // A bounded day: the first debtors in key order; the rest are still due tomorrow.
+    let cap = usize::try_from(policy.max_debtors_per_day).unwrap_or(usize::MAX);
+    if due.len() > cap {
+        tracing::info!(
+            due = due.len(),
+            erased_today = cap,
+            "retention: more debtors due than [retention] max_debtors_per_day; the rest follow \
+             on the next business days"
+        );
+        due.truncate(cap);
+    }
     // Under the debtors' locks, taken in key order a chunk at a time: an invoice for one of them
     // may be opening a claim right now (the erasure re-checks for open claims in its statement).
     for chunk in due.chunks(LOCK_CHUNK) {
