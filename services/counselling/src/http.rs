@@ -52,7 +52,7 @@ use crate::handlers::applications::{self, Opened};
 use crate::state::Shared;
 use crate::store::queries::cases::{self, ListRow, StoredCase};
 use crate::store::queries::{days, holds, invoicing, retention};
-use restance_kernel::retention::{Preview, PreviewMunicipality};
+use restance_kernel::retention::{DueItem, Preview};
 
 /// The roles whose tokens may read unless `RESTANCE__API__READ_ROLES` says otherwise.
 pub const READ_ROLES: &[&str] = restance_runtime::api_auth::DEFAULT_READ_ROLES;
@@ -1201,31 +1201,17 @@ async fn retention_preview(
         .into_iter()
         .filter(|d| caller.sees(&d.stored.municipality))
         .collect();
-    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
-    for d in &due {
-        match municipalities.last_mut() {
-            Some(m) if m.municipality == d.stored.municipality => {
-                m.debtors += 1;
-                m.records += 1;
-            }
-            _ => municipalities.push(PreviewMunicipality {
-                municipality: d.stored.municipality.clone(),
-                debtors: 1,
-                records: 1,
-            }),
-        }
-    }
     let erased_so_far = retention::erasures_so_far(&state.db).await?;
-    Ok(Json(Preview {
-        service: crate::SERVICE.to_owned(),
+    Ok(Json(Preview::tally(
+        crate::SERVICE,
         as_of,
-        enabled: policy.enabled,
-        debtors: due.len() as u64,
-        records: due.len() as u64,
-        records_are: "cases".to_owned(),
-        oldest: due.iter().map(|d| d.closed_on).min(),
-        newest: due.iter().map(|d| d.closed_on).max(),
-        municipalities,
-        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
-    }))
+        policy.enabled,
+        "cases",
+        due.iter().map(|d| DueItem {
+            municipality: &d.stored.municipality,
+            records: 1,
+            ended: d.closed_on,
+        }),
+        u64::try_from(erased_so_far).unwrap_or(0),
+    )))
 }

@@ -49,7 +49,7 @@ use crate::store::queries::benefits::{self, LinkedBenefit};
 use crate::store::queries::reads::{self, CaseListRow, StoredClassification};
 use crate::store::queries::statements::{self, StatementRow};
 use crate::store::queries::{audit, cases, days, guarantees, retention};
-use restance_kernel::retention::{Preview, PreviewMunicipality};
+use restance_kernel::retention::{DueItem, Preview};
 
 /// The roles whose tokens may read this service unless `RESTANCE__API__READ_ROLES` says
 /// otherwise: the kit's default (`caseworker`, `admin`, `reader`).
@@ -1171,32 +1171,17 @@ async fn retention_preview(
         .into_iter()
         .filter(|d| caller.sees(&d.stored.municipality))
         .collect();
-    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
-    for d in &due {
-        let cases = u64::try_from(d.cases).unwrap_or(0);
-        match municipalities.last_mut() {
-            Some(m) if m.municipality == d.stored.municipality => {
-                m.debtors += 1;
-                m.records += cases;
-            }
-            _ => municipalities.push(PreviewMunicipality {
-                municipality: d.stored.municipality.clone(),
-                debtors: 1,
-                records: cases,
-            }),
-        }
-    }
     let erased_so_far = retention::erasures_so_far(&state.db).await?;
-    Ok(Json(Preview {
-        service: crate::SERVICE.to_owned(),
+    Ok(Json(Preview::tally(
+        crate::SERVICE,
         as_of,
-        enabled: policy.enabled,
-        debtors: due.len() as u64,
-        records: municipalities.iter().map(|m| m.records).sum(),
-        records_are: "recovery cases".to_owned(),
-        oldest: due.iter().map(|d| d.ended_on).min(),
-        newest: due.iter().map(|d| d.ended_on).max(),
-        municipalities,
-        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
-    }))
+        policy.enabled,
+        "recovery cases",
+        due.iter().map(|d| DueItem {
+            municipality: &d.stored.municipality,
+            records: u64::try_from(d.cases).unwrap_or(0),
+            ended: d.ended_on,
+        }),
+        u64::try_from(erased_so_far).unwrap_or(0),
+    )))
 }

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{RefundPayee, is_account_number};
-use restance_kernel::retention::{Preview, PreviewMunicipality, RetentionPolicy};
+use restance_kernel::retention::{DueItem, Preview, RetentionPolicy};
 use restance_kernel::{Catalog, Money, Redacted};
 use restance_runtime::api::{
     self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, valid_id,
@@ -163,34 +163,19 @@ async fn retention_preview(
         .into_iter()
         .filter(|d| caller.sees(&d.municipality))
         .collect();
-    let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
-    for d in &due {
-        let claims = u64::try_from(d.claims).unwrap_or(0);
-        match municipalities.last_mut() {
-            Some(m) if m.municipality == d.municipality => {
-                m.debtors += 1;
-                m.records += claims;
-            }
-            _ => municipalities.push(PreviewMunicipality {
-                municipality: d.municipality.clone(),
-                debtors: 1,
-                records: claims,
-            }),
-        }
-    }
     let (erased_so_far, _, _) = queries::erasures_so_far(&state.db).await?;
-    Ok(Json(Preview {
-        service: crate::SERVICE.to_owned(),
+    Ok(Json(Preview::tally(
+        crate::SERVICE,
         as_of,
-        enabled: state.policy.enabled,
-        debtors: due.len() as u64,
-        records: municipalities.iter().map(|m| m.records).sum(),
-        records_are: "claims".to_owned(),
-        oldest: due.iter().map(|d| d.last_ended).min(),
-        newest: due.iter().map(|d| d.last_ended).max(),
-        municipalities,
-        erased_so_far: u64::try_from(erased_so_far).unwrap_or(0),
-    }))
+        state.policy.enabled,
+        "claims",
+        due.iter().map(|d| DueItem {
+            municipality: &d.municipality,
+            records: u64::try_from(d.claims).unwrap_or(0),
+            ended: d.last_ended,
+        }),
+        u64::try_from(erased_so_far).unwrap_or(0),
+    )))
 }
 
 #[derive(Debug, Deserialize)]

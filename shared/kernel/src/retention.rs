@@ -145,6 +145,60 @@ pub struct ClaimEnd<'a> {
     pub ended: Option<NaiveDate>,
 }
 
+/// One debtor (or case) due, as a preview counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueItem<'a> {
+    /// Its municipality.
+    pub municipality: &'a str,
+    /// The records holding its personal data (claims, cases …).
+    pub records: u64,
+    /// When it ended.
+    pub ended: NaiveDate,
+}
+
+impl Preview {
+    /// The preview of `service` on `as_of` over the items due (in municipality order, as the
+    /// services select them): per municipality and in all, with the oldest and newest end date.
+    pub fn tally<'a>(
+        service: &str,
+        as_of: NaiveDate,
+        enabled: bool,
+        records_are: &str,
+        due: impl IntoIterator<Item = DueItem<'a>>,
+        erased_so_far: u64,
+    ) -> Preview {
+        let mut municipalities: Vec<PreviewMunicipality> = Vec::new();
+        let (mut oldest, mut newest): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+        for d in due {
+            oldest = Some(oldest.map_or(d.ended, |o| o.min(d.ended)));
+            newest = Some(newest.map_or(d.ended, |n| n.max(d.ended)));
+            match municipalities.last_mut() {
+                Some(m) if m.municipality == d.municipality => {
+                    m.debtors += 1;
+                    m.records += d.records;
+                }
+                _ => municipalities.push(PreviewMunicipality {
+                    municipality: d.municipality.to_owned(),
+                    debtors: 1,
+                    records: d.records,
+                }),
+            }
+        }
+        Preview {
+            service: service.to_owned(),
+            as_of,
+            enabled,
+            debtors: municipalities.iter().map(|m| m.debtors).sum(),
+            records: municipalities.iter().map(|m| m.records).sum(),
+            records_are: records_are.to_owned(),
+            oldest,
+            newest,
+            municipalities,
+            erased_so_far,
+        }
+    }
+}
+
 impl RetentionPolicy {
     /// Every problem with the section, each naming its key; `known` says whether a category key
     /// is one of the catalog's categories ([`CASE_KINDS`] are always known).
@@ -421,6 +475,52 @@ mod tests {
             p.problems(|_| false).is_empty(),
             "{:?}",
             p.problems(|_| false)
+        );
+    }
+
+    #[test]
+    fn a_preview_tallies_per_municipality_with_the_oldest_and_newest_end() {
+        let due = [
+            ("0746", 2, d(2020, 3, 3)),
+            ("0746", 1, d(2019, 5, 1)),
+            ("0751", 4, d(2020, 12, 31)),
+        ];
+        let p = Preview::tally(
+            "invoicing",
+            d(2026, 1, 5),
+            true,
+            "claims",
+            due.iter().map(|(m, records, ended)| DueItem {
+                municipality: m,
+                records: *records,
+                ended: *ended,
+            }),
+            7,
+        );
+        assert_eq!((p.debtors, p.records, p.erased_so_far), (3, 7, 7));
+        assert_eq!(
+            (p.oldest, p.newest),
+            (Some(d(2019, 5, 1)), Some(d(2020, 12, 31)))
+        );
+        assert_eq!(
+            p.municipalities,
+            [
+                PreviewMunicipality {
+                    municipality: "0746".into(),
+                    debtors: 2,
+                    records: 3
+                },
+                PreviewMunicipality {
+                    municipality: "0751".into(),
+                    debtors: 1,
+                    records: 4
+                },
+            ]
+        );
+        let none = Preview::tally("guarantee", d(2026, 1, 5), false, "cases", [], 0);
+        assert_eq!(
+            (none.debtors, none.oldest, none.municipalities.len()),
+            (0, None, 0)
         );
     }
 
