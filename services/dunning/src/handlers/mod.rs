@@ -312,6 +312,7 @@ mod tests {
                 "invoicing.claim.opened.v1",
                 "invoicing.claim.settled.v1",
                 "invoicing.claim.written_off.v1",
+                "invoicing.debtor.erased.v1",
                 "invoicing.debtor.updated.v1",
                 "invoicing.payment.applied.v1",
             ]
