@@ -24,7 +24,7 @@ test: services
     fi
 
 # what CI runs: formatting, lints, contract and manifest checks, then the tests
-ci: fmt-check lint check-pipelines check-contracts k8s-validate check-monitoring deny check-no-crash-hook fuzz-api faults-smoke demo-check test
+ci: fmt-check lint check-pipelines check-contracts k8s-validate check-monitoring deny check-no-crash-hook check-schema fuzz-api faults-smoke demo-check test
 
 # licences, duplicate crates (a warning) and sources (crates.io only) of every dependency: cargo-deny with deny.toml (installs cargo-deny on first use)
 deny:
@@ -33,6 +33,11 @@ deny:
 # build the image's binaries with deploy/Dockerfile's own cargo line (dev profile by default) and fail if any has the crash-point hook (RESTANCE_CRASH_AT, restance-bus's `crash-points` feature)
 check-no-crash-hook profile="dev":
     deploy/check-no-crash-hook.sh {{profile}}
+
+# the schema every service's migrations build, on PostgreSQL and SQLite, against tests/data/schema (deploy/schema-snapshot.py)
+check-schema: services
+    cargo build --workspace --bins
+    python3 deploy/schema-snapshot.py check --bins "${CARGO_TARGET_DIR:-target}/debug"
 
 # find shell pipelines in deploy/ and this Justfile that can die of SIGPIPE or of an empty grep
 check-pipelines:
