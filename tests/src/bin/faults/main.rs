@@ -41,7 +41,8 @@
 //!   `guarantee.recovery.raised.v1`, one claim in invoicing (category `guarantee`, the
 //!   guarantor its debtor, the same amount), the notice and the hold letter, each delivered,
 //!   each released one the bank's release letter (requested once by notification id; it waits
-//!   in notifications for the guarantor's details, a known gap: `check::check_guarantees`);
+//!   in notifications for the guarantor's details, a known gap:
+//!   `check::guarantees::check_guarantees`);
 //!   every benefit stored once with the classification the flow's inputs call for; each
 //!   counselling application exactly one case (the copy none more), each case one
 //!   `counselling.case.opened.v1`, in documentation after its review, its `counselling_reply`

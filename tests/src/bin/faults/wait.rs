@@ -44,7 +44,8 @@ const REPLIES: &str = "SELECT COUNT(*) FROM notifications WHERE template = 'coun
 /// `invoicing.claim.opened.v1`); the letters the cases call for — the notice and the hold letter
 /// of a raised case, the release letter of a released (closed) one — and those notifications
 /// has. Requested, not delivered: the bank's release letter of a guarantee released without a
-/// claim waits in notifications for the guarantor's details (see `check::check_guarantees`).
+/// claim waits in notifications for the guarantor's details (see
+/// `check::guarantees::check_guarantees`).
 const CASES: &str = "SELECT COUNT(*) FROM recovery_cases";
 const HELD: &str = "SELECT COUNT(*) FROM held_letters WHERE sent_on IS NULL";
 const LETTERS_DUE: &str = "SELECT CAST(COALESCE(SUM(CASE state WHEN 'raised' THEN 2 WHEN 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM recovery_cases";
