@@ -15,9 +15,9 @@
 //! - **`audit`** is written in the same transaction as the change it describes (who, what, when,
 //!   before and after); it never holds national ids (agreements never receives them).
 
-use restance_store::run_ddl;
 use sea_orm::{ConnectionTrait as _, DatabaseBackend};
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-agreements migrate`.
 #[derive(Debug)]
@@ -42,6 +42,39 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Creates the index `name` on `table` over `cols` (in that order), unique or not.
+async fn index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for col in cols {
+        index.col(*col);
+    }
+    if unique {
+        index.unique();
+    }
+    manager.create_index(index).await
+}
+
+/// A `BIGSERIAL PRIMARY KEY` column: on PostgreSQL a `bigserial` (a sequence as its default,
+/// as the table always had; sea-query's `big_pk_auto` would make an identity column there), on
+/// SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn serial_key(manager: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
+    match manager.get_database_backend() {
+        DatabaseBackend::Postgres => ColumnDef::new(name)
+            .custom("bigserial")
+            .not_null()
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto(name),
+    }
+}
+
 /// Claims projection, plans, deferrals, meetings, tasks, business days, audit.
 #[derive(Debug)]
 struct Agreements;
@@ -56,181 +89,336 @@ impl MigrationName for Agreements {
 impl MigrationTrait for Agreements {
     // Long: the schema itself, one CREATE statement per table; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE debtors (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            );
-            CREATE TABLE claims (
-                claim_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                source TEXT NOT NULL,
-                invoice_id TEXT NOT NULL,
-                category TEXT NOT NULL,
-                office TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                issue_date DATE NOT NULL,
-                due_date DATE NOT NULL,
-                state TEXT NOT NULL,
-                closed_date DATE NULL
-            );
-            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
-            CREATE TABLE business_days (
-                business_date DATE PRIMARY KEY,
-                opened_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE reference_sequences (
-                municipality TEXT PRIMARY KEY,
-                last_seq BIGINT NOT NULL
-            );
-            CREATE TABLE plans (
-                plan_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                office TEXT NOT NULL,
-                state TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                created_date DATE NOT NULL,
-                revised_date DATE NOT NULL,
-                currency TEXT NOT NULL,
-                total_minor BIGINT NOT NULL,
-                frequency TEXT NOT NULL,
-                terms TEXT NOT NULL,
-                payment_reference TEXT NOT NULL,
-                ocr_line TEXT NOT NULL,
-                note TEXT NULL,
-                remaining_task_revision BIGINT NULL,
-                ended_date DATE NULL,
-                end_reason TEXT NULL,
-                created_by TEXT NOT NULL
-            );
-            CREATE INDEX plans_by_debtor ON plans (municipality, debtor_id);
-            CREATE INDEX plans_by_state ON plans (state);
-            CREATE UNIQUE INDEX plans_by_reference ON plans (municipality, payment_reference);
-            CREATE TABLE plan_claims (
-                plan_id TEXT NOT NULL,
-                claim_id TEXT NOT NULL,
-                left_date DATE NULL,
-                left_reason TEXT NULL,
-                PRIMARY KEY (plan_id, claim_id)
-            );
-            CREATE INDEX plan_claims_by_claim ON plan_claims (claim_id);
-            CREATE TABLE instalments (
-                plan_id TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                seq BIGINT NOT NULL,
-                due_date DATE NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (plan_id, revision, seq)
-            );
-            CREATE TABLE plan_payments (
-                plan_id TEXT NOT NULL,
-                payment_id TEXT NOT NULL,
-                claim_id TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                booking_date DATE NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (plan_id, payment_id, claim_id)
-            );
-            CREATE TABLE plan_misses (
-                plan_id TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                seq BIGINT NOT NULL,
-                missed_date DATE NOT NULL,
-                notification_id TEXT NOT NULL,
-                PRIMARY KEY (plan_id, revision, seq)
-            );
-            CREATE TABLE coverage (
-                claim_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                agreement_id TEXT NOT NULL,
-                PRIMARY KEY (claim_id, kind)
-            );
-            CREATE INDEX coverage_by_agreement ON coverage (agreement_id);
-            CREATE TABLE deferrals (
-                deferral_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                office TEXT NOT NULL,
-                state TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                from_date DATE NOT NULL,
-                until_date DATE NOT NULL,
-                review_date DATE NULL,
-                review_raised BOOLEAN NOT NULL,
-                note TEXT NULL,
-                ended_date DATE NULL,
-                end_reason TEXT NULL,
-                created_by TEXT NOT NULL
-            );
-            CREATE INDEX deferrals_by_debtor ON deferrals (municipality, debtor_id);
-            CREATE INDEX deferrals_by_state ON deferrals (state);
-            CREATE TABLE deferral_claims (
-                deferral_id TEXT NOT NULL,
-                claim_id TEXT NOT NULL,
-                PRIMARY KEY (deferral_id, claim_id)
-            );
-            CREATE TABLE meetings (
-                meeting_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                office TEXT NOT NULL,
-                starts_at TEXT NOT NULL,
-                meeting_date DATE NOT NULL,
-                local_time TEXT NOT NULL,
-                place TEXT NOT NULL,
-                with_social_caseworker BOOLEAN NOT NULL,
-                interpreter TEXT NULL,
-                claim_ids TEXT NOT NULL,
-                state TEXT NOT NULL,
-                reminder_date DATE NOT NULL,
-                reminder TEXT NOT NULL,
-                overdue_raised BOOLEAN NOT NULL,
-                outcome_date DATE NULL,
-                result TEXT NULL,
-                note TEXT NULL,
-                created_by TEXT NOT NULL
-            );
-            CREATE INDEX meetings_by_debtor ON meetings (municipality, debtor_id);
-            CREATE INDEX meetings_by_state ON meetings (state);
-            CREATE TABLE tasks (
-                task_id TEXT PRIMARY KEY,
-                kind TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                office TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                subject TEXT NOT NULL,
-                due_date DATE NOT NULL,
-                text TEXT NOT NULL,
-                state TEXT NOT NULL,
-                created_date DATE NOT NULL,
-                done_by TEXT NULL,
-                done_at TIMESTAMPTZ NULL
-            );
-            CREATE INDEX tasks_by_state ON tasks (state, municipality, office, due_date);
-            CREATE INDEX tasks_by_debtor ON tasks (municipality, debtor_id);
-            CREATE TABLE audit (
-                seq BIGSERIAL PRIMARY KEY,
-                at TIMESTAMPTZ NOT NULL,
-                caller TEXT NOT NULL,
-                role TEXT NOT NULL,
-                action TEXT NOT NULL,
-                entity TEXT NOT NULL,
-                outcome TEXT NOT NULL,
-                before_json TEXT NULL,
-                after_json TEXT NULL,
-                detail TEXT NOT NULL
-            );
-            CREATE INDEX audit_by_entity ON audit (entity, seq)",
+        manager
+            .create_table(
+                Table::create()
+                    .table("debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("claims")
+                    .col(ColumnDef::new("claim_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("source"))
+                    .col(text("invoice_id"))
+                    .col(text("category"))
+                    .col(text("office"))
+                    .col(text("currency"))
+                    .col(big_integer("amount_minor"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(date("issue_date"))
+                    .col(date("due_date"))
+                    .col(text("state"))
+                    .col(date_null("closed_date"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "claims_by_debtor",
+            "claims",
+            &["municipality", "debtor_id"],
+            false,
         )
-        .await
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(ColumnDef::new("business_date").date().primary_key())
+                    .col(timestamp_with_time_zone("opened_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("reference_sequences")
+                    .col(ColumnDef::new("municipality").text().primary_key())
+                    .col(big_integer("last_seq"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("plans")
+                    .col(ColumnDef::new("plan_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("office"))
+                    .col(text("state"))
+                    .col(big_integer("revision"))
+                    .col(date("created_date"))
+                    .col(date("revised_date"))
+                    .col(text("currency"))
+                    .col(big_integer("total_minor"))
+                    .col(text("frequency"))
+                    .col(text("terms"))
+                    .col(text("payment_reference"))
+                    .col(text("ocr_line"))
+                    .col(text_null("note"))
+                    .col(big_integer_null("remaining_task_revision"))
+                    .col(date_null("ended_date"))
+                    .col(text_null("end_reason"))
+                    .col(text("created_by"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "plans_by_debtor",
+            "plans",
+            &["municipality", "debtor_id"],
+            false,
+        )
+        .await?;
+        index(manager, "plans_by_state", "plans", &["state"], false).await?;
+        index(
+            manager,
+            "plans_by_reference",
+            "plans",
+            &["municipality", "payment_reference"],
+            true,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("plan_claims")
+                    .col(text("plan_id"))
+                    .col(text("claim_id"))
+                    .col(date_null("left_date"))
+                    .col(text_null("left_reason"))
+                    .primary_key(Index::create().col("plan_id").col("claim_id"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "plan_claims_by_claim",
+            "plan_claims",
+            &["claim_id"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("instalments")
+                    .col(text("plan_id"))
+                    .col(big_integer("revision"))
+                    .col(big_integer("seq"))
+                    .col(date("due_date"))
+                    .col(big_integer("amount_minor"))
+                    .primary_key(Index::create().col("plan_id").col("revision").col("seq"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("plan_payments")
+                    .col(text("plan_id"))
+                    .col(text("payment_id"))
+                    .col(text("claim_id"))
+                    .col(big_integer("revision"))
+                    .col(date("booking_date"))
+                    .col(big_integer("amount_minor"))
+                    .primary_key(
+                        Index::create()
+                            .col("plan_id")
+                            .col("payment_id")
+                            .col("claim_id"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("plan_misses")
+                    .col(text("plan_id"))
+                    .col(big_integer("revision"))
+                    .col(big_integer("seq"))
+                    .col(date("missed_date"))
+                    .col(text("notification_id"))
+                    .primary_key(Index::create().col("plan_id").col("revision").col("seq"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("coverage")
+                    .col(text("claim_id"))
+                    .col(text("kind"))
+                    .col(text("agreement_id"))
+                    .primary_key(Index::create().col("claim_id").col("kind"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "coverage_by_agreement",
+            "coverage",
+            &["agreement_id"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("deferrals")
+                    .col(ColumnDef::new("deferral_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("office"))
+                    .col(text("state"))
+                    .col(text("reason"))
+                    .col(date("from_date"))
+                    .col(date("until_date"))
+                    .col(date_null("review_date"))
+                    .col(boolean("review_raised"))
+                    .col(text_null("note"))
+                    .col(date_null("ended_date"))
+                    .col(text_null("end_reason"))
+                    .col(text("created_by"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "deferrals_by_debtor",
+            "deferrals",
+            &["municipality", "debtor_id"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "deferrals_by_state",
+            "deferrals",
+            &["state"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("deferral_claims")
+                    .col(text("deferral_id"))
+                    .col(text("claim_id"))
+                    .primary_key(Index::create().col("deferral_id").col("claim_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("meetings")
+                    .col(ColumnDef::new("meeting_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("office"))
+                    .col(text("starts_at"))
+                    .col(date("meeting_date"))
+                    .col(text("local_time"))
+                    .col(text("place"))
+                    .col(boolean("with_social_caseworker"))
+                    .col(text_null("interpreter"))
+                    .col(text("claim_ids"))
+                    .col(text("state"))
+                    .col(date("reminder_date"))
+                    .col(text("reminder"))
+                    .col(boolean("overdue_raised"))
+                    .col(date_null("outcome_date"))
+                    .col(text_null("result"))
+                    .col(text_null("note"))
+                    .col(text("created_by"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "meetings_by_debtor",
+            "meetings",
+            &["municipality", "debtor_id"],
+            false,
+        )
+        .await?;
+        index(manager, "meetings_by_state", "meetings", &["state"], false).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("tasks")
+                    .col(ColumnDef::new("task_id").text().primary_key())
+                    .col(text("kind"))
+                    .col(text("municipality"))
+                    .col(text("office"))
+                    .col(text("debtor_id"))
+                    .col(text("subject"))
+                    .col(date("due_date"))
+                    .col(text("text"))
+                    .col(text("state"))
+                    .col(date("created_date"))
+                    .col(text_null("done_by"))
+                    .col(timestamp_with_time_zone_null("done_at"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "tasks_by_state",
+            "tasks",
+            &["state", "municipality", "office", "due_date"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "tasks_by_debtor",
+            "tasks",
+            &["municipality", "debtor_id"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("audit")
+                    .col(serial_key(manager, "seq"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(text("caller"))
+                    .col(text("role"))
+                    .col(text("action"))
+                    .col(text("entity"))
+                    .col(text("outcome"))
+                    .col(text_null("before_json"))
+                    .col(text_null("after_json"))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "audit_by_entity",
+            "audit",
+            &["entity", "seq"],
+            false,
+        )
+        .await?;
+
+        Ok(())
     }
 }
 
@@ -249,11 +437,14 @@ impl MigrationName for ClaimVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for ClaimVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(big_integer("invoicing_version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -272,26 +463,41 @@ impl MigrationName for CaseworkerAlerts {
 #[async_trait::async_trait]
 impl MigrationTrait for CaseworkerAlerts {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE caseworker_alerts (
-                alert_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                claim_ids TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                alerted_date DATE NOT NULL,
-                answer_due DATE NOT NULL,
-                state TEXT NOT NULL,
-                escalated BOOLEAN NOT NULL,
-                answered_date DATE NULL,
-                answered_by TEXT NULL,
-                answer TEXT NULL
-            );
-            CREATE INDEX caseworker_alerts_by_state ON caseworker_alerts (state, municipality, debtor_id);
-            CREATE INDEX caseworker_alerts_by_debtor ON caseworker_alerts (municipality, debtor_id)",
+        manager
+            .create_table(
+                Table::create()
+                    .table("caseworker_alerts")
+                    .col(ColumnDef::new("alert_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("claim_ids"))
+                    .col(text("reason"))
+                    .col(date("alerted_date"))
+                    .col(date("answer_due"))
+                    .col(text("state"))
+                    .col(boolean("escalated"))
+                    .col(date_null("answered_date"))
+                    .col(text_null("answered_by"))
+                    .col(text_null("answer"))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "caseworker_alerts_by_state",
+            "caseworker_alerts",
+            &["state", "municipality", "debtor_id"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "caseworker_alerts_by_debtor",
+            "caseworker_alerts",
+            &["municipality", "debtor_id"],
+            false,
         )
         .await
     }
@@ -311,12 +517,23 @@ impl MigrationName for Assignments {
 #[async_trait::async_trait]
 impl MigrationTrait for Assignments {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'plan';
-            ALTER TABLE plans ADD COLUMN assignment_source TEXT NULL",
-        )
-        .await
+        // one column per ALTER: SQLite adds one at a time
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("plans")
+                    .add_column(text("kind").default("plan"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("plans")
+                    .add_column(text_null("assignment_source"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -335,17 +552,18 @@ impl MigrationName for ErasedDebtors {
 #[async_trait::async_trait]
 impl MigrationTrait for ErasedDebtors {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE erased_debtors (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                version BIGINT NOT NULL,
-                erased_on DATE NOT NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("erased_debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(big_integer("version"))
+                    .col(date("erased_on"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
