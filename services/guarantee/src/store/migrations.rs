@@ -5,8 +5,9 @@
 //! guarantees by them, and the report to the immigration service carries them. They are never
 //! logged and the API shows only the birth date part.
 
-use restance_store::run_ddl;
+use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-guarantee migrate`.
 #[derive(Debug)]
@@ -46,73 +47,140 @@ impl MigrationName for Guarantees {
 #[async_trait::async_trait]
 impl MigrationTrait for Guarantees {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            &format!(
-                "CREATE TABLE guarantees (
-                guarantee_id TEXT PRIMARY KEY,
-                source TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                resident_national_id TEXT NOT NULL,
-                spouse_national_id TEXT NOT NULL,
-                person_id TEXT NOT NULL,
-                guarantor TEXT NOT NULL,
-                bank TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                binding_period_end DATE NOT NULL,
-                maintenance_requirement BOOLEAN NOT NULL,
-                registered_on DATE NOT NULL,
-                content_hash TEXT NOT NULL,
-                message_id TEXT NOT NULL
-            );
-            CREATE INDEX guarantees_by_spouse ON guarantees (municipality, spouse_national_id);
-            CREATE INDEX guarantees_by_resident ON guarantees (municipality, resident_national_id);
-            CREATE TABLE guarantee_changes (
-                seq BIGSERIAL PRIMARY KEY,
-                guarantee_id TEXT NOT NULL,
-                change_key TEXT NOT NULL UNIQUE,
-                reason TEXT NOT NULL,
-                effective_date DATE NOT NULL,
-                new_amount_minor BIGINT NULL,
-                source TEXT NOT NULL,
-                message_id TEXT NOT NULL
-            );
-            CREATE INDEX guarantee_changes_by_guarantee ON guarantee_changes (guarantee_id);
-            CREATE TABLE benefits (
-                source TEXT NOT NULL,
-                benefit_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                recipient_national_id TEXT NOT NULL,
-                law TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                paid_date DATE NOT NULL,
-                classification TEXT NOT NULL,
-                recoverable_from TEXT NULL,
-                reported BOOLEAN NOT NULL,
-                content_hash TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                PRIMARY KEY (source, benefit_id)
-            );
-            CREATE INDEX benefits_by_guarantee ON benefits (recoverable_from);
-            CREATE TABLE benefit_links (
-                source TEXT NOT NULL,
-                benefit_id TEXT NOT NULL,
-                guarantee_id TEXT NOT NULL,
-                role TEXT NOT NULL,
-                recoverable BOOLEAN NOT NULL,
-                reported BOOLEAN NOT NULL,
-                not_recoverable_reason TEXT NULL,
-                PRIMARY KEY (source, benefit_id, guarantee_id, role)
-            );
-            CREATE INDEX benefit_links_by_guarantee ON benefit_links (guarantee_id);
-            CREATE TABLE business_days (
-                business_date DATE PRIMARY KEY
-            );
-            {}",
-                restance_runtime::audit::API_AUDIT_TABLE
-            ),
-        )
-        .await
+        let backend = manager.get_database_backend();
+        manager
+            .create_table(
+                Table::create()
+                    .table("guarantees")
+                    .col(ColumnDef::new("guarantee_id").text().primary_key())
+                    .col(text("source"))
+                    .col(text("municipality"))
+                    .col(text("resident_national_id"))
+                    .col(text("spouse_national_id"))
+                    .col(text("person_id"))
+                    .col(text("guarantor"))
+                    .col(text("bank"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("binding_period_end"))
+                    .col(boolean("maintenance_requirement"))
+                    .col(date("registered_on"))
+                    .col(text("content_hash"))
+                    .col(text("message_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("guarantees_by_spouse")
+                    .table("guarantees")
+                    .col("municipality")
+                    .col("spouse_national_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("guarantees_by_resident")
+                    .table("guarantees")
+                    .col("municipality")
+                    .col("resident_national_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("guarantee_changes")
+                    .col(serial_pk(backend, "seq"))
+                    .col(text("guarantee_id"))
+                    .col(text("change_key").unique_key())
+                    .col(text("reason"))
+                    .col(date("effective_date"))
+                    .col(big_integer_null("new_amount_minor"))
+                    .col(text("source"))
+                    .col(text("message_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("guarantee_changes_by_guarantee")
+                    .table("guarantee_changes")
+                    .col("guarantee_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("benefits")
+                    .col(text("source"))
+                    .col(text("benefit_id"))
+                    .col(text("municipality"))
+                    .col(text("recipient_national_id"))
+                    .col(text("law"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("paid_date"))
+                    .col(text("classification"))
+                    .col(text_null("recoverable_from"))
+                    .col(boolean("reported"))
+                    .col(text("content_hash"))
+                    .col(text("message_id"))
+                    .primary_key(Index::create().col("source").col("benefit_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("benefits_by_guarantee")
+                    .table("benefits")
+                    .col("recoverable_from")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("benefit_links")
+                    .col(text("source"))
+                    .col(text("benefit_id"))
+                    .col(text("guarantee_id"))
+                    .col(text("role"))
+                    .col(boolean("recoverable"))
+                    .col(boolean("reported"))
+                    .col(text_null("not_recoverable_reason"))
+                    .primary_key(
+                        Index::create()
+                            .col("source")
+                            .col("benefit_id")
+                            .col("guarantee_id")
+                            .col("role"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("benefit_links_by_guarantee")
+                    .table("benefit_links")
+                    .col("guarantee_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(ColumnDef::new("business_date").date().primary_key())
+                    .to_owned(),
+            )
+            .await?;
+        manager.create_table(api_audit_table(backend)).await
     }
 }
 
@@ -130,32 +198,38 @@ impl MigrationName for RecoveryCases {
 #[async_trait::async_trait]
 impl MigrationTrait for RecoveryCases {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE recovery_cases (
-                case_id TEXT PRIMARY KEY,
-                guarantee_id TEXT NOT NULL,
-                case_no BIGINT NOT NULL,
-                municipality TEXT NOT NULL,
-                state TEXT NOT NULL,
-                opened_on DATE NOT NULL,
-                claim_minor BIGINT NOT NULL,
-                cap_minor BIGINT NOT NULL,
-                expired_minor BIGINT NOT NULL,
-                message_id TEXT NOT NULL,
-                UNIQUE (guarantee_id, case_no)
-            );
-            CREATE TABLE case_steps (
-                case_id TEXT NOT NULL,
-                seq BIGINT NOT NULL,
-                step_date DATE NOT NULL,
-                actor TEXT NOT NULL,
-                step TEXT NOT NULL,
-                sent TEXT NOT NULL,
-                PRIMARY KEY (case_id, seq)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("recovery_cases")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("guarantee_id"))
+                    .col(big_integer("case_no"))
+                    .col(text("municipality"))
+                    .col(text("state"))
+                    .col(date("opened_on"))
+                    .col(big_integer("claim_minor"))
+                    .col(big_integer("cap_minor"))
+                    .col(big_integer("expired_minor"))
+                    .col(text("message_id"))
+                    .index(Index::create().unique().col("guarantee_id").col("case_no"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("case_steps")
+                    .col(text("case_id"))
+                    .col(big_integer("seq"))
+                    .col(date("step_date"))
+                    .col(text("actor"))
+                    .col(text("step"))
+                    .col(text("sent"))
+                    .primary_key(Index::create().col("case_id").col("seq"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -173,16 +247,17 @@ impl MigrationName for HeldLetters {
 #[async_trait::async_trait]
 impl MigrationTrait for HeldLetters {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE held_letters (
-                case_id TEXT PRIMARY KEY,
-                request TEXT NOT NULL,
-                claim_id TEXT NULL,
-                sent_on DATE NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("held_letters")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("request"))
+                    .col(text_null("claim_id"))
+                    .col(date_null("sent_on"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -202,25 +277,31 @@ impl MigrationName for CasePayments {
 #[async_trait::async_trait]
 impl MigrationTrait for CasePayments {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE case_payments (
-                case_id TEXT NOT NULL,
-                payment_id TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                booking_date DATE NOT NULL,
-                message_id TEXT NOT NULL,
-                PRIMARY KEY (case_id, payment_id)
-            );
-            CREATE TABLE case_claim_settlements (
-                case_id TEXT PRIMARY KEY,
-                claim_id TEXT NOT NULL,
-                settled_on DATE NOT NULL,
-                outstanding_minor BIGINT NOT NULL,
-                message_id TEXT NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("case_payments")
+                    .col(text("case_id"))
+                    .col(text("payment_id"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("booking_date"))
+                    .col(text("message_id"))
+                    .primary_key(Index::create().col("case_id").col("payment_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("case_claim_settlements")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("claim_id"))
+                    .col(date("settled_on"))
+                    .col(big_integer("outstanding_minor"))
+                    .col(text("message_id"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -238,21 +319,22 @@ impl MigrationName for Statements {
 #[async_trait::async_trait]
 impl MigrationTrait for Statements {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE statements (
-                statement_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                quarter TEXT NOT NULL,
-                produced_on DATE NOT NULL,
-                file_name TEXT NOT NULL,
-                xlsx_base64 TEXT NOT NULL,
-                summary TEXT NOT NULL,
-                recipients BIGINT NOT NULL,
-                UNIQUE (municipality, quarter)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("statements")
+                    .col(ColumnDef::new("statement_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("quarter"))
+                    .col(date("produced_on"))
+                    .col(text("file_name"))
+                    .col(text("xlsx_base64"))
+                    .col(text("summary"))
+                    .col(big_integer("recipients"))
+                    .index(Index::create().unique().col("municipality").col("quarter"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -273,49 +355,82 @@ impl MigrationName for DailyWork {
 #[async_trait::async_trait]
 impl MigrationTrait for DailyWork {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE watch_alerts (
-                guarantee_id TEXT NOT NULL,
-                benefit_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                alerted_on DATE NOT NULL,
-                deadline DATE NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                notification_id TEXT NULL,
-                PRIMARY KEY (guarantee_id, benefit_id)
-            );
-            CREATE INDEX benefits_by_paid_date ON benefits (paid_date);
-            CREATE TABLE benefit_reports (
-                report_id TEXT PRIMARY KEY,
-                source TEXT NOT NULL,
-                benefit_id TEXT NOT NULL,
-                guarantee_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                person_id TEXT NOT NULL,
-                recipient_national_id TEXT NOT NULL,
-                recipient_role TEXT NOT NULL,
-                law TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                paid_date DATE NOT NULL,
-                reported_on DATE NOT NULL,
-                file_date DATE NULL
-            );
-            CREATE INDEX benefit_reports_by_file ON benefit_reports (file_date, reported_on);
-            CREATE TABLE report_files (
-                file_date DATE PRIMARY KEY,
-                csv TEXT NOT NULL,
-                row_count BIGINT NOT NULL
-            );
-            CREATE TABLE guidance_letters (
-                guarantee_id TEXT NOT NULL,
-                benefit_key TEXT NOT NULL,
-                notification_id TEXT NOT NULL,
-                sent_on DATE NOT NULL,
-                PRIMARY KEY (guarantee_id, benefit_key)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("watch_alerts")
+                    .col(text("guarantee_id"))
+                    .col(text("benefit_id"))
+                    .col(text("municipality"))
+                    .col(date("alerted_on"))
+                    .col(date("deadline"))
+                    .col(big_integer("amount_minor"))
+                    .col(text_null("notification_id"))
+                    .primary_key(Index::create().col("guarantee_id").col("benefit_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("benefits_by_paid_date")
+                    .table("benefits")
+                    .col("paid_date")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("benefit_reports")
+                    .col(ColumnDef::new("report_id").text().primary_key())
+                    .col(text("source"))
+                    .col(text("benefit_id"))
+                    .col(text("guarantee_id"))
+                    .col(text("municipality"))
+                    .col(text("person_id"))
+                    .col(text("recipient_national_id"))
+                    .col(text("recipient_role"))
+                    .col(text("law"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("paid_date"))
+                    .col(date("reported_on"))
+                    .col(date_null("file_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("benefit_reports_by_file")
+                    .table("benefit_reports")
+                    .col("file_date")
+                    .col("reported_on")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("report_files")
+                    .col(ColumnDef::new("file_date").date().primary_key())
+                    .col(text("csv"))
+                    .col(big_integer("row_count"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("guidance_letters")
+                    .col(text("guarantee_id"))
+                    .col(text("benefit_key"))
+                    .col(text("notification_id"))
+                    .col(date("sent_on"))
+                    .primary_key(Index::create().col("guarantee_id").col("benefit_key"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -334,11 +449,16 @@ impl MigrationName for BenefitsByRecipient {
 #[async_trait::async_trait]
 impl MigrationTrait for BenefitsByRecipient {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE INDEX benefits_by_recipient ON benefits (municipality, recipient_national_id)",
-        )
-        .await
+        manager
+            .create_index(
+                Index::create()
+                    .name("benefits_by_recipient")
+                    .table("benefits")
+                    .col("municipality")
+                    .col("recipient_national_id")
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -356,16 +476,48 @@ impl MigrationName for Erasures {
 #[async_trait::async_trait]
 impl MigrationTrait for Erasures {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE erasures (
-                guarantee_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                ended_on DATE NOT NULL,
-                erased_on DATE NOT NULL,
-                legal_source TEXT NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("erasures")
+                    .col(ColumnDef::new("guarantee_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(date("ended_on"))
+                    .col(date("erased_on"))
+                    .col(text("legal_source"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// The API's audit trail, as `restance_runtime::audit::API_AUDIT_TABLE` describes it (who, what,
+/// on what, the outcome; `seq` orders it), built with sea-query so that one definition serves
+/// SQLite and PostgreSQL.
+fn api_audit_table(backend: DbBackend) -> TableCreateStatement {
+    Table::create()
+        .table("api_audit")
+        .col(serial_pk(backend, "seq"))
+        .col(timestamp_with_time_zone("at"))
+        .col(text("caller"))
+        .col(text("role"))
+        .col(text("action"))
+        .col(text("target"))
+        .col(text("outcome"))
+        .col(text("detail"))
+        .to_owned()
+}
+
+/// `BIGSERIAL PRIMARY KEY` as the first migrations declared it: on PostgreSQL a `bigserial`
+/// (a sequence and its `nextval` default; sea-query's `auto_increment` would make an identity
+/// column instead, another schema), on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn serial_pk(backend: DbBackend, name: &'static str) -> ColumnDef {
+    match backend {
+        DbBackend::Postgres => ColumnDef::new(name)
+            .custom("bigserial")
+            .not_null()
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto(name),
     }
 }
