@@ -1,7 +1,8 @@
 //! The invoicing schema. Money columns are integer øre (`*_minor`).
 
-use restance_store::run_ddl;
+use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-invoicing migrate`.
 #[derive(Debug)]
@@ -26,6 +27,20 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// An auto-numbered `BIGINT` primary key: on PostgreSQL a `bigserial` (a sequence and its
+/// `nextval` default), as the tables already in production have it (sea-query's own
+/// auto-increment is an identity column there); on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn seq_key(manager: &SchemaManager, name: &'static str) -> ColumnDef {
+    match manager.get_database_backend() {
+        DbBackend::Postgres => ColumnDef::new(name)
+            .custom("bigserial")
+            .not_null()
+            .primary_key()
+            .take(),
+        _ => big_pk_auto(name),
+    }
+}
+
 /// Claims, debtors, payments and their ledger lines.
 #[derive(Debug)]
 struct Ledger;
@@ -39,96 +54,169 @@ impl MigrationName for Ledger {
 #[async_trait::async_trait]
 impl MigrationTrait for Ledger {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE debtors (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                national_id TEXT NOT NULL,
-                details TEXT NOT NULL,
-                details_hash TEXT NOT NULL,
-                credit_minor BIGINT NOT NULL DEFAULT 0,
-                PRIMARY KEY (municipality, debtor_id)
-            );
-            CREATE INDEX debtors_by_national_id ON debtors (municipality, national_id);
-            CREATE TABLE claims (
-                seq BIGSERIAL PRIMARY KEY,
-                claim_id TEXT NOT NULL UNIQUE,
-                source TEXT NOT NULL,
-                invoice_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL DEFAULT 0,
-                interest_minor BIGINT NOT NULL DEFAULT 0,
-                issue_date DATE NOT NULL,
-                due_date DATE NOT NULL,
-                reference_key TEXT NOT NULL,
-                ocr_line TEXT NOT NULL,
-                prepayment BOOLEAN NOT NULL,
-                direct_debit BOOLEAN NOT NULL,
-                state TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                settled_date DATE NULL,
-                UNIQUE (source, invoice_id),
-                UNIQUE (municipality, reference_key)
-            );
-            CREATE INDEX claims_open_by_debtor ON claims (municipality, debtor_id, state);
-            CREATE TABLE reference_sequences (
-                municipality TEXT PRIMARY KEY,
-                next_value BIGINT NOT NULL
-            );
-            CREATE TABLE payments (
-                source TEXT NOT NULL,
-                payment_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NULL,
-                amount_minor BIGINT NOT NULL,
-                booking_date DATE NOT NULL,
-                matched_by TEXT NOT NULL,
-                PRIMARY KEY (source, payment_id)
-            );
-            CREATE TABLE ledger_lines (
-                seq BIGSERIAL PRIMARY KEY,
-                claim_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                ref_id TEXT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                business_date DATE NOT NULL
-            );
-            CREATE INDEX ledger_lines_by_claim ON ledger_lines (claim_id);
-            CREATE TABLE credit_notes (
-                source TEXT NOT NULL,
-                credit_id TEXT NOT NULL,
-                claim_id TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (source, credit_id)
-            );
-            CREATE TABLE fees (
-                claim_id TEXT NOT NULL,
-                step BIGINT NOT NULL,
-                fee_id TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (claim_id, step)
-            );
-            CREATE TABLE interest_charges (
-                interest_id TEXT PRIMARY KEY,
-                claim_id TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL
-            );
-            CREATE TABLE business_days (
-                id BIGINT PRIMARY KEY,
-                last_date DATE NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("kind"))
+                    .col(text("national_id"))
+                    .col(text("details"))
+                    .col(text("details_hash"))
+                    .col(big_integer("credit_minor").default(0))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("debtors_by_national_id")
+                    .table("debtors")
+                    .col("municipality")
+                    .col("national_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("claims")
+                    .col(seq_key(manager, "seq"))
+                    .col(text("claim_id").unique_key())
+                    .col(text("source"))
+                    .col(text("invoice_id"))
+                    .col(text("municipality"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("debtor_id"))
+                    .col(text("currency"))
+                    .col(big_integer("amount_minor"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor").default(0))
+                    .col(big_integer("interest_minor").default(0))
+                    .col(date("issue_date"))
+                    .col(date("due_date"))
+                    .col(text("reference_key"))
+                    .col(text("ocr_line"))
+                    .col(boolean("prepayment"))
+                    .col(boolean("direct_debit"))
+                    .col(text("state"))
+                    .col(text("content_hash"))
+                    .col(date_null("settled_date"))
+                    .index(Index::create().unique().col("source").col("invoice_id"))
+                    .index(
+                        Index::create()
+                            .unique()
+                            .col("municipality")
+                            .col("reference_key"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claims_open_by_debtor")
+                    .table("claims")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .col("state")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("reference_sequences")
+                    .col(text("municipality").primary_key())
+                    .col(big_integer("next_value"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("payments")
+                    .col(text("source"))
+                    .col(text("payment_id"))
+                    .col(text("municipality"))
+                    .col(text_null("debtor_id"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("booking_date"))
+                    .col(text("matched_by"))
+                    .primary_key(Index::create().col("source").col("payment_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("ledger_lines")
+                    .col(seq_key(manager, "seq"))
+                    .col(text("claim_id"))
+                    .col(text("kind"))
+                    .col(text("ref_id"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(date("business_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ledger_lines_by_claim")
+                    .table("ledger_lines")
+                    .col("claim_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("credit_notes")
+                    .col(text("source"))
+                    .col(text("credit_id"))
+                    .col(text("claim_id"))
+                    .col(big_integer("amount_minor"))
+                    .primary_key(Index::create().col("source").col("credit_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("fees")
+                    .col(text("claim_id"))
+                    .col(big_integer("step"))
+                    .col(text("fee_id"))
+                    .col(big_integer("amount_minor"))
+                    .primary_key(Index::create().col("claim_id").col("step"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("interest_charges")
+                    .col(text("interest_id").primary_key())
+                    .col(text("claim_id"))
+                    .col(big_integer("amount_minor"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(big_integer("id").primary_key())
+                    .col(date("last_date"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -146,19 +234,20 @@ impl MigrationName for PlanReferences {
 #[async_trait::async_trait]
 impl MigrationTrait for PlanReferences {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE plan_references (
-                municipality TEXT NOT NULL,
-                reference_key TEXT NOT NULL,
-                plan_id TEXT NOT NULL UNIQUE,
-                debtor_id TEXT NOT NULL,
-                claim_ids TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                PRIMARY KEY (municipality, reference_key)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("plan_references")
+                    .col(text("municipality"))
+                    .col(text("reference_key"))
+                    .col(text("plan_id").unique_key())
+                    .col(text("debtor_id"))
+                    .col(text("claim_ids"))
+                    .col(big_integer("revision"))
+                    .primary_key(Index::create().col("municipality").col("reference_key"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -178,11 +267,14 @@ impl MigrationName for DebtorVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for DebtorVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("debtors")
+                    .add_column(big_integer("details_version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -202,11 +294,14 @@ impl MigrationName for ClaimVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for ClaimVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(big_integer("version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -230,14 +325,22 @@ impl MigrationTrait for PaymentsOncePerMunicipality {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let twice = db
-            .query_one_raw(restance_store::stmt(
-                db,
-                "SELECT COUNT(*) FROM (SELECT municipality, payment_id FROM payments \
-                 GROUP BY municipality, payment_id HAVING COUNT(*) > 1) AS twice",
-                vec![],
-            ))
+            .query_one(
+                &Query::select()
+                    .expr_as(Expr::col(Asterisk).count(), "twice")
+                    .from_subquery(
+                        Query::select()
+                            .columns(["municipality", "payment_id"])
+                            .from("payments")
+                            .group_by_columns(["municipality", "payment_id"])
+                            .and_having(Expr::col(Asterisk).count().gt(1))
+                            .to_owned(),
+                        "twice",
+                    )
+                    .to_owned(),
+            )
             .await?
-            .map(|r| r.try_get_by_index::<i64>(0))
+            .map(|r| r.try_get::<i64>("", "twice"))
             .transpose()?
             .unwrap_or(0);
         if twice > 0 {
@@ -248,11 +351,17 @@ impl MigrationTrait for PaymentsOncePerMunicipality {
                  GROUP BY 1, 2 HAVING COUNT(*) > 1)); reverse the extra bookings, then migrate again"
             )));
         }
-        run_ddl(
-            db,
-            "CREATE UNIQUE INDEX payments_once_per_municipality ON payments (municipality, payment_id)",
-        )
-        .await
+        manager
+            .create_index(
+                Index::create()
+                    .name("payments_once_per_municipality")
+                    .table("payments")
+                    .unique()
+                    .col("municipality")
+                    .col("payment_id")
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -272,35 +381,84 @@ impl MigrationName for Refunds {
 #[async_trait::async_trait]
 impl MigrationTrait for Refunds {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        run_ddl(
-            db,
-            "ALTER TABLE debtors ADD COLUMN credit_since DATE;
-            UPDATE debtors SET credit_since = (SELECT MAX(last_date) FROM business_days)
-                WHERE credit_minor > 0;
-            CREATE TABLE refunds (
-                refund_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                requested_date DATE NOT NULL,
-                requested_by TEXT NOT NULL,
-                state TEXT NOT NULL,
-                paid_date DATE
-            );
-            CREATE INDEX refunds_by_debtor ON refunds (municipality, debtor_id);
-            CREATE TABLE refund_holds (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                held_by TEXT NOT NULL,
-                held_date DATE NOT NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            )",
-        )
-        .await?;
-        run_ddl(db, restance_runtime::audit::API_AUDIT_TABLE).await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("debtors")
+                    .add_column(date_null("credit_since"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table("debtors")
+                    .value(
+                        "credit_since",
+                        Query::select()
+                            .expr(Expr::col("last_date").max())
+                            .from("business_days")
+                            .to_owned(),
+                    )
+                    .and_where(Expr::col("credit_minor").gt(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("refunds")
+                    .col(text("refund_id").primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("currency"))
+                    .col(big_integer("amount_minor"))
+                    .col(date("requested_date"))
+                    .col(text("requested_by"))
+                    .col(text("state"))
+                    .col(date_null("paid_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("refunds_by_debtor")
+                    .table("refunds")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("refund_holds")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("reason"))
+                    .col(text("held_by"))
+                    .col(date("held_date"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        // The API audit trail (`restance_runtime::audit`'s `api_audit`), here as sea-query.
+        manager
+            .create_table(
+                Table::create()
+                    .table("api_audit")
+                    .col(seq_key(manager, "seq"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(text("caller"))
+                    .col(text("role"))
+                    .col(text("action"))
+                    .col(text("target"))
+                    .col(text("outcome"))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -319,16 +477,22 @@ impl MigrationName for Erasures {
 #[async_trait::async_trait]
 impl MigrationTrait for Erasures {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE erasures (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                erased_on DATE NOT NULL,
-                legal_source TEXT NOT NULL,
-                PRIMARY KEY (municipality, debtor_id, erased_on)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("erasures")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(date("erased_on"))
+                    .col(text("legal_source"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("debtor_id")
+                            .col("erased_on"),
+                    )
+                    .to_owned(),
+            )
+            .await
     }
 }
