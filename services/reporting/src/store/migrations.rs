@@ -24,8 +24,12 @@
 //!   before its files are rendered, published with its files' SHA-256 in one transaction with
 //!   the outbox.
 
-use restance_store::run_ddl;
+use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_integer, big_pk_auto, boolean, date, date_null, text, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null,
+};
 
 /// The migrator run at start and by `restance-reporting migrate`.
 #[derive(Debug)]
@@ -49,6 +53,20 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// A `BIGSERIAL PRIMARY KEY` column: on PostgreSQL a `bigserial` (a sequence as its default, as
+/// the table always had; sea-query's `big_pk_auto` would make an identity column there), on
+/// SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn serial_key(manager: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
+    match manager.get_database_backend() {
+        DatabaseBackend::Postgres => ColumnDef::new(name)
+            .custom("bigserial")
+            .not_null()
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto(name),
+    }
+}
+
 /// Claims and their versions, holds, business days, snapshots, flows, imports, reports, audit.
 #[derive(Debug)]
 struct Reporting;
@@ -63,161 +81,302 @@ impl MigrationName for Reporting {
 impl MigrationTrait for Reporting {
     // Long: the schema itself, one CREATE statement per table; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE claims (
-                claim_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                due_date DATE NOT NULL,
-                direct_debit BOOLEAN NOT NULL,
-                lifecycle TEXT NOT NULL,
-                holds TEXT NOT NULL,
-                state TEXT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                version_from DATE NOT NULL
-            );
-            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
-            CREATE TABLE claim_versions (
-                claim_id TEXT NOT NULL,
-                valid_from DATE NOT NULL,
-                valid_to DATE NULL,
-                municipality TEXT NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                due_date DATE NOT NULL,
-                direct_debit BOOLEAN NOT NULL,
-                state TEXT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                total_minor BIGINT NOT NULL,
-                PRIMARY KEY (claim_id, valid_from)
-            );
-            CREATE INDEX claim_versions_current ON claim_versions (municipality, due_date)
-                WHERE valid_to IS NULL AND total_minor > 0;
-            CREATE INDEX claim_versions_closed ON claim_versions (municipality, valid_to)
-                WHERE valid_to IS NOT NULL AND total_minor > 0;
-            CREATE TABLE holds (
-                kind TEXT NOT NULL,
-                hold_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                from_date DATE NOT NULL,
-                until_date DATE NULL,
-                status TEXT NOT NULL,
-                claim_ids TEXT NOT NULL,
-                PRIMARY KEY (kind, hold_id)
-            );
-            CREATE INDEX holds_starting ON holds (status, from_date);
-            CREATE INDEX holds_expiring ON holds (status, until_date);
-            CREATE TABLE business_days (
-                business_date DATE PRIMARY KEY,
-                state TEXT NOT NULL,
-                opened_at TIMESTAMPTZ NOT NULL,
-                finished_at TIMESTAMPTZ NULL
-            );
-            CREATE TABLE snapshot_days (
-                as_of DATE PRIMARY KEY,
-                cells BIGINT NOT NULL,
-                computed_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE arrears_daily (
-                municipality TEXT NOT NULL,
-                as_of DATE NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                state TEXT NOT NULL,
-                age_bucket TEXT NOT NULL,
-                direct_debit BOOLEAN NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                claims BIGINT NOT NULL,
-                PRIMARY KEY (municipality, as_of, office, category, state, age_bucket, direct_debit)
-            );
-            CREATE TABLE arrears_debtors (
-                municipality TEXT NOT NULL,
-                as_of DATE NOT NULL,
-                dimension TEXT NOT NULL,
-                dim_key TEXT NOT NULL,
-                debtors BIGINT NOT NULL,
-                PRIMARY KEY (municipality, as_of, dimension, dim_key)
-            );
-            CREATE TABLE flows_daily (
-                municipality TEXT NOT NULL,
-                business_date DATE NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                claims BIGINT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (municipality, business_date, office, category, kind)
-            );
-            CREATE TABLE payments_daily (
-                municipality TEXT NOT NULL,
-                business_date DATE NOT NULL,
-                payments BIGINT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                dd_payments BIGINT NOT NULL,
-                dd_amount_minor BIGINT NOT NULL,
-                PRIMARY KEY (municipality, business_date)
-            );
-            CREATE TABLE arrears_imported (
-                municipality TEXT NOT NULL,
-                as_of DATE NOT NULL,
-                office TEXT NOT NULL,
-                category TEXT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                claims BIGINT NOT NULL,
-                debtors BIGINT NOT NULL,
-                imported_at TIMESTAMPTZ NOT NULL,
-                imported_by TEXT NOT NULL,
-                PRIMARY KEY (municipality, as_of, office, category)
-            );
-            CREATE TABLE reports (
-                report_id TEXT PRIMARY KEY,
-                kind TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                as_of DATE NOT NULL,
-                period_start DATE NOT NULL,
-                generated_on DATE NOT NULL,
-                state TEXT NOT NULL,
-                claimed_by TEXT NULL,
-                lease_until TIMESTAMPTZ NULL,
-                published_at TIMESTAMPTZ NULL,
-                failure TEXT NULL,
-                report_json TEXT NULL
-            );
-            CREATE INDEX reports_by_municipality ON reports (municipality, as_of);
-            CREATE TABLE report_files (
-                report_id TEXT NOT NULL,
-                name TEXT NOT NULL,
-                media_type TEXT NOT NULL,
-                path TEXT NOT NULL,
-                sha256 TEXT NOT NULL,
-                size_bytes BIGINT NOT NULL,
-                PRIMARY KEY (report_id, name)
-            );
-            CREATE TABLE api_audit (
-                seq BIGSERIAL PRIMARY KEY,
-                at TIMESTAMPTZ NOT NULL,
-                caller TEXT NOT NULL,
-                role TEXT NOT NULL,
-                action TEXT NOT NULL,
-                target TEXT NOT NULL,
-                outcome TEXT NOT NULL,
-                detail TEXT NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("claims")
+                    .col(text("claim_id").primary_key())
+                    .col(text("municipality"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("debtor_id"))
+                    .col(date("due_date"))
+                    .col(boolean("direct_debit"))
+                    .col(text("lifecycle"))
+                    .col(text("holds"))
+                    .col(text("state"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(date("version_from"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claims_by_debtor")
+                    .table("claims")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("claim_versions")
+                    .col(text("claim_id"))
+                    .col(date("valid_from"))
+                    .col(date_null("valid_to"))
+                    .col(text("municipality"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("debtor_id"))
+                    .col(date("due_date"))
+                    .col(boolean("direct_debit"))
+                    .col(text("state"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(big_integer("total_minor"))
+                    .primary_key(Index::create().col("claim_id").col("valid_from"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claim_versions_current")
+                    .table("claim_versions")
+                    .col("municipality")
+                    .col("due_date")
+                    .and_where(Expr::col("valid_to").is_null())
+                    .and_where(Expr::col("total_minor").gt(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claim_versions_closed")
+                    .table("claim_versions")
+                    .col("municipality")
+                    .col("valid_to")
+                    .and_where(Expr::col("valid_to").is_not_null())
+                    .and_where(Expr::col("total_minor").gt(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("holds")
+                    .col(text("kind"))
+                    .col(text("hold_id"))
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(date("from_date"))
+                    .col(date_null("until_date"))
+                    .col(text("status"))
+                    .col(text("claim_ids"))
+                    .primary_key(Index::create().col("kind").col("hold_id"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, column) in [
+            ("holds_starting", "from_date"),
+            ("holds_expiring", "until_date"),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table("holds")
+                        .col("status")
+                        .col(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(date("business_date").primary_key())
+                    .col(text("state"))
+                    .col(timestamp_with_time_zone("opened_at"))
+                    .col(timestamp_with_time_zone_null("finished_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("snapshot_days")
+                    .col(date("as_of").primary_key())
+                    .col(big_integer("cells"))
+                    .col(timestamp_with_time_zone("computed_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("arrears_daily")
+                    .col(text("municipality"))
+                    .col(date("as_of"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("state"))
+                    .col(text("age_bucket"))
+                    .col(boolean("direct_debit"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(big_integer("claims"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("as_of")
+                            .col("office")
+                            .col("category")
+                            .col("state")
+                            .col("age_bucket")
+                            .col("direct_debit"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("arrears_debtors")
+                    .col(text("municipality"))
+                    .col(date("as_of"))
+                    .col(text("dimension"))
+                    .col(text("dim_key"))
+                    .col(big_integer("debtors"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("as_of")
+                            .col("dimension")
+                            .col("dim_key"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("flows_daily")
+                    .col(text("municipality"))
+                    .col(date("business_date"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(text("kind"))
+                    .col(big_integer("claims"))
+                    .col(big_integer("amount_minor"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("business_date")
+                            .col("office")
+                            .col("category")
+                            .col("kind"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("payments_daily")
+                    .col(text("municipality"))
+                    .col(date("business_date"))
+                    .col(big_integer("payments"))
+                    .col(big_integer("amount_minor"))
+                    .col(big_integer("dd_payments"))
+                    .col(big_integer("dd_amount_minor"))
+                    .primary_key(Index::create().col("municipality").col("business_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("arrears_imported")
+                    .col(text("municipality"))
+                    .col(date("as_of"))
+                    .col(text("office"))
+                    .col(text("category"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(big_integer("claims"))
+                    .col(big_integer("debtors"))
+                    .col(timestamp_with_time_zone("imported_at"))
+                    .col(text("imported_by"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("as_of")
+                            .col("office")
+                            .col("category"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("reports")
+                    .col(text("report_id").primary_key())
+                    .col(text("kind"))
+                    .col(text("municipality"))
+                    .col(date("as_of"))
+                    .col(date("period_start"))
+                    .col(date("generated_on"))
+                    .col(text("state"))
+                    .col(text_null("claimed_by"))
+                    .col(timestamp_with_time_zone_null("lease_until"))
+                    .col(timestamp_with_time_zone_null("published_at"))
+                    .col(text_null("failure"))
+                    .col(text_null("report_json"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("reports_by_municipality")
+                    .table("reports")
+                    .col("municipality")
+                    .col("as_of")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("report_files")
+                    .col(text("report_id"))
+                    .col(text("name"))
+                    .col(text("media_type"))
+                    .col(text("path"))
+                    .col(text("sha256"))
+                    .col(big_integer("size_bytes"))
+                    .primary_key(Index::create().col("report_id").col("name"))
+                    .to_owned(),
+            )
+            .await?;
+        // The API audit trail (the shape every service's `api_audit` has).
+        manager
+            .create_table(
+                Table::create()
+                    .table("api_audit")
+                    .col(serial_key(manager, "seq"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(text("caller"))
+                    .col(text("role"))
+                    .col(text("action"))
+                    .col(text("target"))
+                    .col(text("outcome"))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -237,11 +396,14 @@ impl MigrationName for ClaimVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for ClaimVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(big_integer("invoicing_version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -262,17 +424,23 @@ impl MigrationName for MeasuresDaily {
 #[async_trait::async_trait]
 impl MigrationTrait for MeasuresDaily {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE measures_daily (
-                municipality TEXT NOT NULL,
-                business_date DATE NOT NULL,
-                measure TEXT NOT NULL,
-                count BIGINT NOT NULL,
-                PRIMARY KEY (municipality, business_date, measure)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("measures_daily")
+                    .col(text("municipality"))
+                    .col(date("business_date"))
+                    .col(text("measure"))
+                    .col(big_integer("count"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("business_date")
+                            .col("measure"),
+                    )
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -290,12 +458,18 @@ impl MigrationName for PrepaymentIndex {
 #[async_trait::async_trait]
 impl MigrationTrait for PrepaymentIndex {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE INDEX claim_versions_prepayment ON claim_versions (municipality, valid_from) \
-             WHERE state = 'prepayment' AND total_minor > 0",
-        )
-        .await
+        manager
+            .create_index(
+                Index::create()
+                    .name("claim_versions_prepayment")
+                    .table("claim_versions")
+                    .col("municipality")
+                    .col("valid_from")
+                    .and_where(Expr::col("state").eq("prepayment"))
+                    .and_where(Expr::col("total_minor").gt(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -314,17 +488,27 @@ impl MigrationName for CampaignsSent {
 #[async_trait::async_trait]
 impl MigrationTrait for CampaignsSent {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE campaigns_sent (
-                campaign_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                sent_date DATE NOT NULL,
-                debtors TEXT NOT NULL
-            );
-            CREATE INDEX campaigns_sent_period ON campaigns_sent (municipality, sent_date);",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("campaigns_sent")
+                    .col(text("campaign_id").primary_key())
+                    .col(text("municipality"))
+                    .col(text("kind"))
+                    .col(date("sent_date"))
+                    .col(text("debtors"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("campaigns_sent_period")
+                    .table("campaigns_sent")
+                    .col("municipality")
+                    .col("sent_date")
+                    .to_owned(),
+            )
+            .await
     }
 }
