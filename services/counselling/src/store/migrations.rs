@@ -6,8 +6,9 @@
 //! in full: earlier cases and invoicing's debtors are found by it. It is never logged, never
 //! published and never answered by the API (the birth date is).
 
-use restance_store::run_ddl;
+use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-counselling migrate`.
 #[derive(Debug)]
@@ -41,68 +42,141 @@ impl MigrationName for Cases {
 #[async_trait::async_trait]
 impl MigrationTrait for Cases {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            &format!(
-                "CREATE TABLE cases (
-                case_id TEXT PRIMARY KEY,
-                source TEXT NOT NULL,
-                application_id TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                applicant_id TEXT NOT NULL,
-                national_id TEXT NULL,
-                applicant TEXT NOT NULL,
-                counsellor TEXT NOT NULL,
-                routine TEXT NOT NULL,
-                phase TEXT NOT NULL,
-                opened_on DATE NOT NULL,
-                next_timer DATE NULL,
-                previous_case_id TEXT NULL,
-                state TEXT NOT NULL,
-                UNIQUE (source, application_id)
-            );
-            CREATE INDEX cases_by_person ON cases (municipality, national_id);
-            CREATE INDEX cases_by_timer ON cases (next_timer);
-            CREATE INDEX cases_by_counsellor ON cases (counsellor, phase);
-            CREATE TABLE debtors (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                national_id TEXT NOT NULL,
-                version BIGINT NOT NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            );
-            CREATE INDEX debtors_by_person ON debtors (municipality, national_id);
-            CREATE TABLE claims (
-                claim_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                category TEXT NOT NULL,
-                invoice_id TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                balance_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                open BOOLEAN NOT NULL,
-                version BIGINT NOT NULL
-            );
-            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
-            CREATE TABLE holds (
-                case_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                held_from DATE NOT NULL,
-                released_on DATE NULL,
-                PRIMARY KEY (case_id, debtor_id)
-            );
-            CREATE INDEX holds_by_debtor ON holds (municipality, debtor_id);
-            CREATE TABLE business_days (
-                business_date DATE PRIMARY KEY
-            );
-            {}",
-                restance_runtime::audit::API_AUDIT_TABLE
-            ),
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("cases")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("source"))
+                    .col(text("application_id"))
+                    .col(text("content_hash"))
+                    .col(text("municipality"))
+                    .col(text("applicant_id"))
+                    .col(text_null("national_id"))
+                    .col(text("applicant"))
+                    .col(text("counsellor"))
+                    .col(text("routine"))
+                    .col(text("phase"))
+                    .col(date("opened_on"))
+                    .col(date_null("next_timer"))
+                    .col(text_null("previous_case_id"))
+                    .col(text("state"))
+                    .index(Index::create().unique().col("source").col("application_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("cases_by_person")
+                    .table("cases")
+                    .col("municipality")
+                    .col("national_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("cases_by_timer")
+                    .table("cases")
+                    .col("next_timer")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("cases_by_counsellor")
+                    .table("cases")
+                    .col("counsellor")
+                    .col("phase")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("national_id"))
+                    .col(big_integer("version"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("debtors_by_person")
+                    .table("debtors")
+                    .col("municipality")
+                    .col("national_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("claims")
+                    .col(ColumnDef::new("claim_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("category"))
+                    .col(text("invoice_id"))
+                    .col(text("currency"))
+                    .col(big_integer("balance_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(boolean("open"))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claims_by_debtor")
+                    .table("claims")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("holds")
+                    .col(text("case_id"))
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(date("held_from"))
+                    .col(date_null("released_on"))
+                    .primary_key(Index::create().col("case_id").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("holds_by_debtor")
+                    .table("holds")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(ColumnDef::new("business_date").date().primary_key())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(api_audit_table(manager.get_database_backend()))
+            .await
     }
 }
 
@@ -119,16 +193,48 @@ impl MigrationName for Erasures {
 #[async_trait::async_trait]
 impl MigrationTrait for Erasures {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE erasures (
-                case_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                closed_on DATE NOT NULL,
-                erased_on DATE NOT NULL,
-                legal_source TEXT NOT NULL
-            );",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("erasures")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(date("closed_on"))
+                    .col(date("erased_on"))
+                    .col(text("legal_source"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// The API's audit trail, as `restance_runtime::audit::API_AUDIT_TABLE` describes it (who, what,
+/// on what, the outcome; `seq` orders it), built with sea-query so that one definition serves
+/// SQLite and PostgreSQL.
+fn api_audit_table(backend: DbBackend) -> TableCreateStatement {
+    Table::create()
+        .table("api_audit")
+        .col(serial_pk(backend, "seq"))
+        .col(timestamp_with_time_zone("at"))
+        .col(text("caller"))
+        .col(text("role"))
+        .col(text("action"))
+        .col(text("target"))
+        .col(text("outcome"))
+        .col(text("detail"))
+        .to_owned()
+}
+
+/// `BIGSERIAL PRIMARY KEY` as the first migrations declared it: on PostgreSQL a `bigserial`
+/// (a sequence and its `nextval` default; sea-query's `auto_increment` would make an identity
+/// column instead, another schema), on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
+fn serial_pk(backend: DbBackend, name: &'static str) -> ColumnDef {
+    match backend {
+        DbBackend::Postgres => ColumnDef::new(name)
+            .custom("bigserial")
+            .not_null()
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto(name),
     }
 }
