@@ -5,8 +5,12 @@
 
 use chrono::Utc;
 use restance_store::{rows_per_statement, stmt, value_rows};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::collections::HashSet;
+
+/// The inbox table.
+const INBOX: &str = "restance_inbox";
 
 /// The idempotency key of a message.
 pub type MessageKey = (String, String);
@@ -20,6 +24,8 @@ pub async fn record_new(
     let mut fresh = HashSet::with_capacity(keys.len());
     let now = Utc::now();
     for chunk in keys.chunks(rows_per_statement(3)) {
+        // Hand-written: every consumed message passes here, in runs of up to a batch
+        // (bench-ingest, docs/performance.md); one multi-row statement with RETURNING.
         let sql = format!(
             "INSERT INTO restance_inbox (source, message_id, received_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING source, message_id",
@@ -40,33 +46,26 @@ pub async fn record_new(
     Ok(fresh)
 }
 
-fn key_condition(start: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "(source = ${} AND message_id = ${})",
-                start + 2 * i,
-                start + 2 * i + 1
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-fn key_values(keys: &[MessageKey]) -> Vec<Value> {
-    keys.iter()
-        .flat_map(|(s, i)| [Value::from(s.clone()), Value::from(i.clone())])
-        .collect()
+/// `(source = … AND message_id = …) OR …` over `keys`.
+fn any_key(keys: &[MessageKey]) -> Cond {
+    keys.iter().fold(Cond::any(), |any, (source, id)| {
+        any.add(
+            Cond::all()
+                .add(Expr::col("source").eq(source.as_str()))
+                .add(Expr::col("message_id").eq(id.as_str())),
+        )
+    })
 }
 
 /// Marks keys (recorded in this transaction) as rejected: their effect was a dead letter.
 pub async fn mark_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
     for chunk in keys.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "UPDATE restance_inbox SET rejected = TRUE WHERE {}",
-            key_condition(1, chunk.len())
-        );
-        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+        let update = Query::update()
+            .table(INBOX)
+            .value("rejected", true)
+            .cond_where(any_key(chunk))
+            .to_owned();
+        tx.execute(&update).await?;
     }
     Ok(())
 }
@@ -75,11 +74,11 @@ pub async fn mark_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Re
 /// took effect stay (a replay of those is still a duplicate).
 pub async fn forget_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
     for chunk in keys.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "DELETE FROM restance_inbox WHERE rejected AND ({})",
-            key_condition(1, chunk.len())
-        );
-        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+        let delete = Query::delete()
+            .from_table(INBOX)
+            .cond_where(Cond::all().add(Expr::col("rejected")).add(any_key(chunk)))
+            .to_owned();
+        tx.execute(&delete).await?;
     }
     Ok(())
 }
@@ -89,11 +88,11 @@ pub async fn forget_rejected(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> 
 /// it new.
 pub async fn forget(tx: &impl ConnectionTrait, keys: &[MessageKey]) -> Result<(), DbErr> {
     for chunk in keys.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "DELETE FROM restance_inbox WHERE {}",
-            key_condition(1, chunk.len())
-        );
-        tx.execute_raw(stmt(tx, sql, key_values(chunk))).await?;
+        let delete = Query::delete()
+            .from_table(INBOX)
+            .cond_where(any_key(chunk))
+            .to_owned();
+        tx.execute(&delete).await?;
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The inbox and outbox tables. Every service lists [`InboxOutbox`] first in its migrator.
 
-use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_pk_auto, blob, boolean, text, text_null, timestamp_with_time_zone,
+};
 
 /// Creates `restance_inbox` and `restance_outbox`.
 #[derive(Debug)]
@@ -16,27 +18,33 @@ impl MigrationName for InboxOutbox {
 #[async_trait::async_trait]
 impl MigrationTrait for InboxOutbox {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE restance_inbox (
-                source TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                received_at TIMESTAMPTZ NOT NULL,
-                rejected BOOLEAN NOT NULL DEFAULT FALSE,
-                PRIMARY KEY (source, message_id)
-            );
-            CREATE TABLE restance_outbox (
-                seq BIGSERIAL PRIMARY KEY,
-                exchange TEXT NULL,
-                routing_key TEXT NOT NULL,
-                message_id TEXT NOT NULL,
-                message_type TEXT NOT NULL,
-                headers TEXT NOT NULL,
-                body BYTEA NOT NULL,
-                mandatory BOOLEAN NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("restance_inbox")
+                    .col(text("source"))
+                    .col(text("message_id"))
+                    .col(timestamp_with_time_zone("received_at"))
+                    .col(boolean("rejected").default(false))
+                    .primary_key(Index::create().col("source").col("message_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("restance_outbox")
+                    .col(big_pk_auto("seq"))
+                    .col(text_null("exchange"))
+                    .col(text("routing_key"))
+                    .col(text("message_id"))
+                    .col(text("message_type"))
+                    .col(text("headers"))
+                    .col(blob("body"))
+                    .col(boolean("mandatory"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -35,13 +35,17 @@ use crate::connection::Backoff;
 use crate::health::Readiness;
 use crate::publisher::{ConfirmedPublisher, OutgoingMessage};
 use chrono::Utc;
-use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
+use restance_store::{is_postgres, rows_per_statement, stmt, value_rows};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// The outbox table.
+const OUTBOX: &str = "restance_outbox";
 
 /// The PostgreSQL advisory lock a relay holds for one round (transaction-scoped): one relay
 /// publishes at a time. The database is the service's own, so one key serves every service.
@@ -71,6 +75,8 @@ impl Outbox {
         const COLS: usize = 8;
         let now = Utc::now();
         for chunk in messages.chunks(rows_per_statement(COLS)) {
+            // Hand-written: every published event is inserted here, a transaction's events in
+            // one multi-row statement (bench-ingest, docs/performance.md).
             let sql = format!(
                 "INSERT INTO restance_outbox (exchange, routing_key, message_id, message_type, \
                  headers, body, mandatory, created_at) VALUES {}",
@@ -101,10 +107,11 @@ impl Outbox {
 
     /// Rows not yet published.
     pub async fn pending(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-        let row = db
-            .query_one_raw(stmt(db, "SELECT COUNT(*) FROM restance_outbox", vec![]))
-            .await?;
-        match row {
+        let count = Query::select()
+            .expr(Expr::col("seq").count())
+            .from(OUTBOX)
+            .to_owned();
+        match db.query_one(&count).await? {
             Some(r) => r.try_get_by_index::<i64>(0),
             None => Ok(0),
         }
@@ -265,16 +272,7 @@ impl OutboxRelay {
             return Ok(Rounded::Published(n, next));
         }
         let tx = self.db.begin().await?;
-        let locked = tx
-            .query_one_raw(stmt(
-                &tx,
-                "SELECT pg_try_advisory_xact_lock($1)",
-                vec![RELAY_LOCK.into()],
-            ))
-            .await?
-            .map(|r| r.try_get_by_index::<bool>(0))
-            .transpose()?
-            .unwrap_or(false);
+        let locked = restance_store::try_advisory_lock(&tx, RELAY_LOCK).await?;
         if !locked {
             tx.rollback().await?;
             return Ok(Rounded::Busy);
@@ -351,15 +349,24 @@ impl OutboxRelay {
 
     /// Up to `relay_batch` rows with a `seq` above `from`, in `seq` order.
     async fn read_from(&self, db: &impl ConnectionTrait, from: i64) -> Result<Round, DbErr> {
-        let limit = i64::try_from(self.settings.relay_batch).unwrap_or(1000);
-        let rows = db
-            .query_all_raw(stmt(
-                db,
-                "SELECT seq, exchange, routing_key, message_id, message_type, headers, body, mandatory \
-                 FROM restance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-                vec![from.into(), limit.into()],
-            ))
-            .await?;
+        let limit = u64::try_from(self.settings.relay_batch).unwrap_or(1000);
+        let select = Query::select()
+            .columns([
+                "seq",
+                "exchange",
+                "routing_key",
+                "message_id",
+                "message_type",
+                "headers",
+                "body",
+                "mandatory",
+            ])
+            .from(OUTBOX)
+            .and_where(Expr::col("seq").gt(from))
+            .order_by("seq", Order::Asc)
+            .limit(Ord::max(limit, 1))
+            .to_owned();
+        let rows = db.query_all(&select).await?;
         let mut round = Round {
             seqs: Vec::with_capacity(rows.len()),
             messages: Vec::with_capacity(rows.len()),
@@ -393,21 +400,19 @@ async fn delete(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<(), DbErr> {
         return Ok(());
     };
     if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
-        db.execute_raw(stmt(
-            db,
-            "DELETE FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
-            vec![first.into(), last.into()],
-        ))
-        .await?;
+        let range = Query::delete()
+            .from_table(OUTBOX)
+            .and_where(Expr::col("seq").between(first, last))
+            .to_owned();
+        db.execute(&range).await?;
         return Ok(());
     }
     for chunk in seqs.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "DELETE FROM restance_outbox WHERE seq IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let values = chunk.iter().map(|s| Value::from(*s)).collect();
-        db.execute_raw(stmt(db, sql, values)).await?;
+        let named = Query::delete()
+            .from_table(OUTBOX)
+            .and_where(Expr::col("seq").is_in(chunk.iter().copied()))
+            .to_owned();
+        db.execute(&named).await?;
     }
     Ok(())
 }
@@ -422,28 +427,29 @@ async fn still_pending(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<bool, 
     if usize::try_from(last - first).ok() == Some(seqs.len() - 1) {
         // Every `seq` of the range is one of ours, so the range holds nothing else.
         if let Some(r) = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT COUNT(*) FROM restance_outbox WHERE seq >= $1 AND seq <= $2",
-                vec![first.into(), last.into()],
-            ))
+            .query_one(&count_where(Expr::col("seq").between(first, last)))
             .await?
         {
             found = r.try_get_by_index(0)?;
         }
     } else {
         for chunk in seqs.chunks(rows_per_statement(1)) {
-            let sql = format!(
-                "SELECT COUNT(*) FROM restance_outbox WHERE seq IN ({})",
-                placeholder_list(1, chunk.len())
-            );
-            let values = chunk.iter().map(|s| Value::from(*s)).collect();
-            if let Some(r) = db.query_one_raw(stmt(db, sql, values)).await? {
+            let named = count_where(Expr::col("seq").is_in(chunk.iter().copied()));
+            if let Some(r) = db.query_one(&named).await? {
                 found += r.try_get_by_index::<i64>(0)?;
             }
         }
     }
     Ok(usize::try_from(found).ok() == Some(seqs.len()))
+}
+
+/// `SELECT COUNT(seq) FROM restance_outbox WHERE <condition>`.
+fn count_where(condition: Expr) -> SelectStatement {
+    Query::select()
+        .expr(Expr::col("seq").count())
+        .from(OUTBOX)
+        .and_where(condition)
+        .to_owned()
 }
 
 /// Why a relay round failed.

@@ -30,7 +30,27 @@ impl MigrationName for AppendOnly {
 /// The API audit table every service with API writes or audited reads keeps (`api_audit`; the
 /// shape dunning's and reporting's first migrations created): one row per action, with the
 /// token's holder and role, the action, its target, the outcome and a detail without personal
-/// data. Make it append-only with [`AppendOnly`].
+/// data. A migration creates it with `manager.create_table(api_audit_table())` and makes it
+/// append-only with [`AppendOnly`].
+pub fn api_audit_table() -> TableCreateStatement {
+    use sea_orm_migration::schema::{big_pk_auto, text, timestamp_with_time_zone};
+    Table::create()
+        .table(API_AUDIT)
+        .col(big_pk_auto("seq"))
+        .col(timestamp_with_time_zone("at"))
+        .col(text("caller"))
+        .col(text("role"))
+        .col(text("action"))
+        .col(text("target"))
+        .col(text("outcome"))
+        .col(text("detail"))
+        .to_owned()
+}
+
+/// The API audit table's name.
+pub const API_AUDIT: &str = "api_audit";
+
+/// [`api_audit_table`] as PostgreSQL text, for migrations not yet on sea-query.
 pub const API_AUDIT_TABLE: &str = "CREATE TABLE api_audit (
     seq BIGSERIAL PRIMARY KEY,
     at TIMESTAMPTZ NOT NULL,
@@ -42,7 +62,7 @@ pub const API_AUDIT_TABLE: &str = "CREATE TABLE api_audit (
     detail TEXT NOT NULL
 )";
 
-/// One row of [`API_AUDIT_TABLE`]: who (the token's holder and role), what, on what, the outcome
+/// One row of [`api_audit_table`]: who (the token's holder and role), what, on what, the outcome
 /// and a detail without personal data.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiAuditRow<'a> {
@@ -60,18 +80,19 @@ pub struct ApiAuditRow<'a> {
     pub detail: &'a str,
 }
 
-/// Appends `row` to the service's `api_audit` ([`API_AUDIT_TABLE`]), stamped with the wall
+/// Appends `row` to the service's `api_audit` ([`api_audit_table`]), stamped with the wall
 /// clock; caller, role and target are cut to [`crate::api::MAX_AUDIT_TARGET`] characters.
 pub async fn record_api_audit(
     db: &impl ConnectionTrait,
     row: ApiAuditRow<'_>,
 ) -> Result<(), DbErr> {
     use crate::api::bounded_target;
-    db.execute_raw(restance_store::stmt(
-        db,
-        "INSERT INTO api_audit (at, caller, role, action, target, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![
+    let insert = Query::insert()
+        .into_table(API_AUDIT)
+        .columns([
+            "at", "caller", "role", "action", "target", "outcome", "detail",
+        ])
+        .values_panic([
             chrono::Utc::now().into(),
             bounded_target(row.caller).into(),
             bounded_target(row.role).into(),
@@ -79,10 +100,9 @@ pub async fn record_api_audit(
             bounded_target(row.target).into(),
             row.outcome.into(),
             row.detail.into(),
-        ],
-    ))
-    .await
-    .map(drop)
+        ])
+        .to_owned();
+    db.execute(&insert).await.map(drop)
 }
 
 /// The error every refused change carries (a test looks for it).

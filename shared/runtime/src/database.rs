@@ -7,10 +7,8 @@
 //! process per database file: no lock.
 
 use restance_bus::Backoff;
-use restance_store::{is_postgres, stmt};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait,
-};
+use restance_store::is_postgres;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -106,16 +104,7 @@ async fn migrate_locked<M: MigratorTrait>(
     let lock = lock_db.begin().await?;
     let mut waited = false;
     loop {
-        let got = lock
-            .query_one_raw(stmt(
-                &lock,
-                "SELECT pg_try_advisory_xact_lock($1)",
-                vec![MIGRATION_LOCK.into()],
-            ))
-            .await?
-            .map(|r| r.try_get_by_index::<bool>(0))
-            .transpose()?
-            .unwrap_or(false);
+        let got = restance_store::try_advisory_lock(&lock, MIGRATION_LOCK).await?;
         if got {
             break;
         }

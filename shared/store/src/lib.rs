@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use restance_kernel::{BusinessDate, Money};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 /// A statement for the connection's backend.
@@ -131,12 +132,12 @@ pub async fn take_write_lock(
     column: &str,
 ) -> Result<(), DbErr> {
     if !is_postgres(db) {
-        db.execute_raw(stmt(
-            db,
-            format!("UPDATE {table} SET {column} = {column} WHERE 1 = 0"),
-            vec![],
-        ))
-        .await?;
+        let nothing = Query::update()
+            .table(Alias::new(table))
+            .value(Alias::new(column), Expr::col(Alias::new(column)))
+            .and_where(Expr::val(1).eq(0))
+            .to_owned();
+        db.execute(&nothing).await?;
     }
     Ok(())
 }
@@ -169,26 +170,34 @@ pub async fn advisory_locks(db: &impl ConnectionTrait, mut keys: Vec<i64>) -> Re
     keys.sort_unstable();
     keys.dedup();
     for key in keys {
-        db.execute_raw(stmt(
-            db,
-            "SELECT pg_advisory_xact_lock($1)",
-            vec![key.into()],
-        ))
-        .await?;
+        let lock = Query::select()
+            .expr(Func::cust("pg_advisory_xact_lock").arg(key))
+            .to_owned();
+        db.execute(&lock).await?;
     }
     Ok(())
 }
 
+/// Takes the transaction-scoped PostgreSQL advisory lock `key` if nobody holds it: true when
+/// taken (the relay's round, a migration). PostgreSQL only.
+pub async fn try_advisory_lock(db: &impl ConnectionTrait, key: i64) -> Result<bool, DbErr> {
+    let lock = Query::select()
+        .expr(Func::cust("pg_try_advisory_xact_lock").arg(key))
+        .to_owned();
+    db.query_one(&lock)
+        .await?
+        .map(|r| r.try_get_by_index::<bool>(0))
+        .transpose()
+        .map(|taken| taken.unwrap_or(false))
+}
+
 /// The latest date in a service's `business_days (business_date DATE …)` table, if any.
 pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
-    match db
-        .query_one_raw(stmt(
-            db,
-            "SELECT MAX(business_date) FROM business_days",
-            vec![],
-        ))
-        .await?
-    {
+    let latest = Query::select()
+        .expr(Expr::col("business_date").max())
+        .from("business_days")
+        .to_owned();
+    match db.query_one(&latest).await? {
         Some(r) => get_opt_date(&r, 0),
         None => Ok(None),
     }

@@ -122,12 +122,7 @@ pub fn parse(
             message,
         }]
     };
-    let mut payments = Vec::new();
-    let mut skipped = Vec::new();
-    let mut transmission: Option<(u64, u64)> = None; // (transmission number, data recipient)
-    let mut ended = false;
-    let mut assignment: Option<Assignment> = None;
-    let (mut all_transactions, mut all_records, mut all_sum) = (0u64, 0u64, 0i128);
+    let mut reader = Transmission::new(name, accounts);
     let mut last_line = 0;
     for (i, line) in input.split(b'\n').enumerate() {
         let n = i + 1;
@@ -137,261 +132,21 @@ pub fn parse(
             continue;
         }
         last_line = n;
-        if ended {
+        if reader.ended {
             return Err(problem(
                 n,
                 "a record after the transmission end (record type 89)".into(),
             ));
         }
-        let Ok(record) = std::str::from_utf8(raw) else {
-            return Err(problem(n, "not text: OCR giro records are ASCII".into()));
-        };
-        if record.len() != RECORD_LEN || !record.is_ascii() {
-            return Err(problem(
-                n,
-                format!(
-                    "a record is {RECORD_LEN} ASCII characters, this one has {}{}",
-                    record.chars().count(),
-                    if n == 1 {
-                        ": not an OCR giro file?"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        if field(record, 1, 2) != "NY" {
-            return Err(problem(
-                n,
-                format!(
-                    "format code {:?}, expected NY (positions 1-2){}",
-                    field(record, 1, 2),
-                    if n == 1 { ": not an OCR giro file" } else { "" }
-                ),
-            ));
-        }
-        let service = field(record, 3, 4);
-        let record_type = field(record, 7, 8);
-        all_records += 1;
-        if let Some(a) = assignment.as_mut() {
-            a.records += 1;
-        }
-        match record_type {
-            "10" => {
-                if transmission.is_some() {
-                    return Err(problem(n, "a second transmission start (10)".into()));
-                }
-                if service != "00" {
-                    return Err(problem(
-                        n,
-                        format!("service code {service} in a transmission start, expected 00"),
-                    ));
-                }
-                let number_ = number(record, 17, 23).map_err(|e| problem(n, e))?;
-                let recipient = number(record, 24, 31).map_err(|e| problem(n, e))?;
-                transmission = Some((number_, recipient));
-            }
-            _ if transmission.is_none() => {
-                return Err(problem(
-                    n,
-                    format!(
-                        "record type {record_type} before the transmission start: the first \
-                         record must be type 10"
-                    ),
-                ));
-            }
-            "20" => {
-                if let Some(a) = &assignment {
-                    return Err(problem(
-                        n,
-                        format!(
-                            "assignment start (20) inside the assignment begun on line {} \
-                             (no end record 88)",
-                            a.line
-                        ),
-                    ));
-                }
-                if service != "09" {
-                    return Err(problem(
-                        n,
-                        format!("service code {service}: only OCR giro (09) is read"),
-                    ));
-                }
-                let number_ = number(record, 18, 24).map_err(|e| problem(n, e))?;
-                let account = field(record, 25, 35).to_owned();
-                let (code, municipality) = accounts
-                    .municipality(&account)
-                    .map_err(|e| problem(n, format!("assignment account: {e}")))?;
-                if municipality.currency != Currency::Nok {
-                    return Err(problem(
-                        n,
-                        format!(
-                            "assignment account is {}'s, which bills in {}: OCR giro is NOK",
-                            municipality.name, municipality.currency
-                        ),
-                    ));
-                }
-                assignment = Some(Assignment {
-                    line: n,
-                    number: number_,
-                    account,
-                    code: code.to_owned(),
-                    municipality: municipality.clone(),
-                    transactions: 0,
-                    records: 1,
-                    sum: 0,
-                    pending: None,
-                });
-            }
-            "30" | "31" | "32" => {
-                let Some(a) = assignment.as_mut() else {
-                    return Err(problem(
-                        n,
-                        format!("amount item ({record_type}) outside an assignment (20 … 88)"),
-                    ));
-                };
-                let transaction_type = number(record, 5, 6).map_err(|e| problem(n, e))?;
-                let transaction_number = number(record, 9, 15).map_err(|e| problem(n, e))?;
-                match record_type {
-                    "30" => {
-                        if let Some(p) = &a.pending {
-                            return Err(problem(
-                                n,
-                                format!(
-                                    "amount item 1 (30) while the one on line {} still waits \
-                                     for its amount item 2 (31)",
-                                    p.line
-                                ),
-                            ));
-                        }
-                        let booking_date = date(record, 16).map_err(|e| problem(n, e))?;
-                        let sign = field(record, 32, 32);
-                        let magnitude = number(record, 33, 49).map_err(|e| problem(n, e))?;
-                        let magnitude = i64::try_from(magnitude)
-                            .map_err(|_| problem(n, "amount out of range".into()))?;
-                        let amount = match sign {
-                            "-" => -magnitude,
-                            "0" | " " => magnitude,
-                            other => {
-                                return Err(problem(
-                                    n,
-                                    format!("sign {other:?} at position 32: expected 0 or -"),
-                                ));
-                            }
-                        };
-                        let kid = field(record, 50, 74).trim();
-                        a.transactions += 1;
-                        a.sum += i128::from(amount);
-                        a.pending = Some(Pending {
-                            line: n,
-                            transaction_number,
-                            transaction_type,
-                            booking_date,
-                            amount,
-                            kid: (!kid.is_empty()).then(|| kid.to_owned()),
-                        });
-                    }
-                    "31" => {
-                        let Some(p) = a.pending.take() else {
-                            return Err(problem(
-                                n,
-                                "amount item 2 (31) without an amount item 1 (30) before it".into(),
-                            ));
-                        };
-                        if p.transaction_number != transaction_number {
-                            return Err(problem(
-                                n,
-                                format!(
-                                    "transaction number {transaction_number} but the amount \
-                                     item 1 on line {} has {}",
-                                    p.line, p.transaction_number
-                                ),
-                            ));
-                        }
-                        let (tx_number, assignment_number) = (transaction_number, a.number);
-                        let (transmission_number, _) = transmission.unwrap_or((0, 0));
-                        let location = Location {
-                            file: name.to_owned(),
-                            at: format!("line {}", p.line),
-                        };
-                        match p.transaction_type {
-                            18 | 20 => skipped.push(Skipped {
-                                location,
-                                reason: format!(
-                                    "a reversal (transaction type {}): book it by hand",
-                                    p.transaction_type
-                                ),
-                            }),
-                            _ => {
-                                let key = format!(
-                                    "ocr|{}|{transmission_number}|{assignment_number}|{tx_number}",
-                                    a.account
-                                );
-                                let envelope =
-                                    payment(&key, &p, a).map_err(|e| problem(p.line, e))?;
-                                payments.push(BankPayment { location, envelope });
-                            }
-                        }
-                    }
-                    _ => {
-                        // amount item 3: free text for types 20/21; nothing here uses it
-                    }
-                }
-            }
-            "88" => {
-                let Some(a) = assignment.take() else {
-                    return Err(problem(
-                        n,
-                        "assignment end (88) without a start (20)".into(),
-                    ));
-                };
-                if let Some(p) = &a.pending {
-                    return Err(problem(
-                        n,
-                        format!(
-                            "the amount item 1 on line {} has no amount item 2 (31)",
-                            p.line
-                        ),
-                    ));
-                }
-                check_totals(record, "assignment", a.transactions, a.records, a.sum)
-                    .map_err(|e| problem(n, e))?;
-                all_transactions += a.transactions;
-                all_sum += a.sum;
-            }
-            "89" => {
-                if let Some(a) = &assignment {
-                    return Err(problem(
-                        n,
-                        format!(
-                            "transmission end (89) inside the assignment begun on line {} (no \
-                             end record 88)",
-                            a.line
-                        ),
-                    ));
-                }
-                check_totals(
-                    record,
-                    "transmission",
-                    all_transactions,
-                    all_records,
-                    all_sum,
-                )
-                .map_err(|e| problem(n, e))?;
-                ended = true;
-            }
-            other => {
-                return Err(problem(
-                    n,
-                    format!("record type {other}: OCR giro has 10, 20, 30, 31, 32, 88 and 89"),
-                ));
-            }
-        }
+        let record = checked_record(raw, n).map_err(|e| problem(n, e))?;
+        reader
+            .record(n, record)
+            .map_err(|(line, e)| problem(line, e))?;
     }
     if last_line == 0 {
         return Err(problem(0, "the file is empty".into()));
     }
-    if !ended {
+    if !reader.ended {
         return Err(problem(
             last_line,
             "the file ends without a transmission end (record type 89): truncated?".into(),
@@ -400,9 +155,276 @@ pub fn parse(
     Ok(BankFile {
         file: name.to_owned(),
         format: Format::OcrGiro,
-        payments,
-        skipped,
+        payments: reader.payments,
+        skipped: reader.skipped,
     })
+}
+
+/// Line `n` as a record: 80 ASCII characters with the format code `NY`.
+fn checked_record(raw: &[u8], n: usize) -> Result<&str, String> {
+    let Ok(record) = std::str::from_utf8(raw) else {
+        return Err("not text: OCR giro records are ASCII".into());
+    };
+    if record.len() != RECORD_LEN || !record.is_ascii() {
+        return Err(format!(
+            "a record is {RECORD_LEN} ASCII characters, this one has {}{}",
+            record.chars().count(),
+            if n == 1 {
+                ": not an OCR giro file?"
+            } else {
+                ""
+            }
+        ));
+    }
+    if field(record, 1, 2) != "NY" {
+        return Err(format!(
+            "format code {:?}, expected NY (positions 1-2){}",
+            field(record, 1, 2),
+            if n == 1 { ": not an OCR giro file" } else { "" }
+        ));
+    }
+    Ok(record)
+}
+
+/// A refusal: the line it is about and why.
+type Refusal = (usize, String);
+
+/// The transmission being read, record by record.
+struct Transmission<'a> {
+    name: &'a str,
+    accounts: &'a Accounts<'a>,
+    /// (transmission number, data recipient) once the start record (10) was read.
+    start: Option<(u64, u64)>,
+    ended: bool,
+    assignment: Option<Assignment>,
+    transactions: u64,
+    records: u64,
+    sum: i128,
+    payments: Vec<BankPayment>,
+    skipped: Vec<Skipped>,
+}
+
+impl<'a> Transmission<'a> {
+    fn new(name: &'a str, accounts: &'a Accounts<'a>) -> Self {
+        Self {
+            name,
+            accounts,
+            start: None,
+            ended: false,
+            assignment: None,
+            transactions: 0,
+            records: 0,
+            sum: 0,
+            payments: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Record `record` of line `n`.
+    fn record(&mut self, n: usize, record: &str) -> Result<(), Refusal> {
+        let at = |e: String| (n, e);
+        let service = field(record, 3, 4);
+        let record_type = field(record, 7, 8);
+        self.records += 1;
+        if let Some(a) = self.assignment.as_mut() {
+            a.records += 1;
+        }
+        match record_type {
+            "10" => self.start_transmission(record, service).map_err(at),
+            _ if self.start.is_none() => Err(at(format!(
+                "record type {record_type} before the transmission start: the first record \
+                 must be type 10"
+            ))),
+            "20" => self.start_assignment(n, record, service).map_err(at),
+            "30" => self.amount_item_1(n, record).map_err(at),
+            "31" => self.amount_item_2(n, record),
+            "32" => self.amount_item_3(record).map_err(at),
+            "88" => self.end_assignment(record).map_err(at),
+            "89" => self.end_transmission(record).map_err(at),
+            other => Err(at(format!(
+                "record type {other}: OCR giro has 10, 20, 30, 31, 32, 88 and 89"
+            ))),
+        }
+    }
+
+    fn start_transmission(&mut self, record: &str, service: &str) -> Result<(), String> {
+        if self.start.is_some() {
+            return Err("a second transmission start (10)".into());
+        }
+        if service != "00" {
+            return Err(format!(
+                "service code {service} in a transmission start, expected 00"
+            ));
+        }
+        self.start = Some((number(record, 17, 23)?, number(record, 24, 31)?));
+        Ok(())
+    }
+
+    fn start_assignment(&mut self, n: usize, record: &str, service: &str) -> Result<(), String> {
+        if let Some(a) = &self.assignment {
+            return Err(format!(
+                "assignment start (20) inside the assignment begun on line {} (no end record 88)",
+                a.line
+            ));
+        }
+        if service != "09" {
+            return Err(format!(
+                "service code {service}: only OCR giro (09) is read"
+            ));
+        }
+        let number_ = number(record, 18, 24)?;
+        let account = field(record, 25, 35).to_owned();
+        let (code, municipality) = self
+            .accounts
+            .municipality(&account)
+            .map_err(|e| format!("assignment account: {e}"))?;
+        if municipality.currency != Currency::Nok {
+            return Err(format!(
+                "assignment account is {}'s, which bills in {}: OCR giro is NOK",
+                municipality.name, municipality.currency
+            ));
+        }
+        self.assignment = Some(Assignment {
+            line: n,
+            number: number_,
+            account,
+            code: code.to_owned(),
+            municipality: municipality.clone(),
+            transactions: 0,
+            records: 1,
+            sum: 0,
+            pending: None,
+        });
+        Ok(())
+    }
+
+    /// Amount item 1 (30): the payment, waiting for its item 2.
+    fn amount_item_1(&mut self, n: usize, record: &str) -> Result<(), String> {
+        let Some(a) = self.assignment.as_mut() else {
+            return Err(outside_assignment("30"));
+        };
+        let transaction_type = number(record, 5, 6)?;
+        let transaction_number = number(record, 9, 15)?;
+        if let Some(p) = &a.pending {
+            return Err(format!(
+                "amount item 1 (30) while the one on line {} still waits for its amount item 2 (31)",
+                p.line
+            ));
+        }
+        let booking_date = date(record, 16)?;
+        let sign = field(record, 32, 32);
+        let magnitude = number(record, 33, 49)?;
+        let magnitude = i64::try_from(magnitude).map_err(|_| "amount out of range".to_owned())?;
+        let amount = match sign {
+            "-" => -magnitude,
+            "0" | " " => magnitude,
+            other => return Err(format!("sign {other:?} at position 32: expected 0 or -")),
+        };
+        let kid = field(record, 50, 74).trim();
+        a.transactions += 1;
+        a.sum += i128::from(amount);
+        a.pending = Some(Pending {
+            line: n,
+            transaction_number,
+            transaction_type,
+            booking_date,
+            amount,
+            kid: (!kid.is_empty()).then(|| kid.to_owned()),
+        });
+        Ok(())
+    }
+
+    /// Amount item 2 (31): completes the pending payment (a reversal is skipped).
+    fn amount_item_2(&mut self, n: usize, record: &str) -> Result<(), Refusal> {
+        let at = |e: String| (n, e);
+        let Some(a) = self.assignment.as_mut() else {
+            return Err(at(outside_assignment("31")));
+        };
+        number(record, 5, 6).map_err(at)?;
+        let transaction_number = number(record, 9, 15).map_err(at)?;
+        let Some(p) = a.pending.take() else {
+            return Err(at(
+                "amount item 2 (31) without an amount item 1 (30) before it".into(),
+            ));
+        };
+        if p.transaction_number != transaction_number {
+            return Err(at(format!(
+                "transaction number {transaction_number} but the amount item 1 on line {} has {}",
+                p.line, p.transaction_number
+            )));
+        }
+        let (transmission_number, _) = self.start.unwrap_or((0, 0));
+        let location = Location {
+            file: self.name.to_owned(),
+            at: format!("line {}", p.line),
+        };
+        match p.transaction_type {
+            18 | 20 => self.skipped.push(Skipped {
+                location,
+                reason: format!(
+                    "a reversal (transaction type {}): book it by hand",
+                    p.transaction_type
+                ),
+            }),
+            _ => {
+                let key = format!(
+                    "ocr|{}|{transmission_number}|{}|{transaction_number}",
+                    a.account, a.number
+                );
+                let envelope = payment(&key, &p, a).map_err(|e| (p.line, e))?;
+                self.payments.push(BankPayment { location, envelope });
+            }
+        }
+        Ok(())
+    }
+
+    /// Amount item 3 (32): free text for types 20/21; nothing here uses it.
+    fn amount_item_3(&self, record: &str) -> Result<(), String> {
+        if self.assignment.is_none() {
+            return Err(outside_assignment("32"));
+        }
+        number(record, 5, 6)?;
+        number(record, 9, 15)?;
+        Ok(())
+    }
+
+    fn end_assignment(&mut self, record: &str) -> Result<(), String> {
+        let Some(a) = self.assignment.take() else {
+            return Err("assignment end (88) without a start (20)".into());
+        };
+        if let Some(p) = &a.pending {
+            return Err(format!(
+                "the amount item 1 on line {} has no amount item 2 (31)",
+                p.line
+            ));
+        }
+        check_totals(record, "assignment", a.transactions, a.records, a.sum)?;
+        self.transactions += a.transactions;
+        self.sum += a.sum;
+        Ok(())
+    }
+
+    fn end_transmission(&mut self, record: &str) -> Result<(), String> {
+        if let Some(a) = &self.assignment {
+            return Err(format!(
+                "transmission end (89) inside the assignment begun on line {} (no end record 88)",
+                a.line
+            ));
+        }
+        check_totals(
+            record,
+            "transmission",
+            self.transactions,
+            self.records,
+            self.sum,
+        )?;
+        self.ended = true;
+        Ok(())
+    }
+}
+
+fn outside_assignment(record_type: &str) -> String {
+    format!("amount item ({record_type}) outside an assignment (20 … 88)")
 }
 
 /// The counts and sum of an end record (88 or 89) against what was read.
