@@ -468,6 +468,7 @@ fn run_bank_sample(settings: &Settings, args: &cli::BankSampleArgs) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
+// Long: one arm per `restance sample` subcommand, each a few lines of options and output.
 fn run_sample(settings: &Settings, command: SampleCommand) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -192,6 +192,7 @@ impl ReportingConfig {
         config.check(&settings.catalog)
     }
 
+    // Long: every check of the section in the order of its fields, each problem listed.
     /// Checks the section against `catalog`; every problem is listed.
     pub fn check(self, catalog: &Catalog) -> Result<ReportingConfig, InvalidConfig> {
         let mut problems = Vec::new();

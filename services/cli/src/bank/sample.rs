@@ -89,6 +89,7 @@ fn reference(municipality: &Municipality, seq: u64, rng: &mut StdRng) -> Option<
     }
 }
 
+// Long: the XML document written top to bottom in the standard's element order (the entries are decided first: the summary precedes them).
 /// Writes a camt.054.001.`version` notification of `entries` entries for `municipality`
 /// (whose bank account must be configured) booked on `date`.
 pub fn camt054(

@@ -75,6 +75,7 @@ pub struct GuaranteeSample {
     pub changes: usize,
 }
 
+// Long: the sample's story in order (registrations, then the benefits paid, then the changes) from one seeded stream; split, every piece would take the stream and the three lists.
 /// Writes `count` guarantees per Danish municipality (or only `municipality`), ending some on
 /// `start`.
 pub fn sample(

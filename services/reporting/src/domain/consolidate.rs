@@ -63,6 +63,7 @@ fn flow_sum(flows: &[PeriodFlows], get: impl Fn(&PeriodFlows) -> Option<Flow>) -
     Some(total)
 }
 
+// Long: the group's report built section by section in the report's own order (checks, categories, ages, totals).
 /// The members' reports (one per municipality of the group, same kind, dates and currency)
 /// added up into the group's report.
 pub fn consolidate(

@@ -112,6 +112,7 @@ pub fn csv(list: &ArrearsList) -> Vec<u8> {
     out.into_bytes()
 }
 
+// Long: the workbook laid out cell by cell, sheet by sheet, top to bottom (as chart.rs draws its SVG).
 /// The list as an XLSX workbook: the rows (sheet 1, with an autofilter) and the totals by
 /// category and age (sheet 2). Amounts are numbers formatted `#,##0.00`, dates real dates.
 pub fn xlsx(list: &ArrearsList) -> Result<Vec<u8>, FilesError> {
