@@ -17,7 +17,8 @@ use restance_contracts::messages::{
     PaymentUnmatched, PrepaymentSettled,
 };
 use restance_kernel::{Catalog, Currency, Money, NationalId, PartyKind};
-use sea_orm::DatabaseTransaction;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use std::collections::HashMap;
 
 /// The claim identity every claim event carries.
@@ -174,9 +175,25 @@ pub async fn receive_payment(
     // One payment, one effect: a bank file re-sent with new message ids changes nothing.
     let first_time = queries::insert_once(
         tx,
-        "INSERT INTO payments (source, payment_id, municipality, amount_minor, booking_date, matched_by) \
-         VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT DO NOTHING",
-        vec![source.into(), p.payment_id.clone().into(), p.municipality.clone().into(), p.amount.to_minor().into(), NaiveDate::from(p.booking_date).into()],
+        Query::insert()
+            .into_table("payments")
+            .columns([
+                "source",
+                "payment_id",
+                "municipality",
+                "amount_minor",
+                "booking_date",
+                "matched_by",
+            ])
+            .values_panic([
+                source.into(),
+                p.payment_id.as_str().into(),
+                p.municipality.as_str().into(),
+                p.amount.to_minor().into(),
+                NaiveDate::from(p.booking_date).into(),
+                "pending".into(),
+            ])
+            .to_owned(),
     )
     .await?;
     if !first_time {
@@ -304,27 +321,14 @@ async fn set_payment_match(
     debtor_id: Option<&str>,
     matched_by: &str,
 ) -> Result<(), HandlerError> {
-    tx_exec(
-        tx,
-        "UPDATE payments SET debtor_id = $1, matched_by = $2 WHERE source = $3 AND payment_id = $4",
-        vec![
-            debtor_id.map(str::to_owned).into(),
-            matched_by.into(),
-            source.into(),
-            payment_id.into(),
-        ],
-    )
-    .await
-}
-
-async fn tx_exec(
-    tx: &DatabaseTransaction,
-    sql: &str,
-    values: Vec<sea_orm::Value>,
-) -> Result<(), HandlerError> {
-    use sea_orm::ConnectionTrait;
-    tx.execute_raw(restance_store::stmt(tx, sql, values))
-        .await?;
+    let update = Query::update()
+        .table("payments")
+        .value("debtor_id", debtor_id.map(str::to_owned))
+        .value("matched_by", matched_by)
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("payment_id").eq(payment_id))
+        .to_owned();
+    tx.execute(&update).await?;
     Ok(())
 }
 
@@ -407,8 +411,16 @@ pub async fn credit_note(
     };
     let first_time = queries::insert_once(
         tx,
-        "INSERT INTO credit_notes (source, credit_id, claim_id, amount_minor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        vec![source.into(), c.credit_id.clone().into(), claim.claim_id.clone().into(), c.amount.to_minor().into()],
+        Query::insert()
+            .into_table("credit_notes")
+            .columns(["source", "credit_id", "claim_id", "amount_minor"])
+            .values_panic([
+                source.into(),
+                c.credit_id.as_str().into(),
+                claim.claim_id.as_str().into(),
+                c.amount.to_minor().into(),
+            ])
+            .to_owned(),
     )
     .await?;
     if !first_time {
@@ -478,8 +490,16 @@ pub async fn add_fee(
     }
     let first_time = queries::insert_once(
         tx,
-        "INSERT INTO fees (claim_id, step, fee_id, amount_minor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        vec![f.claim_id.clone().into(), i64::from(f.step).into(), f.fee_id.clone().into(), f.amount.to_minor().into()],
+        Query::insert()
+            .into_table("fees")
+            .columns(["claim_id", "step", "fee_id", "amount_minor"])
+            .values_panic([
+                f.claim_id.as_str().into(),
+                i64::from(f.step).into(),
+                f.fee_id.as_str().into(),
+                f.amount.to_minor().into(),
+            ])
+            .to_owned(),
     )
     .await?;
     if !first_time {
@@ -537,8 +557,15 @@ pub async fn add_interest(
     }
     let first_time = queries::insert_once(
         tx,
-        "INSERT INTO interest_charges (interest_id, claim_id, amount_minor) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        vec![i.interest_id.clone().into(), i.claim_id.clone().into(), i.amount.to_minor().into()],
+        Query::insert()
+            .into_table("interest_charges")
+            .columns(["interest_id", "claim_id", "amount_minor"])
+            .values_panic([
+                i.interest_id.as_str().into(),
+                i.claim_id.as_str().into(),
+                i.amount.to_minor().into(),
+            ])
+            .to_owned(),
     )
     .await?;
     if !first_time {

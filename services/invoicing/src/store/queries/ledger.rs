@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use restance_kernel::Money;
 use restance_store::{rows_per_statement, stmt, value_rows};
+use sea_orm::sea_query::{InsertStatement, OnConflict};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// One change to a claim's balance, for the audit trail and the invariant checks:
@@ -50,14 +51,13 @@ pub async fn insert_lines(db: &impl ConnectionTrait, lines: &[LedgerLine]) -> Re
     Ok(())
 }
 
-/// Inserts a row keyed by a natural key; false if the key was already there.
+/// Inserts a row keyed by a natural key (`ON CONFLICT DO NOTHING`, whichever unique key it
+/// meets); false if the key was already there.
 pub async fn insert_once(
     db: &impl ConnectionTrait,
-    sql_insert_on_conflict_nothing: &str,
-    values: Vec<Value>,
+    mut insert: InsertStatement,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(db, sql_insert_on_conflict_nothing, values))
-        .await?;
+    insert.on_conflict(OnConflict::new().do_nothing().to_owned());
+    let res = db.execute(&insert).await?;
     Ok(res.rows_affected() == 1)
 }

@@ -1,7 +1,7 @@
 //! Payment plans' references and the claims they cover.
 
-use restance_store::stmt;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 /// A payment plan's reference and the claims it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,21 +16,69 @@ pub struct PlanReference {
     pub revision: i64,
 }
 
+/// A `plan_references` row.
+#[derive(Debug, FromQueryResult)]
+struct PlanRecord {
+    plan_id: String,
+    debtor_id: String,
+    claim_ids: String,
+    revision: i64,
+    municipality: String,
+    reference_key: String,
+}
+
+impl PlanRecord {
+    fn plan(self) -> Result<(String, String, PlanReference), DbErr> {
+        let claim_ids = serde_json::from_str(&self.claim_ids)
+            .map_err(|e| DbErr::Custom(format!("plan_references.claim_ids: {e}")))?;
+        Ok((
+            self.municipality,
+            self.reference_key,
+            PlanReference {
+                plan_id: self.plan_id,
+                debtor_id: self.debtor_id,
+                claim_ids,
+                revision: self.revision,
+            },
+        ))
+    }
+}
+
+fn select_plans() -> SelectStatement {
+    Query::select()
+        .columns([
+            "plan_id",
+            "debtor_id",
+            "claim_ids",
+            "revision",
+            "municipality",
+            "reference_key",
+        ])
+        .from("plan_references")
+        .to_owned()
+}
+
+async fn one_plan(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Option<(String, String, PlanReference)>, DbErr> {
+    db.query_one(select)
+        .await?
+        .map(|r| PlanRecord::from_query_result(&r, "")?.plan())
+        .transpose()
+}
+
 /// The plan a reference key belongs to, if any.
 pub async fn plan_by_reference(
     db: &impl ConnectionTrait,
     municipality: &str,
     key: &str,
 ) -> Result<Option<PlanReference>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT plan_id, debtor_id, claim_ids, revision FROM plan_references \
-             WHERE municipality = $1 AND reference_key = $2",
-            vec![municipality.into(), key.into()],
-        ))
-        .await?;
-    row.map(|r| plan_from(&r)).transpose()
+    let select = select_plans()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("reference_key").eq(key))
+        .to_owned();
+    Ok(one_plan(db, &select).await?.map(|(_, _, plan)| plan))
 }
 
 /// The stored plan with this id, if any.
@@ -38,32 +86,10 @@ pub async fn plan_by_id(
     db: &impl ConnectionTrait,
     plan_id: &str,
 ) -> Result<Option<(String, String, PlanReference)>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT plan_id, debtor_id, claim_ids, revision, municipality, reference_key \
-             FROM plan_references WHERE plan_id = $1",
-            vec![plan_id.into()],
-        ))
-        .await?;
-    match row {
-        Some(r) => {
-            let plan = plan_from(&r)?;
-            Ok(Some((r.try_get_by_index(4)?, r.try_get_by_index(5)?, plan)))
-        }
-        None => Ok(None),
-    }
-}
-
-fn plan_from(r: &QueryResult) -> Result<PlanReference, DbErr> {
-    let claims: String = r.try_get_by_index(2)?;
-    Ok(PlanReference {
-        plan_id: r.try_get_by_index(0)?,
-        debtor_id: r.try_get_by_index(1)?,
-        claim_ids: serde_json::from_str(&claims)
-            .map_err(|e| DbErr::Custom(format!("plan_references.claim_ids: {e}")))?,
-        revision: r.try_get_by_index(3)?,
-    })
+    let select = select_plans()
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .to_owned();
+    one_plan(db, &select).await
 }
 
 /// Stores (or, for a later revision, replaces) a plan's reference and claims.
@@ -75,21 +101,34 @@ pub async fn upsert_plan_reference(
 ) -> Result<(), DbErr> {
     let claims = serde_json::to_string(&plan.claim_ids)
         .map_err(|e| DbErr::Custom(format!("plan claim ids: {e}")))?;
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO plan_references (municipality, reference_key, plan_id, debtor_id, claim_ids, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (municipality, reference_key) DO UPDATE SET claim_ids = excluded.claim_ids, \
-         revision = excluded.revision WHERE plan_references.revision < excluded.revision",
-        vec![
+    let insert = Query::insert()
+        .into_table("plan_references")
+        .columns([
+            "municipality",
+            "reference_key",
+            "plan_id",
+            "debtor_id",
+            "claim_ids",
+            "revision",
+        ])
+        .values_panic([
             municipality.into(),
             reference_key.into(),
-            plan.plan_id.clone().into(),
-            plan.debtor_id.clone().into(),
+            plan.plan_id.as_str().into(),
+            plan.debtor_id.as_str().into(),
             claims.into(),
             plan.revision.into(),
-        ],
-    ))
-    .await?;
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "reference_key"])
+                .update_columns(["claim_ids", "revision"])
+                .action_and_where(
+                    Expr::col(("plan_references", "revision"))
+                        .lt(Expr::col(("excluded", "revision"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }

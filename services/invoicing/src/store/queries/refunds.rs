@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use restance_kernel::Money;
-use restance_store::stmt;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 /// A debtor with a credit balance, as the daily refund run sees it.
 #[derive(Debug, Clone)]
@@ -22,34 +22,63 @@ pub struct CreditRow {
     pub national_id: String,
 }
 
-fn credit_from(r: &QueryResult) -> Result<CreditRow, DbErr> {
-    Ok(CreditRow {
-        municipality: r.try_get_by_index(0)?,
-        debtor_id: r.try_get_by_index(1)?,
-        credit: Money::from_minor(r.try_get_by_index(2)?),
-        since: r.try_get_by_index(3)?,
-        kind: r.try_get_by_index(4)?,
-        national_id: r.try_get_by_index(5)?,
-    })
+/// A debtor row as [`CreditRow`] reads it.
+#[derive(Debug, FromQueryResult)]
+struct CreditRecord {
+    municipality: String,
+    debtor_id: String,
+    credit_minor: i64,
+    credit_since: Option<NaiveDate>,
+    kind: String,
+    national_id: String,
 }
 
-const CREDIT_COLUMNS: &str =
-    "municipality, debtor_id, credit_minor, credit_since, kind, national_id";
+impl From<CreditRecord> for CreditRow {
+    fn from(r: CreditRecord) -> Self {
+        Self {
+            municipality: r.municipality,
+            debtor_id: r.debtor_id,
+            credit: Money::from_minor(r.credit_minor),
+            since: r.credit_since,
+            kind: r.kind,
+            national_id: r.national_id,
+        }
+    }
+}
+
+fn select_credits() -> SelectStatement {
+    Query::select()
+        .columns([
+            "municipality",
+            "debtor_id",
+            "credit_minor",
+            "credit_since",
+            "kind",
+            "national_id",
+        ])
+        .from("debtors")
+        .to_owned()
+}
+
+async fn credits(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Vec<CreditRow>, DbErr> {
+    db.query_all(select)
+        .await?
+        .iter()
+        .map(|r| Ok(CreditRecord::from_query_result(r, "")?.into()))
+        .collect()
+}
 
 /// Every debtor with a credit balance, in key order.
 pub async fn debtors_with_credit(db: &impl ConnectionTrait) -> Result<Vec<CreditRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        format!(
-            "SELECT {CREDIT_COLUMNS} FROM debtors WHERE credit_minor > 0 \
-             ORDER BY municipality, debtor_id"
-        ),
-        vec![],
-    ))
-    .await?
-    .iter()
-    .map(credit_from)
-    .collect()
+    let select = select_credits()
+        .and_where(Expr::col("credit_minor").gt(0))
+        .order_by("municipality", Order::Asc)
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    credits(db, &select).await
 }
 
 /// One debtor's credit (whatever its size), if the debtor exists.
@@ -58,15 +87,14 @@ pub async fn credit_of(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<CreditRow>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        format!("SELECT {CREDIT_COLUMNS} FROM debtors WHERE municipality = $1 AND debtor_id = $2"),
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .as_ref()
-    .map(credit_from)
-    .transpose()
+    let select = select_credits()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| Ok(CreditRecord::from_query_result(&r, "")?.into()))
+        .transpose()
 }
 
 /// Every municipality a debtor id has a debtor row in.
@@ -74,15 +102,11 @@ pub async fn credits_of_debtor(
     db: &impl ConnectionTrait,
     debtor_id: &str,
 ) -> Result<Vec<CreditRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        format!("SELECT {CREDIT_COLUMNS} FROM debtors WHERE debtor_id = $1 ORDER BY municipality"),
-        vec![debtor_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(credit_from)
-    .collect()
+    let select = select_credits()
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("municipality", Order::Asc)
+        .to_owned();
+    credits(db, &select).await
 }
 
 /// Starts a credit balance's refund period on `date` where it has none (a balance from before
@@ -93,14 +117,14 @@ pub async fn start_credit_period(
     debtor_id: &str,
     date: NaiveDate,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE debtors SET credit_since = $1 WHERE municipality = $2 AND debtor_id = $3 \
-         AND credit_since IS NULL",
-        vec![date.into(), municipality.into(), debtor_id.into()],
-    ))
-    .await
-    .map(drop)
+    let update = Query::update()
+        .table("debtors")
+        .value("credit_since", date)
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .and_where(Expr::col("credit_since").is_null())
+        .to_owned();
+    db.execute(&update).await.map(drop)
 }
 
 /// A refund as stored.
@@ -126,39 +150,82 @@ pub struct RefundRow {
     pub paid_date: Option<NaiveDate>,
 }
 
-const REFUND_COLUMNS: &str = "refund_id, municipality, debtor_id, currency, amount_minor, \
-    requested_date, requested_by, state, paid_date";
+/// A `refunds` row.
+#[derive(Debug, FromQueryResult)]
+struct RefundRecord {
+    refund_id: String,
+    municipality: String,
+    debtor_id: String,
+    currency: String,
+    amount_minor: i64,
+    requested_date: NaiveDate,
+    requested_by: String,
+    state: String,
+    paid_date: Option<NaiveDate>,
+}
 
-fn refund_from(r: &QueryResult) -> Result<RefundRow, DbErr> {
-    Ok(RefundRow {
-        refund_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        currency: r.try_get_by_index(3)?,
-        amount: Money::from_minor(r.try_get_by_index(4)?),
-        requested_date: r.try_get_by_index(5)?,
-        requested_by: r.try_get_by_index(6)?,
-        state: r.try_get_by_index(7)?,
-        paid_date: r.try_get_by_index(8)?,
-    })
+impl From<RefundRecord> for RefundRow {
+    fn from(r: RefundRecord) -> Self {
+        Self {
+            refund_id: r.refund_id,
+            municipality: r.municipality,
+            debtor_id: r.debtor_id,
+            currency: r.currency,
+            amount: Money::from_minor(r.amount_minor),
+            requested_date: r.requested_date,
+            requested_by: r.requested_by,
+            state: r.state,
+            paid_date: r.paid_date,
+        }
+    }
+}
+
+fn select_refunds() -> SelectStatement {
+    Query::select()
+        .columns([
+            "refund_id",
+            "municipality",
+            "debtor_id",
+            "currency",
+            "amount_minor",
+            "requested_date",
+            "requested_by",
+            "state",
+            "paid_date",
+        ])
+        .from("refunds")
+        .to_owned()
 }
 
 /// Stores a new requested refund; false when one with this id exists (the same request again).
 pub async fn insert_refund(db: &impl ConnectionTrait, r: &RefundRow) -> Result<bool, DbErr> {
     super::insert_once(
         db,
-        "INSERT INTO refunds (refund_id, municipality, debtor_id, currency, amount_minor, \
-         requested_date, requested_by, state, paid_date) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', NULL) ON CONFLICT DO NOTHING",
-        vec![
-            r.refund_id.clone().into(),
-            r.municipality.clone().into(),
-            r.debtor_id.clone().into(),
-            r.currency.clone().into(),
-            r.amount.to_minor().into(),
-            r.requested_date.into(),
-            r.requested_by.clone().into(),
-        ],
+        Query::insert()
+            .into_table("refunds")
+            .columns([
+                "refund_id",
+                "municipality",
+                "debtor_id",
+                "currency",
+                "amount_minor",
+                "requested_date",
+                "requested_by",
+                "state",
+                "paid_date",
+            ])
+            .values_panic([
+                r.refund_id.as_str().into(),
+                r.municipality.as_str().into(),
+                r.debtor_id.as_str().into(),
+                r.currency.as_str().into(),
+                r.amount.to_minor().into(),
+                r.requested_date.into(),
+                r.requested_by.as_str().into(),
+                "requested".into(),
+                Option::<NaiveDate>::None.into(),
+            ])
+            .to_owned(),
     )
     .await
 }
@@ -168,15 +235,13 @@ pub async fn refund_by_id(
     db: &impl ConnectionTrait,
     refund_id: &str,
 ) -> Result<Option<RefundRow>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE refund_id = $1"),
-        vec![refund_id.into()],
-    ))
-    .await?
-    .as_ref()
-    .map(refund_from)
-    .transpose()
+    let select = select_refunds()
+        .and_where(Expr::col("refund_id").eq(refund_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| Ok(RefundRecord::from_query_result(&r, "")?.into()))
+        .transpose()
 }
 
 /// A debtor's refunds in a municipality, oldest first.
@@ -185,18 +250,17 @@ pub async fn refunds_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<RefundRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE municipality = $1 AND debtor_id = $2 \
-             ORDER BY requested_date, refund_id"
-        ),
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(refund_from)
-    .collect()
+    let select = select_refunds()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("requested_date", Order::Asc)
+        .order_by("refund_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| Ok(RefundRecord::from_query_result(r, "")?.into()))
+        .collect()
 }
 
 /// The sum of a debtor's requested, unconfirmed refunds (reserved out of the credit balance).
@@ -218,14 +282,14 @@ pub async fn mark_refund_paid(
     refund_id: &str,
     date: NaiveDate,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE refunds SET state = 'paid', paid_date = $1 WHERE refund_id = $2 \
-             AND state = 'requested'",
-            vec![date.into(), refund_id.into()],
-        ))
-        .await?;
+    let update = Query::update()
+        .table("refunds")
+        .value("state", "paid")
+        .value("paid_date", date)
+        .and_where(Expr::col("refund_id").eq(refund_id))
+        .and_where(Expr::col("state").eq("requested"))
+        .to_owned();
+    let res = db.execute(&update).await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -246,20 +310,22 @@ pub async fn refund_hold(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<RefundHold>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT reason, held_by, held_date FROM refund_holds WHERE municipality = $1 AND debtor_id = $2",
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .map(|r| {
-        Ok(RefundHold {
-            reason: r.try_get_by_index(0)?,
-            held_by: r.try_get_by_index(1)?,
-            held_date: r.try_get_by_index(2)?,
+    let select = Query::select()
+        .columns(["reason", "held_by", "held_date"])
+        .from("refund_holds")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| {
+            Ok(RefundHold {
+                reason: r.try_get("", "reason")?,
+                held_by: r.try_get("", "held_by")?,
+                held_date: r.try_get("", "held_date")?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// Holds a debtor's refunds (a second hold replaces the first's reason).
@@ -269,21 +335,29 @@ pub async fn set_refund_hold(
     debtor_id: &str,
     hold: &RefundHold,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO refund_holds (municipality, debtor_id, reason, held_by, held_date) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality, debtor_id) DO UPDATE SET \
-         reason = excluded.reason, held_by = excluded.held_by, held_date = excluded.held_date",
-        vec![
+    let insert = Query::insert()
+        .into_table("refund_holds")
+        .columns([
+            "municipality",
+            "debtor_id",
+            "reason",
+            "held_by",
+            "held_date",
+        ])
+        .values_panic([
             municipality.into(),
             debtor_id.into(),
-            hold.reason.clone().into(),
-            hold.held_by.clone().into(),
+            hold.reason.as_str().into(),
+            hold.held_by.as_str().into(),
             hold.held_date.into(),
-        ],
-    ))
-    .await
-    .map(drop)
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id"])
+                .update_columns(["reason", "held_by", "held_date"])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&insert).await.map(drop)
 }
 
 /// Releases a hold; false when there was none.
@@ -292,12 +366,11 @@ pub async fn release_refund_hold(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<bool, DbErr> {
-    let res = db
-        .execute_raw(stmt(
-            db,
-            "DELETE FROM refund_holds WHERE municipality = $1 AND debtor_id = $2",
-            vec![municipality.into(), debtor_id.into()],
-        ))
-        .await?;
+    let delete = Query::delete()
+        .from_table("refund_holds")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    let res = db.execute(&delete).await?;
     Ok(res.rows_affected() == 1)
 }
