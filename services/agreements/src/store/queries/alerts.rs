@@ -1,11 +1,14 @@
 //! The social caseworker's alerts and their answers.
 
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt, value_rows};
+use restance_store::date;
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{DebtorKey, get_bool, json, opt_date, parse};
+use super::{DebtorKey, col, col_date, col_opt_date, json, opt_date, parse};
 use crate::domain::AlertState;
 
 /// An alert from dunning and where it stands.
@@ -44,32 +47,46 @@ pub struct AlertRow {
     pub answer: Option<String>,
 }
 
-const ALERT_COLUMNS: &str = "alert_id, municipality, debtor_id, office, category, claim_ids, reason, \
-    alerted_date, answer_due, state, escalated, answered_date, answered_by, answer";
+const ALERT_COLUMNS: [&str; 14] = [
+    "alert_id",
+    "municipality",
+    "debtor_id",
+    "office",
+    "category",
+    "claim_ids",
+    "reason",
+    "alerted_date",
+    "answer_due",
+    "state",
+    "escalated",
+    "answered_date",
+    "answered_by",
+    "answer",
+];
 
 fn alert_from(r: &QueryResult) -> Result<AlertRow, DbErr> {
-    let claims: String = r.try_get_by_index(5)?;
-    let state: String = r.try_get_by_index(9)?;
+    let claims: String = col(r, "claim_ids")?;
+    let state: String = col(r, "state")?;
     Ok(AlertRow {
-        alert_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        office: r.try_get_by_index(3)?,
-        category: r.try_get_by_index(4)?,
+        alert_id: col(r, "alert_id")?,
+        municipality: col(r, "municipality")?,
+        debtor_id: col(r, "debtor_id")?,
+        office: col(r, "office")?,
+        category: col(r, "category")?,
         claim_ids: parse("claim ids", &claims, |s| serde_json::from_str(s).ok())?,
-        reason: r.try_get_by_index(6)?,
-        alerted_date: get_date(r, 7)?,
-        answer_due: get_date(r, 8)?,
+        reason: col(r, "reason")?,
+        alerted_date: col_date(r, "alerted_date")?,
+        answer_due: col_date(r, "answer_due")?,
         state: parse("alert state", &state, AlertState::parse)?,
-        escalated: get_bool(r, 10)?,
-        answered_date: get_opt_date(r, 11)?,
-        answered_by: r.try_get_by_index(12)?,
-        answer: r.try_get_by_index(13)?,
+        escalated: col(r, "escalated")?,
+        answered_date: col_opt_date(r, "answered_date")?,
+        answered_by: col(r, "answered_by")?,
+        answer: col(r, "answer")?,
     })
 }
 
-fn values(a: &AlertRow) -> Result<Vec<Value>, DbErr> {
-    Ok(vec![
+fn values(a: &AlertRow) -> Result<[Value; 14], DbErr> {
+    Ok([
         a.alert_id.clone().into(),
         a.municipality.clone().into(),
         a.debtor_id.clone().into(),
@@ -87,35 +104,37 @@ fn values(a: &AlertRow) -> Result<Vec<Value>, DbErr> {
     ])
 }
 
+/// `SELECT` the alert columns `FROM caseworker_alerts`.
+fn select_alerts() -> SelectStatement {
+    Query::select()
+        .columns(ALERT_COLUMNS)
+        .from("caseworker_alerts")
+        .to_owned()
+}
+
 /// Records an alert unless it is known; `true` when it is new.
 pub async fn insert_alert_if_new(db: &impl ConnectionTrait, a: &AlertRow) -> Result<bool, DbErr> {
-    let sql = format!(
-        "INSERT INTO caseworker_alerts ({ALERT_COLUMNS}) VALUES {} ON CONFLICT (alert_id) DO NOTHING",
-        value_rows(1, 14)
-    );
-    Ok(db
-        .execute_raw(stmt(db, sql, values(a)?))
-        .await?
-        .rows_affected()
-        == 1)
+    let insert = Query::insert()
+        .into_table("caseworker_alerts")
+        .columns(ALERT_COLUMNS)
+        .values_panic(values(a)?.map(Expr::from))
+        .on_conflict(OnConflict::column("alert_id").do_nothing().to_owned())
+        .to_owned();
+    Ok(db.execute(&insert).await?.rows_affected() == 1)
 }
 
 /// Writes an alert's state, escalation and answer.
 pub async fn save_alert(db: &impl ConnectionTrait, a: &AlertRow) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE caseworker_alerts SET state = $2, escalated = $3, answered_date = $4, \
-         answered_by = $5, answer = $6 WHERE alert_id = $1",
-        vec![
-            a.alert_id.clone().into(),
-            a.state.as_str().into(),
-            a.escalated.into(),
-            opt_date(a.answered_date),
-            a.answered_by.clone().into(),
-            a.answer.clone().into(),
-        ],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("caseworker_alerts")
+        .value("state", a.state.as_str())
+        .value("escalated", a.escalated)
+        .value("answered_date", opt_date(a.answered_date))
+        .value("answered_by", a.answered_by.clone())
+        .value("answer", a.answer.clone())
+        .and_where(Expr::col("alert_id").eq(a.alert_id.as_str()))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -125,13 +144,13 @@ pub async fn alert(
     id: &str,
     lock: bool,
 ) -> Result<Option<AlertRow>, DbErr> {
-    let lock = if lock && is_postgres(db) {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {ALERT_COLUMNS} FROM caseworker_alerts WHERE alert_id = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    let mut select = select_alerts();
+    select.and_where(Expr::col("alert_id").eq(id));
+    if lock {
+        // FOR UPDATE on PostgreSQL; sea-query leaves it out on SQLite (one writer)
+        select.lock(LockType::Update);
+    }
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(alert_from)
@@ -140,11 +159,12 @@ pub async fn alert(
 
 /// The open alerts, oldest first.
 pub async fn open_alerts(db: &impl ConnectionTrait) -> Result<Vec<AlertRow>, DbErr> {
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM caseworker_alerts WHERE state = 'open' \
-         ORDER BY alerted_date, alert_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![]))
+    let select = select_alerts()
+        .and_where(Expr::col("state").eq("open"))
+        .order_by("alerted_date", Order::Asc)
+        .order_by("alert_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(alert_from)
@@ -153,15 +173,16 @@ pub async fn open_alerts(db: &impl ConnectionTrait) -> Result<Vec<AlertRow>, DbE
 
 /// The debtors with an open alert (locked by the day's work, which may escalate them).
 pub async fn debtors_with_open_alerts(db: &impl ConnectionTrait) -> Result<Vec<DebtorKey>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT DISTINCT municipality, debtor_id FROM caseworker_alerts WHERE state = 'open'",
-            vec![],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    let select = Query::select()
+        .distinct()
+        .columns(["municipality", "debtor_id"])
+        .from("caseworker_alerts")
+        .and_where(Expr::col("state").eq("open"))
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| Ok((col(r, "municipality")?, col(r, "debtor_id")?)))
         .collect()
 }
 
@@ -172,16 +193,16 @@ pub async fn meeting_held_since(
     debtor_id: &str,
     since: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) FROM meetings WHERE municipality = $1 AND debtor_id = $2 \
-             AND state = 'held' AND outcome_date >= $3",
-            vec![municipality.into(), debtor_id.into(), date(since)],
-        ))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<i64>(0)? > 0,
+    let select = Query::select()
+        .expr_as(Expr::col(Asterisk).count(), "held")
+        .from("meetings")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .and_where(Expr::col("state").eq("held"))
+        .and_where(Expr::col("outcome_date").gte(date(since)))
+        .to_owned();
+    Ok(match db.query_one(&select).await? {
+        Some(r) => col::<i64>(&r, "held")? > 0,
         None => false,
     })
 }

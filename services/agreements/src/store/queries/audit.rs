@@ -1,9 +1,9 @@
 //! The audit trail.
 
-use super::json;
+use super::{col, json};
 use chrono::{DateTime, Utc};
-use restance_store::stmt;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
 /// One audit entry.
@@ -56,11 +56,20 @@ pub struct AuditEntry<'a> {
 pub async fn audit(db: &impl ConnectionTrait, e: AuditEntry<'_>) -> Result<(), DbErr> {
     let before = e.before.map(json).transpose()?;
     let after = e.after.map(json).transpose()?;
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO audit (at, caller, role, action, entity, outcome, before_json, after_json, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        vec![
+    let insert = Query::insert()
+        .into_table("audit")
+        .columns([
+            "at",
+            "caller",
+            "role",
+            "action",
+            "entity",
+            "outcome",
+            "before_json",
+            "after_json",
+            "detail",
+        ])
+        .values_panic([
             Utc::now().into(),
             e.caller.into(),
             e.role.into(),
@@ -70,9 +79,9 @@ pub async fn audit(db: &impl ConnectionTrait, e: AuditEntry<'_>) -> Result<(), D
             before.into(),
             after.into(),
             e.detail.into(),
-        ],
-    ))
-    .await?;
+        ])
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -83,51 +92,54 @@ pub async fn audit_entries(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, DbErr> {
-    let mut clauses = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
+    let mut select = Query::select();
+    select
+        .columns([
+            "seq",
+            "at",
+            "caller",
+            "role",
+            "action",
+            "entity",
+            "outcome",
+            "before_json",
+            "after_json",
+            "detail",
+        ])
+        .from("audit");
     if let Some(e) = entity {
-        values.push(e.into());
-        clauses.push(format!("entity = ${}", values.len()));
+        select.and_where(Expr::col("entity").eq(e));
     }
     if let Some(s) = before_seq {
-        values.push(s.into());
-        clauses.push(format!("seq < ${}", values.len()));
+        select.and_where(Expr::col("seq").lt(s));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    values.push(limit.into());
-    let sql = format!(
-        "SELECT seq, at, caller, role, action, entity, outcome, before_json, after_json, detail FROM audit{filter} \
-         ORDER BY seq DESC LIMIT ${}",
-        values.len()
-    );
-    db.query_all_raw(stmt(db, sql, values))
+    select
+        .order_by("seq", Order::Desc)
+        .limit(u64::try_from(limit).unwrap_or(0));
+    db.query_all(&select)
         .await?
         .iter()
         .map(|r| {
-            let before: Option<String> = r.try_get_by_index(7)?;
-            let after: Option<String> = r.try_get_by_index(8)?;
-            let read = |t: Option<String>| -> Result<Option<serde_json::Value>, DbErr> {
-                t.map(|t| {
-                    serde_json::from_str(&t)
-                        .map_err(|e| DbErr::Custom(format!("stored audit JSON unreadable: {e}")))
-                })
-                .transpose()
+            let read = |column: &str| -> Result<Option<serde_json::Value>, DbErr> {
+                col::<Option<String>>(r, column)?
+                    .map(|t| {
+                        serde_json::from_str(&t).map_err(|e| {
+                            DbErr::Custom(format!("stored audit JSON unreadable: {e}"))
+                        })
+                    })
+                    .transpose()
             };
             Ok(AuditRow {
-                seq: r.try_get_by_index(0)?,
-                at: r.try_get_by_index(1)?,
-                caller: r.try_get_by_index(2)?,
-                role: r.try_get_by_index(3)?,
-                action: r.try_get_by_index(4)?,
-                entity: r.try_get_by_index(5)?,
-                outcome: r.try_get_by_index(6)?,
-                before: read(before)?,
-                after: read(after)?,
-                detail: r.try_get_by_index(9)?,
+                seq: col(r, "seq")?,
+                at: col(r, "at")?,
+                caller: col(r, "caller")?,
+                role: col(r, "role")?,
+                action: col(r, "action")?,
+                entity: col(r, "entity")?,
+                outcome: col(r, "outcome")?,
+                before: read("before_json")?,
+                after: read("after_json")?,
+                detail: col(r, "detail")?,
             })
         })
         .collect()

@@ -1,8 +1,9 @@
 //! The projection of invoicing's claims.
 
-use super::{get_currency, opt_date, parse};
+use super::{col, col_currency, col_date, col_money, col_opt_date, opt_date, parse};
 use restance_kernel::{BusinessDate, Currency, Money};
-use restance_store::{date, get_date, get_money, get_opt_date, select_in, stmt, value_rows};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
@@ -94,9 +95,25 @@ impl ClaimRow {
     }
 }
 
-const CLAIM_COLUMNS: &str = "claim_id, municipality, debtor_id, source, invoice_id, category, office, \
-    currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, state, closed_date, \
-    invoicing_version";
+const CLAIM_COLUMNS: [&str; 17] = [
+    "claim_id",
+    "municipality",
+    "debtor_id",
+    "source",
+    "invoice_id",
+    "category",
+    "office",
+    "currency",
+    "amount_minor",
+    "principal_minor",
+    "fees_minor",
+    "interest_minor",
+    "issue_date",
+    "due_date",
+    "state",
+    "closed_date",
+    "invoicing_version",
+];
 
 fn version_value(version: u64) -> Result<Value, DbErr> {
     i64::try_from(version)
@@ -105,39 +122,43 @@ fn version_value(version: u64) -> Result<Value, DbErr> {
 }
 
 fn claim_from(r: &QueryResult) -> Result<ClaimRow, DbErr> {
-    let state: String = r.try_get_by_index(14)?;
+    let state: String = col(r, "state")?;
     Ok(ClaimRow {
-        claim_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        source: r.try_get_by_index(3)?,
-        invoice_id: r.try_get_by_index(4)?,
-        category: r.try_get_by_index(5)?,
-        office: r.try_get_by_index(6)?,
-        currency: get_currency(r, 7)?,
-        amount: get_money(r, 8)?,
-        principal: get_money(r, 9)?,
-        fees: get_money(r, 10)?,
-        interest: get_money(r, 11)?,
-        issue_date: get_date(r, 12)?,
-        due_date: get_date(r, 13)?,
+        claim_id: col(r, "claim_id")?,
+        municipality: col(r, "municipality")?,
+        debtor_id: col(r, "debtor_id")?,
+        source: col(r, "source")?,
+        invoice_id: col(r, "invoice_id")?,
+        category: col(r, "category")?,
+        office: col(r, "office")?,
+        currency: col_currency(r, "currency")?,
+        amount: col_money(r, "amount_minor")?,
+        principal: col_money(r, "principal_minor")?,
+        fees: col_money(r, "fees_minor")?,
+        interest: col_money(r, "interest_minor")?,
+        issue_date: col_date(r, "issue_date")?,
+        due_date: col_date(r, "due_date")?,
         state: parse("claim state", &state, ClaimState::parse)?,
-        closed_date: get_opt_date(r, 15)?,
+        closed_date: col_opt_date(r, "closed_date")?,
         invoicing_version: {
-            let v: i64 = r.try_get_by_index(16)?;
+            let v: i64 = col(r, "invoicing_version")?;
             u64::try_from(v)
                 .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
         },
     })
 }
 
+/// `SELECT` the claim columns `FROM claims`.
+fn select_claims() -> SelectStatement {
+    Query::select()
+        .columns(CLAIM_COLUMNS)
+        .from("claims")
+        .to_owned()
+}
+
 /// Stores a claim announced by invoicing; `false` if it was already there.
 pub async fn insert_claim_if_new(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<bool, DbErr> {
-    let sql = format!(
-        "INSERT INTO claims ({CLAIM_COLUMNS}) VALUES {} ON CONFLICT (claim_id) DO NOTHING",
-        value_rows(1, 17)
-    );
-    let values: Vec<Value> = vec![
+    let values: [Value; 17] = [
         c.claim_id.clone().into(),
         c.municipality.clone().into(),
         c.debtor_id.clone().into(),
@@ -156,13 +177,21 @@ pub async fn insert_claim_if_new(db: &impl ConnectionTrait, c: &ClaimRow) -> Res
         opt_date(c.closed_date),
         version_value(c.invoicing_version)?,
     ];
-    Ok(db.execute_raw(stmt(db, sql, values)).await?.rows_affected() == 1)
+    let insert = Query::insert()
+        .into_table("claims")
+        .columns(CLAIM_COLUMNS)
+        .values_panic(values.map(Expr::from))
+        .on_conflict(OnConflict::column("claim_id").do_nothing().to_owned())
+        .to_owned();
+    Ok(db.execute(&insert).await?.rows_affected() == 1)
 }
 
 /// One claim.
 pub async fn claim(db: &impl ConnectionTrait, claim_id: &str) -> Result<Option<ClaimRow>, DbErr> {
-    let sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id = $1");
-    db.query_one_raw(stmt(db, sql, vec![claim_id.into()]))
+    let select = select_claims()
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(claim_from)
@@ -174,18 +203,18 @@ pub async fn claims_by_id(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    select_in(
-        db,
-        |list| {
-            format!(
-                "SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({list}) ORDER BY due_date, claim_id"
-            )
-        },
-        &[],
-        ids,
-        claim_from,
-    )
-    .await
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let select = select_claims()
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().map(String::as_str)))
+            .order_by("due_date", Order::Asc)
+            .order_by("claim_id", Order::Asc)
+            .to_owned();
+        for r in db.query_all(&select).await? {
+            out.push(claim_from(&r)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every claim of a debtor, oldest due date first.
@@ -194,10 +223,13 @@ pub async fn claims_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let sql = format!(
-        "SELECT {CLAIM_COLUMNS} FROM claims WHERE municipality = $1 AND debtor_id = $2 ORDER BY due_date, claim_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![municipality.into(), debtor_id.into()]))
+    let select = select_claims()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("due_date", Order::Asc)
+        .order_by("claim_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(claim_from)
@@ -213,19 +245,15 @@ pub async fn set_balance(
     interest: Money,
     invoicing_version: u64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE claims SET principal_minor = $2, fees_minor = $3, interest_minor = $4, \
-         invoicing_version = $5 WHERE claim_id = $1",
-        vec![
-            claim_id.into(),
-            principal.to_minor().into(),
-            fees.to_minor().into(),
-            interest.to_minor().into(),
-            version_value(invoicing_version)?,
-        ],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("claims")
+        .value("principal_minor", principal.to_minor())
+        .value("fees_minor", fees.to_minor())
+        .value("interest_minor", interest.to_minor())
+        .value("invoicing_version", version_value(invoicing_version)?)
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -240,24 +268,19 @@ pub async fn close_claim(
     nothing_open: bool,
     invoicing_version: u64,
 ) -> Result<(), DbErr> {
-    let zero = if nothing_open {
-        ", principal_minor = 0, fees_minor = 0, interest_minor = 0"
-    } else {
-        ""
-    };
-    db.execute_raw(stmt(
-        db,
-        format!(
-            "UPDATE claims SET state = $2, closed_date = $3, invoicing_version = $4{zero} \
-             WHERE claim_id = $1"
-        ),
-        vec![
-            claim_id.into(),
-            state.as_str().into(),
-            date(on),
-            version_value(invoicing_version)?,
-        ],
-    ))
-    .await?;
+    let mut update = Query::update();
+    update
+        .table("claims")
+        .value("state", state.as_str())
+        .value("closed_date", date(on))
+        .value("invoicing_version", version_value(invoicing_version)?);
+    if nothing_open {
+        update
+            .value("principal_minor", 0i64)
+            .value("fees_minor", 0i64)
+            .value("interest_minor", 0i64);
+    }
+    update.and_where(Expr::col("claim_id").eq(claim_id));
+    db.execute(&update).await?;
     Ok(())
 }

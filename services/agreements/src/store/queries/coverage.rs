@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use restance_store::{placeholder_list, rows_per_statement, stmt, value_rows};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use super::col;
+use restance_store::rows_per_statement;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 
 /// What an agreement covers: `plan` or `deferral`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,14 +34,14 @@ pub async fn coverage_of(
 ) -> Result<BTreeMap<String, String>, DbErr> {
     let mut out = BTreeMap::new();
     for chunk in claim_ids.chunks(rows_per_statement(1) - 1) {
-        let sql = format!(
-            "SELECT claim_id, agreement_id FROM coverage WHERE kind = $1 AND claim_id IN ({})",
-            placeholder_list(2, chunk.len())
-        );
-        let mut values: Vec<Value> = vec![kind.as_str().into()];
-        values.extend(chunk.iter().map(|c| Value::from(c.clone())));
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+        let select = Query::select()
+            .columns(["claim_id", "agreement_id"])
+            .from("coverage")
+            .and_where(Expr::col("kind").eq(kind.as_str()))
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        for r in db.query_all(&select).await? {
+            out.insert(col(&r, "claim_id")?, col(&r, "agreement_id")?);
         }
     }
     Ok(out)
@@ -55,17 +57,19 @@ pub async fn cover(
 ) -> Result<bool, DbErr> {
     let mut inserted = 0u64;
     for chunk in claim_ids.chunks(rows_per_statement(3)) {
-        let sql = format!(
-            "INSERT INTO coverage (claim_id, kind, agreement_id) VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), 3)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 3);
+        let mut insert = Query::insert();
+        insert
+            .into_table("coverage")
+            .columns(["claim_id", "kind", "agreement_id"])
+            .on_conflict(OnConflict::new().do_nothing().to_owned());
         for id in chunk {
-            values.push(id.clone().into());
-            values.push(kind.as_str().into());
-            values.push(agreement_id.into());
+            insert.values_panic([
+                id.as_str().into(),
+                kind.as_str().into(),
+                agreement_id.into(),
+            ]);
         }
-        inserted += db.execute_raw(stmt(db, sql, values)).await?.rows_affected();
+        inserted += db.execute(&insert).await?.rows_affected();
     }
     Ok(inserted == claim_ids.len() as u64)
 }
@@ -77,23 +81,14 @@ pub async fn uncover(
     agreement_id: &str,
     claim_id: Option<&str>,
 ) -> Result<(), DbErr> {
-    match claim_id {
-        None => {
-            db.execute_raw(stmt(
-                db,
-                "DELETE FROM coverage WHERE kind = $1 AND agreement_id = $2",
-                vec![kind.as_str().into(), agreement_id.into()],
-            ))
-            .await?
-        }
-        Some(c) => {
-            db.execute_raw(stmt(
-                db,
-                "DELETE FROM coverage WHERE kind = $1 AND agreement_id = $2 AND claim_id = $3",
-                vec![kind.as_str().into(), agreement_id.into(), c.into()],
-            ))
-            .await?
-        }
-    };
+    let mut delete = Query::delete();
+    delete
+        .from_table("coverage")
+        .and_where(Expr::col("kind").eq(kind.as_str()))
+        .and_where(Expr::col("agreement_id").eq(agreement_id));
+    if let Some(c) = claim_id {
+        delete.and_where(Expr::col("claim_id").eq(c));
+    }
+    db.execute(&delete).await?;
     Ok(())
 }

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::DebtorKey;
-use restance_store::{is_postgres, placeholder_list, rows_per_statement, stmt, value_rows};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use super::{DebtorKey, col};
+use restance_store::rows_per_statement;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, UnionType};
+use sea_orm::{ConnectionTrait, DbErr};
 
 /// Takes SQLite's write lock at the start of an API transaction (a no-op on PostgreSQL, where the
 /// row locks of [`lock_debtors`] serialise writers). A SQLite transaction that reads first and
@@ -18,16 +19,15 @@ pub async fn begin_write(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// Creates the debtor rows that do not exist yet.
 pub async fn ensure_debtors(db: &impl ConnectionTrait, keys: &[DebtorKey]) -> Result<(), DbErr> {
     for chunk in keys.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO debtors (municipality, debtor_id) VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), 2)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 2);
+        let mut insert = Query::insert();
+        insert
+            .into_table("debtors")
+            .columns(["municipality", "debtor_id"])
+            .on_conflict(OnConflict::new().do_nothing().to_owned());
         for (m, d) in chunk {
-            values.push(m.clone().into());
-            values.push(d.clone().into());
+            insert.values_panic([m.as_str().into(), d.as_str().into()]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -42,11 +42,6 @@ pub async fn lock_debtors(
     let mut sorted: Vec<&DebtorKey> = keys.iter().collect();
     sorted.sort();
     sorted.dedup();
-    let lock = if is_postgres(db) {
-        " ORDER BY municipality, debtor_id FOR UPDATE"
-    } else {
-        ""
-    };
     let mut by_municipality: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (m, d) in sorted {
         by_municipality.entry(m).or_default().push(d);
@@ -54,14 +49,18 @@ pub async fn lock_debtors(
     let mut out = BTreeSet::new();
     for (m, ids) in by_municipality {
         for chunk in ids.chunks(rows_per_statement(1) - 1) {
-            let sql = format!(
-                "SELECT municipality, debtor_id FROM debtors WHERE municipality = $1 AND debtor_id IN ({}){lock}",
-                placeholder_list(2, chunk.len())
-            );
-            let mut values: Vec<Value> = vec![m.into()];
-            values.extend(chunk.iter().map(|d| Value::from(*d)));
-            for row in db.query_all_raw(stmt(db, sql, values)).await? {
-                out.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
+            // FOR UPDATE on PostgreSQL (sea-query leaves it out on SQLite, which has one writer)
+            let select = Query::select()
+                .columns(["municipality", "debtor_id"])
+                .from("debtors")
+                .and_where(Expr::col("municipality").eq(m))
+                .and_where(Expr::col("debtor_id").is_in(chunk.iter().copied()))
+                .order_by("municipality", Order::Asc)
+                .order_by("debtor_id", Order::Asc)
+                .lock(LockType::Update)
+                .to_owned();
+            for row in db.query_all(&select).await? {
+                out.insert((col(&row, "municipality")?, col(&row, "debtor_id")?));
             }
         }
     }
@@ -71,16 +70,20 @@ pub async fn lock_debtors(
 /// The debtors with an agreement in force (an active plan or deferral, a scheduled meeting):
 /// the daily work looks at them.
 pub async fn debtors_with_agreements(db: &impl ConnectionTrait) -> Result<Vec<DebtorKey>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT municipality, debtor_id FROM plans WHERE state = 'active' \
-             UNION SELECT municipality, debtor_id FROM deferrals WHERE state = 'active' \
-             UNION SELECT municipality, debtor_id FROM meetings WHERE state = 'scheduled'",
-            vec![],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    let of = |table: &'static str, state: &'static str| {
+        Query::select()
+            .columns(["municipality", "debtor_id"])
+            .from(table)
+            .and_where(Expr::col("state").eq(state))
+            .to_owned()
+    };
+    let union = of("plans", "active")
+        .union(UnionType::Distinct, of("deferrals", "active"))
+        .union(UnionType::Distinct, of("meetings", "scheduled"))
+        .to_owned();
+    db.query_all(&union)
+        .await?
+        .iter()
+        .map(|r| Ok((col(r, "municipality")?, col(r, "debtor_id")?)))
         .collect()
 }

@@ -1,11 +1,12 @@
 //! Deferrals and the claims they cover.
 
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, rows_per_statement, stmt, value_rows};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{get_bool, opt_date, parse};
+use super::{col, col_date, col_opt_date, opt_date, parse};
 use crate::domain::DeferralReason;
 
 /// Where a deferral stands.
@@ -51,43 +52,59 @@ pub struct DeferralRow {
     pub created_by: String,
 }
 
-const DEFERRAL_COLUMNS: &str = "deferral_id, municipality, debtor_id, office, state, reason, from_date, until_date, \
-    review_date, review_raised, note, ended_date, end_reason, created_by";
+const DEFERRAL_COLUMNS: [&str; 14] = [
+    "deferral_id",
+    "municipality",
+    "debtor_id",
+    "office",
+    "state",
+    "reason",
+    "from_date",
+    "until_date",
+    "review_date",
+    "review_raised",
+    "note",
+    "ended_date",
+    "end_reason",
+    "created_by",
+];
 
 fn deferral_from(r: &QueryResult) -> Result<DeferralRow, DbErr> {
-    let state: String = r.try_get_by_index(4)?;
-    let reason: String = r.try_get_by_index(5)?;
+    let state: String = col(r, "state")?;
+    let reason: String = col(r, "reason")?;
     Ok(DeferralRow {
-        deferral_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        office: r.try_get_by_index(3)?,
+        deferral_id: col(r, "deferral_id")?,
+        municipality: col(r, "municipality")?,
+        debtor_id: col(r, "debtor_id")?,
+        office: col(r, "office")?,
         state: parse("deferral state", &state, |s| match s {
             "active" => Some(DeferralStatus::Active),
             "ended" => Some(DeferralStatus::Ended),
             _ => None,
         })?,
         reason: parse("deferral reason", &reason, DeferralReason::parse)?,
-        from: get_date(r, 6)?,
-        until: get_date(r, 7)?,
-        review_date: get_opt_date(r, 8)?,
-        review_raised: get_bool(r, 9)?,
-        note: r.try_get_by_index(10)?,
-        ended_date: get_opt_date(r, 11)?,
-        end_reason: r.try_get_by_index(12)?,
-        created_by: r.try_get_by_index(13)?,
+        from: col_date(r, "from_date")?,
+        until: col_date(r, "until_date")?,
+        review_date: col_opt_date(r, "review_date")?,
+        review_raised: col(r, "review_raised")?,
+        note: col(r, "note")?,
+        ended_date: col_opt_date(r, "ended_date")?,
+        end_reason: col(r, "end_reason")?,
+        created_by: col(r, "created_by")?,
     })
+}
+
+/// `SELECT` the deferral columns `FROM deferrals`.
+fn select_deferrals() -> SelectStatement {
+    Query::select()
+        .columns(DEFERRAL_COLUMNS)
+        .from("deferrals")
+        .to_owned()
 }
 
 /// Stores a new deferral or writes back a changed one.
 pub async fn save_deferral(db: &impl ConnectionTrait, d: &DeferralRow) -> Result<(), DbErr> {
-    let sql = format!(
-        "INSERT INTO deferrals ({DEFERRAL_COLUMNS}) VALUES {} ON CONFLICT (deferral_id) DO UPDATE SET \
-         state = excluded.state, review_raised = excluded.review_raised, ended_date = excluded.ended_date, \
-         end_reason = excluded.end_reason",
-        value_rows(1, 14)
-    );
-    let values: Vec<Value> = vec![
+    let values: [Value; 14] = [
         d.deferral_id.clone().into(),
         d.municipality.clone().into(),
         d.debtor_id.clone().into(),
@@ -107,14 +124,26 @@ pub async fn save_deferral(db: &impl ConnectionTrait, d: &DeferralRow) -> Result
         d.end_reason.clone().into(),
         d.created_by.clone().into(),
     ];
-    db.execute_raw(stmt(db, sql, values)).await?;
+    let insert = Query::insert()
+        .into_table("deferrals")
+        .columns(DEFERRAL_COLUMNS)
+        .values_panic(values.map(Expr::from))
+        .on_conflict(
+            OnConflict::column("deferral_id")
+                .update_columns(["state", "review_raised", "ended_date", "end_reason"])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
 /// One deferral.
 pub async fn deferral(db: &impl ConnectionTrait, id: &str) -> Result<Option<DeferralRow>, DbErr> {
-    let sql = format!("SELECT {DEFERRAL_COLUMNS} FROM deferrals WHERE deferral_id = $1");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    let select = select_deferrals()
+        .and_where(Expr::col("deferral_id").eq(id))
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(deferral_from)
@@ -127,10 +156,13 @@ pub async fn deferrals_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<DeferralRow>, DbErr> {
-    let sql = format!(
-        "SELECT {DEFERRAL_COLUMNS} FROM deferrals WHERE municipality = $1 AND debtor_id = $2 ORDER BY from_date DESC, deferral_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![municipality.into(), debtor_id.into()]))
+    let select = select_deferrals()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("from_date", Order::Desc)
+        .order_by("deferral_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(deferral_from)
@@ -139,10 +171,11 @@ pub async fn deferrals_of_debtor(
 
 /// Every active deferral.
 pub async fn active_deferrals(db: &impl ConnectionTrait) -> Result<Vec<DeferralRow>, DbErr> {
-    let sql = format!(
-        "SELECT {DEFERRAL_COLUMNS} FROM deferrals WHERE state = 'active' ORDER BY deferral_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![]))
+    let select = select_deferrals()
+        .and_where(Expr::col("state").eq("active"))
+        .order_by("deferral_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(deferral_from)
@@ -156,16 +189,15 @@ pub async fn insert_deferral_claims(
     claim_ids: &[String],
 ) -> Result<(), DbErr> {
     for chunk in claim_ids.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO deferral_claims (deferral_id, claim_id) VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), 2)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 2);
+        let mut insert = Query::insert();
+        insert
+            .into_table("deferral_claims")
+            .columns(["deferral_id", "claim_id"])
+            .on_conflict(OnConflict::new().do_nothing().to_owned());
         for id in chunk {
-            values.push(deferral_id.into());
-            values.push(id.clone().into());
+            insert.values_panic([deferral_id.into(), id.as_str().into()]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -175,13 +207,15 @@ pub async fn deferral_claims(
     db: &impl ConnectionTrait,
     deferral_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT claim_id FROM deferral_claims WHERE deferral_id = $1 ORDER BY claim_id",
-        vec![deferral_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| r.try_get_by_index(0))
-    .collect()
+    let select = Query::select()
+        .column("claim_id")
+        .from("deferral_claims")
+        .and_where(Expr::col("deferral_id").eq(deferral_id))
+        .order_by("claim_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| col(r, "claim_id"))
+        .collect()
 }

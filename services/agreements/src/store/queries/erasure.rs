@@ -7,8 +7,12 @@
 //! who did what and when stay, so every figure for a past date is unchanged.
 
 use chrono::NaiveDate;
-use restance_store::stmt;
+use sea_orm::sea_query::{
+    BinOper, Cond, Expr, ExprTrait, OnConflict, Order, Query, UnionType, UpdateStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr};
+
+use super::col;
 use serde_json::{Value, json};
 
 /// What an erased text that may not be empty becomes.
@@ -20,14 +24,16 @@ pub async fn erased_version(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<i64>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT version FROM erased_debtors WHERE municipality = $1 AND debtor_id = $2",
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("version")
+        .from("erased_debtors")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| col(&r, "version"))
+        .transpose()
 }
 
 /// What one erasure changed (a repeat: all 0).
@@ -81,32 +87,43 @@ pub async fn erase_debtor(
     version: i64,
     erased_on: NaiveDate,
 ) -> Result<Erased, DbErr> {
-    let m = || sea_orm::Value::from(municipality);
-    let d = || sea_orm::Value::from(debtor_id);
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO erased_debtors (municipality, debtor_id, version, erased_on) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, debtor_id) DO UPDATE \
-         SET version = excluded.version, erased_on = excluded.erased_on \
-         WHERE erased_debtors.version < excluded.version",
-        vec![m(), d(), version.into(), erased_on.into()],
-    ))
-    .await?;
+    let of_debtor = || {
+        Cond::all()
+            .add(Expr::col("municipality").eq(municipality))
+            .add(Expr::col("debtor_id").eq(debtor_id))
+    };
+    let remember = Query::insert()
+        .into_table("erased_debtors")
+        .columns(["municipality", "debtor_id", "version", "erased_on"])
+        .values_panic([
+            municipality.into(),
+            debtor_id.into(),
+            version.into(),
+            erased_on.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id"])
+                .update_columns(["version", "erased_on"])
+                .action_and_where(
+                    Expr::col(("erased_debtors", "version")).lt(Expr::col(("excluded", "version"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&remember).await?;
 
     let mut erased = Erased::default();
-    let plans = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT plan_id, terms, note, end_reason FROM plans \
-             WHERE municipality = $1 AND debtor_id = $2 ORDER BY plan_id",
-            vec![m(), d()],
-        ))
-        .await?;
-    for row in plans {
-        let plan_id: String = row.try_get_by_index(0)?;
-        let terms: String = row.try_get_by_index(1)?;
-        let note: Option<String> = row.try_get_by_index(2)?;
-        let end_reason: Option<String> = row.try_get_by_index(3)?;
+    let plans = Query::select()
+        .columns(["plan_id", "terms", "note", "end_reason"])
+        .from("plans")
+        .cond_where(of_debtor())
+        .order_by("plan_id", Order::Asc)
+        .to_owned();
+    for row in db.query_all(&plans).await? {
+        let plan_id: String = col(&row, "plan_id")?;
+        let terms: String = col(&row, "terms")?;
+        let note: Option<String> = col(&row, "note")?;
+        let end_reason: Option<String> = col(&row, "end_reason")?;
         let terms: Value = serde_json::from_str(&terms)
             .map_err(|e| DbErr::Custom(format!("stored plan terms unreadable: {e}")))?;
         let new_terms = terms_without_budget(&terms);
@@ -120,54 +137,99 @@ pub async fn erase_debtor(
         let terms = serde_json::to_string(new_terms.as_ref().unwrap_or(&terms))
             .map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))?;
         let reason = new_reason.map(str::to_owned).or(end_reason);
-        db.execute_raw(stmt(
-            db,
-            "UPDATE plans SET terms = $2, note = NULL, end_reason = $3 WHERE plan_id = $1",
-            vec![plan_id.into(), terms.into(), reason.into()],
-        ))
-        .await?;
+        let update = Query::update()
+            .table("plans")
+            .value("terms", terms)
+            .value("note", Option::<String>::None)
+            .value("end_reason", reason)
+            .and_where(Expr::col("plan_id").eq(plan_id))
+            .to_owned();
+        db.execute(&update).await?;
         erased.plans += 1;
     }
 
-    let run = async |sql: &str| -> Result<u64, DbErr> {
-        Ok(db
-            .execute_raw(stmt(db, sql, vec![m(), d(), ERASED.into()]))
-            .await?
-            .rows_affected())
+    let run = async |update: UpdateStatement| -> Result<u64, DbErr> {
+        Ok(db.execute(&update).await?.rows_affected())
     };
-    // `$3` (the marker) is bound in every statement; those that do not need it still compare
-    // with it so that the parameter is used.
-    erased.deferrals = run("UPDATE deferrals SET note = NULL \
-         WHERE municipality = $1 AND debtor_id = $2 AND note IS NOT NULL AND note <> $3")
+    let null = || Option::<String>::None;
+    erased.deferrals = run(Query::update()
+        .table("deferrals")
+        .value("note", null())
+        .cond_where(of_debtor())
+        .and_where(Expr::col("note").is_not_null())
+        .and_where(Expr::col("note").ne(ERASED))
+        .to_owned())
     .await?;
-    erased.meetings = run(
-        "UPDATE meetings SET place = $3, interpreter = NULL, note = NULL \
-         WHERE municipality = $1 AND debtor_id = $2 \
-         AND (place <> $3 OR interpreter IS NOT NULL OR note IS NOT NULL)",
-    )
+    erased.meetings = run(Query::update()
+        .table("meetings")
+        .value("place", ERASED)
+        .value("interpreter", null())
+        .value("note", null())
+        .cond_where(of_debtor())
+        .and_where(
+            Expr::col("place")
+                .ne(ERASED)
+                .or(Expr::col("interpreter").is_not_null())
+                .or(Expr::col("note").is_not_null()),
+        )
+        .to_owned())
     .await?;
-    erased.tasks = run("UPDATE tasks SET text = $3 \
-         WHERE municipality = $1 AND debtor_id = $2 AND text <> $3")
+    erased.tasks = run(Query::update()
+        .table("tasks")
+        .value("text", ERASED)
+        .cond_where(of_debtor())
+        .and_where(Expr::col("text").ne(ERASED))
+        .to_owned())
     .await?;
-    erased.alerts = run("UPDATE caseworker_alerts SET reason = $3, answer = NULL \
-         WHERE municipality = $1 AND debtor_id = $2 AND (reason <> $3 OR answer IS NOT NULL)")
+    erased.alerts = run(Query::update()
+        .table("caseworker_alerts")
+        .value("reason", ERASED)
+        .value("answer", null())
+        .cond_where(of_debtor())
+        .and_where(
+            Expr::col("reason")
+                .ne(ERASED)
+                .or(Expr::col("answer").is_not_null()),
+        )
+        .to_owned())
     .await?;
     // the audit trail of the debtor's plans, deferrals, meetings, tasks and alerts keeps who,
     // what and when; its snapshots and details go (the only update its trigger allows)
-    erased.audit = run(
-        "UPDATE audit SET before_json = NULL, after_json = NULL, detail = $3 \
-         WHERE (before_json IS NOT NULL OR after_json IS NOT NULL OR detail <> $3) \
-         AND entity IN ( \
-           SELECT 'plan:' || plan_id FROM plans WHERE municipality = $1 AND debtor_id = $2 \
-           UNION ALL SELECT 'deferral:' || deferral_id FROM deferrals \
-             WHERE municipality = $1 AND debtor_id = $2 \
-           UNION ALL SELECT 'meeting:' || meeting_id FROM meetings \
-             WHERE municipality = $1 AND debtor_id = $2 \
-           UNION ALL SELECT 'task:' || task_id FROM tasks \
-             WHERE municipality = $1 AND debtor_id = $2 \
-           UNION ALL SELECT 'alert:' || alert_id FROM caseworker_alerts \
-             WHERE municipality = $1 AND debtor_id = $2)",
-    )
+    let entities = |table: &'static str, prefix: &'static str, id: &'static str| {
+        Query::select()
+            .expr(Expr::val(prefix).binary(BinOper::Custom("||"), Expr::col(id)))
+            .from(table)
+            .cond_where(of_debtor())
+            .to_owned()
+    };
+    let of_debtors = entities("plans", "plan:", "plan_id")
+        .union(
+            UnionType::All,
+            entities("deferrals", "deferral:", "deferral_id"),
+        )
+        .union(
+            UnionType::All,
+            entities("meetings", "meeting:", "meeting_id"),
+        )
+        .union(UnionType::All, entities("tasks", "task:", "task_id"))
+        .union(
+            UnionType::All,
+            entities("caseworker_alerts", "alert:", "alert_id"),
+        )
+        .to_owned();
+    erased.audit = run(Query::update()
+        .table("audit")
+        .value("before_json", null())
+        .value("after_json", null())
+        .value("detail", ERASED)
+        .and_where(
+            Expr::col("before_json")
+                .is_not_null()
+                .or(Expr::col("after_json").is_not_null())
+                .or(Expr::col("detail").ne(ERASED)),
+        )
+        .and_where(Expr::col("entity").in_subquery(of_debtors))
+        .to_owned())
     .await?;
     Ok(erased)
 }

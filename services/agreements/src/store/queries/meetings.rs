@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use restance_kernel::{BusinessDate, Language};
-use restance_store::{date, get_date, get_opt_date, stmt, value_rows};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{get_bool, json, opt_date, parse};
+use super::{col, col_date, col_opt_date, json, opt_date, parse};
 use crate::domain::{MeetingResult, ReminderState};
 
 /// Where a meeting stands.
@@ -84,58 +85,78 @@ pub struct MeetingRow {
     pub created_by: String,
 }
 
-const MEETING_COLUMNS: &str = "meeting_id, municipality, debtor_id, office, starts_at, meeting_date, local_time, place, \
-    with_social_caseworker, interpreter, claim_ids, state, reminder_date, reminder, overdue_raised, outcome_date, \
-    result, note, created_by";
+const MEETING_COLUMNS: [&str; 19] = [
+    "meeting_id",
+    "municipality",
+    "debtor_id",
+    "office",
+    "starts_at",
+    "meeting_date",
+    "local_time",
+    "place",
+    "with_social_caseworker",
+    "interpreter",
+    "claim_ids",
+    "state",
+    "reminder_date",
+    "reminder",
+    "overdue_raised",
+    "outcome_date",
+    "result",
+    "note",
+    "created_by",
+];
 
 fn meeting_from(r: &QueryResult) -> Result<MeetingRow, DbErr> {
-    let starts: String = r.try_get_by_index(4)?;
-    let interpreter: Option<String> = r.try_get_by_index(9)?;
-    let claims: String = r.try_get_by_index(10)?;
-    let state: String = r.try_get_by_index(11)?;
-    let reminder: String = r.try_get_by_index(13)?;
-    let result: Option<String> = r.try_get_by_index(16)?;
+    let starts: String = col(r, "starts_at")?;
+    let interpreter: Option<String> = col(r, "interpreter")?;
+    let claims: String = col(r, "claim_ids")?;
+    let state: String = col(r, "state")?;
+    let reminder: String = col(r, "reminder")?;
+    let result: Option<String> = col(r, "result")?;
     Ok(MeetingRow {
-        meeting_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        office: r.try_get_by_index(3)?,
+        meeting_id: col(r, "meeting_id")?,
+        municipality: col(r, "municipality")?,
+        debtor_id: col(r, "debtor_id")?,
+        office: col(r, "office")?,
         starts_at: parse("meeting start", &starts, |s| {
             DateTime::parse_from_rfc3339(s)
                 .ok()
                 .map(|t| t.with_timezone(&Utc))
         })?,
-        date: get_date(r, 5)?,
-        local_time: r.try_get_by_index(6)?,
-        place: r.try_get_by_index(7)?,
-        with_social_caseworker: get_bool(r, 8)?,
+        date: col_date(r, "meeting_date")?,
+        local_time: col(r, "local_time")?,
+        place: col(r, "place")?,
+        with_social_caseworker: col(r, "with_social_caseworker")?,
         interpreter: interpreter
             .map(|l| parse("interpreter language", &l, |s| s.parse().ok()))
             .transpose()?,
         claim_ids: serde_json::from_str(&claims)
             .map_err(|e| DbErr::Custom(format!("stored meeting claims unreadable: {e}")))?,
         state: parse("meeting state", &state, MeetingStatus::parse)?,
-        reminder_date: get_date(r, 12)?,
+        reminder_date: col_date(r, "reminder_date")?,
         reminder: parse("reminder state", &reminder, ReminderState::parse)?,
-        overdue_raised: get_bool(r, 14)?,
-        outcome_date: get_opt_date(r, 15)?,
+        overdue_raised: col(r, "overdue_raised")?,
+        outcome_date: col_opt_date(r, "outcome_date")?,
         result: result
             .map(|s| parse("meeting result", &s, MeetingResult::parse))
             .transpose()?,
-        note: r.try_get_by_index(17)?,
-        created_by: r.try_get_by_index(18)?,
+        note: col(r, "note")?,
+        created_by: col(r, "created_by")?,
     })
+}
+
+/// `SELECT` the meeting columns `FROM meetings`.
+fn select_meetings() -> SelectStatement {
+    Query::select()
+        .columns(MEETING_COLUMNS)
+        .from("meetings")
+        .to_owned()
 }
 
 /// Stores a new meeting or writes back a changed one.
 pub async fn save_meeting(db: &impl ConnectionTrait, m: &MeetingRow) -> Result<(), DbErr> {
-    let sql = format!(
-        "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES {} ON CONFLICT (meeting_id) DO UPDATE SET \
-         state = excluded.state, reminder = excluded.reminder, overdue_raised = excluded.overdue_raised, \
-         outcome_date = excluded.outcome_date, result = excluded.result, note = excluded.note",
-        value_rows(1, 19)
-    );
-    let values: Vec<Value> = vec![
+    let values: [Value; 19] = [
         m.meeting_id.clone().into(),
         m.municipality.clone().into(),
         m.debtor_id.clone().into(),
@@ -158,14 +179,33 @@ pub async fn save_meeting(db: &impl ConnectionTrait, m: &MeetingRow) -> Result<(
         m.note.clone().into(),
         m.created_by.clone().into(),
     ];
-    db.execute_raw(stmt(db, sql, values)).await?;
+    let insert = Query::insert()
+        .into_table("meetings")
+        .columns(MEETING_COLUMNS)
+        .values_panic(values.map(Expr::from))
+        .on_conflict(
+            OnConflict::column("meeting_id")
+                .update_columns([
+                    "state",
+                    "reminder",
+                    "overdue_raised",
+                    "outcome_date",
+                    "result",
+                    "note",
+                ])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
 /// One meeting.
 pub async fn meeting(db: &impl ConnectionTrait, id: &str) -> Result<Option<MeetingRow>, DbErr> {
-    let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE meeting_id = $1");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    let select = select_meetings()
+        .and_where(Expr::col("meeting_id").eq(id))
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(meeting_from)
@@ -178,10 +218,13 @@ pub async fn meetings_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<MeetingRow>, DbErr> {
-    let sql = format!(
-        "SELECT {MEETING_COLUMNS} FROM meetings WHERE municipality = $1 AND debtor_id = $2 ORDER BY meeting_date DESC, meeting_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![municipality.into(), debtor_id.into()]))
+    let select = select_meetings()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("meeting_date", Order::Desc)
+        .order_by("meeting_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(meeting_from)
@@ -190,10 +233,11 @@ pub async fn meetings_of_debtor(
 
 /// Every scheduled meeting.
 pub async fn scheduled_meetings(db: &impl ConnectionTrait) -> Result<Vec<MeetingRow>, DbErr> {
-    let sql = format!(
-        "SELECT {MEETING_COLUMNS} FROM meetings WHERE state = 'scheduled' ORDER BY meeting_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![]))
+    let select = select_meetings()
+        .and_where(Expr::col("state").eq("scheduled"))
+        .order_by("meeting_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(meeting_from)

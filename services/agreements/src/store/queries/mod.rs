@@ -1,5 +1,6 @@
-//! SQL for agreements' tables (PostgreSQL and SQLite alike, `$n` placeholders). Reads return
-//! typed rows; a stored value that cannot be read back is a [`DbErr::Custom`] naming the column.
+//! Statements on agreements' tables, built with sea-query so that one definition serves
+//! PostgreSQL and SQLite. Reads return typed rows (columns read by name); a stored value that
+//! cannot be read back is a [`DbErr::Custom`] naming the column.
 
 mod alerts;
 mod audit;
@@ -26,8 +27,8 @@ pub use plans::*;
 pub use tasks::*;
 
 use chrono::NaiveDate;
-use restance_kernel::{BusinessDate, Currency};
-use sea_orm::{DbErr, QueryResult, Value};
+use restance_kernel::{BusinessDate, Currency, Money};
+use sea_orm::{DbErr, QueryResult, TryGetable, Value};
 use serde::Serialize;
 
 /// `(municipality, debtor_id)`: a debtor is per municipality.
@@ -37,22 +38,42 @@ fn opt_date(d: Option<BusinessDate>) -> Value {
     d.map(NaiveDate::from).into()
 }
 
-fn get_u32(row: &QueryResult, i: usize) -> Result<u32, DbErr> {
-    let v: i64 = row.try_get_by_index(i)?;
+/// Column `col` of a row.
+fn col<T: TryGetable>(row: &QueryResult, col: &str) -> Result<T, DbErr> {
+    row.try_get("", col)
+}
+
+/// Column `col` as a business date (`DATE NOT NULL`).
+fn col_date(row: &QueryResult, col: &str) -> Result<BusinessDate, DbErr> {
+    Ok(row.try_get::<NaiveDate>("", col)?.into())
+}
+
+/// Column `col` as an optional business date (`DATE NULL`).
+fn col_opt_date(row: &QueryResult, col: &str) -> Result<Option<BusinessDate>, DbErr> {
+    Ok(row
+        .try_get::<Option<NaiveDate>>("", col)?
+        .map(BusinessDate::from))
+}
+
+/// Column `col` as money in minor units (`BIGINT`, øre).
+fn col_money(row: &QueryResult, col: &str) -> Result<Money, DbErr> {
+    Ok(Money::from_minor(row.try_get::<i64>("", col)?))
+}
+
+/// Column `col` as a small count (`BIGINT`).
+fn col_u32(row: &QueryResult, col: &str) -> Result<u32, DbErr> {
+    let v: i64 = row.try_get("", col)?;
     u32::try_from(v).map_err(|_| DbErr::Custom(format!("stored number {v} out of range")))
 }
 
-fn get_bool(row: &QueryResult, i: usize) -> Result<bool, DbErr> {
-    row.try_get_by_index::<bool>(i)
+/// Column `col` as a currency code.
+fn col_currency(row: &QueryResult, col: &str) -> Result<Currency, DbErr> {
+    let text: String = row.try_get("", col)?;
+    parse("currency", &text, |s| s.parse().ok())
 }
 
 fn parse<T>(what: &str, text: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<T, DbErr> {
     f(text).ok_or_else(|| DbErr::Custom(format!("stored {what} {text:?} unreadable")))
-}
-
-fn get_currency(row: &QueryResult, i: usize) -> Result<Currency, DbErr> {
-    let text: String = row.try_get_by_index(i)?;
-    parse("currency", &text, |s| s.parse().ok())
 }
 
 fn json<T: Serialize>(value: &T) -> Result<String, DbErr> {

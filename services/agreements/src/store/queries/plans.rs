@@ -4,13 +4,12 @@
 use std::collections::BTreeSet;
 
 use restance_kernel::{BusinessDate, Currency, Money};
-use restance_store::{
-    date, get_date, get_money, get_opt_date, rows_per_statement, stmt, value_rows,
-};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{get_currency, get_u32, json, opt_date, parse};
+use super::{col, col_currency, col_date, col_money, col_opt_date, col_u32, json, opt_date, parse};
 use crate::domain::{Frequency, Instalment};
 
 /// The next plan reference number of a municipality (1, 2, 3 …).
@@ -18,17 +17,25 @@ pub async fn next_reference_seq(
     db: &impl ConnectionTrait,
     municipality: &str,
 ) -> Result<u64, DbErr> {
+    let insert = Query::insert()
+        .into_table("reference_sequences")
+        .columns(["municipality", "last_seq"])
+        .values_panic([municipality.into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::column("municipality")
+                .value(
+                    "last_seq",
+                    Expr::col(("reference_sequences", "last_seq")).add(1i64),
+                )
+                .to_owned(),
+        )
+        .returning_col("last_seq")
+        .to_owned();
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "INSERT INTO reference_sequences (municipality, last_seq) VALUES ($1, 1) \
-             ON CONFLICT (municipality) DO UPDATE SET last_seq = reference_sequences.last_seq + 1 \
-             RETURNING last_seq",
-            vec![municipality.into()],
-        ))
+        .query_one(&insert)
         .await?
         .ok_or_else(|| DbErr::Custom("the reference sequence returned nothing".into()))?;
-    let seq: i64 = row.try_get_by_index(0)?;
+    let seq: i64 = col(&row, "last_seq")?;
     u64::try_from(seq).map_err(|_| DbErr::Custom(format!("reference sequence {seq} negative")))
 }
 
@@ -121,45 +128,64 @@ impl PlanRow {
     }
 }
 
-const PLAN_COLUMNS: &str = "plan_id, municipality, debtor_id, office, state, revision, created_date, revised_date, \
-    currency, total_minor, frequency, terms, payment_reference, ocr_line, note, remaining_task_revision, \
-    ended_date, end_reason, created_by, kind, assignment_source";
+const PLAN_COLUMNS: [&str; 21] = [
+    "plan_id",
+    "municipality",
+    "debtor_id",
+    "office",
+    "state",
+    "revision",
+    "created_date",
+    "revised_date",
+    "currency",
+    "total_minor",
+    "frequency",
+    "terms",
+    "payment_reference",
+    "ocr_line",
+    "note",
+    "remaining_task_revision",
+    "ended_date",
+    "end_reason",
+    "created_by",
+    "kind",
+    "assignment_source",
+];
 
 fn plan_from(r: &QueryResult) -> Result<PlanRow, DbErr> {
-    let state: String = r.try_get_by_index(4)?;
-    let frequency: String = r.try_get_by_index(10)?;
-    let terms: String = r.try_get_by_index(11)?;
+    let state: String = col(r, "state")?;
+    let frequency: String = col(r, "frequency")?;
+    let terms: String = col(r, "terms")?;
     Ok(PlanRow {
-        plan_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        debtor_id: r.try_get_by_index(2)?,
-        office: r.try_get_by_index(3)?,
+        plan_id: col(r, "plan_id")?,
+        municipality: col(r, "municipality")?,
+        debtor_id: col(r, "debtor_id")?,
+        office: col(r, "office")?,
         state: parse("plan state", &state, PlanStatus::parse)?,
-        revision: get_u32(r, 5)?,
-        created_date: get_date(r, 6)?,
-        revised_date: get_date(r, 7)?,
-        currency: get_currency(r, 8)?,
-        total: get_money(r, 9)?,
+        revision: col_u32(r, "revision")?,
+        created_date: col_date(r, "created_date")?,
+        revised_date: col_date(r, "revised_date")?,
+        currency: col_currency(r, "currency")?,
+        total: col_money(r, "total_minor")?,
         frequency: parse("frequency", &frequency, |s| {
             serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
         })?,
         terms: serde_json::from_str(&terms)
             .map_err(|e| DbErr::Custom(format!("stored plan terms unreadable: {e}")))?,
-        payment_reference: r.try_get_by_index(12)?,
-        ocr_line: r.try_get_by_index(13)?,
-        note: r.try_get_by_index(14)?,
-        remaining_task_revision: r
-            .try_get_by_index::<Option<i64>>(15)?
+        payment_reference: col(r, "payment_reference")?,
+        ocr_line: col(r, "ocr_line")?,
+        note: col(r, "note")?,
+        remaining_task_revision: col::<Option<i64>>(r, "remaining_task_revision")?
             .and_then(|v| u32::try_from(v).ok()),
-        ended_date: get_opt_date(r, 16)?,
-        end_reason: r.try_get_by_index(17)?,
-        created_by: r.try_get_by_index(18)?,
-        assignment_source: r.try_get_by_index(20)?,
+        ended_date: col_opt_date(r, "ended_date")?,
+        end_reason: col(r, "end_reason")?,
+        created_by: col(r, "created_by")?,
+        assignment_source: col(r, "assignment_source")?,
     })
 }
 
-fn plan_values(p: &PlanRow) -> Result<Vec<Value>, DbErr> {
-    Ok(vec![
+fn plan_values(p: &PlanRow) -> Result<[Value; 21], DbErr> {
+    Ok([
         p.plan_id.clone().into(),
         p.municipality.clone().into(),
         p.debtor_id.clone().into(),
@@ -189,24 +215,47 @@ fn plan_values(p: &PlanRow) -> Result<Vec<Value>, DbErr> {
     ])
 }
 
+/// `SELECT` the plan columns `FROM plans`.
+fn select_plans() -> SelectStatement {
+    Query::select()
+        .columns(PLAN_COLUMNS)
+        .from("plans")
+        .to_owned()
+}
+
 /// Stores a new plan, or writes back a changed one (every column but the id).
 pub async fn save_plan(db: &impl ConnectionTrait, p: &PlanRow) -> Result<(), DbErr> {
-    let sql = format!(
-        "INSERT INTO plans ({PLAN_COLUMNS}) VALUES {} ON CONFLICT (plan_id) DO UPDATE SET \
-         state = excluded.state, revision = excluded.revision, revised_date = excluded.revised_date, \
-         total_minor = excluded.total_minor, frequency = excluded.frequency, terms = excluded.terms, \
-         note = excluded.note, remaining_task_revision = excluded.remaining_task_revision, \
-         ended_date = excluded.ended_date, end_reason = excluded.end_reason",
-        value_rows(1, 21)
-    );
-    db.execute_raw(stmt(db, sql, plan_values(p)?)).await?;
+    let insert = Query::insert()
+        .into_table("plans")
+        .columns(PLAN_COLUMNS)
+        .values_panic(plan_values(p)?.map(Expr::from))
+        .on_conflict(
+            OnConflict::column("plan_id")
+                .update_columns([
+                    "state",
+                    "revision",
+                    "revised_date",
+                    "total_minor",
+                    "frequency",
+                    "terms",
+                    "note",
+                    "remaining_task_revision",
+                    "ended_date",
+                    "end_reason",
+                ])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
 /// One plan.
 pub async fn plan(db: &impl ConnectionTrait, plan_id: &str) -> Result<Option<PlanRow>, DbErr> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE plan_id = $1");
-    db.query_one_raw(stmt(db, sql, vec![plan_id.into()]))
+    let select = select_plans()
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(plan_from)
@@ -219,24 +268,22 @@ pub async fn plans_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<PlanRow>, DbErr> {
-    let sql = format!(
-        "SELECT {PLAN_COLUMNS} FROM plans WHERE municipality = $1 AND debtor_id = $2 ORDER BY created_date DESC, plan_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![municipality.into(), debtor_id.into()]))
-        .await?
-        .iter()
-        .map(plan_from)
-        .collect()
+    let select = select_plans()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .order_by("created_date", Order::Desc)
+        .order_by("plan_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select).await?.iter().map(plan_from).collect()
 }
 
 /// Every active plan.
 pub async fn active_plans(db: &impl ConnectionTrait) -> Result<Vec<PlanRow>, DbErr> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE state = 'active' ORDER BY plan_id");
-    db.query_all_raw(stmt(db, sql, vec![]))
-        .await?
-        .iter()
-        .map(plan_from)
-        .collect()
+    let select = select_plans()
+        .and_where(Expr::col("state").eq("active"))
+        .order_by("plan_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select).await?.iter().map(plan_from).collect()
 }
 
 /// A claim's place in a plan.
@@ -257,16 +304,15 @@ pub async fn insert_plan_claims(
     claim_ids: &[String],
 ) -> Result<(), DbErr> {
     for chunk in claim_ids.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO plan_claims (plan_id, claim_id) VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), 2)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 2);
+        let mut insert = Query::insert();
+        insert
+            .into_table("plan_claims")
+            .columns(["plan_id", "claim_id"])
+            .on_conflict(OnConflict::new().do_nothing().to_owned());
         for id in chunk {
-            values.push(plan_id.into());
-            values.push(id.clone().into());
+            insert.values_panic([plan_id.into(), id.as_str().into()]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -276,21 +322,23 @@ pub async fn plan_claims(
     db: &impl ConnectionTrait,
     plan_id: &str,
 ) -> Result<Vec<PlanClaim>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT claim_id, left_date, left_reason FROM plan_claims WHERE plan_id = $1 ORDER BY claim_id",
-        vec![plan_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(PlanClaim {
-            claim_id: r.try_get_by_index(0)?,
-            left_date: get_opt_date(r, 1)?,
-            left_reason: r.try_get_by_index(2)?,
+    let select = Query::select()
+        .columns(["claim_id", "left_date", "left_reason"])
+        .from("plan_claims")
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .order_by("claim_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PlanClaim {
+                claim_id: col(r, "claim_id")?,
+                left_date: col_opt_date(r, "left_date")?,
+                left_reason: col(r, "left_reason")?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// A claim leaves a plan's coverage.
@@ -301,12 +349,15 @@ pub async fn leave_plan(
     on: BusinessDate,
     reason: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE plan_claims SET left_date = $3, left_reason = $4 WHERE plan_id = $1 AND claim_id = $2 AND left_date IS NULL",
-        vec![plan_id.into(), claim_id.into(), date(on), reason.into()],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("plan_claims")
+        .value("left_date", date(on))
+        .value("left_reason", reason)
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .and_where(Expr::col("left_date").is_null())
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -318,20 +369,22 @@ pub async fn insert_instalments(
     instalments: &[Instalment],
 ) -> Result<(), DbErr> {
     for (c, chunk) in instalments.chunks(rows_per_statement(5)).enumerate() {
-        let sql = format!(
-            "INSERT INTO instalments (plan_id, revision, seq, due_date, amount_minor) VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), 5)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 5);
+        let mut insert = Query::insert();
+        insert
+            .into_table("instalments")
+            .columns(["plan_id", "revision", "seq", "due_date", "amount_minor"])
+            .on_conflict(OnConflict::new().do_nothing().to_owned());
         for (i, inst) in chunk.iter().enumerate() {
             let seq = c * rows_per_statement(5) + i + 1;
-            values.push(plan_id.into());
-            values.push(i64::from(revision).into());
-            values.push(i64::try_from(seq).unwrap_or(i64::MAX).into());
-            values.push(date(inst.due_date));
-            values.push(inst.amount.to_minor().into());
+            insert.values_panic([
+                plan_id.into(),
+                i64::from(revision).into(),
+                i64::try_from(seq).unwrap_or(i64::MAX).into(),
+                date(inst.due_date).into(),
+                inst.amount.to_minor().into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -342,20 +395,23 @@ pub async fn instalments(
     plan_id: &str,
     revision: u32,
 ) -> Result<Vec<Instalment>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT due_date, amount_minor FROM instalments WHERE plan_id = $1 AND revision = $2 ORDER BY seq",
-        vec![plan_id.into(), i64::from(revision).into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Instalment {
-            due_date: get_date(r, 0)?,
-            amount: get_money(r, 1)?,
+    let select = Query::select()
+        .columns(["due_date", "amount_minor"])
+        .from("instalments")
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .and_where(Expr::col("revision").eq(i64::from(revision)))
+        .order_by("seq", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Instalment {
+                due_date: col_date(r, "due_date")?,
+                amount: col_money(r, "amount_minor")?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Records what a payment paid on a covered claim (once per plan, payment and claim).
@@ -369,20 +425,27 @@ pub async fn insert_plan_payment(
     booking_date: BusinessDate,
     amount: Money,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO plan_payments (plan_id, payment_id, claim_id, revision, booking_date, amount_minor) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        vec![
+    let insert = Query::insert()
+        .into_table("plan_payments")
+        .columns([
+            "plan_id",
+            "payment_id",
+            "claim_id",
+            "revision",
+            "booking_date",
+            "amount_minor",
+        ])
+        .values_panic([
             plan_id.into(),
             payment_id.into(),
             claim_id.into(),
             i64::from(revision).into(),
-            date(booking_date),
+            date(booking_date).into(),
             amount.to_minor().into(),
-        ],
-    ))
-    .await?;
+        ])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -393,16 +456,20 @@ pub async fn plan_paid(
     revision: u32,
 ) -> Result<Money, DbErr> {
     // SUM(bigint) is numeric on PostgreSQL: cast back to BIGINT so both backends read an i64.
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM plan_payments \
-             WHERE plan_id = $1 AND revision = $2",
-            vec![plan_id.into(), i64::from(revision).into()],
-        ))
-        .await?;
-    match row {
-        Some(r) => Ok(Money::from_minor(r.try_get_by_index::<i64>(0)?)),
+    let select = Query::select()
+        .expr_as(
+            Func::cast_as(
+                Func::coalesce([Func::sum(Expr::col("amount_minor")).into(), Expr::val(0i64)]),
+                "BIGINT",
+            ),
+            "paid",
+        )
+        .from("plan_payments")
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .and_where(Expr::col("revision").eq(i64::from(revision)))
+        .to_owned();
+    match db.query_one(&select).await? {
+        Some(r) => col_money(&r, "paid"),
         None => Ok(Money::ZERO),
     }
 }
@@ -416,19 +483,25 @@ pub async fn insert_miss(
     on: BusinessDate,
     notification_id: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO plan_misses (plan_id, revision, seq, missed_date, notification_id) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT DO NOTHING",
-        vec![
+    let insert = Query::insert()
+        .into_table("plan_misses")
+        .columns([
+            "plan_id",
+            "revision",
+            "seq",
+            "missed_date",
+            "notification_id",
+        ])
+        .values_panic([
             plan_id.into(),
             i64::from(revision).into(),
             i64::from(seq).into(),
-            date(on),
+            date(on).into(),
             notification_id.into(),
-        ],
-    ))
-    .await?;
+        ])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -438,13 +511,15 @@ pub async fn reminded(
     plan_id: &str,
     revision: u32,
 ) -> Result<BTreeSet<u32>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT seq FROM plan_misses WHERE plan_id = $1 AND revision = $2",
-        vec![plan_id.into(), i64::from(revision).into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| get_u32(r, 0))
-    .collect()
+    let select = Query::select()
+        .column("seq")
+        .from("plan_misses")
+        .and_where(Expr::col("plan_id").eq(plan_id))
+        .and_where(Expr::col("revision").eq(i64::from(revision)))
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| col_u32(r, "seq"))
+        .collect()
 }

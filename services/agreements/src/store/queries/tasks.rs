@@ -2,8 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, is_postgres, stmt, value_rows};
+use restance_store::date;
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+
+use super::{col, col_date};
 use serde::{Deserialize, Serialize};
 
 /// A task for a caseworker.
@@ -38,33 +43,49 @@ pub struct TaskRow {
     pub done_at: Option<DateTime<Utc>>,
 }
 
-const TASK_COLUMNS: &str = "task_id, kind, municipality, office, debtor_id, subject, due_date, text, state, \
-    created_date, done_by, done_at";
+const TASK_COLUMNS: [&str; 12] = [
+    "task_id",
+    "kind",
+    "municipality",
+    "office",
+    "debtor_id",
+    "subject",
+    "due_date",
+    "text",
+    "state",
+    "created_date",
+    "done_by",
+    "done_at",
+];
 
 fn task_from(r: &QueryResult) -> Result<TaskRow, DbErr> {
     Ok(TaskRow {
-        task_id: r.try_get_by_index(0)?,
-        kind: r.try_get_by_index(1)?,
-        municipality: r.try_get_by_index(2)?,
-        office: r.try_get_by_index(3)?,
-        debtor_id: r.try_get_by_index(4)?,
-        subject: r.try_get_by_index(5)?,
-        due_date: get_date(r, 6)?,
-        text: r.try_get_by_index(7)?,
-        state: r.try_get_by_index(8)?,
-        created_date: get_date(r, 9)?,
-        done_by: r.try_get_by_index(10)?,
-        done_at: r.try_get_by_index(11)?,
+        task_id: col(r, "task_id")?,
+        kind: col(r, "kind")?,
+        municipality: col(r, "municipality")?,
+        office: col(r, "office")?,
+        debtor_id: col(r, "debtor_id")?,
+        subject: col(r, "subject")?,
+        due_date: col_date(r, "due_date")?,
+        text: col(r, "text")?,
+        state: col(r, "state")?,
+        created_date: col_date(r, "created_date")?,
+        done_by: col(r, "done_by")?,
+        done_at: col(r, "done_at")?,
     })
+}
+
+/// `SELECT` the task columns `FROM tasks`.
+fn select_tasks() -> SelectStatement {
+    Query::select()
+        .columns(TASK_COLUMNS)
+        .from("tasks")
+        .to_owned()
 }
 
 /// Raises a task unless it exists; `true` when it is new.
 pub async fn insert_task_if_new(db: &impl ConnectionTrait, t: &TaskRow) -> Result<bool, DbErr> {
-    let sql = format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES {} ON CONFLICT (task_id) DO NOTHING",
-        value_rows(1, 12)
-    );
-    let values: Vec<Value> = vec![
+    let values: [Value; 12] = [
         t.task_id.clone().into(),
         t.kind.clone().into(),
         t.municipality.clone().into(),
@@ -78,14 +99,23 @@ pub async fn insert_task_if_new(db: &impl ConnectionTrait, t: &TaskRow) -> Resul
         t.done_by.clone().into(),
         t.done_at.into(),
     ];
-    Ok(db.execute_raw(stmt(db, sql, values)).await?.rows_affected() == 1)
+    let insert = Query::insert()
+        .into_table("tasks")
+        .columns(TASK_COLUMNS)
+        .values_panic(values.map(Expr::from))
+        .on_conflict(OnConflict::column("task_id").do_nothing().to_owned())
+        .to_owned();
+    Ok(db.execute(&insert).await?.rows_affected() == 1)
 }
 
 /// One task, locked on PostgreSQL for the rest of the transaction.
 pub async fn lock_task(db: &impl ConnectionTrait, id: &str) -> Result<Option<TaskRow>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    // FOR UPDATE on PostgreSQL; sea-query leaves it out on SQLite (one writer)
+    let select = select_tasks()
+        .and_where(Expr::col("task_id").eq(id))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(task_from)
@@ -94,12 +124,14 @@ pub async fn lock_task(db: &impl ConnectionTrait, id: &str) -> Result<Option<Tas
 
 /// Marks a task done.
 pub async fn complete_task(db: &impl ConnectionTrait, id: &str, by: &str) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE tasks SET state = 'done', done_by = $2, done_at = $3 WHERE task_id = $1",
-        vec![id.into(), by.into(), Utc::now().into()],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("tasks")
+        .value("state", "done")
+        .value("done_by", by)
+        .value("done_at", Utc::now())
+        .and_where(Expr::col("task_id").eq(id))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -122,64 +154,40 @@ pub struct TaskFilter {
 
 /// Tasks, by due date.
 pub async fn tasks(db: &impl ConnectionTrait, f: &TaskFilter) -> Result<Vec<TaskRow>, DbErr> {
-    let mut clauses = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    let mut add = |clause: &str, value: String| {
-        values.push(value.into());
-        clauses.push(format!("{clause} = ${}", values.len()));
-    };
-    if let Some(m) = &f.municipality {
-        add("municipality", m.clone());
-    }
-    if let Some(o) = &f.office {
-        add("office", o.clone());
-    }
-    if let Some(d) = &f.debtor_id {
-        add("debtor_id", d.clone());
-    }
-    if let Some(s) = &f.state {
-        add("state", s.clone());
+    let mut select = select_tasks();
+    for (column, value) in [
+        ("municipality", &f.municipality),
+        ("office", &f.office),
+        ("debtor_id", &f.debtor_id),
+        ("state", &f.state),
+    ] {
+        if let Some(v) = value {
+            select.and_where(Expr::col(column).eq(v.as_str()));
+        }
     }
     match f.within.as_deref() {
         Some([]) => return Ok(Vec::new()),
         Some(codes) => {
-            let first = values.len() + 1;
-            values.extend(codes.iter().map(|c| Value::from(c.as_str())));
-            clauses.push(format!(
-                "municipality IN ({})",
-                restance_store::placeholder_list(first, codes.len())
-            ));
+            select.and_where(Expr::col("municipality").is_in(codes.iter().map(String::as_str)));
         }
         None => {}
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    values.push(f.limit.into());
-    let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM tasks{filter} ORDER BY due_date, task_id LIMIT ${}",
-        values.len()
-    );
-    db.query_all_raw(stmt(db, sql, values))
-        .await?
-        .iter()
-        .map(task_from)
-        .collect()
+    select
+        .order_by("due_date", Order::Asc)
+        .order_by("task_id", Order::Asc)
+        .limit(u64::try_from(f.limit).unwrap_or(0));
+    db.query_all(&select).await?.iter().map(task_from).collect()
 }
 
 /// Open tasks (for the gauge).
 pub async fn open_task_count(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) FROM tasks WHERE state = 'open'",
-            vec![],
-        ))
-        .await?;
-    match row {
-        Some(r) => r.try_get_by_index::<i64>(0),
+    let select = Query::select()
+        .expr_as(Expr::col(Asterisk).count(), "open")
+        .from("tasks")
+        .and_where(Expr::col("state").eq("open"))
+        .to_owned();
+    match db.query_one(&select).await? {
+        Some(r) => col(&r, "open"),
         None => Ok(0),
     }
 }
@@ -190,13 +198,13 @@ pub async fn complete_tasks_of(
     subject: &str,
     by: &str,
 ) -> Result<u64, DbErr> {
-    Ok(db
-        .execute_raw(stmt(
-            db,
-            "UPDATE tasks SET state = 'done', done_by = $2, done_at = $3 \
-             WHERE subject = $1 AND state = 'open'",
-            vec![subject.into(), by.into(), Utc::now().into()],
-        ))
-        .await?
-        .rows_affected())
+    let update = Query::update()
+        .table("tasks")
+        .value("state", "done")
+        .value("done_by", by)
+        .value("done_at", Utc::now())
+        .and_where(Expr::col("subject").eq(subject))
+        .and_where(Expr::col("state").eq("open"))
+        .to_owned();
+    Ok(db.execute(&update).await?.rows_affected())
 }
