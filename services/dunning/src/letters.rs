@@ -111,6 +111,18 @@ pub fn letter_data(
     if fee_row {
         data.insert("fee".into(), json!(fees));
     }
+    template_fields(ctx, action, template, &claims, &mut data);
+    Value::Object(data)
+}
+
+/// The fields particular to `template`'s letter: dates, the payment, the legal basis.
+fn template_fields(
+    ctx: &LetterContext<'_>,
+    action: &Action,
+    template: &str,
+    claims: &[&ClaimRow],
+    data: &mut Map<String, Value>,
+) {
     let pay_by = plus(ctx.date, ctx.settings.pay_within_days);
     let authority = authority_name(ctx.resolved.jurisdiction.transfer_authority);
     let fallback = ctx.resolved.table.fee_legal_basis.as_str();
@@ -213,7 +225,6 @@ pub fn letter_data(
             data.insert("legal_basis".into(), json!(basis(LetterKind::Reminder)));
         }
     }
-    Value::Object(data)
 }
 
 /// The category involves the social caseworker (the meeting offer says they will attend).

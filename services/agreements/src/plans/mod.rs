@@ -304,53 +304,11 @@ pub async fn create(
     let claims = requested_claims(tx, &req.municipality, &req.debtor_id, &req.claim_ids).await?;
     let ids: Vec<String> = claims.iter().map(|c| c.claim_id.clone()).collect();
 
-    let in_plans = queries::coverage_of(tx, CoverageKind::Plan, &ids).await?;
-    if let Some((claim, plan)) = in_plans.iter().next() {
-        return Err(Failure::Refused(Refusal::conflict(format!(
-            "claim {claim} is already covered by the active plan {plan}: revise that plan instead (a claim is in at most one active plan)"
-        ))));
-    }
-    let deferred: BTreeSet<String> = queries::coverage_of(tx, CoverageKind::Deferral, &ids)
-        .await?
-        .into_values()
-        .collect();
-    let covered: BTreeSet<&String> = ids.iter().collect();
-    for deferral_id in &deferred {
-        let outside: Vec<String> = queries::deferral_claims(tx, deferral_id)
-            .await?
-            .into_iter()
-            .filter(|c| !covered.contains(c))
-            .collect();
-        if !outside.is_empty() {
-            return Err(Failure::Refused(Refusal::conflict(format!(
-                "the active deferral {deferral_id} also covers {} which this plan does not: include them or end the deferral first",
-                outside.join(", ")
-            ))));
-        }
-    }
+    let deferred = deferrals_to_replace(tx, &ids).await?;
 
     check_first_due(shared, day, req.first_due_date)?;
     let balance = sum_balance(&claims);
-    let schedule = match &req.assignment {
-        Some(a) => assignment_schedule(balance, a, req.first_due_date, municipality)?,
-        None => {
-            let terms = Terms {
-                sizing: req.sizing,
-                frequency: req.frequency,
-                first_due: req.first_due_date,
-            };
-            Schedule::plan(balance, &terms, &municipality.calendar())
-                .map_err(|e| schedule_refusal(&e, &req.sizing))?
-        }
-    };
-    let terms = match &req.assignment {
-        Some(a) => json!({
-            "source": a.source,
-            "expected_date": req.first_due_date,
-            "expected_amount": a.expected_amount,
-        }),
-        None => terms_json(&req.sizing, req.frequency, req.first_due_date),
-    };
+    let (schedule, terms) = requested_schedule(&req, balance, municipality)?;
 
     let seq = queries::next_reference_seq(tx, &req.municipality).await?;
     let reference = municipality.plan_payment_reference(seq).map_err(|e| {
@@ -425,6 +383,69 @@ pub async fn create(
     .await?;
     metrics::plan_created();
     Ok(after)
+}
+
+/// The active deferrals a new plan of the claims `ids` replaces. Refused when a claim is in an
+/// active plan already, or when such a deferral also covers a claim the plan does not.
+async fn deferrals_to_replace(
+    tx: &DatabaseTransaction,
+    ids: &[String],
+) -> Result<BTreeSet<String>, Failure> {
+    let in_plans = queries::coverage_of(tx, CoverageKind::Plan, ids).await?;
+    if let Some((claim, plan)) = in_plans.iter().next() {
+        return Err(Failure::Refused(Refusal::conflict(format!(
+            "claim {claim} is already covered by the active plan {plan}: revise that plan instead (a claim is in at most one active plan)"
+        ))));
+    }
+    let deferred: BTreeSet<String> = queries::coverage_of(tx, CoverageKind::Deferral, ids)
+        .await?
+        .into_values()
+        .collect();
+    let covered: BTreeSet<&String> = ids.iter().collect();
+    for deferral_id in &deferred {
+        let outside: Vec<String> = queries::deferral_claims(tx, deferral_id)
+            .await?
+            .into_iter()
+            .filter(|c| !covered.contains(c))
+            .collect();
+        if !outside.is_empty() {
+            return Err(Failure::Refused(Refusal::conflict(format!(
+                "the active deferral {deferral_id} also covers {} which this plan does not: include them or end the deferral first",
+                outside.join(", ")
+            ))));
+        }
+    }
+    Ok(deferred)
+}
+
+/// A new plan's schedule of `balance` and its terms as stored: an assignment's expected payment,
+/// or instalments by the requested sizing and frequency.
+fn requested_schedule(
+    req: &NewPlan,
+    balance: Money,
+    municipality: &restance_kernel::Municipality,
+) -> Result<(Schedule, Value), Failure> {
+    let schedule = match &req.assignment {
+        Some(a) => assignment_schedule(balance, a, req.first_due_date, municipality)?,
+        None => {
+            let terms = Terms {
+                sizing: req.sizing,
+                frequency: req.frequency,
+                first_due: req.first_due_date,
+            };
+            Schedule::plan(balance, &terms, &municipality.calendar())
+                .map_err(|e| schedule_refusal(&e, &req.sizing))?
+        }
+    };
+    let terms = match &req.assignment {
+        Some(a) => json!({
+            "source": a.source,
+            "expected_date": req.first_due_date,
+            "expected_amount": a.expected_amount,
+        }),
+        None => terms_json(&req.sizing, req.frequency, req.first_due_date),
+    };
+    Ok((schedule, terms))
 }
 
 /// Loads a plan and locks its debtor (then reads it again: it may have changed meanwhile).

@@ -19,7 +19,8 @@ use restance_kernel::budget::Budget;
 use restance_kernel::{BusinessDate, PartyKind};
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{AssignedBy, Case, Opening, Routine};
+use crate::config::MunicipalityCounselling;
+use crate::domain::{AssignedBy, Assignment, Case, Opening, Routine};
 use crate::state::Shared;
 use crate::store::queries::cases::{self, StoredCase};
 use crate::store::queries::{days, holds, invoicing};
@@ -42,41 +43,11 @@ pub async fn open(
     source: &str,
     a: &CounsellingApplied,
 ) -> Result<Result<Opened, Rejection>, HandlerError> {
-    let Some(m) = shared.municipality(&a.municipality) else {
-        return Ok(Err(Rejection::new(format!(
-            "data.municipality: {} has no debt counselling configured (counselling.municipalities)",
-            a.municipality
-        ))));
+    let (m, assignment) = match admit(shared, a) {
+        Ok(found) => found,
+        Err(refused) => return Ok(Err(refused)),
     };
-    let Some(assignment) = shared.assignment.get(&a.municipality) else {
-        return Ok(Err(Rejection::new(format!(
-            "data.municipality: the counsellors of {} are not configured correctly (see the start-up log)",
-            a.municipality
-        ))));
-    };
-    let country = shared.country_of(&a.municipality);
-    if let Some(id) = &a.applicant.national_id
-        && !id.expose().is_valid_for(country, PartyKind::Person)
-    {
-        return Ok(Err(Rejection::new(format!(
-            "data.applicant.national_id: is not a person's national id of {} (a fødselsnummer or D-number in Norway)",
-            a.municipality
-        ))));
-    }
     let latest_day = days::latest(tx).await?;
-    let today = Utc::now().date_naive();
-    if a.applied_date.as_naive() > today.succ_opt().unwrap_or(today) {
-        return Ok(Err(Rejection::new(format!(
-            "data.applied_date: {} is in the future",
-            a.applied_date
-        ))));
-    }
-    if a.applied_date.year() < 2000 {
-        return Ok(Err(Rejection::new(format!(
-            "data.applied_date: {} is before 2000",
-            a.applied_date
-        ))));
-    }
     let hash = crate::handlers::content_hash(a)?;
     if let Some((case_id, stored_hash)) =
         cases::of_application(tx, source, &a.application_id).await?
@@ -115,7 +86,37 @@ pub async fn open(
         }
         return Ok(Ok(Opened::Again(stored.case_id)));
     }
-    let previous = match &national_id {
+    let new = NewCase {
+        source,
+        hash,
+        on,
+        national_id: national_id.as_deref(),
+        hold_dunning: m.hold_dunning,
+    };
+    open_new(shared, tx, out, a, assignment, &new).await
+}
+
+/// What [`open_new`] opens a case with, besides the application.
+struct NewCase<'a> {
+    source: &'a str,
+    hash: String,
+    on: BusinessDate,
+    national_id: Option<&'a str>,
+    hold_dunning: bool,
+}
+
+/// Opens a new case for application `a` (no case of the person is active): assigns the
+/// counsellor, stores the case, announces it and asks for the dunning holds.
+async fn open_new(
+    shared: &Shared,
+    tx: &DatabaseTransaction,
+    out: &mut Effects,
+    a: &CounsellingApplied,
+    assignment: &Assignment,
+    new: &NewCase<'_>,
+) -> Result<Result<Opened, Rejection>, HandlerError> {
+    let (source, on, national_id) = (new.source, new.on, new.national_id);
+    let previous = match national_id {
         Some(n) => cases::latest_of_person(tx, &a.municipality, n).await?,
         None => None,
     };
@@ -154,7 +155,7 @@ pub async fn open(
         case_id: case_id.clone(),
         source: source.to_owned(),
         application_id: a.application_id.clone(),
-        content_hash: hash,
+        content_hash: new.hash.clone(),
         municipality: a.municipality.clone(),
         applicant_id: a.applicant.id.clone(),
         applicant: a.applicant.clone(),
@@ -183,14 +184,58 @@ pub async fn open(
             "ordinary"
         },
     );
-    if m.hold_dunning
-        && let Some(n) = &national_id
+    if new.hold_dunning
+        && let Some(n) = national_id
     {
         for debtor_id in invoicing::debtors_of_person(tx, &a.municipality, n).await? {
             hold(tx, out, &case_id, &a.municipality, &debtor_id, on).await?;
         }
     }
     Ok(Ok(Opened::New(case_id)))
+}
+
+/// The checks an application passes before anything is read: counselling configured for the
+/// municipality, the applicant's national id, the date applied. The municipality's
+/// configuration and its counsellors' assignment.
+fn admit<'a>(
+    shared: &'a Shared,
+    a: &CounsellingApplied,
+) -> Result<(&'a MunicipalityCounselling, &'a Assignment), Rejection> {
+    let Some(m) = shared.municipality(&a.municipality) else {
+        return Err(Rejection::new(format!(
+            "data.municipality: {} has no debt counselling configured (counselling.municipalities)",
+            a.municipality
+        )));
+    };
+    let Some(assignment) = shared.assignment.get(&a.municipality) else {
+        return Err(Rejection::new(format!(
+            "data.municipality: the counsellors of {} are not configured correctly (see the start-up log)",
+            a.municipality
+        )));
+    };
+    let country = shared.country_of(&a.municipality);
+    if let Some(id) = &a.applicant.national_id
+        && !id.expose().is_valid_for(country, PartyKind::Person)
+    {
+        return Err(Rejection::new(format!(
+            "data.applicant.national_id: is not a person's national id of {} (a fødselsnummer or D-number in Norway)",
+            a.municipality
+        )));
+    }
+    let today = Utc::now().date_naive();
+    if a.applied_date.as_naive() > today.succ_opt().unwrap_or(today) {
+        return Err(Rejection::new(format!(
+            "data.applied_date: {} is in the future",
+            a.applied_date
+        )));
+    }
+    if a.applied_date.year() < 2000 {
+        return Err(Rejection::new(format!(
+            "data.applied_date: {} is before 2000",
+            a.applied_date
+        )));
+    }
+    Ok((m, assignment))
 }
 
 /// Serialises, across replicas, an application and invoicing's debtor updates of the same

@@ -589,6 +589,55 @@ fn sent_kind(kind: CampaignKind) -> SentKind {
     }
 }
 
+/// The campaign's notice to each selected debtor (of their claims in `claims`), emitted into
+/// `effects`; the rows that record who was sent what.
+fn notices(
+    state: &ApiState,
+    c: &CampaignRow,
+    day: BusinessDate,
+    selected: &[SelectedDebtor],
+    claims: &[CampaignClaim],
+    effects: &mut restance_bus::Effects,
+) -> Result<Vec<CampaignDebtorRow>, DbErr> {
+    let office = c.spec.selection.office.clone();
+    let mut rows = Vec::with_capacity(selected.len());
+    for d in selected {
+        let mine: Vec<&CampaignClaim> = claims
+            .iter()
+            .filter(|k| d.claim_ids.contains(&k.arrears.claim_id))
+            .collect();
+        let notification_id = notification_id(&c.campaign_id, &d.debtor_id);
+        let claim_office = office
+            .clone()
+            .or_else(|| mine.first().map(|k| k.arrears.office.clone()));
+        effects
+            .emit(NotificationRequested {
+                notification_id: notification_id.clone(),
+                municipality: c.municipality.clone(),
+                office: claim_office,
+                template: TEMPLATE.into(),
+                language: None,
+                recipient: Recipient::Debtor {
+                    debtor_id: d.debtor_id.clone(),
+                },
+                data: letter_data(state, &c.spec, day, d, &mine),
+                related: Related {
+                    service: Some("dunning".into()),
+                    claim_ids: d.claim_ids.clone(),
+                    debtor_id: Some(d.debtor_id.clone()),
+                    case_id: Some(c.campaign_id.clone()),
+                },
+                attachments: Vec::new(),
+            })
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        rows.push(CampaignDebtorRow {
+            debtor: d.clone(),
+            notification_id,
+        });
+    }
+    Ok(rows)
+}
+
 async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
     let Some(c) = queries::campaign(&tx, id, true).await? else {
@@ -627,43 +676,8 @@ async fn approve_in_tx(state: &ApiState, caller: &Caller, id: &str) -> Result<Wr
             selected.len()
         ))));
     }
-    let office = c.spec.selection.office.clone();
     let mut effects = restance_bus::Effects::new(state.source.clone());
-    let mut rows = Vec::with_capacity(selected.len());
-    for d in &selected {
-        let mine: Vec<&CampaignClaim> = claims
-            .iter()
-            .filter(|k| d.claim_ids.contains(&k.arrears.claim_id))
-            .collect();
-        let notification_id = notification_id(id, &d.debtor_id);
-        let claim_office = office
-            .clone()
-            .or_else(|| mine.first().map(|k| k.arrears.office.clone()));
-        effects
-            .emit(NotificationRequested {
-                notification_id: notification_id.clone(),
-                municipality: c.municipality.clone(),
-                office: claim_office,
-                template: TEMPLATE.into(),
-                language: None,
-                recipient: Recipient::Debtor {
-                    debtor_id: d.debtor_id.clone(),
-                },
-                data: letter_data(state, &c.spec, day, d, &mine),
-                related: Related {
-                    service: Some("dunning".into()),
-                    claim_ids: d.claim_ids.clone(),
-                    debtor_id: Some(d.debtor_id.clone()),
-                    case_id: Some(id.to_owned()),
-                },
-                attachments: Vec::new(),
-            })
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
-        rows.push(CampaignDebtorRow {
-            debtor: d.clone(),
-            notification_id,
-        });
-    }
+    let rows = notices(state, &c, day, &selected, &claims, &mut effects)?;
     queries::insert_campaign_debtors(&tx, id, &rows).await?;
     // Reporting counts the campaign among the measures taken and shows its outcome: in the same
     // transaction as the notices, once (a second approval is a 409 above).

@@ -1,0 +1,53 @@
+//! `GET /api/v1/retention/preview`: what retention would erase on a date, counts and dates only.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PreviewQuery {
+    date: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/v1/retention/preview[?date=YYYY-MM-DD]`: how many closed cases retention would
+/// erase on the date (default: the last business date), per municipality, with the oldest and
+/// newest date they closed; admin tokens only. Counts and dates, never who.
+pub(super) async fn retention_preview(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
+) -> Result<Json<Preview>, ApiError> {
+    let caller = state
+        .gate
+        .writer(
+            &headers,
+            Need::Admin,
+            &state,
+            "retention_preview",
+            "retention",
+        )
+        .await?;
+    let as_of = match q.date {
+        Some(date) => date,
+        None => days::latest(&state.db)
+            .await?
+            .map_or_else(|| Utc::now().date_naive(), chrono::NaiveDate::from),
+    };
+    let policy = &state.shared.retention;
+    let due: Vec<_> = crate::handlers::retention::due_cases(&state.db, policy, as_of)
+        .await?
+        .into_iter()
+        .filter(|d| caller.sees(&d.stored.municipality))
+        .collect();
+    let erased_so_far = retention::erasures_so_far(&state.db).await?;
+    Ok(Json(Preview::tally(
+        crate::SERVICE,
+        as_of,
+        policy.enabled,
+        "cases",
+        due.iter().map(|d| DueItem {
+            municipality: &d.stored.municipality,
+            records: 1,
+            ended: d.closed_on,
+        }),
+        u64::try_from(erased_so_far).unwrap_or(0),
+    )))
+}
