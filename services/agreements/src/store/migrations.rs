@@ -87,7 +87,8 @@ impl MigrationName for Agreements {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Agreements {
-    // Long: the schema itself, one CREATE statement per table; applied migrations are never edited.
+    // Long: the schema itself, one table and its indexes after another, in the order they were
+    // first created; applied migrations are never edited (the schema they build stays the same).
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
