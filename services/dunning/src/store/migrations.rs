@@ -14,8 +14,8 @@
 //! - **Personal data** (`debtors.details`: national id, name, address of the debtor, needed for
 //!   `dunning.claim.transferred.v1`) is stored as the contract's JSON and never logged.
 
-use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-dunning migrate`.
 #[derive(Debug)]
@@ -55,111 +55,194 @@ impl MigrationName for Dunning {
 #[async_trait::async_trait]
 impl MigrationTrait for Dunning {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE debtors (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                details TEXT NULL,
-                next_action_date DATE NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            );
-            CREATE INDEX debtors_due ON debtors (next_action_date, municipality, debtor_id);
-            CREATE TABLE claims (
-                claim_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                source TEXT NOT NULL,
-                invoice_id TEXT NOT NULL,
-                category TEXT NOT NULL,
-                office TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                amount_minor BIGINT NOT NULL,
-                principal_minor BIGINT NOT NULL,
-                fees_minor BIGINT NOT NULL,
-                interest_minor BIGINT NOT NULL,
-                issue_date DATE NOT NULL,
-                due_date DATE NOT NULL,
-                payment_reference TEXT NOT NULL,
-                ocr_line TEXT NULL,
-                status TEXT NOT NULL,
-                last_acknowledged DATE NULL,
-                history TEXT NOT NULL,
-                suspension_id TEXT NULL,
-                next_action_date DATE NULL
-            );
-            CREATE INDEX claims_by_debtor ON claims (municipality, debtor_id);
-            CREATE TABLE holds (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                hold_id TEXT NOT NULL,
-                claim_ids TEXT NULL,
-                from_date DATE NOT NULL,
-                until_date DATE NULL,
-                reason TEXT NULL,
-                PRIMARY KEY (municipality, debtor_id, kind, hold_id)
-            );
-            CREATE TABLE broken_agreements (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                agreement_id TEXT NOT NULL,
-                claim_ids TEXT NULL,
-                broken_on DATE NOT NULL,
-                PRIMARY KEY (municipality, debtor_id, agreement_id)
-            );
-            CREATE TABLE history (
-                claim_id TEXT NOT NULL,
-                entry_key TEXT NOT NULL,
-                business_date DATE NOT NULL,
-                position BIGINT NOT NULL,
-                action TEXT NOT NULL,
-                step BIGINT NULL,
-                policy TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                detail TEXT NOT NULL,
-                PRIMARY KEY (claim_id, entry_key)
-            );
-            CREATE TABLE business_days (
-                business_date DATE PRIMARY KEY,
-                state TEXT NOT NULL,
-                cursor_date DATE NULL,
-                cursor_municipality TEXT NULL,
-                cursor_debtor TEXT NULL,
-                debtors BIGINT NOT NULL DEFAULT 0,
-                decisions BIGINT NOT NULL DEFAULT 0,
-                opened_at TIMESTAMPTZ NOT NULL,
-                finished_at TIMESTAMPTZ NULL
-            );
-            CREATE TABLE write_offs (
-                write_off_id TEXT PRIMARY KEY,
-                claim_id TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                limitation_date DATE NOT NULL,
-                balance_minor BIGINT NOT NULL,
-                currency TEXT NOT NULL,
-                proposed_date DATE NOT NULL,
-                state TEXT NOT NULL,
-                approved_by TEXT NULL,
-                approved_at TIMESTAMPTZ NULL,
-                approved_date DATE NULL
-            );
-            CREATE INDEX write_offs_by_state ON write_offs (state, proposed_date);
-            CREATE INDEX write_offs_by_claim ON write_offs (claim_id);
-            CREATE TABLE api_audit (
-                seq BIGSERIAL PRIMARY KEY,
-                at TIMESTAMPTZ NOT NULL,
-                caller TEXT NOT NULL,
-                role TEXT NOT NULL,
-                action TEXT NOT NULL,
-                target TEXT NOT NULL,
-                outcome TEXT NOT NULL,
-                detail TEXT NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("kind"))
+                    .col(text_null("details"))
+                    .col(date_null("next_action_date"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("debtors_due")
+                    .table("debtors")
+                    .col("next_action_date")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("claims")
+                    .col(ColumnDef::new("claim_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("source"))
+                    .col(text("invoice_id"))
+                    .col(text("category"))
+                    .col(text("office"))
+                    .col(text("currency"))
+                    .col(big_integer("amount_minor"))
+                    .col(big_integer("principal_minor"))
+                    .col(big_integer("fees_minor"))
+                    .col(big_integer("interest_minor"))
+                    .col(date("issue_date"))
+                    .col(date("due_date"))
+                    .col(text("payment_reference"))
+                    .col(text_null("ocr_line"))
+                    .col(text("status"))
+                    .col(date_null("last_acknowledged"))
+                    .col(text("history"))
+                    .col(text_null("suspension_id"))
+                    .col(date_null("next_action_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("claims_by_debtor")
+                    .table("claims")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("holds")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("kind"))
+                    .col(text("hold_id"))
+                    .col(text_null("claim_ids"))
+                    .col(date("from_date"))
+                    .col(date_null("until_date"))
+                    .col(text_null("reason"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("debtor_id")
+                            .col("kind")
+                            .col("hold_id"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("broken_agreements")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("agreement_id"))
+                    .col(text_null("claim_ids"))
+                    .col(date("broken_on"))
+                    .primary_key(
+                        Index::create()
+                            .col("municipality")
+                            .col("debtor_id")
+                            .col("agreement_id"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("history")
+                    .col(text("claim_id"))
+                    .col(text("entry_key"))
+                    .col(date("business_date"))
+                    .col(big_integer("position"))
+                    .col(text("action"))
+                    .col(big_integer_null("step"))
+                    .col(text("policy"))
+                    .col(text("reason"))
+                    .col(text("detail"))
+                    .primary_key(Index::create().col("claim_id").col("entry_key"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(ColumnDef::new("business_date").date().primary_key())
+                    .col(text("state"))
+                    .col(date_null("cursor_date"))
+                    .col(text_null("cursor_municipality"))
+                    .col(text_null("cursor_debtor"))
+                    .col(big_integer("debtors").default(0))
+                    .col(big_integer("decisions").default(0))
+                    .col(timestamp_with_time_zone("opened_at"))
+                    .col(timestamp_with_time_zone_null("finished_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("write_offs")
+                    .col(ColumnDef::new("write_off_id").text().primary_key())
+                    .col(text("claim_id"))
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(date("limitation_date"))
+                    .col(big_integer("balance_minor"))
+                    .col(text("currency"))
+                    .col(date("proposed_date"))
+                    .col(text("state"))
+                    .col(text_null("approved_by"))
+                    .col(timestamp_with_time_zone_null("approved_at"))
+                    .col(date_null("approved_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("write_offs_by_state")
+                    .table("write_offs")
+                    .col("state")
+                    .col("proposed_date")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("write_offs_by_claim")
+                    .table("write_offs")
+                    .col("claim_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("api_audit")
+                    .col(audit_seq(manager))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(text("caller"))
+                    .col(text("role"))
+                    .col(text("action"))
+                    .col(text("target"))
+                    .col(text("outcome"))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -178,20 +261,26 @@ impl MigrationName for RunFailures {
 #[async_trait::async_trait]
 impl MigrationTrait for RunFailures {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE run_failures (
-                business_date DATE NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                failures BIGINT NOT NULL,
-                last_error TEXT NOT NULL,
-                parked BIGINT NOT NULL DEFAULT 0,
-                updated_at TIMESTAMPTZ NOT NULL,
-                PRIMARY KEY (business_date, municipality, debtor_id)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("run_failures")
+                    .col(date("business_date"))
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(big_integer("failures"))
+                    .col(text("last_error"))
+                    .col(big_integer("parked").default(0))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .primary_key(
+                        Index::create()
+                            .col("business_date")
+                            .col("municipality")
+                            .col("debtor_id"),
+                    )
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -210,11 +299,14 @@ impl MigrationName for DebtorVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for DebtorVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE debtors ADD COLUMN details_version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("debtors")
+                    .add_column(big_integer("details_version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -233,11 +325,14 @@ impl MigrationName for ClaimVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for ClaimVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN invoicing_version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(big_integer("invoicing_version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -257,30 +352,50 @@ impl MigrationName for CollectionCases {
 #[async_trait::async_trait]
 impl MigrationTrait for CollectionCases {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN prepayment BOOLEAN NOT NULL DEFAULT FALSE;
-            CREATE TABLE collection_cases (
-                case_id TEXT PRIMARY KEY,
-                kind TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                office TEXT NOT NULL,
-                categories TEXT NOT NULL,
-                claim_ids TEXT NOT NULL,
-                currency TEXT NOT NULL,
-                balance_minor BIGINT NOT NULL,
-                opened_date DATE NOT NULL,
-                state TEXT NOT NULL,
-                grounds TEXT NOT NULL,
-                decided_by TEXT NULL,
-                decided_date DATE NULL,
-                decision TEXT NULL,
-                reason TEXT NULL
-            );
-            CREATE INDEX collection_cases_list ON collection_cases (kind, state, municipality, opened_date, case_id)",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(boolean("prepayment").default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("collection_cases")
+                    .col(ColumnDef::new("case_id").text().primary_key())
+                    .col(text("kind"))
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("office"))
+                    .col(text("categories"))
+                    .col(text("claim_ids"))
+                    .col(text("currency"))
+                    .col(big_integer("balance_minor"))
+                    .col(date("opened_date"))
+                    .col(text("state"))
+                    .col(text("grounds"))
+                    .col(text_null("decided_by"))
+                    .col(date_null("decided_date"))
+                    .col(text_null("decision"))
+                    .col(text_null("reason"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("collection_cases_list")
+                    .table("collection_cases")
+                    .col("kind")
+                    .col("state")
+                    .col("municipality")
+                    .col("opened_date")
+                    .col("case_id")
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -298,11 +413,14 @@ impl MigrationName for DirectDebit {
 #[async_trait::async_trait]
 impl MigrationTrait for DirectDebit {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE claims ADD COLUMN direct_debit BOOLEAN NOT NULL DEFAULT FALSE",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("claims")
+                    .add_column(boolean("direct_debit").default(false))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -320,11 +438,14 @@ impl MigrationName for DebtorTrace {
 #[async_trait::async_trait]
 impl MigrationTrait for DebtorTrace {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE debtors ADD COLUMN traceparent TEXT NULL",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("debtors")
+                    .add_column(text_null("traceparent"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -343,28 +464,56 @@ impl MigrationName for Campaigns {
 #[async_trait::async_trait]
 impl MigrationTrait for Campaigns {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE campaigns (
-                campaign_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                spec TEXT NOT NULL,
-                state TEXT NOT NULL,
-                created_by TEXT NOT NULL,
-                created_date DATE NOT NULL,
-                approved_by TEXT NULL,
-                approved_date DATE NULL
-            );
-            CREATE INDEX campaigns_by_date ON campaigns (created_date, campaign_id);
-            CREATE TABLE campaign_debtors (
-                campaign_id TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                claim_ids TEXT NOT NULL,
-                arrears_minor BIGINT NOT NULL,
-                notification_id TEXT NOT NULL,
-                PRIMARY KEY (campaign_id, debtor_id)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("campaigns")
+                    .col(ColumnDef::new("campaign_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("spec"))
+                    .col(text("state"))
+                    .col(text("created_by"))
+                    .col(date("created_date"))
+                    .col(text_null("approved_by"))
+                    .col(date_null("approved_date"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("campaigns_by_date")
+                    .table("campaigns")
+                    .col("created_date")
+                    .col("campaign_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("campaign_debtors")
+                    .col(text("campaign_id"))
+                    .col(text("debtor_id"))
+                    .col(text("claim_ids"))
+                    .col(big_integer("arrears_minor"))
+                    .col(text("notification_id"))
+                    .primary_key(Index::create().col("campaign_id").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// `api_audit.seq`, the audit trail's order: `BIGSERIAL PRIMARY KEY` on PostgreSQL (a sequence
+/// default, as the table has had from the start; sea-query's auto-increment would be an identity
+/// column instead), `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite.
+fn audit_seq(manager: &SchemaManager) -> ColumnDef {
+    match manager.get_database_backend() {
+        sea_orm::DbBackend::Postgres => ColumnDef::new("seq")
+            .custom("bigserial")
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto("seq"),
     }
 }

@@ -1,8 +1,8 @@
 //! The notifications schema. Instants are integer milliseconds since the Unix epoch (`*_ms`),
 //! so that "due now" compares the same way on PostgreSQL and SQLite.
 
-use restance_store::run_ddl;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The migrator run at start and by `restance-notifications migrate`.
 #[derive(Debug)]
@@ -39,70 +39,132 @@ impl MigrationName for Deliveries {
 #[async_trait::async_trait]
 impl MigrationTrait for Deliveries {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE contacts (
-                municipality TEXT NOT NULL,
-                debtor_id TEXT NOT NULL,
-                details TEXT NOT NULL,
-                updated_ms BIGINT NOT NULL,
-                PRIMARY KEY (municipality, debtor_id)
-            );
-            CREATE TABLE notifications (
-                notification_id TEXT PRIMARY KEY,
-                municipality TEXT NOT NULL,
-                template TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                request TEXT NOT NULL,
-                state TEXT NOT NULL,
-                waiting_for TEXT NULL,
-                received_ms BIGINT NOT NULL,
-                park_deadline_ms BIGINT NULL,
-                redactions TEXT NULL
-            );
-            CREATE INDEX notifications_waiting ON notifications (municipality, waiting_for, state);
-            CREATE INDEX notifications_parked ON notifications (state, park_deadline_ms);
-            CREATE TABLE deliveries (
-                notification_id TEXT NOT NULL,
-                channel TEXT NOT NULL,
-                municipality TEXT NOT NULL,
-                template TEXT NOT NULL,
-                status TEXT NOT NULL,
-                attempts BIGINT NOT NULL,
-                next_attempt_ms BIGINT NOT NULL,
-                first_due_ms BIGINT NOT NULL,
-                lease_until_ms BIGINT NULL,
-                plan TEXT NOT NULL,
-                provider_id TEXT NULL,
-                last_error TEXT NULL,
-                delivery_status TEXT NULL,
-                updated_ms BIGINT NOT NULL,
-                PRIMARY KEY (notification_id, channel)
-            );
-            CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
-            CREATE INDEX deliveries_by_provider ON deliveries (provider_id);
-            CREATE TABLE documents (
-                document_id TEXT PRIMARY KEY,
-                notification_id TEXT NOT NULL,
-                path TEXT NOT NULL,
-                sha256 TEXT NOT NULL,
-                pages BIGINT NOT NULL,
-                created_ms BIGINT NOT NULL
-            );
-            CREATE TABLE sms_reports (
-                provider_id TEXT NOT NULL,
-                status TEXT NOT NULL,
-                notification_id TEXT NULL,
-                error TEXT NULL,
-                received_ms BIGINT NOT NULL,
-                PRIMARY KEY (provider_id, status)
-            );
-            CREATE TABLE business_days (
-                id BIGINT PRIMARY KEY,
-                last_date DATE NOT NULL
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("contacts")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(text("details"))
+                    .col(big_integer("updated_ms"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("notifications")
+                    .col(ColumnDef::new("notification_id").text().primary_key())
+                    .col(text("municipality"))
+                    .col(text("template"))
+                    .col(text("content_hash"))
+                    .col(text("request"))
+                    .col(text("state"))
+                    .col(text_null("waiting_for"))
+                    .col(big_integer("received_ms"))
+                    .col(big_integer_null("park_deadline_ms"))
+                    .col(text_null("redactions"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("notifications_waiting")
+                    .table("notifications")
+                    .col("municipality")
+                    .col("waiting_for")
+                    .col("state")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("notifications_parked")
+                    .table("notifications")
+                    .col("state")
+                    .col("park_deadline_ms")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("deliveries")
+                    .col(text("notification_id"))
+                    .col(text("channel"))
+                    .col(text("municipality"))
+                    .col(text("template"))
+                    .col(text("status"))
+                    .col(big_integer("attempts"))
+                    .col(big_integer("next_attempt_ms"))
+                    .col(big_integer("first_due_ms"))
+                    .col(big_integer_null("lease_until_ms"))
+                    .col(text("plan"))
+                    .col(text_null("provider_id"))
+                    .col(text_null("last_error"))
+                    .col(text_null("delivery_status"))
+                    .col(big_integer("updated_ms"))
+                    .primary_key(Index::create().col("notification_id").col("channel"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("deliveries_due")
+                    .table("deliveries")
+                    .col("status")
+                    .col("next_attempt_ms")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("deliveries_by_provider")
+                    .table("deliveries")
+                    .col("provider_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("documents")
+                    .col(ColumnDef::new("document_id").text().primary_key())
+                    .col(text("notification_id"))
+                    .col(text("path"))
+                    .col(text("sha256"))
+                    .col(big_integer("pages"))
+                    .col(big_integer("created_ms"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("sms_reports")
+                    .col(text("provider_id"))
+                    .col(text("status"))
+                    .col(text_null("notification_id"))
+                    .col(text_null("error"))
+                    .col(big_integer("received_ms"))
+                    .primary_key(Index::create().col("provider_id").col("status"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("business_days")
+                    .col(ColumnDef::new("id").big_integer().primary_key())
+                    .col(date("last_date"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -121,12 +183,23 @@ impl MigrationName for OutcomeUnknown {
 #[async_trait::async_trait]
 impl MigrationTrait for OutcomeUnknown {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE deliveries ADD COLUMN outcome_unknown_ms BIGINT NULL;
-            CREATE INDEX sms_reports_by_notification ON sms_reports (notification_id)",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("deliveries")
+                    .add_column(big_integer_null("outcome_unknown_ms"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("sms_reports_by_notification")
+                    .table("sms_reports")
+                    .col("notification_id")
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -145,20 +218,21 @@ impl MigrationName for Attachments {
 #[async_trait::async_trait]
 impl MigrationTrait for Attachments {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "CREATE TABLE attachments (
-                notification_id TEXT NOT NULL,
-                seq BIGINT NOT NULL,
-                name TEXT NOT NULL,
-                media_type TEXT NOT NULL,
-                content BYTEA NOT NULL,
-                sha256 TEXT NOT NULL,
-                size_bytes BIGINT NOT NULL,
-                PRIMARY KEY (notification_id, seq)
-            )",
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("attachments")
+                    .col(text("notification_id"))
+                    .col(big_integer("seq"))
+                    .col(text("name"))
+                    .col(text("media_type"))
+                    .col(blob("content"))
+                    .col(text("sha256"))
+                    .col(big_integer("size_bytes"))
+                    .primary_key(Index::create().col("notification_id").col("seq"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -177,11 +251,14 @@ impl MigrationName for ContactVersions {
 #[async_trait::async_trait]
 impl MigrationTrait for ContactVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            "ALTER TABLE contacts ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
-        )
-        .await
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("contacts")
+                    .add_column(big_integer("version").default(0))
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -200,15 +277,31 @@ impl MigrationName for ReadAudit {
 #[async_trait::async_trait]
 impl MigrationTrait for ReadAudit {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_ddl(
-            manager.get_connection(),
-            &format!(
-                "{};
-                CREATE INDEX api_audit_by_target ON api_audit (target, seq)",
-                restance_runtime::audit::API_AUDIT_TABLE
-            ),
-        )
-        .await
+        manager
+            .create_table(
+                Table::create()
+                    .table("api_audit")
+                    .col(audit_seq(manager))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(text("caller"))
+                    .col(text("role"))
+                    .col(text("action"))
+                    .col(text("target"))
+                    .col(text("outcome"))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("api_audit_by_target")
+                    .table("api_audit")
+                    .col("target")
+                    .col("seq")
+                    .to_owned(),
+            )
+            .await
     }
 }
 
@@ -229,29 +322,72 @@ impl MigrationName for Erasures {
 #[async_trait::async_trait]
 impl MigrationTrait for Erasures {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let fill = if restance_store::is_postgres(db) {
-            "UPDATE notifications SET debtor_id = COALESCE(
-                request::jsonb #>> '{recipient,debtor_id}', request::jsonb #>> '{related,debtor_id}')"
-        } else {
-            "UPDATE notifications SET debtor_id = COALESCE(
-                json_extract(request, '$.recipient.debtor_id'), json_extract(request, '$.related.debtor_id'))"
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("notifications")
+                    .add_column(text_null("debtor_id"))
+                    .to_owned(),
+            )
+            .await?;
+        // the request's `recipient.debtor_id`, else its `related.debtor_id` (JSON text): each
+        // backend reads a path out of JSON text its own way
+        let path = |object: &str| -> Expr {
+            match manager.get_database_backend() {
+                sea_orm::DbBackend::Postgres => {
+                    Expr::cust(format!("request::jsonb #>> '{{{object},debtor_id}}'"))
+                }
+                _ => Func::cust("json_extract")
+                    .arg(Expr::col("request"))
+                    .arg(format!("$.{object}.debtor_id"))
+                    .into(),
+            }
         };
-        run_ddl(
-            db,
-            &format!(
-                "ALTER TABLE notifications ADD COLUMN debtor_id TEXT NULL;
-                {fill};
-                CREATE INDEX notifications_by_debtor ON notifications (municipality, debtor_id);
-                CREATE TABLE erased_debtors (
-                    municipality TEXT NOT NULL,
-                    debtor_id TEXT NOT NULL,
-                    version BIGINT NOT NULL,
-                    erased_on DATE NOT NULL,
-                    PRIMARY KEY (municipality, debtor_id)
-                )"
-            ),
-        )
-        .await
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table("notifications")
+                    .value(
+                        "debtor_id",
+                        Func::coalesce([path("recipient"), path("related")]),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("notifications_by_debtor")
+                    .table("notifications")
+                    .col("municipality")
+                    .col("debtor_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("erased_debtors")
+                    .col(text("municipality"))
+                    .col(text("debtor_id"))
+                    .col(big_integer("version"))
+                    .col(date("erased_on"))
+                    .primary_key(Index::create().col("municipality").col("debtor_id"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// `api_audit.seq`, the audit trail's order: `BIGSERIAL PRIMARY KEY` on PostgreSQL (a sequence
+/// default, as the table has had from the start; sea-query's auto-increment would be an identity
+/// column instead), `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite.
+fn audit_seq(manager: &SchemaManager) -> ColumnDef {
+    match manager.get_database_backend() {
+        sea_orm::DbBackend::Postgres => ColumnDef::new("seq")
+            .custom("bigserial")
+            .primary_key()
+            .to_owned(),
+        _ => big_pk_auto("seq"),
     }
 }
