@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use restance_contracts::messages::CampaignDebtor;
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, stmt};
-use sea_orm::{ConnectionTrait, DbErr};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::bad;
 use crate::domain::report::{CampaignOutcome, response};
@@ -22,20 +24,36 @@ pub async fn insert_campaign(
     let json = serde_json::to_string(debtors)
         .map_err(|e| DbErr::Custom(format!("campaign debtors: {e}")))?;
     let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO campaigns_sent (campaign_id, municipality, kind, sent_date, debtors) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id) DO NOTHING",
-            vec![
-                campaign_id.into(),
-                municipality.into(),
-                kind.into(),
-                date(sent_date),
-                json.into(),
-            ],
-        ))
+        .execute(
+            Query::insert()
+                .into_table("campaigns_sent")
+                .columns([
+                    "campaign_id",
+                    "municipality",
+                    "kind",
+                    "sent_date",
+                    "debtors",
+                ])
+                .values_panic([
+                    campaign_id.into(),
+                    municipality.into(),
+                    kind.into(),
+                    date(sent_date).into(),
+                    json.into(),
+                ])
+                .on_conflict(OnConflict::column("campaign_id").do_nothing().to_owned()),
+        )
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// A row of `campaigns_sent` as read back.
+#[derive(Debug, FromQueryResult)]
+struct CampaignRecord {
+    campaign_id: String,
+    kind: String,
+    sent_date: NaiveDate,
+    debtors: String,
 }
 
 /// How many claim ids one `IN (…)` list names.
@@ -51,20 +69,26 @@ pub async fn campaign_outcomes(
     as_of: BusinessDate,
 ) -> Result<Vec<CampaignOutcome>, DbErr> {
     let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT campaign_id, kind, sent_date, debtors FROM campaigns_sent \
-             WHERE municipality = $1 AND sent_date >= $2 AND sent_date <= $3 \
-             ORDER BY sent_date, campaign_id",
-            vec![municipality.into(), date(start), date(end)],
-        ))
+        .query_all(
+            Query::select()
+                .columns(["campaign_id", "kind", "sent_date", "debtors"])
+                .from("campaigns_sent")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("sent_date").gte(date(start)))
+                .and_where(Expr::col("sent_date").lte(date(end)))
+                .order_by("sent_date", Order::Asc)
+                .order_by("campaign_id", Order::Asc),
+        )
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let campaign_id: String = r.try_get_by_index(0)?;
-        let kind: String = r.try_get_by_index(1)?;
-        let sent_date = get_date(r, 2)?;
-        let json: String = r.try_get_by_index(3)?;
+        let CampaignRecord {
+            campaign_id,
+            kind,
+            sent_date,
+            debtors: json,
+        } = CampaignRecord::from_query_result(r, "")?;
+        let sent_date = BusinessDate::from(sent_date);
         let debtors: Vec<CampaignDebtor> =
             serde_json::from_str(&json).map_err(|_| bad("campaign debtors", &campaign_id))?;
         let ids: Vec<&str> = debtors
@@ -108,16 +132,20 @@ async fn settled_on(
 ) -> Result<BTreeSet<String>, DbErr> {
     let mut out = BTreeSet::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT claim_id FROM claim_versions WHERE state = 'settled' AND valid_from <= $1 \
-             AND (valid_to IS NULL OR valid_to > $1) AND claim_id IN ({})",
-            list.join(", ")
-        );
-        let mut values = vec![date(as_of)];
-        values.extend(chunk.iter().map(|c| (*c).into()));
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.insert(r.try_get_by_index::<String>(0)?);
+        let select = Query::select()
+            .column("claim_id")
+            .from("claim_versions")
+            .and_where(Expr::col("state").eq("settled"))
+            .and_where(Expr::col("valid_from").lte(date(as_of)))
+            .and_where(
+                Expr::col("valid_to")
+                    .is_null()
+                    .or(Expr::col("valid_to").gt(date(as_of))),
+            )
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().copied()))
+            .to_owned();
+        for r in db.query_all(&select).await? {
+            out.insert(r.try_get::<String>("", "claim_id")?);
         }
     }
     Ok(out)
@@ -133,16 +161,18 @@ async fn agreed_claims(
 ) -> Result<BTreeMap<String, BTreeSet<String>>, DbErr> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in db
-        .query_all_raw(stmt(
-            db,
-            "SELECT debtor_id, claim_ids FROM holds \
-             WHERE municipality = $1 AND from_date >= $2 AND from_date <= $3",
-            vec![municipality.into(), date(from), date(as_of)],
-        ))
+        .query_all(
+            Query::select()
+                .columns(["debtor_id", "claim_ids"])
+                .from("holds")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("from_date").gte(date(from)))
+                .and_where(Expr::col("from_date").lte(date(as_of))),
+        )
         .await?
     {
-        let debtor: String = r.try_get_by_index(0)?;
-        let ids: String = r.try_get_by_index(1)?;
+        let debtor: String = r.try_get("", "debtor_id")?;
+        let ids: String = r.try_get("", "claim_ids")?;
         let ids: Vec<String> = serde_json::from_str(&ids).map_err(|_| bad("claim ids", &ids))?;
         out.entry(debtor).or_default().extend(ids);
     }

@@ -1,16 +1,23 @@
 //! Business days, and the API audit trail.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_opt_date, is_postgres, stmt};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr};
 
 /// The latest business date opened.
 pub use restance_store::last_business_date;
 
 /// The first business date opened (reporting's first day).
 pub async fn first_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
-    one_date(db, "SELECT MIN(business_date) FROM business_days", vec![]).await
+    one_date(
+        db,
+        Query::select()
+            .expr_as(Expr::col("business_date").min(), "d")
+            .from("business_days"),
+    )
+    .await
 }
 
 /// The business date opened before `day`.
@@ -20,8 +27,10 @@ pub async fn previous_business_date(
 ) -> Result<Option<BusinessDate>, DbErr> {
     one_date(
         db,
-        "SELECT MAX(business_date) FROM business_days WHERE business_date < $1",
-        vec![date(day)],
+        Query::select()
+            .expr_as(Expr::col("business_date").max(), "d")
+            .from("business_days")
+            .and_where(Expr::col("business_date").lt(date(day))),
     )
     .await
 }
@@ -30,19 +39,23 @@ pub async fn previous_business_date(
 pub async fn next_pending_day(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
     one_date(
         db,
-        "SELECT MIN(business_date) FROM business_days WHERE state <> 'done'",
-        vec![],
+        Query::select()
+            .expr_as(Expr::col("business_date").min(), "d")
+            .from("business_days")
+            .and_where(Expr::col("state").ne("done")),
     )
     .await
 }
 
+/// The date (column `d`, possibly `NULL`) of a query's single row.
 pub(super) async fn one_date(
     db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
+    select: &SelectStatement,
 ) -> Result<Option<BusinessDate>, DbErr> {
-    match db.query_one_raw(stmt(db, sql, values)).await? {
-        Some(r) => get_opt_date(&r, 0),
+    match db.query_one(select).await? {
+        Some(r) => Ok(r
+            .try_get::<Option<NaiveDate>>("", "d")?
+            .map(BusinessDate::from)),
         None => Ok(None),
     }
 }
@@ -53,12 +66,13 @@ pub async fn insert_business_day(
     day: BusinessDate,
 ) -> Result<bool, DbErr> {
     let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO business_days (business_date, state, opened_at) VALUES ($1, 'pending', $2) \
-             ON CONFLICT DO NOTHING",
-            vec![date(day), Utc::now().into()],
-        ))
+        .execute(
+            Query::insert()
+                .into_table("business_days")
+                .columns(["business_date", "state", "opened_at"])
+                .values_panic([date(day).into(), "pending".into(), Utc::now().into()])
+                .on_conflict(OnConflict::column("business_date").do_nothing().to_owned()),
+        )
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -68,21 +82,30 @@ pub async fn lock_day(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Option<String>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT state FROM business_days WHERE business_date = $1{lock}");
-    match db.query_one_raw(stmt(db, sql, vec![date(day)])).await? {
-        Some(r) => Ok(Some(r.try_get_by_index(0)?)),
+    match db
+        .query_one(
+            Query::select()
+                .column("state")
+                .from("business_days")
+                .and_where(Expr::col("business_date").eq(date(day)))
+                .lock(LockType::Update),
+        )
+        .await?
+    {
+        Some(r) => Ok(Some(r.try_get("", "state")?)),
         None => Ok(None),
     }
 }
 
 /// Marks the day's work done.
 pub async fn finish_day(db: &impl ConnectionTrait, day: BusinessDate) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE business_days SET state = 'done', finished_at = $2 WHERE business_date = $1",
-        vec![date(day), Utc::now().into()],
-    ))
+    db.execute(
+        Query::update()
+            .table("business_days")
+            .value("state", "done")
+            .value("finished_at", Utc::now())
+            .and_where(Expr::col("business_date").eq(date(day))),
+    )
     .await?;
     Ok(())
 }

@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use restance_kernel::{BusinessDate, Money};
-use restance_store::{
-    date, get_date, get_money as money, placeholder_list, rows_per_statement, stmt, value_rows,
-};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{count_value, get_u64};
+use super::{count_value, date_col, money_col, sum_bigint, u64_col};
 use crate::domain::history::ImportedRow;
 
 /// Total arrears on each of `dates` that has figures: imported balances where there are any,
@@ -23,47 +22,41 @@ pub async fn totals_on(
     if dates.is_empty() {
         return Ok(out);
     }
-    let list = placeholder_list(2, dates.len());
-    let mut values: Vec<Value> = vec![municipality.into()];
-    values.extend(dates.iter().map(|d| date(*d)));
+    let days = || dates.iter().map(|d| Expr::from(date(*d)));
     for r in db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT as_of FROM snapshot_days WHERE as_of IN ({})",
-                placeholder_list(1, dates.len())
-            ),
-            dates.iter().map(|d| date(*d)).collect(),
-        ))
+        .query_all(
+            Query::select()
+                .column("as_of")
+                .from("snapshot_days")
+                .and_where(Expr::col("as_of").is_in(days())),
+        )
         .await?
     {
-        out.insert(get_date(&r, 0)?, Money::ZERO);
+        out.insert(date_col(&r, "as_of")?, Money::ZERO);
     }
-    for r in db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT as_of, CAST(SUM(principal_minor + fees_minor + interest_minor) AS BIGINT) \
-                 FROM arrears_daily WHERE municipality = $1 AND as_of IN ({list}) GROUP BY as_of"
-            ),
-            values.clone(),
-        ))
-        .await?
-    {
-        out.insert(get_date(&r, 0)?, money(&r, 1)?);
-    }
-    for r in db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT as_of, CAST(SUM(principal_minor + fees_minor + interest_minor) AS BIGINT) \
-                 FROM arrears_imported WHERE municipality = $1 AND as_of IN ({list}) GROUP BY as_of"
-            ),
-            values,
-        ))
-        .await?
-    {
-        out.insert(get_date(&r, 0)?, money(&r, 1)?);
+    // imported balances last: they win over a snapshot of the same date
+    for table in ["arrears_daily", "arrears_imported"] {
+        for r in db
+            .query_all(
+                Query::select()
+                    .column("as_of")
+                    .expr_as(
+                        sum_bigint(
+                            Expr::col("principal_minor")
+                                .add(Expr::col("fees_minor"))
+                                .add(Expr::col("interest_minor")),
+                        ),
+                        "total_minor",
+                    )
+                    .from(table)
+                    .and_where(Expr::col("municipality").eq(municipality))
+                    .and_where(Expr::col("as_of").is_in(days()))
+                    .group_by_col("as_of"),
+            )
+            .await?
+        {
+            out.insert(date_col(&r, "as_of")?, money_col(&r, "total_minor")?);
+        }
     }
     Ok(out)
 }
@@ -74,25 +67,36 @@ pub async fn imported(
     municipality: &str,
     day: BusinessDate,
 ) -> Result<Vec<ImportedRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT office, category, principal_minor, fees_minor, interest_minor, claims, debtors \
-         FROM arrears_imported WHERE municipality = $1 AND as_of = $2 ORDER BY office, category",
-        vec![municipality.into(), date(day)],
-    ))
+    db.query_all(
+        Query::select()
+            .columns([
+                "office",
+                "category",
+                "principal_minor",
+                "fees_minor",
+                "interest_minor",
+                "claims",
+                "debtors",
+            ])
+            .from("arrears_imported")
+            .and_where(Expr::col("municipality").eq(municipality))
+            .and_where(Expr::col("as_of").eq(date(day)))
+            .order_by("office", Order::Asc)
+            .order_by("category", Order::Asc),
+    )
     .await?
     .iter()
     .map(|r| {
         Ok(ImportedRow {
             municipality: municipality.to_owned(),
-            office: r.try_get_by_index(0)?,
-            category: r.try_get_by_index(1)?,
+            office: r.try_get("", "office")?,
+            category: r.try_get("", "category")?,
             as_of: day,
-            principal: money(r, 2)?,
-            fees: money(r, 3)?,
-            interest: money(r, 4)?,
-            claims: get_u64(r, 5)?,
-            debtors: get_u64(r, 6)?,
+            principal: money_col(r, "principal_minor")?,
+            fees: money_col(r, "fees_minor")?,
+            interest: money_col(r, "interest_minor")?,
+            claims: u64_col(r, "claims")?,
+            debtors: u64_col(r, "debtors")?,
         })
     })
     .collect()
@@ -115,37 +119,50 @@ pub async fn replace_imported(
     for (m, list) in &mut dates {
         list.sort();
         for d in list.iter() {
-            db.execute_raw(stmt(
-                db,
-                "DELETE FROM arrears_imported WHERE municipality = $1 AND as_of = $2",
-                vec![m.clone().into(), date(*d)],
-            ))
+            db.execute(
+                Query::delete()
+                    .from_table("arrears_imported")
+                    .and_where(Expr::col("municipality").eq(m.as_str()))
+                    .and_where(Expr::col("as_of").eq(date(*d))),
+            )
             .await?;
         }
     }
-    const COLS: usize = 11;
+    const COLUMNS: [&str; 11] = [
+        "municipality",
+        "as_of",
+        "office",
+        "category",
+        "principal_minor",
+        "fees_minor",
+        "interest_minor",
+        "claims",
+        "debtors",
+        "imported_at",
+        "imported_by",
+    ];
     let now = Utc::now();
-    for chunk in rows.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO arrears_imported (municipality, as_of, office, category, principal_minor, \
-             fees_minor, interest_minor, claims, debtors, imported_at, imported_by) VALUES {}",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * COLS);
+    for chunk in rows.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut insert = Query::insert()
+            .into_table("arrears_imported")
+            .columns(COLUMNS)
+            .to_owned();
         for r in chunk {
-            values.push(r.municipality.clone().into());
-            values.push(date(r.as_of));
-            values.push(r.office.clone().into());
-            values.push(r.category.clone().into());
-            values.push(r.principal.to_minor().into());
-            values.push(r.fees.to_minor().into());
-            values.push(r.interest.to_minor().into());
-            values.push(count_value(r.claims));
-            values.push(count_value(r.debtors));
-            values.push(now.into());
-            values.push(by.into());
+            insert.values_panic([
+                r.municipality.as_str().into(),
+                date(r.as_of).into(),
+                r.office.as_str().into(),
+                r.category.as_str().into(),
+                r.principal.to_minor().into(),
+                r.fees.to_minor().into(),
+                r.interest.to_minor().into(),
+                count_value(r.claims).into(),
+                count_value(r.debtors).into(),
+                now.into(),
+                by.into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(dates)
 }

@@ -1,8 +1,10 @@
 //! Agreements (holds) on claims.
 
+use chrono::NaiveDate;
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use restance_store::date;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 
 use super::{bad, opt_date};
 use crate::domain::claim::HoldKind;
@@ -58,22 +60,42 @@ pub struct HoldRow {
     pub claim_ids: Vec<String>,
 }
 
-const HOLD_COLUMNS: &str =
-    "kind, hold_id, municipality, debtor_id, from_date, until_date, status, claim_ids";
+const HOLD_COLUMNS: [&str; 8] = [
+    "kind",
+    "hold_id",
+    "municipality",
+    "debtor_id",
+    "from_date",
+    "until_date",
+    "status",
+    "claim_ids",
+];
+
+/// A row of `holds` as stored.
+#[derive(Debug, FromQueryResult)]
+struct HoldRecord {
+    kind: String,
+    hold_id: String,
+    municipality: String,
+    debtor_id: String,
+    from_date: NaiveDate,
+    until_date: Option<NaiveDate>,
+    status: String,
+    claim_ids: String,
+}
 
 fn hold_from(r: &QueryResult) -> Result<HoldRow, DbErr> {
-    let kind: String = r.try_get_by_index(0)?;
-    let status: String = r.try_get_by_index(6)?;
-    let ids: String = r.try_get_by_index(7)?;
+    let h = HoldRecord::from_query_result(r, "")?;
     Ok(HoldRow {
-        kind: HoldKind::parse(&kind).ok_or_else(|| bad("hold kind", &kind))?,
-        hold_id: r.try_get_by_index(1)?,
-        municipality: r.try_get_by_index(2)?,
-        debtor_id: r.try_get_by_index(3)?,
-        from: get_date(r, 4)?,
-        until: get_opt_date(r, 5)?,
-        status: HoldStatus::parse(&status).ok_or_else(|| bad("hold status", &status))?,
-        claim_ids: serde_json::from_str(&ids).map_err(|_| bad("claim ids", &ids))?,
+        kind: HoldKind::parse(&h.kind).ok_or_else(|| bad("hold kind", &h.kind))?,
+        hold_id: h.hold_id,
+        municipality: h.municipality,
+        debtor_id: h.debtor_id,
+        from: h.from_date.into(),
+        until: h.until_date.map(BusinessDate::from),
+        status: HoldStatus::parse(&h.status).ok_or_else(|| bad("hold status", &h.status))?,
+        claim_ids: serde_json::from_str(&h.claim_ids)
+            .map_err(|_| bad("claim ids", &h.claim_ids))?,
     })
 }
 
@@ -83,12 +105,17 @@ pub async fn hold(
     kind: HoldKind,
     hold_id: &str,
 ) -> Result<Option<HoldRow>, DbErr> {
-    let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE kind = $1 AND hold_id = $2");
-    db.query_one_raw(stmt(db, sql, vec![kind.as_str().into(), hold_id.into()]))
-        .await?
-        .as_ref()
-        .map(hold_from)
-        .transpose()
+    db.query_one(
+        Query::select()
+            .columns(HOLD_COLUMNS)
+            .from("holds")
+            .and_where(Expr::col("kind").eq(kind.as_str()))
+            .and_where(Expr::col("hold_id").eq(hold_id)),
+    )
+    .await?
+    .as_ref()
+    .map(hold_from)
+    .transpose()
 }
 
 /// Writes agreements.
@@ -96,25 +123,26 @@ pub async fn upsert_holds(db: &impl ConnectionTrait, holds: &[&HoldRow]) -> Resu
     for h in holds {
         let ids = serde_json::to_string(&h.claim_ids)
             .map_err(|e| DbErr::Custom(format!("claim ids: {e}")))?;
-        let sql = format!(
-            "INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (kind, hold_id) DO UPDATE SET from_date = excluded.from_date, \
-             until_date = excluded.until_date, status = excluded.status, claim_ids = excluded.claim_ids"
-        );
-        db.execute_raw(stmt(
-            db,
-            sql,
-            vec![
-                h.kind.as_str().into(),
-                h.hold_id.clone().into(),
-                h.municipality.clone().into(),
-                h.debtor_id.clone().into(),
-                date(h.from),
-                opt_date(h.until),
-                h.status.as_str().into(),
-                ids.into(),
-            ],
-        ))
+        db.execute(
+            Query::insert()
+                .into_table("holds")
+                .columns(HOLD_COLUMNS)
+                .values_panic([
+                    h.kind.as_str().into(),
+                    h.hold_id.as_str().into(),
+                    h.municipality.as_str().into(),
+                    h.debtor_id.as_str().into(),
+                    date(h.from).into(),
+                    opt_date(h.until).into(),
+                    h.status.as_str().into(),
+                    ids.into(),
+                ])
+                .on_conflict(
+                    OnConflict::columns(["kind", "hold_id"])
+                        .update_columns(["from_date", "until_date", "status", "claim_ids"])
+                        .to_owned(),
+                ),
+        )
         .await?;
     }
     Ok(())
@@ -126,13 +154,28 @@ pub async fn holds_changing_on(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Vec<HoldRow>, DbErr> {
-    let sql = format!(
-        "SELECT {HOLD_COLUMNS} FROM holds WHERE (status = 'pending' AND from_date <= $1) \
-         OR (status = 'active' AND until_date < $1) ORDER BY kind, hold_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![date(day)]))
-        .await?
-        .iter()
-        .map(hold_from)
-        .collect()
+    db.query_all(
+        Query::select()
+            .columns(HOLD_COLUMNS)
+            .from("holds")
+            .cond_where(
+                Cond::any()
+                    .add(
+                        Expr::col("status")
+                            .eq("pending")
+                            .and(Expr::col("from_date").lte(date(day))),
+                    )
+                    .add(
+                        Expr::col("status")
+                            .eq("active")
+                            .and(Expr::col("until_date").lt(date(day))),
+                    ),
+            )
+            .order_by("kind", Order::Asc)
+            .order_by("hold_id", Order::Asc),
+    )
+    .await?
+    .iter()
+    .map(hold_from)
+    .collect()
 }

@@ -1,6 +1,6 @@
-//! SQL for reporting's tables (PostgreSQL and SQLite alike, `$n` placeholders). Writes of many
-//! rows are multi-row statements; sums are cast to `BIGINT` (PostgreSQL sums integers as
-//! `NUMERIC`).
+//! Statements on reporting's tables, built with sea-query for PostgreSQL and SQLite alike (the
+//! few hand-written ones say which benchmark they serve). Writes of many rows are multi-row
+//! statements; sums are cast to `BIGINT` (PostgreSQL sums integers as `NUMERIC`).
 
 mod campaigns;
 mod claims;
@@ -22,7 +22,8 @@ pub use snapshots::*;
 
 use chrono::NaiveDate;
 use restance_kernel::BusinessDate;
-use restance_store::{is_postgres, stmt};
+use restance_kernel::Money;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 fn opt_date(d: Option<BusinessDate>) -> Value {
@@ -32,6 +33,27 @@ fn opt_date(d: Option<BusinessDate>) -> Value {
 fn get_u64(row: &QueryResult, i: usize) -> Result<u64, DbErr> {
     let n: i64 = row.try_get_by_index(i)?;
     u64::try_from(n).map_err(|_| DbErr::Custom(format!("negative count {n} in column {i}")))
+}
+
+/// Column `col` of a row as a count (`BIGINT`, never negative).
+fn u64_col(row: &QueryResult, col: &str) -> Result<u64, DbErr> {
+    let n: i64 = row.try_get("", col)?;
+    u64::try_from(n).map_err(|_| DbErr::Custom(format!("negative count {n} in column {col}")))
+}
+
+/// Column `col` of a row as money stored in minor units (`BIGINT`, øre).
+fn money_col(row: &QueryResult, col: &str) -> Result<Money, DbErr> {
+    Ok(Money::from_minor(row.try_get::<i64>("", col)?))
+}
+
+/// Column `col` of a row as a business date (`DATE NOT NULL`).
+fn date_col(row: &QueryResult, col: &str) -> Result<BusinessDate, DbErr> {
+    Ok(row.try_get::<NaiveDate>("", col)?.into())
+}
+
+/// `CAST(SUM(expr) AS BIGINT)`: PostgreSQL sums `BIGINT`s as `NUMERIC`.
+fn sum_bigint(expr: impl Into<Expr>) -> Expr {
+    expr.into().sum().cast_as("BIGINT")
 }
 
 fn count_value(n: u64) -> Value {
@@ -46,9 +68,5 @@ fn bad(what: &str, value: &str) -> DbErr {
 /// each change with the current business day, so two consumers (a rolling update briefly runs
 /// two replicas) must not interleave around a day opening. SQLite has one writer anyway.
 pub async fn lock_projection(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    if is_postgres(db) {
-        db.execute_raw(stmt(db, "SELECT pg_advisory_xact_lock(808601)", vec![]))
-            .await?;
-    }
-    Ok(())
+    restance_store::advisory_locks(db, vec![808601]).await
 }

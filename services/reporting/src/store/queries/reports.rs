@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{count_value, get_u64};
-use chrono::{DateTime, Utc};
+use super::count_value;
+use chrono::{DateTime, NaiveDate, Utc};
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, is_postgres, placeholder_list, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use restance_store::date;
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, LockType, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::Serialize;
 
 /// One file of a report.
@@ -51,19 +52,44 @@ pub struct ReportRow {
     pub files: Vec<ReportFileRow>,
 }
 
-const REPORT_COLUMNS: &str = "report_id, kind, municipality, as_of, period_start, generated_on, state, published_at, failure";
+const REPORT_COLUMNS: [&str; 9] = [
+    "report_id",
+    "kind",
+    "municipality",
+    "as_of",
+    "period_start",
+    "generated_on",
+    "state",
+    "published_at",
+    "failure",
+];
+
+/// A row of `reports` as listed.
+#[derive(Debug, FromQueryResult)]
+struct ReportRecord {
+    report_id: String,
+    kind: String,
+    municipality: String,
+    as_of: NaiveDate,
+    period_start: NaiveDate,
+    generated_on: NaiveDate,
+    state: String,
+    published_at: Option<DateTime<Utc>>,
+    failure: Option<String>,
+}
 
 fn report_from(r: &QueryResult) -> Result<ReportRow, DbErr> {
+    let r = ReportRecord::from_query_result(r, "")?;
     Ok(ReportRow {
-        report_id: r.try_get_by_index(0)?,
-        kind: r.try_get_by_index(1)?,
-        municipality: r.try_get_by_index(2)?,
-        as_of: get_date(r, 3)?,
-        period_start: get_date(r, 4)?,
-        generated_on: get_date(r, 5)?,
-        state: r.try_get_by_index(6)?,
-        published_at: r.try_get_by_index(7)?,
-        failure: r.try_get_by_index(8)?,
+        report_id: r.report_id,
+        kind: r.kind,
+        municipality: r.municipality,
+        as_of: r.as_of.into(),
+        period_start: r.period_start.into(),
+        generated_on: r.generated_on.into(),
+        state: r.state,
+        published_at: r.published_at,
+        failure: r.failure,
         files: Vec::new(),
     })
 }
@@ -92,37 +118,51 @@ pub async fn claim_report(
     lease_until: DateTime<Utc>,
 ) -> Result<Claimed, DbErr> {
     let inserted = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO reports (report_id, kind, municipality, as_of, period_start, generated_on, state, \
-             claimed_by, lease_until) VALUES ($1, $2, $3, $4, $5, $6, 'rendering', $7, $8) ON CONFLICT DO NOTHING",
-            vec![
-                report_id.into(),
-                kind.into(),
-                municipality.into(),
-                date(as_of),
-                date(period_start),
-                date(generated_on),
-                worker.into(),
-                lease_until.into(),
-            ],
-        ))
+        .execute(
+            Query::insert()
+                .into_table("reports")
+                .columns([
+                    "report_id",
+                    "kind",
+                    "municipality",
+                    "as_of",
+                    "period_start",
+                    "generated_on",
+                    "state",
+                    "claimed_by",
+                    "lease_until",
+                ])
+                .values_panic([
+                    report_id.into(),
+                    kind.into(),
+                    municipality.into(),
+                    date(as_of).into(),
+                    date(period_start).into(),
+                    date(generated_on).into(),
+                    "rendering".into(),
+                    worker.into(),
+                    lease_until.into(),
+                ])
+                .on_conflict(OnConflict::column("report_id").do_nothing().to_owned()),
+        )
         .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Claimed::Mine);
     }
     let taken = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE reports SET claimed_by = $2, lease_until = $3 WHERE report_id = $1 \
-             AND state = 'rendering' AND (lease_until IS NULL OR lease_until < $4)",
-            vec![
-                report_id.into(),
-                worker.into(),
-                lease_until.into(),
-                Utc::now().into(),
-            ],
-        ))
+        .execute(
+            Query::update()
+                .table("reports")
+                .value("claimed_by", worker)
+                .value("lease_until", lease_until)
+                .and_where(Expr::col("report_id").eq(report_id))
+                .and_where(Expr::col("state").eq("rendering"))
+                .and_where(
+                    Expr::col("lease_until")
+                        .is_null()
+                        .or(Expr::col("lease_until").lt(Utc::now())),
+                ),
+        )
         .await?;
     Ok(if taken.rows_affected() == 1 {
         Claimed::Mine
@@ -136,13 +176,20 @@ pub async fn lock_report(
     db: &impl ConnectionTrait,
     report_id: &str,
 ) -> Result<Option<(String, Option<String>)>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT state, claimed_by FROM reports WHERE report_id = $1{lock}");
     match db
-        .query_one_raw(stmt(db, sql, vec![report_id.into()]))
+        .query_one(
+            Query::select()
+                .columns(["state", "claimed_by"])
+                .from("reports")
+                .and_where(Expr::col("report_id").eq(report_id))
+                .lock(LockType::Update),
+        )
         .await?
     {
-        Some(r) => Ok(Some((r.try_get_by_index(0)?, r.try_get_by_index(1)?))),
+        Some(r) => Ok(Some((
+            r.try_get("", "state")?,
+            r.try_get("", "claimed_by")?,
+        ))),
         None => Ok(None),
     }
 }
@@ -154,34 +201,45 @@ pub async fn publish_report(
     files: &[ReportFileRow],
     report_json: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "DELETE FROM report_files WHERE report_id = $1",
-        vec![report_id.into()],
-    ))
+    db.execute(
+        Query::delete()
+            .from_table("report_files")
+            .and_where(Expr::col("report_id").eq(report_id)),
+    )
     .await?;
     for f in files {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO report_files (report_id, name, media_type, path, sha256, size_bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![
-                report_id.into(),
-                f.name.clone().into(),
-                f.media_type.clone().into(),
-                f.path.clone().into(),
-                f.sha256.clone().into(),
-                count_value(f.size_bytes),
-            ],
-        ))
+        db.execute(
+            Query::insert()
+                .into_table("report_files")
+                .columns([
+                    "report_id",
+                    "name",
+                    "media_type",
+                    "path",
+                    "sha256",
+                    "size_bytes",
+                ])
+                .values_panic([
+                    report_id.into(),
+                    f.name.as_str().into(),
+                    f.media_type.as_str().into(),
+                    f.path.as_str().into(),
+                    f.sha256.as_str().into(),
+                    count_value(f.size_bytes).into(),
+                ]),
+        )
         .await?;
     }
-    db.execute_raw(stmt(
-        db,
-        "UPDATE reports SET state = 'published', published_at = $2, lease_until = NULL, failure = NULL, \
-         report_json = $3 WHERE report_id = $1",
-        vec![report_id.into(), Utc::now().into(), report_json.into()],
-    ))
+    db.execute(
+        Query::update()
+            .table("reports")
+            .value("state", "published")
+            .value("published_at", Utc::now())
+            .value("lease_until", Option::<DateTime<Utc>>::None)
+            .value("failure", Option::<String>::None)
+            .value("report_json", report_json)
+            .and_where(Expr::col("report_id").eq(report_id)),
+    )
     .await?;
     Ok(())
 }
@@ -193,14 +251,29 @@ pub async fn fail_report(
     worker: &str,
     reason: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE reports SET state = 'failed', failure = $3, lease_until = NULL \
-         WHERE report_id = $1 AND claimed_by = $2 AND state = 'rendering'",
-        vec![report_id.into(), worker.into(), reason.into()],
-    ))
+    db.execute(
+        Query::update()
+            .table("reports")
+            .value("state", "failed")
+            .value("failure", reason)
+            .value("lease_until", Option::<DateTime<Utc>>::None)
+            .and_where(Expr::col("report_id").eq(report_id))
+            .and_where(Expr::col("claimed_by").eq(worker))
+            .and_where(Expr::col("state").eq("rendering")),
+    )
     .await?;
     Ok(())
+}
+
+/// A row of `report_files`.
+#[derive(Debug, FromQueryResult)]
+struct ReportFileRecord {
+    report_id: String,
+    name: String,
+    media_type: String,
+    path: String,
+    sha256: String,
+    size_bytes: i64,
 }
 
 async fn with_files(
@@ -210,24 +283,37 @@ async fn with_files(
     if reports.is_empty() {
         return Ok(reports);
     }
-    let ids: Vec<Value> = reports.iter().map(|r| r.report_id.clone().into()).collect();
-    let sql = format!(
-        "SELECT report_id, name, media_type, path, sha256, size_bytes FROM report_files \
-         WHERE report_id IN ({}) ORDER BY report_id, name",
-        placeholder_list(1, ids.len())
-    );
     let mut files: BTreeMap<String, Vec<ReportFileRow>> = BTreeMap::new();
-    for r in db.query_all_raw(stmt(db, sql, ids)).await? {
-        files
-            .entry(r.try_get_by_index(0)?)
-            .or_default()
-            .push(ReportFileRow {
-                name: r.try_get_by_index(1)?,
-                media_type: r.try_get_by_index(2)?,
-                path: r.try_get_by_index(3)?,
-                sha256: r.try_get_by_index(4)?,
-                size_bytes: get_u64(&r, 5)?,
-            });
+    for r in db
+        .query_all(
+            Query::select()
+                .columns([
+                    "report_id",
+                    "name",
+                    "media_type",
+                    "path",
+                    "sha256",
+                    "size_bytes",
+                ])
+                .from("report_files")
+                .and_where(
+                    Expr::col("report_id").is_in(reports.iter().map(|r| r.report_id.as_str())),
+                )
+                .order_by("report_id", Order::Asc)
+                .order_by("name", Order::Asc),
+        )
+        .await?
+    {
+        let f = ReportFileRecord::from_query_result(&r, "")?;
+        files.entry(f.report_id).or_default().push(ReportFileRow {
+            name: f.name,
+            media_type: f.media_type,
+            path: f.path,
+            sha256: f.sha256,
+            size_bytes: u64::try_from(f.size_bytes).map_err(|_| {
+                DbErr::Custom(format!("negative size {} of a report file", f.size_bytes))
+            })?,
+        });
     }
     for report in &mut reports {
         report.files = files.remove(&report.report_id).unwrap_or_default();
@@ -242,31 +328,26 @@ pub async fn reports(
     kind: Option<&str>,
     limit: u64,
 ) -> Result<Vec<ReportRow>, DbErr> {
-    let mut sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE 1 = 1");
-    let mut values: Vec<Value> = Vec::new();
+    let mut select = Query::select()
+        .columns(REPORT_COLUMNS)
+        .from("reports")
+        .to_owned();
     match municipalities {
         Some([]) => return Ok(Vec::new()),
         Some(codes) => {
-            let first = values.len() + 1;
-            values.extend(codes.iter().map(|m| Value::from(m.as_str())));
-            sql.push_str(&format!(
-                " AND municipality IN ({})",
-                restance_store::placeholder_list(first, codes.len())
-            ));
+            select.and_where(Expr::col("municipality").is_in(codes.iter().map(String::as_str)));
         }
         None => {}
     }
     if let Some(k) = kind {
-        values.push(k.into());
-        sql.push_str(&format!(" AND kind = ${}", values.len()));
+        select.and_where(Expr::col("kind").eq(k));
     }
-    values.push(count_value(limit));
-    sql.push_str(&format!(
-        " ORDER BY as_of DESC, report_id LIMIT ${}",
-        values.len()
-    ));
+    select
+        .order_by("as_of", Order::Desc)
+        .order_by("report_id", Order::Asc)
+        .limit(Ord::min(limit, i64::MAX as u64));
     let rows = db
-        .query_all_raw(stmt(db, sql, values))
+        .query_all(&select)
         .await?
         .iter()
         .map(report_from)
@@ -279,9 +360,13 @@ pub async fn report(
     db: &impl ConnectionTrait,
     report_id: &str,
 ) -> Result<Option<ReportRow>, DbErr> {
-    let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE report_id = $1");
     let rows = db
-        .query_all_raw(stmt(db, sql, vec![report_id.into()]))
+        .query_all(
+            Query::select()
+                .columns(REPORT_COLUMNS)
+                .from("reports")
+                .and_where(Expr::col("report_id").eq(report_id)),
+        )
         .await?
         .iter()
         .map(report_from)
@@ -295,14 +380,15 @@ pub async fn report_json(
     report_id: &str,
 ) -> Result<Option<String>, DbErr> {
     match db
-        .query_one_raw(stmt(
-            db,
-            "SELECT report_json FROM reports WHERE report_id = $1",
-            vec![report_id.into()],
-        ))
+        .query_one(
+            Query::select()
+                .column("report_json")
+                .from("reports")
+                .and_where(Expr::col("report_id").eq(report_id)),
+        )
         .await?
     {
-        Some(r) => r.try_get_by_index(0),
+        Some(r) => r.try_get("", "report_json"),
         None => Ok(None),
     }
 }
@@ -310,14 +396,16 @@ pub async fn report_json(
 /// How many reports that fell due on `day` are still being rendered (by any worker).
 pub async fn reports_rendering(db: &impl ConnectionTrait, day: BusinessDate) -> Result<i64, DbErr> {
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) FROM reports WHERE generated_on = $1 AND state = 'rendering'",
-            vec![date(day)],
-        ))
+        .query_one(
+            Query::select()
+                .expr_as(Expr::col(Asterisk).count(), "n")
+                .from("reports")
+                .and_where(Expr::col("generated_on").eq(date(day)))
+                .and_where(Expr::col("state").eq("rendering")),
+        )
         .await?;
     match row {
-        Some(r) => r.try_get_by_index(0),
+        Some(r) => r.try_get("", "n"),
         None => Ok(0),
     }
 }
