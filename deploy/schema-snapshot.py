@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--out", help="dump: where to write the snapshots")
     parser.add_argument("--expected", default="tests/data/schema", help="check: the committed snapshots")
     parser.add_argument("services", nargs="*", default=SERVICES)
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if args.command == "dump":
         if not args.out:
             parser.error("dump needs --out")
