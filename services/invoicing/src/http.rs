@@ -23,13 +23,13 @@ use axum::{Json, Router};
 use restance_bus::{Effects, Outbox};
 use restance_contracts::messages::{RefundPayee, is_account_number};
 use restance_kernel::retention::{DueItem, Preview, RetentionPolicy};
-use restance_kernel::{Catalog, Money, Redacted};
+use restance_kernel::{Catalog, Money, Municipality, Redacted};
 use restance_runtime::api::{
     self, ApiError, FieldProblem, Gate, Need, Query, Reader, RefusalAudit, valid_id,
 };
 use restance_runtime::api_auth::{ApiTokens, Caller};
 use restance_runtime::audit::{ApiAuditRow, record_api_audit};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -466,13 +466,22 @@ async fn refund_decision(
     }
 }
 
-async fn decide(
-    state: &ApiState,
+/// A refund decision's body, checked: the decision, its reason, the municipality and the payee
+/// given (an account only with `refund_now`).
+struct Checked<'a> {
+    body: DecisionBody,
+    reason: String,
+    muni: &'a Municipality,
+    payee: Option<RefundPayee>,
+}
+
+/// Checks the body of a refund decision for `id` (nothing is read from the database).
+fn checked<'a>(
+    state: &'a ApiState,
     caller: &Caller,
     id: &str,
     body: &Bytes,
-) -> Result<DecisionAnswer, ApiError> {
-    const ACTION: &str = "refund_decision";
+) -> Result<Checked<'a>, ApiError> {
     if !valid_id(id) {
         return Err(ApiError::bad_request("debtor id must be 1–100 characters"));
     }
@@ -484,7 +493,12 @@ async fn decide(
         };
         ApiError::bad_request_at("body", message)
     })?;
-    let reason = b.reason.as_deref().map(str::trim).unwrap_or_default();
+    let reason = b
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     if reason.is_empty() || reason.chars().count() > MAX_REASON {
         let why = format!("is required, 1–{MAX_REASON} characters");
         return Err(ApiError::unprocessable(format!("reason: {why}"))
@@ -527,7 +541,27 @@ async fn decide(
         }
         (None, _) => None,
     };
+    Ok(Checked {
+        body: b,
+        reason,
+        muni,
+        payee,
+    })
+}
 
+async fn decide(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    body: &Bytes,
+) -> Result<DecisionAnswer, ApiError> {
+    const ACTION: &str = "refund_decision";
+    let Checked {
+        body: b,
+        reason,
+        muni,
+        payee,
+    } = checked(state, caller, id, body)?;
     let tx = api::write_transaction(&state.db, "business_days", "last_date").await?;
     let mut locks = DebtorLocks::new(&tx);
     locks.lock(&tx, &b.municipality, id).await?;
@@ -547,7 +581,7 @@ async fn decide(
     match b.decision {
         Decision::Hold => {
             let hold = queries::RefundHold {
-                reason: reason.to_owned(),
+                reason: reason.clone(),
                 held_by: caller.name.clone(),
                 held_date: date,
             };
@@ -561,46 +595,23 @@ async fn decide(
             answer.outcome = "released".into();
         }
         Decision::RefundNow => {
-            let pending = queries::pending_refunds(&tx, &b.municipality, id).await?;
-            let available = credit.credit - pending;
-            if !available.is_positive() {
-                return Err(ApiError::conflict(
-                    "the debtor has no credit balance beyond the refunds already requested",
-                ));
-            }
-            let payee = match payee {
-                Some(p) => p,
-                None if refunds::has_public_account(muni.country) => {
-                    daily::public_account(&credit.kind, &credit.national_id).ok_or_else(|| {
-                        ApiError::conflict("the debtor's stored national id does not read")
-                    })?
-                }
-                None => {
-                    return Err(ApiError::bad_request_at(
-                        "account",
-                        "is required: there is no public payment account in this country",
-                    ));
-                }
-            };
             let request = Request {
                 municipality: &b.municipality,
                 debtor_id: id,
                 currency: muni.currency,
-                amount: available,
+                amount: credit.credit - queries::pending_refunds(&tx, &b.municipality, id).await?,
                 date,
                 by: &caller.name,
             };
-            if !daily::request_refund(&tx, &request, payee, &mut effects)
-                .await
-                .map_err(api::handler_error)?
-            {
-                return Err(ApiError::conflict(
-                    "this refund was requested already today",
-                ));
-            }
+            refund_now(&tx, &request, payee_of(payee, muni, &credit), &mut effects).await?;
             answer.outcome = "requested".into();
-            answer.refund_id = Some(refunds::refund_id(&b.municipality, id, available, date));
-            answer.amount = Some(available);
+            answer.refund_id = Some(refunds::refund_id(
+                &b.municipality,
+                id,
+                request.amount,
+                date,
+            ));
+            answer.amount = Some(request.amount);
         }
     }
     let target = format!("debtor:{id}");
@@ -626,4 +637,48 @@ async fn decide(
     tx.commit().await?;
     state.outbox.wake();
     Ok(answer)
+}
+
+/// Who a refund is paid to: the account given, else the debtor's public payment account (NemKonto)
+/// where the country has one.
+fn payee_of(
+    given: Option<RefundPayee>,
+    muni: &Municipality,
+    credit: &queries::CreditRow,
+) -> Result<RefundPayee, ApiError> {
+    match given {
+        Some(p) => Ok(p),
+        None if refunds::has_public_account(muni.country) => {
+            daily::public_account(&credit.kind, &credit.national_id)
+                .ok_or_else(|| ApiError::conflict("the debtor's stored national id does not read"))
+        }
+        None => Err(ApiError::bad_request_at(
+            "account",
+            "is required: there is no public payment account in this country",
+        )),
+    }
+}
+
+/// Requests the refund of `request.amount` (the credit beyond the refunds already requested) to
+/// `payee` (checked after the amount).
+async fn refund_now(
+    tx: &DatabaseTransaction,
+    request: &Request<'_>,
+    payee: Result<RefundPayee, ApiError>,
+    effects: &mut Effects,
+) -> Result<(), ApiError> {
+    if !request.amount.is_positive() {
+        return Err(ApiError::conflict(
+            "the debtor has no credit balance beyond the refunds already requested",
+        ));
+    }
+    if !daily::request_refund(tx, request, payee?, effects)
+        .await
+        .map_err(api::handler_error)?
+    {
+        return Err(ApiError::conflict(
+            "this refund was requested already today",
+        ));
+    }
+    Ok(())
 }
