@@ -2,10 +2,9 @@
 
 use super::{grouped, json_param};
 use restance_kernel::Money;
-use restance_store::{
-    is_postgres, placeholder_list, rows_per_statement, select_in, stmt, value_rows,
-};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use restance_store::{is_postgres, rows_per_statement, stmt};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -15,15 +14,16 @@ pub async fn debtors_by_national_id(
     municipality: &str,
     national_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT debtor_id FROM debtors WHERE municipality = $1 AND national_id = $2",
-            vec![municipality.into(), national_id.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| r.try_get_by_index::<String>(0))
+    let select = Query::select()
+        .column("debtor_id")
+        .from("debtors")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("national_id").eq(national_id))
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "debtor_id"))
         .collect()
 }
 
@@ -34,6 +34,15 @@ pub struct DebtorState {
     pub details_hash: String,
     /// Credit balance (overpayments, credit notes beyond the balance).
     pub credit: Money,
+}
+
+/// A debtor row as [`debtors`] reads it.
+#[derive(Debug, FromQueryResult)]
+struct DebtorRecord {
+    municipality: String,
+    debtor_id: String,
+    details_hash: String,
+    credit_minor: i64,
 }
 
 /// Debtors by `(municipality, debtor_id)`; one statement per municipality (primary key order).
@@ -51,34 +60,34 @@ pub async fn debtors(
             rows_per_statement(1)
         };
         for chunk in ids.chunks(chunk_len) {
-            let (sql, values) = if postgres {
-                (
+            let rows = if postgres {
+                // Hand-written: bench-ingest (1,000,000 invoices) reads every batch's debtors
+                // here; each key is looked up laterally on the primary key, all keys in one
+                // JSON parameter (see the module docs).
+                db.query_all_raw(stmt(
+                    db,
                     "SELECT d.* FROM json_array_elements_text($2::json) AS k(debtor_id) CROSS JOIN LATERAL \
                      (SELECT municipality, debtor_id, details_hash, credit_minor FROM debtors \
-                      WHERE municipality = $1 AND debtor_id = k.debtor_id LIMIT 1) AS d"
-                        .to_owned(),
+                      WHERE municipality = $1 AND debtor_id = k.debtor_id LIMIT 1) AS d",
                     vec![muni.into(), json_param(chunk)?],
-                )
+                ))
+                .await?
             } else {
-                let sql = format!(
-                    "SELECT municipality, debtor_id, details_hash, credit_minor FROM debtors \
-                     WHERE municipality = $1 AND debtor_id IN ({})",
-                    placeholder_list(2, chunk.len())
-                );
-                let mut values: Vec<Value> = vec![muni.into()];
-                values.extend(chunk.iter().map(|s| Value::from(*s)));
-                (sql, values)
+                let select = Query::select()
+                    .columns(["municipality", "debtor_id", "details_hash", "credit_minor"])
+                    .from("debtors")
+                    .and_where(Expr::col("municipality").eq(muni))
+                    .and_where(Expr::col("debtor_id").is_in(chunk.iter().copied()))
+                    .to_owned();
+                db.query_all(&select).await?
             };
-            for row in db.query_all_raw(stmt(db, sql, values)).await? {
-                let key = (
-                    row.try_get_by_index::<String>(0)?,
-                    row.try_get_by_index::<String>(1)?,
-                );
+            for row in rows {
+                let d = DebtorRecord::from_query_result(&row, "")?;
                 out.insert(
-                    key,
+                    (d.municipality, d.debtor_id),
                     DebtorState {
-                        details_hash: row.try_get_by_index(2)?,
-                        credit: Money::from_minor(row.try_get_by_index(3)?),
+                        details_hash: d.details_hash,
+                        credit: Money::from_minor(d.credit_minor),
                     },
                 );
             }
@@ -129,39 +138,64 @@ pub async fn upsert_debtors(
     const COLS: usize = 7;
     let mut changed = Vec::new();
     for chunk in rows.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO debtors (municipality, debtor_id, kind, national_id, details, details_hash, details_version) VALUES {} \
-             ON CONFLICT (municipality, debtor_id) DO UPDATE SET kind = excluded.kind, \
-             national_id = excluded.national_id, details = excluded.details, details_hash = excluded.details_hash, \
-             details_version = debtors.details_version + 1 \
-             WHERE debtors.details_hash <> excluded.details_hash \
-             RETURNING municipality, debtor_id, credit_minor, details_version",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        let mut insert = Query::insert()
+            .into_table("debtors")
+            .columns([
+                "municipality",
+                "debtor_id",
+                "kind",
+                "national_id",
+                "details",
+                "details_hash",
+                "details_version",
+            ])
+            .on_conflict(
+                OnConflict::columns(["municipality", "debtor_id"])
+                    .update_columns(["kind", "national_id", "details", "details_hash"])
+                    .value(
+                        "details_version",
+                        Expr::col(("debtors", "details_version")).add(1),
+                    )
+                    .action_and_where(
+                        Expr::col(("debtors", "details_hash"))
+                            .ne(Expr::col(("excluded", "details_hash"))),
+                    )
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([
+                "municipality",
+                "debtor_id",
+                "credit_minor",
+                "details_version",
+            ]))
+            .to_owned();
         for r in chunk {
-            values.extend([
-                r.municipality.clone().into(),
-                r.debtor_id.clone().into(),
-                r.kind.clone().into(),
-                r.national_id.clone().into(),
-                r.details.clone().into(),
-                r.details_hash.clone().into(),
+            insert.values_panic([
+                r.municipality.as_str().into(),
+                r.debtor_id.as_str().into(),
+                r.kind.as_str().into(),
+                r.national_id.as_str().into(),
+                r.details.as_str().into(),
+                r.details_hash.as_str().into(),
                 1i64.into(),
             ]);
         }
-        for row in db.query_all_raw(stmt(db, sql, values)).await? {
+        for row in db.query_all(&insert).await? {
             changed.push(changed_debtor(&row)?);
         }
     }
     Ok(changed)
 }
 
+/// A row `RETURNING municipality, debtor_id, credit_minor, details_version`.
 pub(super) fn changed_debtor(row: &QueryResult) -> Result<ChangedDebtor, DbErr> {
-    let version: i64 = row.try_get_by_index(3)?;
+    let version: i64 = row.try_get("", "details_version")?;
     Ok(ChangedDebtor {
-        key: (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
-        credit: Money::from_minor(row.try_get_by_index(2)?),
+        key: (
+            row.try_get("", "municipality")?,
+            row.try_get("", "debtor_id")?,
+        ),
+        credit: Money::from_minor(row.try_get("", "credit_minor")?),
         version: u64::try_from(version)
             .map_err(|_| DbErr::Custom(format!("negative debtor details_version {version}")))?,
     })
@@ -184,7 +218,10 @@ pub async fn lock_debtors(
         return Ok(Vec::new());
     }
     let keys: Vec<Key<'_>> = keys.iter().map(|(m, d)| Key { m, d }).collect();
-    // ORDER BY is applied before the locking clause: the rows are locked in key order.
+    // Hand-written: bench-ingest locks every batch's debtors here in one statement, and
+    // bench-retention 1,000 debtors per statement; the keys travel as one JSON document (see the
+    // module docs). ORDER BY is applied before the locking clause: the rows are locked in key
+    // order.
     db.query_all_raw(stmt(
         db,
         "SELECT d.municipality, d.debtor_id FROM json_to_recordset($1::json) AS k(m text, d text) \
@@ -194,7 +231,7 @@ pub async fn lock_debtors(
     ))
     .await?
     .iter()
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+    .map(debtor_key_from)
     .collect()
 }
 
@@ -203,13 +240,13 @@ pub async fn debtors_of_claims(
     db: &impl ConnectionTrait,
     claim_ids: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    select_in(
-        db,
-        |list| format!("SELECT municipality, debtor_id FROM claims WHERE claim_id IN ({list})"),
-        &[],
-        claim_ids,
-        debtor_key_from,
-    )
+    debtor_keys_in_chunks(db, claim_ids, rows_per_statement(1), |chunk| {
+        Query::select()
+            .columns(["municipality", "debtor_id"])
+            .from("claims")
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().copied()))
+            .to_owned()
+    })
     .await
 }
 
@@ -219,19 +256,20 @@ pub async fn debtors_by_reference_keys(
     municipality: &str,
     keys: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    select_in(
-        db,
-        |list| {
-            format!(
-                "SELECT municipality, debtor_id FROM claims WHERE municipality = $1 AND reference_key IN ({list}) \
-                 UNION SELECT municipality, debtor_id FROM plan_references \
-                 WHERE municipality = $1 AND reference_key IN ({list})"
-            )
-        },
-        &[municipality.into()],
-        keys,
-        debtor_key_from,
-    )
+    let of = |table: &'static str, chunk: &[&str]| {
+        Query::select()
+            .columns(["municipality", "debtor_id"])
+            .from(table)
+            .and_where(Expr::col("municipality").eq(municipality))
+            .and_where(Expr::col("reference_key").is_in(chunk.iter().copied()))
+            .to_owned()
+    };
+    // each chunk's keys go into both halves of the union
+    debtor_keys_in_chunks(db, keys, rows_per_statement(2), |chunk| {
+        of("claims", chunk)
+            .union(UnionType::Distinct, of("plan_references", chunk))
+            .to_owned()
+    })
     .await
 }
 
@@ -241,23 +279,39 @@ pub async fn debtors_by_national_ids(
     municipality: &str,
     national_ids: &[&str],
 ) -> Result<Vec<(String, String)>, DbErr> {
-    select_in(
-        db,
-        |list| {
-            format!(
-                "SELECT municipality, debtor_id FROM debtors WHERE municipality = $1 AND national_id IN ({list})"
-            )
-        },
-        &[municipality.into()],
-        national_ids,
-        debtor_key_from,
-    )
+    debtor_keys_in_chunks(db, national_ids, rows_per_statement(1), |chunk| {
+        Query::select()
+            .columns(["municipality", "debtor_id"])
+            .from("debtors")
+            .and_where(Expr::col("municipality").eq(municipality))
+            .and_where(Expr::col("national_id").is_in(chunk.iter().copied()))
+            .to_owned()
+    })
     .await
 }
 
-/// A `(municipality, debtor_id)` from the first two columns.
+/// The `(municipality, debtor_id)` rows of `select` run over `keys`, `per_chunk` keys per
+/// statement (under the backends' bind-parameter limits, [`rows_per_statement`]). Order holds
+/// within a chunk only.
+async fn debtor_keys_in_chunks(
+    db: &impl ConnectionTrait,
+    keys: &[&str],
+    per_chunk: usize,
+    select: impl Fn(&[&str]) -> SelectStatement,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut out = Vec::with_capacity(keys.len());
+    // one parameter of each chunk is the municipality
+    for chunk in keys.chunks(per_chunk.saturating_sub(1).max(1)) {
+        for row in db.query_all(&select(chunk)).await? {
+            out.push(debtor_key_from(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A `(municipality, debtor_id)` from the columns of those names.
 fn debtor_key_from(r: &QueryResult) -> Result<(String, String), DbErr> {
-    Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?))
+    Ok((r.try_get("", "municipality")?, r.try_get("", "debtor_id")?))
 }
 
 /// Adds `delta` (may be negative) to a debtor's credit balance on business date `on`. The date a
@@ -270,18 +324,19 @@ pub async fn add_credit(
     delta: Money,
     on: chrono::NaiveDate,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE debtors SET credit_minor = credit_minor + $1, credit_since = CASE \
-         WHEN credit_minor + $1 <= 0 THEN NULL WHEN credit_minor > 0 THEN credit_since ELSE $4 END \
-         WHERE municipality = $2 AND debtor_id = $3",
-        vec![
-            delta.to_minor().into(),
-            municipality.into(),
-            debtor_id.into(),
-            on.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+    let delta = delta.to_minor();
+    // every SET expression reads the row as it was before the update
+    let update = Query::update()
+        .table("debtors")
+        .value("credit_minor", Expr::col("credit_minor").add(delta))
+        .value(
+            "credit_since",
+            Expr::case(Expr::col("credit_minor").add(delta).lte(0), Expr::null())
+                .case(Expr::col("credit_minor").gt(0), Expr::col("credit_since"))
+                .finally(on),
+        )
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.execute(&update).await.map(|_| ())
 }
