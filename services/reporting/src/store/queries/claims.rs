@@ -1,11 +1,10 @@
 //! Claims and their versions in business time.
 
-use restance_kernel::BusinessDate;
-use restance_store::{
-    date, get_date, get_money as money, get_opt_date, rows_per_statement, select_in, stmt,
-    value_rows,
-};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use chrono::NaiveDate;
+use restance_kernel::{BusinessDate, Money};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 
 use super::{bad, opt_date};
 use crate::domain::claim::{Balance, ClaimState, Holds, Lifecycle, Version, VersionValue};
@@ -54,36 +53,69 @@ impl ClaimRow {
     }
 }
 
-const CLAIM_COLUMNS: &str = "claim_id, municipality, office, category, debtor_id, due_date, direct_debit, \
-    lifecycle, holds, state, principal_minor, fees_minor, interest_minor, version_from, invoicing_version";
-const CLAIM_COLS: usize = 15;
+const CLAIM_COLUMNS: [&str; 15] = [
+    "claim_id",
+    "municipality",
+    "office",
+    "category",
+    "debtor_id",
+    "due_date",
+    "direct_debit",
+    "lifecycle",
+    "holds",
+    "state",
+    "principal_minor",
+    "fees_minor",
+    "interest_minor",
+    "version_from",
+    "invoicing_version",
+];
+
+/// A row of `claims` as stored.
+#[derive(Debug, FromQueryResult)]
+struct ClaimRecord {
+    claim_id: String,
+    municipality: String,
+    office: String,
+    category: String,
+    debtor_id: String,
+    due_date: NaiveDate,
+    direct_debit: bool,
+    lifecycle: String,
+    holds: String,
+    state: String,
+    principal_minor: i64,
+    fees_minor: i64,
+    interest_minor: i64,
+    version_from: NaiveDate,
+    invoicing_version: i64,
+}
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
-    let lifecycle: String = row.try_get_by_index(7)?;
-    let holds: String = row.try_get_by_index(8)?;
-    let state: String = row.try_get_by_index(9)?;
+    let c = ClaimRecord::from_query_result(row, "")?;
     Ok(ClaimRow {
-        claim_id: row.try_get_by_index(0)?,
-        municipality: row.try_get_by_index(1)?,
-        office: row.try_get_by_index(2)?,
-        category: row.try_get_by_index(3)?,
-        debtor_id: row.try_get_by_index(4)?,
-        due_date: get_date(row, 5)?,
-        direct_debit: row.try_get_by_index(6)?,
-        lifecycle: Lifecycle::parse(&lifecycle).ok_or_else(|| bad("lifecycle", &lifecycle))?,
-        holds: Holds::decode(&holds).ok_or_else(|| bad("holds", &holds))?,
-        state: ClaimState::parse(&state).ok_or_else(|| bad("state", &state))?,
+        lifecycle: Lifecycle::parse(&c.lifecycle).ok_or_else(|| bad("lifecycle", &c.lifecycle))?,
+        holds: Holds::decode(&c.holds).ok_or_else(|| bad("holds", &c.holds))?,
+        state: ClaimState::parse(&c.state).ok_or_else(|| bad("state", &c.state))?,
+        claim_id: c.claim_id,
+        municipality: c.municipality,
+        office: c.office,
+        category: c.category,
+        debtor_id: c.debtor_id,
+        due_date: c.due_date.into(),
+        direct_debit: c.direct_debit,
         balance: Balance {
-            principal: money(row, 10)?,
-            fees: money(row, 11)?,
-            interest: money(row, 12)?,
+            principal: Money::from_minor(c.principal_minor),
+            fees: Money::from_minor(c.fees_minor),
+            interest: Money::from_minor(c.interest_minor),
         },
-        version_from: get_date(row, 13)?,
-        invoicing_version: {
-            let v: i64 = row.try_get_by_index(14)?;
-            u64::try_from(v)
-                .map_err(|_| DbErr::Custom(format!("negative claim invoicing_version {v}")))?
-        },
+        version_from: c.version_from.into(),
+        invoicing_version: u64::try_from(c.invoicing_version).map_err(|_| {
+            DbErr::Custom(format!(
+                "negative claim invoicing_version {}",
+                c.invoicing_version
+            ))
+        })?,
     })
 }
 
@@ -92,14 +124,18 @@ pub async fn claims_by_id(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    select_in(
-        db,
-        |list| format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id IN ({list})"),
-        &[],
-        ids,
-        claim_from,
-    )
-    .await
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let select = Query::select()
+            .columns(CLAIM_COLUMNS)
+            .from("claims")
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        for row in db.query_all(&select).await? {
+            out.push(claim_from(&row)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every claim of a debtor.
@@ -108,121 +144,175 @@ pub async fn claims_of_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let sql = format!(
-        "SELECT {CLAIM_COLUMNS} FROM claims WHERE municipality = $1 AND debtor_id = $2 ORDER BY claim_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![municipality.into(), debtor_id.into()]))
-        .await?
-        .iter()
-        .map(claim_from)
-        .collect()
+    db.query_all(
+        Query::select()
+            .columns(CLAIM_COLUMNS)
+            .from("claims")
+            .and_where(Expr::col("municipality").eq(municipality))
+            .and_where(Expr::col("debtor_id").eq(debtor_id))
+            .order_by("claim_id", Order::Asc),
+    )
+    .await?
+    .iter()
+    .map(claim_from)
+    .collect()
 }
 
 /// Writes claims (new, or their changed state); the dimensions of an existing claim never change.
 pub async fn upsert_claims(db: &impl ConnectionTrait, claims: &[&ClaimRow]) -> Result<(), DbErr> {
-    for chunk in claims.chunks(rows_per_statement(CLAIM_COLS)) {
-        let sql = format!(
-            "INSERT INTO claims ({CLAIM_COLUMNS}) VALUES {} ON CONFLICT (claim_id) DO UPDATE SET \
-             lifecycle = excluded.lifecycle, holds = excluded.holds, state = excluded.state, \
-             principal_minor = excluded.principal_minor, fees_minor = excluded.fees_minor, \
-             interest_minor = excluded.interest_minor, version_from = excluded.version_from, \
-             invoicing_version = excluded.invoicing_version",
-            value_rows(chunk.len(), CLAIM_COLS)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * CLAIM_COLS);
+    for chunk in claims.chunks(rows_per_statement(CLAIM_COLUMNS.len())) {
+        let mut insert = Query::insert()
+            .into_table("claims")
+            .columns(CLAIM_COLUMNS)
+            .on_conflict(
+                OnConflict::column("claim_id")
+                    .update_columns([
+                        "lifecycle",
+                        "holds",
+                        "state",
+                        "principal_minor",
+                        "fees_minor",
+                        "interest_minor",
+                        "version_from",
+                        "invoicing_version",
+                    ])
+                    .to_owned(),
+            )
+            .to_owned();
         for c in chunk {
-            values.push(c.claim_id.clone().into());
-            values.push(c.municipality.clone().into());
-            values.push(c.office.clone().into());
-            values.push(c.category.clone().into());
-            values.push(c.debtor_id.clone().into());
-            values.push(date(c.due_date));
-            values.push(c.direct_debit.into());
-            values.push(c.lifecycle.as_str().into());
-            values.push(c.holds.encode().into());
-            values.push(c.state.as_str().into());
-            values.push(c.balance.principal.to_minor().into());
-            values.push(c.balance.fees.to_minor().into());
-            values.push(c.balance.interest.to_minor().into());
-            values.push(date(c.version_from));
-            values.push(
-                i64::try_from(c.invoicing_version)
-                    .map_err(|_| {
-                        DbErr::Custom(format!(
-                            "claim invoicing_version {} too large",
-                            c.invoicing_version
-                        ))
-                    })?
-                    .into(),
-            );
+            let invoicing_version = i64::try_from(c.invoicing_version).map_err(|_| {
+                DbErr::Custom(format!(
+                    "claim invoicing_version {} too large",
+                    c.invoicing_version
+                ))
+            })?;
+            insert.values_panic([
+                c.claim_id.as_str().into(),
+                c.municipality.as_str().into(),
+                c.office.as_str().into(),
+                c.category.as_str().into(),
+                c.debtor_id.as_str().into(),
+                date(c.due_date).into(),
+                c.direct_debit.into(),
+                c.lifecycle.as_str().into(),
+                c.holds.encode().into(),
+                c.state.as_str().into(),
+                c.balance.principal.to_minor().into(),
+                c.balance.fees.to_minor().into(),
+                c.balance.interest.to_minor().into(),
+                date(c.version_from).into(),
+                invoicing_version.into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
 
-const VERSION_COLUMNS: &str = "claim_id, valid_from, valid_to, municipality, office, category, debtor_id, \
-    due_date, direct_debit, state, principal_minor, fees_minor, interest_minor, total_minor";
-const VERSION_COLS: usize = 14;
+const VERSION_COLUMNS: [&str; 14] = [
+    "claim_id",
+    "valid_from",
+    "valid_to",
+    "municipality",
+    "office",
+    "category",
+    "debtor_id",
+    "due_date",
+    "direct_debit",
+    "state",
+    "principal_minor",
+    "fees_minor",
+    "interest_minor",
+    "total_minor",
+];
 
 /// Writes versions of claims: new ones, and the current one closed or changed in place.
 pub async fn upsert_versions(
     db: &impl ConnectionTrait,
     versions: &[(&ClaimRow, &Version)],
 ) -> Result<(), DbErr> {
-    for chunk in versions.chunks(rows_per_statement(VERSION_COLS)) {
-        let sql = format!(
-            "INSERT INTO claim_versions ({VERSION_COLUMNS}) VALUES {} ON CONFLICT (claim_id, valid_from) \
-             DO UPDATE SET valid_to = excluded.valid_to, state = excluded.state, \
-             principal_minor = excluded.principal_minor, fees_minor = excluded.fees_minor, \
-             interest_minor = excluded.interest_minor, total_minor = excluded.total_minor",
-            value_rows(chunk.len(), VERSION_COLS)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * VERSION_COLS);
+    for chunk in versions.chunks(rows_per_statement(VERSION_COLUMNS.len())) {
+        let mut insert = Query::insert()
+            .into_table("claim_versions")
+            .columns(VERSION_COLUMNS)
+            .on_conflict(
+                OnConflict::columns(["claim_id", "valid_from"])
+                    .update_columns([
+                        "valid_to",
+                        "state",
+                        "principal_minor",
+                        "fees_minor",
+                        "interest_minor",
+                        "total_minor",
+                    ])
+                    .to_owned(),
+            )
+            .to_owned();
         for (c, v) in chunk {
             let b = v.value.balance;
-            values.push(c.claim_id.clone().into());
-            values.push(date(v.valid_from));
-            values.push(opt_date(v.valid_to));
-            values.push(c.municipality.clone().into());
-            values.push(c.office.clone().into());
-            values.push(c.category.clone().into());
-            values.push(c.debtor_id.clone().into());
-            values.push(date(c.due_date));
-            values.push(c.direct_debit.into());
-            values.push(v.value.state.as_str().into());
-            values.push(b.principal.to_minor().into());
-            values.push(b.fees.to_minor().into());
-            values.push(b.interest.to_minor().into());
-            values.push(b.total().to_minor().into());
+            insert.values_panic([
+                c.claim_id.as_str().into(),
+                date(v.valid_from).into(),
+                opt_date(v.valid_to).into(),
+                c.municipality.as_str().into(),
+                c.office.as_str().into(),
+                c.category.as_str().into(),
+                c.debtor_id.as_str().into(),
+                date(c.due_date).into(),
+                c.direct_debit.into(),
+                v.value.state.as_str().into(),
+                b.principal.to_minor().into(),
+                b.fees.to_minor().into(),
+                b.interest.to_minor().into(),
+                b.total().to_minor().into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
+}
+
+/// A row of a claim's versions as read back.
+#[derive(Debug, FromQueryResult)]
+struct VersionRecord {
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+    state: String,
+    principal_minor: i64,
+    fees_minor: i64,
+    interest_minor: i64,
 }
 
 /// A claim's versions, oldest first (for the API and tests).
 pub async fn versions_of(db: &impl ConnectionTrait, claim_id: &str) -> Result<Vec<Version>, DbErr> {
     let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT valid_from, valid_to, state, principal_minor, fees_minor, interest_minor \
-             FROM claim_versions WHERE claim_id = $1 ORDER BY valid_from",
-            vec![claim_id.into()],
-        ))
+        .query_all(
+            Query::select()
+                .columns([
+                    "valid_from",
+                    "valid_to",
+                    "state",
+                    "principal_minor",
+                    "fees_minor",
+                    "interest_minor",
+                ])
+                .from("claim_versions")
+                .and_where(Expr::col("claim_id").eq(claim_id))
+                .order_by("valid_from", Order::Asc),
+        )
         .await?;
     rows.iter()
         .map(|r| {
-            let state: String = r.try_get_by_index(2)?;
+            let v = VersionRecord::from_query_result(r, "")?;
             Ok(Version {
-                valid_from: get_date(r, 0)?,
-                valid_to: get_opt_date(r, 1)?,
+                valid_from: v.valid_from.into(),
+                valid_to: v.valid_to.map(BusinessDate::from),
                 value: VersionValue {
-                    state: ClaimState::parse(&state).ok_or_else(|| bad("state", &state))?,
+                    state: ClaimState::parse(&v.state).ok_or_else(|| bad("state", &v.state))?,
                     balance: Balance {
-                        principal: money(r, 3)?,
-                        fees: money(r, 4)?,
-                        interest: money(r, 5)?,
+                        principal: Money::from_minor(v.principal_minor),
+                        fees: Money::from_minor(v.fees_minor),
+                        interest: Money::from_minor(v.interest_minor),
                     },
                 },
             })

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use restance_kernel::{BusinessDate, Money};
-use restance_store::{date, get_money as money, rows_per_statement, stmt, value_rows};
+use restance_store::{date, rows_per_statement};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{count_value, get_u64};
+use super::{count_value, money_col, sum_bigint, u64_col};
 use crate::domain::report::{Flow, Measure, PeriodFlows, Prepayments};
 
 /// What moved.
@@ -55,28 +56,54 @@ pub struct FlowRow {
 
 /// Adds flows to the day's sums.
 pub async fn add_flows(db: &impl ConnectionTrait, rows: &[FlowRow]) -> Result<(), DbErr> {
-    const COLS: usize = 7;
-    for chunk in rows.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO flows_daily (municipality, business_date, office, category, kind, claims, amount_minor) \
-             VALUES {} ON CONFLICT (municipality, business_date, office, category, kind) DO UPDATE SET \
-             claims = flows_daily.claims + excluded.claims, \
-             amount_minor = flows_daily.amount_minor + excluded.amount_minor",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * COLS);
+    const COLUMNS: [&str; 7] = [
+        "municipality",
+        "business_date",
+        "office",
+        "category",
+        "kind",
+        "claims",
+        "amount_minor",
+    ];
+    for chunk in rows.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut insert = Query::insert()
+            .into_table("flows_daily")
+            .columns(COLUMNS)
+            .on_conflict(
+                OnConflict::columns([
+                    "municipality",
+                    "business_date",
+                    "office",
+                    "category",
+                    "kind",
+                ])
+                .values(added("flows_daily", ["claims", "amount_minor"]))
+                .to_owned(),
+            )
+            .to_owned();
         for f in chunk {
-            values.push(f.municipality.clone().into());
-            values.push(date(f.business_date));
-            values.push(f.office.clone().into());
-            values.push(f.category.clone().into());
-            values.push(f.kind.as_str().into());
-            values.push(count_value(f.claims));
-            values.push(f.amount.to_minor().into());
+            insert.values_panic([
+                f.municipality.as_str().into(),
+                date(f.business_date).into(),
+                f.office.as_str().into(),
+                f.category.as_str().into(),
+                f.kind.as_str().into(),
+                count_value(f.claims).into(),
+                f.amount.to_minor().into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
+}
+
+/// `column = table.column + excluded.column` for each of `columns`: an upsert that adds to the
+/// stored sums.
+fn added<const N: usize>(
+    table: &'static str,
+    columns: [&'static str; N],
+) -> [(&'static str, Expr); N] {
+    columns.map(|c| (c, Expr::col((table, c)).add(Expr::col(("excluded", c)))))
 }
 
 /// Payments applied on a business date.
@@ -99,23 +126,34 @@ pub struct PaymentRow {
 /// Adds payments to the day's sums.
 pub async fn add_payments(db: &impl ConnectionTrait, rows: &[PaymentRow]) -> Result<(), DbErr> {
     for p in rows {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO payments_daily (municipality, business_date, payments, amount_minor, dd_payments, dd_amount_minor) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (municipality, business_date) DO UPDATE SET \
-             payments = payments_daily.payments + excluded.payments, \
-             amount_minor = payments_daily.amount_minor + excluded.amount_minor, \
-             dd_payments = payments_daily.dd_payments + excluded.dd_payments, \
-             dd_amount_minor = payments_daily.dd_amount_minor + excluded.dd_amount_minor",
-            vec![
-                p.municipality.clone().into(),
-                date(p.business_date),
-                count_value(p.payments),
-                p.amount.to_minor().into(),
-                count_value(p.dd_payments),
-                p.dd_amount.to_minor().into(),
-            ],
-        ))
+        db.execute(
+            Query::insert()
+                .into_table("payments_daily")
+                .columns([
+                    "municipality",
+                    "business_date",
+                    "payments",
+                    "amount_minor",
+                    "dd_payments",
+                    "dd_amount_minor",
+                ])
+                .values_panic([
+                    p.municipality.as_str().into(),
+                    date(p.business_date).into(),
+                    count_value(p.payments).into(),
+                    p.amount.to_minor().into(),
+                    count_value(p.dd_payments).into(),
+                    p.dd_amount.to_minor().into(),
+                ])
+                .on_conflict(
+                    OnConflict::columns(["municipality", "business_date"])
+                        .values(added(
+                            "payments_daily",
+                            ["payments", "amount_minor", "dd_payments", "dd_amount_minor"],
+                        ))
+                        .to_owned(),
+                ),
+        )
         .await?;
     }
     Ok(())
@@ -130,41 +168,50 @@ pub async fn period_flows(
 ) -> Result<PeriodFlows, DbErr> {
     let mut by_kind: BTreeMap<String, Flow> = BTreeMap::new();
     for r in db
-        .query_all_raw(stmt(
-            db,
-            "SELECT kind, CAST(SUM(claims) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT) FROM flows_daily \
-             WHERE municipality = $1 AND business_date >= $2 AND business_date <= $3 GROUP BY kind",
-            vec![municipality.into(), date(start), date(end)],
-        ))
+        .query_all(
+            Query::select()
+                .column("kind")
+                .expr_as(sum_bigint(Expr::col("claims")), "claims")
+                .expr_as(sum_bigint(Expr::col("amount_minor")), "amount_minor")
+                .from("flows_daily")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("business_date").gte(date(start)))
+                .and_where(Expr::col("business_date").lte(date(end)))
+                .group_by_col("kind"),
+        )
         .await?
     {
         by_kind.insert(
-            r.try_get_by_index(0)?,
+            r.try_get("", "kind")?,
             Flow {
-                count: get_u64(&r, 1)?,
-                amount: money(&r, 2)?,
+                count: u64_col(&r, "claims")?,
+                amount: money_col(&r, "amount_minor")?,
             },
         );
     }
     let flow = |k: FlowKind| by_kind.get(k.as_str()).copied().unwrap_or_default();
+    let mut select = Query::select();
+    for column in ["payments", "amount_minor", "dd_payments", "dd_amount_minor"] {
+        select.expr_as(sum_or_zero(column), column);
+    }
     let payments = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT CAST(COALESCE(SUM(payments), 0) AS BIGINT), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(dd_payments), 0) AS BIGINT), CAST(COALESCE(SUM(dd_amount_minor), 0) AS BIGINT) \
-             FROM payments_daily WHERE municipality = $1 AND business_date >= $2 AND business_date <= $3",
-            vec![municipality.into(), date(start), date(end)],
-        ))
+        .query_one(
+            select
+                .from("payments_daily")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("business_date").gte(date(start)))
+                .and_where(Expr::col("business_date").lte(date(end))),
+        )
         .await?;
     let (paid, by_dd) = match payments {
         Some(r) => (
             Flow {
-                count: get_u64(&r, 0)?,
-                amount: money(&r, 1)?,
+                count: u64_col(&r, "payments")?,
+                amount: money_col(&r, "amount_minor")?,
             },
             Flow {
-                count: get_u64(&r, 2)?,
-                amount: money(&r, 3)?,
+                count: u64_col(&r, "dd_payments")?,
+                amount: money_col(&r, "dd_amount_minor")?,
             },
         ),
         None => (Flow::default(), Flow::default()),
@@ -176,6 +223,11 @@ pub async fn period_flows(
         payments: Some(paid),
         payments_by_direct_debit: Some(by_dd),
     })
+}
+
+/// `CAST(COALESCE(SUM(column), 0) AS BIGINT)`: 0 over no rows.
+fn sum_or_zero(column: &'static str) -> Expr {
+    Expr::from(Func::coalesce([Expr::col(column).sum(), Expr::val(0)])).cast_as("BIGINT")
 }
 
 /// Measures taken on a business date (reminders, fees, meetings, plans …).
@@ -193,22 +245,26 @@ pub struct MeasureCount {
 
 /// Adds measures to the day's counts.
 pub async fn add_measures(db: &impl ConnectionTrait, rows: &[MeasureCount]) -> Result<(), DbErr> {
-    const COLS: usize = 4;
-    for chunk in rows.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO measures_daily (municipality, business_date, measure, count) VALUES {} \
-             ON CONFLICT (municipality, business_date, measure) DO UPDATE SET \
-             count = measures_daily.count + excluded.count",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * COLS);
+    const COLUMNS: [&str; 4] = ["municipality", "business_date", "measure", "count"];
+    for chunk in rows.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut insert = Query::insert()
+            .into_table("measures_daily")
+            .columns(COLUMNS)
+            .on_conflict(
+                OnConflict::columns(["municipality", "business_date", "measure"])
+                    .values(added("measures_daily", ["count"]))
+                    .to_owned(),
+            )
+            .to_owned();
         for m in chunk {
-            values.push(m.municipality.clone().into());
-            values.push(date(m.business_date));
-            values.push(m.measure.as_str().into());
-            values.push(count_value(m.count));
+            insert.values_panic([
+                m.municipality.as_str().into(),
+                date(m.business_date).into(),
+                m.measure.as_str().into(),
+                count_value(m.count).into(),
+            ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -224,17 +280,21 @@ pub async fn period_measures(
 ) -> Result<BTreeMap<Measure, u64>, DbErr> {
     let mut out = BTreeMap::new();
     for r in db
-        .query_all_raw(stmt(
-            db,
-            "SELECT measure, CAST(SUM(count) AS BIGINT) FROM measures_daily \
-             WHERE municipality = $1 AND business_date >= $2 AND business_date <= $3 GROUP BY measure",
-            vec![municipality.into(), date(start), date(end)],
-        ))
+        .query_all(
+            Query::select()
+                .column("measure")
+                .expr_as(sum_bigint(Expr::col("count")), "count")
+                .from("measures_daily")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("business_date").gte(date(start)))
+                .and_where(Expr::col("business_date").lte(date(end)))
+                .group_by_col("measure"),
+        )
         .await?
     {
-        let name: String = r.try_get_by_index(0)?;
+        let name: String = r.try_get("", "measure")?;
         if let Some(m) = Measure::parse(&name) {
-            out.insert(m, get_u64(&r, 1)?);
+            out.insert(m, u64_col(&r, "count")?);
         }
     }
     Ok(out)
@@ -248,18 +308,26 @@ pub async fn prepayments_on(
     day: BusinessDate,
 ) -> Result<Prepayments, DbErr> {
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) \
-             FROM claim_versions WHERE municipality = $1 AND state = 'prepayment' \
-             AND total_minor > 0 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)",
-            vec![municipality.into(), date(day)],
-        ))
+        .query_one(
+            Query::select()
+                .expr_as(Expr::col(Asterisk).count().cast_as("BIGINT"), "claims")
+                .expr_as(sum_or_zero("total_minor"), "total_minor")
+                .from("claim_versions")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("state").eq("prepayment"))
+                .and_where(Expr::col("total_minor").gt(0))
+                .and_where(Expr::col("valid_from").lte(date(day)))
+                .and_where(
+                    Expr::col("valid_to")
+                        .is_null()
+                        .or(Expr::col("valid_to").gt(date(day))),
+                ),
+        )
         .await?;
     Ok(match row {
         Some(r) => Prepayments {
-            claims: get_u64(&r, 0)?,
-            amount: money(&r, 1)?,
+            claims: u64_col(&r, "claims")?,
+            amount: money_col(&r, "total_minor")?,
         },
         None => Prepayments::default(),
     })
