@@ -1,8 +1,10 @@
 //! Holds and broken agreements.
 
+use chrono::NaiveDate;
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, stmt};
-use sea_orm::{ConnectionTrait, DbErr};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::claims::per_debtor_chunk;
 use super::{DebtorKey, opt_date, scope_from, scope_json};
@@ -41,35 +43,64 @@ pub struct HoldRow {
     pub reason: Option<String>,
 }
 
+#[derive(FromQueryResult)]
+struct HoldRecord {
+    municipality: String,
+    debtor_id: String,
+    kind: String,
+    hold_id: String,
+    claim_ids: Option<String>,
+    from_date: NaiveDate,
+    until_date: Option<NaiveDate>,
+    reason: Option<String>,
+}
+
 /// Every hold (current and ended) of these debtors.
 pub async fn holds_of(
     db: &impl ConnectionTrait,
     keys: &[DebtorKey],
 ) -> Result<Vec<HoldRow>, DbErr> {
-    let rows = per_debtor_chunk(
-        db,
-        keys,
-        "SELECT municipality, debtor_id, kind, hold_id, claim_ids, from_date, until_date, reason FROM holds",
-        "",
-    )
-    .await?;
-    rows.iter()
+    let select = Query::select()
+        .columns([
+            "municipality",
+            "debtor_id",
+            "kind",
+            "hold_id",
+            "claim_ids",
+            "from_date",
+            "until_date",
+            "reason",
+        ])
+        .from("holds")
+        .to_owned();
+    let rows: Vec<HoldRecord> = per_debtor_chunk(db, keys, &select).await?;
+    rows.into_iter()
         .map(|r| {
-            let kind: String = r.try_get_by_index(2)?;
             Ok(HoldRow {
-                key: (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+                key: (r.municipality, r.debtor_id),
                 hold: Hold {
-                    hold_id: r.try_get_by_index(3)?,
-                    kind: parse_hold_kind(&kind)?,
-                    scope: scope_from(r.try_get_by_index(4)?)?,
-                    from: get_date(r, 5)?,
-                    until: get_opt_date(r, 6)?,
+                    hold_id: r.hold_id,
+                    kind: parse_hold_kind(&r.kind)?,
+                    scope: scope_from(r.claim_ids)?,
+                    from: r.from_date.into(),
+                    until: r.until_date.map(BusinessDate::from),
                 },
-                reason: r.try_get_by_index(7)?,
+                reason: r.reason,
             })
         })
         .collect()
 }
+
+const HOLD_COLUMNS: [&str; 8] = [
+    "municipality",
+    "debtor_id",
+    "kind",
+    "hold_id",
+    "claim_ids",
+    "from_date",
+    "until_date",
+    "reason",
+];
 
 /// Records a hold; a repeat of the same hold (same kind and id) updates its dates and scope.
 pub async fn upsert_hold(
@@ -78,24 +109,33 @@ pub async fn upsert_hold(
     hold: &Hold,
     reason: Option<&str>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO holds (municipality, debtor_id, kind, hold_id, claim_ids, from_date, until_date, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (municipality, debtor_id, kind, hold_id) DO UPDATE \
-         SET claim_ids = excluded.claim_ids, from_date = excluded.from_date, until_date = excluded.until_date, \
-         reason = COALESCE(excluded.reason, holds.reason)",
-        vec![
+    let upsert = Query::insert()
+        .into_table("holds")
+        .columns(HOLD_COLUMNS)
+        .values_panic([
             key.0.clone().into(),
             key.1.clone().into(),
             hold_kind_name(hold.kind).into(),
             hold.hold_id.clone().into(),
             scope_json(&hold.scope)?.into(),
-            date(hold.from),
-            opt_date(hold.until),
+            date(hold.from).into(),
+            opt_date(hold.until).into(),
             reason.map(str::to_owned).into(),
-        ],
-    ))
-    .await?;
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id", "kind", "hold_id"])
+                .update_columns(["claim_ids", "from_date", "until_date"])
+                .value(
+                    "reason",
+                    Func::coalesce([
+                        Expr::col(("excluded", "reason")),
+                        Expr::col(("holds", "reason")),
+                    ]),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await?;
     Ok(())
 }
 
@@ -106,22 +146,26 @@ pub async fn insert_hold(
     key: &DebtorKey,
     hold: &Hold,
 ) -> Result<bool, DbErr> {
-    let result = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO holds (municipality, debtor_id, kind, hold_id, claim_ids, from_date, until_date, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) ON CONFLICT (municipality, debtor_id, kind, hold_id) DO NOTHING",
-            vec![
-                key.0.clone().into(),
-                key.1.clone().into(),
-                hold_kind_name(hold.kind).into(),
-                hold.hold_id.clone().into(),
-                scope_json(&hold.scope)?.into(),
-                date(hold.from),
-                opt_date(hold.until),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("holds")
+        .columns(HOLD_COLUMNS)
+        .values_panic([
+            key.0.clone().into(),
+            key.1.clone().into(),
+            hold_kind_name(hold.kind).into(),
+            hold.hold_id.clone().into(),
+            scope_json(&hold.scope)?.into(),
+            date(hold.from).into(),
+            opt_date(hold.until).into(),
+            Option::<String>::None.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id", "kind", "hold_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let result = db.execute(&insert).await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -134,20 +178,25 @@ pub async fn end_hold(
     hold_id: &str,
     until: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let result = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE holds SET until_date = CASE WHEN until_date IS NOT NULL AND until_date < $5 THEN until_date ELSE $5 END \
-             WHERE municipality = $1 AND debtor_id = $2 AND kind = $3 AND hold_id = $4",
-            vec![
-                key.0.clone().into(),
-                key.1.clone().into(),
-                hold_kind_name(kind).into(),
-                hold_id.into(),
-                date(until),
-            ],
-        ))
-        .await?;
+    let until = date(until);
+    let update = Query::update()
+        .table("holds")
+        .value(
+            "until_date",
+            Expr::case(
+                Expr::col("until_date")
+                    .is_not_null()
+                    .and(Expr::col("until_date").lt(until.clone())),
+                Expr::col("until_date"),
+            )
+            .finally(until),
+        )
+        .and_where(Expr::col("municipality").eq(key.0.as_str()))
+        .and_where(Expr::col("debtor_id").eq(key.1.as_str()))
+        .and_where(Expr::col("kind").eq(hold_kind_name(kind)))
+        .and_where(Expr::col("hold_id").eq(hold_id))
+        .to_owned();
+    let result = db.execute(&update).await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -157,19 +206,25 @@ pub async fn insert_broken_agreement(
     key: &DebtorKey,
     broken: &BrokenAgreement,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO broken_agreements (municipality, debtor_id, agreement_id, claim_ids, broken_on) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        vec![
+    let insert = Query::insert()
+        .into_table("broken_agreements")
+        .columns([
+            "municipality",
+            "debtor_id",
+            "agreement_id",
+            "claim_ids",
+            "broken_on",
+        ])
+        .values_panic([
             key.0.clone().into(),
             key.1.clone().into(),
             broken.agreement_id.clone().into(),
             scope_json(&broken.scope)?.into(),
-            date(broken.date),
-        ],
-    ))
-    .await?;
+            date(broken.date).into(),
+        ])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -178,21 +233,33 @@ pub async fn broken_agreements_of(
     db: &impl ConnectionTrait,
     keys: &[DebtorKey],
 ) -> Result<Vec<(DebtorKey, BrokenAgreement)>, DbErr> {
-    let rows = per_debtor_chunk(
-        db,
-        keys,
-        "SELECT municipality, debtor_id, agreement_id, claim_ids, broken_on FROM broken_agreements",
-        "",
-    )
-    .await?;
-    rows.iter()
+    #[derive(FromQueryResult)]
+    struct BrokenRecord {
+        municipality: String,
+        debtor_id: String,
+        agreement_id: String,
+        claim_ids: Option<String>,
+        broken_on: NaiveDate,
+    }
+    let select = Query::select()
+        .columns([
+            "municipality",
+            "debtor_id",
+            "agreement_id",
+            "claim_ids",
+            "broken_on",
+        ])
+        .from("broken_agreements")
+        .to_owned();
+    let rows: Vec<BrokenRecord> = per_debtor_chunk(db, keys, &select).await?;
+    rows.into_iter()
         .map(|r| {
             Ok((
-                (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+                (r.municipality, r.debtor_id),
                 BrokenAgreement {
-                    agreement_id: r.try_get_by_index(2)?,
-                    scope: scope_from(r.try_get_by_index(3)?)?,
-                    date: get_date(r, 4)?,
+                    agreement_id: r.agreement_id,
+                    scope: scope_from(r.claim_ids)?,
+                    date: r.broken_on.into(),
                 },
             ))
         })
