@@ -2,10 +2,11 @@
 //! guarantee it was found linked to (as spouse or resident) with what that link means.
 
 use restance_kernel::{BusinessDate, Money, Redacted};
-use restance_store::{date, get_date, get_money, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{from_word, word};
+use super::{from_word, get, get_day, get_money, word};
 use crate::domain::{BenefitLaw, Classification, NotRecoverableReason, Role};
 
 /// A benefit paid, as stored.
@@ -50,15 +51,14 @@ pub async fn content_hash(
     source: &str,
     benefit_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    match db
-        .query_one_raw(stmt(
-            db,
-            "SELECT content_hash FROM benefits WHERE source = $1 AND benefit_id = $2",
-            vec![source.into(), benefit_id.into()],
-        ))
-        .await?
-    {
-        Some(row) => Ok(Some(row.try_get_by_index(0)?)),
+    let select = Query::select()
+        .column("content_hash")
+        .from("benefits")
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("benefit_id").eq(benefit_id))
+        .to_owned();
+    match db.query_one(&select).await? {
+        Some(row) => Ok(Some(get(&row, "content_hash")?)),
         None => Ok(None),
     }
 }
@@ -71,29 +71,43 @@ pub async fn insert(
     c: &Classification,
     message_id: &str,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO benefits (source, benefit_id, municipality, recipient_national_id, law, \
-             amount_minor, paid_date, classification, recoverable_from, reported, content_hash, \
-             message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (source, benefit_id) DO NOTHING",
-            vec![
-                b.source.clone().into(),
-                b.benefit_id.clone().into(),
-                b.municipality.clone().into(),
-                b.recipient_national_id.expose().clone().into(),
-                word(&b.law).into(),
-                b.amount.to_minor().into(),
-                date(b.paid_date),
-                outcome(c).into(),
-                c.recoverable_from.clone().into(),
-                c.is_reported().into(),
-                b.content_hash.clone().into(),
-                message_id.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("benefits")
+        .columns([
+            "source",
+            "benefit_id",
+            "municipality",
+            "recipient_national_id",
+            "law",
+            "amount_minor",
+            "paid_date",
+            "classification",
+            "recoverable_from",
+            "reported",
+            "content_hash",
+            "message_id",
+        ])
+        .values_panic([
+            b.source.clone().into(),
+            b.benefit_id.clone().into(),
+            b.municipality.clone().into(),
+            b.recipient_national_id.expose().clone().into(),
+            word(&b.law).into(),
+            b.amount.to_minor().into(),
+            date(b.paid_date).into(),
+            outcome(c).into(),
+            c.recoverable_from.clone().into(),
+            c.is_reported().into(),
+            b.content_hash.clone().into(),
+            message_id.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["source", "benefit_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let done = db.execute(&insert).await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
@@ -171,31 +185,48 @@ pub async fn of_guarantee(
     db: &impl ConnectionTrait,
     guarantee_id: &str,
 ) -> Result<Vec<LinkedBenefit>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT b.source, b.benefit_id, b.law, b.amount_minor, b.paid_date, l.role, \
-             l.recoverable, l.reported, l.not_recoverable_reason \
-             FROM benefit_links l JOIN benefits b \
-             ON b.source = l.source AND b.benefit_id = l.benefit_id \
-             WHERE l.guarantee_id = $1 ORDER BY b.paid_date, b.source, b.benefit_id, l.role",
-            vec![guarantee_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns([
+            ("b", "source"),
+            ("b", "benefit_id"),
+            ("b", "law"),
+            ("b", "amount_minor"),
+            ("b", "paid_date"),
+            ("l", "role"),
+            ("l", "recoverable"),
+            ("l", "reported"),
+            ("l", "not_recoverable_reason"),
+        ])
+        .from_as("benefit_links", "l")
+        .join_as(
+            JoinType::InnerJoin,
+            "benefits",
+            "b",
+            Expr::col(("b", "source"))
+                .equals(("l", "source"))
+                .and(Expr::col(("b", "benefit_id")).equals(("l", "benefit_id"))),
+        )
+        .and_where(Expr::col(("l", "guarantee_id")).eq(guarantee_id))
+        .order_by(("b", "paid_date"), Order::Asc)
+        .order_by(("b", "source"), Order::Asc)
+        .order_by(("b", "benefit_id"), Order::Asc)
+        .order_by(("l", "role"), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|row| {
-            let law: String = row.try_get_by_index(2)?;
-            let role: String = row.try_get_by_index(5)?;
-            let reason: Option<String> = row.try_get_by_index(8)?;
+            let law: String = get(row, "law")?;
+            let role: String = get(row, "role")?;
+            let reason: Option<String> = get(row, "not_recoverable_reason")?;
             Ok(LinkedBenefit {
-                source: row.try_get_by_index(0)?,
-                benefit_id: row.try_get_by_index(1)?,
+                source: get(row, "source")?,
+                benefit_id: get(row, "benefit_id")?,
                 law: from_word("benefits.law", &law)?,
-                amount: get_money(row, 3)?,
-                paid_date: get_date(row, 4)?,
+                amount: get_money(row, "amount_minor")?,
+                paid_date: get_day(row, "paid_date")?,
                 role: from_word("benefit_links.role", &role)?,
-                recoverable: row.try_get_by_index(6)?,
-                reported: row.try_get_by_index(7)?,
+                recoverable: get(row, "recoverable")?,
+                reported: get(row, "reported")?,
                 not_recoverable_reason: reason
                     .map(|r| from_word("benefit_links.not_recoverable_reason", &r))
                     .transpose()?,
@@ -235,28 +266,38 @@ pub async fn of_recipients(
 ) -> Result<Vec<StoredBenefit>, DbErr> {
     let mut out = Vec::new();
     for id in national_ids {
-        let rows = db
-            .query_all_raw(stmt(
-                db,
-                "SELECT source, benefit_id, recipient_national_id, law, paid_date, \
-                 classification, recoverable_from, reported, amount_minor FROM benefits \
-                 WHERE municipality = $1 AND recipient_national_id = $2 \
-                 ORDER BY paid_date, source, benefit_id",
-                vec![municipality.into(), (*id).into()],
-            ))
-            .await?;
+        let select = Query::select()
+            .columns([
+                "source",
+                "benefit_id",
+                "recipient_national_id",
+                "law",
+                "paid_date",
+                "classification",
+                "recoverable_from",
+                "reported",
+                "amount_minor",
+            ])
+            .from("benefits")
+            .and_where(Expr::col("municipality").eq(municipality))
+            .and_where(Expr::col("recipient_national_id").eq(*id))
+            .order_by("paid_date", Order::Asc)
+            .order_by("source", Order::Asc)
+            .order_by("benefit_id", Order::Asc)
+            .to_owned();
+        let rows = db.query_all(&select).await?;
         for row in &rows {
-            let law: String = row.try_get_by_index(3)?;
+            let law: String = get(row, "law")?;
             out.push(StoredBenefit {
-                source: row.try_get_by_index(0)?,
-                benefit_id: row.try_get_by_index(1)?,
-                recipient_national_id: Redacted(row.try_get_by_index(2)?),
+                source: get(row, "source")?,
+                benefit_id: get(row, "benefit_id")?,
+                recipient_national_id: Redacted(get(row, "recipient_national_id")?),
                 law: from_word("benefits.law", &law)?,
-                amount: get_money(row, 8)?,
-                paid_date: get_date(row, 4)?,
-                classification: row.try_get_by_index(5)?,
-                recoverable_from: row.try_get_by_index(6)?,
-                reported: row.try_get_by_index(7)?,
+                amount: get_money(row, "amount_minor")?,
+                paid_date: get_day(row, "paid_date")?,
+                classification: get(row, "classification")?,
+                recoverable_from: get(row, "recoverable_from")?,
+                reported: get(row, "reported")?,
             });
         }
     }
@@ -270,25 +311,21 @@ pub async fn reclassify(
     benefit_id: &str,
     c: &Classification,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE benefits SET classification = $3, recoverable_from = $4, reported = $5 \
-         WHERE source = $1 AND benefit_id = $2",
-        vec![
-            source.into(),
-            benefit_id.into(),
-            outcome(c).into(),
-            c.recoverable_from.clone().into(),
-            c.is_reported().into(),
-        ],
-    ))
-    .await?;
-    db.execute_raw(stmt(
-        db,
-        "DELETE FROM benefit_links WHERE source = $1 AND benefit_id = $2",
-        vec![source.into(), benefit_id.into()],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("benefits")
+        .value("classification", outcome(c))
+        .value("recoverable_from", c.recoverable_from.clone())
+        .value("reported", c.is_reported())
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("benefit_id").eq(benefit_id))
+        .to_owned();
+    db.execute(&update).await?;
+    let delete = Query::delete()
+        .from_table("benefit_links")
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("benefit_id").eq(benefit_id))
+        .to_owned();
+    db.execute(&delete).await?;
     insert_links(db, source, benefit_id, c).await
 }
 
@@ -299,12 +336,18 @@ async fn insert_links(
     c: &Classification,
 ) -> Result<(), DbErr> {
     for link in links(c) {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO benefit_links (source, benefit_id, guarantee_id, role, recoverable, \
-             reported, not_recoverable_reason) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (source, benefit_id, guarantee_id, role) DO NOTHING",
-            vec![
+        let insert = Query::insert()
+            .into_table("benefit_links")
+            .columns([
+                "source",
+                "benefit_id",
+                "guarantee_id",
+                "role",
+                "recoverable",
+                "reported",
+                "not_recoverable_reason",
+            ])
+            .values_panic([
                 source.into(),
                 benefit_id.into(),
                 link.guarantee_id.into(),
@@ -312,9 +355,14 @@ async fn insert_links(
                 link.recoverable.into(),
                 link.reported.into(),
                 link.reason.map(|r| word(&r)).into(),
-            ],
-        ))
-        .await?;
+            ])
+            .on_conflict(
+                OnConflict::columns(["source", "benefit_id", "guarantee_id", "role"])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        db.execute(&insert).await?;
     }
     Ok(())
 }

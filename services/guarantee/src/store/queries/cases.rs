@@ -5,8 +5,11 @@
 //! and the key makes a second opening for the same number a no-op.
 
 use restance_kernel::{BusinessDate, Money};
-use restance_store::{date, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, LockType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
+
+use super::{get, get_day};
 
 use crate::domain::{Actor, RecoveryCase, StepRecord};
 
@@ -26,15 +29,13 @@ pub fn actor_word(by: &Actor) -> String {
 
 /// How many recovery cases the guarantee has.
 pub async fn count_of(db: &impl ConnectionTrait, guarantee_id: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) FROM recovery_cases WHERE guarantee_id = $1",
-            vec![guarantee_id.into()],
-        ))
-        .await?;
-    match row {
-        Some(r) => r.try_get_by_index(0),
+    let select = Query::select()
+        .expr_as(Expr::col("case_id").count(), "cases")
+        .from("recovery_cases")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .to_owned();
+    match db.query_one(&select).await? {
+        Some(r) => get(&r, "cases"),
         None => Ok(0),
     }
 }
@@ -52,26 +53,35 @@ pub async fn insert(
     message_id: &str,
 ) -> Result<bool, DbErr> {
     let minor = |m: Money| m.to_minor();
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO recovery_cases (case_id, guarantee_id, case_no, municipality, state, \
-             opened_on, claim_minor, cap_minor, expired_minor, message_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (case_id) DO NOTHING",
-            vec![
-                case.case_id().into(),
-                case.guarantee_id().into(),
-                case_no.into(),
-                municipality.into(),
-                case.state().as_str().into(),
-                date(opened_on),
-                minor(case.claim()).into(),
-                minor(case.cap()).into(),
-                minor(case.expired()).into(),
-                message_id.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("recovery_cases")
+        .columns([
+            "case_id",
+            "guarantee_id",
+            "case_no",
+            "municipality",
+            "state",
+            "opened_on",
+            "claim_minor",
+            "cap_minor",
+            "expired_minor",
+            "message_id",
+        ])
+        .values_panic([
+            case.case_id().into(),
+            case.guarantee_id().into(),
+            case_no.into(),
+            municipality.into(),
+            case.state().as_str().into(),
+            date(opened_on).into(),
+            minor(case.claim()).into(),
+            minor(case.cap()).into(),
+            minor(case.expired()).into(),
+            message_id.into(),
+        ])
+        .on_conflict(OnConflict::column("case_id").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
@@ -93,21 +103,19 @@ async fn insert_step(
         v.map_err(|e| DbErr::Custom(format!("case step does not serialize: {e}")))
     };
     let seq = i64::try_from(seq).map_err(|_| DbErr::Custom("too many case steps".into()))?;
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO case_steps (case_id, seq, step_date, actor, step, sent) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        vec![
+    let insert = Query::insert()
+        .into_table("case_steps")
+        .columns(["case_id", "seq", "step_date", "actor", "step", "sent"])
+        .values_panic([
             case_id.into(),
             seq.into(),
-            date(record.on),
+            date(record.on).into(),
             actor_word(&record.by).into(),
             json(serde_json::to_string(&record.step))?.into(),
             json(serde_json::to_string(sent))?.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+        ])
+        .to_owned();
+    db.execute(&insert).await.map(|_| ())
 }
 
 /// A stored case: the case replayed from its steps, where it is kept and the claim invoicing
@@ -127,42 +135,40 @@ pub struct StoredCase {
 /// The case `case_id` with its steps, its row locked on PostgreSQL for the transaction (a
 /// step is appended under that lock, so two replicas never number a step twice).
 pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<StoredCase>, DbErr> {
-    let lock = if restance_store::is_postgres(db) {
-        " FOR UPDATE OF c"
-    } else {
-        ""
-    };
-    let Some(row) = db
-        .query_one_raw(stmt(
-            db,
-            format!(
-                "SELECT c.guarantee_id, c.municipality, h.claim_id FROM recovery_cases c \
-                 LEFT JOIN held_letters h ON h.case_id = c.case_id WHERE c.case_id = $1{lock}"
-            ),
-            vec![case_id.into()],
-        ))
-        .await?
-    else {
+    let case_row = Query::select()
+        .columns([("c", "guarantee_id"), ("c", "municipality")])
+        .column(("h", "claim_id"))
+        .from_as("recovery_cases", "c")
+        .join_as(
+            JoinType::LeftJoin,
+            "held_letters",
+            "h",
+            Expr::col(("h", "case_id")).equals(("c", "case_id")),
+        )
+        .and_where(Expr::col(("c", "case_id")).eq(case_id))
+        .lock_with_tables(LockType::Update, ["c"])
+        .to_owned();
+    let Some(row) = db.query_one(&case_row).await? else {
         return Ok(None);
     };
-    let guarantee_id: String = row.try_get_by_index(0)?;
-    let municipality: String = row.try_get_by_index(1)?;
-    let claim_id: Option<String> = row.try_get_by_index(2)?;
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT step_date, actor, step, sent FROM case_steps WHERE case_id = $1 ORDER BY seq",
-            vec![case_id.into()],
-        ))
-        .await?;
+    let guarantee_id: String = get(&row, "guarantee_id")?;
+    let municipality: String = get(&row, "municipality")?;
+    let claim_id: Option<String> = get(&row, "claim_id")?;
+    let select = Query::select()
+        .columns(["step_date", "actor", "step", "sent"])
+        .from("case_steps")
+        .and_where(Expr::col("case_id").eq(case_id))
+        .order_by("seq", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     let mut steps = Vec::with_capacity(rows.len());
     let mut sent = Vec::with_capacity(rows.len());
     for r in rows {
-        let what: String = r.try_get_by_index(3)?;
+        let what: String = get(&r, "sent")?;
         sent.push(serde_json::from_str(&what).unwrap_or_default());
-        let on: BusinessDate = restance_store::get_date(&r, 0)?;
-        let actor: String = r.try_get_by_index(1)?;
-        let step: String = r.try_get_by_index(2)?;
+        let on: BusinessDate = get_day(&r, "step_date")?;
+        let actor: String = get(&r, "actor")?;
+        let step: String = get(&r, "step")?;
         let step = serde_json::from_str(&step)
             .map_err(|e| DbErr::Custom(format!("a step of case {case_id} does not read: {e}")))?;
         steps.push(StepRecord {
@@ -183,14 +189,13 @@ pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<Sto
 
 /// The case of the claim `claim_id` (the claim invoicing opened for it), if any.
 pub async fn of_claim(db: &impl ConnectionTrait, claim_id: &str) -> Result<Option<String>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT case_id FROM held_letters WHERE claim_id = $1",
-            vec![claim_id.into()],
-        ))
-        .await?;
-    row.map(|r| r.try_get_by_index(0)).transpose()
+    let select = Query::select()
+        .column("case_id")
+        .from("held_letters")
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    row.map(|r| get(&r, "case_id")).transpose()
 }
 
 /// Stores the steps of `case` from `from` on (those [`load`] did not return), with what was
@@ -205,17 +210,13 @@ pub async fn append(
         let what = sent.get(i - from).cloned().unwrap_or_default();
         insert_step(db, case.case_id(), i, record, &what).await?;
     }
-    db.execute_raw(stmt(
-        db,
-        "UPDATE recovery_cases SET state = $2, claim_minor = $3 WHERE case_id = $1",
-        vec![
-            case.case_id().into(),
-            case.state().as_str().into(),
-            case.claim().to_minor().into(),
-        ],
-    ))
-    .await
-    .map(drop)
+    let update = Query::update()
+        .table("recovery_cases")
+        .value("state", case.state().as_str())
+        .value("claim_minor", case.claim().to_minor())
+        .and_where(Expr::col("case_id").eq(case.case_id()))
+        .to_owned();
+    db.execute(&update).await.map(drop)
 }
 
 /// Records the payment `payment_id` on `case_id` once: false (nothing written) when it is
@@ -228,20 +229,29 @@ pub async fn record_payment(
     booking_date: BusinessDate,
     message_id: &str,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO case_payments (case_id, payment_id, amount_minor, booking_date, \
-             message_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, payment_id) DO NOTHING",
-            vec![
-                case_id.into(),
-                payment_id.into(),
-                amount.to_minor().into(),
-                date(booking_date),
-                message_id.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("case_payments")
+        .columns([
+            "case_id",
+            "payment_id",
+            "amount_minor",
+            "booking_date",
+            "message_id",
+        ])
+        .values_panic([
+            case_id.into(),
+            payment_id.into(),
+            amount.to_minor().into(),
+            date(booking_date).into(),
+            message_id.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["case_id", "payment_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -256,21 +266,25 @@ pub async fn record_claim_settled(
     outstanding: Money,
     message_id: &str,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO case_claim_settlements (case_id, claim_id, settled_on, \
-             outstanding_minor, message_id) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (case_id) DO NOTHING",
-            vec![
-                case_id.into(),
-                claim_id.into(),
-                date(on),
-                outstanding.to_minor().into(),
-                message_id.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("case_claim_settlements")
+        .columns([
+            "case_id",
+            "claim_id",
+            "settled_on",
+            "outstanding_minor",
+            "message_id",
+        ])
+        .values_panic([
+            case_id.into(),
+            claim_id.into(),
+            date(on).into(),
+            outstanding.to_minor().into(),
+            message_id.into(),
+        ])
+        .on_conflict(OnConflict::column("case_id").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -291,14 +305,13 @@ pub async fn hold_letter(
 ) -> Result<(), DbErr> {
     let text = serde_json::to_string(request)
         .map_err(|e| DbErr::Custom(format!("the hold letter does not serialize: {e}")))?;
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO held_letters (case_id, request) VALUES ($1, $2) \
-         ON CONFLICT (case_id) DO NOTHING",
-        vec![case_id.into(), text.into()],
-    ))
-    .await
-    .map(drop)
+    let insert = Query::insert()
+        .into_table("held_letters")
+        .columns(["case_id", "request"])
+        .values_panic([case_id.into(), text.into()])
+        .on_conflict(OnConflict::column("case_id").do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await.map(drop)
 }
 
 /// The held letter of `case_id` not sent yet, locked on PostgreSQL for the transaction.
@@ -306,24 +319,17 @@ pub async fn held_letter(
     db: &impl ConnectionTrait,
     case_id: &str,
 ) -> Result<Option<restance_contracts::messages::NotificationRequested>, DbErr> {
-    let lock = if restance_store::is_postgres(db) {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let Some(row) = db
-        .query_one_raw(stmt(
-            db,
-            format!(
-                "SELECT request FROM held_letters WHERE case_id = $1 AND sent_on IS NULL{lock}"
-            ),
-            vec![case_id.into()],
-        ))
-        .await?
-    else {
+    let select = Query::select()
+        .column("request")
+        .from("held_letters")
+        .and_where(Expr::col("case_id").eq(case_id))
+        .and_where(Expr::col("sent_on").is_null())
+        .lock(LockType::Update)
+        .to_owned();
+    let Some(row) = db.query_one(&select).await? else {
         return Ok(None);
     };
-    let text: String = row.try_get_by_index(0)?;
+    let text: String = get(&row, "request")?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| DbErr::Custom(format!("a held letter does not read: {e}")))
@@ -336,13 +342,13 @@ pub async fn letter_sent(
     claim_id: &str,
     on: BusinessDate,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE held_letters SET claim_id = $2, sent_on = $3 WHERE case_id = $1",
-        vec![case_id.into(), claim_id.into(), date(on)],
-    ))
-    .await
-    .map(drop)
+    let update = Query::update()
+        .table("held_letters")
+        .value("claim_id", claim_id)
+        .value("sent_on", date(on))
+        .and_where(Expr::col("case_id").eq(case_id))
+        .to_owned();
+    db.execute(&update).await.map(drop)
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! `guarantees` and `guarantee_changes`: each guarantee as registered, and its history.
 
 use restance_kernel::{Money, Redacted};
-use restance_store::{date, get_date, get_money, is_postgres, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{
+    Cond, Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
-use super::{from_word, word};
+use super::{from_word, get, get_day, get_money, word};
 use crate::domain::{Change, Guarantee, Registration, Role};
 
 /// A guarantee as stored: the registration message's content and the date it was registered.
@@ -46,32 +49,54 @@ impl StoredGuarantee {
     }
 }
 
-const COLUMNS: &str = "guarantee_id, source, municipality, resident_national_id, \
-     spouse_national_id, person_id, guarantor, bank, amount_minor, binding_period_end, \
-     maintenance_requirement, registered_on, content_hash";
+const COLUMNS: [&str; 13] = [
+    "guarantee_id",
+    "source",
+    "municipality",
+    "resident_national_id",
+    "spouse_national_id",
+    "person_id",
+    "guarantor",
+    "bank",
+    "amount_minor",
+    "binding_period_end",
+    "maintenance_requirement",
+    "registered_on",
+    "content_hash",
+];
 
 fn read(row: &QueryResult) -> Result<StoredGuarantee, DbErr> {
-    let json = |i: usize, column: &str| -> Result<serde_json::Value, DbErr> {
-        let text: String = row.try_get_by_index(i)?;
-        serde_json::from_str(&text).map_err(|_| DbErr::Custom(format!("{column}: not JSON")))
+    let json = |column: &str| -> Result<serde_json::Value, DbErr> {
+        let text: String = get(row, column)?;
+        serde_json::from_str(&text)
+            .map_err(|_| DbErr::Custom(format!("guarantees.{column}: not JSON")))
     };
     Ok(StoredGuarantee {
-        guarantee_id: row.try_get_by_index(0)?,
-        source: row.try_get_by_index(1)?,
-        municipality: row.try_get_by_index(2)?,
-        resident_national_id: Redacted(row.try_get_by_index(3)?),
-        spouse_national_id: Redacted(row.try_get_by_index(4)?),
-        person_id: row.try_get_by_index(5)?,
-        guarantor: Redacted(json(6, "guarantees.guarantor")?),
-        bank: json(7, "guarantees.bank")?,
+        guarantee_id: get(row, "guarantee_id")?,
+        source: get(row, "source")?,
+        municipality: get(row, "municipality")?,
+        resident_national_id: Redacted(get(row, "resident_national_id")?),
+        spouse_national_id: Redacted(get(row, "spouse_national_id")?),
+        person_id: get(row, "person_id")?,
+        guarantor: Redacted(json("guarantor")?),
+        bank: json("bank")?,
         registration: Registration {
-            amount: get_money(row, 8)?,
-            binding_period_end: get_date(row, 9)?,
-            maintenance_requirement: row.try_get_by_index(10)?,
-            registered_on: get_date(row, 11)?,
+            amount: get_money(row, "amount_minor")?,
+            binding_period_end: get_day(row, "binding_period_end")?,
+            maintenance_requirement: get(row, "maintenance_requirement")?,
+            registered_on: get_day(row, "registered_on")?,
         },
-        content_hash: row.try_get_by_index(12)?,
+        content_hash: get(row, "content_hash")?,
     })
+}
+
+/// `SELECT` [`COLUMNS`] of the guarantee `guarantee_id`.
+fn select_one(guarantee_id: &str) -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS)
+        .from("guarantees")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .to_owned()
 }
 
 /// The guarantee `guarantee_id`, if registered.
@@ -79,14 +104,10 @@ pub async fn find(
     db: &impl ConnectionTrait,
     guarantee_id: &str,
 ) -> Result<Option<StoredGuarantee>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        format!("SELECT {COLUMNS} FROM guarantees WHERE guarantee_id = $1"),
-        vec![guarantee_id.into()],
-    ))
-    .await?
-    .map(|row| read(&row))
-    .transpose()
+    db.query_one(&select_one(guarantee_id))
+        .await?
+        .map(|row| read(&row))
+        .transpose()
 }
 
 /// The guarantee `guarantee_id`, locked until the transaction ends (PostgreSQL; SQLite has one
@@ -95,15 +116,10 @@ pub async fn find_for_update(
     db: &impl ConnectionTrait,
     guarantee_id: &str,
 ) -> Result<Option<StoredGuarantee>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    db.query_one_raw(stmt(
-        db,
-        format!("SELECT {COLUMNS} FROM guarantees WHERE guarantee_id = $1{lock}"),
-        vec![guarantee_id.into()],
-    ))
-    .await?
-    .map(|row| read(&row))
-    .transpose()
+    db.query_one(&select_one(guarantee_id).lock(LockType::Update).to_owned())
+        .await?
+        .map(|row| read(&row))
+        .transpose()
 }
 
 /// The municipality's guarantees in which `national_id` is the spouse or the resident.
@@ -112,17 +128,22 @@ pub async fn of_person(
     municipality: &str,
     national_id: &str,
 ) -> Result<Vec<StoredGuarantee>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT {COLUMNS} FROM guarantees WHERE municipality = $1 \
-                 AND (spouse_national_id = $2 OR resident_national_id = $2) \
-                 ORDER BY registered_on, guarantee_id"
-            ),
-            vec![municipality.into(), national_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(COLUMNS)
+        .from("guarantees")
+        .cond_where(
+            Cond::all()
+                .add(Expr::col("municipality").eq(municipality))
+                .add(
+                    Cond::any()
+                        .add(Expr::col("spouse_national_id").eq(national_id))
+                        .add(Expr::col("resident_national_id").eq(national_id)),
+                ),
+        )
+        .order_by("registered_on", Order::Asc)
+        .order_by("guarantee_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter().map(read).collect()
 }
 
@@ -150,17 +171,13 @@ pub async fn insert(
         g.content_hash.clone().into(),
         message_id.into(),
     ];
-    let done = db
-        .execute_raw(stmt(
-            db,
-            format!(
-                "INSERT INTO guarantees ({COLUMNS}, message_id) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                 ON CONFLICT (guarantee_id) DO NOTHING"
-            ),
-            values,
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("guarantees")
+        .columns(COLUMNS.into_iter().chain(["message_id"]))
+        .values_panic(values.into_iter().map(Expr::val))
+        .on_conflict(OnConflict::column("guarantee_id").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -169,23 +186,20 @@ pub async fn changes_of(
     db: &impl ConnectionTrait,
     guarantee_id: &str,
 ) -> Result<Vec<Change>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT reason, effective_date, new_amount_minor FROM guarantee_changes \
-             WHERE guarantee_id = $1 ORDER BY seq",
-            vec![guarantee_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(["reason", "effective_date", "new_amount_minor"])
+        .from("guarantee_changes")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .order_by("seq", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|row| {
-            let reason: String = row.try_get_by_index(0)?;
+            let reason: String = get(row, "reason")?;
             Ok(Change {
                 reason: from_word("guarantee_changes.reason", &reason)?,
-                effective: get_date(row, 1)?,
-                new_amount: row
-                    .try_get_by_index::<Option<i64>>(2)?
-                    .map(Money::from_minor),
+                effective: get_day(row, "effective_date")?,
+                new_amount: get::<Option<i64>>(row, "new_amount_minor")?.map(Money::from_minor),
             })
         })
         .collect()
@@ -217,23 +231,29 @@ pub async fn insert_change(
 ) -> Result<bool, DbErr> {
     let amount = change.new_amount.map(|a| a.to_minor());
     let key = change_key(guarantee_id, change);
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO guarantee_changes (guarantee_id, change_key, reason, effective_date, \
-             new_amount_minor, source, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (change_key) DO NOTHING",
-            vec![
-                guarantee_id.into(),
-                key.into(),
-                word(&change.reason).into(),
-                date(change.effective),
-                amount.into(),
-                source.into(),
-                message_id.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("guarantee_changes")
+        .columns([
+            "guarantee_id",
+            "change_key",
+            "reason",
+            "effective_date",
+            "new_amount_minor",
+            "source",
+            "message_id",
+        ])
+        .values_panic([
+            guarantee_id.into(),
+            key.into(),
+            word(&change.reason).into(),
+            date(change.effective).into(),
+            amount.into(),
+            source.into(),
+            message_id.into(),
+        ])
+        .on_conflict(OnConflict::column("change_key").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 

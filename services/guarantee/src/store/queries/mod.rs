@@ -29,3 +29,27 @@ pub(crate) fn from_word<T: DeserializeOwned>(column: &str, text: &str) -> Result
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| DbErr::Custom(format!("{column}: {text:?} is not a known value")))
 }
+
+/// The column `column` of a row, by name.
+pub(crate) fn get<T: sea_orm::TryGetable>(
+    row: &sea_orm::QueryResult,
+    column: &str,
+) -> Result<T, DbErr> {
+    row.try_get("", column)
+}
+
+/// The `DATE` column `column` of a row as a business date.
+pub(crate) fn get_day(
+    row: &sea_orm::QueryResult,
+    column: &str,
+) -> Result<restance_kernel::BusinessDate, DbErr> {
+    Ok(get::<chrono::NaiveDate>(row, column)?.into())
+}
+
+/// The `BIGINT` column `column` of a row as money in minor units (øre).
+pub(crate) fn get_money(
+    row: &sea_orm::QueryResult,
+    column: &str,
+) -> Result<restance_kernel::Money, DbErr> {
+    Ok(restance_kernel::Money::from_minor(get::<i64>(row, column)?))
+}
