@@ -2,13 +2,14 @@
 
 use super::debtors::{ChangedDebtor, DebtorUpsert, changed_debtor, upsert_debtors};
 use super::ledger::{LedgerLine, insert_lines};
-use super::{grouped, json_param, version_from, version_value};
+use super::{claim_version, grouped, json_param, version_value};
 use crate::domain::allocation::OpenClaim;
 use crate::domain::balance::Balance;
 use chrono::NaiveDate;
 use restance_kernel::Money;
-use restance_store::{is_postgres, rows_per_statement, select_in, stmt, value_rows};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use restance_store::{is_postgres, rows_per_statement, stmt};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::Serialize;
 
 /// A claim row as the handlers need it.
@@ -71,38 +72,116 @@ impl ClaimRow {
     }
 }
 
-const CLAIM_COLUMNS: &str = "seq, claim_id, source, invoice_id, municipality, office, category, debtor_id, \
-    currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
-    reference_key, ocr_line, prepayment, direct_debit, state, content_hash, settled_date, version";
+/// The columns of a claim as [`ClaimRow`] reads them.
+const CLAIM_COLUMNS: [&str; 23] = [
+    "seq",
+    "claim_id",
+    "source",
+    "invoice_id",
+    "municipality",
+    "office",
+    "category",
+    "debtor_id",
+    "currency",
+    "amount_minor",
+    "principal_minor",
+    "fees_minor",
+    "interest_minor",
+    "issue_date",
+    "due_date",
+    "reference_key",
+    "ocr_line",
+    "prepayment",
+    "direct_debit",
+    "state",
+    "content_hash",
+    "settled_date",
+    "version",
+];
+
+/// A `claims` row.
+#[derive(Debug, FromQueryResult)]
+struct ClaimRecord {
+    seq: i64,
+    claim_id: String,
+    source: String,
+    invoice_id: String,
+    municipality: String,
+    office: String,
+    category: String,
+    debtor_id: String,
+    currency: String,
+    amount_minor: i64,
+    principal_minor: i64,
+    fees_minor: i64,
+    interest_minor: i64,
+    issue_date: NaiveDate,
+    due_date: NaiveDate,
+    reference_key: String,
+    ocr_line: String,
+    prepayment: bool,
+    direct_debit: bool,
+    state: String,
+    content_hash: String,
+    settled_date: Option<NaiveDate>,
+    version: i64,
+}
 
 fn claim_from(row: &QueryResult) -> Result<ClaimRow, DbErr> {
+    let r = ClaimRecord::from_query_result(row, "")?;
+    let version = claim_version(r.version)?;
     Ok(ClaimRow {
-        seq: row.try_get_by_index(0)?,
-        claim_id: row.try_get_by_index(1)?,
-        source: row.try_get_by_index(2)?,
-        invoice_id: row.try_get_by_index(3)?,
-        municipality: row.try_get_by_index(4)?,
-        office: row.try_get_by_index(5)?,
-        category: row.try_get_by_index(6)?,
-        debtor_id: row.try_get_by_index(7)?,
-        currency: row.try_get_by_index(8)?,
-        amount: Money::from_minor(row.try_get_by_index(9)?),
+        seq: r.seq,
+        claim_id: r.claim_id,
+        source: r.source,
+        invoice_id: r.invoice_id,
+        municipality: r.municipality,
+        office: r.office,
+        category: r.category,
+        debtor_id: r.debtor_id,
+        currency: r.currency,
+        amount: Money::from_minor(r.amount_minor),
         balance: Balance {
-            principal: Money::from_minor(row.try_get_by_index(10)?),
-            fees: Money::from_minor(row.try_get_by_index(11)?),
-            interest: Money::from_minor(row.try_get_by_index(12)?),
+            principal: Money::from_minor(r.principal_minor),
+            fees: Money::from_minor(r.fees_minor),
+            interest: Money::from_minor(r.interest_minor),
         },
-        issue_date: row.try_get_by_index(13)?,
-        due_date: row.try_get_by_index(14)?,
-        reference_key: row.try_get_by_index(15)?,
-        ocr_line: row.try_get_by_index(16)?,
-        prepayment: row.try_get_by_index(17)?,
-        direct_debit: row.try_get_by_index(18)?,
-        state: row.try_get_by_index(19)?,
-        content_hash: row.try_get_by_index(20)?,
-        settled_date: row.try_get_by_index(21)?,
-        version: version_from(row, 22)?,
+        issue_date: r.issue_date,
+        due_date: r.due_date,
+        reference_key: r.reference_key,
+        ocr_line: r.ocr_line,
+        prepayment: r.prepayment,
+        direct_debit: r.direct_debit,
+        state: r.state,
+        content_hash: r.content_hash,
+        settled_date: r.settled_date,
+        version,
     })
+}
+
+fn select_claims() -> SelectStatement {
+    Query::select()
+        .columns(CLAIM_COLUMNS)
+        .from("claims")
+        .to_owned()
+}
+
+async fn one_claim(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Option<ClaimRow>, DbErr> {
+    db.query_one(select)
+        .await?
+        .as_ref()
+        .map(claim_from)
+        .transpose()
+}
+
+async fn all_claims(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Vec<ClaimRow>, DbErr> {
+    db.query_all(select).await?.iter().map(claim_from).collect()
 }
 
 /// Claims by `(source, invoice_id)`; one statement per source, so the unique index on
@@ -114,9 +193,12 @@ pub async fn claims_by_invoice_keys(
     let by_source = grouped(keys);
     let mut out = Vec::new();
     if is_postgres(db) {
+        // Hand-written: bench-ingest (1,000,000 invoices) looks every batch's invoices up here;
+        // each key laterally on the unique index, all keys in one JSON parameter (module docs).
         let sql = format!(
             "SELECT c.* FROM json_array_elements_text($2::json) AS k(invoice_id) CROSS JOIN LATERAL \
-             (SELECT {CLAIM_COLUMNS} FROM claims WHERE source = $1 AND invoice_id = k.invoice_id LIMIT 1) AS c"
+             (SELECT {} FROM claims WHERE source = $1 AND invoice_id = k.invoice_id LIMIT 1) AS c",
+            CLAIM_COLUMNS.join(", ")
         );
         for (source, ids) in by_source {
             let values = vec![source.into(), json_param(&ids)?];
@@ -127,20 +209,14 @@ pub async fn claims_by_invoice_keys(
         return Ok(out);
     }
     for (source, ids) in by_source {
-        out.extend(
-            select_in(
-                db,
-                |list| {
-                    format!(
-                        "SELECT {CLAIM_COLUMNS} FROM claims WHERE source = $1 AND invoice_id IN ({list})"
-                    )
-                },
-                &[source.into()],
-                &ids,
-                claim_from,
-            )
-            .await?,
-        );
+        // one parameter is the source
+        for chunk in ids.chunks(rows_per_statement(1) - 1) {
+            let select = select_claims()
+                .and_where(Expr::col("source").eq(source))
+                .and_where(Expr::col("invoice_id").is_in(chunk.iter().copied()))
+                .to_owned();
+            out.extend(all_claims(db, &select).await?);
+        }
     }
     Ok(out)
 }
@@ -150,12 +226,10 @@ pub async fn claim_by_id(
     db: &impl ConnectionTrait,
     claim_id: &str,
 ) -> Result<Option<ClaimRow>, DbErr> {
-    let sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim_id = $1");
-    db.query_one_raw(stmt(db, sql, vec![claim_id.into()]))
-        .await?
-        .as_ref()
-        .map(claim_from)
-        .transpose()
+    let select = select_claims()
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .to_owned();
+    one_claim(db, &select).await
 }
 
 /// The claim a reference points to in a municipality.
@@ -164,14 +238,11 @@ pub async fn claim_by_reference(
     municipality: &str,
     key: &str,
 ) -> Result<Option<ClaimRow>, DbErr> {
-    let sql = format!(
-        "SELECT {CLAIM_COLUMNS} FROM claims WHERE municipality = $1 AND reference_key = $2"
-    );
-    db.query_one_raw(stmt(db, sql, vec![municipality.into(), key.into()]))
-        .await?
-        .as_ref()
-        .map(claim_from)
-        .transpose()
+    let select = select_claims()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("reference_key").eq(key))
+        .to_owned();
+    one_claim(db, &select).await
 }
 
 /// Every claim of a debtor (all states), oldest first. `municipality` `None` = all.
@@ -181,60 +252,62 @@ pub async fn claims_of_debtor(
     debtor_id: &str,
     only_open: bool,
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    let mut sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE debtor_id = $1");
-    let mut values: Vec<Value> = vec![debtor_id.into()];
+    let mut select = select_claims()
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
     if let Some(m) = municipality {
-        sql.push_str(" AND municipality = $2");
-        values.push(m.into());
+        select.and_where(Expr::col("municipality").eq(m));
     }
     if only_open {
-        sql.push_str(" AND state = 'open'");
+        select.and_where(Expr::col("state").eq("open"));
     }
-    sql.push_str(" ORDER BY due_date, seq");
-    db.query_all_raw(stmt(db, sql, values))
-        .await?
-        .iter()
-        .map(claim_from)
-        .collect()
+    select
+        .order_by("due_date", Order::Asc)
+        .order_by("seq", Order::Asc);
+    all_claims(db, &select).await
 }
 
 /// Inserts new claims (state `open`, with their version: 1).
 pub async fn insert_claims(db: &impl ConnectionTrait, rows: &[ClaimRow]) -> Result<(), DbErr> {
     const COLS: usize = 21;
     for chunk in rows.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO claims (claim_id, source, invoice_id, municipality, office, category, debtor_id, \
-             currency, amount_minor, principal_minor, fees_minor, interest_minor, issue_date, due_date, \
-             reference_key, ocr_line, prepayment, direct_debit, state, content_hash, version) VALUES {}",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        // the columns of CLAIM_COLUMNS but `seq` (numbered by the database) and `settled_date`
+        let mut insert = Query::insert()
+            .into_table("claims")
+            .columns(
+                CLAIM_COLUMNS
+                    .into_iter()
+                    .filter(|c| !matches!(*c, "seq" | "settled_date")),
+            )
+            .to_owned();
         for c in chunk {
-            values.extend([
-                c.claim_id.clone().into(),
-                c.source.clone().into(),
-                c.invoice_id.clone().into(),
-                c.municipality.clone().into(),
-                c.office.clone().into(),
-                c.category.clone().into(),
-                c.debtor_id.clone().into(),
-                c.currency.clone().into(),
-                c.amount.to_minor().into(),
-                c.balance.principal.to_minor().into(),
-                c.balance.fees.to_minor().into(),
-                c.balance.interest.to_minor().into(),
-                c.issue_date.into(),
-                c.due_date.into(),
-                c.reference_key.clone().into(),
-                c.ocr_line.clone().into(),
-                c.prepayment.into(),
-                c.direct_debit.into(),
-                c.state.clone().into(),
-                c.content_hash.clone().into(),
-                version_value(c.version)?,
-            ]);
+            insert
+                .values([
+                    c.claim_id.as_str().into(),
+                    c.source.as_str().into(),
+                    c.invoice_id.as_str().into(),
+                    c.municipality.as_str().into(),
+                    c.office.as_str().into(),
+                    c.category.as_str().into(),
+                    c.debtor_id.as_str().into(),
+                    c.currency.as_str().into(),
+                    c.amount.to_minor().into(),
+                    c.balance.principal.to_minor().into(),
+                    c.balance.fees.to_minor().into(),
+                    c.balance.interest.to_minor().into(),
+                    c.issue_date.into(),
+                    c.due_date.into(),
+                    c.reference_key.as_str().into(),
+                    c.ocr_line.as_str().into(),
+                    c.prepayment.into(),
+                    c.direct_debit.into(),
+                    c.state.as_str().into(),
+                    c.content_hash.as_str().into(),
+                    version_value(c.version)?.into(),
+                ])
+                .map_err(|e| DbErr::Custom(format!("claims insert: {e}")))?;
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -353,6 +426,9 @@ pub async fn store_opened(
             business_date: l.business_date,
         })
         .collect();
+    // Hand-written: bench-ingest (1,000,000 invoices) stores every batch here. One statement
+    // writes the batch's debtors, claims and ledger lines, each table's rows as one JSON
+    // document (`json_to_recordset`, PostgreSQL's own) instead of thousands of parameters.
     // Data-modifying CTEs all run, to completion, whether or not the main statement reads them.
     // A function scan yields the array in order, so the claims' `seq` follows `claims`.
     let changed = db
@@ -413,24 +489,22 @@ pub async fn update_claim(
     c: &mut ClaimRow,
     writes: u64,
 ) -> Result<(), DbErr> {
+    let update = Query::update()
+        .table("claims")
+        .value("principal_minor", c.balance.principal.to_minor())
+        .value("fees_minor", c.balance.fees.to_minor())
+        .value("interest_minor", c.balance.interest.to_minor())
+        .value("state", c.state.as_str())
+        .value("settled_date", c.settled_date)
+        .value("version", Expr::col("version").add(version_value(writes)?))
+        .and_where(Expr::col("claim_id").eq(c.claim_id.as_str()))
+        .returning_col("version")
+        .to_owned();
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "UPDATE claims SET principal_minor = $1, fees_minor = $2, interest_minor = $3, state = $4, \
-             settled_date = $5, version = version + $6 WHERE claim_id = $7 RETURNING version",
-            vec![
-                c.balance.principal.to_minor().into(),
-                c.balance.fees.to_minor().into(),
-                c.balance.interest.to_minor().into(),
-                c.state.clone().into(),
-                c.settled_date.into(),
-                version_value(writes)?,
-                c.claim_id.clone().into(),
-            ],
-        ))
+        .query_one(&update)
         .await?
         .ok_or_else(|| DbErr::Custom(format!("claim {} vanished", c.claim_id)))?;
-    c.version = version_from(&row, 0)?;
+    c.version = claim_version(row.try_get("", "version")?)?;
     Ok(())
 }
 
@@ -439,32 +513,33 @@ pub async fn open_prepayments_due_by(
     db: &impl ConnectionTrait,
     last_due: NaiveDate,
 ) -> Result<Vec<ClaimRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE state = 'open' AND prepayment = $1 \
-             AND due_date <= $2 ORDER BY due_date, seq"
-        ),
-        vec![true.into(), last_due.into()],
-    ))
-    .await?
-    .iter()
-    .map(claim_from)
-    .collect()
+    let select = select_claims()
+        .and_where(Expr::col("state").eq("open"))
+        .and_where(Expr::col("prepayment").eq(true))
+        .and_where(Expr::col("due_date").lte(last_due))
+        .order_by("due_date", Order::Asc)
+        .order_by("seq", Order::Asc)
+        .to_owned();
+    all_claims(db, &select).await
 }
 
 /// What the debtor paid on a claim (payments and credit balance used; not credit notes).
 pub async fn paid_on_claim(db: &impl ConnectionTrait, claim_id: &str) -> Result<Money, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT CAST(COALESCE(SUM(principal_minor + fees_minor + interest_minor), 0) AS BIGINT) \
-             FROM ledger_lines WHERE claim_id = $1 AND kind IN ('payment', 'credit_balance')",
-            vec![claim_id.into()],
-        ))
-        .await?;
-    let sum: i64 = match row {
-        Some(r) => r.try_get_by_index(0)?,
+    let total = Expr::col("principal_minor")
+        .add(Expr::col("fees_minor"))
+        .add(Expr::col("interest_minor"))
+        .sum();
+    let select = Query::select()
+        .expr_as(
+            Func::cast_as(Func::coalesce([total, Expr::val(0)]), "BIGINT"),
+            "paid",
+        )
+        .from("ledger_lines")
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .and_where(Expr::col("kind").is_in(["payment", "credit_balance"]))
+        .to_owned();
+    let sum: i64 = match db.query_one(&select).await? {
+        Some(r) => r.try_get("", "paid")?,
         None => 0,
     };
     Ok(Money::from_minor(-sum))

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 use restance_kernel::Money;
-use restance_store::{rows_per_statement, stmt, value_rows};
-use sea_orm::sea_query::{InsertStatement, OnConflict};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use restance_store::rows_per_statement;
+use sea_orm::sea_query::{InsertStatement, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 
 /// One change to a claim's balance, for the audit trail and the invariant checks:
 /// the open balance of a claim always equals the sum of its lines.
@@ -30,23 +30,30 @@ pub struct LedgerLine {
 pub async fn insert_lines(db: &impl ConnectionTrait, lines: &[LedgerLine]) -> Result<(), DbErr> {
     const COLS: usize = 7;
     for chunk in lines.chunks(rows_per_statement(COLS)) {
-        let sql = format!(
-            "INSERT INTO ledger_lines (claim_id, kind, ref_id, principal_minor, fees_minor, interest_minor, business_date) VALUES {}",
-            value_rows(chunk.len(), COLS)
-        );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
+        let mut insert = Query::insert()
+            .into_table("ledger_lines")
+            .columns([
+                "claim_id",
+                "kind",
+                "ref_id",
+                "principal_minor",
+                "fees_minor",
+                "interest_minor",
+                "business_date",
+            ])
+            .to_owned();
         for l in chunk {
-            values.extend([
-                l.claim_id.clone().into(),
+            insert.values_panic([
+                l.claim_id.as_str().into(),
                 l.kind.into(),
-                l.ref_id.clone().into(),
+                l.ref_id.as_str().into(),
                 l.principal.to_minor().into(),
                 l.fees.to_minor().into(),
                 l.interest.to_minor().into(),
                 l.business_date.into(),
             ]);
         }
-        db.execute_raw(stmt(db, sql, values)).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }

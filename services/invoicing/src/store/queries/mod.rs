@@ -1,6 +1,9 @@
-//! SQL for claims, debtors, payments and ledger lines (PostgreSQL and SQLite alike).
+//! Statements for claims, debtors, payments and ledger lines: sea-query builders, one
+//! definition for PostgreSQL and SQLite.
 //!
-//! The batch statements of opening claims have a PostgreSQL form of their own:
+//! Hand-written SQL is kept where a benchmark measures it (each statement names its benchmark):
+//! the retention selection (`bench-retention`) and the batch statements of opening claims
+//! (`bench-ingest`), which have a PostgreSQL form of their own:
 //! - lookups by many keys join each key laterally to a `LIMIT 1` subquery on the unique index
 //!   (the `LIMIT` keeps the planner from flattening it into a join), so the index on both
 //!   columns serves every key whatever the statistics say. With an `IN` list on the second
@@ -12,7 +15,7 @@
 //!   `json_to_recordset`) instead of thousands of bind parameters, and the debtors, claims and
 //!   ledger lines of a batch are written by one statement.
 //!
-//! SQLite (in-process, no round trips) keeps the plain multi-row statements.
+//! SQLite (in-process, no round trips) keeps the plain multi-row statements, built by sea-query.
 
 mod claims;
 mod days;
@@ -32,12 +35,12 @@ pub use references::*;
 pub use refunds::*;
 pub use retention::*;
 
-use sea_orm::{DbErr, QueryResult, Value};
+use sea_orm::{DbErr, Value};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
-fn version_from(row: &QueryResult, index: usize) -> Result<u64, DbErr> {
-    let version: i64 = row.try_get_by_index(index)?;
+/// A claim's stored version (`BIGINT`, never negative).
+fn claim_version(version: i64) -> Result<u64, DbErr> {
     u64::try_from(version).map_err(|_| DbErr::Custom(format!("negative claim version {version}")))
 }
 
