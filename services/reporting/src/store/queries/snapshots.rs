@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::days::one_date;
 use super::flows::{FlowKind, FlowRow, add_flows};
-use super::{bad, count_value, get_u64, money_col, u64_col};
+use super::{bad, count_value, date_col, get_u64, money_col, u64_col};
 use crate::domain::arrears::{AgeBounds, Arrears, Cell, Dimension};
 use crate::domain::arrears_list::ListedClaim;
 use crate::domain::claim::{Balance, ClaimState};
@@ -181,17 +181,17 @@ pub async fn claims_in_arrears(
         .await?
         .iter()
         .map(|r| {
-            let state: String = r.try_get_by_index(4)?;
+            let state: String = r.try_get("", "state")?;
             Ok(ListedClaim {
-                claim_id: r.try_get_by_index(0)?,
-                debtor_id: r.try_get_by_index(1)?,
-                category: r.try_get_by_index(2)?,
-                due_date: restance_store::get_date(r, 3)?,
+                claim_id: r.try_get("", "claim_id")?,
+                debtor_id: r.try_get("", "debtor_id")?,
+                category: r.try_get("", "category")?,
+                due_date: date_col(r, "due_date")?,
                 state: parse_arrears_state(&state)?,
-                direct_debit: r.try_get_by_index(5)?,
-                principal: money(r, 6)?,
-                fees: money(r, 7)?,
-                interest: money(r, 8)?,
+                direct_debit: r.try_get("", "direct_debit")?,
+                principal: money_col(r, "principal_minor")?,
+                fees: money_col(r, "fees_minor")?,
+                interest: money_col(r, "interest_minor")?,
             })
         })
         .collect()
