@@ -132,32 +132,15 @@ pub fn retention_router(
         })
 }
 
-#[derive(Debug, Deserialize)]
-struct PreviewQuery {
-    date: Option<chrono::NaiveDate>,
-}
-
 async fn retention_preview(
     State(state): State<RetentionState>,
     headers: HeaderMap,
-    Query(q): Query<PreviewQuery>,
+    Query(q): Query<api::PreviewQuery>,
 ) -> Result<Json<Preview>, ApiError> {
-    let caller = state
-        .gate
-        .writer(
-            &headers,
-            Need::Admin,
-            &state,
-            "retention_preview",
-            "retention",
-        )
+    let latest = queries::last_business_date(&state.db);
+    let (caller, as_of) = (state.gate)
+        .retention_preview(&headers, &state, q.date, latest)
         .await?;
-    let as_of = match q.date {
-        Some(date) => date,
-        None => queries::last_business_date(&state.db)
-            .await?
-            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
-    };
     let due: Vec<_> = crate::handlers::retention::due_debtors(&state.db, &state.policy, as_of)
         .await?
         .into_iter()

@@ -505,6 +505,47 @@ pub fn body_path(path: &str) -> String {
     path.strip_prefix("data.").unwrap_or(path).to_owned()
 }
 
+/// `?date=YYYY-MM-DD` of `GET /api/v1/retention/preview`.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct PreviewQuery {
+    /// The day to preview; default the last business date.
+    pub date: Option<chrono::NaiveDate>,
+}
+
+impl Gate {
+    /// The start every service's `GET /api/v1/retention/preview` shares: an admin token (a
+    /// refusal is audited as `retention_preview`), then the day previewed: the one asked for,
+    /// else `last_business_date` (read only then), else today (UTC, before any day was opened).
+    pub async fn retention_preview<A, F>(
+        &self,
+        headers: &HeaderMap,
+        audit: &A,
+        asked: Option<chrono::NaiveDate>,
+        last_business_date: F,
+    ) -> Result<(Caller, chrono::NaiveDate), ApiError>
+    where
+        A: RefusalAudit + ?Sized,
+        F: Future<Output = Result<Option<chrono::NaiveDate>, DbErr>>,
+    {
+        let caller = self
+            .writer(
+                headers,
+                Need::Admin,
+                audit,
+                "retention_preview",
+                "retention",
+            )
+            .await?;
+        let as_of = match asked {
+            Some(date) => date,
+            None => last_business_date
+                .await?
+                .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        };
+        Ok((caller, as_of))
+    }
+}
+
 #[cfg(test)]
 #[path = "api_tests.rs"]
 mod tests;

@@ -2,35 +2,18 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
-pub(super) struct PreviewQuery {
-    date: Option<chrono::NaiveDate>,
-}
-
 /// `GET /api/v1/retention/preview[?date=YYYY-MM-DD]`: how many closed cases retention would
 /// erase on the date (default: the last business date), per municipality, with the oldest and
 /// newest date they closed; admin tokens only. Counts and dates, never who.
 pub(super) async fn retention_preview(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
+    axum::extract::Query(q): axum::extract::Query<restance_runtime::api::PreviewQuery>,
 ) -> Result<Json<Preview>, ApiError> {
-    let caller = state
-        .gate
-        .writer(
-            &headers,
-            Need::Admin,
-            &state,
-            "retention_preview",
-            "retention",
-        )
+    let latest = async { Ok(days::latest(&state.db).await?.map(chrono::NaiveDate::from)) };
+    let (caller, as_of) = (state.gate)
+        .retention_preview(&headers, &state, q.date, latest)
         .await?;
-    let as_of = match q.date {
-        Some(date) => date,
-        None => days::latest(&state.db)
-            .await?
-            .map_or_else(|| Utc::now().date_naive(), chrono::NaiveDate::from),
-    };
     let policy = &state.shared.retention;
     let due: Vec<_> = crate::handlers::retention::due_cases(&state.db, policy, as_of)
         .await?
