@@ -6,8 +6,11 @@
 //! may have something to do.
 
 use restance_kernel::{BusinessDate, Money, Redacted};
-use restance_store::{date, get_date, get_money, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
+
+use super::{get, get_day, get_money};
 
 /// The guarantees with no recovery case whose ending is on or before `day`: the binding period
 /// ended before it, or a change other than a reduced amount is effective on or before it. The
@@ -16,19 +19,31 @@ pub async fn ended_without_case(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT g.guarantee_id FROM guarantees g \
-             WHERE NOT EXISTS (SELECT 1 FROM recovery_cases c WHERE c.guarantee_id = g.guarantee_id) \
-             AND (g.binding_period_end < $1 OR EXISTS (SELECT 1 FROM guarantee_changes ch \
-                  WHERE ch.guarantee_id = g.guarantee_id AND ch.reason <> 'amount_reduced' \
-                  AND ch.effective_date <= $1)) \
-             ORDER BY g.guarantee_id",
-            vec![date(day)],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let has_case = Query::select()
+        .expr(Expr::val(1))
+        .from_as("recovery_cases", "c")
+        .and_where(Expr::col(("c", "guarantee_id")).equals(("g", "guarantee_id")))
+        .to_owned();
+    let ending_change = Query::select()
+        .expr(Expr::val(1))
+        .from_as("guarantee_changes", "ch")
+        .and_where(Expr::col(("ch", "guarantee_id")).equals(("g", "guarantee_id")))
+        .and_where(Expr::col(("ch", "reason")).ne("amount_reduced"))
+        .and_where(Expr::col(("ch", "effective_date")).lte(date(day)))
+        .to_owned();
+    let select = Query::select()
+        .column(("g", "guarantee_id"))
+        .from_as("guarantees", "g")
+        .and_where(Expr::not_exists(has_case))
+        .and_where(
+            Expr::col(("g", "binding_period_end"))
+                .lt(date(day))
+                .or(Expr::exists(ending_change)),
+        )
+        .order_by(("g", "guarantee_id"), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "guarantee_id")).collect()
 }
 
 /// The guarantees with no recovery case that have a recoverable payment paid between `from` and
@@ -38,19 +53,24 @@ pub async fn watch_candidates(
     from: BusinessDate,
     to: BusinessDate,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT DISTINCT b.recoverable_from FROM benefits b \
-             WHERE b.classification = 'recoverable' AND b.recoverable_from IS NOT NULL \
-             AND b.paid_date >= $1 AND b.paid_date <= $2 \
-             AND NOT EXISTS (SELECT 1 FROM recovery_cases c \
-                  WHERE c.guarantee_id = b.recoverable_from) \
-             ORDER BY b.recoverable_from",
-            vec![date(from), date(to)],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let has_case = Query::select()
+        .expr(Expr::val(1))
+        .from_as("recovery_cases", "c")
+        .and_where(Expr::col(("c", "guarantee_id")).equals(("b", "recoverable_from")))
+        .to_owned();
+    let select = Query::select()
+        .distinct()
+        .column(("b", "recoverable_from"))
+        .from_as("benefits", "b")
+        .and_where(Expr::col(("b", "classification")).eq("recoverable"))
+        .and_where(Expr::col(("b", "recoverable_from")).is_not_null())
+        .and_where(Expr::col(("b", "paid_date")).gte(date(from)))
+        .and_where(Expr::col(("b", "paid_date")).lte(date(to)))
+        .and_where(Expr::not_exists(has_case))
+        .order_by(("b", "recoverable_from"), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "recoverable_from")).collect()
 }
 
 /// One payment of an alert.
@@ -74,36 +94,45 @@ pub async fn record_alert(
     payment: &AlertedPayment,
     notification_id: Option<&str>,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO watch_alerts (guarantee_id, benefit_id, municipality, alerted_on, \
-             deadline, amount_minor, notification_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (guarantee_id, benefit_id) DO NOTHING",
-            vec![
-                guarantee_id.into(),
-                payment.benefit_id.clone().into(),
-                municipality.into(),
-                date(on),
-                date(payment.deadline),
-                payment.amount.to_minor().into(),
-                notification_id.map(str::to_owned).into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("watch_alerts")
+        .columns([
+            "guarantee_id",
+            "benefit_id",
+            "municipality",
+            "alerted_on",
+            "deadline",
+            "amount_minor",
+            "notification_id",
+        ])
+        .values_panic([
+            guarantee_id.into(),
+            payment.benefit_id.clone().into(),
+            municipality.into(),
+            date(on).into(),
+            date(payment.deadline).into(),
+            payment.amount.to_minor().into(),
+            notification_id.map(str::to_owned).into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["guarantee_id", "benefit_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// The benefit ids of `guarantee_id` alerted already.
 pub async fn alerted(db: &impl ConnectionTrait, guarantee_id: &str) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT benefit_id FROM watch_alerts WHERE guarantee_id = $1",
-            vec![guarantee_id.into()],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let select = Query::select()
+        .column("benefit_id")
+        .from("watch_alerts")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "benefit_id")).collect()
 }
 
 /// A report to the immigration service, as stored for the daily file.
@@ -135,31 +164,44 @@ pub struct StoredReport {
     pub reported_on: BusinessDate,
 }
 
+/// The columns of a [`StoredReport`].
+const REPORT_COLUMNS: [&str; 12] = [
+    "report_id",
+    "source",
+    "benefit_id",
+    "guarantee_id",
+    "municipality",
+    "person_id",
+    "recipient_national_id",
+    "recipient_role",
+    "law",
+    "amount_minor",
+    "paid_date",
+    "reported_on",
+];
+
 /// Stores a report; `false` when it is there already (the same benefit and guarantee).
 pub async fn insert_report(db: &impl ConnectionTrait, r: &StoredReport) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO benefit_reports (report_id, source, benefit_id, guarantee_id, \
-             municipality, person_id, recipient_national_id, recipient_role, law, amount_minor, \
-             paid_date, reported_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (report_id) DO NOTHING",
-            vec![
-                r.report_id.clone().into(),
-                r.source.clone().into(),
-                r.benefit_id.clone().into(),
-                r.guarantee_id.clone().into(),
-                r.municipality.clone().into(),
-                r.person_id.clone().into(),
-                r.recipient_national_id.expose().clone().into(),
-                r.recipient_role.clone().into(),
-                r.law.clone().into(),
-                r.amount.to_minor().into(),
-                date(r.paid_date),
-                date(r.reported_on),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("benefit_reports")
+        .columns(REPORT_COLUMNS)
+        .values_panic([
+            r.report_id.clone().into(),
+            r.source.clone().into(),
+            r.benefit_id.clone().into(),
+            r.guarantee_id.clone().into(),
+            r.municipality.clone().into(),
+            r.person_id.clone().into(),
+            r.recipient_national_id.expose().clone().into(),
+            r.recipient_role.clone().into(),
+            r.law.clone().into(),
+            r.amount.to_minor().into(),
+            date(r.paid_date).into(),
+            date(r.reported_on).into(),
+        ])
+        .on_conflict(OnConflict::column("report_id").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -168,31 +210,31 @@ pub async fn unfiled_before(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Vec<StoredReport>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT report_id, source, benefit_id, guarantee_id, municipality, person_id, \
-             recipient_national_id, recipient_role, law, amount_minor, paid_date, reported_on \
-             FROM benefit_reports WHERE file_date IS NULL AND reported_on < $1 \
-             ORDER BY reported_on, paid_date, report_id",
-            vec![date(day)],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(REPORT_COLUMNS)
+        .from("benefit_reports")
+        .and_where(Expr::col("file_date").is_null())
+        .and_where(Expr::col("reported_on").lt(date(day)))
+        .order_by("reported_on", Order::Asc)
+        .order_by("paid_date", Order::Asc)
+        .order_by("report_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|row| {
             Ok(StoredReport {
-                report_id: row.try_get_by_index(0)?,
-                source: row.try_get_by_index(1)?,
-                benefit_id: row.try_get_by_index(2)?,
-                guarantee_id: row.try_get_by_index(3)?,
-                municipality: row.try_get_by_index(4)?,
-                person_id: row.try_get_by_index(5)?,
-                recipient_national_id: Redacted(row.try_get_by_index(6)?),
-                recipient_role: row.try_get_by_index(7)?,
-                law: row.try_get_by_index(8)?,
-                amount: get_money(row, 9)?,
-                paid_date: get_date(row, 10)?,
-                reported_on: get_date(row, 11)?,
+                report_id: get(row, "report_id")?,
+                source: get(row, "source")?,
+                benefit_id: get(row, "benefit_id")?,
+                guarantee_id: get(row, "guarantee_id")?,
+                municipality: get(row, "municipality")?,
+                person_id: get(row, "person_id")?,
+                recipient_national_id: Redacted(get(row, "recipient_national_id")?),
+                recipient_role: get(row, "recipient_role")?,
+                law: get(row, "law")?,
+                amount: get_money(row, "amount_minor")?,
+                paid_date: get_day(row, "paid_date")?,
+                reported_on: get_day(row, "reported_on")?,
             })
         })
         .collect()
@@ -207,24 +249,24 @@ pub async fn insert_file(
     report_ids: &[String],
 ) -> Result<bool, DbErr> {
     let count = i64::try_from(report_ids.len()).unwrap_or(i64::MAX);
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO report_files (file_date, csv, row_count) VALUES ($1, $2, $3) \
-             ON CONFLICT (file_date) DO NOTHING",
-            vec![date(day), csv.into(), count.into()],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("report_files")
+        .columns(["file_date", "csv", "row_count"])
+        .values_panic([date(day).into(), csv.into(), count.into()])
+        .on_conflict(OnConflict::column("file_date").do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
     for id in report_ids {
-        db.execute_raw(stmt(
-            db,
-            "UPDATE benefit_reports SET file_date = $1 WHERE report_id = $2 AND file_date IS NULL",
-            vec![date(day), id.clone().into()],
-        ))
-        .await?;
+        let update = Query::update()
+            .table("benefit_reports")
+            .value("file_date", date(day))
+            .and_where(Expr::col("report_id").eq(id.as_str()))
+            .and_where(Expr::col("file_date").is_null())
+            .to_owned();
+        db.execute(&update).await?;
     }
     Ok(true)
 }
@@ -240,18 +282,17 @@ pub struct FileSummary {
 
 /// Every daily file, newest first.
 pub async fn files(db: &impl ConnectionTrait) -> Result<Vec<FileSummary>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT file_date, row_count FROM report_files ORDER BY file_date DESC",
-            vec![],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(["file_date", "row_count"])
+        .from("report_files")
+        .order_by("file_date", Order::Desc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|row| {
             Ok(FileSummary {
-                file_date: get_date(row, 0)?,
-                rows: row.try_get_by_index(1)?,
+                file_date: get_day(row, "file_date")?,
+                rows: get(row, "row_count")?,
             })
         })
         .collect()
@@ -259,29 +300,25 @@ pub async fn files(db: &impl ConnectionTrait) -> Result<Vec<FileSummary>, DbErr>
 
 /// The CSV of the daily file of `day`, if there is one.
 pub async fn file(db: &impl ConnectionTrait, day: BusinessDate) -> Result<Option<String>, DbErr> {
-    match db
-        .query_one_raw(stmt(
-            db,
-            "SELECT csv FROM report_files WHERE file_date = $1",
-            vec![date(day)],
-        ))
-        .await?
-    {
-        Some(row) => Ok(Some(row.try_get_by_index(0)?)),
+    let select = Query::select()
+        .column("csv")
+        .from("report_files")
+        .and_where(Expr::col("file_date").eq(date(day)))
+        .to_owned();
+    match db.query_one(&select).await? {
+        Some(row) => Ok(Some(get(&row, "csv")?)),
         None => Ok(None),
     }
 }
 
 /// Whether a guidance letter of `guarantee_id` was sent (any payment).
 pub async fn guidance_sent(db: &impl ConnectionTrait, guarantee_id: &str) -> Result<bool, DbErr> {
-    Ok(db
-        .query_one_raw(stmt(
-            db,
-            "SELECT 1 FROM guidance_letters WHERE guarantee_id = $1",
-            vec![guarantee_id.into()],
-        ))
-        .await?
-        .is_some())
+    let select = Query::select()
+        .expr(Expr::val(1))
+        .from("guidance_letters")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .to_owned();
+    Ok(db.query_one(&select).await?.is_some())
 }
 
 /// Records a guidance letter under `(guarantee_id, benefit_key)`; `false` when it was sent
@@ -293,18 +330,21 @@ pub async fn record_guidance(
     notification_id: &str,
     on: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO guidance_letters (guarantee_id, benefit_key, notification_id, sent_on) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (guarantee_id, benefit_key) DO NOTHING",
-            vec![
-                guarantee_id.into(),
-                benefit_key.into(),
-                notification_id.into(),
-                date(on),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("guidance_letters")
+        .columns(["guarantee_id", "benefit_key", "notification_id", "sent_on"])
+        .values_panic([
+            guarantee_id.into(),
+            benefit_key.into(),
+            notification_id.into(),
+            date(on).into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["guarantee_id", "benefit_key"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }

@@ -3,9 +3,12 @@
 //! benefit's stored classification (the answer to a benefit entered over the API).
 
 use restance_kernel::{BusinessDate, Money};
-use restance_store::{get_date, stmt};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+
+use super::{get, get_day, get_money};
 
 /// The most cases one list answers.
 pub const MAX_LIST: usize = 1_000;
@@ -39,43 +42,46 @@ pub async fn cases(
     municipality: Option<&str>,
     scope: Option<&[String]>,
 ) -> Result<Vec<CaseListRow>, DbErr> {
-    let mut sql = String::from(
-        "SELECT case_id, guarantee_id, municipality, state, opened_on, claim_minor, cap_minor, \
-         expired_minor FROM recovery_cases WHERE 1 = 1",
-    );
-    let mut values: Vec<Value> = Vec::new();
+    let mut select = Query::select()
+        .columns([
+            "case_id",
+            "guarantee_id",
+            "municipality",
+            "state",
+            "opened_on",
+            "claim_minor",
+            "cap_minor",
+            "expired_minor",
+        ])
+        .from("recovery_cases")
+        .to_owned();
     if let Some(s) = state {
-        values.push(s.into());
-        sql.push_str(&format!(" AND state = ${}", values.len()));
+        select.and_where(Expr::col("state").eq(s));
     }
     if let Some(m) = municipality {
-        values.push(m.into());
-        sql.push_str(&format!(" AND municipality = ${}", values.len()));
+        select.and_where(Expr::col("municipality").eq(m));
     }
     if let Some(codes) = scope {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut marks = Vec::with_capacity(codes.len());
-        for code in codes {
-            values.push(code.as_str().into());
-            marks.push(format!("${}", values.len()));
-        }
-        sql.push_str(&format!(" AND municipality IN ({})", marks.join(", ")));
+        select.and_where(Expr::col("municipality").is_in(codes.iter().map(String::as_str)));
     }
-    sql.push_str(&format!(" ORDER BY case_id LIMIT {MAX_LIST}"));
-    let rows = db.query_all_raw(stmt(db, sql, values)).await?;
+    select
+        .order_by("case_id", Order::Asc)
+        .limit(MAX_LIST as u64);
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|r| {
             Ok(CaseListRow {
-                case_id: r.try_get_by_index(0)?,
-                guarantee_id: r.try_get_by_index(1)?,
-                municipality: r.try_get_by_index(2)?,
-                state: r.try_get_by_index(3)?,
-                opened_on: get_date(r, 4)?,
-                claim: Money::from_minor(r.try_get_by_index(5)?),
-                cap: Money::from_minor(r.try_get_by_index(6)?),
-                expired: Money::from_minor(r.try_get_by_index(7)?),
+                case_id: get(r, "case_id")?,
+                guarantee_id: get(r, "guarantee_id")?,
+                municipality: get(r, "municipality")?,
+                state: get(r, "state")?,
+                opened_on: get_day(r, "opened_on")?,
+                claim: get_money(r, "claim_minor")?,
+                cap: get_money(r, "cap_minor")?,
+                expired: get_money(r, "expired_minor")?,
             })
         })
         .collect()
@@ -87,15 +93,15 @@ pub async fn case_ids_of(
     municipality: &str,
     until: BusinessDate,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT case_id FROM recovery_cases WHERE municipality = $1 AND opened_on <= $2 \
-             ORDER BY case_id",
-            vec![municipality.into(), restance_store::date(until)],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let select = Query::select()
+        .column("case_id")
+        .from("recovery_cases")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("opened_on").lte(date(until)))
+        .order_by("case_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "case_id")).collect()
 }
 
 /// The case of a guarantee (its first), if any.
@@ -103,14 +109,15 @@ pub async fn case_of_guarantee(
     db: &impl ConnectionTrait,
     guarantee_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT case_id FROM recovery_cases WHERE guarantee_id = $1 ORDER BY case_no LIMIT 1",
-            vec![guarantee_id.into()],
-        ))
-        .await?;
-    row.map(|r| r.try_get_by_index(0)).transpose()
+    let select = Query::select()
+        .column("case_id")
+        .from("recovery_cases")
+        .and_where(Expr::col("guarantee_id").eq(guarantee_id))
+        .order_by("case_no", Order::Asc)
+        .limit(1)
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    row.map(|r| get(&r, "case_id")).transpose()
 }
 
 /// A benefit's classification as stored.
@@ -130,19 +137,18 @@ pub async fn classification(
     source: &str,
     benefit_id: &str,
 ) -> Result<Option<StoredClassification>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT classification, recoverable_from, reported FROM benefits \
-             WHERE source = $1 AND benefit_id = $2",
-            vec![source.into(), benefit_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(["classification", "recoverable_from", "reported"])
+        .from("benefits")
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("benefit_id").eq(benefit_id))
+        .to_owned();
+    let row = db.query_one(&select).await?;
     row.map(|r| {
         Ok(StoredClassification {
-            classification: r.try_get_by_index(0)?,
-            recoverable_from: r.try_get_by_index(1)?,
-            reported: r.try_get_by_index(2)?,
+            classification: get(&r, "classification")?,
+            recoverable_from: get(&r, "recoverable_from")?,
+            reported: get(&r, "reported")?,
         })
     })
     .transpose()
@@ -153,13 +159,15 @@ pub async fn previous_day(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Option<BusinessDate>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT business_date FROM business_days WHERE business_date < $1 \
-             ORDER BY business_date DESC LIMIT 1",
-            vec![restance_store::date(day)],
-        ))
-        .await?;
-    rows.first().map(|r| get_date(r, 0)).transpose()
+    let select = Query::select()
+        .column("business_date")
+        .from("business_days")
+        .and_where(Expr::col("business_date").lt(date(day)))
+        .order_by("business_date", Order::Desc)
+        .limit(1)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.first()
+        .map(|r| get_day(r, "business_date"))
+        .transpose()
 }

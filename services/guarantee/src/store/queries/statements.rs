@@ -2,9 +2,12 @@
 //! for download.
 
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, stmt};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+
+use super::{get, get_day};
 
 use crate::domain::Quarter;
 
@@ -44,38 +47,45 @@ pub struct NewStatement<'a> {
 /// Stores a statement; false (nothing written) when its id is stored already.
 pub async fn insert(db: &impl ConnectionTrait, s: NewStatement<'_>) -> Result<bool, DbErr> {
     let r = s.row;
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO statements (statement_id, municipality, quarter, produced_on, file_name, \
-             xlsx_base64, summary, recipients) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT DO NOTHING",
-            vec![
-                r.statement_id.as_str().into(),
-                r.municipality.as_str().into(),
-                r.quarter.as_str().into(),
-                date(r.produced_on),
-                r.file_name.as_str().into(),
-                s.xlsx_base64.into(),
-                s.summary.into(),
-                r.recipients.into(),
-            ],
-        ))
-        .await?;
+    // no conflict target: the id and (municipality, quarter) are both unique
+    let insert = Query::insert()
+        .into_table("statements")
+        .columns([
+            "statement_id",
+            "municipality",
+            "quarter",
+            "produced_on",
+            "file_name",
+            "xlsx_base64",
+            "summary",
+            "recipients",
+        ])
+        .values_panic([
+            r.statement_id.as_str().into(),
+            r.municipality.as_str().into(),
+            r.quarter.as_str().into(),
+            date(r.produced_on).into(),
+            r.file_name.as_str().into(),
+            s.xlsx_base64.into(),
+            s.summary.into(),
+            r.recipients.into(),
+        ])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Whether the statement is stored.
 pub async fn exists(db: &impl ConnectionTrait, statement_id: &str) -> Result<bool, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT COUNT(*) FROM statements WHERE statement_id = $1",
-            vec![statement_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .expr_as(Expr::col("statement_id").count(), "statements")
+        .from("statements")
+        .and_where(Expr::col("statement_id").eq(statement_id))
+        .to_owned();
+    let row = db.query_one(&select).await?;
     Ok(row
-        .map(|r| r.try_get_by_index::<i64>(0))
+        .map(|r| get::<i64>(&r, "statements"))
         .transpose()?
         .unwrap_or(0)
         > 0)
@@ -83,37 +93,44 @@ pub async fn exists(db: &impl ConnectionTrait, statement_id: &str) -> Result<boo
 
 fn row_of(r: &sea_orm::QueryResult) -> Result<StatementRow, DbErr> {
     Ok(StatementRow {
-        statement_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        quarter: r.try_get_by_index(2)?,
-        produced_on: get_date(r, 3)?,
-        file_name: r.try_get_by_index(4)?,
-        recipients: r.try_get_by_index(5)?,
+        statement_id: get(r, "statement_id")?,
+        municipality: get(r, "municipality")?,
+        quarter: get(r, "quarter")?,
+        produced_on: get_day(r, "produced_on")?,
+        file_name: get(r, "file_name")?,
+        recipients: get(r, "recipients")?,
     })
 }
 
-const COLUMNS: &str = "statement_id, municipality, quarter, produced_on, file_name, recipients";
+const COLUMNS: [&str; 6] = [
+    "statement_id",
+    "municipality",
+    "quarter",
+    "produced_on",
+    "file_name",
+    "recipients",
+];
 
 /// The statements of `scope` (a token's municipalities; `None`: every one), newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: Option<&[String]>,
 ) -> Result<Vec<StatementRow>, DbErr> {
-    let mut sql = format!("SELECT {COLUMNS} FROM statements");
-    let mut values: Vec<Value> = Vec::new();
+    let mut select = Query::select()
+        .columns(COLUMNS)
+        .from("statements")
+        .to_owned();
     if let Some(codes) = scope {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut marks = Vec::with_capacity(codes.len());
-        for code in codes {
-            values.push(code.as_str().into());
-            marks.push(format!("${}", values.len()));
-        }
-        sql.push_str(&format!(" WHERE municipality IN ({})", marks.join(", ")));
+        select.and_where(Expr::col("municipality").is_in(codes.iter().map(String::as_str)));
     }
-    sql.push_str(" ORDER BY quarter DESC, municipality LIMIT 1000");
-    let rows = db.query_all_raw(stmt(db, sql, values)).await?;
+    select
+        .order_by("quarter", Order::Desc)
+        .order_by("municipality", Order::Asc)
+        .limit(1000);
+    let rows = db.query_all(&select).await?;
     rows.iter().map(row_of).collect()
 }
 
@@ -122,13 +139,13 @@ pub async fn find(
     db: &impl ConnectionTrait,
     statement_id: &str,
 ) -> Result<Option<(StatementRow, String)>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            format!("SELECT {COLUMNS}, xlsx_base64 FROM statements WHERE statement_id = $1"),
-            vec![statement_id.into()],
-        ))
-        .await?;
-    row.map(|r| Ok((row_of(&r)?, r.try_get_by_index(6)?)))
+    let select = Query::select()
+        .columns(COLUMNS)
+        .column("xlsx_base64")
+        .from("statements")
+        .and_where(Expr::col("statement_id").eq(statement_id))
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    row.map(|r| Ok((row_of(&r)?, get(&r, "xlsx_base64")?)))
         .transpose()
 }
