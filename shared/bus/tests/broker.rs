@@ -7,11 +7,11 @@ use restance_bus::{
     Outbox, OutboxRelay, Outcome, OutgoingMessage, PublishError, Readiness, Rejection,
     Subscription,
 };
-use restance_store::run_ddl;
 use restance_testkit::{
     BusProbe, TestDatabase, delete_test_topology, publish_raw, publish_replayed, take_all,
     unique_exchange,
 };
+use sea_orm::sea_query::{ColumnDef, Table};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, Statement};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use serde_json::json;
@@ -43,7 +43,11 @@ async fn database() -> anyhow::Result<(TestDatabase, DatabaseConnection)> {
     let tdb = TestDatabase::postgres().await?;
     let db = Database::connect(&tdb.url).await?;
     Migrator::up(&db, None).await?;
-    run_ddl(&db, "CREATE TABLE seen (n BIGINT PRIMARY KEY)").await?;
+    let seen = Table::create()
+        .table("seen")
+        .col(ColumnDef::new("n").big_integer().primary_key())
+        .to_owned();
+    db.execute(&seen).await?;
     Ok((tdb, db))
 }
 

@@ -1,7 +1,11 @@
-//! Small helpers for SQL that runs unchanged on PostgreSQL and SQLite.
+//! What the services' stores share, on PostgreSQL and SQLite alike.
 //!
-//! Statements use `$n` placeholders (sqlx accepts them for SQLite too). DDL is written in
-//! PostgreSQL's dialect and [`ddl`] maps the few type names SQLite spells differently.
+//! Statements are built with sea-query (`sea_orm::sea_query`), migrations with its schema
+//! statements; this crate adds the locks ([`advisory_locks`], [`try_advisory_lock`],
+//! [`take_write_lock`]), chunked `IN` lists ([`select_in`]), column readers for dates and money,
+//! and the pieces of the few hand-written statements kept on measured hot paths: [`stmt`] with
+//! `$n` placeholders (sqlx accepts them for SQLite too), [`value_rows`] for multi-row inserts,
+//! [`rows_per_statement`] under both backends' parameter limits.
 
 use chrono::NaiveDate;
 use restance_kernel::{BusinessDate, Money};
@@ -73,30 +77,9 @@ where
     Ok(out)
 }
 
-/// Maps PostgreSQL DDL to the backend: on SQLite `BIGSERIAL PRIMARY KEY` becomes
-/// `INTEGER PRIMARY KEY AUTOINCREMENT`, `BYTEA` `BLOB`, `TIMESTAMPTZ` `TEXT`.
-pub fn ddl(backend: DbBackend, sql: &str) -> String {
-    match backend {
-        DbBackend::Sqlite => sql
-            .replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
-            .replace("BYTEA", "BLOB")
-            .replace("TIMESTAMPTZ", "TEXT"),
-        _ => sql.to_owned(),
-    }
-}
-
 /// True when the connection is PostgreSQL.
 pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
-}
-
-/// Runs each `;`-separated DDL statement (mapped by [`ddl`]).
-pub async fn run_ddl(db: &impl ConnectionTrait, sql: &str) -> Result<(), sea_orm::DbErr> {
-    let mapped = ddl(db.get_database_backend(), sql);
-    for part in mapped.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        db.execute_unprepared(part).await?;
-    }
-    Ok(())
 }
 
 /// A business date as a `DATE` parameter.
@@ -211,16 +194,5 @@ mod tests {
     fn multi_row_placeholders_are_numbered_in_order() {
         assert_eq!(value_rows(2, 3), "($1,$2,$3),($4,$5,$6)");
         assert_eq!(placeholder_list(3, 2), "$3,$4");
-    }
-
-    #[test]
-    fn sqlite_gets_its_own_type_names() {
-        assert_eq!(
-            ddl(
-                DbBackend::Sqlite,
-                "seq BIGSERIAL PRIMARY KEY, b BYTEA, t TIMESTAMPTZ"
-            ),
-            "seq INTEGER PRIMARY KEY AUTOINCREMENT, b BLOB, t TEXT"
-        );
     }
 }
