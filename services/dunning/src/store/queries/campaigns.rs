@@ -1,9 +1,13 @@
 //! Campaigns (`crate::campaigns`): the campaign rows, the debtors each was sent to, and what
 //! selection and outcome read from dunning's claims and debtors.
 
+use chrono::NaiveDate;
 use restance_kernel::{BusinessDate, Currency, Money, PartyKind};
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use restance_store::date;
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, JoinType, LockType, OnConflict, Order, Query, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::json;
@@ -30,41 +34,71 @@ pub struct CampaignRow {
     pub approved_date: Option<BusinessDate>,
 }
 
-const COLUMNS: &str =
-    "campaign_id, municipality, spec, state, created_by, created_date, approved_by, approved_date";
+/// The columns of `campaigns`.
+const COLUMNS: [&str; 8] = [
+    "campaign_id",
+    "municipality",
+    "spec",
+    "state",
+    "created_by",
+    "created_date",
+    "approved_by",
+    "approved_date",
+];
 
-fn campaign_from(r: &QueryResult) -> Result<CampaignRow, DbErr> {
-    let spec: String = r.try_get_by_index(2)?;
+/// A `campaigns` row as stored.
+#[derive(FromQueryResult)]
+struct CampaignRecord {
+    campaign_id: String,
+    municipality: String,
+    spec: String,
+    state: String,
+    created_by: String,
+    created_date: NaiveDate,
+    approved_by: Option<String>,
+    approved_date: Option<NaiveDate>,
+}
+
+/// `SELECT <every campaign column> FROM campaigns`.
+fn select_campaigns() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS)
+        .from("campaigns")
+        .to_owned()
+}
+
+fn campaign_from(row: &QueryResult) -> Result<CampaignRow, DbErr> {
+    let r = CampaignRecord::from_query_result(row, "")?;
     Ok(CampaignRow {
-        campaign_id: r.try_get_by_index(0)?,
-        municipality: r.try_get_by_index(1)?,
-        spec: serde_json::from_str(&spec)
+        campaign_id: r.campaign_id,
+        municipality: r.municipality,
+        spec: serde_json::from_str(&r.spec)
             .map_err(|e| DbErr::Custom(format!("stored campaign unreadable: {e}")))?,
-        state: r.try_get_by_index(3)?,
-        created_by: r.try_get_by_index(4)?,
-        created_date: get_date(r, 5)?,
-        approved_by: r.try_get_by_index(6)?,
-        approved_date: get_opt_date(r, 7)?,
+        state: r.state,
+        created_by: r.created_by,
+        created_date: r.created_date.into(),
+        approved_by: r.approved_by,
+        approved_date: r.approved_date.map(BusinessDate::from),
     })
 }
 
 /// Records a new draft campaign.
 pub async fn insert_campaign(db: &impl ConnectionTrait, c: &CampaignRow) -> Result<(), DbErr> {
-    let sql =
-        format!("INSERT INTO campaigns ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)");
-    db.execute_raw(stmt(
-        db,
-        sql,
-        vec![
-            c.campaign_id.clone().into(),
-            c.municipality.clone().into(),
+    let insert = Query::insert()
+        .into_table("campaigns")
+        .columns(COLUMNS)
+        .values_panic([
+            c.campaign_id.as_str().into(),
+            c.municipality.as_str().into(),
             json(&c.spec)?.into(),
-            c.state.clone().into(),
-            c.created_by.clone().into(),
-            date(c.created_date),
-        ],
-    ))
-    .await?;
+            c.state.as_str().into(),
+            c.created_by.as_str().into(),
+            date(c.created_date).into(),
+            Option::<String>::None.into(),
+            Option::<NaiveDate>::None.into(),
+        ])
+        .to_owned();
+    db.execute(&insert).await?;
     Ok(())
 }
 
@@ -74,13 +108,13 @@ pub async fn campaign(
     id: &str,
     lock: bool,
 ) -> Result<Option<CampaignRow>, DbErr> {
-    let lock = if lock && is_postgres(db) {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE campaign_id = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    let mut select = select_campaigns()
+        .and_where(Expr::col("campaign_id").eq(id))
+        .to_owned();
+    if lock {
+        select.lock(LockType::Update);
+    }
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(campaign_from)
@@ -93,9 +127,11 @@ pub async fn campaigns(
     scope: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<CampaignRow>, DbErr> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM campaigns ORDER BY created_date DESC, campaign_id DESC");
-    let rows = db.query_all_raw(stmt(db, sql, vec![])).await?;
+    let select = select_campaigns()
+        .order_by("created_date", Order::Desc)
+        .order_by("campaign_id", Order::Desc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     let mut out = Vec::new();
     for r in &rows {
         let c = campaign_from(r)?;
@@ -117,11 +153,15 @@ pub async fn approve_campaign(
     by: &str,
     on: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let sql = "UPDATE campaigns SET state = 'sent', approved_by = $2, approved_date = $3 \
-        WHERE campaign_id = $1 AND state = 'draft'";
-    let r = db
-        .execute_raw(stmt(db, sql, vec![id.into(), by.into(), date(on)]))
-        .await?;
+    let update = Query::update()
+        .table("campaigns")
+        .value("state", "sent")
+        .value("approved_by", by)
+        .value("approved_date", date(on))
+        .and_where(Expr::col("campaign_id").eq(id))
+        .and_where(Expr::col("state").eq("draft"))
+        .to_owned();
+    let r = db.execute(&update).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -141,20 +181,25 @@ pub async fn insert_campaign_debtors(
     rows: &[CampaignDebtorRow],
 ) -> Result<(), DbErr> {
     for r in rows {
-        let sql = "INSERT INTO campaign_debtors (campaign_id, debtor_id, claim_ids, arrears_minor, \
-            notification_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
-        db.execute_raw(stmt(
-            db,
-            sql,
-            vec![
+        let insert = Query::insert()
+            .into_table("campaign_debtors")
+            .columns([
+                "campaign_id",
+                "debtor_id",
+                "claim_ids",
+                "arrears_minor",
+                "notification_id",
+            ])
+            .values_panic([
                 campaign_id.into(),
-                r.debtor.debtor_id.clone().into(),
+                r.debtor.debtor_id.as_str().into(),
                 json(&r.debtor.claim_ids)?.into(),
                 r.debtor.arrears.to_minor().into(),
-                r.notification_id.clone().into(),
-            ],
-        ))
-        .await?;
+                r.notification_id.as_str().into(),
+            ])
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .to_owned();
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -164,22 +209,32 @@ pub async fn campaign_debtors(
     db: &impl ConnectionTrait,
     campaign_id: &str,
 ) -> Result<Vec<CampaignDebtorRow>, DbErr> {
-    let sql = "SELECT debtor_id, claim_ids, arrears_minor, notification_id FROM campaign_debtors \
-        WHERE campaign_id = $1 ORDER BY debtor_id";
-    let rows = db
-        .query_all_raw(stmt(db, sql, vec![campaign_id.into()]))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let ids: String = r.try_get_by_index(1)?;
+    #[derive(FromQueryResult)]
+    struct Record {
+        debtor_id: String,
+        claim_ids: String,
+        arrears_minor: i64,
+        notification_id: String,
+    }
+    let select = Query::select()
+        .columns(["debtor_id", "claim_ids", "arrears_minor", "notification_id"])
+        .from("campaign_debtors")
+        .and_where(Expr::col("campaign_id").eq(campaign_id))
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|row| {
+            let r = Record::from_query_result(row, "")?;
             Ok(CampaignDebtorRow {
                 debtor: SelectedDebtor {
-                    debtor_id: r.try_get_by_index(0)?,
-                    claim_ids: serde_json::from_str(&ids)
+                    debtor_id: r.debtor_id,
+                    claim_ids: serde_json::from_str(&r.claim_ids)
                         .map_err(|e| DbErr::Custom(format!("stored claim ids unreadable: {e}")))?,
-                    arrears: Money::from_minor(r.try_get_by_index(2)?),
+                    arrears: Money::from_minor(r.arrears_minor),
                 },
-                notification_id: r.try_get_by_index(3)?,
+                notification_id: r.notification_id,
             })
         })
         .collect()
@@ -203,37 +258,76 @@ pub async fn arrears_claims(
     municipality: &str,
     before: BusinessDate,
 ) -> Result<Vec<CampaignClaim>, DbErr> {
-    let sql = "SELECT c.claim_id, c.debtor_id, COALESCE(d.kind, 'person'), c.category, c.office, \
-        c.due_date, c.principal_minor + c.fees_minor + c.interest_minor, c.invoice_id, c.currency \
-        FROM claims c LEFT JOIN debtors d ON d.municipality = c.municipality AND d.debtor_id = c.debtor_id \
-        WHERE c.municipality = $1 AND c.status = 'open' AND c.prepayment = FALSE AND c.due_date < $2 \
-        ORDER BY c.debtor_id, c.claim_id";
-    let rows = db
-        .query_all_raw(stmt(db, sql, vec![municipality.into(), date(before)]))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get_by_index(2)?;
-            let currency: String = r.try_get_by_index(8)?;
+    #[derive(FromQueryResult)]
+    struct Record {
+        claim_id: String,
+        debtor_id: String,
+        debtor_kind: String,
+        category: String,
+        office: String,
+        due_date: NaiveDate,
+        open_minor: i64,
+        invoice_id: String,
+        currency: String,
+    }
+    let select = Query::select()
+        .column(("c", "claim_id"))
+        .column(("c", "debtor_id"))
+        .expr_as(
+            Func::coalesce([Expr::col(("d", "kind")), Expr::val("person")]),
+            Alias::new("debtor_kind"),
+        )
+        .column(("c", "category"))
+        .column(("c", "office"))
+        .column(("c", "due_date"))
+        .expr_as(
+            Expr::col(("c", "principal_minor"))
+                .add(Expr::col(("c", "fees_minor")))
+                .add(Expr::col(("c", "interest_minor"))),
+            Alias::new("open_minor"),
+        )
+        .column(("c", "invoice_id"))
+        .column(("c", "currency"))
+        .from_as("claims", "c")
+        .join_as(
+            JoinType::LeftJoin,
+            "debtors",
+            "d",
+            Expr::col(("d", "municipality"))
+                .equals(("c", "municipality"))
+                .and(Expr::col(("d", "debtor_id")).equals(("c", "debtor_id"))),
+        )
+        .and_where(Expr::col(("c", "municipality")).eq(municipality))
+        .and_where(Expr::col(("c", "status")).eq("open"))
+        .and_where(Expr::col(("c", "prepayment")).eq(false))
+        .and_where(Expr::col(("c", "due_date")).lt(date(before)))
+        .order_by(("c", "debtor_id"), Order::Asc)
+        .order_by(("c", "claim_id"), Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|row| {
+            let r = Record::from_query_result(row, "")?;
             Ok(CampaignClaim {
                 arrears: ArrearsClaim {
-                    claim_id: r.try_get_by_index(0)?,
-                    debtor_id: r.try_get_by_index(1)?,
-                    debtor_kind: if kind == "company" {
+                    claim_id: r.claim_id,
+                    debtor_id: r.debtor_id,
+                    debtor_kind: if r.debtor_kind == "company" {
                         PartyKind::Company
                     } else {
                         PartyKind::Person
                     },
-                    category: r.try_get_by_index(3)?,
-                    office: r.try_get_by_index(4)?,
-                    due_date: get_date(r, 5)?,
-                    open: Money::from_minor(r.try_get_by_index(6)?),
+                    category: r.category,
+                    office: r.office,
+                    due_date: r.due_date.into(),
+                    open: Money::from_minor(r.open_minor),
                     is_open: true,
                     prepayment: false,
                 },
-                invoice_id: r.try_get_by_index(7)?,
-                currency: currency.parse().map_err(|_| {
-                    DbErr::Custom(format!("stored currency {currency:?} unreadable"))
+                invoice_id: r.invoice_id,
+                currency: r.currency.parse().map_err(|_| {
+                    DbErr::Custom(format!("stored currency {:?} unreadable", r.currency))
                 })?,
             })
         })
@@ -247,16 +341,14 @@ pub async fn settled_claims(
 ) -> Result<std::collections::BTreeSet<String>, DbErr> {
     let mut out = std::collections::BTreeSet::new();
     for chunk in claim_ids.chunks(500) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT claim_id FROM claims WHERE status = 'settled' AND claim_id IN ({list})"
-        );
-        let values: Vec<Value> = chunk.iter().map(|c| c.clone().into()).collect();
-        for r in db.query_all_raw(stmt(db, sql, values)).await? {
-            out.insert(r.try_get_by_index(0)?);
+        let select = Query::select()
+            .column("claim_id")
+            .from("claims")
+            .and_where(Expr::col("status").eq("settled"))
+            .and_where(Expr::col("claim_id").is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        for r in db.query_all(&select).await? {
+            out.insert(r.try_get("", "claim_id")?);
         }
     }
     Ok(out)

@@ -1,8 +1,10 @@
 //! The caseworkers' collection cases: transfer proposals and municipal distraint cases.
 
+use chrono::NaiveDate;
 use restance_kernel::{BusinessDate, Currency, Money};
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -54,67 +56,113 @@ pub struct CaseRow {
     pub reason: Option<String>,
 }
 
-const COLUMNS: &str = "case_id, kind, municipality, debtor_id, office, categories, claim_ids, currency, \
-    balance_minor, opened_date, state, grounds, decided_by, decided_date, decision, reason";
+/// The columns of `collection_cases`.
+const COLUMNS: [&str; 16] = [
+    "case_id",
+    "kind",
+    "municipality",
+    "debtor_id",
+    "office",
+    "categories",
+    "claim_ids",
+    "currency",
+    "balance_minor",
+    "opened_date",
+    "state",
+    "grounds",
+    "decided_by",
+    "decided_date",
+    "decision",
+    "reason",
+];
+
+/// A `collection_cases` row as stored.
+#[derive(FromQueryResult)]
+struct CaseRecord {
+    case_id: String,
+    kind: String,
+    municipality: String,
+    debtor_id: String,
+    office: String,
+    categories: String,
+    claim_ids: String,
+    currency: String,
+    balance_minor: i64,
+    opened_date: NaiveDate,
+    state: String,
+    grounds: String,
+    decided_by: Option<String>,
+    decided_date: Option<NaiveDate>,
+    decision: Option<String>,
+    reason: Option<String>,
+}
+
+/// `SELECT <every case column> FROM collection_cases`.
+fn select_cases() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS)
+        .from("collection_cases")
+        .to_owned()
+}
 
 fn parse_json(text: &str, what: &str) -> Result<Json, DbErr> {
     serde_json::from_str(text).map_err(|e| DbErr::Custom(format!("stored {what} unreadable: {e}")))
 }
 
-fn case_from(r: &QueryResult) -> Result<CaseRow, DbErr> {
-    let categories: String = r.try_get_by_index(5)?;
-    let claim_ids: String = r.try_get_by_index(6)?;
-    let currency: String = r.try_get_by_index(7)?;
-    let grounds: String = r.try_get_by_index(11)?;
-    let decision: Option<String> = r.try_get_by_index(14)?;
+fn case_from(row: &QueryResult) -> Result<CaseRow, DbErr> {
+    let r = CaseRecord::from_query_result(row, "")?;
     Ok(CaseRow {
-        case_id: r.try_get_by_index(0)?,
-        kind: r.try_get_by_index(1)?,
-        municipality: r.try_get_by_index(2)?,
-        debtor_id: r.try_get_by_index(3)?,
-        office: r.try_get_by_index(4)?,
-        categories: serde_json::from_str(&categories)
+        categories: serde_json::from_str(&r.categories)
             .map_err(|e| DbErr::Custom(format!("stored categories unreadable: {e}")))?,
-        claim_ids: serde_json::from_str(&claim_ids)
+        claim_ids: serde_json::from_str(&r.claim_ids)
             .map_err(|e| DbErr::Custom(format!("stored claim ids unreadable: {e}")))?,
-        currency: currency
+        currency: r
+            .currency
             .parse()
-            .map_err(|_| DbErr::Custom(format!("stored currency {currency:?} unreadable")))?,
-        balance: Money::from_minor(r.try_get_by_index(8)?),
-        opened_date: get_date(r, 9)?,
-        state: r.try_get_by_index(10)?,
-        grounds: parse_json(&grounds, "case grounds")?,
-        decided_by: r.try_get_by_index(12)?,
-        decided_date: get_opt_date(r, 13)?,
-        decision: decision
+            .map_err(|_| DbErr::Custom(format!("stored currency {:?} unreadable", r.currency)))?,
+        balance: Money::from_minor(r.balance_minor),
+        opened_date: r.opened_date.into(),
+        grounds: parse_json(&r.grounds, "case grounds")?,
+        decided_date: r.decided_date.map(BusinessDate::from),
+        decision: r
+            .decision
             .as_deref()
             .map(|d| parse_json(d, "case decision"))
             .transpose()?,
-        reason: r.try_get_by_index(15)?,
+        case_id: r.case_id,
+        kind: r.kind,
+        municipality: r.municipality,
+        debtor_id: r.debtor_id,
+        office: r.office,
+        state: r.state,
+        decided_by: r.decided_by,
+        reason: r.reason,
     })
 }
 
 /// Inserts cases that are not there yet (a day run again inserts nothing twice).
 pub async fn insert_cases(db: &impl ConnectionTrait, cases: &[CaseRow]) -> Result<(), DbErr> {
     for c in cases {
-        let values: Vec<Value> = vec![
-            c.case_id.clone().into(),
-            c.kind.clone().into(),
-            c.municipality.clone().into(),
-            c.debtor_id.clone().into(),
-            c.office.clone().into(),
-            json(&c.categories)?.into(),
-            json(&c.claim_ids)?.into(),
-            c.currency.code().into(),
-            c.balance.to_minor().into(),
-            date(c.opened_date),
-            c.state.clone().into(),
-            json(&c.grounds)?.into(),
-        ];
-        let sql = "INSERT INTO collection_cases (case_id, kind, municipality, debtor_id, office, \
-            categories, claim_ids, currency, balance_minor, opened_date, state, grounds) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (case_id) DO NOTHING";
-        db.execute_raw(stmt(db, sql.to_owned(), values)).await?;
+        let insert = Query::insert()
+            .into_table("collection_cases")
+            .columns(COLUMNS[..12].iter().copied())
+            .values_panic([
+                c.case_id.as_str().into(),
+                c.kind.as_str().into(),
+                c.municipality.as_str().into(),
+                c.debtor_id.as_str().into(),
+                c.office.as_str().into(),
+                json(&c.categories)?.into(),
+                json(&c.claim_ids)?.into(),
+                c.currency.code().into(),
+                c.balance.to_minor().into(),
+                date(c.opened_date).into(),
+                c.state.as_str().into(),
+                json(&c.grounds)?.into(),
+            ])
+            .on_conflict(OnConflict::column("case_id").do_nothing().to_owned())
+            .to_owned();
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -144,26 +192,25 @@ pub async fn cases(
     scope: Option<&[String]>,
     limit: u64,
 ) -> Result<Vec<CaseRow>, DbErr> {
-    let mut values: Vec<Value> = vec![filter.kind.clone().into()];
-    let mut sql = format!("SELECT {COLUMNS} FROM collection_cases WHERE kind = $1");
+    let mut select = select_cases()
+        .and_where(Expr::col("kind").eq(filter.kind.as_str()))
+        .to_owned();
     if let Some(state) = &filter.state {
-        values.push(state.clone().into());
-        sql.push_str(&format!(" AND state = ${}", values.len()));
+        select.and_where(Expr::col("state").eq(state.as_str()));
     }
     if let Some(m) = &filter.municipality {
-        values.push(m.clone().into());
-        sql.push_str(&format!(" AND municipality = ${}", values.len()));
+        select.and_where(Expr::col("municipality").eq(m.as_str()));
     }
     if let Some(max) = filter.max_balance {
-        values.push(max.to_minor().into());
-        sql.push_str(&format!(" AND balance_minor <= ${}", values.len()));
+        select.and_where(Expr::col("balance_minor").lte(max.to_minor()));
     }
     if let Some(min) = filter.min_balance {
-        values.push(min.to_minor().into());
-        sql.push_str(&format!(" AND balance_minor >= ${}", values.len()));
+        select.and_where(Expr::col("balance_minor").gte(min.to_minor()));
     }
-    sql.push_str(" ORDER BY opened_date, case_id");
-    let rows = db.query_all_raw(stmt(db, sql, values)).await?;
+    select
+        .order_by("opened_date", Order::Asc)
+        .order_by("case_id", Order::Asc);
+    let rows = db.query_all(&select).await?;
     let mut out = Vec::new();
     for row in &rows {
         let case = case_from(row)?;
@@ -187,9 +234,11 @@ pub async fn cases(
 
 /// One case, locked on PostgreSQL for the decision.
 pub async fn lock_case(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<CaseRow>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {COLUMNS} FROM collection_cases WHERE case_id = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![case_id.into()]))
+    let select = select_cases()
+        .and_where(Expr::col("case_id").eq(case_id))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(case_from)
@@ -206,20 +255,15 @@ pub async fn decide_case(
     decision: &Json,
     reason: &str,
 ) -> Result<(), DbErr> {
-    let sql = "UPDATE collection_cases SET state = $2, decided_by = $3, decided_date = $4, \
-        decision = $5, reason = $6 WHERE case_id = $1";
-    db.execute_raw(stmt(
-        db,
-        sql.to_owned(),
-        vec![
-            case_id.into(),
-            state.into(),
-            by.into(),
-            date(on),
-            json(decision)?.into(),
-            reason.into(),
-        ],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("collection_cases")
+        .value("state", state)
+        .value("decided_by", by)
+        .value("decided_date", date(on))
+        .value("decision", json(decision)?)
+        .value("reason", reason)
+        .and_where(Expr::col("case_id").eq(case_id))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Business days and the daily run: its cursor, failed attempts and parked debtors.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::Serialize;
 
 /// Where the daily run is: the last debtor key it committed.
@@ -40,47 +41,71 @@ pub async fn insert_business_day(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO business_days (business_date, state, opened_at) VALUES ($1, 'pending', $2) ON CONFLICT DO NOTHING",
-            vec![date(day), Utc::now().into()],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("business_days")
+        .columns(["business_date", "state", "opened_at"])
+        .values_panic([date(day).into(), "pending".into(), Utc::now().into()])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    let r = db.execute(&insert).await?;
     Ok(r.rows_affected() == 1)
 }
 
-fn day_from(r: &QueryResult) -> Result<BusinessDay, DbErr> {
-    let cursor = match (
-        get_opt_date(r, 2)?,
-        r.try_get_by_index::<Option<String>>(3)?,
-        r.try_get_by_index::<Option<String>>(4)?,
-    ) {
+/// A `business_days` row as stored (its run columns).
+#[derive(FromQueryResult)]
+struct DayRecord {
+    business_date: NaiveDate,
+    state: String,
+    cursor_date: Option<NaiveDate>,
+    cursor_municipality: Option<String>,
+    cursor_debtor: Option<String>,
+    debtors: i64,
+    decisions: i64,
+}
+
+fn day_from(row: &QueryResult) -> Result<BusinessDay, DbErr> {
+    let r = DayRecord::from_query_result(row, "")?;
+    let cursor = match (r.cursor_date, r.cursor_municipality, r.cursor_debtor) {
         (Some(next_action_date), Some(municipality), Some(debtor_id)) => Some(RunCursor {
-            next_action_date,
+            next_action_date: next_action_date.into(),
             municipality,
             debtor_id,
         }),
         _ => None,
     };
     Ok(BusinessDay {
-        date: get_date(r, 0)?,
-        state: r.try_get_by_index(1)?,
+        date: r.business_date.into(),
+        state: r.state,
         cursor,
-        debtors: r.try_get_by_index(5)?,
-        decisions: r.try_get_by_index(6)?,
+        debtors: r.debtors,
+        decisions: r.decisions,
     })
 }
 
-const DAY_COLUMNS: &str =
-    "business_date, state, cursor_date, cursor_municipality, cursor_debtor, debtors, decisions";
+/// `SELECT <the run columns> FROM business_days`.
+fn select_days() -> SelectStatement {
+    Query::select()
+        .columns([
+            "business_date",
+            "state",
+            "cursor_date",
+            "cursor_municipality",
+            "cursor_debtor",
+            "debtors",
+            "decisions",
+        ])
+        .from("business_days")
+        .to_owned()
+}
 
 /// The earliest business day whose run has not finished.
 pub async fn next_unfinished_day(db: &impl ConnectionTrait) -> Result<Option<BusinessDay>, DbErr> {
-    let sql = format!(
-        "SELECT {DAY_COLUMNS} FROM business_days WHERE state <> 'done' ORDER BY business_date LIMIT 1"
-    );
-    db.query_one_raw(stmt(db, sql, vec![]))
+    let select = select_days()
+        .and_where(Expr::col("state").ne("done"))
+        .order_by("business_date", Order::Asc)
+        .limit(1)
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(day_from)
@@ -93,9 +118,11 @@ pub async fn lock_day(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Option<BusinessDay>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {DAY_COLUMNS} FROM business_days WHERE business_date = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![date(day)]))
+    let select = select_days()
+        .and_where(Expr::col("business_date").eq(date(day)))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(day_from)
@@ -110,31 +137,29 @@ pub async fn advance_day(
     debtors: i64,
     decisions: i64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE business_days SET state = 'running', cursor_date = $2, cursor_municipality = $3, \
-         cursor_debtor = $4, debtors = debtors + $5, decisions = decisions + $6 WHERE business_date = $1",
-        vec![
-            date(day),
-            date(cursor.next_action_date),
-            cursor.municipality.clone().into(),
-            cursor.debtor_id.clone().into(),
-            debtors.into(),
-            decisions.into(),
-        ],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("business_days")
+        .value("state", "running")
+        .value("cursor_date", date(cursor.next_action_date))
+        .value("cursor_municipality", cursor.municipality.as_str())
+        .value("cursor_debtor", cursor.debtor_id.as_str())
+        .value("debtors", Expr::col("debtors").add(debtors))
+        .value("decisions", Expr::col("decisions").add(decisions))
+        .and_where(Expr::col("business_date").eq(date(day)))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
 /// Marks the day's run finished.
 pub async fn finish_day(db: &impl ConnectionTrait, day: BusinessDate) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE business_days SET state = 'done', finished_at = $2 WHERE business_date = $1",
-        vec![date(day), Utc::now().into()],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("business_days")
+        .value("state", "done")
+        .value("finished_at", Utc::now())
+        .and_where(Expr::col("business_date").eq(date(day)))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -147,25 +172,37 @@ pub async fn record_run_failure(
     error: &str,
 ) -> Result<i64, DbErr> {
     let error: String = error.chars().take(1000).collect();
+    let insert = Query::insert()
+        .into_table("run_failures")
+        .columns([
+            "business_date",
+            "municipality",
+            "debtor_id",
+            "failures",
+            "last_error",
+            "updated_at",
+        ])
+        .values_panic([
+            date(day).into(),
+            debtor.municipality.as_str().into(),
+            debtor.debtor_id.as_str().into(),
+            1i64.into(),
+            error.into(),
+            Utc::now().into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["business_date", "municipality", "debtor_id"])
+                .value("failures", Expr::col(("run_failures", "failures")).add(1))
+                .update_columns(["last_error", "updated_at"])
+                .to_owned(),
+        )
+        .returning_col("failures")
+        .to_owned();
     let row = db
-        .query_one_raw(stmt(
-            db,
-            "INSERT INTO run_failures (business_date, municipality, debtor_id, failures, last_error, updated_at) \
-             VALUES ($1, $2, $3, 1, $4, $5) \
-             ON CONFLICT (business_date, municipality, debtor_id) DO UPDATE \
-             SET failures = run_failures.failures + 1, last_error = excluded.last_error, updated_at = excluded.updated_at \
-             RETURNING failures",
-            vec![
-                date(day),
-                debtor.municipality.clone().into(),
-                debtor.debtor_id.clone().into(),
-                error.into(),
-                Utc::now().into(),
-            ],
-        ))
+        .query_one(&insert)
         .await?
         .ok_or_else(|| DbErr::Custom("recording a run failure returned no row".into()))?;
-    row.try_get_by_index(0)
+    row.try_get("", "failures")
 }
 
 /// Marks `debtor` as parked for `day`.
@@ -174,16 +211,14 @@ pub async fn park_debtor(
     day: BusinessDate,
     debtor: &RunCursor,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE run_failures SET parked = 1 WHERE business_date = $1 AND municipality = $2 AND debtor_id = $3",
-        vec![
-            date(day),
-            debtor.municipality.clone().into(),
-            debtor.debtor_id.clone().into(),
-        ],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("run_failures")
+        .value("parked", 1i64)
+        .and_where(Expr::col("business_date").eq(date(day)))
+        .and_where(Expr::col("municipality").eq(debtor.municipality.as_str()))
+        .and_where(Expr::col("debtor_id").eq(debtor.debtor_id.as_str()))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -207,22 +242,32 @@ pub async fn parked_debtors(
     db: &impl ConnectionTrait,
     day: BusinessDate,
 ) -> Result<Vec<ParkedDebtor>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT municipality, debtor_id, failures, last_error FROM run_failures \
-             WHERE business_date = $1 AND parked = 1 ORDER BY municipality, debtor_id",
-            vec![date(day)],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
+    #[derive(FromQueryResult)]
+    struct Record {
+        municipality: String,
+        debtor_id: String,
+        failures: i64,
+        last_error: String,
+    }
+    let select = Query::select()
+        .columns(["municipality", "debtor_id", "failures", "last_error"])
+        .from("run_failures")
+        .and_where(Expr::col("business_date").eq(date(day)))
+        .and_where(Expr::col("parked").eq(1))
+        .order_by("municipality", Order::Asc)
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|row| {
+            let r = Record::from_query_result(row, "")?;
             Ok(ParkedDebtor {
                 business_date: day,
-                municipality: r.try_get_by_index(0)?,
-                debtor_id: r.try_get_by_index(1)?,
-                failures: r.try_get_by_index(2)?,
-                last_error: r.try_get_by_index(3)?,
+                municipality: r.municipality,
+                debtor_id: r.debtor_id,
+                failures: r.failures,
+                last_error: r.last_error,
             })
         })
         .collect()

@@ -1,9 +1,10 @@
 //! Write-off proposals and their approval.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use restance_kernel::{BusinessDate, Currency, Money};
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::{Deserialize, Serialize};
 
 /// A write-off proposal.
@@ -35,26 +36,62 @@ pub struct WriteOffRow {
     pub approved_date: Option<BusinessDate>,
 }
 
-const WRITE_OFF_COLUMNS: &str = "write_off_id, claim_id, municipality, debtor_id, limitation_date, balance_minor, \
-    currency, proposed_date, state, approved_by, approved_at, approved_date";
+/// A `write_offs` row as stored.
+#[derive(FromQueryResult)]
+struct WriteOffRecord {
+    write_off_id: String,
+    claim_id: String,
+    municipality: String,
+    debtor_id: String,
+    limitation_date: NaiveDate,
+    balance_minor: i64,
+    currency: String,
+    proposed_date: NaiveDate,
+    state: String,
+    approved_by: Option<String>,
+    approved_at: Option<chrono::DateTime<Utc>>,
+    approved_date: Option<NaiveDate>,
+}
 
-fn write_off_from(r: &QueryResult) -> Result<WriteOffRow, DbErr> {
-    let currency: String = r.try_get_by_index(6)?;
+/// `SELECT <every write-off column> FROM write_offs`.
+fn select_write_offs() -> SelectStatement {
+    Query::select()
+        .columns([
+            "write_off_id",
+            "claim_id",
+            "municipality",
+            "debtor_id",
+            "limitation_date",
+            "balance_minor",
+            "currency",
+            "proposed_date",
+            "state",
+            "approved_by",
+            "approved_at",
+            "approved_date",
+        ])
+        .from("write_offs")
+        .to_owned()
+}
+
+fn write_off_from(row: &QueryResult) -> Result<WriteOffRow, DbErr> {
+    let r = WriteOffRecord::from_query_result(row, "")?;
     Ok(WriteOffRow {
-        write_off_id: r.try_get_by_index(0)?,
-        claim_id: r.try_get_by_index(1)?,
-        municipality: r.try_get_by_index(2)?,
-        debtor_id: r.try_get_by_index(3)?,
-        limitation_date: get_date(r, 4)?,
-        balance: Money::from_minor(r.try_get_by_index(5)?),
-        currency: currency
+        currency: r
+            .currency
             .parse()
-            .map_err(|_| DbErr::Custom(format!("stored currency {currency:?} unreadable")))?,
-        proposed_date: get_date(r, 7)?,
-        state: r.try_get_by_index(8)?,
-        approved_by: r.try_get_by_index(9)?,
-        approved_at: r.try_get_by_index(10)?,
-        approved_date: get_opt_date(r, 11)?,
+            .map_err(|_| DbErr::Custom(format!("stored currency {:?} unreadable", r.currency)))?,
+        write_off_id: r.write_off_id,
+        claim_id: r.claim_id,
+        municipality: r.municipality,
+        debtor_id: r.debtor_id,
+        limitation_date: r.limitation_date.into(),
+        balance: Money::from_minor(r.balance_minor),
+        proposed_date: r.proposed_date.into(),
+        state: r.state,
+        approved_by: r.approved_by,
+        approved_at: r.approved_at,
+        approved_date: r.approved_date.map(BusinessDate::from),
     })
 }
 
@@ -64,23 +101,33 @@ pub async fn insert_write_offs(
     rows: &[WriteOffRow],
 ) -> Result<(), DbErr> {
     for w in rows {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO write_offs (write_off_id, claim_id, municipality, debtor_id, limitation_date, \
-             balance_minor, currency, proposed_date, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed') \
-             ON CONFLICT DO NOTHING",
-            vec![
-                w.write_off_id.clone().into(),
-                w.claim_id.clone().into(),
-                w.municipality.clone().into(),
-                w.debtor_id.clone().into(),
-                date(w.limitation_date),
+        let insert = Query::insert()
+            .into_table("write_offs")
+            .columns([
+                "write_off_id",
+                "claim_id",
+                "municipality",
+                "debtor_id",
+                "limitation_date",
+                "balance_minor",
+                "currency",
+                "proposed_date",
+                "state",
+            ])
+            .values_panic([
+                w.write_off_id.as_str().into(),
+                w.claim_id.as_str().into(),
+                w.municipality.as_str().into(),
+                w.debtor_id.as_str().into(),
+                date(w.limitation_date).into(),
                 w.balance.to_minor().into(),
                 w.currency.code().into(),
-                date(w.proposed_date),
-            ],
-        ))
-        .await?;
+                date(w.proposed_date).into(),
+                "proposed".into(),
+            ])
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .to_owned();
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -92,23 +139,20 @@ pub async fn write_offs_in_state(
     municipalities: Option<&[String]>,
     limit: i64,
 ) -> Result<Vec<WriteOffRow>, DbErr> {
-    let mut values: Vec<sea_orm::Value> = vec![state.into(), limit.into()];
-    let only = match municipalities {
+    let mut select = select_write_offs()
+        .and_where(Expr::col("state").eq(state))
+        .order_by("proposed_date", Order::Asc)
+        .order_by("write_off_id", Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .to_owned();
+    match municipalities {
         Some([]) => return Ok(Vec::new()),
         Some(codes) => {
-            values.extend(codes.iter().map(|c| c.as_str().into()));
-            format!(
-                " AND municipality IN ({})",
-                restance_store::placeholder_list(3, codes.len())
-            )
+            select.and_where(Expr::col("municipality").is_in(codes.iter().map(String::as_str)));
         }
-        None => String::new(),
-    };
-    let sql = format!(
-        "SELECT {WRITE_OFF_COLUMNS} FROM write_offs WHERE state = $1{only} \
-         ORDER BY proposed_date, write_off_id LIMIT $2"
-    );
-    db.query_all_raw(stmt(db, sql, values))
+        None => {}
+    }
+    db.query_all(&select)
         .await?
         .iter()
         .map(write_off_from)
@@ -120,10 +164,12 @@ pub async fn write_offs_of_claim(
     db: &impl ConnectionTrait,
     claim_id: &str,
 ) -> Result<Vec<WriteOffRow>, DbErr> {
-    let sql = format!(
-        "SELECT {WRITE_OFF_COLUMNS} FROM write_offs WHERE claim_id = $1 ORDER BY proposed_date, write_off_id"
-    );
-    db.query_all_raw(stmt(db, sql, vec![claim_id.into()]))
+    let select = select_write_offs()
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .order_by("proposed_date", Order::Asc)
+        .order_by("write_off_id", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
         .await?
         .iter()
         .map(write_off_from)
@@ -135,9 +181,11 @@ pub async fn lock_write_off(
     db: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<WriteOffRow>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {WRITE_OFF_COLUMNS} FROM write_offs WHERE write_off_id = $1{lock}");
-    db.query_one_raw(stmt(db, sql, vec![id.into()]))
+    let select = select_write_offs()
+        .and_where(Expr::col("write_off_id").eq(id))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
         .await?
         .as_ref()
         .map(write_off_from)
@@ -151,13 +199,15 @@ pub async fn approve_write_off(
     by: &str,
     on: BusinessDate,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE write_offs SET state = 'approved', approved_by = $2, approved_at = $3, approved_date = $4 \
-         WHERE write_off_id = $1",
-        vec![id.into(), by.into(), Utc::now().into(), date(on)],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("write_offs")
+        .value("state", "approved")
+        .value("approved_by", by)
+        .value("approved_at", Utc::now())
+        .value("approved_date", date(on))
+        .and_where(Expr::col("write_off_id").eq(id))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
 
@@ -168,11 +218,12 @@ pub async fn close_write_offs(
     claim_id: &str,
     state: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE write_offs SET state = $2 WHERE claim_id = $1 AND state IN ('proposed', 'approved')",
-        vec![claim_id.into(), state.into()],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("write_offs")
+        .value("state", state)
+        .and_where(Expr::col("claim_id").eq(claim_id))
+        .and_where(Expr::col("state").is_in(["proposed", "approved"]))
+        .to_owned();
+    db.execute(&update).await?;
     Ok(())
 }
