@@ -1,6 +1,5 @@
 //! The invoicing schema. Money columns are integer øre (`*_minor`).
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -24,20 +23,6 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(Erasures),
         ]
-    }
-}
-
-/// An auto-numbered `BIGINT` primary key: on PostgreSQL a `bigserial` (a sequence and its
-/// `nextval` default), as the tables already in production have it (sea-query's own
-/// auto-increment is an identity column there); on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
-fn seq_key(manager: &SchemaManager, name: &'static str) -> ColumnDef {
-    match manager.get_database_backend() {
-        DbBackend::Postgres => ColumnDef::new(name)
-            .custom("bigserial")
-            .not_null()
-            .primary_key()
-            .take(),
-        _ => big_pk_auto(name),
     }
 }
 
@@ -83,7 +68,7 @@ impl MigrationTrait for Ledger {
             .create_table(
                 Table::create()
                     .table("claims")
-                    .col(seq_key(manager, "seq"))
+                    .col(big_pk_auto("seq"))
                     .col(text("claim_id").unique_key())
                     .col(text("source"))
                     .col(text("invoice_id"))
@@ -154,7 +139,7 @@ impl MigrationTrait for Ledger {
             .create_table(
                 Table::create()
                     .table("ledger_lines")
-                    .col(seq_key(manager, "seq"))
+                    .col(big_pk_auto("seq"))
                     .col(text("claim_id"))
                     .col(text("kind"))
                     .col(text("ref_id"))
@@ -443,21 +428,8 @@ impl MigrationTrait for Refunds {
                     .to_owned(),
             )
             .await?;
-        // The API audit trail (`restance_runtime::audit`'s `api_audit`), here as sea-query.
         manager
-            .create_table(
-                Table::create()
-                    .table("api_audit")
-                    .col(seq_key(manager, "seq"))
-                    .col(timestamp_with_time_zone("at"))
-                    .col(text("caller"))
-                    .col(text("role"))
-                    .col(text("action"))
-                    .col(text("target"))
-                    .col(text("outcome"))
-                    .col(text("detail"))
-                    .to_owned(),
-            )
+            .create_table(restance_runtime::audit::api_audit_table())
             .await
     }
 }
