@@ -1,6 +1,8 @@
 //! The writes: a paper application, one step of the routine, a creditor's answer, in one transaction each.
 
 use super::*;
+use crate::domain::Rules;
+use sea_orm::DatabaseTransaction;
 
 /// `POST /api/v1/cases`: a paper application registered by the document centre — the
 /// contract's `data` of `selfservice.counselling.applied.v1`. 201 with the new case; 200 with
@@ -146,44 +148,27 @@ pub(super) async fn creditor_answer(
     }
 }
 
-pub(super) async fn write(
-    state: &ApiState,
-    caller: &Caller,
-    id: &str,
-    action: &str,
+/// `step` applied to the case on `on` by `by`: what it sends and the audit's detail, or the
+/// refusal (the routine's rule, a creditor not on the case, an item that does not read); the
+/// outer error is the database's.
+async fn apply(
+    tx: &DatabaseTransaction,
+    shared: &Shared,
+    stored: &mut StoredCase,
     step: Step,
-) -> Result<Json<CaseView>, ApiError> {
-    let target = format!("case:{id}");
-    if !valid_id(id) {
-        let e = ApiError::bad_request("case id must be 1–100 characters");
-        return Err(refuse(state, caller, action, &target, e).await);
-    }
-    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
-    let Some(mut stored) = cases::load(&tx, id, true).await? else {
-        drop(tx);
-        return Err(refuse(state, caller, action, &target, ApiError::not_found(NO_CASE)).await);
-    };
-    if !caller.sees(&stored.municipality) {
-        drop(tx);
-        return Err(
-            out_of_scope(state, caller, action, &target, ApiError::not_found(NO_CASE)).await,
-        );
-    }
-    let shared = &state.shared;
-    let on = days::latest(&tx)
-        .await?
-        .unwrap_or_else(|| today_in(shared, &stored.municipality))
-        .max(stored.case.opened_on);
-    let cal = shared.calendar(&stored.municipality);
-    let rules = shared.rules(&cal);
-    let by = caller.name.as_str();
+    on: BusinessDate,
+    rules: &Rules<'_>,
+    by: &str,
+) -> Result<Result<(Vec<Effect>, String), ApiError>, ApiError> {
+    let id = stored.case_id.clone();
+    let id = id.as_str();
     let mut detail = String::new();
     let result: Result<Vec<Effect>, ApiError> = match step {
         Step::Call(o) => {
             detail = format!("{o:?}").to_lowercase();
             stored
                 .case
-                .log_call(on, o, by, &rules)
+                .log_call(on, o, by, rules)
                 .map_err(|r| refused(id, r))
         }
         Step::Contact(how) => stored
@@ -195,7 +180,7 @@ pub(super) async fn write(
             detail = "suitable".into();
             stored
                 .case
-                .review(on, Decision::Suitable { meeting }, by, &rules)
+                .review(on, Decision::Suitable { meeting }, by, rules)
                 .map_err(|r| refused(id, r))
         }
         Step::NotSuitable(note) => {
@@ -206,7 +191,7 @@ pub(super) async fn write(
             let d = Decision::NotSuitable { refer_to, note };
             stored
                 .case
-                .review(on, d, by, &rules)
+                .review(on, d, by, rules)
                 .map_err(|r| refused(id, r))
         }
         Step::Documents {
@@ -221,7 +206,7 @@ pub(super) async fn write(
             );
             stored
                 .case
-                .documents(on, &received, &missing, poa, by, &rules)
+                .documents(on, &received, &missing, poa, by, rules)
                 .map_err(|r| refused(id, r))
         }
         Step::Meeting(m) => {
@@ -243,7 +228,7 @@ pub(super) async fn write(
             detail = format!("creditor {}", stored.case.creditors.len());
             stored
                 .case
-                .add_creditor(on, c, by, &rules)
+                .add_creditor(on, c, by, rules)
                 .map_err(|r| refused(id, r))
         }
         Step::Answer(n, body) => match stored.case.creditors.get(n) {
@@ -276,7 +261,7 @@ pub(super) async fn write(
             .map(|()| Vec::new())
             .map_err(|r| refused(id, r)),
         Step::Schedule => {
-            let restance = restance_items(&tx, shared, &stored).await?;
+            let restance = restance_items(tx, shared, stored).await?;
             let currency = shared.currency_of(&stored.municipality);
             stored
                 .case
@@ -292,12 +277,46 @@ pub(super) async fn write(
             detail = format!("reason {}", reason.as_str());
             stored
                 .case
-                .close(on, reason, &note, by, &rules)
+                .close(on, reason, &note, by, rules)
                 .map_err(|r| refused(id, r))
         }
     };
-    let effects = match result {
-        Ok(e) => e,
+    Ok(result.map(|effects| (effects, detail)))
+}
+
+pub(super) async fn write(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    step: Step,
+) -> Result<Json<CaseView>, ApiError> {
+    let target = format!("case:{id}");
+    if !valid_id(id) {
+        let e = ApiError::bad_request("case id must be 1–100 characters");
+        return Err(refuse(state, caller, action, &target, e).await);
+    }
+    let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
+    let Some(mut stored) = cases::load(&tx, id, true).await? else {
+        drop(tx);
+        return Err(refuse(state, caller, action, &target, ApiError::not_found(NO_CASE)).await);
+    };
+    if !caller.sees(&stored.municipality) {
+        drop(tx);
+        return Err(
+            out_of_scope(state, caller, action, &target, ApiError::not_found(NO_CASE)).await,
+        );
+    }
+    let shared = &state.shared;
+    let on = days::latest(&tx)
+        .await?
+        .unwrap_or_else(|| today_in(shared, &stored.municipality))
+        .max(stored.case.opened_on);
+    let cal = shared.calendar(&stored.municipality);
+    let rules = shared.rules(&cal);
+    let result = apply(&tx, shared, &mut stored, step, on, &rules, &caller.name).await?;
+    let (effects, detail) = match result {
+        Ok(applied) => applied,
         Err(e) => {
             drop(tx);
             return Err(refuse(state, caller, action, &target, e).await);
