@@ -4,16 +4,32 @@
 
 use chrono::NaiveDate;
 use restance_kernel::BusinessDate;
-use restance_store::{date, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use super::get;
 use super::guarantees::{self, StoredGuarantee};
 
 /// What erased personal data reads as.
 pub const ERASED: &str = "[erased]";
 
 /// The recovery case states in which a case has ended.
-const ENDED_STATES: &str = "('settled', 'released', 'closed')";
+const ENDED_STATES: [&str; 3] = ["settled", "released", "closed"];
+
+/// `SELECT 1 FROM recovery_cases c WHERE c.guarantee_id = <guarantee>`, and with `open` only
+/// the cases that have not ended.
+fn cases_of(guarantee: Expr, open: bool) -> SelectStatement {
+    let mut select = Query::select()
+        .expr(Expr::val(1))
+        .from_as("recovery_cases", "c")
+        .and_where(Expr::col(("c", "guarantee_id")).eq(guarantee))
+        .to_owned();
+    if open {
+        select.and_where(Expr::col(("c", "state")).is_not_in(ENDED_STATES));
+    }
+    select
+}
 
 /// A guarantee not yet erased whose recovery cases (at least one) have all ended, with the
 /// latest date one of their steps was recorded.
@@ -31,29 +47,45 @@ pub struct EndedGuarantee {
 /// `(municipality, guarantee_id)` order. A guarantee gets its case on the day it ends, so one
 /// without a case is still in force.
 pub async fn ended_guarantees(db: &impl ConnectionTrait) -> Result<Vec<EndedGuarantee>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT g.guarantee_id, \
-                   (SELECT COUNT(*) FROM recovery_cases c WHERE c.guarantee_id = g.guarantee_id), \
-                   (SELECT MAX(s.step_date) FROM case_steps s JOIN recovery_cases c \
-                      ON c.case_id = s.case_id WHERE c.guarantee_id = g.guarantee_id) \
-                 FROM guarantees g \
-                 WHERE NOT EXISTS (SELECT 1 FROM erasures e WHERE e.guarantee_id = g.guarantee_id) \
-                   AND EXISTS (SELECT 1 FROM recovery_cases c WHERE c.guarantee_id = g.guarantee_id) \
-                   AND NOT EXISTS (SELECT 1 FROM recovery_cases c \
-                     WHERE c.guarantee_id = g.guarantee_id AND c.state NOT IN {ENDED_STATES}) \
-                 ORDER BY g.municipality, g.guarantee_id"
-            ),
-            vec![],
-        ))
-        .await?;
+    let g = || Expr::col(("g", "guarantee_id"));
+    let case_count = Query::select()
+        .expr(Expr::col(("c", "case_id")).count())
+        .from_as("recovery_cases", "c")
+        .and_where(Expr::col(("c", "guarantee_id")).eq(g()))
+        .to_owned();
+    let last_step = Query::select()
+        .expr(Expr::col(("s", "step_date")).max())
+        .from_as("case_steps", "s")
+        .join_as(
+            JoinType::InnerJoin,
+            "recovery_cases",
+            "c",
+            Expr::col(("c", "case_id")).equals(("s", "case_id")),
+        )
+        .and_where(Expr::col(("c", "guarantee_id")).eq(g()))
+        .to_owned();
+    let erased = Query::select()
+        .expr(Expr::val(1))
+        .from_as("erasures", "e")
+        .and_where(Expr::col(("e", "guarantee_id")).eq(g()))
+        .to_owned();
+    let select = Query::select()
+        .column(("g", "guarantee_id"))
+        .expr_as(case_count, "cases")
+        .expr_as(last_step, "last_step")
+        .from_as("guarantees", "g")
+        .and_where(Expr::not_exists(erased))
+        .and_where(Expr::exists(cases_of(g(), false)))
+        .and_where(Expr::not_exists(cases_of(g(), true)))
+        .order_by(("g", "municipality"), Order::Asc)
+        .order_by(("g", "guarantee_id"), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: String = r.try_get_by_index(0)?;
-        let cases: i64 = r.try_get_by_index(1)?;
-        let last_step: Option<NaiveDate> = r.try_get_by_index(2)?;
+        let id: String = get(&r, "guarantee_id")?;
+        let cases: i64 = get(&r, "cases")?;
+        let last_step: Option<NaiveDate> = get(&r, "last_step")?;
         if let Some(stored) = guarantees::find(db, &id).await? {
             out.push(EndedGuarantee {
                 stored,
@@ -87,62 +119,85 @@ pub async fn erase_guarantee(
     }
     kept.insert("name".to_owned(), ERASED.into());
     let guarantor = serde_json::Value::Object(kept).to_string();
-    let done = db
-        .execute_raw(stmt(
-            db,
-            format!(
-                "UPDATE guarantees SET resident_national_id = '', spouse_national_id = '', \
-                   person_id = $2, guarantor = $3 \
-                 WHERE guarantee_id = $1 \
-                   AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.guarantee_id = $1) \
-                   AND NOT EXISTS (SELECT 1 FROM recovery_cases c \
-                     WHERE c.guarantee_id = $1 AND c.state NOT IN {ENDED_STATES})"
-            ),
-            vec![g.into(), ERASED.into(), guarantor.into()],
-        ))
-        .await?;
+    let erased = Query::select()
+        .expr(Expr::val(1))
+        .from_as("erasures", "e")
+        .and_where(Expr::col(("e", "guarantee_id")).eq(g))
+        .to_owned();
+    let erase = Query::update()
+        .table("guarantees")
+        .value("resident_national_id", "")
+        .value("spouse_national_id", "")
+        .value("person_id", ERASED)
+        .value("guarantor", guarantor)
+        .and_where(Expr::col("guarantee_id").eq(g))
+        .and_where(Expr::not_exists(erased))
+        .and_where(Expr::not_exists(cases_of(Expr::val(g), true)))
+        .to_owned();
+    let done = db.execute(&erase).await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO erasures (guarantee_id, municipality, ended_on, erased_on, legal_source) \
-         VALUES ($1, $2, $3, $4, $5)",
-        vec![
+    let record = Query::insert()
+        .into_table("erasures")
+        .columns([
+            "guarantee_id",
+            "municipality",
+            "ended_on",
+            "erased_on",
+            "legal_source",
+        ])
+        .values_panic([
             g.into(),
             stored.municipality.clone().into(),
-            date(ended_on),
-            date(erased_on),
+            date(ended_on).into(),
+            date(erased_on).into(),
             legal_source.into(),
-        ],
-    ))
-    .await?;
+        ])
+        .to_owned();
+    db.execute(&record).await?;
     // a benefit or report that concerns another guarantee not erased keeps the national id
-    db.execute_raw(stmt(
-        db,
-        "UPDATE benefits SET recipient_national_id = '' \
-         WHERE EXISTS (SELECT 1 FROM benefit_links l WHERE l.source = benefits.source \
-             AND l.benefit_id = benefits.benefit_id AND l.guarantee_id = $1) \
-           AND NOT EXISTS (SELECT 1 FROM benefit_links l WHERE l.source = benefits.source \
-             AND l.benefit_id = benefits.benefit_id AND l.guarantee_id NOT IN \
-               (SELECT e.guarantee_id FROM erasures e))",
-        vec![g.into()],
-    ))
-    .await?;
-    db.execute_raw(stmt(
-        db,
-        "UPDATE benefit_reports SET recipient_national_id = '', person_id = $2 \
-         WHERE guarantee_id = $1",
-        vec![g.into(), ERASED.into()],
-    ))
-    .await?;
-    db.execute_raw(stmt(
-        db,
-        "UPDATE held_letters SET request = '{}' WHERE sent_on IS NOT NULL AND case_id IN \
-           (SELECT c.case_id FROM recovery_cases c WHERE c.guarantee_id = $1)",
-        vec![g.into()],
-    ))
-    .await?;
+    let links = |also: Expr| {
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as("benefit_links", "l")
+            .and_where(Expr::col(("l", "source")).equals(("benefits", "source")))
+            .and_where(Expr::col(("l", "benefit_id")).equals(("benefits", "benefit_id")))
+            .and_where(also)
+            .to_owned()
+    };
+    let erased_ids = Query::select()
+        .column(("e", "guarantee_id"))
+        .from_as("erasures", "e")
+        .to_owned();
+    let benefits = Query::update()
+        .table("benefits")
+        .value("recipient_national_id", "")
+        .and_where(Expr::exists(links(Expr::col(("l", "guarantee_id")).eq(g))))
+        .and_where(Expr::not_exists(links(
+            Expr::col(("l", "guarantee_id")).not_in_subquery(erased_ids),
+        )))
+        .to_owned();
+    db.execute(&benefits).await?;
+    let reports = Query::update()
+        .table("benefit_reports")
+        .value("recipient_national_id", "")
+        .value("person_id", ERASED)
+        .and_where(Expr::col("guarantee_id").eq(g))
+        .to_owned();
+    db.execute(&reports).await?;
+    let case_ids = Query::select()
+        .column(("c", "case_id"))
+        .from_as("recovery_cases", "c")
+        .and_where(Expr::col(("c", "guarantee_id")).eq(g))
+        .to_owned();
+    let letters = Query::update()
+        .table("held_letters")
+        .value("request", "{}")
+        .and_where(Expr::col("sent_on").is_not_null())
+        .and_where(Expr::col("case_id").in_subquery(case_ids))
+        .to_owned();
+    db.execute(&letters).await?;
     Ok(true)
 }
 
@@ -154,30 +209,32 @@ pub async fn erase_files_before(
     db: &impl ConnectionTrait,
     before: BusinessDate,
 ) -> Result<u64, DbErr> {
-    let daily = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE report_files SET csv = '' WHERE file_date < $1 AND csv <> ''",
-            vec![date(before)],
-        ))
-        .await?
-        .rows_affected();
-    let statements = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE statements SET xlsx_base64 = '' WHERE produced_on < $1 AND xlsx_base64 <> ''",
-            vec![date(before)],
-        ))
-        .await?
-        .rows_affected();
+    let daily = Query::update()
+        .table("report_files")
+        .value("csv", "")
+        .and_where(Expr::col("file_date").lt(date(before)))
+        .and_where(Expr::col("csv").ne(""))
+        .to_owned();
+    let daily = db.execute(&daily).await?.rows_affected();
+    let statements = Query::update()
+        .table("statements")
+        .value("xlsx_base64", "")
+        .and_where(Expr::col("produced_on").lt(date(before)))
+        .and_where(Expr::col("xlsx_base64").ne(""))
+        .to_owned();
+    let statements = db.execute(&statements).await?.rows_affected();
     Ok(daily + statements)
 }
 
 /// How many guarantees were erased so far.
 pub async fn erasures_so_far(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let count = Query::select()
+        .expr_as(Expr::col("guarantee_id").count(), "erasures")
+        .from("erasures")
+        .to_owned();
     let row = db
-        .query_one_raw(stmt(db, "SELECT COUNT(*) FROM erasures", vec![]))
+        .query_one(&count)
         .await?
         .ok_or_else(|| DbErr::Custom("no row from COUNT".to_owned()))?;
-    row.try_get_by_index(0)
+    get(&row, "erasures")
 }
