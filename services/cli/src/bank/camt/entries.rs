@@ -114,14 +114,9 @@ impl<'c> Reader<'_, 'c> {
         }
     }
 
-    fn entry(
-        &mut self,
-        path: &str,
-        entry: &Ntry,
-        code: &str,
-        municipality: &Municipality,
-        account: &str,
-    ) {
+    /// True for a booked credit (money in) that is not a reversal; anything else is skipped or
+    /// a problem, recorded here.
+    fn booked_credit(&mut self, path: &str, entry: &Ntry) -> bool {
         let status = entry.status.as_ref().and_then(Status::code);
         match entry.credit_debit.as_deref().map(str::trim) {
             Some("CRDT") => {}
@@ -130,18 +125,18 @@ impl<'c> Reader<'_, 'c> {
                     path,
                     "a debit (CdtDbtInd DBIT): money out, not a payment in".into(),
                 );
-                return;
+                return false;
             }
             Some(other) => {
                 self.problem(
                     &format!("{path}/CdtDbtInd"),
                     format!("{other}: expected CRDT or DBIT"),
                 );
-                return;
+                return false;
             }
             None => {
                 self.problem(&format!("{path}/CdtDbtInd"), "missing".into());
-                return;
+                return false;
             }
         }
         if entry.reversal.as_deref().map(str::trim) == Some("true") {
@@ -149,18 +144,34 @@ impl<'c> Reader<'_, 'c> {
                 path,
                 "a reversal (RvslInd true) of an earlier entry: book it by hand".into(),
             );
-            return;
+            return false;
         }
         match status {
             Some("BOOK") => {}
             Some(other) => {
                 self.skip(path, format!("status {other}, not BOOK: not booked yet"));
-                return;
+                return false;
             }
             None => {
                 self.problem(&format!("{path}/Sts"), "missing".into());
-                return;
+                return false;
             }
+        }
+        true
+    }
+
+    /// One entry: a payment, or one per transaction of its details (their amounts must add up
+    /// to the entry's), each with an id that is the same on every import of the file.
+    fn entry(
+        &mut self,
+        path: &str,
+        entry: &Ntry,
+        code: &str,
+        municipality: &Municipality,
+        account: &str,
+    ) {
+        if !self.booked_credit(path, entry) {
+            return;
         }
         let Some(entry_amount) =
             self.amount(&format!("{path}/Amt"), entry.amount.as_ref(), municipality)
