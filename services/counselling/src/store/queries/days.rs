@@ -2,18 +2,19 @@
 //! counsellors' task lists.
 
 use restance_kernel::BusinessDate;
-use restance_store::{date, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// Records an opened business date (a date seen before is no change).
 pub async fn record(db: &impl ConnectionTrait, day: BusinessDate) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO business_days (business_date) VALUES ($1) ON CONFLICT (business_date) DO NOTHING",
-        vec![date(day)],
-    ))
-    .await
-    .map(|_| ())
+    let insert = Query::insert()
+        .into_table("business_days")
+        .columns(["business_date"])
+        .values_panic([date(day).into()])
+        .on_conflict(OnConflict::column("business_date").do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await.map(|_| ())
 }
 
 /// The latest business date opened, if any.

@@ -1,8 +1,11 @@
 //! `holds`: the holds on the municipality's dunning a case asked for, one per (case, debtor).
 
 use restance_kernel::BusinessDate;
-use restance_store::{date, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
+
+use super::{get, get_day, get_opt_day};
 
 /// Records a hold; false when the case holds the debtor already.
 pub async fn insert(
@@ -12,14 +15,22 @@ pub async fn insert(
     debtor_id: &str,
     from: BusinessDate,
 ) -> Result<bool, DbErr> {
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO holds (case_id, municipality, debtor_id, held_from) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (case_id, debtor_id) DO NOTHING",
-            vec![case_id.into(), municipality.into(), debtor_id.into(), date(from)],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("holds")
+        .columns(["case_id", "municipality", "debtor_id", "held_from"])
+        .values_panic([
+            case_id.into(),
+            municipality.into(),
+            debtor_id.into(),
+            date(from).into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["case_id", "debtor_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -29,23 +40,25 @@ pub async fn release(
     case_id: &str,
     on: BusinessDate,
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT municipality, debtor_id FROM holds WHERE case_id = $1 AND released_on IS NULL ORDER BY debtor_id",
-            vec![case_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(["municipality", "debtor_id"])
+        .from("holds")
+        .and_where(Expr::col("case_id").eq(case_id))
+        .and_where(Expr::col("released_on").is_null())
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     let out: Vec<(String, String)> = rows
         .iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .map(|r| Ok((get(r, "municipality")?, get(r, "debtor_id")?)))
         .collect::<Result<_, DbErr>>()?;
-    db.execute_raw(stmt(
-        db,
-        "UPDATE holds SET released_on = $2 WHERE case_id = $1 AND released_on IS NULL",
-        vec![case_id.into(), date(on)],
-    ))
-    .await?;
+    let update = Query::update()
+        .table("holds")
+        .value("released_on", date(on))
+        .and_where(Expr::col("case_id").eq(case_id))
+        .and_where(Expr::col("released_on").is_null())
+        .to_owned();
+    db.execute(&update).await?;
     Ok(out)
 }
 
@@ -54,19 +67,19 @@ pub async fn of_case(
     db: &impl ConnectionTrait,
     case_id: &str,
 ) -> Result<Vec<(String, BusinessDate, Option<BusinessDate>)>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT debtor_id, held_from, released_on FROM holds WHERE case_id = $1 ORDER BY debtor_id",
-            vec![case_id.into()],
-        ))
-        .await?;
+    let select = Query::select()
+        .columns(["debtor_id", "held_from", "released_on"])
+        .from("holds")
+        .and_where(Expr::col("case_id").eq(case_id))
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|r| {
             Ok((
-                r.try_get_by_index(0)?,
-                restance_store::get_date(r, 1)?,
-                restance_store::get_opt_date(r, 2)?,
+                get(r, "debtor_id")?,
+                get_day(r, "held_from")?,
+                get_opt_day(r, "released_on")?,
             ))
         })
         .collect()

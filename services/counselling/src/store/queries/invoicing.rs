@@ -3,8 +3,10 @@
 //! version seen.
 
 use restance_kernel::Money;
-use restance_store::{get_money, stmt};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
+
+use super::{get, get_money};
 
 /// Stores a debtor's national id at `version` (an older version changes nothing).
 pub async fn upsert_debtor(
@@ -14,20 +16,25 @@ pub async fn upsert_debtor(
     national_id: &str,
     version: i64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO debtors (municipality, debtor_id, national_id, version) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (municipality, debtor_id) DO UPDATE SET national_id = excluded.national_id, \
-         version = excluded.version WHERE debtors.version < excluded.version",
-        vec![
+    let upsert = Query::insert()
+        .into_table("debtors")
+        .columns(["municipality", "debtor_id", "national_id", "version"])
+        .values_panic([
             municipality.into(),
             debtor_id.into(),
             national_id.into(),
             version.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id"])
+                .update_columns(["national_id", "version"])
+                .action_and_where(
+                    Expr::col(("debtors", "version")).lt(Expr::col(("excluded", "version"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await.map(|_| ())
 }
 
 /// The debtor ids of a person in a municipality.
@@ -36,14 +43,15 @@ pub async fn debtors_of_person(
     municipality: &str,
     national_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT debtor_id FROM debtors WHERE municipality = $1 AND national_id = $2 ORDER BY debtor_id",
-            vec![municipality.into(), national_id.into()],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let select = Query::select()
+        .column("debtor_id")
+        .from("debtors")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("national_id").eq(national_id))
+        .order_by("debtor_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "debtor_id")).collect()
 }
 
 /// A claim as kept here.
@@ -73,14 +81,10 @@ pub struct ClaimRow {
 
 /// Stores a claim at its version (an older version changes nothing).
 pub async fn upsert_claim(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO claims (claim_id, municipality, debtor_id, category, invoice_id, currency, \
-         balance_minor, interest_minor, open, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (claim_id) DO UPDATE SET balance_minor = excluded.balance_minor, \
-         interest_minor = excluded.interest_minor, open = excluded.open, version = excluded.version \
-         WHERE claims.version < excluded.version",
-        vec![
+    let upsert = Query::insert()
+        .into_table("claims")
+        .columns(CLAIM_COLUMNS)
+        .values_panic([
             c.claim_id.clone().into(),
             c.municipality.clone().into(),
             c.debtor_id.clone().into(),
@@ -91,10 +95,17 @@ pub async fn upsert_claim(db: &impl ConnectionTrait, c: &ClaimRow) -> Result<(),
             c.interest.to_minor().into(),
             c.open.into(),
             c.version.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+        ])
+        .on_conflict(
+            OnConflict::column("claim_id")
+                .update_columns(["balance_minor", "interest_minor", "open", "version"])
+                .action_and_where(
+                    Expr::col(("claims", "version")).lt(Expr::col(("excluded", "version"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await.map(|_| ())
 }
 
 /// The version of a claim kept here, if any.
@@ -102,7 +113,7 @@ pub async fn claim_version(
     db: &impl ConnectionTrait,
     claim_id: &str,
 ) -> Result<Option<ClaimRow>, DbErr> {
-    let rows = claims_where(db, "claim_id = $1", vec![claim_id.into()]).await?;
+    let rows = claims_where(db, Cond::all().add(Expr::col("claim_id").eq(claim_id))).await?;
     Ok(rows.into_iter().next())
 }
 
@@ -117,8 +128,11 @@ pub async fn open_claims_of(
         out.extend(
             claims_where(
                 db,
-                "municipality = $1 AND debtor_id = $2 AND open AND balance_minor > 0",
-                vec![municipality.into(), d.clone().into()],
+                Cond::all()
+                    .add(Expr::col("municipality").eq(municipality))
+                    .add(Expr::col("debtor_id").eq(d.as_str()))
+                    .add(Expr::col("open"))
+                    .add(Expr::col("balance_minor").gt(0)),
             )
             .await?,
         );
@@ -126,34 +140,41 @@ pub async fn open_claims_of(
     Ok(out)
 }
 
-async fn claims_where(
-    db: &impl ConnectionTrait,
-    condition: &str,
-    values: Vec<sea_orm::Value>,
-) -> Result<Vec<ClaimRow>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT claim_id, municipality, debtor_id, category, invoice_id, currency, \
-                 balance_minor, interest_minor, open, version FROM claims WHERE {condition} ORDER BY claim_id"
-            ),
-            values,
-        ))
-        .await?;
+/// The columns of a [`ClaimRow`].
+const CLAIM_COLUMNS: [&str; 10] = [
+    "claim_id",
+    "municipality",
+    "debtor_id",
+    "category",
+    "invoice_id",
+    "currency",
+    "balance_minor",
+    "interest_minor",
+    "open",
+    "version",
+];
+
+async fn claims_where(db: &impl ConnectionTrait, condition: Cond) -> Result<Vec<ClaimRow>, DbErr> {
+    let select = Query::select()
+        .columns(CLAIM_COLUMNS)
+        .from("claims")
+        .cond_where(condition)
+        .order_by("claim_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|r| {
             Ok(ClaimRow {
-                claim_id: r.try_get_by_index(0)?,
-                municipality: r.try_get_by_index(1)?,
-                debtor_id: r.try_get_by_index(2)?,
-                category: r.try_get_by_index(3)?,
-                invoice_id: r.try_get_by_index(4)?,
-                currency: r.try_get_by_index(5)?,
-                balance: get_money(r, 6)?,
-                interest: get_money(r, 7)?,
-                open: r.try_get_by_index(8)?,
-                version: r.try_get_by_index(9)?,
+                claim_id: get(r, "claim_id")?,
+                municipality: get(r, "municipality")?,
+                debtor_id: get(r, "debtor_id")?,
+                category: get(r, "category")?,
+                invoice_id: get(r, "invoice_id")?,
+                currency: get(r, "currency")?,
+                balance: get_money(r, "balance_minor")?,
+                interest: get_money(r, "interest_minor")?,
+                open: get(r, "open")?,
+                version: get(r, "version")?,
             })
         })
         .collect()

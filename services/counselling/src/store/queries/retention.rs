@@ -1,26 +1,33 @@
 //! Retention of closed cases: the closed cases not yet erased, the erasure of a case's personal
 //! data and its record (`erasures`: when and why, never the data).
 
-use restance_store::{date, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::cases::{self, StoredCase};
+use super::get;
 use restance_kernel::BusinessDate;
 
 /// The closed cases whose personal data is still held, in `(municipality, case_id)` order.
 pub async fn closed_cases(db: &impl ConnectionTrait) -> Result<Vec<StoredCase>, DbErr> {
-    let ids = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT case_id FROM cases WHERE phase = 'closed' \
-               AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.case_id = cases.case_id) \
-             ORDER BY municipality, case_id",
-            vec![],
-        ))
-        .await?;
+    let erased = Query::select()
+        .expr(Expr::val(1))
+        .from_as("erasures", "e")
+        .and_where(Expr::col(("e", "case_id")).equals(("cases", "case_id")))
+        .to_owned();
+    let select = Query::select()
+        .column("case_id")
+        .from("cases")
+        .and_where(Expr::col("phase").eq("closed"))
+        .and_where(Expr::not_exists(erased))
+        .order_by("municipality", Order::Asc)
+        .order_by("case_id", Order::Asc)
+        .to_owned();
+    let ids = db.query_all(&select).await?;
     let mut out = Vec::with_capacity(ids.len());
     for r in ids {
-        let id: String = r.try_get_by_index(0)?;
+        let id: String = get(&r, "case_id")?;
         if let Some(c) = cases::load(db, &id, false).await? {
             out.push(c);
         }
@@ -41,43 +48,55 @@ pub async fn erase_case(
         .map_err(|e| DbErr::Custom(format!("does not serialize: {e}")))?;
     let state = serde_json::to_string(&erased.case)
         .map_err(|e| DbErr::Custom(format!("does not serialize: {e}")))?;
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE cases SET national_id = NULL, applicant = $2, state = $3 \
-             WHERE case_id = $1 AND phase = 'closed' \
-               AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.case_id = $1)",
-            vec![
-                erased.case_id.clone().into(),
-                applicant.into(),
-                state.into(),
-            ],
-        ))
-        .await?;
+    let case_id = erased.case_id.as_str();
+    let recorded = Query::select()
+        .expr(Expr::val(1))
+        .from_as("erasures", "e")
+        .and_where(Expr::col(("e", "case_id")).eq(case_id))
+        .to_owned();
+    let erase = Query::update()
+        .table("cases")
+        .value("national_id", Option::<String>::None)
+        .value("applicant", applicant)
+        .value("state", state)
+        .and_where(Expr::col("case_id").eq(case_id))
+        .and_where(Expr::col("phase").eq("closed"))
+        .and_where(Expr::not_exists(recorded))
+        .to_owned();
+    let done = db.execute(&erase).await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO erasures (case_id, municipality, closed_on, erased_on, legal_source) \
-         VALUES ($1, $2, $3, $4, $5)",
-        vec![
-            erased.case_id.clone().into(),
+    let record = Query::insert()
+        .into_table("erasures")
+        .columns([
+            "case_id",
+            "municipality",
+            "closed_on",
+            "erased_on",
+            "legal_source",
+        ])
+        .values_panic([
+            case_id.into(),
             erased.municipality.clone().into(),
-            date(closed_on),
-            date(erased_on),
+            date(closed_on).into(),
+            date(erased_on).into(),
             legal_source.into(),
-        ],
-    ))
-    .await?;
+        ])
+        .to_owned();
+    db.execute(&record).await?;
     Ok(true)
 }
 
 /// How many cases were erased so far.
 pub async fn erasures_so_far(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let count = Query::select()
+        .expr_as(Expr::col("case_id").count(), "erasures")
+        .from("erasures")
+        .to_owned();
     let row = db
-        .query_one_raw(stmt(db, "SELECT COUNT(*) FROM erasures", vec![]))
+        .query_one(&count)
         .await?
         .ok_or_else(|| DbErr::Custom("no row from COUNT".to_owned()))?;
-    row.try_get_by_index(0)
+    get(&row, "erasures")
 }
