@@ -1,6 +1,6 @@
 //! The contact directory, and the per-debtor lock.
 
-use restance_store::{is_postgres, stmt};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// A contact as stored: the details (JSON of the contract's `Debtor`; personal data) and the
@@ -21,22 +21,22 @@ pub async fn contact_for_update(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<StoredContact>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    db.query_one_raw(stmt(
-        db,
-        format!(
-            "SELECT details, version FROM contacts WHERE municipality = $1 AND debtor_id = $2{lock}"
-        ),
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .map(|r| {
-        Ok(StoredContact {
-            details: r.try_get_by_index(0)?,
-            version: r.try_get_by_index(1)?,
+    let select = Query::select()
+        .columns(["details", "version"])
+        .from("contacts")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| {
+            Ok(StoredContact {
+                details: r.try_get("", "details")?,
+                version: r.try_get("", "version")?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// The advisory lock key of a debtor: the first 8 bytes of SHA-256 over a prefix, the
@@ -63,16 +63,7 @@ pub async fn lock_debtor(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<(), DbErr> {
-    if !is_postgres(db) {
-        return Ok(());
-    }
-    db.execute_raw(stmt(
-        db,
-        "SELECT pg_advisory_xact_lock($1)",
-        vec![debtor_lock_key(municipality, debtor_id).into()],
-    ))
-    .await
-    .map(|_| ())
+    restance_store::advisory_locks(db, vec![debtor_lock_key(municipality, debtor_id)]).await
 }
 
 /// The order in which a transaction takes several debtors' locks (by lock key, duplicates
@@ -100,20 +91,29 @@ pub async fn insert_contact(
     version: i64,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO contacts (municipality, debtor_id, details, version, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality, debtor_id) DO NOTHING",
-            vec![
-                municipality.into(),
-                debtor_id.into(),
-                details.into(),
-                version.into(),
-                now_ms.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("contacts")
+        .columns([
+            "municipality",
+            "debtor_id",
+            "details",
+            "version",
+            "updated_ms",
+        ])
+        .values_panic([
+            municipality.into(),
+            debtor_id.into(),
+            details.into(),
+            version.into(),
+            now_ms.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let r = db.execute(&insert).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -126,20 +126,15 @@ pub async fn update_contact(
     version: i64,
     now_ms: i64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE contacts SET details = $3, version = $4, updated_ms = $5 \
-         WHERE municipality = $1 AND debtor_id = $2",
-        vec![
-            municipality.into(),
-            debtor_id.into(),
-            details.into(),
-            version.into(),
-            now_ms.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+    let update = Query::update()
+        .table("contacts")
+        .value("details", details)
+        .value("version", version)
+        .value("updated_ms", now_ms)
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.execute(&update).await.map(|_| ())
 }
 
 /// A debtor's stored details (JSON), if known.
@@ -148,12 +143,14 @@ pub async fn contact(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT details FROM contacts WHERE municipality = $1 AND debtor_id = $2",
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("details")
+        .from("contacts")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "details"))
+        .transpose()
 }

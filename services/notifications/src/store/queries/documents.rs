@@ -2,11 +2,11 @@
 
 use crate::domain::plan::DeliveryPlan;
 use restance_contracts::messages::AddressProtection;
-use restance_store::stmt;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 /// A rendered letter on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct DocumentRow {
     /// Document id (a UUID).
     pub document_id: String,
@@ -26,41 +26,44 @@ pub async fn insert_document(
     d: &DocumentRow,
     now_ms: i64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO documents (document_id, notification_id, path, sha256, pages, created_ms) \
-         VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (document_id) DO UPDATE SET sha256 = excluded.sha256, pages = excluded.pages",
-        vec![
-            d.document_id.clone().into(),
-            d.notification_id.clone().into(),
-            d.path.clone().into(),
-            d.sha256.clone().into(),
+    let upsert = Query::insert()
+        .into_table("documents")
+        .columns([
+            "document_id",
+            "notification_id",
+            "path",
+            "sha256",
+            "pages",
+            "created_ms",
+        ])
+        .values_panic([
+            d.document_id.as_str().into(),
+            d.notification_id.as_str().into(),
+            d.path.as_str().into(),
+            d.sha256.as_str().into(),
             d.pages.into(),
             now_ms.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+        ])
+        .on_conflict(
+            OnConflict::column("document_id")
+                .update_columns(["sha256", "pages"])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await.map(|_| ())
 }
 
 /// A document by id.
 pub async fn document(db: &impl ConnectionTrait, id: &str) -> Result<Option<DocumentRow>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT document_id, notification_id, path, sha256, pages FROM documents WHERE document_id = $1",
-        vec![id.into()],
-    ))
-    .await?
-    .map(|r| {
-        Ok(DocumentRow {
-            document_id: r.try_get_by_index(0)?,
-            notification_id: r.try_get_by_index(1)?,
-            path: r.try_get_by_index(2)?,
-            sha256: r.try_get_by_index(3)?,
-            pages: r.try_get_by_index(4)?,
-        })
-    })
-    .transpose()
+    let select = Query::select()
+        .columns(["document_id", "notification_id", "path", "sha256", "pages"])
+        .from("documents")
+        .and_where(Expr::col("document_id").eq(id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| DocumentRow::from_query_result(&r, ""))
+        .transpose()
 }
 
 /// The municipality a notification was requested for (a token's scope is checked against it).
@@ -68,14 +71,15 @@ pub async fn municipality_of(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT municipality FROM notifications WHERE notification_id = $1",
-        vec![notification_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("municipality")
+        .from("notifications")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "municipality"))
+        .transpose()
 }
 
 /// The address protection of a notification's letter recipient, from the letter delivery's
@@ -84,17 +88,16 @@ pub async fn letter_protection(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<AddressProtection>, DbErr> {
-    let Some(row) = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT plan FROM deliveries WHERE notification_id = $1 AND channel = 'letter'",
-            vec![notification_id.into()],
-        ))
-        .await?
-    else {
+    let select = Query::select()
+        .column("plan")
+        .from("deliveries")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("channel").eq("letter"))
+        .to_owned();
+    let Some(row) = db.query_one(&select).await? else {
         return Ok(None);
     };
-    let plan: String = row.try_get_by_index(0)?;
+    let plan: String = row.try_get("", "plan")?;
     let plan: DeliveryPlan = serde_json::from_str(&plan)
         .map_err(|e| DbErr::Custom(format!("a stored delivery plan cannot be read: {e}")))?;
     Ok(Some(plan.contact.protection))
