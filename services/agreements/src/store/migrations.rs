@@ -61,20 +61,6 @@ async fn index(
     manager.create_index(index).await
 }
 
-/// A `BIGSERIAL PRIMARY KEY` column: on PostgreSQL a `bigserial` (a sequence as its default,
-/// as the table always had; sea-query's `big_pk_auto` would make an identity column there), on
-/// SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
-fn serial_key(manager: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
-    match manager.get_database_backend() {
-        DatabaseBackend::Postgres => ColumnDef::new(name)
-            .custom("bigserial")
-            .not_null()
-            .primary_key()
-            .to_owned(),
-        _ => big_pk_auto(name),
-    }
-}
-
 /// Claims projection, plans, deferrals, meetings, tasks, business days, audit.
 #[derive(Debug)]
 struct Agreements;
@@ -397,7 +383,7 @@ impl MigrationTrait for Agreements {
             .create_table(
                 Table::create()
                     .table("audit")
-                    .col(serial_key(manager, "seq"))
+                    .col(big_pk_auto("seq"))
                     .col(timestamp_with_time_zone("at"))
                     .col(text("caller"))
                     .col(text("role"))

@@ -24,10 +24,9 @@
 //!   before its files are rendered, published with its files' SHA-256 in one transaction with
 //!   the outbox.
 
-use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, big_pk_auto, boolean, date, date_null, text, text_null, timestamp_with_time_zone,
+    big_integer, boolean, date, date_null, text, text_null, timestamp_with_time_zone,
     timestamp_with_time_zone_null,
 };
 
@@ -50,20 +49,6 @@ impl MigratorTrait for Migrator {
             Box::new(PrepaymentIndex),
             Box::new(CampaignsSent),
         ]
-    }
-}
-
-/// A `BIGSERIAL PRIMARY KEY` column: on PostgreSQL a `bigserial` (a sequence as its default, as
-/// the table always had; sea-query's `big_pk_auto` would make an identity column there), on
-/// SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
-fn serial_key(manager: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
-    match manager.get_database_backend() {
-        DatabaseBackend::Postgres => ColumnDef::new(name)
-            .custom("bigserial")
-            .not_null()
-            .primary_key()
-            .to_owned(),
-        _ => big_pk_auto(name),
     }
 }
 
@@ -363,19 +348,7 @@ impl MigrationTrait for Reporting {
             .await?;
         // The API audit trail (the shape every service's `api_audit` has).
         manager
-            .create_table(
-                Table::create()
-                    .table("api_audit")
-                    .col(serial_key(manager, "seq"))
-                    .col(timestamp_with_time_zone("at"))
-                    .col(text("caller"))
-                    .col(text("role"))
-                    .col(text("action"))
-                    .col(text("target"))
-                    .col(text("outcome"))
-                    .col(text("detail"))
-                    .to_owned(),
-            )
+            .create_table(restance_runtime::audit::api_audit_table())
             .await
     }
 }
