@@ -3,10 +3,13 @@
 
 use restance_contracts::messages::Applicant;
 use restance_kernel::BusinessDate;
-use restance_store::{date, get_date, get_opt_date, is_postgres, stmt};
+use restance_store::date;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::{get, get_day, get_opt_day};
 
 use crate::domain::{Case, Phase, Routine};
 
@@ -50,22 +53,31 @@ pub fn case_id(municipality: &str, source: &str, application_id: &str) -> String
     format!("GR-{municipality}-{}", &hex::encode(digest)[..12])
 }
 
-const COLUMNS: &str = "case_id, source, application_id, content_hash, municipality, applicant_id, \
-     applicant, previous_case_id, state";
+const COLUMNS: [&str; 9] = [
+    "case_id",
+    "source",
+    "application_id",
+    "content_hash",
+    "municipality",
+    "applicant_id",
+    "applicant",
+    "previous_case_id",
+    "state",
+];
 
 fn from_row(r: &QueryResult) -> Result<StoredCase, DbErr> {
-    let applicant: String = r.try_get_by_index(6)?;
-    let state: String = r.try_get_by_index(8)?;
+    let applicant: String = get(r, "applicant")?;
+    let state: String = get(r, "state")?;
     Ok(StoredCase {
-        case_id: r.try_get_by_index(0)?,
-        source: r.try_get_by_index(1)?,
-        application_id: r.try_get_by_index(2)?,
-        content_hash: r.try_get_by_index(3)?,
-        municipality: r.try_get_by_index(4)?,
-        applicant_id: r.try_get_by_index(5)?,
+        case_id: get(r, "case_id")?,
+        source: get(r, "source")?,
+        application_id: get(r, "application_id")?,
+        content_hash: get(r, "content_hash")?,
+        municipality: get(r, "municipality")?,
+        applicant_id: get(r, "applicant_id")?,
         applicant: serde_json::from_str(&applicant)
             .map_err(|e| DbErr::Custom(format!("cases.applicant does not read: {e}")))?,
-        previous_case_id: r.try_get_by_index(7)?,
+        previous_case_id: get(r, "previous_case_id")?,
         case: serde_json::from_str(&state)
             .map_err(|e| DbErr::Custom(format!("cases.state does not read: {e}")))?,
     })
@@ -93,33 +105,46 @@ pub async fn insert(
     next_timer: Option<BusinessDate>,
 ) -> Result<bool, DbErr> {
     let c = &stored.case;
-    let done = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO cases (case_id, source, application_id, content_hash, municipality, \
-             applicant_id, national_id, applicant, counsellor, routine, phase, opened_on, \
-             next_timer, previous_case_id, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT DO NOTHING",
-            vec![
-                stored.case_id.clone().into(),
-                stored.source.clone().into(),
-                stored.application_id.clone().into(),
-                stored.content_hash.clone().into(),
-                stored.municipality.clone().into(),
-                stored.applicant_id.clone().into(),
-                stored.national_id().map(str::to_owned).into(),
-                json(&stored.applicant)?.into(),
-                c.counsellor.clone().into(),
-                routine_word(c.routine).into(),
-                c.phase.as_str().into(),
-                date(c.opened_on),
-                opt_date(next_timer),
-                stored.previous_case_id.clone().into(),
-                json(c)?.into(),
-            ],
-        ))
-        .await?;
+    // no conflict target: the case id and (source, application_id) are both unique
+    let insert = Query::insert()
+        .into_table("cases")
+        .columns([
+            "case_id",
+            "source",
+            "application_id",
+            "content_hash",
+            "municipality",
+            "applicant_id",
+            "national_id",
+            "applicant",
+            "counsellor",
+            "routine",
+            "phase",
+            "opened_on",
+            "next_timer",
+            "previous_case_id",
+            "state",
+        ])
+        .values_panic([
+            stored.case_id.clone().into(),
+            stored.source.clone().into(),
+            stored.application_id.clone().into(),
+            stored.content_hash.clone().into(),
+            stored.municipality.clone().into(),
+            stored.applicant_id.clone().into(),
+            stored.national_id().map(str::to_owned).into(),
+            json(&stored.applicant)?.into(),
+            c.counsellor.clone().into(),
+            routine_word(c.routine).into(),
+            c.phase.as_str().into(),
+            date(c.opened_on).into(),
+            opt_date(next_timer).into(),
+            stored.previous_case_id.clone().into(),
+            json(c)?.into(),
+        ])
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
+    let done = db.execute(&insert).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -129,19 +154,15 @@ pub async fn save(
     case: &Case,
     next_timer: Option<BusinessDate>,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE cases SET phase = $2, counsellor = $3, next_timer = $4, state = $5 WHERE case_id = $1",
-        vec![
-            case.case_id.clone().into(),
-            case.phase.as_str().into(),
-            case.counsellor.clone().into(),
-            opt_date(next_timer),
-            json(case)?.into(),
-        ],
-    ))
-    .await
-    .map(|_| ())
+    let update = Query::update()
+        .table("cases")
+        .value("phase", case.phase.as_str())
+        .value("counsellor", case.counsellor.clone())
+        .value("next_timer", opt_date(next_timer))
+        .value("state", json(case)?)
+        .and_where(Expr::col("case_id").eq(case.case_id.as_str()))
+        .to_owned();
+    db.execute(&update).await.map(|_| ())
 }
 
 /// The case, locked for the transaction on PostgreSQL when `lock` (SQLite's writer lock
@@ -151,19 +172,18 @@ pub async fn load(
     case_id: &str,
     lock: bool,
 ) -> Result<Option<StoredCase>, DbErr> {
-    let suffix = if lock && is_postgres(db) {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    db.query_one_raw(stmt(
-        db,
-        format!("SELECT {COLUMNS} FROM cases WHERE case_id = $1{suffix}"),
-        vec![case_id.into()],
-    ))
-    .await?
-    .map(|r| from_row(&r))
-    .transpose()
+    let mut select = Query::select()
+        .columns(COLUMNS)
+        .from("cases")
+        .and_where(Expr::col("case_id").eq(case_id))
+        .to_owned();
+    if lock {
+        select.lock(LockType::Update);
+    }
+    db.query_one(&select)
+        .await?
+        .map(|r| from_row(&r))
+        .transpose()
 }
 
 /// The case of an application, with its content hash.
@@ -172,14 +192,16 @@ pub async fn of_application(
     source: &str,
     application_id: &str,
 ) -> Result<Option<(String, String)>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT case_id, content_hash FROM cases WHERE source = $1 AND application_id = $2",
-        vec![source.into(), application_id.into()],
-    ))
-    .await?
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .transpose()
+    let select = Query::select()
+        .columns(["case_id", "content_hash"])
+        .from("cases")
+        .and_where(Expr::col("source").eq(source))
+        .and_where(Expr::col("application_id").eq(application_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| Ok((get(&r, "case_id")?, get(&r, "content_hash")?)))
+        .transpose()
 }
 
 /// The person's latest case in the municipality (before this one), if any.
@@ -188,15 +210,19 @@ pub async fn latest_of_person(
     municipality: &str,
     national_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT case_id FROM cases WHERE municipality = $1 AND national_id = $2 \
-         ORDER BY opened_on DESC, case_id DESC LIMIT 1",
-        vec![municipality.into(), national_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("case_id")
+        .from("cases")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("national_id").eq(national_id))
+        .order_by("opened_on", Order::Desc)
+        .order_by("case_id", Order::Desc)
+        .limit(1)
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| get(&r, "case_id"))
+        .transpose()
 }
 
 /// The person's cases whose work has not ended (review … mapping).
@@ -205,15 +231,16 @@ pub async fn active_of_person(
     municipality: &str,
     national_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT case_id FROM cases WHERE municipality = $1 AND national_id = $2 \
-             AND phase NOT IN ('closing', 'closed') ORDER BY case_id",
-            vec![municipality.into(), national_id.into()],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let select = Query::select()
+        .column("case_id")
+        .from("cases")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("national_id").eq(national_id))
+        .and_where(Expr::col("phase").is_not_in(["closing", "closed"]))
+        .order_by("case_id", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "case_id")).collect()
 }
 
 /// Up to `limit` cases whose next timer is on or before `today`, soonest first.
@@ -222,15 +249,17 @@ pub async fn due(
     today: BusinessDate,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT case_id FROM cases WHERE next_timer IS NOT NULL AND next_timer <= $1 \
-             ORDER BY next_timer, case_id LIMIT $2",
-            vec![date(today), (limit as i64).into()],
-        ))
-        .await?;
-    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+    let select = Query::select()
+        .column("case_id")
+        .from("cases")
+        .and_where(Expr::col("next_timer").is_not_null())
+        .and_where(Expr::col("next_timer").lte(date(today)))
+        .order_by("next_timer", Order::Asc)
+        .order_by("case_id", Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    rows.iter().map(|r| get(r, "case_id")).collect()
 }
 
 /// A case in a list.
@@ -262,49 +291,47 @@ pub async fn list(
     phase: Option<Phase>,
     municipalities: Option<&[String]>,
 ) -> Result<Vec<(ListRow, Case)>, DbErr> {
-    let mut sql = String::from(
-        "SELECT case_id, municipality, counsellor, phase, opened_on, next_timer, state \
-         FROM cases WHERE 1 = 1",
-    );
-    let mut values: Vec<Value> = Vec::new();
+    let mut select = Query::select()
+        .columns([
+            "case_id",
+            "municipality",
+            "counsellor",
+            "phase",
+            "opened_on",
+            "next_timer",
+            "state",
+        ])
+        .from("cases")
+        .to_owned();
     if let Some(c) = counsellor {
-        values.push(c.into());
-        sql.push_str(&format!(" AND counsellor = ${}", values.len()));
+        select.and_where(Expr::col("counsellor").eq(c));
     }
     match phase {
-        Some(p) => {
-            values.push(p.as_str().into());
-            sql.push_str(&format!(" AND phase = ${}", values.len()));
-        }
-        None => sql.push_str(" AND phase <> 'closed'"),
-    }
+        Some(p) => select.and_where(Expr::col("phase").eq(p.as_str())),
+        None => select.and_where(Expr::col("phase").ne("closed")),
+    };
     if let Some(ms) = municipalities {
         if ms.is_empty() {
             return Ok(Vec::new());
         }
-        let start = values.len() + 1;
-        values.extend(ms.iter().map(|m| Value::from(m.clone())));
-        sql.push_str(&format!(
-            " AND municipality IN ({})",
-            restance_store::placeholder_list(start, ms.len())
-        ));
+        select.and_where(Expr::col("municipality").is_in(ms.iter().map(String::as_str)));
     }
-    sql.push_str(&format!(" ORDER BY case_id LIMIT {MAX_LIST}"));
-    let rows = db.query_all_raw(stmt(db, sql, values)).await?;
+    select.order_by("case_id", Order::Asc).limit(MAX_LIST);
+    let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|r| {
-            let phase: String = r.try_get_by_index(3)?;
-            let state: String = r.try_get_by_index(6)?;
+            let phase: String = get(r, "phase")?;
+            let state: String = get(r, "state")?;
             let case = serde_json::from_str(&state)
                 .map_err(|e| DbErr::Custom(format!("cases.state does not read: {e}")))?;
             let row = ListRow {
-                case_id: r.try_get_by_index(0)?,
-                municipality: r.try_get_by_index(1)?,
-                counsellor: r.try_get_by_index(2)?,
+                case_id: get(r, "case_id")?,
+                municipality: get(r, "municipality")?,
+                counsellor: get(r, "counsellor")?,
                 phase: Phase::parse(&phase)
                     .ok_or_else(|| DbErr::Custom(format!("cases.phase: {phase:?}")))?,
-                opened_on: get_date(r, 4)?,
-                next_timer: get_opt_date(r, 5)?,
+                opened_on: get_day(r, "opened_on")?,
+                next_timer: get_opt_day(r, "next_timer")?,
             };
             Ok((row, case))
         })
@@ -313,14 +340,15 @@ pub async fn list(
 
 /// How many cases there are per phase (for the gauge).
 pub async fn count_by_phase(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT phase, COUNT(*) FROM cases GROUP BY phase ORDER BY phase",
-            vec![],
-        ))
-        .await?;
+    let select = Query::select()
+        .column("phase")
+        .expr_as(Expr::col("case_id").count(), "cases")
+        .from("cases")
+        .group_by_col("phase")
+        .order_by("phase", Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+        .map(|r| Ok((get(r, "phase")?, get(r, "cases")?)))
         .collect()
 }
