@@ -4,7 +4,7 @@
 //! counts. Which notifications were sent, when, by which channel and with what outcome stays.
 
 use chrono::NaiveDate;
-use restance_store::stmt;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// What a notification's request and its deliveries' plans become when erased.
@@ -16,14 +16,16 @@ pub async fn erased_version(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Option<i64>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT version FROM erased_debtors WHERE municipality = $1 AND debtor_id = $2",
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("version")
+        .from("erased_debtors")
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("debtor_id").eq(debtor_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "version"))
+        .transpose()
 }
 
 /// What one erasure removed.
@@ -47,61 +49,97 @@ pub async fn erase_debtor(
     version: i64,
     erased_on: NaiveDate,
 ) -> Result<Erased, DbErr> {
-    let m = || sea_orm::Value::from(municipality);
-    let d = || sea_orm::Value::from(debtor_id);
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO erased_debtors (municipality, debtor_id, version, erased_on) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (municipality, debtor_id) DO UPDATE \
-         SET version = excluded.version, erased_on = excluded.erased_on \
-         WHERE erased_debtors.version < excluded.version",
-        vec![m(), d(), version.into(), erased_on.into()],
-    ))
-    .await?;
+    let record = Query::insert()
+        .into_table("erased_debtors")
+        .columns(["municipality", "debtor_id", "version", "erased_on"])
+        .values_panic([
+            municipality.into(),
+            debtor_id.into(),
+            version.into(),
+            erased_on.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["municipality", "debtor_id"])
+                .update_columns(["version", "erased_on"])
+                .action_and_where(
+                    Expr::col(("erased_debtors", "version")).lt(Expr::col(("excluded", "version"))),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&record).await?;
     let contacts = db
-        .execute_raw(stmt(
-            db,
-            "DELETE FROM contacts WHERE municipality = $1 AND debtor_id = $2",
-            vec![m(), d()],
-        ))
+        .execute(
+            &Query::delete()
+                .from_table("contacts")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("debtor_id").eq(debtor_id))
+                .to_owned(),
+        )
         .await?
         .rows_affected();
-    let theirs =
-        "SELECT notification_id FROM notifications WHERE municipality = $1 AND debtor_id = $2";
+    // the debtor's notifications
+    let theirs = || -> Expr {
+        Expr::col("notification_id").in_subquery(
+            Query::select()
+                .column("notification_id")
+                .from("notifications")
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("debtor_id").eq(debtor_id))
+                .to_owned(),
+        )
+    };
     let documents = db
-        .query_all_raw(stmt(
-            db,
-            format!("SELECT path FROM documents WHERE notification_id IN ({theirs})"),
-            vec![m(), d()],
-        ))
+        .query_all(
+            &Query::select()
+                .column("path")
+                .from("documents")
+                .and_where(theirs())
+                .to_owned(),
+        )
         .await?
         .iter()
-        .map(|r| r.try_get_by_index::<String>(0))
+        .map(|r| r.try_get::<String>("", "path"))
         .collect::<Result<Vec<_>, _>>()?;
-    for sql in [
-        format!("DELETE FROM documents WHERE notification_id IN ({theirs})"),
-        format!("DELETE FROM attachments WHERE notification_id IN ({theirs})"),
-        format!(
-            "UPDATE deliveries SET plan = '{ERASED_JSON}', last_error = NULL \
-             WHERE notification_id IN ({theirs})"
-        ),
-        // the gateway's error text may quote the number; the status and time stay
-        format!(
-            "UPDATE sms_reports SET error = NULL \
-             WHERE error IS NOT NULL AND notification_id IN ({theirs})"
-        ),
-    ] {
-        db.execute_raw(stmt(db, sql, vec![m(), d()])).await?;
+    for table in ["documents", "attachments"] {
+        db.execute(
+            &Query::delete()
+                .from_table(table)
+                .and_where(theirs())
+                .to_owned(),
+        )
+        .await?;
     }
+    db.execute(
+        &Query::update()
+            .table("deliveries")
+            .value("plan", ERASED_JSON)
+            .value("last_error", Option::<String>::None)
+            .and_where(theirs())
+            .to_owned(),
+    )
+    .await?;
+    // the gateway's error text may quote the number; the status and time stay
+    db.execute(
+        &Query::update()
+            .table("sms_reports")
+            .value("error", Option::<String>::None)
+            .and_where(Expr::col("error").is_not_null())
+            .and_where(theirs())
+            .to_owned(),
+    )
+    .await?;
     let notifications = db
-        .execute_raw(stmt(
-            db,
-            format!(
-                "UPDATE notifications SET request = '{ERASED_JSON}', redactions = NULL \
-                 WHERE municipality = $1 AND debtor_id = $2 AND request <> '{ERASED_JSON}'"
-            ),
-            vec![m(), d()],
-        ))
+        .execute(
+            &Query::update()
+                .table("notifications")
+                .value("request", ERASED_JSON)
+                .value("redactions", Option::<String>::None)
+                .and_where(Expr::col("municipality").eq(municipality))
+                .and_where(Expr::col("debtor_id").eq(debtor_id))
+                .and_where(Expr::col("request").ne(ERASED_JSON))
+                .to_owned(),
+        )
         .await?
         .rows_affected();
     Ok(Erased {

@@ -1,7 +1,7 @@
 //! Notifications, their attachments, and the parked ones waiting for contact details.
 
-use restance_store::stmt;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 /// A notification as first recorded.
 #[derive(Debug, Clone)]
@@ -33,27 +33,39 @@ pub async fn insert_notification(
     db: &impl ConnectionTrait,
     n: &NewNotification<'_>,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO notifications (notification_id, municipality, template, content_hash, request, \
-             state, waiting_for, received_ms, park_deadline_ms, debtor_id) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
-             ON CONFLICT (notification_id) DO NOTHING",
-            vec![
-                n.notification_id.into(),
-                n.municipality.into(),
-                n.template.into(),
-                n.content_hash.into(),
-                n.request.into(),
-                n.state.into(),
-                n.waiting_for.map(str::to_owned).into(),
-                n.received_ms.into(),
-                n.park_deadline_ms.into(),
-                n.debtor_id.map(str::to_owned).into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("notifications")
+        .columns([
+            "notification_id",
+            "municipality",
+            "template",
+            "content_hash",
+            "request",
+            "state",
+            "waiting_for",
+            "received_ms",
+            "park_deadline_ms",
+            "debtor_id",
+        ])
+        .values_panic([
+            n.notification_id.into(),
+            n.municipality.into(),
+            n.template.into(),
+            n.content_hash.into(),
+            n.request.into(),
+            n.state.into(),
+            n.waiting_for.map(str::to_owned).into(),
+            n.received_ms.into(),
+            n.park_deadline_ms.into(),
+            n.debtor_id.map(str::to_owned).into(),
+        ])
+        .on_conflict(
+            OnConflict::column("notification_id")
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let r = db.execute(&insert).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -62,14 +74,15 @@ pub async fn notification_hash(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT content_hash FROM notifications WHERE notification_id = $1",
-        vec![notification_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("content_hash")
+        .from("notifications")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "content_hash"))
+        .transpose()
 }
 
 /// A file a notification's e-mail carries.
@@ -102,21 +115,33 @@ pub async fn insert_attachments(
 ) -> Result<(), DbErr> {
     use sha2::{Digest, Sha256};
     for (seq, f) in files.iter().enumerate() {
-        db.execute_raw(stmt(
-            db,
-            "INSERT INTO attachments (notification_id, seq, name, media_type, content, sha256, size_bytes) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (notification_id, seq) DO NOTHING",
-            vec![
+        let insert = Query::insert()
+            .into_table("attachments")
+            .columns([
+                "notification_id",
+                "seq",
+                "name",
+                "media_type",
+                "content",
+                "sha256",
+                "size_bytes",
+            ])
+            .values_panic([
                 notification_id.into(),
                 i64::try_from(seq).unwrap_or(i64::MAX).into(),
-                f.name.clone().into(),
-                f.media_type.clone().into(),
+                f.name.as_str().into(),
+                f.media_type.as_str().into(),
                 f.content.clone().into(),
                 hex::encode(Sha256::digest(&f.content)).into(),
                 i64::try_from(f.content.len()).unwrap_or(i64::MAX).into(),
-            ],
-        ))
-        .await?;
+            ])
+            .on_conflict(
+                OnConflict::columns(["notification_id", "seq"])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        db.execute(&insert).await?;
     }
     Ok(())
 }
@@ -126,25 +151,27 @@ pub async fn attachments_of(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Vec<AttachmentRow>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT name, media_type, content FROM attachments WHERE notification_id = $1 ORDER BY seq",
-        vec![notification_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AttachmentRow {
-            name: r.try_get_by_index(0)?,
-            media_type: r.try_get_by_index(1)?,
-            content: r.try_get_by_index(2)?,
+    let select = Query::select()
+        .columns(["name", "media_type", "content"])
+        .from("attachments")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .order_by("seq", Order::Asc)
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AttachmentRow {
+                name: r.try_get("", "name")?,
+                media_type: r.try_get("", "media_type")?,
+                content: r.try_get("", "content")?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// A parked request: its id and JSON.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct Parked {
     /// The notification id.
     pub notification_id: String,
@@ -156,13 +183,23 @@ pub struct Parked {
     pub received_ms: i64,
 }
 
-fn parked_from(r: &QueryResult) -> Result<Parked, DbErr> {
-    Ok(Parked {
-        notification_id: r.try_get_by_index(0)?,
-        request: r.try_get_by_index(1)?,
-        waiting_for: r.try_get_by_index(2)?,
-        received_ms: r.try_get_by_index(3)?,
-    })
+fn select_parked() -> SelectStatement {
+    Query::select()
+        .columns(["notification_id", "request", "waiting_for", "received_ms"])
+        .from("notifications")
+        .and_where(Expr::col("state").eq("parked"))
+        .to_owned()
+}
+
+async fn parked_rows(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Vec<Parked>, DbErr> {
+    db.query_all(select)
+        .await?
+        .iter()
+        .map(|r| Parked::from_query_result(r, ""))
+        .collect()
 }
 
 /// Parked requests waiting for this debtor, oldest first.
@@ -171,16 +208,13 @@ pub async fn parked_for(
     municipality: &str,
     debtor_id: &str,
 ) -> Result<Vec<Parked>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT notification_id, request, waiting_for, received_ms FROM notifications \
-         WHERE municipality = $1 AND waiting_for = $2 AND state = 'parked' ORDER BY received_ms, notification_id",
-        vec![municipality.into(), debtor_id.into()],
-    ))
-    .await?
-    .iter()
-    .map(parked_from)
-    .collect()
+    let select = select_parked()
+        .and_where(Expr::col("municipality").eq(municipality))
+        .and_where(Expr::col("waiting_for").eq(debtor_id))
+        .order_by("received_ms", Order::Asc)
+        .order_by("notification_id", Order::Asc)
+        .to_owned();
+    parked_rows(db, &select).await
 }
 
 /// Parked requests whose wait is over.
@@ -189,16 +223,12 @@ pub async fn expired_parked(
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<Parked>, DbErr> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT notification_id, request, waiting_for, received_ms FROM notifications \
-         WHERE state = 'parked' AND park_deadline_ms <= $1 ORDER BY park_deadline_ms LIMIT $2",
-        vec![now_ms.into(), limit.into()],
-    ))
-    .await?
-    .iter()
-    .map(parked_from)
-    .collect()
+    let select = select_parked()
+        .and_where(Expr::col("park_deadline_ms").lte(now_ms))
+        .order_by("park_deadline_ms", Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .to_owned();
+    parked_rows(db, &select).await
 }
 
 /// Moves a notification from `from` to `to` (e.g. parked → planned); false when it was not in
@@ -210,17 +240,13 @@ pub async fn set_notification_state(
     to: &str,
     redactions: Option<&str>,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE notifications SET state = $3, redactions = $4 WHERE notification_id = $1 AND state = $2",
-            vec![
-                notification_id.into(),
-                from.into(),
-                to.into(),
-                redactions.map(str::to_owned).into(),
-            ],
-        ))
-        .await?;
+    let update = Query::update()
+        .table("notifications")
+        .value("state", to)
+        .value("redactions", redactions.map(str::to_owned))
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("state").eq(from))
+        .to_owned();
+    let r = db.execute(&update).await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,6 +1,6 @@
 //! SMS deliveries as the gateway knows them, and its delivery reports.
 
-use restance_store::{is_postgres, stmt};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 /// The SMS delivery the gateway knows by `provider_id`: `(notification_id, plan JSON)`.
@@ -8,14 +8,16 @@ pub async fn sms_by_provider_id(
     db: &impl ConnectionTrait,
     provider_id: &str,
 ) -> Result<Option<(String, String)>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT notification_id, plan FROM deliveries WHERE provider_id = $1 AND channel = 'sms'",
-        vec![provider_id.into()],
-    ))
-    .await?
-    .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-    .transpose()
+    let select = Query::select()
+        .columns(["notification_id", "plan"])
+        .from("deliveries")
+        .and_where(Expr::col("provider_id").eq(provider_id))
+        .and_where(Expr::col("channel").eq("sms"))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| Ok((r.try_get("", "notification_id")?, r.try_get("", "plan")?)))
+        .transpose()
 }
 
 /// The gateway's message id from a delivery report for this notification's SMS (its
@@ -24,14 +26,17 @@ pub async fn sms_reported(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT provider_id FROM sms_reports WHERE notification_id = $1 ORDER BY received_ms LIMIT 1",
-        vec![notification_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("provider_id")
+        .from("sms_reports")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .order_by("received_ms", Order::Asc)
+        .limit(1)
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "provider_id"))
+        .transpose()
 }
 
 /// The SMS delivery of a notification (by the report's `userref`): its plan, and whether it is
@@ -40,20 +45,22 @@ pub async fn sms_by_notification(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<(String, bool)>, DbErr> {
-    db.query_one_raw(stmt(
-        db,
-        "SELECT plan, status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'",
-        vec![notification_id.into()],
-    ))
-    .await?
-    .map(|r| {
-        let status: String = r.try_get_by_index(1)?;
-        Ok((
-            r.try_get_by_index(0)?,
-            status == "pending" || status == "sending",
-        ))
-    })
-    .transpose()
+    let select = Query::select()
+        .columns(["plan", "status"])
+        .from("deliveries")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("channel").eq("sms"))
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| {
+            let status: String = r.try_get("", "status")?;
+            Ok((
+                r.try_get("", "plan")?,
+                status == "pending" || status == "sending",
+            ))
+        })
+        .transpose()
 }
 
 /// A delivery report proves an open SMS delivery went out (its sender died before recording
@@ -64,14 +71,17 @@ pub async fn sent_by_report(
     provider_id: &str,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "UPDATE deliveries SET status = 'sent', provider_id = $2, lease_until_ms = NULL, updated_ms = $3 \
-             WHERE notification_id = $1 AND channel = 'sms' AND status IN ('pending', 'sending')",
-            vec![notification_id.into(), provider_id.into(), now_ms.into()],
-        ))
-        .await?;
+    let update = Query::update()
+        .table("deliveries")
+        .value("status", "sent")
+        .value("provider_id", provider_id)
+        .value("lease_until_ms", Option::<i64>::None)
+        .value("updated_ms", now_ms)
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("channel").eq("sms"))
+        .and_where(Expr::col("status").is_in(["pending", "sending"]))
+        .to_owned();
+    let r = db.execute(&update).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -83,17 +93,17 @@ pub async fn delivery_status_for_update(
     db: &impl ConnectionTrait,
     notification_id: &str,
 ) -> Result<Option<Option<String>>, DbErr> {
-    let lock = if is_postgres(db) { " FOR UPDATE" } else { "" };
-    db.query_one_raw(stmt(
-        db,
-        format!(
-            "SELECT delivery_status FROM deliveries WHERE notification_id = $1 AND channel = 'sms'{lock}"
-        ),
-        vec![notification_id.into()],
-    ))
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()
+    let select = Query::select()
+        .column("delivery_status")
+        .from("deliveries")
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("channel").eq("sms"))
+        .lock(LockType::Update)
+        .to_owned();
+    db.query_one(&select)
+        .await?
+        .map(|r| r.try_get("", "delivery_status"))
+        .transpose()
 }
 
 /// Records the gateway's latest report on an SMS delivery (read with
@@ -104,13 +114,14 @@ pub async fn set_delivery_status(
     status: &str,
     now_ms: i64,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db,
-        "UPDATE deliveries SET delivery_status = $2, updated_ms = $3 WHERE notification_id = $1 AND channel = 'sms'",
-        vec![notification_id.into(), status.into(), now_ms.into()],
-    ))
-    .await
-    .map(|_| ())
+    let update = Query::update()
+        .table("deliveries")
+        .value("delivery_status", status)
+        .value("updated_ms", now_ms)
+        .and_where(Expr::col("notification_id").eq(notification_id))
+        .and_where(Expr::col("channel").eq("sms"))
+        .to_owned();
+    db.execute(&update).await.map(|_| ())
 }
 
 /// Stores a delivery report from the gateway; false when the same report (provider id and
@@ -123,19 +134,28 @@ pub async fn insert_sms_report(
     error: Option<&str>,
     now_ms: i64,
 ) -> Result<bool, DbErr> {
-    let r = db
-        .execute_raw(stmt(
-            db,
-            "INSERT INTO sms_reports (provider_id, status, notification_id, error, received_ms) \
-             VALUES ($1,$2,$3,$4,$5) ON CONFLICT (provider_id, status) DO NOTHING",
-            vec![
-                provider_id.into(),
-                status.into(),
-                notification_id.map(str::to_owned).into(),
-                error.map(str::to_owned).into(),
-                now_ms.into(),
-            ],
-        ))
-        .await?;
+    let insert = Query::insert()
+        .into_table("sms_reports")
+        .columns([
+            "provider_id",
+            "status",
+            "notification_id",
+            "error",
+            "received_ms",
+        ])
+        .values_panic([
+            provider_id.into(),
+            status.into(),
+            notification_id.map(str::to_owned).into(),
+            error.map(str::to_owned).into(),
+            now_ms.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns(["provider_id", "status"])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let r = db.execute(&insert).await?;
     Ok(r.rows_affected() == 1)
 }
