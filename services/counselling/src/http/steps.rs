@@ -148,6 +148,7 @@ pub(super) async fn creditor_answer(
     }
 }
 
+// Long: one arm per step of the routine, each naming its domain method and its audit detail.
 /// `step` applied to the case on `on` by `by`: what it sends and the audit's detail, or the
 /// refusal (the routine's rule, a creditor not on the case, an item that does not read); the
 /// outer error is the database's.

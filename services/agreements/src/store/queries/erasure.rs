@@ -112,41 +112,10 @@ pub async fn erase_debtor(
         .to_owned();
     db.execute(&remember).await?;
 
-    let mut erased = Erased::default();
-    let plans = Query::select()
-        .columns(["plan_id", "terms", "note", "end_reason"])
-        .from("plans")
-        .cond_where(of_debtor())
-        .order_by("plan_id", Order::Asc)
-        .to_owned();
-    for row in db.query_all(&plans).await? {
-        let plan_id: String = col(&row, "plan_id")?;
-        let terms: String = col(&row, "terms")?;
-        let note: Option<String> = col(&row, "note")?;
-        let end_reason: Option<String> = col(&row, "end_reason")?;
-        let terms: Value = serde_json::from_str(&terms)
-            .map_err(|e| DbErr::Custom(format!("stored plan terms unreadable: {e}")))?;
-        let new_terms = terms_without_budget(&terms);
-        let new_reason = end_reason
-            .as_deref()
-            .map(reason_without_words)
-            .filter(|r| Some(*r) != end_reason.as_deref());
-        if new_terms.is_none() && note.is_none() && new_reason.is_none() {
-            continue;
-        }
-        let terms = serde_json::to_string(new_terms.as_ref().unwrap_or(&terms))
-            .map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))?;
-        let reason = new_reason.map(str::to_owned).or(end_reason);
-        let update = Query::update()
-            .table("plans")
-            .value("terms", terms)
-            .value("note", Option::<String>::None)
-            .value("end_reason", reason)
-            .and_where(Expr::col("plan_id").eq(plan_id))
-            .to_owned();
-        db.execute(&update).await?;
-        erased.plans += 1;
-    }
+    let mut erased = Erased {
+        plans: erase_plans(db, of_debtor()).await?,
+        ..Erased::default()
+    };
 
     let run = async |update: UpdateStatement| -> Result<u64, DbErr> {
         Ok(db.execute(&update).await?.rows_affected())
@@ -193,6 +162,54 @@ pub async fn erase_debtor(
         )
         .to_owned())
     .await?;
+    erased.audit = run(audit_of_debtor(of_debtor)).await?;
+    Ok(erased)
+}
+
+/// Takes the budget out of the debtor's plans' terms and their notes and reasons' words; the
+/// number of plans changed.
+async fn erase_plans(db: &impl ConnectionTrait, of_debtor: Cond) -> Result<u64, DbErr> {
+    let mut erased = 0;
+    let plans = Query::select()
+        .columns(["plan_id", "terms", "note", "end_reason"])
+        .from("plans")
+        .cond_where(of_debtor)
+        .order_by("plan_id", Order::Asc)
+        .to_owned();
+    for row in db.query_all(&plans).await? {
+        let plan_id: String = col(&row, "plan_id")?;
+        let terms: String = col(&row, "terms")?;
+        let note: Option<String> = col(&row, "note")?;
+        let end_reason: Option<String> = col(&row, "end_reason")?;
+        let terms: Value = serde_json::from_str(&terms)
+            .map_err(|e| DbErr::Custom(format!("stored plan terms unreadable: {e}")))?;
+        let new_terms = terms_without_budget(&terms);
+        let new_reason = end_reason
+            .as_deref()
+            .map(reason_without_words)
+            .filter(|r| Some(*r) != end_reason.as_deref());
+        if new_terms.is_none() && note.is_none() && new_reason.is_none() {
+            continue;
+        }
+        let terms = serde_json::to_string(new_terms.as_ref().unwrap_or(&terms))
+            .map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))?;
+        let reason = new_reason.map(str::to_owned).or(end_reason);
+        let update = Query::update()
+            .table("plans")
+            .value("terms", terms)
+            .value("note", Option::<String>::None)
+            .value("end_reason", reason)
+            .and_where(Expr::col("plan_id").eq(plan_id))
+            .to_owned();
+        db.execute(&update).await?;
+        erased += 1;
+    }
+    Ok(erased)
+}
+
+/// The update that empties the audit snapshots and details of the debtor's plans, deferrals,
+/// meetings, tasks and alerts (`of_debtor` selects their rows).
+fn audit_of_debtor(of_debtor: impl Fn() -> Cond) -> UpdateStatement {
     // the audit trail of the debtor's plans, deferrals, meetings, tasks and alerts keeps who,
     // what and when; its snapshots and details go (the only update its trigger allows)
     let entities = |table: &'static str, prefix: &'static str, id: &'static str| {
@@ -217,10 +234,10 @@ pub async fn erase_debtor(
             entities("caseworker_alerts", "alert:", "alert_id"),
         )
         .to_owned();
-    erased.audit = run(Query::update()
+    Query::update()
         .table("audit")
-        .value("before_json", null())
-        .value("after_json", null())
+        .value("before_json", Option::<String>::None)
+        .value("after_json", Option::<String>::None)
         .value("detail", ERASED)
         .and_where(
             Expr::col("before_json")
@@ -229,9 +246,7 @@ pub async fn erase_debtor(
                 .or(Expr::col("detail").ne(ERASED)),
         )
         .and_where(Expr::col("entity").in_subquery(of_debtors))
-        .to_owned())
-    .await?;
-    Ok(erased)
+        .to_owned()
 }
 
 #[cfg(test)]

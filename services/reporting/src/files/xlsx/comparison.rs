@@ -12,6 +12,7 @@ use crate::files::labels::Labels;
 use super::cells::{count, decimal_result, money, row};
 use super::{FIRST_ROW, Formats, HEADER_ROW, NO_PERCENT, TableRow, col};
 
+// Long: the table laid out cell by cell, top to bottom (headings, one row a line, the total row, the notes).
 /// A comparison table (categories, states, offices) with its bold total row and notes.
 pub(super) fn comparison_table(
     ws: &mut Worksheet,

@@ -4,6 +4,7 @@ use super::{Outcome, RunResult};
 use crate::flow::Flow;
 use std::collections::{BTreeMap, BTreeSet};
 
+// Long: every kind of effect (claims, letters, SMS, e-mails, plans, reports, …) checked against the control run in turn, in the order the report lists them.
 /// Lost and doubled effects against the control run's outcome.
 pub fn compare(control: &Outcome, o: &Outcome, flow: &Flow, r: &mut RunResult) {
     let race: BTreeSet<&str> = flow.race.iter().map(|c| c.invoice_id.as_str()).collect();
