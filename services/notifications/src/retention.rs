@@ -14,7 +14,7 @@ use restance_kernel::retention::{Preview, PreviewMunicipality};
 use restance_runtime::api::{self, ApiError, Gate, Need};
 use restance_runtime::api_auth::ApiTokens;
 use restance_runtime::audit::{ApiAuditRow, record_api_audit};
-use restance_store::stmt;
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::sync::Arc;
 
@@ -75,44 +75,66 @@ async fn preview(
     let as_of = queries::business_date(db)
         .await?
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            format!(
-                "SELECT e.municipality, COUNT(*), \
-                   SUM((SELECT COUNT(*) FROM contacts c WHERE c.municipality = e.municipality \
-                        AND c.debtor_id = e.debtor_id) \
-                     + (SELECT COUNT(*) FROM notifications n WHERE n.municipality = e.municipality \
-                        AND n.debtor_id = e.debtor_id AND n.request <> '{erased}')), \
-                   MIN(e.erased_on), MAX(e.erased_on) \
-                 FROM erased_debtors e \
-                 WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.municipality = e.municipality \
-                     AND c.debtor_id = e.debtor_id) \
-                   OR EXISTS (SELECT 1 FROM notifications n WHERE n.municipality = e.municipality \
-                     AND n.debtor_id = e.debtor_id AND n.request <> '{erased}') \
-                 GROUP BY e.municipality ORDER BY e.municipality",
-                erased = queries::ERASED_JSON
+    // the erased debtor's contact rows (`c`) and not yet erased notifications (`n`): `e` is the
+    // outer row of `erased_debtors`
+    let held = |table: &'static str, alias: &'static str, what: Expr| -> SelectStatement {
+        let mut select = Query::select()
+            .expr(what)
+            .from_as(table, alias)
+            .and_where(Expr::col((alias, "municipality")).equals(("e", "municipality")))
+            .and_where(Expr::col((alias, "debtor_id")).equals(("e", "debtor_id")))
+            .to_owned();
+        if table == "notifications" {
+            select.and_where(Expr::col((alias, "request")).ne(queries::ERASED_JSON));
+        }
+        select
+    };
+    let count = || -> Expr { Func::count(Expr::col(Asterisk)).into() };
+    let one = || -> Expr { Expr::val(1) };
+    let select = Query::select()
+        .column(("e", "municipality"))
+        .expr_as(count(), Alias::new("debtors"))
+        .expr_as(
+            Func::sum(
+                Expr::from(held("contacts", "c", count())).add(Expr::from(held(
+                    "notifications",
+                    "n",
+                    count(),
+                ))),
             ),
-            vec![],
-        ))
-        .await?;
+            Alias::new("records"),
+        )
+        .expr_as(Expr::col(("e", "erased_on")).min(), Alias::new("oldest"))
+        .expr_as(Expr::col(("e", "erased_on")).max(), Alias::new("newest"))
+        .from_as("erased_debtors", "e")
+        .and_where(
+            Expr::exists(held("contacts", "c", one())).or(Expr::exists(held(
+                "notifications",
+                "n",
+                one(),
+            ))),
+        )
+        .group_by_col(("e", "municipality"))
+        .order_by(("e", "municipality"), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&select).await?;
     let mut municipalities = Vec::new();
     let (mut oldest, mut newest): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
         (None, None);
     for r in &rows {
-        let municipality: String = r.try_get_by_index(0)?;
+        let municipality: String = r.try_get("", "municipality")?;
         if !caller.sees(&municipality) {
             continue;
         }
-        let debtors: i64 = r.try_get_by_index(1)?;
-        let records: i64 = r.try_get_by_index(2)?;
-        let first: Option<chrono::NaiveDate> = r.try_get_by_index(3)?;
-        let last: Option<chrono::NaiveDate> = r.try_get_by_index(4)?;
+        let debtors: i64 = r.try_get("", "debtors")?;
+        let records: i64 = r.try_get("", "records")?;
+        let first: Option<chrono::NaiveDate> = r.try_get("", "oldest")?;
+        let last: Option<chrono::NaiveDate> = r.try_get("", "newest")?;
         oldest = match (oldest, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
+            (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
             (a, b) => a.or(b),
         };
-        newest = newest.max(last);
+        newest = std::cmp::max(newest, last);
         municipalities.push(PreviewMunicipality {
             municipality,
             debtors: u64::try_from(debtors).unwrap_or(0),
@@ -120,9 +142,14 @@ async fn preview(
         });
     }
     let erased_so_far: i64 = db
-        .query_one_raw(stmt(db, "SELECT COUNT(*) FROM erased_debtors", vec![]))
+        .query_one(
+            &Query::select()
+                .expr_as(count(), Alias::new("erased"))
+                .from("erased_debtors")
+                .to_owned(),
+        )
         .await?
-        .map(|r| r.try_get_by_index(0))
+        .map(|r| r.try_get("", "erased"))
         .transpose()?
         .unwrap_or(0);
     Ok(Json(Preview {

@@ -57,7 +57,7 @@ impl Consume for Shared {
         planned: &Planned<'_, (String, String)>,
     ) -> Result<Batch, HandlerError> {
         let keys = planned.keys();
-        if restance_store::is_postgres(tx) && keys.len() >= 2 {
+        if keys.len() >= 2 {
             // One key: the handler takes the one lock itself.
             for (municipality, debtor_id) in
                 queries::debtor_lock_order(keys.iter().map(|(m, d)| (m.as_str(), d.as_str())))

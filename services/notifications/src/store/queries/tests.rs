@@ -2,9 +2,9 @@ use super::contacts::debtor_lock_key;
 use super::*;
 use crate::store::Migrator;
 use chrono::NaiveDate;
-use restance_store::stmt;
 use restance_testkit::TestDatabase;
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, InsertStatement, Query};
 use sea_orm::{Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
@@ -25,12 +25,14 @@ async fn due_deliveries_on(kind: &str) -> anyhow::Result<()> {
         ("failed", "failed", 20, None),
     ];
     for (id, status, next, lease) in rows {
-        db.execute_raw(stmt(
-            &db,
-            "INSERT INTO deliveries (notification_id, channel, municipality, template, status, \
-             attempts, next_attempt_ms, first_due_ms, lease_until_ms, plan, updated_ms) \
-             VALUES ($1, 'letter', '0101', 'reminder_1', $2, 0, $3, $3, $4, '{}', 0)",
-            vec![id.into(), status.into(), next.into(), lease.into()],
+        db.execute(&delivery_row(
+            id,
+            "letter",
+            "0101",
+            "reminder_1",
+            status,
+            next,
+            lease,
         ))
         .await?;
     }
@@ -55,16 +57,18 @@ async fn due_deliveries_on(kind: &str) -> anyhow::Result<()> {
 async fn lock_waiters(db: &DatabaseConnection, n: i64) -> bool {
     for _ in 0..60 {
         let waiting = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND wait_event_type = 'Lock'",
-                vec![],
-            ))
+            .query_one(
+                &Query::select()
+                    .expr_as(Func::count(Expr::col(Asterisk)), "waiting")
+                    .from("pg_stat_activity")
+                    .and_where(Expr::col("datname").eq(Func::cust("current_database")))
+                    .and_where(Expr::col("wait_event_type").eq("Lock"))
+                    .to_owned(),
+            )
             .await
             .ok()
             .flatten()
-            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .and_then(|r| r.try_get::<i64>("", "waiting").ok())
             .unwrap_or(0);
         if waiting >= n {
             return true;
@@ -113,17 +117,19 @@ async fn two_replicas_opening_two_days_at_once_keep_the_later_date_on_postgres()
 
 async fn row(db: &DatabaseConnection, id: &str) -> anyhow::Result<(String, i64, Option<i64>)> {
     let r = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT status, attempts, outcome_unknown_ms FROM deliveries WHERE notification_id = $1",
-            vec![id.into()],
-        ))
+        .query_one(
+            &Query::select()
+                .columns(["status", "attempts", "outcome_unknown_ms"])
+                .from("deliveries")
+                .and_where(Expr::col("notification_id").eq(id))
+                .to_owned(),
+        )
         .await?
         .ok_or_else(|| anyhow::anyhow!("no delivery {id}"))?;
     Ok((
-        r.try_get_by_index(0)?,
-        r.try_get_by_index(1)?,
-        r.try_get_by_index(2)?,
+        r.try_get("", "status")?,
+        r.try_get("", "attempts")?,
+        r.try_get("", "outcome_unknown_ms")?,
     ))
 }
 
@@ -133,12 +139,14 @@ async fn insert_row(
     status: &str,
     lease: Option<i64>,
 ) -> anyhow::Result<DeliveryKey> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO deliveries (notification_id, channel, municipality, template, status, \
-         attempts, next_attempt_ms, first_due_ms, lease_until_ms, plan, updated_ms) \
-         VALUES ($1, 'sms', '0746', 'meeting_reminder', $2, 0, 100, 100, $3, '{}', 0)",
-        vec![id.into(), status.into(), lease.into()],
+    db.execute(&delivery_row(
+        id,
+        "sms",
+        "0746",
+        "meeting_reminder",
+        status,
+        100,
+        lease,
     ))
     .await?;
     Ok(DeliveryKey {
@@ -243,4 +251,45 @@ async fn due_deliveries_on_sqlite() -> anyhow::Result<()> {
 #[tokio::test]
 async fn due_deliveries_on_postgres() -> anyhow::Result<()> {
     due_deliveries_on("postgres").await
+}
+
+/// A delivery row as the claim tests need it (no attempt yet, an empty plan).
+fn delivery_row(
+    id: &str,
+    channel: &str,
+    municipality: &str,
+    template: &str,
+    status: &str,
+    next_ms: i64,
+    lease_until_ms: Option<i64>,
+) -> InsertStatement {
+    Query::insert()
+        .into_table("deliveries")
+        .columns([
+            "notification_id",
+            "channel",
+            "municipality",
+            "template",
+            "status",
+            "attempts",
+            "next_attempt_ms",
+            "first_due_ms",
+            "lease_until_ms",
+            "plan",
+            "updated_ms",
+        ])
+        .values_panic([
+            id.into(),
+            channel.into(),
+            municipality.into(),
+            template.into(),
+            status.into(),
+            0i64.into(),
+            next_ms.into(),
+            next_ms.into(),
+            lease_until_ms.into(),
+            "{}".into(),
+            0i64.into(),
+        ])
+        .to_owned()
 }
