@@ -6,7 +6,6 @@
 //! in full: earlier cases and invoicing's debtors are found by it. It is never logged, never
 //! published and never answered by the API (the birth date is).
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -41,6 +40,7 @@ impl MigrationName for Cases {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Cases {
+    // Long: the schema itself, one statement per table and index; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
@@ -175,7 +175,7 @@ impl MigrationTrait for Cases {
             )
             .await?;
         manager
-            .create_table(api_audit_table(manager.get_database_backend()))
+            .create_table(restance_runtime::audit::api_audit_table())
             .await
     }
 }
@@ -205,36 +205,5 @@ impl MigrationTrait for Erasures {
                     .to_owned(),
             )
             .await
-    }
-}
-
-/// The API's audit trail, as `restance_runtime::audit::API_AUDIT_TABLE` describes it (who, what,
-/// on what, the outcome; `seq` orders it), built with sea-query so that one definition serves
-/// SQLite and PostgreSQL.
-fn api_audit_table(backend: DbBackend) -> TableCreateStatement {
-    Table::create()
-        .table("api_audit")
-        .col(serial_pk(backend, "seq"))
-        .col(timestamp_with_time_zone("at"))
-        .col(text("caller"))
-        .col(text("role"))
-        .col(text("action"))
-        .col(text("target"))
-        .col(text("outcome"))
-        .col(text("detail"))
-        .to_owned()
-}
-
-/// `BIGSERIAL PRIMARY KEY` as the first migrations declared it: on PostgreSQL a `bigserial`
-/// (a sequence and its `nextval` default; sea-query's `auto_increment` would make an identity
-/// column instead, another schema), on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
-fn serial_pk(backend: DbBackend, name: &'static str) -> ColumnDef {
-    match backend {
-        DbBackend::Postgres => ColumnDef::new(name)
-            .custom("bigserial")
-            .not_null()
-            .primary_key()
-            .to_owned(),
-        _ => big_pk_auto(name),
     }
 }

@@ -5,7 +5,6 @@
 //! guarantees by them, and the report to the immigration service carries them. They are never
 //! logged and the API shows only the birth date part.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -46,8 +45,8 @@ impl MigrationName for Guarantees {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Guarantees {
+    // Long: the schema itself, one statement per table and index; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let backend = manager.get_database_backend();
         manager
             .create_table(
                 Table::create()
@@ -93,7 +92,7 @@ impl MigrationTrait for Guarantees {
             .create_table(
                 Table::create()
                     .table("guarantee_changes")
-                    .col(serial_pk(backend, "seq"))
+                    .col(big_pk_auto("seq"))
                     .col(text("guarantee_id"))
                     .col(text("change_key").unique_key())
                     .col(text("reason"))
@@ -180,7 +179,9 @@ impl MigrationTrait for Guarantees {
                     .to_owned(),
             )
             .await?;
-        manager.create_table(api_audit_table(backend)).await
+        manager
+            .create_table(restance_runtime::audit::api_audit_table())
+            .await
     }
 }
 
@@ -488,36 +489,5 @@ impl MigrationTrait for Erasures {
                     .to_owned(),
             )
             .await
-    }
-}
-
-/// The API's audit trail, as `restance_runtime::audit::API_AUDIT_TABLE` describes it (who, what,
-/// on what, the outcome; `seq` orders it), built with sea-query so that one definition serves
-/// SQLite and PostgreSQL.
-fn api_audit_table(backend: DbBackend) -> TableCreateStatement {
-    Table::create()
-        .table("api_audit")
-        .col(serial_pk(backend, "seq"))
-        .col(timestamp_with_time_zone("at"))
-        .col(text("caller"))
-        .col(text("role"))
-        .col(text("action"))
-        .col(text("target"))
-        .col(text("outcome"))
-        .col(text("detail"))
-        .to_owned()
-}
-
-/// `BIGSERIAL PRIMARY KEY` as the first migrations declared it: on PostgreSQL a `bigserial`
-/// (a sequence and its `nextval` default; sea-query's `auto_increment` would make an identity
-/// column instead, another schema), on SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`.
-fn serial_pk(backend: DbBackend, name: &'static str) -> ColumnDef {
-    match backend {
-        DbBackend::Postgres => ColumnDef::new(name)
-            .custom("bigserial")
-            .not_null()
-            .primary_key()
-            .to_owned(),
-        _ => big_pk_auto(name),
     }
 }
