@@ -44,36 +44,11 @@ pub(super) async fn enter_benefit(
         Ok(r) => r,
         Err(e) => return Err(refuse(&state, &caller, ACTION, &target, e).await),
     };
-    let envelope = Envelope {
-        specversion: SPEC_VERSION.to_owned(),
-        id: request_id(ACTION, &caller),
-        source: API_SOURCE.to_owned(),
-        r#type: BenefitPaid::TYPE.to_owned(),
-        time: Utc::now(),
-        datacontenttype: None,
-        subject: None,
-        traceparent: None,
-        tracestate: None,
-        data: serde_json::Value::Object(data),
-    };
+    let envelope = entered(request_id(ACTION, &caller), data);
     let benefit = match decode_data::<BenefitPaid>(&envelope) {
         Ok(b) => b,
         Err(e) => {
-            let problems = match e {
-                DecodeError::InvalidData(p) => p,
-                other => vec![restance_contracts::Problem::new("body", other.reason())],
-            };
-            let listed: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", api::body_path(&p.path), p.message))
-                .collect();
-            let err =
-                ApiError::unprocessable(format!("the benefit is not valid: {}", listed.join("; ")))
-                    .with_problems(
-                        problems
-                            .iter()
-                            .map(|p| FieldProblem::new(api::body_path(&p.path), p.message.clone())),
-                    );
+            let err = invalid_benefit(e);
             return Err(refuse(&state, &caller, ACTION, &target, err).await);
         }
     };
@@ -162,4 +137,40 @@ pub(super) async fn enter_benefit(
         }),
     )
         .into_response())
+}
+
+/// The envelope a benefit entered over the API is recorded as: the contract's message from
+/// [`API_SOURCE`], with `data` as given.
+fn entered(id: String, data: serde_json::Map<String, serde_json::Value>) -> Envelope {
+    Envelope {
+        specversion: SPEC_VERSION.to_owned(),
+        id,
+        source: API_SOURCE.to_owned(),
+        r#type: BenefitPaid::TYPE.to_owned(),
+        time: Utc::now(),
+        datacontenttype: None,
+        subject: None,
+        traceparent: None,
+        tracestate: None,
+        data: serde_json::Value::Object(data),
+    }
+}
+
+/// A benefit the contract refuses, as a 422 listing each field's problem (paths of the body,
+/// not of a message's `data`).
+fn invalid_benefit(e: DecodeError) -> ApiError {
+    let problems = match e {
+        DecodeError::InvalidData(p) => p,
+        other => vec![restance_contracts::Problem::new("body", other.reason())],
+    };
+    let listed: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", api::body_path(&p.path), p.message))
+        .collect();
+    ApiError::unprocessable(format!("the benefit is not valid: {}", listed.join("; ")))
+        .with_problems(
+            problems
+                .iter()
+                .map(|p| FieldProblem::new(api::body_path(&p.path), p.message.clone())),
+        )
 }
