@@ -343,17 +343,14 @@ impl MigrationTrait for Erasures {
                     .into(),
             }
         };
-        manager
-            .exec_stmt(
-                Query::update()
-                    .table("notifications")
-                    .value(
-                        "debtor_id",
-                        Func::coalesce([path("recipient"), path("related")]),
-                    )
-                    .to_owned(),
+        let fill = Query::update()
+            .table("notifications")
+            .value(
+                "debtor_id",
+                Func::coalesce([path("recipient"), path("related")]),
             )
-            .await?;
+            .to_owned();
+        manager.get_connection().execute(&fill).await?;
         manager
             .create_index(
                 Index::create()
