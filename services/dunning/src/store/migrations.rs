@@ -229,19 +229,7 @@ impl MigrationTrait for Dunning {
             )
             .await?;
         manager
-            .create_table(
-                Table::create()
-                    .table("api_audit")
-                    .col(audit_seq(manager))
-                    .col(timestamp_with_time_zone("at"))
-                    .col(text("caller"))
-                    .col(text("role"))
-                    .col(text("action"))
-                    .col(text("target"))
-                    .col(text("outcome"))
-                    .col(text("detail"))
-                    .to_owned(),
-            )
+            .create_table(restance_runtime::audit::api_audit_table())
             .await
     }
 }
@@ -502,18 +490,5 @@ impl MigrationTrait for Campaigns {
                     .to_owned(),
             )
             .await
-    }
-}
-
-/// `api_audit.seq`, the audit trail's order: `BIGSERIAL PRIMARY KEY` on PostgreSQL (a sequence
-/// default, as the table has had from the start; sea-query's auto-increment would be an identity
-/// column instead), `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite.
-fn audit_seq(manager: &SchemaManager) -> ColumnDef {
-    match manager.get_database_backend() {
-        sea_orm::DbBackend::Postgres => ColumnDef::new("seq")
-            .custom("bigserial")
-            .primary_key()
-            .to_owned(),
-        _ => big_pk_auto("seq"),
     }
 }
