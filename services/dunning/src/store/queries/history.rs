@@ -35,9 +35,9 @@ const HISTORY_COLS: usize = 9;
 /// Appends history entries; an entry whose natural key exists is left as it is.
 pub async fn insert_history(db: &impl ConnectionTrait, rows: &[HistoryRow]) -> Result<(), DbErr> {
     for chunk in rows.chunks(rows_per_statement(HISTORY_COLS)) {
-        // Hand-written: bench-dunning's daily run records every decision here (1,000,000
-        // reminders and as many interest entries at full size) in multi-row statements of up to
-        // 3,333 rows; the text is built once per chunk from `value_rows`.
+        // Hand-written: bench-dunning's daily run records every decision of its 1,000,000 claims
+        // here, in multi-row statements of up to 3,333 rows; the text is built once per chunk
+        // from `value_rows`.
         let sql = format!(
             "INSERT INTO history (claim_id, entry_key, business_date, position, action, step, policy, reason, detail) \
              VALUES {} ON CONFLICT (claim_id, entry_key) DO NOTHING",
