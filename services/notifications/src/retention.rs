@@ -95,12 +95,16 @@ async fn preview(
         .column(("e", "municipality"))
         .expr_as(count(), Alias::new("debtors"))
         .expr_as(
-            Func::sum(
-                Expr::from(held("contacts", "c", count())).add(Expr::from(held(
-                    "notifications",
-                    "n",
-                    count(),
-                ))),
+            // SUM of counts is NUMERIC on PostgreSQL: cast back to the BIGINT read below
+            Func::cast_as(
+                Func::sum(
+                    Expr::from(held("contacts", "c", count())).add(Expr::from(held(
+                        "notifications",
+                        "n",
+                        count(),
+                    ))),
+                ),
+                Alias::new("BIGINT"),
             ),
             Alias::new("records"),
         )
