@@ -50,18 +50,6 @@ pub fn api_audit_table() -> TableCreateStatement {
 /// The API audit table's name.
 pub const API_AUDIT: &str = "api_audit";
 
-/// [`api_audit_table`] as PostgreSQL text, for migrations not yet on sea-query.
-pub const API_AUDIT_TABLE: &str = "CREATE TABLE api_audit (
-    seq BIGSERIAL PRIMARY KEY,
-    at TIMESTAMPTZ NOT NULL,
-    caller TEXT NOT NULL,
-    role TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL
-)";
-
 /// One row of [`api_audit_table`]: who (the token's holder and role), what, on what, the outcome
 /// and a detail without personal data.
 #[derive(Debug, Clone, Copy)]

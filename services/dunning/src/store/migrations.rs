@@ -54,6 +54,7 @@ impl MigrationName for Dunning {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Dunning {
+    // Long: the schema itself, one statement per table and index; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
