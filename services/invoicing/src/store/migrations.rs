@@ -38,7 +38,7 @@ impl MigrationName for Ledger {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Ledger {
-// Long: the schema itself, one statement per table and index; applied migrations are never edited.
+    // Long: the schema itself, one statement per table and index; applied migrations are never edited.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(

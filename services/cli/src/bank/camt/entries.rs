@@ -160,7 +160,7 @@ impl<'c> Reader<'_, 'c> {
         true
     }
 
-// Long: the entry read in the standard's element order (amount, date, references, then its transactions), each problem with its path.
+    // Long: the entry read in the standard's element order (amount, date, references, then its transactions), each problem with its path.
     /// One entry: a payment, or one per transaction of its details (their amounts must add up
     /// to the entry's), each with an id that is the same on every import of the file.
     fn entry(
