@@ -2,7 +2,7 @@
 //!
 //! Statements are built with sea-query (`sea_orm::sea_query`), migrations with its schema
 //! statements; this crate adds the locks ([`advisory_locks`], [`try_advisory_lock`],
-//! [`take_write_lock`]), chunked `IN` lists ([`select_in`]), column readers for dates and money,
+//! [`take_write_lock`]), column readers for dates and money by name,
 //! and the pieces of the few hand-written statements kept on measured hot paths: [`stmt`] with
 //! `$n` placeholders (sqlx accepts them for SQLite too), [`value_rows`] for multi-row inserts,
 //! [`rows_per_statement`] under both backends' parameter limits.
@@ -37,44 +37,10 @@ pub fn value_rows(rows: usize, cols: usize) -> String {
     out
 }
 
-/// `$start,$start+1,…` — `count` placeholders for an `IN (…)` list.
-pub fn placeholder_list(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Rows per multi-row statement: keeps every statement under SQLite's and PostgreSQL's
 /// bind-parameter limits (32766 and 65535).
 pub fn rows_per_statement(cols: usize) -> usize {
     (30_000 / cols.max(1)).max(1)
-}
-
-/// Rows whose column is in `keys`, however many keys: `sql` is given the placeholder list for
-/// one chunk (the statement may use it twice) and is run once per chunk, after `leading`
-/// parameters (`$1…`); every row goes through `from_row`. Order holds within a chunk only.
-pub async fn select_in<K, T>(
-    db: &impl ConnectionTrait,
-    sql: impl Fn(&str) -> String,
-    leading: &[Value],
-    keys: &[K],
-    from_row: impl Fn(&QueryResult) -> Result<T, DbErr>,
-) -> Result<Vec<T>, DbErr>
-where
-    K: Clone + Into<Value>,
-{
-    let mut out = Vec::with_capacity(keys.len());
-    let per_chunk = rows_per_statement(1).saturating_sub(leading.len()).max(1);
-    for chunk in keys.chunks(per_chunk) {
-        let list = placeholder_list(leading.len() + 1, chunk.len());
-        let mut values = leading.to_vec();
-        values.extend(chunk.iter().cloned().map(Into::into));
-        for row in db.query_all_raw(stmt(db, sql(&list), values)).await? {
-            out.push(from_row(&row)?);
-        }
-    }
-    Ok(out)
 }
 
 /// True when the connection is PostgreSQL.
@@ -87,21 +53,22 @@ pub fn date(d: BusinessDate) -> Value {
     NaiveDate::from(d).into()
 }
 
-/// Column `i` of a row as a business date (`DATE NOT NULL`).
-pub fn get_date(row: &QueryResult, i: usize) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get_by_index::<NaiveDate>(i)?.into())
+/// Column `column` of a row as a business date (`DATE NOT NULL`).
+pub fn get_date(row: &QueryResult, column: &str) -> Result<BusinessDate, DbErr> {
+    Ok(row.try_get::<NaiveDate>("", column)?.into())
 }
 
-/// Column `i` of a row as an optional business date (`DATE NULL`, or an aggregate like `MAX`).
-pub fn get_opt_date(row: &QueryResult, i: usize) -> Result<Option<BusinessDate>, DbErr> {
+/// Column `column` of a row as an optional business date (`DATE NULL`, or an aggregate like
+/// `MAX`).
+pub fn get_opt_date(row: &QueryResult, column: &str) -> Result<Option<BusinessDate>, DbErr> {
     Ok(row
-        .try_get_by_index::<Option<NaiveDate>>(i)?
+        .try_get::<Option<NaiveDate>>("", column)?
         .map(BusinessDate::from))
 }
 
-/// Column `i` of a row as money stored in minor units (`BIGINT`, øre).
-pub fn get_money(row: &QueryResult, i: usize) -> Result<Money, DbErr> {
-    Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
+/// Column `column` of a row as money stored in minor units (`BIGINT`, øre).
+pub fn get_money(row: &QueryResult, column: &str) -> Result<Money, DbErr> {
+    Ok(Money::from_minor(row.try_get::<i64>("", column)?))
 }
 
 /// Takes SQLite's write lock at the start of a transaction that reads before it writes (an API
@@ -177,11 +144,11 @@ pub async fn try_advisory_lock(db: &impl ConnectionTrait, key: i64) -> Result<bo
 /// The latest date in a service's `business_days (business_date DATE …)` table, if any.
 pub async fn last_business_date(db: &impl ConnectionTrait) -> Result<Option<BusinessDate>, DbErr> {
     let latest = Query::select()
-        .expr(Expr::col("business_date").max())
+        .expr_as(Expr::col("business_date").max(), Alias::new("latest"))
         .from("business_days")
         .to_owned();
     match db.query_one(&latest).await? {
-        Some(r) => get_opt_date(&r, 0),
+        Some(r) => get_opt_date(&r, "latest"),
         None => Ok(None),
     }
 }
@@ -193,6 +160,5 @@ mod tests {
     #[test]
     fn multi_row_placeholders_are_numbered_in_order() {
         assert_eq!(value_rows(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(placeholder_list(3, 2), "$3,$4");
     }
 }

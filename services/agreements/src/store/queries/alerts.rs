@@ -8,7 +8,7 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{DebtorKey, col, col_date, col_opt_date, json, opt_date, parse};
+use super::{DebtorKey, col, get_date, get_opt_date, json, opt_date, parse};
 use crate::domain::AlertState;
 
 /// An alert from dunning and where it stands.
@@ -75,11 +75,11 @@ fn alert_from(r: &QueryResult) -> Result<AlertRow, DbErr> {
         category: col(r, "category")?,
         claim_ids: parse("claim ids", &claims, |s| serde_json::from_str(s).ok())?,
         reason: col(r, "reason")?,
-        alerted_date: col_date(r, "alerted_date")?,
-        answer_due: col_date(r, "answer_due")?,
+        alerted_date: get_date(r, "alerted_date")?,
+        answer_due: get_date(r, "answer_due")?,
         state: parse("alert state", &state, AlertState::parse)?,
         escalated: col(r, "escalated")?,
-        answered_date: col_opt_date(r, "answered_date")?,
+        answered_date: get_opt_date(r, "answered_date")?,
         answered_by: col(r, "answered_by")?,
         answer: col(r, "answer")?,
     })

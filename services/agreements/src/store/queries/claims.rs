@@ -1,6 +1,6 @@
 //! The projection of invoicing's claims.
 
-use super::{col, col_currency, col_date, col_money, col_opt_date, opt_date, parse};
+use super::{col, col_currency, get_date, get_money, get_opt_date, opt_date, parse};
 use restance_kernel::{BusinessDate, Currency, Money};
 use restance_store::{date, rows_per_statement};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
@@ -132,14 +132,14 @@ fn claim_from(r: &QueryResult) -> Result<ClaimRow, DbErr> {
         category: col(r, "category")?,
         office: col(r, "office")?,
         currency: col_currency(r, "currency")?,
-        amount: col_money(r, "amount_minor")?,
-        principal: col_money(r, "principal_minor")?,
-        fees: col_money(r, "fees_minor")?,
-        interest: col_money(r, "interest_minor")?,
-        issue_date: col_date(r, "issue_date")?,
-        due_date: col_date(r, "due_date")?,
+        amount: get_money(r, "amount_minor")?,
+        principal: get_money(r, "principal_minor")?,
+        fees: get_money(r, "fees_minor")?,
+        interest: get_money(r, "interest_minor")?,
+        issue_date: get_date(r, "issue_date")?,
+        due_date: get_date(r, "due_date")?,
         state: parse("claim state", &state, ClaimState::parse)?,
-        closed_date: col_opt_date(r, "closed_date")?,
+        closed_date: get_opt_date(r, "closed_date")?,
         invoicing_version: {
             let v: i64 = col(r, "invoicing_version")?;
             u64::try_from(v)

@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatem
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{col, col_date, col_opt_date, opt_date, parse};
+use super::{col, get_date, get_opt_date, opt_date, parse};
 use crate::domain::DeferralReason;
 
 /// Where a deferral stands.
@@ -83,12 +83,12 @@ fn deferral_from(r: &QueryResult) -> Result<DeferralRow, DbErr> {
             _ => None,
         })?,
         reason: parse("deferral reason", &reason, DeferralReason::parse)?,
-        from: col_date(r, "from_date")?,
-        until: col_date(r, "until_date")?,
-        review_date: col_opt_date(r, "review_date")?,
+        from: get_date(r, "from_date")?,
+        until: get_date(r, "until_date")?,
+        review_date: get_opt_date(r, "review_date")?,
         review_raised: col(r, "review_raised")?,
         note: col(r, "note")?,
-        ended_date: col_opt_date(r, "ended_date")?,
+        ended_date: get_opt_date(r, "ended_date")?,
         end_reason: col(r, "end_reason")?,
         created_by: col(r, "created_by")?,
     })

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatem
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{col, col_date, col_opt_date, json, opt_date, parse};
+use super::{col, get_date, get_opt_date, json, opt_date, parse};
 use crate::domain::{MeetingResult, ReminderState};
 
 /// Where a meeting stands.
@@ -124,7 +124,7 @@ fn meeting_from(r: &QueryResult) -> Result<MeetingRow, DbErr> {
                 .ok()
                 .map(|t| t.with_timezone(&Utc))
         })?,
-        date: col_date(r, "meeting_date")?,
+        date: get_date(r, "meeting_date")?,
         local_time: col(r, "local_time")?,
         place: col(r, "place")?,
         with_social_caseworker: col(r, "with_social_caseworker")?,
@@ -134,10 +134,10 @@ fn meeting_from(r: &QueryResult) -> Result<MeetingRow, DbErr> {
         claim_ids: serde_json::from_str(&claims)
             .map_err(|e| DbErr::Custom(format!("stored meeting claims unreadable: {e}")))?,
         state: parse("meeting state", &state, MeetingStatus::parse)?,
-        reminder_date: col_date(r, "reminder_date")?,
+        reminder_date: get_date(r, "reminder_date")?,
         reminder: parse("reminder state", &reminder, ReminderState::parse)?,
         overdue_raised: col(r, "overdue_raised")?,
-        outcome_date: col_opt_date(r, "outcome_date")?,
+        outcome_date: get_opt_date(r, "outcome_date")?,
         result: result
             .map(|s| parse("meeting result", &s, MeetingResult::parse))
             .transpose()?,

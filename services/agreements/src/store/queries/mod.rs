@@ -27,7 +27,8 @@ pub use plans::*;
 pub use tasks::*;
 
 use chrono::NaiveDate;
-use restance_kernel::{BusinessDate, Currency, Money};
+use restance_kernel::{BusinessDate, Currency};
+use restance_store::{get_date, get_money, get_opt_date};
 use sea_orm::{DbErr, QueryResult, TryGetable, Value};
 use serde::Serialize;
 
@@ -41,23 +42,6 @@ fn opt_date(d: Option<BusinessDate>) -> Value {
 /// Column `col` of a row.
 fn col<T: TryGetable>(row: &QueryResult, col: &str) -> Result<T, DbErr> {
     row.try_get("", col)
-}
-
-/// Column `col` as a business date (`DATE NOT NULL`).
-fn col_date(row: &QueryResult, col: &str) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get::<NaiveDate>("", col)?.into())
-}
-
-/// Column `col` as an optional business date (`DATE NULL`).
-fn col_opt_date(row: &QueryResult, col: &str) -> Result<Option<BusinessDate>, DbErr> {
-    Ok(row
-        .try_get::<Option<NaiveDate>>("", col)?
-        .map(BusinessDate::from))
-}
-
-/// Column `col` as money in minor units (`BIGINT`, øre).
-fn col_money(row: &QueryResult, col: &str) -> Result<Money, DbErr> {
-    Ok(Money::from_minor(row.try_get::<i64>("", col)?))
 }
 
 /// Column `col` as a small count (`BIGINT`).

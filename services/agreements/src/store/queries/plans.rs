@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, Select
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{col, col_currency, col_date, col_money, col_opt_date, col_u32, json, opt_date, parse};
+use super::{col, col_currency, col_u32, get_date, get_money, get_opt_date, json, opt_date, parse};
 use crate::domain::{Frequency, Instalment};
 
 /// The next plan reference number of a municipality (1, 2, 3 …).
@@ -163,10 +163,10 @@ fn plan_from(r: &QueryResult) -> Result<PlanRow, DbErr> {
         office: col(r, "office")?,
         state: parse("plan state", &state, PlanStatus::parse)?,
         revision: col_u32(r, "revision")?,
-        created_date: col_date(r, "created_date")?,
-        revised_date: col_date(r, "revised_date")?,
+        created_date: get_date(r, "created_date")?,
+        revised_date: get_date(r, "revised_date")?,
         currency: col_currency(r, "currency")?,
-        total: col_money(r, "total_minor")?,
+        total: get_money(r, "total_minor")?,
         frequency: parse("frequency", &frequency, |s| {
             serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
         })?,
@@ -177,7 +177,7 @@ fn plan_from(r: &QueryResult) -> Result<PlanRow, DbErr> {
         note: col(r, "note")?,
         remaining_task_revision: col::<Option<i64>>(r, "remaining_task_revision")?
             .and_then(|v| u32::try_from(v).ok()),
-        ended_date: col_opt_date(r, "ended_date")?,
+        ended_date: get_opt_date(r, "ended_date")?,
         end_reason: col(r, "end_reason")?,
         created_by: col(r, "created_by")?,
         assignment_source: col(r, "assignment_source")?,
@@ -334,7 +334,7 @@ pub async fn plan_claims(
         .map(|r| {
             Ok(PlanClaim {
                 claim_id: col(r, "claim_id")?,
-                left_date: col_opt_date(r, "left_date")?,
+                left_date: get_opt_date(r, "left_date")?,
                 left_reason: col(r, "left_reason")?,
             })
         })
@@ -407,8 +407,8 @@ pub async fn instalments(
         .iter()
         .map(|r| {
             Ok(Instalment {
-                due_date: col_date(r, "due_date")?,
-                amount: col_money(r, "amount_minor")?,
+                due_date: get_date(r, "due_date")?,
+                amount: get_money(r, "amount_minor")?,
             })
         })
         .collect()
@@ -469,7 +469,7 @@ pub async fn plan_paid(
         .and_where(Expr::col("revision").eq(i64::from(revision)))
         .to_owned();
     match db.query_one(&select).await? {
-        Some(r) => col_money(&r, "paid"),
+        Some(r) => get_money(&r, "paid"),
         None => Ok(Money::ZERO),
     }
 }

@@ -8,7 +8,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
-use super::{col, col_date};
+use super::{col, get_date};
 use serde::{Deserialize, Serialize};
 
 /// A task for a caseworker.
@@ -66,10 +66,10 @@ fn task_from(r: &QueryResult) -> Result<TaskRow, DbErr> {
         office: col(r, "office")?,
         debtor_id: col(r, "debtor_id")?,
         subject: col(r, "subject")?,
-        due_date: col_date(r, "due_date")?,
+        due_date: get_date(r, "due_date")?,
         text: col(r, "text")?,
         state: col(r, "state")?,
-        created_date: col_date(r, "created_date")?,
+        created_date: get_date(r, "created_date")?,
         done_by: col(r, "done_by")?,
         done_at: col(r, "done_at")?,
     })

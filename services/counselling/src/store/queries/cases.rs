@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{get, get_day, get_opt_day};
+use super::{get, get_date, get_opt_date};
 
 use crate::domain::{Case, Phase, Routine};
 
@@ -330,8 +330,8 @@ pub async fn list(
                 counsellor: get(r, "counsellor")?,
                 phase: Phase::parse(&phase)
                     .ok_or_else(|| DbErr::Custom(format!("cases.phase: {phase:?}")))?,
-                opened_on: get_day(r, "opened_on")?,
-                next_timer: get_opt_day(r, "next_timer")?,
+                opened_on: get_date(r, "opened_on")?,
+                next_timer: get_opt_date(r, "next_timer")?,
             };
             Ok((row, case))
         })

@@ -5,7 +5,7 @@ use restance_store::date;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{get, get_day, get_opt_day};
+use super::{get, get_date, get_opt_date};
 
 /// Records a hold; false when the case holds the debtor already.
 pub async fn insert(
@@ -78,8 +78,8 @@ pub async fn of_case(
         .map(|r| {
             Ok((
                 get(r, "debtor_id")?,
-                get_day(r, "held_from")?,
-                get_opt_day(r, "released_on")?,
+                get_date(r, "held_from")?,
+                get_opt_date(r, "released_on")?,
             ))
         })
         .collect()

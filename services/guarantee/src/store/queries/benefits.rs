@@ -6,7 +6,7 @@ use restance_store::date;
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{from_word, get, get_day, get_money, word};
+use super::{from_word, get, get_date, get_money, word};
 use crate::domain::{BenefitLaw, Classification, NotRecoverableReason, Role};
 
 /// A benefit paid, as stored.
@@ -223,7 +223,7 @@ pub async fn of_guarantee(
                 benefit_id: get(row, "benefit_id")?,
                 law: from_word("benefits.law", &law)?,
                 amount: get_money(row, "amount_minor")?,
-                paid_date: get_day(row, "paid_date")?,
+                paid_date: get_date(row, "paid_date")?,
                 role: from_word("benefit_links.role", &role)?,
                 recoverable: get(row, "recoverable")?,
                 reported: get(row, "reported")?,
@@ -294,7 +294,7 @@ pub async fn of_recipients(
                 recipient_national_id: Redacted(get(row, "recipient_national_id")?),
                 law: from_word("benefits.law", &law)?,
                 amount: get_money(row, "amount_minor")?,
-                paid_date: get_day(row, "paid_date")?,
+                paid_date: get_date(row, "paid_date")?,
                 classification: get(row, "classification")?,
                 recoverable_from: get(row, "recoverable_from")?,
                 reported: get(row, "reported")?,

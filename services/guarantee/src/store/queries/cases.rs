@@ -9,7 +9,7 @@ use restance_store::date;
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, LockType, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{get, get_day};
+use super::{get, get_date};
 
 use crate::domain::{Actor, RecoveryCase, StepRecord};
 
@@ -166,7 +166,7 @@ pub async fn load(db: &impl ConnectionTrait, case_id: &str) -> Result<Option<Sto
     for r in rows {
         let what: String = get(&r, "sent")?;
         sent.push(serde_json::from_str(&what).unwrap_or_default());
-        let on: BusinessDate = get_day(&r, "step_date")?;
+        let on: BusinessDate = get_date(&r, "step_date")?;
         let actor: String = get(&r, "actor")?;
         let step: String = get(&r, "step")?;
         let step = serde_json::from_str(&step)

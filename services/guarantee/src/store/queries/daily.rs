@@ -10,7 +10,7 @@ use restance_store::date;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{get, get_day, get_money};
+use super::{get, get_date, get_money};
 
 /// The guarantees with no recovery case whose ending is on or before `day`: the binding period
 /// ended before it, or a change other than a reduced amount is effective on or before it. The
@@ -233,8 +233,8 @@ pub async fn unfiled_before(
                 recipient_role: get(row, "recipient_role")?,
                 law: get(row, "law")?,
                 amount: get_money(row, "amount_minor")?,
-                paid_date: get_day(row, "paid_date")?,
-                reported_on: get_day(row, "reported_on")?,
+                paid_date: get_date(row, "paid_date")?,
+                reported_on: get_date(row, "reported_on")?,
             })
         })
         .collect()
@@ -291,7 +291,7 @@ pub async fn files(db: &impl ConnectionTrait) -> Result<Vec<FileSummary>, DbErr>
     rows.iter()
         .map(|row| {
             Ok(FileSummary {
-                file_date: get_day(row, "file_date")?,
+                file_date: get_date(row, "file_date")?,
                 rows: get(row, "row_count")?,
             })
         })

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
-use super::{from_word, get, get_day, get_money, word};
+use super::{from_word, get, get_date, get_money, word};
 use crate::domain::{Change, Guarantee, Registration, Role};
 
 /// A guarantee as stored: the registration message's content and the date it was registered.
@@ -82,9 +82,9 @@ fn read(row: &QueryResult) -> Result<StoredGuarantee, DbErr> {
         bank: json("bank")?,
         registration: Registration {
             amount: get_money(row, "amount_minor")?,
-            binding_period_end: get_day(row, "binding_period_end")?,
+            binding_period_end: get_date(row, "binding_period_end")?,
             maintenance_requirement: get(row, "maintenance_requirement")?,
-            registered_on: get_day(row, "registered_on")?,
+            registered_on: get_date(row, "registered_on")?,
         },
         content_hash: get(row, "content_hash")?,
     })
@@ -198,7 +198,7 @@ pub async fn changes_of(
             let reason: String = get(row, "reason")?;
             Ok(Change {
                 reason: from_word("guarantee_changes.reason", &reason)?,
-                effective: get_day(row, "effective_date")?,
+                effective: get_date(row, "effective_date")?,
                 new_amount: get::<Option<i64>>(row, "new_amount_minor")?.map(Money::from_minor),
             })
         })

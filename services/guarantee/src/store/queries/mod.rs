@@ -12,6 +12,7 @@ pub mod reads;
 pub mod retention;
 pub mod statements;
 
+use restance_store::{get_date, get_money};
 use sea_orm::DbErr;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,20 +37,4 @@ pub(crate) fn get<T: sea_orm::TryGetable>(
     column: &str,
 ) -> Result<T, DbErr> {
     row.try_get("", column)
-}
-
-/// The `DATE` column `column` of a row as a business date.
-pub(crate) fn get_day(
-    row: &sea_orm::QueryResult,
-    column: &str,
-) -> Result<restance_kernel::BusinessDate, DbErr> {
-    Ok(get::<chrono::NaiveDate>(row, column)?.into())
-}
-
-/// The `BIGINT` column `column` of a row as money in minor units (øre).
-pub(crate) fn get_money(
-    row: &sea_orm::QueryResult,
-    column: &str,
-) -> Result<restance_kernel::Money, DbErr> {
-    Ok(restance_kernel::Money::from_minor(get::<i64>(row, column)?))
 }

@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
-use super::{get, get_day, get_money};
+use super::{get, get_date, get_money};
 
 /// The most cases one list answers.
 pub const MAX_LIST: usize = 1_000;
@@ -78,7 +78,7 @@ pub async fn cases(
                 guarantee_id: get(r, "guarantee_id")?,
                 municipality: get(r, "municipality")?,
                 state: get(r, "state")?,
-                opened_on: get_day(r, "opened_on")?,
+                opened_on: get_date(r, "opened_on")?,
                 claim: get_money(r, "claim_minor")?,
                 cap: get_money(r, "cap_minor")?,
                 expired: get_money(r, "expired_minor")?,
@@ -168,6 +168,6 @@ pub async fn previous_day(
         .to_owned();
     let rows = db.query_all(&select).await?;
     rows.first()
-        .map(|r| get_day(r, "business_date"))
+        .map(|r| get_date(r, "business_date"))
         .transpose()
 }

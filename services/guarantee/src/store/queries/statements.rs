@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
-use super::{get, get_day};
+use super::{get, get_date};
 
 use crate::domain::Quarter;
 
@@ -96,7 +96,7 @@ fn row_of(r: &sea_orm::QueryResult) -> Result<StatementRow, DbErr> {
         statement_id: get(r, "statement_id")?,
         municipality: get(r, "municipality")?,
         quarter: get(r, "quarter")?,
-        produced_on: get_day(r, "produced_on")?,
+        produced_on: get_date(r, "produced_on")?,
         file_name: get(r, "file_name")?,
         recipients: get(r, "recipients")?,
     })

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use restance_kernel::{BusinessDate, Money};
-use restance_store::{date, get_money as money, is_postgres, rows_per_statement, stmt};
+use restance_store::{date, is_postgres, rows_per_statement, stmt};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
@@ -408,4 +408,9 @@ pub async fn stored_arrears(
         );
     }
     Ok(arrears.sorted())
+}
+
+/// Column `i` of a row of the hand-written statements above as money in minor units.
+fn money(row: &sea_orm::QueryResult, i: usize) -> Result<Money, DbErr> {
+    Ok(Money::from_minor(row.try_get_by_index::<i64>(i)?))
 }
