@@ -95,16 +95,12 @@ async fn preview(
         .column(("e", "municipality"))
         .expr_as(count(), Alias::new("debtors"))
         .expr_as(
-            // SUM of counts is NUMERIC on PostgreSQL: cast back to the BIGINT read below
-            Func::cast_as(
-                Func::sum(
-                    Expr::from(held("contacts", "c", count())).add(Expr::from(held(
-                        "notifications",
-                        "n",
-                        count(),
-                    ))),
-                ),
-                Alias::new("BIGINT"),
+            restance_store::sum_bigint(
+                Expr::from(held("contacts", "c", count())).add(Expr::from(held(
+                    "notifications",
+                    "n",
+                    count(),
+                ))),
             ),
             Alias::new("records"),
         )

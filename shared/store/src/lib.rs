@@ -53,6 +53,27 @@ pub fn date(d: BusinessDate) -> Value {
     NaiveDate::from(d).into()
 }
 
+/// An optional business date as a `DATE NULL` parameter.
+pub fn opt_date(d: Option<BusinessDate>) -> Value {
+    d.map(NaiveDate::from).into()
+}
+
+/// A value as JSON text for a `TEXT` column.
+pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, DbErr> {
+    serde_json::to_string(value).map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))
+}
+
+/// `CAST(SUM(expr) AS BIGINT)`: PostgreSQL sums `BIGINT`s (and counts) as `NUMERIC`, which does
+/// not read as an `i64`; SQLite's sum is an integer either way.
+pub fn sum_bigint(expr: impl Into<Expr>) -> Expr {
+    expr.into().sum().cast_as("BIGINT")
+}
+
+/// Column `column` of a row, by name.
+pub fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T, DbErr> {
+    row.try_get("", column)
+}
+
 /// Column `column` of a row as a business date (`DATE NOT NULL`).
 pub fn get_date(row: &QueryResult, column: &str) -> Result<BusinessDate, DbErr> {
     Ok(row.try_get::<NaiveDate>("", column)?.into())

@@ -26,23 +26,12 @@ pub use meetings::*;
 pub use plans::*;
 pub use tasks::*;
 
-use chrono::NaiveDate;
-use restance_kernel::{BusinessDate, Currency};
-use restance_store::{get_date, get_money, get_opt_date};
-use sea_orm::{DbErr, QueryResult, TryGetable, Value};
-use serde::Serialize;
+use restance_kernel::Currency;
+use restance_store::{get as col, get_date, get_money, get_opt_date, opt_date, to_json as json};
+use sea_orm::{DbErr, QueryResult};
 
 /// `(municipality, debtor_id)`: a debtor is per municipality.
 pub type DebtorKey = (String, String);
-
-fn opt_date(d: Option<BusinessDate>) -> Value {
-    d.map(NaiveDate::from).into()
-}
-
-/// Column `col` of a row.
-fn col<T: TryGetable>(row: &QueryResult, col: &str) -> Result<T, DbErr> {
-    row.try_get("", col)
-}
 
 /// Column `col` as a small count (`BIGINT`).
 fn col_u32(row: &QueryResult, col: &str) -> Result<u32, DbErr> {
@@ -58,8 +47,4 @@ fn col_currency(row: &QueryResult, col: &str) -> Result<Currency, DbErr> {
 
 fn parse<T>(what: &str, text: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<T, DbErr> {
     f(text).ok_or_else(|| DbErr::Custom(format!("stored {what} {text:?} unreadable")))
-}
-
-fn json<T: Serialize>(value: &T) -> Result<String, DbErr> {
-    serde_json::to_string(value).map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))
 }

@@ -22,23 +22,13 @@ pub use history::*;
 pub use holds::*;
 pub use write_offs::*;
 
-use chrono::NaiveDate;
-use restance_kernel::BusinessDate;
-use sea_orm::{DbErr, Value};
-use serde::Serialize;
+use restance_store::{opt_date, to_json as json};
+use sea_orm::DbErr;
 
 use crate::domain::Scope;
 
 /// `(municipality, debtor_id)`: a debtor is per municipality.
 pub type DebtorKey = (String, String);
-
-fn opt_date(d: Option<BusinessDate>) -> Value {
-    d.map(NaiveDate::from).into()
-}
-
-fn json<T: Serialize>(value: &T) -> Result<String, DbErr> {
-    serde_json::to_string(value).map_err(|e| DbErr::Custom(format!("cannot serialise: {e}")))
-}
 
 fn scope_json(scope: &Scope) -> Result<Option<String>, DbErr> {
     match scope {

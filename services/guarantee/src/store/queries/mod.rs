@@ -12,7 +12,7 @@ pub mod reads;
 pub mod retention;
 pub mod statements;
 
-use restance_store::{get_date, get_money};
+use restance_store::{get, get_date, get_money};
 use sea_orm::DbErr;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,12 +29,4 @@ pub(crate) fn word<T: Serialize>(value: &T) -> String {
 pub(crate) fn from_word<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, DbErr> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| DbErr::Custom(format!("{column}: {text:?} is not a known value")))
-}
-
-/// The column `column` of a row, by name.
-pub(crate) fn get<T: sea_orm::TryGetable>(
-    row: &sea_orm::QueryResult,
-    column: &str,
-) -> Result<T, DbErr> {
-    row.try_get("", column)
 }

@@ -20,15 +20,8 @@ pub use holds::*;
 pub use reports::*;
 pub use snapshots::*;
 
-use chrono::NaiveDate;
-use restance_kernel::BusinessDate;
-use restance_kernel::Money;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use restance_store::{get_date as date_col, get_money as money_col, opt_date, sum_bigint};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
-
-fn opt_date(d: Option<BusinessDate>) -> Value {
-    d.map(NaiveDate::from).into()
-}
 
 fn get_u64(row: &QueryResult, i: usize) -> Result<u64, DbErr> {
     let n: i64 = row.try_get_by_index(i)?;
@@ -39,21 +32,6 @@ fn get_u64(row: &QueryResult, i: usize) -> Result<u64, DbErr> {
 fn u64_col(row: &QueryResult, col: &str) -> Result<u64, DbErr> {
     let n: i64 = row.try_get("", col)?;
     u64::try_from(n).map_err(|_| DbErr::Custom(format!("negative count {n} in column {col}")))
-}
-
-/// Column `col` of a row as money stored in minor units (`BIGINT`, øre).
-fn money_col(row: &QueryResult, col: &str) -> Result<Money, DbErr> {
-    Ok(Money::from_minor(row.try_get::<i64>("", col)?))
-}
-
-/// Column `col` of a row as a business date (`DATE NOT NULL`).
-fn date_col(row: &QueryResult, col: &str) -> Result<BusinessDate, DbErr> {
-    Ok(row.try_get::<NaiveDate>("", col)?.into())
-}
-
-/// `CAST(SUM(expr) AS BIGINT)`: PostgreSQL sums `BIGINT`s as `NUMERIC`.
-fn sum_bigint(expr: impl Into<Expr>) -> Expr {
-    expr.into().sum().cast_as("BIGINT")
 }
 
 fn count_value(n: u64) -> Value {
