@@ -27,7 +27,7 @@
 //! public address, the report's folder under the documents directory (logged as a warning).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use restance_bus::{Effects, Outbox};
@@ -154,30 +154,7 @@ pub fn report_dir(municipality: &str, as_of: BusinessDate, report_id: &str) -> S
     )
 }
 
-/// Writes `bytes` to `path` so that a reader never sees a partial file: a temporary file in the
-/// same directory, flushed to disk, then renamed over the target.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("a report path has no directory"))?;
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub use restance_runtime::files::write_atomically;
 
 /// Why producing failed in a way worth a retry (the database, the disk).
 #[derive(Debug, thiserror::Error)]
@@ -623,14 +600,5 @@ mod tests {
             at(None, false).as_deref(),
             Some("reports/0746/2026/monthly-0746-2026-12-31/")
         );
-    }
-
-    #[test]
-    fn a_file_is_replaced_whole() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("reports/0746/2027/r/a.csv");
-        write_atomically(&path, b"first").expect("write");
-        write_atomically(&path, b"second").expect("rewrite");
-        assert_eq!(std::fs::read(&path).expect("read"), b"second");
     }
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod calendar;
 pub mod database;
 pub mod entry;
+pub mod files;
 pub mod http;
 pub mod rounds;
 pub mod runtime;

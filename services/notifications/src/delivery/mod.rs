@@ -53,8 +53,7 @@ use restance_contracts::messages::{
 };
 use restance_runtime::rounds::{self, Next, Pace, Rounds};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -381,29 +380,7 @@ fn effects_emit<T: restance_contracts::Message>(effects: &mut Effects, event: T)
     }
 }
 
-/// Writes `bytes` to `path` so that a reader never sees a partial file: a temporary file in the
-/// same directory, flushed to disk, then renamed over the target.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("a document path has no directory"))?;
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub use restance_runtime::files::write_atomically;
 
 fn file_stem(notification_id: &str) -> String {
     let clean: String = notification_id
@@ -514,21 +491,6 @@ impl Rounds for Deliveries {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn files_are_written_whole_and_replace_an_earlier_version() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("2026/12/x.pdf");
-        write_atomically(&path, b"first").expect("write");
-        write_atomically(&path, b"second").expect("rewrite");
-        assert_eq!(std::fs::read(&path).expect("read"), b"second");
-        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
-            .expect("list")
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
-    }
 
     #[test]
     fn durations_read_like_a_person_would_say_them() {
