@@ -201,10 +201,8 @@ pub enum LetterKind {
     Meeting,
 }
 
-/// The configuration cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [agreements] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[agreements]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 fn one_line(text: &str) -> bool {
     !text.trim().is_empty() && text.chars().count() <= 1000 && !text.chars().any(char::is_control)
@@ -215,7 +213,7 @@ impl AgreementsConfig {
     pub fn load(settings: &Settings) -> Result<AgreementsConfig, InvalidConfig> {
         let config = settings
             .section::<AgreementsConfig>("agreements")
-            .map_err(|e| InvalidConfig(e.0))?;
+            .map_err(|e| InvalidConfig::new("agreements", e.0))?;
         config.check(&settings.catalog)?;
         Ok(config)
     }
@@ -318,7 +316,7 @@ impl AgreementsConfig {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("agreements", problems))
         }
     }
 

@@ -107,10 +107,8 @@ pub struct MunicipalityCounselling {
     pub counsellors: BTreeMap<String, String>,
 }
 
-/// The configuration cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [counselling] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[counselling]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 /// Reads `[retention]` (defaults when absent: 5 years, enabled) and checks it; a category key
 /// is the case kind `counselling` or one of the catalog's categories.
@@ -130,7 +128,7 @@ impl CounsellingConfig {
     pub fn load(settings: &Settings) -> Result<CounsellingConfig, InvalidConfig> {
         let config = settings
             .section_or_default::<CounsellingConfig>("counselling")
-            .map_err(|e| InvalidConfig(e.0))?;
+            .map_err(|e| InvalidConfig::new("counselling", e.0))?;
         config.check(&settings.catalog)
     }
 
@@ -164,7 +162,7 @@ impl CounsellingConfig {
         if problems.is_empty() {
             Ok(self)
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("counselling", problems))
         }
     }
 }
@@ -239,11 +237,14 @@ mod tests {
         config.municipalities.insert("4204".into(), k);
         let e = config.check(&catalog).expect_err("refused");
         assert!(
-            e.0.iter().any(|p| p.contains("9999: no such municipality")),
+            e.problems
+                .iter()
+                .any(|p| p.contains("9999: no such municipality")),
             "{e}"
         );
         assert!(
-            e.0.iter()
+            e.problems
+                .iter()
                 .any(|p| p.contains("4204: no counsellor for the birth day(s) 17")),
             "{e}"
         );

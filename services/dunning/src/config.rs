@@ -251,10 +251,8 @@ pub fn authority_name(authority: TransferAuthority) -> &'static str {
     }
 }
 
-/// The configuration cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [dunning] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[dunning]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 impl DunningConfig {
     /// Reads `[dunning]` from the settings and checks it against the catalog: the policies
@@ -262,10 +260,10 @@ impl DunningConfig {
     pub fn load(settings: &Settings) -> Result<DunningConfig, InvalidConfig> {
         let policies = settings
             .section::<Policies>("dunning")
-            .map_err(|e| InvalidConfig(e.0))?;
+            .map_err(|e| InvalidConfig::new("dunning", e.0))?;
         let service = match settings.section::<ServiceSettings>("dunning") {
             Ok(s) => s,
-            Err(e) => return Err(InvalidConfig(e.0)),
+            Err(e) => return Err(InvalidConfig::new("dunning", e.0)),
         };
         Self::check(policies, service, &settings.catalog)
     }
@@ -347,7 +345,7 @@ impl DunningConfig {
         if problems.is_empty() {
             Ok(DunningConfig { policies, service })
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("dunning", problems))
         }
     }
 

@@ -113,10 +113,8 @@ pub struct MunicipalityGuarantees {
 /// contracts' [`EmailContact`], its `recipient()` the notifications command's party.
 pub type Contact = EmailContact;
 
-/// The configuration cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [guarantee] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[guarantee]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 impl GuaranteeConfig {
     /// Reads `[guarantee]` from the settings (defaults when absent) and checks it against the
@@ -124,7 +122,7 @@ impl GuaranteeConfig {
     pub fn load(settings: &Settings) -> Result<GuaranteeConfig, InvalidConfig> {
         let config = settings
             .section_or_default::<GuaranteeConfig>("guarantee")
-            .map_err(|e| InvalidConfig(e.0))?;
+            .map_err(|e| InvalidConfig::new("guarantee", e.0))?;
         config.check(&settings.catalog)
     }
 
@@ -186,7 +184,7 @@ impl GuaranteeConfig {
         if problems.is_empty() {
             Ok(self)
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("guarantee", problems))
         }
     }
 

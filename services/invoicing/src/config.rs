@@ -42,17 +42,15 @@ impl Default for InvoicingConfig {
     }
 }
 
-/// The section cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [invoicing] configuration:\n  {}", .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[invoicing]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 impl InvoicingConfig {
     /// Reads `[invoicing]` (defaults when absent) and checks it.
     pub fn load(settings: &Settings) -> Result<InvoicingConfig, InvalidConfig> {
         settings
             .section_or_default::<InvoicingConfig>("invoicing")
-            .map_err(|e| InvalidConfig(e.0))?
+            .map_err(|e| InvalidConfig::new("invoicing", e.0))?
             .check()
     }
 
@@ -68,7 +66,7 @@ impl InvoicingConfig {
         if problems.is_empty() {
             Ok(self)
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("invoicing", problems))
         }
     }
 }
@@ -95,7 +93,7 @@ mod tests {
             prepayment_expiry_days: 0,
             refund_after_days: 400,
         };
-        let InvalidConfig(problems) = bad.check().expect_err("refused");
+        let InvalidConfig { problems, .. } = bad.check().expect_err("refused");
         assert_eq!(problems.len(), 2);
         assert!(problems[0].starts_with("invoicing.prepayment_expiry_days"));
         assert!(problems[1].starts_with("invoicing.refund_after_days"));

@@ -177,10 +177,8 @@ impl MonthDay {
 /// contracts' [`EmailContact`], its `recipient()` the notifications command's party.
 pub type ReportRecipient = EmailContact;
 
-/// The configuration cannot be used; every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [reporting] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// An unusable `[reporting]` section: the kit's one refusal type.
+pub use restance_runtime::settings::InvalidConfig;
 
 impl ReportingConfig {
     /// Reads `[reporting]` from the settings (defaults when absent) and checks it against the
@@ -188,7 +186,7 @@ impl ReportingConfig {
     pub fn load(settings: &Settings) -> Result<ReportingConfig, InvalidConfig> {
         let config = settings
             .section_or_default::<ReportingConfig>("reporting")
-            .map_err(|e| InvalidConfig(e.0))?;
+            .map_err(|e| InvalidConfig::new("reporting", e.0))?;
         config.check(&settings.catalog)
     }
 
@@ -314,7 +312,7 @@ impl ReportingConfig {
         if problems.is_empty() {
             Ok(self)
         } else {
-            Err(InvalidConfig(problems))
+            Err(InvalidConfig::new("reporting", problems))
         }
     }
 
@@ -402,7 +400,7 @@ mod tests {
             "#,
         )
         .expect("parses");
-        let problems = config.check(&catalog()).expect_err("invalid").0;
+        let problems = config.check(&catalog()).expect_err("invalid").problems;
         let text = problems.join("\n");
         assert!(text.contains("reporting.public_url"), "{text}");
         assert!(text.contains("reporting.worker.poll_ms: 1"), "{text}");
@@ -499,7 +497,11 @@ mod tests {
             "#,
         )
         .expect("parses");
-        let text = config.check(&catalog()).expect_err("invalid").0.join("\n");
+        let text = config
+            .check(&catalog())
+            .expect_err("invalid")
+            .problems
+            .join("\n");
         for expected in [
             "extra_dates[1]: \"4-30\" is not a month-day",
             "extra_dates[2]: \"02-29\": 29 February",

@@ -172,6 +172,24 @@ fn empty_catalog() -> Catalog {
 #[error("configuration is not usable:\n  - {}", .0.join("\n  - "))]
 pub struct SettingsError(pub Vec<String>);
 
+/// A service's own section (`[dunning]`, `[reporting]`, …) cannot be used; every problem on its
+/// own line. One type for every service, so an operator reads the same refusal from each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid [{section}] configuration ({} problems):\n  {}", .problems.len(), .problems.join("\n  "))]
+pub struct InvalidConfig {
+    /// The section's key.
+    pub section: &'static str,
+    /// What is wrong, one problem a line.
+    pub problems: Vec<String>,
+}
+
+impl InvalidConfig {
+    /// The problems of `section`.
+    pub fn new(section: &'static str, problems: Vec<String>) -> Self {
+        Self { section, problems }
+    }
+}
+
 impl Settings {
     /// Loads the settings of `service` from the file named by `RESTANCE_CONFIG` (default
     /// `config/restance.toml`; a missing default file is allowed) and the environment; `port`
