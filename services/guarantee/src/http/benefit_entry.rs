@@ -52,32 +52,7 @@ pub(super) async fn enter_benefit(
             return Err(refuse(&state, &caller, ACTION, &target, err).await);
         }
     };
-    if state
-        .shared
-        .catalog
-        .municipality(&benefit.municipality)
-        .is_none()
-    {
-        let err = ApiError::unprocessable(format!(
-            "municipality: {} is not a configured municipality",
-            benefit.municipality
-        ))
-        .with_problems([FieldProblem::new(
-            "municipality",
-            "is not a configured municipality",
-        )]);
-        return Err(refuse(&state, &caller, ACTION, &target, err).await);
-    }
-    if !caller.sees(&benefit.municipality) {
-        return Err(out_of_scope(
-            &state,
-            &caller,
-            ACTION,
-            &target,
-            ApiError::not_found("no such municipality for this token"),
-        )
-        .await);
-    }
+    in_municipality(&state, &caller, &target, &benefit.municipality).await?;
     let tx = api::write_transaction(&state.db, "business_days", "business_date").await?;
     let known = reads::classification(&tx, API_SOURCE, &benefit.benefit_id)
         .await?
@@ -137,6 +112,32 @@ pub(super) async fn enter_benefit(
         }),
     )
         .into_response())
+}
+
+/// The benefit's municipality is one the catalog configures and the caller's token covers;
+/// a refusal is audited.
+async fn in_municipality(
+    state: &ApiState,
+    caller: &Caller,
+    target: &str,
+    municipality: &str,
+) -> Result<(), ApiError> {
+    const ACTION: &str = "enter_benefit";
+    if state.shared.catalog.municipality(municipality).is_none() {
+        let err = ApiError::unprocessable(format!(
+            "municipality: {municipality} is not a configured municipality"
+        ))
+        .with_problems([FieldProblem::new(
+            "municipality",
+            "is not a configured municipality",
+        )]);
+        return Err(refuse(state, caller, ACTION, target, err).await);
+    }
+    if !caller.sees(municipality) {
+        let err = ApiError::not_found("no such municipality for this token");
+        return Err(out_of_scope(state, caller, ACTION, target, err).await);
+    }
+    Ok(())
 }
 
 /// The envelope a benefit entered over the API is recorded as: the contract's message from

@@ -11,6 +11,7 @@ mod benefits;
 mod billing;
 mod calendar;
 mod counselling;
+mod debtors;
 mod dunning;
 mod guarantee;
 mod immigration;
@@ -33,6 +34,7 @@ pub use counselling::{
     Applicant, ApplicationAnswers, ApplicationChannel, CaseClosed, CaseOpened, CloseReason,
     CounsellingApplied, DunningHeld, DunningReleased,
 };
+pub use debtors::{DebtorCopy, DebtorErased, DebtorUpdated, MAX_DEBTOR_VERSION, StoredDebtorCopy};
 pub use dunning::{
     CampaignDebtor, CampaignKind, CampaignSent, CaseworkerAlerted, ClaimHandedOver,
     ClaimTransferred, CollectionAuthority, DistraintRecorded, FeeAssessed, InterestAssessed,
@@ -47,9 +49,8 @@ pub use immigration::{
 };
 pub use invoicing::{
     Allocation, BalanceChangeCause, ClaimBalanceChanged, ClaimCopy, ClaimEvent, ClaimOpened,
-    ClaimRef, ClaimSettled, ClaimWrittenOff, DebtorCopy, DebtorErased, DebtorUpdated,
-    MAX_CLAIM_VERSION, MAX_DEBTOR_VERSION, MatchedBy, PaymentApplied, PaymentUnmatched,
-    PrepaymentExpired, PrepaymentSettled, RefundPayee, RefundRequested, StoredDebtorCopy,
+    ClaimRef, ClaimSettled, ClaimWrittenOff, MAX_CLAIM_VERSION, MatchedBy, PaymentApplied,
+    PaymentUnmatched, PrepaymentExpired, PrepaymentSettled, RefundPayee, RefundRequested,
     is_account_number,
 };
 pub use notifications::{
