@@ -10,6 +10,11 @@ pub(in crate::http) struct RecordBody {
     reason: String,
 }
 
+impl Example for RecordBody {
+    const EXAMPLE: &'static str =
+        r#"{"recorded_date": "2027-03-01", "reason": "udlæg i fast ejendom"}"#;
+}
+
 /// `POST /api/v1/distraint-cases/{id}/record`.
 pub(in crate::http) async fn record_distraint(
     State(state): State<ApiState>,
@@ -18,18 +23,10 @@ pub(in crate::http) async fn record_distraint(
     bytes: axum::body::Bytes,
 ) -> Response {
     let target = format!("distraint:{id}");
-    let caller = match may_write(&state, &headers, "record_distraint", &target).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    if !valid_id(&id) {
-        return ApiError::bad_request("case id must be 1–100 characters").into_response();
-    }
-    let b: RecordBody = match body(
-        &bytes,
-        r#"{"recorded_date": "2027-03-01", "reason": "udlæg i fast ejendom"}"#,
-    ) {
-        Ok(b) => b,
+    let on = ("case", id.as_str());
+    let started = write_on::<RecordBody>(&state, &headers, "record_distraint", &target, on, &bytes);
+    let (caller, b) = match started.await {
+        Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let reason = match reason_of(&b.reason) {
@@ -147,6 +144,11 @@ pub(in crate::http) struct LegalStepBody {
     reason: String,
 }
 
+impl Example for LegalStepBody {
+    const EXAMPLE: &'static str =
+        r#"{"date": "2027-03-01", "reason": "betalingspåkrav indgivet til fogedretten"}"#;
+}
+
 /// `POST /api/v1/claims/{id}/legal-steps`.
 pub(in crate::http) async fn legal_step(
     State(state): State<ApiState>,
@@ -155,18 +157,11 @@ pub(in crate::http) async fn legal_step(
     bytes: axum::body::Bytes,
 ) -> Response {
     let target = format!("claim:{id}");
-    let caller = match may_write(&state, &headers, "record_legal_step", &target).await {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    if !valid_id(&id) {
-        return ApiError::bad_request("claim id must be 1–100 characters").into_response();
-    }
-    let b: LegalStepBody = match body(
-        &bytes,
-        r#"{"date": "2027-03-01", "reason": "betalingspåkrav indgivet til fogedretten"}"#,
-    ) {
-        Ok(b) => b,
+    let on = ("claim", id.as_str());
+    let started =
+        write_on::<LegalStepBody>(&state, &headers, "record_legal_step", &target, on, &bytes);
+    let (caller, b) = match started.await {
+        Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let reason = match reason_of(&b.reason) {
