@@ -45,26 +45,11 @@ async fn record_in_tx(
     reason: &str,
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
-    let missing = || ApiError::not_found(format!("no distraint case {id}"));
-    let Some(case) = queries::lock_case(&tx, id).await? else {
-        return Ok(Written::Refused(missing()));
-    };
-    if case.kind != DISTRAINT {
-        return Ok(Written::Refused(missing()));
-    }
-    if !caller.sees(&case.municipality) {
-        return Ok(Written::OutOfScope(missing()));
-    }
-    if case.state != "open" {
-        return Ok(Written::Refused(ApiError::conflict(format!(
-            "distraint case {id} is {}, not open",
-            case.state
-        ))));
-    }
-    let Some(day) = queries::last_business_date(&tx).await? else {
-        return Ok(Written::Refused(ApiError::conflict(
-            "no business day has been opened yet",
-        )));
+    let kind = (DISTRAINT, "distraint case");
+    let is = |state: &str| format!("distraint case {id} is {state}, not open");
+    let (case, day) = match lock_open_case(&tx, caller, id, kind, is).await? {
+        Ok(open) => open,
+        Err(refused) => return Ok(refused),
     };
     if recorded > day || recorded < case.opened_date {
         return Ok(Written::Refused(ApiError::bad_request_at(

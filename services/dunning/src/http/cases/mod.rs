@@ -32,7 +32,7 @@ use restance_contracts::messages::DistraintRecorded;
 use restance_kernel::{BusinessDate, Money};
 use restance_runtime::api::{ApiError, Query, Reader, valid_id};
 use restance_runtime::api_auth::Caller;
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -446,26 +446,11 @@ async fn decide_in_tx(
     (choice, track, reason): &(TransferChoice, Option<KeepTrack>, String),
 ) -> Result<Written, DbErr> {
     let tx = state.db.begin().await?;
-    let missing = || ApiError::not_found(format!("no transfer proposal {id}"));
-    let Some(case) = queries::lock_case(&tx, id).await? else {
-        return Ok(Written::Refused(missing()));
-    };
-    if case.kind != TRANSFER_PROPOSAL {
-        return Ok(Written::Refused(missing()));
-    }
-    if !caller.sees(&case.municipality) {
-        return Ok(Written::OutOfScope(missing()));
-    }
-    if case.state != "open" {
-        return Ok(Written::Refused(ApiError::conflict(format!(
-            "transfer proposal {id} was decided already ({})",
-            case.state
-        ))));
-    }
-    let Some(day) = queries::last_business_date(&tx).await? else {
-        return Ok(Written::Refused(ApiError::conflict(
-            "no business day has been opened yet",
-        )));
+    let kind = (TRANSFER_PROPOSAL, "transfer proposal");
+    let was = |state: &str| format!("transfer proposal {id} was decided already ({state})");
+    let (case, day) = match lock_open_case(&tx, caller, id, kind, was).await? {
+        Ok(open) => open,
+        Err(refused) => return Ok(refused),
     };
     if let Some(KeepTrack::Review { on }) = track
         && *on <= day
@@ -534,6 +519,40 @@ async fn decide_in_tx(
         json!({"proposal_id": id, "state": state_name, "decision": recorded,
                "decided_by": caller.name, "decided_date": day}),
     ))
+}
+
+/// The open case `id` of `kind` (its code and its name in a refusal), locked, with the business
+/// day; else the refusal: not found for an unknown case, one of another kind or one outside the
+/// caller's municipalities, a conflict saying `not_open(state)` for a case no longer open, and
+/// a conflict before the first business day.
+async fn lock_open_case(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    id: &str,
+    (kind, name): (&str, &str),
+    not_open: impl FnOnce(&str) -> String,
+) -> Result<Result<(CaseRow, BusinessDate), Written>, DbErr> {
+    let missing = || ApiError::not_found(format!("no {name} {id}"));
+    let Some(case) = queries::lock_case(tx, id).await? else {
+        return Ok(Err(Written::Refused(missing())));
+    };
+    if case.kind != kind {
+        return Ok(Err(Written::Refused(missing())));
+    }
+    if !caller.sees(&case.municipality) {
+        return Ok(Err(Written::OutOfScope(missing())));
+    }
+    if case.state != "open" {
+        return Ok(Err(Written::Refused(ApiError::conflict(not_open(
+            &case.state,
+        )))));
+    }
+    let Some(day) = queries::last_business_date(tx).await? else {
+        return Ok(Err(Written::Refused(ApiError::conflict(
+            "no business day has been opened yet",
+        ))));
+    };
+    Ok(Ok((case, day)))
 }
 
 /// Distraint by the municipality is for priority claims only (seed 001): the refusal naming the
