@@ -362,3 +362,28 @@ impl DunningConfig {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_section_explains_itself_one_problem_a_line() {
+        let err = DunningConfig::check(
+            Policies::default(),
+            ServiceSettings::default(),
+            &Catalog::default(),
+        )
+        .expect_err("empty policies are invalid");
+        let text = err.to_string();
+        let n = err.problems.len();
+        assert!(n >= 3, "{text}");
+        assert!(
+            text.starts_with(&format!(
+                "invalid [dunning] configuration ({n} problems):\n  dunning."
+            )),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), n + 1, "{text}");
+    }
+}

@@ -41,8 +41,8 @@ pub mod view;
 pub use actions::{Action, Decision, Decisions, FeeCharge, Letter, TransferredClaim};
 pub use decide::next_steps;
 pub use policy::{
-    Assignment, Channel, InterestRule, InvalidPolicies, Jurisdiction, LegalTable, Policies, Policy,
-    PolicyRef, PolicyVersion, RateUnit, Resolved, SpecialConsideration, Step, StepAction, Timing,
+    Assignment, Channel, InterestRule, Jurisdiction, LegalTable, Policies, Policy, PolicyRef,
+    PolicyVersion, RateUnit, Resolved, SpecialConsideration, Step, StepAction, Timing,
     TransferAuthority, known_templates, templates,
 };
 pub use view::{

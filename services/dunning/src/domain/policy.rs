@@ -637,21 +637,6 @@ impl Policies {
     }
 }
 
-/// A `[dunning]` configuration that failed [`Policies::validate`]; its message lists every
-/// problem on its own line, ready to be the reason a service refuses to start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid [dunning] configuration ({} problems):\n  {}", .0.len(), .0.join("\n  "))]
-pub struct InvalidPolicies(pub Vec<String>);
-
-impl Policies {
-    /// The policies if they are valid for `catalog`, else every problem: what a service calls
-    /// at start (`settings.section::<Policies>("dunning")?.checked(&settings.catalog)?`).
-    pub fn checked(self, catalog: &restance_kernel::Catalog) -> Result<Policies, InvalidPolicies> {
-        self.validate(Some(catalog)).map_err(InvalidPolicies)?;
-        Ok(self)
-    }
-}
-
 impl Policy {
     /// The version in force on `date`: the latest `effective_from` on or before it.
     pub fn version_on(&self, date: BusinessDate) -> Option<&PolicyVersion> {

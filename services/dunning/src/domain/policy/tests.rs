@@ -101,19 +101,6 @@ fn a_step_reads_from_toml_with_its_action_kind() {
 }
 
 #[test]
-fn invalid_policies_explain_themselves_one_problem_a_line() {
-    let err = Policies::default()
-        .checked(&restance_kernel::Catalog::default())
-        .expect_err("empty policies are invalid");
-    let text = err.to_string();
-    assert!(
-        text.starts_with("invalid [dunning] configuration (3 problems):\n  dunning."),
-        "{text}"
-    );
-    assert_eq!(text.lines().count(), 4, "{text}");
-}
-
-#[test]
 fn a_company_final_notice_is_only_for_companies() {
     let step = Step {
         after_due_days: Some(7),
